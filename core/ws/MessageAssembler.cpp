@@ -1,0 +1,193 @@
+#include "MessageAssembler.h"
+
+#include "Masking.h"
+
+#include <cstring>
+
+namespace socktap::ws {
+
+namespace {
+
+constexpr qsizetype KeepCapacity = 1024 * 1024; // buffers larger than this are released between messages
+
+void recycle(QByteArray &buffer)
+{
+    if (buffer.capacity() > KeepCapacity)
+        buffer = QByteArray();
+    else
+        buffer.resize(0); // keeps the allocation for the next message
+}
+
+} // namespace
+
+MessageAssembler::MessageAssembler()
+    : MessageAssembler(Options{})
+{
+}
+
+MessageAssembler::MessageAssembler(Options options)
+    : m_options(options)
+{
+}
+
+void MessageAssembler::enableDeflate(int windowBits, bool noContextTakeover)
+{
+    m_inflater = std::make_unique<Inflater>(windowBits, noContextTakeover, m_options.maxPayload);
+}
+
+const MessageAssembler::Message *MessageAssembler::handle(const FrameParser::Event &event, qint64 now)
+{
+    switch (event.kind) {
+    case FrameParser::Event::Kind::Header:
+        return onHeader(event, now);
+    case FrameParser::Event::Kind::Payload:
+        onPayload(event);
+        return nullptr;
+    case FrameParser::Event::Kind::FrameEnd:
+        if (m_current && (m_current == &m_control || event.header.fin))
+            return onFrameEnd(now);
+        return nullptr;
+    case FrameParser::Event::Kind::NeedMore:
+    case FrameParser::Event::Kind::Error:
+        return nullptr;
+    }
+    return nullptr;
+}
+
+void MessageAssembler::begin(Partial &p, const FrameHeader &h, qint64 now)
+{
+    p.message = Message();
+    p.message.opcode = h.opcode;
+    p.message.firstFrameTime = now;
+    p.message.lastFrameTime = now;
+    // RFC 7692 6.1: RSV1 on the first frame marks the whole message as compressed.
+    p.message.compressed = h.rsv1 && m_inflater && !isControl(h.opcode) && h.opcode != quint8(Opcode::Continuation);
+    p.frames.clear();
+    recycle(p.data);
+    recycle(p.wire);
+    p.utf8.reset();
+    p.active = true;
+}
+
+const MessageAssembler::Message *MessageAssembler::onHeader(const FrameParser::Event &event, qint64 now)
+{
+    const FrameHeader &h = event.header;
+    const Message *abandoned = nullptr;
+    Partial *p = &m_data;
+    if (isControl(h.opcode) || isReservedOpcode(h.opcode)) {
+        // 5.5: control frames stand alone, even between the fragments of a data message. A reserved
+        // opcode has no known fragmentation rules, so it stands alone too.
+        p = &m_control;
+        begin(*p, h, now);
+    } else if (h.opcode != quint8(Opcode::Continuation)) {
+        if (m_data.active) {
+            // 5.4: a new data frame inside a fragmented message. The old one will never finish: hand it
+            // out as incomplete and start over.
+            std::swap(m_data, m_done);
+            m_done.message.incomplete = true;
+            abandoned = finish(m_done, now);
+        }
+        begin(*p, h, now);
+    } else if (!m_data.active) {
+        begin(*p, h, now); // 5.4: continuation of nothing; kept as an orphan so it stays visible
+    }
+    Message &m = p->message;
+    if (p->frames.size() < size_t(m_options.maxFrameInfos))
+        p->frames.push_back(FrameInfo::from(h));
+    ++m.frameCount;
+    m.wireSize += h.wireSize();
+    m.violations |= event.violations;
+    m_current = p;
+    return abandoned;
+}
+
+void MessageAssembler::append(Partial &p, QByteArrayView bytes)
+{
+    const bool text = p.message.opcode == quint8(Opcode::Text);
+    const qsizetype before = p.data.size();
+    const qsizetype keep = std::clamp<qsizetype>(m_options.maxPayload - before, 0, bytes.size());
+    if (keep > 0) {
+        p.data.resize(before + keep);
+        std::memcpy(p.data.data() + before, bytes.data(), size_t(keep));
+    }
+    if (text)
+        p.utf8.feed(bytes); // 8.1: validated across fragment boundaries, also beyond the cap
+}
+
+void MessageAssembler::onPayload(const FrameParser::Event &event)
+{
+    if (!m_current)
+        return;
+    Partial &p = *m_current;
+    const FrameHeader &h = event.header;
+    QByteArrayView bytes = event.payload;
+    if (h.masked) {
+        m_scratch.resize(bytes.size());
+        applyMask(m_scratch.data(), bytes.data(), bytes.size(), h.maskKey, event.payloadOffset);
+        bytes = m_scratch;
+    }
+    if (!p.message.compressed) {
+        p.message.payloadSize += quint64(bytes.size());
+        append(p, bytes);
+        return;
+    }
+    const qsizetype wireKeep = std::clamp<qsizetype>(m_options.maxPayload - p.wire.size(), 0, bytes.size());
+    p.wire.append(bytes.first(wireKeep));
+    const qsizetype before = p.data.size();
+    if (!m_inflater->feed(bytes, p.data))
+        p.message.violations |= Violation::InflateFailed;
+    if (p.message.opcode == quint8(Opcode::Text))
+        p.utf8.feed(QByteArrayView(p.data).sliced(before));
+}
+
+const MessageAssembler::Message *MessageAssembler::onFrameEnd(qint64 now)
+{
+    Partial &p = *m_current;
+    m_current = nullptr;
+    return finish(p, now);
+}
+
+const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now)
+{
+    Message &m = p.message;
+    m.lastFrameTime = now;
+    if (m.compressed) {
+        const qsizetype before = p.data.size();
+        if (!m_inflater->finishMessage(p.data))
+            m.violations |= Violation::InflateFailed;
+        if (m.opcode == quint8(Opcode::Text))
+            p.utf8.feed(QByteArrayView(p.data).sliced(before));
+        m.payloadSize = quint64(m_inflater->messageSize());
+        if (m_inflater->overLimit())
+            m.violations |= Violation::InflatedTooLarge;
+        m.wirePayload = p.wire;
+    }
+    m.truncated = m.payloadSize > quint64(p.data.size());
+    // 8.1: a text message is valid UTF-8 as a whole. Undecodable or discarded bytes cannot be judged.
+    const bool judged = !m.incomplete && !(m.compressed && (m.truncated || m.violations.testFlag(Violation::InflateFailed)));
+    if (m.opcode == quint8(Opcode::Text) && judged && !p.utf8.isComplete())
+        m.violations |= Violation::InvalidUtf8;
+    if (m.opcode == quint8(Opcode::Close)) {
+        m.close = ClosePayload::parse(p.data);
+        m.violations |= m.close.violations;
+    }
+    m.payload = p.data;
+    m.frames = std::span<const FrameInfo>(p.frames);
+    p.active = false;
+    return &m;
+}
+
+const MessageAssembler::Message *MessageAssembler::flushIncomplete(qint64 now)
+{
+    for (Partial *p : {&m_control, &m_data}) {
+        if (p->active) {
+            p->message.incomplete = true;
+            if (m_current == p)
+                m_current = nullptr;
+            return finish(*p, now);
+        }
+    }
+    return nullptr;
+}
+
+} // namespace socktap::ws

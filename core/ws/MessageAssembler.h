@@ -1,0 +1,87 @@
+// Turns one direction's frame events into messages: joins fragments, passes control frames interleaved
+// inside a fragmented message (RFC 6455 5.4), unmasks, inflates permessage-deflate, validates UTF-8 across
+// fragment boundaries and parses Close payloads. Bounded: payload kept up to a cap, the rest counted.
+// Sans-I/O: time comes in as an argument; knows nothing of sockets or sessions.
+#pragma once
+
+#include "ClosePayload.h"
+#include "FrameParser.h"
+#include "Inflater.h"
+#include "Utf8Validator.h"
+
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace socktap::ws {
+
+class MessageAssembler
+{
+public:
+    struct Options
+    {
+        qsizetype maxPayload = 64 * 1024 * 1024; // decoded bytes kept per message
+        qsizetype maxFrameInfos = 4096; // frame records kept per message
+    };
+
+    struct Message
+    {
+        quint8 opcode = 0; // Text, Binary, Close, Ping, Pong, a reserved one, or Continuation (orphan)
+        QByteArrayView payload; // decoded (unmasked, inflated), at most maxPayload bytes
+        QByteArrayView wirePayload; // unmasked wire payload when it differs (compressed), else empty
+        quint64 payloadSize = 0; // full decoded size, even beyond the cap
+        quint64 wireSize = 0; // all frames, headers included
+        quint64 frameCount = 0;
+        std::span<const FrameInfo> frames; // the first maxFrameInfos frames
+        bool compressed = false;
+        bool truncated = false; // payloadSize > payload.size()
+        bool incomplete = false; // the message never got its final frame
+        Violations violations;
+        qint64 firstFrameTime = 0; // as passed to handle()
+        qint64 lastFrameTime = 0;
+        ClosePayload close; // for Close
+
+        bool isControl() const { return ws::isControl(opcode); }
+    };
+
+    explicit MessageAssembler(Options options);
+    MessageAssembler();
+
+    // Messages from this peer are permessage-deflate compressed with these parameters (RFC 7692 7.2.2).
+    void enableDeflate(int windowBits, bool noContextTakeover);
+    bool deflateEnabled() const { return m_inflater != nullptr; }
+
+    // Feed every event of the direction's FrameParser. Returns a message when one completes (or when a
+    // broken sequence abandons one); it stays valid until the next call.
+    const Message *handle(const FrameParser::Event &event, qint64 now);
+    // The data message in progress, if any, marked incomplete: for a connection that ends mid-message.
+    const Message *flushIncomplete(qint64 now);
+
+private:
+    struct Partial
+    {
+        Message message;
+        std::vector<FrameInfo> frames;
+        QByteArray data;
+        QByteArray wire;
+        Utf8Validator utf8;
+        bool active = false;
+    };
+
+    const Message *onHeader(const FrameParser::Event &event, qint64 now);
+    void onPayload(const FrameParser::Event &event);
+    const Message *onFrameEnd(qint64 now);
+    const Message *finish(Partial &p, qint64 now);
+    void begin(Partial &p, const FrameHeader &h, qint64 now);
+    void append(Partial &p, QByteArrayView bytes);
+
+    Options m_options;
+    std::unique_ptr<Inflater> m_inflater;
+    Partial m_data; // the (possibly fragmented) data message
+    Partial m_control; // a control frame, or a reserved-opcode frame
+    Partial *m_current = nullptr; // the message the current frame belongs to
+    Partial m_done; // the message last returned, when it had to be moved out of m_data
+    QByteArray m_scratch;
+};
+
+} // namespace socktap::ws
