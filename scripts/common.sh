@@ -1,0 +1,49 @@
+# Shared by scripts/run.sh and scripts/test.sh: install missing Debian packages, configure, build.
+# Sourced, not executed.
+
+SOCKTAP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# What building and running Socktap needs (Debian 12 package names).
+SOCKTAP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config qt6-base-dev qt6-websockets-dev qt6-qpa-plugins libgl-dev
+                        libssl-dev zlib1g-dev fonts-dejavu-core)
+# What the full test suite adds: a display server for GUI screenshots, a browser for end-to-end tests, NSS
+# tools to make that browser trust the Socktap CA, clang and its runtime for the libFuzzer targets.
+SOCKTAP_TEST_PACKAGES=(xvfb xauth chromium libnss3-tools clang libclang-rt-14-dev)
+
+log() { printf '[socktap] %s\n' "$*" >&2; }
+
+# ensure_packages PKG...: installs the ones not installed yet, as root or through sudo.
+ensure_packages() {
+    local missing=()
+    local p
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        log "packages: all ${#@} present"
+        return 0
+    fi
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null; then
+            log "missing packages: ${missing[*]}; run as root or install sudo"
+            return 1
+        fi
+        sudo=(sudo)
+    fi
+    log "installing: ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build DIR [cmake args...]: configures (cheap when cached) and builds with Ninja.
+build() {
+    local dir=$1
+    shift
+    log "configuring $dir"
+    cmake -S "$SOCKTAP_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    log "building $dir"
+    cmake --build "$dir" -- -k 0
+}
