@@ -1,0 +1,154 @@
+#include "CommandLine.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QThread>
+
+namespace socktap::app {
+
+std::optional<quint64> parseSize(const QString &text)
+{
+    QString t = text.trimmed().toUpper();
+    if (t.endsWith(QLatin1String("IB")))
+        t.chop(2);
+    else if (t.endsWith(QLatin1Char('B')))
+        t.chop(1);
+    quint64 unit = 1;
+    if (t.endsWith(QLatin1Char('K')))
+        unit = 1ull << 10;
+    else if (t.endsWith(QLatin1Char('M')))
+        unit = 1ull << 20;
+    else if (t.endsWith(QLatin1Char('G')))
+        unit = 1ull << 30;
+    if (unit != 1)
+        t.chop(1);
+    bool ok = false;
+    const double value = t.toDouble(&ok);
+    if (!ok || value < 0)
+        return std::nullopt;
+    return quint64(value * double(unit));
+}
+
+namespace {
+
+bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error)
+{
+    QString why;
+    const auto target = http::RequestTarget::parseAuthority(text.toLatin1(), 0, &why);
+    if (!target) {
+        *error = QStringLiteral("--listen %1: %2 (expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)").arg(text, why);
+        return false;
+    }
+    QHostAddress address;
+    if (target->host == "localhost")
+        address = QHostAddress::LocalHost;
+    else if (target->host == "*")
+        address = QHostAddress::Any;
+    else if (!address.setAddress(QString::fromLatin1(target->host))) {
+        *error = QStringLiteral("--listen %1: '%2' is not an IP address").arg(text, QString::fromLatin1(target->host));
+        return false;
+    }
+    config.listenAddress = address;
+    config.listenPort = target->port;
+    return true;
+}
+
+} // namespace
+
+ParseResult parseCommandLine(const QStringList &arguments)
+{
+    ParseResult result;
+    AppOptions &o = result.options;
+    QCommandLineParser p;
+    p.setApplicationDescription(QStringLiteral(
+        "Socktap: an intercepting WebSocket debugging proxy.\n"
+        "Point a client at it as its HTTP proxy (explicit proxy and CONNECT), or put it in front of a server with "
+        "--reverse. Every WebSocket message both ways is relayed untouched and recorded."));
+    p.addHelpOption();
+    p.addVersionOption();
+    const QCommandLineOption listen(QStringLiteral("listen"), QStringLiteral("Address and port to listen on. Default: 127.0.0.1:8080."),
+                                    QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080"));
+    const QCommandLineOption reverse(QStringLiteral("reverse"),
+                                     QStringLiteral("Reverse proxy mode: send origin-form requests to URL (ws://host:port). Default: off."),
+                                     QStringLiteral("URL"));
+    const QCommandLineOption headless(QStringLiteral("headless"), QStringLiteral("No window: print sessions and messages to stdout."));
+    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("With --headless: print JSON Lines (one object per session event or message)."));
+    const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("With --headless: print nothing per session or message."));
+    const QCommandLineOption strict(QStringLiteral("strict"),
+                                    QStringLiteral("Act as the RFC 6455 endpoint: fail connections that break the protocol (close 1002/1007). "
+                                                   "Default: off (forward and record violations)."));
+    const QCommandLineOption memory(QStringLiteral("max-capture-memory"),
+                                    QStringLiteral("Capture memory budget; past it the oldest payloads are evicted (and counted). Default: 1G."),
+                                    QStringLiteral("SIZE"), QStringLiteral("1G"));
+    const QCommandLineOption messageCap(QStringLiteral("max-message-capture"),
+                                        QStringLiteral("Bytes of one message kept in the capture; the rest is relayed and counted. Default: 64M."),
+                                        QStringLiteral("SIZE"), QStringLiteral("64M"));
+    const QCommandLineOption workers(QStringLiteral("workers"), QStringLiteral("Worker threads. Default: one per core (%1).").arg(QThread::idealThreadCount()),
+                                     QStringLiteral("N"), QString::number(QThread::idealThreadCount()));
+    const QCommandLineOption connectTimeout(QStringLiteral("connect-timeout"),
+                                            QStringLiteral("Seconds to wait for a server to accept a connection (then 504). Default: 10."),
+                                            QStringLiteral("SECONDS"), QStringLiteral("10"));
+    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Start a built-in echo server and a scripted client through the proxy."));
+    p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout, demo});
+
+    auto fail = [&](const QString &message) {
+        result.action = ParseResult::Action::Exit;
+        result.exitCode = 1;
+        result.output = QStringLiteral("socktap: %1\nTry 'socktap --help'.").arg(message);
+        return result;
+    };
+    if (!p.parse(arguments))
+        return fail(p.errorText());
+    if (p.isSet(QStringLiteral("help"))) {
+        result.action = ParseResult::Action::Exit;
+        result.output = p.helpText();
+        return result;
+    }
+    if (p.isSet(QStringLiteral("version"))) {
+        result.action = ParseResult::Action::Exit;
+        result.output = QStringLiteral("socktap %1").arg(QCoreApplication::applicationVersion());
+        return result;
+    }
+    if (!p.positionalArguments().isEmpty())
+        return fail(QStringLiteral("unexpected argument '%1'").arg(p.positionalArguments().front()));
+    QString error;
+    if (!parseListen(p.value(listen), o.proxy, &error))
+        return fail(error);
+    if (!o.proxy.listenAddress.isLoopback())
+        o.warnings.append(QStringLiteral("listening on %1:%2, beyond loopback: anyone who can reach this port can use Socktap as a "
+                                         "proxy and read the traffic it records")
+                              .arg(o.proxy.listenAddress.toString())
+                              .arg(o.proxy.listenPort));
+    if (p.isSet(reverse)) {
+        QString why;
+        o.proxy.reverse = http::RequestTarget::parseAbsolute(p.value(reverse).toLatin1(), &why);
+        if (!o.proxy.reverse)
+            return fail(QStringLiteral("--reverse %1: %2").arg(p.value(reverse), why));
+    }
+    const auto mem = parseSize(p.value(memory));
+    if (!mem || *mem < (1u << 20))
+        return fail(QStringLiteral("--max-capture-memory %1: expected a size of at least 1M, like 512M or 2G").arg(p.value(memory)));
+    o.maxCaptureMemory = *mem;
+    const auto cap = parseSize(p.value(messageCap));
+    if (!cap || *cap > 0xffffffffull)
+        return fail(QStringLiteral("--max-message-capture %1: expected a size below 4G, like 64M").arg(p.value(messageCap)));
+    o.proxy.maxMessageCapture = qsizetype(*cap);
+    bool ok = false;
+    o.proxy.workers = p.value(workers).toInt(&ok);
+    if (!ok || o.proxy.workers < 1 || o.proxy.workers > 256)
+        return fail(QStringLiteral("--workers %1: expected 1-256").arg(p.value(workers)));
+    const double seconds = p.value(connectTimeout).toDouble(&ok);
+    if (!ok || seconds <= 0)
+        return fail(QStringLiteral("--connect-timeout %1: expected seconds > 0").arg(p.value(connectTimeout)));
+    o.proxy.connectTimeoutMs = int(seconds * 1000);
+    o.proxy.strict = p.isSet(strict);
+    o.headless = p.isSet(headless);
+    o.json = p.isSet(json);
+    o.quiet = p.isSet(quiet);
+    o.demo = p.isSet(demo);
+    if (o.json && o.quiet)
+        return fail(QStringLiteral("--json and --quiet contradict each other"));
+    return result;
+}
+
+} // namespace socktap::app

@@ -1,0 +1,34 @@
+// The command line: every option with its default (socktap --help), parsed into settings.
+#pragma once
+
+#include "core/proxy/ProxyConfig.h"
+
+#include <QStringList>
+
+namespace socktap::app {
+
+struct AppOptions
+{
+    proxy::ProxyConfig proxy;
+    quint64 maxCaptureMemory = 1ull << 30;
+    bool headless = false;
+    bool json = false;
+    bool quiet = false;
+    bool demo = false;
+    QStringList warnings; // printed at start, e.g. listening beyond loopback
+};
+
+struct ParseResult
+{
+    enum class Action { Run, Exit };
+    Action action = Action::Run;
+    int exitCode = 0;
+    QString output; // help or version text, or the error
+    AppOptions options;
+};
+
+ParseResult parseCommandLine(const QStringList &arguments);
+// "64M", "1G", "512K", "1000" -> bytes.
+std::optional<quint64> parseSize(const QString &text);
+
+} // namespace socktap::app

@@ -1,0 +1,40 @@
+// Headless output: follows the capture live and prints one line per session event and message (or one
+// JSON object per line with --json) to stdout. Status and warnings go to stderr, so stdout stays parseable.
+#pragma once
+
+#include "core/capture/CaptureStore.h"
+
+#include <QObject>
+
+#include <cstdio>
+#include <unordered_map>
+
+namespace socktap::app {
+
+class ConsoleSink final : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Format { Text, Json };
+
+    ConsoleSink(capture::CaptureStore &store, Format format, FILE *out = stdout, QObject *parent = nullptr);
+    ~ConsoleSink() override;
+
+    // Prints everything captured so far that has not been printed.
+    void drain();
+
+private:
+    void printSession(const capture::SessionInfo &info);
+    void printMessage(const capture::CaptureBatch &batch, const capture::BatchMessage &m);
+    void write(const QByteArray &line);
+
+    capture::CaptureStore &m_store;
+    Format m_format;
+    FILE *m_out;
+    std::shared_ptr<capture::CaptureStore::Subscription> m_subscription;
+    std::unordered_map<capture::SessionId, capture::SessionState> m_printed;
+    quint64 m_reportedDrops = 0;
+};
+
+} // namespace socktap::app

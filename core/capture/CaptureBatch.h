@@ -1,0 +1,42 @@
+// A batch of capture changes from one worker thread: session snapshots and messages with their payload
+// bytes. Workers fill batches off the GUI thread and hand them to the store whole; the store applies them
+// and passes the same (then immutable) batch to live subscribers.
+#pragma once
+
+#include "CaptureTypes.h"
+
+#include <memory>
+#include <vector>
+
+namespace socktap::capture {
+
+struct BatchMessage
+{
+    SessionId session = 0;
+    quint64 index = 0; // assigned by the store: position in its session
+    quint64 batchOffset = 0; // payload bytes in CaptureBatch::payloads
+    qint32 batchDetail = -1; // index in CaptureBatch::details, or -1
+    MessageRecord record; // payloadRef and detail rewritten by the store
+};
+
+struct CaptureBatch
+{
+    std::vector<SessionInfo> sessions; // latest snapshot of each session changed in this batch
+    std::vector<BatchMessage> messages; // in arrival order
+    std::vector<MessageDetail> details; // wirePayloadRef relative to payloads
+    QByteArray payloads;
+
+    bool isEmpty() const { return sessions.empty() && messages.empty(); }
+    QByteArrayView payload(const BatchMessage &m) const
+    {
+        return QByteArrayView(payloads).sliced(qsizetype(m.batchOffset), m.record.capturedSize);
+    }
+    const MessageDetail *detail(const BatchMessage &m) const
+    {
+        return m.batchDetail >= 0 ? &details[size_t(m.batchDetail)] : nullptr;
+    }
+};
+
+using BatchPtr = std::shared_ptr<const CaptureBatch>;
+
+} // namespace socktap::capture

@@ -1,0 +1,362 @@
+#include "CaptureStore.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace socktap::capture {
+
+namespace {
+
+constexpr qsizetype BlockSize = 1 << 20;
+constexpr qsizetype OwnBlockThreshold = BlockSize / 16; // larger payloads get a block of their own
+constexpr qsizetype SubscriptionByteLimit = 256 << 20;
+constexpr size_t SubscriptionBatchLimit = 4096;
+constexpr size_t RecordEvictionStep = 4096;
+
+} // namespace
+
+// --- Subscription ---
+
+void CaptureStore::Subscription::push(BatchPtr batch)
+{
+    std::function<void()> wake;
+    {
+        std::lock_guard lock(m_mutex);
+        m_queuedBytes += batch->payloads.size() + qsizetype(batch->messages.size() * sizeof(BatchMessage));
+        m_queue.push_back(std::move(batch));
+        while (m_queue.size() > 1 && (m_queue.size() > SubscriptionBatchLimit || m_queuedBytes > SubscriptionByteLimit)) {
+            m_queuedBytes -= m_queue.front()->payloads.size() + qsizetype(m_queue.front()->messages.size() * sizeof(BatchMessage));
+            m_queue.pop_front();
+            ++m_dropped;
+        }
+        if (!m_woken) {
+            m_woken = true;
+            wake = m_wake;
+        }
+    }
+    if (wake)
+        wake();
+}
+
+std::vector<BatchPtr> CaptureStore::Subscription::take()
+{
+    std::lock_guard lock(m_mutex);
+    std::vector<BatchPtr> out(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(m_queue.end()));
+    m_queue.clear();
+    m_queuedBytes = 0;
+    m_woken = false;
+    return out;
+}
+
+quint64 CaptureStore::Subscription::droppedBatches() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_dropped;
+}
+
+// --- Store ---
+
+CaptureStore::CaptureStore()
+    : CaptureStore(Limits{})
+{
+}
+
+CaptureStore::CaptureStore(Limits limits)
+    : m_limits(limits)
+{
+}
+
+std::shared_ptr<CaptureStore::Subscription> CaptureStore::subscribe(std::function<void()> wake)
+{
+    auto s = std::make_shared<Subscription>();
+    s->m_wake = std::move(wake);
+    std::lock_guard lock(m_subscribersMutex);
+    m_subscribers.push_back(s);
+    return s;
+}
+
+void CaptureStore::unsubscribe(const std::shared_ptr<Subscription> &subscription)
+{
+    std::lock_guard lock(m_subscribersMutex);
+    std::erase(m_subscribers, subscription);
+}
+
+quint64 CaptureStore::sessionBytes(const SessionInfo &info)
+{
+    // An estimate: the struct plus the heads and bodies it holds.
+    return sizeof(SessionEntry) + quint64(info.request.raw.size() * 2 + info.response.raw.size() * 2 + info.responseBody.size())
+        + 256;
+}
+
+quint64 CaptureStore::memoryUsed() const
+{
+    return m_blockBytes + m_recordCount * sizeof(MessageRecord) + m_detailBytes + m_sessionBytes;
+}
+
+quint64 CaptureStore::appendPayload(QByteArrayView bytes)
+{
+    if (bytes.isEmpty())
+        return m_logEnd;
+    const bool own = bytes.size() > OwnBlockThreshold;
+    if (own || m_blocks.empty() || m_blocks.back().closed || m_blocks.back().data.size() + bytes.size() > BlockSize) {
+        // A payload never straddles blocks, so it can be read back with one lookup.
+        PayloadBlock block;
+        block.start = m_logEnd;
+        block.data.reserve(own ? bytes.size() : BlockSize);
+        block.closed = own; // the next small payload starts a fresh shared block
+        m_blockBytes += quint64(block.data.capacity());
+        m_blocks.push_back(std::move(block));
+    }
+    PayloadBlock &b = m_blocks.back();
+    const quint64 ref = b.start + quint64(b.data.size());
+    b.data.append(bytes);
+    ++b.payloads;
+    m_logEnd = ref + quint64(bytes.size());
+    return ref;
+}
+
+QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) const
+{
+    if (evicted)
+        *evicted = false;
+    if (size == 0)
+        return {};
+    if (ref < m_logStart || m_blocks.empty()) {
+        if (evicted)
+            *evicted = true;
+        return {};
+    }
+    auto it = std::upper_bound(m_blocks.begin(), m_blocks.end(), ref,
+                               [](quint64 r, const PayloadBlock &b) { return r < b.start; });
+    --it;
+    return it->data.mid(qsizetype(ref - it->start), size);
+}
+
+void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
+{
+    if (!batch || batch->isEmpty())
+        return;
+    {
+        std::unique_lock lock(m_mutex);
+        for (const SessionInfo &info : batch->sessions) {
+            auto [it, inserted] = m_sessions.try_emplace(info.id);
+            if (inserted)
+                ++m_stats.sessions;
+            m_sessionBytes -= it->second.infoBytes;
+            it->second.info = info;
+            it->second.infoBytes = sessionBytes(info);
+            m_sessionBytes += it->second.infoBytes;
+        }
+        for (BatchMessage &m : batch->messages) {
+            SessionEntry &s = m_sessions[m.session];
+            MessageRecord &r = m.record;
+            r.payloadRef = appendPayload(batch->payload(m));
+            if (const MessageDetail *d = batch->detail(m)) {
+                MessageDetail copy = *d;
+                copy.wirePayloadRef = appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize));
+                m_detailBytes += sizeof(MessageDetail) + copy.frames.size() * sizeof(ws::FrameInfo);
+                s.details.push_back(std::move(copy));
+                r.detail = quint32(s.details.size());
+            } else {
+                r.detail = 0;
+            }
+            m.index = s.firstIndex + s.records.size();
+            s.records.push_back(r);
+            ++m_recordCount;
+            const int d = directionIndex(r.direction());
+            ++s.counters.messages[d];
+            s.counters.wireBytes[d] += r.wireSize;
+            s.counters.payloadBytes[d] += r.payloadSize;
+            ++m_stats.messages;
+        }
+        enforceBudget();
+    }
+    BatchPtr published = std::move(batch);
+    std::vector<std::shared_ptr<Subscription>> subscribers;
+    {
+        std::lock_guard lock(m_subscribersMutex);
+        subscribers = m_subscribers;
+    }
+    for (const auto &s : subscribers)
+        s->push(published);
+}
+
+void CaptureStore::enforceBudget()
+{
+    // Oldest payloads go first (the current block stays), then the oldest records, then whole sessions.
+    while (memoryUsed() > m_limits.maxMemory) {
+        if (m_blocks.size() > 1) {
+            const PayloadBlock &b = m_blocks.front();
+            m_stats.evictedPayloadBytes += quint64(b.data.size());
+            m_stats.evictedPayloads += b.payloads;
+            m_blockBytes -= quint64(b.data.capacity());
+            m_blocks.pop_front();
+            m_logStart = m_blocks.front().start;
+            continue;
+        }
+        if (evictOldestRecords())
+            continue;
+        if (evictOldestSession())
+            continue;
+        break; // nothing left that may go: the open sessions' own state
+    }
+}
+
+bool CaptureStore::evictOldestRecords()
+{
+    for (auto &[id, s] : m_sessions) {
+        if (s.records.empty())
+            continue;
+        const size_t n = std::min(s.records.size(), RecordEvictionStep);
+        s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
+        s.firstIndex += n;
+        s.counters.evictedRecords += n;
+        m_recordCount -= n;
+        m_stats.evictedRecords += n;
+        return true;
+    }
+    return false;
+}
+
+bool CaptureStore::evictOldestSession()
+{
+    for (auto it = m_sessions.begin(); it != m_sessions.end(); ++it) {
+        const SessionState st = it->second.info.state;
+        if (st == SessionState::Open || st == SessionState::Connecting || st == SessionState::Closing)
+            continue;
+        m_sessionBytes -= it->second.infoBytes;
+        for (const MessageDetail &d : it->second.details)
+            m_detailBytes -= sizeof(MessageDetail) + d.frames.size() * sizeof(ws::FrameInfo);
+        m_sessions.erase(it);
+        ++m_stats.evictedSessions;
+        return true;
+    }
+    return false;
+}
+
+void CaptureStore::clear()
+{
+    std::unique_lock lock(m_mutex);
+    m_sessions.clear();
+    m_blocks.clear();
+    m_logStart = m_logEnd;
+    m_blockBytes = m_recordCount = m_detailBytes = m_sessionBytes = 0;
+    m_stats = Stats();
+}
+
+void CaptureStore::setMemoryLimit(quint64 bytes)
+{
+    std::unique_lock lock(m_mutex);
+    m_limits.maxMemory = bytes;
+    enforceBudget();
+}
+
+CaptureStore::Stats CaptureStore::stats() const
+{
+    std::shared_lock lock(m_mutex);
+    Stats s = m_stats;
+    s.memoryUsed = memoryUsed();
+    s.memoryLimit = m_limits.maxMemory;
+    s.payloadBytesHeld = m_logEnd - m_logStart;
+    return s;
+}
+
+std::vector<SessionId> CaptureStore::sessionIds() const
+{
+    std::shared_lock lock(m_mutex);
+    std::vector<SessionId> out;
+    out.reserve(m_sessions.size());
+    for (const auto &entry : m_sessions)
+        out.push_back(entry.first);
+    return out;
+}
+
+std::optional<SessionInfo> CaptureStore::session(SessionId id) const
+{
+    std::shared_lock lock(m_mutex);
+    const auto it = m_sessions.find(id);
+    if (it == m_sessions.end())
+        return std::nullopt;
+    return it->second.info;
+}
+
+SessionCounters CaptureStore::counters(SessionId id) const
+{
+    std::shared_lock lock(m_mutex);
+    const auto it = m_sessions.find(id);
+    return it == m_sessions.end() ? SessionCounters() : it->second.counters;
+}
+
+quint64 CaptureStore::messageCount(SessionId id) const
+{
+    std::shared_lock lock(m_mutex);
+    const auto it = m_sessions.find(id);
+    return it == m_sessions.end() ? 0 : it->second.firstIndex + it->second.records.size();
+}
+
+quint64 CaptureStore::firstRetainedMessage(SessionId id) const
+{
+    std::shared_lock lock(m_mutex);
+    const auto it = m_sessions.find(id);
+    return it == m_sessions.end() ? 0 : it->second.firstIndex;
+}
+
+std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bool withPayload) const
+{
+    std::shared_lock lock(m_mutex);
+    const auto it = m_sessions.find(id);
+    if (it == m_sessions.end())
+        return std::nullopt;
+    const SessionEntry &s = it->second;
+    if (index < s.firstIndex || index >= s.firstIndex + s.records.size())
+        return std::nullopt;
+    MessageView v;
+    v.session = id;
+    v.index = index;
+    v.record = s.records[size_t(index - s.firstIndex)];
+    const MessageRecord &r = v.record;
+    if (withPayload)
+        v.payload = readPayload(r.payloadRef, r.capturedSize, &v.payloadEvicted);
+    else
+        v.payloadEvicted = r.capturedSize > 0 && r.payloadRef < m_logStart;
+    if (r.detail > 0) {
+        const MessageDetail &d = s.details[r.detail - 1];
+        v.frames = d.frames;
+        if (withPayload)
+            v.wirePayload = readPayload(d.wirePayloadRef, d.wirePayloadSize, nullptr);
+    } else {
+        // A single-frame message: its one frame is fully described by the record.
+        ws::FrameInfo f;
+        f.length = r.wireSize - r.firstHeaderSize;
+        f.maskKey = r.maskKey;
+        f.opcode = r.opcode;
+        f.bits = r.firstFrameBits;
+        f.headerSize = r.firstHeaderSize;
+        v.frames.push_back(f);
+    }
+    return v;
+}
+
+std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, quint64 count) const
+{
+    std::shared_lock lock(m_mutex);
+    std::vector<MessageRecord> out;
+    const auto it = m_sessions.find(id);
+    if (it == m_sessions.end())
+        return out;
+    const SessionEntry &s = it->second;
+    const quint64 begin = std::max(from, s.firstIndex);
+    const quint64 end = std::min(from + count, s.firstIndex + s.records.size());
+    if (begin >= end)
+        return out;
+    out.assign(s.records.begin() + qsizetype(begin - s.firstIndex), s.records.begin() + qsizetype(end - s.firstIndex));
+    return out;
+}
+
+QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted) const
+{
+    std::shared_lock lock(m_mutex);
+    return readPayload(record.payloadRef, record.capturedSize, evicted);
+}
+
+} // namespace socktap::capture

@@ -1,0 +1,197 @@
+// The capture records: sessions (WebSocket, plain HTTP exchanges, opaque tunnels) and compact WebSocket
+// message records. Plain data shared by the engine (writer) and the UI, headless console and exporters
+// (readers). Knows protocol types, never sockets.
+#pragma once
+
+#include "core/http/HttpHead.h"
+#include "core/ws/ExtensionHeader.h"
+#include "core/ws/Frame.h"
+#include "core/ws/PerMessageDeflate.h"
+#include "core/ws/Violation.h"
+
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+#include <vector>
+
+namespace socktap::capture {
+
+using SessionId = quint64;
+
+enum class Direction : quint8 { ClientToServer = 0, ServerToClient = 1 };
+inline constexpr int directionIndex(Direction d)
+{
+    return int(d);
+}
+inline constexpr Direction opposite(Direction d)
+{
+    return d == Direction::ClientToServer ? Direction::ServerToClient : Direction::ClientToServer;
+}
+const char *directionName(Direction d); // "client", "server": who sent it
+
+enum class SessionKind : quint8 { WebSocket, Http, Tunnel };
+enum class ProxyMode : quint8 { Explicit, Connect, Reverse };
+enum class SessionState : quint8 { Connecting, Open, Closing, Closed, Failed, Rejected };
+
+const char *kindName(SessionKind k);
+const char *modeName(ProxyMode m);
+const char *stateName(SessionState s);
+
+// How the connection ended, beyond the Close frames (what 1006 hides).
+enum class EndReason : quint8 {
+    None, // still open
+    Closed, // TCP ended after the closing handshake
+    ClientEof, // client ended TCP without a (complete) closing handshake
+    ServerEof,
+    ClientReset, // TCP reset by the client
+    ServerReset,
+    Timeout,
+    ProxyShutdown, // Socktap was stopped
+    StrictClose, // Socktap failed the connection (--strict) after a protocol violation
+    UpstreamFailed, // could not reach the server, or it broke the handshake
+    TlsError,
+    ClientError, // the client sent something unusable (HTTP 400 and friends)
+};
+const char *endReasonName(EndReason r);
+QString endReasonText(EndReason r);
+
+struct CloseInfo
+{
+    std::optional<Direction> firstCloser; // who sent the first Close frame
+    std::optional<quint16> code[2]; // per direction; absent code in a Close frame means 1005
+    QByteArray reason[2];
+    bool closeSent[2] = {false, false}; // a Close frame crossed in that direction
+    qint64 firstCloseTime = 0;
+    qint64 tcpEndTime = 0;
+    EndReason end = EndReason::None;
+    QString detail; // e.g. "client reset the connection after 3 messages"
+
+    bool handshakeCompleted() const { return closeSent[0] && closeSent[1]; }
+    // The code an application would see, RFC 6455 7.1.5: the first Close's code, 1005 if it had none,
+    // 1006 if no Close frame arrived.
+    quint16 effectiveCode() const;
+};
+
+struct TlsInfo
+{
+    bool intercepted = false;
+    QByteArray sni;
+    QString clientProtocol; // TLS version negotiated with the client
+    QString clientCipher;
+    QString upstreamProtocol;
+    QString upstreamCipher;
+    QString upstreamSubject;
+    QString upstreamIssuer;
+    QString upstreamValidity; // "notBefore - notAfter"
+    QString upstreamVerification; // "ok", or what failed
+    bool upstreamVerified = false;
+};
+
+struct SessionInfo
+{
+    SessionId id = 0;
+    SessionKind kind = SessionKind::WebSocket;
+    ProxyMode mode = ProxyMode::Explicit;
+    SessionState state = SessionState::Connecting;
+
+    QString clientAddress;
+    quint16 clientPort = 0;
+    QByteArray scheme; // ws, wss, http, https, or empty for tunnels
+    QByteArray host;
+    quint16 port = 0;
+    QByteArray path; // path and query
+
+    http::RequestHead request; // as received from the client
+    http::ResponseHead response; // as received from the server
+    QByteArray responseBody; // of a rejected handshake or an HTTP exchange (first bytes only)
+    quint64 requestBodySize = 0; // HTTP
+    quint64 responseBodySize = 0;
+
+    QByteArray subprotocol;
+    QList<ws::Extension> extensions; // negotiated
+    std::optional<ws::DeflateParams> deflate;
+    QStringList handshakeProblems; // what a strict endpoint would have refused
+
+    qint64 acceptedAt = 0; // TCP accepted
+    qint64 requestAt = 0; // request head complete
+    qint64 upgradedAt = 0; // 101 relayed, or HTTP response head relayed
+    qint64 closedAt = 0;
+
+    QString error; // why Failed or Rejected
+    ws::Violations violations; // union over all messages
+    QString firstViolation; // description of the first violation seen, with its message
+    CloseInfo close;
+    TlsInfo tls;
+    quint64 tunnelBytes[2] = {0, 0}; // opaque tunnels: bytes each way
+
+    QByteArray url() const; // scheme://host:port/path for display
+};
+
+// Per-session counters the store keeps as messages arrive.
+struct SessionCounters
+{
+    quint64 messages[2] = {0, 0};
+    quint64 wireBytes[2] = {0, 0};
+    quint64 payloadBytes[2] = {0, 0};
+    quint64 evictedRecords = 0; // oldest message records dropped under the memory budget
+};
+
+namespace MessageFlag {
+inline constexpr quint16 ServerToClient = 1 << 0;
+inline constexpr quint16 Compressed = 1 << 1;
+inline constexpr quint16 Truncated = 1 << 2; // payload over the per-message capture cap
+inline constexpr quint16 Incomplete = 1 << 3; // the connection ended before the final frame
+inline constexpr quint16 Edited = 1 << 4;
+inline constexpr quint16 Injected = 1 << 5;
+inline constexpr quint16 Dropped = 1 << 6;
+inline constexpr quint16 Replayed = 1 << 7;
+} // namespace MessageFlag
+
+// One WebSocket message (or control frame) as the store keeps it: 64 bytes, payload elsewhere.
+struct MessageRecord
+{
+    qint64 time = 0; // first frame, µs since epoch
+    quint64 payloadRef = 0; // position in the payload log (in a batch: offset in the batch's bytes)
+    quint64 payloadSize = 0; // decoded size, even beyond what was kept
+    quint64 wireSize = 0; // all frames with headers
+    quint32 duration = 0; // last frame - first frame, µs (saturating)
+    quint32 capturedSize = 0; // payload bytes kept
+    quint32 frameCount = 0;
+    quint32 violations = 0; // ws::Violations
+    quint32 detail = 0; // 1-based index of a MessageDetail, 0 for none
+    quint32 maskKey = 0; // of the first frame
+    quint16 flags = 0; // MessageFlag
+    quint16 closeCode = 0; // Close: the code, 0 when the payload had none
+    quint8 opcode = 0;
+    quint8 firstFrameBits = 0; // ws::FrameInfo::bits of the first frame
+    quint8 firstHeaderSize = 0;
+    quint8 reserved = 0;
+
+    Direction direction() const { return (flags & MessageFlag::ServerToClient) ? Direction::ServerToClient : Direction::ClientToServer; }
+    ws::Violations violationFlags() const { return ws::Violations::fromInt(violations); }
+    bool has(quint16 flag) const { return (flags & flag) != 0; }
+};
+static_assert(sizeof(MessageRecord) == 72 || sizeof(MessageRecord) == 64, "keep message records compact");
+
+// What only some messages need: every frame of a fragmented message, the wire payload of a compressed one.
+struct MessageDetail
+{
+    std::vector<ws::FrameInfo> frames;
+    quint64 wirePayloadRef = 0;
+    quint32 wirePayloadSize = 0;
+};
+
+// A message as a reader sees it: the record, its payload if still held, and its detail.
+struct MessageView
+{
+    SessionId session = 0;
+    quint64 index = 0; // position in the session, from 0
+    MessageRecord record;
+    QByteArray payload; // empty when evicted or empty
+    bool payloadEvicted = false;
+    QByteArray wirePayload; // compressed messages
+    std::vector<ws::FrameInfo> frames; // all frames (one, derived, for single-frame messages)
+};
+
+} // namespace socktap::capture

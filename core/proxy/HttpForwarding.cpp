@@ -1,0 +1,427 @@
+// ProxyConnection, continued: requests, plain HTTP exchanges, the WebSocket upgrade and the relay glue.
+#include "ProxyConnection.h"
+
+#include "core/capture/Clock.h"
+#include "core/http/HeadWriter.h"
+#include "core/ws/CloseCode.h"
+#include "core/ws/ClosePayload.h"
+#include "core/ws/FrameWriter.h"
+
+namespace socktap::proxy {
+
+using capture::Direction;
+using capture::EndReason;
+using capture::nowMicros;
+using capture::SessionState;
+
+namespace {
+
+constexpr qsizetype KeptBodyBytes = 64 * 1024; // of a rejected handshake or HTTP response, for display
+
+bool wantsClose(const http::Headers &headers, http::Version version)
+{
+    // RFC 9112 9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+    if (headers.hasToken("Connection", "close"))
+        return true;
+    return version.minor == 0 && !headers.hasToken("Connection", "keep-alive");
+}
+
+// For a 101 that breaks the handshake rules, decode with what the server claims anyway.
+std::optional<ws::DeflateParams> claimedDeflate(const http::ResponseHead &response)
+{
+    const auto extensions = ws::parseExtensions(response.headers.combined("Sec-WebSocket-Extensions"));
+    if (!extensions)
+        return std::nullopt;
+    for (const ws::Extension &e : *extensions) {
+        if (!ws::PerMessageDeflate::isDeflate(e))
+            continue;
+        ws::DeflateOffer anything;
+        anything.clientMaxWindowBits = true;
+        if (auto params = ws::PerMessageDeflate::acceptResponse({anything}, e))
+            return params;
+        return ws::DeflateParams{};
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+void ProxyConnection::processClient()
+{
+    while (m_phase == Phase::Idle && !m_clientBuffer.isEmpty()) {
+        const auto r = m_requestParser.feed(m_clientBuffer);
+        if (r.status == http::HeadParser::Status::Error) {
+            m_request = http::RequestHead();
+            failRequest(m_requestParser.error().httpStatus, m_requestParser.error().message, EndReason::ClientError);
+            return;
+        }
+        m_clientBuffer.remove(0, r.consumed);
+        if (r.status == http::HeadParser::Status::NeedMore)
+            continue;
+        http::RequestHead head = m_requestParser.takeRequest();
+        m_requestParser.reset();
+        m_headTimer.stop();
+        onRequest(std::move(head));
+    }
+}
+
+std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http::RequestHead &head, QString *error) const
+{
+    const bool upgrade = ws::Handshake::isUpgradeRequest(head);
+    const auto parsed = http::RequestTarget::parse(head.method, head.target, error);
+    if (!parsed)
+        return std::nullopt;
+    Target t;
+    if (parsed->form == http::RequestTarget::Form::Absolute) {
+        if (parsed->isSecure() && !m_inTunnel) {
+            *error = QStringLiteral("%1 targets need a CONNECT tunnel (configure the client to use Socktap as its proxy for them)")
+                         .arg(QString::fromLatin1(parsed->scheme));
+            return std::nullopt;
+        }
+        t = {parsed->scheme, parsed->host, parsed->port, parsed->pathAndQuery,
+             m_inTunnel ? capture::ProxyMode::Connect : capture::ProxyMode::Explicit};
+        if (t.scheme == "http" && upgrade)
+            t.scheme = "ws";
+        return t;
+    }
+    const QByteArray path = parsed->pathAndQuery;
+    if (m_inTunnel) {
+        t = {upgrade ? "ws" : "http", m_connectTarget->host, m_connectTarget->port, path, capture::ProxyMode::Connect};
+        return t;
+    }
+    if (m_config.reverse) {
+        const bool secure = m_config.reverse->isSecure();
+        t = {upgrade ? (secure ? "wss" : "ws") : (secure ? "https" : "http"), m_config.reverse->host, m_config.reverse->port,
+             path, capture::ProxyMode::Reverse};
+        return t;
+    }
+    *error = QStringLiteral("origin-form request '%1' sent to a forward proxy: point the client at Socktap as its HTTP "
+                            "proxy, or start Socktap with --reverse URL")
+                 .arg(QString::fromLatin1(head.target.first(std::min<qsizetype>(head.target.size(), 80))));
+    return std::nullopt;
+}
+
+QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade) const
+{
+    http::RequestHead out = head;
+    out.target = target.path; // origin form towards the server (RFC 9112 3.2.1)
+    http::removeHopByHop(out.headers, upgrade);
+    // RFC 9112 3.2.2: a proxy replaces Host with the authority of an absolute target. In reverse mode the
+    // server expects its own name, as nginx's proxy_pass sends it.
+    if (target.mode != capture::ProxyMode::Connect) {
+        const bool v6 = target.host.contains(':');
+        QByteArray authority = v6 ? '[' + target.host + ']' : target.host;
+        if (target.port != http::defaultPort(target.scheme))
+            authority += ':' + QByteArray::number(target.port);
+        out.headers.set("Host", authority);
+    }
+    return http::serialize(out);
+}
+
+void ProxyConnection::onRequest(http::RequestHead head)
+{
+    m_request = head;
+    m_sentToClient = false;
+    if (head.method == "CONNECT" && !m_inTunnel) {
+        handleConnect(head);
+        return;
+    }
+    const bool upgrade = ws::Handshake::isUpgradeRequest(head);
+    beginSession(upgrade ? capture::SessionKind::WebSocket : capture::SessionKind::Http);
+    m_session.request = head;
+    QString why;
+    const auto target = resolveTarget(head, &why);
+    if (!target) {
+        failRequest(400, why, EndReason::ClientError);
+        return;
+    }
+    m_target = *target;
+    m_session.mode = target->mode;
+    m_session.scheme = target->scheme;
+    m_session.host = target->host;
+    m_session.port = target->port;
+    m_session.path = target->path;
+    m_wsRequest.reset();
+    if (upgrade) {
+        m_wsRequest = ws::Handshake::checkRequest(head, &why);
+        if (!m_wsRequest) {
+            m_session.handshakeProblems.append(QStringLiteral("request: %1").arg(why));
+            if (m_config.strict) {
+                failRequest(400, why, EndReason::ClientError);
+                return;
+            }
+        }
+        m_requestBody = http::BodyFramer();
+    } else {
+        const auto framer = http::BodyFramer::forRequest(head, &why);
+        if (!framer) {
+            failRequest(400, why, EndReason::ClientError);
+            return;
+        }
+        m_requestBody = *framer;
+    }
+    m_keepAlive = !upgrade && !wantsClose(head.headers, head.version);
+    m_responseHeadDone = false;
+    publish();
+    m_phase = Phase::Connecting;
+    m_client->setReadEnabled(false);
+    dial(target->host, target->port, [this] { onUpstreamReady(); });
+}
+
+void ProxyConnection::onUpstreamReady()
+{
+    const bool upgrade = m_session.kind == capture::SessionKind::WebSocket;
+    m_upstream->write(forwardedHead(m_request, m_target, upgrade));
+    m_upstream->setReadEnabled(true);
+    m_responseParser.reset();
+    if (upgrade) {
+        // Bytes a client sends before the 101 wait for it; reading stays paused until then.
+        m_phase = Phase::Upgrading;
+        return;
+    }
+    m_phase = Phase::Exchange;
+    m_client->setReadEnabled(true);
+    processRequestBody();
+}
+
+void ProxyConnection::processRequestBody()
+{
+    if (!m_requestBody.done() && !m_clientBuffer.isEmpty()) {
+        const auto r = m_requestBody.feed(m_clientBuffer);
+        if (r.error) {
+            m_session.error = QStringLiteral("bad request body: %1").arg(m_requestBody.error());
+            failRequest(400, m_session.error, EndReason::ClientError);
+            return;
+        }
+        m_upstream->write(QByteArrayView(m_clientBuffer).first(r.consumed));
+        m_clientBuffer.remove(0, r.consumed);
+        m_session.requestBodySize = m_requestBody.contentBytes();
+        pauseIfCongested(Direction::ClientToServer);
+    }
+    // Pipelined requests wait until this exchange is over.
+    if (m_requestBody.done())
+        m_client->setReadEnabled(false);
+}
+
+void ProxyConnection::processResponse()
+{
+    while (!m_responseHeadDone && !m_upstreamBuffer.isEmpty()) {
+        const auto r = m_responseParser.feed(m_upstreamBuffer);
+        if (r.status == http::HeadParser::Status::Error) {
+            failRequest(502, QStringLiteral("the server sent an invalid response: %1").arg(m_responseParser.error().message),
+                        EndReason::UpstreamFailed);
+            return;
+        }
+        m_upstreamBuffer.remove(0, r.consumed);
+        if (r.status == http::HeadParser::Status::NeedMore)
+            continue;
+        http::ResponseHead response = m_responseParser.takeResponse();
+        m_responseParser.reset();
+        if (response.status >= 100 && response.status < 200 && response.status != 101) {
+            m_client->write(response.raw); // interim (100 Continue, 103 Early Hints): pass on, keep reading
+            continue;
+        }
+        onResponseHead(std::move(response));
+        if (m_phase != Phase::Exchange && m_phase != Phase::Upgrading)
+            return;
+    }
+    if (m_responseHeadDone)
+        processResponseBody();
+}
+
+void ProxyConnection::onResponseHead(http::ResponseHead response)
+{
+    m_session.response = response;
+    m_session.upgradedAt = nowMicros();
+    if (response.status == 101 && m_phase == Phase::Upgrading) {
+        startRelay(response);
+        return;
+    }
+    if (m_phase == Phase::Upgrading) {
+        // The server refused the upgrade: relay its answer as is and record why.
+        m_session.state = SessionState::Rejected;
+        m_session.error = QStringLiteral("the server answered %1 %2 instead of 101 Switching Protocols")
+                              .arg(response.status)
+                              .arg(QString::fromLatin1(response.reason));
+        m_keepAlive = false;
+        m_phase = Phase::Exchange;
+    } else if (response.status == 101) {
+        // Some other protocol upgrade (h2c...): from here on, opaque bytes.
+        m_client->write(response.raw);
+        m_sentToClient = true;
+        becomeTunnel();
+        return;
+    }
+    QString why;
+    const auto framer = http::BodyFramer::forResponse(response, m_request.method, &why);
+    if (!framer) {
+        failRequest(502, QStringLiteral("the server sent an invalid response: %1").arg(why), EndReason::UpstreamFailed);
+        return;
+    }
+    m_client->write(response.raw);
+    m_sentToClient = true;
+    m_responseBody = *framer;
+    m_responseHeadDone = true;
+    if (wantsClose(response.headers, response.version) || framer->kind() == http::BodyFramer::Kind::UntilClose)
+        m_keepAlive = false;
+    publish();
+}
+
+void ProxyConnection::processResponseBody()
+{
+    if (!m_responseBody.done() && !m_upstreamBuffer.isEmpty()) {
+        const auto r = m_responseBody.feed(m_upstreamBuffer);
+        const QByteArrayView body = QByteArrayView(m_upstreamBuffer).first(r.consumed);
+        m_client->write(body);
+        if (m_session.responseBody.size() < KeptBodyBytes)
+            m_session.responseBody.append(body.first(std::min<qsizetype>(body.size(), KeptBodyBytes - m_session.responseBody.size())));
+        m_upstreamBuffer.remove(0, r.consumed);
+        m_session.responseBodySize = m_responseBody.contentBytes();
+        if (r.error) {
+            m_session.state = SessionState::Failed;
+            m_session.error = QStringLiteral("bad response body: %1").arg(m_responseBody.error());
+            m_session.closedAt = nowMicros();
+            publish();
+            closeAll(true);
+            return;
+        }
+        pauseIfCongested(Direction::ServerToClient);
+    }
+    if (m_responseBody.done())
+        exchangeFinished();
+}
+
+void ProxyConnection::exchangeFinished()
+{
+    if (m_session.state != SessionState::Rejected)
+        m_session.state = SessionState::Closed;
+    m_session.closedAt = nowMicros();
+    m_session.responseBodySize = m_responseBody.contentBytes();
+    publish();
+    m_haveSession = false;
+    if (!m_keepAlive || !m_upstreamBuffer.isEmpty() || m_shuttingDown) {
+        closeAll();
+        return;
+    }
+    // Keep-alive: the next request on this connection, maybe already buffered.
+    m_phase = Phase::Idle;
+    m_responseHeadDone = false;
+    m_client->setReadEnabled(true);
+    m_headTimer.start(m_config.headTimeoutMs);
+    processClient();
+}
+
+void ProxyConnection::startRelay(const http::ResponseHead &response)
+{
+    QString why;
+    std::optional<ws::Handshake::Response> checked;
+    if (m_wsRequest)
+        checked = ws::Handshake::checkResponse(response, *m_wsRequest, &why);
+    if (m_wsRequest && !checked) {
+        m_session.handshakeProblems.append(QStringLiteral("response: %1").arg(why));
+        if (m_config.strict) {
+            failRequest(502, QStringLiteral("the server's handshake is invalid: %1").arg(why), EndReason::UpstreamFailed);
+            return;
+        }
+    }
+    m_session.subprotocol = checked ? checked->protocol : response.headers.value("Sec-WebSocket-Protocol");
+    m_session.extensions = checked ? checked->extensions
+                                   : ws::parseExtensions(response.headers.combined("Sec-WebSocket-Extensions")).value_or(QList<ws::Extension>());
+    m_session.deflate = checked ? checked->deflate : claimedDeflate(response);
+    m_session.state = SessionState::Open;
+
+    WebSocketRelay::Options options;
+    options.strict = m_config.strict;
+    options.maxPayload = m_config.maxMessageCapture;
+    options.deflate = m_session.deflate;
+    m_relay = std::make_unique<WebSocketRelay>(options, static_cast<WebSocketRelay::Sink &>(*this));
+    m_client->write(response.raw);
+    m_sentToClient = true;
+    m_phase = Phase::WebSocket;
+    publish();
+
+    const QByteArray fromServer = std::exchange(m_upstreamBuffer, QByteArray());
+    const QByteArray fromClient = std::exchange(m_clientBuffer, QByteArray());
+    const qint64 now = nowMicros();
+    if (!fromServer.isEmpty())
+        m_relay->received(Direction::ServerToClient, fromServer, now);
+    if (!fromClient.isEmpty() && m_phase == Phase::WebSocket)
+        m_relay->received(Direction::ClientToServer, fromClient, now);
+    if (m_phase == Phase::WebSocket) {
+        m_client->setReadEnabled(true);
+        m_upstream->setReadEnabled(true);
+    }
+}
+
+void ProxyConnection::endWebSocket(EndReason reason)
+{
+    if (m_session.close.end != EndReason::None)
+        return; // the first cause wins (a strict failure, then the TCP end it causes)
+    m_session.close.end = reason;
+    m_session.state = SessionState::Closed;
+    m_session.closedAt = nowMicros();
+    publish();
+    m_session.close.tcpEndTime = m_session.closedAt;
+}
+
+// --- WebSocketRelay::Sink ---
+
+void ProxyConnection::forward(Direction from, QByteArrayView bytes)
+{
+    StreamSocket *to = receiverOf(from);
+    if (!to || bytes.isEmpty())
+        return;
+    to->write(bytes);
+    pauseIfCongested(from);
+}
+
+void ProxyConnection::captured(Direction from, const ws::MessageAssembler::Message &message)
+{
+    m_capture.message(m_session.id, from, message);
+    // Session-level facts that change with messages: the closing handshake and violations.
+    const bool closing = message.opcode == quint8(ws::Opcode::Close) && m_session.state == SessionState::Open;
+    if (closing)
+        m_session.state = SessionState::Closing;
+    if (closing || m_relay->violations() != m_session.violations)
+        publish();
+    if (m_capture.wantsFlush())
+        m_capture.flush();
+}
+
+void ProxyConnection::sendOwnClose(quint16 code, const QString &reason)
+{
+    // Close frames Socktap itself sends are recorded as injected messages, so the capture shows them.
+    const QByteArray payload = ws::ClosePayload::build(code, reason.toUtf8());
+    for (const Direction to : {Direction::ServerToClient, Direction::ClientToServer}) {
+        StreamSocket *socket = receiverOf(to);
+        if (!socket || !socket->isOpen())
+            continue;
+        const bool masked = to == Direction::ClientToServer; // towards the server Socktap is the client
+        const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Close, payload, masked);
+        socket->write(frame);
+        ws::FrameParser::Options po;
+        po.sender = masked ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
+        ws::FrameParser parser(po);
+        ws::MessageAssembler assembler;
+        QByteArrayView rest(frame);
+        for (;;) {
+            const auto ev = parser.next(rest);
+            rest = rest.sliced(ev.consumed);
+            if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+                break;
+            if (const auto *m = assembler.handle(ev, nowMicros()))
+                m_capture.message(m_session.id, to, *m, capture::MessageFlag::Injected);
+        }
+    }
+}
+
+void ProxyConnection::fail(Direction from, quint16 code, const QString &why)
+{
+    // --strict: Socktap acts as the endpoint that received the bad frame (RFC 6455 7.1.7).
+    sendOwnClose(code, why.left(100));
+    m_session.close.detail = QStringLiteral("%1 broke a rule: %2").arg(QLatin1String(capture::directionName(from)), why);
+    endWebSocket(EndReason::StrictClose);
+    closeAll();
+}
+
+} // namespace socktap::proxy

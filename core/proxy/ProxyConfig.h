@@ -1,0 +1,29 @@
+// Engine settings, with the defaults `socktap --help` shows.
+#pragma once
+
+#include "core/http/HeadParser.h"
+#include "core/http/RequestTarget.h"
+
+#include <QHostAddress>
+
+#include <optional>
+
+namespace socktap::proxy {
+
+struct ProxyConfig
+{
+    QHostAddress listenAddress{QHostAddress::LocalHost};
+    quint16 listenPort = 8080;
+    int listenBacklog = 4096; // Qt's default of 50 drops connection storms
+    std::optional<http::RequestTarget> reverse; // --reverse ws://host:port: where origin-form requests go
+    bool strict = false; // act as the RFC endpoint on protocol violations
+    int workers = 0; // 0: one per core
+    int connectTimeoutMs = 10'000;
+    int headTimeoutMs = 30'000; // a client must send its request head within this
+    int shutdownGraceMs = 1'000; // how long peers get to answer our Close 1001 on shutdown
+    qsizetype maxMessageCapture = 64 * 1024 * 1024;
+    qsizetype highWater = 1024 * 1024; // per direction: stop reading the sender past this many unsent bytes
+    http::HeadLimits headLimits;
+};
+
+} // namespace socktap::proxy

@@ -1,0 +1,151 @@
+// One client connection and everything it leads to: the HTTP request phase, CONNECT tunnels, plain HTTP
+// forwarding with keep-alive, the WebSocket upgrade and relay, opaque tunnels, and how each ends. Owns the
+// two sockets; protocol rules live in core/http and core/ws, the relay's in WebSocketRelay.
+#pragma once
+
+#include "ProxyConfig.h"
+#include "StreamSocket.h"
+#include "WebSocketRelay.h"
+
+#include "core/capture/CaptureWriter.h"
+#include "core/http/BodyFramer.h"
+#include "core/http/HeadParser.h"
+#include "core/ws/Handshake.h"
+
+#include <QObject>
+#include <QTimer>
+
+#include <memory>
+
+namespace socktap::proxy {
+
+class TcpConnector;
+
+class ProxyConnection final : public QObject, private WebSocketRelay::Sink
+{
+    Q_OBJECT
+
+public:
+    ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture, QObject *parent = nullptr);
+    ~ProxyConnection() override;
+
+    void start();
+    // The proxy is stopping: WebSocket peers get Close 1001, everything else is closed.
+    void shutdown();
+    bool isWebSocket() const { return m_phase == Phase::WebSocket; }
+
+signals:
+    void finished();
+
+private:
+    enum class Phase {
+        Idle, // reading a request head
+        Connecting, // dialing the upstream for the current request
+        Exchange, // plain HTTP request forwarded; streaming bodies
+        Upgrading, // WebSocket request forwarded; waiting for the response head
+        Sniffing, // CONNECT answered; waiting to see what the client speaks
+        WebSocket,
+        Tunnel,
+        Closing,
+    };
+    struct Target
+    {
+        QByteArray scheme;
+        QByteArray host;
+        quint16 port = 0;
+        QByteArray path;
+        capture::ProxyMode mode = capture::ProxyMode::Explicit;
+    };
+
+    // --- I/O and lifecycle (ProxyConnection.cpp)
+    void onClientReadable();
+    void onUpstreamReadable();
+    void onClientData(QByteArrayView bytes);
+    void onUpstreamData(QByteArrayView bytes);
+    void onSideEnded(capture::Direction side, StreamSocket::ReadStatus how);
+    bool passOnHalfClose(capture::Direction side);
+    void onDrained(capture::Direction side);
+    void attachUpstream(int fd, const QByteArray &key);
+    void dial(const QByteArray &host, quint16 port, std::function<void()> then);
+    void pauseIfCongested(capture::Direction from);
+    void closeAll(bool reset = false);
+    void maybeFinish();
+    void publish();
+    void beginSession(capture::SessionKind kind);
+    void failRequest(int status, const QString &message, capture::EndReason reason);
+    void onHeadTimeout();
+
+    // --- CONNECT and tunnels (ProxyConnection.cpp)
+    void handleConnect(const http::RequestHead &head);
+    void sniff();
+    void becomeTunnel();
+
+    // --- requests, HTTP exchanges, WebSocket upgrades (HttpForwarding.cpp)
+    void processClient();
+    void onRequest(http::RequestHead head);
+    std::optional<Target> resolveTarget(const http::RequestHead &head, QString *error) const;
+    QByteArray forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade) const;
+    void onUpstreamReady();
+    void processRequestBody();
+    void processResponse();
+    void onResponseHead(http::ResponseHead response);
+    void processResponseBody();
+    void exchangeFinished();
+    void startRelay(const http::ResponseHead &response);
+    void endWebSocket(capture::EndReason reason);
+    capture::EndReason finalEndReason();
+
+    // --- WebSocketRelay::Sink
+    void forward(capture::Direction from, QByteArrayView bytes) override;
+    void captured(capture::Direction from, const ws::MessageAssembler::Message &message) override;
+    void fail(capture::Direction from, quint16 code, const QString &why) override;
+    void sendOwnClose(quint16 code, const QString &reason);
+
+    // The socket that bytes travelling in direction d are written to, and the one they come from.
+    StreamSocket *receiverOf(capture::Direction d) const;
+    StreamSocket *senderOf(capture::Direction d) const;
+
+    const ProxyConfig &m_config;
+    capture::CaptureWriter &m_capture;
+    StreamSocket *m_client = nullptr;
+    StreamSocket *m_upstream = nullptr;
+    TcpConnector *m_connector = nullptr;
+    QByteArray m_upstreamKey; // host:port m_upstream is connected to
+    Phase m_phase = Phase::Idle;
+    QTimer m_headTimer;
+    qint64 m_acceptedAt = 0;
+
+    QByteArray m_readBuffer;
+    QByteArray m_clientBuffer; // client bytes not yet consumed (HTTP phases)
+    QByteArray m_upstreamBuffer;
+    http::HeadParser m_requestParser;
+    http::HeadParser m_responseParser;
+
+    std::optional<http::RequestTarget> m_connectTarget; // inside a CONNECT tunnel
+    bool m_inTunnel = false;
+
+    capture::SessionInfo m_session;
+    bool m_haveSession = false;
+    http::RequestHead m_request;
+    Target m_target;
+    std::optional<ws::Handshake::Request> m_wsRequest;
+    http::BodyFramer m_requestBody;
+    http::BodyFramer m_responseBody;
+    bool m_responseHeadDone = false;
+    bool m_keepAlive = false;
+    bool m_sentToClient = false; // some of the current response reached the client
+    std::unique_ptr<WebSocketRelay> m_relay;
+    struct FirstEnd
+    {
+        capture::Direction side;
+        bool reset;
+        bool handshakeDone; // both Close frames had crossed when it happened
+    };
+    std::optional<FirstEnd> m_firstEnd; // the first TCP end of a WebSocket or tunnel
+    std::optional<capture::Direction> m_halfClosed; // the side that sent FIN first (WebSocket, tunnel)
+    QTimer m_lingerTimer; // how long a half-closed connection may stay so
+    bool m_finished = false;
+    bool m_shuttingDown = false;
+};
+
+} // namespace socktap::proxy

@@ -1,0 +1,133 @@
+#include "ProxyServer.h"
+
+#include "Worker.h"
+
+#include <QThread>
+
+#include <unistd.h>
+
+namespace socktap::proxy {
+
+// QTcpServer hands us raw descriptors: each goes to a worker thread without ever being a QTcpSocket.
+class ProxyServer::Listener final : public QTcpServer
+{
+public:
+    explicit Listener(ProxyServer *server)
+        : QTcpServer(server)
+        , m_server(server)
+    {
+    }
+
+protected:
+    void incomingConnection(qintptr fd) override { m_server->dispatch(fd); }
+
+private:
+    ProxyServer *m_server;
+};
+
+ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+    , m_store(store)
+{
+}
+
+ProxyServer::~ProxyServer()
+{
+    for (size_t i = 0; i < m_threads.size(); ++i) {
+        QMetaObject::invokeMethod(m_workers[i], [w = m_workers[i]] { delete w; }, Qt::BlockingQueuedConnection);
+        m_threads[i]->quit();
+        m_threads[i]->wait();
+        delete m_threads[i];
+    }
+}
+
+bool ProxyServer::start(QString *error)
+{
+    m_listener = new Listener(this);
+    m_listener->setListenBacklogSize(m_config.listenBacklog);
+    if (!m_listener->listen(m_config.listenAddress, m_config.listenPort)) {
+        if (error)
+            *error = QStringLiteral("cannot listen on %1:%2: %3")
+                         .arg(m_config.listenAddress.toString())
+                         .arg(m_config.listenPort)
+                         .arg(m_listener->errorString());
+        delete m_listener;
+        m_listener = nullptr;
+        return false;
+    }
+    const int count = m_config.workers > 0 ? m_config.workers : std::max(1, QThread::idealThreadCount());
+    for (int i = 0; i < count; ++i) {
+        auto *thread = new QThread;
+        thread->setObjectName(QStringLiteral("socktap-worker-%1").arg(i));
+        auto *worker = new Worker(m_config, m_store);
+        worker->moveToThread(thread);
+        connect(worker, &Worker::idle, this, &ProxyServer::onWorkerIdle, Qt::QueuedConnection);
+        thread->start();
+        m_threads.push_back(thread);
+        m_workers.push_back(worker);
+    }
+    return true;
+}
+
+void ProxyServer::dispatch(qintptr fd)
+{
+    if (m_stopping || m_workers.empty()) {
+        ::close(int(fd));
+        return;
+    }
+    ++m_accepted;
+    Worker *worker = m_workers[m_next++ % m_workers.size()];
+    QMetaObject::invokeMethod(worker, [worker, fd] { worker->adopt(int(fd)); }, Qt::QueuedConnection);
+}
+
+bool ProxyServer::isListening() const
+{
+    return m_listener && m_listener->isListening();
+}
+
+QHostAddress ProxyServer::address() const
+{
+    return m_listener ? m_listener->serverAddress() : QHostAddress();
+}
+
+quint16 ProxyServer::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
+
+int ProxyServer::activeConnections() const
+{
+    int n = 0;
+    for (const Worker *w : m_workers)
+        n += w->connectionCount();
+    return n;
+}
+
+void ProxyServer::stop()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    if (m_listener)
+        m_listener->close();
+    if (m_workers.empty()) {
+        emit stopped();
+        return;
+    }
+    m_idleWorkers = 0;
+    for (Worker *w : m_workers)
+        QMetaObject::invokeMethod(w, &Worker::shutdown, Qt::QueuedConnection);
+}
+
+void ProxyServer::onWorkerIdle()
+{
+    if (!m_stopping)
+        return;
+    if (++m_idleWorkers < int(m_workers.size()))
+        return;
+    m_stopping = false;
+    emit stopped();
+}
+
+} // namespace socktap::proxy

@@ -1,0 +1,212 @@
+#include "StreamSocket.h"
+
+#include <QHostAddress>
+#include <QSocketNotifier>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace socktap::proxy {
+
+void prepareSocket(int fd)
+{
+    const int flags = ::fcntl(fd, F_GETFL, 0);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+StreamSocket::StreamSocket(int fd, QObject *parent)
+    : QObject(parent)
+    , m_fd(fd)
+{
+    prepareSocket(fd);
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getpeername(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0) {
+        QHostAddress host(reinterpret_cast<sockaddr *>(&addr));
+        m_peerAddress = host.toString();
+        m_peerPort = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
+                                                : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
+    }
+    m_readNotifier = new QSocketNotifier(fd, QSocketNotifier::Read, this);
+    m_writeNotifier = new QSocketNotifier(fd, QSocketNotifier::Write, this);
+    m_writeNotifier->setEnabled(false);
+    connect(m_readNotifier, &QSocketNotifier::activated, this, &StreamSocket::readable);
+    connect(m_writeNotifier, &QSocketNotifier::activated, this, &StreamSocket::onWritable);
+}
+
+StreamSocket::~StreamSocket()
+{
+    // Unregister the notifiers before the descriptor number can be reused.
+    delete m_readNotifier;
+    delete m_writeNotifier;
+    if (m_fd >= 0)
+        ::close(m_fd);
+}
+
+StreamSocket::ReadStatus StreamSocket::read(QByteArray &buffer, qsizetype max)
+{
+    if (m_fd < 0)
+        return ReadStatus::Eof;
+    const qsizetype before = buffer.size();
+    buffer.resize(before + max);
+    const ssize_t n = ::recv(m_fd, buffer.data() + before, size_t(max), 0);
+    buffer.resize(before + std::max<qsizetype>(n, 0));
+    if (n > 0)
+        return ReadStatus::Data;
+    if (n == 0) {
+        m_readNotifier->setEnabled(false); // EOF stays readable: stop the notifier from spinning
+        return ReadStatus::Eof;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        return ReadStatus::WouldBlock;
+    m_error = QString::fromLocal8Bit(std::strerror(errno));
+    m_readNotifier->setEnabled(false);
+    return errno == ECONNRESET ? ReadStatus::Reset : ReadStatus::Error;
+}
+
+void StreamSocket::write(QByteArrayView data)
+{
+    if (m_fd < 0 || data.isEmpty())
+        return;
+    qsizetype sent = 0;
+    if (m_queue.empty()) {
+        // Fast path: straight to the kernel, no copy.
+        const ssize_t n = ::send(m_fd, data.data(), size_t(data.size()), MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            m_error = QString::fromLocal8Bit(std::strerror(errno));
+            emit writeFailed();
+            return;
+        }
+        sent = std::max<qsizetype>(n, 0);
+        m_written += sent;
+        if (sent == data.size())
+            return;
+    }
+    m_queue.emplace_back(data.sliced(sent).toByteArray());
+    m_pending += data.size() - sent;
+    m_writeNotifier->setEnabled(true);
+}
+
+bool StreamSocket::flushQueue()
+{
+    while (!m_queue.empty()) {
+        iovec iov[16];
+        int count = 0;
+        for (auto it = m_queue.begin(); it != m_queue.end() && count < 16; ++it, ++count) {
+            const qsizetype skip = count == 0 ? m_queueOffset : 0;
+            iov[count].iov_base = const_cast<char *>(it->constData()) + skip;
+            iov[count].iov_len = size_t(it->size() - skip);
+        }
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = size_t(count);
+        ssize_t n = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return true;
+            m_error = QString::fromLocal8Bit(std::strerror(errno));
+            return false;
+        }
+        m_written += n;
+        m_pending -= n;
+        while (n > 0) {
+            const qsizetype left = m_queue.front().size() - m_queueOffset;
+            if (n < left) {
+                m_queueOffset += n;
+                return true; // the kernel is full
+            }
+            n -= left;
+            m_queue.pop_front();
+            m_queueOffset = 0;
+        }
+    }
+    return true;
+}
+
+void StreamSocket::onWritable()
+{
+    if (!flushQueue()) {
+        m_writeNotifier->setEnabled(false);
+        emit writeFailed();
+        return;
+    }
+    if (!m_queue.empty())
+        return;
+    m_writeNotifier->setEnabled(false);
+    if (m_closing) {
+        finishClose();
+        return;
+    }
+    if (m_shutdownPending) {
+        m_shutdownPending = false;
+        ::shutdown(m_fd, SHUT_WR);
+    }
+    emit drained();
+}
+
+void StreamSocket::setReadEnabled(bool enabled)
+{
+    m_readEnabled = enabled;
+    if (m_fd >= 0)
+        m_readNotifier->setEnabled(enabled);
+}
+
+void StreamSocket::closeGracefully()
+{
+    if (m_fd < 0)
+        return;
+    m_closing = true;
+    m_readNotifier->setEnabled(false);
+    if (m_queue.empty())
+        finishClose();
+}
+
+void StreamSocket::shutdownWrite()
+{
+    if (m_fd < 0)
+        return;
+    if (m_queue.empty())
+        ::shutdown(m_fd, SHUT_WR);
+    else
+        m_shutdownPending = true;
+}
+
+void StreamSocket::finishClose()
+{
+    if (m_fd < 0)
+        return;
+    ::shutdown(m_fd, SHUT_WR); // FIN after everything queued went out
+    m_readNotifier->setEnabled(false);
+    m_writeNotifier->setEnabled(false);
+    ::close(m_fd);
+    m_fd = -1;
+    emit closed();
+}
+
+void StreamSocket::abort(bool reset)
+{
+    if (m_fd < 0)
+        return;
+    if (reset) {
+        const linger l{1, 0};
+        ::setsockopt(m_fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    m_readNotifier->setEnabled(false);
+    m_writeNotifier->setEnabled(false);
+    ::close(m_fd);
+    m_fd = -1;
+    m_queue.clear();
+    m_pending = 0;
+    emit closed();
+}
+
+} // namespace socktap::proxy

@@ -1,0 +1,96 @@
+#include "Worker.h"
+
+#include "ProxyConnection.h"
+
+#include <unistd.h>
+
+namespace socktap::proxy {
+
+namespace {
+
+constexpr int FlushIntervalMs = 5; // capture latency to the UI, at most this plus its own refresh
+
+} // namespace
+
+Worker::Worker(const ProxyConfig &config, capture::CaptureStore &store)
+    : m_config(config)
+    , m_capture(store)
+    , m_flushTimer(this) // parented, so moveToThread takes the timers along
+    , m_graceTimer(this)
+{
+    m_flushTimer.setInterval(FlushIntervalMs);
+    connect(&m_flushTimer, &QTimer::timeout, this, &Worker::flushCapture);
+    m_graceTimer.setSingleShot(true);
+    connect(&m_graceTimer, &QTimer::timeout, this, &Worker::finishShutdown);
+}
+
+Worker::~Worker()
+{
+    m_capture.flush();
+}
+
+void Worker::adopt(int fd)
+{
+    if (m_stopping) {
+        ::close(fd);
+        return;
+    }
+    if (!m_flushTimer.isActive()) {
+        // Timers must start in the thread that owns them; the first connection does it.
+        m_flushTimer.start();
+    }
+    auto *connection = new ProxyConnection(fd, m_config, m_capture, this);
+    m_connections.insert(connection);
+    m_count.fetch_add(1);
+    connect(connection, &ProxyConnection::finished, this, [this, connection] { onFinished(connection); });
+    connection->start();
+}
+
+void Worker::onFinished(ProxyConnection *connection)
+{
+    if (!m_connections.remove(connection))
+        return;
+    m_count.fetch_sub(1);
+    connection->deleteLater();
+    if (m_stopping && m_connections.isEmpty())
+        finishShutdown();
+}
+
+void Worker::flushCapture()
+{
+    m_capture.flush();
+}
+
+void Worker::shutdown()
+{
+    m_stopping = true;
+    const auto connections = m_connections; // shutdown() may finish some at once
+    for (ProxyConnection *c : connections)
+        c->shutdown();
+    flushCapture();
+    if (m_connections.isEmpty()) {
+        finishShutdown();
+        return;
+    }
+    m_graceTimer.start(m_config.shutdownGraceMs);
+}
+
+void Worker::finishShutdown()
+{
+    if (!m_stopping)
+        return;
+    m_graceTimer.stop();
+    m_flushTimer.stop();
+    // Peers that did not answer within the grace period are cut off.
+    const auto left = m_connections;
+    for (ProxyConnection *c : left) {
+        m_connections.remove(c);
+        delete c;
+    }
+    m_count.store(0);
+    m_capture.flush();
+    m_stopping = false;
+    emit idle();
+}
+
+} // namespace socktap::proxy

@@ -1,0 +1,52 @@
+// A worker thread's share of the engine: the connections handed to it and its capture writer, which it
+// flushes to the store every few milliseconds. Lives in its own QThread; talks to the server by queued
+// calls only.
+#pragma once
+
+#include "ProxyConfig.h"
+
+#include "core/capture/CaptureWriter.h"
+
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+
+#include <atomic>
+
+namespace socktap::proxy {
+
+class ProxyConnection;
+
+class Worker final : public QObject
+{
+    Q_OBJECT
+
+public:
+    Worker(const ProxyConfig &config, capture::CaptureStore &store);
+    ~Worker() override;
+
+    // Called in the worker's thread (queued).
+    void adopt(int fd);
+    // Closes every connection (WebSocket peers get Close 1001), flushes the capture, then emits idle.
+    void shutdown();
+
+    int connectionCount() const { return m_count.load(); }
+
+signals:
+    void idle();
+
+private:
+    void onFinished(ProxyConnection *connection);
+    void flushCapture();
+    void finishShutdown();
+
+    const ProxyConfig &m_config;
+    capture::CaptureWriter m_capture;
+    QSet<ProxyConnection *> m_connections;
+    QTimer m_flushTimer;
+    QTimer m_graceTimer;
+    std::atomic<int> m_count{0};
+    bool m_stopping = false;
+};
+
+} // namespace socktap::proxy

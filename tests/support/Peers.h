@@ -1,0 +1,249 @@
+// Real peers for integration tests over loopback: an echo QWebSocketServer, a raw WebSocket server that
+// records the exact bytes it receives (for byte-exactness), a small HTTP/1.1 server, a raw TCP client,
+// and a harness that runs the proxy on an ephemeral port. No Q_OBJECT: lambdas only.
+#pragma once
+
+#include "core/capture/CaptureStore.h"
+#include "core/http/HeadParser.h"
+#include "core/proxy/ProxyServer.h"
+#include "core/ws/Handshake.h"
+
+#include <QNetworkProxy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+#include <QWebSocket>
+#include <QWebSocketServer>
+
+#include <functional>
+#include <memory>
+
+#include <sys/socket.h>
+
+namespace socktap::test {
+
+inline constexpr int WaitMs = 10000;
+
+// Runs the proxy on 127.0.0.1 with an ephemeral port.
+struct ProxyHarness
+{
+    capture::CaptureStore store;
+    std::unique_ptr<proxy::ProxyServer> server;
+
+    explicit ProxyHarness(proxy::ProxyConfig config = {}, quint64 captureBudget = 1ull << 30)
+        : store(capture::CaptureStore::Limits{captureBudget})
+    {
+        config.listenPort = 0;
+        if (config.workers == 0)
+            config.workers = 2;
+        server = std::make_unique<proxy::ProxyServer>(config, store);
+        QString error;
+        if (!server->start(&error))
+            qFatal("proxy did not start: %s", qPrintable(error));
+    }
+    ~ProxyHarness()
+    {
+        bool stopped = false;
+        QObject::connect(server.get(), &proxy::ProxyServer::stopped, [&] { stopped = true; });
+        server->stop();
+        QTest::qWaitFor([&] { return stopped; }, WaitMs);
+    }
+    quint16 port() const { return server->port(); }
+    QNetworkProxy networkProxy() const { return QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), port()); }
+
+    // The only session (or the last one) once the capture has it in a state satisfying pred.
+    std::optional<capture::SessionInfo> waitSession(std::function<bool(const capture::SessionInfo &)> pred = {},
+                                                    int timeoutMs = WaitMs)
+    {
+        std::optional<capture::SessionInfo> found;
+        QTest::qWaitFor([&] {
+            for (capture::SessionId id : store.sessionIds()) {
+                auto s = store.session(id);
+                if (s && (!pred || pred(*s)))
+                    found = s;
+            }
+            return found.has_value();
+        }, timeoutMs);
+        return found;
+    }
+    bool waitMessages(capture::SessionId id, quint64 count, int timeoutMs = WaitMs)
+    {
+        return QTest::qWaitFor([&] { return store.messageCount(id) >= count; }, timeoutMs);
+    }
+    std::vector<capture::MessageView> messages(capture::SessionId id)
+    {
+        std::vector<capture::MessageView> out;
+        for (quint64 i = 0; i < store.messageCount(id); ++i) {
+            if (auto m = store.message(id, i))
+                out.push_back(*m);
+        }
+        return out;
+    }
+};
+
+// Echoes every text and binary message; closes when told.
+struct EchoServer
+{
+    QWebSocketServer server{QStringLiteral("echo"), QWebSocketServer::NonSecureMode};
+    QList<QWebSocket *> clients;
+    QStringList texts;
+    QList<QByteArray> binaries;
+    int pings = 0;
+
+    EchoServer()
+    {
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("echo server did not listen");
+        QObject::connect(&server, &QWebSocketServer::newConnection, [this] {
+            while (QWebSocket *ws = server.nextPendingConnection()) {
+                ws->setParent(&server);
+                clients.append(ws);
+                QObject::connect(ws, &QWebSocket::textMessageReceived, ws, [this, ws](const QString &m) {
+                    texts.append(m);
+                    ws->sendTextMessage(m);
+                });
+                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws, [this, ws](const QByteArray &m) {
+                    binaries.append(m);
+                    ws->sendBinaryMessage(m);
+                });
+                QObject::connect(ws, &QWebSocket::pong, ws, [this](quint64, const QByteArray &) { ++pings; });
+            }
+        });
+    }
+    quint16 port() const { return server.serverPort(); }
+    QUrl url(const QString &path = QStringLiteral("/echo")) const
+    {
+        return QUrl(QStringLiteral("ws://127.0.0.1:%1%2").arg(port()).arg(path));
+    }
+};
+
+// A client connected through the proxy by CONNECT (Qt's HttpProxy) or directly (reverse mode).
+inline std::unique_ptr<QWebSocket> openClient(const QUrl &url, const std::optional<QNetworkProxy> &proxy)
+{
+    auto ws = std::make_unique<QWebSocket>();
+    ws->setProxy(proxy.value_or(QNetworkProxy(QNetworkProxy::NoProxy)));
+    ws->open(url);
+    if (!QTest::qWaitFor([&] { return ws->state() == QAbstractSocket::ConnectedState; }, WaitMs))
+        return nullptr;
+    return ws;
+}
+
+// Blocking helpers over a raw QTcpSocket (fine in tests).
+struct RawClient
+{
+    QTcpSocket socket;
+    QByteArray buffer;
+
+    bool connect(quint16 port)
+    {
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        return socket.waitForConnected(WaitMs);
+    }
+    void send(const QByteArray &bytes)
+    {
+        socket.write(bytes);
+        socket.flush();
+    }
+    // Reads until buffer holds n bytes (or the peer closes).
+    bool readAtLeast(qsizetype n, int timeoutMs = WaitMs)
+    {
+        return QTest::qWaitFor([&] {
+            buffer += socket.readAll();
+            return buffer.size() >= n || socket.state() != QAbstractSocket::ConnectedState;
+        }, timeoutMs) && buffer.size() >= n;
+    }
+    std::optional<http::ResponseHead> readResponseHead(int timeoutMs = WaitMs)
+    {
+        http::HeadParser parser(http::HeadParser::Kind::Response);
+        std::optional<http::ResponseHead> head;
+        QTest::qWaitFor([&] {
+            buffer += socket.readAll();
+            const auto r = parser.feed(buffer);
+            if (r.status == http::HeadParser::Status::Complete) {
+                buffer.remove(0, r.consumed);
+                head = parser.takeResponse();
+                return true;
+            }
+            if (r.status == http::HeadParser::Status::NeedMore)
+                buffer.clear(); // the parser keeps what it took
+            return r.status == http::HeadParser::Status::Error;
+        }, timeoutMs);
+        return head;
+    }
+    bool waitClosed(int timeoutMs = WaitMs)
+    {
+        return QTest::qWaitFor([&] {
+            buffer += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        }, timeoutMs);
+    }
+    // A WebSocket upgrade request; absolute-form target when proxyTarget is set.
+    static QByteArray upgradeRequest(const QByteArray &target, const QByteArray &host, const QByteArray &key,
+                                     const QByteArray &extra = {})
+    {
+        return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
+    }
+};
+
+// Sends RST instead of FIN when closing.
+inline void resetSocket(QAbstractSocket &socket)
+{
+    const linger l{1, 0};
+    ::setsockopt(int(socket.socketDescriptor()), SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    socket.abort();
+}
+
+// A WebSocket server written by hand: answers the handshake (or whatever response is configured) and then
+// records every byte it receives, so tests can compare them with what the client sent.
+struct RawWsServer
+{
+    QTcpServer server;
+    QTcpSocket *peer = nullptr;
+    QByteArray requestHead; // as the proxy forwarded it
+    QByteArray received; // bytes after the head
+    std::function<QByteArray(const http::RequestHead &)> respond; // default: a plain 101
+    QByteArray afterHandshake; // sent right after the response
+
+    RawWsServer()
+    {
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("raw server did not listen");
+        QObject::connect(&server, &QTcpServer::newConnection, [this] {
+            peer = server.nextPendingConnection();
+            auto parser = std::make_shared<http::HeadParser>(http::HeadParser::Kind::Request);
+            QObject::connect(peer, &QTcpSocket::readyRead, peer, [this, parser, socket = peer] {
+                QByteArray data = socket->readAll();
+                if (parser->status() == http::HeadParser::Status::Complete) {
+                    received += data;
+                    return;
+                }
+                const auto r = parser->feed(data);
+                if (r.status != http::HeadParser::Status::Complete)
+                    return;
+                requestHead = parser->request().raw;
+                received += data.sliced(r.consumed);
+                socket->write(respond ? respond(parser->request()) : switching(parser->request()));
+                socket->write(afterHandshake);
+                socket->flush();
+            });
+        });
+    }
+    quint16 port() const { return server.serverPort(); }
+    static QByteArray switching(const http::RequestHead &request, const QByteArray &extra = {})
+    {
+        return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+            + ws::Handshake::acceptFor(request.headers.value("Sec-WebSocket-Key")) + "\r\n" + extra + "\r\n";
+    }
+    bool waitReceived(qsizetype n, int timeoutMs = WaitMs)
+    {
+        return QTest::qWaitFor([&] { return received.size() >= n; }, timeoutMs);
+    }
+    void send(const QByteArray &bytes)
+    {
+        peer->write(bytes);
+        peer->flush();
+    }
+};
+
+} // namespace socktap::test
