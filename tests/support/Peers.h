@@ -8,7 +8,10 @@
 #include "core/proxy/ProxyServer.h"
 #include "core/ws/Handshake.h"
 
+#include <QElapsedTimer>
+#include <QFile>
 #include <QNetworkProxy>
+#include <QSignalSpy>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
@@ -18,7 +21,9 @@
 #include <functional>
 #include <memory>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace socktap::test {
 
@@ -46,7 +51,8 @@ struct ProxyHarness
         bool stopped = false;
         QObject::connect(server.get(), &proxy::ProxyServer::stopped, [&] { stopped = true; });
         server->stop();
-        QTest::qWaitFor([&] { return stopped; }, WaitMs);
+        if (!QTest::qWaitFor([&] { return stopped; }, WaitMs))
+            qWarning("proxy did not stop within %d ms", WaitMs);
     }
     quint16 port() const { return server->port(); }
     QNetworkProxy networkProxy() const { return QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), port()); }
@@ -56,7 +62,7 @@ struct ProxyHarness
                                                     int timeoutMs = WaitMs)
     {
         std::optional<capture::SessionInfo> found;
-        QTest::qWaitFor([&] {
+        (void)QTest::qWaitFor([&] {
             for (capture::SessionId id : store.sessionIds()) {
                 auto s = store.session(id);
                 if (s && (!pred || pred(*s)))
@@ -156,7 +162,7 @@ struct RawClient
     {
         http::HeadParser parser(http::HeadParser::Kind::Response);
         std::optional<http::ResponseHead> head;
-        QTest::qWaitFor([&] {
+        (void)QTest::qWaitFor([&] {
             buffer += socket.readAll();
             const auto r = parser.feed(buffer);
             if (r.status == http::HeadParser::Status::Complete) {
@@ -186,6 +192,26 @@ struct RawClient
     }
 };
 
+// Resident memory of this process, in bytes.
+inline qint64 residentBytes()
+{
+    QFile statm(QStringLiteral("/proc/self/statm"));
+    if (!statm.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> fields = statm.readAll().split(' ');
+    return fields.size() > 1 ? fields[1].toLongLong() * ::sysconf(_SC_PAGESIZE) : 0;
+}
+
+// Thousands of sockets in one test process need more than the default 1024 descriptors.
+inline void raiseFileLimit()
+{
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
 // Sends RST instead of FIN when closing.
 inline void resetSocket(QAbstractSocket &socket)
 {
@@ -199,7 +225,9 @@ inline void resetSocket(QAbstractSocket &socket)
 struct RawWsServer
 {
     QTcpServer server;
-    QTcpSocket *peer = nullptr;
+    QTcpSocket *peer = nullptr; // the latest connection
+    int handshakes = 0;
+    bool reading = true; // false: stop reading (a slow reader), the kernel buffers fill up
     QByteArray requestHead; // as the proxy forwarded it
     QByteArray received; // bytes after the head
     std::function<QByteArray(const http::RequestHead &)> respond; // default: a plain 101
@@ -207,12 +235,22 @@ struct RawWsServer
 
     RawWsServer()
     {
+        server.setListenBacklogSize(4096);
+        server.setMaxPendingConnections(4096);
         if (!server.listen(QHostAddress::LocalHost, 0))
             qFatal("raw server did not listen");
         QObject::connect(&server, &QTcpServer::newConnection, [this] {
-            peer = server.nextPendingConnection();
-            auto parser = std::make_shared<http::HeadParser>(http::HeadParser::Kind::Request);
-            QObject::connect(peer, &QTcpSocket::readyRead, peer, [this, parser, socket = peer] {
+            while (QTcpSocket *next = server.nextPendingConnection())
+                adopt(next);
+        });
+    }
+    void adopt(QTcpSocket *socket)
+    {
+        peer = socket;
+        auto parser = std::make_shared<http::HeadParser>(http::HeadParser::Kind::Request);
+        QObject::connect(peer, &QTcpSocket::readyRead, peer, [this, parser, socket] {
+                if (!reading && parser->status() == http::HeadParser::Status::Complete)
+                    return;
                 QByteArray data = socket->readAll();
                 if (parser->status() == http::HeadParser::Status::Complete) {
                     received += data;
@@ -223,11 +261,17 @@ struct RawWsServer
                     return;
                 requestHead = parser->request().raw;
                 received += data.sliced(r.consumed);
+                ++handshakes;
                 socket->write(respond ? respond(parser->request()) : switching(parser->request()));
                 socket->write(afterHandshake);
                 socket->flush();
             });
-        });
+    }
+    // Reads what arrived while reading was off.
+    void resumeReading()
+    {
+        reading = true;
+        received += peer->readAll();
     }
     quint16 port() const { return server.serverPort(); }
     static QByteArray switching(const http::RequestHead &request, const QByteArray &extra = {})
