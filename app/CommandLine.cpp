@@ -34,7 +34,12 @@ namespace {
 bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error)
 {
     QString why;
-    const auto target = http::RequestTarget::parseAuthority(text.toLatin1(), 0, &why);
+    // Port 0 asks the system for a free port (the banner prints the one bound).
+    const bool anyPort = text.endsWith(QLatin1String(":0"));
+    const QByteArray authority = anyPort ? text.chopped(1).toLatin1() + '1' : text.toLatin1();
+    auto target = http::RequestTarget::parseAuthority(authority, 0, &why);
+    if (target && anyPort)
+        target->port = 0;
     if (!target) {
         *error = QStringLiteral("--listen %1: %2 (expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)").arg(text, why);
         return false;
@@ -101,7 +106,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
         result.action = ParseResult::Action::Exit;
-        result.output = p.helpText();
+        // Parsed before the application object exists, Qt cannot know the program's name.
+        result.output = p.helpText().replace(QStringLiteral("<executable_name>"), QStringLiteral("socktap"));
         return result;
     }
     if (p.isSet(QStringLiteral("version"))) {
@@ -114,11 +120,6 @@ ParseResult parseCommandLine(const QStringList &arguments)
     QString error;
     if (!parseListen(p.value(listen), o.proxy, &error))
         return fail(error);
-    if (!o.proxy.listenAddress.isLoopback())
-        o.warnings.append(QStringLiteral("listening on %1:%2, beyond loopback: anyone who can reach this port can use Socktap as a "
-                                         "proxy and read the traffic it records")
-                              .arg(o.proxy.listenAddress.toString())
-                              .arg(o.proxy.listenPort));
     if (p.isSet(reverse)) {
         QString why;
         o.proxy.reverse = http::RequestTarget::parseAbsolute(p.value(reverse).toLatin1(), &why);

@@ -15,7 +15,6 @@ struct AppOptions
     bool json = false;
     bool quiet = false;
     bool demo = false;
-    QStringList warnings; // printed at start, e.g. listening beyond loopback
 };
 
 struct ParseResult

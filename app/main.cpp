@@ -41,8 +41,10 @@ int runHeadless(const app::AppOptions &options)
         std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
         return 2;
     }
-    for (const QString &warning : options.warnings)
-        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(warning));
+    if (!server.address().isLoopback())
+        std::fprintf(stderr, "socktap: warning: listening on %s:%u, beyond loopback: anyone who can reach this port can use "
+                             "Socktap as a proxy and read the traffic it records\n",
+                     qPrintable(server.address().toString()), unsigned(server.port()));
     std::fprintf(stderr, "socktap: listening on %s:%u as %s; capture budget %s; Ctrl+C to stop\n",
                  qPrintable(server.address().toString()), unsigned(server.port()), qPrintable(describeModes(options.proxy)),
                  qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2) + QStringLiteral(" GiB")));

@@ -7,8 +7,11 @@ namespace socktap::capture {
 
 namespace {
 
-constexpr qsizetype BlockSize = 1 << 20;
-constexpr qsizetype OwnBlockThreshold = BlockSize / 16; // larger payloads get a block of their own
+// Payload blocks are 1 MiB, smaller for small budgets so the newest block never dominates the budget.
+qsizetype blockSizeFor(quint64 budget)
+{
+    return qsizetype(std::clamp<quint64>(budget / 64, 64 * 1024, 1 << 20));
+}
 constexpr qsizetype SubscriptionByteLimit = 256 << 20;
 constexpr size_t SubscriptionBatchLimit = 4096;
 constexpr size_t RecordEvictionStep = 4096;
@@ -63,6 +66,7 @@ CaptureStore::CaptureStore()
 
 CaptureStore::CaptureStore(Limits limits)
     : m_limits(limits)
+    , m_blockSize(blockSizeFor(limits.maxMemory))
 {
 }
 
@@ -97,12 +101,12 @@ quint64 CaptureStore::appendPayload(QByteArrayView bytes)
 {
     if (bytes.isEmpty())
         return m_logEnd;
-    const bool own = bytes.size() > OwnBlockThreshold;
-    if (own || m_blocks.empty() || m_blocks.back().closed || m_blocks.back().data.size() + bytes.size() > BlockSize) {
+    const bool own = bytes.size() > m_blockSize / 16; // larger payloads get a block of their own
+    if (own || m_blocks.empty() || m_blocks.back().closed || m_blocks.back().data.size() + bytes.size() > m_blockSize) {
         // A payload never straddles blocks, so it can be read back with one lookup.
         PayloadBlock block;
         block.start = m_logEnd;
-        block.data.reserve(own ? bytes.size() : BlockSize);
+        block.data.reserve(own ? bytes.size() : m_blockSize);
         block.closed = own; // the next small payload starts a fresh shared block
         m_blockBytes += quint64(block.data.capacity());
         m_blocks.push_back(std::move(block));
@@ -181,31 +185,45 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         s->push(published);
 }
 
+void CaptureStore::evictOldestBlock()
+{
+    const PayloadBlock &b = m_blocks.front();
+    m_stats.evictedPayloadBytes += quint64(b.data.size());
+    m_stats.evictedPayloads += b.payloads;
+    m_blockBytes -= quint64(b.data.capacity());
+    m_blocks.pop_front();
+    m_logStart = m_blocks.empty() ? m_logEnd : m_blocks.front().start;
+}
+
 void CaptureStore::enforceBudget()
 {
-    // Oldest payloads go first (the current block stays), then the oldest records, then whole sessions.
+    // Oldest payloads go first; then finished sessions' records and the sessions themselves, oldest first;
+    // then open sessions' oldest records; the newest payloads last of all. What is left is the open
+    // sessions' own state.
     while (memoryUsed() > m_limits.maxMemory) {
-        if (m_blocks.size() > 1) {
-            const PayloadBlock &b = m_blocks.front();
-            m_stats.evictedPayloadBytes += quint64(b.data.size());
-            m_stats.evictedPayloads += b.payloads;
-            m_blockBytes -= quint64(b.data.capacity());
-            m_blocks.pop_front();
-            m_logStart = m_blocks.front().start;
-            continue;
+        if (m_blocks.size() > 1)
+            evictOldestBlock();
+        else if (!evictOldestRecords(true) && !evictOldestSession() && !evictOldestRecords(false)) {
+            if (m_blocks.empty())
+                break;
+            evictOldestBlock();
         }
-        if (evictOldestRecords())
-            continue;
-        if (evictOldestSession())
-            continue;
-        break; // nothing left that may go: the open sessions' own state
     }
 }
 
-bool CaptureStore::evictOldestRecords()
+namespace {
+
+bool isFinished(SessionState st)
+{
+    return st != SessionState::Open && st != SessionState::Connecting && st != SessionState::Closing;
+}
+
+} // namespace
+
+bool CaptureStore::evictOldestRecords(bool finishedOnly)
 {
     for (auto &[id, s] : m_sessions) {
-        if (s.records.empty())
+        if (s.records.empty() || (finishedOnly && !isFinished(s.info.state)))
             continue;
         const size_t n = std::min(s.records.size(), RecordEvictionStep);
         s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
@@ -221,8 +239,7 @@ bool CaptureStore::evictOldestRecords()
 bool CaptureStore::evictOldestSession()
 {
     for (auto it = m_sessions.begin(); it != m_sessions.end(); ++it) {
-        const SessionState st = it->second.info.state;
-        if (st == SessionState::Open || st == SessionState::Connecting || st == SessionState::Closing)
+        if (!isFinished(it->second.info.state))
             continue;
         m_sessionBytes -= it->second.infoBytes;
         for (const MessageDetail &d : it->second.details)
@@ -248,6 +265,7 @@ void CaptureStore::setMemoryLimit(quint64 bytes)
 {
     std::unique_lock lock(m_mutex);
     m_limits.maxMemory = bytes;
+    m_blockSize = blockSizeFor(bytes);
     enforceBudget();
 }
 

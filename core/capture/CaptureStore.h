@@ -1,7 +1,8 @@
 // The capture: every session and message, bounded by a memory budget. Writers (engine worker threads)
 // apply whole batches; readers (UI models, console, exporters) read under a shared lock or subscribe to the
-// live stream of batches. Past the budget the oldest payloads are evicted first, then the oldest message
-// records, then the oldest finished sessions, each counted and shown, never silent.
+// live stream of batches. Past the budget the oldest payloads are evicted first, then finished sessions'
+// records and the sessions themselves, then open sessions' oldest records: each counted and shown, never
+// silent.
 #pragma once
 
 #include "CaptureBatch.h"
@@ -101,12 +102,14 @@ private:
     quint64 appendPayload(QByteArrayView bytes);
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
     void enforceBudget();
-    bool evictOldestRecords();
+    void evictOldestBlock();
+    bool evictOldestRecords(bool finishedOnly);
     bool evictOldestSession();
     static quint64 sessionBytes(const SessionInfo &info);
     quint64 memoryUsed() const;
 
     Limits m_limits;
+    qsizetype m_blockSize;
     std::atomic<SessionId> m_nextSession{0};
     mutable std::shared_mutex m_mutex;
     std::map<SessionId, SessionEntry> m_sessions;

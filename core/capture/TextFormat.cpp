@@ -100,7 +100,7 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
     const bool terminal = s.state == SessionState::Closed || s.state == SessionState::Failed || s.state == SessionState::Rejected;
     switch (s.kind) {
     case SessionKind::WebSocket: {
-        if (s.state == SessionState::Open && !previous) {
+        if (s.state == SessionState::Open && (!previous || previous == SessionState::Connecting)) {
             QString line = QStringLiteral("%1 ws open %2 (%3)").arg(id, url, QLatin1String(modeName(s.mode)));
             if (!s.subprotocol.isEmpty())
                 line += QStringLiteral(" subprotocol %1").arg(QString::fromLatin1(s.subprotocol));
@@ -128,7 +128,7 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
             .arg(QString::fromLatin1(s.response.reason), byteSize(s.responseBodySize), duration(s.closedAt - s.requestAt));
     case SessionKind::Tunnel: {
         const QString target = QStringLiteral("%1:%2").arg(QString::fromLatin1(s.host)).arg(s.port);
-        if (s.state == SessionState::Open && !previous)
+        if (s.state == SessionState::Open && (!previous || previous == SessionState::Connecting))
             return QStringLiteral("%1 tunnel open %2 (opaque bytes, relayed untouched)").arg(id, target);
         if (s.state == SessionState::Failed && previous != s.state)
             return QStringLiteral("%1 tunnel failed %2: %3").arg(id, target, s.error);

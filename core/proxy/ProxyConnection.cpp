@@ -181,8 +181,7 @@ void ProxyConnection::onDrained(Direction towards)
 
 void ProxyConnection::beginSession(capture::SessionKind kind)
 {
-    m_session = capture::SessionInfo();
-    m_session.id = m_capture.store().newSessionId();
+    m_session = capture::SessionInfo(); // its id comes with the first publish(): no gaps for discarded ones
     m_session.kind = kind;
     m_session.clientAddress = m_client->peerAddress();
     m_session.clientPort = m_client->peerPort();
@@ -195,6 +194,8 @@ void ProxyConnection::publish()
 {
     if (!m_haveSession)
         return;
+    if (m_session.id == 0)
+        m_session.id = m_capture.store().newSessionId();
     if (m_relay) {
         m_session.violations = m_relay->violations();
         m_session.firstViolation = m_relay->firstViolation();

@@ -1,0 +1,168 @@
+// The socktap executable itself, as a user runs it: --help, exit codes, the headless text and JSON output,
+// and a clean shutdown on SIGTERM (sessions closed with 1001, capture flushed, exit 0).
+#include "support/Peers.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRegularExpression>
+
+#include <csignal>
+
+using namespace socktap::test;
+
+namespace {
+
+struct Socktap
+{
+    QProcess process;
+    quint16 port = 0;
+    QByteArray err;
+    QByteArray out;
+
+    bool start(const QStringList &args)
+    {
+        process.start(QStringLiteral(SOCKTAP_BINARY), args);
+        if (!process.waitForStarted(WaitMs))
+            return false;
+        // The banner on stderr names the port actually bound.
+        const QRegularExpression re(QStringLiteral("listening on [^ ]+:(\\d+)"));
+        return QTest::qWaitFor([&] {
+            err += process.readAllStandardError();
+            const auto m = re.match(QString::fromUtf8(err));
+            if (m.hasMatch())
+                port = quint16(m.captured(1).toUInt());
+            return port != 0 || process.state() == QProcess::NotRunning;
+        }, WaitMs) && port != 0;
+    }
+    bool stop(int signal = SIGTERM)
+    {
+        ::kill(pid_t(process.processId()), signal);
+        const bool ok = process.waitForFinished(WaitMs);
+        out += process.readAllStandardOutput();
+        err += process.readAllStandardError();
+        return ok;
+    }
+    bool waitOutput(const QByteArray &part)
+    {
+        return QTest::qWaitFor([&] {
+            out += process.readAllStandardOutput();
+            return out.contains(part);
+        }, WaitMs);
+    }
+};
+
+} // namespace
+
+class TestHeadless final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { QNetworkProxyFactory::setUseSystemConfiguration(false); }
+
+    void helpListsEveryOptionWithDefault()
+    {
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("--help")});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 0);
+        const QString help = QString::fromUtf8(p.readAllStandardOutput()).simplified(); // undo Qt's wrapping
+        QVERIFY(help.startsWith(QLatin1String("Usage: socktap [options]")));
+        for (const char *option : {"--listen", "--reverse", "--headless", "--json", "--quiet", "--strict", "--max-capture-memory",
+                                   "--max-message-capture", "--workers", "--connect-timeout"})
+            QVERIFY2(help.contains(QLatin1String(option)), option);
+        QVERIFY(help.contains(QLatin1String("Default: 127.0.0.1:8080")));
+        QVERIFY(help.contains(QLatin1String("Default: 1G")));
+    }
+
+    void badArgumentsExitWithOne()
+    {
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("--listen"), QStringLiteral("nowhere")});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY(p.readAllStandardError().contains("expected HOST:PORT"));
+    }
+
+    void portInUseExitsWithTwo()
+    {
+        QTcpServer squatter;
+        QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("--headless"), QStringLiteral("--listen"),
+                                                 QStringLiteral("127.0.0.1:%1").arg(squatter.serverPort())});
+        QVERIFY(p.waitForFinished(WaitMs)); // an error and an exit code, not a hang
+        QCOMPARE(p.exitCode(), 2);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("cannot listen on 127.0.0.1:"), err.constData());
+    }
+
+    void textOutputAndCleanShutdown()
+    {
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
+        auto client = openClient(echo.url(QStringLiteral("/live")), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        client->sendTextMessage(QStringLiteral("hello from the test"));
+        const bool opened = socktap.waitOutput("ws open ws://127.0.0.1:" + QByteArray::number(echo.port()) + "/live (connect)");
+        QVERIFY2(opened, socktap.out.constData());
+        QVERIFY(socktap.waitOutput("#1 → text   19 B \"hello from the test\""));
+        QVERIFY(socktap.waitOutput("#1 ← text   19 B \"hello from the test\""));
+
+        int closeCode = 0;
+        QObject::connect(client.get(), &QWebSocket::disconnected, [&] { closeCode = client->closeCode(); });
+        QVERIFY(socktap.stop(SIGTERM));
+        QCOMPARE(socktap.process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(socktap.process.exitCode(), 0);
+        QVERIFY(QTest::qWaitFor([&] { return closeCode != 0; }, WaitMs));
+        QCOMPARE(closeCode, 1001); // the client was told Going Away
+        QVERIFY2(socktap.out.contains("→ close  26 B 1001 Going Away"), socktap.out.constData()); // Socktap's Close frames are printed
+        QVERIFY(socktap.out.contains("[sent by Socktap]"));
+        QVERIFY(socktap.out.contains("Socktap shut down"));
+        QVERIFY(socktap.err.contains("stopped; captured 1 sessions"));
+    }
+
+    void jsonLines()
+    {
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--json"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
+        auto client = openClient(echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        client->sendBinaryMessage(QByteArray::fromHex("00ff10"));
+        QVERIFY(socktap.waitOutput("\"base64\":\"AP8Q\""));
+        client->close();
+        QVERIFY(socktap.waitOutput("\"event\":\"closed\""));
+        QVERIFY(socktap.stop());
+        int sessions = 0, messages = 0;
+        for (const QByteArray &line : socktap.out.split('\n')) {
+            if (line.isEmpty())
+                continue;
+            QJsonParseError error;
+            const QJsonObject o = QJsonDocument::fromJson(line, &error).object();
+            QVERIFY2(error.error == QJsonParseError::NoError, line.constData());
+            sessions += o["type"] == QStringLiteral("session");
+            messages += o["type"] == QStringLiteral("message");
+            if (o["type"] == QStringLiteral("message")) {
+                QVERIFY(o.contains("time"));
+                QVERIFY(o["time"].toString().endsWith('Z'));
+            }
+        }
+        QVERIFY(sessions >= 2); // open, closed
+        QVERIFY(messages >= 4); // binary both ways, Close both ways
+    }
+
+    void warnsBeyondLoopback()
+    {
+        Socktap socktap;
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"), QStringLiteral("--listen"), QStringLiteral("0.0.0.0:0")}));
+        QVERIFY(socktap.err.contains("warning: listening on 0.0.0.0"));
+        QVERIFY(socktap.stop());
+        QCOMPARE(socktap.process.exitCode(), 0);
+    }
+};
+
+QTEST_MAIN(TestHeadless)
+#include "tst_headless.moc"

@@ -1,0 +1,232 @@
+// CaptureStore: batches in, sessions and messages out; the memory budget evicting oldest payloads, then
+// records, then finished sessions, always counted; live subscriptions; concurrent writers.
+#include "core/capture/CaptureStore.h"
+#include "core/capture/CaptureWriter.h"
+#include "core/ws/FrameParser.h"
+#include "core/ws/FrameWriter.h"
+
+#include <QTest>
+
+#include <thread>
+
+using namespace socktap;
+using namespace socktap::capture;
+
+namespace {
+
+// Assembles wire bytes into messages and writes them through a CaptureWriter, as the relay does.
+void writeMessages(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
+{
+    ws::FrameParser::Options o;
+    o.sender = dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
+    ws::FrameParser parser(o);
+    ws::MessageAssembler assembler;
+    QByteArrayView rest(wire);
+    for (;;) {
+        const auto ev = parser.next(rest);
+        rest = rest.sliced(ev.consumed);
+        if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+            break;
+        if (const auto *m = assembler.handle(ev, 1000))
+            writer.message(id, dir, *m);
+    }
+}
+
+SessionInfo session(SessionId id, SessionState state = SessionState::Open)
+{
+    SessionInfo s;
+    s.id = id;
+    s.state = state;
+    s.host = "example.test";
+    return s;
+}
+
+} // namespace
+
+class TestCaptureStore final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void sessionsAndMessages()
+    {
+        CaptureStore store;
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id));
+        writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "one", true));
+        writeMessages(writer, id, Direction::ServerToClient, ws::FrameWriter::message(ws::Opcode::Binary, "two-fragments", false, 4));
+        QCOMPARE(store.messageCount(id), 0u); // nothing until the batch is flushed
+        writer.flush();
+        QCOMPARE(store.messageCount(id), 2u);
+        const auto one = store.message(id, 0);
+        QCOMPARE(one->payload, QByteArray("one"));
+        QCOMPARE(one->record.direction(), Direction::ClientToServer);
+        QCOMPARE(one->frames.size(), size_t(1)); // derived from the record
+        QVERIFY(one->frames[0].masked());
+        QCOMPARE(one->frames[0].length, 3u);
+        const auto two = store.message(id, 1);
+        QCOMPARE(two->payload, QByteArray("two-fragments"));
+        QCOMPARE(two->frames.size(), size_t(4)); // kept in the detail
+        QCOMPARE(two->record.frameCount, 4u);
+        const auto c = store.counters(id);
+        QCOMPARE(c.messages[0], 1u);
+        QCOMPARE(c.messages[1], 1u);
+        QCOMPARE(c.payloadBytes[1], 13u);
+        QVERIFY(!store.message(id, 2));
+        QCOMPARE(store.records(id, 0, 10).size(), size_t(2));
+        // A later snapshot replaces the earlier one.
+        writer.session(session(id, SessionState::Closed));
+        writer.flush();
+        QCOMPARE(store.session(id)->state, SessionState::Closed);
+        QCOMPARE(store.stats().sessions, 1u);
+    }
+
+    void recordsAreCompact()
+    {
+        QVERIFY(sizeof(MessageRecord) <= 64);
+        CaptureStore store;
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id));
+        const QByteArray wire = ws::FrameWriter::frame(ws::Opcode::Text, QByteArray(), false);
+        for (int i = 0; i < 100000; ++i)
+            writeMessages(writer, id, Direction::ServerToClient, wire);
+        writer.flush();
+        const auto stats = store.stats();
+        QCOMPARE(stats.messages, 100000u);
+        // What the store accounts per message, beyond payloads: the target is at most 128 bytes.
+        QVERIFY2(double(stats.memoryUsed) / 100000 <= 128, qPrintable(QString::number(double(stats.memoryUsed) / 100000)));
+    }
+
+    void budgetEvictsOldestPayloadsFirst()
+    {
+        CaptureStore store(CaptureStore::Limits{4 << 20});
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id));
+        const QByteArray wire = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(100 * 1024, 'e'), false);
+        for (int i = 0; i < 100; ++i) {
+            writeMessages(writer, id, Direction::ServerToClient, wire);
+            writer.flush();
+        }
+        const auto stats = store.stats();
+        QVERIFY(stats.memoryUsed <= stats.memoryLimit);
+        QVERIFY(stats.evictedPayloads > 0);
+        QVERIFY(stats.evictedPayloadBytes >= stats.evictedPayloads * 100 * 1024);
+        QCOMPARE(stats.evictedRecords, 0u); // records stay while payloads can go
+        QCOMPARE(store.messageCount(id), 100u);
+        QVERIFY(store.message(id, 0)->payloadEvicted);
+        QVERIFY(store.message(id, 0)->payload.isEmpty());
+        QCOMPARE(store.message(id, 99)->payload.size(), 100 * 1024);
+        QVERIFY(!store.message(id, 99)->payloadEvicted);
+        // The record survives eviction of its payload: size and time are still known.
+        QCOMPARE(store.message(id, 0)->record.payloadSize, 100u * 1024);
+    }
+
+    void budgetThenEvictsRecordsAndFinishedSessions()
+    {
+        CaptureStore store(CaptureStore::Limits{1 << 20});
+        CaptureWriter writer(store);
+        const SessionId old = store.newSessionId();
+        writer.session(session(old, SessionState::Closed));
+        const SessionId live = store.newSessionId();
+        writer.session(session(live));
+        const QByteArray wire = ws::FrameWriter::frame(ws::Opcode::Text, "x", false);
+        for (int i = 0; i < 20000; ++i)
+            writeMessages(writer, old, Direction::ServerToClient, wire);
+        writer.flush();
+        for (int i = 0; i < 20000; ++i)
+            writeMessages(writer, live, Direction::ServerToClient, wire);
+        writer.flush();
+        const auto stats = store.stats();
+        QVERIFY(stats.memoryUsed <= stats.memoryLimit);
+        QVERIFY(stats.evictedRecords > 0);
+        // 40,000 records do not fit in 1 MiB: the finished session went first, whole and counted...
+        QVERIFY(!store.session(old));
+        QCOMPARE(stats.evictedSessions, 1u);
+        // ...then the live session's oldest records. Indices never shift.
+        const quint64 first = store.firstRetainedMessage(live);
+        QVERIFY(first > 0);
+        QCOMPARE(store.messageCount(live), 20000u);
+        QVERIFY(store.message(live, 19999));
+        QVERIFY(store.message(live, first));
+        QVERIFY(!store.message(live, first - 1));
+        QCOMPARE(store.counters(live).evictedRecords, first);
+        QVERIFY(store.session(live)); // an open session is never evicted whole
+    }
+
+    void subscriptionsSeeBatchesInOrder()
+    {
+        CaptureStore store;
+        int wakes = 0;
+        auto sub = store.subscribe([&] { ++wakes; });
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id));
+        writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
+        writer.flush();
+        writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "b", true));
+        writer.flush();
+        QCOMPARE(wakes, 1); // woken once until it takes
+        const auto batches = sub->take();
+        QCOMPARE(batches.size(), size_t(2));
+        QCOMPARE(batches[0]->payload(batches[0]->messages[0]), QByteArrayView("a"));
+        QCOMPARE(batches[1]->messages[0].index, 1u);
+        store.unsubscribe(sub);
+    }
+
+    void slowSubscriberIsToldWhatItMissed()
+    {
+        CaptureStore store;
+        auto sub = store.subscribe({});
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        for (int i = 0; i < 5000; ++i) {
+            writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
+            writer.flush();
+        }
+        QVERIFY(sub->droppedBatches() > 0);
+        QCOMPARE(sub->take().size() + sub->droppedBatches(), 5000u);
+        QCOMPARE(store.messageCount(id), 5000u); // the store itself lost nothing
+    }
+
+    void concurrentWritersAndReaders()
+    {
+        CaptureStore store;
+        std::atomic<bool> done{false};
+        std::thread reader([&] {
+            while (!done) {
+                for (SessionId id : store.sessionIds()) {
+                    const quint64 n = store.messageCount(id);
+                    if (n > 0)
+                        store.message(id, n - 1);
+                }
+            }
+        });
+        std::vector<std::thread> writers;
+        for (int t = 0; t < 4; ++t) {
+            writers.emplace_back([&] {
+                CaptureWriter writer(store);
+                const SessionId id = store.newSessionId();
+                writer.session(session(id));
+                for (int i = 0; i < 2000; ++i) {
+                    writeMessages(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "c", false));
+                    if (i % 100 == 0)
+                        writer.flush();
+                }
+                writer.flush();
+            });
+        }
+        for (auto &w : writers)
+            w.join();
+        done = true;
+        reader.join();
+        QCOMPARE(store.stats().messages, 8000u);
+        for (SessionId id : store.sessionIds())
+            QCOMPARE(store.messageCount(id), 2000u);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCaptureStore)
+#include "tst_capturestore.moc"
