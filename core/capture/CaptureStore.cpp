@@ -15,6 +15,7 @@ qsizetype blockSizeFor(quint64 budget)
 constexpr qsizetype SubscriptionByteLimit = 256 << 20;
 constexpr size_t SubscriptionBatchLimit = 4096;
 constexpr size_t RecordEvictionStep = 4096;
+constexpr qsizetype AdoptBytes = 256 * 1024;
 
 } // namespace
 
@@ -119,6 +120,21 @@ quint64 CaptureStore::appendPayload(QByteArrayView bytes)
     return ref;
 }
 
+quint64 CaptureStore::adoptBlock(QByteArray &bytes, quint64 payloads)
+{
+    if (bytes.capacity() > bytes.size() + bytes.size() / 4)
+        bytes.squeeze(); // realloc of a large block is a remap, not a copy
+    PayloadBlock block;
+    block.start = m_logEnd;
+    block.data = bytes;
+    block.payloads = payloads;
+    block.closed = true;
+    m_blockBytes += quint64(block.data.capacity());
+    m_logEnd += quint64(bytes.size());
+    m_blocks.push_back(std::move(block));
+    return m_blocks.back().start;
+}
+
 QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) const
 {
     if (evicted)
@@ -151,13 +167,18 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             it->second.infoBytes = sessionBytes(info);
             m_sessionBytes += it->second.infoBytes;
         }
+        // A large batch's payload buffer becomes a block of the log as it is (shared, not copied): at high
+        // rates this saves a copy of every payload byte.
+        const bool adopt = batch->payloads.size() >= AdoptBytes;
+        const quint64 base = adopt ? adoptBlock(batch->payloads, batch->messages.size()) : 0;
         for (BatchMessage &m : batch->messages) {
             SessionEntry &s = m_sessions[m.session];
             MessageRecord &r = m.record;
-            r.payloadRef = appendPayload(batch->payload(m));
+            r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m));
             if (const MessageDetail *d = batch->detail(m)) {
                 MessageDetail copy = *d;
-                copy.wirePayloadRef = appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize));
+                copy.wirePayloadRef = adopt ? base + d->wirePayloadRef
+                                            : appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize));
                 m_detailBytes += sizeof(MessageDetail) + copy.frames.size() * sizeof(ws::FrameInfo);
                 s.details.push_back(std::move(copy));
                 r.detail = quint32(s.details.size());

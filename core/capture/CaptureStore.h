@@ -100,6 +100,7 @@ private:
     };
 
     quint64 appendPayload(QByteArrayView bytes);
+    quint64 adoptBlock(QByteArray &bytes, quint64 payloads);
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
     void enforceBudget();
     void evictOldestBlock();

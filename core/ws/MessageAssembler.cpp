@@ -101,17 +101,33 @@ const MessageAssembler::Message *MessageAssembler::onHeader(const FrameParser::E
     return abandoned;
 }
 
-void MessageAssembler::append(Partial &p, QByteArrayView bytes)
+void MessageAssembler::append(Partial &p, const FrameParser::Event &event)
 {
+    // Unmasked straight into the message buffer: one copy from the wire bytes.
+    const FrameHeader &h = event.header;
+    const QByteArrayView bytes = event.payload;
     const bool text = p.message.opcode == quint8(Opcode::Text);
     const qsizetype before = p.data.size();
     const qsizetype keep = std::clamp<qsizetype>(m_options.maxPayload - before, 0, bytes.size());
     if (keep > 0) {
         p.data.resize(before + keep);
-        std::memcpy(p.data.data() + before, bytes.data(), size_t(keep));
+        if (h.masked)
+            applyMask(p.data.data() + before, bytes.data(), keep, h.maskKey, event.payloadOffset);
+        else
+            std::memcpy(p.data.data() + before, bytes.data(), size_t(keep));
+        if (text)
+            p.utf8.feed(QByteArrayView(p.data).sliced(before, keep));
     }
-    if (text)
-        p.utf8.feed(bytes); // 8.1: validated across fragment boundaries, also beyond the cap
+    if (keep < bytes.size() && text) {
+        // Beyond the cap nothing is kept, but 8.1 still wants the whole message to be valid UTF-8.
+        const QByteArrayView rest = bytes.sliced(keep);
+        m_scratch.resize(rest.size());
+        if (h.masked)
+            applyMask(m_scratch.data(), rest.data(), rest.size(), h.maskKey, event.payloadOffset + quint64(keep));
+        else
+            std::memcpy(m_scratch.data(), rest.data(), size_t(rest.size()));
+        p.utf8.feed(m_scratch);
+    }
 }
 
 void MessageAssembler::onPayload(const FrameParser::Event &event)
@@ -119,17 +135,17 @@ void MessageAssembler::onPayload(const FrameParser::Event &event)
     if (!m_current)
         return;
     Partial &p = *m_current;
+    if (!p.message.compressed) {
+        p.message.payloadSize += quint64(event.payload.size());
+        append(p, event);
+        return;
+    }
     const FrameHeader &h = event.header;
     QByteArrayView bytes = event.payload;
     if (h.masked) {
         m_scratch.resize(bytes.size());
         applyMask(m_scratch.data(), bytes.data(), bytes.size(), h.maskKey, event.payloadOffset);
         bytes = m_scratch;
-    }
-    if (!p.message.compressed) {
-        p.message.payloadSize += quint64(bytes.size());
-        append(p, bytes);
-        return;
     }
     const qsizetype wireKeep = std::clamp<qsizetype>(m_options.maxPayload - p.wire.size(), 0, bytes.size());
     p.wire.append(bytes.first(wireKeep));

@@ -73,7 +73,7 @@ private:
     const Message *onFrameEnd(qint64 now);
     const Message *finish(Partial &p, qint64 now);
     void begin(Partial &p, const FrameHeader &h, qint64 now);
-    void append(Partial &p, QByteArrayView bytes);
+    void append(Partial &p, const FrameParser::Event &event);
 
     Options m_options;
     std::unique_ptr<Inflater> m_inflater;

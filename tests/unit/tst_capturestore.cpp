@@ -82,6 +82,30 @@ private slots:
         QCOMPARE(store.stats().sessions, 1u);
     }
 
+    void largeBatchesBecomeBlocks()
+    {
+        // A batch over 256 KiB is adopted as a block of the payload log; reads and eviction still work.
+        CaptureStore store(CaptureStore::Limits{8 << 20});
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id));
+        for (int round = 0; round < 10; ++round) {
+            for (int i = 0; i < 20; ++i) {
+                QByteArray payload(50 * 1024, char('a' + i));
+                writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::message(ws::Opcode::Binary, payload, true, 20000));
+            }
+            writer.flush();
+        }
+        QCOMPARE(store.messageCount(id), 200u);
+        const auto last = store.message(id, 199);
+        QCOMPARE(last->payload, QByteArray(50 * 1024, char('a' + 19)));
+        QCOMPARE(last->frames.size(), size_t(3));
+        const auto stats = store.stats();
+        QVERIFY(stats.memoryUsed <= stats.memoryLimit);
+        QVERIFY(stats.evictedPayloads > 0);
+        QVERIFY(store.message(id, 0)->payloadEvicted);
+    }
+
     void recordsAreCompact()
     {
         QVERIFY(sizeof(MessageRecord) <= 64);

@@ -1,0 +1,773 @@
+// Load tool: the same workloads direct, through Socktap (explicit proxy and reverse mode) and, where
+// Debian's mitmproxy is installed, through mitmdump, in one run. Socktap runs as its real binary in its own
+// process (recording every message), so its memory is measured on its own. The generator is cheap on
+// purpose: pre-encoded frames, blocking sockets on threads, a frame counter on the server side.
+//
+//   bench_load [--socktap PATH] [--quick] [--only direct|socktap|mitmdump] [--markdown FILE]
+#include "core/http/HeadParser.h"
+#include "core/ws/FrameParser.h"
+#include "core/ws/FrameWriter.h"
+#include "core/ws/Handshake.h"
+#include "core/ws/Masking.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <optional>
+#include <poll.h>
+#include <spawn.h>
+#include <string>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+extern char **environ;
+
+using namespace socktap;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+bool g_quick = false;
+
+// --- sockets -------------------------------------------------------------------------------------------
+
+int listenLoopback(quint16 &port, int backlog = 4096)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    ::listen(fd, backlog);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+int connectLoopback(quint16 port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // A proxy that stops reading must not hang the benchmark.
+    const timeval timeout{20, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    return fd;
+}
+
+bool sendAll(int fd, const char *data, size_t n)
+{
+    while (n > 0) {
+        const ssize_t w = ::send(fd, data, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return false;
+        }
+        data += w;
+        n -= size_t(w);
+    }
+    return true;
+}
+
+// Reads an HTTP head; leftover bytes after it go to rest.
+std::optional<http::RequestHead> readRequest(int fd, QByteArray &rest)
+{
+    http::HeadParser p(http::HeadParser::Kind::Request);
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            return std::nullopt;
+        const auto r = p.feed(QByteArrayView(buf, n));
+        if (r.status == http::HeadParser::Status::Complete) {
+            rest = QByteArray(buf + r.consumed, n - r.consumed);
+            return p.takeRequest();
+        }
+        if (r.status == http::HeadParser::Status::Error)
+            return std::nullopt;
+    }
+}
+
+bool readResponseHead(int fd, QByteArray &rest)
+{
+    http::HeadParser p(http::HeadParser::Kind::Response);
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            return false;
+        const auto r = p.feed(QByteArrayView(buf, n));
+        if (r.status == http::HeadParser::Status::Complete) {
+            rest = QByteArray(buf + r.consumed, n - r.consumed);
+            return p.response().status == 101;
+        }
+        if (r.status == http::HeadParser::Status::Error)
+            return false;
+    }
+}
+
+QByteArray switching(const http::RequestHead &r)
+{
+    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+        + ws::Handshake::acceptFor(r.headers.value("Sec-WebSocket-Key")) + "\r\n\r\n";
+}
+
+// --- routes: how a client reaches the server ---------------------------------------------------------
+
+struct Route
+{
+    std::string name;
+    quint16 connectPort = 0; // where the client connects
+    bool absoluteForm = false; // explicit proxy: GET http://host:port/path
+    pid_t pid = 0; // the proxy process, for memory readings
+};
+
+QByteArray upgradeFor(const Route &route, quint16 serverPort, const QByteArray &path = "/bench")
+{
+    const QByteArray host = "127.0.0.1:" + QByteArray::number(serverPort);
+    const QByteArray target = route.absoluteForm ? "http://" + host + path : path;
+    return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+        + ws::Handshake::generateKey() + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
+// Opens a WebSocket over route to the server; returns the fd (or -1) and bytes after the 101.
+int openWebSocket(const Route &route, quint16 serverPort, QByteArray &rest)
+{
+    const int fd = connectLoopback(route.connectPort);
+    if (fd < 0)
+        return -1;
+    const QByteArray req = upgradeFor(route, serverPort);
+    if (!sendAll(fd, req.constData(), size_t(req.size())) || !readResponseHead(fd, rest)) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// --- a server thread: accepts one connection, upgrades it, then counts or echoes frames --------------
+
+struct SinkServer
+{
+    quint16 port = 0;
+    int listener = -1;
+    std::thread thread;
+    std::atomic<quint64> messages{0};
+    std::atomic<quint64> bytes{0};
+    bool echo = false;
+
+    explicit SinkServer(bool echoMessages)
+        : echo(echoMessages)
+    {
+        listener = listenLoopback(port, 16);
+        thread = std::thread([this] { run(); });
+    }
+    ~SinkServer()
+    {
+        ::shutdown(listener, SHUT_RDWR);
+        ::close(listener);
+        if (thread.joinable())
+            thread.join();
+    }
+    void run()
+    {
+        // Serve the first connection that asks for an upgrade: a proxy may open others first (mitmdump
+        // connects upstream as soon as a client, here the readiness probe, connects).
+        int fd = -1;
+        QByteArray rest;
+        std::optional<http::RequestHead> req;
+        while (!req) {
+            fd = ::accept(listener, nullptr, nullptr);
+            if (fd < 0)
+                return;
+            const int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            req = readRequest(fd, rest);
+            if (!req)
+                ::close(fd);
+        }
+        const QByteArray resp = switching(*req);
+        sendAll(fd, resp.constData(), size_t(resp.size()));
+        ws::FrameParser parser;
+        std::vector<char> buf(256 * 1024);
+        QByteArray echoPayload;
+        auto consume = [&](QByteArrayView in) {
+            for (;;) {
+                const auto ev = parser.next(in);
+                in = in.sliced(ev.consumed);
+                if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+                    return;
+                if (ev.kind == ws::FrameParser::Event::Kind::Payload && echo)
+                    echoPayload += ev.payload.toByteArray();
+                if (ev.kind == ws::FrameParser::Event::Kind::FrameEnd && ev.header.fin) {
+                    if (echo) {
+                        ws::applyMask(echoPayload.data(), echoPayload.constData(), echoPayload.size(), ev.header.maskKey, 0);
+                        const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, echoPayload, false);
+                        sendAll(fd, frame.constData(), size_t(frame.size()));
+                        echoPayload.clear();
+                    }
+                    messages.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+        };
+        consume(rest);
+        for (;;) {
+            const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+            if (n <= 0)
+                break;
+            bytes.fetch_add(quint64(n), std::memory_order_relaxed);
+            consume(QByteArrayView(buf.data(), n));
+        }
+        ::close(fd);
+    }
+};
+
+// --- workloads --------------------------------------------------------------------------------------
+
+struct Throughput
+{
+    double messagesPerSecond = 0;
+    double megabytesPerSecond = 0;
+    quint64 delivered = 0;
+    bool ok = false; // every message arrived
+};
+
+constexpr int WorkloadSeconds = 90; // a slow proxy is measured over this long, then stopped
+
+// One connection, `count` messages of `size` bytes pipelined client -> server; time until the server has
+// counted the last one.
+Throughput pipelined(const Route &route, SinkServer &server, qsizetype size, quint64 count)
+{
+    QByteArray rest;
+    const int fd = openWebSocket(route, server.port, rest);
+    if (fd < 0)
+        return {};
+    // Pre-encode a batch of frames with one mask key: encoding is not what is measured.
+    ws::FrameHeader h;
+    h.opcode = quint8(ws::Opcode::Binary);
+    h.masked = true;
+    h.maskKey = {0x12, 0x34, 0x56, 0x78};
+    const QByteArray one = ws::FrameWriter::frame(h, QByteArray(size, 'b'));
+    const quint64 perBatch = std::max<quint64>(1, (1 << 20) / quint64(one.size()));
+    QByteArray batch;
+    batch.reserve(one.size() * qsizetype(perBatch));
+    for (quint64 i = 0; i < perBatch; ++i)
+        batch += one;
+    const auto start = Clock::now();
+    const auto deadline = start + std::chrono::seconds(WorkloadSeconds);
+    quint64 sent = 0;
+    while (sent < count && Clock::now() < deadline) {
+        const quint64 n = std::min(perBatch, count - sent);
+        if (!sendAll(fd, batch.constData(), size_t(n * quint64(one.size()))))
+            break;
+        sent += n;
+    }
+    while (server.messages.load() < sent && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    ::close(fd);
+    Throughput t;
+    t.delivered = server.messages.load();
+    t.ok = t.delivered == count;
+    t.messagesPerSecond = double(t.delivered) / seconds;
+    t.megabytesPerSecond = double(t.delivered) * double(size) / seconds / 1e6;
+    return t;
+}
+
+// Idle CPUs take tens of microseconds to wake (a halted vCPU, a deep C-state), which swamps a loopback
+// round trip: a bare TCP ping-pong here is p50 90 us idle, 10 us awake. During the latency workload the
+// benchmark asks for zero wake-up latency through PM QoS (/dev/cpu_dma_latency, what tuned's
+// latency-performance profile does), so it measures software rather than halt states. Without the
+// permission it says so and measures anyway.
+struct WakeLatencyRequest
+{
+    int fd = -1;
+    WakeLatencyRequest()
+    {
+        fd = ::open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+        const qint32 zero = 0;
+        if (fd >= 0 && ::write(fd, &zero, sizeof zero) != sizeof zero) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    ~WakeLatencyRequest()
+    {
+        if (fd >= 0)
+            ::close(fd); // the request lasts while the descriptor is open
+    }
+    bool active() const { return fd >= 0; }
+};
+
+struct Latency
+{
+    double p50 = 0;
+    double p99 = 0;
+    bool ok = false;
+};
+
+// Ping-pong: a 64-byte message and its echo, one at a time.
+Latency pingPong(const Route &route, const SinkServer &server, int rounds)
+{
+    QByteArray rest;
+    const int fd = openWebSocket(route, server.port, rest);
+    if (fd < 0)
+        return {};
+    const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(64, 'p'), true);
+    const qsizetype echoSize = 2 + 64;
+    std::vector<double> micros;
+    micros.reserve(size_t(rounds));
+    char buf[4096];
+    for (int i = 0; i < rounds; ++i) {
+        const auto t0 = Clock::now();
+        if (!sendAll(fd, frame.constData(), size_t(frame.size())))
+            break;
+        qsizetype got = 0;
+        while (got < echoSize) {
+            const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0)
+                break;
+            got += n;
+        }
+        if (got < echoSize)
+            break;
+        micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    }
+    ::close(fd);
+    Latency l;
+    if (micros.size() != size_t(rounds))
+        return l;
+    std::sort(micros.begin(), micros.end());
+    l.p50 = micros[micros.size() / 2];
+    l.p99 = micros[micros.size() * 99 / 100];
+    l.ok = true;
+    return l;
+}
+
+// A server for many connections: an epoll thread that upgrades each one and echoes small frames.
+struct EchoPool
+{
+    quint16 port = 0;
+    int listener = -1;
+    std::atomic<bool> stop{false};
+    std::thread thread;
+
+    EchoPool()
+    {
+        listener = listenLoopback(port);
+        ::fcntl(listener, F_SETFL, ::fcntl(listener, F_GETFL) | O_NONBLOCK); // accept until EAGAIN
+        thread = std::thread([this] { run(); });
+    }
+    ~EchoPool()
+    {
+        stop = true;
+        thread.join();
+        ::close(listener);
+    }
+    void run()
+    {
+        const int ep = ::epoll_create1(0);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = listener;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
+        std::vector<QByteArray> inbox(65536);
+        std::vector<bool> upgraded(65536, false);
+        epoll_event events[256];
+        while (!stop) {
+            const int n = ::epoll_wait(ep, events, 256, 50);
+            for (int i = 0; i < n; ++i) {
+                const int fd = events[i].data.fd;
+                if (fd == listener) {
+                    int c;
+                    while ((c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
+                        epoll_event e{};
+                        e.events = EPOLLIN;
+                        e.data.fd = c;
+                        ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &e);
+                    }
+                    continue;
+                }
+                char buf[4096];
+                const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+                if (r <= 0) {
+                    ::close(fd);
+                    inbox[size_t(fd)].clear();
+                    upgraded[size_t(fd)] = false;
+                    continue;
+                }
+                QByteArray &in = inbox[size_t(fd)];
+                in.append(buf, r);
+                if (!upgraded[size_t(fd)]) {
+                    http::HeadParser p(http::HeadParser::Kind::Request);
+                    const auto res = p.feed(in);
+                    if (res.status != http::HeadParser::Status::Complete)
+                        continue;
+                    in.remove(0, res.consumed);
+                    const QByteArray resp = switching(p.request());
+                    sendAll(fd, resp.constData(), size_t(resp.size()));
+                    upgraded[size_t(fd)] = true;
+                }
+                // Echo each complete small masked client frame (2 + 4 + n bytes), unmasked.
+                while (in.size() >= 6 && in.size() >= 6 + (quint8(in[1]) & 0x7f)) {
+                    const int len = quint8(in[1]) & 0x7f;
+                    QByteArray payload = in.mid(6, len);
+                    const std::array<quint8, 4> key{quint8(in[2]), quint8(in[3]), quint8(in[4]), quint8(in[5])};
+                    ws::applyMask(payload.data(), payload.constData(), len, key, 0);
+                    const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Text, payload, false);
+                    sendAll(fd, frame.constData(), size_t(frame.size()));
+                    in.remove(0, 6 + len);
+                }
+            }
+        }
+        ::close(ep);
+    }
+};
+
+struct Concurrency
+{
+    int opened = 0;
+    int echoed = 0;
+    double seconds = 0;
+};
+
+// `count` WebSocket connections opened at once; each sends one message and waits for its echo; all stay
+// open until the last one is through.
+Concurrency concurrent(const Route &route, quint16 serverPort, int count)
+{
+    Concurrency c;
+    const auto start = Clock::now();
+    const int ep = ::epoll_create1(0);
+    std::vector<int> fds;
+    std::vector<int> stage(65536, 0); // 0 connecting, 1 request sent, 2 upgraded, 3 echoed
+    std::vector<QByteArray> inbox(65536);
+    for (int i = 0; i < count; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(route.connectPort);
+        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        epoll_event e{};
+        e.events = EPOLLOUT | EPOLLIN;
+        e.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+        fds.push_back(fd);
+    }
+    const auto deadline = Clock::now() + std::chrono::seconds(60);
+    epoll_event events[512];
+    while (c.echoed < count && Clock::now() < deadline) {
+        const int n = ::epoll_wait(ep, events, 512, 100);
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            int &st = stage[size_t(fd)];
+            if ((events[i].events & EPOLLOUT) && st == 0) {
+                st = 1;
+                const QByteArray req = upgradeFor(route, serverPort);
+                sendAll(fd, req.constData(), size_t(req.size()));
+                epoll_event e{};
+                e.events = EPOLLIN;
+                e.data.fd = fd;
+                ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
+            }
+            if (!(events[i].events & EPOLLIN))
+                continue;
+            char buf[4096];
+            const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+            if (r <= 0)
+                continue;
+            QByteArray &in = inbox[size_t(fd)];
+            in.append(buf, r);
+            if (st == 1) {
+                const qsizetype end = in.indexOf("\r\n\r\n");
+                if (end < 0 || !in.startsWith("HTTP/1.1 101"))
+                    continue;
+                in.remove(0, end + 4);
+                st = 2;
+                ++c.opened;
+                const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Text, "hi " + QByteArray::number(fd), true);
+                sendAll(fd, frame.constData(), size_t(frame.size()));
+            }
+            if (st == 2 && in.size() >= 2 && in.size() >= 2 + (quint8(in[1]) & 0x7f)) {
+                st = 3;
+                ++c.echoed;
+            }
+        }
+    }
+    c.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    for (int fd : fds)
+        ::close(fd);
+    ::close(ep);
+    return c;
+}
+
+// --- processes --------------------------------------------------------------------------------------
+
+qint64 statusKb(pid_t pid, const char *field)
+{
+    FILE *f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+    if (!f)
+        return 0;
+    char line[256];
+    qint64 kb = 0;
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::strncmp(line, field, std::strlen(field)) == 0)
+            kb = std::atoll(line + std::strlen(field) + 1);
+    }
+    std::fclose(f);
+    return kb;
+}
+
+bool waitForPort(quint16 port)
+{
+    for (int i = 0; i < 200; ++i) {
+        const int fd = connectLoopback(port);
+        if (fd >= 0) {
+            ::close(fd);
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+}
+
+quint16 freePort()
+{
+    quint16 port = 0;
+    const int fd = listenLoopback(port);
+    ::close(fd);
+    return port;
+}
+
+pid_t spawn(const std::vector<std::string> &args)
+{
+    std::vector<char *> argv;
+    for (const auto &a : args)
+        argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0 ? pid : 0;
+}
+
+void stopProcess(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100 && ::waitpid(pid, &status, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, WNOHANG);
+}
+
+// Starts a proxy for one route. reverseTo: the upstream port for reverse mode (0: explicit proxy).
+Route startProxy(const std::string &kind, const std::string &socktap, quint16 reverseTo)
+{
+    Route r;
+    const quint16 port = freePort();
+    r.connectPort = port;
+    r.absoluteForm = reverseTo == 0;
+    const std::string listen = "127.0.0.1:" + std::to_string(port);
+    if (kind == "socktap") {
+        std::vector<std::string> args{socktap, "--headless", "--quiet", "--listen", listen};
+        if (reverseTo)
+            args.insert(args.end(), {"--reverse", "ws://127.0.0.1:" + std::to_string(reverseTo)});
+        r.pid = spawn(args);
+        r.name = reverseTo ? "socktap reverse" : "socktap explicit";
+    } else {
+        std::vector<std::string> args{"mitmdump", "-q", "--listen-host", "127.0.0.1", "--listen-port", std::to_string(port)};
+        if (reverseTo)
+            args.insert(args.end(), {"--mode", "reverse:http://127.0.0.1:" + std::to_string(reverseTo)});
+        r.pid = spawn(args);
+        r.name = reverseTo ? "mitmdump reverse" : "mitmdump explicit";
+    }
+    if (!r.pid || !waitForPort(port)) {
+        stopProcess(r.pid);
+        r.pid = 0;
+    }
+    return r;
+}
+
+bool haveProgram(const char *name)
+{
+    return std::system((std::string("command -v ") + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+struct Row
+{
+    std::string route;
+    std::string workload;
+    std::string value;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::signal(SIGPIPE, SIG_IGN);
+    std::string socktap = "build/app/socktap";
+    std::string markdown;
+    std::string only; // run only routes whose kind is this (direct, socktap, mitmdump)
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--socktap" && i + 1 < argc)
+            socktap = argv[++i];
+        else if (a == "--markdown" && i + 1 < argc)
+            markdown = argv[++i];
+        else if (a == "--quick")
+            g_quick = true;
+        else if (a == "--only" && i + 1 < argc)
+            only = argv[++i];
+    }
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+
+    const quint64 smallCount = g_quick ? 200'000 : 2'000'000;
+    const quint64 mediumCount = g_quick ? 4'096 : 32'768; // 16 KiB: 512 MiB
+    const quint64 largeCount = g_quick ? 64 : 512; // 1 MiB: 512 MiB
+    const int rounds = g_quick ? 2'000 : 20'000;
+    const int connections = g_quick ? 1'000 : 5'000;
+    const bool mitm = haveProgram("mitmdump");
+    std::printf("socktap load benchmark: %u cores, %s run, fd limit %llu; mitmdump %s\n\n", std::thread::hardware_concurrency(),
+                g_quick ? "quick" : "full", static_cast<unsigned long long>(limit.rlim_cur),
+                mitm ? "found: measured side by side" : "not installed: skipped");
+
+    std::vector<Row> rows;
+    auto report = [&](const std::string &route, const std::string &workload, const std::string &value) {
+        std::printf("%-18s %-36s %s\n", route.c_str(), workload.c_str(), value.c_str());
+        std::fflush(stdout);
+        rows.push_back({route, workload, value});
+    };
+    auto fmt = [](const char *f, double v) {
+        char b[96];
+        std::snprintf(b, sizeof b, f, v);
+        return std::string(b);
+    };
+
+    // Each workload: its server first, then the route to it (a proxy started for that server, so reverse
+    // mode knows its upstream), then the client side; the proxy is stopped after each workload.
+    struct Target
+    {
+        std::string kind;
+        bool reverse;
+    };
+    std::vector<Target> targets{{"direct", false}, {"socktap", false}, {"socktap", true}};
+    if (mitm) {
+        targets.push_back({"mitmdump", false});
+        targets.push_back({"mitmdump", true});
+    }
+    for (const Target &t : targets) {
+        if (!only.empty() && t.kind != only)
+            continue;
+        auto withRoute = [&](quint16 serverPort, const std::function<void(const Route &, qint64)> &fn) {
+            Route route;
+            if (t.kind == "direct") {
+                route.name = "direct";
+                route.connectPort = serverPort;
+            } else {
+                route = startProxy(t.kind, socktap, t.reverse ? serverPort : 0);
+                if (!route.pid) {
+                    report(t.kind, "start", "FAILED");
+                    return;
+                }
+            }
+            const qint64 idleKb = route.pid ? statusKb(route.pid, "VmRSS") : 0;
+            fn(route, idleKb);
+            if (route.pid)
+                stopProcess(route.pid);
+        };
+        const std::vector<std::tuple<std::string, qsizetype, quint64>> bulk{{"64 B messages, pipelined", 64, smallCount},
+                                                                             {"16 KiB messages", 16 * 1024, mediumCount},
+                                                                             {"1 MiB messages", 1024 * 1024, largeCount}};
+        for (const auto &[label, size, count] : bulk) {
+            SinkServer server(false);
+            withRoute(server.port, [&](const Route &route, qint64 idleKb) {
+                const Throughput r = pipelined(route, server, size, count);
+                std::string value = size == 64 ? fmt("%.0f messages/s", r.messagesPerSecond) : fmt("%.0f MB/s", r.megabytesPerSecond);
+                if (!r.ok)
+                    value += " (stopped after " + std::to_string(WorkloadSeconds) + " s: " + std::to_string(r.delivered) + " of "
+                        + std::to_string(count) + " delivered)";
+                report(route.name, label, value);
+                if (r.delivered == 0)
+                    return;
+                if (route.pid) {
+                    const double peak = double(statusKb(route.pid, "VmHWM")) / 1024;
+                    report(route.name, "  peak RSS after " + label, fmt("%.0f MiB", peak));
+                }
+                if (size == 64 && route.pid) {
+                    // Memory per captured message beyond its payload: resident growth over the idle
+                    // process, less the payloads, per message.
+                    const double grown = double(statusKb(route.pid, "VmRSS") - idleKb) * 1024;
+                    report(route.name, "  memory per captured message", fmt("%.0f bytes beyond the payload", grown / double(r.delivered) - double(size)));
+                }
+            });
+        }
+        {
+            SinkServer echo(true);
+            withRoute(echo.port, [&](const Route &route, qint64) {
+                WakeLatencyRequest awake;
+                const Latency l = pingPong(route, echo, rounds);
+                report(route.name, "ping-pong round trip, 64 B",
+                       (l.ok ? fmt("p50 %.1f us", l.p50) + fmt(", p99 %.1f us", l.p99) : std::string("FAILED"))
+                           + (awake.active() ? "" : " (no PM QoS: idle wake-ups included)"));
+            });
+        }
+        {
+            EchoPool pool;
+            withRoute(pool.port, [&](const Route &route, qint64) {
+                const Concurrency c = concurrent(route, pool.port, connections);
+                report(route.name, std::to_string(connections) + " concurrent connections",
+                       std::to_string(c.echoed) + " of " + std::to_string(connections) + " echoed" + fmt(" in %.2f s", c.seconds)
+                           + (c.echoed == connections ? "" : " (" + std::to_string(connections - c.echoed) + " FAILED)"));
+            });
+        }
+    }
+    if (!markdown.empty()) {
+        if (FILE *f = std::fopen(markdown.c_str(), "w")) {
+            std::fprintf(f, "| route | workload | result |\n| --- | --- | --- |\n");
+            for (const Row &r : rows)
+                std::fprintf(f, "| %s | %s | %s |\n", r.route.c_str(), r.workload.c_str(), r.value.c_str());
+            std::fclose(f);
+        }
+    }
+    return 0;
+}
