@@ -1,5 +1,7 @@
 #include "CommandLine.h"
 
+#include "certs/CertificateAuthority.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QThread>
@@ -94,7 +96,28 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                             QStringLiteral("Seconds to wait for a server to accept a connection (then 504). Default: 10."),
                                             QStringLiteral("SECONDS"), QStringLiteral("10"));
     const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Start a built-in echo server and a scripted client through the proxy."));
-    p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout, demo});
+    const QCommandLineOption caDir(QStringLiteral("ca-dir"),
+                                   QStringLiteral("Directory of the root CA (created on first start). Default: %1.")
+                                       .arg(certs::CertificateAuthority::defaultDirectory()),
+                                   QStringLiteral("DIR"), certs::CertificateAuthority::defaultDirectory());
+    const QCommandLineOption upstreamCa(QStringLiteral("upstream-ca"),
+                                        QStringLiteral("Also trust this CA (PEM) for servers' certificates; repeatable. Default: the system store only."),
+                                        QStringLiteral("FILE"));
+    const QCommandLineOption insecure(QStringLiteral("insecure-upstream"),
+                                      QStringLiteral("Do not verify servers' certificates at all. Default: verify."));
+    const QCommandLineOption insecureHost(QStringLiteral("insecure-upstream-host"),
+                                          QStringLiteral("Do not verify certificates of hosts matching PATTERN (e.g. *.test); repeatable."),
+                                          QStringLiteral("PATTERN"));
+    const QCommandLineOption noIntercept(QStringLiteral("no-intercept"),
+                                         QStringLiteral("Tunnel TLS to hosts matching PATTERN untouched (for certificate-pinned apps); repeatable."),
+                                         QStringLiteral("PATTERN"));
+    const QCommandLineOption der(QStringLiteral("der"), QStringLiteral("With 'ca export': write DER instead of PEM."));
+    p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout, demo, caDir, upstreamCa,
+                  insecure, insecureHost, noIntercept, der});
+    p.addPositionalArgument(QStringLiteral("ca"), QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
+                                                                 "'ca path': print where it lives; 'ca regenerate': make a new one "
+                                                                 "(the old one is kept as a backup)."),
+                            QStringLiteral("[ca export FILE | ca path | ca regenerate]"));
 
     auto fail = [&](const QString &message) {
         result.action = ParseResult::Action::Exit;
@@ -115,8 +138,28 @@ ParseResult parseCommandLine(const QStringList &arguments)
         result.output = QStringLiteral("socktap %1").arg(QCoreApplication::applicationVersion());
         return result;
     }
-    if (!p.positionalArguments().isEmpty())
-        return fail(QStringLiteral("unexpected argument '%1'").arg(p.positionalArguments().front()));
+    const QStringList positional = p.positionalArguments();
+    if (!positional.isEmpty()) {
+        if (positional.front() != QLatin1String("ca") || positional.size() < 2)
+            return fail(QStringLiteral("unexpected argument '%1'").arg(positional.front()));
+        const QString sub = positional[1];
+        if (sub == QLatin1String("export") && positional.size() == 3) {
+            o.command = AppOptions::Command::CaExport;
+            o.caExportFile = positional[2];
+        } else if (sub == QLatin1String("path") && positional.size() == 2) {
+            o.command = AppOptions::Command::CaPath;
+        } else if (sub == QLatin1String("regenerate") && positional.size() == 2) {
+            o.command = AppOptions::Command::CaRegenerate;
+        } else {
+            return fail(QStringLiteral("usage: socktap ca export FILE [--der] | socktap ca path | socktap ca regenerate"));
+        }
+    }
+    o.caDir = p.value(caDir);
+    o.caDer = p.isSet(der);
+    o.upstreamCas = p.values(upstreamCa);
+    o.proxy.insecureUpstream = p.isSet(insecure);
+    o.proxy.insecureUpstreamHosts = p.values(insecureHost);
+    o.proxy.noIntercept = p.values(noIntercept);
     QString error;
     if (!parseListen(p.value(listen), o.proxy, &error))
         return fail(error);

@@ -9,6 +9,12 @@ namespace socktap::app {
 
 struct AppOptions
 {
+    enum class Command { Run, CaExport, CaPath, CaRegenerate };
+    Command command = Command::Run;
+    QString caExportFile;
+    bool caDer = false;
+    QString caDir; // where the root CA lives
+    QStringList upstreamCas;
     proxy::ProxyConfig proxy;
     quint64 maxCaptureMemory = 1ull << 30;
     bool headless = false;

@@ -3,8 +3,12 @@
 #include "ConsoleSink.h"
 #include "SignalWatcher.h"
 
+#include "certs/CertificateAuthority.h"
 #include "core/capture/CaptureStore.h"
 #include "core/proxy/ProxyServer.h"
+#include "core/proxy/TlsSession.h"
+
+#include <QFile>
 
 #include <QCoreApplication>
 
@@ -32,8 +36,77 @@ QString describeModes(const proxy::ProxyConfig &config)
     return QStringLiteral("HTTP proxy (plain upgrades and CONNECT)");
 }
 
-int runHeadless(const app::AppOptions &options)
+// socktap ca export|path|regenerate. Exit 0, or 3 for a CA problem.
+int runCaCommand(const app::AppOptions &o)
 {
+    using certs::CertificateAuthority;
+    QString error;
+    if (o.command == app::AppOptions::Command::CaPath) {
+        std::printf("%s\n", qPrintable(CertificateAuthority::certificateFile(o.caDir)));
+        return 0;
+    }
+    if (o.command == app::AppOptions::Command::CaRegenerate) {
+        QString backup;
+        auto ca = CertificateAuthority::regenerate(o.caDir, &error, &backup);
+        if (!ca) {
+            std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
+            return 3;
+        }
+        std::printf("new root CA \"%s\" in %s (SHA-256 %s)\nthe previous one was moved to %s; browsers that trusted it must "
+                    "trust the new one instead (docs/certificates.md)\n",
+                    qPrintable(ca->commonName()), qPrintable(o.caDir), qPrintable(ca->fingerprintSha256()), qPrintable(backup));
+        return 0;
+    }
+    bool created = false;
+    auto ca = CertificateAuthority::loadOrCreate(o.caDir, &error, &created);
+    if (!ca) {
+        std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
+        return 3;
+    }
+    QFile out(o.caExportFile);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(o.caDer ? ca->certificateDer() : ca->certificatePem()) < 0) {
+        std::fprintf(stderr, "socktap: cannot write %s: %s\n", qPrintable(o.caExportFile), qPrintable(out.errorString()));
+        return 3;
+    }
+    std::printf("wrote the certificate (not the key) of \"%s\" to %s (%s, SHA-256 %s)\nhow to trust it in each browser and "
+                "OS: docs/certificates.md\n",
+                qPrintable(ca->commonName()), qPrintable(o.caExportFile), o.caDer ? "DER" : "PEM", qPrintable(ca->fingerprintSha256()));
+    return 0;
+}
+
+// The root CA and TLS contexts for interception; prints what a user must know. Null on failure.
+std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o, std::unique_ptr<certs::CertificateAuthority> &ca)
+{
+    QString error;
+    bool created = false;
+    ca = certs::CertificateAuthority::loadOrCreate(o.caDir, &error, &created);
+    if (!ca) {
+        std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
+        return nullptr;
+    }
+    if (created)
+        std::fprintf(stderr, "socktap: created the root CA \"%s\" in %s; to intercept wss:// trust it in the browser: "
+                             "socktap ca export FILE (docs/certificates.md)\n",
+                     qPrintable(ca->commonName()), qPrintable(o.caDir));
+    auto contexts = std::make_shared<proxy::TlsContexts>(ca.get(), o.upstreamCas, &error);
+    if (!contexts->isValid()) {
+        std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
+        return nullptr;
+    }
+    if (o.proxy.insecureUpstream)
+        std::fprintf(stderr, "socktap: WARNING: --insecure-upstream: servers' certificates are NOT verified; anyone on the path "
+                             "can impersonate them\n");
+    for (const QString &pattern : o.proxy.insecureUpstreamHosts)
+        std::fprintf(stderr, "socktap: WARNING: certificates of hosts matching '%s' are NOT verified\n", qPrintable(pattern));
+    return contexts;
+}
+
+int runHeadless(app::AppOptions options)
+{
+    std::unique_ptr<certs::CertificateAuthority> ca;
+    options.proxy.tls = setUpTls(options, ca);
+    if (!options.proxy.tls)
+        return 3;
     capture::CaptureStore store(capture::CaptureStore::Limits{options.maxCaptureMemory});
     proxy::ProxyServer server(options.proxy, store);
     QString error;
@@ -82,7 +155,6 @@ int runHeadless(const app::AppOptions &options)
 int main(int argc, char **argv)
 {
     QCoreApplication::setApplicationName(QStringLiteral("socktap"));
-    QCoreApplication::setOrganizationName(QStringLiteral("socktap"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SOCKTAP_VERSION));
     raiseFileLimit();
 
@@ -95,5 +167,7 @@ int main(int argc, char **argv)
         return parsed.exitCode;
     }
     QCoreApplication app(argc, argv);
+    if (parsed.options.command != app::AppOptions::Command::Run)
+        return runCaCommand(parsed.options);
     return runHeadless(parsed.options);
 }

@@ -48,6 +48,8 @@ std::optional<ws::DeflateParams> claimedDeflate(const http::ResponseHead &respon
 
 void ProxyConnection::processClient()
 {
+    if (maybeStartClientTls())
+        return;
     while (m_phase == Phase::Idle && !m_clientBuffer.isEmpty()) {
         const auto r = m_requestParser.feed(m_clientBuffer);
         if (r.status == http::HeadParser::Status::Error) {
@@ -86,7 +88,8 @@ std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http
     }
     const QByteArray path = parsed->pathAndQuery;
     if (m_inTunnel) {
-        t = {upgrade ? "ws" : "http", m_connectTarget->host, m_connectTarget->port, path, capture::ProxyMode::Connect};
+        const QByteArray scheme = m_tls.intercepted ? (upgrade ? "wss" : "https") : (upgrade ? "ws" : "http");
+        t = {scheme, m_connectTarget->host, m_connectTarget->port, path, capture::ProxyMode::Connect};
         return t;
     }
     if (m_config.reverse) {
@@ -162,10 +165,15 @@ void ProxyConnection::onRequest(http::RequestHead head)
     }
     m_keepAlive = !upgrade && !wantsClose(head.headers, head.version);
     m_responseHeadDone = false;
+    if (!m_upstreamTlsProblem.isEmpty()) {
+        failRequest(502, m_upstreamTlsProblem, EndReason::TlsError);
+        return;
+    }
     publish();
     m_phase = Phase::Connecting;
     m_client->setReadEnabled(false);
-    dial(target->host, target->port, [this] { onUpstreamReady(); });
+    const bool tls = target->scheme == "wss" || target->scheme == "https";
+    dial(target->host, target->port, tls, [this] { onUpstreamReady(); });
 }
 
 void ProxyConnection::onUpstreamReady()

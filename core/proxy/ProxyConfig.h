@@ -5,10 +5,14 @@
 #include "core/http/RequestTarget.h"
 
 #include <QHostAddress>
+#include <QStringList>
 
+#include <memory>
 #include <optional>
 
 namespace socktap::proxy {
+
+class TlsContexts;
 
 struct ProxyConfig
 {
@@ -24,6 +28,15 @@ struct ProxyConfig
     qsizetype maxMessageCapture = 64 * 1024 * 1024;
     qsizetype highWater = 1024 * 1024; // per direction: stop reading the sender past this many unsent bytes
     http::HeadLimits headLimits;
+
+    // TLS interception. Without contexts, TLS inside CONNECT is relayed untouched as an opaque tunnel.
+    std::shared_ptr<TlsContexts> tls;
+    QStringList noIntercept; // host patterns ("*.bank.example") tunnelled untouched (certificate pinning)
+    bool insecureUpstream = false; // accept any upstream certificate (loudly)
+    QStringList insecureUpstreamHosts; // ... for these host patterns only
 };
+
+// Whether host matches one of the glob patterns (case-insensitive; '*' matches any run of characters).
+bool matchesHost(const QStringList &patterns, QByteArrayView host);
 
 } // namespace socktap::proxy

@@ -1,6 +1,7 @@
 #include "ProxyConnection.h"
 
 #include "TcpConnector.h"
+#include "TlsSession.h"
 
 #include "core/capture/Clock.h"
 #include "core/http/HeadWriter.h"
@@ -117,6 +118,7 @@ void ProxyConnection::onClientData(QByteArrayView bytes)
         return;
     case Phase::Connecting:
     case Phase::Upgrading:
+    case Phase::TlsHandshake:
         // Held until the upstream is ready; reading is paused so this stays small.
         m_clientBuffer.append(bytes);
         return;
@@ -148,6 +150,7 @@ void ProxyConnection::onUpstreamData(QByteArrayView bytes)
         return;
     case Phase::Idle:
     case Phase::Connecting:
+    case Phase::TlsHandshake:
     case Phase::Closing:
         return; // an idle keep-alive upstream has nothing to say; drop it
     }
@@ -187,6 +190,7 @@ void ProxyConnection::beginSession(capture::SessionKind kind)
     m_session.clientPort = m_client->peerPort();
     m_session.acceptedAt = m_acceptedAt;
     m_session.requestAt = nowMicros();
+    m_session.tls = m_tls;
     m_haveSession = true;
 }
 
@@ -230,6 +234,17 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
 
 void ProxyConnection::onHeadTimeout()
 {
+    if (m_phase == Phase::TlsHandshake) {
+        if (!m_haveSession)
+            beginSession(capture::SessionKind::Tunnel);
+        m_session.state = SessionState::Failed;
+        m_session.error = QStringLiteral("the TLS handshake did not finish within %1 s").arg(m_config.headTimeoutMs / 1000.0);
+        m_session.close.end = EndReason::Timeout;
+        m_session.closedAt = nowMicros();
+        publish();
+        closeAll();
+        return;
+    }
     if (m_phase != Phase::Idle)
         return;
     if (m_clientBuffer.isEmpty() && m_requestParser.status() == http::HeadParser::Status::NeedMore && !m_haveSession) {
@@ -241,8 +256,12 @@ void ProxyConnection::onHeadTimeout()
 
 // --- upstream ---
 
-void ProxyConnection::dial(const QByteArray &host, quint16 port, std::function<void()> then)
+void ProxyConnection::dial(const QByteArray &host, quint16 port, bool tls, std::function<void()> then)
 {
+    if (tls && !m_config.tls) {
+        failRequest(502, QStringLiteral("TLS to the server is not available in this configuration"), EndReason::TlsError);
+        return;
+    }
     const QByteArray key = host + ':' + QByteArray::number(port);
     if (m_upstream && m_upstream->isOpen() && m_upstreamKey == key) {
         then(); // keep-alive: reuse the connection
@@ -256,11 +275,21 @@ void ProxyConnection::dial(const QByteArray &host, quint16 port, std::function<v
     }
     m_upstreamBuffer.clear();
     m_connector = new TcpConnector(host, port, m_config.connectTimeoutMs, this);
-    connect(m_connector, &TcpConnector::connected, this, [this, key, then](int fd) {
+    connect(m_connector, &TcpConnector::connected, this, [this, key, host, tls, then](int fd) {
         m_connector->deleteLater();
         m_connector = nullptr;
         attachUpstream(fd, key);
-        then();
+        if (!tls) {
+            then();
+            return;
+        }
+        startUpstreamTls(upstreamTlsHost(host), [this, then] {
+            if (!m_upstreamTlsProblem.isEmpty()) {
+                failRequest(502, m_upstreamTlsProblem, EndReason::TlsError);
+                return;
+            }
+            then();
+        });
     });
     connect(m_connector, &TcpConnector::failed, this, [this](int status, const QString &message) {
         m_connector->deleteLater();
@@ -297,7 +326,7 @@ void ProxyConnection::handleConnect(const http::RequestHead &head)
     m_session.request = head;
     m_phase = Phase::Connecting;
     m_client->setReadEnabled(false);
-    dial(m_connectTarget->host, m_connectTarget->port, [this] {
+    dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
         m_client->write("HTTP/1.1 200 Connection Established\r\n\r\n");
         m_phase = Phase::Sniffing;
         m_client->setReadEnabled(true);
@@ -313,9 +342,23 @@ void ProxyConnection::sniff()
         return;
     const uchar first = uchar(m_clientBuffer[0]);
     if (first == 0x16) {
-        // A TLS ClientHello (record type 22). Interception arrives with the TLS work; until then the tunnel
-        // is relayed untouched and recorded as opaque.
-        becomeTunnel();
+        // A TLS ClientHello (record type 22): intercepted, unless the host is exempt (certificate pinning)
+        // or interception is off, in which case it is relayed untouched as an opaque tunnel.
+        if (!m_config.tls || matchesHost(m_config.noIntercept, m_connectTarget->host)) {
+            becomeTunnel();
+            return;
+        }
+        interceptClient(QString::fromLatin1(m_connectTarget->host), [this] {
+            startUpstreamTls(upstreamTlsHost(m_connectTarget->host), [this] {
+                // Requests inside the tunnel are parsed now; a rejected server certificate answers them 502.
+                m_inTunnel = true;
+                m_haveSession = false;
+                m_phase = Phase::Idle;
+                m_client->setReadEnabled(true);
+                m_headTimer.start(m_config.headTimeoutMs);
+                processClient();
+            });
+        });
         return;
     }
     // An HTTP request starts with a method token and a space.

@@ -44,6 +44,7 @@ private:
         Exchange, // plain HTTP request forwarded; streaming bodies
         Upgrading, // WebSocket request forwarded; waiting for the response head
         Sniffing, // CONNECT answered; waiting to see what the client speaks
+        TlsHandshake, // intercepting: TLS with the client (then the server) under way
         WebSocket,
         Tunnel,
         Closing,
@@ -66,7 +67,7 @@ private:
     bool passOnHalfClose(capture::Direction side);
     void onDrained(capture::Direction side);
     void attachUpstream(int fd, const QByteArray &key);
-    void dial(const QByteArray &host, quint16 port, std::function<void()> then);
+    void dial(const QByteArray &host, quint16 port, bool tls, std::function<void()> then);
     void pauseIfCongested(capture::Direction from);
     void closeAll(bool reset = false);
     void maybeFinish();
@@ -79,6 +80,12 @@ private:
     void handleConnect(const http::RequestHead &head);
     void sniff();
     void becomeTunnel();
+
+    // --- TLS interception (Interception.cpp)
+    void interceptClient(const QString &fallbackHost, std::function<void()> then);
+    void startUpstreamTls(const QString &host, std::function<void()> then);
+    bool maybeStartClientTls();
+    QString upstreamTlsHost(const QByteArray &targetHost) const;
 
     // --- requests, HTTP exchanges, WebSocket upgrades (HttpForwarding.cpp)
     void processClient();
@@ -123,6 +130,9 @@ private:
 
     std::optional<http::RequestTarget> m_connectTarget; // inside a CONNECT tunnel
     bool m_inTunnel = false;
+    capture::TlsInfo m_tls; // both legs, once intercepted; copied into each session
+    QString m_upstreamTlsProblem; // why requests in this tunnel get a 502
+    bool m_clientTlsDecided = false; // reverse mode: whether the client speaks TLS to us was looked at
 
     capture::SessionInfo m_session;
     bool m_haveSession = false;

@@ -1,5 +1,7 @@
 #include "StreamSocket.h"
 
+#include "TlsSession.h"
+
 #include <QHostAddress>
 #include <QSocketNotifier>
 
@@ -52,8 +54,74 @@ StreamSocket::~StreamSocket()
         ::close(m_fd);
 }
 
+void StreamSocket::startTls(std::unique_ptr<TlsSession> session, QByteArrayView alreadyRead)
+{
+    m_tls = std::move(session);
+    m_tls->start();
+    if (!alreadyRead.isEmpty()) {
+        QByteArray ignored; // nothing decrypts before the handshake completes
+        m_tls->receive(alreadyRead, ignored);
+    }
+    flushTls();
+    // Data may already wait in the kernel; let the owner read it through the TLS layer.
+    QMetaObject::invokeMethod(this, &StreamSocket::readable, Qt::QueuedConnection);
+}
+
+void StreamSocket::flushTls()
+{
+    const QByteArray out = m_tls->takeOutgoing();
+    if (!out.isEmpty())
+        rawWrite(out);
+    if (!m_tlsReported && m_tls->handshakeDone()) {
+        m_tlsReported = true;
+        QMetaObject::invokeMethod(this, &StreamSocket::tlsReady, Qt::QueuedConnection);
+    }
+}
+
+StreamSocket::ReadStatus StreamSocket::readTls(QByteArray &buffer, qsizetype max)
+{
+    const qsizetype before = buffer.size();
+    for (;;) {
+        m_cipher.resize(max);
+        const ssize_t n = m_fd < 0 ? 0 : ::recv(m_fd, m_cipher.data(), size_t(max), 0);
+        const int savedErrno = errno;
+        m_cipher.resize(std::max<qsizetype>(n, 0));
+        if (n > 0) {
+            const TlsSession::Status st = m_tls->receive(m_cipher, buffer);
+            flushTls();
+            if (st == TlsSession::Status::Failed) {
+                m_error = m_tls->error();
+                m_readNotifier->setEnabled(false);
+                if (!m_tlsReported) {
+                    m_tlsReported = true;
+                    QMetaObject::invokeMethod(this, [this, why = m_error] { emit tlsFailed(why); }, Qt::QueuedConnection);
+                }
+                return ReadStatus::Error;
+            }
+            if (st == TlsSession::Status::Closed) {
+                m_readNotifier->setEnabled(false);
+                return buffer.size() > before ? ReadStatus::Data : ReadStatus::Eof;
+            }
+            if (buffer.size() > before)
+                return ReadStatus::Data;
+            continue; // handshake records only: read on
+        }
+        if (n == 0) {
+            m_readNotifier->setEnabled(false);
+            return ReadStatus::Eof;
+        }
+        if (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK || savedErrno == EINTR)
+            return ReadStatus::WouldBlock;
+        m_error = QString::fromLocal8Bit(std::strerror(savedErrno));
+        m_readNotifier->setEnabled(false);
+        return savedErrno == ECONNRESET ? ReadStatus::Reset : ReadStatus::Error;
+    }
+}
+
 StreamSocket::ReadStatus StreamSocket::read(QByteArray &buffer, qsizetype max)
 {
+    if (m_tls)
+        return readTls(buffer, max);
     if (m_fd < 0)
         return ReadStatus::Eof;
     const qsizetype before = buffer.size();
@@ -74,6 +142,16 @@ StreamSocket::ReadStatus StreamSocket::read(QByteArray &buffer, qsizetype max)
 }
 
 void StreamSocket::write(QByteArrayView data)
+{
+    if (!m_tls) {
+        rawWrite(data);
+        return;
+    }
+    m_tls->send(data);
+    flushTls();
+}
+
+void StreamSocket::rawWrite(QByteArrayView data)
 {
     if (m_fd < 0 || data.isEmpty())
         return;
@@ -164,6 +242,10 @@ void StreamSocket::closeGracefully()
 {
     if (m_fd < 0)
         return;
+    if (m_tls) {
+        m_tls->close(); // close_notify before the FIN
+        flushTls();
+    }
     m_closing = true;
     m_readNotifier->setEnabled(false);
     if (m_queue.empty())
@@ -174,6 +256,10 @@ void StreamSocket::shutdownWrite()
 {
     if (m_fd < 0)
         return;
+    if (m_tls) {
+        m_tls->close();
+        flushTls();
+    }
     if (m_queue.empty())
         ::shutdown(m_fd, SHUT_WR);
     else

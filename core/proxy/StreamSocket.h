@@ -9,10 +9,13 @@
 #include <QString>
 
 #include <deque>
+#include <memory>
 
 class QSocketNotifier;
 
 namespace socktap::proxy {
+
+class TlsSession;
 
 class StreamSocket final : public QObject
 {
@@ -23,6 +26,11 @@ public:
 
     explicit StreamSocket(int fd, QObject *parent = nullptr);
     ~StreamSocket() override;
+
+    // From here on the stream is TLS: read() returns plaintext and write() encrypts. alreadyRead is
+    // ciphertext read before the decision (the sniffed ClientHello). A client session starts its handshake.
+    void startTls(std::unique_ptr<TlsSession> session, QByteArrayView alreadyRead = {});
+    TlsSession *tls() const { return m_tls.get(); }
 
     // Appends up to max bytes to buffer.
     ReadStatus read(QByteArray &buffer, qsizetype max);
@@ -50,8 +58,13 @@ signals:
     void drained(); // the write queue emptied
     void writeFailed(); // the peer is gone (EPIPE, ECONNRESET on send)
     void closed(); // after closeGracefully() finished or abort()
+    void tlsReady(); // the TLS handshake completed (queued)
+    void tlsFailed(const QString &why); // (queued)
 
 private:
+    void rawWrite(QByteArrayView data);
+    void flushTls();
+    ReadStatus readTls(QByteArray &buffer, qsizetype max);
     void onWritable();
     bool flushQueue();
     void finishClose();
@@ -69,6 +82,9 @@ private:
     QString m_peerAddress;
     quint16 m_peerPort = 0;
     QString m_error;
+    std::unique_ptr<TlsSession> m_tls;
+    QByteArray m_cipher; // ciphertext read, for the TLS session
+    bool m_tlsReported = false;
 };
 
 // Puts fd in non-blocking mode with TCP_NODELAY (small messages must not wait for Nagle).

@@ -1,0 +1,247 @@
+// wss:// through Socktap with real peers: QWebSocket via CONNECT trusting the Socktap CA, a TLS
+// QWebSocketServer upstream with a certificate from its own test CA. Verified upstream, rejected upstream
+// (502 inside the tunnel), --insecure-upstream-host, --no-intercept, and reverse wss://.
+#include "certs/CertificateAuthority.h"
+#include "core/proxy/TlsSession.h"
+#include "support/Peers.h"
+
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QSslSocket>
+#include <QTemporaryDir>
+
+using namespace socktap;
+using namespace socktap::test;
+using capture::SessionState;
+
+namespace {
+
+// A wss:// echo server whose certificate for `host` comes from `ca`.
+struct SecureEcho
+{
+    QWebSocketServer server{QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
+    QList<QWebSocket *> clients;
+
+    SecureEcho(certs::CertificateAuthority &ca, const QString &host)
+    {
+        const auto leaf = ca.leafFor(host);
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setLocalCertificate(QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
+        config.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
+        config.setPeerVerifyMode(QSslSocket::VerifyNone);
+        server.setSslConfiguration(config);
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("secure echo did not listen");
+        QObject::connect(&server, &QWebSocketServer::newConnection, [this] {
+            while (QWebSocket *ws = server.nextPendingConnection()) {
+                ws->setParent(&server);
+                clients.append(ws);
+                QObject::connect(ws, &QWebSocket::textMessageReceived, ws, [ws](const QString &m) { ws->sendTextMessage(m); });
+                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws, [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
+            }
+        });
+        QObject::connect(&server, &QWebSocketServer::sslErrors, [](const QList<QSslError> &) {});
+    }
+    quint16 port() const { return server.serverPort(); }
+};
+
+QSslConfiguration trusting(const QByteArray &caPem)
+{
+    QSslConfiguration c = QSslConfiguration::defaultConfiguration();
+    auto cas = c.caCertificates();
+    cas.append(QSslCertificate(caPem));
+    c.setCaCertificates(cas);
+    return c;
+}
+
+} // namespace
+
+class TestProxyTls final : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<certs::CertificateAuthority> m_socktapCa; // what the client trusts
+    std::unique_ptr<certs::CertificateAuthority> m_serverCa; // what signs the real server
+    QTemporaryDir m_dir;
+    QString m_serverCaFile;
+
+    proxy::ProxyConfig config(bool trustServerCa = true)
+    {
+        proxy::ProxyConfig c;
+        QString error;
+        c.tls = std::make_shared<proxy::TlsContexts>(m_socktapCa.get(), trustServerCa ? QStringList{m_serverCaFile} : QStringList{}, &error);
+        if (!c.tls->isValid())
+            qFatal("tls contexts: %s", qPrintable(error));
+        return c;
+    }
+
+    std::unique_ptr<QWebSocket> client(const QUrl &url, const ProxyHarness &proxy, const QByteArray &trustedCa)
+    {
+        auto ws = std::make_unique<QWebSocket>();
+        ws->setProxy(proxy.networkProxy());
+        ws->setSslConfiguration(trusting(trustedCa));
+        ws->open(url);
+        if (!QTest::qWaitFor([&] { return ws->state() == QAbstractSocket::ConnectedState; }, WaitMs))
+            return nullptr;
+        return ws;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QNetworkProxyFactory::setUseSystemConfiguration(false);
+        m_socktapCa = certs::CertificateAuthority::create();
+        m_serverCa = certs::CertificateAuthority::create();
+        m_serverCaFile = m_dir.filePath("server-ca.pem");
+        QFile f(m_serverCaFile);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(m_serverCa->certificatePem());
+    }
+
+    void interceptedWss()
+    {
+        SecureEcho echo(*m_serverCa, "localhost");
+        ProxyHarness proxy(config());
+        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/secure").arg(echo.port())), proxy, m_socktapCa->certificatePem());
+        QVERIFY(ws);
+        // The client saw Socktap's certificate for the name it asked for, not the server's.
+        const QSslCertificate seen = ws->sslConfiguration().peerCertificate();
+        QVERIFY(seen.issuerInfo(QSslCertificate::CommonName).join("").startsWith("Socktap Root CA"));
+        QStringList texts;
+        QList<QByteArray> binaries;
+        QObject::connect(ws.get(), &QWebSocket::textMessageReceived, [&](const QString &m) { texts.append(m); });
+        QObject::connect(ws.get(), &QWebSocket::binaryMessageReceived, [&](const QByteArray &m) { binaries.append(m); });
+        ws->sendTextMessage(QStringLiteral("over TLS"));
+        ws->sendBinaryMessage(QByteArray(70000, 'b'));
+        QVERIFY(QTest::qWaitFor([&] { return texts.size() == 1 && binaries.size() == 1; }, WaitMs));
+        ws->close(QWebSocketProtocol::CloseCode(4001), QStringLiteral("app bye"));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Closed; });
+        QVERIFY(s);
+        QCOMPARE(s->scheme, QByteArray("wss"));
+        QCOMPARE(s->mode, capture::ProxyMode::Connect);
+        QVERIFY(s->tls.intercepted);
+        QCOMPARE(s->tls.sni, QByteArray("localhost"));
+        QVERIFY(s->tls.clientProtocol.startsWith("TLSv1."));
+        QVERIFY(s->tls.upstreamVerified);
+        QCOMPARE(s->tls.upstreamVerification, QStringLiteral("ok"));
+        QVERIFY(s->tls.upstreamSubject.contains("CN=localhost"));
+        QVERIFY(s->tls.upstreamIssuer.contains("Socktap Root CA")); // the test server CA is also a Socktap-made CA
+        QCOMPARE(int(s->close.code[0].value_or(0)), 4001);
+        QVERIFY(proxy.waitMessages(s->id, 6));
+        // Decrypted and decoded both ways (echoes may interleave with the client's messages).
+        int texts70 = 0, binaries70 = 0;
+        for (const auto &m : proxy.messages(s->id)) {
+            texts70 += m.payload == "over TLS";
+            binaries70 += m.payload == QByteArray(70000, 'b');
+        }
+        QCOMPARE(texts70, 2);
+        QCOMPARE(binaries70, 2);
+    }
+
+    void rejectedUpstreamCertificate()
+    {
+        // The server's CA is not trusted: the client's TLS to Socktap works, its request is answered 502 with
+        // the reason, and the session says what was wrong with the certificate.
+        SecureEcho echo(*m_serverCa, "localhost");
+        ProxyHarness proxy(config(false));
+        QSslSocket raw;
+        raw.connectToHost(QHostAddress::LocalHost, proxy.port());
+        QVERIFY(raw.waitForConnected(WaitMs));
+        raw.write("CONNECT localhost:" + QByteArray::number(echo.port()) + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        QByteArray established;
+        QVERIFY(QTest::qWaitFor([&] { established += raw.readAll(); return established.contains("\r\n\r\n"); }, WaitMs));
+        QVERIFY(established.startsWith("HTTP/1.1 200"));
+        raw.setSslConfiguration(trusting(m_socktapCa->certificatePem()));
+        raw.setPeerVerifyName(QStringLiteral("localhost")); // sends SNI and checks the name
+        raw.startClientEncryption();
+        QVERIFY(raw.waitForEncrypted(WaitMs));
+        raw.write(RawClient::upgradeRequest("/secure", "localhost", ws::Handshake::generateKey()));
+        QByteArray answer;
+        QVERIFY(QTest::qWaitFor([&] {
+            answer += raw.readAll();
+            return answer.contains("\r\n\r\n") && answer.endsWith('\n');
+        }, WaitMs));
+        QVERIFY2(answer.startsWith("HTTP/1.1 502 Bad Gateway"), answer.constData());
+        QVERIFY2(answer.contains("rejected: unable to get local issuer certificate"), answer.constData());
+        QVERIFY(answer.contains("--insecure-upstream-host localhost"));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::TlsError);
+        QVERIFY(!s->tls.upstreamVerified);
+        QVERIFY(s->tls.upstreamVerification.contains("local issuer"));
+
+        // A QWebSocket client sees the failure too, instead of hanging.
+        QWebSocket ws;
+        ws.setProxy(proxy.networkProxy());
+        ws.setSslConfiguration(trusting(m_socktapCa->certificatePem()));
+        QSignalSpy closed(&ws, &QWebSocket::disconnected);
+        ws.open(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())));
+        QVERIFY(closed.wait(WaitMs));
+    }
+
+    void insecureHostIsAccepted()
+    {
+        SecureEcho echo(*m_serverCa, "localhost");
+        proxy::ProxyConfig c = config(false);
+        c.insecureUpstreamHosts = {QStringLiteral("local*")};
+        ProxyHarness proxy(c);
+        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())), proxy, m_socktapCa->certificatePem());
+        QVERIFY(ws);
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QVERIFY(!s->tls.upstreamVerified);
+        QVERIFY2(s->tls.upstreamVerification.contains("accepted: verification is off"), qPrintable(s->tls.upstreamVerification));
+    }
+
+    void noInterceptTunnelsUntouched()
+    {
+        SecureEcho echo(*m_serverCa, "localhost");
+        proxy::ProxyConfig c = config();
+        c.noIntercept = {QStringLiteral("localhost")};
+        ProxyHarness proxy(c);
+        // The client trusts only the server's CA: it works because it talks to the real server.
+        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())), proxy, m_serverCa->certificatePem());
+        QVERIFY(ws);
+        QCOMPARE(ws->sslConfiguration().peerCertificate().issuerInfo(QSslCertificate::CommonName).join(""),
+                 m_serverCa->commonName());
+        QStringList texts;
+        QObject::connect(ws.get(), &QWebSocket::textMessageReceived, [&](const QString &m) { texts.append(m); });
+        ws->sendTextMessage(QStringLiteral("opaque"));
+        QVERIFY(QTest::qWaitFor([&] { return texts.size() == 1; }, WaitMs));
+        ws->close();
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Closed; });
+        QVERIFY(s);
+        QCOMPARE(s->kind, capture::SessionKind::Tunnel);
+        QVERIFY(s->tunnelBytes[0] > 0 && s->tunnelBytes[1] > 0);
+        QVERIFY(!s->tls.intercepted);
+    }
+
+    void reverseWss()
+    {
+        // Clients speak wss:// to Socktap (a Socktap leaf), Socktap speaks wss:// to the server.
+        SecureEcho echo(*m_serverCa, "localhost");
+        proxy::ProxyConfig c = config();
+        c.reverse = http::RequestTarget::parseAbsolute("wss://localhost:" + QByteArray::number(echo.port()));
+        ProxyHarness proxy(c);
+        QWebSocket ws;
+        ws.setProxy(QNetworkProxy::NoProxy);
+        ws.setSslConfiguration(trusting(m_socktapCa->certificatePem()));
+        ws.open(QUrl(QStringLiteral("wss://localhost:%1/reverse").arg(proxy.port())));
+        QVERIFY(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        QStringList texts;
+        QObject::connect(&ws, &QWebSocket::textMessageReceived, [&](const QString &m) { texts.append(m); });
+        ws.sendTextMessage(QStringLiteral("reverse tls"));
+        QVERIFY(QTest::qWaitFor([&] { return texts.size() == 1; }, WaitMs));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QCOMPARE(s->mode, capture::ProxyMode::Reverse);
+        QCOMPARE(s->scheme, QByteArray("wss"));
+        QVERIFY(s->tls.intercepted);
+        QVERIFY(s->tls.upstreamVerified);
+        QCOMPARE(s->path, QByteArray("/reverse"));
+    }
+};
+
+QTEST_MAIN(TestProxyTls)
+#include "tst_proxy_tls.moc"
