@@ -1,0 +1,310 @@
+// A real browser through Socktap: headless Chromium, with a throw-away HOME whose NSS database trusts the
+// Socktap CA, loads a page (over the proxy) that opens ws:// and wss:// echo connections to servers on
+// 127.0.0.1 and sends text and binary messages. The page reports back through the proxy; the capture must
+// hold every message both ways, decoded (Chromium negotiates permessage-deflate).
+#include "certs/CertificateAuthority.h"
+#include "core/proxy/TlsSession.h"
+#include "core/ws/Deflater.h"
+#include "core/ws/FrameWriter.h"
+#include "core/ws/MessageAssembler.h"
+#include "support/Peers.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+
+using namespace socktap;
+using namespace socktap::test;
+using capture::SessionState;
+
+namespace {
+
+const char *Page = R"HTML(<!doctype html>
+<title>socktap browser test</title>
+<script>
+const results = {};
+function echo(name, url) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    const got = [];
+    const finish = (outcome) => { results[name] = outcome; resolve(); };
+    ws.onopen = () => {
+      ws.send('hello from ' + name + ' ' + 'x'.repeat(300));
+      ws.send(new Uint8Array([0, 1, 2, 3, 250, 251, 252, 253]).buffer);
+    };
+    ws.onmessage = (e) => {
+      got.push(typeof e.data === 'string' ? e.data : Array.from(new Uint8Array(e.data)).join(','));
+      if (got.length === 2) { ws.close(1000, 'done'); finish({ok: true, echoes: got, extensions: ws.extensions}); }
+    };
+    ws.onerror = () => finish({ok: false, error: 'error event'});
+  });
+}
+Promise.all([echo('ws', '%WS%'), echo('wss', '%WSS%'), echo('deflate', '%DEFLATE%')]).then(() =>
+  fetch('/report', {method: 'POST', body: JSON.stringify(results)}));
+</script>)HTML";
+
+// Serves the page and receives the report: a few lines of HTTP, enough for one browser.
+struct PageServer
+{
+    QTcpServer server;
+    QByteArray page;
+    QJsonObject report;
+    int pageRequests = 0;
+
+    PageServer()
+    {
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("page server did not listen");
+        QObject::connect(&server, &QTcpServer::newConnection, [this] {
+            QTcpSocket *s = server.nextPendingConnection();
+            auto buffer = std::make_shared<QByteArray>();
+            QObject::connect(s, &QTcpSocket::readyRead, s, [this, s, buffer] {
+                *buffer += s->readAll();
+                const qsizetype end = buffer->indexOf("\r\n\r\n");
+                if (end < 0)
+                    return;
+                const QByteArray head = buffer->left(end);
+                qsizetype length = 0;
+                for (const QByteArray &line : head.split('\n'))
+                    if (line.toLower().startsWith("content-length:"))
+                        length = line.mid(15).trimmed().toLongLong();
+                if (buffer->size() < end + 4 + length)
+                    return;
+                const QByteArray body = buffer->mid(end + 4, length);
+                buffer->remove(0, end + 4 + length);
+                if (head.startsWith("GET /page")) {
+                    ++pageRequests;
+                    s->write("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + QByteArray::number(page.size()) + "\r\n\r\n" + page);
+                } else if (head.startsWith("POST /report")) {
+                    report = QJsonDocument::fromJson(body).object();
+                    s->write("HTTP/1.1 204 No Content\r\n\r\n");
+                } else {
+                    s->write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                }
+            });
+        });
+    }
+};
+
+struct SecureEcho
+{
+    QWebSocketServer server{QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
+    explicit SecureEcho(certs::CertificateAuthority &ca)
+    {
+        const auto leaf = ca.leafFor("127.0.0.1");
+        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+        config.setLocalCertificate(QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
+        config.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
+        config.setPeerVerifyMode(QSslSocket::VerifyNone);
+        server.setSslConfiguration(config);
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("secure echo did not listen");
+        QObject::connect(&server, &QWebSocketServer::newConnection, [this] {
+            while (QWebSocket *ws = server.nextPendingConnection()) {
+                ws->setParent(&server);
+                QObject::connect(ws, &QWebSocket::textMessageReceived, ws, [ws](const QString &m) { ws->sendTextMessage(m); });
+                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws, [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
+            }
+        });
+    }
+};
+
+// An echo server that accepts Chromium's permessage-deflate offer (built from Socktap's own codec): what
+// the browser sends compressed, it answers compressed.
+struct DeflateEcho
+{
+    QTcpServer server;
+    DeflateEcho()
+    {
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("deflate echo did not listen");
+        QObject::connect(&server, &QTcpServer::newConnection, [this] {
+            QTcpSocket *s = server.nextPendingConnection();
+            struct State
+            {
+                http::HeadParser head{http::HeadParser::Kind::Request};
+                ws::FrameParser parser{ws::FrameParser::Options{ws::FrameParser::Sender::Client, true}};
+                ws::MessageAssembler assembler;
+                ws::Deflater deflater;
+                bool open = false;
+            };
+            auto st = std::make_shared<State>();
+            st->assembler.enableDeflate(15, false);
+            QObject::connect(s, &QTcpSocket::readyRead, s, [s, st] {
+                QByteArray data = s->readAll();
+                QByteArrayView in(data);
+                if (!st->open) {
+                    const auto r = st->head.feed(in);
+                    if (r.status != http::HeadParser::Status::Complete)
+                        return;
+                    in = in.sliced(r.consumed);
+                    st->open = true;
+                    s->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+                             + ws::Handshake::acceptFor(st->head.request().headers.value("Sec-WebSocket-Key"))
+                             + "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
+                }
+                for (;;) {
+                    const auto ev = st->parser.next(in);
+                    in = in.sliced(ev.consumed);
+                    if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+                        break;
+                    const auto *m = st->assembler.handle(ev, 0);
+                    if (!m)
+                        continue;
+                    if (m->opcode == quint8(ws::Opcode::Close)) {
+                        s->write(ws::FrameWriter::frame(ws::Opcode::Close, m->payload.first(std::min<qsizetype>(2, m->payload.size())), false));
+                        s->disconnectFromHost();
+                        return;
+                    }
+                    s->write(ws::FrameWriter::frame(ws::Opcode(m->opcode), st->deflater.compress(m->payload), false, true, true));
+                }
+            });
+        });
+    }
+};
+
+bool run(const QString &program, const QStringList &args, const QProcessEnvironment &env)
+{
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.start(program, args);
+    if (!p.waitForFinished(30000) || p.exitCode() != 0) {
+        qWarning("%s %s failed: %s", qPrintable(program), qPrintable(args.join(' ')), p.readAllStandardError().constData());
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+class TestBrowser final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void chromiumWsAndWss()
+    {
+        const QString chromium = QStandardPaths::findExecutable(QStringLiteral("chromium"));
+        const QString certutil = QStandardPaths::findExecutable(QStringLiteral("certutil"));
+        // Not a skip: scripts/test.sh installs both, and a browser test that silently does not run proves nothing.
+        QVERIFY2(!chromium.isEmpty() && !certutil.isEmpty(), "chromium and certutil are needed: run ./scripts/test.sh, which installs them");
+
+        QTemporaryDir home;
+        auto socktapCa = certs::CertificateAuthority::create();
+        auto serverCa = certs::CertificateAuthority::create();
+        QFile caFile(home.filePath("socktap-ca.pem")), serverCaFile(home.filePath("server-ca.pem"));
+        QVERIFY(caFile.open(QIODevice::WriteOnly) && serverCaFile.open(QIODevice::WriteOnly));
+        caFile.write(socktapCa->certificatePem());
+        serverCaFile.write(serverCa->certificatePem());
+        caFile.close();
+        serverCaFile.close();
+
+        // Chromium on Linux reads trust from $HOME/.pki/nssdb (not from --user-data-dir).
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), home.path());
+        const QString nssdb = QStringLiteral("sql:%1/.pki/nssdb").arg(home.path());
+        QVERIFY(QDir().mkpath(home.filePath(".pki/nssdb")));
+        QVERIFY(run(certutil, {"-d", nssdb, "-N", "--empty-password"}, env));
+        QVERIFY(run(certutil, {"-d", nssdb, "-A", "-t", "C,,", "-n", "socktap-test", "-i", caFile.fileName()}, env));
+
+        EchoServer plain;
+        SecureEcho secure(*serverCa);
+        DeflateEcho deflating;
+        PageServer pages;
+        pages.page = QByteArray(Page)
+                         .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
+                         .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.server.serverPort()).toUtf8())
+                         .replace("%DEFLATE%", QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
+
+        proxy::ProxyConfig config;
+        QString error;
+        config.tls = std::make_shared<proxy::TlsContexts>(socktapCa.get(), QStringList{serverCaFile.fileName()}, &error);
+        QVERIFY2(config.tls->isValid(), qPrintable(error));
+        ProxyHarness proxy(config);
+
+        QProcess browser;
+        browser.setProcessEnvironment(env);
+        browser.start(chromium, {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                 "--disable-features=HttpsUpgrades",
+                                 "--user-data-dir=" + home.filePath("profile"),
+                                 QStringLiteral("--proxy-server=http://127.0.0.1:%1").arg(proxy.port()),
+                                 "--proxy-bypass-list=<-loopback>", // otherwise loopback skips the proxy
+                                 QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort())});
+        QVERIFY(browser.waitForStarted(WaitMs));
+        const bool reported = QTest::qWaitFor([&] { return !pages.report.isEmpty(); }, 60000);
+        browser.kill();
+        browser.waitForFinished(WaitMs);
+        QVERIFY2(reported, qPrintable(QStringLiteral("no report from the page (page requests: %1); chromium said: %2")
+                                          .arg(pages.pageRequests)
+                                          .arg(QString::fromLocal8Bit(browser.readAllStandardError().right(2000)))));
+        qInfo("page report: %s", QJsonDocument(pages.report).toJson(QJsonDocument::Compact).constData());
+
+        // The page got every echo back, over ws:// and wss://.
+        const QString text = QStringLiteral("hello from %1 ") + QString(300, 'x');
+        for (const QString &name : {QStringLiteral("ws"), QStringLiteral("wss"), QStringLiteral("deflate")}) {
+            const QJsonObject r = pages.report[name].toObject();
+            QVERIFY2(r["ok"].toBool(), qPrintable(name));
+            const QStringList echoes = r["echoes"].toVariant().toStringList();
+            QVERIFY(echoes.contains(text.arg(name)));
+            QVERIFY(echoes.contains(QStringLiteral("0,1,2,3,250,251,252,253")));
+        }
+
+        // Socktap captured both sessions, every message both ways, decoded.
+        QVERIFY(QTest::qWaitFor([&] {
+            int closed = 0;
+            for (auto id : proxy.store.sessionIds()) {
+                const auto s = proxy.store.session(id);
+                closed += s->kind == capture::SessionKind::WebSocket && s->state == SessionState::Closed;
+            }
+            return closed == 3;
+        }, WaitMs));
+        int websockets = 0, pageFetches = 0;
+        for (auto id : proxy.store.sessionIds()) {
+            const auto s = *proxy.store.session(id);
+            if (s.kind == capture::SessionKind::Http && s.path == "/page")
+                ++pageFetches;
+            if (s.kind != capture::SessionKind::WebSocket)
+                continue;
+            ++websockets;
+            const bool secureSession = s.scheme == "wss";
+            const bool deflated = s.path == "/deflate";
+            QCOMPARE(s.tls.intercepted, secureSession);
+            if (secureSession)
+                QVERIFY(s.tls.upstreamVerified);
+            QVERIFY2(s.request.headers.value("User-Agent").contains("Chrome"), s.request.headers.value("User-Agent").constData());
+            const QString name = deflated ? QStringLiteral("deflate") : secureSession ? QStringLiteral("wss") : QStringLiteral("ws");
+            QCOMPARE(s.deflate.has_value(), deflated);
+            int texts[2] = {0, 0}, binaries[2] = {0, 0}, closes[2] = {0, 0};
+            for (const auto &m : proxy.messages(id)) {
+                const int d = capture::directionIndex(m.record.direction());
+                QVERIFY2(!m.record.violations, qPrintable(ws::describe(m.record.violationFlags()).join("; ")));
+                // With deflate negotiated, Chromium compresses data messages: decoded all the same.
+                if (deflated && m.record.opcode == 1)
+                    QVERIFY(m.record.has(capture::MessageFlag::Compressed) && m.record.wireSize < m.record.payloadSize);
+                if (m.record.opcode == 1 && m.payload == text.arg(name).toUtf8())
+                    ++texts[d];
+                if (m.record.opcode == 2 && m.payload == QByteArray::fromHex("00010203fafbfcfd"))
+                    ++binaries[d];
+                closes[d] += m.record.opcode == 8;
+            }
+            QCOMPARE(texts[0], 1);
+            QCOMPARE(texts[1], 1);
+            QCOMPARE(binaries[0], 1);
+            QCOMPARE(binaries[1], 1);
+            QCOMPARE(closes[0], 1);
+            // Chromium always offers permessage-deflate; Qt's servers decline it, the deflate echo accepts.
+            QVERIFY(s.request.headers.value("Sec-WebSocket-Extensions").contains("permessage-deflate"));
+        }
+        QCOMPARE(websockets, 3);
+        QCOMPARE(pageFetches, 1);
+    }
+};
+
+QTEST_MAIN(TestBrowser)
+#include "tst_browser.moc"
