@@ -392,10 +392,11 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
     return out;
 }
 
-QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted) const
+QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted, qsizetype maxBytes) const
 {
     std::shared_lock lock(m_mutex);
-    return readPayload(record.payloadRef, record.capturedSize, evicted);
+    const quint32 size = maxBytes < 0 ? record.capturedSize : quint32(std::min<qsizetype>(maxBytes, record.capturedSize));
+    return readPayload(record.payloadRef, size, evicted);
 }
 
 } // namespace socktap::capture

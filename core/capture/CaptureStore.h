@@ -79,7 +79,8 @@ public:
     std::optional<MessageView> message(SessionId id, quint64 index, bool withPayload = true) const;
     // Records [from, from + count) that are still held (for list models).
     std::vector<MessageRecord> records(SessionId id, quint64 from, quint64 count) const;
-    QByteArray payload(const MessageRecord &record, bool *evicted = nullptr) const;
+    // The payload (its first maxBytes when maxBytes >= 0), or empty when evicted.
+    QByteArray payload(const MessageRecord &record, bool *evicted = nullptr, qsizetype maxBytes = -1) const;
 
 private:
     struct SessionEntry
