@@ -112,8 +112,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                          QStringLiteral("Tunnel TLS to hosts matching PATTERN untouched (for certificate-pinned apps); repeatable."),
                                          QStringLiteral("PATTERN"));
     const QCommandLineOption der(QStringLiteral("der"), QStringLiteral("With 'ca export': write DER instead of PEM."));
+    QCommandLineOption screenshots(QStringLiteral("screenshots"), QStringLiteral("Save screenshots of each tab after --demo."), QStringLiteral("DIR"));
+    screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
     p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout, demo, caDir, upstreamCa,
-                  insecure, insecureHost, noIntercept, der});
+                  insecure, insecureHost, noIntercept, der, screenshots});
     p.addPositionalArgument(QStringLiteral("ca"), QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
                                                                  "'ca path': print where it lives; 'ca regenerate': make a new one "
                                                                  "(the old one is kept as a backup)."),
@@ -189,7 +191,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.headless = p.isSet(headless);
     o.json = p.isSet(json);
     o.quiet = p.isSet(quiet);
-    o.demo = p.isSet(demo);
+    o.demo = p.isSet(demo) || p.isSet(screenshots);
+    o.screenshotDir = p.value(screenshots);
     if (o.json && o.quiet)
         return fail(QStringLiteral("--json and --quiet contradict each other"));
     return result;

@@ -21,6 +21,7 @@ struct AppOptions
     bool json = false;
     bool quiet = false;
     bool demo = false;
+    QString screenshotDir; // hidden: after the demo, save a screenshot of each tab here and quit
 };
 
 struct ParseResult

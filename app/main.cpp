@@ -1,7 +1,11 @@
 // socktap: parses the command line, then runs the engine headless (and, with a display, the GUI).
 #include "CommandLine.h"
 #include "ConsoleSink.h"
+#include "Demo.h"
+#include "Screenshots.h"
 #include "SignalWatcher.h"
+
+#include "ui/MainWindow.h"
 
 #include "certs/CertificateAuthority.h"
 #include "core/capture/CaptureStore.h"
@@ -10,7 +14,9 @@
 
 #include <QFile>
 
-#include <QCoreApplication>
+#include <QApplication>
+#include <QMessageBox>
+#include <QTimer>
 
 #include <cstdio>
 #include <sys/resource.h>
@@ -121,6 +127,12 @@ int runHeadless(app::AppOptions options)
     std::fprintf(stderr, "socktap: listening on %s:%u as %s; capture budget %s; Ctrl+C to stop\n",
                  qPrintable(server.address().toString()), unsigned(server.port()), qPrintable(describeModes(options.proxy)),
                  qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2) + QStringLiteral(" GiB")));
+    std::unique_ptr<app::Demo> demo;
+    if (options.demo) {
+        demo = std::make_unique<app::Demo>(server.port());
+        if (!demo->start(&error))
+            std::fprintf(stderr, "socktap: the demo could not start: %s\n", qPrintable(error));
+    }
     std::unique_ptr<app::ConsoleSink> sink;
     if (!options.quiet)
         sink = std::make_unique<app::ConsoleSink>(store, options.json ? app::ConsoleSink::Format::Json : app::ConsoleSink::Format::Text);
@@ -150,6 +162,47 @@ int runHeadless(app::AppOptions options)
     return QCoreApplication::exec();
 }
 
+bool haveDisplay()
+{
+    return !qEnvironmentVariableIsEmpty("DISPLAY") || !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
+        || !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+}
+
+int runGui(const app::AppOptions &options)
+{
+    std::unique_ptr<certs::CertificateAuthority> ca;
+    app::AppOptions o = options;
+    o.proxy.tls = setUpTls(o, ca);
+    if (!o.proxy.tls)
+        return 3;
+    capture::CaptureStore store(capture::CaptureStore::Limits{o.maxCaptureMemory});
+    ui::MainWindow window(store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get());
+    window.show();
+    if (!window.startProxy()) {
+        QMessageBox::warning(&window, QObject::tr("Socktap"),
+                             QObject::tr("The proxy could not start on %1:%2. Start Socktap with --listen HOST:PORT to use "
+                                         "another address.")
+                                 .arg(o.proxy.listenAddress.toString())
+                                 .arg(o.proxy.listenPort));
+    }
+    std::unique_ptr<app::Demo> demo;
+    if (o.demo && window.isListening()) {
+        demo = std::make_unique<app::Demo>(window.proxyPort());
+        QString error;
+        if (!demo->start(&error))
+            std::fprintf(stderr, "socktap: the demo could not start: %s\n", qPrintable(error));
+        if (!o.screenshotDir.isEmpty()) {
+            QObject::connect(demo.get(), &app::Demo::finished, &window, [&] {
+                // Let the capture reach the window (one refresh), then tour the tabs.
+                QTimer::singleShot(300, &window, [&] { app::takeScreenshots(&window, o.screenshotDir); });
+            });
+        }
+    }
+    app::SignalWatcher signalWatcher;
+    QObject::connect(&signalWatcher, &app::SignalWatcher::terminationRequested, &window, &QWidget::close);
+    return QApplication::exec();
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -166,8 +219,16 @@ int main(int argc, char **argv)
         std::fprintf(parsed.exitCode ? stderr : stdout, "%s\n", qPrintable(parsed.output));
         return parsed.exitCode;
     }
-    QCoreApplication app(argc, argv);
-    if (parsed.options.command != app::AppOptions::Command::Run)
+    if (parsed.options.command != app::AppOptions::Command::Run) {
+        QCoreApplication app(argc, argv);
         return runCaCommand(parsed.options);
+    }
+    if (!parsed.options.headless && haveDisplay()) {
+        QApplication app(argc, argv);
+        return runGui(parsed.options);
+    }
+    if (!parsed.options.headless)
+        std::fprintf(stderr, "socktap: no display found, running headless (use --headless to say so, or set DISPLAY for the window)\n");
+    QCoreApplication app(argc, argv);
     return runHeadless(parsed.options);
 }

@@ -135,21 +135,31 @@ quint64 CaptureStore::adoptBlock(QByteArray &bytes, quint64 payloads)
     return m_blocks.back().start;
 }
 
-QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) const
+QByteArrayView CaptureStore::payloadView(quint64 ref, quint32 size) const
 {
-    if (evicted)
-        *evicted = false;
-    if (size == 0)
+    if (size == 0 || ref < m_logStart || m_blocks.empty())
         return {};
-    if (ref < m_logStart || m_blocks.empty()) {
-        if (evicted)
-            *evicted = true;
-        return {};
-    }
     auto it = std::upper_bound(m_blocks.begin(), m_blocks.end(), ref,
                                [](quint64 r, const PayloadBlock &b) { return r < b.start; });
     --it;
-    return it->data.mid(qsizetype(ref - it->start), size);
+    return QByteArrayView(it->data).sliced(qsizetype(ref - it->start), size);
+}
+
+QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) const
+{
+    if (evicted)
+        *evicted = size > 0 && (ref < m_logStart || m_blocks.empty());
+    return payloadView(ref, size).toByteArray();
+}
+
+void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &records, qsizetype maxBytes,
+                                 const std::function<void(size_t, QByteArrayView)> &visit) const
+{
+    std::shared_lock lock(m_mutex);
+    for (size_t i = 0; i < records.size(); ++i) {
+        const MessageRecord &r = *records[i];
+        visit(i, payloadView(r.payloadRef, quint32(std::min<qsizetype>(maxBytes, r.capturedSize))));
+    }
 }
 
 void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)

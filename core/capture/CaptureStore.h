@@ -81,6 +81,10 @@ public:
     std::vector<MessageRecord> records(SessionId id, quint64 from, quint64 count) const;
     // The payload (its first maxBytes when maxBytes >= 0), or empty when evicted.
     QByteArray payload(const MessageRecord &record, bool *evicted = nullptr, qsizetype maxBytes = -1) const;
+    // Calls visit(i, payload) for each of records (at most maxBytes of each; empty when evicted) under one
+    // lock and without copying: searching a million payloads must not take a million locks.
+    void visitPayloads(const std::vector<const MessageRecord *> &records, qsizetype maxBytes,
+                       const std::function<void(size_t, QByteArrayView)> &visit) const;
 
 private:
     struct SessionEntry
@@ -103,6 +107,7 @@ private:
     quint64 appendPayload(QByteArrayView bytes);
     quint64 adoptBlock(QByteArray &bytes, quint64 payloads);
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
+    QByteArrayView payloadView(quint64 ref, quint32 size) const;
     void enforceBudget();
     void evictOldestBlock();
     bool evictOldestRecords(bool finishedOnly);

@@ -64,6 +64,32 @@ QString duration(qint64 micros)
     return QStringLiteral("%1 s").arg(double(micros) / 1e6, 0, 'f', 2);
 }
 
+QString hexDump(QByteArrayView bytes, qsizetype maxBytes)
+{
+    const qsizetype n = std::min(bytes.size(), maxBytes);
+    QString out;
+    out.reserve(int(n / 16 + 1) * 78);
+    for (qsizetype line = 0; line < n; line += 16) {
+        out += QStringLiteral("%1  ").arg(line, 8, 16, QLatin1Char('0'));
+        QString ascii;
+        for (qsizetype i = 0; i < 16; ++i) {
+            if (line + i < n) {
+                const uchar c = uchar(bytes[line + i]);
+                out += QStringLiteral("%1 ").arg(c, 2, 16, QLatin1Char('0'));
+                ascii += c >= 0x20 && c < 0x7f ? QChar(c) : QLatin1Char('.');
+            } else {
+                out += QStringLiteral("   ");
+            }
+            if (i == 7)
+                out += QLatin1Char(' ');
+        }
+        out += QStringLiteral(" |%1|\n").arg(ascii);
+    }
+    if (bytes.size() > n)
+        out += QStringLiteral("... %1 more bytes not shown\n").arg(bytes.size() - n);
+    return out;
+}
+
 QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted)
 {
     const QString arrow = r.direction() == Direction::ClientToServer ? QStringLiteral("→") : QStringLiteral("←");

@@ -12,5 +12,8 @@ QString messageLine(SessionId session, const MessageRecord &record, QByteArrayVi
 QString sessionLine(const SessionInfo &info, std::optional<SessionState> previous);
 QString byteSize(quint64 bytes); // "512 B", "1.5 KiB", "3.0 MiB"
 QString duration(qint64 micros); // "850 µs", "12 ms", "2.31 s"
+// Offset, 16 bytes in hex, the same as ASCII: "00000000  48 65 6c 6c 6f ...  |Hello...|". At most
+// maxBytes are shown; a last line says how many were left out.
+QString hexDump(QByteArrayView bytes, qsizetype maxBytes = 1 << 20);
 
 } // namespace socktap::capture

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerates the screenshots in docs/: runs socktap --demo in a virtual X server (Xvfb), tours the tabs
+# and saves each as a PNG. Needs the build (./scripts/run.sh or ./scripts/test.sh) and xvfb.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+ensure_packages xvfb xauth "${SOCKTAP_BUILD_PACKAGES[@]}"
+build "$SOCKTAP_ROOT/build"
+home=$(mktemp -d) # a clean profile: default window layout, a throw-away CA
+trap 'rm -rf "$home"' EXIT
+HOME="$home" xvfb-run -a -s "-screen 0 1440x900x24" "$SOCKTAP_ROOT/build/app/socktap" --demo \
+    --listen 127.0.0.1:0 --screenshots "$SOCKTAP_ROOT/docs"

@@ -1,0 +1,192 @@
+// The GUI's models over the capture store, each wrapped in QAbstractItemModelTester and fed synthetic
+// store batches: rows appear in one insert per refresh, filters keep the right rows, previews are right.
+#include "core/capture/CaptureWriter.h"
+#include "core/ws/ClosePayload.h"
+#include "core/ws/FrameParser.h"
+#include "core/ws/FrameWriter.h"
+#include "ui/CaptureFeed.h"
+#include "ui/MessageTableModel.h"
+#include "ui/SessionFilterModel.h"
+#include "ui/SessionTableModel.h"
+
+#include <QAbstractItemModelTester>
+#include <QSignalSpy>
+#include <QTest>
+
+using namespace socktap;
+using namespace socktap::capture;
+using ui::MessageTableModel;
+
+namespace {
+
+void write(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
+{
+    ws::FrameParser::Options o;
+    o.sender = dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
+    ws::FrameParser parser(o);
+    ws::MessageAssembler assembler;
+    QByteArrayView rest(wire);
+    for (;;) {
+        const auto ev = parser.next(rest);
+        rest = rest.sliced(ev.consumed);
+        if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+            break;
+        if (const auto *m = assembler.handle(ev, 1'000'000))
+            writer.message(id, dir, *m);
+    }
+}
+
+SessionInfo session(SessionId id, SessionKind kind, const QByteArray &host, SessionState state = SessionState::Open)
+{
+    SessionInfo s;
+    s.id = id;
+    s.kind = kind;
+    s.state = state;
+    s.scheme = kind == SessionKind::Http ? "http" : "ws";
+    s.host = host;
+    s.port = 9000;
+    s.path = "/chat";
+    s.acceptedAt = 1'000'000;
+    return s;
+}
+
+} // namespace
+
+class TestModels final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void sessionModelUpdatesInBatches()
+    {
+        CaptureStore store;
+        CaptureWriter writer(store);
+        ui::SessionTableModel model(store);
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        ui::SessionFilterModel filter;
+        filter.setSourceModel(&model);
+        QAbstractItemModelTester filterTester(&filter, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        ui::CaptureFeed feed(store);
+        connect(&feed, &ui::CaptureFeed::sessionsChanged, &model, &ui::SessionTableModel::update);
+        QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+
+        const SessionId a = store.newSessionId(), b = store.newSessionId(), c = store.newSessionId();
+        writer.session(session(a, SessionKind::WebSocket, "chat.example"));
+        writer.session(session(b, SessionKind::Http, "static.example", SessionState::Closed));
+        writer.session(session(c, SessionKind::WebSocket, "feed.example"));
+        write(writer, a, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "hi", true));
+        writer.flush();
+        feed.refresh();
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(inserts.size(), 1); // one insert for the whole batch
+        QCOMPARE(model.index(0, ui::SessionTableModel::MessagesUp).data().toString(), QStringLiteral("1"));
+        QCOMPARE(model.index(0, ui::SessionTableModel::Host).data().toString(), QStringLiteral("chat.example:9000"));
+        QCOMPARE(model.index(0, ui::SessionTableModel::State).data().toString(), QStringLiteral("open"));
+        QVERIFY(!model.index(0, ui::SessionTableModel::State).data(Qt::DecorationRole).value<QIcon>().isNull());
+
+        // HTTP entries hidden unless shown; free text filters on host and state.
+        QCOMPARE(filter.rowCount(), 2);
+        filter.setShowHttp(true);
+        QCOMPARE(filter.rowCount(), 3);
+        filter.setText(QStringLiteral("feed"));
+        QCOMPARE(filter.rowCount(), 1);
+        QCOMPARE(filter.index(0, ui::SessionTableModel::Id).data().toString(), QString::number(c));
+        filter.setText(QString());
+
+        // A state change updates the row in place.
+        SessionInfo closed = session(a, SessionKind::WebSocket, "chat.example", SessionState::Closed);
+        closed.close.firstCloser = Direction::ClientToServer;
+        closed.close.closeSent[0] = closed.close.closeSent[1] = true;
+        closed.close.code[0] = 4001;
+        closed.close.end = EndReason::Closed;
+        writer.session(closed);
+        writer.flush();
+        feed.refresh();
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.index(0, ui::SessionTableModel::Close).data().toString(), QStringLiteral("4001 Private Use"));
+        // Sorting by a numeric column uses the numbers, not the text.
+        filter.sort(ui::SessionTableModel::MessagesUp, Qt::DescendingOrder);
+        QCOMPARE(filter.index(0, ui::SessionTableModel::Id).data().toString(), QString::number(a));
+    }
+
+    void messageModelAppendsAndFilters()
+    {
+        CaptureStore store;
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id, SessionKind::WebSocket, "chat.example"));
+        write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, R"({"type":"join","room":42})", true));
+        write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "welcome to room 42", false));
+        write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray::fromHex("deadbeef"), true));
+        write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Ping, "p", true));
+        writer.flush();
+
+        MessageTableModel model(store);
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSession(id, 1'000'000);
+        QCOMPARE(model.rowCount(), 4);
+        QCOMPARE(model.index(0, MessageTableModel::Direction).data().toString(), QStringLiteral("→"));
+        QCOMPARE(model.index(1, MessageTableModel::Direction).data().toString(), QStringLiteral("←"));
+        QCOMPARE(model.index(0, MessageTableModel::Type).data().toString(), QStringLiteral("text"));
+        QCOMPARE(model.index(0, MessageTableModel::Preview).data().toString(), QStringLiteral(R"({"type":"join","room":42})"));
+        QCOMPARE(model.index(2, MessageTableModel::Preview).data().toString(), QStringLiteral("de ad be ef"));
+        QCOMPARE(model.index(0, MessageTableModel::Size).data().toString(), QStringLiteral("25 B"));
+
+        // Filters: direction, type, search (text and regex).
+        model.setDirectionFilter(MessageTableModel::DirectionFilter::FromServer);
+        QCOMPARE(model.rowCount(), 1);
+        model.setDirectionFilter(MessageTableModel::DirectionFilter::Both);
+        model.setTypeFilter(MessageTableModel::TypeFilter::Control);
+        QCOMPARE(model.rowCount(), 1);
+        QCOMPARE(model.messageIndex(0), 3u);
+        model.setTypeFilter(MessageTableModel::TypeFilter::All);
+        model.setSearch(QStringLiteral("ROOM"), false);
+        QCOMPARE(model.rowCount(), 2);
+        model.setSearch(QStringLiteral(R"("room":\d+)"), true);
+        QCOMPARE(model.rowCount(), 1);
+        QCOMPARE(model.rowOfMessage(0), 0);
+        QCOMPARE(model.rowOfMessage(1), -1);
+        model.setSearch(QStringLiteral("(unclosed"), true); // an invalid regex matches nothing, no crash
+        QCOMPARE(model.rowCount(), 0);
+        model.setSearch(QString(), false);
+        QCOMPARE(model.rowCount(), 4);
+
+        // New messages arrive in one insert; with a filter, only matching ones appear.
+        QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
+        for (int i = 0; i < 100; ++i)
+            write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "tick " + QByteArray::number(i), false));
+        write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false));
+        writer.flush();
+        model.appendNew();
+        QCOMPARE(inserts.size(), 1);
+        QCOMPARE(model.rowCount(), 105);
+        QCOMPARE(model.index(104, MessageTableModel::Preview).data().toString(), QStringLiteral("1001 Going Away \"bye\""));
+        model.setTypeFilter(MessageTableModel::TypeFilter::Close);
+        QCOMPARE(model.rowCount(), 1);
+        write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "after", false));
+        writer.flush();
+        model.appendNew();
+        QCOMPARE(model.rowCount(), 1);
+    }
+
+    void evictedPayloadsSayso()
+    {
+        CaptureStore store(CaptureStore::Limits{2 << 20});
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id, SessionKind::WebSocket, "big.example"));
+        for (int i = 0; i < 40; ++i) {
+            write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(200 * 1024, 'x'), false));
+            writer.flush();
+        }
+        MessageTableModel model(store);
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSession(id, 0);
+        QCOMPARE(model.rowCount(), 40);
+        QVERIFY(model.index(0, MessageTableModel::Preview).data().toString().contains("evicted"));
+        QVERIFY(!model.index(39, MessageTableModel::Preview).data().toString().contains("evicted"));
+    }
+};
+
+QTEST_MAIN(TestModels)
+#include "tst_models.moc"

@@ -1,0 +1,443 @@
+#include "MainWindow.h"
+
+#include "CaptureFeed.h"
+#include "CloseView.h"
+#include "HandshakeView.h"
+#include "MessagesPanel.h"
+#include "PayloadView.h"
+#include "SessionFilterModel.h"
+#include "SessionTableModel.h"
+#include "TimelineView.h"
+
+#include "certs/CertificateAuthority.h"
+#include "core/capture/Clock.h"
+#include "core/capture/TextFormat.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QClipboard>
+#include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace socktap::ui {
+
+MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer, certs::CertificateAuthority *ca, QWidget *parent)
+    : QMainWindow(parent)
+    , m_store(store)
+    , m_makeServer(std::move(makeServer))
+    , m_ca(ca)
+    , m_feed(new CaptureFeed(store, this))
+    , m_sessions(new SessionTableModel(store, this))
+    , m_filter(new SessionFilterModel(this))
+{
+    setWindowTitle(tr("Socktap"));
+    m_filter->setSourceModel(m_sessions);
+
+    // Left: the session list.
+    auto *left = new QWidget(this);
+    m_filterBox = new QLineEdit(left);
+    m_filterBox->setPlaceholderText(tr("Filter sessions: host, URL, state"));
+    m_filterBox->setClearButtonEnabled(true);
+    m_showHttp = new QCheckBox(tr("Show HTTP"), left);
+    m_showHttp->setToolTip(tr("Also list the plain HTTP requests that passed through"));
+    m_sessionView = new QTableView(left);
+    m_sessionView->setObjectName(QStringLiteral("sessions"));
+    m_sessionView->setModel(m_filter);
+    m_sessionView->setSortingEnabled(true);
+    m_sessionView->sortByColumn(SessionTableModel::Id, Qt::AscendingOrder);
+    m_sessionView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_sessionView->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_sessionView->verticalHeader()->hide();
+    m_sessionView->verticalHeader()->setDefaultSectionSize(m_sessionView->fontMetrics().height() + 6);
+    m_sessionView->setWordWrap(false);
+    m_sessionView->setAlternatingRowColors(true);
+    m_sessionView->horizontalHeader()->setStretchLastSection(true);
+    m_sessionView->setColumnWidth(SessionTableModel::Id, 44);
+    m_sessionView->setColumnWidth(SessionTableModel::State, 84);
+    m_sessionView->setColumnWidth(SessionTableModel::Scheme, 52);
+    m_sessionView->setColumnWidth(SessionTableModel::Host, 128);
+    m_sessionView->setColumnWidth(SessionTableModel::Path, 84);
+    for (int c : {SessionTableModel::MessagesUp, SessionTableModel::MessagesDown})
+        m_sessionView->setColumnWidth(c, 58);
+    for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Started, SessionTableModel::Duration})
+        m_sessionView->setColumnWidth(c, 84);
+    auto *filterRow = new QHBoxLayout;
+    filterRow->addWidget(m_filterBox, 1);
+    filterRow->addWidget(m_showHttp);
+    auto *leftLayout = new QVBoxLayout(left);
+    leftLayout->setContentsMargins(4, 4, 4, 4);
+    leftLayout->addLayout(filterRow);
+    leftLayout->addWidget(m_sessionView, 1);
+
+    // Right: the inspectors.
+    m_tabs = new QTabWidget(this);
+    m_handshake = new HandshakeView(m_tabs);
+    m_messages = new MessagesPanel(store, m_tabs);
+    m_close = new CloseView(m_tabs);
+    m_timeline = new TimelineView(m_tabs);
+    m_tabs->addTab(m_handshake, tr("Handshake"));
+    m_tabs->addTab(m_messages, tr("Messages"));
+    m_tabs->addTab(m_close, tr("Close"));
+    m_tabs->addTab(m_timeline, tr("Timeline"));
+
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter->addWidget(left);
+    m_splitter->addWidget(m_tabs);
+    m_splitter->setStretchFactor(0, 2);
+    m_splitter->setStretchFactor(1, 3);
+    setCentralWidget(m_splitter);
+
+    buildMenus();
+    buildStatusBar();
+
+    connect(m_filterBox, &QLineEdit::textChanged, m_filter, &SessionFilterModel::setText);
+    connect(m_showHttp, &QCheckBox::toggled, m_filter, &SessionFilterModel::setShowHttp);
+    connect(m_sessionView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MainWindow::onCurrentSessionChanged);
+    connect(m_feed, &CaptureFeed::sessionsChanged, this, &MainWindow::onSessionsChanged);
+    connect(m_feed, &CaptureFeed::messagesAppended, this, &MainWindow::onMessagesAppended);
+    connect(m_feed, &CaptureFeed::resynchronise, this, [this] {
+        m_sessions->reload();
+        showSession(true);
+    });
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this](int tab) {
+        if (tab == TimelineTab)
+            refreshTimeline();
+    });
+    auto *counters = new QTimer(this);
+    connect(counters, &QTimer::timeout, this, &MainWindow::updateCounters);
+    counters->start(1000);
+    restoreLayout();
+    updateCounters();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *copy = edit->addAction(tr("&Copy"), this, &MainWindow::copySelection);
+    copy->setShortcut(QKeySequence::Copy);
+    copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_sessionView->addAction(copy);
+    m_messages->view()->addAction(copy);
+    QAction *find = edit->addAction(tr("&Find in messages"), this, [this] {
+        m_tabs->setCurrentIndex(MessagesTab);
+        m_messages->focusSearch();
+    });
+    find->setShortcut(QKeySequence::Find);
+    QAction *filter = edit->addAction(tr("Filter &sessions"), this, [this] { m_filterBox->setFocus(); });
+    filter->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
+    edit->addSeparator();
+    QAction *clear = edit->addAction(tr("C&lear capture"), this, &MainWindow::clearCapture);
+    clear->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+
+    QMenu *captureMenu = menuBar()->addMenu(tr("&Capture"));
+    m_startStop = captureMenu->addAction(tr("&Stop proxy"), this, [this] {
+        if (isListening())
+            stopProxy();
+        else
+            startProxy();
+    });
+    m_startStop->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    m_follow = captureMenu->addAction(tr("&Follow new messages"));
+    m_follow->setCheckable(true);
+    m_follow->setChecked(true);
+    m_follow->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Space));
+    m_follow->setToolTip(tr("Scroll to new messages as they arrive (only while the list is at its end)"));
+    connect(m_follow, &QAction::toggled, m_messages, &MessagesPanel::setFollowing);
+
+    QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    tools->addAction(tr("&Export CA certificate…"), this, &MainWindow::exportCa)->setEnabled(m_ca != nullptr);
+    tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Socktap"), this, [this] {
+        QMessageBox::about(this, tr("About Socktap"),
+                           tr("<b>Socktap %1</b><p>An intercepting WebSocket debugging proxy: every frame relayed byte for byte, "
+                              "every message decoded.</p><p>Point a client at %2 as its HTTP proxy.</p>")
+                               .arg(QCoreApplication::applicationVersion(), m_listening->text()));
+    });
+}
+
+void MainWindow::buildStatusBar()
+{
+    m_listening = new QLabel(this);
+    m_toggle = new QToolButton(this);
+    m_toggle->setAutoRaise(true);
+    connect(m_toggle, &QToolButton::clicked, m_startStop, &QAction::trigger);
+    m_counters = new QLabel(this);
+    statusBar()->addWidget(m_listening);
+    statusBar()->addWidget(m_toggle);
+    statusBar()->addPermanentWidget(m_counters);
+}
+
+bool MainWindow::startProxy()
+{
+    if (m_server || m_stopping)
+        return isListening();
+    m_server = m_makeServer();
+    QString error;
+    if (!m_server->start(&error)) {
+        m_server.reset();
+        updateListening();
+        statusBar()->showMessage(error, 15000);
+        return false;
+    }
+    updateListening();
+    return true;
+}
+
+void MainWindow::stopProxy()
+{
+    if (!m_server || m_stopping)
+        return;
+    m_stopping = true;
+    m_listening->setText(tr("Stopping…"));
+    connect(m_server.get(), &proxy::ProxyServer::stopped, this, [this] {
+        // Deleted later: we are inside its signal.
+        m_server.release()->deleteLater();
+        m_stopping = false;
+        updateListening();
+    });
+    m_server->stop();
+}
+
+bool MainWindow::isListening() const
+{
+    return m_server && m_server->isListening() && !m_stopping;
+}
+
+quint16 MainWindow::proxyPort() const
+{
+    return m_server ? m_server->port() : 0;
+}
+
+void MainWindow::updateListening()
+{
+    if (isListening()) {
+        m_listening->setText(tr("Proxy on %1:%2").arg(m_server->address().toString()).arg(m_server->port()));
+        m_toggle->setText(tr("Stop"));
+        m_startStop->setText(tr("&Stop proxy"));
+    } else {
+        m_listening->setText(tr("Proxy stopped"));
+        m_toggle->setText(tr("Start"));
+        m_startStop->setText(tr("&Start proxy"));
+    }
+}
+
+void MainWindow::updateCounters()
+{
+    const auto s = m_store.stats();
+    QString text = tr("%1 sessions · %2 messages · %3 captured · memory %4 of %5")
+                       .arg(s.sessions)
+                       .arg(s.messages)
+                       .arg(capture::byteSize(s.payloadBytesHeld), capture::byteSize(s.memoryUsed), capture::byteSize(s.memoryLimit));
+    if (s.evictedPayloads || s.evictedRecords || s.evictedSessions)
+        text += tr(" · evicted: %1 payloads, %2 records, %3 sessions").arg(s.evictedPayloads).arg(s.evictedRecords).arg(s.evictedSessions);
+    m_counters->setText(text);
+}
+
+void MainWindow::onSessionsChanged(const QList<capture::SessionId> &ids)
+{
+    m_sessions->update(ids);
+    if (m_current && ids.contains(m_current))
+        showSession(false);
+    else if (!m_current && m_sessionView->model()->rowCount() > 0 && !m_sessionView->currentIndex().isValid()) {
+        // Nothing selected yet: show the first session, so a new user sees something at once.
+        m_sessionView->setCurrentIndex(m_filter->index(0, 0));
+    }
+}
+
+void MainWindow::onMessagesAppended(const QSet<capture::SessionId> &sessions)
+{
+    if (!m_current || !sessions.contains(m_current))
+        return;
+    m_messages->appendNew();
+    if (m_tabs->currentIndex() == TimelineTab && capture::nowMicros() - m_lastTimeline > 500'000)
+        refreshTimeline();
+}
+
+bool MainWindow::selectSession(capture::SessionId id)
+{
+    const int row = m_sessions->rowOf(id);
+    if (row < 0)
+        return false;
+    const QModelIndex index = m_filter->mapFromSource(m_sessions->index(row, 0));
+    if (!index.isValid())
+        return false;
+    m_sessionView->setCurrentIndex(index);
+    return true;
+}
+
+void MainWindow::onCurrentSessionChanged()
+{
+    const QModelIndex index = m_filter->mapToSource(m_sessionView->currentIndex());
+    m_current = index.isValid() ? m_sessions->sessionId(index.row()) : 0;
+    showSession(true);
+}
+
+void MainWindow::showSession(bool messagesToo)
+{
+    const int row = m_sessions->rowOf(m_current);
+    const capture::SessionInfo *s = m_sessions->session(row);
+    if (!s) {
+        m_handshake->clear();
+        m_close->clear();
+        m_timeline->clear();
+        m_messages->setSession(0, 0);
+        return;
+    }
+    m_handshake->setSession(*s);
+    m_close->setSession(*s);
+    if (messagesToo)
+        m_messages->setSession(s->id, s->upgradedAt ? s->upgradedAt : s->acceptedAt);
+    if (m_tabs->currentIndex() == TimelineTab || messagesToo)
+        refreshTimeline();
+}
+
+void MainWindow::refreshTimeline()
+{
+    const capture::SessionInfo *s = m_sessions->session(m_sessions->rowOf(m_current));
+    if (!s) {
+        m_timeline->clear();
+        return;
+    }
+    m_lastTimeline = capture::nowMicros();
+    m_timeline->setData(m_messages->model()->records(), s->upgradedAt ? s->upgradedAt : s->acceptedAt, s->closedAt);
+}
+
+void MainWindow::clearCapture()
+{
+    m_store.clear();
+    m_current = 0;
+    m_sessions->clear();
+    showSession(true);
+    updateCounters();
+}
+
+void MainWindow::copySelection()
+{
+    if (m_messages->view()->hasFocus() || m_messages->isAncestorOf(QApplication::focusWidget())) {
+        m_messages->payload()->copyText();
+        return;
+    }
+    if (const capture::SessionInfo *s = m_sessions->session(m_sessions->rowOf(m_current)))
+        QApplication::clipboard()->setText(QString::fromLatin1(s->url()));
+}
+
+void MainWindow::exportCa()
+{
+    if (!m_ca)
+        return;
+    const QString file = QFileDialog::getSaveFileName(this, tr("Export the Socktap CA certificate"), QStringLiteral("socktap-ca.pem"),
+                                                      tr("PEM certificate (*.pem *.crt);;DER certificate (*.cer *.der)"));
+    if (file.isEmpty())
+        return;
+    const bool der = file.endsWith(QLatin1String(".cer")) || file.endsWith(QLatin1String(".der"));
+    QFile out(file);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(der ? m_ca->certificateDer() : m_ca->certificatePem()) < 0) {
+        QMessageBox::warning(this, tr("Export CA certificate"), tr("Cannot write %1: %2").arg(file, out.errorString()));
+        return;
+    }
+    QMessageBox::information(this, tr("Export CA certificate"),
+                             tr("<p>Wrote the certificate (never the key) of <b>%1</b> to %2.</p>"
+                                "<p>SHA-256 fingerprint:<br><tt>%3</tt></p>"
+                                "<p>To inspect wss:// traffic, make the browser trust it: Chromium on Linux "
+                                "<tt>certutil -d sql:$HOME/.pki/nssdb -A -t \"C,,\" -n \"Socktap Root CA\" -i %2</tt>; "
+                                "Firefox: Settings, Certificates, Authorities, Import. docs/certificates.md has every "
+                                "browser and OS, and how to remove it.</p>")
+                                 .arg(m_ca->commonName().toHtmlEscaped(), file.toHtmlEscaped(), m_ca->fingerprintSha256()));
+}
+
+void MainWindow::showSettings()
+{
+    QDialog dialog(this);
+    dialog.setWindowTitle(tr("Settings"));
+    auto *form = new QFormLayout;
+    auto *budget = new QSpinBox(&dialog);
+    budget->setRange(16, 1 << 20);
+    budget->setSuffix(tr(" MiB"));
+    budget->setValue(int(m_store.stats().memoryLimit >> 20));
+    form->addRow(tr("Capture memory budget"), budget);
+    form->addRow(tr("Listening on"), new QLabel(m_listening->text(), &dialog));
+    form->addRow(tr("Root CA"), new QLabel(m_ca ? m_ca->commonName() : tr("none"), &dialog));
+    auto *note = new QLabel(tr("The listening address, reverse target and TLS options are set on the command line "
+                               "(socktap --help)."),
+                            &dialog);
+    note->setWordWrap(true);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    auto *layout = new QVBoxLayout(&dialog);
+    layout->addLayout(form);
+    layout->addWidget(note);
+    layout->addWidget(buttons);
+    if (dialog.exec() == QDialog::Accepted)
+        m_store.setMemoryLimit(quint64(budget->value()) << 20);
+    updateCounters();
+}
+
+void MainWindow::restoreLayout()
+{
+    QSettings settings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
+    if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
+        resize(1280, 800);
+    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    if (!m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray()))
+        m_splitter->setSizes({width() * 9 / 20, width() * 11 / 20}); // room for the session list's columns
+    m_sessionView->horizontalHeader()->restoreState(settings.value(QStringLiteral("sessions/header")).toByteArray());
+    m_messages->view()->horizontalHeader()->restoreState(settings.value(QStringLiteral("messages/header")).toByteArray());
+    m_showHttp->setChecked(settings.value(QStringLiteral("sessions/showHttp"), false).toBool());
+}
+
+void MainWindow::saveLayout()
+{
+    QSettings settings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
+    settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("window/splitter"), m_splitter->saveState());
+    settings.setValue(QStringLiteral("sessions/header"), m_sessionView->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("messages/header"), m_messages->view()->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("sessions/showHttp"), m_showHttp->isChecked());
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveLayout();
+    if (m_server) {
+        // Close open sessions with 1001 Going Away first, then close the window.
+        event->ignore();
+        if (!m_stopping) {
+            connect(m_server.get(), &proxy::ProxyServer::stopped, this, &QWidget::close, Qt::QueuedConnection);
+            stopProxy();
+        }
+        return;
+    }
+    event->accept();
+}
+
+} // namespace socktap::ui

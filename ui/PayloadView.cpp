@@ -1,0 +1,312 @@
+#include "PayloadView.h"
+
+#include "MessageTableModel.h"
+
+#include "core/capture/JsonFormat.h"
+#include "core/capture/TextFormat.h"
+#include "core/ws/CloseCode.h"
+#include "core/ws/Utf8Validator.h"
+
+#include <QApplication>
+#include <QClipboard>
+#include <QFileDialog>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QSyntaxHighlighter>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QToolButton>
+#include <QTreeWidget>
+#include <QVBoxLayout>
+
+namespace socktap::ui {
+
+class SearchHighlighter final : public QSyntaxHighlighter
+{
+public:
+    using QSyntaxHighlighter::QSyntaxHighlighter;
+    void setPattern(const QRegularExpression &pattern)
+    {
+        m_pattern = pattern;
+        rehighlight();
+    }
+
+protected:
+    void highlightBlock(const QString &text) override
+    {
+        if (m_pattern.pattern().isEmpty() || !m_pattern.isValid())
+            return;
+        QTextCharFormat format;
+        format.setBackground(QColor(0xff, 0xd5, 0x4f));
+        format.setForeground(Qt::black);
+        for (auto it = m_pattern.globalMatch(text); it.hasNext();) {
+            const auto m = it.next();
+            if (m.capturedLength() > 0)
+                setFormat(int(m.capturedStart()), int(m.capturedLength()), format);
+        }
+    }
+
+private:
+    QRegularExpression m_pattern;
+};
+
+namespace {
+
+constexpr qsizetype MaxTextShown = 4 << 20; // a 64 MiB message must not freeze the editor
+
+void addJson(QTreeWidgetItem *parent, const QString &key, const QJsonValue &value)
+{
+    auto *item = new QTreeWidgetItem(parent);
+    item->setText(0, key);
+    switch (value.type()) {
+    case QJsonValue::Object: {
+        const QJsonObject o = value.toObject();
+        item->setText(1, QStringLiteral("{%1}").arg(o.size()));
+        item->setText(2, QStringLiteral("object"));
+        for (auto it = o.begin(); it != o.end(); ++it)
+            addJson(item, it.key(), it.value());
+        break;
+    }
+    case QJsonValue::Array: {
+        const QJsonArray a = value.toArray();
+        item->setText(1, QStringLiteral("[%1]").arg(a.size()));
+        item->setText(2, QStringLiteral("array"));
+        for (int i = 0; i < a.size(); ++i)
+            addJson(item, QString::number(i), a[i]);
+        break;
+    }
+    case QJsonValue::String:
+        item->setText(1, value.toString());
+        item->setText(2, QStringLiteral("string"));
+        break;
+    case QJsonValue::Double:
+        item->setText(1, QString::number(value.toDouble(), 'g', 17));
+        item->setText(2, QStringLiteral("number"));
+        break;
+    case QJsonValue::Bool:
+        item->setText(1, value.toBool() ? QStringLiteral("true") : QStringLiteral("false"));
+        item->setText(2, QStringLiteral("boolean"));
+        break;
+    case QJsonValue::Null:
+        item->setText(1, QStringLiteral("null"));
+        item->setText(2, QStringLiteral("null"));
+        break;
+    case QJsonValue::Undefined:
+        break;
+    }
+}
+
+QToolButton *button(const QString &text, QWidget *parent)
+{
+    auto *b = new QToolButton(parent);
+    b->setText(text);
+    b->setAutoRaise(true);
+    return b;
+}
+
+} // namespace
+
+PayloadView::PayloadView(QWidget *parent)
+    : QWidget(parent)
+{
+    const QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
+    m_summary = new QLabel(this);
+    m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_tabs = new QTabWidget(this);
+    m_text = new QPlainTextEdit(this);
+    m_text->setReadOnly(true);
+    m_text->setFont(mono);
+    m_highlighter = new SearchHighlighter(m_text->document());
+    m_json = new QTreeWidget(this);
+    m_json->setHeaderLabels({tr("Key"), tr("Value"), tr("Type")});
+    m_json->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
+    m_json->setUniformRowHeights(true);
+    m_hex = new QPlainTextEdit(this);
+    m_hex->setReadOnly(true);
+    m_hex->setFont(mono);
+    m_hex->setLineWrapMode(QPlainTextEdit::NoWrap);
+    m_frames = new QTableWidget(this);
+    m_frames->setColumnCount(10);
+    m_frames->setHorizontalHeaderLabels({tr("#"), tr("FIN"), tr("RSV1"), tr("RSV2"), tr("RSV3"), tr("Opcode"), tr("MASK"),
+                                         tr("Mask key"), tr("Payload length"), tr("Header bytes")});
+    m_frames->verticalHeader()->hide();
+    m_frames->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_frames->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_tabs->addTab(m_text, tr("Text"));
+    m_tabs->addTab(m_json, tr("JSON"));
+    m_tabs->addTab(m_hex, tr("Hex"));
+    m_tabs->addTab(m_frames, tr("Frames"));
+
+    auto *bar = new QHBoxLayout;
+    bar->addWidget(m_summary, 1);
+    for (const auto &[label, slot] : std::initializer_list<std::pair<QString, void (PayloadView::*)()>>{
+             {tr("Copy text"), &PayloadView::copyText},
+             {tr("Copy hex"), &PayloadView::copyHex},
+             {tr("Copy base64"), &PayloadView::copyBase64},
+             {tr("Save…"), &PayloadView::save}}) {
+        QToolButton *b = button(label, this);
+        connect(b, &QToolButton::clicked, this, slot);
+        bar->addWidget(b);
+    }
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(bar);
+    layout->addWidget(m_tabs, 1);
+}
+
+void PayloadView::clear()
+{
+    m_payload.clear();
+    m_summary->clear();
+    m_text->clear();
+    m_json->clear();
+    m_hex->clear();
+    m_frames->setRowCount(0);
+}
+
+void PayloadView::setHighlight(const QRegularExpression &pattern)
+{
+    m_highlighter->setPattern(pattern);
+}
+
+QString PayloadView::text() const
+{
+    return m_text->toPlainText();
+}
+
+QString PayloadView::hexText() const
+{
+    return m_hex->toPlainText();
+}
+
+void PayloadView::setMessage(const capture::MessageView &m)
+{
+    clear();
+    const capture::MessageRecord &r = m.record;
+    m_payload = m.payload;
+    QString summary = QStringLiteral("#%1 %2 %3, %4 decoded, %5 on the wire")
+                          .arg(m.index + 1)
+                          .arg(r.direction() == capture::Direction::ClientToServer ? tr("client → server") : tr("server → client"))
+                          .arg(opcodeText(r.opcode), capture::byteSize(r.payloadSize), capture::byteSize(r.wireSize));
+    if (r.frameCount > 1)
+        summary += tr(", %1 frames").arg(r.frameCount);
+    if (r.has(capture::MessageFlag::Compressed))
+        summary += tr(", permessage-deflate");
+    m_summary->setText(summary);
+
+    QString text;
+    if (m.payloadEvicted) {
+        text = tr("The payload was evicted: the capture's memory budget (--max-capture-memory) was full.");
+    } else if (r.opcode == quint8(ws::Opcode::Close)) {
+        const quint16 code = r.closeCode ? r.closeCode : ws::CloseCode::NoStatusReceived;
+        const auto info = ws::closeCodeInfo(code);
+        text = QStringLiteral("%1 %2\n%3\n\nReason: %4").arg(code).arg(info.name, info.meaning,
+                                                              QString::fromUtf8(m.payload.size() > 2 ? m.payload.sliced(2) : QByteArray()));
+    } else if (ws::Utf8Validator::isValid(m.payload.first(std::min(m.payload.size(), MaxTextShown)))) {
+        text = QString::fromUtf8(m.payload.first(std::min(m.payload.size(), MaxTextShown)));
+        if (r.opcode == quint8(ws::Opcode::Binary))
+            text.prepend(tr("[binary message, shown as UTF-8 because it is valid UTF-8]\n"));
+    } else {
+        text = tr("[binary payload: see Hex]");
+    }
+    if (r.has(capture::MessageFlag::Truncated))
+        text += tr("\n\n[capture truncated: %1 of %2 kept]").arg(capture::byteSize(r.capturedSize), capture::byteSize(r.payloadSize));
+    if (r.violations)
+        text += tr("\n\n[protocol violation: %1]").arg(ws::describe(r.violationFlags()).join(QStringLiteral("; ")));
+    m_text->setPlainText(text);
+    m_hex->setPlainText(capture::hexDump(m.payload));
+    fillFrames(m);
+    const bool json = r.opcode == quint8(ws::Opcode::Text) && fillJson(m.payload);
+    m_tabs->setTabEnabled(JsonTab, json);
+    if (json)
+        m_tabs->setCurrentIndex(JsonTab);
+    else if (m_tabs->currentIndex() == JsonTab)
+        m_tabs->setCurrentIndex(TextTab);
+}
+
+bool PayloadView::fillJson(const QByteArray &payload)
+{
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(payload, &error);
+    if (error.error != QJsonParseError::NoError || doc.isNull())
+        return false;
+    m_json->setUpdatesEnabled(false);
+    auto *root = new QTreeWidgetItem(m_json);
+    if (doc.isObject()) {
+        root->setText(0, tr("(root)"));
+        root->setText(1, QStringLiteral("{%1}").arg(doc.object().size()));
+        root->setText(2, QStringLiteral("object"));
+        const QJsonObject o = doc.object();
+        for (auto it = o.begin(); it != o.end(); ++it)
+            addJson(root, it.key(), it.value());
+    } else {
+        root->setText(0, tr("(root)"));
+        root->setText(1, QStringLiteral("[%1]").arg(doc.array().size()));
+        root->setText(2, QStringLiteral("array"));
+        const QJsonArray a = doc.array();
+        for (int i = 0; i < a.size(); ++i)
+            addJson(root, QString::number(i), a[i]);
+    }
+    m_json->expandToDepth(1);
+    m_json->setUpdatesEnabled(true);
+    return true;
+}
+
+void PayloadView::fillFrames(const capture::MessageView &m)
+{
+    const int rows = int(m.frames.size());
+    m_frames->setRowCount(rows);
+    auto cell = [&](int row, int column, const QString &text) { m_frames->setItem(row, column, new QTableWidgetItem(text)); };
+    for (int i = 0; i < rows; ++i) {
+        const ws::FrameInfo &f = m.frames[size_t(i)];
+        const auto yes = [](bool b) { return b ? QStringLiteral("1") : QStringLiteral("0"); };
+        cell(i, 0, QString::number(i + 1));
+        cell(i, 1, yes(f.fin()));
+        cell(i, 2, yes(f.rsv1()));
+        cell(i, 3, yes(f.bits & 0x20));
+        cell(i, 4, yes(f.bits & 0x10));
+        cell(i, 5, QStringLiteral("0x%1 %2").arg(f.opcode, 1, 16).arg(opcodeText(f.opcode)));
+        cell(i, 6, yes(f.masked()));
+        cell(i, 7, f.masked() ? QStringLiteral("%1").arg(f.maskKey, 8, 16, QLatin1Char('0')) : QString());
+        cell(i, 8, QString::number(f.length));
+        cell(i, 9, QString::number(f.headerSize));
+    }
+    if (quint64(rows) < m.record.frameCount) {
+        m_frames->setRowCount(rows + 1);
+        cell(rows, 0, tr("… %1 more frames not kept").arg(m.record.frameCount - quint64(rows)));
+    }
+}
+
+void PayloadView::copyText()
+{
+    QApplication::clipboard()->setText(QString::fromUtf8(m_payload));
+}
+
+void PayloadView::copyHex()
+{
+    QApplication::clipboard()->setText(QString::fromLatin1(m_payload.toHex(' ')));
+}
+
+void PayloadView::copyBase64()
+{
+    QApplication::clipboard()->setText(QString::fromLatin1(m_payload.toBase64()));
+}
+
+void PayloadView::save()
+{
+    const QString file = QFileDialog::getSaveFileName(this, tr("Save payload"), QStringLiteral("payload.bin"));
+    if (file.isEmpty())
+        return;
+    QFile out(file);
+    if (!out.open(QIODevice::WriteOnly) || out.write(m_payload) != m_payload.size())
+        QMessageBox::warning(this, tr("Save payload"), tr("Cannot write %1: %2").arg(file, out.errorString()));
+}
+
+} // namespace socktap::ui

@@ -1,0 +1,247 @@
+#include "SessionTableModel.h"
+
+#include "core/capture/Clock.h"
+#include "core/capture/TextFormat.h"
+#include "core/ws/CloseCode.h"
+
+#include <QDateTime>
+#include <QIcon>
+#include <QPainter>
+#include <QPixmap>
+
+namespace socktap::ui {
+
+using capture::SessionKind;
+using capture::SessionState;
+
+QIcon stateIcon(SessionState state)
+{
+    static QHash<int, QIcon> cache;
+    if (const auto it = cache.constFind(int(state)); it != cache.cend())
+        return *it;
+    QColor color;
+    switch (state) {
+    case SessionState::Connecting: color = QColor(0x9e, 0x9e, 0x9e); break;
+    case SessionState::Open: color = QColor(0x2e, 0xa0, 0x43); break;
+    case SessionState::Closing: color = QColor(0xe6, 0x9a, 0x00); break;
+    case SessionState::Closed: color = QColor(0x5c, 0x7c, 0xa8); break;
+    case SessionState::Failed: color = QColor(0xd3, 0x2f, 0x2f); break;
+    case SessionState::Rejected: color = QColor(0x8e, 0x24, 0xaa); break;
+    }
+    QPixmap pixmap(16, 16);
+    pixmap.fill(Qt::transparent);
+    QPainter p(&pixmap);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setPen(color.darker(130));
+    p.setBrush(color);
+    p.drawEllipse(QRectF(3, 3, 10, 10));
+    p.end();
+    return cache[int(state)] = QIcon(pixmap);
+}
+
+QString schemeText(const capture::SessionInfo &s)
+{
+    if (s.kind == SessionKind::Tunnel)
+        return QStringLiteral("tunnel");
+    return QString::fromLatin1(s.scheme);
+}
+
+QString closeText(const capture::SessionInfo &s)
+{
+    if (s.kind == SessionKind::Http || s.state == SessionState::Rejected)
+        return s.response.status ? QString::number(s.response.status) : QString();
+    if (s.kind == SessionKind::WebSocket && s.state == SessionState::Closed)
+        return ws::closeCodeLabel(s.close.effectiveCode());
+    if (s.state == SessionState::Failed)
+        return s.response.status ? QString::number(s.response.status) : QStringLiteral("failed");
+    return {};
+}
+
+SessionTableModel::SessionTableModel(capture::CaptureStore &store, QObject *parent)
+    : QAbstractTableModel(parent)
+    , m_store(store)
+{
+}
+
+void SessionTableModel::update(const QList<capture::SessionId> &ids)
+{
+    std::vector<Row> fresh;
+    int firstChanged = INT_MAX, lastChanged = -1;
+    for (const capture::SessionId id : ids) {
+        auto info = m_store.session(id);
+        if (!info)
+            continue; // evicted under the memory budget meanwhile
+        Row row{std::move(*info), m_store.counters(id)};
+        if (const auto it = m_index.constFind(id); it != m_index.cend()) {
+            m_rows[size_t(*it)] = std::move(row);
+            firstChanged = std::min(firstChanged, *it);
+            lastChanged = std::max(lastChanged, *it);
+        } else {
+            fresh.push_back(std::move(row));
+        }
+    }
+    if (lastChanged >= 0)
+        emit dataChanged(index(firstChanged, 0), index(lastChanged, ColumnCount - 1));
+    if (fresh.empty())
+        return;
+    const int first = int(m_rows.size());
+    beginInsertRows({}, first, first + int(fresh.size()) - 1);
+    for (Row &r : fresh) {
+        m_index.insert(r.info.id, int(m_rows.size()));
+        m_rows.push_back(std::move(r));
+    }
+    endInsertRows();
+}
+
+void SessionTableModel::reload()
+{
+    beginResetModel();
+    m_rows.clear();
+    m_index.clear();
+    for (const capture::SessionId id : m_store.sessionIds()) {
+        if (auto info = m_store.session(id)) {
+            m_index.insert(id, int(m_rows.size()));
+            m_rows.push_back({std::move(*info), m_store.counters(id)});
+        }
+    }
+    endResetModel();
+}
+
+void SessionTableModel::clear()
+{
+    beginResetModel();
+    m_rows.clear();
+    m_index.clear();
+    endResetModel();
+}
+
+capture::SessionId SessionTableModel::sessionId(int row) const
+{
+    return row >= 0 && row < int(m_rows.size()) ? m_rows[size_t(row)].info.id : 0;
+}
+
+int SessionTableModel::rowOf(capture::SessionId id) const
+{
+    return m_index.value(id, -1);
+}
+
+const capture::SessionInfo *SessionTableModel::session(int row) const
+{
+    return row >= 0 && row < int(m_rows.size()) ? &m_rows[size_t(row)].info : nullptr;
+}
+
+const capture::SessionCounters *SessionTableModel::counters(int row) const
+{
+    return row >= 0 && row < int(m_rows.size()) ? &m_rows[size_t(row)].counters : nullptr;
+}
+
+int SessionTableModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_rows.size());
+}
+
+int SessionTableModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant SessionTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case Id: return tr("#");
+    case State: return tr("State");
+    case Scheme: return tr("Scheme");
+    case Host: return tr("Host");
+    case Path: return tr("Path");
+    case MessagesUp: return tr("Msgs ↑");
+    case MessagesDown: return tr("Msgs ↓");
+    case BytesUp: return tr("Bytes ↑");
+    case BytesDown: return tr("Bytes ↓");
+    case Started: return tr("Started");
+    case Duration: return tr("Duration");
+    case Close: return tr("Close / status");
+    default: return {};
+    }
+}
+
+QVariant SessionTableModel::display(const Row &r, int column) const
+{
+    const capture::SessionInfo &s = r.info;
+    const bool tunnel = s.kind == SessionKind::Tunnel;
+    switch (column) {
+    case Id: return QString::number(s.id);
+    case State: return QString::fromLatin1(capture::stateName(s.state));
+    case Scheme: return schemeText(s);
+    case Host: return s.port ? QStringLiteral("%1:%2").arg(QString::fromLatin1(s.host)).arg(s.port) : QString::fromLatin1(s.host);
+    case Path: return s.kind == SessionKind::Http ? QStringLiteral("%1 %2").arg(QString::fromLatin1(s.request.method), QString::fromLatin1(s.path))
+                                                   : QString::fromLatin1(s.path);
+    case MessagesUp: return tunnel || s.kind == SessionKind::Http ? QString() : QString::number(r.counters.messages[0]);
+    case MessagesDown: return tunnel || s.kind == SessionKind::Http ? QString() : QString::number(r.counters.messages[1]);
+    case BytesUp: return capture::byteSize(tunnel ? s.tunnelBytes[0] : s.kind == SessionKind::Http ? s.requestBodySize : r.counters.wireBytes[0]);
+    case BytesDown: return capture::byteSize(tunnel ? s.tunnelBytes[1] : s.kind == SessionKind::Http ? s.responseBodySize : r.counters.wireBytes[1]);
+    case Started: return QDateTime::fromMSecsSinceEpoch(s.acceptedAt / 1000).toString(QStringLiteral("hh:mm:ss.zzz"));
+    case Duration: {
+        const qint64 end = s.closedAt ? s.closedAt : capture::nowMicros();
+        return capture::duration(std::max<qint64>(0, end - (s.requestAt ? s.requestAt : s.acceptedAt)));
+    }
+    case Close: return closeText(s);
+    default: return {};
+    }
+}
+
+QVariant SessionTableModel::sortValue(const Row &r, int column) const
+{
+    const capture::SessionInfo &s = r.info;
+    switch (column) {
+    case Id: return qulonglong(s.id);
+    case State: return int(s.state);
+    case MessagesUp: return qulonglong(r.counters.messages[0]);
+    case MessagesDown: return qulonglong(r.counters.messages[1]);
+    case BytesUp: return qulonglong(s.kind == SessionKind::Tunnel ? s.tunnelBytes[0] : r.counters.wireBytes[0]);
+    case BytesDown: return qulonglong(s.kind == SessionKind::Tunnel ? s.tunnelBytes[1] : r.counters.wireBytes[1]);
+    case Started: return qlonglong(s.acceptedAt);
+    case Duration: return qlonglong((s.closedAt ? s.closedAt : capture::nowMicros()) - s.acceptedAt);
+    case Close: return s.kind == SessionKind::WebSocket ? int(s.close.effectiveCode()) : s.response.status;
+    default: return display(r, column);
+    }
+}
+
+QVariant SessionTableModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= int(m_rows.size()))
+        return {};
+    const Row &r = m_rows[size_t(index.row())];
+    switch (role) {
+    case Qt::DisplayRole:
+        return display(r, index.column());
+    case Qt::DecorationRole:
+        return index.column() == State ? QVariant(stateIcon(r.info.state)) : QVariant();
+    case Qt::ToolTipRole:
+        if (!r.info.error.isEmpty())
+            return r.info.error;
+        if (!r.info.firstViolation.isEmpty())
+            return tr("Protocol violation: %1").arg(r.info.firstViolation);
+        return QString::fromLatin1(r.info.url());
+    case Qt::TextAlignmentRole:
+        return index.column() >= MessagesUp && index.column() <= Duration ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
+    case Qt::ForegroundRole:
+        if (r.info.violations && index.column() == Close)
+            return QColor(0xd3, 0x2f, 0x2f);
+        return {};
+    case SortRole:
+        return sortValue(r, index.column());
+    case SessionIdRole:
+        return qulonglong(r.info.id);
+    case KindRole:
+        return int(r.info.kind);
+    case FilterTextRole:
+        return QStringLiteral("%1 %2 %3 %4").arg(QString::fromLatin1(r.info.url()), QString::fromLatin1(capture::stateName(r.info.state)),
+                                                 schemeText(r.info), r.info.error);
+    default:
+        return {};
+    }
+}
+
+} // namespace socktap::ui
