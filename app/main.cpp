@@ -16,6 +16,8 @@
 
 #include <QApplication>
 #include <QMessageBox>
+#include <QPalette>
+#include <QStyle>
 #include <QTimer>
 
 #include <cstdio>
@@ -168,8 +170,31 @@ bool haveDisplay()
         || !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
 }
 
+// SOCKTAP_PALETTE=dark: Fusion with a dark palette, for checking (and screenshotting) the dark look on
+// machines whose desktop offers none.
+void applyPaletteFromEnvironment()
+{
+    if (qEnvironmentVariable("SOCKTAP_PALETTE") != QLatin1String("dark"))
+        return;
+    QApplication::setStyle(QStringLiteral("Fusion"));
+    QPalette p;
+    p.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+    p.setColor(QPalette::WindowText, QColor(0xe0, 0xe0, 0xe0));
+    p.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+    p.setColor(QPalette::AlternateBase, QColor(0x26, 0x26, 0x26));
+    p.setColor(QPalette::Text, QColor(0xe0, 0xe0, 0xe0));
+    p.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+    p.setColor(QPalette::ButtonText, QColor(0xe0, 0xe0, 0xe0));
+    p.setColor(QPalette::Highlight, QColor(0x2f, 0x65, 0xca));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::Mid, QColor(0x55, 0x55, 0x55));
+    p.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
+    QApplication::setPalette(p);
+}
+
 int runGui(const app::AppOptions &options)
 {
+    applyPaletteFromEnvironment();
     std::unique_ptr<certs::CertificateAuthority> ca;
     app::AppOptions o = options;
     o.proxy.tls = setUpTls(o, ca);
