@@ -43,7 +43,8 @@ bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error
     if (target && anyPort)
         target->port = 0;
     if (!target) {
-        *error = QStringLiteral("--listen %1: %2 (expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)").arg(text, why);
+        *error = QStringLiteral("--listen %1: %2 (expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080)")
+                     .arg(text, why);
         return false;
     }
     QHostAddress address;
@@ -52,7 +53,8 @@ bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error
     else if (target->host == "*")
         address = QHostAddress::Any;
     else if (!address.setAddress(QString::fromLatin1(target->host))) {
-        *error = QStringLiteral("--listen %1: '%2' is not an IP address").arg(text, QString::fromLatin1(target->host));
+        *error = QStringLiteral("--listen %1: '%2' is not an IP address")
+                     .arg(text, QString::fromLatin1(target->host));
         return false;
     }
     config.listenAddress = address;
@@ -67,59 +69,89 @@ ParseResult parseCommandLine(const QStringList &arguments)
     ParseResult result;
     AppOptions &o = result.options;
     QCommandLineParser p;
-    p.setApplicationDescription(QStringLiteral(
-        "Socktap: an intercepting WebSocket debugging proxy.\n"
-        "Point a client at it as its HTTP proxy (explicit proxy and CONNECT), or put it in front of a server with "
-        "--reverse. Every WebSocket message both ways is relayed untouched and recorded."));
+    p.setApplicationDescription(
+        QStringLiteral("Socktap: an intercepting WebSocket debugging proxy.\n"
+                       "Point a client at it as its HTTP proxy (explicit proxy and CONNECT), or put it in "
+                       "front of a server with "
+                       "--reverse. Every WebSocket message both ways is relayed untouched and recorded."));
     p.addHelpOption();
     p.addVersionOption();
-    const QCommandLineOption listen(QStringLiteral("listen"), QStringLiteral("Address and port to listen on. Default: 127.0.0.1:8080."),
+    const QCommandLineOption listen(QStringLiteral("listen"),
+                                    QStringLiteral("Address and port to listen on. Default: 127.0.0.1:8080."),
                                     QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080"));
-    const QCommandLineOption reverse(QStringLiteral("reverse"),
-                                     QStringLiteral("Reverse proxy mode: send origin-form requests to URL (ws://host:port). Default: off."),
-                                     QStringLiteral("URL"));
-    const QCommandLineOption headless(QStringLiteral("headless"), QStringLiteral("No window: print sessions and messages to stdout."));
-    const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("With --headless: print JSON Lines (one object per session event or message)."));
-    const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("With --headless: print nothing per session or message."));
-    const QCommandLineOption strict(QStringLiteral("strict"),
-                                    QStringLiteral("Act as the RFC 6455 endpoint: fail connections that break the protocol (close 1002/1007). "
-                                                   "Default: off (forward and record violations)."));
-    const QCommandLineOption memory(QStringLiteral("max-capture-memory"),
-                                    QStringLiteral("Capture memory budget; past it the oldest payloads are evicted (and counted). Default: 1G."),
-                                    QStringLiteral("SIZE"), QStringLiteral("1G"));
-    const QCommandLineOption messageCap(QStringLiteral("max-message-capture"),
-                                        QStringLiteral("Bytes of one message kept in the capture; the rest is relayed and counted. Default: 64M."),
-                                        QStringLiteral("SIZE"), QStringLiteral("64M"));
-    const QCommandLineOption workers(QStringLiteral("workers"), QStringLiteral("Worker threads. Default: one per core (%1).").arg(QThread::idealThreadCount()),
-                                     QStringLiteral("N"), QString::number(QThread::idealThreadCount()));
-    const QCommandLineOption connectTimeout(QStringLiteral("connect-timeout"),
-                                            QStringLiteral("Seconds to wait for a server to accept a connection (then 504). Default: 10."),
-                                            QStringLiteral("SECONDS"), QStringLiteral("10"));
-    const QCommandLineOption demo(QStringLiteral("demo"), QStringLiteral("Start a built-in echo server and a scripted client through the proxy."));
-    const QCommandLineOption caDir(QStringLiteral("ca-dir"),
-                                   QStringLiteral("Directory of the root CA (created on first start). Default: %1.")
-                                       .arg(certs::CertificateAuthority::defaultDirectory()),
-                                   QStringLiteral("DIR"), certs::CertificateAuthority::defaultDirectory());
+    const QCommandLineOption reverse(
+        QStringLiteral("reverse"),
+        QStringLiteral(
+            "Reverse proxy mode: send origin-form requests to URL (ws://host:port). Default: off."),
+        QStringLiteral("URL"));
+    const QCommandLineOption headless(QStringLiteral("headless"),
+                                      QStringLiteral("No window: print sessions and messages to stdout."));
+    const QCommandLineOption json(
+        QStringLiteral("json"),
+        QStringLiteral("With --headless: print JSON Lines (one object per session event or message)."));
+    const QCommandLineOption quiet(QStringLiteral("quiet"),
+                                   QStringLiteral("With --headless: print nothing per session or message."));
+    const QCommandLineOption strict(
+        QStringLiteral("strict"),
+        QStringLiteral(
+            "Act as the RFC 6455 endpoint: fail connections that break the protocol (close 1002/1007). "
+            "Default: off (forward and record violations)."));
+    const QCommandLineOption memory(
+        QStringLiteral("max-capture-memory"),
+        QStringLiteral(
+            "Capture memory budget; past it the oldest payloads are evicted (and counted). Default: 1G."),
+        QStringLiteral("SIZE"), QStringLiteral("1G"));
+    const QCommandLineOption messageCap(
+        QStringLiteral("max-message-capture"),
+        QStringLiteral(
+            "Bytes of one message kept in the capture; the rest is relayed and counted. Default: 64M."),
+        QStringLiteral("SIZE"), QStringLiteral("64M"));
+    const QCommandLineOption workers(
+        QStringLiteral("workers"),
+        QStringLiteral("Worker threads. Default: one per core (%1).").arg(QThread::idealThreadCount()),
+        QStringLiteral("N"), QString::number(QThread::idealThreadCount()));
+    const QCommandLineOption connectTimeout(
+        QStringLiteral("connect-timeout"),
+        QStringLiteral("Seconds to wait for a server to accept a connection (then 504). Default: 10."),
+        QStringLiteral("SECONDS"), QStringLiteral("10"));
+    const QCommandLineOption demo(
+        QStringLiteral("demo"),
+        QStringLiteral("Start a built-in echo server and a scripted client through the proxy."));
+    const QCommandLineOption caDir(
+        QStringLiteral("ca-dir"),
+        QStringLiteral("Directory of the root CA (created on first start). Default: %1.")
+            .arg(certs::CertificateAuthority::defaultDirectory()),
+        QStringLiteral("DIR"), certs::CertificateAuthority::defaultDirectory());
     const QCommandLineOption upstreamCa(QStringLiteral("upstream-ca"),
-                                        QStringLiteral("Also trust this CA (PEM) for servers' certificates; repeatable. Default: the system store only."),
+                                        QStringLiteral("Also trust this CA (PEM) for servers' certificates; "
+                                                       "repeatable. Default: the system store only."),
                                         QStringLiteral("FILE"));
-    const QCommandLineOption insecure(QStringLiteral("insecure-upstream"),
-                                      QStringLiteral("Do not verify servers' certificates at all. Default: verify."));
-    const QCommandLineOption insecureHost(QStringLiteral("insecure-upstream-host"),
-                                          QStringLiteral("Do not verify certificates of hosts matching PATTERN (e.g. *.test); repeatable."),
-                                          QStringLiteral("PATTERN"));
-    const QCommandLineOption noIntercept(QStringLiteral("no-intercept"),
-                                         QStringLiteral("Tunnel TLS to hosts matching PATTERN untouched (for certificate-pinned apps); repeatable."),
-                                         QStringLiteral("PATTERN"));
-    const QCommandLineOption der(QStringLiteral("der"), QStringLiteral("With 'ca export': write DER instead of PEM."));
-    QCommandLineOption screenshots(QStringLiteral("screenshots"), QStringLiteral("Save screenshots of each tab after --demo."), QStringLiteral("DIR"));
+    const QCommandLineOption insecure(
+        QStringLiteral("insecure-upstream"),
+        QStringLiteral("Do not verify servers' certificates at all. Default: verify."));
+    const QCommandLineOption insecureHost(
+        QStringLiteral("insecure-upstream-host"),
+        QStringLiteral("Do not verify certificates of hosts matching PATTERN (e.g. *.test); repeatable."),
+        QStringLiteral("PATTERN"));
+    const QCommandLineOption noIntercept(
+        QStringLiteral("no-intercept"),
+        QStringLiteral(
+            "Tunnel TLS to hosts matching PATTERN untouched (for certificate-pinned apps); repeatable."),
+        QStringLiteral("PATTERN"));
+    const QCommandLineOption der(QStringLiteral("der"),
+                                 QStringLiteral("With 'ca export': write DER instead of PEM."));
+    QCommandLineOption screenshots(QStringLiteral("screenshots"),
+                                   QStringLiteral("Save screenshots of each tab after --demo."),
+                                   QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout, demo, caDir, upstreamCa,
-                  insecure, insecureHost, noIntercept, der, screenshots});
-    p.addPositionalArgument(QStringLiteral("ca"), QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
-                                                                 "'ca path': print where it lives; 'ca regenerate': make a new one "
-                                                                 "(the old one is kept as a backup)."),
-                            QStringLiteral("[ca export FILE | ca path | ca regenerate]"));
+    p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout,
+                  demo, caDir, upstreamCa, insecure, insecureHost, noIntercept, der, screenshots});
+    p.addPositionalArgument(
+        QStringLiteral("ca"),
+        QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
+                       "'ca path': print where it lives; 'ca regenerate': make a new one "
+                       "(the old one is kept as a backup)."),
+        QStringLiteral("[ca export FILE | ca path | ca regenerate]"));
 
     auto fail = [&](const QString &message) {
         result.action = ParseResult::Action::Exit;
@@ -153,7 +185,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         } else if (sub == QLatin1String("regenerate") && positional.size() == 2) {
             o.command = AppOptions::Command::CaRegenerate;
         } else {
-            return fail(QStringLiteral("usage: socktap ca export FILE [--der] | socktap ca path | socktap ca regenerate"));
+            return fail(QStringLiteral(
+                "usage: socktap ca export FILE [--der] | socktap ca path | socktap ca regenerate"));
         }
     }
     o.caDir = p.value(caDir);
@@ -173,11 +206,13 @@ ParseResult parseCommandLine(const QStringList &arguments)
     }
     const auto mem = parseSize(p.value(memory));
     if (!mem || *mem < (1u << 20))
-        return fail(QStringLiteral("--max-capture-memory %1: expected a size of at least 1M, like 512M or 2G").arg(p.value(memory)));
+        return fail(QStringLiteral("--max-capture-memory %1: expected a size of at least 1M, like 512M or 2G")
+                        .arg(p.value(memory)));
     o.maxCaptureMemory = *mem;
     const auto cap = parseSize(p.value(messageCap));
     if (!cap || *cap > 0xffffffffull)
-        return fail(QStringLiteral("--max-message-capture %1: expected a size below 4G, like 64M").arg(p.value(messageCap)));
+        return fail(QStringLiteral("--max-message-capture %1: expected a size below 4G, like 64M")
+                        .arg(p.value(messageCap)));
     o.proxy.maxMessageCapture = qsizetype(*cap);
     bool ok = false;
     o.proxy.workers = p.value(workers).toInt(&ok);
@@ -185,7 +220,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(QStringLiteral("--workers %1: expected 1-256").arg(p.value(workers)));
     const double seconds = p.value(connectTimeout).toDouble(&ok);
     if (!ok || seconds <= 0)
-        return fail(QStringLiteral("--connect-timeout %1: expected seconds > 0").arg(p.value(connectTimeout)));
+        return fail(
+            QStringLiteral("--connect-timeout %1: expected seconds > 0").arg(p.value(connectTimeout)));
     o.proxy.connectTimeoutMs = int(seconds * 1000);
     o.proxy.strict = p.isSet(strict);
     o.headless = p.isSet(headless);

@@ -41,8 +41,9 @@ void ConsoleSink::drain()
     const quint64 dropped = m_subscription->droppedBatches();
     if (dropped > m_reportedDrops) {
         // The capture itself is complete; only this console view fell behind. Say so, never silently.
-        std::fprintf(stderr, "socktap: %llu capture batches were not printed because the console could not keep up; "
-                             "the capture itself is complete\n",
+        std::fprintf(stderr,
+                     "socktap: %llu capture batches were not printed because the console could not keep up; "
+                     "the capture itself is complete\n",
                      static_cast<unsigned long long>(dropped - m_reportedDrops));
         m_reportedDrops = dropped;
     }
@@ -55,7 +56,8 @@ void ConsoleSink::drain()
             SessionInfo opened = s;
             if (s.kind != SessionKind::Http && s.upgradedAt && s.state == SessionState::Closed)
                 opened.state = SessionState::Open;
-            if (opened.state == SessionState::Open || opened.state == SessionState::Closing || opened.state == SessionState::Connecting)
+            if (opened.state == SessionState::Open || opened.state == SessionState::Closing
+                || opened.state == SessionState::Connecting)
                 printSession(opened);
         }
         for (const BatchMessage &m : batch->messages)
@@ -72,7 +74,8 @@ void ConsoleSink::drain()
 void ConsoleSink::printSession(const SessionInfo &s)
 {
     const auto it = m_printed.find(s.id);
-    const std::optional<SessionState> previous = it == m_printed.end() ? std::nullopt : std::optional(it->second);
+    const std::optional<SessionState> previous =
+        it == m_printed.end() ? std::nullopt : std::optional(it->second);
     if (m_format == Format::Json) {
         if (previous != s.state && s.state != SessionState::Connecting) {
             QJsonObject o = sessionToJson(s);
@@ -88,7 +91,8 @@ void ConsoleSink::printSession(const SessionInfo &s)
     if (m_printed.size() > 100'000) {
         // Keep the map bounded: forget sessions that ended.
         std::erase_if(m_printed, [](const auto &entry) {
-            return entry.second == SessionState::Closed || entry.second == SessionState::Failed || entry.second == SessionState::Rejected;
+            return entry.second == SessionState::Closed || entry.second == SessionState::Failed
+                || entry.second == SessionState::Rejected;
         });
     }
 }
@@ -97,7 +101,8 @@ void ConsoleSink::printMessage(const CaptureBatch &batch, const BatchMessage &m)
 {
     const QByteArrayView payload = batch.payload(m);
     if (m_format == Format::Json)
-        write(QJsonDocument(messageToJson(m.session, m.index, m.record, payload, false)).toJson(QJsonDocument::Compact));
+        write(QJsonDocument(messageToJson(m.session, m.index, m.record, payload, false))
+                  .toJson(QJsonDocument::Compact));
     else
         write(messageLine(m.session, m.record, payload, false).toUtf8());
 }

@@ -15,8 +15,7 @@ Demo::Demo(quint16 proxyPort, QObject *parent)
     : QObject(parent)
     , m_proxyPort(proxyPort)
     , m_server(new QWebSocketServer(QStringLiteral("socktap-demo"), QWebSocketServer::NonSecureMode, this))
-{
-}
+{ }
 
 Demo::~Demo() = default;
 
@@ -49,17 +48,19 @@ void Demo::serve()
             connect(timer, &QTimer::timeout, ws, [ws, seq] {
                 ++*seq;
                 const double price = 64000 + 250 * std::sin(*seq / 3.0);
-                ws->sendTextMessage(QString::fromUtf8(QJsonDocument(QJsonObject{{"type", "tick"},
-                                                                                 {"symbol", "BTC-USD"},
-                                                                                 {"price", std::round(price * 100) / 100},
-                                                                                 {"seq", *seq}})
-                                                          .toJson(QJsonDocument::Compact)));
+                ws->sendTextMessage(
+                    QString::fromUtf8(QJsonDocument(QJsonObject {{"type", "tick"},
+                                                                 {"symbol", "BTC-USD"},
+                                                                 {"price", std::round(price * 100) / 100},
+                                                                 {"seq", *seq}})
+                                          .toJson(QJsonDocument::Compact)));
             });
             timer->start(150);
             continue;
         }
         connect(ws, &QWebSocket::textMessageReceived, ws, [ws](const QString &m) { ws->sendTextMessage(m); });
-        connect(ws, &QWebSocket::binaryMessageReceived, ws, [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
+        connect(ws, &QWebSocket::binaryMessageReceived, ws,
+                [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
     }
 }
 
@@ -69,19 +70,23 @@ void Demo::runChat()
     m_chat->setProxy(QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), m_proxyPort));
     connect(m_chat, &QWebSocket::connected, this, [this] {
         m_chat->sendTextMessage(QStringLiteral("Hello, Socktap!"));
-        m_chat->sendTextMessage(QStringLiteral(R"({"type":"subscribe","channel":"prices","symbols":["BTC-USD","ETH-USD"],)"
-                                               R"("id":1,"options":{"depth":5,"snapshot":true}})"));
+        m_chat->sendTextMessage(
+            QStringLiteral(R"({"type":"subscribe","channel":"prices","symbols":["BTC-USD","ETH-USD"],)"
+                           R"("id":1,"options":{"depth":5,"snapshot":true}})"));
         QByteArray binary;
         for (int i = 0; i < 48; ++i)
             binary += char(i * 5);
         m_chat->sendBinaryMessage(binary);
         // A long message in 40-byte frames: the Frames view shows the fragmentation.
         m_chat->setOutgoingFrameSize(40);
-        m_chat->sendTextMessage(QStringLiteral("This message is long enough to travel in several continuation frames, "
-                                               "which Socktap reassembles while relaying each frame untouched."));
+        m_chat->sendTextMessage(
+            QStringLiteral("This message is long enough to travel in several continuation frames, "
+                           "which Socktap reassembles while relaying each frame untouched."));
         m_chat->setOutgoingFrameSize(512 * 1024);
         m_chat->ping("are you there?");
-        QTimer::singleShot(1500, this, [this] { m_chat->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("demo finished")); });
+        QTimer::singleShot(1500, this, [this] {
+            m_chat->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("demo finished"));
+        });
     });
     connect(m_chat, &QWebSocket::disconnected, this, [this] {
         if (++m_done == 2)

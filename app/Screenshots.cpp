@@ -45,7 +45,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
     using Step = std::function<void()>;
     const capture::SessionId chat = findSession(w, "/chat");
     const capture::SessionId ticker = findSession(w, "/ticker");
-    auto steps = std::make_shared<QList<Step>>(QList<Step>{
+    auto steps = std::make_shared<QList<Step>>(QList<Step> {
         [=] {
             w->selectSession(chat);
             w->tabs()->setCurrentIndex(ui::MainWindow::HandshakeTab);

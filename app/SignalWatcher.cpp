@@ -31,7 +31,8 @@ SignalWatcher::SignalWatcher(QObject *parent)
         while (::read(g_pipe[0], &byte, 1) == 1)
             emit terminationRequested(int(byte));
     });
-    struct sigaction sa{};
+    struct sigaction sa
+    { };
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;

@@ -30,7 +30,7 @@ namespace {
 void raiseFileLimit()
 {
     // Every proxied connection holds two descriptors; the default soft limit (1024) is far too low.
-    rlimit limit{};
+    rlimit limit {};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
         limit.rlim_cur = limit.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &limit);
@@ -60,9 +60,11 @@ int runCaCommand(const app::AppOptions &o)
             std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
             return 3;
         }
-        std::printf("new root CA \"%s\" in %s (SHA-256 %s)\nthe previous one was moved to %s; browsers that trusted it must "
+        std::printf("new root CA \"%s\" in %s (SHA-256 %s)\nthe previous one was moved to %s; browsers that "
+                    "trusted it must "
                     "trust the new one instead (docs/certificates.md)\n",
-                    qPrintable(ca->commonName()), qPrintable(o.caDir), qPrintable(ca->fingerprintSha256()), qPrintable(backup));
+                    qPrintable(ca->commonName()), qPrintable(o.caDir), qPrintable(ca->fingerprintSha256()),
+                    qPrintable(backup));
         return 0;
     }
     bool created = false;
@@ -72,18 +74,23 @@ int runCaCommand(const app::AppOptions &o)
         return 3;
     }
     QFile out(o.caExportFile);
-    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(o.caDer ? ca->certificateDer() : ca->certificatePem()) < 0) {
-        std::fprintf(stderr, "socktap: cannot write %s: %s\n", qPrintable(o.caExportFile), qPrintable(out.errorString()));
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate)
+        || out.write(o.caDer ? ca->certificateDer() : ca->certificatePem()) < 0) {
+        std::fprintf(stderr, "socktap: cannot write %s: %s\n", qPrintable(o.caExportFile),
+                     qPrintable(out.errorString()));
         return 3;
     }
-    std::printf("wrote the certificate (not the key) of \"%s\" to %s (%s, SHA-256 %s)\nhow to trust it in each browser and "
+    std::printf("wrote the certificate (not the key) of \"%s\" to %s (%s, SHA-256 %s)\nhow to trust it in "
+                "each browser and "
                 "OS: docs/certificates.md\n",
-                qPrintable(ca->commonName()), qPrintable(o.caExportFile), o.caDer ? "DER" : "PEM", qPrintable(ca->fingerprintSha256()));
+                qPrintable(ca->commonName()), qPrintable(o.caExportFile), o.caDer ? "DER" : "PEM",
+                qPrintable(ca->fingerprintSha256()));
     return 0;
 }
 
 // The root CA and TLS contexts for interception; prints what a user must know. Null on failure.
-std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o, std::unique_ptr<certs::CertificateAuthority> &ca)
+std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o,
+                                             std::unique_ptr<certs::CertificateAuthority> &ca)
 {
     QString error;
     bool created = false;
@@ -93,19 +100,24 @@ std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o, std::uniq
         return nullptr;
     }
     if (created)
-        std::fprintf(stderr, "socktap: created the root CA \"%s\" in %s; to intercept wss:// trust it in the browser: "
-                             "socktap ca export FILE (docs/certificates.md)\n",
-                     qPrintable(ca->commonName()), qPrintable(o.caDir));
+        std::fprintf(
+            stderr,
+            "socktap: created the root CA \"%s\" in %s; to intercept wss:// trust it in the browser: "
+            "socktap ca export FILE (docs/certificates.md)\n",
+            qPrintable(ca->commonName()), qPrintable(o.caDir));
     auto contexts = std::make_shared<proxy::TlsContexts>(ca.get(), o.upstreamCas, &error);
     if (!contexts->isValid()) {
         std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
         return nullptr;
     }
     if (o.proxy.insecureUpstream)
-        std::fprintf(stderr, "socktap: WARNING: --insecure-upstream: servers' certificates are NOT verified; anyone on the path "
-                             "can impersonate them\n");
+        std::fprintf(stderr,
+                     "socktap: WARNING: --insecure-upstream: servers' certificates are NOT verified; anyone "
+                     "on the path "
+                     "can impersonate them\n");
     for (const QString &pattern : o.proxy.insecureUpstreamHosts)
-        std::fprintf(stderr, "socktap: WARNING: certificates of hosts matching '%s' are NOT verified\n", qPrintable(pattern));
+        std::fprintf(stderr, "socktap: WARNING: certificates of hosts matching '%s' are NOT verified\n",
+                     qPrintable(pattern));
     return contexts;
 }
 
@@ -115,7 +127,7 @@ int runHeadless(app::AppOptions options)
     options.proxy.tls = setUpTls(options, ca);
     if (!options.proxy.tls)
         return 3;
-    capture::CaptureStore store(capture::CaptureStore::Limits{options.maxCaptureMemory});
+    capture::CaptureStore store(capture::CaptureStore::Limits {options.maxCaptureMemory});
     proxy::ProxyServer server(options.proxy, store);
     QString error;
     if (!server.start(&error)) {
@@ -123,12 +135,16 @@ int runHeadless(app::AppOptions options)
         return 2;
     }
     if (!server.address().isLoopback())
-        std::fprintf(stderr, "socktap: warning: listening on %s:%u, beyond loopback: anyone who can reach this port can use "
-                             "Socktap as a proxy and read the traffic it records\n",
-                     qPrintable(server.address().toString()), unsigned(server.port()));
+        std::fprintf(
+            stderr,
+            "socktap: warning: listening on %s:%u, beyond loopback: anyone who can reach this port can use "
+            "Socktap as a proxy and read the traffic it records\n",
+            qPrintable(server.address().toString()), unsigned(server.port()));
     std::fprintf(stderr, "socktap: listening on %s:%u as %s; capture budget %s; Ctrl+C to stop\n",
-                 qPrintable(server.address().toString()), unsigned(server.port()), qPrintable(describeModes(options.proxy)),
-                 qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2) + QStringLiteral(" GiB")));
+                 qPrintable(server.address().toString()), unsigned(server.port()),
+                 qPrintable(describeModes(options.proxy)),
+                 qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2)
+                            + QStringLiteral(" GiB")));
     std::unique_ptr<app::Demo> demo;
     if (options.demo) {
         demo = std::make_unique<app::Demo>(server.port());
@@ -137,7 +153,8 @@ int runHeadless(app::AppOptions options)
     }
     std::unique_ptr<app::ConsoleSink> sink;
     if (!options.quiet)
-        sink = std::make_unique<app::ConsoleSink>(store, options.json ? app::ConsoleSink::Format::Json : app::ConsoleSink::Format::Text);
+        sink = std::make_unique<app::ConsoleSink>(
+            store, options.json ? app::ConsoleSink::Format::Json : app::ConsoleSink::Format::Text);
 
     app::SignalWatcher signalWatcher;
     int exitCode = 0;
@@ -158,7 +175,8 @@ int runHeadless(app::AppOptions options)
             sink->drain();
         const auto stats = store.stats();
         std::fprintf(stderr, "socktap: stopped; captured %llu sessions, %llu messages\n",
-                     static_cast<unsigned long long>(stats.sessions), static_cast<unsigned long long>(stats.messages));
+                     static_cast<unsigned long long>(stats.sessions),
+                     static_cast<unsigned long long>(stats.messages));
         QCoreApplication::exit(exitCode);
     });
     return QCoreApplication::exec();
@@ -200,15 +218,17 @@ int runGui(const app::AppOptions &options)
     o.proxy.tls = setUpTls(o, ca);
     if (!o.proxy.tls)
         return 3;
-    capture::CaptureStore store(capture::CaptureStore::Limits{o.maxCaptureMemory});
-    ui::MainWindow window(store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get());
+    capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory});
+    ui::MainWindow window(
+        store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get());
     window.show();
     if (!window.startProxy()) {
-        QMessageBox::warning(&window, QObject::tr("Socktap"),
-                             QObject::tr("The proxy could not start on %1:%2. Start Socktap with --listen HOST:PORT to use "
-                                         "another address.")
-                                 .arg(o.proxy.listenAddress.toString())
-                                 .arg(o.proxy.listenPort));
+        QMessageBox::warning(
+            &window, QObject::tr("Socktap"),
+            QObject::tr("The proxy could not start on %1:%2. Start Socktap with --listen HOST:PORT to use "
+                        "another address.")
+                .arg(o.proxy.listenAddress.toString())
+                .arg(o.proxy.listenPort));
     }
     std::unique_ptr<app::Demo> demo;
     if (o.demo && window.isListening()) {
@@ -253,7 +273,9 @@ int main(int argc, char **argv)
         return runGui(parsed.options);
     }
     if (!parsed.options.headless)
-        std::fprintf(stderr, "socktap: no display found, running headless (use --headless to say so, or set DISPLAY for the window)\n");
+        std::fprintf(stderr,
+                     "socktap: no display found, running headless (use --headless to say so, or set DISPLAY "
+                     "for the window)\n");
     QCoreApplication app(argc, argv);
     return runHeadless(parsed.options);
 }

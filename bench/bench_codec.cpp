@@ -71,48 +71,58 @@ int main()
                 static_cast<long long>(ReadSize));
     {
         QByteArray src(StreamTarget, 'q'), dst(StreamTarget, 0);
-        const std::array<quint8, 4> key{1, 2, 3, 4};
+        const std::array<quint8, 4> key {1, 2, 3, 4};
         double gbps = 0;
-        timeIt(src.size(), [&] { applyMask(dst.data(), src.constData(), src.size(), key, 1); }, gbps);
+        timeIt(
+            src.size(), [&] { applyMask(dst.data(), src.constData(), src.size(), key, 1); }, gbps);
         std::printf("%-28s %8.2f GB/s\n\n", "unmask (applyMask)", gbps);
     }
     std::printf("%-10s %-22s %10s %14s\n", "payload", "work", "GB/s", "frames/s");
-    const Mode modes[] = {{"parse", false, false}, {"parse + unmask", true, false}, {"parse + assemble", true, true}};
-    for (const qsizetype size : {qsizetype(64), qsizetype(1024), qsizetype(16 * 1024), qsizetype(1024 * 1024)}) {
+    const Mode modes[] = {
+        {"parse", false, false}, {"parse + unmask", true, false}, {"parse + assemble", true, true}};
+    for (const qsizetype size :
+         {qsizetype(64), qsizetype(1024), qsizetype(16 * 1024), qsizetype(1024 * 1024)}) {
         qsizetype frames = 0;
         const QByteArray stream = makeStream(size, frames);
         QByteArray scratch(ReadSize, 0);
         for (const Mode &mode : modes) {
             qsizetype seen = 0;
             double gbps = 0;
-            const double seconds = timeIt(stream.size(), [&] {
-                FrameParser parser;
-                MessageAssembler assembler;
-                seen = 0;
-                for (qsizetype pos = 0; pos < stream.size(); pos += ReadSize) {
-                    QByteArrayView chunk = QByteArrayView(stream).sliced(pos, std::min(ReadSize, stream.size() - pos));
-                    for (;;) {
-                        const auto ev = parser.next(chunk);
-                        chunk = chunk.sliced(ev.consumed);
-                        if (ev.kind == FrameParser::Event::Kind::NeedMore)
-                            break;
-                        if (mode.assemble) {
-                            if (assembler.handle(ev, 0))
+            const double seconds = timeIt(
+                stream.size(),
+                [&] {
+                    FrameParser parser;
+                    MessageAssembler assembler;
+                    seen = 0;
+                    for (qsizetype pos = 0; pos < stream.size(); pos += ReadSize) {
+                        QByteArrayView chunk =
+                            QByteArrayView(stream).sliced(pos, std::min(ReadSize, stream.size() - pos));
+                        for (;;) {
+                            const auto ev = parser.next(chunk);
+                            chunk = chunk.sliced(ev.consumed);
+                            if (ev.kind == FrameParser::Event::Kind::NeedMore)
+                                break;
+                            if (mode.assemble) {
+                                if (assembler.handle(ev, 0))
+                                    ++seen;
+                                continue;
+                            }
+                            if (ev.kind == FrameParser::Event::Kind::Payload && mode.unmask)
+                                applyMask(scratch.data(), ev.payload.data(), ev.payload.size(),
+                                          ev.header.maskKey, ev.payloadOffset);
+                            if (ev.kind == FrameParser::Event::Kind::FrameEnd)
                                 ++seen;
-                            continue;
                         }
-                        if (ev.kind == FrameParser::Event::Kind::Payload && mode.unmask)
-                            applyMask(scratch.data(), ev.payload.data(), ev.payload.size(), ev.header.maskKey, ev.payloadOffset);
-                        if (ev.kind == FrameParser::Event::Kind::FrameEnd)
-                            ++seen;
                     }
-                }
-            }, gbps);
+                },
+                gbps);
             if (seen != frames) {
-                std::fprintf(stderr, "expected %lld frames, saw %lld\n", static_cast<long long>(frames), static_cast<long long>(seen));
+                std::fprintf(stderr, "expected %lld frames, saw %lld\n", static_cast<long long>(frames),
+                             static_cast<long long>(seen));
                 return 1;
             }
-            std::printf("%-10lld %-22s %10.2f %14.0f\n", static_cast<long long>(size), mode.name, gbps, double(frames) / seconds);
+            std::printf("%-10lld %-22s %10.2f %14.0f\n", static_cast<long long>(size), mode.name, gbps,
+                        double(frames) / seconds);
         }
     }
     return 0;

@@ -54,7 +54,7 @@ int listenLoopback(quint16 &port, int backlog = 4096)
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
+    sockaddr_in a {};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
@@ -68,7 +68,7 @@ int listenLoopback(quint16 &port, int backlog = 4096)
 int connectLoopback(quint16 port)
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
+    sockaddr_in a {};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(port);
@@ -79,7 +79,7 @@ int connectLoopback(quint16 port)
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     // A proxy that stops reading must not hang the benchmark.
-    const timeval timeout{20, 0};
+    const timeval timeout {20, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     return fd;
@@ -139,7 +139,8 @@ bool readResponseHead(int fd, QByteArray &rest)
 
 QByteArray switching(const http::RequestHead &r)
 {
-    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+    return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+           "Upgrade\r\nSec-WebSocket-Accept: "
         + ws::Handshake::acceptFor(r.headers.value("Sec-WebSocket-Key")) + "\r\n\r\n";
 }
 
@@ -157,7 +158,8 @@ QByteArray upgradeFor(const Route &route, quint16 serverPort, const QByteArray &
 {
     const QByteArray host = "127.0.0.1:" + QByteArray::number(serverPort);
     const QByteArray target = route.absoluteForm ? "http://" + host + path : path;
-    return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+    return "GET " + target + " HTTP/1.1\r\nHost: " + host
+        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
         + ws::Handshake::generateKey() + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
 }
 
@@ -182,8 +184,8 @@ struct SinkServer
     quint16 port = 0;
     int listener = -1;
     std::thread thread;
-    std::atomic<quint64> messages{0};
-    std::atomic<quint64> bytes{0};
+    std::atomic<quint64> messages {0};
+    std::atomic<quint64> bytes {0};
     bool echo = false;
 
     explicit SinkServer(bool echoMessages)
@@ -231,8 +233,10 @@ struct SinkServer
                     echoPayload += ev.payload.toByteArray();
                 if (ev.kind == ws::FrameParser::Event::Kind::FrameEnd && ev.header.fin) {
                     if (echo) {
-                        ws::applyMask(echoPayload.data(), echoPayload.constData(), echoPayload.size(), ev.header.maskKey, 0);
-                        const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, echoPayload, false);
+                        ws::applyMask(echoPayload.data(), echoPayload.constData(), echoPayload.size(),
+                                      ev.header.maskKey, 0);
+                        const QByteArray frame =
+                            ws::FrameWriter::frame(ws::Opcode::Binary, echoPayload, false);
                         sendAll(fd, frame.constData(), size_t(frame.size()));
                         echoPayload.clear();
                     }
@@ -379,7 +383,7 @@ struct EchoPool
 {
     quint16 port = 0;
     int listener = -1;
-    std::atomic<bool> stop{false};
+    std::atomic<bool> stop {false};
     std::thread thread;
 
     EchoPool()
@@ -397,7 +401,7 @@ struct EchoPool
     void run()
     {
         const int ep = ::epoll_create1(0);
-        epoll_event ev{};
+        epoll_event ev {};
         ev.events = EPOLLIN;
         ev.data.fd = listener;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev);
@@ -411,7 +415,7 @@ struct EchoPool
                 if (fd == listener) {
                     int c;
                     while ((c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >= 0) {
-                        epoll_event e{};
+                        epoll_event e {};
                         e.events = EPOLLIN;
                         e.data.fd = c;
                         ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &e);
@@ -442,7 +446,8 @@ struct EchoPool
                 while (in.size() >= 6 && in.size() >= 6 + (quint8(in[1]) & 0x7f)) {
                     const int len = quint8(in[1]) & 0x7f;
                     QByteArray payload = in.mid(6, len);
-                    const std::array<quint8, 4> key{quint8(in[2]), quint8(in[3]), quint8(in[4]), quint8(in[5])};
+                    const std::array<quint8, 4> key {quint8(in[2]), quint8(in[3]), quint8(in[4]),
+                                                     quint8(in[5])};
                     ws::applyMask(payload.data(), payload.constData(), len, key, 0);
                     const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Text, payload, false);
                     sendAll(fd, frame.constData(), size_t(frame.size()));
@@ -473,12 +478,12 @@ Concurrency concurrent(const Route &route, quint16 serverPort, int count)
     std::vector<QByteArray> inbox(65536);
     for (int i = 0; i < count; ++i) {
         const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        sockaddr_in a{};
+        sockaddr_in a {};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         a.sin_port = htons(route.connectPort);
         ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-        epoll_event e{};
+        epoll_event e {};
         e.events = EPOLLOUT | EPOLLIN;
         e.data.fd = fd;
         ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
@@ -495,7 +500,7 @@ Concurrency concurrent(const Route &route, quint16 serverPort, int count)
                 st = 1;
                 const QByteArray req = upgradeFor(route, serverPort);
                 sendAll(fd, req.constData(), size_t(req.size()));
-                epoll_event e{};
+                epoll_event e {};
                 e.events = EPOLLIN;
                 e.data.fd = fd;
                 ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
@@ -515,7 +520,8 @@ Concurrency concurrent(const Route &route, quint16 serverPort, int count)
                 in.remove(0, end + 4);
                 st = 2;
                 ++c.opened;
-                const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Text, "hi " + QByteArray::number(fd), true);
+                const QByteArray frame =
+                    ws::FrameWriter::frame(ws::Opcode::Text, "hi " + QByteArray::number(fd), true);
                 sendAll(fd, frame.constData(), size_t(frame.size()));
             }
             if (st == 2 && in.size() >= 2 && in.size() >= 2 + (quint8(in[1]) & 0x7f)) {
@@ -606,13 +612,14 @@ Route startProxy(const std::string &kind, const std::string &socktap, quint16 re
     r.absoluteForm = reverseTo == 0;
     const std::string listen = "127.0.0.1:" + std::to_string(port);
     if (kind == "socktap") {
-        std::vector<std::string> args{socktap, "--headless", "--quiet", "--listen", listen};
+        std::vector<std::string> args {socktap, "--headless", "--quiet", "--listen", listen};
         if (reverseTo)
             args.insert(args.end(), {"--reverse", "ws://127.0.0.1:" + std::to_string(reverseTo)});
         r.pid = spawn(args);
         r.name = reverseTo ? "socktap reverse" : "socktap explicit";
     } else {
-        std::vector<std::string> args{"mitmdump", "-q", "--listen-host", "127.0.0.1", "--listen-port", std::to_string(port)};
+        std::vector<std::string> args {
+            "mitmdump", "-q", "--listen-host", "127.0.0.1", "--listen-port", std::to_string(port)};
         if (reverseTo)
             args.insert(args.end(), {"--mode", "reverse:http://127.0.0.1:" + std::to_string(reverseTo)});
         r.pid = spawn(args);
@@ -656,7 +663,7 @@ int main(int argc, char **argv)
         else if (a == "--only" && i + 1 < argc)
             only = argv[++i];
     }
-    rlimit limit{};
+    rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
@@ -667,8 +674,9 @@ int main(int argc, char **argv)
     const int rounds = g_quick ? 2'000 : 20'000;
     const int connections = g_quick ? 1'000 : 5'000;
     const bool mitm = haveProgram("mitmdump");
-    std::printf("socktap load benchmark: %u cores, %s run, fd limit %llu; mitmdump %s\n\n", std::thread::hardware_concurrency(),
-                g_quick ? "quick" : "full", static_cast<unsigned long long>(limit.rlim_cur),
+    std::printf("socktap load benchmark: %u cores, %s run, fd limit %llu; mitmdump %s\n\n",
+                std::thread::hardware_concurrency(), g_quick ? "quick" : "full",
+                static_cast<unsigned long long>(limit.rlim_cur),
                 mitm ? "found: measured side by side" : "not installed: skipped");
 
     std::vector<Row> rows;
@@ -690,7 +698,7 @@ int main(int argc, char **argv)
         std::string kind;
         bool reverse;
     };
-    std::vector<Target> targets{{"direct", false}, {"socktap", false}, {"socktap", true}};
+    std::vector<Target> targets {{"direct", false}, {"socktap", false}, {"socktap", true}};
     if (mitm) {
         targets.push_back({"mitmdump", false});
         targets.push_back({"mitmdump", true});
@@ -715,17 +723,19 @@ int main(int argc, char **argv)
             if (route.pid)
                 stopProcess(route.pid);
         };
-        const std::vector<std::tuple<std::string, qsizetype, quint64>> bulk{{"64 B messages, pipelined", 64, smallCount},
-                                                                             {"16 KiB messages", 16 * 1024, mediumCount},
-                                                                             {"1 MiB messages", 1024 * 1024, largeCount}};
+        const std::vector<std::tuple<std::string, qsizetype, quint64>> bulk {
+            {"64 B messages, pipelined", 64, smallCount},
+            {"16 KiB messages", 16 * 1024, mediumCount},
+            {"1 MiB messages", 1024 * 1024, largeCount}};
         for (const auto &[label, size, count] : bulk) {
             SinkServer server(false);
             withRoute(server.port, [&](const Route &route, qint64 idleKb) {
                 const Throughput r = pipelined(route, server, size, count);
-                std::string value = size == 64 ? fmt("%.0f messages/s", r.messagesPerSecond) : fmt("%.0f MB/s", r.megabytesPerSecond);
+                std::string value = size == 64 ? fmt("%.0f messages/s", r.messagesPerSecond)
+                                               : fmt("%.0f MB/s", r.megabytesPerSecond);
                 if (!r.ok)
-                    value += " (stopped after " + std::to_string(WorkloadSeconds) + " s: " + std::to_string(r.delivered) + " of "
-                        + std::to_string(count) + " delivered)";
+                    value += " (stopped after " + std::to_string(WorkloadSeconds) + " s: "
+                        + std::to_string(r.delivered) + " of " + std::to_string(count) + " delivered)";
                 report(route.name, label, value);
                 if (r.delivered == 0)
                     return;
@@ -737,7 +747,8 @@ int main(int argc, char **argv)
                     // Memory per captured message beyond its payload: resident growth over the idle
                     // process, less the payloads, per message.
                     const double grown = double(statusKb(route.pid, "VmRSS") - idleKb) * 1024;
-                    report(route.name, "  memory per captured message", fmt("%.0f bytes beyond the payload", grown / double(r.delivered) - double(size)));
+                    report(route.name, "  memory per captured message",
+                           fmt("%.0f bytes beyond the payload", grown / double(r.delivered) - double(size)));
                 }
             });
         }
@@ -746,9 +757,10 @@ int main(int argc, char **argv)
             withRoute(echo.port, [&](const Route &route, qint64) {
                 WakeLatencyRequest awake;
                 const Latency l = pingPong(route, echo, rounds);
-                report(route.name, "ping-pong round trip, 64 B",
-                       (l.ok ? fmt("p50 %.1f us", l.p50) + fmt(", p99 %.1f us", l.p99) : std::string("FAILED"))
-                           + (awake.active() ? "" : " (no PM QoS: idle wake-ups included)"));
+                report(
+                    route.name, "ping-pong round trip, 64 B",
+                    (l.ok ? fmt("p50 %.1f us", l.p50) + fmt(", p99 %.1f us", l.p99) : std::string("FAILED"))
+                        + (awake.active() ? "" : " (no PM QoS: idle wake-ups included)"));
             });
         }
         {
@@ -756,8 +768,11 @@ int main(int argc, char **argv)
             withRoute(pool.port, [&](const Route &route, qint64) {
                 const Concurrency c = concurrent(route, pool.port, connections);
                 report(route.name, std::to_string(connections) + " concurrent connections",
-                       std::to_string(c.echoed) + " of " + std::to_string(connections) + " echoed" + fmt(" in %.2f s", c.seconds)
-                           + (c.echoed == connections ? "" : " (" + std::to_string(connections - c.echoed) + " FAILED)"));
+                       std::to_string(c.echoed) + " of " + std::to_string(connections) + " echoed"
+                           + fmt(" in %.2f s", c.seconds)
+                           + (c.echoed == connections
+                                  ? ""
+                                  : " (" + std::to_string(connections - c.echoed) + " FAILED)"));
             });
         }
     }

@@ -22,7 +22,8 @@ namespace {
 constexpr int Messages = 1'000'000;
 constexpr int Screenful = 40;
 
-void writeOne(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire, ws::FrameParser &parser, ws::MessageAssembler &assembler)
+void writeOne(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire,
+              ws::FrameParser &parser, ws::MessageAssembler &assembler)
 {
     QByteArrayView rest(wire);
     for (;;) {
@@ -67,7 +68,8 @@ int main(int argc, char **argv)
 
     QElapsedTimer t;
     t.start();
-    ws::FrameParser fromServer; // default options: client frames; server frames are parsed by their own parser
+    ws::FrameParser
+        fromServer; // default options: client frames; server frames are parsed by their own parser
     ws::FrameParser::Options so;
     so.sender = ws::FrameParser::Sender::Server;
     ws::FrameParser serverParser(so);
@@ -118,7 +120,8 @@ int main(int argc, char **argv)
     double worst = 0, total = 0;
     for (int refresh = 0; refresh < 30; ++refresh) {
         for (int i = 0; i < perRefresh; ++i)
-            writeOne(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "tick", false), serverParser, serverAssembler);
+            writeOne(writer, id, Direction::ServerToClient,
+                     ws::FrameWriter::frame(ws::Opcode::Text, "tick", false), serverParser, serverAssembler);
         writer.flush();
         QElapsedTimer r;
         r.start();
@@ -128,7 +131,8 @@ int main(int argc, char **argv)
         worst = std::max(worst, took);
         total += took;
     }
-    std::printf("%-52s %10.2f ms  (worst %.2f ms of a 33 ms frame)\n", "one refresh at 50,000 msg/s (append 1,667 + render)", total / 30, worst);
+    std::printf("%-52s %10.2f ms  (worst %.2f ms of a 33 ms frame)\n",
+                "one refresh at 50,000 msg/s (append 1,667 + render)", total / 30, worst);
 
     ui::SessionTableModel sessions(store);
     QList<SessionId> ids;

@@ -53,7 +53,8 @@ bool addExtension(X509 *cert, X509 *issuer, int nid, const char *value)
 bool addName(X509_NAME *name, const char *field, const QString &value)
 {
     const QByteArray utf8 = value.toUtf8();
-    return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8, reinterpret_cast<const unsigned char *>(utf8.constData()),
+    return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
+                                      reinterpret_cast<const unsigned char *>(utf8.constData()),
                                       int(utf8.size()), -1, 0)
         == 1;
 }
@@ -73,7 +74,8 @@ bool writePrivate(const QString &path, const QByteArray &bytes, QString *error)
     // Created 0600 from the start: the key is never readable by others, not even for a moment.
     const QByteArray native = QFile::encodeName(path);
     const int fd = ::open(native.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || ::fchmod(fd, 0600) != 0 || ::write(fd, bytes.constData(), size_t(bytes.size())) != bytes.size()) {
+    if (fd < 0 || ::fchmod(fd, 0600) != 0
+        || ::write(fd, bytes.constData(), size_t(bytes.size())) != bytes.size()) {
         if (error)
             *error = QStringLiteral("cannot write %1: %2").arg(path, QString::fromLocal8Bit(strerror(errno)));
         if (fd >= 0)
@@ -110,13 +112,16 @@ std::unique_ptr<CertificateAuthority> CertificateAuthority::create(QString *erro
         return nullptr;
     X509Ptr cert(X509_new());
     // The suffix tells one installation's CA from another's in a trust store.
-    const QString suffix = QString::number(QRandomGenerator::system()->generate(), 16).rightJustified(8, QLatin1Char('0'));
+    const QString suffix =
+        QString::number(QRandomGenerator::system()->generate(), 16).rightJustified(8, QLatin1Char('0'));
     X509_NAME *name = X509_get_subject_name(cert.get());
     const bool ok = X509_set_version(cert.get(), 2) == 1 && randomSerial(cert.get())
-        && X509_gmtime_adj(X509_getm_notBefore(cert.get()), -Hour) && X509_gmtime_adj(X509_getm_notAfter(cert.get()), CaValidity)
+        && X509_gmtime_adj(X509_getm_notBefore(cert.get()), -Hour)
+        && X509_gmtime_adj(X509_getm_notAfter(cert.get()), CaValidity)
         && addName(name, "CN", QStringLiteral("Socktap Root CA %1").arg(suffix))
         && addName(name, "O", QStringLiteral("Socktap local debugging CA"))
-        && X509_set_issuer_name(cert.get(), name) == 1 && X509_set_pubkey(cert.get(), ca->m_key.get()) == 1
+        && X509_set_issuer_name(cert.get(), name) == 1
+        && X509_set_pubkey(cert.get(), ca->m_key.get()) == 1
         // RFC 5280 4.2.1.9 and 4.2.1.3: a CA that signs leaves only.
         && addExtension(cert.get(), cert.get(), NID_basic_constraints, "critical,CA:TRUE,pathlen:0")
         && addExtension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign,cRLSign")
@@ -139,7 +144,9 @@ bool CertificateAuthority::save(const QString &dir, QString *error) const
         return false;
     }
     ::chmod(QFile::encodeName(dir).constData(), 0700);
-    const QByteArray key = toPem([&](BIO *b) { return PEM_write_bio_PrivateKey(b, m_key.get(), nullptr, nullptr, 0, nullptr, nullptr); });
+    const QByteArray key = toPem([&](BIO *b) {
+        return PEM_write_bio_PrivateKey(b, m_key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
     if (!writePrivate(keyFile(dir), key, error))
         return false;
     QFile cert(certificateFile(dir));
@@ -154,17 +161,20 @@ bool CertificateAuthority::save(const QString &dir, QString *error) const
 std::unique_ptr<CertificateAuthority> CertificateAuthority::load(const QString &dir, QString *error)
 {
     const QString keyPath = keyFile(dir);
-    struct stat st{};
+    struct stat st
+    { };
     if (::stat(QFile::encodeName(keyPath).constData(), &st) != 0) {
         if (error)
-            *error = QStringLiteral("cannot read the CA key %1: %2").arg(keyPath, QString::fromLocal8Bit(strerror(errno)));
+            *error = QStringLiteral("cannot read the CA key %1: %2")
+                         .arg(keyPath, QString::fromLocal8Bit(strerror(errno)));
         return nullptr;
     }
     if (st.st_mode & 077) {
         // A key others can read lets them forge certificates this browser trusts.
         if (error)
-            *error = QStringLiteral("refusing the CA key %1: it is readable by others (mode %2). Run 'chmod 600 %1', or "
-                                    "'socktap ca regenerate' if someone else may have read it")
+            *error = QStringLiteral(
+                         "refusing the CA key %1: it is readable by others (mode %2). Run 'chmod 600 %1', or "
+                         "'socktap ca regenerate' if someone else may have read it")
                          .arg(keyPath)
                          .arg(st.st_mode & 0777, 4, 8, QLatin1Char('0'));
         return nullptr;
@@ -196,7 +206,8 @@ std::unique_ptr<CertificateAuthority> CertificateAuthority::load(const QString &
     return ca->m_leafKey ? std::move(ca) : nullptr;
 }
 
-std::unique_ptr<CertificateAuthority> CertificateAuthority::loadOrCreate(const QString &dir, QString *error, bool *created)
+std::unique_ptr<CertificateAuthority> CertificateAuthority::loadOrCreate(const QString &dir, QString *error,
+                                                                         bool *created)
 {
     if (created)
         *created = false;
@@ -210,7 +221,8 @@ std::unique_ptr<CertificateAuthority> CertificateAuthority::loadOrCreate(const Q
     return ca;
 }
 
-std::unique_ptr<CertificateAuthority> CertificateAuthority::regenerate(const QString &dir, QString *error, QString *backup)
+std::unique_ptr<CertificateAuthority> CertificateAuthority::regenerate(const QString &dir, QString *error,
+                                                                       QString *backup)
 {
     const QString stamp = QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd-hhmmss"));
     for (const QString &file : {certificateFile(dir), keyFile(dir)}) {
@@ -240,7 +252,9 @@ QByteArray CertificateAuthority::certificatePem(X509 *certificate)
 
 QByteArray CertificateAuthority::leafKeyPem() const
 {
-    return toPem([&](BIO *b) { return PEM_write_bio_PrivateKey(b, m_leafKey.get(), nullptr, nullptr, 0, nullptr, nullptr); });
+    return toPem([&](BIO *b) {
+        return PEM_write_bio_PrivateKey(b, m_leafKey.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
 }
 
 QByteArray CertificateAuthority::certificateDer() const
@@ -273,7 +287,8 @@ int CertificateAuthority::cachedLeaves() const
     return int(m_cache.size());
 }
 
-std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(const QString &host, QString *error)
+std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(const QString &host,
+                                                                                QString *error)
 {
     const QString key = host.toLower();
     QMutexLocker lock(&m_mutex);
@@ -288,12 +303,14 @@ std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(
     return leaf;
 }
 
-std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::issue(const QString &host, QString *error)
+std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::issue(const QString &host,
+                                                                              QString *error)
 {
     X509Ptr cert(X509_new());
     const QHostAddress ip(host);
     // RFC 5280 4.2.1.6: the name goes in subjectAltName, as DNS or IP (IPv4 and IPv6).
-    const QByteArray san = (ip.isNull() ? QStringLiteral("DNS:%1") : QStringLiteral("IP:%1")).arg(host).toUtf8();
+    const QByteArray san =
+        (ip.isNull() ? QStringLiteral("DNS:%1") : QStringLiteral("IP:%1")).arg(host).toUtf8();
     X509_NAME *name = X509_get_subject_name(cert.get());
     const bool ok = X509_set_version(cert.get(), 2) == 1 && randomSerial(cert.get())
         && X509_gmtime_adj(X509_getm_notBefore(cert.get()), -Hour) // tolerate a client clock a little behind

@@ -27,10 +27,12 @@ public:
     // A new CA in memory (not saved).
     static std::unique_ptr<CertificateAuthority> create(QString *error = nullptr);
     // Loads the CA in dir, or creates and saves one if dir holds none. Refuses a key others can read.
-    static std::unique_ptr<CertificateAuthority> loadOrCreate(const QString &dir, QString *error = nullptr, bool *created = nullptr);
+    static std::unique_ptr<CertificateAuthority> loadOrCreate(const QString &dir, QString *error = nullptr,
+                                                              bool *created = nullptr);
     static std::unique_ptr<CertificateAuthority> load(const QString &dir, QString *error = nullptr);
     // Moves the current files aside (*.bak-<time>) and creates a new CA in dir.
-    static std::unique_ptr<CertificateAuthority> regenerate(const QString &dir, QString *error = nullptr, QString *backup = nullptr);
+    static std::unique_ptr<CertificateAuthority> regenerate(const QString &dir, QString *error = nullptr,
+                                                            QString *backup = nullptr);
 
     static QString defaultDirectory(); // QStandardPaths::AppConfigLocation
     static QString certificateFile(const QString &dir);

@@ -39,7 +39,7 @@ QString nameText(const X509_NAME *name)
 
 QString toIso(const ASN1_TIME *time)
 {
-    tm t{};
+    tm t {};
     if (!time || ASN1_TIME_to_tm(time, &t) != 1)
         return {};
     char out[32];

@@ -19,7 +19,8 @@ struct Seen
     bool operator==(const Seen &) const = default;
 };
 
-QList<Seen> run(const QList<QByteArrayView> &pieces, FrameParser::Options options, bool noTakeover, qsizetype &consumed)
+QList<Seen> run(const QList<QByteArrayView> &pieces, FrameParser::Options options, bool noTakeover,
+                qsizetype &consumed)
 {
     FrameParser parser(options);
     MessageAssembler::Options limits;
@@ -39,7 +40,8 @@ QList<Seen> run(const QList<QByteArrayView> &pieces, FrameParser::Options option
             if (ev.kind == FrameParser::Event::Kind::NeedMore || ev.kind == FrameParser::Event::Kind::Error)
                 break;
             if (const auto *m = assembler.handle(ev, ++now)) {
-                if (m->payload.size() > limits.maxPayload || qsizetype(m->frames.size()) > limits.maxFrameInfos)
+                if (m->payload.size() > limits.maxPayload
+                    || qsizetype(m->frames.size()) > limits.maxFrameInfos)
                     abort();
                 out.append({m->opcode, m->payload.toByteArray(), m->payloadSize, m->violations});
             }

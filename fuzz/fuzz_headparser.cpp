@@ -53,7 +53,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (whole.status != chunked.status || whole.code != chunked.code)
         abort();
     if (whole.status == HeadParser::Status::Complete) {
-        if (whole.consumed != chunked.consumed || whole.raw != chunked.raw || whole.raw.size() > limits.maxHeadSize)
+        if (whole.consumed != chunked.consumed || whole.raw != chunked.raw
+            || whole.raw.size() > limits.maxHeadSize)
             abort();
         if (kind == HeadParser::Kind::Request) {
             HeadParser p(kind, limits);

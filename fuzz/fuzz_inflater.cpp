@@ -35,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Inflater inflater(bits, data[0] & 8, Bound);
     QByteArray back;
     const QByteArray compressed = deflater.compress(input);
-    if (!inflater.feed(compressed, back) || !inflater.finishMessage(back) || back != input.first(std::min(input.size(), Bound)))
+    if (!inflater.feed(compressed, back) || !inflater.finishMessage(back)
+        || back != input.first(std::min(input.size(), Bound)))
         abort();
     return 0;
 }

@@ -25,7 +25,8 @@ QString htmlEscape(const QString &text)
 
 QString htmlRow(const QString &label, const QString &value)
 {
-    return QStringLiteral("<tr><td style='padding-right:14px'><b>%1</b></td><td>%2</td></tr>").arg(label, value);
+    return QStringLiteral("<tr><td style='padding-right:14px'><b>%1</b></td><td>%2</td></tr>")
+        .arg(label, value);
 }
 
 namespace {
@@ -108,39 +109,63 @@ void HandshakeView::setSession(const capture::SessionInfo &s)
     html += htmlRow(tr("URL"), htmlEscape(QString::fromLatin1(s.url())));
     html += htmlRow(tr("Mode"), QString::fromLatin1(capture::modeName(s.mode)));
     html += htmlRow(tr("Client"), QStringLiteral("%1:%2").arg(s.clientAddress).arg(s.clientPort));
-    html += htmlRow(tr("State"), QStringLiteral("%1%2").arg(QString::fromLatin1(capture::stateName(s.state)),
-                                                            s.error.isEmpty() ? QString() : QStringLiteral(": ") + htmlEscape(s.error)));
+    html += htmlRow(tr("State"),
+                    QStringLiteral("%1%2").arg(
+                        QString::fromLatin1(capture::stateName(s.state)),
+                        s.error.isEmpty() ? QString() : QStringLiteral(": ") + htmlEscape(s.error)));
     if (s.kind == capture::SessionKind::WebSocket) {
         const QByteArray offeredProtocols = s.request.headers.combined("Sec-WebSocket-Protocol");
         const QByteArray offeredExtensions = s.request.headers.combined("Sec-WebSocket-Extensions");
-        html += htmlRow(tr("Subprotocol"), s.subprotocol.isEmpty() ? tr("none") : htmlEscape(QString::fromLatin1(s.subprotocol)));
-        html += htmlRow(tr("…offered"), offeredProtocols.isEmpty() ? tr("none") : htmlEscape(QString::fromLatin1(offeredProtocols)));
-        html += htmlRow(tr("Extensions"), s.extensions.isEmpty() ? tr("none")
-                                                                 : htmlEscape(QString::fromLatin1(ws::serializeExtensions(s.extensions))));
-        html += htmlRow(tr("…offered"), offeredExtensions.isEmpty() ? tr("none") : htmlEscape(QString::fromLatin1(offeredExtensions)));
+        html +=
+            htmlRow(tr("Subprotocol"),
+                    s.subprotocol.isEmpty() ? tr("none") : htmlEscape(QString::fromLatin1(s.subprotocol)));
+        html += htmlRow(tr("…offered"),
+                        offeredProtocols.isEmpty() ? tr("none")
+                                                   : htmlEscape(QString::fromLatin1(offeredProtocols)));
+        html += htmlRow(tr("Extensions"),
+                        s.extensions.isEmpty()
+                            ? tr("none")
+                            : htmlEscape(QString::fromLatin1(ws::serializeExtensions(s.extensions))));
+        html += htmlRow(tr("…offered"),
+                        offeredExtensions.isEmpty() ? tr("none")
+                                                    : htmlEscape(QString::fromLatin1(offeredExtensions)));
         if (s.deflate)
-            html += htmlRow(tr("permessage-deflate"),
-                            tr("client window %1 bits%2, server window %3 bits%4")
-                                .arg(s.deflate->clientMaxWindowBits)
-                                .arg(s.deflate->clientNoContextTakeover ? tr(", no context takeover") : QString())
-                                .arg(s.deflate->serverMaxWindowBits)
-                                .arg(s.deflate->serverNoContextTakeover ? tr(", no context takeover") : QString()));
+            html += htmlRow(
+                tr("permessage-deflate"),
+                tr("client window %1 bits%2, server window %3 bits%4")
+                    .arg(s.deflate->clientMaxWindowBits)
+                    .arg(s.deflate->clientNoContextTakeover ? tr(", no context takeover") : QString())
+                    .arg(s.deflate->serverMaxWindowBits)
+                    .arg(s.deflate->serverNoContextTakeover ? tr(", no context takeover") : QString()));
     }
     for (const QString &problem : s.handshakeProblems)
         html += htmlRow(tr("<span style='color:#d32f2f'>Problem</span>"), htmlEscape(problem));
     if (s.state == capture::SessionState::Rejected && !s.responseBody.isEmpty())
-        html += htmlRow(tr("Rejection body"), QStringLiteral("<pre>%1</pre>").arg(htmlEscape(QString::fromUtf8(s.responseBody))));
+        html += htmlRow(tr("Rejection body"),
+                        QStringLiteral("<pre>%1</pre>").arg(htmlEscape(QString::fromUtf8(s.responseBody))));
     if (s.tls.intercepted || !s.tls.upstreamProtocol.isEmpty()) {
-        html += htmlRow(tr("TLS (client leg)"), htmlEscape(QStringLiteral("%1, %2, SNI %3")
-                                                              .arg(s.tls.clientProtocol, s.tls.clientCipher,
-                                                                   s.tls.sni.isEmpty() ? tr("none") : QString::fromLatin1(s.tls.sni))));
-        html += htmlRow(tr("TLS (server leg)"), htmlEscape(QStringLiteral("%1, %2").arg(s.tls.upstreamProtocol, s.tls.upstreamCipher)));
-        html += htmlRow(tr("Server certificate"), htmlEscape(QStringLiteral("%1, issued by %2, valid %3")
-                                                                 .arg(s.tls.upstreamSubject, s.tls.upstreamIssuer, s.tls.upstreamValidity)));
+        html +=
+            htmlRow(tr("TLS (client leg)"),
+                    htmlEscape(QStringLiteral("%1, %2, SNI %3")
+                                   .arg(s.tls.clientProtocol, s.tls.clientCipher,
+                                        s.tls.sni.isEmpty() ? tr("none") : QString::fromLatin1(s.tls.sni))));
+        html +=
+            htmlRow(tr("TLS (server leg)"),
+                    htmlEscape(QStringLiteral("%1, %2").arg(s.tls.upstreamProtocol, s.tls.upstreamCipher)));
+        html += htmlRow(
+            tr("Server certificate"),
+            htmlEscape(QStringLiteral("%1, issued by %2, valid %3")
+                           .arg(s.tls.upstreamSubject, s.tls.upstreamIssuer, s.tls.upstreamValidity)));
         const QString verdict = htmlEscape(s.tls.upstreamVerification);
-        html += htmlRow(tr("Verification"), s.tls.upstreamVerified ? verdict : QStringLiteral("<span style='color:#d32f2f'>%1</span>").arg(verdict));
+        html += htmlRow(tr("Verification"),
+                        s.tls.upstreamVerified
+                            ? verdict
+                            : QStringLiteral("<span style='color:#d32f2f'>%1</span>").arg(verdict));
     }
-    html += htmlRow(tr("Timing"), tr("accepted %1, upgraded %2").arg(capture::isoTime(s.acceptedAt), s.upgradedAt ? capture::isoTime(s.upgradedAt) : tr("—")));
+    html += htmlRow(
+        tr("Timing"),
+        tr("accepted %1, upgraded %2")
+            .arg(capture::isoTime(s.acceptedAt), s.upgradedAt ? capture::isoTime(s.upgradedAt) : tr("—")));
     html += QStringLiteral("</table>");
     m_summary->setHtml(html);
     fill(m_request, s.request.headers);

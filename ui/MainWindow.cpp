@@ -40,7 +40,8 @@
 
 namespace socktap::ui {
 
-MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer, certs::CertificateAuthority *ca, QWidget *parent)
+MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
+                       certs::CertificateAuthority *ca, QWidget *parent)
     : QMainWindow(parent)
     , m_store(store)
     , m_makeServer(std::move(makeServer))
@@ -78,7 +79,8 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer, c
     m_sessionView->setColumnWidth(SessionTableModel::Path, 84);
     for (int c : {SessionTableModel::MessagesUp, SessionTableModel::MessagesDown})
         m_sessionView->setColumnWidth(c, 58);
-    for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Started, SessionTableModel::Duration})
+    for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Started,
+                  SessionTableModel::Duration})
         m_sessionView->setColumnWidth(c, 84);
     auto *filterRow = new QHBoxLayout;
     filterRow->addWidget(m_filterBox, 1);
@@ -112,7 +114,8 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer, c
 
     connect(m_filterBox, &QLineEdit::textChanged, m_filter, &SessionFilterModel::setText);
     connect(m_showHttp, &QCheckBox::toggled, m_filter, &SessionFilterModel::setShowHttp);
-    connect(m_sessionView->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MainWindow::onCurrentSessionChanged);
+    connect(m_sessionView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &MainWindow::onCurrentSessionChanged);
     connect(m_feed, &CaptureFeed::sessionsChanged, this, &MainWindow::onSessionsChanged);
     connect(m_feed, &CaptureFeed::messagesAppended, this, &MainWindow::onMessagesAppended);
     connect(m_feed, &CaptureFeed::resynchronise, this, [this] {
@@ -177,7 +180,8 @@ void MainWindow::buildMenus()
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Socktap"), this, [this] {
         QMessageBox::about(this, tr("About Socktap"),
-                           tr("<b>Socktap %1</b><p>An intercepting WebSocket debugging proxy: every frame relayed byte for byte, "
+                           tr("<b>Socktap %1</b><p>An intercepting WebSocket debugging proxy: every frame "
+                              "relayed byte for byte, "
                               "every message decoded.</p><p>Point a client at %2 as its HTTP proxy.</p>")
                                .arg(QCoreApplication::applicationVersion(), m_listening->text()));
     });
@@ -255,9 +259,13 @@ void MainWindow::updateCounters()
     QString text = tr("%1 sessions · %2 messages · %3 captured · memory %4 of %5")
                        .arg(s.sessions)
                        .arg(s.messages)
-                       .arg(capture::byteSize(s.payloadBytesHeld), capture::byteSize(s.memoryUsed), capture::byteSize(s.memoryLimit));
+                       .arg(capture::byteSize(s.payloadBytesHeld), capture::byteSize(s.memoryUsed),
+                            capture::byteSize(s.memoryLimit));
     if (s.evictedPayloads || s.evictedRecords || s.evictedSessions)
-        text += tr(" · evicted: %1 payloads, %2 records, %3 sessions").arg(s.evictedPayloads).arg(s.evictedRecords).arg(s.evictedSessions);
+        text += tr(" · evicted: %1 payloads, %2 records, %3 sessions")
+                    .arg(s.evictedPayloads)
+                    .arg(s.evictedRecords)
+                    .arg(s.evictedSessions);
     m_counters->setText(text);
 }
 
@@ -266,7 +274,8 @@ void MainWindow::onSessionsChanged(const QList<capture::SessionId> &ids)
     m_sessions->update(ids);
     if (m_current && ids.contains(m_current))
         showSession(false);
-    else if (!m_current && m_sessionView->model()->rowCount() > 0 && !m_sessionView->currentIndex().isValid()) {
+    else if (!m_current && m_sessionView->model()->rowCount() > 0
+             && !m_sessionView->currentIndex().isValid()) {
         // Nothing selected yet: show the first session, so a new user sees something at once.
         m_sessionView->setCurrentIndex(m_filter->index(0, 0));
     }
@@ -327,7 +336,8 @@ void MainWindow::refreshTimeline()
         return;
     }
     m_lastTimeline = capture::nowMicros();
-    m_timeline->setData(m_messages->model()->records(), s->upgradedAt ? s->upgradedAt : s->acceptedAt, s->closedAt);
+    m_timeline->setData(m_messages->model()->records(), s->upgradedAt ? s->upgradedAt : s->acceptedAt,
+                        s->closedAt);
 }
 
 void MainWindow::clearCapture()
@@ -353,24 +363,28 @@ void MainWindow::exportCa()
 {
     if (!m_ca)
         return;
-    const QString file = QFileDialog::getSaveFileName(this, tr("Export the Socktap CA certificate"), QStringLiteral("socktap-ca.pem"),
-                                                      tr("PEM certificate (*.pem *.crt);;DER certificate (*.cer *.der)"));
+    const QString file = QFileDialog::getSaveFileName(
+        this, tr("Export the Socktap CA certificate"), QStringLiteral("socktap-ca.pem"),
+        tr("PEM certificate (*.pem *.crt);;DER certificate (*.cer *.der)"));
     if (file.isEmpty())
         return;
     const bool der = file.endsWith(QLatin1String(".cer")) || file.endsWith(QLatin1String(".der"));
     QFile out(file);
-    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(der ? m_ca->certificateDer() : m_ca->certificatePem()) < 0) {
-        QMessageBox::warning(this, tr("Export CA certificate"), tr("Cannot write %1: %2").arg(file, out.errorString()));
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate)
+        || out.write(der ? m_ca->certificateDer() : m_ca->certificatePem()) < 0) {
+        QMessageBox::warning(this, tr("Export CA certificate"),
+                             tr("Cannot write %1: %2").arg(file, out.errorString()));
         return;
     }
-    QMessageBox::information(this, tr("Export CA certificate"),
-                             tr("<p>Wrote the certificate (never the key) of <b>%1</b> to %2.</p>"
-                                "<p>SHA-256 fingerprint:<br><tt>%3</tt></p>"
-                                "<p>To inspect wss:// traffic, make the browser trust it: Chromium on Linux "
-                                "<tt>certutil -d sql:$HOME/.pki/nssdb -A -t \"C,,\" -n \"Socktap Root CA\" -i %2</tt>; "
-                                "Firefox: Settings, Certificates, Authorities, Import. docs/certificates.md has every "
-                                "browser and OS, and how to remove it.</p>")
-                                 .arg(m_ca->commonName().toHtmlEscaped(), file.toHtmlEscaped(), m_ca->fingerprintSha256()));
+    QMessageBox::information(
+        this, tr("Export CA certificate"),
+        tr("<p>Wrote the certificate (never the key) of <b>%1</b> to %2.</p>"
+           "<p>SHA-256 fingerprint:<br><tt>%3</tt></p>"
+           "<p>To inspect wss:// traffic, make the browser trust it: Chromium on Linux "
+           "<tt>certutil -d sql:$HOME/.pki/nssdb -A -t \"C,,\" -n \"Socktap Root CA\" -i %2</tt>; "
+           "Firefox: Settings, Certificates, Authorities, Import. docs/certificates.md has every "
+           "browser and OS, and how to remove it.</p>")
+            .arg(m_ca->commonName().toHtmlEscaped(), file.toHtmlEscaped(), m_ca->fingerprintSha256()));
 }
 
 void MainWindow::showSettings()
@@ -385,9 +399,10 @@ void MainWindow::showSettings()
     form->addRow(tr("Capture memory budget"), budget);
     form->addRow(tr("Listening on"), new QLabel(m_listening->text(), &dialog));
     form->addRow(tr("Root CA"), new QLabel(m_ca ? m_ca->commonName() : tr("none"), &dialog));
-    auto *note = new QLabel(tr("The listening address, reverse target and TLS options are set on the command line "
-                               "(socktap --help)."),
-                            &dialog);
+    auto *note =
+        new QLabel(tr("The listening address, reverse target and TLS options are set on the command line "
+                      "(socktap --help)."),
+                   &dialog);
     note->setWordWrap(true);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
     connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
@@ -403,20 +418,24 @@ void MainWindow::showSettings()
 
 void MainWindow::restoreLayout()
 {
-    QSettings settings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
+    QSettings settings(QStringLiteral("socktap"),
+                       QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
     if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
         resize(1280, 800);
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     if (!m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray()))
         m_splitter->setSizes({width() * 9 / 20, width() * 11 / 20}); // room for the session list's columns
-    m_sessionView->horizontalHeader()->restoreState(settings.value(QStringLiteral("sessions/header")).toByteArray());
-    m_messages->view()->horizontalHeader()->restoreState(settings.value(QStringLiteral("messages/header")).toByteArray());
+    m_sessionView->horizontalHeader()->restoreState(
+        settings.value(QStringLiteral("sessions/header")).toByteArray());
+    m_messages->view()->horizontalHeader()->restoreState(
+        settings.value(QStringLiteral("messages/header")).toByteArray());
     m_showHttp->setChecked(settings.value(QStringLiteral("sessions/showHttp"), false).toBool());
 }
 
 void MainWindow::saveLayout()
 {
-    QSettings settings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
+    QSettings settings(QStringLiteral("socktap"),
+                       QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());
     settings.setValue(QStringLiteral("window/splitter"), m_splitter->saveState());
@@ -432,7 +451,8 @@ void MainWindow::closeEvent(QCloseEvent *event)
         // Close open sessions with 1001 Going Away first, then close the window.
         event->ignore();
         if (!m_stopping) {
-            connect(m_server.get(), &proxy::ProxyServer::stopped, this, &QWidget::close, Qt::QueuedConnection);
+            connect(m_server.get(), &proxy::ProxyServer::stopped, this, &QWidget::close,
+                    Qt::QueuedConnection);
             stopProxy();
         }
         return;

@@ -43,7 +43,8 @@ public:
     using ServerFactory = std::function<std::unique_ptr<proxy::ProxyServer>()>;
     enum Tab { HandshakeTab, MessagesTab, CloseTab, TimelineTab };
 
-    MainWindow(capture::CaptureStore &store, ServerFactory makeServer, certs::CertificateAuthority *ca, QWidget *parent = nullptr);
+    MainWindow(capture::CaptureStore &store, ServerFactory makeServer, certs::CertificateAuthority *ca,
+               QWidget *parent = nullptr);
     ~MainWindow() override;
 
     // Starts the proxy; false (and the reason shown) when it cannot listen.

@@ -49,8 +49,7 @@ QString flagsText(const MessageRecord &r)
 MessageTableModel::MessageTableModel(capture::CaptureStore &store, QObject *parent)
     : QAbstractTableModel(parent)
     , m_store(store)
-{
-}
+{ }
 
 void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
 {
@@ -125,7 +124,8 @@ void MessageTableModel::setSearch(const QString &pattern, bool regex)
                                  : QRegularExpression(regex ? pattern : QRegularExpression::escape(pattern),
                                                       QRegularExpression::CaseInsensitiveOption);
     const QByteArray latin = pattern.toLatin1();
-    const bool ascii = !regex && std::all_of(pattern.begin(), pattern.end(), [](QChar c) { return c.unicode() < 0x80; });
+    const bool ascii =
+        !regex && std::all_of(pattern.begin(), pattern.end(), [](QChar c) { return c.unicode() < 0x80; });
     m_asciiNeedle = ascii ? latin.toLower() : QByteArray();
     rebuild();
 }
@@ -134,16 +134,36 @@ bool MessageTableModel::accepts(size_t position) const
 {
     const MessageRecord &r = m_records[position];
     const bool fromClient = r.direction() == capture::Direction::ClientToServer;
-    if ((m_direction == DirectionFilter::FromClient && !fromClient) || (m_direction == DirectionFilter::FromServer && fromClient))
+    if ((m_direction == DirectionFilter::FromClient && !fromClient)
+        || (m_direction == DirectionFilter::FromServer && fromClient))
         return false;
     switch (m_type) {
-    case TypeFilter::All: break;
-    case TypeFilter::Text: if (r.opcode != quint8(ws::Opcode::Text)) return false; break;
-    case TypeFilter::Binary: if (r.opcode != quint8(ws::Opcode::Binary)) return false; break;
-    case TypeFilter::Control: if (!ws::isControl(r.opcode)) return false; break;
-    case TypeFilter::Ping: if (r.opcode != quint8(ws::Opcode::Ping)) return false; break;
-    case TypeFilter::Pong: if (r.opcode != quint8(ws::Opcode::Pong)) return false; break;
-    case TypeFilter::Close: if (r.opcode != quint8(ws::Opcode::Close)) return false; break;
+    case TypeFilter::All:
+        break;
+    case TypeFilter::Text:
+        if (r.opcode != quint8(ws::Opcode::Text))
+            return false;
+        break;
+    case TypeFilter::Binary:
+        if (r.opcode != quint8(ws::Opcode::Binary))
+            return false;
+        break;
+    case TypeFilter::Control:
+        if (!ws::isControl(r.opcode))
+            return false;
+        break;
+    case TypeFilter::Ping:
+        if (r.opcode != quint8(ws::Opcode::Ping))
+            return false;
+        break;
+    case TypeFilter::Pong:
+        if (r.opcode != quint8(ws::Opcode::Pong))
+            return false;
+        break;
+    case TypeFilter::Close:
+        if (r.opcode != quint8(ws::Opcode::Close))
+            return false;
+        break;
     }
     return true;
 }
@@ -226,15 +246,24 @@ QVariant MessageTableModel::headerData(int section, Qt::Orientation orientation,
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Number: return tr("#");
-    case Direction: return tr("Dir");
-    case Time: return tr("Time");
-    case Type: return tr("Type");
-    case Size: return tr("Size");
-    case WireSize: return tr("On wire");
-    case Flags: return tr("Flags");
-    case Preview: return tr("Preview");
-    default: return {};
+    case Number:
+        return tr("#");
+    case Direction:
+        return tr("Dir");
+    case Time:
+        return tr("Time");
+    case Type:
+        return tr("Type");
+    case Size:
+        return tr("Size");
+    case WireSize:
+        return tr("On wire");
+    case Flags:
+        return tr("Flags");
+    case Preview:
+        return tr("Preview");
+    default:
+        return {};
     }
 }
 
@@ -253,7 +282,9 @@ QString MessageTableModel::preview(size_t pos) const
             text += QStringLiteral(" \"%1\"").arg(QString::fromUtf8(bytes.sliced(2)));
     } else if (evicted) {
         text = tr("[payload evicted: capture memory budget]");
-    } else if (r.opcode != quint8(ws::Opcode::Binary) && ws::Utf8Validator::isValid(bytes.first(bytes.size() - std::min<qsizetype>(3, bytes.size())))) {
+    } else if (r.opcode != quint8(ws::Opcode::Binary)
+               && ws::Utf8Validator::isValid(
+                   bytes.first(bytes.size() - std::min<qsizetype>(3, bytes.size())))) {
         text = QString::fromUtf8(bytes).simplified();
     } else {
         text = QString::fromLatin1(bytes.first(std::min<qsizetype>(bytes.size(), 24)).toHex(' '));
@@ -274,22 +305,35 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
     switch (role) {
     case Qt::DisplayRole:
         switch (index.column()) {
-        case Number: return QString::number(m_firstIndex + pos + 1);
-        case Direction: return fromClient ? QStringLiteral("→") : QStringLiteral("←");
-        case Time: return QStringLiteral("+%1").arg(double(r.time - m_sessionStart) / 1e6, 0, 'f', 6);
-        case Type: return opcodeText(r.opcode);
-        case Size: return capture::byteSize(r.payloadSize);
-        case WireSize: return capture::byteSize(r.wireSize);
-        case Flags: return flagsText(r);
-        case Preview: return preview(pos);
-        default: return {};
+        case Number:
+            return QString::number(m_firstIndex + pos + 1);
+        case Direction:
+            return fromClient ? QStringLiteral("→") : QStringLiteral("←");
+        case Time:
+            return QStringLiteral("+%1").arg(double(r.time - m_sessionStart) / 1e6, 0, 'f', 6);
+        case Type:
+            return opcodeText(r.opcode);
+        case Size:
+            return capture::byteSize(r.payloadSize);
+        case WireSize:
+            return capture::byteSize(r.wireSize);
+        case Flags:
+            return flagsText(r);
+        case Preview:
+            return preview(pos);
+        default:
+            return {};
         }
     case Qt::ToolTipRole:
         switch (index.column()) {
-        case Direction: return fromClient ? tr("client to server") : tr("server to client");
-        case Time: return capture::isoTime(r.time);
-        case Flags: return r.violations ? ws::describe(r.violationFlags()).join(QLatin1Char('\n')) : flagsText(r);
-        default: return {};
+        case Direction:
+            return fromClient ? tr("client to server") : tr("server to client");
+        case Time:
+            return capture::isoTime(r.time);
+        case Flags:
+            return r.violations ? ws::describe(r.violationFlags()).join(QLatin1Char('\n')) : flagsText(r);
+        default:
+            return {};
         }
     case Qt::ForegroundRole:
         if (r.violations)
@@ -300,8 +344,9 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
             return QColor(0x2e, 0xa0, 0x43);
         return {};
     case Qt::TextAlignmentRole:
-        return index.column() == Size || index.column() == WireSize || index.column() == Time ? QVariant(Qt::AlignRight | Qt::AlignVCenter)
-                                                                                              : QVariant();
+        return index.column() == Size || index.column() == WireSize || index.column() == Time
+            ? QVariant(Qt::AlignRight | Qt::AlignVCenter)
+            : QVariant();
     case MessageIndexRole:
         return qulonglong(m_firstIndex + pos);
     case SortRole:

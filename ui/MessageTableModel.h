@@ -69,7 +69,7 @@ private:
     TypeFilter m_type = TypeFilter::All;
     QRegularExpression m_search;
     QByteArray m_asciiNeedle; // lower-case plain-text search when it is ASCII: searched without decoding
-    mutable QCache<quint64, QString> m_previews{4096};
+    mutable QCache<quint64, QString> m_previews {4096};
 };
 
 QString opcodeText(quint8 opcode);

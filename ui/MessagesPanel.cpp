@@ -24,7 +24,8 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_direction = new QComboBox(this);
     m_direction->addItems({tr("Both directions"), tr("→ Client to server"), tr("← Server to client")});
     m_type = new QComboBox(this);
-    m_type->addItems({tr("All types"), tr("Text"), tr("Binary"), tr("Control frames"), tr("Ping"), tr("Pong"), tr("Close")});
+    m_type->addItems({tr("All types"), tr("Text"), tr("Binary"), tr("Control frames"), tr("Ping"), tr("Pong"),
+                      tr("Close")});
     m_search = new QLineEdit(this);
     m_search->setPlaceholderText(tr("Search payloads (Ctrl+F)"));
     m_search->setClearButtonEnabled(true);
@@ -66,7 +67,8 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
 
     connect(m_direction, &QComboBox::currentIndexChanged, this,
             [this](int i) { m_model->setDirectionFilter(MessageTableModel::DirectionFilter(i)); });
-    connect(m_type, &QComboBox::currentIndexChanged, this, [this](int i) { m_model->setTypeFilter(MessageTableModel::TypeFilter(i)); });
+    connect(m_type, &QComboBox::currentIndexChanged, this,
+            [this](int i) { m_model->setTypeFilter(MessageTableModel::TypeFilter(i)); });
     // Searching a million payloads on every keystroke would stall: wait for a pause in typing.
     auto *searchDelay = new QTimer(this);
     searchDelay->setSingleShot(true);
@@ -74,7 +76,8 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     connect(m_search, &QLineEdit::textChanged, searchDelay, qOverload<>(&QTimer::start));
     connect(searchDelay, &QTimer::timeout, this, &MessagesPanel::applySearch);
     connect(m_regex, &QCheckBox::toggled, this, &MessagesPanel::applySearch);
-    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MessagesPanel::onCurrentChanged);
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &MessagesPanel::onCurrentChanged);
     connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
         m_payload->clear();
         // The model's selection model survives resets; it must be reconnected only once, which Qt does.
@@ -111,7 +114,8 @@ void MessagesPanel::focusSearch()
 
 void MessagesPanel::applySearch()
 {
-    const quint64 selected = m_view->currentIndex().isValid() ? m_model->messageIndex(m_view->currentIndex().row()) : quint64(-1);
+    const quint64 selected =
+        m_view->currentIndex().isValid() ? m_model->messageIndex(m_view->currentIndex().row()) : quint64(-1);
     m_model->setSearch(m_search->text(), m_regex->isChecked());
     m_payload->setHighlight(m_model->searchExpression());
     if (selected != quint64(-1))

@@ -134,8 +134,9 @@ PayloadView::PayloadView(QWidget *parent)
     m_hex->setLineWrapMode(QPlainTextEdit::NoWrap);
     m_frames = new QTableWidget(this);
     m_frames->setColumnCount(10);
-    m_frames->setHorizontalHeaderLabels({tr("#"), tr("FIN"), tr("RSV1"), tr("RSV2"), tr("RSV3"), tr("Opcode"), tr("MASK"),
-                                         tr("Mask key"), tr("Payload length"), tr("Header bytes")});
+    m_frames->setHorizontalHeaderLabels({tr("#"), tr("FIN"), tr("RSV1"), tr("RSV2"), tr("RSV3"), tr("Opcode"),
+                                         tr("MASK"), tr("Mask key"), tr("Payload length"),
+                                         tr("Header bytes")});
     m_frames->verticalHeader()->hide();
     m_frames->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_frames->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
@@ -146,7 +147,7 @@ PayloadView::PayloadView(QWidget *parent)
 
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_summary, 1);
-    for (const auto &[label, slot] : std::initializer_list<std::pair<QString, void (PayloadView::*)()>>{
+    for (const auto &[label, slot] : std::initializer_list<std::pair<QString, void (PayloadView::*)()>> {
              {tr("Copy text"), &PayloadView::copyText},
              {tr("Copy hex"), &PayloadView::copyHex},
              {tr("Copy base64"), &PayloadView::copyBase64},
@@ -191,10 +192,12 @@ void PayloadView::setMessage(const capture::MessageView &m)
     clear();
     const capture::MessageRecord &r = m.record;
     m_payload = m.payload;
-    QString summary = QStringLiteral("#%1 %2 %3, %4 decoded, %5 on the wire")
-                          .arg(m.index + 1)
-                          .arg(r.direction() == capture::Direction::ClientToServer ? tr("client → server") : tr("server → client"))
-                          .arg(opcodeText(r.opcode), capture::byteSize(r.payloadSize), capture::byteSize(r.wireSize));
+    QString summary =
+        QStringLiteral("#%1 %2 %3, %4 decoded, %5 on the wire")
+            .arg(m.index + 1)
+            .arg(r.direction() == capture::Direction::ClientToServer ? tr("client → server")
+                                                                     : tr("server → client"))
+            .arg(opcodeText(r.opcode), capture::byteSize(r.payloadSize), capture::byteSize(r.wireSize));
     if (r.frameCount > 1)
         summary += tr(", %1 frames").arg(r.frameCount);
     if (r.has(capture::MessageFlag::Compressed))
@@ -207,8 +210,10 @@ void PayloadView::setMessage(const capture::MessageView &m)
     } else if (r.opcode == quint8(ws::Opcode::Close)) {
         const quint16 code = r.closeCode ? r.closeCode : ws::CloseCode::NoStatusReceived;
         const auto info = ws::closeCodeInfo(code);
-        text = QStringLiteral("%1 %2\n%3\n\nReason: %4").arg(code).arg(info.name, info.meaning,
-                                                              QString::fromUtf8(m.payload.size() > 2 ? m.payload.sliced(2) : QByteArray()));
+        text = QStringLiteral("%1 %2\n%3\n\nReason: %4")
+                   .arg(code)
+                   .arg(info.name, info.meaning,
+                        QString::fromUtf8(m.payload.size() > 2 ? m.payload.sliced(2) : QByteArray()));
     } else if (ws::Utf8Validator::isValid(m.payload.first(std::min(m.payload.size(), MaxTextShown)))) {
         text = QString::fromUtf8(m.payload.first(std::min(m.payload.size(), MaxTextShown)));
         if (r.opcode == quint8(ws::Opcode::Binary))
@@ -217,9 +222,11 @@ void PayloadView::setMessage(const capture::MessageView &m)
         text = tr("[binary payload: see Hex]");
     }
     if (r.has(capture::MessageFlag::Truncated))
-        text += tr("\n\n[capture truncated: %1 of %2 kept]").arg(capture::byteSize(r.capturedSize), capture::byteSize(r.payloadSize));
+        text += tr("\n\n[capture truncated: %1 of %2 kept]")
+                    .arg(capture::byteSize(r.capturedSize), capture::byteSize(r.payloadSize));
     if (r.violations)
-        text += tr("\n\n[protocol violation: %1]").arg(ws::describe(r.violationFlags()).join(QStringLiteral("; ")));
+        text += tr("\n\n[protocol violation: %1]")
+                    .arg(ws::describe(r.violationFlags()).join(QStringLiteral("; ")));
     m_text->setPlainText(text);
     m_hex->setPlainText(capture::hexDump(m.payload));
     fillFrames(m);
@@ -263,7 +270,9 @@ void PayloadView::fillFrames(const capture::MessageView &m)
 {
     const int rows = int(m.frames.size());
     m_frames->setRowCount(rows);
-    auto cell = [&](int row, int column, const QString &text) { m_frames->setItem(row, column, new QTableWidgetItem(text)); };
+    auto cell = [&](int row, int column, const QString &text) {
+        m_frames->setItem(row, column, new QTableWidgetItem(text));
+    };
     for (int i = 0; i < rows; ++i) {
         const ws::FrameInfo &f = m.frames[size_t(i)];
         const auto yes = [](bool b) { return b ? QStringLiteral("1") : QStringLiteral("0"); };
@@ -301,12 +310,14 @@ void PayloadView::copyBase64()
 
 void PayloadView::save()
 {
-    const QString file = QFileDialog::getSaveFileName(this, tr("Save payload"), QStringLiteral("payload.bin"));
+    const QString file =
+        QFileDialog::getSaveFileName(this, tr("Save payload"), QStringLiteral("payload.bin"));
     if (file.isEmpty())
         return;
     QFile out(file);
     if (!out.open(QIODevice::WriteOnly) || out.write(m_payload) != m_payload.size())
-        QMessageBox::warning(this, tr("Save payload"), tr("Cannot write %1: %2").arg(file, out.errorString()));
+        QMessageBox::warning(this, tr("Save payload"),
+                             tr("Cannot write %1: %2").arg(file, out.errorString()));
 }
 
 } // namespace socktap::ui

@@ -21,12 +21,24 @@ QIcon stateIcon(SessionState state)
         return *it;
     QColor color;
     switch (state) {
-    case SessionState::Connecting: color = QColor(0x9e, 0x9e, 0x9e); break;
-    case SessionState::Open: color = QColor(0x2e, 0xa0, 0x43); break;
-    case SessionState::Closing: color = QColor(0xe6, 0x9a, 0x00); break;
-    case SessionState::Closed: color = QColor(0x5c, 0x7c, 0xa8); break;
-    case SessionState::Failed: color = QColor(0xd3, 0x2f, 0x2f); break;
-    case SessionState::Rejected: color = QColor(0x8e, 0x24, 0xaa); break;
+    case SessionState::Connecting:
+        color = QColor(0x9e, 0x9e, 0x9e);
+        break;
+    case SessionState::Open:
+        color = QColor(0x2e, 0xa0, 0x43);
+        break;
+    case SessionState::Closing:
+        color = QColor(0xe6, 0x9a, 0x00);
+        break;
+    case SessionState::Closed:
+        color = QColor(0x5c, 0x7c, 0xa8);
+        break;
+    case SessionState::Failed:
+        color = QColor(0xd3, 0x2f, 0x2f);
+        break;
+    case SessionState::Rejected:
+        color = QColor(0x8e, 0x24, 0xaa);
+        break;
     }
     QPixmap pixmap(16, 16);
     pixmap.fill(Qt::transparent);
@@ -60,8 +72,7 @@ QString closeText(const capture::SessionInfo &s)
 SessionTableModel::SessionTableModel(capture::CaptureStore &store, QObject *parent)
     : QAbstractTableModel(parent)
     , m_store(store)
-{
-}
+{ }
 
 void SessionTableModel::update(const QList<capture::SessionId> &ids)
 {
@@ -71,7 +82,7 @@ void SessionTableModel::update(const QList<capture::SessionId> &ids)
         auto info = m_store.session(id);
         if (!info)
             continue; // evicted under the memory budget meanwhile
-        Row row{std::move(*info), m_store.counters(id)};
+        Row row {std::move(*info), m_store.counters(id)};
         if (const auto it = m_index.constFind(id); it != m_index.cend()) {
             m_rows[size_t(*it)] = std::move(row);
             firstChanged = std::min(firstChanged, *it);
@@ -150,19 +161,32 @@ QVariant SessionTableModel::headerData(int section, Qt::Orientation orientation,
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Id: return tr("#");
-    case State: return tr("State");
-    case Scheme: return tr("Scheme");
-    case Host: return tr("Host");
-    case Path: return tr("Path");
-    case MessagesUp: return tr("Msgs ↑");
-    case MessagesDown: return tr("Msgs ↓");
-    case BytesUp: return tr("Bytes ↑");
-    case BytesDown: return tr("Bytes ↓");
-    case Started: return tr("Started");
-    case Duration: return tr("Duration");
-    case Close: return tr("Close / status");
-    default: return {};
+    case Id:
+        return tr("#");
+    case State:
+        return tr("State");
+    case Scheme:
+        return tr("Scheme");
+    case Host:
+        return tr("Host");
+    case Path:
+        return tr("Path");
+    case MessagesUp:
+        return tr("Msgs ↑");
+    case MessagesDown:
+        return tr("Msgs ↓");
+    case BytesUp:
+        return tr("Bytes ↑");
+    case BytesDown:
+        return tr("Bytes ↓");
+    case Started:
+        return tr("Started");
+    case Duration:
+        return tr("Duration");
+    case Close:
+        return tr("Close / status");
+    default:
+        return {};
     }
 }
 
@@ -171,23 +195,41 @@ QVariant SessionTableModel::display(const Row &r, int column) const
     const capture::SessionInfo &s = r.info;
     const bool tunnel = s.kind == SessionKind::Tunnel;
     switch (column) {
-    case Id: return QString::number(s.id);
-    case State: return QString::fromLatin1(capture::stateName(s.state));
-    case Scheme: return schemeText(s);
-    case Host: return s.port ? QStringLiteral("%1:%2").arg(QString::fromLatin1(s.host)).arg(s.port) : QString::fromLatin1(s.host);
-    case Path: return s.kind == SessionKind::Http ? QStringLiteral("%1 %2").arg(QString::fromLatin1(s.request.method), QString::fromLatin1(s.path))
-                                                   : QString::fromLatin1(s.path);
-    case MessagesUp: return tunnel || s.kind == SessionKind::Http ? QString() : QString::number(r.counters.messages[0]);
-    case MessagesDown: return tunnel || s.kind == SessionKind::Http ? QString() : QString::number(r.counters.messages[1]);
-    case BytesUp: return capture::byteSize(tunnel ? s.tunnelBytes[0] : s.kind == SessionKind::Http ? s.requestBodySize : r.counters.wireBytes[0]);
-    case BytesDown: return capture::byteSize(tunnel ? s.tunnelBytes[1] : s.kind == SessionKind::Http ? s.responseBodySize : r.counters.wireBytes[1]);
-    case Started: return QDateTime::fromMSecsSinceEpoch(s.acceptedAt / 1000).toString(QStringLiteral("hh:mm:ss.zzz"));
+    case Id:
+        return QString::number(s.id);
+    case State:
+        return QString::fromLatin1(capture::stateName(s.state));
+    case Scheme:
+        return schemeText(s);
+    case Host:
+        return s.port ? QStringLiteral("%1:%2").arg(QString::fromLatin1(s.host)).arg(s.port)
+                      : QString::fromLatin1(s.host);
+    case Path:
+        return s.kind == SessionKind::Http
+            ? QStringLiteral("%1 %2").arg(QString::fromLatin1(s.request.method), QString::fromLatin1(s.path))
+            : QString::fromLatin1(s.path);
+    case MessagesUp:
+        return tunnel || s.kind == SessionKind::Http ? QString() : QString::number(r.counters.messages[0]);
+    case MessagesDown:
+        return tunnel || s.kind == SessionKind::Http ? QString() : QString::number(r.counters.messages[1]);
+    case BytesUp:
+        return capture::byteSize(tunnel                            ? s.tunnelBytes[0]
+                                     : s.kind == SessionKind::Http ? s.requestBodySize
+                                                                   : r.counters.wireBytes[0]);
+    case BytesDown:
+        return capture::byteSize(tunnel                            ? s.tunnelBytes[1]
+                                     : s.kind == SessionKind::Http ? s.responseBodySize
+                                                                   : r.counters.wireBytes[1]);
+    case Started:
+        return QDateTime::fromMSecsSinceEpoch(s.acceptedAt / 1000).toString(QStringLiteral("hh:mm:ss.zzz"));
     case Duration: {
         const qint64 end = s.closedAt ? s.closedAt : capture::nowMicros();
         return capture::duration(std::max<qint64>(0, end - (s.requestAt ? s.requestAt : s.acceptedAt)));
     }
-    case Close: return closeText(s);
-    default: return {};
+    case Close:
+        return closeText(s);
+    default:
+        return {};
     }
 }
 
@@ -195,16 +237,26 @@ QVariant SessionTableModel::sortValue(const Row &r, int column) const
 {
     const capture::SessionInfo &s = r.info;
     switch (column) {
-    case Id: return qulonglong(s.id);
-    case State: return int(s.state);
-    case MessagesUp: return qulonglong(r.counters.messages[0]);
-    case MessagesDown: return qulonglong(r.counters.messages[1]);
-    case BytesUp: return qulonglong(s.kind == SessionKind::Tunnel ? s.tunnelBytes[0] : r.counters.wireBytes[0]);
-    case BytesDown: return qulonglong(s.kind == SessionKind::Tunnel ? s.tunnelBytes[1] : r.counters.wireBytes[1]);
-    case Started: return qlonglong(s.acceptedAt);
-    case Duration: return qlonglong((s.closedAt ? s.closedAt : capture::nowMicros()) - s.acceptedAt);
-    case Close: return s.kind == SessionKind::WebSocket ? int(s.close.effectiveCode()) : s.response.status;
-    default: return display(r, column);
+    case Id:
+        return qulonglong(s.id);
+    case State:
+        return int(s.state);
+    case MessagesUp:
+        return qulonglong(r.counters.messages[0]);
+    case MessagesDown:
+        return qulonglong(r.counters.messages[1]);
+    case BytesUp:
+        return qulonglong(s.kind == SessionKind::Tunnel ? s.tunnelBytes[0] : r.counters.wireBytes[0]);
+    case BytesDown:
+        return qulonglong(s.kind == SessionKind::Tunnel ? s.tunnelBytes[1] : r.counters.wireBytes[1]);
+    case Started:
+        return qlonglong(s.acceptedAt);
+    case Duration:
+        return qlonglong((s.closedAt ? s.closedAt : capture::nowMicros()) - s.acceptedAt);
+    case Close:
+        return s.kind == SessionKind::WebSocket ? int(s.close.effectiveCode()) : s.response.status;
+    default:
+        return display(r, column);
     }
 }
 
@@ -225,7 +277,9 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
             return tr("Protocol violation: %1").arg(r.info.firstViolation);
         return QString::fromLatin1(r.info.url());
     case Qt::TextAlignmentRole:
-        return index.column() >= MessagesUp && index.column() <= Duration ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
+        return index.column() >= MessagesUp && index.column() <= Duration
+            ? QVariant(Qt::AlignRight | Qt::AlignVCenter)
+            : QVariant();
     case Qt::ForegroundRole:
         if (r.info.violations && index.column() == Close)
             return QColor(0xd3, 0x2f, 0x2f);
@@ -237,8 +291,9 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case KindRole:
         return int(r.info.kind);
     case FilterTextRole:
-        return QStringLiteral("%1 %2 %3 %4").arg(QString::fromLatin1(r.info.url()), QString::fromLatin1(capture::stateName(r.info.state)),
-                                                 schemeText(r.info), r.info.error);
+        return QStringLiteral("%1 %2 %3 %4")
+            .arg(QString::fromLatin1(r.info.url()), QString::fromLatin1(capture::stateName(r.info.state)),
+                 schemeText(r.info), r.info.error);
     default:
         return {};
     }

@@ -17,7 +17,21 @@ class SessionTableModel final : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { Id, State, Scheme, Host, Path, MessagesUp, MessagesDown, BytesUp, BytesDown, Started, Duration, Close, ColumnCount };
+    enum Column {
+        Id,
+        State,
+        Scheme,
+        Host,
+        Path,
+        MessagesUp,
+        MessagesDown,
+        BytesUp,
+        BytesDown,
+        Started,
+        Duration,
+        Close,
+        ColumnCount
+    };
     enum Role {
         SortRole = Qt::UserRole + 1,
         SessionIdRole,

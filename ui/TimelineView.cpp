@@ -29,7 +29,8 @@ double niceBucket(double span)
 
 QString rateText(double value, bool bytes)
 {
-    return bytes ? capture::byteSize(quint64(value)) + QStringLiteral("/s") : QStringLiteral("%1/s").arg(value, 0, 'g', 4);
+    return bytes ? capture::byteSize(quint64(value)) + QStringLiteral("/s")
+                 : QStringLiteral("%1/s").arg(value, 0, 'g', 4);
 }
 
 } // namespace
@@ -70,7 +71,8 @@ void TimelineView::setData(const std::deque<capture::MessageRecord> &records, qi
     update();
 }
 
-void TimelineView::drawChart(QPainter &p, const QRectF &area, const std::vector<double> (&values)[2], const QString &title, bool bytes)
+void TimelineView::drawChart(QPainter &p, const QRectF &area, const std::vector<double> (&values)[2],
+                             const QString &title, bool bytes)
 {
     const QPalette pal = palette();
     p.setPen(pal.color(QPalette::Mid));
@@ -83,7 +85,8 @@ void TimelineView::drawChart(QPainter &p, const QRectF &area, const std::vector<
     }
     p.setPen(pal.color(QPalette::WindowText));
     p.drawText(area.adjusted(6, 4, -6, -4), Qt::AlignLeft | Qt::AlignTop, title);
-    p.drawText(area.adjusted(6, 4, -6, -4), Qt::AlignRight | Qt::AlignTop, tr("peak %1").arg(rateText(peak, bytes)));
+    p.drawText(area.adjusted(6, 4, -6, -4), Qt::AlignRight | Qt::AlignTop,
+               tr("peak %1").arg(rateText(peak, bytes)));
     if (peak <= 0 || values[0].empty())
         return;
     // One pair of bars per bucket: client to server on the left, server to client on the right.
@@ -120,8 +123,9 @@ void TimelineView::paintEvent(QPaintEvent *)
     p.drawText(QPointF(290, 18), tr("▲ ping"));
     p.setPen(pal.color(QPalette::WindowText));
     p.drawText(QRectF(all.right() - 300, 4, 300, 18), Qt::AlignRight,
-               tr("%1 per bucket, %2 in all").arg(capture::duration(qint64(m_series.bucketSeconds * 1e6)),
-                                                  capture::duration(qint64(m_series.spanSeconds * 1e6))));
+               tr("%1 per bucket, %2 in all")
+                   .arg(capture::duration(qint64(m_series.bucketSeconds * 1e6)),
+                        capture::duration(qint64(m_series.spanSeconds * 1e6))));
     if (m_series.messages[0].empty()) {
         p.drawText(all, Qt::AlignCenter, tr("No messages yet"));
         return;
@@ -135,12 +139,14 @@ void TimelineView::paintEvent(QPaintEvent *)
     p.setBrush(QColor(0xe6, 0x9a, 0x00));
     for (double t : m_series.pings) {
         const double x = top.left() + top.width() * (t / m_series.spanSeconds);
-        QPolygonF triangle({QPointF(x, top.bottom()), QPointF(x - 4, top.bottom() + 8), QPointF(x + 4, top.bottom() + 8)});
+        QPolygonF triangle(
+            {QPointF(x, top.bottom()), QPointF(x - 4, top.bottom() + 8), QPointF(x + 4, top.bottom() + 8)});
         p.drawPolygon(triangle);
     }
     p.setPen(pal.color(QPalette::WindowText));
     p.drawText(QRectF(all.left(), all.bottom() + 4, 100, 20), Qt::AlignLeft, QStringLiteral("0 s"));
-    p.drawText(QRectF(all.right() - 150, all.bottom() + 4, 150, 20), Qt::AlignRight, capture::duration(qint64(m_series.spanSeconds * 1e6)));
+    p.drawText(QRectF(all.right() - 150, all.bottom() + 4, 150, 20), Qt::AlignRight,
+               capture::duration(qint64(m_series.spanSeconds * 1e6)));
 }
 
 } // namespace socktap::ui

@@ -35,7 +35,8 @@ protected:
     void paintEvent(QPaintEvent *event) override;
 
 private:
-    void drawChart(QPainter &p, const QRectF &area, const std::vector<double> (&values)[2], const QString &title, bool bytes);
+    void drawChart(QPainter &p, const QRectF &area, const std::vector<double> (&values)[2],
+                   const QString &title, bool bytes);
 
     Series m_series;
 };

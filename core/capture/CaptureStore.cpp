@@ -28,8 +28,10 @@ void CaptureStore::Subscription::push(BatchPtr batch)
         std::lock_guard lock(m_mutex);
         m_queuedBytes += batch->payloads.size() + qsizetype(batch->messages.size() * sizeof(BatchMessage));
         m_queue.push_back(std::move(batch));
-        while (m_queue.size() > 1 && (m_queue.size() > SubscriptionBatchLimit || m_queuedBytes > SubscriptionByteLimit)) {
-            m_queuedBytes -= m_queue.front()->payloads.size() + qsizetype(m_queue.front()->messages.size() * sizeof(BatchMessage));
+        while (m_queue.size() > 1
+               && (m_queue.size() > SubscriptionBatchLimit || m_queuedBytes > SubscriptionByteLimit)) {
+            m_queuedBytes -= m_queue.front()->payloads.size()
+                + qsizetype(m_queue.front()->messages.size() * sizeof(BatchMessage));
             m_queue.pop_front();
             ++m_dropped;
         }
@@ -45,7 +47,8 @@ void CaptureStore::Subscription::push(BatchPtr batch)
 std::vector<BatchPtr> CaptureStore::Subscription::take()
 {
     std::lock_guard lock(m_mutex);
-    std::vector<BatchPtr> out(std::make_move_iterator(m_queue.begin()), std::make_move_iterator(m_queue.end()));
+    std::vector<BatchPtr> out(std::make_move_iterator(m_queue.begin()),
+                              std::make_move_iterator(m_queue.end()));
     m_queue.clear();
     m_queuedBytes = 0;
     m_woken = false;
@@ -61,15 +64,13 @@ quint64 CaptureStore::Subscription::droppedBatches() const
 // --- Store ---
 
 CaptureStore::CaptureStore()
-    : CaptureStore(Limits{})
-{
-}
+    : CaptureStore(Limits {})
+{ }
 
 CaptureStore::CaptureStore(Limits limits)
     : m_limits(limits)
     , m_blockSize(blockSizeFor(limits.maxMemory))
-{
-}
+{ }
 
 std::shared_ptr<CaptureStore::Subscription> CaptureStore::subscribe(std::function<void()> wake)
 {
@@ -89,7 +90,8 @@ void CaptureStore::unsubscribe(const std::shared_ptr<Subscription> &subscription
 quint64 CaptureStore::sessionBytes(const SessionInfo &info)
 {
     // An estimate: the struct plus the heads and bodies it holds.
-    return sizeof(SessionEntry) + quint64(info.request.raw.size() * 2 + info.response.raw.size() * 2 + info.responseBody.size())
+    return sizeof(SessionEntry)
+        + quint64(info.request.raw.size() * 2 + info.response.raw.size() * 2 + info.responseBody.size())
         + 256;
 }
 
@@ -103,7 +105,8 @@ quint64 CaptureStore::appendPayload(QByteArrayView bytes)
     if (bytes.isEmpty())
         return m_logEnd;
     const bool own = bytes.size() > m_blockSize / 16; // larger payloads get a block of their own
-    if (own || m_blocks.empty() || m_blocks.back().closed || m_blocks.back().data.size() + bytes.size() > m_blockSize) {
+    if (own || m_blocks.empty() || m_blocks.back().closed
+        || m_blocks.back().data.size() + bytes.size() > m_blockSize) {
         // A payload never straddles blocks, so it can be read back with one lookup.
         PayloadBlock block;
         block.start = m_logEnd;
@@ -187,8 +190,10 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m));
             if (const MessageDetail *d = batch->detail(m)) {
                 MessageDetail copy = *d;
-                copy.wirePayloadRef = adopt ? base + d->wirePayloadRef
-                                            : appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize));
+                copy.wirePayloadRef = adopt
+                    ? base + d->wirePayloadRef
+                    : appendPayload(QByteArrayView(batch->payloads)
+                                        .sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize));
                 m_detailBytes += sizeof(MessageDetail) + copy.frames.size() * sizeof(ws::FrameInfo);
                 s.details.push_back(std::move(copy));
                 r.detail = quint32(s.details.size());
@@ -398,14 +403,16 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
     const quint64 end = std::min(from + count, s.firstIndex + s.records.size());
     if (begin >= end)
         return out;
-    out.assign(s.records.begin() + qsizetype(begin - s.firstIndex), s.records.begin() + qsizetype(end - s.firstIndex));
+    out.assign(s.records.begin() + qsizetype(begin - s.firstIndex),
+               s.records.begin() + qsizetype(end - s.firstIndex));
     return out;
 }
 
 QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted, qsizetype maxBytes) const
 {
     std::shared_lock lock(m_mutex);
-    const quint32 size = maxBytes < 0 ? record.capturedSize : quint32(std::min<qsizetype>(maxBytes, record.capturedSize));
+    const quint32 size =
+        maxBytes < 0 ? record.capturedSize : quint32(std::min<qsizetype>(maxBytes, record.capturedSize));
     return readPayload(record.payloadRef, size, evicted);
 }
 

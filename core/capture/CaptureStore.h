@@ -117,7 +117,7 @@ private:
 
     Limits m_limits;
     qsizetype m_blockSize;
-    std::atomic<SessionId> m_nextSession{0};
+    std::atomic<SessionId> m_nextSession {0};
     mutable std::shared_mutex m_mutex;
     std::map<SessionId, SessionEntry> m_sessions;
     std::deque<PayloadBlock> m_blocks;

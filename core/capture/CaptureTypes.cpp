@@ -12,9 +12,12 @@ const char *directionName(Direction d)
 const char *kindName(SessionKind k)
 {
     switch (k) {
-    case SessionKind::WebSocket: return "websocket";
-    case SessionKind::Http: return "http";
-    case SessionKind::Tunnel: return "tunnel";
+    case SessionKind::WebSocket:
+        return "websocket";
+    case SessionKind::Http:
+        return "http";
+    case SessionKind::Tunnel:
+        return "tunnel";
     }
     return "?";
 }
@@ -22,9 +25,12 @@ const char *kindName(SessionKind k)
 const char *modeName(ProxyMode m)
 {
     switch (m) {
-    case ProxyMode::Explicit: return "explicit";
-    case ProxyMode::Connect: return "connect";
-    case ProxyMode::Reverse: return "reverse";
+    case ProxyMode::Explicit:
+        return "explicit";
+    case ProxyMode::Connect:
+        return "connect";
+    case ProxyMode::Reverse:
+        return "reverse";
     }
     return "?";
 }
@@ -32,12 +38,18 @@ const char *modeName(ProxyMode m)
 const char *stateName(SessionState s)
 {
     switch (s) {
-    case SessionState::Connecting: return "connecting";
-    case SessionState::Open: return "open";
-    case SessionState::Closing: return "closing";
-    case SessionState::Closed: return "closed";
-    case SessionState::Failed: return "failed";
-    case SessionState::Rejected: return "rejected";
+    case SessionState::Connecting:
+        return "connecting";
+    case SessionState::Open:
+        return "open";
+    case SessionState::Closing:
+        return "closing";
+    case SessionState::Closed:
+        return "closed";
+    case SessionState::Failed:
+        return "failed";
+    case SessionState::Rejected:
+        return "rejected";
     }
     return "?";
 }
@@ -45,18 +57,30 @@ const char *stateName(SessionState s)
 const char *endReasonName(EndReason r)
 {
     switch (r) {
-    case EndReason::None: return "none";
-    case EndReason::Closed: return "closed";
-    case EndReason::ClientEof: return "client-eof";
-    case EndReason::ServerEof: return "server-eof";
-    case EndReason::ClientReset: return "client-reset";
-    case EndReason::ServerReset: return "server-reset";
-    case EndReason::Timeout: return "timeout";
-    case EndReason::ProxyShutdown: return "proxy-shutdown";
-    case EndReason::StrictClose: return "strict-close";
-    case EndReason::UpstreamFailed: return "upstream-failed";
-    case EndReason::TlsError: return "tls-error";
-    case EndReason::ClientError: return "client-error";
+    case EndReason::None:
+        return "none";
+    case EndReason::Closed:
+        return "closed";
+    case EndReason::ClientEof:
+        return "client-eof";
+    case EndReason::ServerEof:
+        return "server-eof";
+    case EndReason::ClientReset:
+        return "client-reset";
+    case EndReason::ServerReset:
+        return "server-reset";
+    case EndReason::Timeout:
+        return "timeout";
+    case EndReason::ProxyShutdown:
+        return "proxy-shutdown";
+    case EndReason::StrictClose:
+        return "strict-close";
+    case EndReason::UpstreamFailed:
+        return "upstream-failed";
+    case EndReason::TlsError:
+        return "tls-error";
+    case EndReason::ClientError:
+        return "client-error";
     }
     return "?";
 }
@@ -64,18 +88,30 @@ const char *endReasonName(EndReason r)
 QString endReasonText(EndReason r)
 {
     switch (r) {
-    case EndReason::None: return QStringLiteral("still open");
-    case EndReason::Closed: return QStringLiteral("TCP closed after the closing handshake");
-    case EndReason::ClientEof: return QStringLiteral("client closed TCP without completing the closing handshake");
-    case EndReason::ServerEof: return QStringLiteral("server closed TCP without completing the closing handshake");
-    case EndReason::ClientReset: return QStringLiteral("client reset the TCP connection");
-    case EndReason::ServerReset: return QStringLiteral("server reset the TCP connection");
-    case EndReason::Timeout: return QStringLiteral("timed out");
-    case EndReason::ProxyShutdown: return QStringLiteral("Socktap shut down");
-    case EndReason::StrictClose: return QStringLiteral("Socktap failed the connection after a protocol violation (--strict)");
-    case EndReason::UpstreamFailed: return QStringLiteral("the server could not be reached or broke the handshake");
-    case EndReason::TlsError: return QStringLiteral("TLS error");
-    case EndReason::ClientError: return QStringLiteral("the client sent an unusable request");
+    case EndReason::None:
+        return QStringLiteral("still open");
+    case EndReason::Closed:
+        return QStringLiteral("TCP closed after the closing handshake");
+    case EndReason::ClientEof:
+        return QStringLiteral("client closed TCP without completing the closing handshake");
+    case EndReason::ServerEof:
+        return QStringLiteral("server closed TCP without completing the closing handshake");
+    case EndReason::ClientReset:
+        return QStringLiteral("client reset the TCP connection");
+    case EndReason::ServerReset:
+        return QStringLiteral("server reset the TCP connection");
+    case EndReason::Timeout:
+        return QStringLiteral("timed out");
+    case EndReason::ProxyShutdown:
+        return QStringLiteral("Socktap shut down");
+    case EndReason::StrictClose:
+        return QStringLiteral("Socktap failed the connection after a protocol violation (--strict)");
+    case EndReason::UpstreamFailed:
+        return QStringLiteral("the server could not be reached or broke the handshake");
+    case EndReason::TlsError:
+        return QStringLiteral("TLS error");
+    case EndReason::ClientError:
+        return QStringLiteral("the client sent an unusable request");
     }
     return {};
 }

@@ -168,7 +168,10 @@ struct MessageRecord
     quint8 firstHeaderSize = 0;
     quint8 reserved = 0;
 
-    Direction direction() const { return (flags & MessageFlag::ServerToClient) ? Direction::ServerToClient : Direction::ClientToServer; }
+    Direction direction() const
+    {
+        return (flags & MessageFlag::ServerToClient) ? Direction::ServerToClient : Direction::ClientToServer;
+    }
     ws::Violations violationFlags() const { return ws::Violations::fromInt(violations); }
     bool has(quint16 flag) const { return (flags & flag) != 0; }
 };

@@ -43,8 +43,7 @@ MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Messag
 CaptureWriter::CaptureWriter(CaptureStore &store)
     : m_store(store)
     , m_batch(std::make_shared<CaptureBatch>())
-{
-}
+{ }
 
 void CaptureWriter::session(const SessionInfo &info)
 {
@@ -55,7 +54,8 @@ void CaptureWriter::session(const SessionInfo &info)
         m_batch->sessions[it->second] = info;
 }
 
-void CaptureWriter::message(SessionId session, Direction direction, const ws::MessageAssembler::Message &m, quint16 extraFlags)
+void CaptureWriter::message(SessionId session, Direction direction, const ws::MessageAssembler::Message &m,
+                            quint16 extraFlags)
 {
     CaptureBatch &b = *m_batch;
     BatchMessage entry;

@@ -33,6 +33,7 @@ private:
 };
 
 // The record for a message as assembled (payloadRef relative to where its payload will be placed).
-MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Message &message, quint16 extraFlags);
+MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Message &message,
+                         quint16 extraFlags);
 
 } // namespace socktap::capture

@@ -13,7 +13,8 @@ QString isoTime(qint64 micros)
     if (micros <= 0)
         return {};
     const QDateTime t = QDateTime::fromMSecsSinceEpoch(micros / 1000, Qt::UTC);
-    return t.toString(QStringLiteral("yyyy-MM-ddThh:mm:ss.")) + QStringLiteral("%1Z").arg(micros % 1000000, 6, 10, QChar('0'));
+    return t.toString(QStringLiteral("yyyy-MM-ddThh:mm:ss."))
+        + QStringLiteral("%1Z").arg(micros % 1000000, 6, 10, QChar('0'));
 }
 
 namespace {
@@ -22,7 +23,8 @@ QJsonArray headersToJson(const http::Headers &headers)
 {
     QJsonArray out;
     for (const auto &f : headers.fields())
-        out.append(QJsonObject{{"name", QString::fromLatin1(f.name)}, {"value", QString::fromLatin1(f.value)}});
+        out.append(
+            QJsonObject {{"name", QString::fromLatin1(f.name)}, {"value", QString::fromLatin1(f.value)}});
     return out;
 }
 
@@ -56,46 +58,48 @@ QJsonObject closeToJson(const CloseInfo &c)
 
 QJsonObject tlsToJson(const TlsInfo &t)
 {
-    return QJsonObject{{"sni", QString::fromLatin1(t.sni)},
-                       {"clientProtocol", t.clientProtocol},
-                       {"clientCipher", t.clientCipher},
-                       {"upstreamProtocol", t.upstreamProtocol},
-                       {"upstreamCipher", t.upstreamCipher},
-                       {"upstreamSubject", t.upstreamSubject},
-                       {"upstreamIssuer", t.upstreamIssuer},
-                       {"upstreamValidity", t.upstreamValidity},
-                       {"upstreamVerification", t.upstreamVerification},
-                       {"upstreamVerified", t.upstreamVerified}};
+    return QJsonObject {{"sni", QString::fromLatin1(t.sni)},
+                        {"clientProtocol", t.clientProtocol},
+                        {"clientCipher", t.clientCipher},
+                        {"upstreamProtocol", t.upstreamProtocol},
+                        {"upstreamCipher", t.upstreamCipher},
+                        {"upstreamSubject", t.upstreamSubject},
+                        {"upstreamIssuer", t.upstreamIssuer},
+                        {"upstreamValidity", t.upstreamValidity},
+                        {"upstreamVerification", t.upstreamVerification},
+                        {"upstreamVerified", t.upstreamVerified}};
 }
 
 } // namespace
 
 QJsonObject headToJson(const http::RequestHead &head)
 {
-    return QJsonObject{{"method", QString::fromLatin1(head.method)},
-                       {"target", QString::fromLatin1(head.target)},
-                       {"version", QStringLiteral("HTTP/%1.%2").arg(head.version.major).arg(head.version.minor)},
-                       {"headers", headersToJson(head.headers)}};
+    return QJsonObject {
+        {"method", QString::fromLatin1(head.method)},
+        {"target", QString::fromLatin1(head.target)},
+        {"version", QStringLiteral("HTTP/%1.%2").arg(head.version.major).arg(head.version.minor)},
+        {"headers", headersToJson(head.headers)}};
 }
 
 QJsonObject headToJson(const http::ResponseHead &head)
 {
-    return QJsonObject{{"status", head.status},
-                       {"reason", QString::fromLatin1(head.reason)},
-                       {"version", QStringLiteral("HTTP/%1.%2").arg(head.version.major).arg(head.version.minor)},
-                       {"headers", headersToJson(head.headers)}};
+    return QJsonObject {
+        {"status", head.status},
+        {"reason", QString::fromLatin1(head.reason)},
+        {"version", QStringLiteral("HTTP/%1.%2").arg(head.version.major).arg(head.version.minor)},
+        {"headers", headersToJson(head.headers)}};
 }
 
 QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
 {
-    QJsonObject o{{"type", "session"},
-                  {"id", qint64(s.id)},
-                  {"kind", kindName(s.kind)},
-                  {"mode", modeName(s.mode)},
-                  {"state", stateName(s.state)},
-                  {"client", QStringLiteral("%1:%2").arg(s.clientAddress).arg(s.clientPort)},
-                  {"url", QString::fromLatin1(s.url())},
-                  {"acceptedAt", isoTime(s.acceptedAt)}};
+    QJsonObject o {{"type", "session"},
+                   {"id", qint64(s.id)},
+                   {"kind", kindName(s.kind)},
+                   {"mode", modeName(s.mode)},
+                   {"state", stateName(s.state)},
+                   {"client", QStringLiteral("%1:%2").arg(s.clientAddress).arg(s.clientPort)},
+                   {"url", QString::fromLatin1(s.url())},
+                   {"acceptedAt", isoTime(s.acceptedAt)}};
     if (s.upgradedAt)
         o["upgradedAt"] = isoTime(s.upgradedAt);
     if (s.closedAt)
@@ -137,17 +141,18 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
     return o;
 }
 
-QJsonObject messageToJson(SessionId session, quint64 index, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted)
+QJsonObject messageToJson(SessionId session, quint64 index, const MessageRecord &r, QByteArrayView payload,
+                          bool payloadEvicted)
 {
-    QJsonObject o{{"type", "message"},
-                  {"session", qint64(session)},
-                  {"index", qint64(index)},
-                  {"from", directionName(r.direction())},
-                  {"opcode", ws::opcodeName(r.opcode)},
-                  {"time", isoTime(r.time)},
-                  {"size", qint64(r.payloadSize)},
-                  {"wireSize", qint64(r.wireSize)},
-                  {"frames", qint64(r.frameCount)}};
+    QJsonObject o {{"type", "message"},
+                   {"session", qint64(session)},
+                   {"index", qint64(index)},
+                   {"from", directionName(r.direction())},
+                   {"opcode", ws::opcodeName(r.opcode)},
+                   {"time", isoTime(r.time)},
+                   {"size", qint64(r.payloadSize)},
+                   {"wireSize", qint64(r.wireSize)},
+                   {"frames", qint64(r.frameCount)}};
     if (r.duration)
         o["durationMicros"] = qint64(r.duration);
     if (r.has(MessageFlag::Compressed))

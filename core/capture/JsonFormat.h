@@ -11,8 +11,8 @@ namespace socktap::capture {
 // 2026-11-22T03:23:32.123456Z
 QString isoTime(qint64 micros);
 QJsonObject sessionToJson(const SessionInfo &info, const SessionCounters *counters = nullptr);
-QJsonObject messageToJson(SessionId session, quint64 index, const MessageRecord &record, QByteArrayView payload,
-                          bool payloadEvicted);
+QJsonObject messageToJson(SessionId session, quint64 index, const MessageRecord &record,
+                          QByteArrayView payload, bool payloadEvicted);
 QJsonObject headToJson(const http::RequestHead &head);
 QJsonObject headToJson(const http::ResponseHead &head);
 

@@ -20,7 +20,8 @@ QString preview(QByteArrayView payload)
         if (c == QLatin1Char('\n') || c == QLatin1Char('\r') || c == QLatin1Char('\t'))
             c = QLatin1Char(' ');
     }
-    return QStringLiteral("\"%1%2\"").arg(text, payload.size() > head.size() ? QStringLiteral("...") : QString());
+    return QStringLiteral("\"%1%2\"")
+        .arg(text, payload.size() > head.size() ? QStringLiteral("...") : QString());
 }
 
 QString hexPreview(QByteArrayView payload)
@@ -34,7 +35,8 @@ QString closeText(const CloseInfo &c)
     QString text = ws::closeCodeLabel(c.effectiveCode());
     if (c.firstCloser)
         text += QStringLiteral(", %1 closed first").arg(QLatin1String(directionName(*c.firstCloser)));
-    text += c.handshakeCompleted() ? QStringLiteral(", closing handshake complete") : QStringLiteral(", closing handshake incomplete");
+    text += c.handshakeCompleted() ? QStringLiteral(", closing handshake complete")
+                                   : QStringLiteral(", closing handshake incomplete");
     if (c.end != EndReason::Closed && c.end != EndReason::None)
         text += QStringLiteral(", %1").arg(endReasonText(c.end));
     if (!c.detail.isEmpty())
@@ -92,20 +94,27 @@ QString hexDump(QByteArrayView bytes, qsizetype maxBytes)
 
 QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted)
 {
-    const QString arrow = r.direction() == Direction::ClientToServer ? QStringLiteral("→") : QStringLiteral("←");
-    QString line = QStringLiteral("#%1 %2 %3 %4").arg(session).arg(arrow).arg(QLatin1String(ws::opcodeName(r.opcode)), -6).arg(byteSize(r.payloadSize));
+    const QString arrow =
+        r.direction() == Direction::ClientToServer ? QStringLiteral("→") : QStringLiteral("←");
+    QString line = QStringLiteral("#%1 %2 %3 %4")
+                       .arg(session)
+                       .arg(arrow)
+                       .arg(QLatin1String(ws::opcodeName(r.opcode)), -6)
+                       .arg(byteSize(r.payloadSize));
     if (r.frameCount > 1)
         line += QStringLiteral(" in %1 frames").arg(r.frameCount);
     if (r.has(MessageFlag::Compressed))
         line += QStringLiteral(" (deflated %1)").arg(byteSize(r.wireSize));
     if (r.opcode == quint8(ws::Opcode::Close)) {
-        line += QStringLiteral(" %1").arg(r.closeCode ? ws::closeCodeLabel(r.closeCode) : QStringLiteral("(no code)"));
+        line += QStringLiteral(" %1").arg(r.closeCode ? ws::closeCodeLabel(r.closeCode)
+                                                      : QStringLiteral("(no code)"));
         if (payload.size() > 2)
             line += QStringLiteral(" ") + preview(payload.sliced(2));
     } else if (payloadEvicted) {
         line += QStringLiteral(" [payload evicted: capture memory budget]");
     } else if (!payload.isEmpty()) {
-        const bool text = r.opcode != quint8(ws::Opcode::Binary) && ws::Utf8Validator::isValid(payload.first(std::min(payload.size(), PreviewBytes * 4)));
+        const bool text = r.opcode != quint8(ws::Opcode::Binary)
+            && ws::Utf8Validator::isValid(payload.first(std::min(payload.size(), PreviewBytes * 4)));
         line += QStringLiteral(" ") + (text ? preview(payload) : hexPreview(payload));
     }
     if (r.has(MessageFlag::Injected))
@@ -115,7 +124,8 @@ QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView pa
     if (r.has(MessageFlag::Incomplete))
         line += QStringLiteral(" [incomplete: connection ended]");
     if (r.violations)
-        line += QStringLiteral(" [violation: %1]").arg(ws::describe(r.violationFlags()).join(QStringLiteral("; ")));
+        line += QStringLiteral(" [violation: %1]")
+                    .arg(ws::describe(r.violationFlags()).join(QStringLiteral("; ")));
     return line;
 }
 
@@ -123,7 +133,8 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
 {
     const QString id = QStringLiteral("#%1").arg(s.id);
     const QString url = QString::fromLatin1(s.url());
-    const bool terminal = s.state == SessionState::Closed || s.state == SessionState::Failed || s.state == SessionState::Rejected;
+    const bool terminal = s.state == SessionState::Closed || s.state == SessionState::Failed
+        || s.state == SessionState::Rejected;
     switch (s.kind) {
     case SessionKind::WebSocket: {
         if (s.state == SessionState::Open && (!previous || previous == SessionState::Connecting)) {
@@ -131,13 +142,16 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
             if (!s.subprotocol.isEmpty())
                 line += QStringLiteral(" subprotocol %1").arg(QString::fromLatin1(s.subprotocol));
             if (!s.extensions.isEmpty())
-                line += QStringLiteral(" [%1]").arg(QString::fromLatin1(ws::serializeExtensions(s.extensions)));
+                line +=
+                    QStringLiteral(" [%1]").arg(QString::fromLatin1(ws::serializeExtensions(s.extensions)));
             if (!s.handshakeProblems.isEmpty())
-                line += QStringLiteral(" handshake problems: %1").arg(s.handshakeProblems.join(QStringLiteral("; ")));
+                line += QStringLiteral(" handshake problems: %1")
+                            .arg(s.handshakeProblems.join(QStringLiteral("; ")));
             return line;
         }
         if (s.state == SessionState::Closed && previous != SessionState::Closed)
-            return QStringLiteral("%1 ws closed %2: %3 after %4").arg(id, url, closeText(s.close), duration(s.closedAt - s.upgradedAt));
+            return QStringLiteral("%1 ws closed %2: %3 after %4")
+                .arg(id, url, closeText(s.close), duration(s.closedAt - s.upgradedAt));
         if ((s.state == SessionState::Rejected || s.state == SessionState::Failed) && previous != s.state)
             return QStringLiteral("%1 ws %2 %3: %4").arg(id, QLatin1String(stateName(s.state)), url, s.error);
         return {};
@@ -146,12 +160,15 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
         if (!terminal || previous == s.state)
             return {};
         if (s.state == SessionState::Failed)
-            return QStringLiteral("#%1 http %2 %3 failed: %4").arg(s.id).arg(QString::fromLatin1(s.request.method), url, s.error);
+            return QStringLiteral("#%1 http %2 %3 failed: %4")
+                .arg(s.id)
+                .arg(QString::fromLatin1(s.request.method), url, s.error);
         return QStringLiteral("#%1 http %2 %3 → %4 %5, %6 in %7")
             .arg(s.id)
             .arg(QString::fromLatin1(s.request.method), url)
             .arg(s.response.status)
-            .arg(QString::fromLatin1(s.response.reason), byteSize(s.responseBodySize), duration(s.closedAt - s.requestAt));
+            .arg(QString::fromLatin1(s.response.reason), byteSize(s.responseBodySize),
+                 duration(s.closedAt - s.requestAt));
     case SessionKind::Tunnel: {
         const QString target = QStringLiteral("%1:%2").arg(QString::fromLatin1(s.host)).arg(s.port);
         if (s.state == SessionState::Open && (!previous || previous == SessionState::Connecting))
@@ -160,7 +177,8 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
             return QStringLiteral("%1 tunnel failed %2: %3").arg(id, target, s.error);
         if (s.state == SessionState::Closed && previous != s.state)
             return QStringLiteral("%1 tunnel closed %2: %3 up, %4 down, %5")
-                .arg(id, target, byteSize(s.tunnelBytes[0]), byteSize(s.tunnelBytes[1]), endReasonText(s.close.end));
+                .arg(id, target, byteSize(s.tunnelBytes[0]), byteSize(s.tunnelBytes[1]),
+                     endReasonText(s.close.end));
         return {};
     }
     }

@@ -6,7 +6,8 @@
 namespace socktap::capture {
 
 // "#3 → text 5 B "Hello""; preview is the first bytes of a text payload.
-QString messageLine(SessionId session, const MessageRecord &record, QByteArrayView payload, bool payloadEvicted);
+QString messageLine(SessionId session, const MessageRecord &record, QByteArrayView payload,
+                    bool payloadEvicted);
 // "#3 ws open ws://127.0.0.1:9000/chat 101 Switching Protocols [permessage-deflate]"; empty when the
 // change from `previous` is not worth a line.
 QString sessionLine(const SessionInfo &info, std::optional<SessionState> previous);

@@ -22,7 +22,8 @@ std::optional<quint64> contentLength(const Headers &headers, bool &invalid)
     std::optional<quint64> length;
     for (const QByteArray &value : headers.values("Content-Length")) {
         for (QByteArrayView v : splitList(value)) {
-            bool ok = !v.isEmpty() && v.size() <= 18 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+            bool ok = !v.isEmpty() && v.size() <= 18
+                && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
             const quint64 n = ok ? v.toULongLong(&ok) : 0;
             if (!ok || (length && *length != n)) {
                 invalid = true;
@@ -44,19 +45,22 @@ std::optional<BodyFramer> BodyFramer::forRequest(const RequestHead &head, QStrin
     const auto length = contentLength(head.headers, badLength);
     if (hasTe && (length || badLength))
         // RFC 9112 6.1: a message with both is suspect; a proxy must not forward it as is.
-        return failWith(error, QStringLiteral("request has both Transfer-Encoding and Content-Length (RFC 9112 6.1)"));
+        return failWith(
+            error, QStringLiteral("request has both Transfer-Encoding and Content-Length (RFC 9112 6.1)"));
     if (hasTe) {
         const QList<QByteArrayView> codings = splitList(head.headers.combined("Transfer-Encoding"));
         // RFC 9112 6.3 item 4: in a request, chunked must be the final coding.
         if (codings.isEmpty() || codings.last().compare("chunked", Qt::CaseInsensitive) != 0)
-            return failWith(error, QStringLiteral("request Transfer-Encoding does not end in chunked (RFC 9112 6.3)"));
+            return failWith(
+                error, QStringLiteral("request Transfer-Encoding does not end in chunked (RFC 9112 6.3)"));
         f.m_kind = Kind::Chunked;
         f.m_done = false;
         return f;
     }
     if (badLength)
-        return failWith(error, QStringLiteral("invalid Content-Length '%1' (RFC 9110 8.6)")
-                                   .arg(QString::fromLatin1(head.headers.combined("Content-Length"))));
+        return failWith(error,
+                        QStringLiteral("invalid Content-Length '%1' (RFC 9110 8.6)")
+                            .arg(QString::fromLatin1(head.headers.combined("Content-Length"))));
     if (length && *length > 0) {
         f.m_kind = Kind::Length;
         f.m_remaining = *length;
@@ -65,11 +69,13 @@ std::optional<BodyFramer> BodyFramer::forRequest(const RequestHead &head, QStrin
     return f;
 }
 
-std::optional<BodyFramer> BodyFramer::forResponse(const ResponseHead &head, QByteArrayView requestMethod, QString *error)
+std::optional<BodyFramer> BodyFramer::forResponse(const ResponseHead &head, QByteArrayView requestMethod,
+                                                  QString *error)
 {
     BodyFramer f;
     // RFC 9112 6.3 item 1.
-    if (requestMethod == "HEAD" || (head.status >= 100 && head.status < 200) || head.status == 204 || head.status == 304)
+    if (requestMethod == "HEAD" || (head.status >= 100 && head.status < 200) || head.status == 204
+        || head.status == 304)
         return f;
     const bool hasTe = head.headers.contains("Transfer-Encoding");
     bool badLength = false;
@@ -78,8 +84,9 @@ std::optional<BodyFramer> BodyFramer::forResponse(const ResponseHead &head, QByt
         const QList<QByteArrayView> codings = splitList(head.headers.combined("Transfer-Encoding"));
         f.m_done = false;
         // RFC 9112 6.3 items 3-4: chunked last means chunked framing, otherwise read until close.
-        f.m_kind = !codings.isEmpty() && codings.last().compare("chunked", Qt::CaseInsensitive) == 0 ? Kind::Chunked
-                                                                                                      : Kind::UntilClose;
+        f.m_kind = !codings.isEmpty() && codings.last().compare("chunked", Qt::CaseInsensitive) == 0
+            ? Kind::Chunked
+            : Kind::UntilClose;
         return f;
     }
     if (badLength)
@@ -141,7 +148,8 @@ bool BodyFramer::chunkLine(QByteArrayView line)
     bool ok = !hex.isEmpty() && hex.size() <= 15;
     const quint64 size = ok ? hex.toULongLong(&ok, 16) : 0;
     if (!ok) {
-        m_error = QStringLiteral("invalid chunk size line '%1' (RFC 9112 7.1)").arg(QString::fromLatin1(line.first(std::min<qsizetype>(line.size(), 40))));
+        m_error = QStringLiteral("invalid chunk size line '%1' (RFC 9112 7.1)")
+                      .arg(QString::fromLatin1(line.first(std::min<qsizetype>(line.size(), 40))));
         return false;
     }
     if (size == 0) {

@@ -69,8 +69,7 @@ QString printable(QByteArrayView text, qsizetype max = 60)
 HeadParser::HeadParser(Kind kind, HeadLimits limits)
     : m_kind(kind)
     , m_limits(limits)
-{
-}
+{ }
 
 void HeadParser::reset()
 {
@@ -106,10 +105,11 @@ HeadParser::Result HeadParser::feed(QByteArrayView data)
         return {Status::NeedMore, taken};
     }
     if (headEnd - m_headStart > m_limits.maxHeadSize)
-        return fail(HeadErrorCode::HeadTooLarge, QStringLiteral("%1 head of %2 bytes exceeds the limit of %3 bytes")
-                                                     .arg(m_kind == Kind::Request ? "request" : "response")
-                                                     .arg(headEnd - m_headStart)
-                                                     .arg(m_limits.maxHeadSize));
+        return fail(HeadErrorCode::HeadTooLarge,
+                    QStringLiteral("%1 head of %2 bytes exceeds the limit of %3 bytes")
+                        .arg(m_kind == Kind::Request ? "request" : "response")
+                        .arg(headEnd - m_headStart)
+                        .arg(m_limits.maxHeadSize));
     m_buffer.truncate(headEnd);
     if (!parseHead())
         return {Status::Error, 0};
@@ -158,17 +158,21 @@ bool HeadParser::parseHead()
         if (line.endsWith('\r')) {
             line.chop(1);
         } else if (m_limits.bareLf == BareLfPolicy::Reject) {
-            fail(HeadErrorCode::BareLf, QStringLiteral("line %1 ends in a bare LF, not CRLF (RFC 9112 2.2)").arg(lineNumber));
+            fail(HeadErrorCode::BareLf,
+                 QStringLiteral("line %1 ends in a bare LF, not CRLF (RFC 9112 2.2)").arg(lineNumber));
             return false;
         }
         if (line.contains('\r')) {
-            fail(HeadErrorCode::BareCr, QStringLiteral("line %1 contains a bare CR (RFC 9112 2.2)").arg(lineNumber));
+            fail(HeadErrorCode::BareCr,
+                 QStringLiteral("line %1 contains a bare CR (RFC 9112 2.2)").arg(lineNumber));
             return false;
         }
         if (lineNumber == 1) {
             if (line.size() > m_limits.maxStartLineSize) {
-                fail(m_kind == Kind::Request ? HeadErrorCode::StartLineTooLong : HeadErrorCode::MalformedStartLine,
-                     QStringLiteral("start line exceeds the limit of %1 bytes").arg(m_limits.maxStartLineSize));
+                fail(m_kind == Kind::Request ? HeadErrorCode::StartLineTooLong
+                                             : HeadErrorCode::MalformedStartLine,
+                     QStringLiteral("start line exceeds the limit of %1 bytes")
+                         .arg(m_limits.maxStartLineSize));
                 return false;
             }
             const bool ok = m_kind == Kind::Request ? parseRequestLine(line) : parseStatusLine(line);
@@ -202,13 +206,16 @@ bool HeadParser::parseVersion(QByteArrayView text, Version &out)
     // RFC 9112 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT
     if (text.size() != 8 || !text.startsWith("HTTP/") || text[6] != '.' || !std::isdigit(uchar(text[5]))
         || !std::isdigit(uchar(text[7]))) {
-        fail(HeadErrorCode::MalformedStartLine, QStringLiteral("malformed HTTP version '%1'").arg(printable(text)));
+        fail(HeadErrorCode::MalformedStartLine,
+             QStringLiteral("malformed HTTP version '%1'").arg(printable(text)));
         return false;
     }
     out = {text[5] - '0', text[7] - '0'};
     if (out.major != 1) {
         fail(HeadErrorCode::UnsupportedVersion,
-             QStringLiteral("HTTP version %1.%2 is not supported here, only HTTP/1.x").arg(out.major).arg(out.minor));
+             QStringLiteral("HTTP version %1.%2 is not supported here, only HTTP/1.x")
+                 .arg(out.major)
+                 .arg(out.minor));
         return false;
     }
     return true;
@@ -221,7 +228,8 @@ bool HeadParser::parseRequestLine(QByteArrayView line)
     const qsizetype sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
     if (sp1 <= 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) {
         fail(HeadErrorCode::MalformedStartLine,
-             QStringLiteral("malformed request line '%1': expected METHOD SP TARGET SP VERSION").arg(printable(line)));
+             QStringLiteral("malformed request line '%1': expected METHOD SP TARGET SP VERSION")
+                 .arg(printable(line)));
         return false;
     }
     const QByteArrayView method = line.first(sp1);
@@ -230,10 +238,12 @@ bool HeadParser::parseRequestLine(QByteArrayView line)
         fail(HeadErrorCode::InvalidMethod, QStringLiteral("invalid method '%1'").arg(printable(method)));
         return false;
     }
-    const bool targetOk = !target.isEmpty()
-        && std::all_of(target.begin(), target.end(), [](char c) { return uchar(c) > 0x20 && uchar(c) != 0x7f; });
+    const bool targetOk = !target.isEmpty() && std::all_of(target.begin(), target.end(), [](char c) {
+        return uchar(c) > 0x20 && uchar(c) != 0x7f;
+    });
     if (!targetOk) {
-        fail(HeadErrorCode::InvalidTarget, QStringLiteral("invalid request target '%1'").arg(printable(target)));
+        fail(HeadErrorCode::InvalidTarget,
+             QStringLiteral("invalid request target '%1'").arg(printable(target)));
         return false;
     }
     if (!parseVersion(line.sliced(sp2 + 1), m_request.version))
@@ -249,17 +259,20 @@ bool HeadParser::parseStatusLine(QByteArrayView line)
     // second SP when the reason is empty; accept that.
     const qsizetype sp1 = line.indexOf(' ');
     if (sp1 < 0) {
-        fail(HeadErrorCode::MalformedStartLine, QStringLiteral("malformed status line '%1'").arg(printable(line)));
+        fail(HeadErrorCode::MalformedStartLine,
+             QStringLiteral("malformed status line '%1'").arg(printable(line)));
         return false;
     }
     if (!parseVersion(line.first(sp1), m_response.version))
         return false;
     const QByteArrayView rest = line.sliced(sp1 + 1);
     const QByteArrayView code = rest.first(std::min<qsizetype>(3, rest.size()));
-    const bool codeOk = code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) { return std::isdigit(uchar(c)); })
+    const bool codeOk = code.size() == 3
+        && std::all_of(code.begin(), code.end(), [](char c) { return std::isdigit(uchar(c)); })
         && (rest.size() == 3 || rest[3] == ' ');
     if (!codeOk || code[0] < '1' || code[0] > '5') {
-        fail(HeadErrorCode::InvalidStatus, QStringLiteral("invalid status code in '%1'").arg(printable(line)));
+        fail(HeadErrorCode::InvalidStatus,
+             QStringLiteral("invalid status code in '%1'").arg(printable(line)));
         return false;
     }
     const QByteArrayView reason = rest.size() > 4 ? rest.sliced(4) : QByteArrayView();
@@ -276,31 +289,37 @@ bool HeadParser::parseField(QByteArrayView line, Headers &headers)
 {
     if (isWhitespace(line.front())) {
         fail(HeadErrorCode::ObsoleteLineFolding,
-             QStringLiteral("header line '%1' starts with whitespace: obsolete line folding is rejected (RFC 9112 5.2)")
+             QStringLiteral(
+                 "header line '%1' starts with whitespace: obsolete line folding is rejected (RFC 9112 5.2)")
                  .arg(printable(line)));
         return false;
     }
     const qsizetype colon = line.indexOf(':');
     if (colon < 0) {
-        fail(HeadErrorCode::InvalidHeaderName, QStringLiteral("header line '%1' has no colon").arg(printable(line)));
+        fail(HeadErrorCode::InvalidHeaderName,
+             QStringLiteral("header line '%1' has no colon").arg(printable(line)));
         return false;
     }
     const QByteArrayView name = line.first(colon);
     if (!name.isEmpty() && isWhitespace(name.back())) {
         fail(HeadErrorCode::WhitespaceBeforeColon,
-             QStringLiteral("whitespace between header name '%1' and colon (RFC 9112 5.1)").arg(printable(trimmedOws(name))));
+             QStringLiteral("whitespace between header name '%1' and colon (RFC 9112 5.1)")
+                 .arg(printable(trimmedOws(name))));
         return false;
     }
     if (!isToken(name)) {
-        fail(HeadErrorCode::InvalidHeaderName, QStringLiteral("invalid header name '%1'").arg(printable(name)));
+        fail(HeadErrorCode::InvalidHeaderName,
+             QStringLiteral("invalid header name '%1'").arg(printable(name)));
         return false;
     }
     const QByteArrayView value = trimmedOws(line.sliced(colon + 1));
-    const auto bad = std::find_if(value.begin(), value.end(), [](char c) { return !isFieldValueChar(uchar(c)); });
+    const auto bad =
+        std::find_if(value.begin(), value.end(), [](char c) { return !isFieldValueChar(uchar(c)); });
     if (bad != value.end()) {
-        fail(HeadErrorCode::InvalidHeaderValue, QStringLiteral("header '%1' has control character 0x%2 in its value")
-                                                    .arg(printable(name))
-                                                    .arg(uchar(*bad), 2, 16, QChar('0')));
+        fail(HeadErrorCode::InvalidHeaderValue,
+             QStringLiteral("header '%1' has control character 0x%2 in its value")
+                 .arg(printable(name))
+                 .arg(uchar(*bad), 2, 16, QChar('0')));
         return false;
     }
     headers.append(name.toByteArray(), value.toByteArray());
@@ -310,21 +329,36 @@ bool HeadParser::parseField(QByteArrayView line, Headers &headers)
 QString describe(HeadErrorCode code)
 {
     switch (code) {
-    case HeadErrorCode::None: return QStringLiteral("no error");
-    case HeadErrorCode::HeadTooLarge: return QStringLiteral("head too large");
-    case HeadErrorCode::TooManyHeaders: return QStringLiteral("too many header fields");
-    case HeadErrorCode::StartLineTooLong: return QStringLiteral("start line too long");
-    case HeadErrorCode::MalformedStartLine: return QStringLiteral("malformed start line");
-    case HeadErrorCode::InvalidMethod: return QStringLiteral("invalid method");
-    case HeadErrorCode::InvalidTarget: return QStringLiteral("invalid request target");
-    case HeadErrorCode::UnsupportedVersion: return QStringLiteral("unsupported HTTP version");
-    case HeadErrorCode::InvalidStatus: return QStringLiteral("invalid status code");
-    case HeadErrorCode::InvalidHeaderName: return QStringLiteral("invalid header name");
-    case HeadErrorCode::InvalidHeaderValue: return QStringLiteral("invalid header value");
-    case HeadErrorCode::WhitespaceBeforeColon: return QStringLiteral("whitespace before colon");
-    case HeadErrorCode::ObsoleteLineFolding: return QStringLiteral("obsolete line folding");
-    case HeadErrorCode::BareLf: return QStringLiteral("bare LF");
-    case HeadErrorCode::BareCr: return QStringLiteral("bare CR");
+    case HeadErrorCode::None:
+        return QStringLiteral("no error");
+    case HeadErrorCode::HeadTooLarge:
+        return QStringLiteral("head too large");
+    case HeadErrorCode::TooManyHeaders:
+        return QStringLiteral("too many header fields");
+    case HeadErrorCode::StartLineTooLong:
+        return QStringLiteral("start line too long");
+    case HeadErrorCode::MalformedStartLine:
+        return QStringLiteral("malformed start line");
+    case HeadErrorCode::InvalidMethod:
+        return QStringLiteral("invalid method");
+    case HeadErrorCode::InvalidTarget:
+        return QStringLiteral("invalid request target");
+    case HeadErrorCode::UnsupportedVersion:
+        return QStringLiteral("unsupported HTTP version");
+    case HeadErrorCode::InvalidStatus:
+        return QStringLiteral("invalid status code");
+    case HeadErrorCode::InvalidHeaderName:
+        return QStringLiteral("invalid header name");
+    case HeadErrorCode::InvalidHeaderValue:
+        return QStringLiteral("invalid header value");
+    case HeadErrorCode::WhitespaceBeforeColon:
+        return QStringLiteral("whitespace before colon");
+    case HeadErrorCode::ObsoleteLineFolding:
+        return QStringLiteral("obsolete line folding");
+    case HeadErrorCode::BareLf:
+        return QStringLiteral("bare LF");
+    case HeadErrorCode::BareCr:
+        return QStringLiteral("bare CR");
     }
     return {};
 }

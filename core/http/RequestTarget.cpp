@@ -31,7 +31,8 @@ bool validIpv6(QByteArrayView text)
 
 bool parsePort(QByteArrayView text, quint16 &port)
 {
-    if (text.isEmpty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (text.isEmpty() || text.size() > 5
+        || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return false;
     const int value = text.toInt();
     if (value < 1 || value > 65535)
@@ -68,7 +69,8 @@ QByteArray RequestTarget::url() const
     return scheme + "://" + authority() + pathAndQuery;
 }
 
-std::optional<RequestTarget> RequestTarget::parseAuthority(QByteArrayView text, quint16 fallbackPort, QString *error)
+std::optional<RequestTarget> RequestTarget::parseAuthority(QByteArrayView text, quint16 fallbackPort,
+                                                           QString *error)
 {
     RequestTarget t;
     t.form = Form::Authority;
@@ -76,14 +78,17 @@ std::optional<RequestTarget> RequestTarget::parseAuthority(QByteArrayView text, 
     if (text.startsWith('[')) {
         const qsizetype close = text.indexOf(']');
         if (close < 0)
-            return failWith(error, QStringLiteral("unterminated IPv6 literal in '%1'").arg(QString::fromLatin1(text)));
+            return failWith(
+                error, QStringLiteral("unterminated IPv6 literal in '%1'").arg(QString::fromLatin1(text)));
         const QByteArrayView v6 = text.sliced(1, close - 1);
         if (!validIpv6(v6))
             return failWith(error, QStringLiteral("invalid IPv6 address '%1'").arg(QString::fromLatin1(v6)));
         t.host = v6.toByteArray().toLower();
         const QByteArrayView rest = text.sliced(close + 1);
         if (!rest.isEmpty() && !rest.startsWith(':'))
-            return failWith(error, QStringLiteral("unexpected text after IPv6 literal in '%1'").arg(QString::fromLatin1(text)));
+            return failWith(
+                error,
+                QStringLiteral("unexpected text after IPv6 literal in '%1'").arg(QString::fromLatin1(text)));
         portText = rest.isEmpty() ? QByteArrayView() : rest.sliced(1);
         t.explicitPort = !rest.isEmpty();
     } else {
@@ -97,7 +102,8 @@ std::optional<RequestTarget> RequestTarget::parseAuthority(QByteArrayView text, 
     }
     if (t.explicitPort) {
         if (!parsePort(portText, t.port))
-            return failWith(error, QStringLiteral("invalid port '%1' (1-65535)").arg(QString::fromLatin1(portText)));
+            return failWith(error,
+                            QStringLiteral("invalid port '%1' (1-65535)").arg(QString::fromLatin1(portText)));
     } else if (fallbackPort == 0) {
         return failWith(error, QStringLiteral("'%1' has no port").arg(QString::fromLatin1(text)));
     } else {
@@ -113,7 +119,9 @@ std::optional<RequestTarget> RequestTarget::parseAbsolute(QByteArrayView uri, QS
         return failWith(error, QStringLiteral("'%1' is not an absolute URI").arg(QString::fromLatin1(uri)));
     const QByteArray scheme = uri.first(sep).toByteArray().toLower();
     if (defaultPort(scheme) == 0)
-        return failWith(error, QStringLiteral("unsupported scheme '%1' (http, https, ws, wss)").arg(QString::fromLatin1(scheme)));
+        return failWith(error,
+                        QStringLiteral("unsupported scheme '%1' (http, https, ws, wss)")
+                            .arg(QString::fromLatin1(scheme)));
     const QByteArrayView rest = uri.sliced(sep + 3);
     const qsizetype pathStart = std::min(rest.indexOf('/') < 0 ? rest.size() : rest.indexOf('/'),
                                          rest.indexOf('?') < 0 ? rest.size() : rest.indexOf('?'));
@@ -133,7 +141,8 @@ std::optional<RequestTarget> RequestTarget::parseAbsolute(QByteArrayView uri, QS
     return t;
 }
 
-std::optional<RequestTarget> RequestTarget::parse(QByteArrayView method, QByteArrayView target, QString *error)
+std::optional<RequestTarget> RequestTarget::parse(QByteArrayView method, QByteArrayView target,
+                                                  QString *error)
 {
     const bool connect = method == "CONNECT";
     if (connect) {
@@ -156,8 +165,11 @@ std::optional<RequestTarget> RequestTarget::parse(QByteArrayView method, QByteAr
     }
     if (target.contains("://"))
         return parseAbsolute(target, error);
-    return failWith(error, QStringLiteral("request target '%1' is neither origin form (/path) nor absolute form (scheme://host/path)")
-                               .arg(QString::fromLatin1(target.first(std::min<qsizetype>(target.size(), 80)))));
+    return failWith(
+        error,
+        QStringLiteral(
+            "request target '%1' is neither origin form (/path) nor absolute form (scheme://host/path)")
+            .arg(QString::fromLatin1(target.first(std::min<qsizetype>(target.size(), 80)))));
 }
 
 } // namespace socktap::http

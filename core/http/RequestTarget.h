@@ -30,7 +30,8 @@ struct RequestTarget
     QByteArray url() const;
 
     // CONNECT requires the authority form and nothing else may use it (RFC 9112 3.2.3).
-    static std::optional<RequestTarget> parse(QByteArrayView method, QByteArrayView target, QString *error = nullptr);
+    static std::optional<RequestTarget> parse(QByteArrayView method, QByteArrayView target,
+                                              QString *error = nullptr);
     // "host:port", "[v6]:port"; defaultPort applies when the port is absent (0 means required).
     static std::optional<RequestTarget> parseAuthority(QByteArrayView authority, quint16 defaultPort,
                                                        QString *error = nullptr);

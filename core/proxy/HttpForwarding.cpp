@@ -39,7 +39,7 @@ std::optional<ws::DeflateParams> claimedDeflate(const http::ResponseHead &respon
         anything.clientMaxWindowBits = true;
         if (auto params = ws::PerMessageDeflate::acceptResponse({anything}, e))
             return params;
-        return ws::DeflateParams{};
+        return ws::DeflateParams {};
     }
     return std::nullopt;
 }
@@ -54,7 +54,8 @@ void ProxyConnection::processClient()
         const auto r = m_requestParser.feed(m_clientBuffer);
         if (r.status == http::HeadParser::Status::Error) {
             m_request = http::RequestHead();
-            failRequest(m_requestParser.error().httpStatus, m_requestParser.error().message, EndReason::ClientError);
+            failRequest(m_requestParser.error().httpStatus, m_requestParser.error().message,
+                        EndReason::ClientError);
             return;
         }
         m_clientBuffer.remove(0, r.consumed);
@@ -67,7 +68,8 @@ void ProxyConnection::processClient()
     }
 }
 
-std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http::RequestHead &head, QString *error) const
+std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http::RequestHead &head,
+                                                                      QString *error) const
 {
     const bool upgrade = ws::Handshake::isUpgradeRequest(head);
     const auto parsed = http::RequestTarget::parse(head.method, head.target, error);
@@ -76,7 +78,8 @@ std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http
     Target t;
     if (parsed->form == http::RequestTarget::Form::Absolute) {
         if (parsed->isSecure() && !m_inTunnel) {
-            *error = QStringLiteral("%1 targets need a CONNECT tunnel (configure the client to use Socktap as its proxy for them)")
+            *error = QStringLiteral("%1 targets need a CONNECT tunnel (configure the client to use Socktap "
+                                    "as its proxy for them)")
                          .arg(QString::fromLatin1(parsed->scheme));
             return std::nullopt;
         }
@@ -94,17 +97,19 @@ std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http
     }
     if (m_config.reverse) {
         const bool secure = m_config.reverse->isSecure();
-        t = {upgrade ? (secure ? "wss" : "ws") : (secure ? "https" : "http"), m_config.reverse->host, m_config.reverse->port,
-             path, capture::ProxyMode::Reverse};
+        t = {upgrade ? (secure ? "wss" : "ws") : (secure ? "https" : "http"), m_config.reverse->host,
+             m_config.reverse->port, path, capture::ProxyMode::Reverse};
         return t;
     }
-    *error = QStringLiteral("origin-form request '%1' sent to a forward proxy: point the client at Socktap as its HTTP "
-                            "proxy, or start Socktap with --reverse URL")
+    *error = QStringLiteral(
+                 "origin-form request '%1' sent to a forward proxy: point the client at Socktap as its HTTP "
+                 "proxy, or start Socktap with --reverse URL")
                  .arg(QString::fromLatin1(head.target.first(std::min<qsizetype>(head.target.size(), 80))));
     return std::nullopt;
 }
 
-QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade) const
+QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target,
+                                          bool upgrade) const
 {
     http::RequestHead out = head;
     out.target = target.path; // origin form towards the server (RFC 9112 3.2.1)
@@ -216,7 +221,9 @@ void ProxyConnection::processResponse()
     while (!m_responseHeadDone && !m_upstreamBuffer.isEmpty()) {
         const auto r = m_responseParser.feed(m_upstreamBuffer);
         if (r.status == http::HeadParser::Status::Error) {
-            failRequest(502, QStringLiteral("the server sent an invalid response: %1").arg(m_responseParser.error().message),
+            failRequest(502,
+                        QStringLiteral("the server sent an invalid response: %1")
+                            .arg(m_responseParser.error().message),
                         EndReason::UpstreamFailed);
             return;
         }
@@ -263,14 +270,16 @@ void ProxyConnection::onResponseHead(http::ResponseHead response)
     QString why;
     const auto framer = http::BodyFramer::forResponse(response, m_request.method, &why);
     if (!framer) {
-        failRequest(502, QStringLiteral("the server sent an invalid response: %1").arg(why), EndReason::UpstreamFailed);
+        failRequest(502, QStringLiteral("the server sent an invalid response: %1").arg(why),
+                    EndReason::UpstreamFailed);
         return;
     }
     m_client->write(response.raw);
     m_sentToClient = true;
     m_responseBody = *framer;
     m_responseHeadDone = true;
-    if (wantsClose(response.headers, response.version) || framer->kind() == http::BodyFramer::Kind::UntilClose)
+    if (wantsClose(response.headers, response.version)
+        || framer->kind() == http::BodyFramer::Kind::UntilClose)
         m_keepAlive = false;
     publish();
 }
@@ -282,7 +291,8 @@ void ProxyConnection::processResponseBody()
         const QByteArrayView body = QByteArrayView(m_upstreamBuffer).first(r.consumed);
         m_client->write(body);
         if (m_session.responseBody.size() < KeptBodyBytes)
-            m_session.responseBody.append(body.first(std::min<qsizetype>(body.size(), KeptBodyBytes - m_session.responseBody.size())));
+            m_session.responseBody.append(
+                body.first(std::min<qsizetype>(body.size(), KeptBodyBytes - m_session.responseBody.size())));
         m_upstreamBuffer.remove(0, r.consumed);
         m_session.responseBodySize = m_responseBody.contentBytes();
         if (r.error) {
@@ -328,13 +338,16 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
     if (m_wsRequest && !checked) {
         m_session.handshakeProblems.append(QStringLiteral("response: %1").arg(why));
         if (m_config.strict) {
-            failRequest(502, QStringLiteral("the server's handshake is invalid: %1").arg(why), EndReason::UpstreamFailed);
+            failRequest(502, QStringLiteral("the server's handshake is invalid: %1").arg(why),
+                        EndReason::UpstreamFailed);
             return;
         }
     }
     m_session.subprotocol = checked ? checked->protocol : response.headers.value("Sec-WebSocket-Protocol");
-    m_session.extensions = checked ? checked->extensions
-                                   : ws::parseExtensions(response.headers.combined("Sec-WebSocket-Extensions")).value_or(QList<ws::Extension>());
+    m_session.extensions = checked
+        ? checked->extensions
+        : ws::parseExtensions(response.headers.combined("Sec-WebSocket-Extensions"))
+              .value_or(QList<ws::Extension>());
     m_session.deflate = checked ? checked->deflate : claimedDeflate(response);
     m_session.state = SessionState::Open;
 
@@ -427,7 +440,8 @@ void ProxyConnection::fail(Direction from, quint16 code, const QString &why)
 {
     // --strict: Socktap acts as the endpoint that received the bad frame (RFC 6455 7.1.7).
     sendOwnClose(code, why.left(100));
-    m_session.close.detail = QStringLiteral("%1 broke a rule: %2").arg(QLatin1String(capture::directionName(from)), why);
+    m_session.close.detail =
+        QStringLiteral("%1 broke a rule: %2").arg(QLatin1String(capture::directionName(from)), why);
     endWebSocket(EndReason::StrictClose);
     closeAll();
 }

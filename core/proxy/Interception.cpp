@@ -37,9 +37,10 @@ void ProxyConnection::interceptClient(const QString &fallbackHost, std::function
             beginSession(capture::SessionKind::Tunnel);
         m_session.tls = m_tls;
         m_session.state = SessionState::Failed;
-        m_session.error = QStringLiteral("TLS handshake with the client failed: %1 (does the client trust the Socktap CA? "
-                                         "socktap ca export)")
-                              .arg(why);
+        m_session.error =
+            QStringLiteral("TLS handshake with the client failed: %1 (does the client trust the Socktap CA? "
+                           "socktap ca export)")
+                .arg(why);
         m_session.close.end = EndReason::TlsError;
         m_session.closedAt = capture::nowMicros();
         publish();
@@ -60,16 +61,18 @@ void ProxyConnection::startUpstreamTls(const QString &host, std::function<void()
         m_tls.upstreamValidity = t->peerValidity();
         m_tls.upstreamVerification = t->verification();
         m_tls.upstreamVerified = t->verified();
-        const bool insecure = m_config.insecureUpstream || matchesHost(m_config.insecureUpstreamHosts, host.toLatin1());
+        const bool insecure =
+            m_config.insecureUpstream || matchesHost(m_config.insecureUpstreamHosts, host.toLatin1());
         if (!t->verified() && insecure)
             m_tls.upstreamVerification += QStringLiteral(" (accepted: verification is off for this host)");
         if (m_haveSession)
             m_session.tls = m_tls; // learnt after the session began (reverse wss://, keep-alive redials)
         if (!t->verified() && !insecure)
-            m_upstreamTlsProblem = QStringLiteral("the server's certificate for %1 was rejected: %2 (subject %3, issuer %4). "
-                                                  "Trust its CA with --upstream-ca FILE or skip the check with "
-                                                  "--insecure-upstream-host %1")
-                                       .arg(host, t->verification(), m_tls.upstreamSubject, m_tls.upstreamIssuer);
+            m_upstreamTlsProblem =
+                QStringLiteral("the server's certificate for %1 was rejected: %2 (subject %3, issuer %4). "
+                               "Trust its CA with --upstream-ca FILE or skip the check with "
+                               "--insecure-upstream-host %1")
+                    .arg(host, t->verification(), m_tls.upstreamSubject, m_tls.upstreamIssuer);
         then();
     });
     connect(m_upstream, &StreamSocket::tlsFailed, this, [this, then](const QString &why) {

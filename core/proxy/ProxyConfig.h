@@ -16,7 +16,7 @@ class TlsContexts;
 
 struct ProxyConfig
 {
-    QHostAddress listenAddress{QHostAddress::LocalHost};
+    QHostAddress listenAddress {QHostAddress::LocalHost};
     quint16 listenPort = 8080;
     int listenBacklog = 4096; // Qt's default of 50 drops connection storms
     std::optional<http::RequestTarget> reverse; // --reverse ws://host:port: where origin-form requests go

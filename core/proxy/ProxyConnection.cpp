@@ -20,11 +20,13 @@ namespace {
 
 constexpr qsizetype ReadChunk = 64 * 1024;
 constexpr int ReadsPerWakeup = 8; // fairness between connections sharing a worker thread
-constexpr int LingerMs = 5000; // a half-closed WebSocket or tunnel gets this long for the other side to finish
+constexpr int LingerMs =
+    5000; // a half-closed WebSocket or tunnel gets this long for the other side to finish
 
 } // namespace
 
-ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture, QObject *parent)
+ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture,
+                                 QObject *parent)
     : QObject(parent)
     , m_config(config)
     , m_capture(capture)
@@ -46,7 +48,8 @@ void ProxyConnection::start()
 {
     connect(m_client, &StreamSocket::readable, this, &ProxyConnection::onClientReadable);
     connect(m_client, &StreamSocket::drained, this, [this] { onDrained(Direction::ServerToClient); });
-    connect(m_client, &StreamSocket::writeFailed, this, [this] { onSideEnded(Direction::ClientToServer, StreamSocket::ReadStatus::Reset); });
+    connect(m_client, &StreamSocket::writeFailed, this,
+            [this] { onSideEnded(Direction::ClientToServer, StreamSocket::ReadStatus::Reset); });
     connect(m_client, &StreamSocket::closed, this, &ProxyConnection::maybeFinish);
     m_headTimer.start(m_config.headTimeoutMs);
 }
@@ -80,7 +83,8 @@ void ProxyConnection::onClientReadable()
 
 void ProxyConnection::onUpstreamReadable()
 {
-    for (int i = 0; i < ReadsPerWakeup && m_upstream && m_upstream->isOpen() && m_upstream->readEnabled(); ++i) {
+    for (int i = 0; i < ReadsPerWakeup && m_upstream && m_upstream->isOpen() && m_upstream->readEnabled();
+         ++i) {
         m_readBuffer.resize(0);
         const auto status = m_upstream->read(m_readBuffer, ReadChunk);
         if (status == StreamSocket::ReadStatus::WouldBlock)
@@ -173,7 +177,8 @@ void ProxyConnection::onDrained(Direction towards)
     // The receiver of `towards` drained: its sender may go on.
     StreamSocket *source = senderOf(towards);
     const bool sourceMayRead = m_phase == Phase::WebSocket || m_phase == Phase::Tunnel
-        || (m_phase == Phase::Exchange && source == m_upstream) || (m_phase == Phase::Exchange && !m_requestBody.done());
+        || (m_phase == Phase::Exchange && source == m_upstream)
+        || (m_phase == Phase::Exchange && !m_requestBody.done());
     if (source && source->isOpen() && !source->readEnabled() && sourceMayRead) {
         source->setReadEnabled(true);
         // Data may already wait in the kernel; the notifier fires again on the next loop.
@@ -216,11 +221,13 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
 {
     // HTTP phase errors answer the client precisely and leave a session entry saying what happened.
     if (!m_haveSession) {
-        beginSession(m_connectTarget && !m_inTunnel ? capture::SessionKind::Tunnel : capture::SessionKind::Http);
+        beginSession(m_connectTarget && !m_inTunnel ? capture::SessionKind::Tunnel
+                                                    : capture::SessionKind::Http);
         m_session.request = m_request;
     }
     m_session.state = SessionState::Failed;
-    m_session.error = QStringLiteral("%1 %2: %3").arg(status).arg(QString::fromLatin1(http::reasonPhrase(status)), message);
+    m_session.error =
+        QStringLiteral("%1 %2: %3").arg(status).arg(QString::fromLatin1(http::reasonPhrase(status)), message);
     m_session.close.end = reason;
     m_session.closedAt = nowMicros();
     m_session.response.status = status;
@@ -238,7 +245,8 @@ void ProxyConnection::onHeadTimeout()
         if (!m_haveSession)
             beginSession(capture::SessionKind::Tunnel);
         m_session.state = SessionState::Failed;
-        m_session.error = QStringLiteral("the TLS handshake did not finish within %1 s").arg(m_config.headTimeoutMs / 1000.0);
+        m_session.error = QStringLiteral("the TLS handshake did not finish within %1 s")
+                              .arg(m_config.headTimeoutMs / 1000.0);
         m_session.close.end = EndReason::Timeout;
         m_session.closedAt = nowMicros();
         publish();
@@ -247,11 +255,14 @@ void ProxyConnection::onHeadTimeout()
     }
     if (m_phase != Phase::Idle)
         return;
-    if (m_clientBuffer.isEmpty() && m_requestParser.status() == http::HeadParser::Status::NeedMore && !m_haveSession) {
+    if (m_clientBuffer.isEmpty() && m_requestParser.status() == http::HeadParser::Status::NeedMore
+        && !m_haveSession) {
         closeAll(); // an idle keep-alive connection: nothing to record
         return;
     }
-    failRequest(408, QStringLiteral("no complete request head within %1 s").arg(m_config.headTimeoutMs / 1000.0), EndReason::Timeout);
+    failRequest(408,
+                QStringLiteral("no complete request head within %1 s").arg(m_config.headTimeoutMs / 1000.0),
+                EndReason::Timeout);
 }
 
 // --- upstream ---
@@ -259,7 +270,8 @@ void ProxyConnection::onHeadTimeout()
 void ProxyConnection::dial(const QByteArray &host, quint16 port, bool tls, std::function<void()> then)
 {
     if (tls && !m_config.tls) {
-        failRequest(502, QStringLiteral("TLS to the server is not available in this configuration"), EndReason::TlsError);
+        failRequest(502, QStringLiteral("TLS to the server is not available in this configuration"),
+                    EndReason::TlsError);
         return;
     }
     const QByteArray key = host + ':' + QByteArray::number(port);
@@ -305,7 +317,8 @@ void ProxyConnection::attachUpstream(int fd, const QByteArray &key)
     m_upstreamKey = key;
     connect(m_upstream, &StreamSocket::readable, this, &ProxyConnection::onUpstreamReadable);
     connect(m_upstream, &StreamSocket::drained, this, [this] { onDrained(Direction::ClientToServer); });
-    connect(m_upstream, &StreamSocket::writeFailed, this, [this] { onSideEnded(Direction::ServerToClient, StreamSocket::ReadStatus::Reset); });
+    connect(m_upstream, &StreamSocket::writeFailed, this,
+            [this] { onSideEnded(Direction::ServerToClient, StreamSocket::ReadStatus::Reset); });
     connect(m_upstream, &StreamSocket::closed, this, &ProxyConnection::maybeFinish);
 }
 
@@ -363,7 +376,8 @@ void ProxyConnection::sniff()
     }
     // An HTTP request starts with a method token and a space.
     const qsizetype space = m_clientBuffer.indexOf(' ');
-    const QByteArrayView method = QByteArrayView(m_clientBuffer).first(space < 0 ? m_clientBuffer.size() : space);
+    const QByteArrayView method =
+        QByteArrayView(m_clientBuffer).first(space < 0 ? m_clientBuffer.size() : space);
     if (!http::isToken(method)) {
         becomeTunnel();
         return;
@@ -415,7 +429,7 @@ void ProxyConnection::onSideEnded(Direction side, StreamSocket::ReadStatus how)
         if (m_relay)
             m_relay->ended(side, nowMicros());
         if (!m_firstEnd)
-            m_firstEnd = FirstEnd{side, reset, m_relay && m_relay->close().handshakeCompleted()};
+            m_firstEnd = FirstEnd {side, reset, m_relay && m_relay->close().handshakeCompleted()};
         if (!reset && passOnHalfClose(side)) {
             publish();
             return;
@@ -431,9 +445,11 @@ void ProxyConnection::onSideEnded(Direction side, StreamSocket::ReadStatus how)
             exchangeFinished();
             return;
         }
-        const QString what = reset ? QStringLiteral("the server reset the connection") : QStringLiteral("the server closed the connection");
+        const QString what = reset ? QStringLiteral("the server reset the connection")
+                                   : QStringLiteral("the server closed the connection");
         if (!m_sentToClient) {
-            failRequest(502, QStringLiteral("%1 before sending a complete response").arg(what), EndReason::UpstreamFailed);
+            failRequest(502, QStringLiteral("%1 before sending a complete response").arg(what),
+                        EndReason::UpstreamFailed);
             return;
         }
         m_session.state = SessionState::Failed;
@@ -468,9 +484,10 @@ EndReason ProxyConnection::finalEndReason()
 {
     if (m_relay && m_relay->close().handshakeCompleted()) {
         if (m_firstEnd && !m_firstEnd->handshakeDone)
-            m_session.close.detail = QStringLiteral("the %1 ended TCP before the %2's Close frame arrived")
-                                         .arg(QLatin1String(capture::directionName(m_firstEnd->side)),
-                                              QLatin1String(capture::directionName(capture::opposite(m_firstEnd->side))));
+            m_session.close.detail =
+                QStringLiteral("the %1 ended TCP before the %2's Close frame arrived")
+                    .arg(QLatin1String(capture::directionName(m_firstEnd->side)),
+                         QLatin1String(capture::directionName(capture::opposite(m_firstEnd->side))));
         return EndReason::Closed;
     }
     if (!m_firstEnd)
@@ -542,7 +559,8 @@ void ProxyConnection::shutdown()
         closeAll();
         return;
     }
-    if (m_haveSession && (m_session.state == SessionState::Open || m_session.state == SessionState::Connecting)) {
+    if (m_haveSession
+        && (m_session.state == SessionState::Open || m_session.state == SessionState::Connecting)) {
         m_session.state = m_session.state == SessionState::Open ? SessionState::Closed : SessionState::Failed;
         m_session.close.end = EndReason::ProxyShutdown;
         m_session.closedAt = nowMicros();

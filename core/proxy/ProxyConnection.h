@@ -26,7 +26,8 @@ class ProxyConnection final : public QObject, private WebSocketRelay::Sink
     Q_OBJECT
 
 public:
-    ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture, QObject *parent = nullptr);
+    ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture,
+                    QObject *parent = nullptr);
     ~ProxyConnection() override;
 
     void start();

@@ -15,8 +15,7 @@ public:
     explicit Listener(ProxyServer *server)
         : QTcpServer(server)
         , m_server(server)
-    {
-    }
+    { }
 
 protected:
     void incomingConnection(qintptr fd) override { m_server->dispatch(fd); }
@@ -29,13 +28,13 @@ ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObje
     : QObject(parent)
     , m_config(std::move(config))
     , m_store(store)
-{
-}
+{ }
 
 ProxyServer::~ProxyServer()
 {
     for (size_t i = 0; i < m_threads.size(); ++i) {
-        QMetaObject::invokeMethod(m_workers[i], [w = m_workers[i]] { delete w; }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            m_workers[i], [w = m_workers[i]] { delete w; }, Qt::BlockingQueuedConnection);
         m_threads[i]->quit();
         m_threads[i]->wait();
         delete m_threads[i];
@@ -78,7 +77,8 @@ void ProxyServer::dispatch(qintptr fd)
     }
     ++m_accepted;
     Worker *worker = m_workers[m_next++ % m_workers.size()];
-    QMetaObject::invokeMethod(worker, [worker, fd] { worker->adopt(int(fd)); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        worker, [worker, fd] { worker->adopt(int(fd)); }, Qt::QueuedConnection);
 }
 
 bool ProxyServer::isListening() const

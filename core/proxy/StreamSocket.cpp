@@ -30,7 +30,7 @@ StreamSocket::StreamSocket(int fd, QObject *parent)
     , m_fd(fd)
 {
     prepareSocket(fd);
-    sockaddr_storage addr{};
+    sockaddr_storage addr {};
     socklen_t len = sizeof addr;
     if (::getpeername(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0) {
         QHostAddress host(reinterpret_cast<sockaddr *>(&addr));
@@ -94,7 +94,8 @@ StreamSocket::ReadStatus StreamSocket::readTls(QByteArray &buffer, qsizetype max
                 m_readNotifier->setEnabled(false);
                 if (!m_tlsReported) {
                     m_tlsReported = true;
-                    QMetaObject::invokeMethod(this, [this, why = m_error] { emit tlsFailed(why); }, Qt::QueuedConnection);
+                    QMetaObject::invokeMethod(
+                        this, [this, why = m_error] { emit tlsFailed(why); }, Qt::QueuedConnection);
                 }
                 return ReadStatus::Error;
             }
@@ -184,7 +185,7 @@ bool StreamSocket::flushQueue()
             iov[count].iov_base = const_cast<char *>(it->constData()) + skip;
             iov[count].iov_len = size_t(it->size() - skip);
         }
-        msghdr msg{};
+        msghdr msg {};
         msg.msg_iov = iov;
         msg.msg_iovlen = size_t(count);
         ssize_t n = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL);
@@ -283,7 +284,7 @@ void StreamSocket::abort(bool reset)
     if (m_fd < 0)
         return;
     if (reset) {
-        const linger l{1, 0};
+        const linger l {1, 0};
         ::setsockopt(m_fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     }
     m_readNotifier->setEnabled(false);

@@ -21,10 +21,11 @@ TcpConnector::TcpConnector(QByteArray host, quint16 port, int timeoutMs, QObject
 {
     m_timer.setSingleShot(true);
     connect(&m_timer, &QTimer::timeout, this, [this] {
-        fail(504, QStringLiteral("connecting to %1:%2 timed out after %3 s")
-                      .arg(QString::fromLatin1(m_host))
-                      .arg(m_port)
-                      .arg(m_timeoutMs / 1000.0));
+        fail(504,
+             QStringLiteral("connecting to %1:%2 timed out after %3 s")
+                 .arg(QString::fromLatin1(m_host))
+                 .arg(m_port)
+                 .arg(m_timeoutMs / 1000.0));
     });
 }
 
@@ -53,7 +54,9 @@ void TcpConnector::onResolved(const QHostInfo &info)
     if (m_done)
         return;
     if (info.error() != QHostInfo::NoError || info.addresses().isEmpty()) {
-        fail(502, QStringLiteral("cannot resolve host '%1': %2").arg(QString::fromLatin1(m_host), info.errorString()));
+        fail(502,
+             QStringLiteral("cannot resolve host '%1': %2")
+                 .arg(QString::fromLatin1(m_host), info.errorString()));
         return;
     }
     m_addresses = info.addresses();
@@ -74,7 +77,7 @@ void TcpConnector::tryNext()
     closeAttempt();
     while (!m_addresses.isEmpty()) {
         const QHostAddress address = m_addresses.takeFirst();
-        sockaddr_storage sa{};
+        sockaddr_storage sa {};
         socklen_t len = 0;
         if (address.protocol() == QAbstractSocket::IPv6Protocol) {
             auto *s6 = reinterpret_cast<sockaddr_in6 *>(&sa);
@@ -105,7 +108,11 @@ void TcpConnector::tryNext()
         ::close(m_fd);
         m_fd = -1;
     }
-    fail(502, QStringLiteral("cannot connect to %1:%2: %3").arg(QString::fromLatin1(m_host)).arg(m_port).arg(m_lastError));
+    fail(502,
+         QStringLiteral("cannot connect to %1:%2: %3")
+             .arg(QString::fromLatin1(m_host))
+             .arg(m_port)
+             .arg(m_lastError));
 }
 
 void TcpConnector::onWritable()
@@ -114,7 +121,8 @@ void TcpConnector::onWritable()
     socklen_t len = sizeof error;
     ::getsockopt(m_fd, SOL_SOCKET, SO_ERROR, &error, &len);
     if (error != 0) {
-        m_lastError = error == ECONNREFUSED ? QStringLiteral("connection refused") : QString::fromLocal8Bit(std::strerror(error));
+        m_lastError = error == ECONNREFUSED ? QStringLiteral("connection refused")
+                                            : QString::fromLocal8Bit(std::strerror(error));
         tryNext();
         return;
     }

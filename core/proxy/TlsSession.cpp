@@ -18,24 +18,28 @@ int selectCertificate(SSL *ssl, int *alert, void *)
 {
     // The servername callback runs on every ClientHello once extensions are parsed (OpenSSL 1.1.1+), with
     // or without SNI.
-    auto *ca = static_cast<certs::CertificateAuthority *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_caIndex));
+    auto *ca =
+        static_cast<certs::CertificateAuthority *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_caIndex));
     const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     const auto *fallback = static_cast<const QString *>(SSL_get_ex_data(ssl, g_fallbackIndex));
     const QString host = sni ? QString::fromUtf8(sni) : (fallback ? *fallback : QString());
     QString error;
     const auto leaf = ca && !host.isEmpty() ? ca->leafFor(host, &error) : nullptr;
-    if (!leaf || SSL_use_certificate(ssl, leaf->certificate.get()) != 1 || SSL_use_PrivateKey(ssl, leaf->key) != 1) {
+    if (!leaf || SSL_use_certificate(ssl, leaf->certificate.get()) != 1
+        || SSL_use_PrivateKey(ssl, leaf->key) != 1) {
         *alert = SSL_AD_INTERNAL_ERROR;
         return SSL_TLSEXT_ERR_ALERT_FATAL;
     }
     return SSL_TLSEXT_ERR_OK;
 }
 
-int selectAlpn(SSL *, const unsigned char **out, unsigned char *outLength, const unsigned char *in, unsigned int inLength, void *)
+int selectAlpn(SSL *, const unsigned char **out, unsigned char *outLength, const unsigned char *in,
+               unsigned int inLength, void *)
 {
     // Only http/1.1: an HTTP/2 connection would carry WebSockets (RFC 8441) that this proxy does not speak.
     static const unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
-    if (SSL_select_next_proto(const_cast<unsigned char **>(out), outLength, http11, sizeof http11, in, inLength)
+    if (SSL_select_next_proto(const_cast<unsigned char **>(out), outLength, http11, sizeof http11, in,
+                              inLength)
         == OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_OK;
     return SSL_TLSEXT_ERR_NOACK;
@@ -191,7 +195,8 @@ void TlsSession::send(QByteArrayView plaintext)
     }
     qsizetype done = 0;
     while (done < plaintext.size()) {
-        const int n = SSL_write(m_ssl.get(), plaintext.data() + done, int(std::min<qsizetype>(plaintext.size() - done, 1 << 30)));
+        const int n = SSL_write(m_ssl.get(), plaintext.data() + done,
+                                int(std::min<qsizetype>(plaintext.size() - done, 1 << 30)));
         if (n <= 0)
             return; // with memory BIOs a write only fails if the session is dead; reads will say why
         done += n;
@@ -242,7 +247,8 @@ QByteArray TlsSession::alpn() const
 
 QString TlsSession::verification() const
 {
-    return m_verifyResult == X509_V_OK ? QStringLiteral("ok") : QString::fromLatin1(X509_verify_cert_error_string(m_verifyResult));
+    return m_verifyResult == X509_V_OK ? QStringLiteral("ok")
+                                       : QString::fromLatin1(X509_verify_cert_error_string(m_verifyResult));
 }
 
 QString TlsSession::peerSubject() const

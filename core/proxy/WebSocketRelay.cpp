@@ -24,15 +24,17 @@ ws::MessageAssembler::Options assemblerOptions(qsizetype maxPayload)
 WebSocketRelay::WebSocketRelay(Options options, Sink &sink)
     : m_options(options)
     , m_sink(sink)
-    , m_client{ws::FrameParser(parserOptions(ws::FrameParser::Sender::Client, options.deflate.has_value())),
-               ws::MessageAssembler(assemblerOptions(options.maxPayload)), false}
-    , m_server{ws::FrameParser(parserOptions(ws::FrameParser::Sender::Server, options.deflate.has_value())),
-               ws::MessageAssembler(assemblerOptions(options.maxPayload)), false}
+    , m_client {ws::FrameParser(parserOptions(ws::FrameParser::Sender::Client, options.deflate.has_value())),
+                ws::MessageAssembler(assemblerOptions(options.maxPayload)), false}
+    , m_server {ws::FrameParser(parserOptions(ws::FrameParser::Sender::Server, options.deflate.has_value())),
+                ws::MessageAssembler(assemblerOptions(options.maxPayload)), false}
 {
     if (options.deflate) {
         // RFC 7692 7.1: each peer compresses with its own window and context rule.
-        m_client.assembler.enableDeflate(options.deflate->windowBits(true), options.deflate->noContextTakeover(true));
-        m_server.assembler.enableDeflate(options.deflate->windowBits(false), options.deflate->noContextTakeover(false));
+        m_client.assembler.enableDeflate(options.deflate->windowBits(true),
+                                         options.deflate->noContextTakeover(true));
+        m_server.assembler.enableDeflate(options.deflate->windowBits(false),
+                                         options.deflate->noContextTakeover(false));
     }
 }
 
@@ -41,7 +43,8 @@ void WebSocketRelay::noteViolations(Direction from, ws::Violations v)
     if (!v)
         return;
     if (!m_violations)
-        m_firstViolation = QStringLiteral("%1: %2").arg(QLatin1String(capture::directionName(from)), ws::describe(v).join(QStringLiteral("; ")));
+        m_firstViolation = QStringLiteral("%1: %2").arg(QLatin1String(capture::directionName(from)),
+                                                        ws::describe(v).join(QStringLiteral("; ")));
     m_violations |= v;
 }
 
@@ -107,8 +110,9 @@ void WebSocketRelay::received(Direction from, QByteArrayView bytes, qint64 now)
         if (const auto *m = s.assembler.handle(ev, now)) {
             // Frame-level violations were handled at their header; these are about the payload.
             const ws::Violations payloadLevel = m->violations
-                & (ws::Violation::InvalidUtf8 | ws::Violation::ClosePayloadTooShort | ws::Violation::InvalidCloseCode
-                   | ws::Violation::InvalidCloseReason | ws::Violation::InflateFailed | ws::Violation::InflatedTooLarge);
+                & (ws::Violation::InvalidUtf8 | ws::Violation::ClosePayloadTooShort
+                   | ws::Violation::InvalidCloseCode | ws::Violation::InvalidCloseReason
+                   | ws::Violation::InflateFailed | ws::Violation::InflatedTooLarge);
             noteViolations(from, payloadLevel);
             noteMessage(from, *m, now);
             m_sink.captured(from, *m);

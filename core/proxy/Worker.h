@@ -45,7 +45,7 @@ private:
     QSet<ProxyConnection *> m_connections;
     QTimer m_flushTimer;
     QTimer m_graceTimer;
-    std::atomic<int> m_count{0};
+    std::atomic<int> m_count {0};
     bool m_stopping = false;
 };
 

@@ -15,15 +15,19 @@ struct Entry
 };
 
 // IANA WebSocket Close Code Number Registry (RFC 6455 11.7).
-constexpr std::array<Entry, 19> Registry{{
+constexpr std::array<Entry, 19> Registry {{
     {1000, "Normal Closure", "The purpose of the connection has been fulfilled.", true},
-    {1001, "Going Away", "The endpoint is going away: server shutting down or browser leaving the page.", true},
+    {1001, "Going Away", "The endpoint is going away: server shutting down or browser leaving the page.",
+     true},
     {1002, "Protocol Error", "The endpoint received a frame that breaks the WebSocket protocol.", true},
-    {1003, "Unsupported Data", "The endpoint received a type of data it cannot accept (e.g. binary when it only takes text).", true},
+    {1003, "Unsupported Data",
+     "The endpoint received a type of data it cannot accept (e.g. binary when it only takes text).", true},
     {1004, "Reserved", "Reserved; its meaning might be defined in the future. Not to be sent.", false},
     {1005, "No Status Rcvd", "The Close frame carried no status code. Never sent on the wire.", false},
-    {1006, "Abnormal Closure", "The connection ended without a Close frame (reset, EOF, timeout). Never sent on the wire.", false},
-    {1007, "Invalid frame payload data", "A message's data did not match its type (e.g. non-UTF-8 text).", true},
+    {1006, "Abnormal Closure",
+     "The connection ended without a Close frame (reset, EOF, timeout). Never sent on the wire.", false},
+    {1007, "Invalid frame payload data", "A message's data did not match its type (e.g. non-UTF-8 text).",
+     true},
     {1008, "Policy Violation", "A message violated the endpoint's policy.", true},
     {1009, "Message Too Big", "A message was too big for the endpoint to process.", true},
     {1010, "Mandatory Ext.", "The client needed an extension the server did not negotiate.", true},
@@ -72,11 +76,13 @@ CloseCodeInfo closeCodeInfo(quint16 code)
         break;
     case CloseCodeInfo::Range::Protocol:
         info.name = QStringLiteral("Unassigned");
-        info.meaning = QStringLiteral("Reserved for the WebSocket protocol and its extensions; not assigned.");
+        info.meaning =
+            QStringLiteral("Reserved for the WebSocket protocol and its extensions; not assigned.");
         break;
     case CloseCodeInfo::Range::Registered:
         info.name = QStringLiteral("Unregistered");
-        info.meaning = QStringLiteral("Range for libraries and frameworks (IANA registration); this code is not registered.");
+        info.meaning = QStringLiteral(
+            "Range for libraries and frameworks (IANA registration); this code is not registered.");
         info.allowedOnWire = true;
         break;
     case CloseCodeInfo::Range::Private:

@@ -8,7 +8,7 @@ namespace socktap::ws {
 
 struct Deflater::Stream
 {
-    z_stream z{};
+    z_stream z {};
 };
 
 Deflater::Deflater(int windowBits, bool noContextTakeover, int level)

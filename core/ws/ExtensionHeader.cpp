@@ -61,21 +61,24 @@ std::optional<QList<Extension>> parseExtensions(QByteArrayView value, QString *e
         Extension ext;
         ext.name = parts.front().toByteArray();
         if (!http::isToken(ext.name))
-            return failWith(error, QStringLiteral("invalid extension name '%1'").arg(QString::fromLatin1(ext.name)));
+            return failWith(error,
+                            QStringLiteral("invalid extension name '%1'").arg(QString::fromLatin1(ext.name)));
         for (qsizetype i = 1; i < parts.size(); ++i) {
             const QByteArrayView part = parts[i];
             const qsizetype eq = part.indexOf('=');
             ExtensionParam param;
             param.name = (eq < 0 ? part : part.first(eq)).trimmed().toByteArray();
             if (!http::isToken(param.name))
-                return failWith(error, QStringLiteral("invalid parameter '%1' in extension %2")
-                                           .arg(QString::fromLatin1(part), QString::fromLatin1(ext.name)));
+                return failWith(error,
+                                QStringLiteral("invalid parameter '%1' in extension %2")
+                                    .arg(QString::fromLatin1(part), QString::fromLatin1(ext.name)));
             if (eq >= 0) {
                 const auto v = unquote(part.sliced(eq + 1).trimmed());
                 // RFC 6455 9.1: the value, unquoted, must conform to token.
                 if (!v || !http::isToken(*v))
-                    return failWith(error, QStringLiteral("invalid value in parameter '%1' of extension %2")
-                                               .arg(QString::fromLatin1(part), QString::fromLatin1(ext.name)));
+                    return failWith(error,
+                                    QStringLiteral("invalid value in parameter '%1' of extension %2")
+                                        .arg(QString::fromLatin1(part), QString::fromLatin1(ext.name)));
                 param.value = *v;
             }
             ext.params.append(param);

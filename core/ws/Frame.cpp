@@ -5,13 +5,20 @@ namespace socktap::ws {
 const char *opcodeName(quint8 opcode)
 {
     switch (opcode) {
-    case 0x0: return "continuation";
-    case 0x1: return "text";
-    case 0x2: return "binary";
-    case 0x8: return "close";
-    case 0x9: return "ping";
-    case 0xA: return "pong";
-    default: return "reserved";
+    case 0x0:
+        return "continuation";
+    case 0x1:
+        return "text";
+    case 0x2:
+        return "binary";
+    case 0x8:
+        return "close";
+    case 0x9:
+        return "ping";
+    case 0xA:
+        return "pong";
+    default:
+        return "reserved";
     }
 }
 
@@ -19,7 +26,8 @@ FrameInfo FrameInfo::from(const FrameHeader &h)
 {
     FrameInfo f;
     f.length = h.length;
-    f.maskKey = quint32(h.maskKey[0]) << 24 | quint32(h.maskKey[1]) << 16 | quint32(h.maskKey[2]) << 8 | h.maskKey[3];
+    f.maskKey =
+        quint32(h.maskKey[0]) << 24 | quint32(h.maskKey[1]) << 16 | quint32(h.maskKey[2]) << 8 | h.maskKey[3];
     f.opcode = h.opcode;
     f.bits = quint8((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) | (h.rsv2 ? 0x20 : 0) | (h.rsv3 ? 0x10 : 0)
                     | (h.masked ? 0x08 : 0));

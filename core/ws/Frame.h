@@ -43,7 +43,7 @@ inline constexpr int MaxHeaderSize = 14;
 struct FrameHeader
 {
     quint64 length = 0; // payload length
-    std::array<quint8, 4> maskKey{};
+    std::array<quint8, 4> maskKey {};
     quint8 opcode = 0; // raw value, may be reserved
     bool fin = true;
     bool rsv1 = false;

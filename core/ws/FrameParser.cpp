@@ -6,14 +6,12 @@
 namespace socktap::ws {
 
 FrameParser::FrameParser()
-    : FrameParser(Options{})
-{
-}
+    : FrameParser(Options {})
+{ }
 
 FrameParser::FrameParser(Options options)
     : m_options(options)
-{
-}
+{ }
 
 void FrameParser::reset()
 {
@@ -67,7 +65,8 @@ FrameParser::Event FrameParser::parseHeader(QByteArrayView input)
 {
     Event ev;
     const quint8 *bytes = nullptr;
-    if (m_headerFill == 0 && input.size() >= 2 && input.size() >= headerSizeFor(reinterpret_cast<const quint8 *>(input.data()))) {
+    if (m_headerFill == 0 && input.size() >= 2
+        && input.size() >= headerSizeFor(reinterpret_cast<const quint8 *>(input.data()))) {
         // Fast path: the whole header is in this chunk.
         bytes = reinterpret_cast<const quint8 *>(input.data());
         ev.consumed = headerSizeFor(bytes);

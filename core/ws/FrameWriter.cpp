@@ -20,7 +20,8 @@ QByteArray FrameWriter::header(const FrameHeader &h, LengthEncoding encoding)
 {
     QByteArray out;
     out.reserve(MaxHeaderSize);
-    out += char((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) | (h.rsv2 ? 0x20 : 0) | (h.rsv3 ? 0x10 : 0) | (h.opcode & 0x0f));
+    out += char((h.fin ? 0x80 : 0) | (h.rsv1 ? 0x40 : 0) | (h.rsv2 ? 0x20 : 0) | (h.rsv3 ? 0x10 : 0)
+                | (h.opcode & 0x0f));
     const char maskBit = h.masked ? char(0x80) : 0;
     // RFC 6455 5.2: 0-125 in 7 bits, up to 65535 in 16 bits after 126, beyond in 64 bits after 127.
     if (encoding == LengthEncoding::Force64 || (encoding == LengthEncoding::Minimal && h.length > 0xffff)) {
@@ -64,7 +65,8 @@ QByteArray FrameWriter::frame(Opcode opcode, QByteArrayView payload, bool masked
     return frame(h, payload);
 }
 
-QByteArray FrameWriter::message(Opcode opcode, QByteArrayView payload, bool masked, qsizetype fragmentSize, bool rsv1)
+QByteArray FrameWriter::message(Opcode opcode, QByteArrayView payload, bool masked, qsizetype fragmentSize,
+                                bool rsv1)
 {
     if (fragmentSize <= 0 || payload.size() <= fragmentSize)
         return frame(opcode, payload, masked, true, rsv1);
@@ -73,8 +75,9 @@ QByteArray FrameWriter::message(Opcode opcode, QByteArrayView payload, bool mask
     for (qsizetype pos = 0; pos < payload.size(); pos += fragmentSize) {
         const bool first = pos == 0;
         const bool last = pos + fragmentSize >= payload.size();
-        out += frame(first ? opcode : Opcode::Continuation, payload.sliced(pos, std::min(fragmentSize, payload.size() - pos)),
-                     masked, last, first && rsv1);
+        out += frame(first ? opcode : Opcode::Continuation,
+                     payload.sliced(pos, std::min(fragmentSize, payload.size() - pos)), masked, last,
+                     first && rsv1);
     }
     return out;
 }

@@ -21,10 +21,12 @@ public:
     // The header for h (h.length, h.masked and h.maskKey used as given; headerSize ignored).
     static QByteArray header(const FrameHeader &h, LengthEncoding encoding = LengthEncoding::Minimal);
     // header(h) followed by payload, masked with h.maskKey when h.masked. h.length is set from payload.
-    static QByteArray frame(FrameHeader h, QByteArrayView payload, LengthEncoding encoding = LengthEncoding::Minimal);
+    static QByteArray frame(FrameHeader h, QByteArrayView payload,
+                            LengthEncoding encoding = LengthEncoding::Minimal);
 
     // One complete frame; masked with a fresh random key when masked is true (a client's frame).
-    static QByteArray frame(Opcode opcode, QByteArrayView payload, bool masked, bool fin = true, bool rsv1 = false);
+    static QByteArray frame(Opcode opcode, QByteArrayView payload, bool masked, bool fin = true,
+                            bool rsv1 = false);
 
     // A whole message split into frames of at most fragmentSize payload bytes (0: one frame). RSV1 goes on
     // the first frame only (RFC 7692 6.1).

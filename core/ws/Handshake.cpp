@@ -46,25 +46,38 @@ std::optional<Request> checkRequest(const http::RequestHead &req, QString *error
 {
     // 4.2.1 items 1-6 (and 4.1 for what the client must send).
     if (req.method != "GET")
-        return failWith(error, QStringLiteral("upgrade request method is %1, not GET (RFC 6455 4.2.1)").arg(latin1(req.method)));
+        return failWith(
+            error,
+            QStringLiteral("upgrade request method is %1, not GET (RFC 6455 4.2.1)").arg(latin1(req.method)));
     if (req.version.minor < 1)
-        return failWith(error, QStringLiteral("upgrade request is HTTP/1.0; WebSocket needs HTTP/1.1 (RFC 6455 4.2.1)"));
+        return failWith(
+            error, QStringLiteral("upgrade request is HTTP/1.0; WebSocket needs HTTP/1.1 (RFC 6455 4.2.1)"));
     if (!req.headers.contains("Host"))
         return failWith(error, QStringLiteral("upgrade request has no Host header (RFC 6455 4.2.1 item 2)"));
     if (!req.headers.hasToken("Upgrade", "websocket"))
-        return failWith(error, QStringLiteral("Upgrade header does not name websocket (RFC 6455 4.2.1 item 3)"));
+        return failWith(error,
+                        QStringLiteral("Upgrade header does not name websocket (RFC 6455 4.2.1 item 3)"));
     if (!req.headers.hasToken("Connection", "Upgrade"))
-        return failWith(error, QStringLiteral("Connection header lacks the Upgrade token (RFC 6455 4.2.1 item 4)"));
+        return failWith(error,
+                        QStringLiteral("Connection header lacks the Upgrade token (RFC 6455 4.2.1 item 4)"));
     const QList<QByteArray> keys = req.headers.values("Sec-WebSocket-Key");
     if (keys.size() != 1)
-        return failWith(error, keys.isEmpty() ? QStringLiteral("Sec-WebSocket-Key is missing (RFC 6455 4.2.1 item 5)")
-                                              : QStringLiteral("Sec-WebSocket-Key appears more than once (RFC 6455 11.3.1)"));
-    const auto decoded = QByteArray::fromBase64Encoding(keys.front(), QByteArray::AbortOnBase64DecodingErrors);
+        return failWith(error,
+                        keys.isEmpty()
+                            ? QStringLiteral("Sec-WebSocket-Key is missing (RFC 6455 4.2.1 item 5)")
+                            : QStringLiteral("Sec-WebSocket-Key appears more than once (RFC 6455 11.3.1)"));
+    const auto decoded =
+        QByteArray::fromBase64Encoding(keys.front(), QByteArray::AbortOnBase64DecodingErrors);
     if (!decoded || decoded.decoded.size() != 16)
-        return failWith(error, QStringLiteral("Sec-WebSocket-Key '%1' is not 16 bytes in base64 (RFC 6455 4.2.1 item 5)").arg(latin1(keys.front())));
+        return failWith(
+            error,
+            QStringLiteral("Sec-WebSocket-Key '%1' is not 16 bytes in base64 (RFC 6455 4.2.1 item 5)")
+                .arg(latin1(keys.front())));
     const QByteArray version = req.headers.combined("Sec-WebSocket-Version");
     if (version != "13")
-        return failWith(error, QStringLiteral("Sec-WebSocket-Version is '%1', not 13 (RFC 6455 4.2.1 item 6)").arg(latin1(version)));
+        return failWith(error,
+                        QStringLiteral("Sec-WebSocket-Version is '%1', not 13 (RFC 6455 4.2.1 item 6)")
+                            .arg(latin1(version)));
 
     Request out;
     out.key = keys.front();
@@ -92,19 +105,27 @@ std::optional<Response> checkResponse(const http::ResponseHead &res, const Reque
 {
     // 4.1, the client's checks of the server's handshake, in order.
     if (res.status != 101)
-        return failWith(error, QStringLiteral("server answered %1 %2 instead of 101 Switching Protocols (RFC 6455 4.1 item 1)")
-                                   .arg(res.status)
-                                   .arg(latin1(res.reason)));
+        return failWith(
+            error,
+            QStringLiteral("server answered %1 %2 instead of 101 Switching Protocols (RFC 6455 4.1 item 1)")
+                .arg(res.status)
+                .arg(latin1(res.reason)));
     if (!res.headers.hasToken("Upgrade", "websocket"))
-        return failWith(error, QStringLiteral("response Upgrade header does not name websocket (RFC 6455 4.1 item 2)"));
+        return failWith(
+            error, QStringLiteral("response Upgrade header does not name websocket (RFC 6455 4.1 item 2)"));
     if (!res.headers.hasToken("Connection", "Upgrade"))
-        return failWith(error, QStringLiteral("response Connection header lacks the Upgrade token (RFC 6455 4.1 item 3)"));
+        return failWith(
+            error,
+            QStringLiteral("response Connection header lacks the Upgrade token (RFC 6455 4.1 item 3)"));
     const QByteArray accept = res.headers.value("Sec-WebSocket-Accept");
     const QByteArray expected = acceptFor(request.key);
     if (accept != expected)
-        return failWith(error, accept.isEmpty() ? QStringLiteral("Sec-WebSocket-Accept is missing (RFC 6455 4.1 item 4)")
-                                                : QStringLiteral("Sec-WebSocket-Accept is '%1', expected '%2' (RFC 6455 4.1 item 4)")
-                                                      .arg(latin1(accept), latin1(expected)));
+        return failWith(
+            error,
+            accept.isEmpty()
+                ? QStringLiteral("Sec-WebSocket-Accept is missing (RFC 6455 4.1 item 4)")
+                : QStringLiteral("Sec-WebSocket-Accept is '%1', expected '%2' (RFC 6455 4.1 item 4)")
+                      .arg(latin1(accept), latin1(expected)));
     Response out;
     QString why;
     const auto extensions = parseExtensions(res.headers.combined("Sec-WebSocket-Extensions"), &why);
@@ -112,11 +133,15 @@ std::optional<Response> checkResponse(const http::ResponseHead &res, const Reque
         return failWith(error, QStringLiteral("response Sec-WebSocket-Extensions: %1").arg(why));
     for (const Extension &e : *extensions) {
         // 4.1 item 5: only extensions the client offered.
-        const bool offered = std::any_of(request.extensions.begin(), request.extensions.end(),
-                                         [&](const Extension &o) { return o.name.compare(e.name, Qt::CaseInsensitive) == 0; });
+        const bool offered =
+            std::any_of(request.extensions.begin(), request.extensions.end(),
+                        [&](const Extension &o) { return o.name.compare(e.name, Qt::CaseInsensitive) == 0; });
         if (!offered)
-            return failWith(error, QStringLiteral("server accepted extension '%1' that the client did not offer (RFC 6455 4.1 item 5)")
-                                       .arg(latin1(e.name)));
+            return failWith(
+                error,
+                QStringLiteral(
+                    "server accepted extension '%1' that the client did not offer (RFC 6455 4.1 item 5)")
+                    .arg(latin1(e.name)));
         if (PerMessageDeflate::isDeflate(e)) {
             if (out.deflate)
                 return failWith(error, QStringLiteral("permessage-deflate accepted twice (RFC 7692 5)"));
@@ -133,8 +158,11 @@ std::optional<Response> checkResponse(const http::ResponseHead &res, const Reque
     if (!protocols.isEmpty()) {
         out.protocol = protocols.front();
         if (!request.protocols.contains(out.protocol))
-            return failWith(error, QStringLiteral("server selected subprotocol '%1' that the client did not offer (RFC 6455 4.1 item 6)")
-                                       .arg(latin1(out.protocol)));
+            return failWith(
+                error,
+                QStringLiteral(
+                    "server selected subprotocol '%1' that the client did not offer (RFC 6455 4.1 item 6)")
+                    .arg(latin1(out.protocol)));
     }
     return out;
 }

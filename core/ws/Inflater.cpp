@@ -10,7 +10,7 @@ namespace socktap::ws {
 
 struct Inflater::Stream
 {
-    z_stream z{};
+    z_stream z {};
     char scratch[16 * 1024];
 };
 
@@ -40,8 +40,9 @@ bool Inflater::run(QByteArrayView in, QByteArray &out)
         // Write into out while under the limit, then into the scratch area.
         const qsizetype room = m_maxOutput - m_messageSize;
         const bool keep = room > 0;
-        const qsizetype chunk = keep ? std::min<qsizetype>(room, std::max<qsizetype>(in.size() * 4, 16 * 1024))
-                                     : qsizetype(sizeof(m_stream->scratch));
+        const qsizetype chunk = keep
+            ? std::min<qsizetype>(room, std::max<qsizetype>(in.size() * 4, 16 * 1024))
+            : qsizetype(sizeof(m_stream->scratch));
         const qsizetype start = out.size();
         if (keep)
             out.resize(start + chunk);
@@ -64,7 +65,8 @@ bool Inflater::run(QByteArrayView in, QByteArray &out)
         }
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
             m_messageFailed = true;
-            m_error = QStringLiteral("inflate failed: %1").arg(QString::fromLatin1(z.msg ? z.msg : "corrupt data"));
+            m_error =
+                QStringLiteral("inflate failed: %1").arg(QString::fromLatin1(z.msg ? z.msg : "corrupt data"));
             if (!m_noContextTakeover)
                 m_failed = true; // the shared window is lost: later messages cannot be decoded either
             return false;
@@ -98,7 +100,8 @@ bool Inflater::finishMessage(QByteArray &out)
     return ok;
 }
 
-std::optional<QByteArray> Inflater::inflate(QByteArrayView compressed, int windowBits, qsizetype maxOutput, QString *error)
+std::optional<QByteArray> Inflater::inflate(QByteArrayView compressed, int windowBits, qsizetype maxOutput,
+                                            QString *error)
 {
     Inflater inflater(windowBits, true, maxOutput);
     QByteArray out;
@@ -106,7 +109,8 @@ std::optional<QByteArray> Inflater::inflate(QByteArrayView compressed, int windo
     const bool over = inflater.overLimit();
     if (!ok || over) {
         if (error)
-            *error = over ? QStringLiteral("inflated size exceeds %1 bytes").arg(maxOutput) : inflater.error();
+            *error =
+                over ? QStringLiteral("inflated size exceeds %1 bytes").arg(maxOutput) : inflater.error();
         return std::nullopt;
     }
     return out;

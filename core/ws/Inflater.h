@@ -15,7 +15,8 @@ namespace socktap::ws {
 class Inflater
 {
 public:
-    explicit Inflater(int windowBits = 15, bool noContextTakeover = false, qsizetype maxOutput = 64 * 1024 * 1024);
+    explicit Inflater(int windowBits = 15, bool noContextTakeover = false,
+                      qsizetype maxOutput = 64 * 1024 * 1024);
     ~Inflater();
     Inflater(const Inflater &) = delete;
     Inflater &operator=(const Inflater &) = delete;
@@ -34,7 +35,8 @@ public:
 
     // Convenience: one whole message.
     static std::optional<QByteArray> inflate(QByteArrayView compressed, int windowBits = 15,
-                                             qsizetype maxOutput = 64 * 1024 * 1024, QString *error = nullptr);
+                                             qsizetype maxOutput = 64 * 1024 * 1024,
+                                             QString *error = nullptr);
 
 private:
     bool run(QByteArrayView in, QByteArray &out);

@@ -6,7 +6,8 @@ namespace socktap::ws {
 
 void applyMask(char *dst, const char *src, qsizetype length, const std::array<quint8, 4> &key, quint64 offset)
 {
-    // RFC 6455 5.3: octet i of the transformed data is octet i of the original XOR octet (i MOD 4) of the key.
+    // RFC 6455 5.3: octet i of the transformed data is octet i of the original XOR octet (i MOD 4) of the
+    // key.
     quint8 rotated[8];
     for (int i = 0; i < 8; ++i)
         rotated[i] = key[(offset + i) & 3];

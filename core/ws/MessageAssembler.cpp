@@ -21,14 +21,12 @@ void recycle(QByteArray &buffer)
 } // namespace
 
 MessageAssembler::MessageAssembler()
-    : MessageAssembler(Options{})
-{
-}
+    : MessageAssembler(Options {})
+{ }
 
 MessageAssembler::MessageAssembler(Options options)
     : m_options(options)
-{
-}
+{ }
 
 void MessageAssembler::enableDeflate(int windowBits, bool noContextTakeover)
 {
@@ -61,7 +59,8 @@ void MessageAssembler::begin(Partial &p, const FrameHeader &h, qint64 now)
     p.message.firstFrameTime = now;
     p.message.lastFrameTime = now;
     // RFC 7692 6.1: RSV1 on the first frame marks the whole message as compressed.
-    p.message.compressed = h.rsv1 && m_inflater && !isControl(h.opcode) && h.opcode != quint8(Opcode::Continuation);
+    p.message.compressed =
+        h.rsv1 && m_inflater && !isControl(h.opcode) && h.opcode != quint8(Opcode::Continuation);
     p.frames.clear();
     recycle(p.data);
     recycle(p.wire);
@@ -123,7 +122,8 @@ void MessageAssembler::append(Partial &p, const FrameParser::Event &event)
         const QByteArrayView rest = bytes.sliced(keep);
         m_scratch.resize(rest.size());
         if (h.masked)
-            applyMask(m_scratch.data(), rest.data(), rest.size(), h.maskKey, event.payloadOffset + quint64(keep));
+            applyMask(m_scratch.data(), rest.data(), rest.size(), h.maskKey,
+                      event.payloadOffset + quint64(keep));
         else
             std::memcpy(m_scratch.data(), rest.data(), size_t(rest.size()));
         p.utf8.feed(m_scratch);
@@ -180,7 +180,8 @@ const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now
     }
     m.truncated = m.payloadSize > quint64(p.data.size());
     // 8.1: a text message is valid UTF-8 as a whole. Undecodable or discarded bytes cannot be judged.
-    const bool judged = !m.incomplete && !(m.compressed && (m.truncated || m.violations.testFlag(Violation::InflateFailed)));
+    const bool judged =
+        !m.incomplete && !(m.compressed && (m.truncated || m.violations.testFlag(Violation::InflateFailed)));
     if (m.opcode == quint8(Opcode::Text) && judged && !p.utf8.isComplete())
         m.violations |= Violation::InvalidUtf8;
     if (m.opcode == quint8(Opcode::Close)) {

@@ -48,28 +48,40 @@ std::optional<RawParams> parseParams(const Extension &ext, bool isOffer, QString
     for (const ExtensionParam &p : ext.params) {
         const QByteArray name = p.name.toLower();
         if (seen.contains(name))
-            return failWith(error, QStringLiteral("duplicate permessage-deflate parameter %1 (RFC 7692 7)").arg(QString::fromLatin1(name)));
+            return failWith(error,
+                            QStringLiteral("duplicate permessage-deflate parameter %1 (RFC 7692 7)")
+                                .arg(QString::fromLatin1(name)));
         seen.insert(name);
         if (name == "server_no_context_takeover" || name == "client_no_context_takeover") {
             if (p.value) // 7.1.1.1, 7.1.1.2: no value
-                return failWith(error, QStringLiteral("%1 takes no value (RFC 7692 7.1.1)").arg(paramText(p)));
+                return failWith(error,
+                                QStringLiteral("%1 takes no value (RFC 7692 7.1.1)").arg(paramText(p)));
             (name.startsWith("server") ? out.serverNoContextTakeover : out.clientNoContextTakeover) = true;
         } else if (name == "server_max_window_bits") {
             out.serverMaxWindowBits = windowBits(p.value); // 7.1.2.1: a value is required
             if (!out.serverMaxWindowBits)
-                return failWith(error, QStringLiteral("invalid %1: needs a value 8-15 (RFC 7692 7.1.2.1)").arg(paramText(p)));
+                return failWith(
+                    error,
+                    QStringLiteral("invalid %1: needs a value 8-15 (RFC 7692 7.1.2.1)").arg(paramText(p)));
         } else if (name == "client_max_window_bits") {
             out.clientMaxWindowBits = true;
             if (p.value) {
                 out.clientMaxWindowBitsValue = windowBits(p.value);
                 if (!out.clientMaxWindowBitsValue)
-                    return failWith(error, QStringLiteral("invalid %1: value must be 8-15 (RFC 7692 7.1.2.2)").arg(paramText(p)));
+                    return failWith(error,
+                                    QStringLiteral("invalid %1: value must be 8-15 (RFC 7692 7.1.2.2)")
+                                        .arg(paramText(p)));
             } else if (!isOffer) {
                 // 7.1.2.2: only an offer may carry the parameter without a value.
-                return failWith(error, QStringLiteral("client_max_window_bits without a value in a response (RFC 7692 7.1.2.2)"));
+                return failWith(
+                    error,
+                    QStringLiteral(
+                        "client_max_window_bits without a value in a response (RFC 7692 7.1.2.2)"));
             }
         } else {
-            return failWith(error, QStringLiteral("unknown permessage-deflate parameter %1 (RFC 7692 7)").arg(paramText(p)));
+            return failWith(
+                error,
+                QStringLiteral("unknown permessage-deflate parameter %1 (RFC 7692 7)").arg(paramText(p)));
         }
     }
     return out;
@@ -113,17 +125,19 @@ std::optional<DeflateOffer> parseOffer(const Extension &offer, QString *error)
     const auto raw = parseParams(offer, true, error);
     if (!raw)
         return std::nullopt;
-    return DeflateOffer{raw->serverNoContextTakeover, raw->clientNoContextTakeover, raw->serverMaxWindowBits,
-                        raw->clientMaxWindowBits, raw->clientMaxWindowBitsValue};
+    return DeflateOffer {raw->serverNoContextTakeover, raw->clientNoContextTakeover, raw->serverMaxWindowBits,
+                         raw->clientMaxWindowBits, raw->clientMaxWindowBitsValue};
 }
 
-std::optional<DeflateParams> acceptResponse(const QList<DeflateOffer> &offers, const Extension &response, QString *error)
+std::optional<DeflateParams> acceptResponse(const QList<DeflateOffer> &offers, const Extension &response,
+                                            QString *error)
 {
     const auto raw = parseParams(response, false, error);
     if (!raw)
         return std::nullopt;
     if (offers.isEmpty())
-        return failWith(error, QStringLiteral("permessage-deflate in the response was not offered (RFC 6455 4.1)"));
+        return failWith(error,
+                        QStringLiteral("permessage-deflate in the response was not offered (RFC 6455 4.1)"));
     QString firstMismatch;
     for (const DeflateOffer &offer : offers) {
         const QString why = mismatch(offer, *raw);
@@ -133,18 +147,21 @@ std::optional<DeflateParams> acceptResponse(const QList<DeflateOffer> &offers, c
             params.clientNoContextTakeover = raw->clientNoContextTakeover;
             params.serverMaxWindowBits = raw->serverMaxWindowBits.value_or(15);
             // 7.1.2.2: absent in the response, the client may use up to what it offered (or 15).
-            params.clientMaxWindowBits = raw->clientMaxWindowBitsValue.value_or(offer.clientMaxWindowBitsValue.value_or(15));
+            params.clientMaxWindowBits =
+                raw->clientMaxWindowBitsValue.value_or(offer.clientMaxWindowBitsValue.value_or(15));
             return params;
         }
         if (firstMismatch.isEmpty())
             firstMismatch = why;
     }
-    return failWith(error, QStringLiteral("permessage-deflate response matches no offer: %1 (RFC 7692 7.1)").arg(firstMismatch));
+    return failWith(
+        error,
+        QStringLiteral("permessage-deflate response matches no offer: %1 (RFC 7692 7.1)").arg(firstMismatch));
 }
 
 Extension toExtension(const DeflateOffer &offer)
 {
-    Extension e{PerMessageDeflateName, {}};
+    Extension e {PerMessageDeflateName, {}};
     if (offer.serverNoContextTakeover)
         e.params.append({"server_no_context_takeover", std::nullopt});
     if (offer.clientNoContextTakeover)
@@ -152,15 +169,16 @@ Extension toExtension(const DeflateOffer &offer)
     if (offer.serverMaxWindowBits)
         e.params.append({"server_max_window_bits", QByteArray::number(*offer.serverMaxWindowBits)});
     if (offer.clientMaxWindowBits)
-        e.params.append({"client_max_window_bits", offer.clientMaxWindowBitsValue
-                                                       ? std::optional(QByteArray::number(*offer.clientMaxWindowBitsValue))
-                                                       : std::nullopt});
+        e.params.append({"client_max_window_bits",
+                         offer.clientMaxWindowBitsValue
+                             ? std::optional(QByteArray::number(*offer.clientMaxWindowBitsValue))
+                             : std::nullopt});
     return e;
 }
 
 Extension toExtension(const DeflateParams &params)
 {
-    Extension e{PerMessageDeflateName, {}};
+    Extension e {PerMessageDeflateName, {}};
     if (params.serverNoContextTakeover)
         e.params.append({"server_no_context_takeover", std::nullopt});
     if (params.clientNoContextTakeover)

@@ -36,26 +36,46 @@ quint16 closeCodeFor(Violations set)
 QString describe(Violation v)
 {
     switch (v) {
-    case Violation::None: return {};
-    case Violation::ReservedOpcode: return QStringLiteral("reserved opcode (RFC 6455 5.2)");
-    case Violation::ReservedBitsSet: return QStringLiteral("RSV bit set without a negotiated extension (RFC 6455 5.2)");
-    case Violation::FragmentedControlFrame: return QStringLiteral("fragmented control frame (RFC 6455 5.5)");
-    case Violation::ControlFrameTooLong: return QStringLiteral("control frame payload over 125 bytes (RFC 6455 5.5)");
-    case Violation::NonMinimalLength: return QStringLiteral("payload length not minimally encoded (RFC 6455 5.2)");
-    case Violation::LengthHighBitSet: return QStringLiteral("most significant bit of 64-bit length set (RFC 6455 5.2)");
-    case Violation::UnmaskedClientFrame: return QStringLiteral("client frame not masked (RFC 6455 5.1)");
-    case Violation::MaskedServerFrame: return QStringLiteral("server frame masked (RFC 6455 5.1)");
-    case Violation::UnexpectedContinuation: return QStringLiteral("continuation frame without a message to continue (RFC 6455 5.4)");
-    case Violation::ExpectedContinuation: return QStringLiteral("new data frame inside a fragmented message (RFC 6455 5.4)");
-    case Violation::CompressedControlFrame: return QStringLiteral("RSV1 (compressed) on a control frame (RFC 7692 6.1)");
-    case Violation::CompressedContinuation: return QStringLiteral("RSV1 (compressed) on a continuation frame (RFC 7692 6.1)");
-    case Violation::InvalidUtf8: return QStringLiteral("text message is not valid UTF-8 (RFC 6455 8.1)");
-    case Violation::ClosePayloadTooShort: return QStringLiteral("close payload of one byte (RFC 6455 5.5.1)");
-    case Violation::InvalidCloseCode: return QStringLiteral("close code not allowed on the wire (RFC 6455 7.4)");
-    case Violation::InvalidCloseReason: return QStringLiteral("close reason is not valid UTF-8 (RFC 6455 5.5.1)");
-    case Violation::InflateFailed: return QStringLiteral("compressed payload does not inflate (RFC 7692 6.2)");
-    case Violation::InflatedTooLarge: return QStringLiteral("inflated message exceeds the size limit");
-    case Violation::FrameAfterClose: return QStringLiteral("frame sent after a Close frame (RFC 6455 5.5.1)");
+    case Violation::None:
+        return {};
+    case Violation::ReservedOpcode:
+        return QStringLiteral("reserved opcode (RFC 6455 5.2)");
+    case Violation::ReservedBitsSet:
+        return QStringLiteral("RSV bit set without a negotiated extension (RFC 6455 5.2)");
+    case Violation::FragmentedControlFrame:
+        return QStringLiteral("fragmented control frame (RFC 6455 5.5)");
+    case Violation::ControlFrameTooLong:
+        return QStringLiteral("control frame payload over 125 bytes (RFC 6455 5.5)");
+    case Violation::NonMinimalLength:
+        return QStringLiteral("payload length not minimally encoded (RFC 6455 5.2)");
+    case Violation::LengthHighBitSet:
+        return QStringLiteral("most significant bit of 64-bit length set (RFC 6455 5.2)");
+    case Violation::UnmaskedClientFrame:
+        return QStringLiteral("client frame not masked (RFC 6455 5.1)");
+    case Violation::MaskedServerFrame:
+        return QStringLiteral("server frame masked (RFC 6455 5.1)");
+    case Violation::UnexpectedContinuation:
+        return QStringLiteral("continuation frame without a message to continue (RFC 6455 5.4)");
+    case Violation::ExpectedContinuation:
+        return QStringLiteral("new data frame inside a fragmented message (RFC 6455 5.4)");
+    case Violation::CompressedControlFrame:
+        return QStringLiteral("RSV1 (compressed) on a control frame (RFC 7692 6.1)");
+    case Violation::CompressedContinuation:
+        return QStringLiteral("RSV1 (compressed) on a continuation frame (RFC 7692 6.1)");
+    case Violation::InvalidUtf8:
+        return QStringLiteral("text message is not valid UTF-8 (RFC 6455 8.1)");
+    case Violation::ClosePayloadTooShort:
+        return QStringLiteral("close payload of one byte (RFC 6455 5.5.1)");
+    case Violation::InvalidCloseCode:
+        return QStringLiteral("close code not allowed on the wire (RFC 6455 7.4)");
+    case Violation::InvalidCloseReason:
+        return QStringLiteral("close reason is not valid UTF-8 (RFC 6455 5.5.1)");
+    case Violation::InflateFailed:
+        return QStringLiteral("compressed payload does not inflate (RFC 7692 6.2)");
+    case Violation::InflatedTooLarge:
+        return QStringLiteral("inflated message exceeds the size limit");
+    case Violation::FrameAfterClose:
+        return QStringLiteral("frame sent after a Close frame (RFC 6455 5.5.1)");
     }
     return QStringLiteral("unknown violation");
 }

@@ -22,7 +22,8 @@ namespace {
 void write(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
 {
     ws::FrameParser::Options o;
-    o.sender = dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
+    o.sender =
+        dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
     ws::FrameParser parser(o);
     ws::MessageAssembler assembler;
     QByteArrayView rest(wire);
@@ -36,7 +37,8 @@ void write(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray 
     }
 }
 
-SessionInfo session(SessionId id, SessionKind kind, const QByteArray &host, SessionState state = SessionState::Open)
+SessionInfo session(SessionId id, SessionKind kind, const QByteArray &host,
+                    SessionState state = SessionState::Open)
 {
     SessionInfo s;
     s.id = id;
@@ -65,7 +67,8 @@ private slots:
         QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
         ui::SessionFilterModel filter;
         filter.setSourceModel(&model);
-        QAbstractItemModelTester filterTester(&filter, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester filterTester(&filter,
+                                              QAbstractItemModelTester::FailureReportingMode::QtTest);
         ui::CaptureFeed feed(store);
         connect(&feed, &ui::CaptureFeed::sessionsChanged, &model, &ui::SessionTableModel::update);
         QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
@@ -80,9 +83,11 @@ private slots:
         QCOMPARE(model.rowCount(), 3);
         QCOMPARE(inserts.size(), 1); // one insert for the whole batch
         QCOMPARE(model.index(0, ui::SessionTableModel::MessagesUp).data().toString(), QStringLiteral("1"));
-        QCOMPARE(model.index(0, ui::SessionTableModel::Host).data().toString(), QStringLiteral("chat.example:9000"));
+        QCOMPARE(model.index(0, ui::SessionTableModel::Host).data().toString(),
+                 QStringLiteral("chat.example:9000"));
         QCOMPARE(model.index(0, ui::SessionTableModel::State).data().toString(), QStringLiteral("open"));
-        QVERIFY(!model.index(0, ui::SessionTableModel::State).data(Qt::DecorationRole).value<QIcon>().isNull());
+        QVERIFY(
+            !model.index(0, ui::SessionTableModel::State).data(Qt::DecorationRole).value<QIcon>().isNull());
 
         // HTTP entries hidden unless shown; free text filters on host and state.
         QCOMPARE(filter.rowCount(), 2);
@@ -103,7 +108,8 @@ private slots:
         writer.flush();
         feed.refresh();
         QCOMPARE(model.rowCount(), 3);
-        QCOMPARE(model.index(0, ui::SessionTableModel::Close).data().toString(), QStringLiteral("4001 Private Use"));
+        QCOMPARE(model.index(0, ui::SessionTableModel::Close).data().toString(),
+                 QStringLiteral("4001 Private Use"));
         // Sorting by a numeric column uses the numbers, not the text.
         filter.sort(ui::SessionTableModel::MessagesUp, Qt::DescendingOrder);
         QCOMPARE(filter.index(0, ui::SessionTableModel::Id).data().toString(), QString::number(a));
@@ -115,9 +121,12 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id, SessionKind::WebSocket, "chat.example"));
-        write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, R"({"type":"join","room":42})", true));
-        write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "welcome to room 42", false));
-        write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray::fromHex("deadbeef"), true));
+        write(writer, id, Direction::ClientToServer,
+              ws::FrameWriter::frame(ws::Opcode::Text, R"({"type":"join","room":42})", true));
+        write(writer, id, Direction::ServerToClient,
+              ws::FrameWriter::frame(ws::Opcode::Text, "welcome to room 42", false));
+        write(writer, id, Direction::ClientToServer,
+              ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray::fromHex("deadbeef"), true));
         write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Ping, "p", true));
         writer.flush();
 
@@ -128,7 +137,8 @@ private slots:
         QCOMPARE(model.index(0, MessageTableModel::Direction).data().toString(), QStringLiteral("→"));
         QCOMPARE(model.index(1, MessageTableModel::Direction).data().toString(), QStringLiteral("←"));
         QCOMPARE(model.index(0, MessageTableModel::Type).data().toString(), QStringLiteral("text"));
-        QCOMPARE(model.index(0, MessageTableModel::Preview).data().toString(), QStringLiteral(R"({"type":"join","room":42})"));
+        QCOMPARE(model.index(0, MessageTableModel::Preview).data().toString(),
+                 QStringLiteral(R"({"type":"join","room":42})"));
         QCOMPARE(model.index(2, MessageTableModel::Preview).data().toString(), QStringLiteral("de ad be ef"));
         QCOMPARE(model.index(0, MessageTableModel::Size).data().toString(), QStringLiteral("25 B"));
 
@@ -154,16 +164,20 @@ private slots:
         // New messages arrive in one insert; with a filter, only matching ones appear.
         QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
         for (int i = 0; i < 100; ++i)
-            write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "tick " + QByteArray::number(i), false));
-        write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false));
+            write(writer, id, Direction::ServerToClient,
+                  ws::FrameWriter::frame(ws::Opcode::Text, "tick " + QByteArray::number(i), false));
+        write(writer, id, Direction::ServerToClient,
+              ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false));
         writer.flush();
         model.appendNew();
         QCOMPARE(inserts.size(), 1);
         QCOMPARE(model.rowCount(), 105);
-        QCOMPARE(model.index(104, MessageTableModel::Preview).data().toString(), QStringLiteral("1001 Going Away \"bye\""));
+        QCOMPARE(model.index(104, MessageTableModel::Preview).data().toString(),
+                 QStringLiteral("1001 Going Away \"bye\""));
         model.setTypeFilter(MessageTableModel::TypeFilter::Close);
         QCOMPARE(model.rowCount(), 1);
-        write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "after", false));
+        write(writer, id, Direction::ServerToClient,
+              ws::FrameWriter::frame(ws::Opcode::Text, "after", false));
         writer.flush();
         model.appendNew();
         QCOMPARE(model.rowCount(), 1);
@@ -171,12 +185,13 @@ private slots:
 
     void evictedPayloadsSayso()
     {
-        CaptureStore store(CaptureStore::Limits{2 << 20});
+        CaptureStore store(CaptureStore::Limits {2 << 20});
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id, SessionKind::WebSocket, "big.example"));
         for (int i = 0; i < 40; ++i) {
-            write(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(200 * 1024, 'x'), false));
+            write(writer, id, Direction::ServerToClient,
+                  ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(200 * 1024, 'x'), false));
             writer.flush();
         }
         MessageTableModel model(store);

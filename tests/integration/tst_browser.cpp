@@ -79,7 +79,8 @@ struct PageServer
                 buffer->remove(0, end + 4 + length);
                 if (head.startsWith("GET /page")) {
                     ++pageRequests;
-                    s->write("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: " + QByteArray::number(page.size()) + "\r\n\r\n" + page);
+                    s->write("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: "
+                             + QByteArray::number(page.size()) + "\r\n\r\n" + page);
                 } else if (head.startsWith("POST /report")) {
                     report = QJsonDocument::fromJson(body).object();
                     s->write("HTTP/1.1 204 No Content\r\n\r\n");
@@ -93,12 +94,13 @@ struct PageServer
 
 struct SecureEcho
 {
-    QWebSocketServer server{QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
+    QWebSocketServer server {QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
     explicit SecureEcho(certs::CertificateAuthority &ca)
     {
         const auto leaf = ca.leafFor("127.0.0.1");
         QSslConfiguration config = QSslConfiguration::defaultConfiguration();
-        config.setLocalCertificate(QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
+        config.setLocalCertificate(
+            QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
         config.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
         config.setPeerVerifyMode(QSslSocket::VerifyNone);
         server.setSslConfiguration(config);
@@ -107,8 +109,10 @@ struct SecureEcho
         QObject::connect(&server, &QWebSocketServer::newConnection, [this] {
             while (QWebSocket *ws = server.nextPendingConnection()) {
                 ws->setParent(&server);
-                QObject::connect(ws, &QWebSocket::textMessageReceived, ws, [ws](const QString &m) { ws->sendTextMessage(m); });
-                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws, [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
+                QObject::connect(ws, &QWebSocket::textMessageReceived, ws,
+                                 [ws](const QString &m) { ws->sendTextMessage(m); });
+                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws,
+                                 [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
             }
         });
     }
@@ -127,8 +131,8 @@ struct DeflateEcho
             QTcpSocket *s = server.nextPendingConnection();
             struct State
             {
-                http::HeadParser head{http::HeadParser::Kind::Request};
-                ws::FrameParser parser{ws::FrameParser::Options{ws::FrameParser::Sender::Client, true}};
+                http::HeadParser head {http::HeadParser::Kind::Request};
+                ws::FrameParser parser {ws::FrameParser::Options {ws::FrameParser::Sender::Client, true}};
                 ws::MessageAssembler assembler;
                 ws::Deflater deflater;
                 bool open = false;
@@ -144,7 +148,8 @@ struct DeflateEcho
                         return;
                     in = in.sliced(r.consumed);
                     st->open = true;
-                    s->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+                    s->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                             "Upgrade\r\nSec-WebSocket-Accept: "
                              + ws::Handshake::acceptFor(st->head.request().headers.value("Sec-WebSocket-Key"))
                              + "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n");
                 }
@@ -157,11 +162,14 @@ struct DeflateEcho
                     if (!m)
                         continue;
                     if (m->opcode == quint8(ws::Opcode::Close)) {
-                        s->write(ws::FrameWriter::frame(ws::Opcode::Close, m->payload.first(std::min<qsizetype>(2, m->payload.size())), false));
+                        s->write(ws::FrameWriter::frame(
+                            ws::Opcode::Close, m->payload.first(std::min<qsizetype>(2, m->payload.size())),
+                            false));
                         s->disconnectFromHost();
                         return;
                     }
-                    s->write(ws::FrameWriter::frame(ws::Opcode(m->opcode), st->deflater.compress(m->payload), false, true, true));
+                    s->write(ws::FrameWriter::frame(ws::Opcode(m->opcode), st->deflater.compress(m->payload),
+                                                    false, true, true));
                 }
             });
         });
@@ -174,7 +182,8 @@ bool run(const QString &program, const QStringList &args, const QProcessEnvironm
     p.setProcessEnvironment(env);
     p.start(program, args);
     if (!p.waitForFinished(30000) || p.exitCode() != 0) {
-        qWarning("%s %s failed: %s", qPrintable(program), qPrintable(args.join(' ')), p.readAllStandardError().constData());
+        qWarning("%s %s failed: %s", qPrintable(program), qPrintable(args.join(' ')),
+                 p.readAllStandardError().constData());
         return false;
     }
     return true;
@@ -191,8 +200,10 @@ private slots:
     {
         const QString chromium = QStandardPaths::findExecutable(QStringLiteral("chromium"));
         const QString certutil = QStandardPaths::findExecutable(QStringLiteral("certutil"));
-        // Not a skip: scripts/test.sh installs both, and a browser test that silently does not run proves nothing.
-        QVERIFY2(!chromium.isEmpty() && !certutil.isEmpty(), "chromium and certutil are needed: run ./scripts/test.sh, which installs them");
+        // Not a skip: scripts/test.sh installs both, and a browser test that silently does not run proves
+        // nothing.
+        QVERIFY2(!chromium.isEmpty() && !certutil.isEmpty(),
+                 "chromium and certutil are needed: run ./scripts/test.sh, which installs them");
 
         QTemporaryDir home;
         auto socktapCa = certs::CertificateAuthority::create();
@@ -210,39 +221,46 @@ private slots:
         const QString nssdb = QStringLiteral("sql:%1/.pki/nssdb").arg(home.path());
         QVERIFY(QDir().mkpath(home.filePath(".pki/nssdb")));
         QVERIFY(run(certutil, {"-d", nssdb, "-N", "--empty-password"}, env));
-        QVERIFY(run(certutil, {"-d", nssdb, "-A", "-t", "C,,", "-n", "socktap-test", "-i", caFile.fileName()}, env));
+        QVERIFY(run(certutil, {"-d", nssdb, "-A", "-t", "C,,", "-n", "socktap-test", "-i", caFile.fileName()},
+                    env));
 
         EchoServer plain;
         SecureEcho secure(*serverCa);
         DeflateEcho deflating;
         PageServer pages;
-        pages.page = QByteArray(Page)
-                         .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
-                         .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.server.serverPort()).toUtf8())
-                         .replace("%DEFLATE%", QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
+        pages.page =
+            QByteArray(Page)
+                .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
+                .replace("%WSS%",
+                         QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.server.serverPort()).toUtf8())
+                .replace(
+                    "%DEFLATE%",
+                    QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
 
         proxy::ProxyConfig config;
         QString error;
-        config.tls = std::make_shared<proxy::TlsContexts>(socktapCa.get(), QStringList{serverCaFile.fileName()}, &error);
+        config.tls = std::make_shared<proxy::TlsContexts>(socktapCa.get(),
+                                                          QStringList {serverCaFile.fileName()}, &error);
         QVERIFY2(config.tls->isValid(), qPrintable(error));
         ProxyHarness proxy(config);
 
         QProcess browser;
         browser.setProcessEnvironment(env);
-        browser.start(chromium, {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                 "--disable-features=HttpsUpgrades",
-                                 "--user-data-dir=" + home.filePath("profile"),
-                                 QStringLiteral("--proxy-server=http://127.0.0.1:%1").arg(proxy.port()),
-                                 "--proxy-bypass-list=<-loopback>", // otherwise loopback skips the proxy
-                                 QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort())});
+        browser.start(chromium,
+                      {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                       "--disable-features=HttpsUpgrades", "--user-data-dir=" + home.filePath("profile"),
+                       QStringLiteral("--proxy-server=http://127.0.0.1:%1").arg(proxy.port()),
+                       "--proxy-bypass-list=<-loopback>", // otherwise loopback skips the proxy
+                       QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort())});
         QVERIFY(browser.waitForStarted(WaitMs));
         const bool reported = QTest::qWaitFor([&] { return !pages.report.isEmpty(); }, 60000);
         browser.kill();
         browser.waitForFinished(WaitMs);
-        QVERIFY2(reported, qPrintable(QStringLiteral("no report from the page (page requests: %1); chromium said: %2")
-                                          .arg(pages.pageRequests)
-                                          .arg(QString::fromLocal8Bit(browser.readAllStandardError().right(2000)))));
+        QVERIFY2(reported,
+                 qPrintable(QStringLiteral("no report from the page (page requests: %1); chromium said: %2")
+                                .arg(pages.pageRequests)
+                                .arg(QString::fromLocal8Bit(browser.readAllStandardError().right(2000)))));
         qInfo("page report: %s", QJsonDocument(pages.report).toJson(QJsonDocument::Compact).constData());
 
         // The page got every echo back, over ws:// and wss://.
@@ -256,14 +274,16 @@ private slots:
         }
 
         // Socktap captured both sessions, every message both ways, decoded.
-        QVERIFY(QTest::qWaitFor([&] {
-            int closed = 0;
-            for (auto id : proxy.store.sessionIds()) {
-                const auto s = proxy.store.session(id);
-                closed += s->kind == capture::SessionKind::WebSocket && s->state == SessionState::Closed;
-            }
-            return closed == 3;
-        }, WaitMs));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                int closed = 0;
+                for (auto id : proxy.store.sessionIds()) {
+                    const auto s = proxy.store.session(id);
+                    closed += s->kind == capture::SessionKind::WebSocket && s->state == SessionState::Closed;
+                }
+                return closed == 3;
+            },
+            WaitMs));
         int websockets = 0, pageFetches = 0;
         for (auto id : proxy.store.sessionIds()) {
             const auto s = *proxy.store.session(id);
@@ -277,16 +297,21 @@ private slots:
             QCOMPARE(s.tls.intercepted, secureSession);
             if (secureSession)
                 QVERIFY(s.tls.upstreamVerified);
-            QVERIFY2(s.request.headers.value("User-Agent").contains("Chrome"), s.request.headers.value("User-Agent").constData());
-            const QString name = deflated ? QStringLiteral("deflate") : secureSession ? QStringLiteral("wss") : QStringLiteral("ws");
+            QVERIFY2(s.request.headers.value("User-Agent").contains("Chrome"),
+                     s.request.headers.value("User-Agent").constData());
+            const QString name = deflated ? QStringLiteral("deflate")
+                : secureSession           ? QStringLiteral("wss")
+                                          : QStringLiteral("ws");
             QCOMPARE(s.deflate.has_value(), deflated);
             int texts[2] = {0, 0}, binaries[2] = {0, 0}, closes[2] = {0, 0};
             for (const auto &m : proxy.messages(id)) {
                 const int d = capture::directionIndex(m.record.direction());
-                QVERIFY2(!m.record.violations, qPrintable(ws::describe(m.record.violationFlags()).join("; ")));
+                QVERIFY2(!m.record.violations,
+                         qPrintable(ws::describe(m.record.violationFlags()).join("; ")));
                 // With deflate negotiated, Chromium compresses data messages: decoded all the same.
                 if (deflated && m.record.opcode == 1)
-                    QVERIFY(m.record.has(capture::MessageFlag::Compressed) && m.record.wireSize < m.record.payloadSize);
+                    QVERIFY(m.record.has(capture::MessageFlag::Compressed)
+                            && m.record.wireSize < m.record.payloadSize);
                 if (m.record.opcode == 1 && m.payload == text.arg(name).toUtf8())
                     ++texts[d];
                 if (m.record.opcode == 2 && m.payload == QByteArray::fromHex("00010203fafbfcfd"))

@@ -27,13 +27,16 @@ struct Socktap
             return false;
         // The banner on stderr names the port actually bound.
         const QRegularExpression re(QStringLiteral("listening on [^ ]+:(\\d+)"));
-        return QTest::qWaitFor([&] {
-            err += process.readAllStandardError();
-            const auto m = re.match(QString::fromUtf8(err));
-            if (m.hasMatch())
-                port = quint16(m.captured(1).toUInt());
-            return port != 0 || process.state() == QProcess::NotRunning;
-        }, WaitMs) && port != 0;
+        return QTest::qWaitFor(
+                   [&] {
+                       err += process.readAllStandardError();
+                       const auto m = re.match(QString::fromUtf8(err));
+                       if (m.hasMatch())
+                           port = quint16(m.captured(1).toUInt());
+                       return port != 0 || process.state() == QProcess::NotRunning;
+                   },
+                   WaitMs)
+            && port != 0;
     }
     bool stop(int signal = SIGTERM)
     {
@@ -45,10 +48,12 @@ struct Socktap
     }
     bool waitOutput(const QByteArray &part)
     {
-        return QTest::qWaitFor([&] {
-            out += process.readAllStandardOutput();
-            return out.contains(part);
-        }, WaitMs);
+        return QTest::qWaitFor(
+            [&] {
+                out += process.readAllStandardOutput();
+                return out.contains(part);
+            },
+            WaitMs);
     }
 };
 
@@ -69,8 +74,9 @@ private slots:
         QCOMPARE(p.exitCode(), 0);
         const QString help = QString::fromUtf8(p.readAllStandardOutput()).simplified(); // undo Qt's wrapping
         QVERIFY(help.startsWith(QLatin1String("Usage: socktap [options]")));
-        for (const char *option : {"--listen", "--reverse", "--headless", "--json", "--quiet", "--strict", "--max-capture-memory",
-                                   "--max-message-capture", "--workers", "--connect-timeout"})
+        for (const char *option :
+             {"--listen", "--reverse", "--headless", "--json", "--quiet", "--strict", "--max-capture-memory",
+              "--max-message-capture", "--workers", "--connect-timeout"})
             QVERIFY2(help.contains(QLatin1String(option)), option);
         QVERIFY(help.contains(QLatin1String("Default: 127.0.0.1:8080")));
         QVERIFY(help.contains(QLatin1String("Default: 1G")));
@@ -90,8 +96,9 @@ private slots:
         QTcpServer squatter;
         QVERIFY(squatter.listen(QHostAddress::LocalHost, 0));
         QProcess p;
-        p.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("--headless"), QStringLiteral("--listen"),
-                                                 QStringLiteral("127.0.0.1:%1").arg(squatter.serverPort())});
+        p.start(QStringLiteral(SOCKTAP_BINARY),
+                {QStringLiteral("--headless"), QStringLiteral("--listen"),
+                 QStringLiteral("127.0.0.1:%1").arg(squatter.serverPort())});
         QVERIFY(p.waitForFinished(WaitMs)); // an error and an exit code, not a hang
         QCOMPARE(p.exitCode(), 2);
         const QByteArray err = p.readAllStandardError();
@@ -102,11 +109,15 @@ private slots:
     {
         EchoServer echo;
         Socktap socktap;
-        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
-        auto client = openClient(echo.url(QStringLiteral("/live")), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(socktap.start(
+            {QStringLiteral("--headless"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
+        auto client =
+            openClient(echo.url(QStringLiteral("/live")),
+                       QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
         QVERIFY(client);
         client->sendTextMessage(QStringLiteral("hello from the test"));
-        const bool opened = socktap.waitOutput("ws open ws://127.0.0.1:" + QByteArray::number(echo.port()) + "/live (connect)");
+        const bool opened = socktap.waitOutput("ws open ws://127.0.0.1:" + QByteArray::number(echo.port())
+                                               + "/live (connect)");
         QVERIFY2(opened, socktap.out.constData());
         QVERIFY(socktap.waitOutput("#1 → text   19 B \"hello from the test\""));
         QVERIFY(socktap.waitOutput("#1 ← text   19 B \"hello from the test\""));
@@ -118,7 +129,8 @@ private slots:
         QCOMPARE(socktap.process.exitCode(), 0);
         QVERIFY(QTest::qWaitFor([&] { return closeCode != 0; }, WaitMs));
         QCOMPARE(closeCode, 1001); // the client was told Going Away
-        QVERIFY2(socktap.out.contains("→ close  26 B 1001 Going Away"), socktap.out.constData()); // Socktap's Close frames are printed
+        QVERIFY2(socktap.out.contains("→ close  26 B 1001 Going Away"),
+                 socktap.out.constData()); // Socktap's Close frames are printed
         QVERIFY(socktap.out.contains("[sent by Socktap]"));
         QVERIFY(socktap.out.contains("Socktap shut down"));
         QVERIFY(socktap.err.contains("stopped; captured 1 sessions"));
@@ -128,8 +140,10 @@ private slots:
     {
         EchoServer echo;
         Socktap socktap;
-        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--json"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
-        auto client = openClient(echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--json"),
+                               QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
+        auto client = openClient(
+            echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
         QVERIFY(client);
         client->sendBinaryMessage(QByteArray::fromHex("00ff10"));
         QVERIFY(socktap.waitOutput("\"base64\":\"AP8Q\""));
@@ -149,7 +163,8 @@ private slots:
                 QVERIFY(o.contains("time"));
                 QVERIFY(o["time"].toString().endsWith('Z'));
                 binaries += o["opcode"] == QStringLiteral("binary") && o["base64"] == QStringLiteral("AP8Q");
-                clientCloses += o["opcode"] == QStringLiteral("close") && o["from"] == QStringLiteral("client");
+                clientCloses +=
+                    o["opcode"] == QStringLiteral("close") && o["from"] == QStringLiteral("client");
             }
         }
         QVERIFY(sessions >= 2); // open, closed
@@ -163,7 +178,8 @@ private slots:
     void warnsBeyondLoopback()
     {
         Socktap socktap;
-        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"), QStringLiteral("--listen"), QStringLiteral("0.0.0.0:0")}));
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"),
+                               QStringLiteral("--listen"), QStringLiteral("0.0.0.0:0")}));
         QVERIFY(socktap.err.contains("warning: listening on 0.0.0.0"));
         QVERIFY(socktap.stop());
         QCOMPARE(socktap.process.exitCode(), 0);

@@ -46,7 +46,7 @@ struct BlackHole
     BlackHole()
     {
         listener = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
+        sockaddr_in a {};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         ::bind(listener, reinterpret_cast<sockaddr *>(&a), sizeof a);
@@ -88,13 +88,19 @@ private slots:
         QTest::addColumn<int>("status");
         QTest::addColumn<QString>("bodyPart");
         QTest::newRow("garbage") << QByteArray("HELLO THERE\r\n\r\n") << 400 << "malformed request line";
-        QTest::newRow("head too large") << QByteArray("GET ws://127.0.0.1:1/ HTTP/1.1\r\nX: " + QByteArray(70 * 1024, 'a') + "\r\n\r\n")
-                                        << 431 << "exceeds the limit";
-        QTest::newRow("obs-fold") << QByteArray("GET http://127.0.0.1:1/ HTTP/1.1\r\nX: a\r\n b\r\n\r\n") << 400 << "line folding";
-        QTest::newRow("origin form to forward proxy") << QByteArray("GET /chat HTTP/1.1\r\nHost: a\r\n\r\n") << 400 << "--reverse";
-        QTest::newRow("bad connect target") << QByteArray("CONNECT nope HTTP/1.1\r\n\r\n") << 400 << "has no port";
-        QTest::newRow("http/2 preface") << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 505 << "HTTP/1.x";
-        QTest::newRow("smuggling attempt") << QByteArray("POST http://127.0.0.1:1/ HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
+        QTest::newRow("head too large")
+            << QByteArray("GET ws://127.0.0.1:1/ HTTP/1.1\r\nX: " + QByteArray(70 * 1024, 'a') + "\r\n\r\n")
+            << 431 << "exceeds the limit";
+        QTest::newRow("obs-fold") << QByteArray("GET http://127.0.0.1:1/ HTTP/1.1\r\nX: a\r\n b\r\n\r\n")
+                                  << 400 << "line folding";
+        QTest::newRow("origin form to forward proxy")
+            << QByteArray("GET /chat HTTP/1.1\r\nHost: a\r\n\r\n") << 400 << "--reverse";
+        QTest::newRow("bad connect target")
+            << QByteArray("CONNECT nope HTTP/1.1\r\n\r\n") << 400 << "has no port";
+        QTest::newRow("http/2 preface")
+            << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 505 << "HTTP/1.x";
+        QTest::newRow("smuggling attempt") << QByteArray(
+            "POST http://127.0.0.1:1/ HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
                                            << 400 << "both Transfer-Encoding and Content-Length";
     }
 
@@ -131,7 +137,8 @@ private slots:
         QCOMPARE(s->close.end, capture::EndReason::UpstreamFailed);
 
         // Through CONNECT the answer to CONNECT itself is the 502.
-        const ErrorReply viaConnect = askProxy(proxy.port(), "CONNECT 127.0.0.1:" + QByteArray::number(deadPort) + " HTTP/1.1\r\n\r\n");
+        const ErrorReply viaConnect =
+            askProxy(proxy.port(), "CONNECT 127.0.0.1:" + QByteArray::number(deadPort) + " HTTP/1.1\r\n\r\n");
         QCOMPARE(viaConnect.status, 502);
         // And a QWebSocket client sees the failure instead of hanging.
         QWebSocket client;
@@ -144,8 +151,10 @@ private slots:
     void unknownHost()
     {
         ProxyHarness proxy;
-        const ErrorReply reply = askProxy(proxy.port(), RawClient::upgradeRequest("ws://no-such-host.invalid/x", "no-such-host.invalid",
-                                                                                  ws::Handshake::generateKey()));
+        const ErrorReply reply =
+            askProxy(proxy.port(),
+                     RawClient::upgradeRequest("ws://no-such-host.invalid/x", "no-such-host.invalid",
+                                               ws::Handshake::generateKey()));
         QCOMPARE(reply.status, 502);
         QVERIFY2(reply.body.contains("cannot resolve host 'no-such-host.invalid'"), reply.body.constData());
     }
@@ -171,7 +180,8 @@ private slots:
         ProxyHarness proxy;
         RawWsServer upstream;
         upstream.respond = [](const http::RequestHead &) {
-            return QByteArray("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 22\r\n\r\nno websockets for you!");
+            return QByteArray("HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: "
+                              "22\r\n\r\nno websockets for you!");
         };
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
@@ -195,8 +205,9 @@ private slots:
         ProxyHarness proxy;
         RawWsServer upstream;
         upstream.respond = [](const http::RequestHead &) {
-            return QByteArray("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n");
+            return QByteArray(
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n");
         };
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
@@ -245,8 +256,10 @@ private slots:
     {
         QTest::addColumn<QByteArray>("frame");
         QTest::addColumn<int>("code");
-        QTest::newRow("unmasked client frame -> 1002") << ws::FrameWriter::frame(ws::Opcode::Text, "x", false) << 1002;
-        QTest::newRow("invalid UTF-8 -> 1007") << ws::FrameWriter::frame(ws::Opcode::Text, QByteArray::fromHex("ff"), true) << 1007;
+        QTest::newRow("unmasked client frame -> 1002")
+            << ws::FrameWriter::frame(ws::Opcode::Text, "x", false) << 1002;
+        QTest::newRow("invalid UTF-8 -> 1007")
+            << ws::FrameWriter::frame(ws::Opcode::Text, QByteArray::fromHex("ff"), true) << 1007;
         QTest::newRow("reserved opcode -> 1002") << QByteArray::fromHex("8380a1b2c3d4") << 1002;
     }
 
@@ -268,7 +281,9 @@ private slots:
         QVERIFY(client.waitClosed());
         QVERIFY(client.buffer.size() >= 4);
         QCOMPARE(quint8(client.buffer[0]), quint8(0x88));
-        QCOMPARE(int(ws::ClosePayload::parse(client.buffer.sliced(2, quint8(client.buffer[1]) & 0x7f)).effectiveCode()), code);
+        QCOMPARE(int(ws::ClosePayload::parse(client.buffer.sliced(2, quint8(client.buffer[1]) & 0x7f))
+                         .effectiveCode()),
+                 code);
         QVERIFY(QTest::qWaitFor([&] { return upstream.received.size() > good.size(); }, WaitMs));
         QVERIFY(upstream.received.startsWith(good));
         const QByteArray closeToServer = upstream.received.sliced(good.size());
@@ -298,23 +313,29 @@ private slots:
         ProxyHarness proxy;
         RawWsServer upstream;
         upstream.respond = [](const http::RequestHead &r) {
-            return RawWsServer::switching(r, "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n");
+            return RawWsServer::switching(
+                r, "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n");
         };
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port(), "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+        client.send(upgradeTo(upstream.port(),
+                              "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
         QVERIFY(client.readResponseHead());
         ws::Deflater clientDeflater(15, true), serverDeflater(15, false);
-        const QByteArray text = QByteArray("{\"type\":\"hello\",\"padding\":\"") + QByteArray(2000, 'x') + "\"}";
+        const QByteArray text =
+            QByteArray("{\"type\":\"hello\",\"padding\":\"") + QByteArray(2000, 'x') + "\"}";
         QByteArray fromClient;
         for (int i = 0; i < 3; ++i)
-            fromClient += ws::FrameWriter::message(ws::Opcode::Text, clientDeflater.compress(text), true, 0, true);
+            fromClient +=
+                ws::FrameWriter::message(ws::Opcode::Text, clientDeflater.compress(text), true, 0, true);
         client.send(fromClient);
         QVERIFY(upstream.waitReceived(fromClient.size()));
         QCOMPARE(upstream.received, fromClient);
         // Two statements: with context takeover the second message refers back to the first.
-        QByteArray fromServer = ws::FrameWriter::message(ws::Opcode::Text, serverDeflater.compress(text), false, 0, true);
-        fromServer += ws::FrameWriter::message(ws::Opcode::Text, serverDeflater.compress(text), false, 0, true);
+        QByteArray fromServer =
+            ws::FrameWriter::message(ws::Opcode::Text, serverDeflater.compress(text), false, 0, true);
+        fromServer +=
+            ws::FrameWriter::message(ws::Opcode::Text, serverDeflater.compress(text), false, 0, true);
         upstream.send(fromServer);
         QVERIFY(client.readAtLeast(fromServer.size()));
         const auto s = proxy.waitSession([](const auto &s) { return s.deflate.has_value(); });

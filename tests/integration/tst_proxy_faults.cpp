@@ -74,7 +74,8 @@ private slots:
         client.send(sent);
         QVERIFY(upstream.waitReceived(sent.size()));
         client.socket.abort();
-        QVERIFY(QTest::qWaitFor([&] { return upstream.peer->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        QVERIFY(QTest::qWaitFor([&] { return upstream.peer->state() == QAbstractSocket::UnconnectedState; },
+                                WaitMs));
         QCOMPARE(upstream.received, sent);
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Closed; });
         QVERIFY(s);
@@ -103,7 +104,8 @@ private slots:
         upstream.reading = false;
         upstream.peer->setReadBufferSize(64 * 1024);
 
-        const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(256 * 1024, 's'), true);
+        const QByteArray frame =
+            ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(256 * 1024, 's'), true);
         const qint64 before = residentBytes();
         qint64 peak = before;
         qint64 written = 0;
@@ -121,18 +123,21 @@ private slots:
             peak = std::max(peak, residentBytes());
         }
         const qint64 stalledAt = written;
-        qInfo("slow reader: client offered %lld MiB in 3 s; RSS grew %lld MiB", stalledAt >> 20, (peak - before) >> 20);
+        qInfo("slow reader: client offered %lld MiB in 3 s; RSS grew %lld MiB", stalledAt >> 20,
+              (peak - before) >> 20);
         QVERIFY2(stalledAt < 64ll << 20, "the client was never slowed down: the proxy is buffering");
         QVERIFY2(peak - before < 48ll << 20, "proxy memory grew with the backlog");
 
         // Let the reader go: everything written arrives, in order, and the capture counted every message.
         upstream.peer->setReadBufferSize(0);
         upstream.resumeReading();
-        QVERIFY(QTest::qWaitFor([&] {
-            upstream.received += upstream.peer->readAll();
-            client.socket.flush();
-            return upstream.received.size() >= written;
-        }, 30000));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                upstream.received += upstream.peer->readAll();
+                client.socket.flush();
+                return upstream.received.size() >= written;
+            },
+            30000));
         QCOMPARE(upstream.received.size(), written);
         QCOMPARE(QCryptographicHash::hash(upstream.received, QCryptographicHash::Sha256), sentHash.result());
         const auto s = proxy.waitSession();
@@ -157,7 +162,8 @@ private slots:
             auto ws = std::make_unique<QWebSocket>();
             ws->setProxy(proxy.networkProxy());
             QWebSocket *raw = ws.get();
-            QObject::connect(raw, &QWebSocket::connected, raw, [raw, i] { raw->sendTextMessage(QStringLiteral("client %1").arg(i)); });
+            QObject::connect(raw, &QWebSocket::connected, raw,
+                             [raw, i] { raw->sendTextMessage(QStringLiteral("client %1").arg(i)); });
             QObject::connect(raw, &QWebSocket::textMessageReceived, raw, [&echoed, i](const QString &m) {
                 if (m == QStringLiteral("client %1").arg(i))
                     ++echoed;
@@ -165,15 +171,18 @@ private slots:
             ws->open(echo.url(QStringLiteral("/p%1").arg(i)));
             clients.push_back(std::move(ws));
         }
-        QVERIFY2(QTest::qWaitFor([&] { return echoed == Count; }, 60000), qPrintable(QStringLiteral("%1 echoed").arg(echoed)));
+        QVERIFY2(QTest::qWaitFor([&] { return echoed == Count; }, 60000),
+                 qPrintable(QStringLiteral("%1 echoed").arg(echoed)));
         for (auto &c : clients)
             c->close();
-        QVERIFY(QTest::qWaitFor([&] {
-            int closed = 0;
-            for (auto id : proxy.store.sessionIds())
-                closed += proxy.store.session(id)->state == SessionState::Closed;
-            return closed == Count;
-        }, 60000));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                int closed = 0;
+                for (auto id : proxy.store.sessionIds())
+                    closed += proxy.store.session(id)->state == SessionState::Closed;
+                return closed == Count;
+            },
+            60000));
         // Nothing that crossed is missing: each session has its message, its echo and both Close frames.
         for (auto id : proxy.store.sessionIds()) {
             const auto s = proxy.store.session(id);
@@ -191,7 +200,8 @@ private slots:
         // backlog of 50 unless told otherwise; the proxy asks for more.
         RawWsServer upstream;
         proxy::ProxyConfig config;
-        config.reverse = http::RequestTarget::parseAbsolute("ws://127.0.0.1:" + QByteArray::number(upstream.port()));
+        config.reverse =
+            http::RequestTarget::parseAbsolute("ws://127.0.0.1:" + QByteArray::number(upstream.port()));
         ProxyHarness proxy(config);
         constexpr int Count = 1000;
         std::vector<std::unique_ptr<QTcpSocket>> sockets;
@@ -213,7 +223,8 @@ private slots:
             s->connectToHost(QHostAddress::LocalHost, proxy.port());
             sockets.push_back(std::move(s));
         }
-        QVERIFY2(QTest::qWaitFor([&] { return upgraded == Count; }, 60000), qPrintable(QStringLiteral("%1 upgraded").arg(upgraded)));
+        QVERIFY2(QTest::qWaitFor([&] { return upgraded == Count; }, 60000),
+                 qPrintable(QStringLiteral("%1 upgraded").arg(upgraded)));
         qInfo("storm: %d connections upgraded in %lld ms", Count, timer.elapsed());
         QCOMPARE(upstream.handshakes, Count);
         QVERIFY(QTest::qWaitFor([&] { return proxy.store.stats().sessions == quint64(Count); }, WaitMs));

@@ -62,13 +62,15 @@ struct HttpServer
             if (!isHead)
                 s->write("hello");
         } else if (line.contains(" /chunked ")) {
-            s->write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nchunk1\r\n6;ext=1\r\nchunk2\r\n0\r\nX-Trailer: t\r\n\r\n");
+            s->write("HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+                     "chunked\r\n\r\n6\r\nchunk1\r\n6;ext=1\r\nchunk2\r\n0\r\nX-Trailer: t\r\n\r\n");
         } else if (line.contains(" /close ")) {
             s->write("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end");
             s->disconnectFromHost();
         } else if (line.contains(" /upload ")) {
             const QByteArray answer = "got " + QByteArray::number(body.size());
-            s->write("HTTP/1.1 201 Created\r\nContent-Length: " + QByteArray::number(answer.size()) + "\r\n\r\n" + answer);
+            s->write("HTTP/1.1 201 Created\r\nContent-Length: " + QByteArray::number(answer.size())
+                     + "\r\n\r\n" + answer);
         } else if (line.contains(" /continue ")) {
             s->write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         } else {
@@ -100,12 +102,18 @@ private slots:
         QVERIFY(client.connect(proxy.port()));
         const QByteArray a = http.authority();
         // Three requests on one client connection, pipelined; answers come in order on one upstream.
-        client.send("GET http://" + a + "/length HTTP/1.1\r\nHost: " + a + "\r\nProxy-Connection: keep-alive\r\n\r\n"
-                    "GET http://" + a + "/chunked HTTP/1.1\r\nHost: " + a + "\r\n\r\n"
-                    "HEAD http://" + a + "/length HTTP/1.1\r\nHost: " + a + "\r\n\r\n");
-        const QByteArray expected = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
-                                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nchunk1\r\n6;ext=1\r\nchunk2\r\n0\r\nX-Trailer: t\r\n\r\n"
-                                    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n";
+        client.send("GET http://" + a + "/length HTTP/1.1\r\nHost: " + a
+                    + "\r\nProxy-Connection: keep-alive\r\n\r\n"
+                      "GET http://"
+                    + a + "/chunked HTTP/1.1\r\nHost: " + a
+                    + "\r\n\r\n"
+                      "HEAD http://"
+                    + a + "/length HTTP/1.1\r\nHost: " + a + "\r\n\r\n");
+        const QByteArray expected =
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: "
+            "chunked\r\n\r\n6\r\nchunk1\r\n6;ext=1\r\nchunk2\r\n0\r\nX-Trailer: t\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n";
         QCOMPARE(readResponse(client, expected.size()), expected); // byte for byte
         QCOMPARE(http.connections, 1);
         QCOMPARE(http.requests.size(), 3);
@@ -115,7 +123,8 @@ private slots:
 
         // A POST with a body, then 100-continue.
         client.buffer.clear();
-        client.send("POST http://" + a + "/upload HTTP/1.1\r\nHost: " + a + "\r\nContent-Length: 11\r\n\r\nhello world");
+        client.send("POST http://" + a + "/upload HTTP/1.1\r\nHost: " + a
+                    + "\r\nContent-Length: 11\r\n\r\nhello world");
         const QByteArray created = "HTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\ngot 11";
         QCOMPARE(readResponse(client, created.size()), created);
         client.buffer.clear();
@@ -173,7 +182,9 @@ private slots:
         client.send("GET /length HTTP/1.1\r\nHost: " + http.authority() + "\r\n\r\n");
         QVERIFY(client.readAtLeast(5));
         QVERIFY(client.buffer.endsWith("hello"));
-        const auto s = proxy.waitSession([](const auto &s) { return s.kind == capture::SessionKind::Http && s.state == SessionState::Closed; });
+        const auto s = proxy.waitSession([](const auto &s) {
+            return s.kind == capture::SessionKind::Http && s.state == SessionState::Closed;
+        });
         QVERIFY(s);
         QCOMPARE(s->mode, capture::ProxyMode::Connect);
         QCOMPARE(s->url(), "http://" + http.authority() + "/length");
@@ -200,7 +211,9 @@ private slots:
         QVERIFY(client.readAtLeast(tlsish.size()));
         QCOMPARE(client.buffer, tlsish);
         client.socket.disconnectFromHost();
-        const auto s = proxy.waitSession([](const auto &s) { return s.kind == capture::SessionKind::Tunnel && s.state == SessionState::Closed; });
+        const auto s = proxy.waitSession([](const auto &s) {
+            return s.kind == capture::SessionKind::Tunnel && s.state == SessionState::Closed;
+        });
         QVERIFY(s);
         QCOMPARE(s->tunnelBytes[0], quint64(tlsish.size()));
         QCOMPARE(s->tunnelBytes[1], quint64(tlsish.size()));

@@ -19,14 +19,15 @@ namespace {
 // A wss:// echo server whose certificate for `host` comes from `ca`.
 struct SecureEcho
 {
-    QWebSocketServer server{QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
+    QWebSocketServer server {QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
     QList<QWebSocket *> clients;
 
     SecureEcho(certs::CertificateAuthority &ca, const QString &host)
     {
         const auto leaf = ca.leafFor(host);
         QSslConfiguration config = QSslConfiguration::defaultConfiguration();
-        config.setLocalCertificate(QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
+        config.setLocalCertificate(
+            QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
         config.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
         config.setPeerVerifyMode(QSslSocket::VerifyNone);
         server.setSslConfiguration(config);
@@ -36,8 +37,10 @@ struct SecureEcho
             while (QWebSocket *ws = server.nextPendingConnection()) {
                 ws->setParent(&server);
                 clients.append(ws);
-                QObject::connect(ws, &QWebSocket::textMessageReceived, ws, [ws](const QString &m) { ws->sendTextMessage(m); });
-                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws, [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
+                QObject::connect(ws, &QWebSocket::textMessageReceived, ws,
+                                 [ws](const QString &m) { ws->sendTextMessage(m); });
+                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws,
+                                 [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
             }
         });
         QObject::connect(&server, &QWebSocketServer::sslErrors, [](const QList<QSslError> &) {});
@@ -70,13 +73,15 @@ private:
     {
         proxy::ProxyConfig c;
         QString error;
-        c.tls = std::make_shared<proxy::TlsContexts>(m_socktapCa.get(), trustServerCa ? QStringList{m_serverCaFile} : QStringList{}, &error);
+        c.tls = std::make_shared<proxy::TlsContexts>(
+            m_socktapCa.get(), trustServerCa ? QStringList {m_serverCaFile} : QStringList {}, &error);
         if (!c.tls->isValid())
             qFatal("tls contexts: %s", qPrintable(error));
         return c;
     }
 
-    std::unique_ptr<QWebSocket> client(const QUrl &url, const ProxyHarness &proxy, const QByteArray &trustedCa)
+    std::unique_ptr<QWebSocket> client(const QUrl &url, const ProxyHarness &proxy,
+                                       const QByteArray &trustedCa)
     {
         auto ws = std::make_unique<QWebSocket>();
         ws->setProxy(proxy.networkProxy());
@@ -103,15 +108,18 @@ private slots:
     {
         SecureEcho echo(*m_serverCa, "localhost");
         ProxyHarness proxy(config());
-        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/secure").arg(echo.port())), proxy, m_socktapCa->certificatePem());
+        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/secure").arg(echo.port())), proxy,
+                         m_socktapCa->certificatePem());
         QVERIFY(ws);
         // The client saw Socktap's certificate for the name it asked for, not the server's.
         const QSslCertificate seen = ws->sslConfiguration().peerCertificate();
         QVERIFY(seen.issuerInfo(QSslCertificate::CommonName).join("").startsWith("Socktap Root CA"));
         QStringList texts;
         QList<QByteArray> binaries;
-        QObject::connect(ws.get(), &QWebSocket::textMessageReceived, [&](const QString &m) { texts.append(m); });
-        QObject::connect(ws.get(), &QWebSocket::binaryMessageReceived, [&](const QByteArray &m) { binaries.append(m); });
+        QObject::connect(ws.get(), &QWebSocket::textMessageReceived,
+                         [&](const QString &m) { texts.append(m); });
+        QObject::connect(ws.get(), &QWebSocket::binaryMessageReceived,
+                         [&](const QByteArray &m) { binaries.append(m); });
         ws->sendTextMessage(QStringLiteral("over TLS"));
         ws->sendBinaryMessage(QByteArray(70000, 'b'));
         QVERIFY(QTest::qWaitFor([&] { return texts.size() == 1 && binaries.size() == 1; }, WaitMs));
@@ -126,7 +134,8 @@ private slots:
         QVERIFY(s->tls.upstreamVerified);
         QCOMPARE(s->tls.upstreamVerification, QStringLiteral("ok"));
         QVERIFY(s->tls.upstreamSubject.contains("CN=localhost"));
-        QVERIFY(s->tls.upstreamIssuer.contains("Socktap Root CA")); // the test server CA is also a Socktap-made CA
+        QVERIFY(s->tls.upstreamIssuer.contains(
+            "Socktap Root CA")); // the test server CA is also a Socktap-made CA
         QCOMPARE(int(s->close.code[0].value_or(0)), 4001);
         QVERIFY(proxy.waitMessages(s->id, 6));
         // Decrypted and decoded both ways (echoes may interleave with the client's messages).
@@ -148,9 +157,15 @@ private slots:
         QSslSocket raw;
         raw.connectToHost(QHostAddress::LocalHost, proxy.port());
         QVERIFY(raw.waitForConnected(WaitMs));
-        raw.write("CONNECT localhost:" + QByteArray::number(echo.port()) + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        raw.write("CONNECT localhost:" + QByteArray::number(echo.port())
+                  + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
         QByteArray established;
-        QVERIFY(QTest::qWaitFor([&] { established += raw.readAll(); return established.contains("\r\n\r\n"); }, WaitMs));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                established += raw.readAll();
+                return established.contains("\r\n\r\n");
+            },
+            WaitMs));
         QVERIFY(established.startsWith("HTTP/1.1 200"));
         raw.setSslConfiguration(trusting(m_socktapCa->certificatePem()));
         raw.setPeerVerifyName(QStringLiteral("localhost")); // sends SNI and checks the name
@@ -158,10 +173,12 @@ private slots:
         QVERIFY(raw.waitForEncrypted(WaitMs));
         raw.write(RawClient::upgradeRequest("/secure", "localhost", ws::Handshake::generateKey()));
         QByteArray answer;
-        QVERIFY(QTest::qWaitFor([&] {
-            answer += raw.readAll();
-            return answer.contains("\r\n\r\n") && answer.endsWith('\n');
-        }, WaitMs));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                answer += raw.readAll();
+                return answer.contains("\r\n\r\n") && answer.endsWith('\n');
+            },
+            WaitMs));
         QVERIFY2(answer.startsWith("HTTP/1.1 502 Bad Gateway"), answer.constData());
         QVERIFY2(answer.contains("rejected: unable to get local issuer certificate"), answer.constData());
         QVERIFY(answer.contains("--insecure-upstream-host localhost"));
@@ -186,12 +203,14 @@ private slots:
         proxy::ProxyConfig c = config(false);
         c.insecureUpstreamHosts = {QStringLiteral("local*")};
         ProxyHarness proxy(c);
-        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())), proxy, m_socktapCa->certificatePem());
+        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())), proxy,
+                         m_socktapCa->certificatePem());
         QVERIFY(ws);
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
         QVERIFY(s);
         QVERIFY(!s->tls.upstreamVerified);
-        QVERIFY2(s->tls.upstreamVerification.contains("accepted: verification is off"), qPrintable(s->tls.upstreamVerification));
+        QVERIFY2(s->tls.upstreamVerification.contains("accepted: verification is off"),
+                 qPrintable(s->tls.upstreamVerification));
     }
 
     void noInterceptTunnelsUntouched()
@@ -201,12 +220,14 @@ private slots:
         c.noIntercept = {QStringLiteral("localhost")};
         ProxyHarness proxy(c);
         // The client trusts only the server's CA: it works because it talks to the real server.
-        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())), proxy, m_serverCa->certificatePem());
+        auto ws = client(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())), proxy,
+                         m_serverCa->certificatePem());
         QVERIFY(ws);
         QCOMPARE(ws->sslConfiguration().peerCertificate().issuerInfo(QSslCertificate::CommonName).join(""),
                  m_serverCa->commonName());
         QStringList texts;
-        QObject::connect(ws.get(), &QWebSocket::textMessageReceived, [&](const QString &m) { texts.append(m); });
+        QObject::connect(ws.get(), &QWebSocket::textMessageReceived,
+                         [&](const QString &m) { texts.append(m); });
         ws->sendTextMessage(QStringLiteral("opaque"));
         QVERIFY(QTest::qWaitFor([&] { return texts.size() == 1; }, WaitMs));
         ws->close();

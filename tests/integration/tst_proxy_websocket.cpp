@@ -29,8 +29,10 @@ private:
     {
         QStringList texts;
         QList<QByteArray> binaries;
-        QObject::connect(&client, &QWebSocket::textMessageReceived, [&](const QString &m) { texts.append(m); });
-        QObject::connect(&client, &QWebSocket::binaryMessageReceived, [&](const QByteArray &m) { binaries.append(m); });
+        QObject::connect(&client, &QWebSocket::textMessageReceived,
+                         [&](const QString &m) { texts.append(m); });
+        QObject::connect(&client, &QWebSocket::binaryMessageReceived,
+                         [&](const QByteArray &m) { binaries.append(m); });
         const QList<qsizetype> sizes = {0, 1, 125, 126, 65535, 65536, 16 * 1024 * 1024};
         client.sendTextMessage(QStringLiteral("hello, socktap ✓"));
         client.sendTextMessage(QString());
@@ -110,9 +112,11 @@ private slots:
     {
         EchoServer echo;
         proxy::ProxyConfig config;
-        config.reverse = http::RequestTarget::parseAbsolute(QStringLiteral("ws://127.0.0.1:%1").arg(echo.port()).toLatin1());
+        config.reverse = http::RequestTarget::parseAbsolute(
+            QStringLiteral("ws://127.0.0.1:%1").arg(echo.port()).toLatin1());
         ProxyHarness proxy(config);
-        auto client = openClient(QUrl(QStringLiteral("ws://127.0.0.1:%1/feed").arg(proxy.port())), std::nullopt);
+        auto client =
+            openClient(QUrl(QStringLiteral("ws://127.0.0.1:%1/feed").arg(proxy.port())), std::nullopt);
         QVERIFY(client);
         const auto session = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
         QVERIFY(session);
@@ -134,7 +138,8 @@ private slots:
         QVERIFY(client.connect(proxy.port()));
         const QByteArray key = ws::Handshake::generateKey();
         const QByteArray host = "127.0.0.1:" + QByteArray::number(upstream.port());
-        client.send(RawClient::upgradeRequest("ws://" + host + "/raw", host, key, "Proxy-Connection: keep-alive\r\n"));
+        client.send(RawClient::upgradeRequest("ws://" + host + "/raw", host, key,
+                                              "Proxy-Connection: keep-alive\r\n"));
         const auto head = client.readResponseHead();
         QVERIFY(head);
         QCOMPARE(head->status, 101);
@@ -247,7 +252,8 @@ private slots:
         // the answer crosses. The capture must tell which happened, consistently.
         if (s->close.handshakeCompleted()) {
             QCOMPARE(s->close.end, capture::EndReason::Closed);
-            QCOMPARE(s->close.detail, QStringLiteral("the server ended TCP before the client's Close frame arrived"));
+            QCOMPARE(s->close.detail,
+                     QStringLiteral("the server ended TCP before the client's Close frame arrived"));
         } else {
             QCOMPARE(s->close.end, capture::EndReason::ServerEof);
             QVERIFY(!s->close.closeSent[0]);
@@ -298,7 +304,8 @@ private slots:
         const QByteArray host = "127.0.0.1:" + QByteArray::number(upstream.port());
         client.send(RawClient::upgradeRequest("ws://" + host + "/", host, ws::Handshake::generateKey()));
         QVERIFY(client.readResponseHead());
-        QAbstractSocket &leaving = serverSide ? static_cast<QAbstractSocket &>(*upstream.peer) : client.socket;
+        QAbstractSocket &leaving =
+            serverSide ? static_cast<QAbstractSocket &>(*upstream.peer) : client.socket;
         if (reset)
             resetSocket(leaving);
         else
@@ -312,7 +319,8 @@ private slots:
         if (serverSide)
             QVERIFY(client.waitClosed());
         else
-            QVERIFY(QTest::qWaitFor([&] { return upstream.peer->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+            QVERIFY(QTest::qWaitFor(
+                [&] { return upstream.peer->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
     }
 };
 

@@ -36,7 +36,7 @@ struct ProxyHarness
     std::unique_ptr<proxy::ProxyServer> server;
 
     explicit ProxyHarness(proxy::ProxyConfig config = {}, quint64 captureBudget = 1ull << 30)
-        : store(capture::CaptureStore::Limits{captureBudget})
+        : store(capture::CaptureStore::Limits {captureBudget})
     {
         config.listenPort = 0;
         if (config.workers == 0)
@@ -55,21 +55,26 @@ struct ProxyHarness
             qWarning("proxy did not stop within %d ms", WaitMs);
     }
     quint16 port() const { return server->port(); }
-    QNetworkProxy networkProxy() const { return QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), port()); }
+    QNetworkProxy networkProxy() const
+    {
+        return QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), port());
+    }
 
     // The only session (or the last one) once the capture has it in a state satisfying pred.
-    std::optional<capture::SessionInfo> waitSession(std::function<bool(const capture::SessionInfo &)> pred = {},
-                                                    int timeoutMs = WaitMs)
+    std::optional<capture::SessionInfo>
+    waitSession(std::function<bool(const capture::SessionInfo &)> pred = {}, int timeoutMs = WaitMs)
     {
         std::optional<capture::SessionInfo> found;
-        (void)QTest::qWaitFor([&] {
-            for (capture::SessionId id : store.sessionIds()) {
-                auto s = store.session(id);
-                if (s && (!pred || pred(*s)))
-                    found = s;
-            }
-            return found.has_value();
-        }, timeoutMs);
+        (void)QTest::qWaitFor(
+            [&] {
+                for (capture::SessionId id : store.sessionIds()) {
+                    auto s = store.session(id);
+                    if (s && (!pred || pred(*s)))
+                        found = s;
+                }
+                return found.has_value();
+            },
+            timeoutMs);
         return found;
     }
     bool waitMessages(capture::SessionId id, quint64 count, int timeoutMs = WaitMs)
@@ -90,7 +95,7 @@ struct ProxyHarness
 // Echoes every text and binary message; closes when told.
 struct EchoServer
 {
-    QWebSocketServer server{QStringLiteral("echo"), QWebSocketServer::NonSecureMode};
+    QWebSocketServer server {QStringLiteral("echo"), QWebSocketServer::NonSecureMode};
     QList<QWebSocket *> clients;
     QStringList texts;
     QList<QByteArray> binaries;
@@ -153,42 +158,51 @@ struct RawClient
     // Reads until buffer holds n bytes (or the peer closes).
     bool readAtLeast(qsizetype n, int timeoutMs = WaitMs)
     {
-        return QTest::qWaitFor([&] {
-            buffer += socket.readAll();
-            return buffer.size() >= n || socket.state() != QAbstractSocket::ConnectedState;
-        }, timeoutMs) && buffer.size() >= n;
+        return QTest::qWaitFor(
+                   [&] {
+                       buffer += socket.readAll();
+                       return buffer.size() >= n || socket.state() != QAbstractSocket::ConnectedState;
+                   },
+                   timeoutMs)
+            && buffer.size() >= n;
     }
     std::optional<http::ResponseHead> readResponseHead(int timeoutMs = WaitMs)
     {
         http::HeadParser parser(http::HeadParser::Kind::Response);
         std::optional<http::ResponseHead> head;
-        (void)QTest::qWaitFor([&] {
-            buffer += socket.readAll();
-            const auto r = parser.feed(buffer);
-            if (r.status == http::HeadParser::Status::Complete) {
-                buffer.remove(0, r.consumed);
-                head = parser.takeResponse();
-                return true;
-            }
-            if (r.status == http::HeadParser::Status::NeedMore)
-                buffer.clear(); // the parser keeps what it took
-            return r.status == http::HeadParser::Status::Error;
-        }, timeoutMs);
+        (void)QTest::qWaitFor(
+            [&] {
+                buffer += socket.readAll();
+                const auto r = parser.feed(buffer);
+                if (r.status == http::HeadParser::Status::Complete) {
+                    buffer.remove(0, r.consumed);
+                    head = parser.takeResponse();
+                    return true;
+                }
+                if (r.status == http::HeadParser::Status::NeedMore)
+                    buffer.clear(); // the parser keeps what it took
+                return r.status == http::HeadParser::Status::Error;
+            },
+            timeoutMs);
         return head;
     }
     bool waitClosed(int timeoutMs = WaitMs)
     {
-        return QTest::qWaitFor([&] {
-            buffer += socket.readAll();
-            return socket.state() == QAbstractSocket::UnconnectedState;
-        }, timeoutMs);
+        return QTest::qWaitFor(
+            [&] {
+                buffer += socket.readAll();
+                return socket.state() == QAbstractSocket::UnconnectedState;
+            },
+            timeoutMs);
     }
     // A WebSocket upgrade request; absolute-form target when proxyTarget is set.
     static QByteArray upgradeRequest(const QByteArray &target, const QByteArray &host, const QByteArray &key,
                                      const QByteArray &extra = {})
     {
-        return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
+        return "GET " + target + " HTTP/1.1\r\nHost: " + host
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: "
+            + key + "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
     }
 };
 
@@ -205,7 +219,7 @@ inline qint64 residentBytes()
 // Thousands of sockets in one test process need more than the default 1024 descriptors.
 inline void raiseFileLimit()
 {
-    rlimit limit{};
+    rlimit limit {};
     if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
         limit.rlim_cur = limit.rlim_max;
         ::setrlimit(RLIMIT_NOFILE, &limit);
@@ -215,7 +229,7 @@ inline void raiseFileLimit()
 // Sends RST instead of FIN when closing.
 inline void resetSocket(QAbstractSocket &socket)
 {
-    const linger l{1, 0};
+    const linger l {1, 0};
     ::setsockopt(int(socket.socketDescriptor()), SOL_SOCKET, SO_LINGER, &l, sizeof l);
     socket.abort();
 }
@@ -249,23 +263,23 @@ struct RawWsServer
         peer = socket;
         auto parser = std::make_shared<http::HeadParser>(http::HeadParser::Kind::Request);
         QObject::connect(peer, &QTcpSocket::readyRead, peer, [this, parser, socket] {
-                if (!reading && parser->status() == http::HeadParser::Status::Complete)
-                    return;
-                QByteArray data = socket->readAll();
-                if (parser->status() == http::HeadParser::Status::Complete) {
-                    received += data;
-                    return;
-                }
-                const auto r = parser->feed(data);
-                if (r.status != http::HeadParser::Status::Complete)
-                    return;
-                requestHead = parser->request().raw;
-                received += data.sliced(r.consumed);
-                ++handshakes;
-                socket->write(respond ? respond(parser->request()) : switching(parser->request()));
-                socket->write(afterHandshake);
-                socket->flush();
-            });
+            if (!reading && parser->status() == http::HeadParser::Status::Complete)
+                return;
+            QByteArray data = socket->readAll();
+            if (parser->status() == http::HeadParser::Status::Complete) {
+                received += data;
+                return;
+            }
+            const auto r = parser->feed(data);
+            if (r.status != http::HeadParser::Status::Complete)
+                return;
+            requestHead = parser->request().raw;
+            received += data.sliced(r.consumed);
+            ++handshakes;
+            socket->write(respond ? respond(parser->request()) : switching(parser->request()));
+            socket->write(afterHandshake);
+            socket->flush();
+        });
     }
     // Reads what arrived while reading was off.
     void resumeReading()
@@ -276,7 +290,8 @@ struct RawWsServer
     quint16 port() const { return server.serverPort(); }
     static QByteArray switching(const http::RequestHead &request, const QByteArray &extra = {})
     {
-        return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "
+        return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+               "Upgrade\r\nSec-WebSocket-Accept: "
             + ws::Handshake::acceptFor(request.headers.value("Sec-WebSocket-Key")) + "\r\n" + extra + "\r\n";
     }
     bool waitReceived(qsizetype n, int timeoutMs = WaitMs)

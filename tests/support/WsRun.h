@@ -64,8 +64,8 @@ inline RecordedMessage record(const ws::MessageAssembler::Message &m)
 }
 
 // Feeds pieces through parser (and assembler, when given); flushIncomplete at the end if asked.
-inline WsRun drive(const QList<QByteArrayView> &pieces, ws::FrameParser &parser, ws::MessageAssembler *assembler = nullptr,
-                   bool flushAtEnd = false)
+inline WsRun drive(const QList<QByteArrayView> &pieces, ws::FrameParser &parser,
+                   ws::MessageAssembler *assembler = nullptr, bool flushAtEnd = false)
 {
     WsRun run;
     qint64 clock = 0;
@@ -87,10 +87,12 @@ inline WsRun drive(const QList<QByteArrayView> &pieces, ws::FrameParser &parser,
             if (ev.kind == Kind::Payload) {
                 ParsedFrame &f = run.frames.last();
                 if (quint64(f.payload.size()) != ev.payloadOffset)
-                    qFatal("payload offset %llu does not follow %lld bytes", ev.payloadOffset, f.payload.size());
+                    qFatal("payload offset %llu does not follow %lld bytes", ev.payloadOffset,
+                           f.payload.size());
                 QByteArray chunk = ev.payload.toByteArray();
                 if (ev.header.masked)
-                    ws::applyMask(chunk.data(), chunk.constData(), chunk.size(), ev.header.maskKey, ev.payloadOffset);
+                    ws::applyMask(chunk.data(), chunk.constData(), chunk.size(), ev.header.maskKey,
+                                  ev.payloadOffset);
                 f.payload += chunk;
                 ++f.payloadEvents;
             }

@@ -18,7 +18,8 @@ namespace {
 void writeMessages(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
 {
     ws::FrameParser::Options o;
-    o.sender = dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
+    o.sender =
+        dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
     ws::FrameParser parser(o);
     ws::MessageAssembler assembler;
     QByteArrayView rest(wire);
@@ -54,8 +55,10 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "one", true));
-        writeMessages(writer, id, Direction::ServerToClient, ws::FrameWriter::message(ws::Opcode::Binary, "two-fragments", false, 4));
+        writeMessages(writer, id, Direction::ClientToServer,
+                      ws::FrameWriter::frame(ws::Opcode::Text, "one", true));
+        writeMessages(writer, id, Direction::ServerToClient,
+                      ws::FrameWriter::message(ws::Opcode::Binary, "two-fragments", false, 4));
         QCOMPARE(store.messageCount(id), 0u); // nothing until the batch is flushed
         writer.flush();
         QCOMPARE(store.messageCount(id), 2u);
@@ -85,14 +88,15 @@ private slots:
     void largeBatchesBecomeBlocks()
     {
         // A batch over 256 KiB is adopted as a block of the payload log; reads and eviction still work.
-        CaptureStore store(CaptureStore::Limits{8 << 20});
+        CaptureStore store(CaptureStore::Limits {8 << 20});
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
         for (int round = 0; round < 10; ++round) {
             for (int i = 0; i < 20; ++i) {
                 QByteArray payload(50 * 1024, char('a' + i));
-                writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::message(ws::Opcode::Binary, payload, true, 20000));
+                writeMessages(writer, id, Direction::ClientToServer,
+                              ws::FrameWriter::message(ws::Opcode::Binary, payload, true, 20000));
             }
             writer.flush();
         }
@@ -120,16 +124,18 @@ private slots:
         const auto stats = store.stats();
         QCOMPARE(stats.messages, 100000u);
         // What the store accounts per message, beyond payloads: the target is at most 128 bytes.
-        QVERIFY2(double(stats.memoryUsed) / 100000 <= 128, qPrintable(QString::number(double(stats.memoryUsed) / 100000)));
+        QVERIFY2(double(stats.memoryUsed) / 100000 <= 128,
+                 qPrintable(QString::number(double(stats.memoryUsed) / 100000)));
     }
 
     void budgetEvictsOldestPayloadsFirst()
     {
-        CaptureStore store(CaptureStore::Limits{4 << 20});
+        CaptureStore store(CaptureStore::Limits {4 << 20});
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        const QByteArray wire = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(100 * 1024, 'e'), false);
+        const QByteArray wire =
+            ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(100 * 1024, 'e'), false);
         for (int i = 0; i < 100; ++i) {
             writeMessages(writer, id, Direction::ServerToClient, wire);
             writer.flush();
@@ -150,7 +156,7 @@ private slots:
 
     void budgetThenEvictsRecordsAndFinishedSessions()
     {
-        CaptureStore store(CaptureStore::Limits{1 << 20});
+        CaptureStore store(CaptureStore::Limits {1 << 20});
         CaptureWriter writer(store);
         const SessionId old = store.newSessionId();
         writer.session(session(old, SessionState::Closed));
@@ -188,9 +194,11 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
+        writeMessages(writer, id, Direction::ClientToServer,
+                      ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
         writer.flush();
-        writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "b", true));
+        writeMessages(writer, id, Direction::ClientToServer,
+                      ws::FrameWriter::frame(ws::Opcode::Text, "b", true));
         writer.flush();
         QCOMPARE(wakes, 1); // woken once until it takes
         const auto batches = sub->take();
@@ -207,7 +215,8 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         for (int i = 0; i < 5000; ++i) {
-            writeMessages(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
+            writeMessages(writer, id, Direction::ClientToServer,
+                          ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
             writer.flush();
         }
         QVERIFY(sub->droppedBatches() > 0);
@@ -218,7 +227,7 @@ private slots:
     void concurrentWritersAndReaders()
     {
         CaptureStore store;
-        std::atomic<bool> done{false};
+        std::atomic<bool> done {false};
         std::thread reader([&] {
             while (!done) {
                 for (SessionId id : store.sessionIds()) {
@@ -235,7 +244,8 @@ private slots:
                 const SessionId id = store.newSessionId();
                 writer.session(session(id));
                 for (int i = 0; i < 2000; ++i) {
-                    writeMessages(writer, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "c", false));
+                    writeMessages(writer, id, Direction::ServerToClient,
+                                  ws::FrameWriter::frame(ws::Opcode::Text, "c", false));
                     if (i % 100 == 0)
                         writer.flush();
                 }

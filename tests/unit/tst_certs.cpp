@@ -94,7 +94,9 @@ private slots:
         const qint64 life = secondsBetween(X509_get0_notBefore(cert), X509_get0_notAfter(cert));
         QVERIFY(life <= 397ll * 86400);
         QVERIFY(X509_cmp_time(X509_get0_notBefore(cert), nullptr) < 0);
-        const qint64 backdated = QDateTime::currentSecsSinceEpoch() - QDateTime::fromString(QString(toIso(X509_get0_notBefore(cert))), Qt::ISODate).toSecsSinceEpoch();
+        const qint64 backdated = QDateTime::currentSecsSinceEpoch()
+            - QDateTime::fromString(QString(toIso(X509_get0_notBefore(cert))), Qt::ISODate)
+                  .toSecsSinceEpoch();
         QVERIFY(backdated >= 3590 && backdated <= 3700);
         QCOMPARE(X509_check_private_key(cert, leaf->key), 1);
     }
@@ -106,7 +108,9 @@ private slots:
         const auto again = ca->leafFor("A.EXAMPLE");
         QCOMPARE(a.get(), again.get());
         const auto b = ca->leafFor("b.example");
-        QVERIFY(ASN1_INTEGER_cmp(X509_get0_serialNumber(a->certificate.get()), X509_get0_serialNumber(b->certificate.get())) != 0);
+        QVERIFY(ASN1_INTEGER_cmp(X509_get0_serialNumber(a->certificate.get()),
+                                 X509_get0_serialNumber(b->certificate.get()))
+                != 0);
         QCOMPARE(ca->cachedLeaves(), 2);
         QElapsedTimer t;
         t.start();
@@ -127,8 +131,10 @@ private slots:
         auto ca = CertificateAuthority::loadOrCreate(dir.path() + "/ca", &error, &created);
         QVERIFY2(ca, qPrintable(error));
         QVERIFY(created);
-        struct stat st{};
-        QCOMPARE(::stat(QFile::encodeName(CertificateAuthority::keyFile(dir.path() + "/ca")).constData(), &st), 0);
+        struct stat st
+        { };
+        QCOMPARE(
+            ::stat(QFile::encodeName(CertificateAuthority::keyFile(dir.path() + "/ca")).constData(), &st), 0);
         QCOMPARE(st.st_mode & 0777, 0600u);
         // Loading again gives the same CA.
         auto again = CertificateAuthority::loadOrCreate(dir.path() + "/ca", &error, &created);

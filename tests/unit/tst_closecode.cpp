@@ -19,8 +19,8 @@ private slots:
         QTest::addColumn<bool>("onWire");
         QTest::addColumn<int>("range");
         const int unused = int(CloseCodeInfo::Range::Unused), protocol = int(CloseCodeInfo::Range::Protocol),
-                  registered = int(CloseCodeInfo::Range::Registered), priv = int(CloseCodeInfo::Range::Private),
-                  invalid = int(CloseCodeInfo::Range::Invalid);
+                  registered = int(CloseCodeInfo::Range::Registered),
+                  priv = int(CloseCodeInfo::Range::Private), invalid = int(CloseCodeInfo::Range::Invalid);
         QTest::newRow("0") << 0 << "Invalid" << false << unused;
         QTest::newRow("999") << 999 << "Invalid" << false << unused;
         QTest::newRow("1000") << 1000 << "Normal Closure" << true << protocol;

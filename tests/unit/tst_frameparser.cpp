@@ -30,27 +30,32 @@ private slots:
         QTest::addColumn<QList<bool>>("fins");
         const int client = int(Sender::Client), server = int(Sender::Server);
         // RFC 6455 5.7.
-        QTest::newRow("unmasked text Hello") << QByteArray::fromHex("810548656c6c6f") << server << QList<int>{1}
-                                             << QList<QByteArray>{"Hello"} << QList<bool>{true};
-        QTest::newRow("masked text Hello") << QByteArray::fromHex("818537fa213d7f9f4d5158") << client << QList<int>{1}
-                                           << QList<QByteArray>{"Hello"} << QList<bool>{true};
-        QTest::newRow("fragmented unmasked text") << QByteArray::fromHex("010348656c80026c6f") << server << QList<int>{1, 0}
-                                                  << QList<QByteArray>{"Hel", "lo"} << QList<bool>{false, true};
-        QTest::newRow("unmasked ping") << QByteArray::fromHex("890548656c6c6f") << server << QList<int>{9}
-                                       << QList<QByteArray>{"Hello"} << QList<bool>{true};
-        QTest::newRow("masked pong") << QByteArray::fromHex("8a8537fa213d7f9f4d5158") << client << QList<int>{10}
-                                     << QList<QByteArray>{"Hello"} << QList<bool>{true};
+        QTest::newRow("unmasked text Hello")
+            << QByteArray::fromHex("810548656c6c6f") << server << QList<int> {1}
+            << QList<QByteArray> {"Hello"} << QList<bool> {true};
+        QTest::newRow("masked text Hello")
+            << QByteArray::fromHex("818537fa213d7f9f4d5158") << client << QList<int> {1}
+            << QList<QByteArray> {"Hello"} << QList<bool> {true};
+        QTest::newRow("fragmented unmasked text")
+            << QByteArray::fromHex("010348656c80026c6f") << server << QList<int> {1, 0}
+            << QList<QByteArray> {"Hel", "lo"} << QList<bool> {false, true};
+        QTest::newRow("unmasked ping") << QByteArray::fromHex("890548656c6c6f") << server << QList<int> {9}
+                                       << QList<QByteArray> {"Hello"} << QList<bool> {true};
+        QTest::newRow("masked pong") << QByteArray::fromHex("8a8537fa213d7f9f4d5158") << client
+                                     << QList<int> {10} << QList<QByteArray> {"Hello"} << QList<bool> {true};
         QByteArray b256(256, 0);
         for (int i = 0; i < 256; ++i)
             b256[i] = char(i);
-        QTest::newRow("256 bytes binary") << QByteArray::fromHex("827e0100") + b256 << server << QList<int>{2}
-                                          << QList<QByteArray>{b256} << QList<bool>{true};
+        QTest::newRow("256 bytes binary") << QByteArray::fromHex("827e0100") + b256 << server
+                                          << QList<int> {2} << QList<QByteArray> {b256} << QList<bool> {true};
         const QByteArray b64k(65536, 'x');
-        QTest::newRow("64KiB binary") << QByteArray::fromHex("827f0000000000010000") + b64k << server << QList<int>{2}
-                                      << QList<QByteArray>{b64k} << QList<bool>{true};
-        QTest::newRow("ping between fragments") << QByteArray::fromHex("010348656c8900" "80026c6f") << server
-                                                << QList<int>{1, 9, 0} << QList<QByteArray>{"Hel", "", "lo"}
-                                                << QList<bool>{false, true, true};
+        QTest::newRow("64KiB binary") << QByteArray::fromHex("827f0000000000010000") + b64k << server
+                                      << QList<int> {2} << QList<QByteArray> {b64k} << QList<bool> {true};
+        QTest::newRow("ping between fragments")
+            << QByteArray::fromHex("010348656c8900"
+                                   "80026c6f")
+            << server << QList<int> {1, 9, 0} << QList<QByteArray> {"Hel", "", "lo"}
+            << QList<bool> {false, true, true};
     }
 
     void rfcExamples()
@@ -70,7 +75,8 @@ private slots:
                 QCOMPARE(int(run.frames[i].header.opcode), opcodes[i]);
                 QCOMPARE(run.frames[i].payload, payloads[i]);
                 QCOMPARE(run.frames[i].header.fin, fins[i]);
-                QVERIFY2(!run.frames[i].violations, qPrintable(describe(run.frames[i].violations).join("; ")));
+                QVERIFY2(!run.frames[i].violations,
+                         qPrintable(describe(run.frames[i].violations).join("; ")));
             }
             QVERIFY(!parser.inFragmentedMessage());
         }
@@ -130,37 +136,48 @@ private slots:
                                                      << Violations(Violation::ReservedOpcode) << 1002;
         QTest::newRow("RSV1 without extension") << QByteArray::fromHex("c100") << server << false
                                                 << Violations(Violation::ReservedBitsSet) << 1002;
-        QTest::newRow("RSV2") << QByteArray::fromHex("a100") << server << true << Violations(Violation::ReservedBitsSet) << 1002;
-        QTest::newRow("RSV3") << QByteArray::fromHex("9100") << server << false << Violations(Violation::ReservedBitsSet) << 1002;
+        QTest::newRow("RSV2") << QByteArray::fromHex("a100") << server << true
+                              << Violations(Violation::ReservedBitsSet) << 1002;
+        QTest::newRow("RSV3") << QByteArray::fromHex("9100") << server << false
+                              << Violations(Violation::ReservedBitsSet) << 1002;
         QTest::newRow("fragmented ping") << QByteArray::fromHex("0900") << server << false
                                          << Violations(Violation::FragmentedControlFrame) << 1002;
         QTest::newRow("ping over 125 bytes") << QByteArray::fromHex("897e007e") + p126 << server << false
                                              << Violations(Violation::ControlFrameTooLong) << 1002;
-        QTest::newRow("16-bit length for 5 bytes") << QByteArray::fromHex("827e0005") + "abcde" << server << false
-                                                   << Violations(Violation::NonMinimalLength) << 1002;
-        QTest::newRow("64-bit length for 5 bytes") << QByteArray::fromHex("827f0000000000000005") + "abcde" << server << false
-                                                   << Violations(Violation::NonMinimalLength) << 1002;
-        QTest::newRow("64-bit length for 65535 bytes") << QByteArray::fromHex("827f000000000000ffff") + QByteArray(65535, 'a')
-                                                       << server << false << Violations(Violation::NonMinimalLength) << 1002;
+        QTest::newRow("16-bit length for 5 bytes")
+            << QByteArray::fromHex("827e0005") + "abcde" << server << false
+            << Violations(Violation::NonMinimalLength) << 1002;
+        QTest::newRow("64-bit length for 5 bytes")
+            << QByteArray::fromHex("827f0000000000000005") + "abcde" << server << false
+            << Violations(Violation::NonMinimalLength) << 1002;
+        QTest::newRow("64-bit length for 65535 bytes")
+            << QByteArray::fromHex("827f000000000000ffff") + QByteArray(65535, 'a') << server << false
+            << Violations(Violation::NonMinimalLength) << 1002;
         QTest::newRow("unmasked client frame") << QByteArray::fromHex("8100") << client << false
                                                << Violations(Violation::UnmaskedClientFrame) << 1002;
         QTest::newRow("masked server frame") << QByteArray::fromHex("818001020304") << server << false
                                              << Violations(Violation::MaskedServerFrame) << 1002;
         QTest::newRow("continuation without start") << QByteArray::fromHex("800141") << server << false
                                                     << Violations(Violation::UnexpectedContinuation) << 1002;
-        QTest::newRow("text inside fragmented message") << QByteArray::fromHex("010141" "810142") << server << false
-                                                        << Violations(Violation::ExpectedContinuation) << 1002;
-        QTest::newRow("binary inside fragmented message") << QByteArray::fromHex("020141" "020142") << server << false
-                                                          << Violations(Violation::ExpectedContinuation) << 1002;
+        QTest::newRow("text inside fragmented message")
+            << QByteArray::fromHex("010141"
+                                   "810142")
+            << server << false << Violations(Violation::ExpectedContinuation) << 1002;
+        QTest::newRow("binary inside fragmented message")
+            << QByteArray::fromHex("020141"
+                                   "020142")
+            << server << false << Violations(Violation::ExpectedContinuation) << 1002;
         QTest::newRow("compressed ping") << QByteArray::fromHex("c900") << server << true
                                          << Violations(Violation::CompressedControlFrame) << 1002;
-        QTest::newRow("compressed continuation") << QByteArray::fromHex("410100" "c00100") << server << true
-                                                 << Violations(Violation::CompressedContinuation) << 1002;
+        QTest::newRow("compressed continuation")
+            << QByteArray::fromHex("410100"
+                                   "c00100")
+            << server << true << Violations(Violation::CompressedContinuation) << 1002;
         QTest::newRow("frame after close") << QByteArray::fromHex("88008100") << server << false
                                            << Violations(Violation::FrameAfterClose) << 1002;
         QTest::newRow("several at once") << QByteArray::fromHex("e37e0005") + "abcde" << client << false
-                                         << (Violation::ReservedOpcode | Violation::ReservedBitsSet | Violation::NonMinimalLength
-                                             | Violation::UnmaskedClientFrame)
+                                         << (Violation::ReservedOpcode | Violation::ReservedBitsSet
+                                             | Violation::NonMinimalLength | Violation::UnmaskedClientFrame)
                                          << 1002;
     }
 

@@ -30,8 +30,10 @@ private slots:
         FrameHeader h;
         h.opcode = quint8(Opcode::Binary);
         h.length = 5;
-        QCOMPARE(FrameWriter::header(h, FrameWriter::LengthEncoding::Force16).toHex(), QByteArray("827e0005"));
-        QCOMPARE(FrameWriter::header(h, FrameWriter::LengthEncoding::Force64).toHex(), QByteArray("827f0000000000000005"));
+        QCOMPARE(FrameWriter::header(h, FrameWriter::LengthEncoding::Force16).toHex(),
+                 QByteArray("827e0005"));
+        QCOMPARE(FrameWriter::header(h, FrameWriter::LengthEncoding::Force64).toHex(),
+                 QByteArray("827f0000000000000005"));
         h.length = 70000;
         h.fin = false;
         h.rsv1 = true;

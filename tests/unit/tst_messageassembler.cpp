@@ -38,9 +38,11 @@ WsRun assembleAll(const QByteArray &wire, Sender sender, bool deflate = false, i
             continue;
         }
         if (run.messages.size() != first.messages.size())
-            qFatal("chunking %s gave %lld messages, whole gave %lld", qPrintable(c.name), run.messages.size(), first.messages.size());
+            qFatal("chunking %s gave %lld messages, whole gave %lld", qPrintable(c.name), run.messages.size(),
+                   first.messages.size());
         for (qsizetype i = 0; i < run.messages.size(); ++i) {
-            if (run.messages[i].payload != first.messages[i].payload || run.messages[i].violations != first.messages[i].violations)
+            if (run.messages[i].payload != first.messages[i].payload
+                || run.messages[i].violations != first.messages[i].violations)
                 qFatal("chunking %s differs at message %lld", qPrintable(c.name), i);
         }
     }
@@ -99,12 +101,21 @@ private slots:
         QTest::addColumn<QByteArray>("wire");
         QTest::addColumn<bool>("valid");
         // U+20AC EURO SIGN = e2 82 ac, split over three frames.
-        QTest::newRow("euro split over 3 frames") << hex("0101e2" "000182" "8001ac") << true;
-        QTest::newRow("truncated sequence at end") << hex("0101e2" "800182") << false;
-        QTest::newRow("overlong in second fragment") << hex("010141" "8002c080") << false;
+        QTest::newRow("euro split over 3 frames") << hex("0101e2"
+                                                         "000182"
+                                                         "8001ac")
+                                                  << true;
+        QTest::newRow("truncated sequence at end") << hex("0101e2"
+                                                          "800182")
+                                                   << false;
+        QTest::newRow("overlong in second fragment") << hex("010141"
+                                                            "8002c080")
+                                                     << false;
         QTest::newRow("surrogate") << hex("8103eda080") << false;
         QTest::newRow("binary is not checked") << hex("8202c080") << true;
-        QTest::newRow("4-byte split 1+3") << hex("0101f0" "80039f9880") << true;
+        QTest::newRow("4-byte split 1+3") << hex("0101f0"
+                                                 "80039f9880")
+                                          << true;
     }
 
     void utf8AcrossFragments()
@@ -127,11 +138,16 @@ private slots:
         QTest::newRow("empty") << hex("8800") << -1 << QByteArray() << Violations();
         QTest::newRow("1000 bye") << hex("880503e8627965") << 1000 << QByteArray("bye") << Violations();
         QTest::newRow("4000 private") << hex("88020fa0") << 4000 << QByteArray() << Violations();
-        QTest::newRow("one byte") << hex("880103") << -1 << QByteArray() << Violations(Violation::ClosePayloadTooShort);
-        QTest::newRow("1005 on the wire") << hex("880203ed") << 1005 << QByteArray() << Violations(Violation::InvalidCloseCode);
-        QTest::newRow("1006 on the wire") << hex("880203ee") << 1006 << QByteArray() << Violations(Violation::InvalidCloseCode);
-        QTest::newRow("999") << hex("880203e7") << 999 << QByteArray() << Violations(Violation::InvalidCloseCode);
-        QTest::newRow("reason not utf-8") << hex("880403e8c080") << 1000 << hex("c080") << Violations(Violation::InvalidCloseReason);
+        QTest::newRow("one byte") << hex("880103") << -1 << QByteArray()
+                                  << Violations(Violation::ClosePayloadTooShort);
+        QTest::newRow("1005 on the wire")
+            << hex("880203ed") << 1005 << QByteArray() << Violations(Violation::InvalidCloseCode);
+        QTest::newRow("1006 on the wire")
+            << hex("880203ee") << 1006 << QByteArray() << Violations(Violation::InvalidCloseCode);
+        QTest::newRow("999") << hex("880203e7") << 999 << QByteArray()
+                             << Violations(Violation::InvalidCloseCode);
+        QTest::newRow("reason not utf-8")
+            << hex("880403e8c080") << 1000 << hex("c080") << Violations(Violation::InvalidCloseReason);
     }
 
     void closePayloads()
@@ -164,7 +180,9 @@ private slots:
         QVERIFY(!run.messages[0].violations);
         // Invalid UTF-8 beyond the cap is still found.
         const QByteArray bad = FrameWriter::message(Opcode::Text, QByteArray(50, 'a') + hex("ff"), true);
-        QVERIFY(assembleAll(bad, Sender::Client, false, 15, false, options).messages[0].violations.testFlag(Violation::InvalidUtf8));
+        QVERIFY(assembleAll(bad, Sender::Client, false, 15, false, options)
+                    .messages[0]
+                    .violations.testFlag(Violation::InvalidUtf8));
     }
 
     void frameInfosAreBounded()
@@ -186,7 +204,9 @@ private slots:
         QCOMPARE(run.messages[0].opcode, quint8(Opcode::Continuation));
         QVERIFY(run.messages[0].violations.testFlag(Violation::UnexpectedContinuation));
         // A new message inside a fragmented one: the first comes out incomplete, the second whole.
-        run = assembleAll(hex("010141" "810142"), Sender::Server);
+        run = assembleAll(hex("010141"
+                              "810142"),
+                          Sender::Server);
         QCOMPARE(run.messages.size(), 2);
         QVERIFY(run.messages[0].incomplete);
         QCOMPARE(run.messages[0].payload, QByteArray("A"));
@@ -203,7 +223,10 @@ private slots:
     void flushIncompleteAtConnectionEnd()
     {
         // The peer vanished after "Hel" of a fragmented message and mid-way through a second frame.
-        const auto run = assembleAll(hex("010348656c" "0005") + "lo", Sender::Server, false, 15, false, {}, true);
+        const auto run = assembleAll(hex("010348656c"
+                                         "0005")
+                                         + "lo",
+                                     Sender::Server, false, 15, false, {}, true);
         QCOMPARE(run.messages.size(), 1);
         QVERIFY(run.messages[0].incomplete);
         QCOMPARE(run.messages[0].payload, QByteArray("Hello"));
@@ -216,20 +239,28 @@ private slots:
         QTest::addColumn<bool>("noContextTakeover");
         QTest::addColumn<QList<QByteArray>>("payloads");
         // RFC 7692 7.2.3.1: "Hello" compressed, whole and fragmented.
-        QTest::newRow("7.2.3.1 Hello") << hex("c107f248cdc9c90700") << false << QList<QByteArray>{"Hello"};
-        QTest::newRow("7.2.3.1 fragmented") << hex("4103f248cd" "8004c9c90700") << false << QList<QByteArray>{"Hello"};
+        QTest::newRow("7.2.3.1 Hello") << hex("c107f248cdc9c90700") << false << QList<QByteArray> {"Hello"};
+        QTest::newRow("7.2.3.1 fragmented") << hex("4103f248cd"
+                                                   "8004c9c90700")
+                                            << false << QList<QByteArray> {"Hello"};
         // 7.2.3.2: with context takeover the second "Hello" refers back to the first.
-        QTest::newRow("7.2.3.2 context takeover") << hex("c107f248cdc9c90700" "c105f200110000") << false
-                                                  << QList<QByteArray>{"Hello", "Hello"};
-        QTest::newRow("7.2.3.2 no context takeover") << hex("c107f248cdc9c90700" "c107f248cdc9c90700") << true
-                                                     << QList<QByteArray>{"Hello", "Hello"};
+        QTest::newRow("7.2.3.2 context takeover") << hex("c107f248cdc9c90700"
+                                                         "c105f200110000")
+                                                  << false << QList<QByteArray> {"Hello", "Hello"};
+        QTest::newRow("7.2.3.2 no context takeover") << hex("c107f248cdc9c90700"
+                                                            "c107f248cdc9c90700")
+                                                     << true << QList<QByteArray> {"Hello", "Hello"};
         // 7.2.3.3: a stored (uncompressed) DEFLATE block.
-        QTest::newRow("7.2.3.3 stored block") << hex("c10b0005 00faff48656c6c6f00") << false << QList<QByteArray>{"Hello"};
+        QTest::newRow("7.2.3.3 stored block")
+            << hex("c10b0005 00faff48656c6c6f00") << false << QList<QByteArray> {"Hello"};
         // 7.2.3.4: BFINAL set.
-        QTest::newRow("7.2.3.4 bfinal") << hex("c108f348cdc9c9070000") << false << QList<QByteArray>{"Hello"};
+        QTest::newRow("7.2.3.4 bfinal")
+            << hex("c108f348cdc9c9070000") << false << QList<QByteArray> {"Hello"};
         // 7.2.3.5: two DEFLATE blocks in one message.
-        QTest::newRow("7.2.3.5 two blocks") << hex("c10df24805000000ffffcac9c90700") << false << QList<QByteArray>{"Hello"};
-        QTest::newRow("uncompressed message in a deflate session") << hex("810548656c6c6f") << false << QList<QByteArray>{"Hello"};
+        QTest::newRow("7.2.3.5 two blocks")
+            << hex("c10df24805000000ffffcac9c90700") << false << QList<QByteArray> {"Hello"};
+        QTest::newRow("uncompressed message in a deflate session")
+            << hex("810548656c6c6f") << false << QList<QByteArray> {"Hello"};
     }
 
     void deflateRfcVectors()
@@ -241,7 +272,8 @@ private slots:
         QCOMPARE(run.messages.size(), payloads.size());
         for (qsizetype i = 0; i < payloads.size(); ++i) {
             QCOMPARE(run.messages[i].payload, payloads[i]);
-            QVERIFY2(!run.messages[i].violations, qPrintable(describe(run.messages[i].violations).join("; ")));
+            QVERIFY2(!run.messages[i].violations,
+                     qPrintable(describe(run.messages[i].violations).join("; ")));
             QCOMPARE(run.messages[i].compressed, wire.startsWith('\xc1') || wire.startsWith('\x41'));
             if (run.messages[i].compressed)
                 QVERIFY(!run.messages[i].wirePayload.isEmpty());
@@ -285,7 +317,8 @@ private slots:
     void compressedTextIsValidatedAfterInflate()
     {
         Deflater deflater;
-        const QByteArray bad = FrameWriter::message(Opcode::Text, deflater.compress(hex("41c0")), false, 0, true);
+        const QByteArray bad =
+            FrameWriter::message(Opcode::Text, deflater.compress(hex("41c0")), false, 0, true);
         const auto run = assembleAll(bad, Sender::Server, true);
         QVERIFY(run.messages[0].violations.testFlag(Violation::InvalidUtf8));
     }

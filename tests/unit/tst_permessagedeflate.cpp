@@ -22,7 +22,8 @@ QByteArray sample(int size)
     // Compressible but not trivial: words with a little noise.
     QByteArray out;
     QRandomGenerator rng(42);
-    static const char *words[] = {"socket ", "frame ", "deflate ", "window ", "{\"id\":", "\"text\" ", "42, "};
+    static const char *words[] = {"socket ",  "frame ",    "deflate ", "window ",
+                                  "{\"id\":", "\"text\" ", "42, "};
     while (out.size() < size)
         out += words[rng.bounded(7)];
     out.truncate(size);
@@ -42,15 +43,19 @@ private slots:
         QTest::addColumn<bool>("valid");
         QTest::newRow("bare") << QByteArray("permessage-deflate") << true;
         QTest::newRow("chrome's offer") << QByteArray("permessage-deflate; client_max_window_bits") << true;
-        QTest::newRow("all") << QByteArray("permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
-                                           "server_max_window_bits=10; client_max_window_bits=8")
+        QTest::newRow("all") << QByteArray(
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+            "server_max_window_bits=10; client_max_window_bits=8")
                              << true;
         QTest::newRow("window 16") << QByteArray("permessage-deflate; server_max_window_bits=16") << false;
         QTest::newRow("window 7") << QByteArray("permessage-deflate; client_max_window_bits=7") << false;
         QTest::newRow("window 010") << QByteArray("permessage-deflate; server_max_window_bits=010") << false;
-        QTest::newRow("server bits without value") << QByteArray("permessage-deflate; server_max_window_bits") << false;
-        QTest::newRow("value on takeover") << QByteArray("permessage-deflate; server_no_context_takeover=1") << false;
-        QTest::newRow("duplicate") << QByteArray("permessage-deflate; client_no_context_takeover; client_no_context_takeover")
+        QTest::newRow("server bits without value")
+            << QByteArray("permessage-deflate; server_max_window_bits") << false;
+        QTest::newRow("value on takeover")
+            << QByteArray("permessage-deflate; server_no_context_takeover=1") << false;
+        QTest::newRow("duplicate") << QByteArray(
+            "permessage-deflate; client_no_context_takeover; client_no_context_takeover")
                                    << false;
         QTest::newRow("unknown") << QByteArray("permessage-deflate; mystery") << false;
     }
@@ -76,26 +81,33 @@ private slots:
         QTest::addColumn<bool>("clientNoTakeover");
         const QByteArray pmd = "permessage-deflate";
         QTest::newRow("plain") << pmd << pmd << true << 15 << 15 << false << false;
-        QTest::newRow("server limits itself unasked") << pmd << pmd + "; server_max_window_bits=12" << true << 12 << 15 << false << false;
-        QTest::newRow("server adds client_no_context_takeover") << pmd << pmd + "; client_no_context_takeover" << true << 15 << 15
-                                                                << false << true;
-        QTest::newRow("client bits offered without value") << pmd + "; client_max_window_bits"
-                                                           << pmd + "; client_max_window_bits=9" << true << 15 << 9 << false << false;
-        QTest::newRow("client bits from offer") << pmd + "; client_max_window_bits=11" << pmd << true << 15 << 11 << false << false;
-        QTest::newRow("client bits not offered") << pmd << pmd + "; client_max_window_bits=9" << false << 0 << 0 << false << false;
-        QTest::newRow("client bits above offer") << pmd + "; client_max_window_bits=10"
-                                                 << pmd + "; client_max_window_bits=12" << false << 0 << 0 << false << false;
-        QTest::newRow("server bits offered, response lacks") << pmd + "; server_max_window_bits=10" << pmd << false << 0 << 0
-                                                             << false << false;
-        QTest::newRow("server bits above offer") << pmd + "; server_max_window_bits=10"
-                                                 << pmd + "; server_max_window_bits=11" << false << 0 << 0 << false << false;
-        QTest::newRow("server_no_context_takeover offered, lacking") << pmd + "; server_no_context_takeover" << pmd << false << 0
-                                                                    << 0 << false << false;
-        QTest::newRow("server_no_context_takeover honoured") << pmd + "; server_no_context_takeover"
-                                                             << pmd + "; server_no_context_takeover" << true << 15 << 15 << true
-                                                             << false;
-        QTest::newRow("response without client bits value") << pmd + "; client_max_window_bits"
-                                                            << pmd + "; client_max_window_bits" << false << 0 << 0 << false << false;
+        QTest::newRow("server limits itself unasked")
+            << pmd << pmd + "; server_max_window_bits=12" << true << 12 << 15 << false << false;
+        QTest::newRow("server adds client_no_context_takeover")
+            << pmd << pmd + "; client_no_context_takeover" << true << 15 << 15 << false << true;
+        QTest::newRow("client bits offered without value")
+            << pmd + "; client_max_window_bits" << pmd + "; client_max_window_bits=9" << true << 15 << 9
+            << false << false;
+        QTest::newRow("client bits from offer")
+            << pmd + "; client_max_window_bits=11" << pmd << true << 15 << 11 << false << false;
+        QTest::newRow("client bits not offered")
+            << pmd << pmd + "; client_max_window_bits=9" << false << 0 << 0 << false << false;
+        QTest::newRow("client bits above offer")
+            << pmd + "; client_max_window_bits=10" << pmd + "; client_max_window_bits=12" << false << 0 << 0
+            << false << false;
+        QTest::newRow("server bits offered, response lacks")
+            << pmd + "; server_max_window_bits=10" << pmd << false << 0 << 0 << false << false;
+        QTest::newRow("server bits above offer")
+            << pmd + "; server_max_window_bits=10" << pmd + "; server_max_window_bits=11" << false << 0 << 0
+            << false << false;
+        QTest::newRow("server_no_context_takeover offered, lacking")
+            << pmd + "; server_no_context_takeover" << pmd << false << 0 << 0 << false << false;
+        QTest::newRow("server_no_context_takeover honoured")
+            << pmd + "; server_no_context_takeover" << pmd + "; server_no_context_takeover" << true << 15
+            << 15 << true << false;
+        QTest::newRow("response without client bits value")
+            << pmd + "; client_max_window_bits" << pmd + "; client_max_window_bits" << false << 0 << 0
+            << false << false;
     }
 
     void responses()
@@ -121,18 +133,22 @@ private slots:
         QCOMPARE(params->serverNoContextTakeover, serverNoTakeover);
         QCOMPARE(params->clientNoContextTakeover, clientNoTakeover);
         // What we write back parses to the same agreement.
-        QCOMPARE(PerMessageDeflate::acceptResponse({*parsedOffer}, PerMessageDeflate::toExtension(*params)).value(), *params);
+        QCOMPARE(PerMessageDeflate::acceptResponse({*parsedOffer}, PerMessageDeflate::toExtension(*params))
+                     .value(),
+                 *params);
     }
 
     void secondOfferMatches()
     {
         // Chrome-style: several offers, the response answers the second one.
-        const auto strict = PerMessageDeflate::parseOffer(ext("permessage-deflate; server_max_window_bits=9"));
+        const auto strict =
+            PerMessageDeflate::parseOffer(ext("permessage-deflate; server_max_window_bits=9"));
         const auto loose = PerMessageDeflate::parseOffer(ext("permessage-deflate"));
         const auto params = PerMessageDeflate::acceptResponse({*strict, *loose}, ext("permessage-deflate"));
         QVERIFY(params);
         QVERIFY(!PerMessageDeflate::acceptResponse({}, ext("permessage-deflate")));
-        QCOMPARE(PerMessageDeflate::toExtension(*strict), ext("permessage-deflate; server_max_window_bits=9"));
+        QCOMPARE(PerMessageDeflate::toExtension(*strict),
+                 ext("permessage-deflate; server_max_window_bits=9"));
     }
 
     void rfcHello()

@@ -21,12 +21,15 @@ struct Transcript final : proxy::WebSocketRelay::Sink
     void forward(Direction from, QByteArrayView bytes) override
     {
         (from == Direction::ClientToServer ? forwardedToServer : forwardedToClient) += bytes.toByteArray();
-        lines.append(QStringLiteral("forward %1 %2").arg(QLatin1String(capture::directionName(from))).arg(bytes.size()));
+        lines.append(QStringLiteral("forward %1 %2")
+                         .arg(QLatin1String(capture::directionName(from)))
+                         .arg(bytes.size()));
     }
     void captured(Direction from, const ws::MessageAssembler::Message &m) override
     {
         lines.append(QStringLiteral("captured %1 %2 \"%3\"%4")
-                         .arg(QLatin1String(capture::directionName(from)), QLatin1String(ws::opcodeName(m.opcode)),
+                         .arg(QLatin1String(capture::directionName(from)),
+                              QLatin1String(ws::opcodeName(m.opcode)),
                               QString::fromUtf8(m.opcode == 8 ? m.close.reason : m.payload.toByteArray()),
                               m.violations ? QStringLiteral(" !") : QString()));
     }
@@ -48,7 +51,8 @@ bool sameTranscript(const QStringList &actual, const QStringList &expected)
         const QString a = actual.value(i, QStringLiteral("<nothing>"));
         const QString e = expected.value(i, QStringLiteral("<nothing>"));
         if (a != e) {
-            qWarning("transcript differs at line %lld:\n  actual:   %s\n  expected: %s", i, qPrintable(a), qPrintable(e));
+            qWarning("transcript differs at line %lld:\n  actual:   %s\n  expected: %s", i, qPrintable(a),
+                     qPrintable(e));
             return false;
         }
     }
@@ -69,9 +73,10 @@ private slots:
         const QByteArray chunk = clientText("hi") + ws::FrameWriter::frame(ws::Opcode::Ping, "p", true);
         relay.received(Direction::ClientToServer, chunk, 1);
         relay.received(Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Text, "hi", false), 2);
-        QVERIFY(sameTranscript(t.lines, {"captured client text \"hi\"", "captured client ping \"p\"",
-                                         QStringLiteral("forward client %1").arg(chunk.size()), "captured server text \"hi\"",
-                                         "forward server 4"}));
+        QVERIFY(sameTranscript(t.lines,
+                               {"captured client text \"hi\"", "captured client ping \"p\"",
+                                QStringLiteral("forward client %1").arg(chunk.size()),
+                                "captured server text \"hi\"", "forward server 4"}));
         QCOMPARE(t.forwardedToServer, chunk);
     }
 
@@ -83,8 +88,10 @@ private slots:
         const QByteArray frame = clientText(QByteArray(1000, 'x'));
         relay.received(Direction::ClientToServer, frame.first(300), 1);
         relay.received(Direction::ClientToServer, frame.sliced(300), 2);
-        QVERIFY(sameTranscript(t.lines, {"forward client 300", QStringLiteral("captured client text \"%1\"").arg(QString(1000, 'x')),
-                                         QStringLiteral("forward client %1").arg(frame.size() - 300)}));
+        QVERIFY(sameTranscript(t.lines,
+                               {"forward client 300",
+                                QStringLiteral("captured client text \"%1\"").arg(QString(1000, 'x')),
+                                QStringLiteral("forward client %1").arg(frame.size() - 300)}));
         QCOMPARE(t.forwardedToServer, frame);
     }
 
@@ -92,11 +99,14 @@ private slots:
     {
         Transcript t;
         proxy::WebSocketRelay relay({}, t);
-        relay.received(Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false), 10);
+        relay.received(Direction::ServerToClient,
+                       ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false),
+                       10);
         QVERIFY(!relay.close().handshakeCompleted());
         QCOMPARE(relay.close().firstCloser, Direction::ServerToClient);
         QCOMPARE(relay.close().firstCloseTime, 10);
-        relay.received(Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1000), true), 11);
+        relay.received(Direction::ClientToServer,
+                       ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1000), true), 11);
         QVERIFY(relay.close().handshakeCompleted());
         QCOMPARE(relay.close().code[1].value(), quint16(1001));
         QCOMPARE(relay.close().code[0].value(), quint16(1000));
@@ -124,8 +134,9 @@ private slots:
         const QByteArray good = clientText("ok");
         const QByteArray bad = ws::FrameWriter::frame(ws::Opcode::Text, "bare", false);
         relay.received(Direction::ClientToServer, good + bad + good, 1);
-        QVERIFY(sameTranscript(t.lines, {"captured client text \"ok\"", QStringLiteral("forward client %1").arg(good.size()),
-                                         "fail client 1002"}));
+        QVERIFY(sameTranscript(t.lines,
+                               {"captured client text \"ok\"",
+                                QStringLiteral("forward client %1").arg(good.size()), "fail client 1002"}));
         QCOMPARE(t.forwardedToServer, good);
         relay.received(Direction::ClientToServer, good, 2); // after failing, nothing crosses
         QCOMPARE(t.lines.size(), 3);
@@ -139,7 +150,8 @@ private slots:
         proxy::WebSocketRelay relay(options, t);
         // The first fragment passes (it is valid so far); the final one completes an invalid message.
         const QByteArray first = clientText(QByteArray::fromHex("e282"), false);
-        const QByteArray last = ws::FrameWriter::frame(ws::Opcode::Continuation, QByteArray::fromHex("41"), true);
+        const QByteArray last =
+            ws::FrameWriter::frame(ws::Opcode::Continuation, QByteArray::fromHex("41"), true);
         relay.received(Direction::ClientToServer, first, 1);
         relay.received(Direction::ClientToServer, last, 2);
         QCOMPARE(t.lines.last(), QStringLiteral("fail client 1007"));
@@ -148,7 +160,8 @@ private slots:
 
     void fatalParseErrorKeepsRelaying()
     {
-        // A 64-bit length with its top bit set cannot be parsed past; the bytes still pass in transparent mode.
+        // A 64-bit length with its top bit set cannot be parsed past; the bytes still pass in transparent
+        // mode.
         Transcript t;
         proxy::WebSocketRelay relay({}, t);
         const QByteArray broken = QByteArray::fromHex("827f8000000000000000") + "junk";

@@ -16,7 +16,8 @@ private slots:
         QTest::addColumn<QByteArray>("bytes");
         QTest::addColumn<bool>("valid");
         QTest::newRow("empty") << QByteArray() << true;
-        QTest::newRow("ascii long") << QByteArray("The quick brown fox jumps over the lazy dog, twice over.") << true;
+        QTest::newRow("ascii long") << QByteArray("The quick brown fox jumps over the lazy dog, twice over.")
+                                    << true;
         QTest::newRow("U+0000") << QByteArray(1, '\0') << true;
         QTest::newRow("U+007F") << QByteArray::fromHex("7f") << true;
         QTest::newRow("U+0080") << QByteArray::fromHex("c280") << true;
