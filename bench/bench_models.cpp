@@ -22,18 +22,12 @@ namespace {
 constexpr int Messages = 1'000'000;
 constexpr int Screenful = 40;
 
-void writeOne(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire,
-              ws::FrameParser &parser, ws::MessageAssembler &assembler)
+void writeOne(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
 {
-    QByteArrayView rest(wire);
-    for (;;) {
-        const auto ev = parser.next(rest);
-        rest = rest.sliced(ev.consumed);
-        if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
-            break;
-        if (const auto *m = assembler.handle(ev, 1'000'000 + 1000))
-            writer.message(id, dir, *m);
-    }
+    const auto sender =
+        dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
+    ws::decodeMessages(wire, sender, 1'001'000,
+                       [&](const ws::MessageAssembler::Message &m) { writer.message(id, dir, m); });
 }
 
 double ms(QElapsedTimer &t)
@@ -68,12 +62,6 @@ int main(int argc, char **argv)
 
     QElapsedTimer t;
     t.start();
-    ws::FrameParser
-        fromServer; // default options: client frames; server frames are parsed by their own parser
-    ws::FrameParser::Options so;
-    so.sender = ws::FrameParser::Sender::Server;
-    ws::FrameParser serverParser(so);
-    ws::MessageAssembler clientAssembler, serverAssembler;
     for (int i = 0; i < Messages; ++i) {
         const bool client = i % 4 == 0;
         const QByteArray text = QStringLiteral(R"({"type":"%1","seq":%2,"symbol":"BTC-USD","price":%3})")
@@ -82,8 +70,7 @@ int main(int argc, char **argv)
                                     .arg(64000 + i % 500)
                                     .toUtf8();
         writeOne(writer, id, client ? Direction::ClientToServer : Direction::ServerToClient,
-                 ws::FrameWriter::frame(ws::Opcode::Text, text, client), client ? fromServer : serverParser,
-                 client ? clientAssembler : serverAssembler);
+                 ws::FrameWriter::frame(ws::Opcode::Text, text, client));
         if (writer.wantsFlush())
             writer.flush();
     }
@@ -121,7 +108,7 @@ int main(int argc, char **argv)
     for (int refresh = 0; refresh < 30; ++refresh) {
         for (int i = 0; i < perRefresh; ++i)
             writeOne(writer, id, Direction::ServerToClient,
-                     ws::FrameWriter::frame(ws::Opcode::Text, "tick", false), serverParser, serverAssembler);
+                     ws::FrameWriter::frame(ws::Opcode::Text, "tick", false));
         writer.flush();
         QElapsedTimer r;
         r.start();

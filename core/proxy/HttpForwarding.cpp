@@ -420,19 +420,10 @@ void ProxyConnection::sendOwnClose(quint16 code, const QString &reason)
         const bool masked = to == Direction::ClientToServer; // towards the server Socktap is the client
         const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Close, payload, masked);
         socket->write(frame);
-        ws::FrameParser::Options po;
-        po.sender = masked ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
-        ws::FrameParser parser(po);
-        ws::MessageAssembler assembler;
-        QByteArrayView rest(frame);
-        for (;;) {
-            const auto ev = parser.next(rest);
-            rest = rest.sliced(ev.consumed);
-            if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
-                break;
-            if (const auto *m = assembler.handle(ev, nowMicros()))
-                m_capture.message(m_session.id, to, *m, capture::MessageFlag::Injected);
-        }
+        ws::decodeMessages(frame, masked ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server,
+                           nowMicros(), [&](const ws::MessageAssembler::Message &m) {
+                               m_capture.message(m_session.id, to, m, capture::MessageFlag::Injected);
+                           });
     }
 }
 

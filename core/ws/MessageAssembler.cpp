@@ -207,4 +207,21 @@ const MessageAssembler::Message *MessageAssembler::flushIncomplete(qint64 now)
     return nullptr;
 }
 
+void decodeMessages(QByteArrayView wire, FrameParser::Sender sender, qint64 now,
+                    const std::function<void(const MessageAssembler::Message &)> &onMessage)
+{
+    FrameParser::Options options;
+    options.sender = sender;
+    FrameParser parser(options);
+    MessageAssembler assembler;
+    for (;;) {
+        const FrameParser::Event ev = parser.next(wire);
+        wire = wire.sliced(ev.consumed);
+        if (ev.kind == FrameParser::Event::Kind::NeedMore || ev.kind == FrameParser::Event::Kind::Error)
+            return;
+        if (const auto *m = assembler.handle(ev, now))
+            onMessage(*m);
+    }
+}
+
 } // namespace socktap::ws

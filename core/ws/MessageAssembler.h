@@ -9,6 +9,7 @@
 #include "Inflater.h"
 #include "Utf8Validator.h"
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -83,5 +84,10 @@ private:
     Partial m_done; // the message last returned, when it had to be moved out of m_data
     QByteArray m_scratch;
 };
+
+// Parses whole wire bytes from one sender and hands each message out (for frames Socktap writes itself,
+// and for tests and benchmarks). The relay does not use it: it streams.
+void decodeMessages(QByteArrayView wire, FrameParser::Sender sender, qint64 now,
+                    const std::function<void(const MessageAssembler::Message &)> &onMessage);
 
 } // namespace socktap::ws

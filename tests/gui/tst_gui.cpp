@@ -72,8 +72,8 @@ private slots:
             [&] {
                 window.feed()->refresh();
                 const auto *s = window.sessions()->session(0);
-                // Three messages, their echoes and the client's Close. (Whether Qt's server still answers with
-                // a Close is a race with the FIN Qt's client sends right after its own.)
+                // Three messages, their echoes and the client's Close. (Whether Qt's server still answers
+                // with a Close is a race with the FIN Qt's client sends right after its own.)
                 return s && s->state == capture::SessionState::Closed
                     && window.messagesPanel()->model()->rowCount() >= 7;
             },
@@ -126,7 +126,8 @@ private slots:
         QVERIFY(close.contains("The purpose of the connection has been fulfilled."));
         QVERIFY(close.contains("bye now"));
         QVERIFY2(close.contains(QStringLiteral("Closed first by\nclient\n")), qPrintable(close));
-        QVERIFY(close.contains(QStringLiteral("Closing handshake\ncompleted")) || close.contains(QStringLiteral("Closing handshake\nincomplete")));
+        QVERIFY(close.contains(QStringLiteral("Closing handshake\ncompleted"))
+                || close.contains(QStringLiteral("Closing handshake\nincomplete")));
 
         // Timeline: both directions counted.
         window.tabs()->setCurrentIndex(ui::MainWindow::TimelineTab);

@@ -9,8 +9,10 @@
 #include "ui/SessionFilterModel.h"
 #include "ui/SessionTableModel.h"
 
+#include "support/CaptureFill.h"
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
+
 #include <QTest>
 
 using namespace socktap;
@@ -18,24 +20,6 @@ using namespace socktap::capture;
 using ui::MessageTableModel;
 
 namespace {
-
-void write(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
-{
-    ws::FrameParser::Options o;
-    o.sender =
-        dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
-    ws::FrameParser parser(o);
-    ws::MessageAssembler assembler;
-    QByteArrayView rest(wire);
-    for (;;) {
-        const auto ev = parser.next(rest);
-        rest = rest.sliced(ev.consumed);
-        if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
-            break;
-        if (const auto *m = assembler.handle(ev, 1'000'000))
-            writer.message(id, dir, *m);
-    }
-}
 
 SessionInfo session(SessionId id, SessionKind kind, const QByteArray &host,
                     SessionState state = SessionState::Open)
@@ -77,7 +61,8 @@ private slots:
         writer.session(session(a, SessionKind::WebSocket, "chat.example"));
         writer.session(session(b, SessionKind::Http, "static.example", SessionState::Closed));
         writer.session(session(c, SessionKind::WebSocket, "feed.example"));
-        write(writer, a, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "hi", true));
+        test::writeWire(writer, a, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "hi", true));
         writer.flush();
         feed.refresh();
         QCOMPARE(model.rowCount(), 3);
@@ -121,13 +106,14 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id, SessionKind::WebSocket, "chat.example"));
-        write(writer, id, Direction::ClientToServer,
-              ws::FrameWriter::frame(ws::Opcode::Text, R"({"type":"join","room":42})", true));
-        write(writer, id, Direction::ServerToClient,
-              ws::FrameWriter::frame(ws::Opcode::Text, "welcome to room 42", false));
-        write(writer, id, Direction::ClientToServer,
-              ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray::fromHex("deadbeef"), true));
-        write(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Ping, "p", true));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Text, R"({"type":"join","room":42})", true));
+        test::writeWire(writer, id, Direction::ServerToClient,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "welcome to room 42", false));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray::fromHex("deadbeef"), true));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Ping, "p", true));
         writer.flush();
 
         MessageTableModel model(store);
@@ -164,10 +150,11 @@ private slots:
         // New messages arrive in one insert; with a filter, only matching ones appear.
         QSignalSpy inserts(&model, &QAbstractItemModel::rowsInserted);
         for (int i = 0; i < 100; ++i)
-            write(writer, id, Direction::ServerToClient,
-                  ws::FrameWriter::frame(ws::Opcode::Text, "tick " + QByteArray::number(i), false));
-        write(writer, id, Direction::ServerToClient,
-              ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false));
+            test::writeWire(writer, id, Direction::ServerToClient,
+                            ws::FrameWriter::frame(ws::Opcode::Text, "tick " + QByteArray::number(i), false));
+        test::writeWire(
+            writer, id, Direction::ServerToClient,
+            ws::FrameWriter::frame(ws::Opcode::Close, ws::ClosePayload::build(1001, "bye"), false));
         writer.flush();
         model.appendNew();
         QCOMPARE(inserts.size(), 1);
@@ -176,8 +163,8 @@ private slots:
                  QStringLiteral("1001 Going Away \"bye\""));
         model.setTypeFilter(MessageTableModel::TypeFilter::Close);
         QCOMPARE(model.rowCount(), 1);
-        write(writer, id, Direction::ServerToClient,
-              ws::FrameWriter::frame(ws::Opcode::Text, "after", false));
+        test::writeWire(writer, id, Direction::ServerToClient,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "after", false));
         writer.flush();
         model.appendNew();
         QCOMPARE(model.rowCount(), 1);
@@ -190,8 +177,8 @@ private slots:
         const SessionId id = store.newSessionId();
         writer.session(session(id, SessionKind::WebSocket, "big.example"));
         for (int i = 0; i < 40; ++i) {
-            write(writer, id, Direction::ServerToClient,
-                  ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(200 * 1024, 'x'), false));
+            test::writeWire(writer, id, Direction::ServerToClient,
+                            ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(200 * 1024, 'x'), false));
             writer.flush();
         }
         MessageTableModel model(store);

@@ -8,6 +8,7 @@
 #include "core/ws/FrameWriter.h"
 #include "core/ws/MessageAssembler.h"
 #include "support/Peers.h"
+#include "support/TlsPeers.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -88,32 +89,6 @@ struct PageServer
                     s->write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
                 }
             });
-        });
-    }
-};
-
-struct SecureEcho
-{
-    QWebSocketServer server {QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
-    explicit SecureEcho(certs::CertificateAuthority &ca)
-    {
-        const auto leaf = ca.leafFor("127.0.0.1");
-        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
-        config.setLocalCertificate(
-            QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
-        config.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
-        config.setPeerVerifyMode(QSslSocket::VerifyNone);
-        server.setSslConfiguration(config);
-        if (!server.listen(QHostAddress::LocalHost, 0))
-            qFatal("secure echo did not listen");
-        QObject::connect(&server, &QWebSocketServer::newConnection, [this] {
-            while (QWebSocket *ws = server.nextPendingConnection()) {
-                ws->setParent(&server);
-                QObject::connect(ws, &QWebSocket::textMessageReceived, ws,
-                                 [ws](const QString &m) { ws->sendTextMessage(m); });
-                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws,
-                                 [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
-            }
         });
     }
 };
@@ -225,14 +200,13 @@ private slots:
                     env));
 
         EchoServer plain;
-        SecureEcho secure(*serverCa);
+        SecureEcho secure(*serverCa, QStringLiteral("127.0.0.1"));
         DeflateEcho deflating;
         PageServer pages;
         pages.page =
             QByteArray(Page)
                 .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
-                .replace("%WSS%",
-                         QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.server.serverPort()).toUtf8())
+                .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.port()).toUtf8())
                 .replace(
                     "%DEFLATE%",
                     QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());

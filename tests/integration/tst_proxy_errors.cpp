@@ -69,12 +69,6 @@ struct BlackHole
     }
 };
 
-QByteArray upgradeTo(quint16 port, const QByteArray &extra = {})
-{
-    const QByteArray host = "127.0.0.1:" + QByteArray::number(port);
-    return RawClient::upgradeRequest("ws://" + host + "/x", host, ws::Handshake::generateKey(), extra);
-}
-
 } // namespace
 
 class TestProxyErrors final : public QObject
@@ -127,7 +121,7 @@ private slots:
         const quint16 deadPort = probe.serverPort();
         probe.close();
         ProxyHarness proxy;
-        const ErrorReply reply = askProxy(proxy.port(), upgradeTo(deadPort));
+        const ErrorReply reply = askProxy(proxy.port(), RawClient::upgradeTo(deadPort));
         QCOMPARE(reply.status, 502);
         QVERIFY2(reply.body.contains("connection refused"), reply.body.constData());
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
@@ -167,7 +161,7 @@ private slots:
         ProxyHarness proxy(config);
         QElapsedTimer timer;
         timer.start();
-        const ErrorReply reply = askProxy(proxy.port(), upgradeTo(hole.port));
+        const ErrorReply reply = askProxy(proxy.port(), RawClient::upgradeTo(hole.port));
         QCOMPARE(reply.status, 504);
         QVERIFY2(reply.body.contains("timed out after 0.7 s"), reply.body.constData());
         QVERIFY(timer.elapsed() >= 600);
@@ -185,7 +179,7 @@ private slots:
         };
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         const auto head = client.readResponseHead();
         QVERIFY(head);
         QCOMPARE(head->status, 403); // relayed as is, not replaced by an error of ours
@@ -211,7 +205,7 @@ private slots:
         };
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         const auto head = client.readResponseHead();
         QVERIFY(head);
         QCOMPARE(head->status, 101);
@@ -223,7 +217,7 @@ private slots:
         proxy::ProxyConfig strict;
         strict.strict = true;
         ProxyHarness strictProxy(strict);
-        const ErrorReply reply = askProxy(strictProxy.port(), upgradeTo(upstream.port()));
+        const ErrorReply reply = askProxy(strictProxy.port(), RawClient::upgradeTo(upstream.port()));
         QCOMPARE(reply.status, 502);
         QVERIFY(reply.body.contains("Sec-WebSocket-Accept"));
     }
@@ -234,7 +228,7 @@ private slots:
         RawWsServer upstream;
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         QVERIFY(client.readResponseHead());
         // An unmasked client frame (RFC 6455 5.1) and invalid UTF-8 in text (8.1).
         const QByteArray bad = ws::FrameWriter::frame(ws::Opcode::Text, "plain", false)
@@ -273,7 +267,7 @@ private slots:
         RawWsServer upstream;
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         QVERIFY(client.readResponseHead());
         const QByteArray good = ws::FrameWriter::frame(ws::Opcode::Text, "fine", true);
         client.send(good + frame);
@@ -318,8 +312,8 @@ private slots:
         };
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port(),
-                              "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
+        client.send(RawClient::upgradeTo(
+            upstream.port(), "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"));
         QVERIFY(client.readResponseHead());
         ws::Deflater clientDeflater(15, true), serverDeflater(15, false);
         const QByteArray text =

@@ -11,16 +11,6 @@ using namespace socktap::test;
 using capture::Direction;
 using capture::SessionState;
 
-namespace {
-
-QByteArray upgradeTo(quint16 port)
-{
-    const QByteArray host = "127.0.0.1:" + QByteArray::number(port);
-    return RawClient::upgradeRequest("ws://" + host + "/", host, ws::Handshake::generateKey());
-}
-
-} // namespace
-
 class TestProxyFaults final : public QObject
 {
     Q_OBJECT
@@ -38,7 +28,7 @@ private slots:
         RawWsServer upstream;
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         QVERIFY(client.readResponseHead());
         // A 100-byte binary frame of which only 10 payload bytes arrive before the reset.
         const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(100, 'r'), false);
@@ -64,7 +54,7 @@ private slots:
         RawWsServer upstream;
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         QVERIFY(client.readResponseHead());
         // A complete message, then a fragmented one cut off inside its second frame.
         const QByteArray whole = ws::FrameWriter::frame(ws::Opcode::Text, "complete", true);
@@ -98,7 +88,7 @@ private slots:
         RawWsServer upstream;
         RawClient client;
         QVERIFY(client.connect(proxy.port()));
-        client.send(upgradeTo(upstream.port()));
+        client.send(RawClient::upgradeTo(upstream.port()));
         QVERIFY(client.readResponseHead());
         QVERIFY(QTest::qWaitFor([&] { return upstream.peer != nullptr; }, WaitMs));
         upstream.reading = false;

@@ -4,6 +4,7 @@
 #include "certs/CertificateAuthority.h"
 #include "core/proxy/TlsSession.h"
 #include "support/Peers.h"
+#include "support/TlsPeers.h"
 
 #include <QSslConfiguration>
 #include <QSslKey>
@@ -13,51 +14,6 @@
 using namespace socktap;
 using namespace socktap::test;
 using capture::SessionState;
-
-namespace {
-
-// A wss:// echo server whose certificate for `host` comes from `ca`.
-struct SecureEcho
-{
-    QWebSocketServer server {QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
-    QList<QWebSocket *> clients;
-
-    SecureEcho(certs::CertificateAuthority &ca, const QString &host)
-    {
-        const auto leaf = ca.leafFor(host);
-        QSslConfiguration config = QSslConfiguration::defaultConfiguration();
-        config.setLocalCertificate(
-            QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
-        config.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
-        config.setPeerVerifyMode(QSslSocket::VerifyNone);
-        server.setSslConfiguration(config);
-        if (!server.listen(QHostAddress::LocalHost, 0))
-            qFatal("secure echo did not listen");
-        QObject::connect(&server, &QWebSocketServer::newConnection, [this] {
-            while (QWebSocket *ws = server.nextPendingConnection()) {
-                ws->setParent(&server);
-                clients.append(ws);
-                QObject::connect(ws, &QWebSocket::textMessageReceived, ws,
-                                 [ws](const QString &m) { ws->sendTextMessage(m); });
-                QObject::connect(ws, &QWebSocket::binaryMessageReceived, ws,
-                                 [ws](const QByteArray &m) { ws->sendBinaryMessage(m); });
-            }
-        });
-        QObject::connect(&server, &QWebSocketServer::sslErrors, [](const QList<QSslError> &) {});
-    }
-    quint16 port() const { return server.serverPort(); }
-};
-
-QSslConfiguration trusting(const QByteArray &caPem)
-{
-    QSslConfiguration c = QSslConfiguration::defaultConfiguration();
-    auto cas = c.caCertificates();
-    cas.append(QSslCertificate(caPem));
-    c.setCaCertificates(cas);
-    return c;
-}
-
-} // namespace
 
 class TestProxyTls final : public QObject
 {

@@ -195,7 +195,13 @@ struct RawClient
             },
             timeoutMs);
     }
-    // A WebSocket upgrade request; absolute-form target when proxyTarget is set.
+    // An absolute-form upgrade to ws://127.0.0.1:port/x, as sent to an explicit proxy.
+    static QByteArray upgradeTo(quint16 port, const QByteArray &extra = {})
+    {
+        const QByteArray host = "127.0.0.1:" + QByteArray::number(port);
+        return upgradeRequest("ws://" + host + "/x", host, ws::Handshake::generateKey(), extra);
+    }
+    // A WebSocket upgrade request to target.
     static QByteArray upgradeRequest(const QByteArray &target, const QByteArray &host, const QByteArray &key,
                                      const QByteArray &extra = {})
     {

@@ -5,6 +5,8 @@
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
 
+#include "support/CaptureFill.h"
+
 #include <QTest>
 
 #include <thread>
@@ -13,25 +15,6 @@ using namespace socktap;
 using namespace socktap::capture;
 
 namespace {
-
-// Assembles wire bytes into messages and writes them through a CaptureWriter, as the relay does.
-void writeMessages(CaptureWriter &writer, SessionId id, Direction dir, const QByteArray &wire)
-{
-    ws::FrameParser::Options o;
-    o.sender =
-        dir == Direction::ClientToServer ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server;
-    ws::FrameParser parser(o);
-    ws::MessageAssembler assembler;
-    QByteArrayView rest(wire);
-    for (;;) {
-        const auto ev = parser.next(rest);
-        rest = rest.sliced(ev.consumed);
-        if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
-            break;
-        if (const auto *m = assembler.handle(ev, 1000))
-            writer.message(id, dir, *m);
-    }
-}
 
 SessionInfo session(SessionId id, SessionState state = SessionState::Open)
 {
@@ -55,10 +38,10 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        writeMessages(writer, id, Direction::ClientToServer,
-                      ws::FrameWriter::frame(ws::Opcode::Text, "one", true));
-        writeMessages(writer, id, Direction::ServerToClient,
-                      ws::FrameWriter::message(ws::Opcode::Binary, "two-fragments", false, 4));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "one", true));
+        test::writeWire(writer, id, Direction::ServerToClient,
+                        ws::FrameWriter::message(ws::Opcode::Binary, "two-fragments", false, 4));
         QCOMPARE(store.messageCount(id), 0u); // nothing until the batch is flushed
         writer.flush();
         QCOMPARE(store.messageCount(id), 2u);
@@ -95,8 +78,8 @@ private slots:
         for (int round = 0; round < 10; ++round) {
             for (int i = 0; i < 20; ++i) {
                 QByteArray payload(50 * 1024, char('a' + i));
-                writeMessages(writer, id, Direction::ClientToServer,
-                              ws::FrameWriter::message(ws::Opcode::Binary, payload, true, 20000));
+                test::writeWire(writer, id, Direction::ClientToServer,
+                                ws::FrameWriter::message(ws::Opcode::Binary, payload, true, 20000));
             }
             writer.flush();
         }
@@ -119,7 +102,7 @@ private slots:
         writer.session(session(id));
         const QByteArray wire = ws::FrameWriter::frame(ws::Opcode::Text, QByteArray(), false);
         for (int i = 0; i < 100000; ++i)
-            writeMessages(writer, id, Direction::ServerToClient, wire);
+            test::writeWire(writer, id, Direction::ServerToClient, wire);
         writer.flush();
         const auto stats = store.stats();
         QCOMPARE(stats.messages, 100000u);
@@ -137,7 +120,7 @@ private slots:
         const QByteArray wire =
             ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(100 * 1024, 'e'), false);
         for (int i = 0; i < 100; ++i) {
-            writeMessages(writer, id, Direction::ServerToClient, wire);
+            test::writeWire(writer, id, Direction::ServerToClient, wire);
             writer.flush();
         }
         const auto stats = store.stats();
@@ -164,10 +147,10 @@ private slots:
         writer.session(session(live));
         const QByteArray wire = ws::FrameWriter::frame(ws::Opcode::Text, "x", false);
         for (int i = 0; i < 20000; ++i)
-            writeMessages(writer, old, Direction::ServerToClient, wire);
+            test::writeWire(writer, old, Direction::ServerToClient, wire);
         writer.flush();
         for (int i = 0; i < 20000; ++i)
-            writeMessages(writer, live, Direction::ServerToClient, wire);
+            test::writeWire(writer, live, Direction::ServerToClient, wire);
         writer.flush();
         const auto stats = store.stats();
         QVERIFY(stats.memoryUsed <= stats.memoryLimit);
@@ -194,11 +177,11 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        writeMessages(writer, id, Direction::ClientToServer,
-                      ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
         writer.flush();
-        writeMessages(writer, id, Direction::ClientToServer,
-                      ws::FrameWriter::frame(ws::Opcode::Text, "b", true));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "b", true));
         writer.flush();
         QCOMPARE(wakes, 1); // woken once until it takes
         const auto batches = sub->take();
@@ -215,8 +198,8 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         for (int i = 0; i < 5000; ++i) {
-            writeMessages(writer, id, Direction::ClientToServer,
-                          ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
+            test::writeWire(writer, id, Direction::ClientToServer,
+                            ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
             writer.flush();
         }
         QVERIFY(sub->droppedBatches() > 0);
@@ -244,8 +227,8 @@ private slots:
                 const SessionId id = store.newSessionId();
                 writer.session(session(id));
                 for (int i = 0; i < 2000; ++i) {
-                    writeMessages(writer, id, Direction::ServerToClient,
-                                  ws::FrameWriter::frame(ws::Opcode::Text, "c", false));
+                    test::writeWire(writer, id, Direction::ServerToClient,
+                                    ws::FrameWriter::frame(ws::Opcode::Text, "c", false));
                     if (i % 100 == 0)
                         writer.flush();
                 }
