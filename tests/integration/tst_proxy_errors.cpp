@@ -227,9 +227,7 @@ private slots:
         ProxyHarness proxy;
         RawWsServer upstream;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send(RawClient::upgradeTo(upstream.port()));
-        QVERIFY(client.readResponseHead());
+        QVERIFY(client.openThrough(proxy.port(), upstream.port()));
         // An unmasked client frame (RFC 6455 5.1) and invalid UTF-8 in text (8.1).
         const QByteArray bad = ws::FrameWriter::frame(ws::Opcode::Text, "plain", false)
             + ws::FrameWriter::frame(ws::Opcode::Text, QByteArray::fromHex("c0af"), true);
@@ -266,9 +264,7 @@ private slots:
         ProxyHarness proxy(config);
         RawWsServer upstream;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send(RawClient::upgradeTo(upstream.port()));
-        QVERIFY(client.readResponseHead());
+        QVERIFY(client.openThrough(proxy.port(), upstream.port()));
         const QByteArray good = ws::FrameWriter::frame(ws::Opcode::Text, "fine", true);
         client.send(good + frame);
         // Both peers get a Close with the code; the bad frame itself never reaches the server.

@@ -27,9 +27,7 @@ private slots:
         ProxyHarness proxy;
         RawWsServer upstream;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send(RawClient::upgradeTo(upstream.port()));
-        QVERIFY(client.readResponseHead());
+        QVERIFY(client.openThrough(proxy.port(), upstream.port()));
         // A 100-byte binary frame of which only 10 payload bytes arrive before the reset.
         const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(100, 'r'), false);
         upstream.send(frame.first(12));
@@ -53,9 +51,7 @@ private slots:
         ProxyHarness proxy;
         RawWsServer upstream;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send(RawClient::upgradeTo(upstream.port()));
-        QVERIFY(client.readResponseHead());
+        QVERIFY(client.openThrough(proxy.port(), upstream.port()));
         // A complete message, then a fragmented one cut off inside its second frame.
         const QByteArray whole = ws::FrameWriter::frame(ws::Opcode::Text, "complete", true);
         const QByteArray first = ws::FrameWriter::frame(ws::Opcode::Text, "part one, ", true, false);
@@ -87,9 +83,7 @@ private slots:
         ProxyHarness proxy(config, 8 << 20); // a small capture budget, so the capture is bounded too
         RawWsServer upstream;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send(RawClient::upgradeTo(upstream.port()));
-        QVERIFY(client.readResponseHead());
+        QVERIFY(client.openThrough(proxy.port(), upstream.port()));
         QVERIFY(QTest::qWaitFor([&] { return upstream.peer != nullptr; }, WaitMs));
         upstream.reading = false;
         upstream.peer->setReadBufferSize(64 * 1024);

@@ -195,6 +195,15 @@ struct RawClient
             },
             timeoutMs);
     }
+    // Connects to the proxy and upgrades to ws://127.0.0.1:serverPort/x through it (absolute form).
+    bool openThrough(quint16 proxyPort, quint16 serverPort)
+    {
+        if (!connect(proxyPort))
+            return false;
+        send(upgradeTo(serverPort));
+        const auto head = readResponseHead();
+        return head && head->status == 101;
+    }
     // An absolute-form upgrade to ws://127.0.0.1:port/x, as sent to an explicit proxy.
     static QByteArray upgradeTo(quint16 port, const QByteArray &extra = {})
     {
