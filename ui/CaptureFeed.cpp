@@ -27,8 +27,6 @@ CaptureFeed::~CaptureFeed()
 
 void CaptureFeed::refresh()
 {
-    if (m_paused)
-        return;
     const auto batches = m_subscription->take();
     const quint64 dropped = m_subscription->droppedBatches();
     if (dropped != m_dropped) {

@@ -20,7 +20,6 @@ public:
     ~CaptureFeed() override;
 
     capture::CaptureStore &store() const { return m_store; }
-    void setPaused(bool paused) { m_paused = paused; }
     // Drains now (tests, and a final refresh).
     void refresh();
 
@@ -31,14 +30,12 @@ signals:
     void messagesAppended(const QSet<capture::SessionId> &sessions);
     // The feed fell behind and lost batches: re-read everything from the store.
     void resynchronise();
-    void cleared();
 
 private:
     capture::CaptureStore &m_store;
     std::shared_ptr<capture::CaptureStore::Subscription> m_subscription;
     QTimer m_timer;
     quint64 m_dropped = 0;
-    bool m_paused = false;
 };
 
 } // namespace socktap::ui

@@ -41,7 +41,6 @@ public:
     quint64 messageIndex(int row) const; // the store's index of the message shown in row
     int rowOfMessage(quint64 index) const; // -1 when filtered out or unknown
     const capture::MessageRecord &record(int row) const;
-    quint64 totalMessages() const { return m_records.size(); }
     const std::deque<capture::MessageRecord> &records() const { return m_records; }
 
     int rowCount(const QModelIndex &parent = {}) const override;

@@ -78,10 +78,7 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     connect(m_regex, &QCheckBox::toggled, this, &MessagesPanel::applySearch);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MessagesPanel::onCurrentChanged);
-    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
-        m_payload->clear();
-        // The model's selection model survives resets; it must be reconnected only once, which Qt does.
-    });
+    connect(m_model, &QAbstractItemModel::modelReset, m_payload, &PayloadView::clear);
 }
 
 void MessagesPanel::setSession(capture::SessionId id, qint64 sessionStart)

@@ -326,41 +326,5 @@ bool HeadParser::parseField(QByteArrayView line, Headers &headers)
     return true;
 }
 
-QString describe(HeadErrorCode code)
-{
-    switch (code) {
-    case HeadErrorCode::None:
-        return QStringLiteral("no error");
-    case HeadErrorCode::HeadTooLarge:
-        return QStringLiteral("head too large");
-    case HeadErrorCode::TooManyHeaders:
-        return QStringLiteral("too many header fields");
-    case HeadErrorCode::StartLineTooLong:
-        return QStringLiteral("start line too long");
-    case HeadErrorCode::MalformedStartLine:
-        return QStringLiteral("malformed start line");
-    case HeadErrorCode::InvalidMethod:
-        return QStringLiteral("invalid method");
-    case HeadErrorCode::InvalidTarget:
-        return QStringLiteral("invalid request target");
-    case HeadErrorCode::UnsupportedVersion:
-        return QStringLiteral("unsupported HTTP version");
-    case HeadErrorCode::InvalidStatus:
-        return QStringLiteral("invalid status code");
-    case HeadErrorCode::InvalidHeaderName:
-        return QStringLiteral("invalid header name");
-    case HeadErrorCode::InvalidHeaderValue:
-        return QStringLiteral("invalid header value");
-    case HeadErrorCode::WhitespaceBeforeColon:
-        return QStringLiteral("whitespace before colon");
-    case HeadErrorCode::ObsoleteLineFolding:
-        return QStringLiteral("obsolete line folding");
-    case HeadErrorCode::BareLf:
-        return QStringLiteral("bare LF");
-    case HeadErrorCode::BareCr:
-        return QStringLiteral("bare CR");
-    }
-    return {};
-}
 
 } // namespace socktap::http

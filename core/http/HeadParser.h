@@ -89,6 +89,5 @@ private:
     HeadError m_error;
 };
 
-QString describe(HeadErrorCode code);
 
 } // namespace socktap::http

@@ -33,7 +33,6 @@ public:
     void start();
     // The proxy is stopping: WebSocket peers get Close 1001, everything else is closed.
     void shutdown();
-    bool isWebSocket() const { return m_phase == Phase::WebSocket; }
 
 signals:
     void finished();

@@ -75,7 +75,6 @@ void ProxyServer::dispatch(qintptr fd)
         ::close(int(fd));
         return;
     }
-    ++m_accepted;
     Worker *worker = m_workers[m_next++ % m_workers.size()];
     QMetaObject::invokeMethod(
         worker, [worker, fd] { worker->adopt(int(fd)); }, Qt::QueuedConnection);
@@ -96,13 +95,6 @@ quint16 ProxyServer::port() const
     return m_listener ? m_listener->serverPort() : 0;
 }
 
-int ProxyServer::activeConnections() const
-{
-    int n = 0;
-    for (const Worker *w : m_workers)
-        n += w->connectionCount();
-    return n;
-}
 
 void ProxyServer::stop()
 {

@@ -34,8 +34,6 @@ public:
     QHostAddress address() const;
     quint16 port() const;
     const ProxyConfig &config() const { return m_config; }
-    int activeConnections() const;
-    quint64 acceptedConnections() const { return m_accepted; }
 
 signals:
     void stopped();
@@ -51,7 +49,6 @@ private:
     std::vector<QThread *> m_threads;
     std::vector<Worker *> m_workers;
     size_t m_next = 0;
-    quint64 m_accepted = 0;
     int m_idleWorkers = 0;
     bool m_stopping = false;
 };

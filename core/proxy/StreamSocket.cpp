@@ -166,7 +166,6 @@ void StreamSocket::rawWrite(QByteArrayView data)
             return;
         }
         sent = std::max<qsizetype>(n, 0);
-        m_written += sent;
         if (sent == data.size())
             return;
     }
@@ -195,7 +194,6 @@ bool StreamSocket::flushQueue()
             m_error = QString::fromLocal8Bit(std::strerror(errno));
             return false;
         }
-        m_written += n;
         m_pending -= n;
         while (n > 0) {
             const qsizetype left = m_queue.front().size() - m_queueOffset;

@@ -37,7 +37,6 @@ public:
     // Sends what the kernel takes now and queues the rest (sent in order as the socket drains).
     void write(QByteArrayView data);
     qsizetype pendingWrite() const { return m_pending; }
-    qint64 bytesWritten() const { return m_written; }
 
     void setReadEnabled(bool enabled);
     bool readEnabled() const { return m_readEnabled; }
@@ -75,7 +74,6 @@ private:
     std::deque<QByteArray> m_queue;
     qsizetype m_queueOffset = 0; // bytes of m_queue.front() already sent
     qsizetype m_pending = 0;
-    qint64 m_written = 0;
     bool m_readEnabled = true;
     bool m_closing = false;
     bool m_shutdownPending = false;

@@ -41,7 +41,6 @@ void Worker::adopt(int fd)
     }
     auto *connection = new ProxyConnection(fd, m_config, m_capture, this);
     m_connections.insert(connection);
-    m_count.fetch_add(1);
     connect(connection, &ProxyConnection::finished, this, [this, connection] { onFinished(connection); });
     connection->start();
 }
@@ -50,7 +49,6 @@ void Worker::onFinished(ProxyConnection *connection)
 {
     if (!m_connections.remove(connection))
         return;
-    m_count.fetch_sub(1);
     connection->deleteLater();
     if (m_stopping && m_connections.isEmpty())
         finishShutdown();
@@ -87,7 +85,6 @@ void Worker::finishShutdown()
         m_connections.remove(c);
         delete c;
     }
-    m_count.store(0);
     m_capture.flush();
     m_stopping = false;
     emit idle();

@@ -11,7 +11,6 @@
 #include <QSet>
 #include <QTimer>
 
-#include <atomic>
 
 namespace socktap::proxy {
 
@@ -30,7 +29,6 @@ public:
     // Closes every connection (WebSocket peers get Close 1001), flushes the capture, then emits idle.
     void shutdown();
 
-    int connectionCount() const { return m_count.load(); }
 
 signals:
     void idle();
@@ -45,7 +43,6 @@ private:
     QSet<ProxyConnection *> m_connections;
     QTimer m_flushTimer;
     QTimer m_graceTimer;
-    std::atomic<int> m_count {0};
     bool m_stopping = false;
 };
 

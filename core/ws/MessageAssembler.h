@@ -50,7 +50,6 @@ public:
 
     // Messages from this peer are permessage-deflate compressed with these parameters (RFC 7692 7.2.2).
     void enableDeflate(int windowBits, bool noContextTakeover);
-    bool deflateEnabled() const { return m_inflater != nullptr; }
 
     // Feed every event of the direction's FrameParser. Returns a message when one completes (or when a
     // broken sequence abandons one); it stays valid until the next call.
