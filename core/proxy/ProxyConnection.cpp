@@ -174,15 +174,16 @@ void ProxyConnection::pauseIfCongested(Direction from)
 
 void ProxyConnection::onDrained(Direction towards)
 {
-    // The receiver of `towards` drained: its sender may go on.
+    // The receiver of `towards` drained, so its sender may go on, where backpressure is what paused it.
+    // Reading stays off elsewhere on purpose: while dialing, while waiting for a 101, and for a client's
+    // pipelined requests once the current request's body is through.
     StreamSocket *source = senderOf(towards);
-    const bool sourceMayRead = m_phase == Phase::WebSocket || m_phase == Phase::Tunnel
-        || (m_phase == Phase::Exchange && source == m_upstream)
-        || (m_phase == Phase::Exchange && !m_requestBody.done());
-    if (source && source->isOpen() && !source->readEnabled() && sourceMayRead) {
-        source->setReadEnabled(true);
-        // Data may already wait in the kernel; the notifier fires again on the next loop.
-    }
+    if (!source || !source->isOpen() || source->readEnabled())
+        return;
+    const bool relaying = m_phase == Phase::WebSocket || m_phase == Phase::Tunnel;
+    const bool streamingBody = m_phase == Phase::Exchange && (source == m_upstream || !m_requestBody.done());
+    if (relaying || streamingBody)
+        source->setReadEnabled(true); // the notifier fires for data already waiting in the kernel
 }
 
 // --- sessions ---
