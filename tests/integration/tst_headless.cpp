@@ -6,6 +6,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTemporaryDir>
 
 #include <csignal>
 
@@ -173,6 +174,40 @@ private slots:
         QCOMPARE(binaries, 2);
         QCOMPARE(clientCloses, 1);
         QVERIFY(messages >= 3);
+    }
+
+    void caCommands()
+    {
+        // socktap ca export/path/regenerate, and a CA key others can read stopping the proxy (exit 3).
+        QTemporaryDir dir;
+        const QString caDir = dir.filePath("ca");
+        const QString exported = dir.filePath("exported.pem");
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"ca", "export", exported, "--ca-dir", caDir});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 0);
+        QFile pem(exported);
+        QVERIFY(pem.open(QIODevice::ReadOnly));
+        const QByteArray cert = pem.readAll();
+        QVERIFY(cert.startsWith("-----BEGIN CERTIFICATE-----"));
+        QVERIFY(!cert.contains("PRIVATE KEY")); // never the key
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"ca", "path", "--ca-dir", caDir});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.readAllStandardOutput().trimmed(), QFile::encodeName(caDir + "/socktap-ca.pem"));
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"ca", "regenerate", "--ca-dir", caDir});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(p.readAllStandardOutput().contains("moved to"));
+        QFile again(caDir + "/socktap-ca.pem");
+        QVERIFY(again.open(QIODevice::ReadOnly));
+        QVERIFY(again.readAll() != cert);
+
+        QFile::setPermissions(caDir + "/socktap-ca-key.pem",
+                              QFile::ReadOwner | QFile::WriteOwner | QFile::ReadOther | QFile::ReadGroup);
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"--headless", "--listen", "127.0.0.1:0", "--ca-dir", caDir});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 3);
+        QVERIFY(p.readAllStandardError().contains("readable by others"));
     }
 
     void warnsBeyondLoopback()

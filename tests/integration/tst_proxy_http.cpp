@@ -169,6 +169,31 @@ private slots:
         QCOMPARE(s->responseBodySize, 13u);
     }
 
+    void serverHangsUpBeforeAnswering()
+    {
+        ProxyHarness proxy;
+        QTcpServer rude;
+        QVERIFY(rude.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&rude, &QTcpServer::newConnection, [&] {
+            QTcpSocket *s = rude.nextPendingConnection();
+            QObject::connect(s, &QTcpSocket::readyRead, s, [s] { s->disconnectFromHost(); });
+        });
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        client.send("GET http://127.0.0.1:" + QByteArray::number(rude.serverPort())
+                    + "/ HTTP/1.1\r\nHost: x\r\n\r\n");
+        const auto head = client.readResponseHead();
+        QVERIFY(head);
+        QCOMPARE(head->status, 502);
+        QVERIFY(client.waitClosed());
+        QVERIFY2(
+            client.buffer.contains("the server closed the connection before sending a complete response"),
+            client.buffer.constData());
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::UpstreamFailed);
+    }
+
     void connectWithHttpInside()
     {
         ProxyHarness proxy;
