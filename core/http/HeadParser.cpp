@@ -326,5 +326,4 @@ bool HeadParser::parseField(QByteArrayView line, Headers &headers)
     return true;
 }
 
-
 } // namespace socktap::http

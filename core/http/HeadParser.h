@@ -89,5 +89,4 @@ private:
     HeadError m_error;
 };
 
-
 } // namespace socktap::http

@@ -93,6 +93,13 @@ int Headers::remove(QByteArrayView name)
     return int(before - m_fields.size());
 }
 
+bool persists(const Headers &headers, Version version)
+{
+    if (headers.hasToken("Connection", "close"))
+        return false;
+    return version.minor >= 1 || headers.hasToken("Connection", "keep-alive");
+}
+
 QList<QByteArrayView> splitList(QByteArrayView value)
 {
     QList<QByteArrayView> out;

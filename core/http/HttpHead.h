@@ -69,6 +69,10 @@ struct ResponseHead
     QByteArray raw;
 };
 
+// RFC 9112 9.3: whether the connection persists after a message with these fields: HTTP/1.1 unless
+// "Connection: close", HTTP/1.0 only with "Connection: keep-alive".
+bool persists(const Headers &headers, Version version);
+
 // Splits a comma-separated list field value into trimmed, non-empty elements (RFC 9110 5.6.1).
 QList<QByteArrayView> splitList(QByteArrayView value);
 

@@ -18,32 +18,6 @@ namespace {
 
 constexpr qsizetype KeptBodyBytes = 64 * 1024; // of a rejected handshake or HTTP response, for display
 
-bool wantsClose(const http::Headers &headers, http::Version version)
-{
-    // RFC 9112 9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
-    if (headers.hasToken("Connection", "close"))
-        return true;
-    return version.minor == 0 && !headers.hasToken("Connection", "keep-alive");
-}
-
-// For a 101 that breaks the handshake rules, decode with what the server claims anyway.
-std::optional<ws::DeflateParams> claimedDeflate(const http::ResponseHead &response)
-{
-    const auto extensions = ws::parseExtensions(response.headers.combined("Sec-WebSocket-Extensions"));
-    if (!extensions)
-        return std::nullopt;
-    for (const ws::Extension &e : *extensions) {
-        if (!ws::PerMessageDeflate::isDeflate(e))
-            continue;
-        ws::DeflateOffer anything;
-        anything.clientMaxWindowBits = true;
-        if (auto params = ws::PerMessageDeflate::acceptResponse({anything}, e))
-            return params;
-        return ws::DeflateParams {};
-    }
-    return std::nullopt;
-}
-
 } // namespace
 
 void ProxyConnection::processClient()
@@ -168,7 +142,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
         }
         m_requestBody = *framer;
     }
-    m_keepAlive = !upgrade && !wantsClose(head.headers, head.version);
+    m_keepAlive = !upgrade && !!http::persists(head.headers, head.version);
     m_responseHeadDone = false;
     if (!m_upstreamTlsProblem.isEmpty()) {
         failRequest(502, m_upstreamTlsProblem, EndReason::TlsError);
@@ -278,7 +252,7 @@ void ProxyConnection::onResponseHead(http::ResponseHead response)
     m_sentToClient = true;
     m_responseBody = *framer;
     m_responseHeadDone = true;
-    if (wantsClose(response.headers, response.version)
+    if (!http::persists(response.headers, response.version)
         || framer->kind() == http::BodyFramer::Kind::UntilClose)
         m_keepAlive = false;
     publish();
@@ -343,12 +317,11 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
             return;
         }
     }
-    m_session.subprotocol = checked ? checked->protocol : response.headers.value("Sec-WebSocket-Protocol");
-    m_session.extensions = checked
-        ? checked->extensions
-        : ws::parseExtensions(response.headers.combined("Sec-WebSocket-Extensions"))
-              .value_or(QList<ws::Extension>());
-    m_session.deflate = checked ? checked->deflate : claimedDeflate(response);
+    // Transparent by default: a 101 that breaks the rules is decoded as it claims.
+    const ws::Handshake::Response negotiated = checked ? *checked : ws::Handshake::claimedResponse(response);
+    m_session.subprotocol = negotiated.protocol;
+    m_session.extensions = negotiated.extensions;
+    m_session.deflate = negotiated.deflate;
     m_session.state = SessionState::Open;
 
     WebSocketRelay::Options options;

@@ -46,7 +46,7 @@ ProxyConnection::~ProxyConnection() = default;
 
 void ProxyConnection::start()
 {
-    connect(m_client, &StreamSocket::readable, this, &ProxyConnection::onClientReadable);
+    connect(m_client, &StreamSocket::readable, this, [this] { readFrom(Direction::ClientToServer); });
     connect(m_client, &StreamSocket::drained, this, [this] { onDrained(Direction::ServerToClient); });
     connect(m_client, &StreamSocket::writeFailed, this,
             [this] { onSideEnded(Direction::ClientToServer, StreamSocket::ReadStatus::Reset); });
@@ -66,34 +66,25 @@ StreamSocket *ProxyConnection::senderOf(Direction d) const
 
 // --- reading ---
 
-void ProxyConnection::onClientReadable()
+void ProxyConnection::readFrom(Direction from)
 {
-    for (int i = 0; i < ReadsPerWakeup && m_client->isOpen() && m_client->readEnabled(); ++i) {
+    for (int i = 0; i < ReadsPerWakeup; ++i) {
+        // Looked up each turn: a handler may have replaced the upstream (a keep-alive redial).
+        StreamSocket *socket = senderOf(from);
+        if (!socket || !socket->isOpen() || !socket->readEnabled())
+            return;
         m_readBuffer.resize(0);
-        const auto status = m_client->read(m_readBuffer, ReadChunk);
+        const auto status = socket->read(m_readBuffer, ReadChunk);
         if (status == StreamSocket::ReadStatus::WouldBlock)
             return;
         if (status != StreamSocket::ReadStatus::Data) {
-            onSideEnded(Direction::ClientToServer, status);
+            onSideEnded(from, status);
             return;
         }
-        onClientData(m_readBuffer);
-    }
-}
-
-void ProxyConnection::onUpstreamReadable()
-{
-    for (int i = 0; i < ReadsPerWakeup && m_upstream && m_upstream->isOpen() && m_upstream->readEnabled();
-         ++i) {
-        m_readBuffer.resize(0);
-        const auto status = m_upstream->read(m_readBuffer, ReadChunk);
-        if (status == StreamSocket::ReadStatus::WouldBlock)
-            return;
-        if (status != StreamSocket::ReadStatus::Data) {
-            onSideEnded(Direction::ServerToClient, status);
-            return;
-        }
-        onUpstreamData(m_readBuffer);
+        if (from == Direction::ClientToServer)
+            onClientData(m_readBuffer);
+        else
+            onUpstreamData(m_readBuffer);
     }
 }
 
@@ -316,7 +307,7 @@ void ProxyConnection::attachUpstream(int fd, const QByteArray &key)
 {
     m_upstream = new StreamSocket(fd, this);
     m_upstreamKey = key;
-    connect(m_upstream, &StreamSocket::readable, this, &ProxyConnection::onUpstreamReadable);
+    connect(m_upstream, &StreamSocket::readable, this, [this] { readFrom(Direction::ServerToClient); });
     connect(m_upstream, &StreamSocket::drained, this, [this] { onDrained(Direction::ClientToServer); });
     connect(m_upstream, &StreamSocket::writeFailed, this,
             [this] { onSideEnded(Direction::ServerToClient, StreamSocket::ReadStatus::Reset); });

@@ -59,8 +59,7 @@ private:
     };
 
     // --- I/O and lifecycle (ProxyConnection.cpp)
-    void onClientReadable();
-    void onUpstreamReadable();
+    void readFrom(capture::Direction from);
     void onClientData(QByteArrayView bytes);
     void onUpstreamData(QByteArrayView bytes);
     void onSideEnded(capture::Direction side, StreamSocket::ReadStatus how);

@@ -95,7 +95,6 @@ quint16 ProxyServer::port() const
     return m_listener ? m_listener->serverPort() : 0;
 }
 
-
 void ProxyServer::stop()
 {
     if (m_stopping)

@@ -57,6 +57,8 @@ void Worker::onFinished(ProxyConnection *connection)
 void Worker::flushCapture()
 {
     m_capture.flush();
+    if (m_connections.isEmpty())
+        m_flushTimer.stop(); // an idle worker sleeps; the next connection starts the timer again
 }
 
 void Worker::shutdown()

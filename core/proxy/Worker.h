@@ -11,7 +11,6 @@
 #include <QSet>
 #include <QTimer>
 
-
 namespace socktap::proxy {
 
 class ProxyConnection;
@@ -28,7 +27,6 @@ public:
     void adopt(int fd);
     // Closes every connection (WebSocket peers get Close 1001), flushes the capture, then emits idle.
     void shutdown();
-
 
 signals:
     void idle();

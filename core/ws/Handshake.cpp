@@ -167,4 +167,22 @@ std::optional<Response> checkResponse(const http::ResponseHead &res, const Reque
     return out;
 }
 
+Response claimedResponse(const http::ResponseHead &response)
+{
+    Response out;
+    out.protocol = response.headers.value("Sec-WebSocket-Protocol");
+    out.extensions =
+        parseExtensions(response.headers.combined("Sec-WebSocket-Extensions")).value_or(QList<Extension>());
+    for (const Extension &e : std::as_const(out.extensions)) {
+        if (!PerMessageDeflate::isDeflate(e))
+            continue;
+        // Any offer the server could have been answering; parameters that do not even parse mean defaults.
+        DeflateOffer anything;
+        anything.clientMaxWindowBits = true;
+        out.deflate = PerMessageDeflate::acceptResponse({anything}, e).value_or(DeflateParams {});
+        break;
+    }
+    return out;
+}
+
 } // namespace socktap::ws::Handshake

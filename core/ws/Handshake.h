@@ -43,6 +43,10 @@ struct Response
 std::optional<Response> checkResponse(const http::ResponseHead &response, const Request &request,
                                       QString *error = nullptr);
 
+// What a 101 claims (subprotocol, extensions, deflate parameters) without checking it against the
+// request: how a transparent proxy decodes a server that breaks the handshake rules.
+Response claimedResponse(const http::ResponseHead &response);
+
 } // namespace Handshake
 
 } // namespace socktap::ws

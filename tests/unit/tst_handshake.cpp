@@ -195,6 +195,26 @@ private slots:
         QVERIFY2(error.contains("did not offer"), qPrintable(error));
     }
 
+    void claimedResponseIgnoresTheRules()
+    {
+        // No key check, no offer check: what the server says it chose.
+        const auto claimed = Handshake::claimedResponse(
+            response("HTTP/1.1 101 OK\r\nSec-WebSocket-Protocol: chat\r\n"
+                     "Sec-WebSocket-Extensions: permessage-deflate; "
+                     "server_max_window_bits=10; client_no_context_takeover\r\n\r\n"));
+        QCOMPARE(claimed.protocol, QByteArray("chat"));
+        QCOMPARE(claimed.extensions.size(), 1);
+        QVERIFY(claimed.deflate);
+        QCOMPARE(claimed.deflate->serverMaxWindowBits, 10);
+        QVERIFY(claimed.deflate->clientNoContextTakeover);
+        // Unparseable deflate parameters still mean "compressed": decode with the defaults.
+        const auto odd = Handshake::claimedResponse(
+            response("HTTP/1.1 101 OK\r\nSec-WebSocket-Extensions: permessage-deflate; "
+                     "mystery=1\r\n\r\n"));
+        QCOMPARE(odd.deflate.value(), DeflateParams {});
+        QVERIFY(!Handshake::claimedResponse(response("HTTP/1.1 101 OK\r\n\r\n")).deflate);
+    }
+
     void extensionHeader()
     {
         QString error;

@@ -293,6 +293,29 @@ private slots:
         QCOMPARE(serialize(parser.request()), wire);
     }
 
+    void persistence_data()
+    {
+        QTest::addColumn<QByteArray>("connection");
+        QTest::addColumn<int>("minor");
+        QTest::addColumn<bool>("persists");
+        QTest::newRow("1.1 default") << QByteArray() << 1 << true;
+        QTest::newRow("1.1 close") << QByteArray("close") << 1 << false;
+        QTest::newRow("1.1 close among tokens") << QByteArray("Upgrade, Close") << 1 << false;
+        QTest::newRow("1.0 default") << QByteArray() << 0 << false;
+        QTest::newRow("1.0 keep-alive") << QByteArray("keep-alive") << 0 << true;
+    }
+
+    void persistence()
+    {
+        QFETCH(QByteArray, connection);
+        QFETCH(int, minor);
+        QFETCH(bool, persists);
+        Headers h;
+        if (!connection.isEmpty())
+            h.append("Connection", connection);
+        QCOMPARE(socktap::http::persists(h, Version {1, minor}), persists);
+    }
+
     void hopByHopRemoval()
     {
         Headers h;
