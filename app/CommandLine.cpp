@@ -138,6 +138,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral(
             "Tunnel TLS to hosts matching PATTERN untouched (for certificate-pinned apps); repeatable."),
         QStringLiteral("PATTERN"));
+    const QCommandLineOption rules(
+        QStringLiteral("rules"),
+        QStringLiteral("Apply the rewrite rules in FILE (JSON, docs/rules.md): drop, delay, replace, "
+                       "regex-replace, handshake headers. Default: none (in the window: the rules saved "
+                       "from Tools > Rules)."),
+        QStringLiteral("FILE"));
     const QCommandLineOption der(QStringLiteral("der"),
                                  QStringLiteral("With 'ca export': write DER instead of PEM."));
     QCommandLineOption screenshots(QStringLiteral("screenshots"),
@@ -145,7 +151,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
     p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout,
-                  demo, caDir, upstreamCa, insecure, insecureHost, noIntercept, der, screenshots});
+                  demo, caDir, upstreamCa, insecure, insecureHost, noIntercept, rules, der, screenshots});
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -229,6 +235,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.quiet = p.isSet(quiet);
     o.demo = p.isSet(demo) || p.isSet(screenshots);
     o.screenshotDir = p.value(screenshots);
+    if (p.isSet(rules)) {
+        o.rulesFile = p.value(rules);
+        o.rules = intercept::RuleSet::load(o.rulesFile, &error);
+        if (!o.rules)
+            return fail(error);
+    }
     if (o.json && o.quiet)
         return fail(QStringLiteral("--json and --quiet contradict each other"));
     return result;

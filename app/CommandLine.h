@@ -1,6 +1,7 @@
 // The command line: every option with its default (socktap --help), parsed into settings.
 #pragma once
 
+#include "core/intercept/Rule.h"
 #include "core/proxy/ProxyConfig.h"
 
 #include <QStringList>
@@ -21,6 +22,8 @@ struct AppOptions
     bool json = false;
     bool quiet = false;
     bool demo = false;
+    std::optional<intercept::RuleSet> rules; // --rules FILE, loaded and checked
+    QString rulesFile;
     QString screenshotDir; // hidden: after the demo, save a screenshot of each tab here and quit
 };
 

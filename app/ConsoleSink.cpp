@@ -100,11 +100,17 @@ void ConsoleSink::printSession(const SessionInfo &s)
 void ConsoleSink::printMessage(const CaptureBatch &batch, const BatchMessage &m)
 {
     const QByteArrayView payload = batch.payload(m);
-    if (m_format == Format::Json)
-        write(QJsonDocument(messageToJson(m.session, m.index, m.record, payload, false))
+    const MessageDetail *detail = batch.detail(m);
+    const QString note = detail ? detail->note : QString();
+    if (m_format == Format::Json) {
+        const QByteArrayView original = detail
+            ? QByteArrayView(batch.payloads).sliced(qsizetype(detail->originalRef), detail->originalSize)
+            : QByteArrayView();
+        write(QJsonDocument(messageToJson(m.session, m.index, m.record, payload, false, note, original))
                   .toJson(QJsonDocument::Compact));
-    else
-        write(messageLine(m.session, m.record, payload, false).toUtf8());
+    } else {
+        write(messageLine(m.session, m.record, payload, false, note).toUtf8());
+    }
 }
 
 } // namespace socktap::app

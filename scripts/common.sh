@@ -8,7 +8,7 @@ SOCKTAP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config qt6-base-dev qt6-websoc
                         libssl-dev zlib1g-dev fonts-dejavu-core)
 # What the full test suite adds: a display server for GUI screenshots, a browser for end-to-end tests, NSS
 # tools to make that browser trust the Socktap CA, clang and its runtime for the libFuzzer targets.
-SOCKTAP_TEST_PACKAGES=(xvfb xauth chromium libnss3-tools clang libclang-rt-14-dev)
+SOCKTAP_TEST_PACKAGES=(xvfb xauth chromium libnss3-tools clang libclang-rt-14-dev python3-websockets)
 
 log() { printf '[socktap] %s\n' "$*" >&2; }
 

@@ -138,6 +138,8 @@ void HandshakeView::setSession(const capture::SessionInfo &s)
                     .arg(s.deflate->serverMaxWindowBits)
                     .arg(s.deflate->serverNoContextTakeover ? tr(", no context takeover") : QString()));
     }
+    for (const QString &note : s.handshakeNotes)
+        html += htmlRow(tr("Changed by a rule"), htmlEscape(note));
     for (const QString &problem : s.handshakeProblems)
         html += htmlRow(tr("<span style='color:#d32f2f'>Problem</span>"), htmlEscape(problem));
     if (s.state == capture::SessionState::Rejected && !s.responseBody.isEmpty())

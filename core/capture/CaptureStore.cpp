@@ -87,6 +87,11 @@ void CaptureStore::unsubscribe(const std::shared_ptr<Subscription> &subscription
     std::erase(m_subscribers, subscription);
 }
 
+quint64 CaptureStore::detailBytes(const MessageDetail &d)
+{
+    return sizeof(MessageDetail) + d.frames.size() * sizeof(ws::FrameInfo) + quint64(d.note.size()) * 2;
+}
+
 quint64 CaptureStore::sessionBytes(const SessionInfo &info)
 {
     // An estimate: the struct plus the heads and bodies it holds.
@@ -190,11 +195,14 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m));
             if (const MessageDetail *d = batch->detail(m)) {
                 MessageDetail copy = *d;
-                copy.wirePayloadRef = adopt
-                    ? base + d->wirePayloadRef
-                    : appendPayload(QByteArrayView(batch->payloads)
-                                        .sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize));
-                m_detailBytes += sizeof(MessageDetail) + copy.frames.size() * sizeof(ws::FrameInfo);
+                const auto place = [&](quint64 ref, quint32 size) {
+                    return adopt
+                        ? base + ref
+                        : appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(ref), size));
+                };
+                copy.wirePayloadRef = place(d->wirePayloadRef, d->wirePayloadSize);
+                copy.originalRef = place(d->originalRef, d->originalSize);
+                m_detailBytes += detailBytes(copy);
                 s.details.push_back(std::move(copy));
                 r.detail = quint32(s.details.size());
             } else {
@@ -279,7 +287,7 @@ bool CaptureStore::evictOldestSession()
             continue;
         m_sessionBytes -= it->second.infoBytes;
         for (const MessageDetail &d : it->second.details)
-            m_detailBytes -= sizeof(MessageDetail) + d.frames.size() * sizeof(ws::FrameInfo);
+            m_detailBytes -= detailBytes(d);
         m_sessions.erase(it);
         ++m_stats.evictedSessions;
         return true;
@@ -373,12 +381,16 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
         v.payload = readPayload(r.payloadRef, r.capturedSize, &v.payloadEvicted);
     else
         v.payloadEvicted = r.capturedSize > 0 && r.payloadRef < m_logStart;
-    if (r.detail > 0) {
-        const MessageDetail &d = s.details[r.detail - 1];
-        v.frames = d.frames;
-        if (withPayload)
-            v.wirePayload = readPayload(d.wirePayloadRef, d.wirePayloadSize, nullptr);
-    } else {
+    const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
+    if (d) {
+        v.frames = d->frames;
+        v.note = d->note;
+        if (withPayload) {
+            v.wirePayload = readPayload(d->wirePayloadRef, d->wirePayloadSize, nullptr);
+            v.original = readPayload(d->originalRef, d->originalSize, nullptr);
+        }
+    }
+    if (v.frames.empty()) {
         // A single-frame message: its one frame is fully described by the record.
         ws::FrameInfo f;
         f.length = r.wireSize - r.firstHeaderSize;

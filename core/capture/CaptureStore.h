@@ -113,6 +113,7 @@ private:
     bool evictOldestRecords(bool finishedOnly);
     bool evictOldestSession();
     static quint64 sessionBytes(const SessionInfo &info);
+    static quint64 detailBytes(const MessageDetail &detail);
     quint64 memoryUsed() const;
 
     Limits m_limits;

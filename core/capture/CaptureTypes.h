@@ -13,6 +13,7 @@
 #include <QStringList>
 
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace socktap::capture {
@@ -112,6 +113,7 @@ struct SessionInfo
     QList<ws::Extension> extensions; // negotiated
     std::optional<ws::DeflateParams> deflate;
     QStringList handshakeProblems; // what a strict endpoint would have refused
+    QStringList handshakeNotes; // what Socktap's rules changed in the heads it forwarded
 
     qint64 acceptedAt = 0; // TCP accepted
     qint64 requestAt = 0; // request head complete
@@ -146,6 +148,12 @@ inline constexpr quint16 Edited = 1 << 4;
 inline constexpr quint16 Injected = 1 << 5;
 inline constexpr quint16 Dropped = 1 << 6;
 inline constexpr quint16 Replayed = 1 << 7;
+inline constexpr quint16 Delayed = 1 << 8; // held back by a delay rule, then forwarded
+inline constexpr quint16 Held = 1 << 9; // stopped at a breakpoint, then forwarded (or edited, dropped)
+inline constexpr quint16 Resent = 1 << 10; // a captured message sent again by the user
+inline constexpr quint16 Reencoded = 1 << 11; // re-compressed by Socktap to keep the receiver decoding
+// What Socktap changed: any of these means the bytes that crossed are not the ones the sender wrote.
+inline constexpr quint16 Changed = Edited | Injected | Dropped | Delayed | Held | Resent | Reencoded;
 } // namespace MessageFlag
 
 // One WebSocket message (or control frame) as the store keeps it: 64 bytes, payload elsewhere.
@@ -177,12 +185,16 @@ struct MessageRecord
 };
 static_assert(sizeof(MessageRecord) == 72 || sizeof(MessageRecord) == 64, "keep message records compact");
 
-// What only some messages need: every frame of a fragmented message, the wire payload of a compressed one.
+// What only some messages need: every frame of a fragmented message, the wire payload of a compressed one,
+// the original payload of an edited one and what Socktap did to it.
 struct MessageDetail
 {
-    std::vector<ws::FrameInfo> frames;
+    std::vector<ws::FrameInfo> frames; // every frame (empty: the one frame the record describes)
     quint64 wirePayloadRef = 0;
     quint32 wirePayloadSize = 0;
+    quint32 originalSize = 0; // edited: the payload as the sender wrote it
+    quint64 originalRef = 0;
+    QString note; // "rule 2 'strip tokens': regex-replace", "held 3.2 s, edited"
 };
 
 // A message as a reader sees it: the record, its payload if still held, and its detail.
@@ -194,7 +206,33 @@ struct MessageView
     QByteArray payload; // empty when evicted or empty
     bool payloadEvicted = false;
     QByteArray wirePayload; // compressed messages
+    QByteArray original; // edited messages: the payload as the sender wrote it
+    QString note; // what Socktap did, and why
     std::vector<ws::FrameInfo> frames; // all frames (one, derived, for single-frame messages)
+};
+
+// A message as the capture takes it: views into bytes the caller owns until the call returns. Built from
+// the relay's assembler for what peers send, and directly by the encoder for what Socktap sends itself,
+// so Socktap's own frames are recorded as written, never re-parsed.
+struct MessageFacts
+{
+    quint8 opcode = 0;
+    QByteArrayView payload; // decoded, as kept (at most the capture cap)
+    QByteArrayView wirePayload; // compressed messages: the payload as on the wire (unmasked)
+    QByteArrayView original; // edited messages: the payload as the sender wrote it
+    quint64 payloadSize = 0; // full decoded size
+    quint64 wireSize = 0; // every frame, headers included
+    quint64 frameCount = 0;
+    std::span<const ws::FrameInfo> frames;
+    bool compressed = false;
+    bool truncated = false;
+    bool incomplete = false;
+    ws::Violations violations;
+    qint64 firstFrameTime = 0;
+    qint64 lastFrameTime = 0;
+    std::optional<quint16> closeCode; // Close frames with a code
+    quint16 flags = 0; // MessageFlag beyond direction, compression, truncation and incompleteness
+    QString note;
 };
 
 } // namespace socktap::capture

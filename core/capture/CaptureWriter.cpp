@@ -9,11 +9,33 @@ constexpr qsizetype FlushBytes = 8 << 20;
 
 } // namespace
 
-MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Message &m, quint16 extraFlags)
+MessageFacts factsOf(const ws::MessageAssembler::Message &m, quint16 flags)
+{
+    MessageFacts f;
+    f.opcode = m.opcode;
+    f.payload = m.payload;
+    f.wirePayload = m.wirePayload;
+    f.payloadSize = m.payloadSize;
+    f.wireSize = m.wireSize;
+    f.frameCount = m.frameCount;
+    f.frames = m.frames;
+    f.compressed = m.compressed;
+    f.truncated = m.truncated;
+    f.incomplete = m.incomplete;
+    f.violations = m.violations;
+    f.firstFrameTime = m.firstFrameTime;
+    f.lastFrameTime = m.lastFrameTime;
+    if (m.opcode == quint8(ws::Opcode::Close))
+        f.closeCode = m.close.code;
+    f.flags = flags;
+    return f;
+}
+
+MessageRecord makeRecord(Direction direction, const MessageFacts &m)
 {
     MessageRecord r;
     r.time = m.firstFrameTime;
-    r.duration = quint32(std::min<qint64>(m.lastFrameTime - m.firstFrameTime, 0xffffffff));
+    r.duration = quint32(std::clamp<qint64>(m.lastFrameTime - m.firstFrameTime, 0, 0xffffffff));
     r.payloadSize = m.payloadSize;
     r.capturedSize = quint32(m.payload.size());
     r.wireSize = m.wireSize;
@@ -25,7 +47,7 @@ MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Messag
         r.firstFrameBits = m.frames.front().bits;
         r.firstHeaderSize = m.frames.front().headerSize;
     }
-    quint16 flags = extraFlags;
+    quint16 flags = m.flags;
     if (direction == Direction::ServerToClient)
         flags |= MessageFlag::ServerToClient;
     if (m.compressed)
@@ -35,8 +57,7 @@ MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Messag
     if (m.incomplete)
         flags |= MessageFlag::Incomplete;
     r.flags = flags;
-    if (m.opcode == quint8(ws::Opcode::Close))
-        r.closeCode = m.close.code.value_or(0);
+    r.closeCode = m.closeCode.value_or(0);
     return r;
 }
 
@@ -57,20 +78,30 @@ void CaptureWriter::session(const SessionInfo &info)
 void CaptureWriter::message(SessionId session, Direction direction, const ws::MessageAssembler::Message &m,
                             quint16 extraFlags)
 {
+    message(session, direction, factsOf(m, extraFlags));
+}
+
+void CaptureWriter::message(SessionId session, Direction direction, const MessageFacts &m)
+{
     CaptureBatch &b = *m_batch;
     BatchMessage entry;
     entry.session = session;
-    entry.record = makeRecord(direction, m, extraFlags);
+    entry.record = makeRecord(direction, m);
     entry.batchOffset = quint64(b.payloads.size());
     b.payloads.append(m.payload);
-    // Fragmented or compressed messages keep what the record cannot hold: every frame, the wire payload.
-    if (m.frames.size() > 1 || !m.wirePayload.isEmpty()) {
+    // What the record cannot hold goes into a detail: every frame of a fragmented or compressed message
+    // (a compressed one keeps its wire payload too), an edited message's original, Socktap's note.
+    if (m.frames.size() > 1 || !m.wirePayload.isEmpty() || !m.original.isEmpty() || !m.note.isEmpty()
+        || (m.flags & MessageFlag::Edited)) {
         MessageDetail d;
-        if (m.frames.size() > 1)
-            d.frames.assign(m.frames.begin(), m.frames.end());
+        d.frames.assign(m.frames.begin(), m.frames.end());
         d.wirePayloadRef = quint64(b.payloads.size());
         d.wirePayloadSize = quint32(m.wirePayload.size());
         b.payloads.append(m.wirePayload);
+        d.originalRef = quint64(b.payloads.size());
+        d.originalSize = quint32(m.original.size());
+        b.payloads.append(m.original);
+        d.note = m.note;
         entry.batchDetail = qint32(b.details.size());
         b.details.push_back(std::move(d));
     }

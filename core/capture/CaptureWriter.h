@@ -19,6 +19,7 @@ public:
     CaptureStore &store() { return m_store; }
     // Records the latest state of a session (replacing an earlier snapshot in the same batch).
     void session(const SessionInfo &info);
+    void message(SessionId session, Direction direction, const MessageFacts &message);
     void message(SessionId session, Direction direction, const ws::MessageAssembler::Message &message,
                  quint16 extraFlags = 0);
 
@@ -32,8 +33,9 @@ private:
     std::unordered_map<SessionId, size_t> m_sessionSlot;
 };
 
-// The record for a message as assembled (payloadRef relative to where its payload will be placed).
-MessageRecord makeRecord(Direction direction, const ws::MessageAssembler::Message &message,
-                         quint16 extraFlags);
+// The facts of a message as the relay's assembler put it together.
+MessageFacts factsOf(const ws::MessageAssembler::Message &message, quint16 flags = 0);
+// The record for a message (payloadRef relative to where its payload will be placed).
+MessageRecord makeRecord(Direction direction, const MessageFacts &message);
 
 } // namespace socktap::capture

@@ -1,6 +1,8 @@
 #include "JsonFormat.h"
 
+#include "TextFormat.h"
 #include "core/ws/CloseCode.h"
+
 #include "core/ws/Utf8Validator.h"
 
 #include <QDateTime>
@@ -118,6 +120,8 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
         o["error"] = s.error;
     if (!s.handshakeProblems.isEmpty())
         o["handshakeProblems"] = QJsonArray::fromStringList(s.handshakeProblems);
+    if (!s.handshakeNotes.isEmpty())
+        o["handshakeRules"] = QJsonArray::fromStringList(s.handshakeNotes);
     if (s.violations)
         o["violations"] = QJsonArray::fromStringList(ws::describe(s.violations));
     if (s.kind == SessionKind::WebSocket && (s.close.firstCloser || s.close.end != EndReason::None))
@@ -142,7 +146,7 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
 }
 
 QJsonObject messageToJson(SessionId session, quint64 index, const MessageRecord &r, QByteArrayView payload,
-                          bool payloadEvicted)
+                          bool payloadEvicted, const QString &note, QByteArrayView original)
 {
     QJsonObject o {{"type", "message"},
                    {"session", qint64(session)},
@@ -163,6 +167,16 @@ QJsonObject messageToJson(SessionId session, quint64 index, const MessageRecord 
         o["incomplete"] = true;
     if (r.violations)
         o["violations"] = QJsonArray::fromStringList(ws::describe(r.violationFlags()));
+    if (const QStringList changes = changeNames(r); !changes.isEmpty())
+        o["changes"] = QJsonArray::fromStringList(changes);
+    if (!note.isEmpty())
+        o["note"] = note;
+    if (r.has(MessageFlag::Edited)) {
+        if (ws::Utf8Validator::isValid(original))
+            o["originalText"] = QString::fromUtf8(original);
+        else
+            o["originalBase64"] = QString::fromLatin1(original.toByteArray().toBase64());
+    }
     if (r.opcode == quint8(ws::Opcode::Close)) {
         if (r.closeCode) {
             o["closeCode"] = int(r.closeCode);

@@ -92,7 +92,25 @@ QString hexDump(QByteArrayView bytes, qsizetype maxBytes)
     return out;
 }
 
-QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted)
+QStringList changeNames(const MessageRecord &r)
+{
+    static const std::pair<quint16, const char *> names[] = {{MessageFlag::Injected, "injected"},
+                                                             {MessageFlag::Resent, "resent"},
+                                                             {MessageFlag::Held, "held"},
+                                                             {MessageFlag::Delayed, "delayed"},
+                                                             {MessageFlag::Edited, "edited"},
+                                                             {MessageFlag::Dropped, "dropped"},
+                                                             {MessageFlag::Reencoded, "re-compressed"}};
+    QStringList out;
+    for (const auto &[flag, name] : names) {
+        if (r.has(flag))
+            out.append(QLatin1String(name));
+    }
+    return out;
+}
+
+QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted,
+                    const QString &note)
 {
     const QString arrow =
         r.direction() == Direction::ClientToServer ? QStringLiteral("→") : QStringLiteral("←");
@@ -119,6 +137,11 @@ QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView pa
     }
     if (r.has(MessageFlag::Injected))
         line += QStringLiteral(" [sent by Socktap]");
+    const QStringList changes = changeNames(r);
+    if (!changes.isEmpty() && !(changes.size() == 1 && r.has(MessageFlag::Injected)))
+        line += QStringLiteral(" [%1]").arg(changes.join(QStringLiteral(", ")));
+    if (!note.isEmpty())
+        line += QStringLiteral(" (%1)").arg(note);
     if (r.has(MessageFlag::Truncated))
         line += QStringLiteral(" [capture truncated at %1]").arg(byteSize(r.capturedSize));
     if (r.has(MessageFlag::Incomplete))
@@ -147,6 +170,8 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
             if (!s.handshakeProblems.isEmpty())
                 line += QStringLiteral(" handshake problems: %1")
                             .arg(s.handshakeProblems.join(QStringLiteral("; ")));
+            if (!s.handshakeNotes.isEmpty())
+                line += QStringLiteral(" (%1)").arg(s.handshakeNotes.join(QStringLiteral("; ")));
             return line;
         }
         if (s.state == SessionState::Closed && previous != SessionState::Closed)

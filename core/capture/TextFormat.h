@@ -6,8 +6,11 @@
 namespace socktap::capture {
 
 // "#3 → text 5 B "Hello""; preview is the first bytes of a text payload.
+// `note` says what Socktap did to it (a rule's label, "held 2.1 s"), shown after the flags.
 QString messageLine(SessionId session, const MessageRecord &record, QByteArrayView payload,
-                    bool payloadEvicted);
+                    bool payloadEvicted, const QString &note = {});
+// "edited, held": what Socktap did to a message, from its flags (empty when nothing).
+QStringList changeNames(const MessageRecord &record);
 // "#3 ws open ws://127.0.0.1:9000/chat 101 Switching Protocols [permessage-deflate]"; empty when the
 // change from `previous` is not worth a line.
 QString sessionLine(const SessionInfo &info, std::optional<SessionState> previous);

@@ -3,6 +3,7 @@
 
 #include "core/capture/Clock.h"
 #include "core/http/HeadWriter.h"
+#include "core/intercept/InterceptHub.h"
 #include "core/ws/CloseCode.h"
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
@@ -82,8 +83,7 @@ std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http
     return std::nullopt;
 }
 
-QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target,
-                                          bool upgrade) const
+QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade)
 {
     http::RequestHead out = head;
     out.target = target.path; // origin form towards the server (RFC 9112 3.2.1)
@@ -97,6 +97,10 @@ QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const T
             authority += ':' + QByteArray::number(target.port);
         out.headers.set("Host", authority);
     }
+    if (upgrade && m_config.intercept)
+        m_session.handshakeNotes +=
+            intercept::applyHeaderRules(*m_config.intercept->rules(), intercept::HeadSide::Request,
+                                        target.host, target.path, out.headers);
     return http::serialize(out);
 }
 
@@ -324,23 +328,35 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
     m_session.deflate = negotiated.deflate;
     m_session.state = SessionState::Open;
 
-    WebSocketRelay::Options options;
-    options.strict = m_config.strict;
-    options.maxPayload = m_config.maxMessageCapture;
-    options.deflate = m_session.deflate;
-    m_relay = std::make_unique<WebSocketRelay>(options, static_cast<WebSocketRelay::Sink &>(*this));
-    m_client->write(response.raw);
+    // Handshake rules may change the 101 on its way to the client; what the server sent stays recorded.
+    http::ResponseHead toClient = response;
+    const QStringList notes = m_config.intercept
+        ? intercept::applyHeaderRules(*m_config.intercept->rules(), intercept::HeadSide::Response,
+                                      m_session.host, m_session.path, toClient.headers)
+        : QStringList();
+    m_session.handshakeNotes += notes;
+    m_client->write(notes.isEmpty() ? response.raw : http::serialize(toClient));
     m_sentToClient = true;
     m_phase = Phase::WebSocket;
     publish();
+    WebSocketSession::Owner owner;
+    owner.client = m_client;
+    owner.upstream = m_upstream;
+    owner.session = &m_session;
+    owner.publish = [this] { publish(); };
+    owner.failed = [this](Direction from, quint16 code, const QString &why) {
+        failWebSocket(from, code, why);
+    };
+    owner.backlogCleared = [this](Direction from) { onBacklogCleared(from); };
+    m_ws = std::make_unique<WebSocketSession>(m_config, m_capture, std::move(owner), m_session.deflate, this);
+    emit sessionOpened(m_session.id);
 
     const QByteArray fromServer = std::exchange(m_upstreamBuffer, QByteArray());
     const QByteArray fromClient = std::exchange(m_clientBuffer, QByteArray());
-    const qint64 now = nowMicros();
     if (!fromServer.isEmpty())
-        m_relay->received(Direction::ServerToClient, fromServer, now);
+        m_ws->received(Direction::ServerToClient, fromServer);
     if (!fromClient.isEmpty() && m_phase == Phase::WebSocket)
-        m_relay->received(Direction::ClientToServer, fromClient, now);
+        m_ws->received(Direction::ClientToServer, fromClient);
     if (m_phase == Phase::WebSocket) {
         m_client->setReadEnabled(true);
         m_upstream->setReadEnabled(true);
@@ -356,58 +372,42 @@ void ProxyConnection::endWebSocket(EndReason reason)
     m_session.closedAt = nowMicros();
     publish();
     m_session.close.tcpEndTime = m_session.closedAt;
-}
-
-// --- WebSocketRelay::Sink ---
-
-void ProxyConnection::forward(Direction from, QByteArrayView bytes)
-{
-    StreamSocket *to = receiverOf(from);
-    if (!to || bytes.isEmpty())
-        return;
-    to->write(bytes);
-    pauseIfCongested(from);
-}
-
-void ProxyConnection::captured(Direction from, const ws::MessageAssembler::Message &message)
-{
-    m_capture.message(m_session.id, from, message);
-    // Session-level facts that change with messages: the closing handshake and violations.
-    const bool closing = message.opcode == quint8(ws::Opcode::Close) && m_session.state == SessionState::Open;
-    if (closing)
-        m_session.state = SessionState::Closing;
-    if (closing || m_relay->violations() != m_session.violations)
-        publish();
-    if (m_capture.wantsFlush())
-        m_capture.flush();
-}
-
-void ProxyConnection::sendOwnClose(quint16 code, const QString &reason)
-{
-    // Close frames Socktap itself sends are recorded as injected messages, so the capture shows them.
-    const QByteArray payload = ws::ClosePayload::build(code, reason.toUtf8());
-    for (const Direction to : {Direction::ServerToClient, Direction::ClientToServer}) {
-        StreamSocket *socket = receiverOf(to);
-        if (!socket || !socket->isOpen())
-            continue;
-        const bool masked = to == Direction::ClientToServer; // towards the server Socktap is the client
-        const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Close, payload, masked);
-        socket->write(frame);
-        ws::decodeMessages(frame, masked ? ws::FrameParser::Sender::Client : ws::FrameParser::Sender::Server,
-                           nowMicros(), [&](const ws::MessageAssembler::Message &m) {
-                               m_capture.message(m_session.id, to, m, capture::MessageFlag::Injected);
-                           });
+    if (m_ws) {
+        m_ws->forgetHeld();
+        emit sessionEnded(m_session.id);
     }
 }
 
-void ProxyConnection::fail(Direction from, quint16 code, const QString &why)
+// --- the WebSocket session ---
+
+void ProxyConnection::failWebSocket(Direction from, quint16 code, const QString &why)
 {
     // --strict: Socktap acts as the endpoint that received the bad frame (RFC 6455 7.1.7).
-    sendOwnClose(code, why.left(100));
+    m_ws->sendClose(code, why.left(100).toUtf8(), true, true, true);
     m_session.close.detail =
         QStringLiteral("%1 broke a rule: %2").arg(QLatin1String(capture::directionName(from)), why);
     endWebSocket(EndReason::StrictClose);
     closeAll();
+}
+
+void ProxyConnection::onBacklogCleared(Direction from)
+{
+    // What was held from `from` has left: a FIN it sent meanwhile may follow now.
+    const int i = capture::directionIndex(from);
+    if (!m_finPending[i] || m_phase != Phase::WebSocket)
+        return;
+    m_finPending[i] = false;
+    if (passOnHalfClose(from))
+        publish();
+    else
+        closeAll();
+}
+
+intercept::CommandResult ProxyConnection::command(const intercept::SessionCommand &command)
+{
+    if (m_phase != Phase::WebSocket || !m_ws || m_session.close.end != EndReason::None)
+        return intercept::CommandResult::failure(QStringLiteral("session %1 has ended").arg(m_session.id));
+    return m_ws->command(command);
 }
 
 } // namespace socktap::proxy

@@ -13,6 +13,11 @@
 namespace socktap::proxy {
 
 class TlsContexts;
+}
+namespace socktap::intercept {
+class InterceptHub;
+}
+namespace socktap::proxy {
 
 struct ProxyConfig
 {
@@ -34,6 +39,9 @@ struct ProxyConfig
     QStringList noIntercept; // host patterns ("*.bank.example") tunnelled untouched (certificate pinning)
     bool insecureUpstream = false; // accept any upstream certificate (loudly)
     QStringList insecureUpstreamHosts; // ... for these host patterns only
+
+    // Rules and held messages shared with the front ends; none: every message is forwarded as received.
+    std::shared_ptr<intercept::InterceptHub> intercept;
 };
 
 // Whether host matches one of the glob patterns (case-insensitive; '*' matches any run of characters).

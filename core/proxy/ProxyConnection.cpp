@@ -92,7 +92,7 @@ void ProxyConnection::onClientData(QByteArrayView bytes)
 {
     switch (m_phase) {
     case Phase::WebSocket:
-        m_relay->received(Direction::ClientToServer, bytes, nowMicros());
+        m_ws->received(Direction::ClientToServer, bytes);
         return;
     case Phase::Tunnel:
         m_upstream->write(bytes);
@@ -126,7 +126,7 @@ void ProxyConnection::onUpstreamData(QByteArrayView bytes)
 {
     switch (m_phase) {
     case Phase::WebSocket:
-        m_relay->received(Direction::ServerToClient, bytes, nowMicros());
+        m_ws->received(Direction::ServerToClient, bytes);
         return;
     case Phase::Tunnel:
         m_client->write(bytes);
@@ -197,12 +197,13 @@ void ProxyConnection::publish()
         return;
     if (m_session.id == 0)
         m_session.id = m_capture.store().newSessionId();
-    if (m_relay) {
-        m_session.violations = m_relay->violations();
-        m_session.firstViolation = m_relay->firstViolation();
+    if (m_ws) {
+        const WebSocketRelay &relay = m_ws->relay();
+        m_session.violations = relay.violations();
+        m_session.firstViolation = relay.firstViolation();
         const EndReason end = m_session.close.end;
         const QString detail = m_session.close.detail;
-        m_session.close = m_relay->close();
+        m_session.close = relay.close();
         m_session.close.end = end;
         m_session.close.detail = detail;
     }
@@ -418,10 +419,17 @@ void ProxyConnection::onSideEnded(Direction side, StreamSocket::ReadStatus how)
     const bool reset = how == StreamSocket::ReadStatus::Reset || how == StreamSocket::ReadStatus::Error;
     const bool client = side == Direction::ClientToServer;
     if (m_phase == Phase::WebSocket || m_phase == Phase::Tunnel) {
-        if (m_relay)
-            m_relay->ended(side, nowMicros());
+        if (m_ws)
+            m_ws->ended(side);
         if (!m_firstEnd)
-            m_firstEnd = FirstEnd {side, reset, m_relay && m_relay->close().handshakeCompleted()};
+            m_firstEnd = FirstEnd {side, reset, m_ws && m_ws->relay().close().handshakeCompleted()};
+        if (!reset && m_ws && m_ws->relay().backlog(side) > 0) {
+            // Messages held from this side still have to reach the other: its FIN waits for them.
+            m_finPending[capture::directionIndex(side)] = true;
+            senderOf(side)->setReadEnabled(false);
+            publish();
+            return;
+        }
         if (!reset && passOnHalfClose(side)) {
             publish();
             return;
@@ -474,7 +482,7 @@ void ProxyConnection::onSideEnded(Direction side, StreamSocket::ReadStatus how)
 
 EndReason ProxyConnection::finalEndReason()
 {
-    if (m_relay && m_relay->close().handshakeCompleted()) {
+    if (m_ws && m_ws->relay().close().handshakeCompleted()) {
         if (m_firstEnd && !m_firstEnd->handshakeDone)
             m_session.close.detail =
                 QStringLiteral("the %1 ended TCP before the %2's Close frame arrived")
@@ -545,8 +553,8 @@ void ProxyConnection::maybeFinish()
 void ProxyConnection::shutdown()
 {
     m_shuttingDown = true;
-    if (m_phase == Phase::WebSocket && m_relay && !m_relay->failed()) {
-        sendOwnClose(ws::CloseCode::GoingAway, QStringLiteral("Socktap is shutting down"));
+    if (m_phase == Phase::WebSocket && m_ws && !m_ws->relay().failed()) {
+        m_ws->sendClose(ws::CloseCode::GoingAway, "Socktap is shutting down", true, true);
         endWebSocket(EndReason::ProxyShutdown);
         closeAll();
         return;

@@ -5,7 +5,9 @@
 
 #include "ProxyConfig.h"
 #include "StreamSocket.h"
-#include "WebSocketRelay.h"
+#include "WebSocketSession.h"
+
+#include "core/intercept/SessionCommand.h"
 
 #include "core/capture/CaptureWriter.h"
 #include "core/http/BodyFramer.h"
@@ -21,7 +23,7 @@ namespace socktap::proxy {
 
 class TcpConnector;
 
-class ProxyConnection final : public QObject, private WebSocketRelay::Sink
+class ProxyConnection final : public QObject
 {
     Q_OBJECT
 
@@ -33,9 +35,15 @@ public:
     void start();
     // The proxy is stopping: WebSocket peers get Close 1001, everything else is closed.
     void shutdown();
+    // A command for this connection's WebSocket session (on the worker thread that owns it).
+    intercept::CommandResult command(const intercept::SessionCommand &command);
+    capture::SessionId sessionId() const { return m_session.id; }
 
 signals:
     void finished();
+    // The WebSocket session `id` is open to commands, or no longer.
+    void sessionOpened(capture::SessionId id);
+    void sessionEnded(capture::SessionId id);
 
 private:
     enum class Phase {
@@ -90,7 +98,7 @@ private:
     void processClient();
     void onRequest(http::RequestHead head);
     std::optional<Target> resolveTarget(const http::RequestHead &head, QString *error) const;
-    QByteArray forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade) const;
+    QByteArray forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade);
     void onUpstreamReady();
     void processRequestBody();
     void processResponse();
@@ -101,11 +109,9 @@ private:
     void endWebSocket(capture::EndReason reason);
     capture::EndReason finalEndReason();
 
-    // --- WebSocketRelay::Sink
-    void forward(capture::Direction from, QByteArrayView bytes) override;
-    void captured(capture::Direction from, const ws::MessageAssembler::Message &message) override;
-    void fail(capture::Direction from, quint16 code, const QString &why) override;
-    void sendOwnClose(quint16 code, const QString &reason);
+    // --- the WebSocket session's relay
+    void failWebSocket(capture::Direction from, quint16 code, const QString &why);
+    void onBacklogCleared(capture::Direction from);
 
     // The socket that bytes travelling in direction d are written to, and the one they come from.
     StreamSocket *receiverOf(capture::Direction d) const;
@@ -143,7 +149,8 @@ private:
     bool m_responseHeadDone = false;
     bool m_keepAlive = false;
     bool m_sentToClient = false; // some of the current response reached the client
-    std::unique_ptr<WebSocketRelay> m_relay;
+    std::unique_ptr<WebSocketSession> m_ws;
+    bool m_finPending[2] = {false, false}; // a FIN waits until what was held from that side has left
     struct FirstEnd
     {
         capture::Direction side;

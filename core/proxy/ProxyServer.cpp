@@ -62,6 +62,21 @@ bool ProxyServer::start(QString *error)
         auto *worker = new Worker(m_config, m_store);
         worker->moveToThread(thread);
         connect(worker, &Worker::idle, this, &ProxyServer::onWorkerIdle, Qt::QueuedConnection);
+        // Direct: the directory is guarded by its own mutex, and a command must find a session at once.
+        connect(
+            worker, &Worker::sessionOpened, this,
+            [this, worker](capture::SessionId id) {
+                std::lock_guard lock(m_liveMutex);
+                m_live[id] = worker;
+            },
+            Qt::DirectConnection);
+        connect(
+            worker, &Worker::sessionEnded, this,
+            [this](capture::SessionId id) {
+                std::lock_guard lock(m_liveMutex);
+                m_live.erase(id);
+            },
+            Qt::DirectConnection);
         thread->start();
         m_threads.push_back(thread);
         m_workers.push_back(worker);
@@ -78,6 +93,36 @@ void ProxyServer::dispatch(qintptr fd)
     Worker *worker = m_workers[m_next++ % m_workers.size()];
     QMetaObject::invokeMethod(
         worker, [worker, fd] { worker->adopt(int(fd)); }, Qt::QueuedConnection);
+}
+
+void ProxyServer::command(capture::SessionId session, const intercept::SessionCommand &command,
+                          QObject *context, std::function<void(const intercept::CommandResult &)> done)
+{
+    Worker *worker = nullptr;
+    {
+        std::lock_guard lock(m_liveMutex);
+        const auto it = m_live.find(session);
+        if (it != m_live.end())
+            worker = it->second;
+    }
+    const auto answer = [context, done](intercept::CommandResult result) {
+        if (done)
+            QMetaObject::invokeMethod(
+                context, [done, result] { done(result); }, Qt::QueuedConnection);
+    };
+    if (!worker) {
+        answer(intercept::CommandResult::failure(QStringLiteral("session %1 has ended").arg(session)));
+        return;
+    }
+    QMetaObject::invokeMethod(
+        worker, [worker, session, command, answer] { answer(worker->command(session, command)); },
+        Qt::QueuedConnection);
+}
+
+bool ProxyServer::isLive(capture::SessionId session) const
+{
+    std::lock_guard lock(m_liveMutex);
+    return m_live.contains(session);
 }
 
 bool ProxyServer::isListening() const

@@ -5,10 +5,14 @@
 #include "ProxyConfig.h"
 
 #include "core/capture/CaptureStore.h"
+#include "core/intercept/SessionCommand.h"
 
 #include <QObject>
 #include <QTcpServer>
 
+#include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 class QThread;
@@ -35,6 +39,12 @@ public:
     quint16 port() const;
     const ProxyConfig &config() const { return m_config; }
 
+    // Sends a command to the live WebSocket session `session` on the worker thread that owns it; `done`
+    // runs later in `context`'s thread with the answer ("session 12 has ended" once it has). Any thread.
+    void command(capture::SessionId session, const intercept::SessionCommand &command, QObject *context,
+                 std::function<void(const intercept::CommandResult &)> done);
+    bool isLive(capture::SessionId session) const;
+
 signals:
     void stopped();
 
@@ -50,6 +60,8 @@ private:
     std::vector<Worker *> m_workers;
     size_t m_next = 0;
     int m_idleWorkers = 0;
+    mutable std::mutex m_liveMutex;
+    std::unordered_map<capture::SessionId, Worker *> m_live; // open WebSocket sessions and their worker
     bool m_stopping = false;
 };
 

@@ -1,16 +1,42 @@
 // The relay of one WebSocket session, sans I/O: bytes that arrived from either peer go in; bytes to
-// forward, decoded messages and (in strict mode) the decision to fail the connection come out through a
-// Sink. Forwards byte for byte what it was given (same fragmentation, masks, RSV bits) and decodes on the
-// side. Tracks the closing handshake. Holds no socket.
+// forward, decoded messages, held messages and (in strict mode) the decision to fail the connection come
+// out through a Sink. Holds no socket and no timer.
+//
+// Two paths per direction. Ungated (no rule can apply, not paused): bytes are forwarded as they arrive,
+// byte for byte (same fragmentation, masks, RSV bits), and decoded on the side. Gated: each message's
+// frames are kept until the message is complete, then the Interceptor's verdict decides: forward the
+// original bytes, hold for the user, delay, drop, or send a changed payload (re-encoded). Messages leave
+// in order: behind a held message, later ones of the same direction wait; the other direction flows.
 //
 // Theory (RFC 6455 7.1.7): an endpoint that receives a rule-breaking frame fails the connection.
 // Practice: a debugging proxy is not the endpoint. By default it forwards the frame and records the rule
 // broken, so the user sees how the real peer reacts; Options::strict makes it act as the RFC endpoint.
+//
+// Theory (RFC 6455 5.4): control frames may sit between the fragments of a message. Practice: a gated
+// direction decides each message when it is complete, so a control frame that arrived between fragments
+// is sent before them. The frames themselves are unchanged.
+//
+// permessage-deflate (RFC 7692 7.2.3): with context takeover, the receiver inflates each compressed
+// message with a window holding what it inflated before. Once Socktap drops or changes a compressed
+// message, the sender's later messages may refer back to text the receiver never saw. So from that
+// change on, Socktap inflates each later compressed message of that direction (it does anyway, to show
+// it) and compresses it again with its own deflater, whose history is exactly what the receiver has
+// inflated since. Messages sent uncompressed (RSV1 clear) never touch the receiver's window: Socktap's
+// injected messages are sent that way. Without context takeover every message stands alone and only the
+// changed one is compressed anew.
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
+#include "core/intercept/HeldMessage.h"
+#include "core/intercept/Interceptor.h"
+#include "core/intercept/SessionCommand.h"
+#include "core/ws/Deflater.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/MessageAssembler.h"
+#include "core/ws/MessageEncoder.h"
+
+#include <deque>
+#include <memory>
 
 namespace socktap::proxy {
 
@@ -23,48 +49,121 @@ public:
     {
     public:
         virtual ~Sink() = default;
-        // Bytes that came from `from`, to be written to the other peer unchanged.
+        // Bytes from `from`'s side, to be written to the other peer.
         virtual void forward(Direction from, QByteArrayView bytes) = 0;
-        virtual void captured(Direction from, const ws::MessageAssembler::Message &message) = 0;
+        // A message crossed (or was dropped): what the capture records.
+        virtual void captured(Direction from, const capture::MessageFacts &message) = 0;
         // Strict mode: `from` broke a rule; fail the connection with code (RFC 6455 7.1.7).
         virtual void fail(Direction from, quint16 code, const QString &why) = 0;
+        // A message now waits for the user; unheld() when it leaves the queue, whatever its fate.
+        virtual void held(const intercept::HeldMessage &message) = 0;
+        virtual void unheld(Direction from, quint64 id) = 0;
+        // A delay rule: call release(from, id) after ms.
+        virtual void delay(Direction from, quint64 id, int ms) = 0;
     };
 
     struct Options
     {
         bool strict = false;
-        qsizetype maxPayload = 64 * 1024 * 1024;
+        qsizetype maxPayload = 64 * 1024 * 1024; // decoded bytes kept per message
+        qsizetype maxHold = 64 * 1024 * 1024; // a larger message in a gated direction passes unheld
         std::optional<ws::DeflateParams> deflate;
     };
 
     WebSocketRelay(Options options, Sink &sink);
+    ~WebSocketRelay();
 
     void received(Direction from, QByteArrayView bytes, qint64 now);
     // `from` ended its TCP stream: a message in progress is captured, marked incomplete.
     void ended(Direction from, qint64 now);
+
+    // Interception. The interceptor (owned by the caller) decides gated messages; after its rules or
+    // pauses change, call refreshGates(). A direction becomes gated at its next message boundary.
+    void setInterceptor(intercept::Interceptor *interceptor);
+    void refreshGates();
+    intercept::CommandResult release(Direction from, quint64 id, const intercept::OutgoingMessage *edit,
+                                     qint64 now);
+    intercept::CommandResult drop(Direction from, quint64 id, qint64 now);
+    void releaseAll(Direction from, qint64 now);
+    // Sends a message of Socktap's own as if `from` had sent it (towards the other peer), uncompressed,
+    // at the direction's next frame boundary (data messages: message boundary).
+    // `immediately` skips the wait (failing or shutting down the connection: what follows is moot).
+    void send(Direction from, const intercept::OutgoingMessage &message, quint16 flag, qint64 now,
+              const QString &note = {}, bool immediately = false);
+    // Bytes of `from` kept back (held, waiting behind a hold, or not yet sent): for backpressure.
+    qsizetype backlog(Direction from) const;
+    qsizetype heldCount(Direction from) const;
 
     const capture::CloseInfo &close() const { return m_close; }
     ws::Violations violations() const { return m_violations; }
     QString firstViolation() const { return m_firstViolation; }
     bool failed() const { return m_failed; }
     bool decoding(Direction from) const { return !side(from).undecodable; }
+    bool gated(Direction from) const { return side(from).gated; }
+    bool reencoding(Direction from) const { return side(from).deflater != nullptr; }
 
 private:
+    struct Unit; // a complete message waiting in a gated direction's queue
+    struct Own // a message of Socktap's own, encoded
+    {
+        intercept::OutgoingMessage message;
+        ws::EncodedMessage encoded;
+        quint16 flag = 0;
+        QString note;
+    };
+    struct Accumulator // the frames of a message in progress in a gated direction
+    {
+        QByteArray raw;
+        bool streaming = false; // over maxHold: passed through as it arrives
+    };
     struct Side
     {
+        Side(ws::FrameParser::Options parserOptions, ws::MessageAssembler::Options assemblerOptions);
+        ~Side();
         ws::FrameParser parser;
         ws::MessageAssembler assembler;
         bool undecodable = false; // the parser hit a fatal error; bytes still pass through
+        bool gated = false;
+        bool wantGated = false; // to be applied at the next message boundary
+        Accumulator data;
+        Accumulator control;
+        Accumulator *current = nullptr;
+        std::deque<Unit> queue;
+        qsizetype queuedBytes = 0;
+        std::deque<Own> pending; // Socktap's own messages, waiting for a boundary
+        std::unique_ptr<ws::Deflater> deflater; // re-compressing since the first change (see above)
+        QByteArray out; // what this chunk forwards, gathered into one write
+        quint64 nextId = 1;
     };
 
     Side &side(Direction d) { return d == Direction::ClientToServer ? m_client : m_server; }
     const Side &side(Direction d) const { return d == Direction::ClientToServer ? m_client : m_server; }
     void noteViolations(Direction from, ws::Violations v);
-    void noteMessage(Direction from, const ws::MessageAssembler::Message &m, qint64 now);
-    bool failIfStrict(Direction from, ws::Violations v, QByteArrayView forwardable);
+    void noteClose(Direction from, std::optional<quint16> code, QByteArrayView reason, qint64 now);
+    bool failIfStrict(Direction from, ws::Violations v, QByteArrayView forwardable = {});
+    static ws::Violations payloadViolations(ws::Violations v);
+
+    void receivedUngated(Direction from, QByteArrayView bytes, qint64 now);
+    void receivedGated(Direction from, QByteArrayView bytes, qint64 now);
+    bool atMessageBoundary(const Side &s) const;
+    bool canSendNow(const Side &s, quint8 opcode) const;
+    void sendPending(Direction from, qint64 now);
+    void sendOwn(Direction from, const Own &own, qint64 now);
+    void sendAsIs(Direction from, capture::MessageFacts facts, QByteArrayView raw, qint64 now);
+    void applyGateChange(Direction from);
+    void keep(Side &s, Accumulator &acc, QByteArrayView bytes);
+    void onGatedMessage(Direction from, const ws::MessageAssembler::Message &m, Accumulator &acc, qint64 now);
+    void sendChanged(Direction from, Unit &u, qint64 now);
+    void recordDropped(Direction from, Unit &u);
+    void startReencoding(Direction from, const Unit &u);
+    void drain(Direction from, qint64 now);
+    void flushOut(Direction from);
+    Unit *findHeld(Direction from, quint64 id);
+    void publishHeld(Direction from, const Unit &u);
 
     Options m_options;
     Sink &m_sink;
+    intercept::Interceptor *m_interceptor = nullptr;
     Side m_client;
     Side m_server;
     capture::CloseInfo m_close;

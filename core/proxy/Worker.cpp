@@ -42,6 +42,14 @@ void Worker::adopt(int fd)
     auto *connection = new ProxyConnection(fd, m_config, m_capture, this);
     m_connections.insert(connection);
     connect(connection, &ProxyConnection::finished, this, [this, connection] { onFinished(connection); });
+    connect(connection, &ProxyConnection::sessionOpened, this, [this, connection](capture::SessionId id) {
+        m_sessions.insert(id, connection);
+        emit sessionOpened(id);
+    });
+    connect(connection, &ProxyConnection::sessionEnded, this, [this](capture::SessionId id) {
+        if (m_sessions.remove(id))
+            emit sessionEnded(id);
+    });
     connection->start();
 }
 
@@ -49,9 +57,21 @@ void Worker::onFinished(ProxyConnection *connection)
 {
     if (!m_connections.remove(connection))
         return;
+    if (m_sessions.remove(connection->sessionId()))
+        emit sessionEnded(connection->sessionId());
     connection->deleteLater();
     if (m_stopping && m_connections.isEmpty())
         finishShutdown();
+}
+
+intercept::CommandResult Worker::command(capture::SessionId session, const intercept::SessionCommand &command)
+{
+    ProxyConnection *connection = m_sessions.value(session);
+    if (!connection)
+        return intercept::CommandResult::failure(QStringLiteral("session %1 has ended").arg(session));
+    const auto result = connection->command(command);
+    m_capture.flush(); // what the command sent reaches the capture (and the window) at once
+    return result;
 }
 
 void Worker::flushCapture()
@@ -85,6 +105,8 @@ void Worker::finishShutdown()
     const auto left = m_connections;
     for (ProxyConnection *c : left) {
         m_connections.remove(c);
+        if (m_sessions.remove(c->sessionId()))
+            emit sessionEnded(c->sessionId());
         delete c;
     }
     m_capture.flush();

@@ -6,6 +6,9 @@
 #include "ProxyConfig.h"
 
 #include "core/capture/CaptureWriter.h"
+#include "core/intercept/SessionCommand.h"
+
+#include <QHash>
 
 #include <QObject>
 #include <QSet>
@@ -27,9 +30,13 @@ public:
     void adopt(int fd);
     // Closes every connection (WebSocket peers get Close 1001), flushes the capture, then emits idle.
     void shutdown();
+    // Carries out a command for one of this worker's WebSocket sessions (in the worker's thread).
+    intercept::CommandResult command(capture::SessionId session, const intercept::SessionCommand &command);
 
 signals:
     void idle();
+    void sessionOpened(capture::SessionId id); // (direct: the server's directory is thread-safe)
+    void sessionEnded(capture::SessionId id);
 
 private:
     void onFinished(ProxyConnection *connection);
@@ -39,6 +46,7 @@ private:
     const ProxyConfig &m_config;
     capture::CaptureWriter m_capture;
     QSet<ProxyConnection *> m_connections;
+    QHash<capture::SessionId, ProxyConnection *> m_sessions; // open WebSocket sessions, for commands
     QTimer m_flushTimer;
     QTimer m_graceTimer;
     bool m_stopping = false;

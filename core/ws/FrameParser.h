@@ -50,6 +50,8 @@ public:
     void setPerMessageDeflate(bool on) { m_options.perMessageDeflate = on; }
     const Options &options() const { return m_options; }
     bool inFragmentedMessage() const { return m_inFragmentedMessage; }
+    // Between two frames: nothing of a frame has been parsed yet (a control frame may be sent here).
+    bool atFrameBoundary() const { return m_state == State::Header && m_headerFill == 0; }
     bool failed() const { return m_state == State::Failed; }
     void reset();
 

@@ -1,8 +1,11 @@
 // WebSocketRelay as a transcript (no sockets): bytes in from a side, then what the sink was told to do,
 // in order: forward bytes, capture messages, fail the connection.
+#include "core/intercept/Interceptor.h"
 #include "core/proxy/WebSocketRelay.h"
 #include "core/ws/ClosePayload.h"
+#include "core/ws/Deflater.h"
 #include "core/ws/FrameWriter.h"
+#include "core/ws/Inflater.h"
 
 #include <QTest>
 
@@ -17,6 +20,12 @@ struct Transcript final : proxy::WebSocketRelay::Sink
     QStringList lines;
     QByteArray forwardedToServer;
     QByteArray forwardedToClient;
+    std::vector<intercept::HeldMessage> heldNow;
+    std::vector<std::pair<quint64, int>> delays;
+    std::vector<capture::MessageFacts> facts; // views valid only during the call: payloads copied below
+    QList<QByteArray> capturedPayloads;
+    QList<QByteArray> capturedOriginals;
+    QList<quint16> capturedFlags;
 
     void forward(Direction from, QByteArrayView bytes) override
     {
@@ -25,23 +34,114 @@ struct Transcript final : proxy::WebSocketRelay::Sink
                          .arg(QLatin1String(capture::directionName(from)))
                          .arg(bytes.size()));
     }
-    void captured(Direction from, const ws::MessageAssembler::Message &m) override
+    void captured(Direction from, const capture::MessageFacts &m) override
     {
-        lines.append(QStringLiteral("captured %1 %2 \"%3\"%4")
+        QString flags;
+        const std::pair<quint16, const char *> names[] = {
+            {capture::MessageFlag::Held, " held"},         {capture::MessageFlag::Delayed, " delayed"},
+            {capture::MessageFlag::Edited, " edited"},     {capture::MessageFlag::Dropped, " dropped"},
+            {capture::MessageFlag::Injected, " injected"}, {capture::MessageFlag::Reencoded, " reencoded"},
+            {capture::MessageFlag::Resent, " resent"}};
+        for (const auto &[flag, name] : names) {
+            if (m.flags & flag)
+                flags += QLatin1String(name);
+        }
+        const QByteArray shown =
+            m.opcode == 8 ? ws::ClosePayload::parse(m.payload).reason : m.payload.toByteArray();
+        lines.append(QStringLiteral("captured %1 %2 \"%3\"%4%5")
                          .arg(QLatin1String(capture::directionName(from)),
-                              QLatin1String(ws::opcodeName(m.opcode)),
-                              QString::fromUtf8(m.opcode == 8 ? m.close.reason : m.payload.toByteArray()),
-                              m.violations ? QStringLiteral(" !") : QString()));
+                              QLatin1String(ws::opcodeName(m.opcode)), QString::fromUtf8(shown),
+                              m.violations ? QStringLiteral(" !") : QString(), flags));
+        capturedPayloads.append(m.payload.toByteArray());
+        capturedOriginals.append(m.original.toByteArray());
+        capturedFlags.append(m.flags);
     }
     void fail(Direction from, quint16 code, const QString &) override
     {
         lines.append(QStringLiteral("fail %1 %2").arg(QLatin1String(capture::directionName(from))).arg(code));
+    }
+    void held(const intercept::HeldMessage &h) override
+    {
+        heldNow.push_back(h);
+        lines.append(QStringLiteral("held %1 %2 \"%3\"")
+                         .arg(QLatin1String(capture::directionName(h.from)))
+                         .arg(h.id)
+                         .arg(QString::fromUtf8(h.payload)));
+    }
+    void unheld(Direction from, quint64 id) override
+    {
+        std::erase_if(heldNow, [&](const auto &h) { return h.from == from && h.id == id; });
+        lines.append(QStringLiteral("unheld %1 %2").arg(QLatin1String(capture::directionName(from))).arg(id));
+    }
+    void delay(Direction from, quint64 id, int ms) override
+    {
+        delays.emplace_back(id, ms);
+        lines.append(QStringLiteral("delay %1 %2 %3 ms")
+                         .arg(QLatin1String(capture::directionName(from)))
+                         .arg(id)
+                         .arg(ms));
     }
 };
 
 QByteArray clientText(const QByteArray &text, bool fin = true)
 {
     return ws::FrameWriter::frame(ws::Opcode::Text, text, true, fin);
+}
+
+QByteArray serverText(const QByteArray &text, bool fin = true)
+{
+    return ws::FrameWriter::frame(ws::Opcode::Text, text, false, fin);
+}
+
+// A receiving peer: decodes what Socktap forwarded, inflating with the negotiated parameters.
+struct Receiver
+{
+    ws::FrameParser parser;
+    ws::MessageAssembler assembler;
+    QList<QByteArray> texts;
+    ws::Violations violations;
+
+    Receiver(ws::FrameParser::Sender sender, std::optional<std::pair<int, bool>> deflate = std::nullopt)
+        : parser([&] {
+            ws::FrameParser::Options o;
+            o.sender = sender;
+            o.perMessageDeflate = deflate.has_value();
+            return o;
+        }())
+    {
+        if (deflate)
+            assembler.enableDeflate(deflate->first, deflate->second);
+    }
+    void feed(QByteArrayView bytes)
+    {
+        for (;;) {
+            const auto ev = parser.next(bytes);
+            bytes = bytes.sliced(ev.consumed);
+            if (ev.kind == ws::FrameParser::Event::Kind::NeedMore
+                || ev.kind == ws::FrameParser::Event::Kind::Error)
+                return;
+            if (const auto *m = assembler.handle(ev, 0)) {
+                violations |= m->violations;
+                texts.append(m->payload.toByteArray());
+            }
+        }
+    }
+};
+
+intercept::Rule messageRule(intercept::Action action,
+                            intercept::SenderMatch sender = intercept::SenderMatch::Both)
+{
+    intercept::Rule r;
+    r.action = action;
+    r.match.sender = sender;
+    return r;
+}
+
+std::shared_ptr<const intercept::RuleSet> ruleSet(std::vector<intercept::Rule> rules)
+{
+    auto set = std::make_shared<intercept::RuleSet>();
+    set->rules = std::move(rules);
+    return set;
 }
 
 // Prints both transcripts up to the first difference, as mitmproxy's playbook does.
@@ -171,6 +271,244 @@ private slots:
         QVERIFY(!relay.decoding(Direction::ServerToClient));
         QVERIFY(relay.decoding(Direction::ClientToServer));
         QVERIFY(relay.violations().testFlag(ws::Violation::LengthHighBitSet));
+    }
+
+    void holdKeepsOrderWhileTheOtherDirectionFlows()
+    {
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        intercept::Interceptor interceptor;
+        interceptor.setPaused(Direction::ClientToServer, true);
+        relay.setInterceptor(&interceptor);
+        const QByteArray a = clientText("a"), ping = ws::FrameWriter::frame(ws::Opcode::Ping, "p", true),
+                         b = clientText("b");
+        relay.received(Direction::ClientToServer, a + ping + b, 1);
+        relay.received(Direction::ServerToClient, serverText("s"), 2);
+        // "a" is held; the ping and "b" wait behind it; the server's message is not held up.
+        QVERIFY(sameTranscript(t.lines,
+                               {"held client 1 \"a\"", "held client 3 \"b\"", "captured server text \"s\"",
+                                "forward server 3"}));
+        QVERIFY(t.forwardedToServer.isEmpty());
+        QCOMPARE(relay.heldCount(Direction::ClientToServer), 2);
+        QVERIFY(relay.backlog(Direction::ClientToServer) > 0);
+        t.lines.clear();
+        QVERIFY(relay.release(Direction::ClientToServer, 1, nullptr, 3).ok);
+        // The ping goes with "a"; "b" is still held.
+        QVERIFY(sameTranscript(t.lines,
+                               {"unheld client 1", "captured client text \"a\" held",
+                                "captured client ping \"p\"",
+                                QStringLiteral("forward client %1").arg(a.size() + ping.size())}));
+        QCOMPARE(t.forwardedToServer, a + ping); // byte for byte, masks included
+        QVERIFY(!relay.release(Direction::ClientToServer, 1, nullptr, 4).ok); // already gone
+        relay.releaseAll(Direction::ClientToServer, 5);
+        QCOMPARE(t.forwardedToServer, a + ping + b);
+        QCOMPARE(relay.backlog(Direction::ClientToServer), 0);
+    }
+
+    void releaseEditedSendsTheNewPayloadAndKeepsTheOriginal()
+    {
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        intercept::Interceptor interceptor;
+        interceptor.setPaused(Direction::ServerToClient, true);
+        relay.setInterceptor(&interceptor);
+        relay.received(Direction::ServerToClient, serverText("{\"n\":1}"), 1);
+        intercept::OutgoingMessage edit {quint8(ws::Opcode::Binary), QByteArray("\xff\x00 new", 6), 3};
+        QVERIFY(relay.release(Direction::ServerToClient, 1, &edit, 2).ok);
+        Receiver client(ws::FrameParser::Sender::Server);
+        client.feed(t.forwardedToClient);
+        QCOMPARE(client.texts, QList<QByteArray>({QByteArray("\xff\x00 new", 6)}));
+        QVERIFY(!client.violations); // three unmasked frames: Binary, Continuation, Continuation (fin)
+        QCOMPARE(t.capturedOriginals.last(), QByteArray("{\"n\":1}"));
+        QVERIFY(t.capturedFlags.last() & capture::MessageFlag::Edited);
+        QVERIFY(t.capturedFlags.last() & capture::MessageFlag::Held);
+        // Resuming: later messages pass untouched again.
+        interceptor.setPaused(Direction::ServerToClient, false);
+        relay.refreshGates();
+        const QByteArray next = serverText("after");
+        const QByteArray before = t.forwardedToClient;
+        relay.received(Direction::ServerToClient, next, 3);
+        QCOMPARE(t.forwardedToClient, before + next);
+        QVERIFY(!relay.gated(Direction::ServerToClient));
+    }
+
+    void editedTextMayBeInvalidUtf8AndIsFlagged()
+    {
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        intercept::Interceptor interceptor;
+        interceptor.setPaused(Direction::ClientToServer, true);
+        relay.setInterceptor(&interceptor);
+        relay.received(Direction::ClientToServer, clientText("ok"), 1);
+        intercept::OutgoingMessage edit {quint8(ws::Opcode::Text), QByteArray::fromHex("c328"), 1};
+        QVERIFY(relay.release(Direction::ClientToServer, 1, &edit, 2).ok);
+        QCOMPARE(t.lines.at(t.lines.size() - 2),
+                 QStringLiteral("captured client text \"\xfffd(\" ! held edited"));
+        Receiver server(ws::FrameParser::Sender::Client);
+        server.feed(t.forwardedToServer);
+        QCOMPARE(server.texts.value(0), QByteArray::fromHex("c328")); // sent as asked
+        QVERIFY(server.violations.testFlag(ws::Violation::InvalidUtf8));
+    }
+
+    void rulesDropDelayAndRewrite()
+    {
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        auto dropPings = messageRule(intercept::Action::Drop, intercept::SenderMatch::Server);
+        dropPings.match.type = intercept::TypeMatch::Any;
+        dropPings.match.payload = "heartbeat";
+        auto delay = messageRule(intercept::Action::Delay, intercept::SenderMatch::Client);
+        delay.match.payload = "slow";
+        delay.delayMs = 500;
+        auto rewrite = messageRule(intercept::Action::RegexReplace, intercept::SenderMatch::Client);
+        rewrite.patternText = QStringLiteral("token=(\\w+)");
+        rewrite.pattern = QRegularExpression(rewrite.patternText);
+        rewrite.with = QStringLiteral("token=<$1>");
+        intercept::Interceptor interceptor(ruleSet({dropPings, delay, rewrite}), "example.test", "/ws");
+        QVERIFY(interceptor.gates(Direction::ClientToServer));
+        QVERIFY(interceptor.gates(Direction::ServerToClient));
+        relay.setInterceptor(&interceptor);
+        relay.received(Direction::ServerToClient, serverText("heartbeat"), 1);
+        relay.received(Direction::ClientToServer, clientText("slow one") + clientText("token=abc"), 2);
+        QVERIFY(
+            sameTranscript(t.lines, {"captured server text \"heartbeat\" dropped", "delay client 1 500 ms"}));
+        QVERIFY(t.forwardedToClient.isEmpty());
+        QVERIFY(t.forwardedToServer.isEmpty()); // the rewrite waits behind the delayed message
+        t.lines.clear();
+        QVERIFY(relay.release(Direction::ClientToServer, 1, nullptr, 3).ok);
+        Receiver server(ws::FrameParser::Sender::Client);
+        server.feed(t.forwardedToServer);
+        QCOMPARE(server.texts, QList<QByteArray>({"slow one", "token=<abc>"}));
+        QCOMPARE(t.capturedOriginals.last(), QByteArray("token=abc"));
+        QVERIFY(t.lines.contains("captured client text \"slow one\" delayed"));
+        QVERIFY(t.lines.contains("captured client text \"token=<abc>\" edited"));
+    }
+
+    void injectWaitsForABoundary()
+    {
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        const QByteArray first = clientText("par", false);
+        relay.received(Direction::ClientToServer, first, 1);
+        // A data message cannot go between another message's fragments (RFC 6455 5.4); a ping can.
+        relay.send(Direction::ClientToServer, {quint8(ws::Opcode::Text), "mine", 1},
+                   capture::MessageFlag::Injected, 2);
+        relay.send(Direction::ClientToServer, {quint8(ws::Opcode::Ping), "pp", 1},
+                   capture::MessageFlag::Injected, 2);
+        QCOMPARE(t.lines.last(), QStringLiteral("forward client %1").arg(first.size()));
+        const QByteArray last = ws::FrameWriter::frame(ws::Opcode::Continuation, "t", true, true);
+        relay.received(Direction::ClientToServer, last, 3);
+        Receiver server(ws::FrameParser::Sender::Client);
+        server.feed(t.forwardedToServer);
+        QCOMPARE(server.texts, QList<QByteArray>({"part", "mine", "pp"}));
+        QVERIFY(!server.violations); // masked with fresh keys, no fragment interleaving broken
+        QVERIFY(t.lines.contains("captured client text \"mine\" injected"));
+        // Towards the client Socktap does not mask (RFC 6455 5.3).
+        relay.send(Direction::ServerToClient,
+                   {quint8(ws::Opcode::Close), QByteArray::fromHex("1388") + "x", 1},
+                   capture::MessageFlag::Injected, 4);
+        QCOMPARE(t.forwardedToClient, QByteArray::fromHex("88031388") + "x");
+        QCOMPARE(relay.close().code[1], quint16(5000)); // sent as asked, recorded as invalid
+        QVERIFY(t.lines.contains("captured server close \"x\" ! injected"));
+    }
+
+    void deflateReceiverKeepsDecodingAfterChanges_data()
+    {
+        QTest::addColumn<int>("windowBits");
+        QTest::addColumn<bool>("noContextTakeover");
+        QTest::addColumn<QString>("change");
+        for (int bits = 9; bits <= 15; ++bits) {
+            for (const bool noTakeover : {false, true}) {
+                for (const QString change : {"drop", "edit", "replace"}) {
+                    QTest::addRow("%d bits%s %s", bits, noTakeover ? " no takeover" : "", qPrintable(change))
+                        << bits << noTakeover << change;
+                }
+            }
+        }
+    }
+
+    void deflateReceiverKeepsDecodingAfterChanges()
+    {
+        // A browser-like client compresses with context takeover: its later messages refer back to the
+        // earlier ones. Socktap drops or changes the first; the server must still decode the rest.
+        QFETCH(int, windowBits);
+        QFETCH(bool, noContextTakeover);
+        QFETCH(QString, change);
+        ws::DeflateParams params;
+        params.clientMaxWindowBits = windowBits;
+        params.clientNoContextTakeover = noContextTakeover;
+        proxy::WebSocketRelay::Options options;
+        options.deflate = params;
+        Transcript t;
+        proxy::WebSocketRelay relay(options, t);
+        const QByteArray m1 =
+            "{\"type\":\"subscribe\",\"channel\":\"prices\",\"symbols\":[\"AAA\",\"BBB\",\"CCC\"]}";
+        const QByteArray m2 = "{\"type\":\"subscribe\",\"channel\":\"prices\",\"symbols\":[\"AAA\",\"DDD\"]}";
+        const QByteArray m3 = "{\"type\":\"unsubscribe\",\"channel\":\"prices\",\"symbols\":[\"BBB\"]}";
+        ws::Deflater sender(windowBits, noContextTakeover);
+        const auto frame = [&](const QByteArray &text) {
+            return ws::FrameWriter::frame(ws::Opcode::Text, sender.compress(text), true, true, true);
+        };
+        intercept::Rule rule =
+            messageRule(change == "drop" ? intercept::Action::Drop : intercept::Action::Replace,
+                        intercept::SenderMatch::Client);
+        rule.match.payload = "CCC";
+        rule.payload = "{\"type\":\"ping\"}";
+        intercept::Interceptor interceptor(ruleSet({rule}), "h", "/");
+        if (change == "edit")
+            interceptor = intercept::Interceptor();
+        interceptor.setPaused(Direction::ClientToServer, change == "edit");
+        relay.setInterceptor(&interceptor);
+        relay.received(Direction::ClientToServer, frame(m1), 1);
+        if (change == "edit") {
+            intercept::OutgoingMessage edit {quint8(ws::Opcode::Text), "{\"type\":\"AAA BBB edited\"}", 2};
+            QVERIFY(relay.release(Direction::ClientToServer, 1, &edit, 2).ok);
+            interceptor.setPaused(Direction::ClientToServer, false);
+            relay.refreshGates();
+        }
+        const QByteArray f2 = frame(m2); // in order: each refers back to the ones before
+        const QByteArray f3 = frame(m3);
+        relay.received(Direction::ClientToServer, f2 + f3, 3);
+        relay.send(Direction::ClientToServer, {quint8(ws::Opcode::Text), "injected", 1},
+                   capture::MessageFlag::Injected, 4);
+        relay.received(Direction::ClientToServer, frame(m2), 5);
+
+        // The server inflates with the negotiated window and keeps its context (it may, RFC 7692 7.2.2).
+        Receiver server(ws::FrameParser::Sender::Client, std::pair {windowBits, false});
+        server.feed(t.forwardedToServer);
+        QVERIFY2(!server.violations, qPrintable(ws::describe(server.violations).join("; ")));
+        QList<QByteArray> expected = {m2, m3, "injected", m2};
+        if (change == "edit")
+            expected.prepend("{\"type\":\"AAA BBB edited\"}");
+        if (change == "replace")
+            expected.prepend("{\"type\":\"ping\"}");
+        QCOMPARE(server.texts, expected);
+        // Re-compressing is needed exactly when the receiver's window would otherwise go wrong.
+        QCOMPARE(relay.reencoding(Direction::ClientToServer), !noContextTakeover);
+        QCOMPARE(bool(t.capturedFlags.last() & capture::MessageFlag::Reencoded), !noContextTakeover);
+    }
+
+    void untouchedCompressedTrafficIsNotReencoded()
+    {
+        ws::DeflateParams params;
+        proxy::WebSocketRelay::Options options;
+        options.deflate = params;
+        Transcript t;
+        proxy::WebSocketRelay relay(options, t);
+        intercept::Rule rule = messageRule(intercept::Action::Drop, intercept::SenderMatch::Client);
+        rule.match.payload = "never present";
+        intercept::Interceptor interceptor(ruleSet({rule}), "h", "/");
+        relay.setInterceptor(&interceptor);
+        QVERIFY(relay.gated(Direction::ClientToServer));
+        ws::Deflater sender;
+        QByteArray wire;
+        for (int i = 0; i < 20; ++i)
+            wire += ws::FrameWriter::frame(ws::Opcode::Text,
+                                           sender.compress("message number " + QByteArray::number(i)), true,
+                                           true, true);
+        relay.received(Direction::ClientToServer, wire, 1);
+        QCOMPARE(t.forwardedToServer, wire); // gated, decided, and still byte for byte
+        QVERIFY(!relay.reencoding(Direction::ClientToServer));
     }
 
     void endFlushesTheMessageInProgress()

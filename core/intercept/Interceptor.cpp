@@ -1,0 +1,70 @@
+#include "Interceptor.h"
+
+#include "core/ws/Frame.h"
+
+namespace socktap::intercept {
+
+using capture::Direction;
+
+Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path)
+    : m_rules(std::move(rules))
+{
+    if (!m_rules)
+        return;
+    for (size_t i = 0; i < m_rules->rules.size(); ++i) {
+        const Rule &r = m_rules->rules[i];
+        if (!r.enabled || r.isHeaderRule() || !r.matchesTarget(host, path))
+            continue;
+        m_applicable.push_back(int(i));
+        for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
+            if (r.matchesSender(d))
+                m_ruleFor[capture::directionIndex(d)] = true;
+        }
+    }
+}
+
+Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload) const
+{
+    Verdict v;
+    // Pausing a direction holds its data messages; control frames queue behind whatever is held.
+    if (paused(from) && !ws::isControl(opcode)) {
+        v.hold = true;
+        v.notes.append(QStringLiteral("paused"));
+    }
+    for (const int i : m_applicable) {
+        const Rule &r = m_rules->rules[size_t(i)];
+        const QByteArrayView current = v.payload ? QByteArrayView(*v.payload) : payload;
+        if (!r.matchesMessage(from, opcode, current))
+            continue;
+        const QString label = r.label(i + 1);
+        switch (r.action) {
+        case Action::Drop:
+            v.drop = true;
+            break;
+        case Action::Delay:
+            v.delayMs += r.delayMs;
+            break;
+        case Action::Replace:
+            v.payload = r.payload;
+            break;
+        case Action::RegexReplace: {
+            QByteArray replaced = regexReplace(r.pattern, r.with, current);
+            if (replaced != current)
+                v.payload = std::move(replaced); // a replacement that changes nothing keeps the bytes exact
+            break;
+        }
+        case Action::Hold:
+            v.hold = true;
+            break;
+        case Action::SetHeader:
+        case Action::RemoveHeader:
+            continue; // handshake rules are not message rules
+        }
+        v.notes.append(QStringLiteral("%1: %2").arg(label, QLatin1String(actionName(r.action))));
+        if (v.drop || !r.continueAfter)
+            break;
+    }
+    return v;
+}
+
+} // namespace socktap::intercept

@@ -1,0 +1,51 @@
+// The decision for each message of one session: forward as received, hold for the user, drop, delay, or
+// forward a changed payload. Sans-I/O: the relay asks, acts on the verdict, and keeps the bytes; this
+// class holds the session's rules and pause toggles and nothing else.
+#pragma once
+
+#include "Rule.h"
+
+#include <memory>
+
+namespace socktap::intercept {
+
+struct Verdict
+{
+    bool drop = false;
+    bool hold = false; // wait for the user (a breakpoint, or the direction is paused)
+    int delayMs = 0;
+    std::optional<QByteArray> payload; // changed by a rule
+    QStringList notes; // one per rule applied: "rule 2 'tokens': regex-replace"
+
+    bool forwardsAsIs() const { return !drop && !hold && delayMs == 0 && !payload; }
+    QString note() const { return notes.join(QStringLiteral("; ")); }
+};
+
+class Interceptor
+{
+public:
+    Interceptor() = default;
+    // The rules that can apply to a session with this target are picked once, here.
+    Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path);
+
+    // Whether messages sent by `from` must meet decide() before they are forwarded. When false the relay
+    // forwards bytes as they arrive, without waiting for a message to complete.
+    bool gates(capture::Direction from) const
+    {
+        const int i = capture::directionIndex(from);
+        return m_paused[i] || m_ruleFor[i];
+    }
+    void setPaused(capture::Direction from, bool on) { m_paused[capture::directionIndex(from)] = on; }
+    bool paused(capture::Direction from) const { return m_paused[capture::directionIndex(from)]; }
+
+    // First matching rule wins unless it says "continue"; a paused direction holds every data message.
+    Verdict decide(capture::Direction from, quint8 opcode, QByteArrayView payload) const;
+
+private:
+    std::shared_ptr<const RuleSet> m_rules;
+    std::vector<int> m_applicable; // enabled message rules whose host and path match this session
+    bool m_ruleFor[2] = {false, false};
+    bool m_paused[2] = {false, false};
+};
+
+} // namespace socktap::intercept

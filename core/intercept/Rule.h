@@ -1,0 +1,100 @@
+// Rewrite and breakpoint rules: what a rule matches (host and path globs, who sent it, message type,
+// payload substring or regex) and what it does (drop, delay, replace, regex-replace, hold; set or remove a
+// handshake header). Parsed from and written to the JSON of docs/rules.md. Plain data and pure functions:
+// no sockets, no threads, no sessions.
+#pragma once
+
+#include "core/capture/CaptureTypes.h"
+#include "core/http/HttpHead.h"
+
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QString>
+
+#include <optional>
+#include <vector>
+
+namespace socktap::intercept {
+
+enum class SenderMatch : quint8 { Both, Client, Server }; // "direction": who sent the message
+enum class TypeMatch : quint8 { Any, Text, Binary };
+enum class HeadSide : quint8 { Request, Response }; // "on": which handshake head a header rule edits
+
+enum class Action : quint8 {
+    Drop, // the message is not forwarded
+    Delay, // forwarded after delayMs
+    Replace, // the whole payload becomes `payload`
+    RegexReplace, // `pattern` replaced by `with` ($1-style groups, $$ for a dollar)
+    Hold, // a breakpoint: held until the user forwards, edits or drops it (the window only)
+    SetHeader, // handshake: set `name` to `value` on the request or response head
+    RemoveHeader, // handshake: remove every `name` field
+};
+const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
+
+struct Match
+{
+    QString host; // glob ('*' any run, case-insensitive), empty: any
+    QString path; // glob on path and query, empty: any
+    SenderMatch sender = SenderMatch::Both;
+    TypeMatch type = TypeMatch::Any;
+    QByteArray payload; // substring, empty: any
+    QString regexText; // empty: none
+    QRegularExpression regex; // compiled regexText
+};
+
+struct Rule
+{
+    QString name; // optional; shown in hits ("rule 2 'strip tokens'")
+    bool enabled = true;
+    Match match;
+    Action action = Action::Drop;
+    int delayMs = 0; // Delay
+    QByteArray payload; // Replace: the new payload (UTF-8 text)
+    QString patternText; // RegexReplace
+    QRegularExpression pattern;
+    QString with; // RegexReplace: replacement with $1..$99 and $$
+    QByteArray headerName; // SetHeader, RemoveHeader
+    QByteArray headerValue; // SetHeader
+    HeadSide on = HeadSide::Request; // SetHeader, RemoveHeader
+    bool continueAfter = false; // "continue": true: later rules are tried too
+
+    bool isHeaderRule() const { return action == Action::SetHeader || action == Action::RemoveHeader; }
+    // "rule 2 'strip tokens'" (1-based index; the name only when there is one).
+    QString label(int index) const;
+    // Host and path only: whether this rule can ever apply to a session with this target.
+    bool matchesTarget(QByteArrayView host, QByteArrayView path) const;
+    // Sender, type, payload and regex: whether it applies to one message (the target already matched).
+    // Text is matched as UTF-8, binary as Latin-1, for the regex. Control frames never match a message
+    // rule that names a type; with type "any" they do.
+    bool matchesMessage(capture::Direction from, quint8 opcode, QByteArrayView payload) const;
+    // Whether it can apply to messages sent by `from` at all (ignores payload).
+    bool matchesSender(capture::Direction from) const;
+};
+
+// RegexReplace on one payload: every match of pattern replaced by `with`, with $1..$99 expanded to the
+// groups (empty when a group did not take part) and $$ to '$'. Text payloads are treated as UTF-8.
+QByteArray regexReplace(const QRegularExpression &pattern, const QString &with, QByteArrayView payload);
+
+struct RuleSet
+{
+    std::vector<Rule> rules;
+
+    bool isEmpty() const { return rules.empty(); }
+    // Parses the rules JSON (docs/rules.md). On failure returns nullopt and sets *error to a precise
+    // sentence naming the rule (1-based) and field: "rule 2: field 'action': unknown action 'explode'
+    // (expected drop, delay, replace, regex-replace, hold, set-header or remove-header)".
+    static std::optional<RuleSet> fromJson(QByteArrayView json, QString *error);
+    // Reads and parses a file; errors start with the file name: "rules.json: rule 2: ...".
+    static std::optional<RuleSet> load(const QString &file, QString *error);
+    // The same JSON shape fromJson reads (round trip: fromJson(toJson()) gives equal rules).
+    QJsonObject toJson() const;
+    // Rules with Action::Hold, which need a person to release what they hold.
+    bool hasHoldRules() const;
+};
+
+// Handshake header rules applied to a head in place. Returns one note per rule that changed something
+// ("rule 3: set X-Debug: 1 on the request").
+QStringList applyHeaderRules(const RuleSet &rules, HeadSide side, QByteArrayView host, QByteArrayView path,
+                             http::Headers &headers);
+
+} // namespace socktap::intercept

@@ -1,0 +1,49 @@
+// What the window or the headless front end asks of a live WebSocket session: release, edit or drop a held
+// message, pause a direction, send a message of one's own (inject or resend), close. Plain data carried to
+// the worker thread that owns the session; the answer comes back as a CommandResult.
+#pragma once
+
+#include "core/capture/CaptureTypes.h"
+
+namespace socktap::intercept {
+
+// A message Socktap writes itself.
+struct OutgoingMessage
+{
+    quint8 opcode = 1; // any value, reserved ones too (a testing tool)
+    QByteArray payload; // for Close: the 2-byte code and reason (ws::ClosePayload::build, or anything)
+    int fragments = 1; // split into this many frames
+};
+
+struct SessionCommand
+{
+    enum class Kind : quint8 {
+        Release, // forward the held message `id` (with `message` when edited)
+        Drop, // drop the held message `id`
+        ReleaseAll, // forward everything held from `from` and stop pausing it
+        SetPause, // pause (`on`) or resume messages sent by `from`
+        Send, // send `message` as if `from` had sent it (inject; `flag` says Injected or Resent)
+        Close, // send Close `closeCode`/`closeReason` towards the client, the server, or both
+        Reset, // end both TCP connections with a reset
+    };
+    Kind kind = Kind::Release;
+    capture::Direction from = capture::Direction::ClientToServer;
+    quint64 id = 0;
+    std::optional<OutgoingMessage> message; // Release (edited), Send
+    bool on = false;
+    quint16 flag = capture::MessageFlag::Injected; // Send
+    quint16 closeCode = 1000; // Close: sent as given, invalid codes too
+    QByteArray closeReason;
+    bool toClient = true; // Close
+    bool toServer = true;
+};
+
+struct CommandResult
+{
+    bool ok = true;
+    QString error; // "session 12 has ended", "no held message 3 from the client in session 12"
+
+    static CommandResult failure(QString why) { return {false, std::move(why)}; }
+};
+
+} // namespace socktap::intercept

@@ -1,0 +1,222 @@
+#include "WebSocketSession.h"
+
+#include "core/capture/Clock.h"
+#include "core/intercept/InterceptHub.h"
+#include "core/ws/ClosePayload.h"
+
+#include <QTimer>
+
+namespace socktap::proxy {
+
+using capture::nowMicros;
+using intercept::CommandResult;
+using intercept::SessionCommand;
+
+namespace {
+
+WebSocketRelay::Options relayOptions(const ProxyConfig &config, std::optional<ws::DeflateParams> deflate)
+{
+    WebSocketRelay::Options o;
+    o.strict = config.strict;
+    o.maxPayload = config.maxMessageCapture;
+    o.maxHold = config.maxMessageCapture;
+    o.deflate = deflate;
+    return o;
+}
+
+} // namespace
+
+WebSocketSession::WebSocketSession(const ProxyConfig &config, capture::CaptureWriter &capture, Owner owner,
+                                   std::optional<ws::DeflateParams> deflate, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_capture(capture)
+    , m_owner(std::move(owner))
+    , m_relay(relayOptions(config, deflate), *this)
+{
+    followRules();
+}
+
+WebSocketSession::~WebSocketSession()
+{
+    forgetHeld();
+}
+
+StreamSocket *WebSocketSession::receiverOf(Direction d) const
+{
+    return d == Direction::ClientToServer ? m_owner.upstream : m_owner.client;
+}
+
+StreamSocket *WebSocketSession::senderOf(Direction d) const
+{
+    return d == Direction::ClientToServer ? m_owner.client : m_owner.upstream;
+}
+
+void WebSocketSession::followRules()
+{
+    // One atomic load per chunk: rules edited in the window reach live sessions at their next message.
+    const intercept::InterceptHub *hub = m_config.intercept.get();
+    const quint64 generation = hub ? hub->rulesGeneration() : 0;
+    if (generation == m_rulesGeneration)
+        return;
+    m_rulesGeneration = generation;
+    const capture::SessionInfo &s = *m_owner.session;
+    m_interceptor = hub ? intercept::Interceptor(hub->rules(), s.host, s.path) : intercept::Interceptor();
+    for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient})
+        m_interceptor.setPaused(d, m_paused[capture::directionIndex(d)]);
+    m_relay.setInterceptor(&m_interceptor);
+}
+
+void WebSocketSession::received(Direction from, QByteArrayView bytes)
+{
+    followRules();
+    m_relay.received(from, bytes, nowMicros());
+}
+
+void WebSocketSession::ended(Direction from)
+{
+    m_relay.ended(from, nowMicros());
+}
+
+// --- WebSocketRelay::Sink ---
+
+void WebSocketSession::forward(Direction from, QByteArrayView bytes)
+{
+    StreamSocket *to = receiverOf(from);
+    if (!to || bytes.isEmpty())
+        return;
+    to->write(bytes);
+    // Backpressure: stop reading the sender while the receiver has too much queued (TCP then slows the
+    // sender down) or while too much of it waits behind a held message.
+    StreamSocket *source = senderOf(from);
+    if (source && (to->pendingWrite() > m_config.highWater || m_relay.backlog(from) > m_config.highWater))
+        source->setReadEnabled(false);
+}
+
+void WebSocketSession::captured(Direction from, const capture::MessageFacts &message)
+{
+    capture::SessionInfo &s = *m_owner.session;
+    m_capture.message(s.id, from, message);
+    // Session-level facts that change with messages: the closing handshake and violations.
+    const bool closing =
+        message.opcode == quint8(ws::Opcode::Close) && s.state == capture::SessionState::Open;
+    if (closing)
+        s.state = capture::SessionState::Closing;
+    if (closing || m_relay.violations() != s.violations)
+        m_owner.publish();
+    if (m_capture.wantsFlush())
+        m_capture.flush();
+}
+
+void WebSocketSession::fail(Direction from, quint16 code, const QString &why)
+{
+    m_owner.failed(from, code, why);
+}
+
+void WebSocketSession::held(const intercept::HeldMessage &message)
+{
+    if (!m_config.intercept)
+        return;
+    intercept::HeldMessage h = message;
+    h.session = m_owner.session->id;
+    h.url = m_owner.session->url();
+    m_config.intercept->addHeld(std::move(h));
+}
+
+void WebSocketSession::unheld(Direction from, quint64 id)
+{
+    if (m_config.intercept)
+        m_config.intercept->removeHeld(m_owner.session->id, from, id);
+}
+
+void WebSocketSession::forgetHeld()
+{
+    if (m_config.intercept && m_owner.session->id)
+        m_config.intercept->removeSession(m_owner.session->id);
+}
+
+void WebSocketSession::delay(Direction from, quint64 id, int ms)
+{
+    QTimer::singleShot(ms, this, [this, from, id] {
+        m_relay.release(from, id, nullptr, nowMicros());
+        resumeIfRelieved(from);
+    });
+}
+
+void WebSocketSession::resumeIfRelieved(Direction from)
+{
+    if (m_relay.backlog(from) > m_config.highWater)
+        return;
+    StreamSocket *source = senderOf(from);
+    StreamSocket *to = receiverOf(from);
+    if (source && source->isOpen() && !source->readEnabled()
+        && (!to || to->pendingWrite() <= m_config.highWater))
+        source->setReadEnabled(true);
+    if (m_relay.backlog(from) == 0 && m_owner.backlogCleared)
+        m_owner.backlogCleared(from);
+}
+
+// --- commands from the window or the console ---
+
+CommandResult WebSocketSession::command(const SessionCommand &c)
+{
+    if (m_relay.failed())
+        return CommandResult::failure(QStringLiteral("session %1 is being closed").arg(m_owner.session->id));
+    const qint64 now = nowMicros();
+    CommandResult result;
+    switch (c.kind) {
+    case SessionCommand::Kind::Release:
+        result = m_relay.release(c.from, c.id, c.message ? &*c.message : nullptr, now);
+        break;
+    case SessionCommand::Kind::Drop:
+        result = m_relay.drop(c.from, c.id, now);
+        break;
+    case SessionCommand::Kind::ReleaseAll:
+        m_paused[capture::directionIndex(c.from)] = false;
+        m_interceptor.setPaused(c.from, false);
+        m_relay.releaseAll(c.from, now);
+        m_relay.refreshGates();
+        break;
+    case SessionCommand::Kind::SetPause:
+        m_paused[capture::directionIndex(c.from)] = c.on;
+        m_interceptor.setPaused(c.from, c.on);
+        m_relay.refreshGates();
+        break;
+    case SessionCommand::Kind::Send:
+        if (!c.message)
+            return CommandResult::failure(QStringLiteral("nothing to send"));
+        if (!receiverOf(c.from) || !receiverOf(c.from)->isOpen())
+            return CommandResult::failure(
+                QStringLiteral("the %1 has gone away")
+                    .arg(QLatin1String(capture::directionName(capture::opposite(c.from)))));
+        m_relay.send(c.from, *c.message, c.flag, now);
+        break;
+    case SessionCommand::Kind::Close:
+        sendClose(c.closeCode, c.closeReason, c.toClient, c.toServer);
+        break;
+    case SessionCommand::Kind::Reset:
+        for (StreamSocket *s : {m_owner.client, m_owner.upstream}) {
+            if (s && s->isOpen())
+                s->abort(true);
+        }
+        break;
+    }
+    resumeIfRelieved(c.from);
+    return result;
+}
+
+void WebSocketSession::sendClose(quint16 code, const QByteArray &reason, bool toClient, bool toServer,
+                                 bool immediately)
+{
+    // The 2-byte code as given (invalid ones too: a testing tool sends what it is asked to), then the reason.
+    QByteArray payload;
+    payload.append(char(code >> 8)).append(char(code & 0xff)).append(reason);
+    const intercept::OutgoingMessage close {quint8(ws::Opcode::Close), payload, 1};
+    const qint64 now = nowMicros();
+    if (toClient && m_owner.client && m_owner.client->isOpen())
+        m_relay.send(Direction::ServerToClient, close, capture::MessageFlag::Injected, now, {}, immediately);
+    if (toServer && m_owner.upstream && m_owner.upstream->isOpen())
+        m_relay.send(Direction::ClientToServer, close, capture::MessageFlag::Injected, now, {}, immediately);
+}
+
+} // namespace socktap::proxy

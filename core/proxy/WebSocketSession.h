@@ -1,0 +1,74 @@
+// One WebSocket session's relay phase on its worker thread: feeds the sans-I/O relay, writes what it
+// forwards, records what it captures, keeps the session's interceptor in step with the rules, publishes
+// held messages, runs delay timers, and carries out commands from the window or the console. Owned by the
+// ProxyConnection that upgraded; holds no socket of its own and never ends the connection itself.
+#pragma once
+
+#include "ProxyConfig.h"
+#include "StreamSocket.h"
+#include "WebSocketRelay.h"
+
+#include "core/capture/CaptureWriter.h"
+#include "core/intercept/Interceptor.h"
+
+#include <QObject>
+
+#include <functional>
+
+namespace socktap::proxy {
+
+class WebSocketSession final : public QObject, private WebSocketRelay::Sink
+{
+    Q_OBJECT
+
+public:
+    using Direction = capture::Direction;
+
+    struct Owner // what the connection provides
+    {
+        StreamSocket *client = nullptr;
+        StreamSocket *upstream = nullptr;
+        capture::SessionInfo *session = nullptr; // the connection's record, published by publish()
+        std::function<void()> publish;
+        std::function<void(Direction from, quint16 code, const QString &why)> failed; // strict mode
+        std::function<void(Direction from)> backlogCleared; // nothing of `from` is kept back any more
+    };
+
+    WebSocketSession(const ProxyConfig &config, capture::CaptureWriter &capture, Owner owner,
+                     std::optional<ws::DeflateParams> deflate, QObject *parent = nullptr);
+    ~WebSocketSession() override;
+
+    void received(Direction from, QByteArrayView bytes);
+    void ended(Direction from);
+    intercept::CommandResult command(const intercept::SessionCommand &command);
+    // Close frames of Socktap's own towards either peer (strict mode, shutdown), recorded as injected.
+    // `immediately`: not waiting for a frame boundary (the connection is being failed or shut down).
+    void sendClose(quint16 code, const QByteArray &reason, bool toClient, bool toServer,
+                   bool immediately = false);
+    const WebSocketRelay &relay() const { return m_relay; }
+    // The session ended: held messages are forgotten by the window.
+    void forgetHeld();
+
+private:
+    void forward(Direction from, QByteArrayView bytes) override;
+    void captured(Direction from, const capture::MessageFacts &message) override;
+    void fail(Direction from, quint16 code, const QString &why) override;
+    void held(const intercept::HeldMessage &message) override;
+    void unheld(Direction from, quint64 id) override;
+    void delay(Direction from, quint64 id, int ms) override;
+
+    void followRules();
+    void resumeIfRelieved(Direction from);
+    StreamSocket *receiverOf(Direction d) const;
+    StreamSocket *senderOf(Direction d) const;
+
+    const ProxyConfig &m_config;
+    capture::CaptureWriter &m_capture;
+    Owner m_owner;
+    intercept::Interceptor m_interceptor;
+    quint64 m_rulesGeneration = ~0ull;
+    bool m_paused[2] = {false, false};
+    WebSocketRelay m_relay;
+};
+
+} // namespace socktap::proxy

@@ -1,0 +1,366 @@
+// Acting on live traffic through the real proxy, with real peers over loopback: breakpoints (pause, hold,
+// forward, edit, drop), injection, resending, closing, rules (message and handshake), commands into ended
+// sessions, and permessage-deflate kept decodable against python3-websockets peers (which compress with
+// context takeover) for every window size.
+#include "core/intercept/InterceptHub.h"
+#include "core/ws/ClosePayload.h"
+#include "core/ws/FrameWriter.h"
+#include "core/ws/MessageAssembler.h"
+#include "support/Peers.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QScopeGuard>
+
+using namespace socktap;
+using namespace socktap::test;
+using capture::Direction;
+using capture::SessionState;
+using intercept::SessionCommand;
+namespace MessageFlag = capture::MessageFlag;
+
+namespace {
+
+// Sends a command and waits for its answer.
+intercept::CommandResult run(ProxyHarness &proxy, capture::SessionId id, const SessionCommand &c)
+{
+    std::optional<intercept::CommandResult> answer;
+    QObject context;
+    proxy.server->command(id, c, &context, [&](const intercept::CommandResult &r) { answer = r; });
+    if (!QTest::qWaitFor([&] { return answer.has_value(); }, WaitMs))
+        return intercept::CommandResult::failure(QStringLiteral("no answer"));
+    return *answer;
+}
+
+SessionCommand pause(Direction from, bool on = true)
+{
+    SessionCommand c;
+    c.kind = SessionCommand::Kind::SetPause;
+    c.from = from;
+    c.on = on;
+    return c;
+}
+
+SessionCommand release(Direction from, quint64 id, std::optional<intercept::OutgoingMessage> edit = {})
+{
+    SessionCommand c;
+    c.kind = SessionCommand::Kind::Release;
+    c.from = from;
+    c.id = id;
+    c.message = edit;
+    return c;
+}
+
+SessionCommand send(Direction from, quint8 opcode, const QByteArray &payload,
+                    quint16 flag = MessageFlag::Injected)
+{
+    SessionCommand c;
+    c.kind = SessionCommand::Kind::Send;
+    c.from = from;
+    c.message = intercept::OutgoingMessage {opcode, payload, 1};
+    c.flag = flag;
+    return c;
+}
+
+proxy::ProxyConfig withHub(const std::shared_ptr<intercept::InterceptHub> &hub)
+{
+    proxy::ProxyConfig config;
+    config.intercept = hub;
+    return config;
+}
+
+intercept::RuleSet rules(const QByteArray &json)
+{
+    QString error;
+    auto set = intercept::RuleSet::fromJson(json, &error);
+    if (!set)
+        qFatal("bad test rules: %s", qPrintable(error));
+    return *set;
+}
+
+// The messages of a session with flags, in capture order.
+QStringList describe(ProxyHarness &proxy, capture::SessionId id)
+{
+    QStringList out;
+    for (const auto &m : proxy.messages(id)) {
+        QString line = QStringLiteral("%1 %2 %3")
+                           .arg(QLatin1String(capture::directionName(m.record.direction())),
+                                QLatin1String(ws::opcodeName(m.record.opcode)), QString::fromUtf8(m.payload));
+        for (const auto &[flag, name] : {std::pair {MessageFlag::Held, "held"},
+                                         {MessageFlag::Edited, "edited"},
+                                         {MessageFlag::Dropped, "dropped"},
+                                         {MessageFlag::Injected, "injected"},
+                                         {MessageFlag::Resent, "resent"},
+                                         {MessageFlag::Delayed, "delayed"}}) {
+            if (m.record.has(flag))
+                line += QLatin1Char(' ') + QLatin1String(name);
+        }
+        out.append(line);
+    }
+    return out;
+}
+
+} // namespace
+
+class TestIntercept final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase() { QNetworkProxyFactory::setUseSystemConfiguration(false); }
+
+    void holdForwardEditAndDrop()
+    {
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(), proxy.networkProxy());
+        QVERIFY(client);
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QVERIFY(run(proxy, s->id, pause(Direction::ClientToServer)).ok);
+        QStringList echoed;
+        connect(client.get(), &QWebSocket::textMessageReceived, this,
+                [&](const QString &m) { echoed.append(m); });
+        for (const char *text : {"one", "two", "three"})
+            client->sendTextMessage(QString::fromLatin1(text));
+        QVERIFY(QTest::qWaitFor([&] { return hub->held().size() == 3; }, WaitMs));
+        const auto held = hub->held();
+        QCOMPARE(held[0].payload, QByteArray("one"));
+        QCOMPARE(held[0].session, s->id);
+        QCOMPARE(held[0].from, Direction::ClientToServer);
+        QVERIFY(held[0].url.endsWith("/echo"));
+        QTest::qWait(100);
+        QVERIFY(echo.texts.isEmpty()); // nothing has reached the server
+
+        // While the client's messages are held, the server's still reach the client.
+        echo.clients.first()->sendTextMessage(QStringLiteral("server news"));
+        QVERIFY(QTest::qWaitFor([&] { return echoed.contains(QStringLiteral("server news")); }, WaitMs));
+
+        QVERIFY(run(proxy, s->id, release(Direction::ClientToServer, held[0].id)).ok);
+        QVERIFY(run(proxy, s->id,
+                    release(Direction::ClientToServer, held[1].id,
+                            intercept::OutgoingMessage {quint8(ws::Opcode::Text), "TWO, edited", 2}))
+                    .ok);
+        SessionCommand drop;
+        drop.kind = SessionCommand::Kind::Drop;
+        drop.from = Direction::ClientToServer;
+        drop.id = held[2].id;
+        QVERIFY(run(proxy, s->id, drop).ok);
+        QVERIFY(!run(proxy, s->id, drop).ok); // gone already: a clear error
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2; }, WaitMs));
+        QCOMPARE(echo.texts, QStringList({"one", "TWO, edited"}));
+        QVERIFY(hub->held().empty());
+        QVERIFY(QTest::qWaitFor([&] { return echoed.size() == 3; }, WaitMs));
+        QTest::qWait(100);
+        QCOMPARE(echo.texts.size(), 2); // the dropped one never arrives
+
+        QVERIFY(proxy.waitMessages(s->id, 6));
+        const QStringList lines = describe(proxy, s->id);
+        QVERIFY2(lines.contains("client text one held"), qPrintable(lines.join('\n')));
+        QVERIFY2(lines.contains("client text TWO, edited held edited"), qPrintable(lines.join('\n')));
+        QVERIFY2(lines.contains("client text three held dropped"), qPrintable(lines.join('\n')));
+        for (const auto &m : proxy.messages(s->id)) {
+            if (m.record.has(MessageFlag::Edited)) {
+                QCOMPARE(m.original, QByteArray("two"));
+                QCOMPARE(m.record.frameCount, 2u);
+            }
+        }
+        // Resuming: unpaused traffic is forwarded as it comes.
+        QVERIFY(run(proxy, s->id, pause(Direction::ClientToServer, false)).ok);
+        client->sendTextMessage(QStringLiteral("free"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("free")); }, WaitMs));
+    }
+
+    void injectResendAndClose()
+    {
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(), proxy.networkProxy());
+        QVERIFY(client);
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QList<QByteArray> binaries;
+        QStringList texts;
+        connect(client.get(), &QWebSocket::binaryMessageReceived, this,
+                [&](const QByteArray &m) { binaries.append(m); });
+        connect(client.get(), &QWebSocket::textMessageReceived, this,
+                [&](const QString &m) { texts.append(m); });
+        QVERIFY(run(proxy, s->id, send(Direction::ClientToServer, 1, "to the server")).ok);
+        QVERIFY(run(proxy, s->id, send(Direction::ServerToClient, 2, QByteArray::fromHex("00ff10"))).ok);
+        QVERIFY(run(proxy, s->id, send(Direction::ClientToServer, 1, "again", MessageFlag::Resent)).ok);
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2 && binaries.size() == 1; }, WaitMs));
+        QCOMPARE(echo.texts, QStringList({"to the server", "again"}));
+        QCOMPARE(binaries.first(), QByteArray::fromHex("00ff10"));
+        QVERIFY(QTest::qWaitFor([&] { return texts.size() == 2; }, WaitMs)); // the echoes came back
+        QVERIFY(proxy.waitMessages(s->id, 5));
+        QVERIFY(describe(proxy, s->id).contains("client text to the server injected"));
+        QVERIFY(describe(proxy, s->id).contains("client text again resent"));
+
+        // A close code no endpoint may send (5000), to the server only: sent as asked, recorded as invalid.
+        SessionCommand close;
+        close.kind = SessionCommand::Kind::Close;
+        close.closeCode = 5000;
+        close.closeReason = "testing";
+        close.toClient = false;
+        QVERIFY(run(proxy, s->id, close).ok);
+        const auto ended = proxy.waitSession(
+            [&](const auto &x) { return x.id == s->id && x.state == SessionState::Closed; });
+        QVERIFY(ended);
+        QCOMPARE(ended->close.code[0], quint16(5000));
+        bool sawClose = false;
+        for (const auto &m : proxy.messages(s->id)) {
+            if (m.record.opcode == 8 && m.record.has(MessageFlag::Injected)) {
+                sawClose = true;
+                QCOMPARE(m.record.closeCode, quint16(5000));
+                QVERIFY(m.record.violationFlags().testFlag(ws::Violation::InvalidCloseCode));
+            }
+        }
+        QVERIFY(sawClose);
+        // The session has ended: commands get a clear answer.
+        const auto late = run(proxy, s->id, send(Direction::ClientToServer, 1, "late"));
+        QVERIFY(!late.ok);
+        QCOMPARE(late.error, QStringLiteral("session %1 has ended").arg(s->id));
+    }
+
+    void rulesRewriteMessagesAndHandshakes()
+    {
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        // (Plain literals, not raw strings: moc misreads quotes and braces inside raw strings.)
+        hub->setRules(rules(
+            "{\"rules\": ["
+            "{\"name\": \"redact\", \"match\": {\"direction\": \"client\", \"regex\": \"secret=\\\\w+\"},"
+            " \"action\": \"regex-replace\", \"pattern\": \"secret=(\\\\w)\\\\w*\", \"with\": "
+            "\"secret=$1***\"},"
+            "{\"match\": {\"direction\": \"server\", \"payload\": \"noise\"}, \"action\": \"drop\"},"
+            "{\"match\": {\"path\": \"/echo*\"}, \"action\": \"set-header\", \"name\": \"X-Socktap\","
+            " \"value\": \"1\", \"on\": \"request\"}]}"));
+        ProxyHarness proxy(withHub(hub));
+        RawWsServer upstream;
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        const QByteArray host = "127.0.0.1:" + QByteArray::number(upstream.port());
+        client.send(RawClient::upgradeRequest("ws://" + host + "/echo", host, ws::Handshake::generateKey()));
+        const auto head = client.readResponseHead();
+        QVERIFY(head && head->status == 101);
+        QVERIFY(upstream.requestHead.contains("X-Socktap: 1\r\n"));
+        client.send(ws::FrameWriter::frame(ws::Opcode::Text, "login secret=hunter2 ok", true));
+        upstream.send(ws::FrameWriter::frame(ws::Opcode::Text, "noise", false));
+        upstream.send(ws::FrameWriter::frame(ws::Opcode::Text, "signal", false));
+        const QByteArray expected = ws::FrameWriter::frame(ws::Opcode::Text, "signal", false);
+        QVERIFY(client.readAtLeast(expected.size()));
+        QTest::qWait(100);
+        client.buffer += client.socket.readAll();
+        QCOMPARE(client.buffer, expected); // "noise" was dropped, "signal" passed byte for byte
+        QByteArray received;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                ws::decodeMessages(upstream.received, ws::FrameParser::Sender::Client, 0,
+                                   [&](const auto &m) { received = m.payload.toByteArray(); });
+                return !received.isEmpty();
+            },
+            WaitMs));
+        QCOMPARE(received, QByteArray("login secret=h*** ok"));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QVERIFY(s->handshakeNotes.join(' ').contains("X-Socktap"));
+        QVERIFY(proxy.waitMessages(s->id, 3));
+        const QStringList lines = describe(proxy, s->id);
+        QVERIFY2(lines.contains("client text login secret=h*** ok edited"), qPrintable(lines.join('\n')));
+        QVERIFY2(lines.contains("server text noise dropped"), qPrintable(lines.join('\n')));
+        for (const auto &m : proxy.messages(s->id)) {
+            if (m.record.has(MessageFlag::Edited)) {
+                QVERIFY2(m.note.startsWith("rule 1 'redact': regex-replace"), qPrintable(m.note));
+                QCOMPARE(m.original, QByteArray("login secret=hunter2 ok"));
+            }
+        }
+    }
+
+    void deflatePeersKeepDecoding_data()
+    {
+        QTest::addColumn<int>("bits");
+        QTest::addColumn<bool>("noContextTakeover");
+        for (int bits = 9; bits <= 15; ++bits) {
+            QTest::addRow("%d bits", bits) << bits << false;
+            QTest::addRow("%d bits, no context takeover", bits) << bits << true;
+        }
+    }
+
+    void deflatePeersKeepDecoding()
+    {
+        // python3-websockets compresses with context takeover: later messages refer back to earlier ones.
+        // Socktap drops and changes messages both ways; both peers must decode everything after.
+        QFETCH(int, bits);
+        QFETCH(bool, noContextTakeover);
+        const QString script = QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/deflate_peer.py");
+        QProcess server;
+        server.start(
+            QStringLiteral("/usr/bin/python3"),
+            {script, QStringLiteral("server"), QString::number(bits), noContextTakeover ? "1" : "0"});
+        const auto stop = qScopeGuard([&] {
+            server.kill();
+            server.waitForFinished();
+        });
+        QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, WaitMs));
+        const QByteArray portLine = server.readLine().trimmed();
+        QVERIFY2(portLine.startsWith("port "), portLine.constData());
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(
+            rules("{\"rules\": ["
+                  "{\"match\": {\"direction\": \"client\", \"payload\": \"DROP ME\"}, \"action\": \"drop\"},"
+                  "{\"match\": {\"direction\": \"client\"}, \"action\": \"regex-replace\","
+                  " \"pattern\": \"token-(\\\\d+)\", \"with\": \"token-<$1>\"},"
+                  "{\"match\": {\"direction\": \"server\", \"payload\": \"second\"}, \"action\": \"replace\","
+                  " \"payload\": \"{\\\"edited\\\": \\\"by socktap\\\"}\"}]}"));
+        proxy::ProxyConfig config = withHub(hub);
+        config.reverse = http::RequestTarget::parseAbsolute("ws://127.0.0.1:" + portLine.mid(5));
+        ProxyHarness proxy(config);
+        const QString shared =
+            QStringLiteral("{\"channel\": \"prices\", \"symbols\": [\"AAA\", \"BBB\"], \"n\": ");
+        const QStringList messages = {shared + "1} first", shared + "2} DROP ME",
+                                      shared + "3} second token-42", shared + "4} third",
+                                      shared + "5} fourth token-7"};
+        QProcess client;
+        client.start(QStringLiteral("/usr/bin/python3"),
+                     QStringList {script, QStringLiteral("client"),
+                                  QStringLiteral("ws://127.0.0.1:%1/feed").arg(proxy.port()),
+                                  QString::number(bits), noContextTakeover ? "1" : "0"}
+                         + messages);
+        // Not waitForFinished(): the proxy's listener needs this thread's event loop.
+        QVERIFY(QTest::qWaitFor([&] { return client.state() == QProcess::NotRunning; }, 30000));
+        const QByteArray clientOut = client.readAllStandardOutput();
+        QVERIFY2(client.exitCode() == 0, (clientOut + client.readAllStandardError()).constData());
+        QTest::qWait(50);
+        const QByteArray serverOut = server.readAllStandardOutput();
+        const auto lines = [](const QByteArray &out) {
+            QStringList got;
+            for (const QByteArray &line : out.split('\n')) {
+                if (line.startsWith('{'))
+                    got.append(QJsonDocument::fromJson(line).object().value("received").toString());
+            }
+            return got;
+        };
+        QCOMPARE(lines(serverOut),
+                 QStringList({shared + "1} first", shared + "3} second token-<42>", shared + "4} third",
+                              shared + "5} fourth token-<7>", "finish"}));
+        QCOMPARE(
+            lines(clientOut),
+            QStringList({"echo: " + shared + "1} first", "{\"edited\": \"by socktap\"}",
+                         "echo: " + shared + "4} third", "echo: " + shared + "5} fourth token-<7>", "bye"}));
+        const auto s = proxy.waitSession([](const auto &s) { return s.deflate.has_value(); });
+        QVERIFY(s);
+        QCOMPARE(s->deflate->clientMaxWindowBits, bits);
+        QCOMPARE(s->deflate->clientNoContextTakeover, noContextTakeover);
+        QVERIFY(proxy.waitMessages(s->id, 10));
+        int reencoded = 0;
+        for (const auto &m : proxy.messages(s->id))
+            reencoded += m.record.has(MessageFlag::Reencoded);
+        // With context takeover every compressed message after the first change is re-compressed.
+        QCOMPARE(reencoded > 0, !noContextTakeover);
+    }
+};
+
+QTEST_MAIN(TestIntercept)
+#include "tst_intercept.moc"
