@@ -3,7 +3,8 @@
 // process (recording every message), so its memory is measured on its own. The generator is cheap on
 // purpose: pre-encoded frames, blocking sockets on threads, a frame counter on the server side.
 //
-//   bench_load [--socktap PATH] [--quick] [--only direct|socktap|mitmdump] [--markdown FILE]
+//   bench_load [--socktap PATH] [--rules FILE] [--quick] [--only direct|socktap|mitmdump] [--markdown FILE]
+//   (--rules: Socktap runs with that rules file, to measure what loaded rules cost)
 #include "core/http/HeadParser.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
@@ -603,6 +604,8 @@ void stopProcess(pid_t pid)
     ::waitpid(pid, &status, WNOHANG);
 }
 
+std::string g_rules; // --rules FILE passed to socktap
+
 // Starts a proxy for one route. reverseTo: the upstream port for reverse mode (0: explicit proxy).
 Route startProxy(const std::string &kind, const std::string &socktap, quint16 reverseTo)
 {
@@ -613,6 +616,8 @@ Route startProxy(const std::string &kind, const std::string &socktap, quint16 re
     const std::string listen = "127.0.0.1:" + std::to_string(port);
     if (kind == "socktap") {
         std::vector<std::string> args {socktap, "--headless", "--quiet", "--listen", listen};
+        if (!g_rules.empty())
+            args.insert(args.end(), {"--rules", g_rules});
         if (reverseTo)
             args.insert(args.end(), {"--reverse", "ws://127.0.0.1:" + std::to_string(reverseTo)});
         r.pid = spawn(args);
@@ -662,6 +667,8 @@ int main(int argc, char **argv)
             g_quick = true;
         else if (a == "--only" && i + 1 < argc)
             only = argv[++i];
+        else if (a == "--rules" && i + 1 < argc)
+            g_rules = argv[++i];
     }
     rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);

@@ -210,6 +210,97 @@ private slots:
         QVERIFY(p.readAllStandardError().contains("readable by others"));
     }
 
+    void badRulesFilesAreRefusedWithFileRuleAndField_data()
+    {
+        QTest::addColumn<QByteArray>("json");
+        QTest::addColumn<QString>("error");
+        QTest::addRow("bad regex")
+            << QByteArray("{\"rules\": [{\"match\": {\"regex\": \"(\"}, \"action\": \"drop\"}]}")
+            << QStringLiteral("rule 1: field 'match.regex': invalid regular expression '('");
+        QTest::addRow("unknown action")
+            << QByteArray("{\"rules\": [{\"action\": \"drop\"}, {\"action\": \"explode\"}]}")
+            << QStringLiteral("rule 2: field 'action': unknown action 'explode'");
+        QTest::addRow("wrong type") << QByteArray("{\"rules\": [{\"action\": \"delay\", \"ms\": \"soon\"}]}")
+                                    << QStringLiteral("rule 1: field 'ms': ");
+        QTest::addRow("not JSON") << QByteArray("{\"rules\": [") << QStringLiteral("invalid JSON");
+    }
+
+    void badRulesFilesAreRefusedWithFileRuleAndField()
+    {
+        QFETCH(QByteArray, json);
+        QFETCH(QString, error);
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("rules.json"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(json);
+        f.close();
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"--headless", "--listen", "127.0.0.1:0", "--rules", file});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 1);
+        const QString err = QString::fromUtf8(p.readAllStandardError());
+        QVERIFY2(err.contains(file + QStringLiteral(": ") + error), qPrintable(err));
+    }
+
+    void holdRulesNeedTheWindow()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("rules.json"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"rules\": [{\"action\": \"hold\"}]}");
+        f.close();
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"--headless", "--listen", "127.0.0.1:0", "--rules", file});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 1);
+        QVERIFY(p.readAllStandardError().contains("'hold' rules need the window"));
+    }
+
+    void rulesApplyAndTheirHitsAreShown()
+    {
+        // A scenario from a terminal: a rules file rewrites one message and drops another; the JSON output
+        // says which rule did what, and the text output flags the same.
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("rules.json"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(
+            "{\"rules\": ["
+            "{\"name\": \"mask\", \"match\": {\"direction\": \"client\", \"payload\": \"password\"},"
+            " \"action\": \"regex-replace\", \"pattern\": \"password=\\\\S+\", \"with\": \"password=***\"},"
+            "{\"match\": {\"direction\": \"client\", \"payload\": \"debug\"}, \"action\": \"drop\"}]}");
+        f.close();
+        for (const bool json : {true, false}) {
+            EchoServer echo;
+            Socktap socktap;
+            QStringList args = {"--headless", "--listen", "127.0.0.1:0", "--rules", file};
+            if (json)
+                args.append("--json");
+            QVERIFY(socktap.start(args));
+            QVERIFY(socktap.err.contains("2 rules from"));
+            auto client = openClient(
+                echo.url(),
+                QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+            QVERIFY(client);
+            client->sendTextMessage(QStringLiteral("debug: noise"));
+            client->sendTextMessage(QStringLiteral("login password=hunter2"));
+            QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 1; }, WaitMs));
+            QCOMPARE(echo.texts, QStringList({"login password=***"}));
+            if (json) {
+                QVERIFY(socktap.waitOutput("\"changes\":[\"edited\"]"));
+                QVERIFY(socktap.waitOutput("\"changes\":[\"dropped\"]"));
+                QVERIFY(socktap.waitOutput("\"note\":\"rule 1 'mask': regex-replace\""));
+                QVERIFY(socktap.waitOutput("\"originalText\":\"login password=hunter2\""));
+            } else {
+                QVERIFY(socktap.waitOutput("\"login password=***\" [edited] (rule 1 'mask': regex-replace)"));
+                QVERIFY(socktap.waitOutput("\"debug: noise\" [dropped] (rule 2: drop)"));
+            }
+            QVERIFY(socktap.stop());
+        }
+    }
+
     void warnsBeyondLoopback()
     {
         Socktap socktap;
