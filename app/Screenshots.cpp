@@ -1,15 +1,30 @@
 #include "Screenshots.h"
 
+#include "ui/CaptureFeed.h"
+#include "ui/ComposePanel.h"
+#include "ui/HeldMessageModel.h"
+#include "ui/InterceptPane.h"
 #include "ui/MainWindow.h"
+#include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
 #include "ui/PayloadView.h"
+#include "ui/RulesDialog.h"
 #include "ui/SessionTableModel.h"
 
+#include "core/intercept/InterceptHub.h"
+
+#include <QAction>
+#include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
+#include <QNetworkProxy>
 #include <QPixmap>
 #include <QTabWidget>
+#include <QTableView>
+#include <QTableWidget>
 #include <QTimer>
+#include <QWebSocket>
+#include <QWebSocketServer>
 
 #include <cstdio>
 #include <functional>
@@ -28,13 +43,68 @@ capture::SessionId findSession(ui::MainWindow *w, const QByteArray &path)
     return 0;
 }
 
-void save(ui::MainWindow *w, const QString &dir, const QString &name)
+void save(QWidget *w, const QString &dir, const QString &name)
 {
     const QString file = QDir(dir).filePath(name);
     if (!w->grab().save(file))
         std::fprintf(stderr, "socktap: cannot save %s\n", qPrintable(file));
     else
         std::fprintf(stderr, "socktap: saved %s\n", qPrintable(file));
+}
+
+// The rules the Rules screenshot lists; the first holds the server's quotes for the Intercept one.
+const char *const DemoRules = R"({"rules": [
+  {"name": "hold quotes", "match": {"direction": "server", "payload": "\"quote\""}, "action": "hold"},
+  {"name": "mask tokens", "match": {"direction": "client", "type": "text"}, "action": "regex-replace",
+   "pattern": "(\"token\"\\s*:\\s*\")[^\"]*\"", "with": "$1REDACTED\""},
+  {"name": "slow acks", "enabled": false, "match": {"path": "/orders", "direction": "server", "payload": "ack"},
+   "action": "delay", "ms": 250},
+  {"match": {"host": "*.example.com"}, "action": "set-header", "name": "X-Debug", "value": "1"}
+]})";
+
+// A live session for the Intercept, Compose and Rules pictures: an order client through the proxy to a
+// small server that pushes a quote when greeted and echoes the rest. Both live as long as the window.
+struct OrdersScene
+{
+    QWebSocketServer *server;
+    QWebSocket *client;
+};
+
+OrdersScene startOrders(ui::MainWindow *w)
+{
+    auto *server = new QWebSocketServer(QStringLiteral("orders"), QWebSocketServer::NonSecureMode, w);
+    server->listen(QHostAddress::LocalHost, 0);
+    QObject::connect(server, &QWebSocketServer::newConnection, server, [server] {
+        while (QWebSocket *ws = server->nextPendingConnection()) {
+            ws->setParent(server);
+            QObject::connect(ws, &QWebSocket::textMessageReceived, ws, [ws](const QString &m) {
+                ws->sendTextMessage(m.contains(QLatin1String("hello")) ? QStringLiteral(
+                                        R"({"type":"quote","symbol":"BTC-USD","bid":64250.5,"ask":64251})")
+                                                                       : QStringLiteral(R"({"type":"ack"})"));
+            });
+        }
+    });
+    auto *client =
+        new QWebSocket(QStringLiteral("http://demo.socktap"), QWebSocketProtocol::VersionLatest, w);
+    client->setProxy(QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), w->proxyPort()));
+    client->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/orders").arg(server->serverPort())));
+    return {server, client};
+}
+
+// Forwards the held message whose payload contains `needle`, edited to `payload`.
+void forwardEdited(ui::MainWindow *w, const QByteArray &needle, const QByteArray &payload)
+{
+    for (const auto &h : w->hub()->held()) {
+        if (!h.payload.contains(needle))
+            continue;
+        intercept::SessionCommand command;
+        command.kind = intercept::SessionCommand::Kind::Release;
+        command.from = h.from;
+        command.id = h.id;
+        command.message = intercept::OutgoingMessage {h.opcode, payload, 1};
+        w->sendCommand(h.session, command, w, [](const intercept::CommandResult &) {});
+        return;
+    }
 }
 
 } // namespace
@@ -45,6 +115,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
     using Step = std::function<void()>;
     const capture::SessionId chat = findSession(w, "/chat");
     const capture::SessionId ticker = findSession(w, "/ticker");
+    auto orders = std::make_shared<OrdersScene>();
     auto steps = std::make_shared<QList<Step>>(QList<Step> {
         [=] {
             w->selectSession(chat);
@@ -75,6 +146,66 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
         [=] { save(w, dir, QStringLiteral("socktap-close-abnormal.png")); },
         [=] { w->tabs()->setCurrentIndex(ui::MainWindow::TimelineTab); },
         [=] { save(w, dir, QStringLiteral("socktap-timeline.png")); },
+        // Acting on live traffic: a paused direction and a hold rule fill the Intercept pane.
+        [=] {
+            QString error;
+            if (auto rules = intercept::RuleSet::fromJson(DemoRules, &error))
+                w->hub()->setRules(std::move(*rules));
+            else
+                std::fprintf(stderr, "socktap: demo rules: %s\n", qPrintable(error));
+            *orders = startOrders(w);
+        },
+        [] {},
+        [=] {
+            w->feed()->refresh();
+            w->selectSession(findSession(w, "/orders"));
+            w->tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
+            orders->client->sendTextMessage(QStringLiteral(R"({"type":"hello","user":"ada"})"));
+        },
+        [=] { w->pauseAction(capture::Direction::ClientToServer)->trigger(); },
+        [=] {
+            orders->client->sendTextMessage(QStringLiteral(
+                R"({"type":"order","side":"buy","symbol":"BTC-USD","qty":0.25,"limit":64000,"token":"eyJhbGciOi"})"));
+            orders->client->sendTextMessage(
+                QStringLiteral(R"({"type":"order","side":"sell","symbol":"ETH-USD","qty":3})"));
+        },
+        [=] {
+            forwardEdited(w, R"("side":"buy")",
+                          R"({"type":"order","side":"buy","symbol":"BTC-USD","qty":2.5,"limit":64000})");
+        },
+        [=] { orders->client->sendTextMessage(QStringLiteral(R"({"type":"cancel","id":4711})")); },
+        [=] {
+            w->feed()->refresh();
+            ui::MessagesPanel *messages = w->messagesPanel();
+            for (int row = 0; row < messages->model()->rowCount(); ++row) {
+                if (messages->model()->record(row).has(capture::MessageFlag::Edited))
+                    messages->selectMessage(messages->model()->messageIndex(row));
+            }
+            messages->payload()->tabs()->setCurrentIndex(ui::PayloadView::OriginalTab);
+            w->interceptPane()->view()->selectRow(0);
+        },
+        [=] { save(w, dir, QStringLiteral("socktap-intercept.png")); },
+        [=] {
+            ui::ComposePanel *compose = w->composePanel();
+            w->tabs()->setCurrentIndex(ui::MainWindow::ComposeTab);
+            compose->prefill(
+                capture::Direction::ServerToClient, 1,
+                R"({"type":"notice","text":"Trading pauses at 22:00 UTC for maintenance","level":"warn"})");
+            compose->send();
+        },
+        [=] { save(w, dir, QStringLiteral("socktap-compose.png")); },
+        [=] {
+            w->rulesAction()->trigger();
+            if (auto *rules = w->findChild<ui::RulesDialog *>())
+                rules->table()->selectRow(1);
+        },
+        [=] {
+            if (auto *rules = w->findChild<ui::RulesDialog *>()) {
+                save(rules, dir, QStringLiteral("socktap-rules.png"));
+                rules->reject();
+            }
+            w->interceptPane()->forwardAll(); // leave nothing held: the window closes cleanly
+        },
         [=] { QCoreApplication::quit(); },
     });
     // One step per event-loop turn (with time to paint), so each view is laid out before it is grabbed.

@@ -9,6 +9,7 @@
 
 #include "certs/CertificateAuthority.h"
 #include "core/capture/CaptureStore.h"
+#include "core/intercept/InterceptHub.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/TlsSession.h"
 
@@ -121,8 +122,27 @@ std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o,
     return contexts;
 }
 
+// The hub shared by the engine and the front end, with the --rules file's rules if one was given.
+std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions &o)
+{
+    auto hub = std::make_shared<intercept::InterceptHub>();
+    if (o.rules) {
+        hub->setRules(*o.rules);
+        std::fprintf(stderr, "socktap: %zu rules from %s\n", o.rules->rules.size(), qPrintable(o.rulesFile));
+    }
+    return hub;
+}
+
 int runHeadless(app::AppOptions options)
 {
+    if (options.rules && options.rules->hasHoldRules()) {
+        std::fprintf(stderr,
+                     "socktap: %s: 'hold' rules need the window to release what they hold; headless, use "
+                     "drop, delay, replace or regex-replace\n",
+                     qPrintable(options.rulesFile));
+        return 1;
+    }
+    options.proxy.intercept = makeInterceptHub(options);
     std::unique_ptr<certs::CertificateAuthority> ca;
     options.proxy.tls = setUpTls(options, ca);
     if (!options.proxy.tls)
@@ -218,9 +238,11 @@ int runGui(const app::AppOptions &options)
     o.proxy.tls = setUpTls(o, ca);
     if (!o.proxy.tls)
         return 3;
+    o.proxy.intercept = makeInterceptHub(o);
     capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory});
     ui::MainWindow window(
-        store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get());
+        store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get(),
+        o.proxy.intercept);
     window.show();
     if (!window.startProxy()) {
         QMessageBox::warning(

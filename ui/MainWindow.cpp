@@ -1,10 +1,14 @@
 #include "MainWindow.h"
 
 #include "CaptureFeed.h"
+#include "CloseSessionDialog.h"
 #include "CloseView.h"
+#include "ComposePanel.h"
 #include "HandshakeView.h"
+#include "InterceptPane.h"
 #include "MessagesPanel.h"
 #include "PayloadView.h"
+#include "RulesDialog.h"
 #include "SessionFilterModel.h"
 #include "SessionTableModel.h"
 #include "TimelineView.h"
@@ -29,6 +33,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStatusBar>
@@ -41,17 +46,24 @@
 namespace socktap::ui {
 
 MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
-                       certs::CertificateAuthority *ca, QWidget *parent)
+                       certs::CertificateAuthority *ca, std::shared_ptr<intercept::InterceptHub> hub,
+                       QWidget *parent)
     : QMainWindow(parent)
     , m_store(store)
     , m_makeServer(std::move(makeServer))
     , m_ca(ca)
+    , m_hub(hub ? std::move(hub) : std::make_shared<intercept::InterceptHub>())
     , m_feed(new CaptureFeed(store, this))
     , m_sessions(new SessionTableModel(store, this))
     , m_filter(new SessionFilterModel(this))
 {
     setWindowTitle(tr("Socktap"));
     m_filter->setSourceModel(m_sessions);
+    RulesDialog::loadSaved(*m_hub);
+    const CommandSender send = [this](capture::SessionId id, const intercept::SessionCommand &command,
+                                      QObject *context, CommandDone done) {
+        sendCommand(id, command, context, std::move(done));
+    };
 
     // Left: the session list.
     auto *left = new QWidget(this);
@@ -96,10 +108,12 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_messages = new MessagesPanel(store, m_tabs);
     m_close = new CloseView(m_tabs);
     m_timeline = new TimelineView(m_tabs);
+    m_compose = new ComposePanel(send, m_tabs);
     m_tabs->addTab(m_handshake, tr("Handshake"));
     m_tabs->addTab(m_messages, tr("Messages"));
     m_tabs->addTab(m_close, tr("Close"));
     m_tabs->addTab(m_timeline, tr("Timeline"));
+    m_tabs->addTab(m_compose, tr("Compose"));
 
     m_splitter = new QSplitter(Qt::Horizontal, this);
     m_splitter->setObjectName(QStringLiteral("mainSplitter"));
@@ -108,6 +122,11 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_splitter->setStretchFactor(0, 2);
     m_splitter->setStretchFactor(1, 3);
     setCentralWidget(m_splitter);
+
+    // Bottom: what is held at breakpoints; hidden until something is.
+    m_intercept = new InterceptPane(m_hub, send, this);
+    addDockWidget(Qt::BottomDockWidgetArea, m_intercept);
+    m_intercept->hide();
 
     buildMenus();
     buildStatusBar();
@@ -122,15 +141,26 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
         m_sessions->reload();
         showSession(true);
     });
+    connect(m_intercept, &InterceptPane::status, this,
+            [this](const QString &text) { statusBar()->showMessage(text, 10000); });
+    connect(m_intercept, &InterceptPane::pauseEnded, this,
+            [this](capture::SessionId id, capture::Direction from) {
+                m_paused[id][int(from)] = false;
+                updateSessionActions();
+            });
+    connect(m_messages, &MessagesPanel::resendRequested, this, &MainWindow::resend);
+    connect(m_messages, &MessagesPanel::editAndResendRequested, this, &MainWindow::editAndResend);
     connect(m_tabs, &QTabWidget::currentChanged, this, [this](int tab) {
         if (tab == TimelineTab)
             refreshTimeline();
     });
     auto *counters = new QTimer(this);
     connect(counters, &QTimer::timeout, this, &MainWindow::updateCounters);
+    connect(counters, &QTimer::timeout, this, &MainWindow::updateSessionActions);
     counters->start(1000);
     restoreLayout();
     updateCounters();
+    updateSessionActions();
 }
 
 MainWindow::~MainWindow() = default;
@@ -173,7 +203,16 @@ void MainWindow::buildMenus()
     m_follow->setToolTip(tr("Scroll to new messages as they arrive (only while the list is at its end)"));
     connect(m_follow, &QAction::toggled, m_messages, &MessagesPanel::setFollowing);
 
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QAction *showIntercept = m_intercept->toggleViewAction();
+    showIntercept->setText(tr("&Intercept pane"));
+    showIntercept->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+    view->addAction(showIntercept);
+    buildSessionMenu();
+
     QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    m_rulesAction = tools->addAction(tr("&Rules…"), this, &MainWindow::showRules);
+    m_rulesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     tools->addAction(tr("&Export CA certificate…"), this, &MainWindow::exportCa)->setEnabled(m_ca != nullptr);
     tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
 
@@ -185,6 +224,153 @@ void MainWindow::buildMenus()
                               "every message decoded.</p><p>Point a client at %2 as its HTTP proxy.</p>")
                                .arg(QCoreApplication::applicationVersion(), m_listening->text()));
     });
+}
+
+void MainWindow::buildSessionMenu()
+{
+    QMenu *session = menuBar()->addMenu(tr("&Session"));
+    const std::pair<capture::Direction, QString> pauses[] = {
+        {capture::Direction::ClientToServer, tr("Pause &client → server")},
+        {capture::Direction::ServerToClient, tr("Pause &server → client")}};
+    for (const auto &[from, text] : pauses) {
+        QAction *pause = session->addAction(text);
+        pause->setCheckable(true);
+        pause->setShortcut(
+            QKeySequence(Qt::CTRL | (from == capture::Direction::ClientToServer ? Qt::Key_1 : Qt::Key_2)));
+        pause->setToolTip(tr("Hold every message this side sends until you forward it (Intercept pane)"));
+        // triggered, not toggled: only the user's clicks send a command, not the window's own updates.
+        connect(pause, &QAction::triggered, this, [this, from](bool on) { setPaused(from, on); });
+        m_pause[int(from)] = pause;
+    }
+    m_resumeAll = session->addAction(tr("&Resume all"), this, &MainWindow::resumeAll);
+    m_resumeAll->setToolTip(tr("Forward everything held in this session and stop pausing it"));
+    session->addSeparator();
+    // The pane's actions live here too, so F8 and friends work while the pane is hidden.
+    for (QAction *a : {m_intercept->forwardAction(), m_intercept->editAction(), m_intercept->dropAction(),
+                       m_intercept->forwardAllAction()}) {
+        session->addAction(a);
+        addAction(a);
+    }
+    session->addSeparator();
+    m_closeSession = session->addAction(tr("&Close session…"), this, &MainWindow::closeSession);
+}
+
+bool MainWindow::isLive(capture::SessionId id) const
+{
+    return id && m_server && !m_stopping && m_server->isLive(id);
+}
+
+void MainWindow::sendCommand(capture::SessionId id, const intercept::SessionCommand &command,
+                             QObject *context, CommandDone done)
+{
+    if (!m_server || m_stopping) {
+        // Answered later all the same, so callers have one path.
+        QMetaObject::invokeMethod(
+            context,
+            [done = std::move(done)] { done(intercept::CommandResult::failure(tr("the proxy is stopped"))); },
+            Qt::QueuedConnection);
+        return;
+    }
+    m_server->command(id, command, context, std::move(done));
+}
+
+void MainWindow::updateSessionActions()
+{
+    const bool live = isLive(m_current);
+    const auto paused = m_paused.value(m_current, {false, false});
+    for (int from = 0; from < 2; ++from) {
+        const QSignalBlocker blocker(m_pause[size_t(from)]);
+        m_pause[size_t(from)]->setEnabled(live);
+        m_pause[size_t(from)]->setChecked(live && paused[size_t(from)]);
+    }
+    m_resumeAll->setEnabled(live);
+    m_closeSession->setEnabled(live);
+    m_compose->setSession(m_current, live);
+    m_messages->setLive(live);
+}
+
+void MainWindow::setPaused(capture::Direction from, bool on)
+{
+    const capture::SessionId id = m_current;
+    intercept::SessionCommand command;
+    command.kind = intercept::SessionCommand::Kind::SetPause;
+    command.from = from;
+    command.on = on;
+    m_paused[id][int(from)] = on;
+    sendCommand(id, command, this, [this, id, from, on](const intercept::CommandResult &result) {
+        if (result.ok)
+            return;
+        m_paused[id][int(from)] = false; // the session has ended, or never paused
+        statusBar()->showMessage(tr("Pause failed: %1").arg(result.error), 10000);
+        updateSessionActions();
+    });
+    updateSessionActions();
+}
+
+void MainWindow::resumeAll()
+{
+    const capture::SessionId id = m_current;
+    for (const auto from : {capture::Direction::ClientToServer, capture::Direction::ServerToClient}) {
+        intercept::SessionCommand command;
+        command.kind = intercept::SessionCommand::Kind::ReleaseAll;
+        command.from = from;
+        sendCommand(id, command, this, [this, id, from](const intercept::CommandResult &result) {
+            if (!result.ok) {
+                statusBar()->showMessage(tr("Resume failed: %1").arg(result.error), 10000);
+                return;
+            }
+            m_paused[id][int(from)] = false;
+            updateSessionActions();
+        });
+    }
+}
+
+void MainWindow::closeSession()
+{
+    const capture::SessionId id = m_current;
+    auto *dialog = new CloseSessionDialog(id, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, id, dialog] {
+        const intercept::SessionCommand command = dialog->command();
+        const bool reset = command.kind == intercept::SessionCommand::Kind::Reset;
+        sendCommand(id, command, this, [this, id, reset](const intercept::CommandResult &result) {
+            statusBar()->showMessage(
+                result.ok ? (reset ? tr("Session %1 reset").arg(id) : tr("Close sent in session %1").arg(id))
+                          : tr("Close failed: %1").arg(result.error),
+                10000);
+        });
+    });
+    dialog->open();
+}
+
+void MainWindow::resend(capture::Direction to, quint8 opcode, const QByteArray &payload)
+{
+    intercept::SessionCommand command;
+    command.kind = intercept::SessionCommand::Kind::Send;
+    command.from = to; // sent as the peer on that side: ClientToServer goes to the server
+    command.flag = capture::MessageFlag::Resent;
+    command.message = intercept::OutgoingMessage {opcode, payload, 1};
+    const QString where = to == capture::Direction::ClientToServer ? tr("the server") : tr("the client");
+    sendCommand(m_current, command, this, [this, where](const intercept::CommandResult &result) {
+        statusBar()->showMessage(
+            result.ok ? tr("Resent to %1").arg(where) : tr("Resend failed: %1").arg(result.error), 10000);
+    });
+}
+
+void MainWindow::editAndResend(capture::Direction from, quint8 opcode, const QByteArray &payload)
+{
+    m_compose->prefill(from, opcode, payload);
+    m_tabs->setCurrentIndex(ComposeTab);
+}
+
+void MainWindow::showRules()
+{
+    auto *dialog = new RulesDialog(m_hub, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this] {
+        statusBar()->showMessage(tr("%n rule(s) in use", nullptr, int(m_hub->rules()->rules.size())), 5000);
+    });
+    dialog->open();
 }
 
 void MainWindow::buildStatusBar()
@@ -212,6 +398,7 @@ bool MainWindow::startProxy()
         return false;
     }
     updateListening();
+    updateSessionActions();
     return true;
 }
 
@@ -225,7 +412,9 @@ void MainWindow::stopProxy()
         // Deleted later: we are inside its signal.
         m_server.release()->deleteLater();
         m_stopping = false;
+        m_paused.clear(); // every session has ended
         updateListening();
+        updateSessionActions();
     });
     m_server->stop();
 }
@@ -272,6 +461,7 @@ void MainWindow::updateCounters()
 void MainWindow::onSessionsChanged(const QList<capture::SessionId> &ids)
 {
     m_sessions->update(ids);
+    updateSessionActions();
     if (m_current && ids.contains(m_current))
         showSession(false);
     else if (!m_current && m_sessionView->model()->rowCount() > 0
@@ -307,6 +497,7 @@ void MainWindow::onCurrentSessionChanged()
     const QModelIndex index = m_filter->mapToSource(m_sessionView->currentIndex());
     m_current = index.isValid() ? m_sessions->sessionId(index.row()) : 0;
     showSession(true);
+    updateSessionActions();
 }
 
 void MainWindow::showSession(bool messagesToo)
@@ -346,6 +537,7 @@ void MainWindow::clearCapture()
     m_current = 0;
     m_sessions->clear();
     showSession(true);
+    updateSessionActions();
     updateCounters();
 }
 

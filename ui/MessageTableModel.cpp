@@ -6,6 +6,7 @@
 #include "core/ws/Utf8Validator.h"
 
 #include <QColor>
+#include <QFont>
 
 #include <algorithm>
 
@@ -33,10 +34,7 @@ QString flagsText(const MessageRecord &r)
         f << QStringLiteral("fragmented");
     if (r.has(MessageFlag::Compressed))
         f << QStringLiteral("compressed");
-    if (r.has(MessageFlag::Edited))
-        f << QStringLiteral("edited");
-    if (r.has(MessageFlag::Injected))
-        f << QStringLiteral("injected");
+    f << capture::changeNames(r); // held, edited, dropped, injected, resent, delayed, re-compressed
     if (r.violations)
         f << QStringLiteral("violation");
     if (r.has(MessageFlag::Truncated))
@@ -335,7 +333,19 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
         default:
             return {};
         }
+    case Qt::FontRole:
+        if (r.has(MessageFlag::Dropped)) {
+            // Struck out: it is in the capture, but the peer never got it.
+            QFont font;
+            font.setStrikeOut(true);
+            return font;
+        }
+        return {};
     case Qt::ForegroundRole:
+        if (r.has(MessageFlag::Dropped))
+            return QColor(0x9e, 0x9e, 0x9e);
+        if (index.column() == Flags && r.has(MessageFlag::Changed))
+            return QColor(0xb2, 0x6a, 0x00); // what Socktap changed stands out from what the peers sent
         if (r.violations)
             return QColor(0xd3, 0x2f, 0x2f);
         if (fromClient && index.column() == Direction)

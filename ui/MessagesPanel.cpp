@@ -2,12 +2,14 @@
 
 #include "PayloadView.h"
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTableView>
@@ -46,7 +48,7 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_view->setColumnWidth(MessageTableModel::Type, 80);
     m_view->setColumnWidth(MessageTableModel::Size, 80);
     m_view->setColumnWidth(MessageTableModel::WireSize, 80);
-    m_view->setColumnWidth(MessageTableModel::Flags, 130);
+    m_view->setColumnWidth(MessageTableModel::Flags, 120);
     m_payload = new PayloadView(this);
 
     auto *filters = new QHBoxLayout;
@@ -79,6 +81,81 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MessagesPanel::onCurrentChanged);
     connect(m_model, &QAbstractItemModel::modelReset, m_payload, &PayloadView::clear);
+    buildActions();
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QWidget::customContextMenuRequested, this, &MessagesPanel::showContextMenu);
+    connect(m_model, &QAbstractItemModel::modelReset, this, &MessagesPanel::updateActions);
+}
+
+void MessagesPanel::buildActions()
+{
+    m_resendToServer = new QAction(tr("Resend to &server"), this);
+    m_resendToServer->setToolTip(tr("Send this message's type and payload to the server again"));
+    connect(m_resendToServer, &QAction::triggered, this,
+            [this] { resend(capture::Direction::ClientToServer); });
+    m_resendToClient = new QAction(tr("Resend to &client"), this);
+    m_resendToClient->setToolTip(tr("Send this message's type and payload to the client again"));
+    connect(m_resendToClient, &QAction::triggered, this,
+            [this] { resend(capture::Direction::ServerToClient); });
+    m_editAndResend = new QAction(tr("&Edit and resend…"), this);
+    connect(m_editAndResend, &QAction::triggered, this, [this] {
+        if (const auto m = currentMessage())
+            emit editAndResendRequested(m->record.direction(), m->record.opcode, m->payload);
+    });
+    m_copyText = new QAction(tr("Copy as &text"), this);
+    connect(m_copyText, &QAction::triggered, m_payload, &PayloadView::copyText);
+    m_copyHex = new QAction(tr("Copy as &hex"), this);
+    connect(m_copyHex, &QAction::triggered, m_payload, &PayloadView::copyHex);
+    m_copyBase64 = new QAction(tr("Copy as &base64"), this);
+    connect(m_copyBase64, &QAction::triggered, m_payload, &PayloadView::copyBase64);
+    updateActions();
+}
+
+void MessagesPanel::setLive(bool live)
+{
+    m_live = live;
+    updateActions();
+}
+
+std::optional<capture::MessageView> MessagesPanel::currentMessage() const
+{
+    const QModelIndex current = m_view->currentIndex();
+    if (!current.isValid())
+        return std::nullopt;
+    return m_store.message(m_model->sessionId(), m_model->messageIndex(current.row()));
+}
+
+void MessagesPanel::updateActions()
+{
+    const QModelIndex current = m_view->currentIndex();
+    const bool selected = current.isValid();
+    // A truncated or evicted payload is not the message any more: resending it would send something else.
+    const bool whole = selected && !m_model->record(current.row()).has(capture::MessageFlag::Truncated)
+        && !m_payload->payloadEvicted();
+    for (QAction *a : {m_resendToServer, m_resendToClient, m_editAndResend})
+        a->setEnabled(m_live && whole);
+    for (QAction *a : {m_copyText, m_copyHex, m_copyBase64})
+        a->setEnabled(selected);
+}
+
+void MessagesPanel::showContextMenu(const QPoint &pos)
+{
+    const QModelIndex at = m_view->indexAt(pos);
+    if (!at.isValid())
+        return;
+    m_view->setCurrentIndex(at);
+    auto *menu = new QMenu(this);
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    menu->addActions({m_resendToServer, m_resendToClient, m_editAndResend});
+    menu->addSeparator();
+    menu->addActions({m_copyText, m_copyHex, m_copyBase64});
+    menu->popup(m_view->viewport()->mapToGlobal(pos));
+}
+
+void MessagesPanel::resend(capture::Direction to)
+{
+    if (const auto m = currentMessage(); m && !m->payloadEvicted)
+        emit resendRequested(to, m->record.opcode, m->payload);
 }
 
 void MessagesPanel::setSession(capture::SessionId id, qint64 sessionStart)
@@ -132,12 +209,11 @@ bool MessagesPanel::selectMessage(quint64 index)
 void MessagesPanel::onCurrentChanged()
 {
     const QModelIndex current = m_view->currentIndex();
-    if (!current.isValid()) {
+    if (!current.isValid())
         m_payload->clear();
-        return;
-    }
-    if (const auto m = m_store.message(m_model->sessionId(), m_model->messageIndex(current.row())))
+    else if (const auto m = m_store.message(m_model->sessionId(), m_model->messageIndex(current.row())))
         m_payload->setMessage(*m);
+    updateActions();
 }
 
 } // namespace socktap::ui

@@ -1,11 +1,14 @@
 // The Messages tab: filters (direction, type, text or regex search), the message table, and the payload
 // view for the selected message. Follows new messages unless the user has scrolled away from the bottom.
+// The context menu resends a message (to the server or the client), opens it in Compose, or copies it;
+// the window does the sending, since it owns the engine.
 #pragma once
 
 #include "MessageTableModel.h"
 
 #include <QWidget>
 
+class QAction;
 class QCheckBox;
 class QComboBox;
 class QLineEdit;
@@ -33,11 +36,30 @@ public:
     QTableView *view() const { return m_view; }
     PayloadView *payload() const { return m_payload; }
     QLineEdit *searchBox() const { return m_search; }
+    // Whether the shown session is live (resending needs a live session).
+    void setLive(bool live);
+    // The selected message, read from the store.
+    std::optional<capture::MessageView> currentMessage() const;
+    QAction *resendToServerAction() const { return m_resendToServer; }
+    QAction *resendToClientAction() const { return m_resendToClient; }
+    QAction *editAndResendAction() const { return m_editAndResend; }
+    QAction *copyTextAction() const { return m_copyText; }
+    QAction *copyHexAction() const { return m_copyHex; }
+    QAction *copyBase64Action() const { return m_copyBase64; }
+
+signals:
+    // `to`: ClientToServer sends it to the server (as the client), ServerToClient to the client.
+    void resendRequested(capture::Direction to, quint8 opcode, const QByteArray &payload);
+    void editAndResendRequested(capture::Direction from, quint8 opcode, const QByteArray &payload);
 
 private:
     void onCurrentChanged();
     void applySearch();
     bool atBottom() const;
+    void buildActions();
+    void updateActions();
+    void showContextMenu(const QPoint &pos);
+    void resend(capture::Direction to);
 
     capture::CaptureStore &m_store;
     MessageTableModel *m_model;
@@ -48,6 +70,13 @@ private:
     QLineEdit *m_search;
     QCheckBox *m_regex;
     bool m_followEnabled = true;
+    bool m_live = false;
+    QAction *m_resendToServer;
+    QAction *m_resendToClient;
+    QAction *m_editAndResend;
+    QAction *m_copyText;
+    QAction *m_copyHex;
+    QAction *m_copyBase64;
 };
 
 } // namespace socktap::ui

@@ -144,6 +144,17 @@ PayloadView::PayloadView(QWidget *parent)
     m_tabs->addTab(m_json, tr("JSON"));
     m_tabs->addTab(m_hex, tr("Hex"));
     m_tabs->addTab(m_frames, tr("Frames"));
+    m_original = new QPlainTextEdit(this);
+    m_original->setReadOnly(true);
+    m_original->setFont(mono);
+    m_tabs->addTab(m_original, tr("Original"));
+    m_tabs->setTabToolTip(OriginalTab, tr("Edited messages: the payload as the peer sent it"));
+    m_tabs->setTabEnabled(OriginalTab, false);
+    m_note = new QLabel(this);
+    m_note->setWordWrap(true);
+    m_note->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_note->setStyleSheet(QStringLiteral("color: #b26a00"));
+    m_note->hide();
 
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_summary, 1);
@@ -159,17 +170,23 @@ PayloadView::PayloadView(QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(bar);
+    layout->addWidget(m_note);
     layout->addWidget(m_tabs, 1);
 }
 
 void PayloadView::clear()
 {
     m_payload.clear();
+    m_evicted = false;
     m_summary->clear();
     m_text->clear();
     m_json->clear();
     m_hex->clear();
     m_frames->setRowCount(0);
+    m_note->clear();
+    m_note->hide();
+    m_original->clear();
+    m_tabs->setTabEnabled(OriginalTab, false);
 }
 
 void PayloadView::setHighlight(const QRegularExpression &pattern)
@@ -187,11 +204,22 @@ QString PayloadView::hexText() const
     return m_hex->toPlainText();
 }
 
+QString PayloadView::noteText() const
+{
+    return m_note->text();
+}
+
+QString PayloadView::originalText() const
+{
+    return m_original->toPlainText();
+}
+
 void PayloadView::setMessage(const capture::MessageView &m)
 {
     clear();
     const capture::MessageRecord &r = m.record;
     m_payload = m.payload;
+    m_evicted = m.payloadEvicted;
     QString summary =
         QStringLiteral("#%1 %2 %3, %4 decoded, %5 on the wire")
             .arg(m.index + 1)
@@ -230,12 +258,31 @@ void PayloadView::setMessage(const capture::MessageView &m)
     m_text->setPlainText(text);
     m_hex->setPlainText(capture::hexDump(m.payload));
     fillFrames(m);
+    fillChanges(m);
     const bool json = r.opcode == quint8(ws::Opcode::Text) && fillJson(m.payload);
     m_tabs->setTabEnabled(JsonTab, json);
     if (json)
         m_tabs->setCurrentIndex(JsonTab);
-    else if (m_tabs->currentIndex() == JsonTab)
+    else if (m_tabs->currentIndex() == JsonTab || !m_tabs->isTabEnabled(m_tabs->currentIndex()))
         m_tabs->setCurrentIndex(TextTab);
+}
+
+void PayloadView::fillChanges(const capture::MessageView &m)
+{
+    const QStringList changes = capture::changeNames(m.record);
+    QString note =
+        changes.isEmpty() ? QString() : tr("Changed by Socktap (%1)").arg(changes.join(QStringLiteral(", ")));
+    if (!m.note.isEmpty())
+        note += (note.isEmpty() ? QString() : QStringLiteral(": ")) + m.note;
+    m_note->setText(note);
+    m_note->setVisible(!note.isEmpty());
+    const bool edited = m.record.has(capture::MessageFlag::Edited);
+    m_tabs->setTabEnabled(OriginalTab, edited);
+    if (!edited)
+        return;
+    // Text when it reads as text (the usual case for an edit), else the same dump as Hex.
+    m_original->setPlainText(ws::Utf8Validator::isValid(m.original) ? QString::fromUtf8(m.original)
+                                                                    : capture::hexDump(m.original));
 }
 
 bool PayloadView::fillJson(const QByteArray &payload)

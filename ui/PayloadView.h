@@ -1,6 +1,7 @@
 // One message's payload four ways: Text, JSON (a collapsible tree, chosen automatically for valid JSON),
-// Hex (offset, hex, ASCII) and Frames (every frame's header facts, so fragmentation shows). Copy as text,
-// hex or base64; save to a file. Search matches are highlighted in the text.
+// Hex (offset, hex, ASCII) and Frames (every frame's header facts, so fragmentation shows); for a message
+// Socktap changed, what it did (the note) and, when edited, the Original payload the peer sent. Copy as
+// text, hex or base64; save to a file. Search matches are highlighted in the text.
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
@@ -23,7 +24,7 @@ class PayloadView final : public QWidget
     Q_OBJECT
 
 public:
-    enum Tab { TextTab, JsonTab, HexTab, FramesTab };
+    enum Tab { TextTab, JsonTab, HexTab, FramesTab, OriginalTab };
 
     explicit PayloadView(QWidget *parent = nullptr);
 
@@ -38,6 +39,9 @@ public:
     QString hexText() const;
     QTableWidget *framesTable() const { return m_frames; }
     QByteArray payload() const { return m_payload; }
+    bool payloadEvicted() const { return m_evicted; }
+    QString noteText() const;
+    QString originalText() const;
 
 public slots:
     void copyText();
@@ -48,6 +52,7 @@ public slots:
 private:
     bool fillJson(const QByteArray &payload);
     void fillFrames(const capture::MessageView &message);
+    void fillChanges(const capture::MessageView &message);
 
     QLabel *m_summary;
     QTabWidget *m_tabs;
@@ -55,8 +60,11 @@ private:
     QTreeWidget *m_json;
     QPlainTextEdit *m_hex;
     QTableWidget *m_frames;
+    QLabel *m_note; // what Socktap did to this message, and which rule
+    QPlainTextEdit *m_original;
     SearchHighlighter *m_highlighter;
     QByteArray m_payload;
+    bool m_evicted = false;
 };
 
 } // namespace socktap::ui

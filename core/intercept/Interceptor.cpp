@@ -49,8 +49,14 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             break;
         case Action::RegexReplace: {
             QByteArray replaced = regexReplace(r.pattern, r.with, current);
-            if (replaced != current)
-                v.payload = std::move(replaced); // a replacement that changes nothing keeps the bytes exact
+            if (replaced == current) {
+                // Nothing to replace: the bytes stay exact and nothing is claimed. The rule still matched,
+                // so it still ends the evaluation unless it says "continue".
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
+            v.payload = std::move(replaced);
             break;
         }
         case Action::Hold:

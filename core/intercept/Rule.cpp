@@ -1,527 +1,19 @@
 #include "Rule.h"
 
-#include <QFile>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonParseError>
+#include "RuleInternal.h"
 
 #include <algorithm>
-#include <cmath>
-#include <initializer_list>
-#include <utility>
 
 namespace socktap::intercept {
 
 using capture::Direction;
+using namespace detail;
 
 namespace {
-
-constexpr int MaxDelayMs = 600000; // ten minutes: longer is a typo, and would pin the message's memory
-
-template<typename E>
-struct Spelling
-{
-    const char *text;
-    E value;
-};
-
-constexpr Spelling<Action> ActionSpellings[] = {
-    {"drop", Action::Drop},
-    {"delay", Action::Delay},
-    {"replace", Action::Replace},
-    {"regex-replace", Action::RegexReplace},
-    {"hold", Action::Hold},
-    {"set-header", Action::SetHeader},
-    {"remove-header", Action::RemoveHeader},
-};
-constexpr Spelling<SenderMatch> SenderSpellings[] = {
-    {"client", SenderMatch::Client}, {"server", SenderMatch::Server}, {"both", SenderMatch::Both}};
-constexpr Spelling<TypeMatch> TypeSpellings[] = {
-    {"text", TypeMatch::Text}, {"binary", TypeMatch::Binary}, {"any", TypeMatch::Any}};
-constexpr Spelling<HeadSide> SideSpellings[] = {{"request", HeadSide::Request},
-                                                {"response", HeadSide::Response}};
-
-template<typename E, size_t N>
-const char *spell(const Spelling<E> (&spellings)[N], E value)
-{
-    for (const auto &s : spellings) {
-        if (s.value == value)
-            return s.text;
-    }
-    return "";
-}
-
-// "a, b or c": the wording of every "expected ..." list in the errors.
-QString oneOf(const QStringList &items)
-{
-    if (items.size() < 2)
-        return items.join(QString());
-    return items.first(items.size() - 1).join(QStringLiteral(", ")) + QStringLiteral(" or ") + items.last();
-}
-
-template<typename E, size_t N>
-QStringList spellingList(const Spelling<E> (&spellings)[N])
-{
-    QStringList out;
-    for (const auto &s : spellings)
-        out.append(QLatin1String(s.text));
-    return out;
-}
-
-const QStringList RuleFields = {"name",    "enabled", "continue", "match",  "action", "ms",
-                                "payload", "pattern", "with",     "header", "value",  "on"};
-const QStringList MatchFields = {"host", "path", "direction", "type", "payload", "regex"};
-// Match fields that look at a message; a header rule has no message, so naming one is a mistake.
-const QStringList MessageMatchFields = {"direction", "type", "payload", "regex"};
-
-// The fields beyond name, enabled, continue, match and action that each action reads. Any other known
-// field is refused, so that a leftover "ms" on a drop rule is noticed rather than ignored.
-QStringList actionFields(Action a)
-{
-    switch (a) {
-    case Action::Drop:
-    case Action::Hold:
-        return {};
-    case Action::Delay:
-        return {"ms"};
-    case Action::Replace:
-        return {"payload"};
-    case Action::RegexReplace:
-        return {"pattern", "with"};
-    case Action::SetHeader:
-        return {"header", "value", "on"};
-    case Action::RemoveHeader:
-        return {"header", "on"};
-    }
-    return {};
-}
-
-bool isCommonField(const QString &key)
-{
-    return key == u"name" || key == u"enabled" || key == u"continue" || key == u"match" || key == u"action";
-}
-
-std::nullopt_t failWith(QString *error, const QString &message)
-{
-    if (error)
-        *error = message;
-    return std::nullopt;
-}
-
-// "line 3, column 7 (offset 41)": editors show lines, the spec asks for the offset; give both.
-QString jsonPosition(QByteArrayView json, int offset)
-{
-    const QByteArrayView before = json.first(qBound(0, offset, int(json.size())));
-    const qsizetype line = before.count('\n') + 1;
-    const qsizetype column = before.size() - (before.lastIndexOf('\n') + 1) + 1;
-    return QStringLiteral("line %1, column %2 (offset %3)").arg(line).arg(column).arg(offset);
-}
-
-QString jsonKind(const QJsonValue &v)
-{
-    switch (v.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return QStringLiteral("a boolean");
-    case QJsonValue::Double:
-        return QStringLiteral("a number");
-    case QJsonValue::String:
-        return QStringLiteral("a string");
-    case QJsonValue::Array:
-        return QStringLiteral("an array");
-    case QJsonValue::Object:
-        return QStringLiteral("an object");
-    case QJsonValue::Undefined:
-        break;
-    }
-    return QStringLiteral("nothing");
-}
-
-// Reads the fields of one JSON object (a rule, or its match), keeping the first error as
-// "field 'match.host': why". Each reader leaves its output alone when the field is absent.
-class FieldReader
-{
-public:
-    FieldReader(const QJsonObject &object, QString prefix)
-        : m_object(object)
-        , m_prefix(std::move(prefix))
-    { }
-
-    const QString &error() const { return m_error; }
-    bool has(const QString &key) const { return m_object.contains(key); }
-    QJsonValue value(const QString &key) const { return m_object.value(key); }
-
-    bool fail(const QString &key, const QString &why)
-    {
-        m_error = QStringLiteral("field '%1%2': %3").arg(m_prefix, key, why);
-        return false;
-    }
-
-    bool refuseUnknown(const QStringList &known)
-    {
-        for (auto it = m_object.begin(); it != m_object.end(); ++it) {
-            if (!known.contains(it.key()))
-                return fail(it.key(), QStringLiteral("unknown field (expected %1)").arg(oneOf(known)));
-        }
-        return true;
-    }
-
-    bool text(const QString &key, QString *out)
-    {
-        const QJsonValue v = value(key);
-        if (v.isUndefined())
-            return true;
-        if (!v.isString())
-            return fail(key, QStringLiteral("expected a string"));
-        *out = v.toString();
-        return true;
-    }
-
-    bool bytes(const QString &key, QByteArray *out)
-    {
-        QString s;
-        if (!text(key, &s))
-            return false;
-        if (has(key))
-            *out = s.toUtf8();
-        return true;
-    }
-
-    bool flag(const QString &key, bool *out)
-    {
-        const QJsonValue v = value(key);
-        if (v.isUndefined())
-            return true;
-        if (!v.isBool())
-            return fail(key, QStringLiteral("expected true or false"));
-        *out = v.toBool();
-        return true;
-    }
-
-    template<typename E, size_t N>
-    bool choice(const QString &key, const char *what, const Spelling<E> (&spellings)[N], E *out)
-    {
-        QString s;
-        if (!text(key, &s))
-            return false;
-        if (!has(key))
-            return true;
-        for (const auto &sp : spellings) {
-            if (s == QLatin1String(sp.text)) {
-                *out = sp.value;
-                return true;
-            }
-        }
-        return fail(key,
-                    QStringLiteral("unknown %1 '%2' (expected %3)")
-                        .arg(QLatin1String(what), s, oneOf(spellingList(spellings))));
-    }
-
-    bool regex(const QString &key, QString *text, QRegularExpression *compiled)
-    {
-        if (!this->text(key, text))
-            return false;
-        if (text->isEmpty())
-            return true;
-        *compiled = QRegularExpression(*text);
-        if (!compiled->isValid()) {
-            return fail(
-                key,
-                QStringLiteral("invalid regular expression '%1': %2 at offset %3")
-                    .arg(*text, compiled->errorString(), QString::number(compiled->patternErrorOffset())));
-        }
-        return true;
-    }
-
-private:
-    const QJsonObject &m_object;
-    QString m_prefix;
-    QString m_error;
-};
-
-bool readMatch(const QJsonObject &object, bool headerRule, Match *m, QString *error)
-{
-    FieldReader r(object, QStringLiteral("match."));
-    bool ok = r.refuseUnknown(MatchFields);
-    for (const QString &key : MessageMatchFields) {
-        if (ok && headerRule && r.has(key))
-            ok = r.fail(key, QStringLiteral("header rules match only host and path"));
-    }
-    ok = ok && r.text(QStringLiteral("host"), &m->host) && r.text(QStringLiteral("path"), &m->path)
-        && r.choice(QStringLiteral("direction"), "direction", SenderSpellings, &m->sender)
-        && r.choice(QStringLiteral("type"), "type", TypeSpellings, &m->type)
-        && r.bytes(QStringLiteral("payload"), &m->payload)
-        && r.regex(QStringLiteral("regex"), &m->regexText, &m->regex);
-    if (!ok)
-        *error = r.error();
-    return ok;
-}
-
-bool isWholeNumber(double d)
-{
-    return std::isfinite(d) && d == std::floor(d);
-}
-
-bool readDelay(FieldReader &r, int *ms)
-{
-    const QJsonValue v = r.value(QStringLiteral("ms"));
-    if (!v.isDouble() || !isWholeNumber(v.toDouble()))
-        return r.fail(QStringLiteral("ms"), QStringLiteral("expected a whole number of milliseconds"));
-    const double d = v.toDouble();
-    if (d < 0 || d > MaxDelayMs) {
-        return r.fail(QStringLiteral("ms"),
-                      QStringLiteral("%1 is out of range (expected 0 to %2 milliseconds)")
-                          .arg(QString::number(d, 'g', 16), QString::number(MaxDelayMs)));
-    }
-    *ms = int(d);
-    return true;
-}
-
-// One piece of a regex-replace replacement: literal text, or a group reference.
-struct ReplacementPiece
-{
-    QString text;
-    int group = -1;
-};
 
 bool isAsciiDigit(QChar c)
 {
     return c.unicode() >= u'0' && c.unicode() <= u'9';
-}
-
-// Splits `with` at $N and $$. "$12" means group 12 when the pattern has twelve groups and group 1 followed
-// by "2" otherwise (as JavaScript reads it), so "$10" stays usable with a single group. A '$' before
-// anything else is literal.
-std::vector<ReplacementPiece> parseReplacement(const QString &with, int captureCount)
-{
-    std::vector<ReplacementPiece> pieces;
-    auto literal = [&](QStringView s) {
-        if (pieces.empty() || pieces.back().group >= 0)
-            pieces.push_back({});
-        pieces.back().text += s;
-    };
-    for (qsizetype i = 0; i < with.size(); ++i) {
-        const QChar c = with[i];
-        const QChar next = i + 1 < with.size() ? with[i + 1] : QChar();
-        if (c != u'$' || !(next == u'$' || isAsciiDigit(next))) {
-            literal(QStringView(&with.constData()[i], 1));
-            continue;
-        }
-        if (next == u'$') {
-            literal(u"$");
-            ++i;
-            continue;
-        }
-        int group = next.digitValue();
-        ++i;
-        if (i + 1 < with.size() && isAsciiDigit(with[i + 1])) {
-            const int two = group * 10 + with[i + 1].digitValue();
-            if (two >= 1 && two <= captureCount) {
-                group = two;
-                ++i;
-            }
-        }
-        pieces.push_back({QString(), group});
-    }
-    return pieces;
-}
-
-QString groupCount(int groups)
-{
-    if (groups == 0)
-        return QStringLiteral("no groups");
-    return groups == 1 ? QStringLiteral("1 group") : QStringLiteral("%1 groups").arg(groups);
-}
-
-bool readRegexReplace(FieldReader &r, Rule *rule)
-{
-    for (const QString &key : {QStringLiteral("pattern"), QStringLiteral("with")}) {
-        if (!r.has(key))
-            return r.fail(key, QStringLiteral("missing (action 'regex-replace' needs it)"));
-    }
-    if (!r.regex(QStringLiteral("pattern"), &rule->patternText, &rule->pattern)
-        || !r.text(QStringLiteral("with"), &rule->with))
-        return false;
-    if (rule->patternText.isEmpty())
-        return r.fail(QStringLiteral("pattern"),
-                      QStringLiteral("empty (it would match between every character)"));
-    // A reference to a group the pattern lacks is always empty: almost certainly a typo, so say so now.
-    const int groups = rule->pattern.captureCount();
-    for (const ReplacementPiece &p : parseReplacement(rule->with, groups)) {
-        if (p.group > groups) {
-            return r.fail(QStringLiteral("with"),
-                          QStringLiteral("$%1 refers to a group the pattern does not have (it has %2)")
-                              .arg(QString::number(p.group), groupCount(groups)));
-        }
-    }
-    return true;
-}
-
-// For header rules "name" is the header's name (as the issue specifies); a rule that also wants a label
-// puts the header's name in "header" and the label in "name".
-bool readHeader(FieldReader &r, Rule *rule)
-{
-    const QString action = QLatin1String(actionName(rule->action));
-    const QString key = r.has(QStringLiteral("header")) ? QStringLiteral("header") : QStringLiteral("name");
-    if (!r.has(key))
-        return r.fail(QStringLiteral("name"),
-                      QStringLiteral("missing (action '%1' needs the header's name)").arg(action));
-    QString name;
-    if (!r.text(key, &name))
-        return false;
-    if (key == u"header" && !r.text(QStringLiteral("name"), &rule->name))
-        return false;
-    rule->headerName = name.toUtf8();
-    if (!http::isToken(rule->headerName))
-        return r.fail(key, QStringLiteral("'%1' is not a valid header name").arg(name));
-    if (rule->action == Action::SetHeader) {
-        if (!r.has(QStringLiteral("value")))
-            return r.fail(QStringLiteral("value"), QStringLiteral("missing (action 'set-header' needs it)"));
-        if (!r.bytes(QStringLiteral("value"), &rule->headerValue))
-            return false;
-        // A CR or LF would let a rule smuggle extra header lines (or a body) into the head.
-        if (rule->headerValue.contains('\r') || rule->headerValue.contains('\n')
-            || rule->headerValue.contains('\0'))
-            return r.fail(QStringLiteral("value"),
-                          QStringLiteral("a header value cannot contain CR, LF or NUL"));
-    }
-    return r.choice(QStringLiteral("on"), "head", SideSpellings, &rule->on);
-}
-
-bool readAction(FieldReader &r, Rule *rule)
-{
-    const QString key = QStringLiteral("action");
-    if (!r.has(key)) {
-        return r.fail(
-            key,
-            QStringLiteral("missing (every rule needs one of %1)").arg(oneOf(spellingList(ActionSpellings))));
-    }
-    if (!r.choice(key, "action", ActionSpellings, &rule->action))
-        return false;
-    const QStringList allowed = actionFields(rule->action);
-    for (const QString &field : RuleFields) {
-        if (r.has(field) && !isCommonField(field) && !allowed.contains(field)) {
-            return r.fail(
-                field,
-                QStringLiteral("not used by action '%1'").arg(QLatin1String(actionName(rule->action))));
-        }
-    }
-    return true;
-}
-
-bool readActionFields(FieldReader &r, Rule *rule)
-{
-    switch (rule->action) {
-    case Action::Drop:
-    case Action::Hold:
-        return true;
-    case Action::Delay:
-        if (!r.has(QStringLiteral("ms")))
-            return r.fail(QStringLiteral("ms"), QStringLiteral("missing (action 'delay' needs it)"));
-        return readDelay(r, &rule->delayMs);
-    case Action::Replace:
-        if (!r.has(QStringLiteral("payload")))
-            return r.fail(QStringLiteral("payload"), QStringLiteral("missing (action 'replace' needs it)"));
-        return r.bytes(QStringLiteral("payload"), &rule->payload);
-    case Action::RegexReplace:
-        return readRegexReplace(r, rule);
-    case Action::SetHeader:
-    case Action::RemoveHeader:
-        return readHeader(r, rule);
-    }
-    return true;
-}
-
-// The order of checks puts typos first: an unknown field explains most other errors.
-bool readRule(const QJsonObject &object, Rule *rule, QString *error)
-{
-    FieldReader r(object, QString());
-    bool ok = r.refuseUnknown(RuleFields) && readAction(r, rule) && readActionFields(r, rule)
-        && r.flag(QStringLiteral("enabled"), &rule->enabled)
-        && r.flag(QStringLiteral("continue"), &rule->continueAfter);
-    if (ok && !rule->isHeaderRule())
-        ok = r.text(QStringLiteral("name"), &rule->name);
-    if (!ok) {
-        *error = r.error();
-        return false;
-    }
-    const QJsonValue match = r.value(QStringLiteral("match"));
-    if (match.isUndefined())
-        return true;
-    if (!match.isObject()) {
-        r.fail(QStringLiteral("match"), QStringLiteral("expected an object"));
-        *error = r.error();
-        return false;
-    }
-    return readMatch(match.toObject(), rule->isHeaderRule(), &rule->match, error);
-}
-
-QJsonObject matchToJson(const Match &m)
-{
-    QJsonObject o;
-    if (!m.host.isEmpty())
-        o[QStringLiteral("host")] = m.host;
-    if (!m.path.isEmpty())
-        o[QStringLiteral("path")] = m.path;
-    if (m.sender != SenderMatch::Both)
-        o[QStringLiteral("direction")] = QLatin1String(spell(SenderSpellings, m.sender));
-    if (m.type != TypeMatch::Any)
-        o[QStringLiteral("type")] = QLatin1String(spell(TypeSpellings, m.type));
-    if (!m.payload.isEmpty())
-        o[QStringLiteral("payload")] = QString::fromUtf8(m.payload);
-    if (!m.regexText.isEmpty())
-        o[QStringLiteral("regex")] = m.regexText;
-    return o;
-}
-
-void headerToJson(const Rule &r, QJsonObject &o)
-{
-    const QString header = QString::fromUtf8(r.headerName);
-    if (r.name.isEmpty()) {
-        o[QStringLiteral("name")] = header;
-    } else {
-        o[QStringLiteral("name")] = r.name;
-        o[QStringLiteral("header")] = header;
-    }
-    if (r.action == Action::SetHeader)
-        o[QStringLiteral("value")] = QString::fromUtf8(r.headerValue);
-    if (r.on != HeadSide::Request)
-        o[QStringLiteral("on")] = QLatin1String(spell(SideSpellings, r.on));
-}
-
-QJsonObject ruleToJson(const Rule &r)
-{
-    QJsonObject o;
-    if (r.isHeaderRule())
-        headerToJson(r, o);
-    else if (!r.name.isEmpty())
-        o[QStringLiteral("name")] = r.name;
-    if (!r.enabled)
-        o[QStringLiteral("enabled")] = false;
-    if (const QJsonObject m = matchToJson(r.match); !m.isEmpty())
-        o[QStringLiteral("match")] = m;
-    o[QStringLiteral("action")] = QLatin1String(actionName(r.action));
-    switch (r.action) {
-    case Action::Delay:
-        o[QStringLiteral("ms")] = r.delayMs;
-        break;
-    case Action::Replace:
-        o[QStringLiteral("payload")] = QString::fromUtf8(r.payload);
-        break;
-    case Action::RegexReplace:
-        o[QStringLiteral("pattern")] = r.patternText;
-        o[QStringLiteral("with")] = r.with;
-        break;
-    case Action::Drop:
-    case Action::Hold:
-    case Action::SetHeader:
-    case Action::RemoveHeader:
-        break;
-    }
-    if (r.continueAfter)
-        o[QStringLiteral("continue")] = true;
-    return o;
 }
 
 // Anchored glob with '*' as the only wildcard (any run, '/' included): no '?' or '[' classes, which would
@@ -570,6 +62,40 @@ std::optional<QString> applyHeaderRule(const Rule &rule, HeadSide side, http::He
 }
 
 } // namespace
+
+std::vector<ReplacementPiece> detail::parseReplacement(const QString &with, int captureCount)
+{
+    std::vector<ReplacementPiece> pieces;
+    auto literal = [&](QStringView s) {
+        if (pieces.empty() || pieces.back().group >= 0)
+            pieces.push_back({});
+        pieces.back().text += s;
+    };
+    for (qsizetype i = 0; i < with.size(); ++i) {
+        const QChar c = with[i];
+        const QChar next = i + 1 < with.size() ? with[i + 1] : QChar();
+        if (c != u'$' || !(next == u'$' || isAsciiDigit(next))) {
+            literal(QStringView(&with.constData()[i], 1));
+            continue;
+        }
+        if (next == u'$') {
+            literal(u"$");
+            ++i;
+            continue;
+        }
+        int group = next.digitValue();
+        ++i;
+        if (i + 1 < with.size() && isAsciiDigit(with[i + 1])) {
+            const int two = group * 10 + with[i + 1].digitValue();
+            if (two >= 1 && two <= captureCount) {
+                group = two;
+                ++i;
+            }
+        }
+        pieces.push_back({QString(), group});
+    }
+    return pieces;
+}
 
 const char *actionName(Action a)
 {
@@ -654,70 +180,6 @@ QByteArray regexReplace(const QRegularExpression &pattern, const QString &with, 
         return payload.toByteArray();
     out += QStringView(text).sliced(copied);
     return out.toUtf8();
-}
-
-std::optional<RuleSet> RuleSet::fromJson(QByteArrayView json, QString *error)
-{
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(json.toByteArray(), &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        return failWith(error,
-                        QStringLiteral("invalid JSON at %1: %2")
-                            .arg(jsonPosition(json, parseError.offset), parseError.errorString()));
-    }
-    if (!doc.isObject()) {
-        return failWith(error,
-                        QStringLiteral("expected a JSON object with a 'rules' array at the top level, "
-                                       "found %1")
-                            .arg(doc.isArray() ? QStringLiteral("an array") : QStringLiteral("nothing")));
-    }
-    const QJsonObject top = doc.object();
-    for (auto it = top.begin(); it != top.end(); ++it) {
-        if (it.key() != u"rules")
-            return failWith(
-                error, QStringLiteral("unknown top-level field '%1' (expected only 'rules')").arg(it.key()));
-    }
-    if (!top.contains(QStringLiteral("rules")))
-        return failWith(error, QStringLiteral("the top-level object has no 'rules' array"));
-    const QJsonValue list = top.value(QStringLiteral("rules"));
-    if (!list.isArray())
-        return failWith(
-            error, QStringLiteral("field 'rules': expected an array of rules, found %1").arg(jsonKind(list)));
-
-    RuleSet set;
-    const QJsonArray array = list.toArray();
-    for (qsizetype i = 0; i < array.size(); ++i) {
-        const QString prefix = QStringLiteral("rule %1: ").arg(i + 1);
-        if (!array[i].isObject())
-            return failWith(error,
-                            prefix + QStringLiteral("expected an object, found %1").arg(jsonKind(array[i])));
-        Rule rule;
-        QString why;
-        if (!readRule(array[i].toObject(), &rule, &why))
-            return failWith(error, prefix + why);
-        set.rules.push_back(std::move(rule));
-    }
-    return set;
-}
-
-std::optional<RuleSet> RuleSet::load(const QString &file, QString *error)
-{
-    QFile f(file);
-    if (!f.open(QIODevice::ReadOnly))
-        return failWith(error, QStringLiteral("%1: %2").arg(file, f.errorString()));
-    QString why;
-    auto set = fromJson(f.readAll(), &why);
-    if (!set)
-        return failWith(error, QStringLiteral("%1: %2").arg(file, why));
-    return set;
-}
-
-QJsonObject RuleSet::toJson() const
-{
-    QJsonArray list;
-    for (const Rule &r : rules)
-        list.append(ruleToJson(r));
-    return QJsonObject {{QStringLiteral("rules"), list}};
 }
 
 bool RuleSet::hasHoldRules() const

@@ -274,10 +274,8 @@ void ProxyConnection::processResponseBody()
         m_upstreamBuffer.remove(0, r.consumed);
         m_session.responseBodySize = m_responseBody.contentBytes();
         if (r.error) {
-            m_session.state = SessionState::Failed;
-            m_session.error = QStringLiteral("bad response body: %1").arg(m_responseBody.error());
-            m_session.closedAt = nowMicros();
-            publish();
+            endSession(SessionState::Failed, EndReason::UpstreamFailed,
+                       QStringLiteral("bad response body: %1").arg(m_responseBody.error()));
             closeAll(true);
             return;
         }
@@ -289,11 +287,9 @@ void ProxyConnection::processResponseBody()
 
 void ProxyConnection::exchangeFinished()
 {
-    if (m_session.state != SessionState::Rejected)
-        m_session.state = SessionState::Closed;
-    m_session.closedAt = nowMicros();
     m_session.responseBodySize = m_responseBody.contentBytes();
-    publish();
+    endSession(m_session.state == SessionState::Rejected ? SessionState::Rejected : SessionState::Closed,
+               EndReason::None);
     m_haveSession = false;
     if (!m_keepAlive || !m_upstreamBuffer.isEmpty() || m_shuttingDown) {
         closeAll();
@@ -367,10 +363,7 @@ void ProxyConnection::endWebSocket(EndReason reason)
 {
     if (m_session.close.end != EndReason::None)
         return; // the first cause wins (a strict failure, then the TCP end it causes)
-    m_session.close.end = reason;
-    m_session.state = SessionState::Closed;
-    m_session.closedAt = nowMicros();
-    publish();
+    endSession(SessionState::Closed, reason);
     m_session.close.tcpEndTime = m_session.closedAt;
     if (m_ws) {
         m_ws->forgetHeld();

@@ -33,17 +33,13 @@ void ProxyConnection::interceptClient(const QString &fallbackHost, std::function
         then();
     });
     connect(m_client, &StreamSocket::tlsFailed, this, [this](const QString &why) {
-        if (!m_haveSession)
-            beginSession(capture::SessionKind::Tunnel);
+        ensureSession(capture::SessionKind::Tunnel);
         m_session.tls = m_tls;
-        m_session.state = SessionState::Failed;
-        m_session.error =
+        endSession(
+            SessionState::Failed, EndReason::TlsError,
             QStringLiteral("TLS handshake with the client failed: %1 (does the client trust the Socktap CA? "
                            "socktap ca export)")
-                .arg(why);
-        m_session.close.end = EndReason::TlsError;
-        m_session.closedAt = capture::nowMicros();
-        publish();
+                .arg(why));
         closeAll();
     });
     m_client->startTls(TlsSession::server(*m_config.tls, fallbackHost), m_clientBuffer);

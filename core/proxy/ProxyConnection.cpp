@@ -19,9 +19,9 @@ using capture::SessionState;
 namespace {
 
 constexpr qsizetype ReadChunk = 64 * 1024;
-constexpr int ReadsPerWakeup = 8; // fairness between connections sharing a worker thread
-constexpr int LingerMs =
-    5000; // a half-closed WebSocket or tunnel gets this long for the other side to finish
+constexpr int ReadsPerWakeup =
+    8; // fairness between connections sharing a worker thread
+       // a half-closed WebSocket or tunnel gets this long for the other side to finish
 
 } // namespace
 
@@ -171,6 +171,8 @@ void ProxyConnection::onDrained(Direction towards)
     StreamSocket *source = senderOf(towards);
     if (!source || !source->isOpen() || source->readEnabled())
         return;
+    if (m_ws && !m_ws->mayRead(towards))
+        return; // held messages are what keeps it paused: a command will resume it
     const bool relaying = m_phase == Phase::WebSocket || m_phase == Phase::Tunnel;
     const bool streamingBody = m_phase == Phase::Exchange && (source == m_upstream || !m_requestBody.done());
     if (relaying || streamingBody)
@@ -189,6 +191,24 @@ void ProxyConnection::beginSession(capture::SessionKind kind)
     m_session.requestAt = nowMicros();
     m_session.tls = m_tls;
     m_haveSession = true;
+}
+
+void ProxyConnection::ensureSession(capture::SessionKind kind)
+{
+    if (!m_haveSession)
+        beginSession(kind);
+}
+
+void ProxyConnection::endSession(SessionState state, EndReason reason, const QString &error)
+{
+    // The one place a session ends: its state, why, when, and the record published.
+    m_session.state = state;
+    if (!error.isEmpty())
+        m_session.error = error;
+    if (reason != EndReason::None)
+        m_session.close.end = reason;
+    m_session.closedAt = nowMicros();
+    publish();
 }
 
 void ProxyConnection::publish()
@@ -218,14 +238,12 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
                                                     : capture::SessionKind::Http);
         m_session.request = m_request;
     }
-    m_session.state = SessionState::Failed;
-    m_session.error =
-        QStringLiteral("%1 %2: %3").arg(status).arg(QString::fromLatin1(http::reasonPhrase(status)), message);
-    m_session.close.end = reason;
-    m_session.closedAt = nowMicros();
     m_session.response.status = status;
     m_session.response.reason = http::reasonPhrase(status);
-    publish();
+    endSession(SessionState::Failed, reason,
+               QStringLiteral("%1 %2: %3")
+                   .arg(status)
+                   .arg(QString::fromLatin1(http::reasonPhrase(status)), message));
     m_haveSession = false;
     if (!m_sentToClient && m_client->isOpen())
         m_client->write(http::errorResponse(status, message));
@@ -235,14 +253,10 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
 void ProxyConnection::onHeadTimeout()
 {
     if (m_phase == Phase::TlsHandshake) {
-        if (!m_haveSession)
-            beginSession(capture::SessionKind::Tunnel);
-        m_session.state = SessionState::Failed;
-        m_session.error = QStringLiteral("the TLS handshake did not finish within %1 s")
-                              .arg(m_config.headTimeoutMs / 1000.0);
-        m_session.close.end = EndReason::Timeout;
-        m_session.closedAt = nowMicros();
-        publish();
+        ensureSession(capture::SessionKind::Tunnel);
+        endSession(SessionState::Failed, EndReason::Timeout,
+                   QStringLiteral("the TLS handshake did not finish within %1 s")
+                       .arg(m_config.headTimeoutMs / 1000.0));
         closeAll();
         return;
     }
@@ -313,260 +327,6 @@ void ProxyConnection::attachUpstream(int fd, const QByteArray &key)
     connect(m_upstream, &StreamSocket::writeFailed, this,
             [this] { onSideEnded(Direction::ServerToClient, StreamSocket::ReadStatus::Reset); });
     connect(m_upstream, &StreamSocket::closed, this, &ProxyConnection::maybeFinish);
-}
-
-// --- CONNECT ---
-
-void ProxyConnection::handleConnect(const http::RequestHead &head)
-{
-    QString why;
-    m_connectTarget = http::RequestTarget::parse(head.method, head.target, &why);
-    if (!m_connectTarget) {
-        failRequest(400, QStringLiteral("bad CONNECT target: %1").arg(why), EndReason::ClientError);
-        return;
-    }
-    beginSession(capture::SessionKind::Tunnel);
-    m_session.mode = capture::ProxyMode::Connect;
-    m_session.host = m_connectTarget->host;
-    m_session.port = m_connectTarget->port;
-    m_session.request = head;
-    m_phase = Phase::Connecting;
-    m_client->setReadEnabled(false);
-    dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
-        m_client->write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        m_phase = Phase::Sniffing;
-        m_client->setReadEnabled(true);
-        m_upstream->setReadEnabled(true);
-        if (!m_clientBuffer.isEmpty())
-            sniff();
-    });
-}
-
-void ProxyConnection::sniff()
-{
-    if (m_clientBuffer.isEmpty())
-        return;
-    const uchar first = uchar(m_clientBuffer[0]);
-    if (first == 0x16) {
-        // A TLS ClientHello (record type 22): intercepted, unless the host is exempt (certificate pinning)
-        // or interception is off, in which case it is relayed untouched as an opaque tunnel.
-        if (!m_config.tls || matchesHost(m_config.noIntercept, m_connectTarget->host)) {
-            becomeTunnel();
-            return;
-        }
-        interceptClient(QString::fromLatin1(m_connectTarget->host), [this] {
-            startUpstreamTls(upstreamTlsHost(m_connectTarget->host), [this] {
-                // Requests inside the tunnel are parsed now; a rejected server certificate answers them 502.
-                m_inTunnel = true;
-                m_haveSession = false;
-                m_phase = Phase::Idle;
-                m_client->setReadEnabled(true);
-                m_headTimer.start(m_config.headTimeoutMs);
-                processClient();
-            });
-        });
-        return;
-    }
-    // An HTTP request starts with a method token and a space.
-    const qsizetype space = m_clientBuffer.indexOf(' ');
-    const QByteArrayView method =
-        QByteArrayView(m_clientBuffer).first(space < 0 ? m_clientBuffer.size() : space);
-    if (!http::isToken(method)) {
-        becomeTunnel();
-        return;
-    }
-    if (space < 0 && m_clientBuffer.size() < 32)
-        return; // need more bytes to decide
-    if (space < 0) {
-        becomeTunnel();
-        return;
-    }
-    // Plain HTTP inside the tunnel: each request becomes its own session.
-    m_inTunnel = true;
-    m_haveSession = false;
-    m_phase = Phase::Idle;
-    processClient();
-}
-
-void ProxyConnection::becomeTunnel()
-{
-    m_phase = Phase::Tunnel;
-    m_headTimer.stop();
-    if (!m_haveSession)
-        beginSession(capture::SessionKind::Tunnel);
-    m_session.kind = capture::SessionKind::Tunnel;
-    m_session.state = SessionState::Open;
-    m_session.upgradedAt = nowMicros();
-    if (!m_clientBuffer.isEmpty()) {
-        m_upstream->write(m_clientBuffer);
-        m_session.tunnelBytes[0] += quint64(m_clientBuffer.size());
-        m_clientBuffer.clear();
-    }
-    if (!m_upstreamBuffer.isEmpty()) {
-        m_client->write(m_upstreamBuffer);
-        m_session.tunnelBytes[1] += quint64(m_upstreamBuffer.size());
-        m_upstreamBuffer.clear();
-    }
-    m_client->setReadEnabled(true);
-    m_upstream->setReadEnabled(true);
-    publish();
-}
-
-// --- ending ---
-
-void ProxyConnection::onSideEnded(Direction side, StreamSocket::ReadStatus how)
-{
-    const bool reset = how == StreamSocket::ReadStatus::Reset || how == StreamSocket::ReadStatus::Error;
-    const bool client = side == Direction::ClientToServer;
-    if (m_phase == Phase::WebSocket || m_phase == Phase::Tunnel) {
-        if (m_ws)
-            m_ws->ended(side);
-        if (!m_firstEnd)
-            m_firstEnd = FirstEnd {side, reset, m_ws && m_ws->relay().close().handshakeCompleted()};
-        if (!reset && m_ws && m_ws->relay().backlog(side) > 0) {
-            // Messages held from this side still have to reach the other: its FIN waits for them.
-            m_finPending[capture::directionIndex(side)] = true;
-            senderOf(side)->setReadEnabled(false);
-            publish();
-            return;
-        }
-        if (!reset && passOnHalfClose(side)) {
-            publish();
-            return;
-        }
-        closeAll(reset); // records how it ended
-        return;
-    }
-    if (!client && (m_phase == Phase::Exchange || m_phase == Phase::Upgrading)) {
-        // The server went away in the middle of an exchange.
-        if (m_responseHeadDone && m_responseBody.kind() == http::BodyFramer::Kind::UntilClose && !reset) {
-            m_responseBody.finishAtClose();
-            m_keepAlive = false;
-            exchangeFinished();
-            return;
-        }
-        const QString what = reset ? QStringLiteral("the server reset the connection")
-                                   : QStringLiteral("the server closed the connection");
-        if (!m_sentToClient) {
-            failRequest(502, QStringLiteral("%1 before sending a complete response").arg(what),
-                        EndReason::UpstreamFailed);
-            return;
-        }
-        m_session.state = SessionState::Failed;
-        m_session.error = QStringLiteral("%1 in the middle of the response body").arg(what);
-        m_session.close.end = reset ? EndReason::ServerReset : EndReason::ServerEof;
-        m_session.closedAt = nowMicros();
-        publish();
-        closeAll(true); // the client must not take a truncated body for a whole one
-        return;
-    }
-    if (!client && (m_phase == Phase::Idle || m_phase == Phase::Connecting)) {
-        // An idle keep-alive upstream closed: forget it, keep the client.
-        if (m_upstream) {
-            m_upstream->disconnect(this);
-            m_upstream->abort();
-            m_upstream->deleteLater();
-            m_upstream = nullptr;
-        }
-        return;
-    }
-    if (client && m_haveSession && m_session.state == SessionState::Connecting) {
-        m_session.state = SessionState::Failed;
-        m_session.error = QStringLiteral("the client went away before the exchange completed");
-        m_session.close.end = reset ? EndReason::ClientReset : EndReason::ClientEof;
-        m_session.closedAt = nowMicros();
-        publish();
-    }
-    closeAll(reset);
-}
-
-EndReason ProxyConnection::finalEndReason()
-{
-    if (m_ws && m_ws->relay().close().handshakeCompleted()) {
-        if (m_firstEnd && !m_firstEnd->handshakeDone)
-            m_session.close.detail =
-                QStringLiteral("the %1 ended TCP before the %2's Close frame arrived")
-                    .arg(QLatin1String(capture::directionName(m_firstEnd->side)),
-                         QLatin1String(capture::directionName(capture::opposite(m_firstEnd->side))));
-        return EndReason::Closed;
-    }
-    if (!m_firstEnd)
-        return EndReason::Timeout; // nobody ended it: the linger ran out
-    if (m_firstEnd->side == Direction::ClientToServer)
-        return m_firstEnd->reset ? EndReason::ClientReset : EndReason::ClientEof;
-    return m_firstEnd->reset ? EndReason::ServerReset : EndReason::ServerEof;
-}
-
-bool ProxyConnection::passOnHalfClose(Direction side)
-{
-    // TCP transparency: a FIN from one peer is passed on as a FIN, and the other direction keeps flowing
-    // (a Close reply may still be on its way) until that peer ends too.
-    if (m_halfClosed && *m_halfClosed != side)
-        return false; // both sides have sent FIN: done
-    m_halfClosed = side;
-    StreamSocket *receiver = receiverOf(side);
-    if (!receiver || !receiver->isOpen())
-        return false;
-    receiver->shutdownWrite();
-    m_lingerTimer.start(LingerMs);
-    return true;
-}
-
-void ProxyConnection::closeAll(bool reset)
-{
-    m_lingerTimer.stop();
-    if (m_phase == Phase::WebSocket)
-        endWebSocket(finalEndReason());
-    if (m_phase == Phase::Tunnel && m_session.close.end == EndReason::None) {
-        m_session.state = SessionState::Closed;
-        m_session.closedAt = nowMicros();
-        m_session.close.end = finalEndReason();
-        publish();
-    }
-    m_phase = Phase::Closing;
-    m_headTimer.stop();
-    if (m_connector) {
-        m_connector->deleteLater();
-        m_connector = nullptr;
-    }
-    for (StreamSocket *s : {m_client, m_upstream}) {
-        if (!s || !s->isOpen())
-            continue;
-        if (reset)
-            s->abort(true); // a reset on one leg is passed on as a reset
-        else
-            s->closeGracefully(); // after what is queued
-    }
-    maybeFinish();
-}
-
-void ProxyConnection::maybeFinish()
-{
-    if (m_finished || m_phase != Phase::Closing)
-        return;
-    if ((m_client && m_client->isOpen()) || (m_upstream && m_upstream->isOpen()))
-        return;
-    m_finished = true;
-    emit finished();
-}
-
-void ProxyConnection::shutdown()
-{
-    m_shuttingDown = true;
-    if (m_phase == Phase::WebSocket && m_ws && !m_ws->relay().failed()) {
-        m_ws->sendClose(ws::CloseCode::GoingAway, "Socktap is shutting down", true, true);
-        endWebSocket(EndReason::ProxyShutdown);
-        closeAll();
-        return;
-    }
-    if (m_haveSession
-        && (m_session.state == SessionState::Open || m_session.state == SessionState::Connecting)) {
-        m_session.state = m_session.state == SessionState::Open ? SessionState::Closed : SessionState::Failed;
-        m_session.close.end = EndReason::ProxyShutdown;
-        m_session.closedAt = nowMicros();
-        publish();
-    }
-    closeAll();
 }
 
 } // namespace socktap::proxy

@@ -80,6 +80,9 @@ private:
     void maybeFinish();
     void publish();
     void beginSession(capture::SessionKind kind);
+    void ensureSession(capture::SessionKind kind); // begins one unless a session is under way
+    // The one place a session ends: sets its state, end reason (None: keep) and error, and publishes it.
+    void endSession(capture::SessionState state, capture::EndReason reason, const QString &error = {});
     void failRequest(int status, const QString &message, capture::EndReason reason);
     void onHeadTimeout();
 

@@ -71,6 +71,10 @@ void WebSocketSession::received(Direction from, QByteArrayView bytes)
 {
     followRules();
     m_relay.received(from, bytes, nowMicros());
+    // Backpressure behind a hold: nothing may be forwarded, so the receiver's queue cannot say stop.
+    if (!mayRead(from))
+        if (StreamSocket *source = senderOf(from))
+            source->setReadEnabled(false);
 }
 
 void WebSocketSession::ended(Direction from)
@@ -145,7 +149,7 @@ void WebSocketSession::delay(Direction from, quint64 id, int ms)
 
 void WebSocketSession::resumeIfRelieved(Direction from)
 {
-    if (m_relay.backlog(from) > m_config.highWater)
+    if (!mayRead(from))
         return;
     StreamSocket *source = senderOf(from);
     StreamSocket *to = receiverOf(from);

@@ -39,6 +39,9 @@ public:
     ~WebSocketSession() override;
 
     void received(Direction from, QByteArrayView bytes);
+    // Whether reading from `from` may go on: not while too much of it waits behind held messages, nor
+    // while a FIN from it waits for them.
+    bool mayRead(Direction from) const { return m_relay.backlog(from) <= m_config.highWater; }
     void ended(Direction from);
     intercept::CommandResult command(const intercept::SessionCommand &command);
     // Close frames of Socktap's own towards either peer (strict mode, shutdown), recorded as injected.

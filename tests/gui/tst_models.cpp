@@ -1,10 +1,12 @@
 // The GUI's models over the capture store, each wrapped in QAbstractItemModelTester and fed synthetic
 // store batches: rows appear in one insert per refresh, filters keep the right rows, previews are right.
 #include "core/capture/CaptureWriter.h"
+#include "core/capture/Clock.h"
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
 #include "ui/CaptureFeed.h"
+#include "ui/HeldMessageModel.h"
 #include "ui/MessageTableModel.h"
 #include "ui/SessionFilterModel.h"
 #include "ui/SessionTableModel.h"
@@ -187,6 +189,60 @@ private slots:
         QCOMPARE(model.rowCount(), 40);
         QVERIFY(model.index(0, MessageTableModel::Preview).data().toString().contains("evicted"));
         QVERIFY(!model.index(39, MessageTableModel::Preview).data().toString().contains("evicted"));
+    }
+
+    // The Intercept pane's model: the hub's list applied as removals and appends (the selection survives),
+    // the "held for" column ticking on its own.
+    void heldModelAppliesChanges()
+    {
+        ui::HeldMessageModel model;
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        const auto held = [](SessionId session, Direction from, quint64 id, const QByteArray &payload) {
+            intercept::HeldMessage h;
+            h.session = session;
+            h.from = from;
+            h.id = id;
+            h.opcode = 1;
+            h.payload = payload;
+            h.heldSince = nowMicros() - 2'500'000;
+            h.note = QStringLiteral("paused");
+            h.url = "ws://example.test/chat";
+            return h;
+        };
+        const auto a = held(1, Direction::ClientToServer, 1, "first");
+        const auto b = held(1, Direction::ServerToClient, 1, "second"); // same id, other direction
+        const auto c = held(2, Direction::ClientToServer, 1, "third");
+        model.setHeld({a, b, c});
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.index(1, ui::HeldMessageModel::From).data().toString(), QStringLiteral("←"));
+        QCOMPARE(model.index(2, ui::HeldMessageModel::Session).data().toString(), QStringLiteral("#2"));
+        QCOMPARE(model.index(0, ui::HeldMessageModel::Preview).data().toString(), QStringLiteral("first"));
+        QCOMPARE(model.index(0, ui::HeldMessageModel::HeldFor).data().toString(), QStringLiteral("2.5 s"));
+
+        QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+        QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+        QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+        const auto d = held(2, Direction::ClientToServer, 2, "fourth");
+        model.setHeld({a, c, d});
+        QCOMPARE(removed.size(), 1);
+        QCOMPARE(removed[0][1].toInt(), 1); // just b's row
+        QCOMPARE(inserted.size(), 1);
+        QCOMPARE(reset.size(), 0);
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.message(1).payload, QByteArray("third"));
+        QCOMPARE(model.message(2).payload, QByteArray("fourth"));
+
+        QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+        model.tick();
+        QCOMPARE(changed.size(), 1);
+        QCOMPARE(changed[0][0].toModelIndex().column(), int(ui::HeldMessageModel::HeldFor));
+        QCOMPARE(changed[0][1].toModelIndex().row(), 2);
+        model.setHeld({});
+        QCOMPARE(model.rowCount(), 0);
+
+        QCOMPARE(ui::heldForText(850'000), QStringLiteral("850 ms"));
+        QCOMPARE(ui::heldForText(12'400'000), QStringLiteral("12.4 s"));
+        QCOMPARE(ui::heldForText(187'000'000), QStringLiteral("3:07"));
     }
 };
 

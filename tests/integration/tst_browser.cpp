@@ -3,6 +3,7 @@
 // 127.0.0.1 and sends text and binary messages. The page reports back through the proxy; the capture must
 // hold every message both ways, decoded (Chromium negotiates permessage-deflate).
 #include "certs/CertificateAuthority.h"
+#include "core/intercept/InterceptHub.h"
 #include "core/proxy/TlsSession.h"
 #include "core/ws/Deflater.h"
 #include "core/ws/FrameWriter.h"
@@ -13,6 +14,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QStandardPaths>
@@ -48,6 +50,18 @@ function echo(name, url) {
 Promise.all([echo('ws', '%WS%'), echo('wss', '%WSS%'), echo('deflate', '%DEFLATE%')]).then(() =>
   fetch('/report', {method: 'POST', body: JSON.stringify(results)}));
 </script>)HTML";
+
+// A page whose compressed messages Socktap edits on the way, in both directions, and into whose live
+// connection it injects a message of its own.
+const char *EditPage =
+    "<!doctype html><title>socktap edit test</title><script>\n"
+    "const got = [];\n"
+    "const ws = new WebSocket('%URL%');\n"
+    "ws.onopen = () => { for (const m of ['first ', 'EDIT ME ', 'third ']) ws.send(m + 'abc'.repeat(100)); "
+    "};\n"
+    "ws.onmessage = (e) => { got.push(e.data); if (got.length === 4)\n"
+    "  fetch('/report', {method: 'POST', body: JSON.stringify({got: got, extensions: ws.extensions})}); };\n"
+    "</script>";
 
 // Serves the page and receives the report: a few lines of HTTP, enough for one browser.
 struct PageServer
@@ -164,6 +178,21 @@ bool run(const QString &program, const QStringList &args, const QProcessEnvironm
     return true;
 }
 
+// Headless Chromium with a throw-away profile, every request through the proxy (loopback included).
+bool startChromium(QProcess &browser, const QString &chromium, const QProcessEnvironment &env,
+                   const QString &profile, quint16 proxyPort, const QString &url)
+{
+    browser.setProcessEnvironment(env);
+    browser.start(chromium,
+                  {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--disable-features=HttpsUpgrades", "--user-data-dir=" + profile,
+                   QStringLiteral("--proxy-server=http://127.0.0.1:%1").arg(proxyPort),
+                   "--proxy-bypass-list=<-loopback>", // otherwise loopback skips the proxy
+                   url});
+    return browser.waitForStarted(WaitMs);
+}
+
 } // namespace
 
 class TestBrowser final : public QObject
@@ -219,15 +248,8 @@ private slots:
         ProxyHarness proxy(config);
 
         QProcess browser;
-        browser.setProcessEnvironment(env);
-        browser.start(chromium,
-                      {"--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                       "--disable-features=HttpsUpgrades", "--user-data-dir=" + home.filePath("profile"),
-                       QStringLiteral("--proxy-server=http://127.0.0.1:%1").arg(proxy.port()),
-                       "--proxy-bypass-list=<-loopback>", // otherwise loopback skips the proxy
-                       QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort())});
-        QVERIFY(browser.waitForStarted(WaitMs));
+        QVERIFY(startChromium(browser, chromium, env, home.filePath("profile"), proxy.port(),
+                              QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort())));
         const bool reported = QTest::qWaitFor([&] { return !pages.report.isEmpty(); }, 60000);
         browser.kill();
         browser.waitForFinished(WaitMs);
@@ -302,6 +324,68 @@ private slots:
         }
         QCOMPARE(websockets, 3);
         QCOMPARE(pageFetches, 1);
+    }
+    void chromiumCompressedEditAndInject()
+    {
+        // Chromium compresses with context takeover; Socktap rewrites one message each way and injects one.
+        // Both ends must keep decoding: the server echoes what it inflated, the page reports what it got.
+        const QString chromium = QStandardPaths::findExecutable(QStringLiteral("chromium"));
+        QVERIFY2(!chromium.isEmpty(), "chromium is needed: run ./scripts/test.sh, which installs it");
+        QTemporaryDir home;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), home.path());
+        DeflateEcho deflating;
+        PageServer pages;
+        pages.page = QByteArray(EditPage).replace(
+            "%URL%", QStringLiteral("ws://127.0.0.1:%1/edit").arg(deflating.server.serverPort()).toUtf8());
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        QString error;
+        auto rules = intercept::RuleSet::fromJson(
+            "{\"rules\": [{\"match\": {\"direction\": \"client\"}, \"action\": \"regex-replace\","
+            " \"pattern\": \"EDIT ME\", \"with\": \"edited by socktap\"},"
+            " {\"match\": {\"direction\": \"server\", \"payload\": \"third\"}, \"action\": \"replace\","
+            " \"payload\": \"THIRD, replaced by socktap\"}]}",
+            &error);
+        QVERIFY2(rules, qPrintable(error));
+        hub->setRules(*rules);
+        proxy::ProxyConfig config;
+        config.intercept = hub;
+        ProxyHarness proxy(config);
+        QProcess browser;
+        QVERIFY(startChromium(browser, chromium, env, home.filePath("profile"), proxy.port(),
+                              QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort())));
+        const auto stop = qScopeGuard([&] {
+            browser.kill();
+            browser.waitForFinished(WaitMs);
+        });
+        const auto s = proxy.waitSession([](const auto &s) { return s.path == "/edit" && s.deflate; }, 60000);
+        QVERIFY2(s, "Chromium did not open the WebSocket through Socktap");
+        QVERIFY(proxy.waitMessages(s->id, 6, 30000));
+        std::optional<intercept::CommandResult> answer;
+        intercept::SessionCommand inject;
+        inject.kind = intercept::SessionCommand::Kind::Send;
+        inject.from = capture::Direction::ServerToClient;
+        inject.message = intercept::OutgoingMessage {1, "injected by socktap", 1};
+        QObject context;
+        proxy.server->command(s->id, inject, &context, [&](const auto &r) { answer = r; });
+        QVERIFY(QTest::qWaitFor([&] { return answer.has_value(); }, WaitMs));
+        QVERIFY2(answer->ok, qPrintable(answer->error));
+        QVERIFY(QTest::qWaitFor([&] { return !pages.report.isEmpty(); }, 30000));
+        const QString abc = QString(QStringLiteral("abc")).repeated(100);
+        QCOMPARE(pages.report["got"].toVariant().toStringList(),
+                 QStringList({"first " + abc, "edited by socktap " + abc, "THIRD, replaced by socktap",
+                              "injected by socktap"}));
+        QVERIFY(pages.report["extensions"].toString().contains("permessage-deflate"));
+        int reencoded[2] = {0, 0}, edited[2] = {0, 0};
+        for (const auto &m : proxy.messages(s->id)) {
+            const int d = capture::directionIndex(m.record.direction());
+            QVERIFY2(!m.record.violations, qPrintable(ws::describe(m.record.violationFlags()).join("; ")));
+            reencoded[d] += m.record.has(capture::MessageFlag::Reencoded);
+            edited[d] += m.record.has(capture::MessageFlag::Edited);
+        }
+        QCOMPARE(edited[0], 1);
+        QCOMPARE(edited[1], 1);
+        QCOMPARE(reencoded[0], 1); // "third", after the edit: re-compressed so the server could inflate it
     }
 };
 

@@ -173,6 +173,37 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("free")); }, WaitMs));
     }
 
+    void holdingStopsReadingTheSender()
+    {
+        // Backpressure behind a breakpoint: Socktap stops reading the paused sender once the high-water mark
+        // of held bytes is reached, instead of buffering without bound; Forward all then delivers everything.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(), proxy.networkProxy());
+        QVERIFY(client);
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QVERIFY(run(proxy, s->id, pause(Direction::ClientToServer)).ok);
+        const int count = 256;
+        const QByteArray chunk(64 * 1024, 'm');
+        for (int i = 0; i < count; ++i)
+            client->sendBinaryMessage(chunk + QByteArray::number(i));
+        QVERIFY(QTest::qWaitFor([&] { return hub->held().size() >= 16; }, WaitMs));
+        QTest::qWait(300);
+        const size_t held = hub->held().size();
+        // At most the high-water mark (1 MiB) plus what was read in one go; the rest waits in the kernel.
+        QVERIFY2(held < 40, qPrintable(QString::number(held)));
+        QVERIFY(client->bytesToWrite() > 0 || held < size_t(count));
+        SessionCommand all;
+        all.kind = SessionCommand::Kind::ReleaseAll;
+        all.from = Direction::ClientToServer;
+        QVERIFY(run(proxy, s->id, all).ok);
+        QVERIFY(QTest::qWaitFor([&] { return echo.binaries.size() == count; }, 30000));
+        for (int i = 0; i < count; ++i)
+            QCOMPARE(echo.binaries[i], chunk + QByteArray::number(i));
+    }
+
     void injectResendAndClose()
     {
         auto hub = std::make_shared<intercept::InterceptHub>();

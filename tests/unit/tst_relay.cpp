@@ -384,6 +384,24 @@ private slots:
         QVERIFY(t.lines.contains("captured client text \"token=<abc>\" edited"));
     }
 
+    void regexReplaceThatFindsNothingLeavesTheMessageAlone()
+    {
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        auto rewrite = messageRule(intercept::Action::RegexReplace, intercept::SenderMatch::Client);
+        rewrite.patternText = QStringLiteral("token=(\\w+)");
+        rewrite.pattern = QRegularExpression(rewrite.patternText);
+        rewrite.with = QStringLiteral("token=<$1>");
+        intercept::Interceptor interceptor(ruleSet({rewrite}), "h", "/");
+        relay.setInterceptor(&interceptor);
+        const QByteArray plain = clientText("{\"type\":\"cancel\"}");
+        relay.received(Direction::ClientToServer, plain, 1);
+        QCOMPARE(t.forwardedToServer, plain);
+        QCOMPARE(t.capturedFlags.last(), quint16(0));
+        QVERIFY(
+            sameTranscript(t.lines, {"captured client text \"{\"type\":\"cancel\"}\"", "forward client 23"}));
+    }
+
     void injectWaitsForABoundary()
     {
         Transcript t;

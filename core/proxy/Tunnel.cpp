@@ -1,0 +1,109 @@
+// ProxyConnection, continued: CONNECT tunnels. The tunnel is dialled and answered, then what the client
+// speaks decides: TLS is intercepted (or tunnelled untouched), HTTP is parsed request by request, and
+// anything else is relayed as opaque bytes.
+#include "ProxyConnection.h"
+
+#include "core/capture/Clock.h"
+
+namespace socktap::proxy {
+
+using capture::Direction;
+using capture::EndReason;
+using capture::nowMicros;
+using capture::SessionState;
+
+void ProxyConnection::handleConnect(const http::RequestHead &head)
+{
+    QString why;
+    m_connectTarget = http::RequestTarget::parse(head.method, head.target, &why);
+    if (!m_connectTarget) {
+        failRequest(400, QStringLiteral("bad CONNECT target: %1").arg(why), EndReason::ClientError);
+        return;
+    }
+    beginSession(capture::SessionKind::Tunnel);
+    m_session.mode = capture::ProxyMode::Connect;
+    m_session.host = m_connectTarget->host;
+    m_session.port = m_connectTarget->port;
+    m_session.request = head;
+    m_phase = Phase::Connecting;
+    m_client->setReadEnabled(false);
+    dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
+        m_client->write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        m_phase = Phase::Sniffing;
+        m_client->setReadEnabled(true);
+        m_upstream->setReadEnabled(true);
+        if (!m_clientBuffer.isEmpty())
+            sniff();
+    });
+}
+
+void ProxyConnection::sniff()
+{
+    if (m_clientBuffer.isEmpty())
+        return;
+    const uchar first = uchar(m_clientBuffer[0]);
+    if (first == 0x16) {
+        // A TLS ClientHello (record type 22): intercepted, unless the host is exempt (certificate pinning)
+        // or interception is off, in which case it is relayed untouched as an opaque tunnel.
+        if (!m_config.tls || matchesHost(m_config.noIntercept, m_connectTarget->host)) {
+            becomeTunnel();
+            return;
+        }
+        interceptClient(QString::fromLatin1(m_connectTarget->host), [this] {
+            startUpstreamTls(upstreamTlsHost(m_connectTarget->host), [this] {
+                // Requests inside the tunnel are parsed now; a rejected server certificate answers them 502.
+                m_inTunnel = true;
+                m_haveSession = false;
+                m_phase = Phase::Idle;
+                m_client->setReadEnabled(true);
+                m_headTimer.start(m_config.headTimeoutMs);
+                processClient();
+            });
+        });
+        return;
+    }
+    // An HTTP request starts with a method token and a space.
+    const qsizetype space = m_clientBuffer.indexOf(' ');
+    const QByteArrayView method =
+        QByteArrayView(m_clientBuffer).first(space < 0 ? m_clientBuffer.size() : space);
+    if (!http::isToken(method)) {
+        becomeTunnel();
+        return;
+    }
+    if (space < 0 && m_clientBuffer.size() < 32)
+        return; // need more bytes to decide
+    if (space < 0) {
+        becomeTunnel();
+        return;
+    }
+    // Plain HTTP inside the tunnel: each request becomes its own session.
+    m_inTunnel = true;
+    m_haveSession = false;
+    m_phase = Phase::Idle;
+    processClient();
+}
+
+void ProxyConnection::becomeTunnel()
+{
+    m_phase = Phase::Tunnel;
+    m_headTimer.stop();
+    ensureSession(capture::SessionKind::Tunnel);
+    m_session.kind = capture::SessionKind::Tunnel;
+    m_session.state = SessionState::Open;
+    m_session.upgradedAt = nowMicros();
+    if (!m_clientBuffer.isEmpty()) {
+        m_upstream->write(m_clientBuffer);
+        m_session.tunnelBytes[0] += quint64(m_clientBuffer.size());
+        m_clientBuffer.clear();
+    }
+    if (!m_upstreamBuffer.isEmpty()) {
+        m_client->write(m_upstreamBuffer);
+        m_session.tunnelBytes[1] += quint64(m_upstreamBuffer.size());
+        m_upstreamBuffer.clear();
+    }
+    m_client->setReadEnabled(true);
+    m_upstream->setReadEnabled(true);
+    publish();
+}
+
+} // namespace socktap::proxy

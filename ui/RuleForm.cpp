@@ -1,0 +1,236 @@
+#include "RuleForm.h"
+
+#include "core/intercept/Rule.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace socktap::ui {
+
+namespace {
+
+QComboBox *choices(QWidget *parent, std::initializer_list<std::pair<QString, QString>> items)
+{
+    auto *box = new QComboBox(parent);
+    for (const auto &[label, value] : items)
+        box->addItem(label, value);
+    return box;
+}
+
+void choose(QComboBox *box, const QJsonValue &value)
+{
+    const int i = box->findData(value.toString());
+    box->setCurrentIndex(i >= 0 ? i : 0);
+}
+
+QString text(const QJsonObject &o, const char *key)
+{
+    return o.value(QLatin1String(key)).toString();
+}
+
+} // namespace
+
+RuleForm::RuleForm(QWidget *parent)
+    : QDialog(parent)
+{
+    setWindowTitle(tr("Rule"));
+    m_name = new QLineEdit(this);
+    m_name->setPlaceholderText(tr("optional label, shown with every hit"));
+    m_enabled = new QCheckBox(tr("Enabled"), this);
+    m_enabled->setChecked(true);
+    m_host = new QLineEdit(this);
+    m_host->setPlaceholderText(tr("any host; * matches any run: *.example.com"));
+    m_path = new QLineEdit(this);
+    m_path->setPlaceholderText(tr("any path; /live/*"));
+    m_direction = choices(this,
+                          {{tr("Both"), QStringLiteral("both")},
+                           {tr("Client (client → server)"), QStringLiteral("client")},
+                           {tr("Server (server → client)"), QStringLiteral("server")}});
+    m_type = choices(this,
+                     {{tr("Any (control frames too)"), QStringLiteral("any")},
+                      {tr("Text"), QStringLiteral("text")},
+                      {tr("Binary"), QStringLiteral("binary")}});
+    m_payloadMatch = new QLineEdit(this);
+    m_payloadMatch->setPlaceholderText(tr("payload contains (case-sensitive)"));
+    m_regex = new QLineEdit(this);
+    m_regex->setPlaceholderText(tr("regular expression found in the payload; (?i) ignores case"));
+    m_action = new QComboBox(this);
+    for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
+                   intercept::Action::RegexReplace, intercept::Action::Hold, intercept::Action::SetHeader,
+                   intercept::Action::RemoveHeader})
+        m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
+    m_ms = new QSpinBox(this);
+    m_ms->setRange(0, 600000);
+    m_ms->setSuffix(tr(" ms"));
+    m_ms->setValue(500);
+    m_replacement = new QPlainTextEdit(this);
+    m_replacement->setPlaceholderText(tr("the new payload (UTF-8)"));
+    m_replacement->setFixedHeight(m_replacement->fontMetrics().height() * 4 + 12);
+    m_pattern = new QLineEdit(this);
+    m_with = new QLineEdit(this);
+    m_with->setPlaceholderText(tr("$1…$99 for groups, $$ for a dollar"));
+    m_header = new QLineEdit(this);
+    m_value = new QLineEdit(this);
+    m_on = choices(
+        this, {{tr("Request"), QStringLiteral("request")}, {tr("Response"), QStringLiteral("response")}});
+    m_continue = new QCheckBox(tr("Continue: let later rules act too"), this);
+    m_error = new QLabel(this);
+    m_error->setWordWrap(true);
+    m_error->setStyleSheet(QStringLiteral("color: #c62828"));
+    m_error->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    m_form = new QFormLayout;
+    m_form->addRow(tr("Name"), m_name);
+    m_form->addRow(QString(), m_enabled);
+    m_form->addRow(tr("Host"), m_host);
+    m_form->addRow(tr("Path"), m_path);
+    m_form->addRow(tr("Sent by"), m_direction);
+    m_form->addRow(tr("Type"), m_type);
+    m_form->addRow(tr("Payload"), m_payloadMatch);
+    m_form->addRow(tr("Regex"), m_regex);
+    m_form->addRow(tr("Action"), m_action);
+    m_form->addRow(tr("Delay"), m_ms);
+    m_form->addRow(tr("Replace with"), m_replacement);
+    m_form->addRow(tr("Pattern"), m_pattern);
+    m_form->addRow(tr("With"), m_with);
+    m_form->addRow(tr("Header"), m_header);
+    m_form->addRow(tr("Value"), m_value);
+    m_form->addRow(tr("On"), m_on);
+    m_form->addRow(QString(), m_continue);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    auto *layout = new QVBoxLayout(this);
+    layout->addLayout(m_form);
+    layout->addWidget(m_error);
+    layout->addWidget(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, this, &RuleForm::accept);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    connect(m_action, &QComboBox::currentIndexChanged, this, &RuleForm::updateRows);
+    updateRows();
+    resize(520, sizeHint().height());
+}
+
+QString RuleForm::actionName() const
+{
+    return m_action->currentData().toString();
+}
+
+bool RuleForm::isHeaderAction() const
+{
+    return actionName().endsWith(QLatin1String("-header"));
+}
+
+void RuleForm::updateRows()
+{
+    // Only the fields the action uses: the parser refuses the others, so offering them would only mislead.
+    const QString a = actionName();
+    const bool header = isHeaderAction();
+    for (QWidget *w :
+         std::initializer_list<QWidget *> {m_direction, m_type, m_payloadMatch, m_regex, m_continue})
+        m_form->setRowVisible(w, !header);
+    m_form->setRowVisible(m_ms, a == QLatin1String("delay"));
+    m_form->setRowVisible(m_replacement, a == QLatin1String("replace"));
+    m_form->setRowVisible(m_pattern, a == QLatin1String("regex-replace"));
+    m_form->setRowVisible(m_with, a == QLatin1String("regex-replace"));
+    m_form->setRowVisible(m_header, header);
+    m_form->setRowVisible(m_value, a == QLatin1String("set-header"));
+    m_form->setRowVisible(m_on, header);
+    m_error->clear();
+}
+
+void RuleForm::setRule(const QJsonObject &o)
+{
+    choose(m_action, o.value(QLatin1String("action")));
+    const bool header = isHeaderAction();
+    // Header rules name the header in "name" unless they also carry a label (then it is in "header").
+    const bool labelled = !header || o.contains(QLatin1String("header"));
+    m_name->setText(labelled ? text(o, "name") : QString());
+    m_header->setText(header ? text(o, labelled ? "header" : "name") : QString());
+    m_enabled->setChecked(o.value(QLatin1String("enabled")).toBool(true));
+    m_continue->setChecked(o.value(QLatin1String("continue")).toBool(false));
+    const QJsonObject match = o.value(QLatin1String("match")).toObject();
+    m_host->setText(text(match, "host"));
+    m_path->setText(text(match, "path"));
+    choose(m_direction, match.value(QLatin1String("direction")));
+    choose(m_type, match.value(QLatin1String("type")));
+    m_payloadMatch->setText(text(match, "payload"));
+    m_regex->setText(text(match, "regex"));
+    m_ms->setValue(o.value(QLatin1String("ms")).toInt(500));
+    m_replacement->setPlainText(text(o, "payload"));
+    m_pattern->setText(text(o, "pattern"));
+    m_with->setText(text(o, "with"));
+    m_value->setText(text(o, "value"));
+    choose(m_on, o.value(QLatin1String("on")));
+    updateRows();
+}
+
+QJsonObject RuleForm::rule() const
+{
+    QJsonObject o;
+    const QString a = actionName();
+    if (!m_name->text().isEmpty())
+        o[QStringLiteral("name")] = m_name->text();
+    if (!m_enabled->isChecked())
+        o[QStringLiteral("enabled")] = false;
+    QJsonObject match;
+    const auto put = [](QJsonObject &into, const char *key, const QString &value, const QString &unset = {}) {
+        if (!value.isEmpty() && value != unset)
+            into[QLatin1String(key)] = value;
+    };
+    put(match, "host", m_host->text());
+    put(match, "path", m_path->text());
+    if (!isHeaderAction()) {
+        put(match, "direction", m_direction->currentData().toString(), QStringLiteral("both"));
+        put(match, "type", m_type->currentData().toString(), QStringLiteral("any"));
+        put(match, "payload", m_payloadMatch->text());
+        put(match, "regex", m_regex->text());
+        if (m_continue->isChecked())
+            o[QStringLiteral("continue")] = true;
+    }
+    if (!match.isEmpty())
+        o[QStringLiteral("match")] = match;
+    o[QStringLiteral("action")] = a;
+    if (a == QLatin1String("delay")) {
+        o[QStringLiteral("ms")] = m_ms->value();
+    } else if (a == QLatin1String("replace")) {
+        o[QStringLiteral("payload")] = m_replacement->toPlainText();
+    } else if (a == QLatin1String("regex-replace")) {
+        o[QStringLiteral("pattern")] = m_pattern->text();
+        o[QStringLiteral("with")] = m_with->text();
+    } else if (isHeaderAction()) {
+        o[QStringLiteral("header")] = m_header->text();
+        if (a == QLatin1String("set-header"))
+            o[QStringLiteral("value")] = m_value->text();
+        put(o, "on", m_on->currentData().toString(), QStringLiteral("request"));
+    }
+    return o;
+}
+
+bool RuleForm::validate()
+{
+    const QJsonObject file {{QStringLiteral("rules"), QJsonArray {rule()}}};
+    QString error;
+    const bool ok =
+        intercept::RuleSet::fromJson(QJsonDocument(file).toJson(QJsonDocument::Compact), &error).has_value();
+    // The parser counts rules from 1 in a file; here there is just this one.
+    if (error.startsWith(QLatin1String("rule 1: ")))
+        error.remove(0, 8);
+    m_error->setText(ok ? QString() : error);
+    return ok;
+}
+
+void RuleForm::accept()
+{
+    if (validate())
+        QDialog::accept();
+}
+
+} // namespace socktap::ui

@@ -1,0 +1,77 @@
+// Add or edit one rule (docs/rules.md): the match fields, the action and the fields that action uses. The
+// form builds the rule's JSON object and checks it with RuleSet::fromJson, so the window accepts exactly
+// what a rules file accepts and shows the same error sentence.
+#pragma once
+
+#include <QDialog>
+#include <QJsonObject>
+
+class QCheckBox;
+class QComboBox;
+class QFormLayout;
+class QLabel;
+class QLineEdit;
+class QPlainTextEdit;
+class QSpinBox;
+
+namespace socktap::ui {
+
+class RuleForm final : public QDialog
+{
+    Q_OBJECT
+
+public:
+    explicit RuleForm(QWidget *parent = nullptr);
+
+    void setRule(const QJsonObject &rule);
+    QJsonObject rule() const; // as written, valid or not
+    // Runs the rule through the parser; false with the parser's sentence shown under the form.
+    bool validate();
+    void accept() override;
+
+    QLineEdit *nameEdit() const { return m_name; }
+    QCheckBox *enabledBox() const { return m_enabled; }
+    QLineEdit *hostEdit() const { return m_host; }
+    QLineEdit *pathEdit() const { return m_path; }
+    QComboBox *directionBox() const { return m_direction; }
+    QComboBox *typeBox() const { return m_type; }
+    QLineEdit *payloadMatchEdit() const { return m_payloadMatch; }
+    QLineEdit *regexEdit() const { return m_regex; }
+    QComboBox *actionBox() const { return m_action; }
+    QSpinBox *msBox() const { return m_ms; }
+    QPlainTextEdit *replacementEdit() const { return m_replacement; }
+    QLineEdit *patternEdit() const { return m_pattern; }
+    QLineEdit *withEdit() const { return m_with; }
+    QLineEdit *headerEdit() const { return m_header; }
+    QLineEdit *valueEdit() const { return m_value; }
+    QComboBox *onBox() const { return m_on; }
+    QCheckBox *continueBox() const { return m_continue; }
+    QLabel *errorLabel() const { return m_error; }
+
+private:
+    QString actionName() const;
+    bool isHeaderAction() const;
+    void updateRows();
+
+    QFormLayout *m_form;
+    QLineEdit *m_name;
+    QCheckBox *m_enabled;
+    QLineEdit *m_host;
+    QLineEdit *m_path;
+    QComboBox *m_direction;
+    QComboBox *m_type;
+    QLineEdit *m_payloadMatch;
+    QLineEdit *m_regex;
+    QComboBox *m_action;
+    QSpinBox *m_ms;
+    QPlainTextEdit *m_replacement;
+    QLineEdit *m_pattern;
+    QLineEdit *m_with;
+    QLineEdit *m_header;
+    QLineEdit *m_value;
+    QComboBox *m_on;
+    QCheckBox *m_continue;
+    QLabel *m_error;
+};
+
+} // namespace socktap::ui
