@@ -81,6 +81,8 @@ const char *endReasonName(EndReason r)
         return "tls-error";
     case EndReason::ClientError:
         return "client-error";
+    case EndReason::UserReset:
+        return "user-reset";
     }
     return "?";
 }
@@ -112,6 +114,8 @@ QString endReasonText(EndReason r)
         return QStringLiteral("TLS error");
     case EndReason::ClientError:
         return QStringLiteral("the client sent an unusable request");
+    case EndReason::UserReset:
+        return QStringLiteral("Socktap reset both TCP connections, as its user asked");
     }
     return {};
 }

@@ -53,6 +53,7 @@ enum class EndReason : quint8 {
     UpstreamFailed, // could not reach the server, or it broke the handshake
     TlsError,
     ClientError, // the client sent something unusable (HTTP 400 and friends)
+    UserReset, // the user had Socktap reset both TCP connections
 };
 const char *endReasonName(EndReason r);
 QString endReasonText(EndReason r);

@@ -2,9 +2,26 @@
 
 #include "core/ws/Frame.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace socktap::intercept {
 
 using capture::Direction;
+
+namespace {
+
+// Whether haystack holds needle. Short payloads: the prepared Boyer-Moore-Horspool search (no per-call
+// set-up); long ones: glibc's memmem, whose vectorised scan for the needle's first bytes wins there.
+bool contains(QByteArrayView haystack, const QByteArray &needle,
+              const std::boyer_moore_horspool_searcher<const char *> &searcher)
+{
+    if (haystack.size() < 2048)
+        return std::search(haystack.begin(), haystack.end(), searcher) != haystack.end();
+    return ::memmem(haystack.data(), size_t(haystack.size()), needle.constData(), size_t(needle.size()));
+}
+
+} // namespace
 
 Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path)
     : m_rules(std::move(rules))
@@ -15,7 +32,10 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
         const Rule &r = m_rules->rules[i];
         if (!r.enabled || r.isHeaderRule() || !r.matchesTarget(host, path))
             continue;
-        m_applicable.push_back(int(i));
+        Applicable a {int(i), std::nullopt};
+        if (!r.match.payload.isEmpty())
+            a.payload.emplace(r.match.payload.constBegin(), r.match.payload.constEnd());
+        m_applicable.push_back(std::move(a));
         for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
             if (r.matchesSender(d))
                 m_ruleFor[capture::directionIndex(d)] = true;
@@ -31,9 +51,12 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
         v.hold = true;
         v.notes.append(QStringLiteral("paused"));
     }
-    for (const int i : m_applicable) {
+    for (const Applicable &a : m_applicable) {
+        const int i = a.index;
         const Rule &r = m_rules->rules[size_t(i)];
         const QByteArrayView current = v.payload ? QByteArrayView(*v.payload) : payload;
+        if (a.payload && !contains(current, r.match.payload, *a.payload))
+            continue; // the cheap test first; matchesMessage repeats it only for a rule that matches
         if (!r.matchesMessage(from, opcode, current))
             continue;
         const QString label = r.label(i + 1);

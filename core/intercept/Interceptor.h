@@ -5,7 +5,9 @@
 
 #include "Rule.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace socktap::intercept {
 
@@ -42,8 +44,15 @@ public:
     Verdict decide(capture::Direction from, quint8 opcode, QByteArrayView payload) const;
 
 private:
+    struct Applicable
+    {
+        int index = 0; // in m_rules
+        // The payload substring's search, prepared once (the needle lives in m_rules): a gated direction
+        // tests every message against every rule, so this is the relay's hot spot.
+        std::optional<std::boyer_moore_horspool_searcher<const char *>> payload;
+    };
     std::shared_ptr<const RuleSet> m_rules;
-    std::vector<int> m_applicable; // enabled message rules whose host and path match this session
+    std::vector<Applicable> m_applicable; // enabled message rules whose host and path match this session
     bool m_ruleFor[2] = {false, false};
     bool m_paused[2] = {false, false};
 };

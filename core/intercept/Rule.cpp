@@ -1,5 +1,7 @@
 #include "Rule.h"
 
+#include <cstring>
+
 #include "RuleInternal.h"
 
 #include <algorithm>
@@ -141,7 +143,11 @@ bool Rule::matchesMessage(Direction from, quint8 opcode, QByteArrayView payload)
         return false;
     if ((match.type == TypeMatch::Text && opcode != 1) || (match.type == TypeMatch::Binary && opcode != 2))
         return false;
-    if (!match.payload.isEmpty() && !payload.contains(match.payload))
+    // glibc's memmem rather than QByteArrayView::contains: with 20 rules on every message of a gated
+    // direction this search is the relay's hot spot, and Qt 6.4's hashing search is several times slower.
+    if (!match.payload.isEmpty()
+        && !::memmem(payload.data(), size_t(payload.size()), match.payload.constData(),
+                     size_t(match.payload.size())))
         return false;
     if (match.regexText.isEmpty())
         return true;

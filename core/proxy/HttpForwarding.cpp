@@ -400,6 +400,12 @@ intercept::CommandResult ProxyConnection::command(const intercept::SessionComman
 {
     if (m_phase != Phase::WebSocket || !m_ws || m_session.close.end != EndReason::None)
         return intercept::CommandResult::failure(QStringLiteral("session %1 has ended").arg(m_session.id));
+    if (command.kind == intercept::SessionCommand::Kind::Reset) {
+        // Ending the connection is the connection's job: the session records why, then both legs get RST.
+        endWebSocket(EndReason::UserReset);
+        closeAll(true);
+        return {};
+    }
     return m_ws->command(command);
 }
 

@@ -128,6 +128,7 @@ private:
         Accumulator data;
         Accumulator control;
         Accumulator *current = nullptr;
+        QByteArray headerPart; // the start of a frame header that arrived at the end of a chunk
         std::deque<Unit> queue;
         qsizetype queuedBytes = 0;
         std::deque<Own> pending; // Socktap's own messages, waiting for a boundary

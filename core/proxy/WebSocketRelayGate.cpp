@@ -71,8 +71,11 @@ void WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qint64 
         const ws::FrameParser::Event ev = s.parser.next(bytes.sliced(pos));
         pos += ev.consumed;
         using Kind = ws::FrameParser::Event::Kind;
-        if (ev.kind == Kind::NeedMore)
+        if (ev.kind == Kind::NeedMore) {
+            // A header split across chunks: the parser keeps its first bytes, and so must the gate.
+            s.headerPart.append(bytes.sliced(eventStart, ev.consumed));
             break;
+        }
         if (ev.kind == Kind::Error) {
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations))
@@ -81,6 +84,7 @@ void WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qint64 
             s.undecodable = true;
             for (Accumulator *acc : {&s.data, &s.control})
                 s.out.append(std::exchange(acc->raw, QByteArray()));
+            s.out.append(std::exchange(s.headerPart, QByteArray()));
             s.out.append(bytes.sliced(eventStart));
             break;
         }
@@ -92,6 +96,8 @@ void WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qint64 
                 onGatedMessage(from, *abandoned, s.data, now);
             const quint8 op = ev.header.opcode;
             s.current = ws::isControl(op) || ws::isReservedOpcode(op) ? &s.control : &s.data;
+            if (!s.headerPart.isEmpty())
+                keep(s, *s.current, std::exchange(s.headerPart, QByteArray()));
             keep(s, *s.current, bytes.sliced(eventStart, ev.consumed));
             continue;
         }

@@ -199,11 +199,7 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
         sendClose(c.closeCode, c.closeReason, c.toClient, c.toServer);
         break;
     case SessionCommand::Kind::Reset:
-        for (StreamSocket *s : {m_owner.client, m_owner.upstream}) {
-            if (s && s->isOpen())
-                s->abort(true);
-        }
-        break;
+        break; // the connection handles it: ending the connection is not this class's job
     }
     resumeIfRelieved(c.from);
     return result;

@@ -101,6 +101,26 @@ QStringList describe(ProxyHarness &proxy, capture::SessionId id)
     return out;
 }
 
+// A QWebSocket client talking to an echo server through Socktap, its session open, rules in `hub`.
+struct Live
+{
+    std::shared_ptr<intercept::InterceptHub> hub = std::make_shared<intercept::InterceptHub>();
+    ProxyHarness proxy {withHub(hub)};
+    EchoServer echo;
+    std::unique_ptr<QWebSocket> client;
+    capture::SessionId id = 0;
+
+    bool open()
+    {
+        client = openClient(echo.url(), proxy.networkProxy());
+        const auto s = client ? proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; })
+                              : std::nullopt;
+        id = s ? s->id : 0;
+        return id != 0;
+    }
+    intercept::CommandResult run(const SessionCommand &c) { return ::run(proxy, id, c); }
+};
+
 } // namespace
 
 class TestIntercept final : public QObject
@@ -112,14 +132,10 @@ private slots:
 
     void holdForwardEditAndDrop()
     {
-        auto hub = std::make_shared<intercept::InterceptHub>();
-        ProxyHarness proxy(withHub(hub));
-        EchoServer echo;
-        auto client = openClient(echo.url(), proxy.networkProxy());
-        QVERIFY(client);
-        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
-        QVERIFY(s);
-        QVERIFY(run(proxy, s->id, pause(Direction::ClientToServer)).ok);
+        Live live;
+        QVERIFY(live.open());
+        auto &[hub, proxy, echo, client, id] = live;
+        QVERIFY(live.run(pause(Direction::ClientToServer)).ok);
         QStringList echoed;
         connect(client.get(), &QWebSocket::textMessageReceived, this,
                 [&](const QString &m) { echoed.append(m); });
@@ -128,7 +144,7 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return hub->held().size() == 3; }, WaitMs));
         const auto held = hub->held();
         QCOMPARE(held[0].payload, QByteArray("one"));
-        QCOMPARE(held[0].session, s->id);
+        QCOMPARE(held[0].session, id);
         QCOMPARE(held[0].from, Direction::ClientToServer);
         QVERIFY(held[0].url.endsWith("/echo"));
         QTest::qWait(100);
@@ -138,8 +154,8 @@ private slots:
         echo.clients.first()->sendTextMessage(QStringLiteral("server news"));
         QVERIFY(QTest::qWaitFor([&] { return echoed.contains(QStringLiteral("server news")); }, WaitMs));
 
-        QVERIFY(run(proxy, s->id, release(Direction::ClientToServer, held[0].id)).ok);
-        QVERIFY(run(proxy, s->id,
+        QVERIFY(live.run(release(Direction::ClientToServer, held[0].id)).ok);
+        QVERIFY(run(proxy, id,
                     release(Direction::ClientToServer, held[1].id,
                             intercept::OutgoingMessage {quint8(ws::Opcode::Text), "TWO, edited", 2}))
                     .ok);
@@ -147,8 +163,8 @@ private slots:
         drop.kind = SessionCommand::Kind::Drop;
         drop.from = Direction::ClientToServer;
         drop.id = held[2].id;
-        QVERIFY(run(proxy, s->id, drop).ok);
-        QVERIFY(!run(proxy, s->id, drop).ok); // gone already: a clear error
+        QVERIFY(live.run(drop).ok);
+        QVERIFY(!live.run(drop).ok); // gone already: a clear error
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2; }, WaitMs));
         QCOMPARE(echo.texts, QStringList({"one", "TWO, edited"}));
         QVERIFY(hub->held().empty());
@@ -156,19 +172,19 @@ private slots:
         QTest::qWait(100);
         QCOMPARE(echo.texts.size(), 2); // the dropped one never arrives
 
-        QVERIFY(proxy.waitMessages(s->id, 6));
-        const QStringList lines = describe(proxy, s->id);
+        QVERIFY(proxy.waitMessages(id, 6));
+        const QStringList lines = describe(proxy, id);
         QVERIFY2(lines.contains("client text one held"), qPrintable(lines.join('\n')));
         QVERIFY2(lines.contains("client text TWO, edited held edited"), qPrintable(lines.join('\n')));
         QVERIFY2(lines.contains("client text three held dropped"), qPrintable(lines.join('\n')));
-        for (const auto &m : proxy.messages(s->id)) {
+        for (const auto &m : proxy.messages(id)) {
             if (m.record.has(MessageFlag::Edited)) {
                 QCOMPARE(m.original, QByteArray("two"));
                 QCOMPARE(m.record.frameCount, 2u);
             }
         }
         // Resuming: unpaused traffic is forwarded as it comes.
-        QVERIFY(run(proxy, s->id, pause(Direction::ClientToServer, false)).ok);
+        QVERIFY(live.run(pause(Direction::ClientToServer, false)).ok);
         client->sendTextMessage(QStringLiteral("free"));
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("free")); }, WaitMs));
     }
@@ -177,14 +193,10 @@ private slots:
     {
         // Backpressure behind a breakpoint: Socktap stops reading the paused sender once the high-water mark
         // of held bytes is reached, instead of buffering without bound; Forward all then delivers everything.
-        auto hub = std::make_shared<intercept::InterceptHub>();
-        ProxyHarness proxy(withHub(hub));
-        EchoServer echo;
-        auto client = openClient(echo.url(), proxy.networkProxy());
-        QVERIFY(client);
-        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
-        QVERIFY(s);
-        QVERIFY(run(proxy, s->id, pause(Direction::ClientToServer)).ok);
+        Live live;
+        QVERIFY(live.open());
+        auto &[hub, proxy, echo, client, id] = live;
+        QVERIFY(live.run(pause(Direction::ClientToServer)).ok);
         const int count = 256;
         const QByteArray chunk(64 * 1024, 'm');
         for (int i = 0; i < count; ++i)
@@ -198,7 +210,7 @@ private slots:
         SessionCommand all;
         all.kind = SessionCommand::Kind::ReleaseAll;
         all.from = Direction::ClientToServer;
-        QVERIFY(run(proxy, s->id, all).ok);
+        QVERIFY(live.run(all).ok);
         QVERIFY(QTest::qWaitFor([&] { return echo.binaries.size() == count; }, 30000));
         for (int i = 0; i < count; ++i)
             QCOMPARE(echo.binaries[i], chunk + QByteArray::number(i));
@@ -206,29 +218,25 @@ private slots:
 
     void injectResendAndClose()
     {
-        auto hub = std::make_shared<intercept::InterceptHub>();
-        ProxyHarness proxy(withHub(hub));
-        EchoServer echo;
-        auto client = openClient(echo.url(), proxy.networkProxy());
-        QVERIFY(client);
-        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
-        QVERIFY(s);
+        Live live;
+        QVERIFY(live.open());
+        auto &[hub, proxy, echo, client, id] = live;
         QList<QByteArray> binaries;
         QStringList texts;
         connect(client.get(), &QWebSocket::binaryMessageReceived, this,
                 [&](const QByteArray &m) { binaries.append(m); });
         connect(client.get(), &QWebSocket::textMessageReceived, this,
                 [&](const QString &m) { texts.append(m); });
-        QVERIFY(run(proxy, s->id, send(Direction::ClientToServer, 1, "to the server")).ok);
-        QVERIFY(run(proxy, s->id, send(Direction::ServerToClient, 2, QByteArray::fromHex("00ff10"))).ok);
-        QVERIFY(run(proxy, s->id, send(Direction::ClientToServer, 1, "again", MessageFlag::Resent)).ok);
+        QVERIFY(live.run(send(Direction::ClientToServer, 1, "to the server")).ok);
+        QVERIFY(live.run(send(Direction::ServerToClient, 2, QByteArray::fromHex("00ff10"))).ok);
+        QVERIFY(live.run(send(Direction::ClientToServer, 1, "again", MessageFlag::Resent)).ok);
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2 && binaries.size() == 1; }, WaitMs));
         QCOMPARE(echo.texts, QStringList({"to the server", "again"}));
         QCOMPARE(binaries.first(), QByteArray::fromHex("00ff10"));
         QVERIFY(QTest::qWaitFor([&] { return texts.size() == 2; }, WaitMs)); // the echoes came back
-        QVERIFY(proxy.waitMessages(s->id, 5));
-        QVERIFY(describe(proxy, s->id).contains("client text to the server injected"));
-        QVERIFY(describe(proxy, s->id).contains("client text again resent"));
+        QVERIFY(proxy.waitMessages(id, 5));
+        QVERIFY(describe(proxy, id).contains("client text to the server injected"));
+        QVERIFY(describe(proxy, id).contains("client text again resent"));
 
         // A close code no endpoint may send (5000), to the server only: sent as asked, recorded as invalid.
         SessionCommand close;
@@ -236,13 +244,13 @@ private slots:
         close.closeCode = 5000;
         close.closeReason = "testing";
         close.toClient = false;
-        QVERIFY(run(proxy, s->id, close).ok);
-        const auto ended = proxy.waitSession(
-            [&](const auto &x) { return x.id == s->id && x.state == SessionState::Closed; });
+        QVERIFY(live.run(close).ok);
+        const auto ended =
+            proxy.waitSession([&](const auto &x) { return x.id == id && x.state == SessionState::Closed; });
         QVERIFY(ended);
         QCOMPARE(ended->close.code[0], quint16(5000));
         bool sawClose = false;
-        for (const auto &m : proxy.messages(s->id)) {
+        for (const auto &m : proxy.messages(id)) {
             if (m.record.opcode == 8 && m.record.has(MessageFlag::Injected)) {
                 sawClose = true;
                 QCOMPARE(m.record.closeCode, quint16(5000));
@@ -251,9 +259,26 @@ private slots:
         }
         QVERIFY(sawClose);
         // The session has ended: commands get a clear answer.
-        const auto late = run(proxy, s->id, send(Direction::ClientToServer, 1, "late"));
+        const auto late = live.run(send(Direction::ClientToServer, 1, "late"));
         QVERIFY(!late.ok);
-        QCOMPARE(late.error, QStringLiteral("session %1 has ended").arg(s->id));
+        QCOMPARE(late.error, QStringLiteral("session %1 has ended").arg(id));
+    }
+
+    void resetEndsBothConnections()
+    {
+        Live live;
+        QVERIFY(live.open());
+        auto &[hub, proxy, echo, client, id] = live;
+        SessionCommand reset;
+        reset.kind = SessionCommand::Kind::Reset;
+        QVERIFY(live.run(reset).ok);
+        QVERIFY(
+            QTest::qWaitFor([&] { return client->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        const auto ended =
+            proxy.waitSession([&](const auto &x) { return x.id == id && x.state == SessionState::Closed; });
+        QVERIFY(ended);
+        QCOMPARE(ended->close.end, capture::EndReason::UserReset);
+        QVERIFY(!live.run(reset).ok); // "has ended"
     }
 
     void rulesRewriteMessagesAndHandshakes()
