@@ -39,7 +39,13 @@ ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::Cap
     m_headTimer.setSingleShot(true);
     connect(&m_headTimer, &QTimer::timeout, this, &ProxyConnection::onHeadTimeout);
     m_lingerTimer.setSingleShot(true);
-    connect(&m_lingerTimer, &QTimer::timeout, this, [this] { closeAll(); });
+    connect(&m_lingerTimer, &QTimer::timeout, this, [this] {
+        // A FIN waiting for held messages means the user still has them: they are not thrown away.
+        if (m_finPending[0] || m_finPending[1])
+            m_lingerTimer.start();
+        else
+            closeAll();
+    });
 }
 
 ProxyConnection::~ProxyConnection() = default;

@@ -132,6 +132,8 @@ void WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, qint6
                 return;
         }
         if (ev.kind == Kind::Error) {
+            // The unparseable header starts here (a header split across chunks began in an earlier one).
+            frameStart = std::max(eventStart, sent);
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations, bytes.sliced(sent, frameStart - sent)))
                 return;
@@ -190,13 +192,16 @@ void WebSocketRelay::applyGateChange(Direction from)
     if (s.wantGated && atMessageBoundary(s))
         s.gated = true;
     else if (!s.wantGated && s.queue.empty() && s.data.raw.isEmpty() && s.control.raw.isEmpty()
-             && !s.data.streaming)
+             && s.headerPart.isEmpty() && !s.data.streaming)
         s.gated = false;
 }
 
 qsizetype WebSocketRelay::backlog(Direction from) const
 {
-    return side(from).queuedBytes;
+    // A message building up behind a held one counts too (reading must stop); one with nothing ahead
+    // does not (it must be read whole to be decided).
+    const Side &s = side(from);
+    return s.queue.empty() ? 0 : s.queuedBytes + s.data.raw.size() + s.control.raw.size();
 }
 
 qsizetype WebSocketRelay::heldCount(Direction from) const
@@ -208,14 +213,24 @@ qsizetype WebSocketRelay::heldCount(Direction from) const
 void WebSocketRelay::ended(Direction from, qint64 now)
 {
     Side &s = side(from);
+    QString note;
+    if (s.gated) {
+        // What arrived of an unfinished message passes on in wire order, as the ungated path would have
+        // passed it: the data fragments began before any control frame cut short after them. Behind held
+        // messages it cannot (they would follow a partial frame), so it is not sent, and the capture says so.
+        const QByteArray partial = std::exchange(s.data.raw, QByteArray())
+            + std::exchange(s.control.raw, QByteArray()) + std::exchange(s.headerPart, QByteArray());
+        if (s.queue.empty())
+            s.out.append(partial);
+        else if (!partial.isEmpty())
+            note = QStringLiteral("the sender ended mid-message while messages were held ahead of it: its "
+                                  "partial frames were not forwarded");
+        s.data.streaming = false;
+    }
     while (const auto *m = s.assembler.flushIncomplete(now)) {
-        if (!s.gated) {
-            m_sink.captured(from, capture::factsOf(*m));
-            continue;
-        }
-        // What arrived of it is passed on, as the ungated path would have.
-        const bool control = ws::isControl(m->opcode) || ws::isReservedOpcode(m->opcode);
-        onGatedMessage(from, *m, control ? s.control : s.data, now);
+        capture::MessageFacts f = capture::factsOf(*m);
+        f.note = note;
+        m_sink.captured(from, f);
     }
     flushOut(from);
     if (m_close.tcpEndTime == 0)

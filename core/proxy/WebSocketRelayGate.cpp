@@ -145,8 +145,11 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     Unit u(m, std::exchange(acc.raw, QByteArray()));
     u.id = s.nextId++;
     u.note = v.note();
-    if (v.payload)
+    const bool whole = !m.truncated && !m.incomplete && !m.violations.testFlag(ws::Violation::InflateFailed);
+    if (v.payload && whole)
         u.change = OutgoingMessage {m.opcode, *v.payload, 1};
+    else if (v.payload)
+        u.note += QStringLiteral(" (not applied: only part of the message was decoded)");
     if (v.drop) {
         recordDropped(from, u);
         return;
@@ -305,6 +308,8 @@ WebSocketRelay::Unit *WebSocketRelay::findHeld(Direction from, quint64 id)
 
 CommandResult WebSocketRelay::release(Direction from, quint64 id, const OutgoingMessage *edit, qint64 now)
 {
+    if (m_failed)
+        return CommandResult::failure(QStringLiteral("the connection is being closed"));
     Unit *u = findHeld(from, id);
     if (!u)
         return CommandResult::failure(QStringLiteral("no message %1 from the %2 is held")
@@ -327,6 +332,8 @@ CommandResult WebSocketRelay::release(Direction from, quint64 id, const Outgoing
 
 CommandResult WebSocketRelay::drop(Direction from, quint64 id, qint64 now)
 {
+    if (m_failed)
+        return CommandResult::failure(QStringLiteral("the connection is being closed"));
     Side &s = side(from);
     const auto it = std::find_if(s.queue.begin(), s.queue.end(),
                                  [&](const Unit &u) { return u.id == id && u.state != Unit::State::Ready; });
@@ -347,6 +354,8 @@ CommandResult WebSocketRelay::drop(Direction from, quint64 id, qint64 now)
 
 void WebSocketRelay::releaseAll(Direction from, qint64 now)
 {
+    if (m_failed)
+        return;
     for (Unit &u : side(from).queue) {
         if (u.state == Unit::State::Held)
             m_sink.unheld(from, u.id);

@@ -402,6 +402,41 @@ private slots:
             sameTranscript(t.lines, {"captured client text \"{\"type\":\"cancel\"}\"", "forward client 23"}));
     }
 
+    void ungatingKeepsAHeaderSplitAcrossChunks()
+    {
+        // The gate turns off while the start of a frame header waits in it: those bytes must still go.
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        intercept::Interceptor interceptor;
+        interceptor.setPaused(Direction::ClientToServer, true);
+        relay.setInterceptor(&interceptor);
+        const QByteArray frame = clientText("whole");
+        relay.received(Direction::ClientToServer, frame.first(1), 1);
+        interceptor.setPaused(Direction::ClientToServer, false);
+        relay.refreshGates();
+        relay.received(Direction::ClientToServer, frame.sliced(1), 2);
+        QCOMPARE(t.forwardedToServer, frame);
+    }
+
+    void strictFailureAfterAWaitingInjectionForwardsNothingItShouldNot()
+    {
+        // An injection waits inside a fragmented message; then an unparseable header arrives (strict).
+        Transcript t;
+        proxy::WebSocketRelay::Options options;
+        options.strict = true;
+        proxy::WebSocketRelay relay(options, t);
+        const QByteArray first = clientText("a", false);
+        relay.received(Direction::ClientToServer, first, 1);
+        relay.send(Direction::ClientToServer, {quint8(ws::Opcode::Text), "mine", 1},
+                   capture::MessageFlag::Injected, 2);
+        const QByteArray second = ws::FrameWriter::frame(ws::Opcode::Continuation, "b", true, false);
+        relay.received(Direction::ClientToServer, second + QByteArray::fromHex("817f8000000000000000"), 3);
+        QCOMPARE(t.forwardedToServer, first + second);
+        QCOMPARE(t.lines.last(), QStringLiteral("fail client 1002"));
+        for (const QString &line : t.lines)
+            QVERIFY2(!line.startsWith(QLatin1String("forward client -")), qPrintable(line)); // no negative slices
+    }
+
     void injectWaitsForABoundary()
     {
         Transcript t;
