@@ -241,6 +241,7 @@ void StreamSocket::closeGracefully()
 {
     if (m_fd < 0)
         return;
+    m_writeShut = true;
     if (m_tls) {
         m_tls->close(); // close_notify before the FIN
         flushTls();
@@ -255,6 +256,7 @@ void StreamSocket::shutdownWrite()
 {
     if (m_fd < 0)
         return;
+    m_writeShut = true;
     if (m_tls) {
         m_tls->close();
         flushTls();

@@ -47,6 +47,8 @@ public:
     // Closes now; with reset, the peer gets a TCP RST (SO_LINGER 0), as a reset on the other leg deserves.
     void abort(bool reset = false);
     bool isOpen() const { return m_fd >= 0; }
+    // Nothing more may be written: shutdownWrite() or closeGracefully() was called.
+    bool writeShut() const { return m_writeShut; }
 
     QString peerAddress() const { return m_peerAddress; }
     quint16 peerPort() const { return m_peerPort; }
@@ -77,6 +79,7 @@ private:
     bool m_readEnabled = true;
     bool m_closing = false;
     bool m_shutdownPending = false;
+    bool m_writeShut = false;
     QString m_peerAddress;
     quint16 m_peerPort = 0;
     QString m_error;

@@ -24,6 +24,12 @@ WebSocketRelay::Options relayOptions(const ProxyConfig &config, std::optional<ws
     return o;
 }
 
+// A half-closed leg (its FIN passed on) takes no more bytes: writing would fail and reset the connection.
+bool writable(const StreamSocket *s)
+{
+    return s && s->isOpen() && !s->writeShut();
+}
+
 } // namespace
 
 WebSocketSession::WebSocketSession(const ProxyConfig &config, capture::CaptureWriter &capture, Owner owner,
@@ -189,9 +195,9 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
     case SessionCommand::Kind::Send:
         if (!c.message)
             return CommandResult::failure(QStringLiteral("nothing to send"));
-        if (!receiverOf(c.from) || !receiverOf(c.from)->isOpen())
+        if (!writable(receiverOf(c.from)))
             return CommandResult::failure(
-                QStringLiteral("the %1 has gone away")
+                QStringLiteral("nothing more can be sent to the %1: that side of the connection is closed")
                     .arg(QLatin1String(capture::directionName(capture::opposite(c.from)))));
         m_relay.send(c.from, *c.message, c.flag, now);
         break;
@@ -213,9 +219,9 @@ void WebSocketSession::sendClose(quint16 code, const QByteArray &reason, bool to
     payload.append(char(code >> 8)).append(char(code & 0xff)).append(reason);
     const intercept::OutgoingMessage close {quint8(ws::Opcode::Close), payload, 1};
     const qint64 now = nowMicros();
-    if (toClient && m_owner.client && m_owner.client->isOpen())
+    if (toClient && writable(m_owner.client))
         m_relay.send(Direction::ServerToClient, close, capture::MessageFlag::Injected, now, {}, immediately);
-    if (toServer && m_owner.upstream && m_owner.upstream->isOpen())
+    if (toServer && writable(m_owner.upstream))
         m_relay.send(Direction::ClientToServer, close, capture::MessageFlag::Injected, now, {}, immediately);
 }
 
