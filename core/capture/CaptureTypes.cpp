@@ -139,4 +139,40 @@ QByteArray SessionInfo::url() const
     return out;
 }
 
+MessageCopy::MessageCopy(const MessageFacts &f)
+    : facts(f)
+    , payload(f.payload.toByteArray())
+    , wirePayload(f.wirePayload.toByteArray())
+    , frames(f.frames.begin(), f.frames.end())
+{
+    facts.original = {}; // a message as received has no original
+    point();
+}
+
+MessageCopy::MessageCopy(MessageCopy &&other) noexcept
+    : facts(std::move(other.facts))
+    , payload(std::move(other.payload))
+    , wirePayload(std::move(other.wirePayload))
+    , frames(std::move(other.frames))
+{
+    point();
+}
+
+MessageCopy &MessageCopy::operator=(MessageCopy &&other) noexcept
+{
+    facts = std::move(other.facts);
+    payload = std::move(other.payload);
+    wirePayload = std::move(other.wirePayload);
+    frames = std::move(other.frames);
+    point();
+    return *this;
+}
+
+void MessageCopy::point()
+{
+    facts.payload = payload;
+    facts.wirePayload = wirePayload;
+    facts.frames = frames;
+}
+
 } // namespace socktap::capture

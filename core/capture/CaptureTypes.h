@@ -236,4 +236,23 @@ struct MessageFacts
     QString note;
 };
 
+// MessageFacts that own their bytes: for a message that outlives the buffers it was decoded from (one
+// held at a breakpoint).
+struct MessageCopy
+{
+    MessageFacts facts; // its views point into the members below
+    QByteArray payload;
+    QByteArray wirePayload;
+    std::vector<ws::FrameInfo> frames;
+
+    explicit MessageCopy(const MessageFacts &f);
+    MessageCopy(MessageCopy &&other) noexcept;
+    MessageCopy &operator=(MessageCopy &&other) noexcept;
+    MessageCopy(const MessageCopy &) = delete;
+    MessageCopy &operator=(const MessageCopy &) = delete;
+
+private:
+    void point();
+};
+
 } // namespace socktap::capture

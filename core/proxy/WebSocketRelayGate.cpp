@@ -202,7 +202,7 @@ void WebSocketRelay::startReencoding(Direction from, const Unit &u)
 {
     Side &s = side(from);
     // Only a compressed message changes the receiver's window, and only with context takeover.
-    if (s.deflater || !u.compressed || !m_options.deflate
+    if (s.deflater || !u.received().compressed || !m_options.deflate
         || m_options.deflate->noContextTakeover(fromClient(from)))
         return;
     s.deflater = std::make_unique<ws::Deflater>(m_options.deflate->windowBits(fromClient(from)), false);
@@ -217,7 +217,7 @@ void WebSocketRelay::sendChanged(Direction from, Unit &u, qint64 now)
     // Socktap's deflater carries on for the rest of the direction, without it one message stands alone.
     std::unique_ptr<ws::Deflater> once;
     ws::Deflater *deflater = nullptr;
-    if (u.compressed) {
+    if (u.received().compressed) {
         startReencoding(from, u);
         if (!s.deflater)
             once = std::make_unique<ws::Deflater>(m_options.deflate->windowBits(fromClient(from)), true);
@@ -229,7 +229,7 @@ void WebSocketRelay::sendChanged(Direction from, Unit &u, qint64 now)
     capture::MessageFacts f;
     f.opcode = c.opcode;
     f.payload = c.payload;
-    f.original = u.payload;
+    f.original = u.received().payload;
     f.wirePayload = e.wirePayload;
     f.payloadSize = quint64(c.payload.size());
     f.wireSize = quint64(e.wire.size());
@@ -237,7 +237,7 @@ void WebSocketRelay::sendChanged(Direction from, Unit &u, qint64 now)
     f.frames = e.frames;
     f.compressed = e.compressed;
     f.violations = checkOwnPayload(c.opcode, c.payload);
-    f.firstFrameTime = u.firstFrameTime;
+    f.firstFrameTime = u.received().firstFrameTime;
     f.lastFrameTime = now;
     f.closeCode = closeCodeOf(c.opcode, c.payload);
     f.flags = u.flags | capture::MessageFlag::Edited;
@@ -286,13 +286,13 @@ void WebSocketRelay::publishHeld(Direction from, const Unit &u)
     intercept::HeldMessage h;
     h.from = from;
     h.id = u.id;
-    h.opcode = u.change ? u.change->opcode : u.opcode;
-    h.payload = u.change ? u.change->payload : u.payload;
-    h.truncated = u.truncated;
-    h.compressed = u.compressed;
-    h.wireSize = u.wireSize;
-    h.frameCount = u.frameCount;
-    h.heldSince = u.lastFrameTime;
+    h.opcode = u.change ? u.change->opcode : u.received().opcode;
+    h.payload = u.change ? u.change->payload : u.message.payload;
+    h.truncated = u.received().truncated;
+    h.compressed = u.received().compressed;
+    h.wireSize = u.received().wireSize;
+    h.frameCount = u.received().frameCount;
+    h.heldSince = u.received().lastFrameTime;
     h.note = u.note;
     m_sink.held(h);
 }
@@ -315,7 +315,7 @@ CommandResult WebSocketRelay::release(Direction from, quint64 id, const Outgoing
         return CommandResult::failure(QStringLiteral("no message %1 from the %2 is held")
                                           .arg(id)
                                           .arg(QLatin1String(capture::directionName(from))));
-    if (edit && u->truncated)
+    if (edit && u->received().truncated)
         return CommandResult::failure(QStringLiteral("message %1 is larger than the capture cap: it can be "
                                                      "forwarded or dropped, not edited")
                                           .arg(id));
