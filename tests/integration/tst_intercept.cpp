@@ -13,6 +13,14 @@
 #include <QProcess>
 #include <QScopeGuard>
 
+#include <atomic>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace socktap;
 using namespace socktap::test;
 using capture::Direction;
@@ -100,6 +108,54 @@ QStringList describe(ProxyHarness &proxy, capture::SessionId id)
     }
     return out;
 }
+
+// A WebSocket server on a plain socket, on its own thread: unlike Qt's sockets it keeps its side open
+// after the peer's FIN (a half-close), so what Socktap does then can be observed.
+struct HalfOpenServer
+{
+    int listener = -1;
+    quint16 port = 0;
+    std::atomic<bool> stop {false};
+    std::thread thread;
+
+    HalfOpenServer()
+    {
+        listener = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a {};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(listener, reinterpret_cast<sockaddr *>(&a), len) != 0 || ::listen(listener, 1) != 0
+            || ::getsockname(listener, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+            qFatal("half-open server did not listen");
+        port = ntohs(a.sin_port);
+        thread = std::thread([this] {
+            const int fd = ::accept(listener, nullptr, nullptr);
+            QByteArray head;
+            char buffer[4096];
+            while (!head.contains("\r\n\r\n")) {
+                const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+                if (n <= 0)
+                    return;
+                head.append(buffer, n);
+            }
+            http::HeadParser parser(http::HeadParser::Kind::Request);
+            parser.feed(head);
+            const QByteArray response = RawWsServer::switching(parser.request());
+            ::send(fd, response.constData(), size_t(response.size()), MSG_NOSIGNAL);
+            for (int i = 0; i < 200 && !stop; ++i) // reads what comes (the FIN too), keeps its side open
+                ::usleep(50'000);
+            ::close(fd);
+        });
+    }
+    ~HalfOpenServer()
+    {
+        stop = true;
+        ::shutdown(listener, SHUT_RDWR);
+        thread.join();
+        ::close(listener);
+    }
+};
 
 // A QWebSocket client talking to an echo server through Socktap, its session open, rules in `hub`.
 struct Live
@@ -279,6 +335,29 @@ private slots:
         QVERIFY(ended);
         QCOMPARE(ended->close.end, capture::EndReason::UserReset);
         QVERIFY(!live.run(reset).ok); // "has ended"
+    }
+
+    void sendingTowardsAHalfClosedSideIsRefused()
+    {
+        // The client half-closes: Socktap passes its FIN on to the server, and nothing more may go that way;
+        // a command to send there is refused instead of failing the write and resetting both connections.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        ProxyHarness proxy(withHub(hub));
+        HalfOpenServer upstream;
+        RawClient client;
+        QVERIFY(client.openThrough(proxy.port(), upstream.port));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        ::shutdown(int(client.socket.socketDescriptor()), SHUT_WR);
+        QVERIFY(QTest::qWaitFor([&] { return proxy.store.session(s->id)->close.tcpEndTime != 0; }, WaitMs));
+        const auto refused = run(proxy, s->id, send(Direction::ClientToServer, 1, "too late"));
+        QVERIFY(!refused.ok);
+        QVERIFY2(refused.error.contains("that side of the connection is closed"), qPrintable(refused.error));
+        // The other way still works: the server's side is open.
+        QVERIFY(run(proxy, s->id, send(Direction::ServerToClient, 1, "still fine")).ok);
+        const QByteArray expected = ws::FrameWriter::frame(ws::Opcode::Text, "still fine", false);
+        QVERIFY(client.readAtLeast(expected.size()));
+        QCOMPARE(client.buffer, expected);
     }
 
     void rulesRewriteMessagesAndHandshakes()
