@@ -133,6 +133,12 @@ private slots:
         // Filters: direction, type, search (text and regex).
         model.setDirectionFilter(MessageTableModel::DirectionFilter::FromServer);
         QCOMPARE(model.rowCount(), 1);
+        QCOMPARE(model.messageIndex(0), 1u); // the server's one, not just any one row
+        model.setDirectionFilter(MessageTableModel::DirectionFilter::FromClient);
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(model.messageIndex(0), 0u);
+        QCOMPARE(model.messageIndex(1), 2u);
+        QCOMPARE(model.messageIndex(2), 3u);
         model.setDirectionFilter(MessageTableModel::DirectionFilter::Both);
         model.setTypeFilter(MessageTableModel::TypeFilter::Control);
         QCOMPARE(model.rowCount(), 1);

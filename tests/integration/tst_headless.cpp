@@ -1,5 +1,7 @@
 // The socktap executable itself, as a user runs it: --help, exit codes, the headless text and JSON output,
 // and a clean shutdown on SIGTERM (sessions closed with 1001, capture flushed, exit 0).
+#include "core/ws/ClosePayload.h"
+#include "core/ws/FrameWriter.h"
 #include "support/Peers.h"
 
 #include <QJsonDocument>
@@ -174,6 +176,42 @@ private slots:
         QCOMPARE(binaries, 2);
         QCOMPARE(clientCloses, 1);
         QVERIFY(messages >= 3);
+    }
+
+    void jsonCloseAndTruncationFields()
+    {
+        // The JSON fields log shippers key on: a close's code and reason, and a payload cut at the cap.
+        RawWsServer upstream;
+        Socktap socktap;
+        QVERIFY(socktap.start(
+            {"--headless", "--json", "--listen", "127.0.0.1:0", "--max-message-capture", "16"}));
+        RawClient client;
+        QVERIFY(client.openThrough(socktap.port, upstream.port()));
+        client.send(socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Text, QByteArray(40, 'z'), true));
+        client.send(socktap::ws::FrameWriter::frame(
+            socktap::ws::Opcode::Close, socktap::ws::ClosePayload::build(4001, "done here"), true));
+        QVERIFY(socktap.waitOutput("\"closeReason\""));
+        QVERIFY(socktap.stop());
+        bool sawTruncated = false, sawClose = false;
+        for (const QByteArray &line : socktap.out.split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o["type"] != QStringLiteral("message"))
+                continue;
+            if (o["opcode"] == QStringLiteral("text")) {
+                sawTruncated = true;
+                QCOMPARE(o["truncated"].toBool(), true);
+                QCOMPARE(o["size"].toInt(), 40);
+                QCOMPARE(o["text"].toString(), QString(16, 'z'));
+            }
+            // (Socktap's own Close 1001 on shutdown is flagged injected.)
+            if (o["opcode"] == QStringLiteral("close") && !o.contains("changes")) {
+                sawClose = true;
+                QCOMPARE(o["closeCode"].toInt(), 4001);
+                QCOMPARE(o["closeReason"].toString(), QStringLiteral("done here"));
+            }
+        }
+        QVERIFY(sawTruncated);
+        QVERIFY(sawClose);
     }
 
     void caCommands()

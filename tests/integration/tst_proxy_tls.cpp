@@ -60,6 +60,20 @@ private slots:
         f.write(m_serverCa->certificatePem());
     }
 
+    void hostPatternsMatchWholeNames()
+    {
+        // --insecure-upstream-host and --no-intercept turn off a security rule for the hosts they name:
+        // a pattern must match the whole name, never a part of it.
+        const QStringList patterns = {QStringLiteral("*.test"), QStringLiteral("api.example.com")};
+        QVERIFY(proxy::matchesHost(patterns, "a.test"));
+        QVERIFY(proxy::matchesHost(patterns, "A.B.TEST")); // case-insensitive
+        QVERIFY(proxy::matchesHost(patterns, "api.example.com"));
+        QVERIFY(!proxy::matchesHost(patterns, "a.test.evil.com"));
+        QVERIFY(!proxy::matchesHost(patterns, "evil-api.example.com"));
+        QVERIFY(!proxy::matchesHost(patterns, "api.example.com.evil"));
+        QVERIFY(!proxy::matchesHost(patterns, "test"));
+    }
+
     void interceptedWss()
     {
         SecureEcho echo(*m_serverCa, "localhost");

@@ -221,6 +221,55 @@ private slots:
         QVERIFY(inflater.overLimit());
     }
 
+    void outputBoundIsExact_data()
+    {
+        QTest::addColumn<int>("size");
+        QTest::addColumn<bool>("over");
+        QTest::addRow("one below the cap") << 4095 << false;
+        QTest::addRow("exactly at the cap") << 4096 << false;
+        QTest::addRow("one past the cap") << 4097 << true;
+    }
+
+    void outputBoundIsExact()
+    {
+        // The cap is the largest message kept whole: a message of exactly that size is not over it.
+        QFETCH(int, size);
+        QFETCH(bool, over);
+        Deflater deflater;
+        const QByteArray compressed = deflater.compress(sample(size));
+        Inflater inflater(15, false, 4096);
+        QByteArray out;
+        QVERIFY(inflater.feed(compressed, out));
+        QVERIFY(inflater.finishMessage(out));
+        QCOMPARE(inflater.messageSize(), size);
+        QCOMPARE(inflater.overLimit(), over);
+        QCOMPARE(out.size(), std::min(size, 4096));
+        QCOMPARE(out, sample(size).first(out.size()));
+    }
+
+    void noContextTakeoverResetsTheWindow()
+    {
+        // A peer that promised no context takeover but refers back to its previous message anyway: an
+        // inflater that honours the promise (RFC 7692 7.1.1) starts every message with an empty window, so
+        // the second message cannot be decoded, while one that keeps the window would decode it.
+        Deflater liar(15, false); // keeps its context although the promise was made
+        const QByteArray first = liar.compress(sample(3000));
+        const QByteArray second = liar.compress(sample(3000));
+        Inflater honest(15, true);
+        QByteArray out;
+        QVERIFY(honest.feed(first, out) && honest.finishMessage(out));
+        QCOMPARE(out, sample(3000));
+        out.clear();
+        const bool decoded = honest.feed(second, out) && honest.finishMessage(out);
+        QVERIFY(!decoded || out != sample(3000));
+        Inflater keeping(15, false);
+        out.clear();
+        QVERIFY(keeping.feed(first, out) && keeping.finishMessage(out));
+        out.clear();
+        QVERIFY(keeping.feed(second, out) && keeping.finishMessage(out));
+        QCOMPARE(out, sample(3000));
+    }
+
     void corruptInputFails()
     {
         Inflater takeover(15, false);
