@@ -167,6 +167,26 @@ private slots:
         QVERIFY(closed.wait(WaitMs));
     }
 
+    void certificateForAnotherNameIsRejected()
+    {
+        // The security rule of an intercepting proxy: a valid certificate from a trusted CA, but for another
+        // DNS name, must be refused (the hostname check, not only the chain).
+        SecureEcho echo(*m_serverCa, "other.test");
+        ProxyHarness proxy(config());
+        QWebSocket ws;
+        ws.setProxy(proxy.networkProxy());
+        ws.setSslConfiguration(trusting(m_socktapCa->certificatePem()));
+        QSignalSpy closed(&ws, &QWebSocket::disconnected);
+        ws.open(QUrl(QStringLiteral("wss://localhost:%1/").arg(echo.port())));
+        QVERIFY(closed.wait(WaitMs));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::TlsError);
+        QVERIFY(!s->tls.upstreamVerified);
+        QVERIFY2(s->tls.upstreamVerification.contains("hostname mismatch", Qt::CaseInsensitive),
+                 qPrintable(s->tls.upstreamVerification));
+    }
+
     void insecureHostIsAccepted()
     {
         SecureEcho echo(*m_serverCa, "localhost");
