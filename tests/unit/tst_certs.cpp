@@ -76,6 +76,7 @@ private slots:
         QFETCH(QString, host);
         QFETCH(bool, ip);
         auto ca = CertificateAuthority::create();
+        QVERIFY(ca); // a failure fails the test cleanly instead of crashing it
         QString error;
         const auto leaf = ca->leafFor(host, &error);
         QVERIFY2(leaf, qPrintable(error));
@@ -104,10 +105,13 @@ private slots:
     void leavesAreCachedAndSerialsRandom()
     {
         auto ca = CertificateAuthority::create();
+        QVERIFY(ca);
         const auto a = ca->leafFor("a.example");
         const auto again = ca->leafFor("A.EXAMPLE");
+        QVERIFY(a && again);
         QCOMPARE(a.get(), again.get());
         const auto b = ca->leafFor("b.example");
+        QVERIFY(b);
         QVERIFY(ASN1_INTEGER_cmp(X509_get0_serialNumber(a->certificate.get()),
                                  X509_get0_serialNumber(b->certificate.get()))
                 != 0);
@@ -166,7 +170,9 @@ private slots:
         QVERIFY2(fresh, qPrintable(error));
         QVERIFY(fresh->fingerprintSha256() != ca->fingerprintSha256());
         QVERIFY(QFile::exists(backup));
-        QCOMPARE(CertificateAuthority::load(dir.path())->fingerprintSha256(), fresh->fingerprintSha256());
+        const auto loaded = CertificateAuthority::load(dir.path());
+        QVERIFY(loaded);
+        QCOMPARE(loaded->fingerprintSha256(), fresh->fingerprintSha256());
     }
 };
 
