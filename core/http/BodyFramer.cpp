@@ -37,6 +37,21 @@ std::optional<quint64> contentLength(const Headers &headers, bool &invalid)
 
 } // namespace
 
+bool normalizeFramingFields(Headers &headers)
+{
+    if (headers.contains("Transfer-Encoding"))
+        return headers.remove("Content-Length") > 0; // RFC 9112 6.3 item 3
+    const QList<QByteArray> values = headers.values("Content-Length");
+    if (values.isEmpty() || (values.size() == 1 && !values.front().contains(',')))
+        return false;
+    bool invalid = false;
+    const auto length = contentLength(headers, invalid);
+    if (!length || invalid)
+        return false;
+    headers.set("Content-Length", QByteArray::number(*length)); // RFC 9110 8.6: forward a single value
+    return true;
+}
+
 std::optional<BodyFramer> BodyFramer::forRequest(const RequestHead &head, QString *error)
 {
     BodyFramer f;

@@ -57,4 +57,9 @@ private:
     QString m_error;
 };
 
+// What a proxy changes in a message's framing fields before forwarding it: with Transfer-Encoding, the
+// Content-Length is removed (RFC 9112 6.3 item 3); repeated identical Content-Length values become one
+// (RFC 9110 8.6). Returns whether anything changed. Messages it cannot repair are refused by the framers.
+bool normalizeFramingFields(Headers &headers);
+
 } // namespace socktap::http

@@ -87,6 +87,7 @@ QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const T
 {
     http::RequestHead out = head;
     out.target = target.path; // origin form towards the server (RFC 9112 3.2.1)
+    http::normalizeFramingFields(out.headers);
     http::removeHopByHop(out.headers, upgrade);
     // RFC 9112 3.2.2: a proxy replaces Host with the authority of an absolute target. In reverse mode the
     // server expects its own name, as nginx's proxy_pass sends it.
@@ -110,6 +111,11 @@ void ProxyConnection::onRequest(http::RequestHead head)
     m_sentToClient = false;
     if (head.method == "CONNECT" && !m_inTunnel) {
         handleConnect(head);
+        return;
+    }
+    if (head.method == "CONNECT") {
+        failRequest(400, QStringLiteral("CONNECT inside a CONNECT tunnel is not supported"),
+                    EndReason::ClientError);
         return;
     }
     const bool upgrade = ws::Handshake::isUpgradeRequest(head);
@@ -252,7 +258,9 @@ void ProxyConnection::onResponseHead(http::ResponseHead response)
                     EndReason::UpstreamFailed);
         return;
     }
-    m_client->write(response.raw);
+    http::ResponseHead forwarded = response;
+    m_client->write(http::normalizeFramingFields(forwarded.headers) ? http::serialize(forwarded)
+                                                                    : response.raw);
     m_sentToClient = true;
     m_responseBody = *framer;
     m_responseHeadDone = true;

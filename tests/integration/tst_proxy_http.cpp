@@ -71,6 +71,10 @@ struct HttpServer
             const QByteArray answer = "got " + QByteArray::number(body.size());
             s->write("HTTP/1.1 201 Created\r\nContent-Length: " + QByteArray::number(answer.size())
                      + "\r\n\r\n" + answer);
+        } else if (line.contains(" /both ")) {
+            // Both framings (RFC 9112 6.3: Transfer-Encoding wins; a proxy must drop the Content-Length).
+            s->write("HTTP/1.1 200 OK\r\nContent-Length: 999\r\nTransfer-Encoding: "
+                     "chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
         } else if (line.contains(" /continue ")) {
             s->write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         } else {
@@ -213,6 +217,49 @@ private slots:
         QVERIFY(s);
         QCOMPARE(s->mode, capture::ProxyMode::Connect);
         QCOMPARE(s->url(), "http://" + http.authority() + "/length");
+    }
+
+    void framingFieldsAreRepairedOnTheWay()
+    {
+        HttpServer http;
+        ProxyHarness proxy;
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        // A response with both Transfer-Encoding and Content-Length reaches the client without the latter.
+        client.send("GET http://" + http.authority() + "/both HTTP/1.1\r\nHost: " + http.authority()
+                    + "\r\n\r\n");
+        const auto head = client.readResponseHead();
+        QVERIFY(head);
+        QVERIFY(!head->headers.contains("Content-Length"));
+        QCOMPARE(head->headers.value("Transfer-Encoding"), QByteArray("chunked"));
+        QVERIFY(client.readAtLeast(15));
+        QCOMPARE(client.buffer.left(15), QByteArray("5\r\nhello\r\n0\r\n\r\n"));
+        client.buffer.clear();
+        // A request with a repeated identical Content-Length is forwarded with a single value.
+        client.send("POST http://" + http.authority() + "/upload HTTP/1.1\r\nHost: " + http.authority()
+                    + "\r\nContent-Length: 5, 5\r\n\r\nabcde");
+        const auto uploaded = client.readResponseHead();
+        QVERIFY(uploaded);
+        QCOMPARE(uploaded->status, 201);
+        QVERIFY(http.requests.last().contains("\r\nContent-Length: 5\r\n"));
+    }
+
+    void connectInsideATunnelIsRefused()
+    {
+        HttpServer http;
+        ProxyHarness proxy;
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        client.send("CONNECT " + http.authority() + " HTTP/1.1\r\nHost: " + http.authority() + "\r\n\r\n");
+        const auto established = client.readResponseHead();
+        QVERIFY(established && established->status == 200);
+        client.send("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n");
+        const auto refused = client.readResponseHead();
+        QVERIFY(refused);
+        QCOMPARE(refused->status, 400);
+        QVERIFY(client.waitClosed());
+        QVERIFY2(client.buffer.contains("CONNECT inside a CONNECT tunnel"), client.buffer.constData());
+        QVERIFY(http.requests.isEmpty()); // nothing reached the server
     }
 
     void opaqueTunnel()
