@@ -62,6 +62,8 @@ public:
     void reset();
 
     Status status() const { return m_status; }
+    // Whether part of a head has arrived (not just the empty lines RFC 9112 2.2 lets a server ignore).
+    bool hasPartialHead() const { return m_status == Status::NeedMore && m_buffer.size() > m_headStart; }
     const RequestHead &request() const { return m_request; }
     const ResponseHead &response() const { return m_response; }
     RequestHead takeRequest() { return std::move(m_request); }

@@ -268,8 +268,10 @@ void ProxyConnection::onHeadTimeout()
     }
     if (m_phase != Phase::Idle)
         return;
+    // The parser may already hold the bytes of a head dribbled in: that is a slow request (408), not an
+    // idle keep-alive connection.
     if (m_clientBuffer.isEmpty() && m_requestParser.status() == http::HeadParser::Status::NeedMore
-        && !m_haveSession) {
+        && !m_requestParser.hasPartialHead() && !m_haveSession) {
         closeAll(); // an idle keep-alive connection: nothing to record
         return;
     }

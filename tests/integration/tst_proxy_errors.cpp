@@ -169,6 +169,26 @@ private slots:
         QVERIFY(s && s->error.startsWith("504"));
     }
 
+    void slowHeadGets408()
+    {
+        // A head dribbled in too slowly: the bytes sit inside the parser, not in Socktap's own buffer; the
+        // client must still get 408 with a reason, and the capture a session that says so.
+        proxy::ProxyConfig config;
+        config.headTimeoutMs = 600;
+        ProxyHarness proxy(config);
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        client.send("GET http://127.0.0.1:1/slow HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-Slow: 1");
+        const auto head = client.readResponseHead();
+        QVERIFY(head);
+        QCOMPARE(head->status, 408);
+        QVERIFY(client.waitClosed());
+        QVERIFY2(client.buffer.contains("no complete request head within 0.6 s"), client.buffer.constData());
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::Timeout);
+    }
+
     void rejectedHandshake()
     {
         ProxyHarness proxy;
