@@ -258,11 +258,12 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
 
 void ProxyConnection::onHeadTimeout()
 {
-    if (m_phase == Phase::TlsHandshake) {
+    if (m_phase == Phase::TlsHandshake || m_phase == Phase::Sniffing) {
         ensureSession(capture::SessionKind::Tunnel);
-        endSession(SessionState::Failed, EndReason::Timeout,
-                   QStringLiteral("the TLS handshake did not finish within %1 s")
-                       .arg(m_config.headTimeoutMs / 1000.0));
+        const QString what = m_phase == Phase::Sniffing
+            ? QStringLiteral("the client sent nothing through the tunnel within %1 s")
+            : QStringLiteral("the TLS handshake did not finish within %1 s");
+        endSession(SessionState::Failed, EndReason::Timeout, what.arg(m_config.headTimeoutMs / 1000.0));
         closeAll();
         return;
     }

@@ -30,6 +30,7 @@ void ProxyConnection::handleConnect(const http::RequestHead &head)
     dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
         m_client->write("HTTP/1.1 200 Connection Established\r\n\r\n");
         m_phase = Phase::Sniffing;
+        m_headTimer.start(m_config.headTimeoutMs); // a client that then says nothing does not hold it forever
         m_client->setReadEnabled(true);
         m_upstream->setReadEnabled(true);
         if (!m_clientBuffer.isEmpty())

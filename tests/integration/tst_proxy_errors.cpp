@@ -189,6 +189,26 @@ private slots:
         QCOMPARE(s->close.end, capture::EndReason::Timeout);
     }
 
+    void silentTunnelTimesOut()
+    {
+        // CONNECT answered, then the client says nothing: the tunnel is not held open forever.
+        proxy::ProxyConfig config;
+        config.headTimeoutMs = 600;
+        ProxyHarness proxy(config);
+        RawWsServer upstream; // accepts and waits, saying nothing either
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        const QByteArray target = "127.0.0.1:" + QByteArray::number(upstream.port());
+        client.send("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n");
+        const auto established = client.readResponseHead();
+        QVERIFY(established && established->status == 200);
+        QVERIFY(client.waitClosed());
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::Timeout);
+        QVERIFY2(s->error.contains("sent nothing through the tunnel"), qPrintable(s->error));
+    }
+
     void rejectedHandshake()
     {
         ProxyHarness proxy;
