@@ -67,9 +67,11 @@ void WebSocketSession::followRules()
         return;
     m_rulesGeneration = generation;
     const capture::SessionInfo &s = *m_owner.session;
-    m_interceptor = hub ? intercept::Interceptor(hub->rules(), s.host, s.path) : intercept::Interceptor();
+    intercept::Interceptor next =
+        hub ? intercept::Interceptor(hub->rules(), s.host, s.path) : intercept::Interceptor();
     for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient})
-        m_interceptor.setPaused(d, m_paused[capture::directionIndex(d)]);
+        next.setPaused(d, m_interceptor.paused(d)); // new rules, the user's pauses kept
+    m_interceptor = std::move(next);
     m_relay.setInterceptor(&m_interceptor);
 }
 
@@ -182,13 +184,11 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
         result = m_relay.drop(c.from, c.id, now);
         break;
     case SessionCommand::Kind::ReleaseAll:
-        m_paused[capture::directionIndex(c.from)] = false;
         m_interceptor.setPaused(c.from, false);
         m_relay.releaseAll(c.from, now);
         m_relay.refreshGates();
         break;
     case SessionCommand::Kind::SetPause:
-        m_paused[capture::directionIndex(c.from)] = c.on;
         m_interceptor.setPaused(c.from, c.on);
         m_relay.refreshGates();
         break;

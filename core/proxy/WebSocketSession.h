@@ -70,7 +70,6 @@ private:
     Owner m_owner;
     intercept::Interceptor m_interceptor;
     quint64 m_rulesGeneration = ~0ull;
-    bool m_paused[2] = {false, false};
     WebSocketRelay m_relay;
 };
 

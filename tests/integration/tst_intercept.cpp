@@ -192,6 +192,7 @@ private slots:
         QVERIFY(live.open());
         auto &[hub, proxy, echo, client, id] = live;
         QVERIFY(live.run(pause(Direction::ClientToServer)).ok);
+        hub->setRules(rules("{\"rules\": []}")); // new rules reach the session; the pause stays
         QStringList echoed;
         connect(client.get(), &QWebSocket::textMessageReceived, this,
                 [&](const QString &m) { echoed.append(m); });

@@ -197,11 +197,7 @@ private slots:
         ProxyHarness proxy(config);
         RawWsServer upstream; // accepts and waits, saying nothing either
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        const QByteArray target = "127.0.0.1:" + QByteArray::number(upstream.port());
-        client.send("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n");
-        const auto established = client.readResponseHead();
-        QVERIFY(established && established->status == 200);
+        QVERIFY(client.openTunnel(proxy.port(), "127.0.0.1:" + QByteArray::number(upstream.port())));
         QVERIFY(client.waitClosed());
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
         QVERIFY(s);

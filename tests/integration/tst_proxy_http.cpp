@@ -203,11 +203,7 @@ private slots:
         ProxyHarness proxy;
         HttpServer http;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send("CONNECT " + http.authority() + " HTTP/1.1\r\nHost: " + http.authority() + "\r\n\r\n");
-        const auto established = client.readResponseHead();
-        QVERIFY(established);
-        QCOMPARE(established->status, 200);
+        QVERIFY(client.openTunnel(proxy.port(), http.authority()));
         client.send("GET /length HTTP/1.1\r\nHost: " + http.authority() + "\r\n\r\n");
         QVERIFY(client.readAtLeast(5));
         QVERIFY(client.buffer.endsWith("hello"));
@@ -249,10 +245,7 @@ private slots:
         HttpServer http;
         ProxyHarness proxy;
         RawClient client;
-        QVERIFY(client.connect(proxy.port()));
-        client.send("CONNECT " + http.authority() + " HTTP/1.1\r\nHost: " + http.authority() + "\r\n\r\n");
-        const auto established = client.readResponseHead();
-        QVERIFY(established && established->status == 200);
+        QVERIFY(client.openTunnel(proxy.port(), http.authority()));
         client.send("CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n");
         const auto refused = client.readResponseHead();
         QVERIFY(refused);

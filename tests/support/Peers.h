@@ -204,6 +204,15 @@ struct RawClient
         const auto head = readResponseHead();
         return head && head->status == 101;
     }
+    // Connects to the proxy and opens a CONNECT tunnel to authority (answered 200).
+    bool openTunnel(quint16 proxyPort, const QByteArray &authority)
+    {
+        if (!connect(proxyPort))
+            return false;
+        send("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+        const auto head = readResponseHead();
+        return head && head->status == 200;
+    }
     // An absolute-form upgrade to ws://127.0.0.1:port/x, as sent to an explicit proxy.
     static QByteArray upgradeTo(quint16 port, const QByteArray &extra = {})
     {
