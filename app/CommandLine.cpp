@@ -144,20 +144,51 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "regex-replace, handshake headers. Default: none (in the window: the rules saved "
                        "from Tools > Rules)."),
         QStringLiteral("FILE"));
+    const QCommandLineOption record(
+        QStringLiteral("record"),
+        QStringLiteral("Record the capture to FILE (native format, docs/capture-format.md) as it happens, "
+                       "flushed every 100 ms. Default: a temporary file in the cache directory, removed at "
+                       "exit unless saved."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption disk(
+        QStringLiteral("max-capture-disk"),
+        QStringLiteral("Disk budget of the capture file; past it the oldest sessions are dropped (and "
+                       "counted). Default: 10G."),
+        QStringLiteral("SIZE"), QStringLiteral("10G"));
+    const QCommandLineOption harOut(
+        QStringLiteral("har"), QStringLiteral("With 'export': write HAR 1.2 (as Chrome DevTools) to OUT."),
+        QStringLiteral("OUT"));
+    const QCommandLineOption textOut(
+        QStringLiteral("text"),
+        QStringLiteral("With 'export': write one session's conversation as text to OUT; with 'open': print "
+                       "as text (the default)."),
+        QStringLiteral("OUT"));
+    const QCommandLineOption sessionOpt(
+        QStringLiteral("session"),
+        QStringLiteral("With 'export --text': the session to write. Default: the first WebSocket session."),
+        QStringLiteral("N"));
     const QCommandLineOption der(QStringLiteral("der"),
                                  QStringLiteral("With 'ca export': write DER instead of PEM."));
     QCommandLineOption screenshots(QStringLiteral("screenshots"),
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen, reverse, headless, json, quiet, strict, memory, messageCap, workers, connectTimeout,
-                  demo, caDir, upstreamCa, insecure, insecureHost, noIntercept, rules, der, screenshots});
+    p.addOptions({listen,     reverse,    headless,     json,           quiet, strict,
+                  memory,     messageCap, workers,      connectTimeout, demo,  caDir,
+                  upstreamCa, insecure,   insecureHost, noIntercept,    rules, record,
+                  disk,       harOut,     textOut,      sessionOpt,     der,   screenshots});
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
                        "'ca path': print where it lives; 'ca regenerate': make a new one "
                        "(the old one is kept as a backup)."),
         QStringLiteral("[ca export FILE | ca path | ca regenerate]"));
+    p.addPositionalArgument(
+        QStringLiteral("capture"),
+        QStringLiteral("'open FILE [--json]': print a capture (native or HAR) as the headless console does; "
+                       "'export --har OUT FILE', 'export --text OUT FILE [--session N]': convert it; "
+                       "'FILE': open it in the window."),
+        QStringLiteral("[open FILE | export ... FILE | FILE]"));
 
     auto fail = [&](const QString &message) {
         result.action = ParseResult::Action::Exit;
@@ -165,7 +196,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         result.output = QStringLiteral("socktap: %1\nTry 'socktap --help'.").arg(message);
         return result;
     };
-    if (!p.parse(arguments))
+    // 'open FILE --text' names the output format (the default), while 'export --text OUT' takes a value:
+    // drop the former before Qt's parser sees it as a missing value.
+    QStringList args = arguments;
+    if (args.value(1) == QLatin1String("open"))
+        args.removeAll(QStringLiteral("--text"));
+    if (!p.parse(args))
         return fail(p.errorText());
     if (p.isSet(QStringLiteral("help"))) {
         result.action = ParseResult::Action::Exit;
@@ -179,10 +215,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return result;
     }
     const QStringList positional = p.positionalArguments();
-    if (!positional.isEmpty()) {
-        if (positional.front() != QLatin1String("ca") || positional.size() < 2)
-            return fail(QStringLiteral("unexpected argument '%1'").arg(positional.front()));
-        const QString sub = positional[1];
+    const QString first = positional.value(0);
+    if (first == QLatin1String("ca")) {
+        const QString sub = positional.value(1);
         if (sub == QLatin1String("export") && positional.size() == 3) {
             o.command = AppOptions::Command::CaExport;
             o.caExportFile = positional[2];
@@ -194,6 +229,30 @@ ParseResult parseCommandLine(const QStringList &arguments)
             return fail(QStringLiteral(
                 "usage: socktap ca export FILE [--der] | socktap ca path | socktap ca regenerate"));
         }
+    } else if (first == QLatin1String("open")) {
+        if (positional.size() != 2)
+            return fail(QStringLiteral("usage: socktap open FILE [--json]"));
+        o.command = AppOptions::Command::Open;
+        o.captureFile = positional[1];
+    } else if (first == QLatin1String("export")) {
+        if (positional.size() != 2 || (p.isSet(harOut) == p.isSet(textOut)))
+            return fail(QStringLiteral("usage: socktap export --har OUT.har FILE | socktap export --text "
+                                       "OUT.txt FILE [--session N]"));
+        o.command = AppOptions::Command::Export;
+        o.captureFile = positional[1];
+        o.exportHar = p.value(harOut);
+        o.exportText = p.value(textOut);
+        if (p.isSet(sessionOpt)) {
+            bool ok = false;
+            o.exportSession = p.value(sessionOpt).toULongLong(&ok);
+            if (!ok || o.exportSession == 0)
+                return fail(
+                    QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
+        }
+    } else if (positional.size() == 1) {
+        o.captureFile = first; // socktap FILE: open it in the window
+    } else if (!positional.isEmpty()) {
+        return fail(QStringLiteral("unexpected argument '%1'").arg(positional.back()));
     }
     o.caDir = p.value(caDir);
     o.caDer = p.isSet(der);
@@ -220,6 +279,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(QStringLiteral("--max-message-capture %1: expected a size below 4G, like 64M")
                         .arg(p.value(messageCap)));
     o.proxy.maxMessageCapture = qsizetype(*cap);
+    const auto diskBudget = parseSize(p.value(disk));
+    if (!diskBudget || *diskBudget < (16u << 20))
+        return fail(QStringLiteral("--max-capture-disk %1: expected a size of at least 16M, like 500M or 20G")
+                        .arg(p.value(disk)));
+    o.maxCaptureDisk = *diskBudget;
+    o.recordFile = p.value(record);
     bool ok = false;
     o.proxy.workers = p.value(workers).toInt(&ok);
     if (!ok || o.proxy.workers < 1 || o.proxy.workers > 256)

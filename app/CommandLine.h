@@ -10,8 +10,14 @@ namespace socktap::app {
 
 struct AppOptions
 {
-    enum class Command { Run, CaExport, CaPath, CaRegenerate };
+    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export };
     Command command = Command::Run;
+    QString captureFile; // open/export: the capture to read; run: a capture to open in the window
+    QString exportHar; // export --har OUT
+    QString exportText; // export --text OUT
+    quint64 exportSession = 0; // export --text --session N (0: the first WebSocket session)
+    QString recordFile; // --record FILE: the journal; empty for a temporary one
+    quint64 maxCaptureDisk = 10ull << 30;
     QString caExportFile;
     bool caDer = false;
     QString caDir; // where the root CA lives

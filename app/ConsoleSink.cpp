@@ -3,6 +3,7 @@
 #include "core/capture/JsonFormat.h"
 #include "core/capture/TextFormat.h"
 
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QPointer>
 
@@ -50,7 +51,10 @@ void ConsoleSink::drain()
     for (const BatchPtr &batch : batches) {
         // New sessions first, then messages, then sessions that ended: the order things happened in.
         for (const SessionInfo &s : batch->sessions) {
-            if (m_printed.contains(s.id))
+            // Not yet printed as open (a CONNECT session is first seen connecting): its open line goes
+            // before its first message.
+            const auto it = m_printed.find(s.id);
+            if (it != m_printed.end() && it->second != SessionState::Connecting)
                 continue;
             // A session that opened and closed within one batch still gets its "open" line first.
             SessionInfo opened = s;
@@ -69,6 +73,67 @@ void ConsoleSink::drain()
         }
     }
     std::fflush(m_out);
+    // Losses as they happen, at most once a second so a flood of evictions cannot flood stderr.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (now - m_lastLossReport >= 1000) {
+        m_lastLossReport = now;
+        reportLosses(false);
+    }
+}
+
+void ConsoleSink::printStore()
+{
+    for (const SessionId id : m_store.sessionIds()) {
+        const auto s = m_store.session(id);
+        if (!s)
+            continue;
+        SessionInfo opened = *s;
+        if (s->kind != SessionKind::Http && s->upgradedAt)
+            opened.state = SessionState::Open;
+        if (opened.state != s->state)
+            printSession(opened);
+        const quint64 count = m_store.messageCount(id);
+        for (quint64 i = m_store.firstRetainedMessage(id); i < count; ++i) {
+            const auto m = m_store.message(id, i);
+            if (!m)
+                continue;
+            if (m_format == Format::Json)
+                write(QJsonDocument(messageToJson(id, i, m->record, m->payload, m->payloadEvicted, m->note,
+                                                  m->original))
+                          .toJson(QJsonDocument::Compact));
+            else
+                write(messageLine(id, m->record, m->payload, m->payloadEvicted, m->note).toUtf8());
+        }
+        printSession(*s);
+    }
+    std::fflush(m_out);
+}
+
+void ConsoleSink::reportLosses(bool summary)
+{
+    const CaptureStore::Stats now = m_store.stats();
+    const auto say = [](const char *format, auto... args) { std::fprintf(stderr, format, args...); };
+    using ull = unsigned long long;
+    if (now.evictedPayloads > m_reported.evictedPayloads)
+        say("socktap: %llu message payloads (%.1f MiB) left memory under --max-capture-memory and are gone "
+            "(no capture file to read them back from)\n",
+            ull(now.evictedPayloads - m_reported.evictedPayloads),
+            double(now.evictedPayloadBytes - m_reported.evictedPayloadBytes) / (1 << 20));
+    if (now.evictedRecords > m_reported.evictedRecords)
+        say("socktap: %llu message records dropped under --max-capture-memory\n",
+            ull(now.evictedRecords - m_reported.evictedRecords));
+    if (now.evictedSessions > m_reported.evictedSessions)
+        say("socktap: %llu finished sessions dropped under the capture budgets\n",
+            ull(now.evictedSessions - m_reported.evictedSessions));
+    if (m_truncated > m_reportedTruncated)
+        say("socktap: %llu messages were longer than --max-message-capture; only their first bytes were "
+            "kept (flagged truncated)\n",
+            ull(m_truncated - m_reportedTruncated));
+    if (summary && now.payloadsOnDisk)
+        say("socktap: %llu payloads (%.1f MiB) past the memory budget were kept in the capture file only\n",
+            ull(now.payloadsOnDisk), double(now.payloadBytesOnDisk) / (1 << 20));
+    m_reported = now;
+    m_reportedTruncated = m_truncated;
 }
 
 void ConsoleSink::printSession(const SessionInfo &s)
@@ -99,6 +164,8 @@ void ConsoleSink::printSession(const SessionInfo &s)
 
 void ConsoleSink::printMessage(const CaptureBatch &batch, const BatchMessage &m)
 {
+    if (m.record.has(MessageFlag::Truncated))
+        ++m_truncated;
     const QByteArrayView payload = batch.payload(m);
     const MessageDetail *detail = batch.detail(m);
     const QString note = detail ? detail->note : QString();

@@ -23,6 +23,11 @@ public:
 
     // Prints everything captured so far that has not been printed.
     void drain();
+    // Prints a whole store (an opened capture): each session's open line, its messages, its end.
+    void printStore();
+    // To stderr: what the capture lost or cut since the last report (evicted payloads, dropped sessions,
+    // truncated messages); with summary, the totals and where the payloads past the budget are.
+    void reportLosses(bool summary);
 
 private:
     void printSession(const capture::SessionInfo &info);
@@ -35,6 +40,10 @@ private:
     std::shared_ptr<capture::CaptureStore::Subscription> m_subscription;
     std::unordered_map<capture::SessionId, capture::SessionState> m_printed;
     quint64 m_reportedDrops = 0;
+    quint64 m_truncated = 0; // messages printed with the Truncated flag
+    quint64 m_reportedTruncated = 0;
+    capture::CaptureStore::Stats m_reported; // what reportLosses said last
+    qint64 m_lastLossReport = 0;
 };
 
 } // namespace socktap::app

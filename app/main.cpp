@@ -1,4 +1,5 @@
 // socktap: parses the command line, then runs the engine headless (and, with a display, the GUI).
+#include "CaptureCommands.h"
 #include "CommandLine.h"
 #include "ConsoleSink.h"
 #include "Demo.h"
@@ -9,11 +10,15 @@
 
 #include "certs/CertificateAuthority.h"
 #include "core/capture/CaptureStore.h"
+#include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/TlsSession.h"
 
+#include <QDateTime>
+#include <QDir>
 #include <QFile>
+#include <QStandardPaths>
 
 #include <QApplication>
 #include <QMessageBox>
@@ -23,10 +28,14 @@
 
 #include <cstdio>
 #include <sys/resource.h>
+#include <unistd.h>
 
 using namespace socktap;
 
 namespace {
+
+// Exit code for a capture file that cannot be read or written (README's table).
+constexpr int CaptureFileExit = 5;
 
 void raiseFileLimit()
 {
@@ -133,6 +142,68 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
     return hub;
 }
 
+// The capture store and the journal it lives in: --record FILE, or a temporary journal in the cache
+// directory (a chain of segments under --max-capture-disk) that goes away at exit unless the user saves
+// the capture. A temporary journal that cannot be created leaves the capture in memory only, with a
+// warning; a --record file that cannot be created is an error.
+class CaptureHome
+{
+public:
+    ~CaptureHome()
+    {
+        store.reset(); // its temporary segments remove themselves
+        if (!m_tempDir.isEmpty())
+            QDir().rmdir(m_tempDir);
+    }
+
+    bool create(const app::AppOptions &o)
+    {
+        store = std::make_unique<capture::CaptureStore>(
+            capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
+        QString error;
+        if (!o.recordFile.isEmpty()) {
+            auto journal = capture::CaptureFile::create(o.recordFile, false, &error);
+            if (!journal) {
+                std::fprintf(stderr, "socktap: --record: %s\n", qPrintable(error));
+                return false;
+            }
+            store->attachJournal(journal);
+            return true;
+        }
+        m_tempDir = QStandardPaths::writableLocation(QStandardPaths::CacheLocation)
+            + QStringLiteral("/captures/capture-%1-%2")
+                  .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
+                  .arg(::getpid());
+        // 0700: the capture holds cookies, tokens and message contents.
+        if (!QDir().mkpath(m_tempDir)
+            || !QFile::setPermissions(
+                m_tempDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner)) {
+            std::fprintf(stderr,
+                         "socktap: warning: cannot create %s; the capture stays in memory only (past "
+                         "the memory budget the oldest payloads are evicted)\n",
+                         qPrintable(m_tempDir));
+            m_tempDir.clear();
+            return true;
+        }
+        auto next = [dir = m_tempDir, n = 0]() mutable {
+            QString why;
+            auto segment = capture::CaptureFile::create(
+                QStringLiteral("%1/%2.socktap").arg(dir).arg(++n, 4, 10, QLatin1Char('0')), true, &why);
+            if (!segment)
+                std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(why));
+            return segment;
+        };
+        if (auto first = next())
+            store->attachJournal(first, next);
+        return true;
+    }
+
+    std::unique_ptr<capture::CaptureStore> store;
+
+private:
+    QString m_tempDir;
+};
+
 int runHeadless(app::AppOptions options)
 {
     if (options.rules && options.rules->hasHoldRules()) {
@@ -147,7 +218,10 @@ int runHeadless(app::AppOptions options)
     options.proxy.tls = setUpTls(options, ca);
     if (!options.proxy.tls)
         return 3;
-    capture::CaptureStore store(capture::CaptureStore::Limits {options.maxCaptureMemory});
+    CaptureHome home;
+    if (!home.create(options))
+        return CaptureFileExit;
+    capture::CaptureStore &store = *home.store;
     proxy::ProxyServer server(options.proxy, store);
     QString error;
     if (!server.start(&error)) {
@@ -165,6 +239,8 @@ int runHeadless(app::AppOptions options)
                  qPrintable(describeModes(options.proxy)),
                  qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2)
                             + QStringLiteral(" GiB")));
+    if (!options.recordFile.isEmpty())
+        std::fprintf(stderr, "socktap: recording to %s\n", qPrintable(options.recordFile));
     std::unique_ptr<app::Demo> demo;
     if (options.demo) {
         demo = std::make_unique<app::Demo>(server.port());
@@ -193,10 +269,18 @@ int runHeadless(app::AppOptions options)
     QObject::connect(&server, &proxy::ProxyServer::stopped, [&] {
         if (sink)
             sink->drain();
+        if (const auto journal = store.journal())
+            journal->flush();
         const auto stats = store.stats();
         std::fprintf(stderr, "socktap: stopped; captured %llu sessions, %llu messages\n",
                      static_cast<unsigned long long>(stats.sessions),
                      static_cast<unsigned long long>(stats.messages));
+        if (sink)
+            sink->reportLosses(true);
+        if (!stats.journalError.isEmpty())
+            std::fprintf(stderr, "socktap: %s\n", qPrintable(stats.journalError));
+        else if (!options.recordFile.isEmpty())
+            std::fprintf(stderr, "socktap: the capture is in %s\n", qPrintable(options.recordFile));
         QCoreApplication::exit(exitCode);
     });
     return QCoreApplication::exec();
@@ -239,7 +323,10 @@ int runGui(const app::AppOptions &options)
     if (!o.proxy.tls)
         return 3;
     o.proxy.intercept = makeInterceptHub(o);
-    capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory});
+    CaptureHome home;
+    if (!home.create(o))
+        return CaptureFileExit;
+    capture::CaptureStore &store = *home.store;
     ui::MainWindow window(
         store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get(),
         o.proxy.intercept);
@@ -285,6 +372,11 @@ int main(int argc, char **argv)
     if (parsed.action == app::ParseResult::Action::Exit) {
         std::fprintf(parsed.exitCode ? stderr : stdout, "%s\n", qPrintable(parsed.output));
         return parsed.exitCode;
+    }
+    if (parsed.options.command == app::AppOptions::Command::Open
+        || parsed.options.command == app::AppOptions::Command::Export) {
+        QCoreApplication app(argc, argv);
+        return app::runCaptureCommand(parsed.options);
     }
     if (parsed.options.command != app::AppOptions::Command::Run) {
         QCoreApplication app(argc, argv);

@@ -16,6 +16,7 @@ struct BatchMessage
     quint64 index = 0; // assigned by the store: position in its session
     quint64 batchOffset = 0; // payload bytes in CaptureBatch::payloads
     qint32 batchDetail = -1; // index in CaptureBatch::details, or -1
+    quint64 fileOffset = 0; // where the record's line starts in the batch's file
     MessageRecord record; // payloadRef and detail rewritten by the store
 };
 
@@ -25,6 +26,11 @@ struct CaptureBatch
     std::vector<BatchMessage> messages; // in arrival order
     std::vector<MessageDetail> details; // wirePayloadRef relative to payloads
     QByteArray payloads;
+    // Where the records' lines are: 0 until the store journals the batch, or the store's index of the file
+    // the batch was read from. sessionOffsets parallels sessions (the line of each snapshot).
+    quint8 file = 0;
+    std::vector<quint64> sessionOffsets;
+    std::vector<SessionId> sessionIdsInFile; // read from a file whose ids were renumbered; else empty
 
     bool isEmpty() const { return sessions.empty() && messages.empty(); }
     QByteArrayView payload(const BatchMessage &m) const

@@ -1,5 +1,7 @@
 #include "CaptureStore.h"
 
+#include "NativeFormat.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -105,7 +107,7 @@ quint64 CaptureStore::memoryUsed() const
     return m_blockBytes + m_recordCount * sizeof(MessageRecord) + m_detailBytes + m_sessionBytes;
 }
 
-quint64 CaptureStore::appendPayload(QByteArrayView bytes)
+quint64 CaptureStore::appendPayload(QByteArrayView bytes, bool onDisk)
 {
     if (bytes.isEmpty())
         return m_logEnd;
@@ -124,11 +126,12 @@ quint64 CaptureStore::appendPayload(QByteArrayView bytes)
     const quint64 ref = b.start + quint64(b.data.size());
     b.data.append(bytes);
     ++b.payloads;
+    b.onDisk = b.onDisk && onDisk;
     m_logEnd = ref + quint64(bytes.size());
     return ref;
 }
 
-quint64 CaptureStore::adoptBlock(QByteArray &bytes, quint64 payloads)
+quint64 CaptureStore::adoptBlock(QByteArray &bytes, quint64 payloads, bool onDisk)
 {
     if (bytes.capacity() > bytes.size() + bytes.size() / 4)
         bytes.squeeze(); // realloc of a large block is a remap, not a copy
@@ -137,6 +140,7 @@ quint64 CaptureStore::adoptBlock(QByteArray &bytes, quint64 payloads)
     block.data = bytes;
     block.payloads = payloads;
     block.closed = true;
+    block.onDisk = onDisk;
     m_blockBytes += quint64(block.data.capacity());
     m_logEnd += quint64(bytes.size());
     m_blocks.push_back(std::move(block));
@@ -160,13 +164,57 @@ QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) c
     return payloadView(ref, size).toByteArray();
 }
 
+bool CaptureStore::inMemory(quint64 ref, quint32 size) const
+{
+    return size == 0 || (ref >= m_logStart && !m_blocks.empty());
+}
+
+CaptureStore::FileFetch CaptureStore::fetchFor(const MessageRecord &r) const
+{
+    if (r.file == 0 || r.file > m_files.size())
+        return {};
+    return FileFetch {m_files[r.file - 1], r.fileOffset};
+}
+
+namespace {
+
+// Reads a message record's line back from its file: for payloads that left memory.
+std::optional<native::DecodedMessage> fetchMessage(const std::shared_ptr<CaptureFile> &file, quint64 offset)
+{
+    if (!file)
+        return std::nullopt;
+    QString error;
+    const QByteArray line = file->lineAt(offset, &error);
+    if (line.isEmpty())
+        return std::nullopt;
+    auto record = native::decodeLine(line, &error);
+    if (!record || !std::holds_alternative<native::DecodedMessage>(*record))
+        return std::nullopt;
+    return std::get<native::DecodedMessage>(std::move(*record));
+}
+
+} // namespace
+
 void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &records, qsizetype maxBytes,
                                  const std::function<void(size_t, QByteArrayView)> &visit) const
 {
-    std::shared_lock lock(m_mutex);
-    for (size_t i = 0; i < records.size(); ++i) {
-        const MessageRecord &r = *records[i];
-        visit(i, payloadView(r.payloadRef, quint32(std::min<qsizetype>(maxBytes, r.capturedSize))));
+    std::vector<std::pair<size_t, FileFetch>> fromDisk;
+    {
+        std::shared_lock lock(m_mutex);
+        for (size_t i = 0; i < records.size(); ++i) {
+            const MessageRecord &r = *records[i];
+            const quint32 size = quint32(std::min<qsizetype>(maxBytes, r.capturedSize));
+            if (!inMemory(r.payloadRef, size) && r.file)
+                fromDisk.emplace_back(i, fetchFor(r));
+            else
+                visit(i, payloadView(r.payloadRef, size));
+        }
+    }
+    // Payloads that left memory are read from the capture file without holding the store's lock.
+    for (const auto &[i, fetch] : fromDisk) {
+        const auto m = fetchMessage(fetch.file, fetch.offset);
+        const QByteArrayView payload = m ? QByteArrayView(m->payload) : QByteArrayView();
+        visit(i, payload.first(std::min<qsizetype>(maxBytes, payload.size())));
     }
 }
 
@@ -174,31 +222,46 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
 {
     if (!batch || batch->isEmpty())
         return;
+    // Written to the journal before the store takes its lock, on the writer's own thread: encoding runs
+    // in parallel on every worker, and the lines are on their way to disk before anyone can evict them.
+    if (batch->file == 0 && m_journal)
+        journalBatch(*batch);
     {
         std::unique_lock lock(m_mutex);
-        for (const SessionInfo &info : batch->sessions) {
+        if (batch->file && !m_files[batch->file - 1])
+            batch->file = 0; // its segment was dropped meanwhile (only under a tiny disk budget)
+        for (size_t i = 0; i < batch->sessions.size(); ++i) {
+            const SessionInfo &info = batch->sessions[i];
             auto [it, inserted] = m_sessions.try_emplace(info.id);
-            if (inserted)
+            if (inserted) {
                 ++m_stats.sessions;
+                it->second.idInFile =
+                    i < batch->sessionIdsInFile.size() ? batch->sessionIdsInFile[i] : info.id;
+            }
+            if (batch->file && i < batch->sessionOffsets.size())
+                it->second.lines.emplace_back(batch->file, batch->sessionOffsets[i]);
             m_sessionBytes -= it->second.infoBytes;
             it->second.info = info;
-            it->second.infoBytes = sessionBytes(info);
+            it->second.infoBytes = sessionBytes(info) + it->second.lines.size() * 16;
             m_sessionBytes += it->second.infoBytes;
         }
         // A large batch's payload buffer becomes a block of the log as it is (shared, not copied): at high
         // rates this saves a copy of every payload byte.
+        const bool onDisk = batch->file != 0;
         const bool adopt = batch->payloads.size() >= AdoptBytes;
-        const quint64 base = adopt ? adoptBlock(batch->payloads, batch->messages.size()) : 0;
+        const quint64 base = adopt ? adoptBlock(batch->payloads, batch->messages.size(), onDisk) : 0;
         for (BatchMessage &m : batch->messages) {
             SessionEntry &s = m_sessions[m.session];
             MessageRecord &r = m.record;
-            r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m));
+            r.file = batch->file;
+            r.fileOffset = m.fileOffset;
+            r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m), onDisk);
             if (const MessageDetail *d = batch->detail(m)) {
                 MessageDetail copy = *d;
                 const auto place = [&](quint64 ref, quint32 size) {
                     return adopt
                         ? base + ref
-                        : appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(ref), size));
+                        : appendPayload(QByteArrayView(batch->payloads).sliced(qsizetype(ref), size), onDisk);
                 };
                 copy.wirePayloadRef = place(d->wirePayloadRef, d->wirePayloadSize);
                 copy.originalRef = place(d->originalRef, d->originalSize);
@@ -218,6 +281,8 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             ++m_stats.messages;
         }
         enforceBudget();
+        if (batch->file && batch->file == m_journal)
+            enforceDiskBudget();
     }
     BatchPtr published = std::move(batch);
     std::vector<std::shared_ptr<Subscription>> subscribers;
@@ -232,8 +297,13 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
 void CaptureStore::evictOldestBlock()
 {
     const PayloadBlock &b = m_blocks.front();
-    m_stats.evictedPayloadBytes += quint64(b.data.size());
-    m_stats.evictedPayloads += b.payloads;
+    if (b.onDisk) {
+        m_stats.payloadBytesOnDisk += quint64(b.data.size());
+        m_stats.payloadsOnDisk += b.payloads;
+    } else {
+        m_stats.evictedPayloadBytes += quint64(b.data.size());
+        m_stats.evictedPayloads += b.payloads;
+    }
     m_blockBytes -= quint64(b.data.capacity());
     m_blocks.pop_front();
     m_logStart = m_blocks.empty() ? m_logEnd : m_blocks.front().start;
@@ -245,7 +315,8 @@ void CaptureStore::enforceBudget()
     // then open sessions' oldest records; the newest payloads last of all. What is left is the open
     // sessions' own state.
     while (memoryUsed() > m_limits.maxMemory) {
-        if (m_blocks.size() > 1)
+        // Payloads that are also on disk lose nothing by leaving memory: all of them go before any record.
+        if (m_blocks.size() > 1 || (!m_blocks.empty() && m_blocks.front().onDisk))
             evictOldestBlock();
         else if (!evictOldestRecords(true) && !evictOldestSession() && !evictOldestRecords(false)) {
             if (m_blocks.empty())
@@ -317,6 +388,15 @@ CaptureStore::Stats CaptureStore::stats() const
 {
     std::shared_lock lock(m_mutex);
     Stats s = m_stats;
+    if (!m_segments.empty()) {
+        const auto &first = m_files[m_segments.front() - 1];
+        const auto &last = m_files[m_segments.back() - 1];
+        s.journalPath = first->path();
+        s.journalBytes = m_closedSegmentBytes + last->size();
+        s.journalError = last->writeError();
+    }
+    if (!m_recordingStopped.isEmpty())
+        s.journalError = m_recordingStopped;
     s.memoryUsed = memoryUsed();
     s.memoryLimit = m_limits.maxMemory;
     s.payloadBytesHeld = m_logEnd - m_logStart;
@@ -365,33 +445,50 @@ quint64 CaptureStore::firstRetainedMessage(SessionId id) const
 
 std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bool withPayload) const
 {
-    std::shared_lock lock(m_mutex);
-    const auto it = m_sessions.find(id);
-    if (it == m_sessions.end())
-        return std::nullopt;
-    const SessionEntry &s = it->second;
-    if (index < s.firstIndex || index >= s.firstIndex + s.records.size())
-        return std::nullopt;
     MessageView v;
-    v.session = id;
-    v.index = index;
-    v.record = s.records[size_t(index - s.firstIndex)];
-    const MessageRecord &r = v.record;
-    if (withPayload)
-        v.payload = readPayload(r.payloadRef, r.capturedSize, &v.payloadEvicted);
-    else
-        v.payloadEvicted = r.capturedSize > 0 && r.payloadRef < m_logStart;
-    const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
-    if (d) {
-        v.frames = d->frames;
-        v.note = d->note;
-        if (withPayload) {
-            v.wirePayload = readPayload(d->wirePayloadRef, d->wirePayloadSize, nullptr);
-            v.original = readPayload(d->originalRef, d->originalSize, nullptr);
+    FileFetch fetch;
+    {
+        std::shared_lock lock(m_mutex);
+        const auto it = m_sessions.find(id);
+        if (it == m_sessions.end())
+            return std::nullopt;
+        const SessionEntry &s = it->second;
+        if (index < s.firstIndex || index >= s.firstIndex + s.records.size())
+            return std::nullopt;
+        v.session = id;
+        v.index = index;
+        v.record = s.records[size_t(index - s.firstIndex)];
+        const MessageRecord &r = v.record;
+        const bool held = inMemory(r.payloadRef, r.capturedSize);
+        const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
+        if (d) {
+            v.frames = d->frames;
+            v.note = d->note;
+        }
+        if (withPayload && held) {
+            v.payload = readPayload(r.payloadRef, r.capturedSize, nullptr);
+            if (d) {
+                v.wirePayload = readPayload(d->wirePayloadRef, d->wirePayloadSize, nullptr);
+                v.original = readPayload(d->originalRef, d->originalSize, nullptr);
+            }
+        } else if (!held) {
+            fetch = fetchFor(r);
+            v.payloadEvicted = !fetch.file;
         }
     }
-    if (v.frames.empty()) {
-        // A single-frame message: its one frame is fully described by the record.
+    if (withPayload && fetch.file) {
+        if (auto m = fetchMessage(fetch.file, fetch.offset)) {
+            v.payload = std::move(m->payload);
+            v.wirePayload = std::move(m->wirePayload);
+            v.original = std::move(m->original);
+        } else {
+            v.payloadEvicted = true; // the file changed or went away under us
+        }
+    }
+    const MessageRecord &r = v.record;
+    if (v.frames.empty() && r.frameCount >= 1 && r.firstHeaderSize) {
+        // A single-frame message: its one frame is fully described by the record. (An imported message
+        // whose frames are unknown has none.)
         ws::FrameInfo f;
         f.length = r.wireSize - r.firstHeaderSize;
         f.maskKey = r.maskKey;
@@ -422,10 +519,208 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
 
 QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted, qsizetype maxBytes) const
 {
-    std::shared_lock lock(m_mutex);
     const quint32 size =
         maxBytes < 0 ? record.capturedSize : quint32(std::min<qsizetype>(maxBytes, record.capturedSize));
-    return readPayload(record.payloadRef, size, evicted);
+    FileFetch fetch;
+    {
+        std::shared_lock lock(m_mutex);
+        if (inMemory(record.payloadRef, size) || !record.file)
+            return readPayload(record.payloadRef, size, evicted);
+        fetch = fetchFor(record);
+    }
+    auto m = fetchMessage(fetch.file, fetch.offset);
+    if (evicted)
+        *evicted = !m;
+    return m ? m->payload.first(std::min<qsizetype>(size, m->payload.size())) : QByteArray();
+}
+
+SessionId CaptureStore::reserveSessionIds(SessionId next)
+{
+    SessionId current = m_nextSession.load();
+    while (current < next - 1 && !m_nextSession.compare_exchange_weak(current, next - 1)) { }
+    return m_nextSession.load() + 1;
+}
+
+quint8 CaptureStore::addFileLocked(std::shared_ptr<CaptureFile> file)
+{
+    // Record lines are addressed by a byte-sized index: a dropped segment's slot is reused.
+    size_t slot = 0;
+    while (slot < m_files.size() && m_files[slot])
+        ++slot;
+    if (slot >= 255)
+        return 0;
+    if (slot == m_files.size()) {
+        m_files.emplace_back();
+        m_fileOrder.emplace_back();
+    }
+    m_files[slot] = std::move(file);
+    m_fileOrder[slot] = m_nextFileOrder++;
+    return quint8(slot + 1);
+}
+
+quint8 CaptureStore::addFile(std::shared_ptr<CaptureFile> file)
+{
+    std::unique_lock lock(m_mutex);
+    return addFileLocked(std::move(file));
+}
+
+quint8 CaptureStore::attachJournal(std::shared_ptr<CaptureFile> journal, SegmentFactory nextSegment)
+{
+    std::unique_lock lock(m_mutex);
+    const quint8 index = addFileLocked(std::move(journal));
+    m_journal = index;
+    m_nextSegment = std::move(nextSegment);
+    m_segments = {index};
+    return index;
+}
+
+void CaptureStore::enforceDiskBudget()
+{
+    const quint8 current = m_journal;
+    if (!current)
+        return;
+    const quint64 size = m_files[current - 1]->size();
+    if (!m_nextSegment) {
+        if (size > m_limits.maxDisk) {
+            // The user's --record file is theirs: never cut. Stop writing to it and say so.
+            m_journal = 0;
+            m_recordingStopped = QStringLiteral("%1 reached the disk budget (--max-capture-disk, %2 MiB): "
+                                                "recording stopped there; the capture goes on in memory")
+                                     .arg(m_files[current - 1]->path())
+                                     .arg(m_limits.maxDisk >> 20);
+        }
+        return;
+    }
+    const quint64 segmentBytes = std::max<quint64>(m_limits.maxDisk / 8, 1 << 20);
+    if (size >= segmentBytes) {
+        if (auto next = m_nextSegment()) {
+            if (const quint8 index = addFileLocked(std::move(next))) {
+                m_closedSegmentBytes += size;
+                m_segments.push_back(index);
+                m_journal = index;
+            }
+        }
+    }
+    // The oldest segments go while the whole journal is over budget (the current one always stays).
+    while (m_segments.size() > 1
+           && m_closedSegmentBytes + m_files[m_journal - 1]->size() > m_limits.maxDisk) {
+        const quint8 oldest = m_segments.front();
+        m_segments.erase(m_segments.begin());
+        m_closedSegmentBytes -= m_files[oldest - 1]->size();
+        dropFile(oldest);
+        ++m_stats.droppedSegments;
+    }
+}
+
+void CaptureStore::dropFile(quint8 index)
+{
+    // Its records are each session's oldest (a journal is written in order): drop them from the front,
+    // then the finished sessions left with nothing.
+    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
+        SessionEntry &s = it->second;
+        size_t n = 0;
+        while (n < s.records.size() && s.records[n].file == index)
+            ++n;
+        if (n) {
+            s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
+            s.firstIndex += n;
+            s.counters.evictedRecords += n;
+            m_recordCount -= n;
+            m_stats.evictedRecords += n;
+        }
+        std::erase_if(s.lines, [index](const auto &line) { return line.first == index; });
+        if (s.records.empty() && s.lines.empty() && isFinished(s.info.state)) {
+            m_sessionBytes -= s.infoBytes;
+            for (const MessageDetail &d : s.details)
+                m_detailBytes -= detailBytes(d);
+            it = m_sessions.erase(it);
+            ++m_stats.evictedSessions;
+        } else {
+            ++it;
+        }
+    }
+    m_files[index - 1].reset(); // a temporary segment removes itself
+}
+
+std::shared_ptr<CaptureFile> CaptureStore::file(quint8 index) const
+{
+    std::shared_lock lock(m_mutex);
+    return index >= 1 && index <= m_files.size() ? m_files[index - 1] : nullptr;
+}
+
+std::shared_ptr<CaptureFile> CaptureStore::journal() const
+{
+    // The newest segment, even after recording stopped at the disk budget (it still needs flushing).
+    std::shared_lock lock(m_mutex);
+    return m_segments.empty() ? nullptr : m_files[m_segments.back() - 1];
+}
+
+void CaptureStore::journalBatch(CaptureBatch &batch)
+{
+    // The batch's own order: sessions first, so a session's record always precedes its messages.
+    QByteArray lines;
+    lines.reserve(batch.payloads.size() * 5 / 4 + qsizetype(batch.messages.size()) * 200);
+    std::vector<quint64> at;
+    at.reserve(batch.sessions.size() + batch.messages.size());
+    for (const SessionInfo &info : batch.sessions) {
+        at.push_back(quint64(lines.size()));
+        native::appendSession(lines, info);
+    }
+    for (const BatchMessage &m : batch.messages) {
+        at.push_back(quint64(lines.size()));
+        native::MessageParts parts;
+        parts.session = m.session;
+        parts.record = m.record;
+        parts.payload = batch.payload(m);
+        if (const MessageDetail *d = batch.detail(m)) {
+            const QByteArrayView all(batch.payloads);
+            parts.wirePayload = all.sliced(qsizetype(d->wirePayloadRef), d->wirePayloadSize);
+            parts.original = all.sliced(qsizetype(d->originalRef), d->originalSize);
+            parts.note = d->note;
+            parts.frames = d->frames;
+        }
+        native::appendMessage(lines, parts);
+    }
+    quint8 index = 0;
+    std::shared_ptr<CaptureFile> journal;
+    {
+        std::shared_lock lock(m_mutex);
+        index = m_journal;
+        journal = index ? m_files[index - 1] : nullptr;
+    }
+    if (!journal)
+        return;
+    const quint64 base = journal->append(lines); // may wait for the disk: backpressure, not growth
+    size_t i = 0;
+    batch.sessionOffsets.clear();
+    for (; i < batch.sessions.size(); ++i)
+        batch.sessionOffsets.push_back(base + at[i]);
+    for (BatchMessage &m : batch.messages)
+        m.fileOffset = base + at[i++];
+    batch.file = index;
+}
+
+std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<SessionId> &sessions) const
+{
+    std::shared_lock lock(m_mutex);
+    std::vector<LineRef> out;
+    const auto add = [&](SessionId id, const SessionEntry &s) {
+        for (const auto &[file, offset] : s.lines)
+            out.push_back(LineRef {m_fileOrder[file - 1], file, offset, id, s.idInFile});
+        for (const MessageRecord &r : s.records)
+            if (r.file)
+                out.push_back(LineRef {m_fileOrder[r.file - 1], r.file, r.fileOffset, id, s.idInFile});
+    };
+    if (sessions.empty()) {
+        for (const auto &[id, s] : m_sessions)
+            add(id, s);
+    } else {
+        for (const SessionId id : sessions)
+            if (const auto it = m_sessions.find(id); it != m_sessions.end())
+                add(id, it->second);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 } // namespace socktap::capture

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "CaptureBatch.h"
+#include "CaptureFile.h"
 
 #include <QByteArray>
 
@@ -24,6 +25,21 @@ public:
     struct Limits
     {
         quint64 maxMemory = 1ull << 30;
+        quint64 maxDisk = 10ull << 30; // of the journal
+    };
+
+    // A record's line in one of the store's files: what "save" copies.
+    struct LineRef
+    {
+        quint64 fileOrder = 0; // files in the order they were added (segments, then opened files)
+        quint8 file = 0; // 1-based
+        quint64 offset = 0;
+        SessionId session = 0; // in the store
+        SessionId idInFile = 0; // in the file's lines (differs when renumbered on open)
+        friend bool operator<(const LineRef &a, const LineRef &b)
+        {
+            return a.fileOrder != b.fileOrder ? a.fileOrder < b.fileOrder : a.offset < b.offset;
+        }
     };
 
     struct Stats
@@ -37,6 +53,12 @@ public:
         quint64 evictedPayloadBytes = 0;
         quint64 evictedRecords = 0;
         quint64 evictedSessions = 0;
+        quint64 payloadsOnDisk = 0; // left memory for the budget, still readable from the capture file
+        quint64 payloadBytesOnDisk = 0;
+        QString journalPath; // where live traffic is recorded, or empty
+        quint64 journalBytes = 0; // on disk, all segments
+        QString journalError; // the journal could not be written (disk full...), or recording stopped
+        quint64 droppedSegments = 0; // oldest journal segments removed under the disk budget
     };
 
     // A live view: batches as applied, in order. Bounded: a subscriber that falls behind loses the oldest
@@ -62,6 +84,22 @@ public:
     CaptureStore();
 
     SessionId newSessionId() { return m_nextSession.fetch_add(1) + 1; }
+    // Ids below next are taken (a file opened into the store keeps its own ids when they are free).
+    SessionId reserveSessionIds(SessionId next);
+
+    // The live journal: every batch applied from now on is written to it as native records, and payloads
+    // that leave memory are read back from it. With nextSegment (a temporary journal), the journal is a
+    // chain of segments of maxDisk / 8 each, and past maxDisk the oldest segment goes with the records
+    // it held (counted, like memory eviction). Without (--record FILE), the one file is never cut: past
+    // maxDisk recording stops, said once in the stats, and the capture goes on in memory.
+    using SegmentFactory = std::function<std::shared_ptr<CaptureFile>()>;
+    quint8 attachJournal(std::shared_ptr<CaptureFile> journal, SegmentFactory nextSegment = {});
+    // A file records are read from (an opened capture): batches carrying its index are not journaled.
+    quint8 addFile(std::shared_ptr<CaptureFile> file);
+    std::shared_ptr<CaptureFile> file(quint8 index) const;
+    std::shared_ptr<CaptureFile> journal() const;
+    // The lines of these sessions (all when empty) in file order: what "save" writes.
+    std::vector<LineRef> lines(const std::vector<SessionId> &sessions) const;
     void apply(std::shared_ptr<CaptureBatch> batch);
     void clear();
     void setMemoryLimit(quint64 bytes);
@@ -90,6 +128,8 @@ private:
     struct SessionEntry
     {
         SessionInfo info;
+        std::vector<std::pair<quint8, quint64>> lines; // (file, offset) of each session record
+        SessionId idInFile = 0;
         SessionCounters counters;
         std::deque<MessageRecord> records;
         quint64 firstIndex = 0; // index of records.front()
@@ -102,10 +142,23 @@ private:
         QByteArray data;
         quint64 payloads = 0;
         bool closed = false;
+        bool onDisk = true; // every payload in it is also in a capture file
+    };
+    // What a reader needs to fetch an evicted payload from a file, after the lock is released.
+    struct FileFetch
+    {
+        std::shared_ptr<CaptureFile> file;
+        quint64 offset = 0;
     };
 
-    quint64 appendPayload(QByteArrayView bytes);
-    quint64 adoptBlock(QByteArray &bytes, quint64 payloads);
+    quint64 appendPayload(QByteArrayView bytes, bool onDisk);
+    quint64 adoptBlock(QByteArray &bytes, quint64 payloads, bool onDisk);
+    void journalBatch(CaptureBatch &batch);
+    quint8 addFileLocked(std::shared_ptr<CaptureFile> file);
+    void enforceDiskBudget();
+    void dropFile(quint8 index);
+    FileFetch fetchFor(const MessageRecord &r) const;
+    bool inMemory(quint64 ref, quint32 size) const;
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
     QByteArrayView payloadView(quint64 ref, quint32 size) const;
     void enforceBudget();
@@ -129,6 +182,14 @@ private:
     quint64 m_detailBytes = 0;
     quint64 m_sessionBytes = 0;
     Stats m_stats;
+    std::vector<std::shared_ptr<CaptureFile>> m_files; // null: a dropped segment's free slot
+    std::vector<quint64> m_fileOrder;
+    quint64 m_nextFileOrder = 1;
+    std::atomic<quint8> m_journal {0};
+    SegmentFactory m_nextSegment;
+    std::vector<quint8> m_segments; // the journal's segments, oldest first
+    quint64 m_closedSegmentBytes = 0; // of segments before the current one
+    QString m_recordingStopped;
 
     std::mutex m_subscribersMutex;
     std::vector<std::shared_ptr<Subscription>> m_subscribers;

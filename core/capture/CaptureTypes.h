@@ -106,7 +106,8 @@ struct SessionInfo
 
     http::RequestHead request; // as received from the client
     http::ResponseHead response; // as received from the server
-    QByteArray responseBody; // of a rejected handshake or an HTTP exchange (first bytes only)
+    QByteArray requestBody; // of an HTTP exchange: the content (chunked framing decoded), first bytes only
+    QByteArray responseBody; // of a rejected handshake or an HTTP exchange: the content, first bytes only
     quint64 requestBodySize = 0; // HTTP
     quint64 responseBodySize = 0;
 
@@ -175,7 +176,8 @@ struct MessageRecord
     quint8 opcode = 0;
     quint8 firstFrameBits = 0; // ws::FrameInfo::bits of the first frame
     quint8 firstHeaderSize = 0;
-    quint8 reserved = 0;
+    quint8 file = 0; // the store's capture file holding this record's line (1-based), 0 for none
+    quint64 fileOffset = 0; // where that line starts
 
     Direction direction() const
     {
@@ -184,7 +186,7 @@ struct MessageRecord
     ws::Violations violationFlags() const { return ws::Violations::fromInt(violations); }
     bool has(quint16 flag) const { return (flags & flag) != 0; }
 };
-static_assert(sizeof(MessageRecord) == 72 || sizeof(MessageRecord) == 64, "keep message records compact");
+static_assert(sizeof(MessageRecord) == 72, "keep message records compact");
 
 // What only some messages need: every frame of a fragmented message, the wire payload of a compressed one,
 // the original payload of an edited one and what Socktap did to it.

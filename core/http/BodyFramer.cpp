@@ -119,6 +119,12 @@ std::optional<BodyFramer> BodyFramer::forResponse(const ResponseHead &head, QByt
     return f;
 }
 
+void BodyFramer::kept(QByteArrayView content)
+{
+    if (m_sink && m_sink->size() < m_sinkMax)
+        m_sink->append(content.first(std::min<qsizetype>(content.size(), m_sinkMax - m_sink->size())));
+}
+
 BodyFramer::Result BodyFramer::feed(QByteArrayView data)
 {
     Result r;
@@ -132,11 +138,13 @@ BodyFramer::Result BodyFramer::feed(QByteArrayView data)
         return r;
     case Kind::UntilClose:
         r.consumed = data.size();
+        kept(data);
         m_wireBytes += quint64(data.size());
         m_contentBytes += quint64(data.size());
         return r;
     case Kind::Length:
         r.consumed = qsizetype(std::min<quint64>(m_remaining, quint64(data.size())));
+        kept(data.first(r.consumed));
         m_remaining -= quint64(r.consumed);
         m_wireBytes += quint64(r.consumed);
         m_contentBytes += quint64(r.consumed);
@@ -183,6 +191,7 @@ BodyFramer::Result BodyFramer::feedChunked(QByteArrayView data)
     while (pos < data.size() && !m_done) {
         if (m_chunkState == ChunkState::Data) {
             const qsizetype n = qsizetype(std::min<quint64>(m_remaining, quint64(data.size() - pos)));
+            kept(data.sliced(pos, n));
             pos += n;
             m_remaining -= quint64(n);
             m_contentBytes += quint64(n);

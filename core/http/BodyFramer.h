@@ -33,6 +33,13 @@ public:
                                                  QString *error = nullptr);
 
     Result feed(QByteArrayView data);
+    // Also copy the first max bytes of the content (chunk data without its framing) into sink, which must
+    // outlive the framer: what a capture shows of a body.
+    void keepContent(QByteArray *sink, qsizetype max)
+    {
+        m_sink = sink;
+        m_sinkMax = max;
+    }
     // For UntilClose: the connection ended, so the body did.
     void finishAtClose() { m_done = true; }
 
@@ -53,7 +60,11 @@ private:
     quint64 m_wireBytes = 0;
     quint64 m_contentBytes = 0;
     ChunkState m_chunkState = ChunkState::Size;
+    void kept(QByteArrayView content);
+
     QByteArray m_line; // partial chunk-size or trailer line
+    QByteArray *m_sink = nullptr;
+    qsizetype m_sinkMax = 0;
     QString m_error;
 };
 

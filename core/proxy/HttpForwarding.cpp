@@ -151,6 +151,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
             return;
         }
         m_requestBody = *framer;
+        m_requestBody.keepContent(&m_session.requestBody, KeptBodyBytes);
     }
     m_keepAlive = !upgrade && !!http::persists(head.headers, head.version);
     m_responseHeadDone = false;
@@ -263,6 +264,7 @@ void ProxyConnection::onResponseHead(http::ResponseHead response)
                                                                     : response.raw);
     m_sentToClient = true;
     m_responseBody = *framer;
+    m_responseBody.keepContent(&m_session.responseBody, KeptBodyBytes);
     m_responseHeadDone = true;
     if (!http::persists(response.headers, response.version)
         || framer->kind() == http::BodyFramer::Kind::UntilClose)
@@ -276,9 +278,6 @@ void ProxyConnection::processResponseBody()
         const auto r = m_responseBody.feed(m_upstreamBuffer);
         const QByteArrayView body = QByteArrayView(m_upstreamBuffer).first(r.consumed);
         m_client->write(body);
-        if (m_session.responseBody.size() < KeptBodyBytes)
-            m_session.responseBody.append(
-                body.first(std::min<qsizetype>(body.size(), KeptBodyBytes - m_session.responseBody.size())));
         m_upstreamBuffer.remove(0, r.consumed);
         m_session.responseBodySize = m_responseBody.contentBytes();
         if (r.error) {

@@ -4,6 +4,68 @@
 
 namespace socktap::ws {
 
+namespace {
+
+struct ViolationName
+{
+    Violation violation;
+    const char *code;
+    const char *section;
+};
+
+// Codes are part of the capture file format (docs/capture-format.md): never rename one.
+constexpr ViolationName ViolationNames[] = {
+    {Violation::ReservedOpcode, "reserved-opcode", "RFC 6455 5.2"},
+    {Violation::ReservedBitsSet, "reserved-bits-set", "RFC 6455 5.2"},
+    {Violation::FragmentedControlFrame, "fragmented-control-frame", "RFC 6455 5.5"},
+    {Violation::ControlFrameTooLong, "control-frame-too-long", "RFC 6455 5.5"},
+    {Violation::NonMinimalLength, "non-minimal-length", "RFC 6455 5.2"},
+    {Violation::LengthHighBitSet, "length-high-bit-set", "RFC 6455 5.2"},
+    {Violation::UnmaskedClientFrame, "unmasked-client-frame", "RFC 6455 5.1"},
+    {Violation::MaskedServerFrame, "masked-server-frame", "RFC 6455 5.1"},
+    {Violation::UnexpectedContinuation, "unexpected-continuation", "RFC 6455 5.4"},
+    {Violation::ExpectedContinuation, "expected-continuation", "RFC 6455 5.4"},
+    {Violation::CompressedControlFrame, "compressed-control-frame", "RFC 7692 6.1"},
+    {Violation::CompressedContinuation, "compressed-continuation", "RFC 7692 6.1"},
+    {Violation::InvalidUtf8, "invalid-utf8", "RFC 6455 8.1"},
+    {Violation::ClosePayloadTooShort, "close-payload-too-short", "RFC 6455 5.5.1"},
+    {Violation::InvalidCloseCode, "invalid-close-code", "RFC 6455 7.4"},
+    {Violation::InvalidCloseReason, "invalid-close-reason", "RFC 6455 5.5.1"},
+    {Violation::InflateFailed, "inflate-failed", "RFC 7692 6.2"},
+    {Violation::InflatedTooLarge, "inflated-too-large", ""},
+    {Violation::FrameAfterClose, "frame-after-close", "RFC 6455 5.5.1"},
+};
+
+const ViolationName *nameOf(Violation v)
+{
+    for (const ViolationName &n : ViolationNames)
+        if (n.violation == v)
+            return &n;
+    return nullptr;
+}
+
+} // namespace
+
+const char *violationCode(Violation v)
+{
+    const ViolationName *n = nameOf(v);
+    return n ? n->code : "";
+}
+
+const char *violationSection(Violation v)
+{
+    const ViolationName *n = nameOf(v);
+    return n ? n->section : "";
+}
+
+Violation violationFromCode(QByteArrayView code)
+{
+    for (const ViolationName &n : ViolationNames)
+        if (code == n.code)
+            return n.violation;
+    return Violation::None;
+}
+
 quint16 closeCodeFor(Violation v)
 {
     switch (v) {

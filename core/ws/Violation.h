@@ -40,5 +40,11 @@ quint16 closeCodeFor(Violations v);
 // One line naming the rule broken, with the RFC section.
 QString describe(Violation v);
 QStringList describe(Violations v);
+// A stable, machine-readable name for a violation ("reserved-opcode"), for files other tools read; empty
+// for None. violationFromCode() is its inverse (None for an unknown code).
+const char *violationCode(Violation v);
+Violation violationFromCode(QByteArrayView code);
+// The rule's section: "RFC 6455 5.2", "RFC 7692 6.1", or "" for Socktap's own limits.
+const char *violationSection(Violation v);
 
 } // namespace socktap::ws

@@ -95,7 +95,7 @@ private slots:
 
     void recordsAreCompact()
     {
-        QVERIFY(sizeof(MessageRecord) <= 64);
+        QVERIFY(sizeof(MessageRecord) <= 72); // 64 plus where its line is in the capture file
         CaptureStore store;
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();

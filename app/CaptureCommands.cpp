@@ -1,0 +1,90 @@
+#include "CaptureCommands.h"
+
+#include "ConsoleSink.h"
+
+#include "core/capture/ConversationText.h"
+#include "core/capture/Har.h"
+#include "core/capture/NativeFile.h"
+
+#include <QSaveFile>
+
+#include <cstdio>
+
+namespace socktap::app {
+
+namespace {
+
+constexpr int CaptureFileExit = 5;
+
+int failWith(const QString &message)
+{
+    std::fprintf(stderr, "socktap: %s\n", qPrintable(message));
+    return CaptureFileExit;
+}
+
+// The first WebSocket session, for export --text without --session.
+capture::SessionId firstWebSocket(const capture::CaptureStore &store)
+{
+    for (const capture::SessionId id : store.sessionIds())
+        if (store.session(id)->kind == capture::SessionKind::WebSocket)
+            return id;
+    return 0;
+}
+
+template<typename Write>
+bool writeFile(const QString &path, QString *error, Write write)
+{
+    QSaveFile out(path);
+    if (!out.open(QIODevice::WriteOnly)) {
+        *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
+        return false;
+    }
+    if (!write(out, error)) {
+        out.cancelWriting();
+        return false;
+    }
+    if (!out.commit()) {
+        *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+int runCaptureCommand(const AppOptions &o)
+{
+    capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
+    QString error;
+    const auto opened = capture::openCapture(o.captureFile, store, &error, capture::OpenOptions {true, {}});
+    if (!opened)
+        return failWith(error);
+    for (const QString &warning : opened->warnings)
+        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(warning));
+    if (o.command == AppOptions::Command::Open) {
+        ConsoleSink sink(store, o.json ? ConsoleSink::Format::Json : ConsoleSink::Format::Text);
+        sink.printStore();
+        return 0;
+    }
+    if (!o.exportHar.isEmpty()) {
+        if (!writeFile(o.exportHar, &error,
+                       [&](QIODevice &out, QString *why) { return capture::writeHar(store, {}, out, why); }))
+            return failWith(error);
+        std::fprintf(stderr, "socktap: wrote %llu sessions to %s\n",
+                     static_cast<unsigned long long>(opened->sessions), qPrintable(o.exportHar));
+        return 0;
+    }
+    const capture::SessionId session = o.exportSession ? o.exportSession : firstWebSocket(store);
+    if (!session || !store.session(session))
+        return failWith(o.exportSession
+                            ? QStringLiteral("%1 has no session %2").arg(o.captureFile).arg(o.exportSession)
+                            : QStringLiteral("%1 has no WebSocket session; name one with --session N")
+                                  .arg(o.captureFile));
+    if (!writeFile(o.exportText, &error, [&](QIODevice &out, QString *why) {
+            return capture::writeConversationText(store, session, out, why);
+        }))
+        return failWith(error);
+    return 0;
+}
+
+} // namespace socktap::app

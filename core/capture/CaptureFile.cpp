@@ -1,0 +1,220 @@
+#include "CaptureFile.h"
+
+#include "NativeFormat.h"
+
+#include <QFile>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace socktap::capture {
+
+namespace {
+
+constexpr qsizetype EagerFlushBytes = 1 << 20;
+
+QString systemError()
+{
+    return QString::fromLocal8Bit(std::strerror(errno));
+}
+
+} // namespace
+
+std::shared_ptr<CaptureFile> CaptureFile::create(const QString &path, bool removeOnClose, QString *error)
+{
+    // 0600: a capture holds cookies, tokens and message contents (like the CA key, private to the user).
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        *error = QStringLiteral("cannot create %1: %2").arg(path, systemError());
+        return nullptr;
+    }
+    std::shared_ptr<CaptureFile> f(new CaptureFile);
+    f->m_path = path;
+    f->m_fd = fd;
+    f->m_writable = true;
+    f->m_removeOnClose = removeOnClose;
+    f->m_pending = native::headerLine();
+    f->m_flusher = std::thread([raw = f.get()] { raw->flusherLoop(); });
+    return f;
+}
+
+std::shared_ptr<CaptureFile> CaptureFile::open(const QString &path, QString *error)
+{
+    const int fd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *error = QStringLiteral("cannot open %1: %2").arg(path, systemError());
+        return nullptr;
+    }
+    struct stat st
+    { };
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        *error = QStringLiteral("cannot open %1: not a regular file").arg(path);
+        ::close(fd);
+        return nullptr;
+    }
+    std::shared_ptr<CaptureFile> f(new CaptureFile);
+    f->m_path = path;
+    f->m_fd = fd;
+    f->m_written = quint64(st.st_size);
+    return f;
+}
+
+CaptureFile::~CaptureFile()
+{
+    if (m_flusher.joinable()) {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_wake.notify_all();
+        m_flusher.join();
+    }
+    if (m_fd >= 0)
+        ::close(m_fd);
+    if (m_removeOnClose)
+        QFile::remove(m_path);
+}
+
+bool CaptureFile::writeOut(const QByteArray &bytes)
+{
+    const char *p = bytes.constData();
+    qsizetype left = bytes.size();
+    while (left > 0) {
+        const ssize_t n = ::write(m_fd, p, size_t(left));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        left -= n;
+    }
+    return true;
+}
+
+void CaptureFile::flusherLoop()
+{
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+        m_wake.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs),
+                        [&] { return m_stop || m_pending.size() >= EagerFlushBytes; });
+        if (m_pending.isEmpty()) {
+            m_drained.notify_all();
+            if (m_stop)
+                return;
+            continue;
+        }
+        std::swap(m_flushing, m_pending);
+        lock.unlock();
+        // m_flushing is only changed by this thread, under the lock; readers read it under the lock.
+        const bool ok = m_writeError.isEmpty() && writeOut(m_flushing);
+        const QString why = ok ? QString() : systemError();
+        lock.lock();
+        if (!ok && m_writeError.isEmpty())
+            m_writeError = QStringLiteral("cannot write %1: %2").arg(m_path, why);
+        m_written += quint64(m_flushing.size());
+        m_flushing.resize(0);
+        m_drained.notify_all();
+    }
+}
+
+quint64 CaptureFile::append(QByteArrayView lines)
+{
+    std::unique_lock lock(m_mutex);
+    m_drained.wait(lock, [&] { return m_pending.size() < WriteBacklogLimit || m_stop; });
+    const quint64 offset = m_written + quint64(m_flushing.size() + m_pending.size());
+    m_pending.append(lines);
+    if (m_pending.size() >= EagerFlushBytes)
+        m_wake.notify_one();
+    return offset;
+}
+
+void CaptureFile::flush()
+{
+    if (!m_writable)
+        return;
+    std::unique_lock lock(m_mutex);
+    const quint64 target = m_written + quint64(m_flushing.size() + m_pending.size());
+    m_wake.notify_one();
+    while (m_written < target && !m_stop) {
+        m_wake.notify_one();
+        // The flusher takes what is pending on its next wake; waiting on m_drained sees it finish.
+        m_drained.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs));
+    }
+}
+
+quint64 CaptureFile::size() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_written + quint64(m_flushing.size() + m_pending.size());
+}
+
+QString CaptureFile::writeError() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_writeError;
+}
+
+QByteArray CaptureFile::read(quint64 offset, qsizetype length) const
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (offset >= m_written) {
+            // Still in memory: the buffer being flushed, then the pending one.
+            quint64 at = offset - m_written;
+            QByteArray out;
+            for (const QByteArray *b : {&m_flushing, &m_pending}) {
+                if (at < quint64(b->size())) {
+                    out.append(
+                        QByteArrayView(*b)
+                            .sliced(qsizetype(at))
+                            .first(std::min<qsizetype>(length - out.size(), b->size() - qsizetype(at))));
+                    at = 0;
+                } else {
+                    at -= quint64(b->size());
+                }
+                if (out.size() >= length)
+                    break;
+            }
+            return out;
+        }
+        length = qsizetype(std::min<quint64>(quint64(length), m_written - offset));
+    }
+    QByteArray out(length, Qt::Uninitialized);
+    qsizetype got = 0;
+    while (got < length) {
+        const ssize_t n = ::pread(m_fd, out.data() + got, size_t(length - got), off_t(offset + quint64(got)));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += n;
+    }
+    out.truncate(got);
+    return out;
+}
+
+QByteArray CaptureFile::lineAt(quint64 offset, QString *error) const
+{
+    QByteArray line;
+    qsizetype chunk = 4096;
+    for (;;) {
+        const QByteArray part = read(offset + quint64(line.size()), chunk);
+        const qsizetype nl = part.indexOf('\n');
+        if (nl >= 0) {
+            line.append(QByteArrayView(part).first(nl));
+            return line;
+        }
+        line.append(part);
+        if (part.size() < chunk || line.size() > native::MaxLineBytes) {
+            if (error)
+                *error = QStringLiteral("%1: no complete line at byte %2").arg(m_path).arg(offset);
+            return {};
+        }
+        chunk = std::min<qsizetype>(chunk * 4, 16 << 20);
+    }
+}
+
+} // namespace socktap::capture

@@ -1,0 +1,75 @@
+// A native capture file on disk: either the live journal the store appends to (--record FILE, or a
+// temporary file in the cache directory) or a file opened for reading. The store keeps, for every record,
+// the offset of its line here, so payloads that leave memory stay readable and "save" can copy lines.
+//
+// Appends land in memory and a flusher thread writes them out at least every 100 ms (so kill -9 loses at
+// most the last moments) and sooner when much is pending; a writer that outruns the disk waits
+// (backpressure) once WriteBacklogLimit bytes are pending, so memory stays bounded.
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace socktap::capture {
+
+class CaptureFile
+{
+public:
+    static constexpr qsizetype WriteBacklogLimit = 64 << 20;
+    static constexpr int FlushIntervalMs = 100;
+
+    // Creates (truncates) path and writes the format's header line. removeOnClose: a temporary journal.
+    static std::shared_ptr<CaptureFile> create(const QString &path, bool removeOnClose, QString *error);
+    // Opens an existing file read-only.
+    static std::shared_ptr<CaptureFile> open(const QString &path, QString *error);
+    ~CaptureFile();
+    CaptureFile(const CaptureFile &) = delete;
+    CaptureFile &operator=(const CaptureFile &) = delete;
+
+    QString path() const { return m_path; }
+    bool isWritable() const { return m_writable; }
+    bool removesOnClose() const { return m_removeOnClose; }
+    // Keeps a temporary journal on disk after all (the user saved it under this name, or asked to).
+    void keep() { m_removeOnClose = false; }
+
+    // Appends whole lines; returns the offset of the first byte. Thread-safe; may wait for the disk.
+    quint64 append(QByteArrayView lines);
+    // Writes everything appended so far to the kernel now.
+    void flush();
+    quint64 size() const; // bytes appended (written or pending)
+
+    // The line starting at offset, without its newline; empty with error set if it cannot be read.
+    QByteArray lineAt(quint64 offset, QString *error = nullptr) const;
+    // Raw bytes [offset, offset + length): for readers streaming the file.
+    QByteArray read(quint64 offset, qsizetype length) const;
+
+    QString writeError() const; // the first write failure (disk full...), or empty
+
+private:
+    CaptureFile() = default;
+    void flusherLoop();
+    bool writeOut(const QByteArray &bytes);
+
+    QString m_path;
+    int m_fd = -1;
+    bool m_writable = false;
+    bool m_removeOnClose = false;
+
+    mutable std::mutex m_mutex;
+    std::condition_variable m_wake; // the flusher: work to do, or stop
+    std::condition_variable m_drained; // writers waiting for room, and flush()
+    QByteArray m_pending; // appended, not yet handed to the flusher
+    QByteArray m_flushing; // being written by the flusher (readable under m_mutex)
+    quint64 m_written = 0; // bytes on disk, in order
+    bool m_stop = false;
+    QString m_writeError;
+    std::thread m_flusher;
+};
+
+} // namespace socktap::capture

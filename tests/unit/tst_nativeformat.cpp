@@ -1,0 +1,494 @@
+// The native capture format and the store on disk: every record decodes and re-encodes to the same bytes,
+// a journal opens with nothing lost and saves back byte-identical, payloads past the memory budget stay
+// readable from the file, and bad files get precise errors.
+#include "core/capture/CaptureStore.h"
+#include "core/capture/CaptureWriter.h"
+#include "core/capture/NativeFile.h"
+#include "core/capture/NativeFormat.h"
+#include "core/http/HeadParser.h"
+#include "core/ws/FrameWriter.h"
+
+#include "support/CaptureFill.h"
+
+#include <QFile>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace socktap;
+using namespace socktap::capture;
+
+namespace {
+
+http::RequestHead requestHead(QByteArrayView raw)
+{
+    http::HeadParser p(http::HeadParser::Kind::Request);
+    if (p.feed(raw).status != http::HeadParser::Status::Complete)
+        qFatal("bad test request: %s", qPrintable(p.error().message));
+    return p.takeRequest();
+}
+
+http::ResponseHead responseHead(QByteArrayView raw)
+{
+    http::HeadParser p(http::HeadParser::Kind::Response);
+    if (p.feed(raw).status != http::HeadParser::Status::Complete)
+        qFatal("bad test response: %s", qPrintable(p.error().message));
+    return p.takeResponse();
+}
+
+SessionInfo richSession(SessionId id)
+{
+    SessionInfo s;
+    s.id = id;
+    s.kind = SessionKind::WebSocket;
+    s.mode = ProxyMode::Connect;
+    s.state = SessionState::Closed;
+    s.clientAddress = QStringLiteral("127.0.0.1");
+    s.clientPort = 50123;
+    s.scheme = "wss";
+    s.host = "echo.test";
+    s.port = 443;
+    s.path = "/chat?room=\xe9t\xe9"; // bytes beyond ASCII survive as they came
+    s.request = requestHead("GET /chat HTTP/1.1\r\nHost: echo.test\r\nUpgrade: websocket\r\nConnection: "
+                            "Upgrade\r\nSec-WebSocket-Extensions: permessage-deflate; "
+                            "client_max_window_bits\r\nX-Odd: caf\xe9\r\n\r\n");
+    s.response = responseHead("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+                              "Upgrade\r\nSec-WebSocket-Protocol: chat.v2\r\n\r\n");
+    s.subprotocol = "chat.v2";
+    ws::Extension e;
+    e.name = "permessage-deflate";
+    e.params.append(ws::ExtensionParam {"client_max_window_bits", QByteArray("10")});
+    e.params.append(ws::ExtensionParam {"server_no_context_takeover", std::nullopt});
+    s.extensions.append(e);
+    s.deflate = ws::DeflateParams {true, false, 15, 10};
+    s.handshakeProblems << QStringLiteral("request: no Origin");
+    s.handshakeNotes << QStringLiteral("rule 1 'ua': header set");
+    s.acceptedAt = 1'700'000'000'000'001;
+    s.requestAt = 1'700'000'000'000'101;
+    s.upgradedAt = 1'700'000'000'000'201;
+    s.closedAt = 1'700'000'000'900'000;
+    s.violations = ws::Violation::InvalidUtf8 | ws::Violation::NonMinimalLength;
+    s.firstViolation = QStringLiteral("text message is not valid UTF-8 (RFC 6455 8.1) in message 3");
+    s.close.firstCloser = Direction::ServerToClient;
+    s.close.code[1] = 1001;
+    s.close.reason[1] = "going \x01 away";
+    s.close.closeSent[1] = true;
+    s.close.code[0] = 1001;
+    s.close.closeSent[0] = true;
+    s.close.firstCloseTime = 1'700'000'000'800'000;
+    s.close.tcpEndTime = 1'700'000'000'900'000;
+    s.close.end = EndReason::Closed;
+    s.close.detail = QStringLiteral("clean");
+    s.tls.intercepted = true;
+    s.tls.sni = "echo.test";
+    s.tls.clientProtocol = QStringLiteral("TLSv1.3");
+    s.tls.upstreamVerified = true;
+    s.tls.upstreamVerification = QStringLiteral("ok");
+    return s;
+}
+
+SessionInfo httpSession(SessionId id)
+{
+    SessionInfo s;
+    s.id = id;
+    s.kind = SessionKind::Http;
+    s.state = SessionState::Closed;
+    s.scheme = "http";
+    s.host = "files.test";
+    s.port = 80;
+    s.path = "/blob";
+    s.request = requestHead("POST /blob HTTP/1.1\r\nHost: files.test\r\nTransfer-Encoding: chunked\r\n\r\n");
+    s.response = responseHead("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n");
+    s.requestBody = "chunk content";
+    s.responseBody = QByteArray("\x00\xff\x10\x80", 4);
+    s.requestBodySize = 13;
+    s.responseBodySize = 4;
+    return s;
+}
+
+// Messages of every shape the relay records.
+void writeMessages(CaptureWriter &w, SessionId id)
+{
+    test::writeWire(w, id, Direction::ClientToServer,
+                    ws::FrameWriter::frame(ws::Opcode::Text, "hello \"quoted\"\n\ttab \\ caf\xc3\xa9", true),
+                    1'700'000'000'100'000);
+    test::writeWire(
+        w, id, Direction::ServerToClient,
+        ws::FrameWriter::message(ws::Opcode::Binary, QByteArray("\x00\x01\xfe\xff-bin", 8), false, 3),
+        1'700'000'000'200'000);
+    test::writeWire(w, id, Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Ping, "", false),
+                    1'700'000'000'300'000);
+    // A compressed message with its wire payload, edited by a rule.
+    const ws::FrameInfo frame {9, 0x01020304, 1, 0xc8, 6};
+    MessageFacts f;
+    f.opcode = 1;
+    f.payload = "{\"a\":2}";
+    f.wirePayload = QByteArrayView("\xaa\xbb\xcc\x00\x01\x02\x03\x04\x05", 9);
+    f.original = "{\"a\":1}";
+    f.note = QStringLiteral("rule 2 'bump': regex-replace");
+    f.payloadSize = 7;
+    f.wireSize = 15;
+    f.frameCount = 1;
+    f.frames = std::span(&frame, 1);
+    f.compressed = true;
+    f.flags = MessageFlag::Edited | MessageFlag::Reencoded;
+    f.firstFrameTime = 1'700'000'000'400'000;
+    f.lastFrameTime = 1'700'000'000'400'050;
+    w.message(id, Direction::ClientToServer, f);
+    // Not valid UTF-8 in a text frame: kept as base64, flagged.
+    test::writeWire(w, id, Direction::ServerToClient,
+                    ws::FrameWriter::frame(ws::Opcode::Text, QByteArray("bad \xc3\x28", 6), false),
+                    1'700'000'000'500'000);
+    test::writeWire(w, id, Direction::ServerToClient,
+                    ws::FrameWriter::frame(ws::Opcode::Close, QByteArray("\x03\xe9going", 7), false),
+                    1'700'000'000'800'000);
+    test::writeWire(w, id, Direction::ClientToServer,
+                    ws::FrameWriter::frame(ws::Opcode::Close, QByteArray("\x03\xe9", 2), true),
+                    1'700'000'000'800'100);
+}
+
+QByteArray readAll(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+void writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write(bytes);
+}
+
+// A journal holding the sessions above, flushed to disk.
+QString recordSample(const QString &dir, CaptureStore &store)
+{
+    QString error;
+    const QString path = dir + QStringLiteral("/journal.socktap");
+    auto journal = CaptureFile::create(path, false, &error);
+    if (!journal)
+        return {};
+    store.attachJournal(journal);
+    CaptureWriter w(store);
+    const SessionId ws = store.newSessionId();
+    SessionInfo opening = richSession(ws);
+    opening.state = SessionState::Open;
+    w.session(opening);
+    w.flush(); // the session's first record, then its messages, then its final state
+    writeMessages(w, ws);
+    w.flush();
+    w.session(richSession(ws));
+    w.session(httpSession(store.newSessionId()));
+    w.flush();
+    journal->flush();
+    return path;
+}
+
+} // namespace
+
+class TestNativeFormat final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void everyLineReencodesIdentically()
+    {
+        QTemporaryDir dir;
+        CaptureStore store;
+        const QString path = recordSample(dir.path(), store);
+        const QList<QByteArray> lines = readAll(path).split('\n');
+        QCOMPARE(lines.size(), 1 + 1 + 7 + 2 + 1); // header, session, 7 messages, 2 sessions, final ""
+        QCOMPARE(lines[0] + '\n', native::headerLine());
+        for (qsizetype i = 1; i + 1 < lines.size(); ++i) {
+            QString error;
+            auto record = native::decodeLine(lines[i], &error);
+            QVERIFY2(record, qPrintable(QStringLiteral("line %1: %2").arg(i + 1).arg(error)));
+            QByteArray again;
+            if (auto *s = std::get_if<SessionInfo>(&*record))
+                native::appendSession(again, *s);
+            else
+                native::appendMessage(again, std::get<native::DecodedMessage>(*record).parts());
+            QCOMPARE(again, lines[i] + '\n');
+        }
+    }
+
+    void openKeepsEverythingAndSavesIdentically()
+    {
+        QTemporaryDir dir;
+        CaptureStore original;
+        const QString path = recordSample(dir.path(), original);
+        CaptureStore opened;
+        QString error;
+        const auto result = openNative(path, opened, &error, OpenOptions {true, {}});
+        QVERIFY2(result, qPrintable(error));
+        QCOMPARE(result->sessions, 2u);
+        QCOMPARE(result->messages, 7u);
+        QVERIFY(result->warnings.isEmpty());
+        for (const SessionId id : original.sessionIds()) {
+            const auto a = original.session(id);
+            const auto b = opened.session(id);
+            QVERIFY(b);
+            QCOMPARE(b->url(), a->url());
+            QCOMPARE(b->request.raw, a->request.raw);
+            QCOMPARE(b->request.headers.size(), a->request.headers.size());
+            QCOMPARE(b->request.headers.value("X-Odd"), a->request.headers.value("X-Odd"));
+            QCOMPARE(b->response.status, a->response.status);
+            QCOMPARE(b->requestBody, a->requestBody);
+            QCOMPARE(b->responseBody, a->responseBody);
+            QCOMPARE(b->extensions.size(), a->extensions.size());
+            QCOMPARE(b->deflate.has_value(), a->deflate.has_value());
+            QCOMPARE(b->violations, a->violations);
+            QCOMPARE(b->close.code[1], a->close.code[1]);
+            QCOMPARE(b->close.reason[1], a->close.reason[1]);
+            QCOMPARE(b->close.end, a->close.end);
+            QCOMPARE(b->tls.sni, a->tls.sni);
+            QCOMPARE(b->closedAt, a->closedAt);
+            QCOMPARE(opened.messageCount(id), original.messageCount(id));
+            for (quint64 i = 0; i < original.messageCount(id); ++i) {
+                const auto x = original.message(id, i);
+                const auto y = opened.message(id, i);
+                QCOMPARE(y->payload, x->payload);
+                QCOMPARE(y->wirePayload, x->wirePayload);
+                QCOMPARE(y->original, x->original);
+                QCOMPARE(y->note, x->note);
+                QCOMPARE(y->record.flags, x->record.flags);
+                QCOMPARE(y->record.time, x->record.time);
+                QCOMPARE(y->record.wireSize, x->record.wireSize);
+                QCOMPARE(y->record.closeCode, x->record.closeCode);
+                QCOMPARE(y->record.violations, x->record.violations);
+                QCOMPARE(y->frames.size(), x->frames.size());
+                for (size_t f = 0; f < x->frames.size(); ++f) {
+                    QCOMPARE(y->frames[f].bits, x->frames[f].bits);
+                    QCOMPARE(y->frames[f].maskKey, x->frames[f].maskKey);
+                    QCOMPARE(y->frames[f].length, x->frames[f].length);
+                }
+            }
+        }
+        QCOMPARE(opened.session(1)->request.headers.value("X-Odd"), QByteArray("caf\xe9"));
+        // The compressed single-frame message shows its one frame (RSV1 set), not "frames not kept".
+        const auto compressed = opened.message(1, 3);
+        QCOMPARE(compressed->frames.size(), size_t(1));
+        QVERIFY(compressed->frames[0].rsv1());
+
+        const QString saved = dir.path() + QStringLiteral("/saved.socktap");
+        QVERIFY2(saveNative(opened, {}, saved, &error), qPrintable(error));
+        QCOMPARE(readAll(saved), readAll(path));
+        // Saving one session writes its lines only.
+        const QString one = dir.path() + QStringLiteral("/one.socktap");
+        QVERIFY(saveNative(opened, {2}, one, &error));
+        QCOMPARE(readAll(one).count('\n'), 2);
+    }
+
+    void renumberedSessionsSaveWithTheirNewIds()
+    {
+        QTemporaryDir dir;
+        CaptureStore original;
+        const QString path = recordSample(dir.path(), original);
+        CaptureStore busy;
+        busy.newSessionId();
+        busy.newSessionId(); // ids 1 and 2 are taken by live traffic
+        QString error;
+        const auto result = openNative(path, busy, &error);
+        QVERIFY(result);
+        QCOMPARE(result->sessionIds, (std::vector<SessionId> {3, 4}));
+        const QString saved = dir.path() + QStringLiteral("/renumbered.socktap");
+        QVERIFY(saveNative(busy, {}, saved, &error));
+        CaptureStore again;
+        QVERIFY(openNative(saved, again, &error, OpenOptions {true, {}}));
+        QCOMPARE(again.sessionIds(), (std::vector<SessionId> {3, 4}));
+        QCOMPARE(again.message(3, 0)->payload, original.message(1, 0)->payload);
+    }
+
+    void payloadsPastTheBudgetStayReadable()
+    {
+        QTemporaryDir dir;
+        QString error;
+        auto owned = std::make_unique<CaptureStore>(CaptureStore::Limits {1 << 20});
+        CaptureStore &store = *owned;
+        auto journal = CaptureFile::create(dir.path() + QStringLiteral("/big.socktap"), true, &error);
+        store.attachJournal(journal);
+        CaptureWriter w(store);
+        const SessionId id = store.newSessionId();
+        w.session(richSession(id));
+        const int count = 400; // 400 x 64 KiB = 25 MiB through a 1 MiB budget
+        for (int i = 0; i < count; ++i) {
+            const QByteArray payload = QByteArray(65536, char('a' + i % 26)) + QByteArray::number(i);
+            test::writeWire(w, id, Direction::ServerToClient,
+                            ws::FrameWriter::frame(ws::Opcode::Text, payload, false));
+            if (w.wantsFlush() || i % 16 == 0)
+                w.flush();
+        }
+        w.flush();
+        const auto stats = store.stats();
+        QVERIFY(stats.memoryUsed <= stats.memoryLimit);
+        QCOMPARE(stats.evictedPayloads, 0u);
+        QCOMPARE(stats.evictedRecords, 0u);
+        QVERIFY(stats.payloadsOnDisk > 300);
+        QCOMPARE(store.messageCount(id), quint64(count));
+        for (int i = 0; i < count; i += 37) {
+            const auto m = store.message(id, quint64(i));
+            QVERIFY(!m->payloadEvicted);
+            QCOMPARE(m->payload, QByteArray(65536, char('a' + i % 26)) + QByteArray::number(i));
+            QCOMPARE(store.payload(m->record, nullptr, 5), QByteArray(5, char('a' + i % 26)));
+        }
+        // Search reads them too.
+        std::vector<MessageRecord> records = store.records(id, 0, count);
+        std::vector<const MessageRecord *> pointers;
+        for (const MessageRecord &r : records)
+            pointers.push_back(&r);
+        int seen = 0;
+        store.visitPayloads(pointers, 4, [&](size_t i, QByteArrayView p) {
+            seen += p == QByteArray(4, char('a' + int(i) % 26)) ? 1 : 0;
+        });
+        QCOMPARE(seen, count);
+        const QString journalPath = journal->path();
+        QVERIFY(QFile::exists(journalPath));
+        journal.reset();
+        owned.reset();
+        QVERIFY(!QFile::exists(journalPath)); // a temporary journal goes with the store
+    }
+
+    void diskBudgetDropsTheOldestSegments()
+    {
+        QTemporaryDir dir;
+        QString error;
+        CaptureStore store(CaptureStore::Limits {4 << 20, 8 << 20}); // segments of 1 MiB
+        int segment = 0;
+        const auto next = [&] {
+            return CaptureFile::create(dir.filePath(QStringLiteral("segment-%1").arg(++segment)), true,
+                                       &error);
+        };
+        store.attachJournal(next(), next);
+        CaptureWriter w(store);
+        const int sessions = 60; // 60 x 20 x 16 KiB: about 19 MiB through an 8 MiB disk budget
+        for (int s = 0; s < sessions; ++s) {
+            const SessionId id = store.newSessionId();
+            SessionInfo info = richSession(id);
+            info.state = SessionState::Open;
+            w.session(info);
+            for (int i = 0; i < 20; ++i)
+                test::writeWire(
+                    w, id, Direction::ServerToClient,
+                    ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(16384, char(s)), false));
+            w.session(richSession(id)); // closed
+            w.flush();
+        }
+        const auto stats = store.stats();
+        QVERIFY2(stats.journalBytes <= (8u << 20) + (1u << 20) + (512u << 10),
+                 qPrintable(QString::number(stats.journalBytes)));
+        QVERIFY(stats.droppedSegments > 0);
+        QVERIFY(stats.evictedSessions > 0); // counted, never silent
+        QCOMPARE(stats.evictedSessions + store.sessionIds().size(), quint64(sessions));
+        // What is left is whole: the newest session reads back from disk or memory.
+        const SessionId last = store.sessionIds().back();
+        QCOMPARE(store.messageCount(last), 20u);
+        QCOMPARE(store.message(last, 0)->payload, QByteArray(16384, char(sessions - 1)));
+        QVERIFY(!QFile::exists(dir.filePath(QStringLiteral("segment-1")))); // the oldest is gone from disk
+        // Saving what is left gives a file that opens with exactly those sessions.
+        QVERIFY(saveNative(store, {}, dir.filePath(QStringLiteral("left.socktap")), &error));
+        CaptureStore reopened;
+        const auto result = openNative(dir.filePath(QStringLiteral("left.socktap")), reopened, &error);
+        QVERIFY2(result, qPrintable(error));
+        QCOMPARE(result->sessions, quint64(store.sessionIds().size()));
+    }
+
+    void recordFileIsNeverCutButStopsAtTheBudget()
+    {
+        QTemporaryDir dir;
+        QString error;
+        CaptureStore store(CaptureStore::Limits {64 << 20, 2 << 20});
+        const QString path = dir.filePath(QStringLiteral("record.socktap"));
+        store.attachJournal(CaptureFile::create(path, false, &error));
+        CaptureWriter w(store);
+        const SessionId id = store.newSessionId();
+        w.session(richSession(id));
+        for (int i = 0; i < 64; ++i) {
+            test::writeWire(w, id, Direction::ServerToClient,
+                            ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(65536, 'r'), false));
+            w.flush();
+        }
+        const auto stats = store.stats();
+        QVERIFY2(stats.journalError.contains(QLatin1String("reached the disk budget")),
+                 qPrintable(stats.journalError));
+        QCOMPARE(store.messageCount(id), 64u); // the capture goes on in memory
+        QCOMPARE(store.message(id, 63)->payload, QByteArray(65536, 'r'));
+        store.journal()->flush();
+        const qint64 size = QFileInfo(path).size();
+        QVERIFY(size > (2 << 20) && size < (3 << 20));
+        CaptureStore reopened;
+        QVERIFY2(openNative(path, reopened, &error), qPrintable(error)); // a valid capture up to there
+    }
+
+    void truncatedLastLineIsToleratedAndReported()
+    {
+        QTemporaryDir dir;
+        CaptureStore original;
+        const QByteArray full = readAll(recordSample(dir.path(), original));
+        const QString cut = dir.path() + QStringLiteral("/cut.socktap");
+        writeFile(cut, full.left(full.size() - 40));
+        CaptureStore opened;
+        QString error;
+        const auto result = openNative(cut, opened, &error);
+        QVERIFY2(result, qPrintable(error));
+        QCOMPARE(result->warnings.size(), 1);
+        QVERIFY2(result->warnings[0].contains(QLatin1String("line 11 is incomplete")),
+                 qPrintable(result->warnings[0]));
+        QCOMPARE(result->sessions, 1u); // the cut line was the HTTP session's
+        QCOMPARE(result->messages, 7u);
+    }
+
+    void badFilesGetPreciseErrors_data()
+    {
+        QTest::addColumn<QByteArray>("content");
+        QTest::addColumn<QString>("expected");
+        const QByteArray header = native::headerLine();
+        QTest::newRow("empty") << QByteArray() << QStringLiteral("empty file");
+        QTest::newRow("not json") << QByteArray("hello\n") << QStringLiteral("line 1: not a Socktap capture");
+        QTest::newRow("not json later") << header + "{oops\n" << QStringLiteral("line 2: not JSON");
+        QTest::newRow("no header") << QByteArray("{\"type\":\"session\",\"id\":1}\n")
+                                   << QStringLiteral("line 1: not a Socktap capture");
+        QTest::newRow("other format")
+            << QByteArray("{\"format\":\"pcap\",\"version\":1}\n") << QStringLiteral("field 'format'");
+        QTest::newRow("wrong version")
+            << QByteArray("{\"format\":\"socktap-capture\",\"version\":7}\n")
+            << QStringLiteral("line 1: field 'version': version 7 is not supported");
+        QTest::newRow("message first") << header
+                + R"({"type":"message","session":4,"from":"client","opcode":1,"time":1,"size":0,)"
+                  R"("wireSize":2,"frameCount":1,"frames":[]})"
+                  "\n" << QStringLiteral("line 2: field 'session': message for session 4 before");
+        QTest::newRow("bad opcode") << header
+                + R"({"type":"session","id":4,"kind":"websocket","mode":"explicit","state":"open"})"
+                  "\n"
+                  R"({"type":"message","session":4,"from":"client","opcode":99,"time":1,"size":0,)"
+                  R"("wireSize":2,"frameCount":1,"frames":[]})"
+                  "\n" << QStringLiteral("line 3: field 'opcode': expected an integer 0-15");
+        QTest::newRow("bad state") << header
+                + R"({"type":"session","id":4,"kind":"websocket","mode":"explicit","state":"asleep"})"
+                  "\n" << QStringLiteral("line 2: field 'state': 'asleep' is not one of");
+        QTest::newRow("bad base64") << header
+                + R"({"type":"session","id":4,"kind":"websocket","mode":"explicit","state":"open"})"
+                  "\n"
+                  R"({"type":"message","session":4,"from":"server","opcode":2,"time":1,"size":3,)"
+                  R"("wireSize":5,"frameCount":1,"frames":[],"base64":"!!!"})"
+                  "\n" << QStringLiteral("line 3: field 'base64': not valid base64");
+        QTest::newRow("100 MB line") << header + QByteArray(100 << 20, 'x') + '\n'
+                                     << QStringLiteral("line 2: not JSON");
+    }
+
+    void badFilesGetPreciseErrors()
+    {
+        QFETCH(QByteArray, content);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const QString path = dir.path() + QStringLiteral("/bad.socktap");
+        writeFile(path, content);
+        CaptureStore store;
+        QString error;
+        QVERIFY(!openNative(path, store, &error));
+        QVERIFY2(error.startsWith(path + QStringLiteral(": ")), qPrintable(error));
+        QVERIFY2(error.contains(expected), qPrintable(error));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestNativeFormat)
+#include "tst_nativeformat.moc"
