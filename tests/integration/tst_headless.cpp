@@ -2,8 +2,11 @@
 // and a clean shutdown on SIGTERM (sessions closed with 1001, capture flushed, exit 0).
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
+#include "core/ws/Handshake.h"
 #include "support/Peers.h"
 
+#include <QFile>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -337,6 +340,170 @@ private slots:
             }
             QVERIFY(socktap.stop());
         }
+    }
+
+    void sessionOpenLinePrecedesItsMessages()
+    {
+        // A CONNECT session is first seen connecting; a server ping right after the 101 used to reach the
+        // console before the session's open line.
+        RawWsServer upstream;
+        upstream.afterHandshake = socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Ping, "hi", false);
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0"}));
+        RawClient client;
+        const QByteArray authority = "127.0.0.1:" + QByteArray::number(upstream.port());
+        QVERIFY(client.openTunnel(socktap.port, authority));
+        client.send(RawClient::upgradeRequest("/x", authority, socktap::ws::Handshake::generateKey()));
+        QVERIFY(socktap.waitOutput("\"opcode\":\"ping\""));
+        QVERIFY(socktap.stop());
+        bool openSeen = false;
+        for (const QByteArray &line : socktap.out.split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o["type"] == QStringLiteral("session") && o["event"] == QStringLiteral("open"))
+                openSeen = true;
+            if (o["type"] == QStringLiteral("message"))
+                QVERIFY2(openSeen, socktap.out.constData());
+        }
+        QVERIFY(openSeen);
+    }
+
+    void recordSurvivesKillNine()
+    {
+        // --record flushes at least every 100 ms: kill -9 loses at most the last moments.
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("live.socktap"));
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0", "--record", file}));
+        QVERIFY(socktap.err.contains("recording to " + file.toUtf8()));
+        auto client =
+            openClient(echo.url(QStringLiteral("/rec")),
+                       QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        int echoed = 0;
+        QObject::connect(client.get(), &QWebSocket::textMessageReceived, [&] { ++echoed; });
+        for (int i = 0; i < 50; ++i)
+            client->sendTextMessage(QStringLiteral("message %1").arg(i));
+        QVERIFY(QTest::qWaitFor([&] { return echoed == 50; }, WaitMs));
+        QTest::qWait(350); // past the flush interval
+        QVERIFY(socktap.stop(SIGKILL));
+        QCOMPARE(socktap.process.exitStatus(), QProcess::CrashExit);
+
+        QProcess open;
+        open.start(QStringLiteral(SOCKTAP_BINARY), {"open", file, "--json"});
+        QVERIFY(open.waitForFinished(WaitMs));
+        QCOMPARE(open.exitCode(), 0);
+        int fromClient = 0, fromServer = 0;
+        for (const QByteArray &line : open.readAllStandardOutput().split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o["type"] != QStringLiteral("message")
+                || !o["text"].toString().startsWith(QLatin1String("message ")))
+                continue;
+            (o["from"] == QStringLiteral("client") ? fromClient : fromServer)++;
+        }
+        QCOMPARE(fromClient, 50);
+        QCOMPARE(fromServer, 50);
+    }
+
+    void openAndExportCommands()
+    {
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("session.socktap"));
+        {
+            EchoServer echo;
+            Socktap socktap;
+            QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0", "--record", file}));
+            auto client = openClient(
+                echo.url(QStringLiteral("/chat")),
+                QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+            QVERIFY(client);
+            int echoed = 0;
+            QObject::connect(client.get(), &QWebSocket::textMessageReceived, [&] { ++echoed; });
+            QObject::connect(client.get(), &QWebSocket::binaryMessageReceived, [&] { ++echoed; });
+            client->sendTextMessage(QStringLiteral("{\"hello\":1}"));
+            client->sendBinaryMessage(QByteArray::fromHex("00ff10"));
+            QVERIFY(QTest::qWaitFor([&] { return echoed == 2; }, WaitMs));
+            client->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("bye"));
+            QVERIFY(QTest::qWaitFor([&] { return client->state() == QAbstractSocket::UnconnectedState; },
+                                    WaitMs));
+            QTest::qWait(200);
+            QVERIFY(socktap.stop());
+            QVERIFY2(socktap.err.contains("the capture is in " + file.toUtf8()), socktap.err.constData());
+        }
+        const auto run = [](const QStringList &args, QByteArray *out = nullptr, QByteArray *err = nullptr) {
+            QProcess p;
+            p.start(QStringLiteral(SOCKTAP_BINARY), args);
+            p.waitForFinished(WaitMs);
+            if (out)
+                *out = p.readAllStandardOutput();
+            if (err)
+                *err = p.readAllStandardError();
+            return p.exitCode();
+        };
+        QByteArray out, err;
+        QCOMPARE(run({"open", file}, &out), 0);
+        QVERIFY2(out.contains("→ text   11 B \"{\"hello\":1}\""), out.constData());
+        QVERIFY2(out.contains("← binary 3 B"), out.constData());
+        QVERIFY2(out.contains("1000 Normal Closure"), out.constData());
+        QCOMPARE(run({"open", file, "--text"}, &out), 0);
+        QVERIFY(out.contains("/chat"));
+
+        const QString har = dir.filePath(QStringLiteral("session.har"));
+        QCOMPARE(run({"export", "--har", har, file}), 0);
+        QFile harFile(har);
+        QVERIFY(harFile.open(QIODevice::ReadOnly));
+        const QJsonObject log = QJsonDocument::fromJson(harFile.readAll()).object()["log"].toObject();
+        QCOMPARE(log["version"].toString(), QStringLiteral("1.2"));
+        const QJsonArray entries = log["entries"].toArray();
+        QCOMPARE(entries.size(), 1);
+        const QJsonObject entry = entries[0].toObject();
+        QCOMPARE(entry["_resourceType"].toString(), QStringLiteral("websocket"));
+        QCOMPARE(entry["response"].toObject()["status"].toInt(), 101);
+        const QJsonArray messages = entry["_webSocketMessages"].toArray();
+        QCOMPARE(messages.size(), 4); // text and binary, each way
+        QCOMPARE(messages[0].toObject()["type"].toString(), QStringLiteral("send"));
+        QCOMPARE(messages[0].toObject()["data"].toString(), QStringLiteral("{\"hello\":1}"));
+
+        // The exported HAR opens again, and exports the same conversation as text.
+        const QString text = dir.filePath(QStringLiteral("session.txt"));
+        QCOMPARE(run({"export", "--text", text, har}), 0);
+        QFile textFile(text);
+        QVERIFY(textFile.open(QIODevice::ReadOnly));
+        const QByteArray conversation = textFile.readAll();
+        QVERIFY2(conversation.contains(" > {\"hello\":1}"), conversation.constData());
+        QVERIFY2(conversation.contains(" < {\"hello\":1}"), conversation.constData());
+        QCOMPARE(run({"export", "--text", text, file, "--session", "7"}, nullptr, &err), 5);
+        QVERIFY2(err.contains("has no session 7"), err.constData());
+    }
+
+    void badCaptureFilesExitWithFive_data()
+    {
+        QTest::addColumn<QByteArray>("content");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("not json") << QByteArray("garbage\n") << QStringLiteral("neither a Socktap capture");
+        QTest::newRow("har without log") << QByteArray("{\"entries\":[]}") << QStringLiteral("\"log\"");
+        QTest::newRow("wrong version")
+            << QByteArray("{\"format\":\"socktap-capture\",\"version\":9}\n")
+            << QStringLiteral("line 1: field 'version': version 9 is not supported");
+    }
+
+    void badCaptureFilesExitWithFive()
+    {
+        QFETCH(QByteArray, content);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("bad.file"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(content);
+        f.close();
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"open", file});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 5);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains(file.toUtf8()), err.constData());
+        QVERIFY2(err.contains(expected.toUtf8()), err.constData());
     }
 
     void warnsBeyondLoopback()
