@@ -98,8 +98,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
             "Default: off (forward and record violations)."));
     const QCommandLineOption memory(
         QStringLiteral("max-capture-memory"),
-        QStringLiteral(
-            "Capture memory budget; past it the oldest payloads are evicted (and counted). Default: 1G."),
+        QStringLiteral("Capture memory budget; past it the oldest payloads leave memory (read back from the "
+                       "capture file; with --memory-only they are evicted and counted). Default: 1G."),
         QStringLiteral("SIZE"), QStringLiteral("1G"));
     const QCommandLineOption messageCap(
         QStringLiteral("max-message-capture"),
@@ -150,6 +150,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "flushed every 100 ms. Default: a temporary file in the cache directory, removed at "
                        "exit unless saved."),
         QStringLiteral("FILE"));
+    const QCommandLineOption memoryOnly(
+        QStringLiteral("memory-only"),
+        QStringLiteral("Keep the capture in memory only, never on disk (past --max-capture-memory the oldest "
+                       "payloads are evicted and counted). Default: off."));
     const QCommandLineOption disk(
         QStringLiteral("max-capture-disk"),
         QStringLiteral("Disk budget of the capture file; past it the oldest sessions are dropped (and "
@@ -173,10 +177,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen,     reverse,    headless,     json,           quiet, strict,
-                  memory,     messageCap, workers,      connectTimeout, demo,  caDir,
-                  upstreamCa, insecure,   insecureHost, noIntercept,    rules, record,
-                  disk,       harOut,     textOut,      sessionOpt,     der,   screenshots});
+    p.addOptions({listen,      reverse, headless,   json,       quiet,
+                  strict,      memory,  messageCap, workers,    connectTimeout,
+                  demo,        caDir,   upstreamCa, insecure,   insecureHost,
+                  noIntercept, rules,   record,     memoryOnly, disk,
+                  harOut,      textOut, sessionOpt, der,        screenshots});
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -285,6 +290,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
                         .arg(p.value(disk)));
     o.maxCaptureDisk = *diskBudget;
     o.recordFile = p.value(record);
+    o.memoryOnly = p.isSet(memoryOnly);
+    if (o.memoryOnly && !o.recordFile.isEmpty())
+        return fail(QStringLiteral("--memory-only and --record contradict each other"));
     bool ok = false;
     o.proxy.workers = p.value(workers).toInt(&ok);
     if (!ok || o.proxy.workers < 1 || o.proxy.workers > 256)

@@ -17,6 +17,7 @@ struct AppOptions
     QString exportText; // export --text OUT
     quint64 exportSession = 0; // export --text --session N (0: the first WebSocket session)
     QString recordFile; // --record FILE: the journal; empty for a temporary one
+    bool memoryOnly = false; // --memory-only: no journal at all
     quint64 maxCaptureDisk = 10ull << 30;
     QString caExportFile;
     bool caDer = false;

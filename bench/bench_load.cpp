@@ -4,7 +4,9 @@
 // purpose: pre-encoded frames, blocking sockets on threads, a frame counter on the server side.
 //
 //   bench_load [--socktap PATH] [--rules FILE] [--quick] [--only direct|socktap|mitmdump] [--markdown FILE]
-//   (--rules: Socktap runs with that rules file, to measure what loaded rules cost)
+//   [--socktap-arg ARG]...
+//   (--rules: Socktap runs with that rules file, to measure what loaded rules cost; --socktap-arg: any
+//   other option, e.g. --memory-only to measure what recording to disk costs)
 #include "core/http/HeadParser.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
@@ -605,6 +607,7 @@ void stopProcess(pid_t pid)
 }
 
 std::string g_rules; // --rules FILE passed to socktap
+std::vector<std::string> g_socktapArgs; // --socktap-arg ARG (repeatable): more options for socktap
 
 // Starts a proxy for one route. reverseTo: the upstream port for reverse mode (0: explicit proxy).
 Route startProxy(const std::string &kind, const std::string &socktap, quint16 reverseTo)
@@ -618,6 +621,7 @@ Route startProxy(const std::string &kind, const std::string &socktap, quint16 re
         std::vector<std::string> args {socktap, "--headless", "--quiet", "--listen", listen};
         if (!g_rules.empty())
             args.insert(args.end(), {"--rules", g_rules});
+        args.insert(args.end(), g_socktapArgs.begin(), g_socktapArgs.end());
         if (reverseTo)
             args.insert(args.end(), {"--reverse", "ws://127.0.0.1:" + std::to_string(reverseTo)});
         r.pid = spawn(args);
@@ -669,6 +673,8 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (a == "--rules" && i + 1 < argc)
             g_rules = argv[++i];
+        else if (a == "--socktap-arg" && i + 1 < argc)
+            g_socktapArgs.push_back(argv[++i]);
     }
     rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);

@@ -10,15 +10,24 @@ old=$1
 new=$2
 rounds=${3:-3}
 bench="$root/build/bench/bench_load"
-variants=("old|$old|" "new|$new|" "new, 20 rules for other hosts|$new|$root/bench/rules-20-other-hosts.json"
-          "new, 20 rules gating every message|$new|$root/bench/rules-20-gated.json")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# name|binary|extra bench_load arguments
+record="$out/record.socktap"
+variants=("old|$old|" "new (default: spills to disk)|$new|" "new, memory only|$new|--socktap-arg --memory-only"
+          "new, --record FILE|$new|--socktap-arg --record --socktap-arg $record"
+          "new, 64M memory, spilling to disk|$new|--socktap-arg --max-capture-memory --socktap-arg 64M"
+          "new, 64M memory, memory only|$new|--socktap-arg --max-capture-memory --socktap-arg 64M --socktap-arg --memory-only"
+          "new, 20 rules for other hosts|$new|--rules $root/bench/rules-20-other-hosts.json"
+          "new, 20 rules gating every message|$new|--rules $root/bench/rules-20-gated.json")
+[ -n "${BENCH_VARIANTS:-}" ] && read -ra keep <<<"$BENCH_VARIANTS" && {
+    # BENCH_VARIANTS="0 1 2": only those variants
+    picked=(); for k in "${keep[@]}"; do picked+=("${variants[$k]}"); done; variants=("${picked[@]}"); }
 for r in $(seq "$rounds"); do
     for i in "${!variants[@]}"; do
-        IFS='|' read -r name binary rules <<<"${variants[$i]}"
+        IFS='|' read -r name binary extra <<<"${variants[$i]}"
         args=(--only socktap --socktap "$binary")
-        [ -n "$rules" ] && args+=(--rules "$rules")
+        [ -n "$extra" ] && read -ra more <<<"$extra" && args+=("${more[@]}")
         "$bench" "${args[@]}" >"$out/$i.$r" 2>&1
     done
 done

@@ -5,9 +5,11 @@
 #include <QFile>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace socktap::capture {
@@ -15,6 +17,8 @@ namespace socktap::capture {
 namespace {
 
 constexpr qsizetype EagerFlushBytes = 1 << 20;
+constexpr size_t SpareBuffers = 8;
+constexpr qsizetype SpareCapacity = 32 << 20;
 
 QString systemError()
 {
@@ -23,7 +27,8 @@ QString systemError()
 
 } // namespace
 
-std::shared_ptr<CaptureFile> CaptureFile::create(const QString &path, bool removeOnClose, QString *error)
+std::shared_ptr<CaptureFile> CaptureFile::make(const QString &path, bool removeOnClose, bool header,
+                                               QString *error)
 {
     // 0600: a capture holds cookies, tokens and message contents (like the CA key, private to the user).
     const int fd = ::open(QFile::encodeName(path).constData(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -36,9 +41,22 @@ std::shared_ptr<CaptureFile> CaptureFile::create(const QString &path, bool remov
     f->m_fd = fd;
     f->m_writable = true;
     f->m_removeOnClose = removeOnClose;
-    f->m_pending = native::headerLine();
+    if (header) {
+        f->m_pending.parts.push_back(native::headerLine());
+        f->m_pending.bytes = f->m_pending.parts.back().size();
+    }
     f->m_flusher = std::thread([raw = f.get()] { raw->flusherLoop(); });
     return f;
+}
+
+std::shared_ptr<CaptureFile> CaptureFile::createRaw(const QString &path, bool removeOnClose, QString *error)
+{
+    return make(path, removeOnClose, false, error);
+}
+
+std::shared_ptr<CaptureFile> CaptureFile::create(const QString &path, bool removeOnClose, QString *error)
+{
+    return make(path, removeOnClose, true, error);
 }
 
 std::shared_ptr<CaptureFile> CaptureFile::open(const QString &path, QString *error)
@@ -78,18 +96,30 @@ CaptureFile::~CaptureFile()
         QFile::remove(m_path);
 }
 
-bool CaptureFile::writeOut(const QByteArray &bytes)
+bool CaptureFile::writeOut(const Chunks &chunks)
 {
-    const char *p = bytes.constData();
-    qsizetype left = bytes.size();
-    while (left > 0) {
-        const ssize_t n = ::write(m_fd, p, size_t(left));
+    // writev in groups: one system call for many batches.
+    std::vector<iovec> iov;
+    for (const QByteArray &part : chunks.parts)
+        if (!part.isEmpty())
+            iov.push_back(iovec {const_cast<char *>(part.constData()), size_t(part.size())});
+    size_t first = 0;
+    while (first < iov.size()) {
+        const int count = int(std::min<size_t>(iov.size() - first, IOV_MAX));
+        ssize_t n = ::writev(m_fd, iov.data() + first, count);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return false;
-        p += n;
-        left -= n;
+        // Skip what was written; a partial write leaves the rest of one vector.
+        while (first < iov.size() && size_t(n) >= iov[first].iov_len) {
+            n -= ssize_t(iov[first].iov_len);
+            ++first;
+        }
+        if (n > 0) {
+            iov[first].iov_base = static_cast<char *>(iov[first].iov_base) + n;
+            iov[first].iov_len -= size_t(n);
+        }
     }
     return true;
 }
@@ -99,8 +129,8 @@ void CaptureFile::flusherLoop()
     std::unique_lock lock(m_mutex);
     for (;;) {
         m_wake.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs),
-                        [&] { return m_stop || m_pending.size() >= EagerFlushBytes; });
-        if (m_pending.isEmpty()) {
+                        [&] { return m_stop || m_pending.bytes >= EagerFlushBytes; });
+        if (m_pending.parts.empty()) {
             m_drained.notify_all();
             if (m_stop)
                 return;
@@ -114,19 +144,36 @@ void CaptureFile::flusherLoop()
         lock.lock();
         if (!ok && m_writeError.isEmpty())
             m_writeError = QStringLiteral("cannot write %1: %2").arg(m_path, why);
-        m_written += quint64(m_flushing.size());
-        m_flushing.resize(0);
+        m_written += quint64(m_flushing.bytes);
+        for (QByteArray &b : m_flushing.parts) {
+            if (m_spare.size() >= SpareBuffers || b.capacity() > SpareCapacity)
+                break;
+            b.resize(0); // keeps the allocation
+            m_spare.push_back(std::move(b));
+        }
+        m_flushing = Chunks();
         m_drained.notify_all();
     }
 }
 
-quint64 CaptureFile::append(QByteArrayView lines)
+QByteArray CaptureFile::takeBuffer()
+{
+    std::lock_guard lock(m_mutex);
+    if (m_spare.empty())
+        return {};
+    QByteArray b = std::move(m_spare.back());
+    m_spare.pop_back();
+    return b;
+}
+
+quint64 CaptureFile::append(QByteArray lines)
 {
     std::unique_lock lock(m_mutex);
-    m_drained.wait(lock, [&] { return m_pending.size() < WriteBacklogLimit || m_stop; });
-    const quint64 offset = m_written + quint64(m_flushing.size() + m_pending.size());
-    m_pending.append(lines);
-    if (m_pending.size() >= EagerFlushBytes)
+    m_drained.wait(lock, [&] { return m_pending.bytes < WriteBacklogLimit || m_stop; });
+    const quint64 offset = m_written + quint64(m_flushing.bytes + m_pending.bytes);
+    m_pending.bytes += lines.size();
+    m_pending.parts.push_back(std::move(lines));
+    if (m_pending.bytes >= EagerFlushBytes)
         m_wake.notify_one();
     return offset;
 }
@@ -136,7 +183,7 @@ void CaptureFile::flush()
     if (!m_writable)
         return;
     std::unique_lock lock(m_mutex);
-    const quint64 target = m_written + quint64(m_flushing.size() + m_pending.size());
+    const quint64 target = m_written + quint64(m_flushing.bytes + m_pending.bytes);
     m_wake.notify_one();
     while (m_written < target && !m_stop) {
         m_wake.notify_one();
@@ -148,7 +195,7 @@ void CaptureFile::flush()
 quint64 CaptureFile::size() const
 {
     std::lock_guard lock(m_mutex);
-    return m_written + quint64(m_flushing.size() + m_pending.size());
+    return m_written + quint64(m_flushing.bytes + m_pending.bytes);
 }
 
 QString CaptureFile::writeError() const
@@ -165,18 +212,20 @@ QByteArray CaptureFile::read(quint64 offset, qsizetype length) const
             // Still in memory: the buffer being flushed, then the pending one.
             quint64 at = offset - m_written;
             QByteArray out;
-            for (const QByteArray *b : {&m_flushing, &m_pending}) {
-                if (at < quint64(b->size())) {
-                    out.append(
-                        QByteArrayView(*b)
-                            .sliced(qsizetype(at))
-                            .first(std::min<qsizetype>(length - out.size(), b->size() - qsizetype(at))));
-                    at = 0;
-                } else {
-                    at -= quint64(b->size());
+            for (const Chunks *chunks : {&m_flushing, &m_pending}) {
+                for (const QByteArray &b : chunks->parts) {
+                    if (out.size() >= length)
+                        return out;
+                    if (at < quint64(b.size())) {
+                        out.append(
+                            QByteArrayView(b)
+                                .sliced(qsizetype(at))
+                                .first(std::min<qsizetype>(length - out.size(), b.size() - qsizetype(at))));
+                        at = 0;
+                    } else {
+                        at -= quint64(b.size());
+                    }
                 }
-                if (out.size() >= length)
-                    break;
             }
             return out;
         }

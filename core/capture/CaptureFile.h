@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace socktap::capture {
 
@@ -26,6 +27,8 @@ public:
 
     // Creates (truncates) path and writes the format's header line. removeOnClose: a temporary journal.
     static std::shared_ptr<CaptureFile> create(const QString &path, bool removeOnClose, QString *error);
+    // Creates a file for raw bytes (no header line): a payload spill segment.
+    static std::shared_ptr<CaptureFile> createRaw(const QString &path, bool removeOnClose, QString *error);
     // Opens an existing file read-only.
     static std::shared_ptr<CaptureFile> open(const QString &path, QString *error);
     ~CaptureFile();
@@ -38,8 +41,12 @@ public:
     // Keeps a temporary journal on disk after all (the user saved it under this name, or asked to).
     void keep() { m_removeOnClose = false; }
 
-    // Appends whole lines; returns the offset of the first byte. Thread-safe; may wait for the disk.
-    quint64 append(QByteArrayView lines);
+    // Appends whole lines (taken over, not copied); returns the offset of the first byte. Thread-safe;
+    // may wait for the disk.
+    quint64 append(QByteArray lines);
+    // An empty buffer with room, from those already written out: a journal appends hundreds of MB a
+    // second, and fresh allocations would make the kernel zero every page of them first.
+    QByteArray takeBuffer();
     // Writes everything appended so far to the kernel now.
     void flush();
     quint64 size() const; // bytes appended (written or pending)
@@ -52,9 +59,18 @@ public:
     QString writeError() const; // the first write failure (disk full...), or empty
 
 private:
+    // Buffers in order: appended batches are kept as they came, so no byte is copied before write().
+    struct Chunks
+    {
+        std::vector<QByteArray> parts;
+        qsizetype bytes = 0;
+    };
+
     CaptureFile() = default;
+    static std::shared_ptr<CaptureFile> make(const QString &path, bool removeOnClose, bool header,
+                                             QString *error);
     void flusherLoop();
-    bool writeOut(const QByteArray &bytes);
+    bool writeOut(const Chunks &chunks);
 
     QString m_path;
     int m_fd = -1;
@@ -64,8 +80,9 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_wake; // the flusher: work to do, or stop
     std::condition_variable m_drained; // writers waiting for room, and flush()
-    QByteArray m_pending; // appended, not yet handed to the flusher
-    QByteArray m_flushing; // being written by the flusher (readable under m_mutex)
+    Chunks m_pending; // appended, not yet handed to the flusher
+    Chunks m_flushing; // being written by the flusher (readable under m_mutex)
+    std::vector<QByteArray> m_spare; // written buffers, emptied, for takeBuffer()
     quint64 m_written = 0; // bytes on disk, in order
     bool m_stop = false;
     QString m_writeError;

@@ -1,6 +1,7 @@
 #include "CaptureStore.h"
 
 #include "NativeFormat.h"
+#include "PayloadSpill.h"
 
 #include <algorithm>
 #include <cstring>
@@ -73,6 +74,8 @@ CaptureStore::CaptureStore(Limits limits)
     : m_limits(limits)
     , m_blockSize(blockSizeFor(limits.maxMemory))
 { }
+
+CaptureStore::~CaptureStore() = default;
 
 std::shared_ptr<CaptureStore::Subscription> CaptureStore::subscribe(std::function<void()> wake)
 {
@@ -169,13 +172,6 @@ bool CaptureStore::inMemory(quint64 ref, quint32 size) const
     return size == 0 || (ref >= m_logStart && !m_blocks.empty());
 }
 
-CaptureStore::FileFetch CaptureStore::fetchFor(const MessageRecord &r) const
-{
-    if (r.file == 0 || r.file > m_files.size())
-        return {};
-    return FileFetch {m_files[r.file - 1], r.fileOffset};
-}
-
 namespace {
 
 // Reads a message record's line back from its file: for payloads that left memory.
@@ -195,26 +191,85 @@ std::optional<native::DecodedMessage> fetchMessage(const std::shared_ptr<Capture
 
 } // namespace
 
+// Where one of a message's byte strings is (part: 0 payload, 1 wire payload, 2 original): located under
+// the store's lock, read after it is released, so a disk read never holds up the writers.
+struct CaptureStore::Fetch
+{
+    enum class From { Nothing, Memory, Spill, Line };
+    From from = From::Nothing;
+    QByteArray bytes; // Memory: copied under the lock
+    std::shared_ptr<CaptureFile> file;
+    quint64 offset = 0;
+    quint32 size = 0;
+    int part = 0;
+
+    // The bytes, reading the record's line at most once (line caches it); false when they are gone.
+    bool resolve(QByteArray &out, std::optional<native::DecodedMessage> &line) const
+    {
+        switch (from) {
+        case From::Nothing:
+            out.clear();
+            return false;
+        case From::Memory:
+            out = bytes;
+            return true;
+        case From::Spill:
+            out = file->read(offset, size);
+            return out.size() == size;
+        case From::Line:
+            if (!line)
+                line = fetchMessage(file, offset);
+            if (!line)
+                return false;
+            out = part == 0 ? line->payload : part == 1 ? line->wirePayload : line->original;
+            out.truncate(size);
+            return true;
+        }
+        return false;
+    }
+};
+
+CaptureStore::Fetch CaptureStore::locate(quint64 ref, quint32 size, const MessageRecord &r, int part) const
+{
+    Fetch f;
+    f.size = size;
+    f.part = part;
+    if (inMemory(ref, size)) {
+        f.from = Fetch::From::Memory;
+        f.bytes = payloadView(ref, size).toByteArray();
+    } else if (const auto at = m_spill ? m_spill->locate(ref) : std::nullopt) {
+        f.from = Fetch::From::Spill;
+        f.file = at->file;
+        f.offset = at->offset;
+    } else if (r.file && r.file <= m_files.size() && m_files[r.file - 1]) {
+        f.from = Fetch::From::Line;
+        f.file = m_files[r.file - 1];
+        f.offset = r.fileOffset;
+    }
+    return f;
+}
+
 void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &records, qsizetype maxBytes,
                                  const std::function<void(size_t, QByteArrayView)> &visit) const
 {
-    std::vector<std::pair<size_t, FileFetch>> fromDisk;
+    std::vector<std::pair<size_t, Fetch>> fromDisk;
     {
         std::shared_lock lock(m_mutex);
         for (size_t i = 0; i < records.size(); ++i) {
             const MessageRecord &r = *records[i];
             const quint32 size = quint32(std::min<qsizetype>(maxBytes, r.capturedSize));
-            if (!inMemory(r.payloadRef, size) && r.file)
-                fromDisk.emplace_back(i, fetchFor(r));
+            if (inMemory(r.payloadRef, size))
+                visit(i, payloadView(r.payloadRef, size)); // no copy: a million payloads, one lock
             else
-                visit(i, payloadView(r.payloadRef, size));
+                fromDisk.emplace_back(i, locate(r.payloadRef, size, r, 0));
         }
     }
-    // Payloads that left memory are read from the capture file without holding the store's lock.
+    // Payloads that left memory are read from disk without holding the store's lock.
     for (const auto &[i, fetch] : fromDisk) {
-        const auto m = fetchMessage(fetch.file, fetch.offset);
-        const QByteArrayView payload = m ? QByteArrayView(m->payload) : QByteArrayView();
-        visit(i, payload.first(std::min<qsizetype>(maxBytes, payload.size())));
+        QByteArray bytes;
+        std::optional<native::DecodedMessage> line;
+        fetch.resolve(bytes, line);
+        visit(i, bytes);
     }
 }
 
@@ -282,7 +337,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         }
         enforceBudget();
         if (batch->file && batch->file == m_journal)
-            enforceDiskBudget();
+            checkJournalBudget();
     }
     BatchPtr published = std::move(batch);
     std::vector<std::shared_ptr<Subscription>> subscribers;
@@ -296,15 +351,16 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
 
 void CaptureStore::evictOldestBlock()
 {
-    const PayloadBlock &b = m_blocks.front();
-    if (b.onDisk) {
-        m_stats.payloadBytesOnDisk += quint64(b.data.size());
+    PayloadBlock &b = m_blocks.front();
+    const quint64 size = quint64(b.data.size());
+    m_blockBytes -= quint64(b.data.capacity());
+    if (b.onDisk || (m_spill && m_spill->spill(b.start, std::move(b.data), b.payloads))) {
+        m_stats.payloadBytesOnDisk += size;
         m_stats.payloadsOnDisk += b.payloads;
     } else {
-        m_stats.evictedPayloadBytes += quint64(b.data.size());
+        m_stats.evictedPayloadBytes += size;
         m_stats.evictedPayloads += b.payloads;
     }
-    m_blockBytes -= quint64(b.data.capacity());
     m_blocks.pop_front();
     m_logStart = m_blocks.empty() ? m_logEnd : m_blocks.front().start;
 }
@@ -316,7 +372,7 @@ void CaptureStore::enforceBudget()
     // sessions' own state.
     while (memoryUsed() > m_limits.maxMemory) {
         // Payloads that are also on disk lose nothing by leaving memory: all of them go before any record.
-        if (m_blocks.size() > 1 || (!m_blocks.empty() && m_blocks.front().onDisk))
+        if (m_blocks.size() > 1 || (!m_blocks.empty() && (m_blocks.front().onDisk || m_spill)))
             evictOldestBlock();
         else if (!evictOldestRecords(true) && !evictOldestSession() && !evictOldestRecords(false)) {
             if (m_blocks.empty())
@@ -388,15 +444,23 @@ CaptureStore::Stats CaptureStore::stats() const
 {
     std::shared_lock lock(m_mutex);
     Stats s = m_stats;
-    if (!m_segments.empty()) {
-        const auto &first = m_files[m_segments.front() - 1];
-        const auto &last = m_files[m_segments.back() - 1];
-        s.journalPath = first->path();
-        s.journalBytes = m_closedSegmentBytes + last->size();
-        s.journalError = last->writeError();
+    if (m_recordFile) {
+        const auto &journal = m_files[m_recordFile - 1];
+        s.journalPath = journal->path();
+        s.journalBytes = journal->size();
+        s.journalError = journal->writeError();
     }
     if (!m_recordingStopped.isEmpty())
         s.journalError = m_recordingStopped;
+    if (m_spill) {
+        s.spillDirectory = m_spill->directory();
+        s.spillBytes = m_spill->diskBytes();
+        s.droppedSegments = m_spill->droppedSegments();
+        s.evictedPayloads += m_spill->droppedPayloads();
+        s.evictedPayloadBytes += m_spill->droppedBytes();
+        s.payloadsOnDisk -= std::min(s.payloadsOnDisk, m_spill->droppedPayloads());
+        s.payloadBytesOnDisk -= std::min(s.payloadBytesOnDisk, m_spill->droppedBytes());
+    }
     s.memoryUsed = memoryUsed();
     s.memoryLimit = m_limits.maxMemory;
     s.payloadBytesHeld = m_logEnd - m_logStart;
@@ -446,7 +510,7 @@ quint64 CaptureStore::firstRetainedMessage(SessionId id) const
 std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bool withPayload) const
 {
     MessageView v;
-    FileFetch fetch;
+    Fetch parts[3];
     {
         std::shared_lock lock(m_mutex);
         const auto it = m_sessions.find(id);
@@ -459,31 +523,27 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
         v.index = index;
         v.record = s.records[size_t(index - s.firstIndex)];
         const MessageRecord &r = v.record;
-        const bool held = inMemory(r.payloadRef, r.capturedSize);
         const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
         if (d) {
             v.frames = d->frames;
             v.note = d->note;
         }
-        if (withPayload && held) {
-            v.payload = readPayload(r.payloadRef, r.capturedSize, nullptr);
+        if (withPayload) {
+            parts[0] = locate(r.payloadRef, r.capturedSize, r, 0);
             if (d) {
-                v.wirePayload = readPayload(d->wirePayloadRef, d->wirePayloadSize, nullptr);
-                v.original = readPayload(d->originalRef, d->originalSize, nullptr);
+                parts[1] = locate(d->wirePayloadRef, d->wirePayloadSize, r, 1);
+                parts[2] = locate(d->originalRef, d->originalSize, r, 2);
             }
-        } else if (!held) {
-            fetch = fetchFor(r);
-            v.payloadEvicted = !fetch.file;
+        } else {
+            v.payloadEvicted = r.capturedSize > 0 && !inMemory(r.payloadRef, r.capturedSize)
+                && !(m_spill && m_spill->locate(r.payloadRef)) && !r.file;
         }
     }
-    if (withPayload && fetch.file) {
-        if (auto m = fetchMessage(fetch.file, fetch.offset)) {
-            v.payload = std::move(m->payload);
-            v.wirePayload = std::move(m->wirePayload);
-            v.original = std::move(m->original);
-        } else {
-            v.payloadEvicted = true; // the file changed or went away under us
-        }
+    if (withPayload) {
+        std::optional<native::DecodedMessage> line;
+        v.payloadEvicted = !parts[0].resolve(v.payload, line) && v.record.capturedSize > 0;
+        parts[1].resolve(v.wirePayload, line);
+        parts[2].resolve(v.original, line);
     }
     const MessageRecord &r = v.record;
     if (v.frames.empty() && r.frameCount >= 1 && r.firstHeaderSize) {
@@ -521,17 +581,17 @@ QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted, qsi
 {
     const quint32 size =
         maxBytes < 0 ? record.capturedSize : quint32(std::min<qsizetype>(maxBytes, record.capturedSize));
-    FileFetch fetch;
+    Fetch fetch;
     {
         std::shared_lock lock(m_mutex);
-        if (inMemory(record.payloadRef, size) || !record.file)
-            return readPayload(record.payloadRef, size, evicted);
-        fetch = fetchFor(record);
+        fetch = locate(record.payloadRef, size, record, 0);
     }
-    auto m = fetchMessage(fetch.file, fetch.offset);
+    QByteArray out;
+    std::optional<native::DecodedMessage> line;
+    const bool ok = fetch.resolve(out, line);
     if (evicted)
-        *evicted = !m;
-    return m ? m->payload.first(std::min<qsizetype>(size, m->payload.size())) : QByteArray();
+        *evicted = !ok && size > 0;
+    return out;
 }
 
 SessionId CaptureStore::reserveSessionIds(SessionId next)
@@ -564,82 +624,32 @@ quint8 CaptureStore::addFile(std::shared_ptr<CaptureFile> file)
     return addFileLocked(std::move(file));
 }
 
-quint8 CaptureStore::attachJournal(std::shared_ptr<CaptureFile> journal, SegmentFactory nextSegment)
+quint8 CaptureStore::attachJournal(std::shared_ptr<CaptureFile> journal)
 {
     std::unique_lock lock(m_mutex);
     const quint8 index = addFileLocked(std::move(journal));
     m_journal = index;
-    m_nextSegment = std::move(nextSegment);
-    m_segments = {index};
+    m_recordFile = index;
     return index;
 }
 
-void CaptureStore::enforceDiskBudget()
+void CaptureStore::setSpill(SegmentFactory nextSegment)
 {
-    const quint8 current = m_journal;
-    if (!current)
-        return;
-    const quint64 size = m_files[current - 1]->size();
-    if (!m_nextSegment) {
-        if (size > m_limits.maxDisk) {
-            // The user's --record file is theirs: never cut. Stop writing to it and say so.
-            m_journal = 0;
-            m_recordingStopped = QStringLiteral("%1 reached the disk budget (--max-capture-disk, %2 MiB): "
-                                                "recording stopped there; the capture goes on in memory")
-                                     .arg(m_files[current - 1]->path())
-                                     .arg(m_limits.maxDisk >> 20);
-        }
-        return;
-    }
-    const quint64 segmentBytes = std::max<quint64>(m_limits.maxDisk / 8, 1 << 20);
-    if (size >= segmentBytes) {
-        if (auto next = m_nextSegment()) {
-            if (const quint8 index = addFileLocked(std::move(next))) {
-                m_closedSegmentBytes += size;
-                m_segments.push_back(index);
-                m_journal = index;
-            }
-        }
-    }
-    // The oldest segments go while the whole journal is over budget (the current one always stays).
-    while (m_segments.size() > 1
-           && m_closedSegmentBytes + m_files[m_journal - 1]->size() > m_limits.maxDisk) {
-        const quint8 oldest = m_segments.front();
-        m_segments.erase(m_segments.begin());
-        m_closedSegmentBytes -= m_files[oldest - 1]->size();
-        dropFile(oldest);
-        ++m_stats.droppedSegments;
-    }
+    std::unique_lock lock(m_mutex);
+    m_spill = std::make_unique<PayloadSpill>(std::move(nextSegment), m_limits.maxDisk);
 }
 
-void CaptureStore::dropFile(quint8 index)
+void CaptureStore::checkJournalBudget()
 {
-    // Its records are each session's oldest (a journal is written in order): drop them from the front,
-    // then the finished sessions left with nothing.
-    for (auto it = m_sessions.begin(); it != m_sessions.end();) {
-        SessionEntry &s = it->second;
-        size_t n = 0;
-        while (n < s.records.size() && s.records[n].file == index)
-            ++n;
-        if (n) {
-            s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
-            s.firstIndex += n;
-            s.counters.evictedRecords += n;
-            m_recordCount -= n;
-            m_stats.evictedRecords += n;
-        }
-        std::erase_if(s.lines, [index](const auto &line) { return line.first == index; });
-        if (s.records.empty() && s.lines.empty() && isFinished(s.info.state)) {
-            m_sessionBytes -= s.infoBytes;
-            for (const MessageDetail &d : s.details)
-                m_detailBytes -= detailBytes(d);
-            it = m_sessions.erase(it);
-            ++m_stats.evictedSessions;
-        } else {
-            ++it;
-        }
-    }
-    m_files[index - 1].reset(); // a temporary segment removes itself
+    const quint8 current = m_journal;
+    if (!current || m_files[current - 1]->size() <= m_limits.maxDisk)
+        return;
+    // The user's --record file is theirs: never cut. Stop writing to it and say so.
+    m_journal = 0;
+    m_recordingStopped = QStringLiteral("%1 reached the disk budget (--max-capture-disk, %2 MiB): recording "
+                                        "stopped there; the capture goes on in memory")
+                             .arg(m_files[current - 1]->path())
+                             .arg(m_limits.maxDisk >> 20);
 }
 
 std::shared_ptr<CaptureFile> CaptureStore::file(quint8 index) const
@@ -650,16 +660,25 @@ std::shared_ptr<CaptureFile> CaptureStore::file(quint8 index) const
 
 std::shared_ptr<CaptureFile> CaptureStore::journal() const
 {
-    // The newest segment, even after recording stopped at the disk budget (it still needs flushing).
-    std::shared_lock lock(m_mutex);
-    return m_segments.empty() ? nullptr : m_files[m_segments.back() - 1];
+    // Even after recording stopped at the disk budget: it still needs flushing.
+    return file(m_recordFile);
 }
 
 void CaptureStore::journalBatch(CaptureBatch &batch)
 {
+    quint8 index = 0;
+    std::shared_ptr<CaptureFile> journal;
+    {
+        std::shared_lock lock(m_mutex);
+        index = m_journal;
+        journal = index ? m_files[index - 1] : nullptr;
+    }
+    if (!journal)
+        return;
     // The batch's own order: sessions first, so a session's record always precedes its messages.
-    QByteArray lines;
-    lines.reserve(batch.payloads.size() * 5 / 4 + qsizetype(batch.messages.size()) * 200);
+    QByteArray lines = journal->takeBuffer();
+    lines.reserve(batch.payloads.size() * 4 / 3 + qsizetype(batch.messages.size()) * 160
+                  + qsizetype(batch.sessions.size()) * 4096);
     std::vector<quint64> at;
     at.reserve(batch.sessions.size() + batch.messages.size());
     for (const SessionInfo &info : batch.sessions) {
@@ -681,16 +700,7 @@ void CaptureStore::journalBatch(CaptureBatch &batch)
         }
         native::appendMessage(lines, parts);
     }
-    quint8 index = 0;
-    std::shared_ptr<CaptureFile> journal;
-    {
-        std::shared_lock lock(m_mutex);
-        index = m_journal;
-        journal = index ? m_files[index - 1] : nullptr;
-    }
-    if (!journal)
-        return;
-    const quint64 base = journal->append(lines); // may wait for the disk: backpressure, not growth
+    const quint64 base = journal->append(std::move(lines)); // may wait for the disk: backpressure
     size_t i = 0;
     batch.sessionOffsets.clear();
     for (; i < batch.sessions.size(); ++i)
@@ -704,12 +714,21 @@ std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<Session
 {
     std::shared_lock lock(m_mutex);
     std::vector<LineRef> out;
+    std::vector<LineRef>
+        unwritten; // records with no line anywhere: encoded from the store, session by session
     const auto add = [&](SessionId id, const SessionEntry &s) {
         for (const auto &[file, offset] : s.lines)
-            out.push_back(LineRef {m_fileOrder[file - 1], file, offset, id, s.idInFile});
-        for (const MessageRecord &r : s.records)
-            if (r.file)
-                out.push_back(LineRef {m_fileOrder[r.file - 1], r.file, r.fileOffset, id, s.idInFile});
+            out.push_back(LineRef {m_fileOrder[file - 1], file, offset, true, 0, id, s.idInFile});
+        if (s.lines.empty())
+            unwritten.push_back(LineRef {0, 0, unwritten.size(), true, 0, id, id});
+        for (size_t i = 0; i < s.records.size(); ++i) {
+            const MessageRecord &r = s.records[i];
+            if (r.file && m_files[r.file - 1])
+                out.push_back(
+                    LineRef {m_fileOrder[r.file - 1], r.file, r.fileOffset, false, 0, id, s.idInFile});
+            else
+                unwritten.push_back(LineRef {0, 0, unwritten.size(), false, s.firstIndex + i, id, id});
+        }
     };
     if (sessions.empty()) {
         for (const auto &[id, s] : m_sessions)
@@ -720,6 +739,7 @@ std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<Session
                 add(id, it->second);
     }
     std::sort(out.begin(), out.end());
+    out.insert(out.end(), unwritten.begin(), unwritten.end());
     return out;
 }
 

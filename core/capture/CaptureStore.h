@@ -28,12 +28,15 @@ public:
         quint64 maxDisk = 10ull << 30; // of the journal
     };
 
-    // A record's line in one of the store's files: what "save" copies.
+    // A record's line in one of the store's files (what "save" copies), or a record to encode from the
+    // store (file 0: a session's latest state, or message index).
     struct LineRef
     {
-        quint64 fileOrder = 0; // files in the order they were added (segments, then opened files)
+        quint64 fileOrder = 0; // files in the order they were added; records without a line come last
         quint8 file = 0; // 1-based
-        quint64 offset = 0;
+        quint64 offset = 0; // in the file; for file 0 a running number
+        bool isSession = false;
+        quint64 index = 0; // file 0: the message's index in its session
         SessionId session = 0; // in the store
         SessionId idInFile = 0; // in the file's lines (differs when renumbered on open)
         friend bool operator<(const LineRef &a, const LineRef &b)
@@ -55,10 +58,12 @@ public:
         quint64 evictedSessions = 0;
         quint64 payloadsOnDisk = 0; // left memory for the budget, still readable from the capture file
         quint64 payloadBytesOnDisk = 0;
-        QString journalPath; // where live traffic is recorded, or empty
-        quint64 journalBytes = 0; // on disk, all segments
+        QString journalPath; // where live traffic is recorded (--record), or empty
+        quint64 journalBytes = 0;
         QString journalError; // the journal could not be written (disk full...), or recording stopped
-        quint64 droppedSegments = 0; // oldest journal segments removed under the disk budget
+        QString spillDirectory; // where payloads past the memory budget went, or empty
+        quint64 spillBytes = 0;
+        quint64 droppedSegments = 0; // oldest spill segments removed under the disk budget
     };
 
     // A live view: batches as applied, in order. Bounded: a subscriber that falls behind loses the oldest
@@ -82,18 +87,20 @@ public:
 
     explicit CaptureStore(Limits limits);
     CaptureStore();
+    ~CaptureStore();
 
     SessionId newSessionId() { return m_nextSession.fetch_add(1) + 1; }
     // Ids below next are taken (a file opened into the store keeps its own ids when they are free).
     SessionId reserveSessionIds(SessionId next);
 
-    // The live journal: every batch applied from now on is written to it as native records, and payloads
-    // that leave memory are read back from it. With nextSegment (a temporary journal), the journal is a
-    // chain of segments of maxDisk / 8 each, and past maxDisk the oldest segment goes with the records
-    // it held (counted, like memory eviction). Without (--record FILE), the one file is never cut: past
-    // maxDisk recording stops, said once in the stats, and the capture goes on in memory.
+    // The live journal (--record FILE): every batch applied from now on is written to it as native
+    // records, and payloads that leave memory are read back from it. The file is the user's and never
+    // cut: past maxDisk recording stops (said in the stats) and the capture goes on in memory.
+    quint8 attachJournal(std::shared_ptr<CaptureFile> journal);
+    // Without a journal: payloads that leave memory go to raw segment files from nextSegment
+    // (PayloadSpill), bounded by maxDisk.
     using SegmentFactory = std::function<std::shared_ptr<CaptureFile>()>;
-    quint8 attachJournal(std::shared_ptr<CaptureFile> journal, SegmentFactory nextSegment = {});
+    void setSpill(SegmentFactory nextSegment);
     // A file records are read from (an opened capture): batches carrying its index are not journaled.
     quint8 addFile(std::shared_ptr<CaptureFile> file);
     std::shared_ptr<CaptureFile> file(quint8 index) const;
@@ -144,20 +151,14 @@ private:
         bool closed = false;
         bool onDisk = true; // every payload in it is also in a capture file
     };
-    // What a reader needs to fetch an evicted payload from a file, after the lock is released.
-    struct FileFetch
-    {
-        std::shared_ptr<CaptureFile> file;
-        quint64 offset = 0;
-    };
 
     quint64 appendPayload(QByteArrayView bytes, bool onDisk);
     quint64 adoptBlock(QByteArray &bytes, quint64 payloads, bool onDisk);
     void journalBatch(CaptureBatch &batch);
     quint8 addFileLocked(std::shared_ptr<CaptureFile> file);
-    void enforceDiskBudget();
-    void dropFile(quint8 index);
-    FileFetch fetchFor(const MessageRecord &r) const;
+    void checkJournalBudget();
+    struct Fetch;
+    Fetch locate(quint64 ref, quint32 size, const MessageRecord &r, int part) const;
     bool inMemory(quint64 ref, quint32 size) const;
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
     QByteArrayView payloadView(quint64 ref, quint32 size) const;
@@ -185,11 +186,10 @@ private:
     std::vector<std::shared_ptr<CaptureFile>> m_files; // null: a dropped segment's free slot
     std::vector<quint64> m_fileOrder;
     quint64 m_nextFileOrder = 1;
-    std::atomic<quint8> m_journal {0};
-    SegmentFactory m_nextSegment;
-    std::vector<quint8> m_segments; // the journal's segments, oldest first
-    quint64 m_closedSegmentBytes = 0; // of segments before the current one
+    std::atomic<quint8> m_journal {0}; // 0 once recording stopped at the disk budget
+    quint8 m_recordFile = 0; // the journal's index, kept after recording stopped
     QString m_recordingStopped;
+    std::unique_ptr<class PayloadSpill> m_spill;
 
     std::mutex m_subscribersMutex;
     std::vector<std::shared_ptr<Subscription>> m_subscribers;

@@ -259,6 +259,33 @@ std::optional<OpenResult> openCapture(const QString &path, CaptureStore &store, 
     return std::nullopt;
 }
 
+namespace {
+
+// A record that has no line in any file (live traffic without --record, a HAR import), encoded from the
+// store: the session's latest state, or one message.
+QByteArray encoded(const CaptureStore &store, const CaptureStore::LineRef &ref)
+{
+    QByteArray line;
+    if (ref.isSession) {
+        if (const auto s = store.session(ref.session))
+            native::appendSession(line, *s);
+    } else if (const auto m = store.message(ref.session, ref.index)) {
+        native::MessageParts parts;
+        parts.session = ref.session;
+        parts.record = m->record;
+        parts.payload = m->payload;
+        parts.wirePayload = m->wirePayload;
+        parts.original = m->original;
+        parts.note = m->note;
+        parts.frames = m->frames;
+        native::appendMessage(line, parts);
+    }
+    line.chop(1); // the newline, added back by the caller
+    return line;
+}
+
+} // namespace
+
 bool saveNative(const CaptureStore &store, const std::vector<SessionId> &sessions, const QString &path,
                 QString *error, const Progress &progress)
 {
@@ -278,9 +305,11 @@ bool saveNative(const CaptureStore &store, const std::vector<SessionId> &session
             file = store.file(ref.file);
         }
         QString why;
-        QByteArray line = file ? file->lineAt(ref.offset, &why) : QByteArray();
+        QByteArray line =
+            ref.file ? (file ? file->lineAt(ref.offset, &why) : QByteArray()) : encoded(store, ref);
         if (line.isEmpty()) {
-            *error = QStringLiteral("cannot save %1: %2").arg(path, why);
+            *error = QStringLiteral("cannot save %1: %2")
+                         .arg(path, why.isEmpty() ? QStringLiteral("a record is gone") : why);
             out.cancelWriting();
             return false;
         }

@@ -7,6 +7,7 @@
 #include <QJsonObject>
 
 #include <charconv>
+#include <cstring>
 
 namespace socktap::capture::native {
 
@@ -107,11 +108,47 @@ void appendJsonString(QByteArray &out, QByteArrayView utf8)
     out.append('"');
 }
 
+// RFC 4648 4 base64 written straight into out, two characters per table lookup: binary payloads are
+// most of what a busy journal writes, and QByteArray::toBase64 (a temporary and one lookup per
+// character) cost the relay a third of its throughput.
+struct Base64Pairs
+{
+    char pairs[4096][2];
+    constexpr Base64Pairs()
+        : pairs()
+    {
+        constexpr char Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int i = 0; i < 4096; ++i) {
+            pairs[i][0] = Alphabet[i >> 6];
+            pairs[i][1] = Alphabet[i & 63];
+        }
+    }
+};
+constexpr Base64Pairs Base64Table;
+
 void appendBase64(QByteArray &out, QByteArrayView bytes)
 {
-    out.append('"');
-    out.append(bytes.toByteArray().toBase64());
-    out.append('"');
+    const qsizetype n = bytes.size();
+    const qsizetype at = out.size();
+    out.resize(at + 2 + (n + 2) / 3 * 4);
+    char *o = out.data() + at;
+    *o++ = '"';
+    const auto *p = reinterpret_cast<const uchar *>(bytes.data());
+    const uchar *end = p + n - n % 3;
+    for (; p != end; p += 3) {
+        const quint32 v = quint32(p[0]) << 16 | quint32(p[1]) << 8 | p[2];
+        std::memcpy(o, Base64Table.pairs[v >> 12], 2);
+        std::memcpy(o + 2, Base64Table.pairs[v & 4095], 2);
+        o += 4;
+    }
+    if (n % 3) {
+        const quint32 v = quint32(p[0]) << 16 | (n % 3 == 2 ? quint32(p[1]) << 8 : 0);
+        std::memcpy(o, Base64Table.pairs[v >> 12], 2);
+        o[2] = n % 3 == 2 ? Base64Table.pairs[v & 4095][0] : '=';
+        o[3] = '=';
+        o += 4;
+    }
+    *o = '"';
 }
 
 // "text" when the bytes are valid UTF-8 and the message is text, "base64" otherwise: lossless either way.
@@ -123,6 +160,50 @@ void appendBytes(QByteArray &out, const char *textKey, const char *base64Key, QB
     } else {
         out.append(base64Key);
         appendBase64(out, bytes);
+    }
+}
+
+void appendMask(QByteArray &out, quint32 key)
+{
+    static constexpr char Hex[] = "0123456789abcdef";
+    char mask[] = R"(,"mask":"00000000")";
+    for (int i = 0; i < 8; ++i)
+        mask[9 + i] = Hex[(key >> (28 - 4 * i)) & 15];
+    out.append(mask, sizeof mask - 1);
+}
+
+// "flags" (beyond direction) and "violations" as stable names.
+void appendFlags(QByteArray &out, const MessageRecord &r)
+{
+    if (r.flags & ~MessageFlag::ServerToClient) {
+        out.append(R"(,"flags":[)");
+        bool first = true;
+        for (const FlagName &f : FlagNames) {
+            if (!(r.flags & f.flag))
+                continue;
+            if (!first)
+                out.append(',');
+            first = false;
+            out.append('"');
+            out.append(f.name);
+            out.append('"');
+        }
+        out.append(']');
+    }
+    if (r.violations) {
+        out.append(R"(,"violations":[)");
+        bool first = true;
+        for (quint32 bit = 1; bit != 0; bit <<= 1) {
+            if (!(r.violations & bit))
+                continue;
+            if (!first)
+                out.append(',');
+            first = false;
+            out.append('"');
+            out.append(ws::violationCode(ws::Violation(bit)));
+            out.append('"');
+        }
+        out.append(']');
     }
 }
 
@@ -140,14 +221,29 @@ void appendFrame(QByteArray &out, const ws::FrameInfo &f)
     appendNumber(out, f.length);
     out.append(R"(,"header":)");
     appendNumber(out, f.headerSize);
-    if (f.masked()) {
-        char mask[] = R"(,"mask":"00000000")";
-        static constexpr char Hex[] = "0123456789abcdef";
-        for (int i = 0; i < 8; ++i)
-            mask[9 + i] = Hex[(f.maskKey >> (28 - 4 * i)) & 15];
-        out.append(mask, sizeof mask - 1);
-    }
+    if (f.masked())
+        appendMask(out, f.maskKey);
     out.append('}');
+}
+
+// RFC 6455 5.2: the shortest header for a payload length.
+quint8 minimalHeaderSize(quint64 length, bool masked)
+{
+    return quint8((length < 126 ? 2 : length <= 0xffff ? 4 : 10) + (masked ? 4 : 0));
+}
+
+// Most messages are one plain frame: FIN, no RSV but compression's, the message's opcode, the shortest
+// header, the whole (wire) payload. Such a frame is fully implied by the record, so a line carries only
+// its mask key; anything else writes the frames out (docs/capture-format.md, "frames").
+bool impliedFrame(const MessageRecord &r, const ws::FrameInfo &f, qsizetype wirePayloadSize)
+{
+    const bool compressed = r.has(MessageFlag::Compressed);
+    const quint64 length = compressed ? quint64(wirePayloadSize) : r.payloadSize;
+    const quint8 bits = quint8(0x80 | (compressed ? 0x40 : 0) | (f.bits & 0x08));
+    return r.frameCount == 1 && !r.has(MessageFlag::Truncated) && !r.has(MessageFlag::Incomplete)
+        && f.bits == bits && f.opcode == r.opcode && f.length == length
+        && f.headerSize == minimalHeaderSize(length, f.masked()) && r.wireSize == f.headerSize + length
+        && (!compressed || wirePayloadSize > 0 || length == 0);
 }
 
 ws::FrameInfo frameOfRecord(const MessageRecord &r)
@@ -683,9 +779,11 @@ std::optional<DecodedMessage> decodeMessage(const QJsonObject &o, QString *error
     rec.opcode = quint8(r.integer("opcode", 0, 15, 0, true));
     rec.time = r.integer("time", 0, std::numeric_limits<qint64>::max(), 0, true);
     rec.duration = quint32(r.integer("duration", 0, 0xffffffff));
-    rec.payloadSize = quint64(r.integer("size", 0, std::numeric_limits<qint64>::max(), 0, true));
-    rec.wireSize = quint64(r.integer("wireSize", 0, std::numeric_limits<qint64>::max(), 0, true));
-    rec.frameCount = quint32(r.integer("frameCount", 0, 0xffffffff, 0, true));
+    const bool implied = !r.has("frames"); // one plain frame: only its mask key is written
+    const qint64 maxSize = std::numeric_limits<qint64>::max();
+    rec.payloadSize = quint64(r.integer("size", 0, maxSize, 0, !implied));
+    rec.wireSize = quint64(r.integer("wireSize", 0, maxSize, 0, !implied));
+    rec.frameCount = quint32(r.integer("frameCount", 0, 0xffffffff, 0, !implied));
     rec.closeCode = quint16(r.integer("closeCode", 0, 65535));
     for (const QJsonValue &v : r.array("flags")) {
         bool known = false;
@@ -721,6 +819,27 @@ std::optional<DecodedMessage> decodeMessage(const QJsonObject &o, QString *error
     m.wirePayload = r.base64("wireBase64");
     m.original = r.textOrBase64("originalText", "originalBase64");
     m.note = r.string("note");
+    if (implied) {
+        ws::FrameInfo f;
+        const bool compressed = rec.has(MessageFlag::Compressed);
+        rec.payloadSize = quint64(m.payload.size());
+        f.length = compressed ? quint64(m.wirePayload.size()) : rec.payloadSize;
+        f.opcode = rec.opcode;
+        f.bits = quint8(0x80 | (compressed ? 0x40 : 0));
+        if (r.has("mask")) {
+            bool ok = false;
+            f.maskKey = r.string("mask").toUInt(&ok, 16);
+            if (!ok)
+                r.fail("mask", QStringLiteral("expected 8 hex digits"));
+            f.bits |= 0x08;
+        }
+        f.headerSize = minimalHeaderSize(f.length, f.masked());
+        rec.wireSize = f.headerSize + f.length;
+        rec.frameCount = 1;
+        rec.maskKey = f.maskKey;
+        rec.firstFrameBits = f.bits;
+        rec.firstHeaderSize = f.headerSize;
+    }
     if (m.payload.size() > qsizetype(rec.payloadSize))
         r.fail("size", QStringLiteral("smaller than the payload it describes"));
     rec.capturedSize = quint32(m.payload.size());
@@ -757,57 +876,38 @@ void appendMessage(QByteArray &out, const MessageParts &m)
         out.append(R"(,"duration":)");
         appendNumber(out, r.duration);
     }
-    out.append(R"(,"size":)");
-    appendNumber(out, r.payloadSize);
-    out.append(R"(,"wireSize":)");
-    appendNumber(out, r.wireSize);
-    out.append(R"(,"frameCount":)");
-    appendNumber(out, r.frameCount);
+    const ws::FrameInfo only = m.frames.size() == 1 ? m.frames.front() : frameOfRecord(r);
+    const bool implied =
+        m.frames.size() <= 1 && r.firstHeaderSize && impliedFrame(r, only, m.wirePayload.size());
+    if (!implied) {
+        out.append(R"(,"size":)");
+        appendNumber(out, r.payloadSize);
+        out.append(R"(,"wireSize":)");
+        appendNumber(out, r.wireSize);
+        out.append(R"(,"frameCount":)");
+        appendNumber(out, r.frameCount);
+    }
     if (r.closeCode) {
         out.append(R"(,"closeCode":)");
         appendNumber(out, r.closeCode);
     }
-    if (r.flags & ~MessageFlag::ServerToClient) {
-        out.append(R"(,"flags":[)");
-        bool first = true;
-        for (const FlagName &f : FlagNames) {
-            if (!(r.flags & f.flag))
-                continue;
-            if (!first)
-                out.append(',');
-            first = false;
-            out.append('"');
-            out.append(f.name);
-            out.append('"');
+    appendFlags(out, r);
+    if (implied) {
+        if (only.masked())
+            appendMask(out, only.maskKey);
+    } else {
+        out.append(R"(,"frames":[)");
+        if (!m.frames.empty()) {
+            for (size_t i = 0; i < m.frames.size(); ++i) {
+                if (i)
+                    out.append(',');
+                appendFrame(out, m.frames[i]);
+            }
+        } else if (r.frameCount >= 1 && r.firstHeaderSize) {
+            appendFrame(out, frameOfRecord(r));
         }
         out.append(']');
     }
-    if (r.violations) {
-        out.append(R"(,"violations":[)");
-        bool first = true;
-        for (quint32 bit = 1; bit != 0; bit <<= 1) {
-            if (!(r.violations & bit))
-                continue;
-            if (!first)
-                out.append(',');
-            first = false;
-            out.append('"');
-            out.append(ws::violationCode(ws::Violation(bit)));
-            out.append('"');
-        }
-        out.append(']');
-    }
-    out.append(R"(,"frames":[)");
-    if (!m.frames.empty()) {
-        for (size_t i = 0; i < m.frames.size(); ++i) {
-            if (i)
-                out.append(',');
-            appendFrame(out, m.frames[i]);
-        }
-    } else if (r.frameCount >= 1 && r.firstHeaderSize) {
-        appendFrame(out, frameOfRecord(r));
-    }
-    out.append(']');
     const bool text = r.opcode == quint8(ws::Opcode::Text);
     if (!m.payload.isEmpty())
         appendBytes(out, R"(,"text":)", R"(,"base64":)", m.payload, text);
