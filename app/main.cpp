@@ -142,10 +142,10 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
     return hub;
 }
 
-// The capture store and the journal it lives in: --record FILE, or a temporary journal in the cache
-// directory (a chain of segments under --max-capture-disk) that goes away at exit unless the user saves
-// the capture. A temporary journal that cannot be created leaves the capture in memory only, with a
-// warning; a --record file that cannot be created is an error.
+// The capture store and where it lives on disk: --record FILE (the native format, written as traffic
+// happens), or else payloads past the memory budget spill to raw segment files in the cache directory
+// (under --max-capture-disk), removed at exit; the user saves the capture to keep it. A --record file
+// that cannot be created is an error; without a cache directory the capture stays in memory only.
 class CaptureHome
 {
 public:
@@ -161,6 +161,8 @@ public:
         store = std::make_unique<capture::CaptureStore>(
             capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
         QString error;
+        if (o.memoryOnly)
+            return true;
         if (!o.recordFile.isEmpty()) {
             auto journal = capture::CaptureFile::create(o.recordFile, false, &error);
             if (!journal) {
@@ -185,16 +187,14 @@ public:
             m_tempDir.clear();
             return true;
         }
-        auto next = [dir = m_tempDir, n = 0]() mutable {
+        store->setSpill([dir = m_tempDir, n = 0]() mutable {
             QString why;
-            auto segment = capture::CaptureFile::create(
-                QStringLiteral("%1/%2.socktap").arg(dir).arg(++n, 4, 10, QLatin1Char('0')), true, &why);
+            auto segment = capture::CaptureFile::createRaw(
+                QStringLiteral("%1/payloads-%2").arg(dir).arg(++n, 4, 10, QLatin1Char('0')), true, &why);
             if (!segment)
                 std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(why));
             return segment;
-        };
-        if (auto first = next())
-            store->attachJournal(first, next);
+        });
         return true;
     }
 
