@@ -17,11 +17,16 @@
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QNetworkProxy>
 #include <QPixmap>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTemporaryDir>
 #include <QTimer>
 #include <QWebSocket>
 #include <QWebSocketServer>
@@ -41,6 +46,47 @@ capture::SessionId findSession(ui::MainWindow *w, const QByteArray &path)
             return s->id;
     }
     return 0;
+}
+
+// The newest session at path: after a file is opened, the copy it brought in.
+capture::SessionId findLastSession(ui::MainWindow *w, const QByteArray &path)
+{
+    for (int row = w->sessions()->rowCount() - 1; row >= 0; --row) {
+        if (const auto *s = w->sessions()->session(row); s && s->path == path)
+            return s->id;
+    }
+    return 0;
+}
+
+// What only Socktap writes into a HAR file, removed: the file then reads as Chrome DevTools writes it.
+QJsonValue withoutSocktapFields(const QJsonValue &value)
+{
+    if (value.isArray()) {
+        QJsonArray out;
+        for (const QJsonValue &v : value.toArray())
+            out.append(withoutSocktapFields(v));
+        return out;
+    }
+    if (!value.isObject())
+        return value;
+    QJsonObject out;
+    const QJsonObject in = value.toObject();
+    for (auto it = in.begin(); it != in.end(); ++it)
+        if (!it.key().startsWith(QLatin1String("_socktap")))
+            out.insert(it.key(), withoutSocktapFields(it.value()));
+    return out;
+}
+
+void stripHar(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadWrite)) {
+        std::fprintf(stderr, "socktap: cannot rewrite %s\n", qPrintable(path));
+        return;
+    }
+    const QJsonValue har = withoutSocktapFields(QJsonDocument::fromJson(f.readAll()).object());
+    f.resize(0);
+    f.write(QJsonDocument(har.toObject()).toJson());
 }
 
 void save(QWidget *w, const QString &dir, const QString &name)
@@ -116,6 +162,8 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
     const capture::SessionId chat = findSession(w, "/chat");
     const capture::SessionId ticker = findSession(w, "/ticker");
     auto orders = std::make_shared<OrdersScene>();
+    auto harDir = std::make_shared<QTemporaryDir>();
+    const QString har = harDir->filePath(QStringLiteral("demo.har"));
     auto steps = std::make_shared<QList<Step>>(QList<Step> {
         [=] {
             w->selectSession(chat);
@@ -206,7 +254,25 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
             }
             w->interceptPane()->forwardAll(); // leave nothing held: the window closes cleanly
         },
-        [=] { QCoreApplication::quit(); },
+        // Session logs: the demo's sessions exported as HAR, made to look like Chrome's (no frames), and
+        // opened again: the copies' frames are unknown.
+        [=] { w->exportHarTo(har, {}); },
+        [=] {
+            stripHar(har);
+            w->interceptPane()->hide();
+            w->openCaptureFile(har);
+        },
+        [=] {
+            w->selectSession(findLastSession(w, "/chat"));
+            w->tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
+            w->messagesPanel()->selectMessage(1);
+            w->messagesPanel()->payload()->tabs()->setCurrentIndex(ui::PayloadView::FramesTab);
+        },
+        [=] { save(w, dir, QStringLiteral("socktap-open-capture.png")); },
+        [=, keep = harDir] {
+            Q_UNUSED(keep); // the exported HAR file lives until the end
+            QCoreApplication::quit();
+        },
     });
     // One step per event-loop turn (with time to paint), so each view is laid out before it is grabbed.
     auto next = std::make_shared<std::function<void()>>();

@@ -339,6 +339,8 @@ int runGui(const app::AppOptions &options)
                 .arg(o.proxy.listenAddress.toString())
                 .arg(o.proxy.listenPort));
     }
+    if (!o.captureFile.isEmpty())
+        window.openCaptureFile(o.captureFile); // socktap FILE: its sessions appear as it loads
     std::unique_ptr<app::Demo> demo;
     if (o.demo && window.isListening()) {
         demo = std::make_unique<app::Demo>(window.proxyPort());

@@ -7,5 +7,6 @@ ensure_packages xvfb xauth "${SOCKTAP_BUILD_PACKAGES[@]}"
 build "$SOCKTAP_ROOT/build"
 home=$(mktemp -d) # a clean profile: default window layout, a throw-away CA
 trap 'rm -rf "$home"' EXIT
-HOME="$home" xvfb-run -a -s "-screen 0 1440x900x24" "$SOCKTAP_ROOT/build/app/socktap" --demo \
+# SOCKTAP_NO_SAVE_PROMPT: quitting after the tour must not stop to ask about saving the capture.
+HOME="$home" SOCKTAP_NO_SAVE_PROMPT=1 xvfb-run -a -s "-screen 0 1440x900x24" "$SOCKTAP_ROOT/build/app/socktap" --demo \
     --listen 127.0.0.1:0 --screenshots "$SOCKTAP_ROOT/docs"

@@ -4,6 +4,7 @@
 #include "CloseSessionDialog.h"
 #include "CloseView.h"
 #include "ComposePanel.h"
+#include "FileJob.h"
 #include "HandshakeView.h"
 #include "InterceptPane.h"
 #include "MessagesPanel.h"
@@ -78,7 +79,8 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->setSortingEnabled(true);
     m_sessionView->sortByColumn(SessionTableModel::Id, Qt::AscendingOrder);
     m_sessionView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_sessionView->setSelectionMode(QAbstractItemView::SingleSelection);
+    // Several rows for File > Export > HAR of selected sessions; the current row is the one inspected.
+    m_sessionView->setSelectionMode(QAbstractItemView::ExtendedSelection);
     m_sessionView->verticalHeader()->hide();
     m_sessionView->verticalHeader()->setDefaultSectionSize(m_sessionView->fontMetrics().height() + 6);
     m_sessionView->setWordWrap(false);
@@ -135,9 +137,17 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     connect(m_showHttp, &QCheckBox::toggled, m_filter, &SessionFilterModel::setShowHttp);
     connect(m_sessionView->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MainWindow::onCurrentSessionChanged);
+    connect(m_sessionView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &MainWindow::updateFileActions);
     connect(m_feed, &CaptureFeed::sessionsChanged, this, &MainWindow::onSessionsChanged);
     connect(m_feed, &CaptureFeed::messagesAppended, this, &MainWindow::onMessagesAppended);
     connect(m_feed, &CaptureFeed::resynchronise, this, [this] {
+        // Which sessions changed is lost with the batches: count it as a change, unless a file opens
+        // (settled when it is done).
+        if (m_opening)
+            m_lostTrackWhileOpening = true;
+        else
+            ++m_changes;
         m_sessions->reload();
         showSession(true);
     });
@@ -158,18 +168,22 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     connect(counters, &QTimer::timeout, this, &MainWindow::updateCounters);
     connect(counters, &QTimer::timeout, this, &MainWindow::updateSessionActions);
     counters->start(1000);
+    setAcceptDrops(true); // capture files dropped on the window are opened
     restoreLayout();
     updateCounters();
     updateSessionActions();
+    updateFileActions();
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    // Before the members the job's thread may report to go: cancels it and waits for the thread.
+    delete m_job;
+}
 
 void MainWindow::buildMenus()
 {
-    QMenu *file = menuBar()->addMenu(tr("&File"));
-    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
+    buildFileMenu();
 
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
     QAction *copy = edit->addAction(tr("&Copy"), this, &MainWindow::copySelection);
@@ -382,6 +396,7 @@ void MainWindow::buildStatusBar()
     m_counters = new QLabel(this);
     statusBar()->addWidget(m_listening);
     statusBar()->addWidget(m_toggle);
+    buildJobStatus();
     statusBar()->addPermanentWidget(m_counters);
 }
 
@@ -456,15 +471,17 @@ void MainWindow::updateCounters()
                     .arg(s.evictedRecords)
                     .arg(s.evictedSessions);
     m_counters->setText(text);
+    updateStorage();
 }
 
 void MainWindow::onSessionsChanged(const QList<capture::SessionId> &ids)
 {
     m_sessions->update(ids);
+    noteChanges(ids);
     updateSessionActions();
     if (m_current && ids.contains(m_current))
         showSession(false);
-    else if (!m_current && m_sessionView->model()->rowCount() > 0
+    else if (m_autoSelect && !m_opening && !m_current && m_sessionView->model()->rowCount() > 0
              && !m_sessionView->currentIndex().isValid()) {
         // Nothing selected yet: show the first session, so a new user sees something at once.
         m_sessionView->setCurrentIndex(m_filter->index(0, 0));
@@ -498,6 +515,7 @@ void MainWindow::onCurrentSessionChanged()
     m_current = index.isValid() ? m_sessions->sessionId(index.row()) : 0;
     showSession(true);
     updateSessionActions();
+    updateFileActions();
 }
 
 void MainWindow::showSession(bool messagesToo)
@@ -533,7 +551,13 @@ void MainWindow::refreshTimeline()
 
 void MainWindow::clearCapture()
 {
+    if (m_job) {
+        // An open would go on adding to the emptied capture, a save or export would miss what it reads.
+        statusBar()->showMessage(tr("Cancel or wait for %1 before clearing").arg(m_job->title()), 5000);
+        return;
+    }
     m_store.clear();
+    showFileWarnings({}, {});
     m_current = 0;
     m_sessions->clear();
     showSession(true);
@@ -638,6 +662,21 @@ void MainWindow::saveLayout()
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (m_job) {
+        // A save or export is let finish (half a file is worth nothing); a read stops where it is.
+        event->ignore();
+        m_openQueue.clear();
+        if (m_job->kind() == FileJob::Kind::Open)
+            m_job->cancel();
+        m_closeWhenIdle = true;
+        statusBar()->showMessage(tr("Closing once %1 has ended…").arg(m_job->title()));
+        return;
+    }
+    // Asked before the proxy stops, so that Cancel leaves everything as it was.
+    if (m_exitSave == ExitSave::Unasked && !askSaveBeforeQuit()) {
+        event->ignore();
+        return;
+    }
     saveLayout();
     if (m_server) {
         // Close open sessions with 1001 Going Away first, then close the window.
@@ -647,6 +686,14 @@ void MainWindow::closeEvent(QCloseEvent *event)
                     Qt::QueuedConnection);
             stopProxy();
         }
+        return;
+    }
+    if (m_exitSave == ExitSave::Save) {
+        // The proxy has stopped, so the sessions' final states are in what is saved; closes when done.
+        event->ignore();
+        m_closeWhenIdle = saveCaptureTo(m_exitSavePath);
+        if (!m_closeWhenIdle)
+            m_exitSave = ExitSave::Unasked;
         return;
     }
     event->accept();

@@ -1,29 +1,39 @@
 // The main window: session list (filter box, HTTP toggle) on the left; for the selected session the
 // Handshake, Messages, Close, Timeline and Compose tabs on the right; the Intercept pane (held messages)
-// docked at the bottom; the proxy's address, a start/stop toggle and live counters in the status bar. The
-// Session menu pauses, resumes and closes the selected live session; Tools > Rules edits the rules. Reads
-// the capture through CaptureFeed; starts and stops the engine through a factory; sends commands to live
-// sessions and takes their answers asynchronously: never waits on the network.
+// docked at the bottom; the proxy's address, a start/stop toggle, where the capture lives and live counters
+// in the status bar. The File menu opens capture files (native or HAR, also dropped on the window) into the
+// current capture, saves it and exports HAR or text, each on a thread of its own with progress and Cancel
+// in the status bar (MainWindowFiles.cpp). The Session menu pauses, resumes and closes the selected live
+// session; Tools > Rules edits the rules. Reads the capture through CaptureFeed; starts and stops the engine
+// through a factory; sends commands to live sessions and takes their answers asynchronously: never waits on
+// the network or the disk.
 #pragma once
 
 #include "CommandSender.h"
 
 #include "core/capture/CaptureStore.h"
+#include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/ProxyServer.h"
 
 #include <QMainWindow>
 
 #include <QHash>
+#include <QSet>
 
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 class QAction;
 class QCheckBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
+class QMimeData;
+class QProgressBar;
 class QSplitter;
 class QTabWidget;
 class QTableView;
@@ -38,6 +48,7 @@ namespace socktap::ui {
 class CaptureFeed;
 class CloseView;
 class ComposePanel;
+class FileJob;
 class InterceptPane;
 class HandshakeView;
 class MessagesPanel;
@@ -88,12 +99,83 @@ public:
                      CommandDone done);
     bool selectSession(capture::SessionId id);
     capture::SessionId currentSession() const { return m_current; }
+    // The sessions selected in the list, in id order (the current one when no row is selected).
+    std::vector<capture::SessionId> selectedSessions() const;
+
+    // Capture files. Each starts a job on another thread and returns false when it cannot start (another
+    // job runs); the outcome shows in the status bar, errors also in a message box, and fileJobFinished
+    // says when it is done. The dialogs of the File menu end in these.
+    // Adds the sessions of a native capture or HAR file to the capture (new ids); selects nothing.
+    bool openCaptureFile(const QString &path);
+    // Writes every session in the native format; later Saves reuse the name.
+    bool saveCaptureTo(const QString &path);
+    // HAR 1.2 of these sessions (all when empty).
+    bool exportHarTo(const QString &path, const std::vector<capture::SessionId> &sessions);
+    // The conversation of one session as text.
+    bool exportTextTo(const QString &path, capture::SessionId session);
+    bool isBusy() const { return m_job != nullptr; }
+    // Stops the running job at its next progress report (an open keeps what it read so far).
+    void cancelFileJob();
+    QString lastFileError() const { return m_lastFileError; }
+    QStringList lastFileWarnings() const { return m_lastFileWarnings; }
+    QString savePath() const { return m_savePath; }
+    // Whether quitting now would lose something: the capture changed since it was last saved, and no
+    // --record file holds it (sessions opened from files are not counted: the files hold them).
+    bool hasUnsavedCapture() const;
+    // Recently opened and saved files, newest first, those that still exist.
+    QStringList recentFiles() const;
+
+    QMenu *fileMenu() const { return m_fileMenu; }
+    QMenu *recentMenu() const { return m_recentMenu; }
+    QProgressBar *jobProgress() const { return m_jobProgress; }
+    QToolButton *jobCancelButton() const { return m_jobCancel; }
+    QLabel *storageLabel() const { return m_storage; }
+    QLabel *warningsLabel() const { return m_warnings; }
+
+signals:
+    // A file job ended (error is empty on success, "cancelled" when cancelled).
+    void fileJobFinished(bool ok, const QString &error);
 
 protected:
     void closeEvent(QCloseEvent *event) override;
+    void dragEnterEvent(QDragEnterEvent *event) override;
+    void dropEvent(QDropEvent *event) override;
 
 private:
+    // What quitting does about an unsaved capture once the user has been asked (or need not be).
+    enum class ExitSave { Unasked, Discard, Save };
+    // The store's counts before an open, to tell whether only the file's sessions arrived meanwhile.
+    struct OpenBaseline
+    {
+        quint64 sessions = 0;
+        quint64 messages = 0;
+    };
+
     void buildMenus();
+    void buildFileMenu();
+    void fillRecentMenu();
+    void addRecentFile(const QString &path);
+    void buildJobStatus();
+    void updateStorage();
+    void startJob(FileJob *job, std::function<void(bool ok, const QString &error)> done);
+    void updateJobProgress();
+    void finishOpen(const QString &path, const std::optional<capture::OpenResult> &result,
+                    const QString &error, const OpenBaseline &baseline);
+    void noteChanges(const QList<capture::SessionId> &ids);
+    void settleOpenChanges(const std::optional<capture::OpenResult> &result, const OpenBaseline &baseline);
+    void showFileWarnings(const QString &path, const QStringList &warnings);
+    void reportFileError(const QString &title, const QString &error);
+    void openNextQueued();
+    void openWithDialog();
+    void save();
+    void saveAs();
+    void exportHarWithDialog(bool selectedOnly);
+    void exportTextWithDialog();
+    QString askSavePath();
+    bool askSaveBeforeQuit();
+    bool savePromptSuppressed() const;
+    void updateFileActions();
+    QStringList droppedCaptures(const QMimeData *mime) const;
     void buildSessionMenu();
     void buildStatusBar();
     void updateSessionActions();
@@ -116,6 +198,7 @@ private:
     void showSettings();
     void restoreLayout();
     void saveLayout();
+    QString lastDirectory() const;
 
     capture::CaptureStore &m_store;
     ServerFactory m_makeServer;
@@ -147,6 +230,39 @@ private:
     QAction *m_resumeAll = nullptr;
     QAction *m_closeSession = nullptr;
     QAction *m_rulesAction = nullptr;
+    QMenu *m_fileMenu = nullptr;
+    QMenu *m_recentMenu = nullptr;
+    QAction *m_openAction = nullptr;
+    QAction *m_saveAction = nullptr;
+    QAction *m_saveAsAction = nullptr;
+    QAction *m_exportHarAll = nullptr;
+    QAction *m_exportHarSelected = nullptr;
+    QAction *m_exportText = nullptr;
+    QWidget *m_jobBox = nullptr;
+    QLabel *m_jobLabel = nullptr;
+    QProgressBar *m_jobProgress = nullptr;
+    QToolButton *m_jobCancel = nullptr;
+    QLabel *m_warnings = nullptr;
+    QLabel *m_storage = nullptr;
+    FileJob *m_job = nullptr;
+    QStringList m_openQueue; // dropped files waiting for the running job
+    QString m_savePath;
+    // Unsaved changes: m_changes counts the feed's updates of sessions that no opened file holds (live
+    // traffic); a save remembers the count it saved. Updates that arrive while a file opens cannot be told
+    // apart until its session ids are known, so they wait in m_openingIds.
+    quint64 m_changes = 0;
+    quint64 m_savedChanges = 0;
+    bool m_opening = false;
+    QSet<capture::SessionId> m_openingIds;
+    bool m_lostTrackWhileOpening = false;
+    ExitSave m_exitSave = ExitSave::Unasked;
+    QString m_exitSavePath;
+    bool m_closeWhenIdle = false;
+    // Selecting the first session by itself; off once a file is opened (its sessions are for the user to
+    // pick, not the window).
+    bool m_autoSelect = true;
+    QString m_lastFileError;
+    QStringList m_lastFileWarnings;
     // What the window asked each session to pause (the engine does not report it back), per sender.
     QHash<capture::SessionId, std::array<bool, 2>> m_paused;
     capture::SessionId m_current = 0;

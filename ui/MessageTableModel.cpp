@@ -18,6 +18,13 @@ using capture::MessageRecord;
 namespace {
 
 constexpr qsizetype PreviewBytes = 160;
+
+// A message from a HAR file: no frames, so no size on the wire either.
+bool wireUnknown(const MessageRecord &r)
+{
+    return r.frameCount == 0 && r.wireSize == 0;
+}
+
 constexpr qsizetype SearchBytes = 64 * 1024; // how much of each payload a search looks at
 
 } // namespace
@@ -314,7 +321,8 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
         case Size:
             return capture::byteSize(r.payloadSize);
         case WireSize:
-            return capture::byteSize(r.wireSize);
+            // Imported from HAR: unknown, not 0 B.
+            return wireUnknown(r) ? QStringLiteral("?") : capture::byteSize(r.wireSize);
         case Flags:
             return flagsText(r);
         case Preview:
@@ -328,6 +336,9 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
             return fromClient ? tr("client to server") : tr("server to client");
         case Time:
             return capture::isoTime(r.time);
+        case WireSize:
+            return wireUnknown(r) ? tr("Unknown: imported from a HAR file, which keeps messages, not frames")
+                                  : QString();
         case Flags:
             return r.violations ? ws::describe(r.violationFlags()).join(QLatin1Char('\n')) : flagsText(r);
         default:

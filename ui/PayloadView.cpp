@@ -182,6 +182,7 @@ void PayloadView::clear()
     m_text->clear();
     m_json->clear();
     m_hex->clear();
+    m_frames->clearSpans();
     m_frames->setRowCount(0);
     m_note->clear();
     m_note->hide();
@@ -220,12 +221,15 @@ void PayloadView::setMessage(const capture::MessageView &m)
     const capture::MessageRecord &r = m.record;
     m_payload = m.payload;
     m_evicted = m.payloadEvicted;
-    QString summary =
-        QStringLiteral("#%1 %2 %3, %4 decoded, %5 on the wire")
-            .arg(m.index + 1)
-            .arg(r.direction() == capture::Direction::ClientToServer ? tr("client → server")
-                                                                     : tr("server → client"))
-            .arg(opcodeText(r.opcode), capture::byteSize(r.payloadSize), capture::byteSize(r.wireSize));
+    // Imported from HAR (no frames, no wire size): unknown, never a made-up "0 B".
+    const QString wire = r.frameCount == 0 && r.wireSize == 0
+        ? tr("size on the wire unknown")
+        : tr("%1 on the wire").arg(capture::byteSize(r.wireSize));
+    QString summary = QStringLiteral("#%1 %2 %3, %4 decoded, %5")
+                          .arg(m.index + 1)
+                          .arg(r.direction() == capture::Direction::ClientToServer ? tr("client → server")
+                                                                                   : tr("server → client"))
+                          .arg(opcodeText(r.opcode), capture::byteSize(r.payloadSize), wire);
     if (r.frameCount > 1)
         summary += tr(", %1 frames").arg(r.frameCount);
     if (r.has(capture::MessageFlag::Compressed))
@@ -320,6 +324,17 @@ void PayloadView::fillFrames(const capture::MessageView &m)
     auto cell = [&](int row, int column, const QString &text) {
         m_frames->setItem(row, column, new QTableWidgetItem(text));
     };
+    // A note across the whole row, so that it does not widen the "#" column.
+    auto noteRow = [&](const QString &text) {
+        m_frames->setRowCount(rows + 1);
+        cell(rows, 0, text);
+        m_frames->setSpan(rows, 0, 1, m_frames->columnCount());
+    };
+    if (rows == 0 && m.record.frameCount == 0) {
+        // A HAR file keeps messages, not frames: say so rather than show an empty table.
+        noteRow(tr("frames unknown (imported from HAR)"));
+        return;
+    }
     for (int i = 0; i < rows; ++i) {
         const ws::FrameInfo &f = m.frames[size_t(i)];
         const auto yes = [](bool b) { return b ? QStringLiteral("1") : QStringLiteral("0"); };
@@ -334,10 +349,8 @@ void PayloadView::fillFrames(const capture::MessageView &m)
         cell(i, 8, QString::number(f.length));
         cell(i, 9, QString::number(f.headerSize));
     }
-    if (quint64(rows) < m.record.frameCount) {
-        m_frames->setRowCount(rows + 1);
-        cell(rows, 0, tr("… %1 more frames not kept").arg(m.record.frameCount - quint64(rows)));
-    }
+    if (quint64(rows) < m.record.frameCount)
+        noteRow(tr("… %1 more frames not kept").arg(m.record.frameCount - quint64(rows)));
 }
 
 void PayloadView::copyText()

@@ -107,7 +107,8 @@ quint64 CaptureStore::sessionBytes(const SessionInfo &info)
 
 quint64 CaptureStore::memoryUsed() const
 {
-    return m_blockBytes + m_recordCount * sizeof(MessageRecord) + m_detailBytes + m_sessionBytes;
+    return m_blockBytes + m_recordCount * sizeof(MessageRecord) + m_diskRecordCount * sizeof(quint64)
+        + m_detailBytes + m_sessionBytes;
 }
 
 quint64 CaptureStore::appendPayload(QByteArrayView bytes, bool onDisk)
@@ -169,8 +170,32 @@ QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) c
 
 bool CaptureStore::inMemory(quint64 ref, quint32 size) const
 {
-    return size == 0 || (ref >= m_logStart && !m_blocks.empty());
+    return size == 0 || (ref >= m_logStart && ref + size <= m_logEnd && !m_blocks.empty());
 }
+
+std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> CaptureStore::onDisk(const SessionEntry &s,
+                                                                                     quint64 index) const
+{
+    const quint64 first = s.firstIndex - s.diskOffsets.size();
+    if (index < first || index >= s.firstIndex || !s.diskFile || !m_files[s.diskFile - 1])
+        return std::nullopt;
+    return std::pair(m_files[s.diskFile - 1], s.diskOffsets[size_t(index - first)]);
+}
+
+namespace {
+
+// A message record rebuilt from its line (for records that left memory): its bytes come from the line.
+MessageRecord recordFromLine(const native::DecodedMessage &m, quint8 file, quint64 offset)
+{
+    MessageRecord r = m.record;
+    r.payloadRef = std::numeric_limits<quint64>::max(); // never in memory
+    r.detail = 0;
+    r.file = file;
+    r.fileOffset = offset;
+    return r;
+}
+
+} // namespace
 
 namespace {
 
@@ -397,11 +422,30 @@ bool CaptureStore::evictOldestRecords(bool finishedOnly)
         if (s.records.empty() || (finishedOnly && !isFinished(s.info.state)))
             continue;
         const size_t n = std::min(s.records.size(), RecordEvictionStep);
+        // Records whose lines are in one file leave memory and stay readable (8 bytes each instead of a
+        // record); others are gone, counted.
+        const quint8 file = s.diskOffsets.empty() ? s.records.front().file : s.diskFile;
+        const bool keep = file
+            && std::all_of(s.records.begin(), s.records.begin() + qsizetype(n),
+                           [file](const MessageRecord &r) { return r.file == file; });
+        if (keep) {
+            s.diskFile = file;
+            for (size_t i = 0; i < n; ++i)
+                s.diskOffsets.push_back(s.records[i].fileOffset);
+            m_diskRecordCount += n;
+            m_stats.recordsOnDisk += n;
+        } else {
+            // Those on disk before them would no longer sit just before firstIndex: they go too.
+            const quint64 lost = n + s.diskOffsets.size();
+            m_diskRecordCount -= s.diskOffsets.size();
+            m_stats.recordsOnDisk -= s.diskOffsets.size();
+            s.diskOffsets.clear();
+            s.counters.evictedRecords += lost;
+            m_stats.evictedRecords += lost;
+        }
         s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
         s.firstIndex += n;
-        s.counters.evictedRecords += n;
         m_recordCount -= n;
-        m_stats.evictedRecords += n;
         return true;
     }
     return false;
@@ -415,6 +459,7 @@ bool CaptureStore::evictOldestSession()
         m_sessionBytes -= it->second.infoBytes;
         for (const MessageDetail &d : it->second.details)
             m_detailBytes -= detailBytes(d);
+        m_diskRecordCount -= it->second.diskOffsets.size();
         m_sessions.erase(it);
         ++m_stats.evictedSessions;
         return true;
@@ -428,7 +473,7 @@ void CaptureStore::clear()
     m_sessions.clear();
     m_blocks.clear();
     m_logStart = m_logEnd;
-    m_blockBytes = m_recordCount = m_detailBytes = m_sessionBytes = 0;
+    m_blockBytes = m_recordCount = m_diskRecordCount = m_detailBytes = m_sessionBytes = 0;
     m_stats = Stats();
 }
 
@@ -504,42 +549,62 @@ quint64 CaptureStore::firstRetainedMessage(SessionId id) const
 {
     std::shared_lock lock(m_mutex);
     const auto it = m_sessions.find(id);
-    return it == m_sessions.end() ? 0 : it->second.firstIndex;
+    return it == m_sessions.end() ? 0 : it->second.firstIndex - it->second.diskOffsets.size();
 }
 
 std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bool withPayload) const
 {
     MessageView v;
+    v.session = id;
+    v.index = index;
     Fetch parts[3];
+    std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> diskLine;
+    quint8 diskFile = 0;
     {
         std::shared_lock lock(m_mutex);
         const auto it = m_sessions.find(id);
         if (it == m_sessions.end())
             return std::nullopt;
         const SessionEntry &s = it->second;
-        if (index < s.firstIndex || index >= s.firstIndex + s.records.size())
+        if (index >= s.firstIndex + s.records.size())
             return std::nullopt;
-        v.session = id;
-        v.index = index;
-        v.record = s.records[size_t(index - s.firstIndex)];
-        const MessageRecord &r = v.record;
-        const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
-        if (d) {
-            v.frames = d->frames;
-            v.note = d->note;
-        }
-        if (withPayload) {
-            parts[0] = locate(r.payloadRef, r.capturedSize, r, 0);
-            if (d) {
-                parts[1] = locate(d->wirePayloadRef, d->wirePayloadSize, r, 1);
-                parts[2] = locate(d->originalRef, d->originalSize, r, 2);
-            }
+        if (index < s.firstIndex) {
+            diskLine = onDisk(s, index);
+            diskFile = s.diskFile;
+            if (!diskLine)
+                return std::nullopt;
         } else {
-            v.payloadEvicted = r.capturedSize > 0 && !inMemory(r.payloadRef, r.capturedSize)
-                && !(m_spill && m_spill->locate(r.payloadRef)) && !r.file;
+            v.record = s.records[size_t(index - s.firstIndex)];
+            const MessageRecord &r = v.record;
+            const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
+            if (d) {
+                v.frames = d->frames;
+                v.note = d->note;
+            }
+            if (withPayload) {
+                parts[0] = locate(r.payloadRef, r.capturedSize, r, 0);
+                if (d) {
+                    parts[1] = locate(d->wirePayloadRef, d->wirePayloadSize, r, 1);
+                    parts[2] = locate(d->originalRef, d->originalSize, r, 2);
+                }
+            } else {
+                v.payloadEvicted = r.capturedSize > 0 && !inMemory(r.payloadRef, r.capturedSize)
+                    && !(m_spill && m_spill->locate(r.payloadRef)) && !r.file;
+            }
         }
     }
-    if (withPayload) {
+    if (diskLine) {
+        // A record that left memory: everything comes from its line.
+        auto m = fetchMessage(diskLine->first, diskLine->second);
+        if (!m)
+            return std::nullopt;
+        v.record = recordFromLine(*m, diskFile, diskLine->second);
+        v.payload = std::move(m->payload);
+        v.wirePayload = std::move(m->wirePayload);
+        v.original = std::move(m->original);
+        v.note = std::move(m->note);
+        v.frames = std::move(m->frames);
+    } else if (withPayload) {
         std::optional<native::DecodedMessage> line;
         v.payloadEvicted = !parts[0].resolve(v.payload, line) && v.record.capturedSize > 0;
         parts[1].resolve(v.wirePayload, line);
@@ -562,19 +627,41 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
 
 std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, quint64 count) const
 {
-    std::shared_lock lock(m_mutex);
     std::vector<MessageRecord> out;
-    const auto it = m_sessions.find(id);
-    if (it == m_sessions.end())
+    std::shared_ptr<CaptureFile> file;
+    std::vector<quint64> offsets; // records on disk in the range, read after the lock
+    quint8 fileIndex = 0;
+    {
+        std::shared_lock lock(m_mutex);
+        const auto it = m_sessions.find(id);
+        if (it == m_sessions.end())
+            return out;
+        const SessionEntry &s = it->second;
+        const quint64 diskFirst = s.firstIndex - s.diskOffsets.size();
+        for (quint64 i = std::max(from, diskFirst); i < std::min(from + count, s.firstIndex); ++i)
+            offsets.push_back(s.diskOffsets[size_t(i - diskFirst)]);
+        if (!offsets.empty()) {
+            fileIndex = s.diskFile;
+            file = m_files[s.diskFile - 1];
+        }
+        const quint64 begin = std::max(from, s.firstIndex);
+        const quint64 end = std::min(from + count, s.firstIndex + s.records.size());
+        if (begin < end)
+            out.assign(s.records.begin() + qsizetype(begin - s.firstIndex),
+                       s.records.begin() + qsizetype(end - s.firstIndex));
+    }
+    if (offsets.empty())
         return out;
-    const SessionEntry &s = it->second;
-    const quint64 begin = std::max(from, s.firstIndex);
-    const quint64 end = std::min(from + count, s.firstIndex + s.records.size());
-    if (begin >= end)
-        return out;
-    out.assign(s.records.begin() + qsizetype(begin - s.firstIndex),
-               s.records.begin() + qsizetype(end - s.firstIndex));
-    return out;
+    std::vector<MessageRecord> fromDisk;
+    fromDisk.reserve(offsets.size() + out.size());
+    for (const quint64 offset : offsets) {
+        const auto m = fetchMessage(file, offset);
+        if (!m)
+            break; // the file went away: what follows is still right, what is missing is at the start
+        fromDisk.push_back(recordFromLine(*m, fileIndex, offset));
+    }
+    fromDisk.insert(fromDisk.end(), out.begin(), out.end());
+    return fromDisk;
 }
 
 QByteArray CaptureStore::payload(const MessageRecord &record, bool *evicted, qsizetype maxBytes) const
@@ -679,14 +766,28 @@ void CaptureStore::journalBatch(CaptureBatch &batch)
     QByteArray lines = journal->takeBuffer();
     lines.reserve(batch.payloads.size() * 4 / 3 + qsizetype(batch.messages.size()) * 160
                   + qsizetype(batch.sessions.size()) * 4096);
-    std::vector<quint64> at;
-    at.reserve(batch.sessions.size() + batch.messages.size());
-    for (const SessionInfo &info : batch.sessions) {
-        at.push_back(quint64(lines.size()));
-        native::appendSession(lines, info);
+    // A session's first record comes before its first message; its later states come after the batch's
+    // messages, in the order things happened (a closed state after the Close frames).
+    std::vector<quint64> sessionAt(batch.sessions.size());
+    std::vector<quint64> messageAt;
+    messageAt.reserve(batch.messages.size());
+    std::vector<bool> later(batch.sessions.size());
+    {
+        std::lock_guard lock(m_journaledMutex);
+        for (size_t i = 0; i < batch.sessions.size(); ++i)
+            later[i] = !m_journaled.insert(batch.sessions[i].id).second;
     }
+    const auto sessions = [&](bool whichLater) {
+        for (size_t i = 0; i < batch.sessions.size(); ++i) {
+            if (later[i] != whichLater)
+                continue;
+            sessionAt[i] = quint64(lines.size());
+            native::appendSession(lines, batch.sessions[i]);
+        }
+    };
+    sessions(false);
     for (const BatchMessage &m : batch.messages) {
-        at.push_back(quint64(lines.size()));
+        messageAt.push_back(quint64(lines.size()));
         native::MessageParts parts;
         parts.session = m.session;
         parts.record = m.record;
@@ -700,13 +801,13 @@ void CaptureStore::journalBatch(CaptureBatch &batch)
         }
         native::appendMessage(lines, parts);
     }
+    sessions(true);
     const quint64 base = journal->append(std::move(lines)); // may wait for the disk: backpressure
-    size_t i = 0;
     batch.sessionOffsets.clear();
-    for (; i < batch.sessions.size(); ++i)
-        batch.sessionOffsets.push_back(base + at[i]);
-    for (BatchMessage &m : batch.messages)
-        m.fileOffset = base + at[i++];
+    for (const quint64 at : sessionAt)
+        batch.sessionOffsets.push_back(base + at);
+    for (size_t i = 0; i < batch.messages.size(); ++i)
+        batch.messages[i].fileOffset = base + messageAt[i];
     batch.file = index;
 }
 
@@ -721,6 +822,10 @@ std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<Session
             out.push_back(LineRef {m_fileOrder[file - 1], file, offset, true, 0, id, s.idInFile});
         if (s.lines.empty())
             unwritten.push_back(LineRef {0, 0, unwritten.size(), true, 0, id, id});
+        if (s.diskFile && m_files[s.diskFile - 1])
+            for (const quint64 offset : s.diskOffsets)
+                out.push_back(
+                    LineRef {m_fileOrder[s.diskFile - 1], s.diskFile, offset, false, 0, id, s.idInFile});
         for (size_t i = 0; i < s.records.size(); ++i) {
             const MessageRecord &r = s.records[i];
             if (r.file && m_files[r.file - 1])

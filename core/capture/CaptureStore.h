@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <unordered_set>
 
 namespace socktap::capture {
 
@@ -56,6 +57,7 @@ public:
         quint64 evictedPayloadBytes = 0;
         quint64 evictedRecords = 0;
         quint64 evictedSessions = 0;
+        quint64 recordsOnDisk = 0; // message records that left memory, read back from their file
         quint64 payloadsOnDisk = 0; // left memory for the budget, still readable from the capture file
         quint64 payloadBytesOnDisk = 0;
         QString journalPath; // where live traffic is recorded (--record), or empty
@@ -140,6 +142,10 @@ private:
         SessionCounters counters;
         std::deque<MessageRecord> records;
         quint64 firstIndex = 0; // index of records.front()
+        // Records that left memory but whose lines are in a file (all in one): read back on demand.
+        // They are the indices just before firstIndex.
+        std::deque<quint64> diskOffsets;
+        quint8 diskFile = 0;
         std::vector<MessageDetail> details;
         quint64 infoBytes = 0;
     };
@@ -160,6 +166,9 @@ private:
     struct Fetch;
     Fetch locate(quint64 ref, quint32 size, const MessageRecord &r, int part) const;
     bool inMemory(quint64 ref, quint32 size) const;
+    // The (file, offset) of message index in a session's records on disk, if it is one of them.
+    std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> onDisk(const SessionEntry &s,
+                                                                           quint64 index) const;
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
     QByteArrayView payloadView(quint64 ref, quint32 size) const;
     void enforceBudget();
@@ -180,6 +189,7 @@ private:
     quint64 m_logEnd = 0;
     quint64 m_blockBytes = 0;
     quint64 m_recordCount = 0; // held
+    quint64 m_diskRecordCount = 0; // offsets of records on disk
     quint64 m_detailBytes = 0;
     quint64 m_sessionBytes = 0;
     Stats m_stats;
@@ -189,6 +199,8 @@ private:
     std::atomic<quint8> m_journal {0}; // 0 once recording stopped at the disk budget
     quint8 m_recordFile = 0; // the journal's index, kept after recording stopped
     QString m_recordingStopped;
+    std::mutex m_journaledMutex;
+    std::unordered_set<SessionId> m_journaled; // sessions with a record in the journal
     std::unique_ptr<class PayloadSpill> m_spill;
 
     std::mutex m_subscribersMutex;

@@ -2,6 +2,7 @@
 // the test selects it and checks what the Handshake, Messages (text, JSON tree, hex, frames) and Close
 // inspectors show. Then acting on live traffic through the window's own actions and panels: pausing and
 // forwarding, editing and dropping held messages, composing, resending, closing, and the rules dialog.
+// Last, capture files through the File menu's methods: open (native, HAR, dropped), save, export, cancel.
 #include "support/Peers.h"
 #include "ui/CaptureFeed.h"
 #include "ui/CloseSessionDialog.h"
@@ -19,6 +20,8 @@
 #include "ui/SessionTableModel.h"
 #include "ui/TimelineView.h"
 
+#include "core/capture/CaptureWriter.h"
+#include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
 
 #include <QAbstractItemModelTester>
@@ -27,10 +30,20 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QMimeData>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
 #include <QSettings>
@@ -40,7 +53,9 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTemporaryDir>
 #include <QTextBrowser>
+#include <QToolButton>
 #include <QTreeWidget>
 
 using namespace socktap;
@@ -145,6 +160,123 @@ T *waitChild(QObject *parent)
     (void)QTest::qWaitFor([&] { return (found = parent->findChild<T *>()) != nullptr; }, WaitMs);
     return found;
 }
+
+// A closed WebSocket session to ws://sample.test:80/PATH, as the relay records one.
+capture::SessionInfo sampleSession(capture::SessionId id, const QByteArray &path)
+{
+    const qint64 start = qint64(1700000000) * 1000000 + qint64(id) * 1000000;
+    capture::SessionInfo s;
+    s.id = id;
+    s.kind = capture::SessionKind::WebSocket;
+    s.state = capture::SessionState::Closed;
+    s.scheme = "ws";
+    s.host = "sample.test";
+    s.port = 80;
+    s.path = path;
+    s.acceptedAt = start;
+    s.requestAt = start + 100;
+    s.upgradedAt = start + 1000;
+    s.closedAt = start + 900000;
+    return s;
+}
+
+// count text messages "message N" (padded with padding bytes), client and server taking turns.
+void writeSampleMessages(capture::CaptureWriter &w, capture::SessionId id, int count, int padding = 0)
+{
+    for (int i = 0; i < count; ++i) {
+        const QByteArray payload = "message " + QByteArray::number(i) + QByteArray(padding, 'x');
+        capture::MessageFacts f;
+        f.opcode = quint8(ws::Opcode::Text);
+        f.payload = payload;
+        f.payloadSize = quint64(payload.size());
+        f.wireSize = quint64(payload.size()) + 6;
+        f.frameCount = 1;
+        f.firstFrameTime = f.lastFrameTime = qint64(1700000000) * 1000000 + i * 1000;
+        w.message(id, i % 2 ? FromServer : FromClient, f);
+        if (w.wantsFlush())
+            w.flush();
+    }
+    w.flush();
+}
+
+// Records sessions /chat/1.. of messages each, as --record FILE does, into a native file at path. With
+// saveAs, the capture is also saved under that name with saveNative, as File > Save does.
+bool writeCapture(const QString &path, int sessions, int messages, int padding = 0,
+                  const QString &saveAs = {})
+{
+    capture::CaptureStore store;
+    QString error;
+    auto journal = capture::CaptureFile::create(path, false, &error);
+    if (!journal) {
+        qWarning("%s", qPrintable(error));
+        return false;
+    }
+    store.attachJournal(journal);
+    capture::CaptureWriter w(store);
+    for (int n = 1; n <= sessions; ++n) {
+        const capture::SessionId id = store.newSessionId();
+        w.session(sampleSession(id, "/chat/" + QByteArray::number(n)));
+        w.flush(); // a session's record before its messages
+        writeSampleMessages(w, id, messages, padding);
+    }
+    journal->flush();
+    if (!saveAs.isEmpty() && !capture::saveNative(store, {}, saveAs, &error)) {
+        qWarning("%s", qPrintable(error));
+        return false;
+    }
+    return true;
+}
+
+QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+QString harFile(const char *name)
+{
+    return QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/data/har/") + QLatin1String(name);
+}
+
+// A window over a capture kept in memory (no --record file); no proxy.
+struct FileWindow
+{
+    QTemporaryDir dir;
+    capture::CaptureStore store;
+    proxy::ProxyConfig config;
+    std::unique_ptr<ui::MainWindow> window;
+
+    FileWindow()
+    {
+        window = std::make_unique<ui::MainWindow>(
+            store, [this] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, nullptr);
+        window->show();
+    }
+    QString path(const char *name) const { return dir.filePath(QLatin1String(name)); }
+    bool idle() const
+    {
+        return QTest::qWaitFor([&] { return !window->isBusy(); }, WaitMs);
+    }
+    // The row of the session table showing url, or -1.
+    int rowOf(const QByteArray &url) const
+    {
+        for (int row = 0; row < window->sessions()->rowCount(); ++row)
+            if (window->sessions()->session(row)->url() == url)
+                return row;
+        return -1;
+    }
+    // The session list's row (after filtering and sorting) showing url.
+    QModelIndex viewIndexOf(const QByteArray &url) const
+    {
+        const QAbstractItemModel *model = window->sessionView()->model();
+        const QVariant id = qulonglong(window->sessions()->sessionId(rowOf(url)));
+        for (int row = 0; row < model->rowCount(); ++row)
+            if (model->index(row, 0).data(ui::SessionTableModel::SessionIdRole) == id)
+                return model->index(row, 0);
+        return {};
+    }
+    QString status() const { return window->statusBar()->currentMessage(); }
+};
 
 } // namespace
 
@@ -603,6 +735,331 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return answered; }, WaitMs));
         QVERIFY(!result.ok);
         QVERIFY(result.error.contains(QLatin1String("stopped")));
+    }
+
+    // File > Open adds a native capture's sessions (selecting none); Save As writes a file that reopens
+    // with the same sessions and messages; Export writes HAR of the selected sessions and a session as text.
+    void openSaveAndExport()
+    {
+        FileWindow w;
+        const QString sample = w.path("sample.socktap");
+        QVERIFY(writeCapture(w.path("recorded.socktap"), 2, 3, 0, sample));
+        QVERIFY(w.window->openCaptureFile(sample));
+        QVERIFY(w.window->isBusy());
+        QVERIFY(!w.window->openCaptureFile(sample)); // one job at a time
+        QTRY_COMPARE_WITH_TIMEOUT(w.window->sessions()->rowCount(), 2, WaitMs);
+        QVERIFY(w.idle());
+        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        QVERIFY(w.rowOf("ws://sample.test:80/chat/1") >= 0);
+        QVERIFY(w.rowOf("ws://sample.test:80/chat/2") >= 0);
+        QCOMPARE(w.window->currentSession(), capture::SessionId(0)); // nothing selected for the user
+        QVERIFY2(w.status().contains(QLatin1String("opened sample.socktap: 2 sessions, 6 messages")),
+                 qPrintable(w.status()));
+        QVERIFY(w.window->lastFileWarnings().isEmpty());
+        QVERIFY(!w.window->hasUnsavedCapture()); // all of it is in sample.socktap
+        QCOMPARE(w.window->recentFiles(), QStringList {QFileInfo(sample).absoluteFilePath()});
+
+        // A session captured live is lost at exit until saved.
+        capture::CaptureWriter live(w.store);
+        const capture::SessionId liveId = w.store.newSessionId();
+        live.session(sampleSession(liveId, "/live"));
+        live.flush();
+        writeSampleMessages(live, liveId, 2);
+        QTRY_COMPARE_WITH_TIMEOUT(w.window->sessions()->rowCount(), 3, WaitMs);
+        QVERIFY(w.window->hasUnsavedCapture());
+        const QString saved = w.path("saved.socktap");
+        QVERIFY(w.window->saveCaptureTo(saved));
+        QVERIFY(w.idle());
+        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        QCOMPARE(w.window->savePath(), saved);
+        QVERIFY(!w.window->hasUnsavedCapture());
+        QVERIFY2(w.status().contains(QLatin1String("saved")), qPrintable(w.status()));
+        QCOMPARE(w.window->recentFiles().first(), QFileInfo(saved).absoluteFilePath());
+        capture::CaptureStore reread;
+        QString error;
+        const auto reopened = capture::openNative(saved, reread, &error);
+        QVERIFY2(reopened, qPrintable(error));
+        QCOMPARE(reopened->sessions, quint64(3));
+        QCOMPARE(reopened->messages, quint64(8));
+        QStringList urls;
+        for (const capture::SessionId id : reread.sessionIds())
+            urls << QString::fromLatin1(reread.session(id)->url());
+        urls.sort();
+        QCOMPARE(urls,
+                 QStringList({QStringLiteral("ws://sample.test:80/chat/1"),
+                              QStringLiteral("ws://sample.test:80/chat/2"),
+                              QStringLiteral("ws://sample.test:80/live")}));
+
+        // HAR of the two selected sessions: Chrome's shape, their messages in _webSocketMessages.
+        QItemSelectionModel *selection = w.window->sessionView()->selectionModel();
+        for (const QByteArray url : {"ws://sample.test:80/chat/1", "ws://sample.test:80/live"}) {
+            QVERIFY(w.viewIndexOf(url).isValid());
+            selection->select(w.viewIndexOf(url), QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        }
+        const std::vector<capture::SessionId> selected = w.window->selectedSessions();
+        QCOMPARE(selected.size(), size_t(2));
+        const QString har = w.path("selected.har");
+        QVERIFY(w.window->exportHarTo(har, selected));
+        QVERIFY(w.idle());
+        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        QJsonParseError parseError;
+        const QJsonDocument doc = QJsonDocument::fromJson(readFile(har), &parseError);
+        QVERIFY2(parseError.error == QJsonParseError::NoError, qPrintable(parseError.errorString()));
+        const QJsonArray entries = doc.object().value("log").toObject().value("entries").toArray();
+        QCOMPARE(entries.size(), 2);
+        QList<int> messageCounts;
+        for (const QJsonValue &entry : entries)
+            messageCounts << int(entry.toObject().value("_webSocketMessages").toArray().size());
+        std::sort(messageCounts.begin(), messageCounts.end());
+        QCOMPARE(messageCounts, QList<int>({2, 3}));
+
+        // One session as text: > client to server, < server to client.
+        const QString text = w.path("session.txt");
+        QVERIFY(w.window->exportTextTo(text, selected.front()));
+        QVERIFY(w.idle());
+        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        const QString conversation = QString::fromUtf8(readFile(text));
+        QVERIFY2(conversation.contains(QLatin1String(" > message 0\n")), qPrintable(conversation));
+        QVERIFY2(conversation.contains(QLatin1String(" < message 1\n")), qPrintable(conversation));
+        QVERIFY(conversation.contains(QLatin1String("sample.test")));
+    }
+
+    // A file that is no capture: the API's own sentence in a message box that does not block, and nothing
+    // added. A last line cut off mid-write: opened, with a warning in the status bar.
+    void openErrorsAndWarnings()
+    {
+        FileWindow w;
+        const QString bad = w.path("notes.txt");
+        {
+            QFile f(bad);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("these are not the sessions you are looking for\n");
+        }
+        capture::CaptureStore scratch;
+        QString expected;
+        QVERIFY(!capture::openCapture(bad, scratch, &expected));
+        QSignalSpy finished(w.window.get(), &ui::MainWindow::fileJobFinished);
+        QVERIFY(w.window->openCaptureFile(bad));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, WaitMs);
+        QCOMPARE(finished[0][0].toBool(), false);
+        QCOMPARE(finished[0][1].toString(), expected);
+        QCOMPARE(w.window->lastFileError(), expected);
+        auto *box = waitChild<QMessageBox>(w.window.get());
+        QVERIFY(box);
+        QVERIFY(box->isVisible());
+        QCOMPARE(box->icon(), QMessageBox::Warning);
+        QCOMPARE(box->text(), expected);
+        box->accept();
+        QCOMPARE(w.window->sessions()->rowCount(), 0);
+        QVERIFY(w.window->recentFiles().isEmpty()); // only files that opened
+
+        const QString cut = w.path("cut.socktap");
+        QVERIFY(writeCapture(cut, 1, 4));
+        {
+            QFile f(cut);
+            QVERIFY(f.open(QIODevice::Append));
+            f.write("{\"type\":\"message\",\"session\":1,\"dir"); // (no raw string: moc miscounts its quotes)
+        }
+        QVERIFY(w.window->openCaptureFile(cut));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, WaitMs);
+        QVERIFY(finished[1][0].toBool());
+        QCOMPARE(w.window->sessions()->rowCount(), 1);
+        QCOMPARE(w.window->lastFileWarnings().size(), 1);
+        QVERIFY2(w.window->lastFileWarnings()[0].contains(QLatin1String("incomplete")),
+                 qPrintable(w.window->lastFileWarnings()[0]));
+        QVERIFY2(w.status().contains(QLatin1String("1 sessions, 4 messages; warning:")),
+                 qPrintable(w.status()));
+        QVERIFY(w.window->warningsLabel()->isVisible());
+        QVERIFY(w.window->warningsLabel()->toolTip().contains(QLatin1String("incomplete")));
+        QVERIFY(!w.window->findChild<QMessageBox *>()); // a warning is no reason for a box
+    }
+
+    // A long open shows progress and stops at Cancel, keeping what it read, and the window goes on working;
+    // closing or destroying the window while a file loads waits for the thread, never crashes.
+    void cancelLongOpen()
+    {
+        FileWindow w;
+        const QString big = w.path("big.socktap");
+        const int total = 200000;
+        QVERIFY(writeCapture(big, 1, total, 100));
+        QVERIFY(QFileInfo(big).size() > (24 << 20)); // several of the reader's 8 MiB chunks
+        QSignalSpy finished(w.window.get(), &ui::MainWindow::fileJobFinished);
+        QVERIFY(w.window->openCaptureFile(big));
+        QVERIFY(w.window->jobProgress()->isVisible());
+        QVERIFY(w.window->jobCancelButton()->isEnabled());
+        QTest::mouseClick(w.window->jobCancelButton(), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, WaitMs);
+        QCOMPARE(finished[0][0].toBool(), false);
+        QCOMPARE(finished[0][1].toString(), QStringLiteral("cancelled"));
+        QVERIFY(!w.window->jobProgress()->isVisible());
+        QVERIFY(w.window->lastFileError().isEmpty()); // not an error: no box
+        QVERIFY(!w.window->findChild<QMessageBox *>());
+        QVERIFY2(w.status().contains(QLatin1String("cancelled")), qPrintable(w.status()));
+        const quint64 read = w.store.stats().messages;
+        QVERIFY2(read > 0 && read < quint64(total), qPrintable(QString::number(read)));
+
+        // Still usable: another file opens.
+        const QString small = w.path("small.socktap");
+        QVERIFY(writeCapture(small, 2, 3));
+        QVERIFY(w.window->openCaptureFile(small));
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, WaitMs);
+        QVERIFY(finished[1][0].toBool());
+        QCOMPARE(w.window->sessions()->rowCount(), 3);
+
+        // Closing while a file loads: the load stops, then the window closes.
+        QVERIFY(w.window->openCaptureFile(big));
+        w.window->close();
+        QVERIFY(w.window->isVisible());
+        QTRY_VERIFY_WITH_TIMEOUT(!w.window->isVisible(), WaitMs);
+        QVERIFY(!w.window->isBusy());
+
+        // Destroyed while a file loads: the destructor stops and waits for the thread.
+        QVERIFY(w.window->openCaptureFile(big));
+        QTest::qWait(20);
+        w.window.reset();
+        QVERIFY(w.store.stats().sessions >= 3);
+    }
+
+    // A HAR file dropped on the window opens like File > Open; its messages say their frames are unknown.
+    void dropHarFile()
+    {
+        FileWindow w;
+        const QString har = harFile("chrome.har");
+        capture::CaptureStore scratch;
+        QString error;
+        const auto expected = capture::openCapture(har, scratch, &error);
+        QVERIFY2(expected, qPrintable(error));
+
+        // Only capture files are taken.
+        const QString other = w.path("other.txt");
+        {
+            QFile f(other);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("plain text");
+        }
+        QMimeData notCapture;
+        notCapture.setUrls({QUrl::fromLocalFile(other)});
+        QDragEnterEvent refused(QPoint(20, 20), Qt::CopyAction, &notCapture, Qt::LeftButton, Qt::NoModifier);
+        refused.setAccepted(false);
+        QApplication::sendEvent(w.window.get(), &refused);
+        QVERIFY(!refused.isAccepted());
+
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(har)});
+        // Dropped on a read-only text view, the drag reaches the window all the same.
+        auto *text = w.window->messagesPanel()->payload()->findChild<QPlainTextEdit *>();
+        QDragEnterEvent overText(QPoint(5, 5), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        overText.setAccepted(false);
+        QApplication::sendEvent(text->viewport(), &overText);
+        QVERIFY(overText.isAccepted());
+        // On the session list, as a user would.
+        QWidget *list = w.window->sessionView()->viewport();
+        QDragEnterEvent enter(QPoint(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        enter.setAccepted(false);
+        QApplication::sendEvent(list, &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(20, 20), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        drop.setAccepted(false);
+        QApplication::sendEvent(list, &drop);
+        QVERIFY(drop.isAccepted());
+        QVERIFY(w.window->isBusy());
+        QVERIFY(!w.window->jobCancelButton()->isEnabled()); // a HAR file is parsed whole
+        QTRY_COMPARE_WITH_TIMEOUT(w.window->sessions()->rowCount(), int(expected->sessions), WaitMs);
+        QVERIFY(w.idle());
+        QVERIFY2(
+            w.status().contains(QStringLiteral("opened chrome.har: %1 sessions").arg(expected->sessions)),
+            qPrintable(w.status()));
+        // Nothing would be lost at exit that the file does not hold.
+        QVERIFY(!w.window->hasUnsavedCapture());
+        QCOMPARE(w.window->currentSession(), capture::SessionId(0));
+
+        const int row = w.rowOf("wss://echo.example:443/ws?token=abc");
+        QVERIFY(row >= 0);
+        QVERIFY(w.window->selectSession(w.window->sessions()->sessionId(row)));
+        w.window->tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
+        ui::MessagesPanel *messages = w.window->messagesPanel();
+        QTRY_VERIFY_WITH_TIMEOUT(messages->model()->rowCount() > 0, WaitMs);
+        QCOMPARE(messages->model()->index(0, ui::MessageTableModel::WireSize).data().toString(),
+                 QStringLiteral("?"));
+        QVERIFY(messages->selectMessage(0));
+        const QTableWidget *frames = messages->payload()->framesTable();
+        QCOMPARE(frames->rowCount(), 1);
+        QCOMPARE(frames->item(0, 0)->text(), QStringLiteral("frames unknown (imported from HAR)"));
+        QCOMPARE(frames->columnSpan(0, 0), frames->columnCount());
+    }
+
+    // Quitting asks to save only what would be lost: not with a --record file, which holds everything.
+    // The status bar says where the capture lives.
+    void unsavedCaptureAndStorage()
+    {
+        FileWindow memory;
+        QVERIFY(!memory.window->hasUnsavedCapture()); // empty
+        capture::CaptureWriter live(memory.store);
+        const capture::SessionId id = memory.store.newSessionId();
+        live.session(sampleSession(id, "/live"));
+        live.flush();
+        QTRY_COMPARE_WITH_TIMEOUT(memory.window->sessions()->rowCount(), 1, WaitMs);
+        QVERIFY(memory.window->hasUnsavedCapture());
+        QTRY_COMPARE_WITH_TIMEOUT(memory.window->storageLabel()->text(),
+                                  QStringLiteral("capture in memory only"), WaitMs);
+
+        capture::CaptureStore store;
+        QTemporaryDir dir;
+        QString error;
+        const QString record = dir.filePath(QStringLiteral("record.socktap"));
+        store.attachJournal(capture::CaptureFile::create(record, false, &error));
+        proxy::ProxyConfig config;
+        ui::MainWindow window(
+            store, [&] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, nullptr);
+        capture::CaptureWriter recorded(store);
+        recorded.session(sampleSession(store.newSessionId(), "/recorded"));
+        recorded.flush();
+        QTRY_COMPARE_WITH_TIMEOUT(window.sessions()->rowCount(), 1, WaitMs);
+        QVERIFY(!window.hasUnsavedCapture());
+        QTRY_VERIFY_WITH_TIMEOUT(window.storageLabel()->text().startsWith(QLatin1String("recording to ")),
+                                 WaitMs);
+        QVERIFY(window.storageLabel()->text().endsWith(QLatin1String("record.socktap")));
+    }
+
+    // Open Recent lists what was opened or saved, newest first, forgets files that are gone, and clears.
+    void recentFiles()
+    {
+        QSettings(QStringLiteral("socktap"), QStringLiteral("socktap"))
+            .remove(QStringLiteral("files/recent"));
+        FileWindow w;
+        const QString first = w.path("first.socktap");
+        const QString second = w.path("second.socktap");
+        QVERIFY(writeCapture(first, 1, 1));
+        QVERIFY(writeCapture(second, 1, 1));
+        for (const QString &file : {first, second}) {
+            QVERIFY(w.window->openCaptureFile(file));
+            QVERIFY(w.idle());
+        }
+        QCOMPARE(w.window->recentFiles(),
+                 QStringList({QFileInfo(second).absoluteFilePath(), QFileInfo(first).absoluteFilePath()}));
+        const auto texts = [&] {
+            emit w.window->recentMenu()->aboutToShow();
+            QStringList out;
+            for (const QAction *a : w.window->recentMenu()->actions())
+                if (!a->isSeparator())
+                    out << a->text();
+            return out;
+        };
+        QCOMPARE(texts(),
+                 QStringList({QStringLiteral("&1 second.socktap"), QStringLiteral("&2 first.socktap"),
+                              QStringLiteral("&Clear")}));
+        QVERIFY(QFile::remove(second));
+        QCOMPARE(texts(), QStringList({QStringLiteral("&1 first.socktap"), QStringLiteral("&Clear")}));
+        QCOMPARE(QSettings(QStringLiteral("socktap"), QStringLiteral("socktap"))
+                     .value(QStringLiteral("files/recent"))
+                     .toStringList()
+                     .size(),
+                 1);
+        w.window->recentMenu()->actions().constLast()->trigger(); // Clear
+        QVERIFY(w.window->recentFiles().isEmpty());
+        QVERIFY(!w.window->recentMenu()->actions().constLast()->isEnabled());
+        // The File menu ends with Quit.
+        QCOMPARE(w.window->fileMenu()->actions().constLast()->shortcut(), QKeySequence(QKeySequence::Quit));
     }
 };
 

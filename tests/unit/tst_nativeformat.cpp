@@ -397,6 +397,48 @@ private slots:
         QCOMPARE(store.message(sessions - 20, 0)->payload, QByteArray(16384, char(sessions - 21)));
     }
 
+    void recordsPastTheBudgetStayReadableFromTheirFile()
+    {
+        // 20,000 records (about 1.4 MiB of them) into a 1 MiB store: they leave memory, not the capture.
+        QTemporaryDir dir;
+        QString error;
+        const QString path = dir.filePath(QStringLiteral("many.socktap"));
+        {
+            CaptureStore store;
+            store.attachJournal(CaptureFile::create(path, false, &error));
+            CaptureWriter w(store);
+            SessionInfo info = richSession(store.newSessionId());
+            w.session(info);
+            for (int i = 0; i < 20000; ++i)
+                test::writeWire(
+                    w, info.id, i % 2 ? Direction::ServerToClient : Direction::ClientToServer,
+                    ws::FrameWriter::frame(ws::Opcode::Text, "m" + QByteArray::number(i), i % 2 == 0));
+            w.flush();
+            store.journal()->flush();
+        }
+        CaptureStore small(CaptureStore::Limits {1 << 20});
+        const auto result = openNative(path, small, &error, OpenOptions {true, {}});
+        QVERIFY2(result, qPrintable(error));
+        const auto stats = small.stats();
+        QVERIFY(stats.memoryUsed <= stats.memoryLimit);
+        QVERIFY2(stats.recordsOnDisk >= 4096, qPrintable(QStringLiteral("%1 on disk, %2 evicted, %3 used").arg(stats.recordsOnDisk).arg(stats.evictedRecords).arg(stats.memoryUsed)));
+        QCOMPARE(stats.evictedRecords, 0u);
+        QCOMPARE(small.firstRetainedMessage(1), 0u);
+        QCOMPARE(small.messageCount(1), 20000u);
+        const auto first = small.message(1, 0);
+        QVERIFY(first);
+        QCOMPARE(first->payload, QByteArray("m0"));
+        QCOMPARE(first->record.direction(), Direction::ClientToServer);
+        QVERIFY(first->frames.front().masked());
+        const auto records = small.records(1, 5, 3);
+        QCOMPARE(records.size(), size_t(3));
+        QCOMPARE(small.payload(records[1]), QByteArray("m6"));
+        QCOMPARE(small.message(1, 19999)->payload, QByteArray("m19999"));
+        const QString saved = dir.filePath(QStringLiteral("again.socktap"));
+        QVERIFY2(saveNative(small, {}, saved, &error), qPrintable(error));
+        QCOMPARE(readAll(saved), readAll(path));
+    }
+
     void recordFileIsNeverCutButStopsAtTheBudget()
     {
         QTemporaryDir dir;
@@ -438,8 +480,10 @@ private slots:
         QCOMPARE(result->warnings.size(), 1);
         QVERIFY2(result->warnings[0].contains(QLatin1String("line 11 is incomplete")),
                  qPrintable(result->warnings[0]));
-        QCOMPARE(result->sessions, 1u); // the cut line was the HTTP session's
+        QCOMPARE(result->sessions, 2u);
         QCOMPARE(result->messages, 7u);
+        // The cut line was the WebSocket session's final state: it reads as it was before.
+        QCOMPARE(opened.session(1)->state, SessionState::Open);
     }
 
     void badFilesGetPreciseErrors_data()
