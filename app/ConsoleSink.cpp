@@ -87,11 +87,11 @@ void ConsoleSink::printStore()
         const auto s = m_store.session(id);
         if (!s)
             continue;
+        // Its open line first, then its messages, then how it ended (if it did).
         SessionInfo opened = *s;
         if (s->kind != SessionKind::Http && s->upgradedAt)
             opened.state = SessionState::Open;
-        if (opened.state != s->state)
-            printSession(opened);
+        printSession(opened);
         const quint64 count = m_store.messageCount(id);
         for (quint64 i = m_store.firstRetainedMessage(id); i < count; ++i) {
             const auto m = m_store.message(id, i);

@@ -41,6 +41,7 @@ std::shared_ptr<CaptureFile> CaptureFile::make(const QString &path, bool removeO
     f->m_fd = fd;
     f->m_writable = true;
     f->m_removeOnClose = removeOnClose;
+    f->m_recycle = header;
     if (header) {
         f->m_pending.parts.push_back(native::headerLine());
         f->m_pending.bytes = f->m_pending.parts.back().size();
@@ -146,7 +147,7 @@ void CaptureFile::flusherLoop()
             m_writeError = QStringLiteral("cannot write %1: %2").arg(m_path, why);
         m_written += quint64(m_flushing.bytes);
         for (QByteArray &b : m_flushing.parts) {
-            if (m_spare.size() >= SpareBuffers || b.capacity() > SpareCapacity)
+            if (!m_recycle || m_spare.size() >= SpareBuffers || b.capacity() > SpareCapacity)
                 break;
             b.resize(0); // keeps the allocation
             m_spare.push_back(std::move(b));
@@ -196,6 +197,12 @@ quint64 CaptureFile::size() const
 {
     std::lock_guard lock(m_mutex);
     return m_written + quint64(m_flushing.bytes + m_pending.bytes);
+}
+
+void CaptureFile::discardPending()
+{
+    std::lock_guard lock(m_mutex);
+    m_pending = Chunks();
 }
 
 QString CaptureFile::writeError() const

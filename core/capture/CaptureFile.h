@@ -57,6 +57,8 @@ public:
     QByteArray read(quint64 offset, qsizetype length) const;
 
     QString writeError() const; // the first write failure (disk full...), or empty
+    // Forgets what is not yet written: for a temporary file about to be removed.
+    void discardPending();
 
 private:
     // Buffers in order: appended batches are kept as they came, so no byte is copied before write().
@@ -76,6 +78,7 @@ private:
     int m_fd = -1;
     bool m_writable = false;
     bool m_removeOnClose = false;
+    bool m_recycle = false; // keep written buffers for takeBuffer() (a journal; a spill never asks)
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake; // the flusher: work to do, or stop

@@ -170,7 +170,8 @@ QByteArray CaptureStore::readPayload(quint64 ref, quint32 size, bool *evicted) c
 
 bool CaptureStore::inMemory(quint64 ref, quint32 size) const
 {
-    return size == 0 || (ref >= m_logStart && ref + size <= m_logEnd && !m_blocks.empty());
+    // (ref may be UINT64_MAX, "never in memory": no sum that could wrap.)
+    return size == 0 || (ref >= m_logStart && ref <= m_logEnd && size <= m_logEnd - ref && !m_blocks.empty());
 }
 
 std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> CaptureStore::onDisk(const SessionEntry &s,
@@ -318,8 +319,10 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
                 it->second.idInFile =
                     i < batch->sessionIdsInFile.size() ? batch->sessionIdsInFile[i] : info.id;
             }
-            if (batch->file && i < batch->sessionOffsets.size())
+            const bool written = batch->file && i < batch->sessionOffsets.size();
+            if (written)
                 it->second.lines.emplace_back(batch->file, batch->sessionOffsets[i]);
+            it->second.infoWritten = written;
             m_sessionBytes -= it->second.infoBytes;
             it->second.info = info;
             it->second.infoBytes = sessionBytes(info) + it->second.lines.size() * 16;
@@ -331,7 +334,13 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         const bool adopt = batch->payloads.size() >= AdoptBytes;
         const quint64 base = adopt ? adoptBlock(batch->payloads, batch->messages.size(), onDisk) : 0;
         for (BatchMessage &m : batch->messages) {
-            SessionEntry &s = m_sessions[m.session];
+            const auto found = m_sessions.find(m.session);
+            if (found == m_sessions.end()) {
+                // Its session was evicted under the budget between two batches: counted, never a ghost.
+                ++m_stats.evictedRecords;
+                continue;
+            }
+            SessionEntry &s = found->second;
             MessageRecord &r = m.record;
             r.file = batch->file;
             r.fileOffset = m.fileOffset;
@@ -347,7 +356,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
                 copy.originalRef = place(d->originalRef, d->originalSize);
                 m_detailBytes += detailBytes(copy);
                 s.details.push_back(std::move(copy));
-                r.detail = quint32(s.details.size());
+                r.detail = s.detailBase + quint32(s.details.size());
             } else {
                 r.detail = 0;
             }
@@ -416,6 +425,29 @@ bool isFinished(SessionState st)
 
 } // namespace
 
+const MessageDetail *CaptureStore::detailOf(const SessionEntry &s, const MessageRecord &r)
+{
+    if (r.detail <= s.detailBase || r.detail - s.detailBase > s.details.size())
+        return nullptr;
+    return &s.details[r.detail - s.detailBase - 1];
+}
+
+// Takes the n oldest records out of memory, with the details only they used.
+void CaptureStore::dropRecords(SessionEntry &s, size_t n)
+{
+    quint32 lastDetail = 0;
+    for (size_t i = 0; i < n; ++i)
+        lastDetail = std::max(lastDetail, s.records[i].detail);
+    while (s.detailBase < lastDetail && !s.details.empty()) {
+        m_detailBytes -= detailBytes(s.details.front());
+        s.details.pop_front();
+        ++s.detailBase;
+    }
+    s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
+    s.firstIndex += n;
+    m_recordCount -= n;
+}
+
 bool CaptureStore::evictOldestRecords(bool finishedOnly)
 {
     for (auto &[id, s] : m_sessions) {
@@ -443,9 +475,7 @@ bool CaptureStore::evictOldestRecords(bool finishedOnly)
             s.counters.evictedRecords += lost;
             m_stats.evictedRecords += lost;
         }
-        s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
-        s.firstIndex += n;
-        m_recordCount -= n;
+        dropRecords(s, n);
         return true;
     }
     return false;
@@ -576,7 +606,7 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
         } else {
             v.record = s.records[size_t(index - s.firstIndex)];
             const MessageRecord &r = v.record;
-            const MessageDetail *d = r.detail > 0 ? &s.details[r.detail - 1] : nullptr;
+            const MessageDetail *d = detailOf(s, r);
             if (d) {
                 v.frames = d->frames;
                 v.note = d->note;
@@ -655,10 +685,11 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
     std::vector<MessageRecord> fromDisk;
     fromDisk.reserve(offsets.size() + out.size());
     for (const quint64 offset : offsets) {
+        // A line that cannot be read (the file changed under us) keeps its place: positions are indices.
         const auto m = fetchMessage(file, offset);
-        if (!m)
-            break; // the file went away: what follows is still right, what is missing is at the start
-        fromDisk.push_back(recordFromLine(*m, fileIndex, offset));
+        MessageRecord unreadable;
+        unreadable.payloadRef = std::numeric_limits<quint64>::max();
+        fromDisk.push_back(m ? recordFromLine(*m, fileIndex, offset) : unreadable);
     }
     fromDisk.insert(fromDisk.end(), out.begin(), out.end());
     return fromDisk;
@@ -729,7 +760,17 @@ void CaptureStore::setSpill(SegmentFactory nextSegment)
 void CaptureStore::checkJournalBudget()
 {
     const quint8 current = m_journal;
-    if (!current || m_files[current - 1]->size() <= m_limits.maxDisk)
+    if (!current)
+        return;
+    if (const QString failed = m_files[current - 1]->writeError(); !failed.isEmpty()) {
+        // Disk full, or gone: what follows stays in memory (and is counted when evicted), and saving
+        // reports what the file lost.
+        m_journal = 0;
+        m_recordingStopped =
+            QStringLiteral("%1; recording stopped, the capture goes on in memory").arg(failed);
+        return;
+    }
+    if (m_files[current - 1]->size() <= m_limits.maxDisk)
         return;
     // The user's --record file is theirs: never cut. Stop writing to it and say so.
     m_journal = 0;
@@ -820,7 +861,7 @@ std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<Session
     const auto add = [&](SessionId id, const SessionEntry &s) {
         for (const auto &[file, offset] : s.lines)
             out.push_back(LineRef {m_fileOrder[file - 1], file, offset, true, 0, id, s.idInFile});
-        if (s.lines.empty())
+        if (!s.infoWritten) // (its latest state, after recording stopped, or never recorded)
             unwritten.push_back(LineRef {0, 0, unwritten.size(), true, 0, id, id});
         if (s.diskFile && m_files[s.diskFile - 1])
             for (const quint64 offset : s.diskOffsets)

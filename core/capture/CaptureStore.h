@@ -146,7 +146,9 @@ private:
         // They are the indices just before firstIndex.
         std::deque<quint64> diskOffsets;
         quint8 diskFile = 0;
-        std::vector<MessageDetail> details;
+        std::deque<MessageDetail> details; // details[i] is detail number detailBase + i + 1
+        quint32 detailBase = 0; // details of records that left memory are freed with them
+        bool infoWritten = false; // the latest info has a line in a file (else save encodes it)
         quint64 infoBytes = 0;
     };
     struct PayloadBlock
@@ -174,6 +176,8 @@ private:
     void enforceBudget();
     void evictOldestBlock();
     bool evictOldestRecords(bool finishedOnly);
+    void dropRecords(SessionEntry &s, size_t n);
+    static const MessageDetail *detailOf(const SessionEntry &s, const MessageRecord &r);
     bool evictOldestSession();
     static quint64 sessionBytes(const SessionInfo &info);
     static quint64 detailBytes(const MessageDetail &detail);

@@ -175,4 +175,22 @@ void MessageCopy::point()
     facts.frames = frames;
 }
 
+std::span<const MessageFlagName> messageFlagNames()
+{
+    static constexpr MessageFlagName Names[] = {
+        {MessageFlag::Compressed, "compressed"},
+        {MessageFlag::Truncated, "truncated"},
+        {MessageFlag::Incomplete, "incomplete"},
+        {MessageFlag::Edited, "edited"},
+        {MessageFlag::Injected, "injected"},
+        {MessageFlag::Dropped, "dropped"},
+        {MessageFlag::Replayed, "replayed"},
+        {MessageFlag::Delayed, "delayed"},
+        {MessageFlag::Held, "held"},
+        {MessageFlag::Resent, "resent"},
+        {MessageFlag::Reencoded, "reencoded"},
+    };
+    return Names;
+}
+
 } // namespace socktap::capture

@@ -158,6 +158,15 @@ inline constexpr quint16 Reencoded = 1 << 11; // re-compressed by Socktap to kee
 inline constexpr quint16 Changed = Edited | Injected | Dropped | Delayed | Held | Resent | Reencoded;
 } // namespace MessageFlag
 
+// The flags' stable names, as files (the native format, HAR's _socktap) write them; ServerToClient is a
+// direction, not listed. Never rename one.
+struct MessageFlagName
+{
+    quint16 flag;
+    const char *name;
+};
+std::span<const MessageFlagName> messageFlagNames();
+
 // One WebSocket message (or control frame) as the store keeps it: 64 bytes, payload elsewhere.
 struct MessageRecord
 {

@@ -14,24 +14,6 @@
 
 namespace socktap::capture {
 
-const std::vector<std::pair<quint16, const char *>> &harFlagNames()
-{
-    static const std::vector<std::pair<quint16, const char *>> names {
-        {MessageFlag::Compressed, "compressed"},
-        {MessageFlag::Truncated, "truncated"},
-        {MessageFlag::Incomplete, "incomplete"},
-        {MessageFlag::Edited, "edited"},
-        {MessageFlag::Injected, "injected"},
-        {MessageFlag::Dropped, "dropped"},
-        {MessageFlag::Replayed, "replayed"},
-        {MessageFlag::Delayed, "delayed"},
-        {MessageFlag::Held, "held"},
-        {MessageFlag::Resent, "resent"},
-        {MessageFlag::Reencoded, "reencoded"},
-    };
-    return names;
-}
-
 namespace {
 
 // Work units between two progress calls inside a long session, so a cancel is noticed promptly.
@@ -345,7 +327,7 @@ QJsonObject frameJson(const ws::FrameInfo &f)
 QJsonArray flagsJson(quint16 flags)
 {
     QJsonArray out;
-    for (const auto &[flag, name] : harFlagNames())
+    for (const auto &[flag, name] : messageFlagNames())
         if (flags & flag)
             out.append(name);
     return out;

@@ -50,7 +50,4 @@ std::optional<HarImportResult> importHar(const QByteArray &json, const QString &
 std::optional<HarImportResult> importHar(QIODevice &in, const QString &fileName, CaptureStore &store,
                                          QString *error);
 
-// The MessageFlag bits as `_socktap.flags` names them ("edited", "held"), direction excluded.
-const std::vector<std::pair<quint16, const char *>> &harFlagNames();
-
 } // namespace socktap::capture

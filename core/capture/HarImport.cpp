@@ -504,7 +504,7 @@ void EntryImporter::readSocktapMessage(const QJsonObject &x, const QString &path
         out.order = qint64(*index);
     if (const auto flags = r.array(x, path, QStringLiteral("flags")))
         for (const QJsonValue &name : *flags)
-            for (const auto &[flag, flagName] : harFlagNames())
+            for (const auto &[flag, flagName] : messageFlagNames())
                 if (name.toString() == QLatin1String(flagName))
                     out.flags |= flag;
     out.wirePayload = base64(x, path, QStringLiteral("wirePayload"));

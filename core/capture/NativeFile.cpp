@@ -263,7 +263,7 @@ namespace {
 
 // A record that has no line in any file (live traffic without --record, a HAR import), encoded from the
 // store: the session's latest state, or one message.
-QByteArray encoded(const CaptureStore &store, const CaptureStore::LineRef &ref)
+QByteArray encoded(const CaptureStore &store, const CaptureStore::LineRef &ref, SaveReport &report)
 {
     QByteArray line;
     if (ref.isSession) {
@@ -278,6 +278,12 @@ QByteArray encoded(const CaptureStore &store, const CaptureStore::LineRef &ref)
         parts.original = m->original;
         parts.note = m->note;
         parts.frames = m->frames;
+        if (m->payloadEvicted) {
+            // Gone under the budgets before the save: say so in the file rather than write a wrong size.
+            parts.record.capturedSize = 0;
+            parts.record.flags |= MessageFlag::Truncated;
+            ++report.payloadsMissing;
+        }
         native::appendMessage(line, parts);
     }
     line.chop(1); // the newline, added back by the caller
@@ -287,8 +293,10 @@ QByteArray encoded(const CaptureStore &store, const CaptureStore::LineRef &ref)
 } // namespace
 
 bool saveNative(const CaptureStore &store, const std::vector<SessionId> &sessions, const QString &path,
-                QString *error, const Progress &progress)
+                QString *error, const Progress &progress, SaveReport *report)
 {
+    SaveReport ignored;
+    SaveReport &r = report ? *report : ignored;
     const std::vector<CaptureStore::LineRef> lines = store.lines(sessions);
     QSaveFile out(path);
     if (!out.open(QIODevice::WriteOnly)) {
@@ -306,13 +314,13 @@ bool saveNative(const CaptureStore &store, const std::vector<SessionId> &session
         }
         QString why;
         QByteArray line =
-            ref.file ? (file ? file->lineAt(ref.offset, &why) : QByteArray()) : encoded(store, ref);
+            ref.file ? (file ? file->lineAt(ref.offset, &why) : QByteArray()) : encoded(store, ref, r);
         if (line.isEmpty()) {
-            *error = QStringLiteral("cannot save %1: %2")
-                         .arg(path, why.isEmpty() ? QStringLiteral("a record is gone") : why);
-            out.cancelWriting();
-            return false;
+            // Evicted while the save ran, or its file failed: the rest is still worth having.
+            ++r.skipped;
+            continue;
         }
+        ++r.records;
         if (ref.idInFile != ref.session)
             line = native::withSessionId(line, ref.session);
         line.append('\n');

@@ -44,7 +44,15 @@ std::optional<OpenResult> openCapture(const QString &path, CaptureStore &store, 
                                       const OpenOptions &options = {});
 
 // Writes the sessions (all when empty) to path: to a temporary name first, renamed when complete.
+// What a save could not write whole: records evicted or unreadable while it ran (skipped), and messages
+// whose payload was already gone (written with no payload and flagged truncated).
+struct SaveReport
+{
+    quint64 records = 0;
+    quint64 skipped = 0;
+    quint64 payloadsMissing = 0;
+};
 bool saveNative(const CaptureStore &store, const std::vector<SessionId> &sessions, const QString &path,
-                QString *error, const Progress &progress = {});
+                QString *error, const Progress &progress = {}, SaveReport *report = nullptr);
 
 } // namespace socktap::capture

@@ -15,35 +15,6 @@ namespace {
 
 // --- names shared by the encoder and the decoder ---
 
-struct FlagName
-{
-    quint16 flag;
-    const char *name;
-};
-// Part of the format: never rename. ServerToClient is the "from" field, not a flag.
-constexpr FlagName FlagNames[] = {
-    {MessageFlag::Compressed, "compressed"},
-    {MessageFlag::Truncated, "truncated"},
-    {MessageFlag::Incomplete, "incomplete"},
-    {MessageFlag::Edited, "edited"},
-    {MessageFlag::Injected, "injected"},
-    {MessageFlag::Dropped, "dropped"},
-    {MessageFlag::Replayed, "replayed"},
-    {MessageFlag::Delayed, "delayed"},
-    {MessageFlag::Held, "held"},
-    {MessageFlag::Resent, "resent"},
-    {MessageFlag::Reencoded, "reencoded"},
-};
-
-template<typename E, size_t N>
-std::optional<E> fromName(const char *const (&names)[N], const QString &name)
-{
-    for (size_t i = 0; i < N; ++i)
-        if (name == QLatin1String(names[i]))
-            return E(i);
-    return std::nullopt;
-}
-
 constexpr const char *KindNames[] = {"websocket", "http", "tunnel"};
 constexpr const char *ModeNames[] = {"explicit", "connect", "reverse"};
 constexpr const char *StateNames[] = {"connecting", "open", "closing", "closed", "failed", "rejected"};
@@ -152,9 +123,16 @@ void appendBase64(QByteArray &out, QByteArrayView bytes)
 }
 
 // "text" when the bytes are valid UTF-8 and the message is text, "base64" otherwise: lossless either way.
+// UTF-8 text that a JSON reader gives back exactly: Qt's parser drops a byte-order mark at the start of
+// a string, so such text travels as base64.
+bool isPlainText(QByteArrayView bytes)
+{
+    return !bytes.startsWith("\xEF\xBB\xBF") && ws::Utf8Validator::isValid(bytes);
+}
+
 void appendBytes(QByteArray &out, const char *textKey, const char *base64Key, QByteArrayView bytes, bool text)
 {
-    if (text && ws::Utf8Validator::isValid(bytes)) {
+    if (text && isPlainText(bytes)) {
         out.append(textKey);
         appendJsonString(out, bytes);
     } else {
@@ -178,7 +156,7 @@ void appendFlags(QByteArray &out, const MessageRecord &r)
     if (r.flags & ~MessageFlag::ServerToClient) {
         out.append(R"(,"flags":[)");
         bool first = true;
-        for (const FlagName &f : FlagNames) {
+        for (const MessageFlagName &f : messageFlagNames()) {
             if (!(r.flags & f.flag))
                 continue;
             if (!first)
@@ -281,7 +259,7 @@ void putBody(QJsonObject &o, const char *key, const QByteArray &body)
 {
     if (body.isEmpty())
         return;
-    if (ws::Utf8Validator::isValid(body))
+    if (isPlainText(body))
         o[QLatin1String(key)] = QString::fromUtf8(body);
     else
         o[QLatin1String(key) + QLatin1String("Base64")] = QString::fromLatin1(body.toBase64());
@@ -452,7 +430,9 @@ public:
             return fallback;
         }
         const double d = v.toDouble(qQNaN());
-        if (!v.isDouble() || d != std::floor(d) || d < double(min) || d > double(max)) {
+        // (double(INT64_MAX) rounds up to 2^63, which toInteger() cannot hold.)
+        if (!v.isDouble() || d != std::floor(d) || d < double(min) || d > double(max)
+            || d >= 9223372036854775808.0) {
             fail(key, QStringLiteral("expected an integer %1-%2").arg(min).arg(max));
             return fallback;
         }
@@ -666,7 +646,7 @@ std::optional<SessionInfo> decodeSession(const QJsonObject &o, QString *error)
     if (r.has("response")) {
         const QJsonObject ho = r.object("response");
         Reader h(ho, r.prefix("response"), error);
-        s.response.status = int(h.integer("status", 100, 999, 0, true));
+        s.response.status = int(h.integer("status", -1, 999, 0, true)); // -1: HAR's "unknown"
         s.response.reason = h.bytes("reason");
         readHeadCommon(h, s.response);
         r.fold(h);
@@ -707,11 +687,12 @@ std::optional<SessionInfo> decodeSession(const QJsonObject &o, QString *error)
     s.handshakeNotes = strings(r, "handshakeNotes");
     const QJsonObject to = r.object("times");
     Reader t(to, r.prefix("times"), error);
+    const qint64 minTime = std::numeric_limits<qint64>::min() + 1;
     const qint64 maxTime = std::numeric_limits<qint64>::max();
-    s.acceptedAt = t.integer("accepted", 0, maxTime);
-    s.requestAt = t.integer("request", 0, maxTime);
-    s.upgradedAt = t.integer("upgraded", 0, maxTime);
-    s.closedAt = t.integer("closed", 0, maxTime);
+    s.acceptedAt = t.integer("accepted", minTime, maxTime);
+    s.requestAt = t.integer("request", minTime, maxTime);
+    s.upgradedAt = t.integer("upgraded", minTime, maxTime);
+    s.closedAt = t.integer("closed", minTime, maxTime);
     r.fold(t);
     s.error = r.string("error");
     s.violations = readViolations(r, "violations");
@@ -777,7 +758,8 @@ std::optional<DecodedMessage> decodeMessage(const QJsonObject &o, QString *error
     else if (from != QLatin1String("client"))
         r.fail("from", QStringLiteral("expected client or server"));
     rec.opcode = quint8(r.integer("opcode", 0, 15, 0, true));
-    rec.time = r.integer("time", 0, std::numeric_limits<qint64>::max(), 0, true);
+    rec.time = r.integer("time", std::numeric_limits<qint64>::min() + 1, std::numeric_limits<qint64>::max(),
+                         0, true);
     rec.duration = quint32(r.integer("duration", 0, 0xffffffff));
     const bool implied = !r.has("frames"); // one plain frame: only its mask key is written
     const qint64 maxSize = std::numeric_limits<qint64>::max();
@@ -787,7 +769,7 @@ std::optional<DecodedMessage> decodeMessage(const QJsonObject &o, QString *error
     rec.closeCode = quint16(r.integer("closeCode", 0, 65535));
     for (const QJsonValue &v : r.array("flags")) {
         bool known = false;
-        for (const FlagName &f : FlagNames)
+        for (const MessageFlagName &f : messageFlagNames())
             if (v.toString() == QLatin1String(f.name)) {
                 rec.flags |= f.flag;
                 known = true;
@@ -877,8 +859,10 @@ void appendMessage(QByteArray &out, const MessageParts &m)
         appendNumber(out, r.duration);
     }
     const ws::FrameInfo only = m.frames.size() == 1 ? m.frames.front() : frameOfRecord(r);
-    const bool implied =
-        m.frames.size() <= 1 && r.firstHeaderSize && impliedFrame(r, only, m.wirePayload.size());
+    // (Only with the whole payload at hand: the reader takes the size from it.)
+    const bool implied = m.frames.size() <= 1 && r.firstHeaderSize
+        && m.payload.size() == qsizetype(r.capturedSize) && r.capturedSize == r.payloadSize
+        && impliedFrame(r, only, m.wirePayload.size());
     if (!implied) {
         out.append(R"(,"size":)");
         appendNumber(out, r.payloadSize);

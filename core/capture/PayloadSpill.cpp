@@ -40,6 +40,7 @@ void PayloadSpill::dropOldest()
         m_ranges.pop_front();
     }
     m_diskBytes -= m_segments.front().bytes;
+    m_segments.front().file->discardPending(); // no point writing what is about to be removed
     m_segments.pop_front(); // a temporary segment removes itself
     ++m_firstSegment;
     ++m_droppedSegments;

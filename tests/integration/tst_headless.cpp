@@ -394,7 +394,12 @@ private slots:
         QVERIFY(open.waitForFinished(WaitMs));
         QCOMPARE(open.exitCode(), 0);
         int fromClient = 0, fromServer = 0;
-        for (const QByteArray &line : open.readAllStandardOutput().split('\n')) {
+        const QByteArray printed = open.readAllStandardOutput();
+        // The session never ended (killed): its open line still comes before its messages.
+        const QJsonObject firstLine = QJsonDocument::fromJson(printed.left(printed.indexOf('\n'))).object();
+        QCOMPARE(firstLine["type"].toString(), QStringLiteral("session"));
+        QCOMPARE(firstLine["event"].toString(), QStringLiteral("open"));
+        for (const QByteArray &line : printed.split('\n')) {
             const QJsonObject o = QJsonDocument::fromJson(line).object();
             if (o["type"] != QStringLiteral("message")
                 || !o["text"].toString().startsWith(QLatin1String("message ")))

@@ -490,9 +490,17 @@ private slots:
         QCOMPARE(s->deflate->clientMaxWindowBits, bits);
         QCOMPARE(s->deflate->clientNoContextTakeover, noContextTakeover);
         QVERIFY(proxy.waitMessages(s->id, 10));
-        int reencoded = 0;
-        for (const auto &m : proxy.messages(s->id))
+        int reencoded = 0, compressed = 0;
+        for (const auto &m : proxy.messages(s->id)) {
             reencoded += m.record.has(MessageFlag::Reencoded);
+            if (!m.record.has(MessageFlag::Compressed))
+                continue;
+            // Every frame of a compressed message is there, single-frame ones too (most browser traffic).
+            ++compressed;
+            QCOMPARE(m.frames.size(), size_t(m.record.frameCount));
+            QVERIFY(m.frames.front().rsv1());
+        }
+        QVERIFY(compressed >= 6);
         // With context takeover every compressed message after the first change is re-compressed.
         QCOMPARE(reencoded > 0, !noContextTakeover);
     }

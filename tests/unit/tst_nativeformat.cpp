@@ -421,7 +421,11 @@ private slots:
         QVERIFY2(result, qPrintable(error));
         const auto stats = small.stats();
         QVERIFY(stats.memoryUsed <= stats.memoryLimit);
-        QVERIFY2(stats.recordsOnDisk >= 4096, qPrintable(QStringLiteral("%1 on disk, %2 evicted, %3 used").arg(stats.recordsOnDisk).arg(stats.evictedRecords).arg(stats.memoryUsed)));
+        QVERIFY2(stats.recordsOnDisk >= 4096,
+                 qPrintable(QStringLiteral("%1 on disk, %2 evicted, %3 used")
+                                .arg(stats.recordsOnDisk)
+                                .arg(stats.evictedRecords)
+                                .arg(stats.memoryUsed)));
         QCOMPARE(stats.evictedRecords, 0u);
         QCOMPARE(small.firstRetainedMessage(1), 0u);
         QCOMPARE(small.messageCount(1), 20000u);
@@ -434,8 +438,23 @@ private slots:
         QCOMPARE(records.size(), size_t(3));
         QCOMPARE(small.payload(records[1]), QByteArray("m6"));
         QCOMPARE(small.message(1, 19999)->payload, QByteArray("m19999"));
+        // Live traffic next to it puts a payload block in memory: records read back from disk must not be
+        // taken for records in memory (their payload position is "nowhere").
+        CaptureWriter live(small);
+        SessionInfo other = richSession(small.newSessionId());
+        live.session(other);
+        test::writeWire(live, other.id, Direction::ServerToClient,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "live", false));
+        live.flush();
+        const auto again = small.records(1, 0, 2);
+        QCOMPARE(small.payload(again[0]), QByteArray("m0"));
+        std::vector<const MessageRecord *> pointers {&again[0], &again[1]};
+        QByteArrayList seen(2);
+        small.visitPayloads(pointers, 10,
+                            [&](size_t i, QByteArrayView p) { seen[qsizetype(i)] = p.toByteArray(); });
+        QCOMPARE(seen, QByteArrayList({"m0", "m1"}));
         const QString saved = dir.filePath(QStringLiteral("again.socktap"));
-        QVERIFY2(saveNative(small, {}, saved, &error), qPrintable(error));
+        QVERIFY2(saveNative(small, {1}, saved, &error), qPrintable(error));
         QCOMPARE(readAll(saved), readAll(path));
     }
 
@@ -464,6 +483,96 @@ private slots:
         QVERIFY(size > (2 << 20) && size < (3 << 20));
         CaptureStore reopened;
         QVERIFY2(openNative(path, reopened, &error), qPrintable(error)); // a valid capture up to there
+        // Saved after recording stopped, the session's latest state and later messages are there too.
+        SessionInfo closed = richSession(id);
+        closed.close.detail = QStringLiteral("after the stop");
+        w.session(closed);
+        w.flush();
+        const QString saved = dir.filePath(QStringLiteral("saved.socktap"));
+        QVERIFY2(saveNative(store, {}, saved, &error), qPrintable(error));
+        CaptureStore fromSave;
+        QVERIFY2(openNative(saved, fromSave, &error, OpenOptions {true, {}}), qPrintable(error));
+        QCOMPARE(fromSave.messageCount(id), 64u);
+        QCOMPARE(fromSave.session(id)->close.detail, QStringLiteral("after the stop"));
+    }
+
+    void byteOrderMarksSurvive()
+    {
+        // Qt's JSON reader drops a byte-order mark at the start of a string: such text goes as base64.
+        MessageRecord r;
+        r.opcode = 1;
+        r.payloadSize = r.capturedSize = 5;
+        r.frameCount = 1;
+        r.firstHeaderSize = 2;
+        r.firstFrameBits = 0x80;
+        r.wireSize = 7;
+        const QByteArray bom = "\xEF\xBB\xBFhi";
+        QByteArray line;
+        native::appendMessage(line, native::MessageParts {1, r, bom, {}, {}, {}, {}});
+        QString error;
+        const auto back = native::decodeLine(QByteArrayView(line).chopped(1), &error);
+        QVERIFY2(back, qPrintable(error));
+        QCOMPARE(std::get<native::DecodedMessage>(*back).payload, bom);
+        SessionInfo s = httpSession(1);
+        s.requestBody = bom;
+        QByteArray sessionLine;
+        native::appendSession(sessionLine, s);
+        const auto session = native::decodeLine(QByteArrayView(sessionLine).chopped(1), &error);
+        QCOMPARE(std::get<SessionInfo>(*session).requestBody, bom);
+    }
+
+    void savingEvictedPayloadsSaysSo()
+    {
+        // Memory only, past the budget: the payloads are gone; a save keeps sizes and flags them.
+        QTemporaryDir dir;
+        QString error;
+        CaptureStore store(CaptureStore::Limits {1 << 20});
+        CaptureWriter w(store);
+        const SessionId id = store.newSessionId();
+        w.session(richSession(id));
+        for (int i = 0; i < 100; ++i) {
+            test::writeWire(w, id, Direction::ServerToClient,
+                            ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(65536, 'x'), false));
+            w.flush();
+        }
+        QVERIFY(store.message(id, 0)->payloadEvicted);
+        const QString saved = dir.filePath(QStringLiteral("evicted.socktap"));
+        SaveReport report;
+        QVERIFY2(saveNative(store, {}, saved, &error, {}, &report), qPrintable(error));
+        QVERIFY(report.payloadsMissing > 0);
+        CaptureStore reopened;
+        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}}), qPrintable(error));
+        const auto first = reopened.message(id, 0);
+        QCOMPARE(first->record.payloadSize, 65536u);
+        QVERIFY(first->record.has(MessageFlag::Truncated));
+        QCOMPARE(reopened.message(id, 99)->payload, QByteArray(65536, 'x'));
+    }
+
+    void detailsLeaveMemoryWithTheirRecords()
+    {
+        // Fragmented messages carry a detail each (their frames): those must leave memory too.
+        QTemporaryDir dir;
+        QString error;
+        const QString path = dir.filePath(QStringLiteral("fragments.socktap"));
+        {
+            CaptureStore store;
+            store.attachJournal(CaptureFile::create(path, false, &error));
+            CaptureWriter w(store);
+            const SessionId id = store.newSessionId();
+            w.session(richSession(id));
+            for (int i = 0; i < 20000; ++i)
+                test::writeWire(w, id, Direction::ServerToClient,
+                                ws::FrameWriter::message(ws::Opcode::Text, "fragmented message", false, 4));
+            w.flush();
+            store.journal()->flush();
+        }
+        CaptureStore small(CaptureStore::Limits {1 << 20});
+        QVERIFY2(openNative(path, small, &error), qPrintable(error));
+        const auto stats = small.stats();
+        QVERIFY2(stats.memoryUsed <= stats.memoryLimit, qPrintable(QString::number(stats.memoryUsed)));
+        QCOMPARE(stats.evictedRecords, 0u);
+        QCOMPARE(small.message(1, 0)->frames.size(), size_t(5));
+        QCOMPARE(small.message(1, 19999)->frames.size(), size_t(5));
     }
 
     void truncatedLastLineIsToleratedAndReported()
@@ -520,6 +629,9 @@ private slots:
                   R"({"type":"message","session":4,"from":"server","opcode":2,"time":1,"size":3,)"
                   R"("wireSize":5,"frameCount":1,"frames":[],"base64":"!!!"})"
                   "\n" << QStringLiteral("line 3: field 'base64': not valid base64");
+        QTest::newRow("id past 2^63") << header
+                + R"({"type":"session","id":9223372036854775808,"kind":"websocket","mode":"explicit","state":"open"})"
+                  "\n" << QStringLiteral("line 2: field 'id': expected an integer");
         QTest::newRow("100 MB line") << header + QByteArray(100 << 20, 'x') + '\n'
                                      << QStringLiteral("line 2: not JSON");
     }
