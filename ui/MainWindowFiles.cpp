@@ -481,15 +481,17 @@ bool MainWindow::saveCaptureTo(const QString &path)
     m_feed->refresh();
     const quint64 changes = m_changes;
     const auto before = m_store.stats();
+    // Written by the job's thread, read here once it has finished.
+    auto report = std::make_shared<capture::SaveReport>();
     auto *job = new FileJob(
         FileJob::Kind::Save, tr("Saving %1").arg(QFileInfo(path).fileName()), true,
-        [&store = m_store, path](FileJob &self, QString *error) {
-            return capture::saveNative(store, {}, path, error, [&self](quint64 done, quint64 total) {
-                return self.progress(done, total);
-            });
+        [&store = m_store, path, report](FileJob &self, QString *error) {
+            return capture::saveNative(
+                store, {}, path, error,
+                [&self](quint64 done, quint64 total) { return self.progress(done, total); }, report.get());
         },
         this);
-    startJob(job, [this, path, before, changes](bool ok, const QString &error) {
+    startJob(job, [this, path, before, changes, report](bool ok, const QString &error) {
         const bool quitting = m_exitSave == ExitSave::Save;
         if (!ok) {
             if (quitting) { // stay open: the capture is still unsaved
@@ -511,6 +513,16 @@ bool MainWindow::saveCaptureTo(const QString &path)
         statusBar()->showMessage(
             tr("saved %1: %2 sessions, %3 messages").arg(path).arg(before.sessions).arg(before.messages),
             StatusMessageMs);
+        // What could not be saved whole is said, never hidden.
+        QStringList warnings;
+        if (report->payloadsMissing)
+            warnings << tr("%1 messages were saved without their payload: it had been evicted under the "
+                           "capture budgets before the save (flagged truncated, sizes kept)")
+                            .arg(report->payloadsMissing);
+        if (report->skipped)
+            warnings << tr("%1 records were evicted or unreadable while saving and are not in the file")
+                            .arg(report->skipped);
+        showFileWarnings(path, warnings);
     });
     return true;
 }

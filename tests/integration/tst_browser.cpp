@@ -308,6 +308,10 @@ private slots:
                 if (deflated && m.record.opcode == 1)
                     QVERIFY(m.record.has(capture::MessageFlag::Compressed)
                             && m.record.wireSize < m.record.payloadSize);
+                // Every frame is there for the Frames tab, a compressed single frame (RSV1) included.
+                QCOMPARE(m.frames.size(), size_t(m.record.frameCount));
+                if (m.record.has(capture::MessageFlag::Compressed))
+                    QVERIFY(m.frames.front().rsv1());
                 if (m.record.opcode == 1 && m.payload == text.arg(name).toUtf8())
                     ++texts[d];
                 if (m.record.opcode == 2 && m.payload == QByteArray::fromHex("00010203fafbfcfd"))

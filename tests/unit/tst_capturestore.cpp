@@ -197,6 +197,7 @@ private slots:
         auto sub = store.subscribe({});
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
+        writer.session(session(id));
         for (int i = 0; i < 5000; ++i) {
             test::writeWire(writer, id, Direction::ClientToServer,
                             ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
