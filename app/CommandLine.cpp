@@ -150,6 +150,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "flushed every 100 ms. Default: a temporary file in the cache directory, removed at "
                        "exit unless saved."),
         QStringLiteral("FILE"));
+    const QCommandLineOption proxyAuth(
+        QStringLiteral("proxy-auth"),
+        QStringLiteral(
+            "Credentials clients must send (Proxy-Authorization: Basic) to use Socktap as a proxy. "
+            "Default: none on loopback; beyond loopback a generated password, printed at start."),
+        QStringLiteral("USER:PASSWORD"));
     const QCommandLineOption memoryOnly(
         QStringLiteral("memory-only"),
         QStringLiteral("Keep the capture in memory only, never on disk (past --max-capture-memory the oldest "
@@ -290,6 +296,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                         .arg(p.value(disk)));
     o.maxCaptureDisk = *diskBudget;
     o.recordFile = p.value(record);
+    if (p.isSet(proxyAuth)) {
+        o.proxy.proxyCredentials = p.value(proxyAuth).toUtf8();
+        if (!o.proxy.proxyCredentials.contains(':') || o.proxy.proxyCredentials.startsWith(':'))
+            return fail(QStringLiteral("--proxy-auth: expected USER:PASSWORD"));
+    }
     o.memoryOnly = p.isSet(memoryOnly);
     if (o.memoryOnly && !o.recordFile.isEmpty())
         return fail(QStringLiteral("--memory-only and --record contradict each other"));

@@ -23,6 +23,7 @@
 #include <QApplication>
 #include <QMessageBox>
 #include <QPalette>
+#include <QRandomGenerator>
 #include <QStyle>
 #include <QTimer>
 
@@ -204,6 +205,26 @@ private:
     QString m_tempDir;
 };
 
+// Beyond loopback anyone who reaches the port could use Socktap to reach any host (the machine's own
+// loopback services included) and read what it records: require proxy credentials, generated unless given.
+// Returns the warning to show, or empty on loopback.
+QString guardBeyondLoopback(proxy::ProxyConfig &config)
+{
+    if (config.listenAddress.isLoopback())
+        return {};
+    const bool generated = config.proxyCredentials.isEmpty();
+    if (generated)
+        config.proxyCredentials =
+            "socktap:" + QByteArray::number(QRandomGenerator::system()->generate64(), 36);
+    return QStringLiteral("listening on %1, beyond loopback: clients must authenticate as a proxy "
+                          "(Proxy-Authorization: Basic) with %2 \"%3\"%4; anyone who has them can reach any "
+                          "host through Socktap and read what it records")
+        .arg(config.listenAddress.toString(),
+             generated ? QStringLiteral("the generated credentials") : QStringLiteral("the credentials"),
+             QString::fromUtf8(config.proxyCredentials),
+             generated ? QStringLiteral(" (set your own with --proxy-auth USER:PASSWORD)") : QString());
+}
+
 int runHeadless(app::AppOptions options)
 {
     if (options.rules && options.rules->hasHoldRules()) {
@@ -222,18 +243,15 @@ int runHeadless(app::AppOptions options)
     if (!home.create(options))
         return CaptureFileExit;
     capture::CaptureStore &store = *home.store;
+    const QString exposed = guardBeyondLoopback(options.proxy);
     proxy::ProxyServer server(options.proxy, store);
     QString error;
     if (!server.start(&error)) {
         std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
         return 2;
     }
-    if (!server.address().isLoopback())
-        std::fprintf(
-            stderr,
-            "socktap: warning: listening on %s:%u, beyond loopback: anyone who can reach this port can use "
-            "Socktap as a proxy and read the traffic it records\n",
-            qPrintable(server.address().toString()), unsigned(server.port()));
+    if (!exposed.isEmpty())
+        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(exposed));
     std::fprintf(stderr, "socktap: listening on %s:%u as %s; capture budget %s; Ctrl+C to stop\n",
                  qPrintable(server.address().toString()), unsigned(server.port()),
                  qPrintable(describeModes(options.proxy)),
@@ -320,6 +338,7 @@ int runGui(const app::AppOptions &options)
     std::unique_ptr<certs::CertificateAuthority> ca;
     app::AppOptions o = options;
     o.proxy.tls = setUpTls(o, ca);
+    const QString exposed = guardBeyondLoopback(o.proxy);
     if (!o.proxy.tls)
         return 3;
     o.proxy.intercept = makeInterceptHub(o);
@@ -341,6 +360,15 @@ int runGui(const app::AppOptions &options)
     }
     if (!o.captureFile.isEmpty())
         window.openCaptureFile(o.captureFile); // socktap FILE: its sessions appear as it loads
+    if (!exposed.isEmpty()) {
+        // Said in the window too, not only on a terminal the user may not be looking at.
+        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(exposed));
+        auto *box =
+            new QMessageBox(QMessageBox::Warning, QObject::tr("Socktap"), exposed, QMessageBox::Ok, &window);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        box->open();
+    }
     std::unique_ptr<app::Demo> demo;
     if (o.demo && window.isListening()) {
         demo = std::make_unique<app::Demo>(window.proxyPort());

@@ -115,12 +115,14 @@ QByteArray reasonPhrase(int status)
         return "Gateway Timeout";
     case 505:
         return "HTTP Version Not Supported";
+    case 508:
+        return "Loop Detected"; // RFC 5842 7.2
     default:
         return "Status " + QByteArray::number(status);
     }
 }
 
-QByteArray errorResponse(int status, const QString &message)
+QByteArray errorResponse(int status, const QString &message, const Headers &extra)
 {
     const QByteArray body = message.toUtf8() + '\n';
     ResponseHead head;
@@ -130,6 +132,8 @@ QByteArray errorResponse(int status, const QString &message)
     head.headers.append("Content-Length", QByteArray::number(body.size()));
     head.headers.append("Connection", "close");
     head.headers.append("X-Socktap-Error", "1");
+    for (const HeaderField &f : extra.fields())
+        head.headers.append(f.name, f.value);
     return serialize(head) + body;
 }
 

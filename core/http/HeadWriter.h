@@ -19,6 +19,6 @@ QList<QByteArray> removeHopByHop(Headers &headers, bool keepUpgrade);
 QByteArray reasonPhrase(int status);
 
 // A complete HTTP/1.1 error response with a text/plain body; the connection is closed after it.
-QByteArray errorResponse(int status, const QString &message);
+QByteArray errorResponse(int status, const QString &message, const Headers &extra = {});
 
 } // namespace socktap::http

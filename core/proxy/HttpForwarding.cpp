@@ -83,6 +83,17 @@ std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http
     return std::nullopt;
 }
 
+bool ProxyConnection::cameBackHere(const http::Headers &headers) const
+{
+    // RFC 9110 7.6.3: Via = 1#( received-protocol RWS received-by [ RWS comment ] ).
+    for (const QByteArrayView element : http::splitList(headers.combined("Via"))) {
+        const QList<QByteArray> parts = element.toByteArray().simplified().split(' ');
+        if (parts.size() >= 2 && parts[1] == m_config.viaName)
+            return true;
+    }
+    return false;
+}
+
 QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade)
 {
     http::RequestHead out = head;
@@ -98,6 +109,7 @@ QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const T
             authority += ':' + QByteArray::number(target.port);
         out.headers.set("Host", authority);
     }
+    out.headers.append("Via", "1.1 " + m_config.viaName); // RFC 9110 7.6.3: a proxy adds itself
     if (upgrade && m_config.intercept)
         m_session.handshakeNotes +=
             intercept::applyHeaderRules(*m_config.intercept->rules(), intercept::HeadSide::Request,
@@ -105,9 +117,42 @@ QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const T
     return http::serialize(out);
 }
 
+bool ProxyConnection::authorized(const http::RequestHead &head) const
+{
+    // Only proxy use needs credentials: CONNECT and absolute-form requests. Origin-form requests (reverse
+    // mode, or inside a tunnel that was authorized at its CONNECT) do not.
+    if (m_config.proxyCredentials.isEmpty() || m_inTunnel
+        || (head.method != "CONNECT" && head.target.startsWith('/')))
+        return true;
+    const QByteArray value = head.headers.value("Proxy-Authorization").trimmed();
+    const qsizetype space = value.indexOf(' ');
+    if (space < 0 || value.first(space).compare("Basic", Qt::CaseInsensitive) != 0) // RFC 7617 2
+        return false;
+    const auto decoded = QByteArray::fromBase64Encoding(value.sliced(space + 1).trimmed(),
+                                                        QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded || decoded.decoded.size() != m_config.proxyCredentials.size())
+        return false;
+    // Compared in full whatever differs first: no timing hint about how much of a guess was right.
+    int diff = 0;
+    for (qsizetype i = 0; i < decoded.decoded.size(); ++i)
+        diff |= decoded.decoded[i] ^ m_config.proxyCredentials[i];
+    return diff == 0;
+}
+
 void ProxyConnection::onRequest(http::RequestHead head)
 {
     m_request = head;
+    if (!authorized(head)) {
+        http::Headers challenge;
+        challenge.append("Proxy-Authenticate", R"(Basic realm="Socktap", charset="UTF-8")");
+        failRequest(407,
+                    head.headers.contains("Proxy-Authorization")
+                        ? QStringLiteral("wrong proxy credentials")
+                        : QStringLiteral("Socktap listens beyond loopback, so it needs proxy credentials "
+                                         "(Proxy-Authorization: Basic); they were printed when it started"),
+                    EndReason::ClientError, challenge);
+        return;
+    }
     m_sentToClient = false;
     if (head.method == "CONNECT" && !m_inTunnel) {
         handleConnect(head);
@@ -121,6 +166,15 @@ void ProxyConnection::onRequest(http::RequestHead head)
     const bool upgrade = ws::Handshake::isUpgradeRequest(head);
     beginSession(upgrade ? capture::SessionKind::WebSocket : capture::SessionKind::Http);
     m_session.request = head;
+    if (cameBackHere(head.headers)) {
+        failRequest(
+            508,
+            QStringLiteral("this request already went through this Socktap (Via: %1): it is looping "
+                           "back; is --reverse, or a proxy after Socktap, pointing at Socktap itself?")
+                .arg(QString::fromLatin1(head.headers.combined("Via"))),
+            EndReason::ClientError);
+        return;
+    }
     QString why;
     const auto target = resolveTarget(head, &why);
     if (!target) {

@@ -25,6 +25,13 @@ struct ProxyConfig
     quint16 listenPort = 8080;
     int listenBacklog = 4096; // Qt's default of 50 drops connection storms
     std::optional<http::RequestTarget> reverse; // --reverse ws://host:port: where origin-form requests go
+    // This Socktap's name in the Via header it adds to forwarded requests (RFC 9110 7.6.3), so a request
+    // that comes back to it (a reverse target pointing at itself, two instances pointing at each other)
+    // is recognised and refused with 508 instead of recursing. Chosen at random by ProxyServer when empty.
+    QByteArray viaName;
+    // "user:password" a client must send as Proxy-Authorization: Basic (RFC 7617) to use Socktap as its
+    // proxy (absolute-form requests and CONNECT); empty: no authentication (the loopback default).
+    QByteArray proxyCredentials;
     bool strict = false; // act as the RFC endpoint on protocol violations
     int workers = 0; // 0: one per core
     int connectTimeoutMs = 10'000;

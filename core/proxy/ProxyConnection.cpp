@@ -236,7 +236,8 @@ void ProxyConnection::publish()
     m_capture.session(m_session);
 }
 
-void ProxyConnection::failRequest(int status, const QString &message, EndReason reason)
+void ProxyConnection::failRequest(int status, const QString &message, EndReason reason,
+                                  const http::Headers &extraHeaders)
 {
     // HTTP phase errors answer the client precisely and leave a session entry saying what happened.
     if (!m_haveSession) {
@@ -252,7 +253,7 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
                    .arg(QString::fromLatin1(http::reasonPhrase(status)), message));
     m_haveSession = false;
     if (!m_sentToClient && m_client->isOpen())
-        m_client->write(http::errorResponse(status, message));
+        m_client->write(http::errorResponse(status, message, extraHeaders));
     closeAll();
 }
 

@@ -83,7 +83,10 @@ private:
     void ensureSession(capture::SessionKind kind); // begins one unless a session is under way
     // The one place a session ends: sets its state, end reason (None: keep) and error, and publishes it.
     void endSession(capture::SessionState state, capture::EndReason reason, const QString &error = {});
-    void failRequest(int status, const QString &message, capture::EndReason reason);
+    void failRequest(int status, const QString &message, capture::EndReason reason,
+                     const http::Headers &extraHeaders = {});
+    bool authorized(const http::RequestHead &head) const;
+    bool cameBackHere(const http::Headers &headers) const;
     void onHeadTimeout();
 
     // --- CONNECT and tunnels (ProxyConnection.cpp)

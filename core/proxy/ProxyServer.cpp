@@ -1,5 +1,7 @@
 #include "ProxyServer.h"
 
+#include <QRandomGenerator>
+
 #include "Worker.h"
 
 #include <QThread>
@@ -28,7 +30,25 @@ ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObje
     : QObject(parent)
     , m_config(std::move(config))
     , m_store(store)
-{ }
+{
+    if (m_config.viaName.isEmpty())
+        m_config.viaName = "socktap-" + QByteArray::number(QRandomGenerator::global()->generate64(), 16);
+}
+
+// A reverse target that is this listener itself: every request would come back to it.
+static bool reverseTargetIsSelf(const ProxyConfig &config, quint16 port)
+{
+    if (!config.reverse || config.reverse->port != port)
+        return false;
+    QHostAddress target;
+    if (config.reverse->host == "localhost")
+        target = QHostAddress::LocalHost;
+    else if (!target.setAddress(QString::fromLatin1(config.reverse->host)))
+        return false; // a name: the Via check catches it at the first request
+    return target == config.listenAddress
+        || ((config.listenAddress == QHostAddress::Any || config.listenAddress == QHostAddress::AnyIPv4)
+            && (target.isLoopback() || target == QHostAddress::AnyIPv4));
+}
 
 ProxyServer::~ProxyServer()
 {
@@ -51,6 +71,17 @@ bool ProxyServer::start(QString *error)
                          .arg(m_config.listenAddress.toString())
                          .arg(m_config.listenPort)
                          .arg(m_listener->errorString());
+        delete m_listener;
+        m_listener = nullptr;
+        return false;
+    }
+    if (reverseTargetIsSelf(m_config, m_listener->serverPort())) {
+        if (error)
+            *error =
+                QStringLiteral("--reverse %1 is Socktap's own listening address %2:%3: every request would "
+                               "come back to Socktap; point --reverse at the server")
+                    .arg(QString::fromLatin1(m_config.reverse->url()), m_config.listenAddress.toString())
+                    .arg(m_listener->serverPort());
         delete m_listener;
         m_listener = nullptr;
         return false;

@@ -517,6 +517,30 @@ private slots:
         QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"),
                                QStringLiteral("--listen"), QStringLiteral("0.0.0.0:0")}));
         QVERIFY(socktap.err.contains("warning: listening on 0.0.0.0"));
+        // Not an open door: proxy use needs the credentials it printed (RFC 7235 / 7617).
+        const QRegularExpression re(QStringLiteral("credentials \"(socktap:[0-9a-z]+)\""));
+        const auto match = re.match(QString::fromUtf8(socktap.err));
+        QVERIFY2(match.hasMatch(), socktap.err.constData());
+        EchoServer echo;
+        const QByteArray authority = "127.0.0.1:" + QByteArray::number(echo.port());
+        const QByteArray connect = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
+        RawClient anonymous;
+        QVERIFY(anonymous.connect(socktap.port));
+        anonymous.send(connect + "\r\n");
+        const auto refused = anonymous.readResponseHead();
+        QVERIFY(refused);
+        QCOMPARE(refused->status, 407);
+        QVERIFY(refused->headers.value("Proxy-Authenticate").startsWith("Basic realm=\"Socktap\""));
+        RawClient wrong;
+        QVERIFY(wrong.connect(socktap.port));
+        wrong.send(connect + "Proxy-Authorization: Basic " + QByteArray("socktap:guess").toBase64()
+                   + "\r\n\r\n");
+        QCOMPARE(wrong.readResponseHead()->status, 407);
+        RawClient known;
+        QVERIFY(known.connect(socktap.port));
+        known.send(connect + "Proxy-Authorization: Basic " + match.captured(1).toUtf8().toBase64()
+                   + "\r\n\r\n");
+        QCOMPARE(known.readResponseHead()->status, 200);
         QVERIFY(socktap.stop());
         QCOMPARE(socktap.process.exitCode(), 0);
     }

@@ -6,6 +6,8 @@
 #include "core/ws/FrameWriter.h"
 #include "support/Peers.h"
 
+#include <QTcpServer>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,6 +71,36 @@ struct BlackHole
     }
 };
 
+// Ports free right now (held open together, so they differ).
+std::vector<quint16> freePorts(int n)
+{
+    std::vector<std::unique_ptr<QTcpServer>> held;
+    std::vector<quint16> ports;
+    for (int i = 0; i < n; ++i) {
+        held.push_back(std::make_unique<QTcpServer>());
+        held.back()->listen(QHostAddress::LocalHost, 0);
+        ports.push_back(held.back()->serverPort());
+    }
+    return ports;
+}
+
+proxy::ProxyConfig reverseTo(quint16 listen, const QByteArray &target)
+{
+    proxy::ProxyConfig c;
+    c.listenPort = listen;
+    c.workers = 1;
+    c.reverse = http::RequestTarget::parseAbsolute(target);
+    return c;
+}
+
+void stopServer(proxy::ProxyServer &server)
+{
+    bool stopped = false;
+    QObject::connect(&server, &proxy::ProxyServer::stopped, [&] { stopped = true; });
+    server.stop();
+    (void)QTest::qWaitFor([&] { return stopped; }, WaitMs);
+}
+
 } // namespace
 
 class TestProxyErrors final : public QObject
@@ -76,6 +108,38 @@ class TestProxyErrors final : public QObject
     Q_OBJECT
 
 private slots:
+    void reverseLoopsAreRefused()
+    {
+        // Pointed at itself: refused at start, saying why.
+        const auto ports = freePorts(3);
+        capture::CaptureStore store;
+        proxy::ProxyServer self(reverseTo(ports[0], "ws://127.0.0.1:" + QByteArray::number(ports[0])), store);
+        QString error;
+        QVERIFY(!self.start(&error));
+        QVERIFY2(error.contains(QLatin1String("own listening address")), qPrintable(error));
+
+        // Two instances pointed at each other (by a name, which no start-up check can see through): the
+        // request comes back to the first, which recognises itself in Via and answers 508.
+        capture::CaptureStore storeA, storeB;
+        proxy::ProxyServer a(reverseTo(ports[1], "ws://127.0.0.1:" + QByteArray::number(ports[2])), storeA);
+        proxy::ProxyServer b(reverseTo(ports[2], "ws://localhost:" + QByteArray::number(ports[1])), storeB);
+        QVERIFY2(a.start(&error), qPrintable(error));
+        QVERIFY2(b.start(&error), qPrintable(error));
+        const ErrorReply reply = askProxy(ports[1], "GET /loop HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        QCOMPARE(reply.status, 508);
+        QVERIFY2(reply.body.contains("already went through this Socktap"), reply.body.constData());
+        bool recorded = false;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                for (const capture::SessionId id : storeA.sessionIds())
+                    recorded |= storeA.session(id)->error.contains(QLatin1String("508 Loop Detected"));
+                return recorded;
+            },
+            WaitMs));
+        stopServer(a);
+        stopServer(b);
+    }
+
     void malformedRequests_data()
     {
         QTest::addColumn<QByteArray>("request");
