@@ -114,6 +114,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("connect-timeout"),
         QStringLiteral("Seconds to wait for a server to accept a connection (then 504). Default: 10."),
         QStringLiteral("SECONDS"), QStringLiteral("10"));
+    const QCommandLineOption responseTimeout(
+        QStringLiteral("response-timeout"),
+        QStringLiteral("Seconds a server may stay silent while a response is awaited or streaming (then 504, "
+                       "or the session ends with a timeout); 0 for no limit. Default: 60."),
+        QStringLiteral("SECONDS"), QStringLiteral("60"));
     const QCommandLineOption demo(
         QStringLiteral("demo"),
         QStringLiteral("Start a built-in echo server and a scripted client through the proxy."));
@@ -183,11 +188,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen,      reverse, headless,   json,       quiet,
-                  strict,      memory,  messageCap, workers,    connectTimeout,
-                  demo,        caDir,   upstreamCa, insecure,   insecureHost,
-                  noIntercept, rules,   record,     memoryOnly, disk,
-                  harOut,      textOut, sessionOpt, der,        screenshots});
+    p.addOptions({listen,      reverse,    headless,       json,           quiet,      strict,
+                  memory,      messageCap, workers,        connectTimeout, demo,       caDir,
+                  upstreamCa,  insecure,   insecureHost,   noIntercept,    rules,      record,
+                  memoryOnly,  disk,       harOut,         textOut,        sessionOpt, der,
+                  screenshots, proxyAuth,  responseTimeout});
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -313,6 +318,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(
             QStringLiteral("--connect-timeout %1: expected seconds > 0").arg(p.value(connectTimeout)));
     o.proxy.connectTimeoutMs = int(seconds * 1000);
+    const double responseSeconds = p.value(responseTimeout).toDouble(&ok);
+    if (!ok || responseSeconds < 0)
+        return fail(
+            QStringLiteral("--response-timeout %1: expected seconds >= 0").arg(p.value(responseTimeout)));
+    o.proxy.responseTimeoutMs = int(responseSeconds * 1000);
     o.proxy.strict = p.isSet(strict);
     o.headless = p.isSet(headless);
     o.json = p.isSet(json);

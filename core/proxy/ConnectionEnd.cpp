@@ -123,6 +123,7 @@ void ProxyConnection::closeAll(bool reset)
     }
     m_phase = Phase::Closing;
     m_headTimer.stop();
+    m_responseTimer.stop();
     if (m_connector) {
         m_connector->deleteLater();
         m_connector = nullptr;

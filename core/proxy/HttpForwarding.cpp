@@ -226,9 +226,13 @@ void ProxyConnection::onUpstreamReady()
     m_upstream->write(forwardedHead(m_request, m_target, upgrade));
     m_upstream->setReadEnabled(true);
     m_responseParser.reset();
+    if (m_config.responseTimeoutMs > 0)
+        m_responseTimer.start(m_config.responseTimeoutMs);
     if (upgrade) {
-        // Bytes a client sends before the 101 wait for it; reading stays paused until then.
+        // Bytes a client sends before the 101 wait for it (up to highWater); reading goes on so that a
+        // client that leaves is noticed.
         m_phase = Phase::Upgrading;
+        m_client->setReadEnabled(true);
         return;
     }
     m_phase = Phase::Exchange;
@@ -250,8 +254,9 @@ void ProxyConnection::processRequestBody()
         m_session.requestBodySize = m_requestBody.contentBytes();
         pauseIfCongested(Direction::ClientToServer);
     }
-    // Pipelined requests wait until this exchange is over.
-    if (m_requestBody.done())
+    // Pipelined requests wait in the buffer until this exchange is over. Reading goes on below highWater
+    // so that a client that leaves while the server is silent is noticed (as nginx aborts the request).
+    if (m_requestBody.done() && m_clientBuffer.size() > m_config.highWater)
         m_client->setReadEnabled(false);
 }
 
@@ -348,6 +353,7 @@ void ProxyConnection::processResponseBody()
 
 void ProxyConnection::exchangeFinished()
 {
+    m_responseTimer.stop();
     m_session.responseBodySize = m_responseBody.contentBytes();
     endSession(m_session.state == SessionState::Rejected ? SessionState::Rejected : SessionState::Closed,
                EndReason::None);
@@ -366,6 +372,7 @@ void ProxyConnection::exchangeFinished()
 
 void ProxyConnection::startRelay(const http::ResponseHead &response)
 {
+    m_responseTimer.stop(); // from here on WebSocket messages flow at their own pace
     QString why;
     std::optional<ws::Handshake::Response> checked;
     if (m_wsRequest)

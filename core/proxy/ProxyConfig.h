@@ -36,6 +36,9 @@ struct ProxyConfig
     int workers = 0; // 0: one per core
     int connectTimeoutMs = 10'000;
     int headTimeoutMs = 30'000; // a client must send its request head within this
+    // A server must answer (and then keep its response moving) within this, else 504 / the session ends
+    // with a timeout. 0: no limit. As nginx's proxy_read_timeout, 60 s by default, so long polls survive.
+    int responseTimeoutMs = 60'000;
     int shutdownGraceMs = 1'000; // how long peers get to answer our Close 1001 on shutdown
     qsizetype maxMessageCapture = 64 * 1024 * 1024;
     qsizetype highWater = 1024 * 1024; // per direction: stop reading the sender past this many unsent bytes

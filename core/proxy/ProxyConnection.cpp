@@ -38,6 +38,8 @@ ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::Cap
     m_readBuffer.reserve(ReadChunk);
     m_headTimer.setSingleShot(true);
     connect(&m_headTimer, &QTimer::timeout, this, &ProxyConnection::onHeadTimeout);
+    m_responseTimer.setSingleShot(true);
+    connect(&m_responseTimer, &QTimer::timeout, this, &ProxyConnection::onResponseTimeout);
     m_lingerTimer.setSingleShot(true);
     connect(&m_lingerTimer, &QTimer::timeout, this, [this] {
         // A FIN waiting for held messages means the user still has them: they are not thrown away.
@@ -117,8 +119,14 @@ void ProxyConnection::onClientData(QByteArrayView bytes)
         m_clientBuffer.append(bytes);
         processClient();
         return;
-    case Phase::Connecting:
     case Phase::Upgrading:
+        // Held for after the 101. Reading goes on (so a client that leaves is noticed, not left in
+        // CLOSE-WAIT for as long as the server is silent) until highWater bytes wait.
+        m_clientBuffer.append(bytes);
+        if (m_clientBuffer.size() > m_config.highWater)
+            m_client->setReadEnabled(false);
+        return;
+    case Phase::Connecting:
     case Phase::TlsHandshake:
         // Held until the upstream is ready; reading is paused so this stays small.
         m_clientBuffer.append(bytes);
@@ -146,6 +154,8 @@ void ProxyConnection::onUpstreamData(QByteArrayView bytes)
         return;
     case Phase::Exchange:
     case Phase::Upgrading:
+        if (m_config.responseTimeoutMs > 0)
+            m_responseTimer.start(m_config.responseTimeoutMs); // it is moving
         m_upstreamBuffer.append(bytes);
         processResponse();
         return;
@@ -255,6 +265,25 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
     if (!m_sentToClient && m_client->isOpen())
         m_client->write(http::errorResponse(status, message, extraHeaders));
     closeAll();
+}
+
+void ProxyConnection::onResponseTimeout()
+{
+    if (m_phase != Phase::Upgrading && m_phase != Phase::Exchange)
+        return;
+    const double seconds = m_config.responseTimeoutMs / 1000.0;
+    if (!m_sentToClient) {
+        failRequest(504,
+                    QStringLiteral("the server accepted the request but sent no response within %1 s "
+                                   "(--response-timeout)")
+                        .arg(seconds),
+                    EndReason::Timeout);
+        return;
+    }
+    endSession(
+        SessionState::Failed, EndReason::Timeout,
+        QStringLiteral("the server's response stalled: nothing for %1 s (--response-timeout)").arg(seconds));
+    closeAll(true); // the client must not take a truncated body for a whole one
 }
 
 void ProxyConnection::onHeadTimeout()

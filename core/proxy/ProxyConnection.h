@@ -83,6 +83,7 @@ private:
     void ensureSession(capture::SessionKind kind); // begins one unless a session is under way
     // The one place a session ends: sets its state, end reason (None: keep) and error, and publishes it.
     void endSession(capture::SessionState state, capture::EndReason reason, const QString &error = {});
+    void onResponseTimeout();
     void failRequest(int status, const QString &message, capture::EndReason reason,
                      const http::Headers &extraHeaders = {});
     bool authorized(const http::RequestHead &head) const;
@@ -131,6 +132,7 @@ private:
     QByteArray m_upstreamKey; // host:port m_upstream is connected to
     Phase m_phase = Phase::Idle;
     QTimer m_headTimer;
+    QTimer m_responseTimer; // the server's silence while a response is awaited or streaming
     qint64 m_acceptedAt = 0;
 
     QByteArray m_readBuffer;

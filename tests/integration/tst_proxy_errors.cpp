@@ -140,6 +140,56 @@ private slots:
         stopServer(b);
     }
 
+    void silentServerGets504_data()
+    {
+        QTest::addColumn<bool>("upgrade");
+        QTest::newRow("WebSocket upgrade") << true;
+        QTest::newRow("plain request") << false;
+    }
+
+    void silentServerGets504()
+    {
+        // A server that accepts and never answers: 504 with a text body and a session entry.
+        QFETCH(bool, upgrade);
+        QTcpServer silent;
+        QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+        proxy::ProxyConfig config;
+        config.responseTimeoutMs = 300;
+        ProxyHarness proxy(config);
+        const QByteArray authority = "127.0.0.1:" + QByteArray::number(silent.serverPort());
+        const ErrorReply reply = askProxy(proxy.port(),
+                                          upgrade ? RawClient::upgradeTo(silent.serverPort())
+                                                  : "GET http://" + authority
+                                                  + "/slow HTTP/1.1\r\nHost: " + authority + "\r\n\r\n");
+        QCOMPARE(reply.status, 504);
+        QVERIFY2(reply.body.contains("sent no response within 0.3 s"), reply.body.constData());
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::Timeout);
+    }
+
+    void clientLeavingWhileTheServerIsSilentIsNoticed()
+    {
+        // Both descriptors used to stay in CLOSE-WAIT for as long as the server kept silent.
+        QTcpServer silent;
+        QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+        QTcpSocket *upstream = nullptr;
+        QObject::connect(&silent, &QTcpServer::newConnection,
+                         [&] { upstream = silent.nextPendingConnection(); });
+        ProxyHarness proxy; // the default response timeout: a minute
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        client.send(RawClient::upgradeTo(silent.serverPort()));
+        QVERIFY(QTest::qWaitFor([&] { return upstream != nullptr; }, WaitMs));
+        bool upstreamClosed = false;
+        QObject::connect(upstream, &QTcpSocket::disconnected, [&] { upstreamClosed = true; });
+        client.socket.disconnectFromHost();
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Failed; }, 3000);
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::ClientEof);
+        QVERIFY(QTest::qWaitFor([&] { return upstreamClosed; }, 3000));
+    }
+
     void malformedRequests_data()
     {
         QTest::addColumn<QByteArray>("request");
