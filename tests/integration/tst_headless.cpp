@@ -215,6 +215,9 @@ private slots:
         }
         QVERIFY(sawTruncated);
         QVERIFY(sawClose);
+        // Headless says what it cut, on stderr (as it happens, and at the latest at stop).
+        QVERIFY2(socktap.err.contains("1 messages were longer than --max-message-capture"),
+                 socktap.err.constData());
     }
 
     void caCommands()
