@@ -27,6 +27,8 @@
 #include <QStyle>
 #include <QTimer>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -173,6 +175,7 @@ public:
             store->attachJournal(journal);
             return true;
         }
+        removeAbandonedSpills();
         m_tempDir = QStandardPaths::writableLocation(QStandardPaths::CacheLocation)
             + QStringLiteral("/captures/capture-%1-%2")
                   .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
@@ -202,6 +205,21 @@ public:
     std::unique_ptr<capture::CaptureStore> store;
 
 private:
+    // Spill directories of Socktaps that were killed (their process is gone): raw payload bytes, not a
+    // capture anyone can open, so they only take disk space.
+    static void removeAbandonedSpills()
+    {
+        QDir dir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation)
+                 + QStringLiteral("/captures"));
+        for (const QString &name :
+             dir.entryList({QStringLiteral("capture-*")}, QDir::Dirs | QDir::NoDotAndDotDot)) {
+            bool ok = false;
+            const pid_t pid = pid_t(name.section(QLatin1Char('-'), -1).toInt(&ok));
+            if (ok && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+                QDir(dir.filePath(name)).removeRecursively();
+        }
+    }
+
     QString m_tempDir;
 };
 

@@ -5,6 +5,7 @@
 #include "core/ws/Handshake.h"
 #include "support/Peers.h"
 
+#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -512,6 +513,31 @@ private slots:
         const QByteArray err = p.readAllStandardError();
         QVERIFY2(err.contains(file.toUtf8()), err.constData());
         QVERIFY2(err.contains(expected.toUtf8()), err.constData());
+    }
+
+    void abandonedSpillsAreRemoved()
+    {
+        // A killed Socktap leaves its spill directory behind; the next start removes it (its owner is
+        // gone), and leaves a live one's alone.
+        QTemporaryDir cache;
+        const QString captures = cache.path() + QStringLiteral("/socktap/captures");
+        const QString dead = captures + QStringLiteral("/capture-20200101-000000-4194303");
+        const QString alive =
+            captures + QStringLiteral("/capture-20200101-000000-%1").arg(QCoreApplication::applicationPid());
+        QVERIFY(QDir().mkpath(dead));
+        QVERIFY(QDir().mkpath(alive));
+        QFile junk(dead + QStringLiteral("/payloads-0001"));
+        QVERIFY(junk.open(QIODevice::WriteOnly));
+        junk.write("raw bytes");
+        junk.close();
+        Socktap socktap;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), cache.path());
+        socktap.process.setProcessEnvironment(env);
+        QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(!QFile::exists(dead));
+        QVERIFY(QFile::exists(alive));
+        QVERIFY(socktap.stop());
     }
 
     void warnsBeyondLoopback()
