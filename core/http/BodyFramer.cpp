@@ -63,7 +63,8 @@ std::optional<BodyFramer> BodyFramer::forRequest(const RequestHead &head, QStrin
         return failWith(
             error, QStringLiteral("request has both Transfer-Encoding and Content-Length (RFC 9112 6.1)"));
     if (hasTe) {
-        const QList<QByteArrayView> codings = splitList(head.headers.combined("Transfer-Encoding"));
+        const QByteArray te = head.headers.combined("Transfer-Encoding"); // the views point into it
+        const QList<QByteArrayView> codings = splitList(te);
         // RFC 9112 6.3 item 4: in a request, chunked must be the final coding.
         if (codings.isEmpty() || codings.last().compare("chunked", Qt::CaseInsensitive) != 0)
             return failWith(
@@ -96,7 +97,8 @@ std::optional<BodyFramer> BodyFramer::forResponse(const ResponseHead &head, QByt
     bool badLength = false;
     const auto length = contentLength(head.headers, badLength);
     if (hasTe) {
-        const QList<QByteArrayView> codings = splitList(head.headers.combined("Transfer-Encoding"));
+        const QByteArray te = head.headers.combined("Transfer-Encoding"); // the views point into it
+        const QList<QByteArrayView> codings = splitList(te);
         f.m_done = false;
         // RFC 9112 6.3 items 3-4: chunked last means chunked framing, otherwise read until close.
         f.m_kind = !codings.isEmpty() && codings.last().compare("chunked", Qt::CaseInsensitive) == 0

@@ -86,7 +86,8 @@ std::optional<ProxyConnection::Target> ProxyConnection::resolveTarget(const http
 bool ProxyConnection::cameBackHere(const http::Headers &headers) const
 {
     // RFC 9110 7.6.3: Via = 1#( received-protocol RWS received-by [ RWS comment ] ).
-    for (const QByteArrayView element : http::splitList(headers.combined("Via"))) {
+    const QByteArray via = headers.combined("Via"); // (the views below point into it)
+    for (const QByteArrayView element : http::splitList(via)) {
         const QList<QByteArray> parts = element.toByteArray().simplified().split(' ');
         if (parts.size() >= 2 && parts[1] == m_config.viaName)
             return true;

@@ -1,4 +1,5 @@
 // HeadParser: requests and responses in every chunking, what it keeps, and every rejection branch.
+#include "core/http/BodyFramer.h"
 #include "core/http/HeadParser.h"
 #include "core/http/HeadWriter.h"
 #include "support/Chunking.h"
@@ -357,6 +358,28 @@ private slots:
         const auto items = splitList(R"(a, "b,c" , ,d)");
         QCOMPARE(items.size(), 3);
         QCOMPARE(items[1], QByteArrayView(R"("b,c")"));
+    }
+
+    void transferEncodingOverSeveralFields()
+    {
+        // RFC 9110 5.3: two Transfer-Encoding fields are one list; chunked last decides the framing. (Under
+        // the sanitizer stage this also guards the list's views, which point into the combined value.)
+        HeadParser request(HeadParser::Kind::Request);
+        QCOMPARE(request.feed("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n")
+                     .status,
+                 HeadParser::Status::Complete);
+        const auto framer = BodyFramer::forRequest(request.request());
+        QVERIFY(framer);
+        QCOMPARE(framer->kind(), BodyFramer::Kind::Chunked);
+        HeadParser response(HeadParser::Kind::Response);
+        QCOMPARE(response.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                               "Transfer-Encoding: gzip\r\n\r\n")
+                     .status,
+                 HeadParser::Status::Complete);
+        const auto untilClose = BodyFramer::forResponse(response.response(), "GET");
+        QVERIFY(untilClose);
+        QCOMPARE(untilClose->kind(), BodyFramer::Kind::UntilClose); // chunked not last: read until close
     }
 };
 
