@@ -31,25 +31,6 @@ capture::SessionId firstWebSocket(const capture::CaptureStore &store)
     return 0;
 }
 
-template<typename Write>
-bool writeFile(const QString &path, QString *error, Write write)
-{
-    QSaveFile out(path);
-    if (!out.open(QIODevice::WriteOnly)) {
-        *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
-        return false;
-    }
-    if (!write(out, error)) {
-        out.cancelWriting();
-        return false;
-    }
-    if (!out.commit()) {
-        *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
-        return false;
-    }
-    return true;
-}
-
 } // namespace
 
 int runCaptureCommand(const AppOptions &o)
@@ -67,8 +48,9 @@ int runCaptureCommand(const AppOptions &o)
         return 0;
     }
     if (!o.exportHar.isEmpty()) {
-        if (!writeFile(o.exportHar, &error,
-                       [&](QIODevice &out, QString *why) { return capture::writeHar(store, {}, out, why); }))
+        if (!capture::writeWholeFile(o.exportHar, &error, [&](QIODevice &out, QString *why) {
+                return capture::writeHar(store, {}, out, why);
+            }))
             return failWith(error);
         std::fprintf(stderr, "socktap: wrote %llu sessions to %s\n",
                      static_cast<unsigned long long>(opened->sessions), qPrintable(o.exportHar));
@@ -80,7 +62,7 @@ int runCaptureCommand(const AppOptions &o)
                             ? QStringLiteral("%1 has no session %2").arg(o.captureFile).arg(o.exportSession)
                             : QStringLiteral("%1 has no WebSocket session; name one with --session N")
                                   .arg(o.captureFile));
-    if (!writeFile(o.exportText, &error, [&](QIODevice &out, QString *why) {
+    if (!capture::writeWholeFile(o.exportText, &error, [&](QIODevice &out, QString *why) {
             return capture::writeConversationText(store, session, out, why);
         }))
         return failWith(error);

@@ -67,27 +67,6 @@ QString withSuffix(QString path, const QString &suffix)
     return path;
 }
 
-// Writes a file through QSaveFile on the job's thread: complete, or not at all (a cancelled or failed
-// export leaves no half file behind, nor replaces an older one).
-template<typename Write>
-bool writeWhole(const QString &path, QString *error, Write write)
-{
-    QSaveFile out(path);
-    if (!out.open(QIODevice::WriteOnly)) {
-        *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
-        return false;
-    }
-    if (!write(out, error)) {
-        out.cancelWriting();
-        return false;
-    }
-    if (!out.commit()) {
-        *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
-        return false;
-    }
-    return true;
-}
-
 } // namespace
 
 void MainWindow::buildFileMenu()
@@ -549,7 +528,7 @@ bool MainWindow::exportHarTo(const QString &path, const std::vector<capture::Ses
     auto *job = new FileJob(
         FileJob::Kind::Export, tr("Exporting %1").arg(QFileInfo(path).fileName()), true,
         [&store = m_store, path, sessions](FileJob &self, QString *error) {
-            return writeWhole(path, error, [&](QIODevice &out, QString *why) {
+            return capture::writeWholeFile(path, error, [&](QIODevice &out, QString *why) {
                 return capture::writeHar(store, sessions, out, why, [&self](quint64 done, quint64 total) {
                     return self.progress(done, total);
                 });
@@ -578,7 +557,7 @@ bool MainWindow::exportTextTo(const QString &path, capture::SessionId session)
     auto *job = new FileJob(
         FileJob::Kind::Export, tr("Exporting %1").arg(QFileInfo(path).fileName()), false,
         [&store = m_store, path, session](FileJob &, QString *error) {
-            return writeWhole(path, error, [&](QIODevice &out, QString *why) {
+            return capture::writeWholeFile(path, error, [&](QIODevice &out, QString *why) {
                 return capture::writeConversationText(store, session, out, why);
             });
         },

@@ -33,6 +33,11 @@ struct CaptureBatch
     std::vector<SessionId> sessionIdsInFile; // read from a file whose ids were renumbered; else empty
 
     bool isEmpty() const { return sessions.empty() && messages.empty(); }
+    // Appends a message and its bytes; with withDetail, what the record cannot hold (frames, wire
+    // payload, original, note) goes into a detail.
+    BatchMessage &add(SessionId session, const MessageRecord &record, QByteArrayView payload,
+                      QByteArrayView wirePayload, QByteArrayView original, const QString &note,
+                      std::span<const ws::FrameInfo> frames, bool withDetail);
     QByteArrayView payload(const BatchMessage &m) const
     {
         return QByteArrayView(payloads).sliced(qsizetype(m.batchOffset), m.record.capturedSize);

@@ -644,13 +644,7 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
     if (v.frames.empty() && r.frameCount >= 1 && r.firstHeaderSize) {
         // A single-frame message: its one frame is fully described by the record. (An imported message
         // whose frames are unknown has none.)
-        ws::FrameInfo f;
-        f.length = r.wireSize - r.firstHeaderSize;
-        f.maskKey = r.maskKey;
-        f.opcode = r.opcode;
-        f.bits = r.firstFrameBits;
-        f.headerSize = r.firstHeaderSize;
-        v.frames.push_back(f);
+        v.frames.push_back(r.firstFrame());
     }
     return v;
 }

@@ -194,6 +194,11 @@ struct MessageRecord
     }
     ws::Violations violationFlags() const { return ws::Violations::fromInt(violations); }
     bool has(quint16 flag) const { return (flags & flag) != 0; }
+    // The first frame as the record describes it: the whole frame of a single-frame message.
+    ws::FrameInfo firstFrame() const
+    {
+        return ws::FrameInfo {wireSize - firstHeaderSize, maskKey, opcode, firstFrameBits, firstHeaderSize};
+    }
 };
 static_assert(sizeof(MessageRecord) == 72, "keep message records compact");
 

@@ -81,31 +81,40 @@ void CaptureWriter::message(SessionId session, Direction direction, const ws::Me
     message(session, direction, factsOf(m, extraFlags));
 }
 
-void CaptureWriter::message(SessionId session, Direction direction, const MessageFacts &m)
+BatchMessage &CaptureBatch::add(SessionId session, const MessageRecord &record, QByteArrayView payload,
+                                QByteArrayView wirePayload, QByteArrayView original, const QString &note,
+                                std::span<const ws::FrameInfo> frames, bool withDetail)
 {
-    CaptureBatch &b = *m_batch;
     BatchMessage entry;
     entry.session = session;
-    entry.record = makeRecord(direction, m);
-    entry.batchOffset = quint64(b.payloads.size());
-    b.payloads.append(m.payload);
+    entry.record = record;
+    entry.batchOffset = quint64(payloads.size());
+    payloads.append(payload);
+    if (withDetail) {
+        MessageDetail d;
+        d.frames.assign(frames.begin(), frames.end());
+        d.wirePayloadRef = quint64(payloads.size());
+        d.wirePayloadSize = quint32(wirePayload.size());
+        payloads.append(wirePayload);
+        d.originalRef = quint64(payloads.size());
+        d.originalSize = quint32(original.size());
+        payloads.append(original);
+        d.note = note;
+        entry.batchDetail = qint32(details.size());
+        details.push_back(std::move(d));
+    }
+    messages.push_back(entry);
+    return messages.back();
+}
+
+void CaptureWriter::message(SessionId session, Direction direction, const MessageFacts &m)
+{
     // What the record cannot hold goes into a detail: every frame of a fragmented or compressed message
     // (a compressed one keeps its wire payload too), an edited message's original, Socktap's note.
-    if (m.frames.size() > 1 || !m.wirePayload.isEmpty() || !m.original.isEmpty() || !m.note.isEmpty()
-        || (m.flags & MessageFlag::Edited)) {
-        MessageDetail d;
-        d.frames.assign(m.frames.begin(), m.frames.end());
-        d.wirePayloadRef = quint64(b.payloads.size());
-        d.wirePayloadSize = quint32(m.wirePayload.size());
-        b.payloads.append(m.wirePayload);
-        d.originalRef = quint64(b.payloads.size());
-        d.originalSize = quint32(m.original.size());
-        b.payloads.append(m.original);
-        d.note = m.note;
-        entry.batchDetail = qint32(b.details.size());
-        b.details.push_back(std::move(d));
-    }
-    b.messages.push_back(entry);
+    const bool detail = m.frames.size() > 1 || !m.wirePayload.isEmpty() || !m.original.isEmpty()
+        || !m.note.isEmpty() || (m.flags & MessageFlag::Edited);
+    m_batch->add(session, makeRecord(direction, m), m.payload, m.wirePayload, m.original, m.note, m.frames,
+                 detail);
 }
 
 bool CaptureWriter::wantsFlush() const

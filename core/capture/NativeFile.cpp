@@ -59,26 +59,10 @@ public:
             return false;
         }
         CaptureBatch &b = *m_batch;
-        BatchMessage entry;
-        entry.session = it->second;
-        entry.record = m.record;
-        entry.fileOffset = offset;
-        entry.batchOffset = quint64(b.payloads.size());
-        b.payloads.append(m.payload);
-        if (!m.frames.empty() || !m.wirePayload.isEmpty() || !m.original.isEmpty() || !m.note.isEmpty()) {
-            MessageDetail d;
-            d.frames = m.frames;
-            d.wirePayloadRef = quint64(b.payloads.size());
-            d.wirePayloadSize = quint32(m.wirePayload.size());
-            b.payloads.append(m.wirePayload);
-            d.originalRef = quint64(b.payloads.size());
-            d.originalSize = quint32(m.original.size());
-            b.payloads.append(m.original);
-            d.note = m.note;
-            entry.batchDetail = qint32(b.details.size());
-            b.details.push_back(std::move(d));
-        }
-        b.messages.push_back(entry);
+        const bool detail =
+            !m.frames.empty() || !m.wirePayload.isEmpty() || !m.original.isEmpty() || !m.note.isEmpty();
+        b.add(it->second, m.record, m.payload, m.wirePayload, m.original, m.note, m.frames, detail)
+            .fileOffset = offset;
         ++m_result.messages;
         if (b.messages.size() >= BatchMessages || b.payloads.size() >= BatchBytes)
             flush();
@@ -292,50 +276,60 @@ QByteArray encoded(const CaptureStore &store, const CaptureStore::LineRef &ref, 
 
 } // namespace
 
-bool saveNative(const CaptureStore &store, const std::vector<SessionId> &sessions, const QString &path,
-                QString *error, const Progress &progress, SaveReport *report)
+bool writeWholeFile(const QString &path, QString *error,
+                    const std::function<bool(QIODevice &out, QString *error)> &write)
 {
-    SaveReport ignored;
-    SaveReport &r = report ? *report : ignored;
-    const std::vector<CaptureStore::LineRef> lines = store.lines(sessions);
     QSaveFile out(path);
     if (!out.open(QIODevice::WriteOnly)) {
         *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
         return false;
     }
-    out.write(native::headerLine());
-    std::shared_ptr<CaptureFile> file;
-    quint8 fileIndex = 0;
-    for (size_t i = 0; i < lines.size(); ++i) {
-        const CaptureStore::LineRef &ref = lines[i];
-        if (ref.file != fileIndex) {
-            fileIndex = ref.file;
-            file = store.file(ref.file);
-        }
-        QString why;
-        QByteArray line =
-            ref.file ? (file ? file->lineAt(ref.offset, &why) : QByteArray()) : encoded(store, ref, r);
-        if (line.isEmpty()) {
-            // Evicted while the save ran, or its file failed: the rest is still worth having.
-            ++r.skipped;
-            continue;
-        }
-        ++r.records;
-        if (ref.idInFile != ref.session)
-            line = native::withSessionId(line, ref.session);
-        line.append('\n');
-        out.write(line);
-        if (progress && i % 4096 == 0 && !progress(i, lines.size())) {
-            out.cancelWriting();
-            *error = QStringLiteral("cancelled");
-            return false;
-        }
+    if (!write(out, error)) {
+        out.cancelWriting();
+        return false;
     }
     if (!out.commit()) {
         *error = QStringLiteral("cannot write %1: %2").arg(path, out.errorString());
         return false;
     }
     return true;
+}
+
+bool saveNative(const CaptureStore &store, const std::vector<SessionId> &sessions, const QString &path,
+                QString *error, const Progress &progress, SaveReport *report)
+{
+    SaveReport ignored;
+    SaveReport &r = report ? *report : ignored;
+    const std::vector<CaptureStore::LineRef> lines = store.lines(sessions);
+    return writeWholeFile(path, error, [&](QIODevice &out, QString *why) {
+        out.write(native::headerLine());
+        std::shared_ptr<CaptureFile> file;
+        quint8 fileIndex = 0;
+        for (size_t i = 0; i < lines.size(); ++i) {
+            const CaptureStore::LineRef &ref = lines[i];
+            if (ref.file != fileIndex) {
+                fileIndex = ref.file;
+                file = store.file(ref.file);
+            }
+            QByteArray line =
+                ref.file ? (file ? file->lineAt(ref.offset) : QByteArray()) : encoded(store, ref, r);
+            if (line.isEmpty()) {
+                // Evicted while the save ran, or its file failed: the rest is still worth having.
+                ++r.skipped;
+                continue;
+            }
+            ++r.records;
+            if (ref.idInFile != ref.session)
+                line = native::withSessionId(line, ref.session);
+            line.append('\n');
+            out.write(line);
+            if (progress && i % 4096 == 0 && !progress(i, lines.size())) {
+                *why = QStringLiteral("cancelled");
+                return false;
+            }
+        }
+        return true;
+    });
 }
 
 } // namespace socktap::capture

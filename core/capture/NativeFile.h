@@ -6,6 +6,7 @@
 
 #include "CaptureStore.h"
 
+#include <QIODevice>
 #include <QStringList>
 
 #include <functional>
@@ -42,6 +43,11 @@ std::optional<OpenResult> openNative(const QString &path, CaptureStore &store, Q
 // Errors name the file and the line or entry.
 std::optional<OpenResult> openCapture(const QString &path, CaptureStore &store, QString *error,
                                       const OpenOptions &options = {});
+
+// Writes a file complete or not at all (QSaveFile: a failed or cancelled write leaves no half file and
+// keeps an older one): write fills the device, or returns false with *error set.
+bool writeWholeFile(const QString &path, QString *error,
+                    const std::function<bool(QIODevice &out, QString *error)> &write);
 
 // Writes the sessions (all when empty) to path: to a temporary name first, renamed when complete.
 // What a save could not write whole: records evicted or unreadable while it ran (skipped), and messages

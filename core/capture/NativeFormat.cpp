@@ -224,17 +224,6 @@ bool impliedFrame(const MessageRecord &r, const ws::FrameInfo &f, qsizetype wire
         && (!compressed || wirePayloadSize > 0 || length == 0);
 }
 
-ws::FrameInfo frameOfRecord(const MessageRecord &r)
-{
-    ws::FrameInfo f;
-    f.length = r.wireSize - r.firstHeaderSize;
-    f.maskKey = r.maskKey;
-    f.opcode = r.opcode;
-    f.bits = r.firstFrameBits;
-    f.headerSize = r.firstHeaderSize;
-    return f;
-}
-
 // --- session records: rare, so QJsonObject (sorted keys, hence a canonical encoding) ---
 
 QString latin1(const QByteArray &b)
@@ -858,7 +847,7 @@ void appendMessage(QByteArray &out, const MessageParts &m)
         out.append(R"(,"duration":)");
         appendNumber(out, r.duration);
     }
-    const ws::FrameInfo only = m.frames.size() == 1 ? m.frames.front() : frameOfRecord(r);
+    const ws::FrameInfo only = m.frames.size() == 1 ? m.frames.front() : r.firstFrame();
     // (Only with the whole payload at hand: the reader takes the size from it.)
     const bool implied = m.frames.size() <= 1 && r.firstHeaderSize
         && m.payload.size() == qsizetype(r.capturedSize) && r.capturedSize == r.payloadSize
@@ -888,7 +877,7 @@ void appendMessage(QByteArray &out, const MessageParts &m)
                 appendFrame(out, m.frames[i]);
             }
         } else if (r.frameCount >= 1 && r.firstHeaderSize) {
-            appendFrame(out, frameOfRecord(r));
+            appendFrame(out, r.firstFrame());
         }
         out.append(']');
     }
