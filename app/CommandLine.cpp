@@ -119,6 +119,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("Seconds a server may stay silent while a response is awaited or streaming (then 504, "
                        "or the session ends with a timeout); 0 for no limit. Default: 60."),
         QStringLiteral("SECONDS"), QStringLiteral("60"));
+    const QCommandLineOption maxConnections(
+        QStringLiteral("max-connections"),
+        QStringLiteral("Client connections served at once; past it new clients get 503. Default: what the "
+                       "open-file limit allows at two descriptors each (printed at start)."),
+        QStringLiteral("N"), QStringLiteral("0"));
     const QCommandLineOption demo(
         QStringLiteral("demo"),
         QStringLiteral("Start a built-in echo server and a scripted client through the proxy."));
@@ -188,11 +193,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen,      reverse,    headless,       json,           quiet,      strict,
-                  memory,      messageCap, workers,        connectTimeout, demo,       caDir,
-                  upstreamCa,  insecure,   insecureHost,   noIntercept,    rules,      record,
-                  memoryOnly,  disk,       harOut,         textOut,        sessionOpt, der,
-                  screenshots, proxyAuth,  responseTimeout});
+    p.addOptions({listen,      reverse,    headless,        json,           quiet,      strict,
+                  memory,      messageCap, workers,         connectTimeout, demo,       caDir,
+                  upstreamCa,  insecure,   insecureHost,    noIntercept,    rules,      record,
+                  memoryOnly,  disk,       harOut,          textOut,        sessionOpt, der,
+                  screenshots, proxyAuth,  responseTimeout, maxConnections});
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -323,6 +328,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(
             QStringLiteral("--response-timeout %1: expected seconds >= 0").arg(p.value(responseTimeout)));
     o.proxy.responseTimeoutMs = int(responseSeconds * 1000);
+    o.proxy.maxConnections = p.value(maxConnections).toInt(&ok);
+    if (!ok || o.proxy.maxConnections < 0)
+        return fail(QStringLiteral("--max-connections %1: expected a number of connections")
+                        .arg(p.value(maxConnections)));
     o.proxy.strict = p.isSet(strict);
     o.headless = p.isSet(headless);
     o.json = p.isSet(json);

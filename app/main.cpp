@@ -275,6 +275,12 @@ int runHeadless(app::AppOptions options)
                  qPrintable(describeModes(options.proxy)),
                  qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2)
                             + QStringLiteral(" GiB")));
+    std::fprintf(stderr, "socktap: up to %d sessions at once (open-file limit %d, two descriptors each)\n",
+                 server.maxConnections(), proxy::ProxyServer::openFileLimit());
+    QObject::connect(&server, &proxy::ProxyServer::acceptTrouble,
+                     [](const QString &why) { std::fprintf(stderr, "socktap: %s\n", qPrintable(why)); });
+    QObject::connect(&server, &proxy::ProxyServer::acceptRecovered,
+                     [] { std::fprintf(stderr, "socktap: accepting new clients again\n"); });
     if (!options.recordFile.isEmpty())
         std::fprintf(stderr, "socktap: recording to %s\n", qPrintable(options.recordFile));
     std::unique_ptr<app::Demo> demo;

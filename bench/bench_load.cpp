@@ -540,6 +540,137 @@ Concurrency concurrent(const Route &route, quint16 serverPort, int count)
     return c;
 }
 
+struct Scale
+{
+    int opened = 0; // upgraded (101)
+    int refused = 0; // 503: Socktap at its connection limit
+    int failed = 0; // anything else, or no answer
+    double openSeconds = 0; // until every connection was answered
+    quint64 messages = 0; // echoed while all were open
+    double messageSeconds = 0;
+};
+
+// `count` WebSocket sessions opened at once and kept open; then `rounds` times every open session sends
+// a message and waits for its echo (messages flowing through all of them at the same time).
+Scale scale(const Route &route, quint16 serverPort, int count, int rounds,
+            const std::function<void()> &allOpen)
+{
+    Scale s;
+    const auto start = Clock::now();
+    const int ep = ::epoll_create1(0);
+    std::vector<int> fds;
+    std::vector<int> stage(65536, 0); // 0 connecting, 1 request sent, 2 open, 3 done (refused/failed)
+    std::vector<int> echoed(65536, 0);
+    std::vector<QByteArray> inbox(65536);
+    int answered = 0; // connections that got their answer (or failed)
+    for (int i = 0; i < count; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            ++s.failed;
+            ++answered;
+            continue;
+        }
+        sockaddr_in a {};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(route.connectPort);
+        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        epoll_event e {};
+        e.events = EPOLLOUT | EPOLLIN;
+        e.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+        fds.push_back(fd);
+    }
+    auto deadline = Clock::now() + std::chrono::seconds(120);
+    epoll_event events[512];
+    int round = 0; // messages each open session has had echoed, in the flowing phase
+    auto sendRound = [&] {
+        for (int fd : fds)
+            if (stage[size_t(fd)] == 2) {
+                const QByteArray frame = ws::FrameWriter::frame(
+                    ws::Opcode::Text, "m" + QByteArray::number(round) + " " + QByteArray::number(fd), true);
+                sendAll(fd, frame.constData(), size_t(frame.size()));
+            }
+    };
+    bool flowing = false;
+    int inRound = 0;
+    Clock::time_point flowStart;
+    while (Clock::now() < deadline) {
+        if (!flowing && answered >= count) {
+            s.openSeconds = std::chrono::duration<double>(Clock::now() - start).count();
+            allOpen();
+            flowing = true;
+            flowStart = Clock::now();
+            deadline = flowStart + std::chrono::seconds(120);
+            if (s.opened == 0 || rounds == 0)
+                break;
+            sendRound();
+        }
+        const int n = ::epoll_wait(ep, events, 512, 100);
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            int &st = stage[size_t(fd)];
+            if ((events[i].events & EPOLLOUT) && st == 0) {
+                st = 1;
+                const QByteArray req = upgradeFor(route, serverPort);
+                sendAll(fd, req.constData(), size_t(req.size()));
+                epoll_event e {};
+                e.events = EPOLLIN;
+                e.data.fd = fd;
+                ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
+            }
+            if (!(events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+                continue;
+            char buf[4096];
+            const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+            if (r <= 0) {
+                if (st < 2) {
+                    ++s.failed;
+                    ++answered;
+                    st = 3;
+                    ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+                }
+                continue;
+            }
+            QByteArray &in = inbox[size_t(fd)];
+            in.append(buf, r);
+            if (st == 1) {
+                const qsizetype end = in.indexOf("\r\n\r\n");
+                if (end < 0)
+                    continue;
+                ++answered;
+                if (in.startsWith("HTTP/1.1 101")) {
+                    st = 2;
+                    ++s.opened;
+                } else {
+                    ++(in.startsWith("HTTP/1.1 503") ? s.refused : s.failed);
+                    st = 3;
+                    ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+                }
+                in.remove(0, end + 4);
+            }
+            while (st == 2 && in.size() >= 2 && in.size() >= 2 + (quint8(in[1]) & 0x7f)) {
+                in.remove(0, 2 + (quint8(in[1]) & 0x7f));
+                ++echoed[size_t(fd)];
+                ++s.messages;
+                if (++inRound == s.opened) {
+                    inRound = 0;
+                    if (++round == rounds)
+                        break;
+                    sendRound();
+                }
+            }
+        }
+        if (flowing && round == rounds)
+            break;
+    }
+    s.messageSeconds = std::chrono::duration<double>(Clock::now() - flowStart).count();
+    for (int fd : fds)
+        ::close(fd);
+    ::close(ep);
+    return s;
+}
+
 // --- processes --------------------------------------------------------------------------------------
 
 qint64 statusKb(pid_t pid, const char *field)
@@ -646,6 +777,54 @@ bool haveProgram(const char *name)
     return std::system((std::string("command -v ") + name + " >/dev/null 2>&1").c_str()) == 0;
 }
 
+// --sessions N: N WebSocket sessions at once through Socktap (explicit proxy), then messages through all.
+// The echo server runs in a child process: one process cannot hold both ends of 10,000 connections under
+// a 20,000-descriptor limit.
+int runScale(const std::string &socktap, int count)
+{
+    int pipeFds[2];
+    if (::pipe(pipeFds) != 0)
+        return 1;
+    const pid_t server = ::fork();
+    if (server == 0) {
+        ::close(pipeFds[0]);
+        EchoPool pool;
+        (void)!::write(pipeFds[1], &pool.port, sizeof pool.port);
+        ::close(pipeFds[1]);
+        for (int i = 0; i < 600 && ::getppid() != 1; ++i) // bounded: ends with its parent, or in 10 min
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::_Exit(0);
+    }
+    ::close(pipeFds[1]);
+    quint16 serverPort = 0;
+    (void)!::read(pipeFds[0], &serverPort, sizeof serverPort);
+    ::close(pipeFds[0]);
+    const Route route = startProxy("socktap", socktap, 0);
+    if (!route.pid || !serverPort) {
+        std::printf("socktap could not start\n");
+        stopProcess(server);
+        return 1;
+    }
+    const qint64 idleKb = statusKb(route.pid, "VmRSS");
+    const int rounds = 10;
+    qint64 openKb = 0;
+    const Scale s = scale(route, serverPort, count, rounds, [&] { openKb = statusKb(route.pid, "VmRSS"); });
+    const qint64 peakKb = statusKb(route.pid, "VmHWM");
+    std::printf("%d sessions at once through socktap (explicit proxy), then %d messages through each:\n",
+                count, rounds);
+    std::printf("  opened %d, refused with 503 (connection limit) %d, failed %d; all answered in %.2f s\n",
+                s.opened, s.refused, s.failed, s.openSeconds);
+    std::printf("  RSS idle %.0f MiB, with all open %.0f MiB: %.1f KiB per open session; peak %.0f MiB\n",
+                double(idleKb) / 1024, double(openKb) / 1024,
+                s.opened ? double(openKb - idleKb) / s.opened : 0.0, double(peakKb) / 1024);
+    std::printf("  %llu messages echoed through all open sessions in %.2f s: %.0f round trips/s\n",
+                static_cast<unsigned long long>(s.messages), s.messageSeconds,
+                s.messageSeconds > 0 ? double(s.messages) / s.messageSeconds : 0.0);
+    stopProcess(route.pid);
+    stopProcess(server);
+    return s.failed == 0 && s.opened > 0 ? 0 : 1;
+}
+
 struct Row
 {
     std::string route;
@@ -661,6 +840,7 @@ int main(int argc, char **argv)
     std::string socktap = "build/app/socktap";
     std::string markdown;
     std::string only; // run only routes whose kind is this (direct, socktap, mitmdump)
+    int sessions = 0; // --sessions N: only the scale workload, N sessions through Socktap
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--socktap" && i + 1 < argc)
@@ -675,11 +855,16 @@ int main(int argc, char **argv)
             g_rules = argv[++i];
         else if (a == "--socktap-arg" && i + 1 < argc)
             g_socktapArgs.push_back(argv[++i]);
+        else if (a == "--sessions" && i + 1 < argc)
+            sessions = std::atoi(argv[++i]);
     }
     rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
+
+    if (sessions > 0)
+        return runScale(socktap, sessions);
 
     const quint64 smallCount = g_quick ? 200'000 : 2'000'000;
     const quint64 mediumCount = g_quick ? 4'096 : 32'768; // 16 KiB: 512 MiB

@@ -412,6 +412,10 @@ bool MainWindow::startProxy()
         statusBar()->showMessage(error, 15000);
         return false;
     }
+    connect(m_server.get(), &proxy::ProxyServer::acceptTrouble, this,
+            [this](const QString &why) { statusBar()->showMessage(why); });
+    connect(m_server.get(), &proxy::ProxyServer::acceptRecovered, this,
+            [this] { statusBar()->showMessage(tr("Accepting new clients again"), 10000); });
     updateListening();
     updateSessionActions();
     return true;

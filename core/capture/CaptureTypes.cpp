@@ -83,6 +83,8 @@ const char *endReasonName(EndReason r)
         return "client-error";
     case EndReason::UserReset:
         return "user-reset";
+    case EndReason::Refused:
+        return "refused";
     }
     return "?";
 }
@@ -116,6 +118,8 @@ QString endReasonText(EndReason r)
         return QStringLiteral("the client sent an unusable request");
     case EndReason::UserReset:
         return QStringLiteral("Socktap reset both TCP connections, as its user asked");
+    case EndReason::Refused:
+        return QStringLiteral("Socktap was at its connection limit and refused the client");
     }
     return {};
 }

@@ -54,6 +54,7 @@ enum class EndReason : quint8 {
     TlsError,
     ClientError, // the client sent something unusable (HTTP 400 and friends)
     UserReset, // the user had Socktap reset both TCP connections
+    Refused, // Socktap was at its connection limit (HTTP 503)
 };
 const char *endReasonName(EndReason r);
 QString endReasonText(EndReason r);

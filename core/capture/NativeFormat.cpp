@@ -20,8 +20,8 @@ constexpr const char *ModeNames[] = {"explicit", "connect", "reverse"};
 constexpr const char *StateNames[] = {"connecting", "open", "closing", "closed", "failed", "rejected"};
 constexpr const char *EndNames[] = {
     "none",     "closed",       "client-eof",      "server-eof", "client-reset", "server-reset", "timeout",
-    "shutdown", "strict-close", "upstream-failed", "tls-error",  "client-error", "user-reset"};
-static_assert(std::size(EndNames) == size_t(EndReason::UserReset) + 1);
+    "shutdown", "strict-close", "upstream-failed", "tls-error",  "client-error", "user-reset",   "refused"};
+static_assert(std::size(EndNames) == size_t(EndReason::Refused) + 1);
 
 // --- the fast message encoder: a million lines a second must not cost the relay its speed ---
 

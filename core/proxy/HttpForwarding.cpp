@@ -143,6 +143,10 @@ bool ProxyConnection::authorized(const http::RequestHead &head) const
 void ProxyConnection::onRequest(http::RequestHead head)
 {
     m_request = head;
+    if (!m_refusal.isEmpty()) {
+        failRequest(503, m_refusal, EndReason::Refused);
+        return;
+    }
     if (!authorized(head)) {
         http::Headers challenge;
         challenge.append("Proxy-Authenticate", R"(Basic realm="Socktap", charset="UTF-8")");

@@ -24,6 +24,9 @@ struct ProxyConfig
     QHostAddress listenAddress {QHostAddress::LocalHost};
     quint16 listenPort = 8080;
     int listenBacklog = 4096; // Qt's default of 50 drops connection storms
+    // Client connections served at once; each may hold two descriptors (client and server). Past it a new
+    // client gets 503 instead of a connection that fails half-way. 0: from the open-file limit at start.
+    int maxConnections = 0;
     std::optional<http::RequestTarget> reverse; // --reverse ws://host:port: where origin-form requests go
     // This Socktap's name in the Via header it adds to forwarded requests (RFC 9110 7.6.3), so a request
     // that comes back to it (a reverse target pointing at itself, two instances pointing at each other)

@@ -19,18 +19,19 @@ using capture::SessionState;
 namespace {
 
 constexpr qsizetype ReadChunk = 64 * 1024;
-constexpr int ReadsPerWakeup =
-    8; // fairness between connections sharing a worker thread
-       // a half-closed WebSocket or tunnel gets this long for the other side to finish
+constexpr int ReadsPerWakeup = 8; // fairness between connections sharing a worker thread
+// A client refused for the connection limit holds a descriptor until its request arrives: not for long.
+constexpr int RefusalHeadTimeoutMs = 5'000;
 
 } // namespace
 
 ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture,
-                                 QObject *parent)
+                                 const QString &refusal, QObject *parent)
     : QObject(parent)
     , m_config(config)
     , m_capture(capture)
     , m_client(new StreamSocket(fd, this))
+    , m_refusal(refusal)
     , m_requestParser(http::HeadParser::Kind::Request, config.headLimits)
     , m_responseParser(http::HeadParser::Kind::Response, config.headLimits)
 {
@@ -59,7 +60,8 @@ void ProxyConnection::start()
     connect(m_client, &StreamSocket::writeFailed, this,
             [this] { onSideEnded(Direction::ClientToServer, StreamSocket::ReadStatus::Reset); });
     connect(m_client, &StreamSocket::closed, this, &ProxyConnection::maybeFinish);
-    m_headTimer.start(m_config.headTimeoutMs);
+    m_headTimer.start(m_refusal.isEmpty() ? m_config.headTimeoutMs
+                                          : std::min(m_config.headTimeoutMs, RefusalHeadTimeoutMs));
 }
 
 StreamSocket *ProxyConnection::receiverOf(Direction d) const

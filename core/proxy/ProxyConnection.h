@@ -28,8 +28,9 @@ class ProxyConnection final : public QObject
     Q_OBJECT
 
 public:
+    // With a refusal (Socktap is at its connection limit), the client's request is answered 503 with it.
     ProxyConnection(int fd, const ProxyConfig &config, capture::CaptureWriter &capture,
-                    QObject *parent = nullptr);
+                    const QString &refusal = {}, QObject *parent = nullptr);
     ~ProxyConnection() override;
 
     void start();
@@ -134,6 +135,7 @@ private:
     QTimer m_headTimer;
     QTimer m_responseTimer; // the server's silence while a response is awaited or streaming
     qint64 m_acceptedAt = 0;
+    QString m_refusal;
 
     QByteArray m_readBuffer;
     QByteArray m_clientBuffer; // client bytes not yet consumed (HTTP phases)

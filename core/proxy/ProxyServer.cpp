@@ -4,13 +4,42 @@
 
 #include "Worker.h"
 
+#include <QDir>
+#include <QSocketNotifier>
 #include <QThread>
 
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace socktap::proxy {
 
-// QTcpServer hands us raw descriptors: each goes to a worker thread without ever being a QTcpSocket.
+namespace {
+
+// Past the limit, this many more clients are held long enough to be told 503 (a burst of them arrives
+// at once); beyond that they are closed at once: the descriptors must not run out.
+constexpr int RefusalRoom = 96;
+// Descriptors kept free beyond what the connections use: the refusals above, and capture files, spill
+// segments, certificates being read.
+constexpr int SpareDescriptors = RefusalRoom + 32;
+// While accept() fails for want of descriptors: first retry after this, doubling up to the maximum.
+constexpr int AcceptRetryFirstMs = 50;
+constexpr int AcceptRetryMaxMs = 1'000;
+
+int openDescriptors()
+{
+    return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System).size());
+}
+
+} // namespace
+
+// QTcpServer binds and listens (and words the errors); the accepting is ours. Qt 6.4 treats a failing
+// accept() (EMFILE: out of descriptors) as temporary and keeps the socket's notifier on, so the event loop
+// would spin at 100% CPU while clients wait in the backlog. Each descriptor goes to a worker thread without
+// ever being a QTcpSocket.
 class ProxyServer::Listener final : public QTcpServer
 {
 public:
@@ -19,11 +48,47 @@ public:
         , m_server(server)
     { }
 
-protected:
-    void incomingConnection(qintptr fd) override { m_server->dispatch(fd); }
+    bool start(const QHostAddress &address, quint16 port)
+    {
+        if (!listen(address, port))
+            return false;
+        pauseAccepting(); // QTcpServer's own notifier stays off
+        m_notifier = new QSocketNotifier(socketDescriptor(), QSocketNotifier::Read, this);
+        connect(m_notifier, &QSocketNotifier::activated, this, &Listener::acceptAll);
+        return true;
+    }
+    void setAccepting(bool on)
+    {
+        if (m_notifier)
+            m_notifier->setEnabled(on);
+    }
+    void stop()
+    {
+        delete m_notifier;
+        m_notifier = nullptr;
+        close();
+    }
 
 private:
+    void acceptAll()
+    {
+        for (int i = 0; i < 256 && m_notifier && m_notifier->isEnabled(); ++i) {
+            const int fd = ::accept4(int(socketDescriptor()), nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd >= 0) {
+                m_server->dispatch(fd);
+                continue;
+            }
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue; // that client gave up while waiting; the next may not have
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            m_server->onAcceptError(errno); // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause and retry later
+            return;
+        }
+    }
+
     ProxyServer *m_server;
+    QSocketNotifier *m_notifier = nullptr;
 };
 
 ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObject *parent)
@@ -31,6 +96,8 @@ ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObje
     , m_config(std::move(config))
     , m_store(store)
 {
+    m_acceptRetry.setSingleShot(true);
+    connect(&m_acceptRetry, &QTimer::timeout, this, &ProxyServer::retryAccepting);
     if (m_config.viaName.isEmpty())
         m_config.viaName = "socktap-" + QByteArray::number(QRandomGenerator::global()->generate64(), 16);
 }
@@ -65,7 +132,10 @@ bool ProxyServer::start(QString *error)
 {
     m_listener = new Listener(this);
     m_listener->setListenBacklogSize(m_config.listenBacklog);
-    if (!m_listener->listen(m_config.listenAddress, m_config.listenPort)) {
+    m_maxConnections = m_config.maxConnections > 0
+        ? m_config.maxConnections
+        : std::max(1, (openFileLimit() - openDescriptors() - SpareDescriptors) / 2);
+    if (!m_listener->start(m_config.listenAddress, m_config.listenPort)) {
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3")
                          .arg(m_config.listenAddress.toString())
@@ -90,7 +160,7 @@ bool ProxyServer::start(QString *error)
     for (int i = 0; i < count; ++i) {
         auto *thread = new QThread;
         thread->setObjectName(QStringLiteral("socktap-worker-%1").arg(i));
-        auto *worker = new Worker(m_config, m_store);
+        auto *worker = new Worker(m_config, m_store, m_open);
         worker->moveToThread(thread);
         connect(worker, &Worker::idle, this, &ProxyServer::onWorkerIdle, Qt::QueuedConnection);
         // Direct: the directory is guarded by its own mutex, and a command must find a session at once.
@@ -115,15 +185,66 @@ bool ProxyServer::start(QString *error)
     return true;
 }
 
+int ProxyServer::openFileLimit()
+{
+    rlimit limit {};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+        return 1 << 20;
+    return int(std::min<rlim_t>(limit.rlim_cur, 1 << 30));
+}
+
 void ProxyServer::dispatch(qintptr fd)
 {
+    if (m_acceptDelayMs) {
+        m_acceptDelayMs = 0;
+        emit acceptRecovered();
+    }
     if (m_stopping || m_workers.empty()) {
         ::close(int(fd));
         return;
     }
+    const int open = m_open.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (open > m_maxConnections + RefusalRoom) {
+        // Too many even to refuse politely: the descriptor is needed more than the answer.
+        ::close(int(fd));
+        m_open.fetch_sub(1, std::memory_order_relaxed);
+        return;
+    }
+    QString refusal;
+    if (open > m_maxConnections)
+        refusal = QStringLiteral("Socktap is serving its maximum of %1 connections at once (two descriptors "
+                                 "each under an open-file limit of %2); try again when some have ended, or "
+                                 "raise the limit (ulimit -n, or --max-connections)")
+                      .arg(m_maxConnections)
+                      .arg(openFileLimit());
     Worker *worker = m_workers[m_next++ % m_workers.size()];
     QMetaObject::invokeMethod(
-        worker, [worker, fd] { worker->adopt(int(fd)); }, Qt::QueuedConnection);
+        worker, [worker, fd, refusal] { worker->adopt(int(fd), refusal); }, Qt::QueuedConnection);
+}
+
+void ProxyServer::onAcceptError(int error)
+{
+    if (!m_listener || !m_listener->isListening())
+        return;
+    // The listening socket stays readable: without a pause the event loop would spin on accept().
+    m_listener->setAccepting(false);
+    if (m_acceptDelayMs == 0) {
+        m_acceptDelayMs = AcceptRetryFirstMs;
+        emit acceptTrouble(QStringLiteral("cannot accept new clients: %1 (%2 connections open, open-file "
+                                          "limit %3); retrying until descriptors free up")
+                               .arg(QString::fromLocal8Bit(std::strerror(error)))
+                               .arg(openConnections())
+                               .arg(openFileLimit()));
+    } else {
+        m_acceptDelayMs = std::min(m_acceptDelayMs * 2, AcceptRetryMaxMs);
+    }
+    m_acceptRetry.start(m_acceptDelayMs);
+}
+
+void ProxyServer::retryAccepting()
+{
+    if (m_listener && m_listener->isListening() && !m_stopping)
+        m_listener->setAccepting(true);
 }
 
 void ProxyServer::command(capture::SessionId session, const intercept::SessionCommand &command,
@@ -176,8 +297,9 @@ void ProxyServer::stop()
     if (m_stopping)
         return;
     m_stopping = true;
+    m_acceptRetry.stop();
     if (m_listener)
-        m_listener->close();
+        m_listener->stop();
     if (m_workers.empty()) {
         emit stopped();
         return;

@@ -10,6 +10,9 @@
 #include <QObject>
 #include <QTcpServer>
 
+#include <QTimer>
+
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -44,14 +47,26 @@ public:
     void command(capture::SessionId session, const intercept::SessionCommand &command, QObject *context,
                  std::function<void(const intercept::CommandResult &)> done);
     bool isLive(capture::SessionId session) const;
+    // Client connections served at once (ProxyConfig::maxConnections, or what the open-file limit allows
+    // at two descriptors each); set by start().
+    int maxConnections() const { return m_maxConnections; }
+    int openConnections() const { return m_open.load(std::memory_order_relaxed); }
+    // The open-file limit the connection count was derived from.
+    static int openFileLimit();
 
 signals:
     void stopped();
+    // accept() failed for want of descriptors (or memory): accepting pauses and retries with a growing
+    // delay. Said once per episode; recovered() when a client is accepted again.
+    void acceptTrouble(const QString &why);
+    void acceptRecovered();
 
 private:
     class Listener;
     void dispatch(qintptr fd);
     void onWorkerIdle();
+    void onAcceptError(int error);
+    void retryAccepting();
 
     ProxyConfig m_config;
     capture::CaptureStore &m_store;
@@ -63,6 +78,10 @@ private:
     mutable std::mutex m_liveMutex;
     std::unordered_map<capture::SessionId, Worker *> m_live; // open WebSocket sessions and their worker
     bool m_stopping = false;
+    int m_maxConnections = 0;
+    std::atomic<int> m_open {0}; // connections handed to workers and not yet finished
+    QTimer m_acceptRetry; // while accept() fails: when to try again
+    int m_acceptDelayMs = 0; // 0: accepting normally
 };
 
 } // namespace socktap::proxy

@@ -12,8 +12,9 @@ constexpr int FlushIntervalMs = 5; // capture latency to the UI, at most this pl
 
 } // namespace
 
-Worker::Worker(const ProxyConfig &config, capture::CaptureStore &store)
+Worker::Worker(const ProxyConfig &config, capture::CaptureStore &store, std::atomic<int> &open)
     : m_config(config)
+    , m_open(open)
     , m_capture(store)
     , m_flushTimer(this) // parented, so moveToThread takes the timers along
     , m_graceTimer(this)
@@ -29,17 +30,18 @@ Worker::~Worker()
     m_capture.flush();
 }
 
-void Worker::adopt(int fd)
+void Worker::adopt(int fd, const QString &refusal)
 {
     if (m_stopping) {
         ::close(fd);
+        m_open.fetch_sub(1, std::memory_order_relaxed);
         return;
     }
     if (!m_flushTimer.isActive()) {
         // Timers must start in the thread that owns them; the first connection does it.
         m_flushTimer.start();
     }
-    auto *connection = new ProxyConnection(fd, m_config, m_capture, this);
+    auto *connection = new ProxyConnection(fd, m_config, m_capture, refusal, this);
     m_connections.insert(connection);
     connect(connection, &ProxyConnection::finished, this, [this, connection] { onFinished(connection); });
     connect(connection, &ProxyConnection::sessionOpened, this, [this, connection](capture::SessionId id) {
@@ -53,12 +55,19 @@ void Worker::adopt(int fd)
     connection->start();
 }
 
-void Worker::onFinished(ProxyConnection *connection)
+void Worker::forget(ProxyConnection *connection)
 {
-    if (!m_connections.remove(connection))
-        return;
+    m_connections.remove(connection);
+    m_open.fetch_sub(1, std::memory_order_relaxed);
     if (m_sessions.remove(connection->sessionId()))
         emit sessionEnded(connection->sessionId());
+}
+
+void Worker::onFinished(ProxyConnection *connection)
+{
+    if (!m_connections.contains(connection))
+        return;
+    forget(connection);
     connection->deleteLater();
     if (m_stopping && m_connections.isEmpty())
         finishShutdown();
@@ -104,9 +113,7 @@ void Worker::finishShutdown()
     // Peers that did not answer within the grace period are cut off.
     const auto left = m_connections;
     for (ProxyConnection *c : left) {
-        m_connections.remove(c);
-        if (m_sessions.remove(c->sessionId()))
-            emit sessionEnded(c->sessionId());
+        forget(c);
         delete c;
     }
     m_capture.flush();

@@ -14,6 +14,8 @@
 #include <QSet>
 #include <QTimer>
 
+#include <atomic>
+
 namespace socktap::proxy {
 
 class ProxyConnection;
@@ -23,11 +25,12 @@ class Worker final : public QObject
     Q_OBJECT
 
 public:
-    Worker(const ProxyConfig &config, capture::CaptureStore &store);
+    // `open` counts the server's connections; the worker takes its connections off it as they finish.
+    Worker(const ProxyConfig &config, capture::CaptureStore &store, std::atomic<int> &open);
     ~Worker() override;
 
-    // Called in the worker's thread (queued).
-    void adopt(int fd);
+    // Called in the worker's thread (queued). With a refusal, the client's request gets 503 with it.
+    void adopt(int fd, const QString &refusal = {});
     // Closes every connection (WebSocket peers get Close 1001), flushes the capture, then emits idle.
     void shutdown();
     // Carries out a command for one of this worker's WebSocket sessions (in the worker's thread).
@@ -43,7 +46,10 @@ private:
     void flushCapture();
     void finishShutdown();
 
+    void forget(ProxyConnection *connection);
+
     const ProxyConfig &m_config;
+    std::atomic<int> &m_open;
     capture::CaptureWriter m_capture;
     QSet<ProxyConnection *> m_connections;
     QHash<capture::SessionId, ProxyConnection *> m_sessions; // open WebSocket sessions, for commands

@@ -27,9 +27,17 @@ struct Socktap
     QByteArray err;
     QByteArray out;
 
-    bool start(const QStringList &args)
+    // fileLimit > 0: started under that open-file limit, soft and hard (so Socktap cannot raise it).
+    bool start(const QStringList &args, int fileLimit = 0)
     {
-        process.start(QStringLiteral(SOCKTAP_BINARY), args);
+        if (fileLimit > 0)
+            process.start(QStringLiteral("/bin/sh"),
+                          QStringList {QStringLiteral("-c"),
+                                       QStringLiteral("ulimit -n %1 && exec \"$0\" \"$@\"").arg(fileLimit),
+                                       QStringLiteral(SOCKTAP_BINARY)}
+                              + args);
+        else
+            process.start(QStringLiteral(SOCKTAP_BINARY), args);
         if (!process.waitForStarted(WaitMs))
             return false;
         // The banner on stderr names the port actually bound.
@@ -52,6 +60,26 @@ struct Socktap
         out += process.readAllStandardOutput();
         err += process.readAllStandardError();
         return ok;
+    }
+    bool waitError(const QByteArray &part)
+    {
+        return QTest::qWaitFor(
+            [&] {
+                err += process.readAllStandardError();
+                return err.contains(part);
+            },
+            WaitMs);
+    }
+    // CPU time the process has used (user + system), in clock ticks.
+    qint64 cpuTicks() const
+    {
+        QFile stat(QStringLiteral("/proc/%1/stat").arg(process.processId()));
+        if (!stat.open(QIODevice::ReadOnly))
+            return -1;
+        const QByteArray line = stat.readAll();
+        // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+        const QList<QByteArray> f = line.mid(line.lastIndexOf(')') + 2).split(' ');
+        return f.size() > 12 ? f[11].toLongLong() + f[12].toLongLong() : -1;
     }
     bool waitOutput(const QByteArray &part)
     {
@@ -538,6 +566,88 @@ private slots:
         QVERIFY(!QFile::exists(dead));
         QVERIFY(QFile::exists(alive));
         QVERIFY(socktap.stop());
+    }
+
+    static QByteArray upgradeRequest(quint16 port)
+    {
+        const QByteArray authority = "127.0.0.1:" + QByteArray::number(port);
+        return "GET http://" + authority + "/limit HTTP/1.1\r\nHost: " + authority
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    }
+
+    void connectionLimitRefusesWith503()
+    {
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--listen"),
+                               QStringLiteral("127.0.0.1:0"), QStringLiteral("--max-connections"),
+                               QStringLiteral("2")}));
+        QVERIFY2(socktap.err.contains("up to 2 sessions at once"), socktap.err.constData());
+        std::vector<std::unique_ptr<RawClient>> idle;
+        for (int i = 0; i < 2; ++i) {
+            idle.push_back(std::make_unique<RawClient>());
+            QVERIFY(idle.back()->connect(socktap.port));
+        }
+        QTest::qWait(200); // both are accepted and counted
+        RawClient third;
+        QVERIFY(third.connect(socktap.port));
+        third.send(upgradeRequest(echo.port()));
+        const auto refused = third.readResponseHead();
+        QVERIFY(refused);
+        QCOMPARE(refused->status, 503);
+        QVERIFY(third.readAtLeast(1));
+        QVERIFY2(third.buffer.contains("maximum of 2 connections"), third.buffer.constData());
+        QVERIFY2(socktap.waitOutput("503 Service Unavailable: Socktap is serving its maximum of 2"),
+                 socktap.out.constData()); // the session entry says what happened
+        // A connection that ends makes room: the next client is served.
+        idle.front().reset();
+        bool upgraded = false;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                RawClient next;
+                if (!next.connect(socktap.port))
+                    return false;
+                next.send(upgradeRequest(echo.port()));
+                const auto head = next.readResponseHead();
+                upgraded = head && head->status == 101;
+                return upgraded;
+            },
+            WaitMs));
+        QVERIFY(socktap.stop());
+        QCOMPARE(socktap.process.exitCode(), 0);
+    }
+
+    void descriptorExhaustionPausesAcceptingAndRecovers()
+    {
+        EchoServer echo;
+        Socktap socktap;
+        // Far more connections allowed than descriptors exist: accept() itself runs out.
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"),
+                               QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                               QStringLiteral("--max-connections"), QStringLiteral("1000")},
+                              64));
+        std::vector<std::unique_ptr<RawClient>> hogs;
+        for (int i = 0; i < 80; ++i) {
+            hogs.push_back(std::make_unique<RawClient>());
+            QVERIFY(hogs.back()->connect(socktap.port)); // the kernel's backlog takes what Socktap cannot
+        }
+        QVERIFY2(socktap.waitError("cannot accept new clients: "), socktap.err.constData());
+        // Paused, not spinning on a failing accept(): well under a tenth of a core while it waits.
+        const qint64 before = socktap.cpuTicks();
+        QTest::qWait(1000);
+        const qint64 used = socktap.cpuTicks() - before;
+        QVERIFY2(before >= 0 && used < 10, qPrintable(QStringLiteral("%1 ticks in 1 s").arg(used)));
+        socktap.err += socktap.process.readAllStandardError();
+        QCOMPARE(socktap.err.count("cannot accept new clients"), 1); // said once
+        hogs.clear();
+        QVERIFY2(socktap.waitError("accepting new clients again"), socktap.err.constData());
+        auto client =
+            openClient(echo.url(QStringLiteral("/after")),
+                       QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        QVERIFY(socktap.stop());
+        QCOMPARE(socktap.process.exitCode(), 0);
     }
 
     void warnsBeyondLoopback()
