@@ -25,6 +25,7 @@ MessageFacts factsOf(const ws::MessageAssembler::Message &m, quint16 flags)
     f.violations = m.violations;
     f.firstFrameTime = m.firstFrameTime;
     f.lastFrameTime = m.lastFrameTime;
+    f.note = m.note;
     if (m.opcode == quint8(ws::Opcode::Close))
         f.closeCode = m.close.code;
     f.flags = flags;

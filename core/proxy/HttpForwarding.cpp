@@ -427,8 +427,8 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
     if (!fromClient.isEmpty() && m_phase == Phase::WebSocket)
         m_ws->received(Direction::ClientToServer, fromClient);
     if (m_phase == Phase::WebSocket) {
-        m_client->setReadEnabled(true);
-        m_upstream->setReadEnabled(true);
+        m_client->setReadEnabled(m_ws->mayRead(Direction::ClientToServer));
+        m_upstream->setReadEnabled(m_ws->mayRead(Direction::ServerToClient));
     }
 }
 

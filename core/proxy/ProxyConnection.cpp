@@ -78,6 +78,8 @@ StreamSocket *ProxyConnection::senderOf(Direction d) const
 
 void ProxyConnection::readFrom(Direction from)
 {
+    if (m_ws)
+        m_ws->startSlice(from);
     for (int i = 0; i < ReadsPerWakeup; ++i) {
         // Looked up each turn: a handler may have replaced the upstream (a keep-alive redial).
         StreamSocket *socket = senderOf(from);
@@ -95,6 +97,8 @@ void ProxyConnection::readFrom(Direction from)
             onClientData(m_readBuffer);
         else
             onUpstreamData(m_readBuffer);
+        if (m_ws && m_ws->sliceSpent(from))
+            return; // decoding had its share of this turn; the socket stays readable for the next
     }
 }
 

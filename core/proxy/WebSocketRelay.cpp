@@ -97,22 +97,38 @@ void WebSocketRelay::noteClose(Direction from, std::optional<quint16> code, QByt
     }
 }
 
-void WebSocketRelay::received(Direction from, QByteArrayView bytes, qint64 now)
+qsizetype WebSocketRelay::received(Direction from, QByteArrayView bytes, qint64 now)
 {
     if (m_failed)
-        return; // the connection is being failed: nothing more crosses
+        return bytes.size(); // the connection is being failed: nothing more crosses
     Side &s = side(from);
     if (s.undecodable) {
         m_sink.forward(from, bytes);
-        return;
+        return bytes.size();
     }
-    if (s.gated)
-        receivedGated(from, bytes, now);
-    else
-        receivedUngated(from, bytes, now);
+    return s.gated ? receivedGated(from, bytes, now) : receivedUngated(from, bytes, now);
 }
 
-void WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, qint64 now)
+QByteArrayView WebSocketRelay::nextInput(const Side &s, QByteArrayView bytes, qsizetype pos)
+{
+    // Inside a compressed message, at most CompressedStep bytes at a time: deflate expands at most 1032
+    // times, so no single step inflates more than about 1 MiB (~3 ms here) before the budget is looked at.
+    const QByteArrayView rest = bytes.sliced(pos);
+    return s.assembler.inflating() ? rest.first(std::min(rest.size(), CompressedStep)) : rest;
+}
+
+void WebSocketRelay::startSlice(Direction from)
+{
+    Side &s = side(from);
+    s.inflateBudgetEnd = s.assembler.inflatedBytes() + InflateSlice;
+}
+
+bool WebSocketRelay::sliceSpent(const Side &s) const
+{
+    return s.assembler.inflatedBytes() >= s.inflateBudgetEnd;
+}
+
+qsizetype WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, qint64 now)
 {
     Side &s = side(from);
     qsizetype pos = 0;
@@ -120,25 +136,29 @@ void WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, qint6
     qsizetype frameStart = 0; // where the current frame's header began in bytes (0: in an earlier chunk)
     for (;;) {
         const qsizetype eventStart = pos;
-        const ws::FrameParser::Event ev = s.parser.next(bytes.sliced(pos));
+        const ws::FrameParser::Event ev = s.parser.next(nextInput(s, bytes, pos));
         pos += ev.consumed;
         using Kind = ws::FrameParser::Event::Kind;
-        if (ev.kind == Kind::NeedMore)
+        if (ev.kind == Kind::NeedMore) {
+            if (pos < bytes.size())
+                continue; // only a step of a compressed payload was offered
             break;
+        }
         if (ev.kind == Kind::Header) {
             frameStart = eventStart;
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations, bytes.sliced(sent, frameStart - sent)))
-                return;
+                return bytes.size();
         }
         if (ev.kind == Kind::Error) {
             // The unparseable header starts here (a header split across chunks began in an earlier one).
             frameStart = std::max(eventStart, sent);
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations, bytes.sliced(sent, frameStart - sent)))
-                return;
+                return bytes.size();
             // Nothing after this can be decoded; keep relaying so the peers decide.
             s.undecodable = true;
+            pos = bytes.size();
             break;
         }
         if (const auto *m = s.assembler.handle(ev, now)) {
@@ -148,7 +168,7 @@ void WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, qint6
                 noteClose(from, m->close.code, m->close.reason, now);
             m_sink.captured(from, capture::factsOf(*m));
             if (failIfStrict(from, payloadLevel, bytes.sliced(sent, frameStart - sent)))
-                return;
+                return bytes.size();
         }
         // Rare: Socktap's own messages waiting for a boundary, or a gate to switch on. One test per frame.
         if (ev.kind == Kind::FrameEnd && (!s.pending.empty() || s.wantGated) && s.parser.atFrameBoundary()) {
@@ -158,13 +178,15 @@ void WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, qint6
             flushOut(from);
             if (s.wantGated && atMessageBoundary(s)) {
                 s.gated = true;
-                receivedGated(from, bytes.sliced(pos), now);
-                return;
+                return pos + receivedGated(from, bytes.sliced(pos), now);
             }
         }
+        if (ev.kind == Kind::Payload && sliceSpent(s) && pos < bytes.size())
+            break; // decoding has had its time: the rest waits for the next turn of the event loop
     }
-    if (sent < bytes.size())
-        m_sink.forward(from, bytes.sliced(sent));
+    if (sent < pos)
+        m_sink.forward(from, bytes.sliced(sent, pos - sent));
+    return pos;
 }
 
 void WebSocketRelay::setInterceptor(intercept::Interceptor *interceptor)
@@ -229,7 +251,8 @@ void WebSocketRelay::ended(Direction from, qint64 now)
     }
     while (const auto *m = s.assembler.flushIncomplete(now)) {
         capture::MessageFacts f = capture::factsOf(*m);
-        f.note = note;
+        if (!note.isEmpty())
+            f.note = note;
         m_sink.captured(from, f);
     }
     flushOut(from);

@@ -73,7 +73,14 @@ public:
     WebSocketRelay(Options options, Sink &sink);
     ~WebSocketRelay();
 
-    void received(Direction from, QByteArrayView bytes, qint64 now);
+    // Takes what `from` sent. Returns how much of it was taken: less than all when decoding spent its time
+    // slice (a compressed message inflating megabytes); the caller offers the rest again later, after other
+    // connections had their turn. Nothing of the rest has been forwarded.
+    qsizetype received(Direction from, QByteArrayView bytes, qint64 now);
+    // Time slices: a caller starts one per turn of its event loop, and stops feeding `from` once it is
+    // spent (however many reads that turn held).
+    void startSlice(Direction from);
+    bool sliceSpent(Direction from) const { return sliceSpent(side(from)); }
     // `from` ended its TCP stream: a message in progress is captured, marked incomplete.
     void ended(Direction from, qint64 now);
 
@@ -103,6 +110,9 @@ public:
     bool reencoding(Direction from) const { return side(from).deflater != nullptr; }
 
 private:
+    // Decoding work per time slice: a few milliseconds of inflating at most.
+    static constexpr quint64 InflateSlice = 1024 * 1024;
+    static constexpr qsizetype CompressedStep = 1024;
     struct Unit; // a complete message waiting in a gated direction's queue
     struct Own // a message of Socktap's own, encoded
     {
@@ -135,6 +145,7 @@ private:
         std::unique_ptr<ws::Deflater> deflater; // re-compressing since the first change (see above)
         QByteArray out; // what this chunk forwards, gathered into one write
         quint64 nextId = 1;
+        quint64 inflateBudgetEnd = InflateSlice; // received() stops when the assembler has inflated this much
     };
 
     Side &side(Direction d) { return d == Direction::ClientToServer ? m_client : m_server; }
@@ -144,8 +155,10 @@ private:
     bool failIfStrict(Direction from, ws::Violations v, QByteArrayView forwardable = {});
     static ws::Violations payloadViolations(ws::Violations v);
 
-    void receivedUngated(Direction from, QByteArrayView bytes, qint64 now);
-    void receivedGated(Direction from, QByteArrayView bytes, qint64 now);
+    qsizetype receivedUngated(Direction from, QByteArrayView bytes, qint64 now);
+    qsizetype receivedGated(Direction from, QByteArrayView bytes, qint64 now);
+    static QByteArrayView nextInput(const Side &s, QByteArrayView bytes, qsizetype pos);
+    bool sliceSpent(const Side &s) const;
     bool atMessageBoundary(const Side &s) const;
     bool canSendNow(const Side &s, quint8 opcode) const;
     void sendPending(Direction from, qint64 now);

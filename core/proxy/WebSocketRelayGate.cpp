@@ -62,36 +62,39 @@ void WebSocketRelay::keep(Side &s, Accumulator &acc, QByteArrayView bytes)
     }
 }
 
-void WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qint64 now)
+qsizetype WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qint64 now)
 {
     Side &s = side(from);
     qsizetype pos = 0;
     for (;;) {
         const qsizetype eventStart = pos;
-        const ws::FrameParser::Event ev = s.parser.next(bytes.sliced(pos));
+        const ws::FrameParser::Event ev = s.parser.next(nextInput(s, bytes, pos));
         pos += ev.consumed;
         using Kind = ws::FrameParser::Event::Kind;
         if (ev.kind == Kind::NeedMore) {
             // A header split across chunks: the parser keeps its first bytes, and so must the gate.
             s.headerPart.append(bytes.sliced(eventStart, ev.consumed));
+            if (pos < bytes.size())
+                continue; // only a step of a compressed payload was offered
             break;
         }
         if (ev.kind == Kind::Error) {
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations))
-                return;
+                return bytes.size();
             // Nothing after this can be decoded: what was kept and the rest pass through as they are.
             s.undecodable = true;
             for (Accumulator *acc : {&s.data, &s.control})
                 s.out.append(std::exchange(acc->raw, QByteArray()));
             s.out.append(std::exchange(s.headerPart, QByteArray()));
             s.out.append(bytes.sliced(eventStart));
+            pos = bytes.size();
             break;
         }
         if (ev.kind == Kind::Header) {
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations))
-                return;
+                return bytes.size();
             if (const auto *abandoned = s.assembler.handle(ev, now))
                 onGatedMessage(from, *abandoned, s.data, now);
             const quint8 op = ev.header.opcode;
@@ -106,12 +109,15 @@ void WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qint64 
         if (const auto *m = s.assembler.handle(ev, now)) {
             onGatedMessage(from, *m, *s.current, now);
             if (m_failed)
-                return;
+                return bytes.size();
         }
+        if (ev.kind == Kind::Payload && sliceSpent(s) && pos < bytes.size())
+            break; // decoding has had its time: the rest waits for the next turn of the event loop
     }
     sendPending(from, now);
     flushOut(from);
     applyGateChange(from);
+    return pos;
 }
 
 void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::Message &m, Accumulator &acc,

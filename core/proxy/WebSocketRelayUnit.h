@@ -30,7 +30,8 @@ struct WebSocketRelay::Unit
     {
         capture::MessageFacts f = message.facts;
         f.flags = flags;
-        f.note = note;
+        if (!note.isEmpty()) // what happened to it, after what the decoder said of it
+            f.note = f.note.isEmpty() ? note : f.note + QStringLiteral("; ") + note;
         return f;
     }
 };

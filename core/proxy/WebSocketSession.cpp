@@ -77,12 +77,36 @@ void WebSocketSession::followRules()
 
 void WebSocketSession::received(Direction from, QByteArrayView bytes)
 {
+    QByteArray &waiting = m_untaken[capture::directionIndex(from)];
+    if (!waiting.isEmpty()) {
+        waiting.append(bytes); // behind bytes still waiting for their turn: order is kept
+        if (StreamSocket *source = senderOf(from))
+            source->setReadEnabled(false);
+        return;
+    }
     followRules();
-    m_relay.received(from, bytes, nowMicros());
+    const qsizetype taken = m_relay.received(from, bytes, nowMicros());
+    if (taken < bytes.size()) {
+        // Decoding spent its slice (a compressed message inflating megabytes): other connections on this
+        // worker get their turn before the rest is decoded.
+        QByteArray &untaken = m_untaken[capture::directionIndex(from)];
+        untaken = bytes.sliced(taken).toByteArray();
+        QTimer::singleShot(0, this, [this, from] { takeUntaken(from); });
+    }
     // Backpressure behind a hold: nothing may be forwarded, so the receiver's queue cannot say stop.
     if (!mayRead(from))
         if (StreamSocket *source = senderOf(from))
             source->setReadEnabled(false);
+}
+
+void WebSocketSession::takeUntaken(Direction from)
+{
+    const QByteArray bytes = std::exchange(m_untaken[capture::directionIndex(from)], QByteArray());
+    if (bytes.isEmpty())
+        return;
+    m_relay.startSlice(from); // a new turn of the event loop
+    received(from, bytes);
+    resumeIfRelieved(from);
 }
 
 void WebSocketSession::ended(Direction from)

@@ -40,9 +40,16 @@ public:
 
     void received(Direction from, QByteArrayView bytes);
     // Whether reading from `from` may go on: not while too much of it waits behind held messages, nor
-    // while a FIN from it waits for them.
-    bool mayRead(Direction from) const { return m_relay.backlog(from) <= m_config.highWater; }
+    // while a FIN from it waits for them, nor while bytes it sent wait for their decoding turn.
+    bool mayRead(Direction from) const
+    {
+        return m_relay.backlog(from) <= m_config.highWater
+            && m_untaken[capture::directionIndex(from)].isEmpty();
+    }
     void ended(Direction from);
+    // One turn of the event loop's worth of decoding (see WebSocketRelay::startSlice).
+    void startSlice(Direction from) { m_relay.startSlice(from); }
+    bool sliceSpent(Direction from) const { return m_relay.sliceSpent(from); }
     intercept::CommandResult command(const intercept::SessionCommand &command);
     // Close frames of Socktap's own towards either peer (strict mode, shutdown), recorded as injected.
     // `immediately`: not waiting for a frame boundary (the connection is being failed or shut down).
@@ -61,6 +68,7 @@ private:
     void delay(Direction from, quint64 id, int ms) override;
 
     void followRules();
+    void takeUntaken(Direction from);
     void resumeIfRelieved(Direction from);
     StreamSocket *receiverOf(Direction d) const;
     StreamSocket *senderOf(Direction d) const;
@@ -71,6 +79,9 @@ private:
     intercept::Interceptor m_interceptor;
     quint64 m_rulesGeneration = ~0ull;
     WebSocketRelay m_relay;
+    // Bytes the relay did not take yet (its decoding time slice was spent), per direction; offered again
+    // on the next turn of the event loop, with reading from that sender paused until they are taken.
+    QByteArray m_untaken[2];
 };
 
 } // namespace socktap::proxy

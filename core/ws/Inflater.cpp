@@ -37,7 +37,9 @@ bool Inflater::run(QByteArrayView in, QByteArray &out)
     z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
     z.avail_in = uInt(in.size());
     while (z.avail_in > 0) {
-        // Write into out while under the limit, then into the scratch area.
+        if (overLimit())
+            return true; // past the cap: the rest of the message is not inflated (see the header)
+        // Write into out while under the limit; then one scratch area's worth, to learn it is over.
         const qsizetype room = m_maxOutput - m_messageSize;
         const bool keep = room > 0;
         const qsizetype chunk = keep
@@ -53,6 +55,7 @@ bool Inflater::run(QByteArrayView in, QByteArray &out)
         if (keep)
             out.resize(start + produced);
         m_messageSize += produced;
+        m_totalInflated += quint64(produced);
         if (rc == Z_STREAM_END) {
             // RFC 7692 7.2.2 allows a final block with BFINAL set; the next message starts a new stream.
             inflateReset(&z);
@@ -92,7 +95,14 @@ bool Inflater::finishMessage(QByteArray &out)
     // RFC 7692 7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate.
     static constexpr char Tail[] = {0x00, 0x00, char(0xff), char(0xff)};
     const bool ok = feed(QByteArrayView(Tail, 4), out);
-    if (m_noContextTakeover || m_messageFailed) {
+    if (overLimit() && !m_noContextTakeover && !m_failed) {
+        // 7.2.3: later messages may refer back into the part that was not inflated.
+        m_failed = m_windowLost = true;
+        m_error = QStringLiteral("an earlier message from this peer inflated past %1 bytes and was not "
+                                 "inflated beyond that, so the shared window (RFC 7692 7.2.3) is unknown")
+                      .arg(m_maxOutput);
+    }
+    if (m_noContextTakeover || m_messageFailed || overLimit()) {
         // No context takeover: each message starts with an empty window (7.1.1).
         inflateReset(&m_stream->z);
     }

@@ -1,6 +1,8 @@
 // Decompresses permessage-deflate messages (RFC 7692 7.2.2) for one direction, fed compressed bytes in any
-// chunking. Honours the negotiated window and context takeover. Output beyond maxOutput is inflated into
-// a fixed scratch area and discarded, so the shared window stays right and memory stays flat.
+// chunking. Honours the negotiated window and context takeover. Inflating stops once a message passes
+// maxOutput: a deflate bomb (2 MB inflating to 2 GiB) costs a bounded amount of CPU and memory. The price:
+// with context takeover the shared window is then unknown, so the direction's later messages cannot be
+// inflated (windowLost()); without it the next message starts afresh.
 #pragma once
 
 #include <QByteArray>
@@ -27,9 +29,14 @@ public:
     // Ends the message (appends the 00 00 ff ff tail of 7.2.2) and prepares for the next one.
     bool finishMessage(QByteArray &out);
 
-    // Inflated bytes of the current (or just finished) message, including discarded ones.
+    // Inflated bytes of the current (or just finished) message; past maxOutput, where inflating stopped.
     qint64 messageSize() const { return m_messageSize; }
     bool overLimit() const { return m_messageSize > m_maxOutput; }
+    // An earlier message passed maxOutput under context takeover: nothing more can be inflated.
+    bool windowLost() const { return m_windowLost; }
+    qsizetype maxOutput() const { return m_maxOutput; }
+    // Bytes inflated over the inflater's life: how much work decoding has done (for time slicing).
+    quint64 totalInflated() const { return m_totalInflated; }
     bool failed() const { return m_failed; }
     QString error() const { return m_error; }
 
@@ -46,7 +53,9 @@ private:
     bool m_noContextTakeover;
     qsizetype m_maxOutput;
     qint64 m_messageSize = 0;
+    quint64 m_totalInflated = 0;
     bool m_failed = false;
+    bool m_windowLost = false;
     bool m_messageFailed = false;
     bool m_messageDone = false;
     QString m_error;

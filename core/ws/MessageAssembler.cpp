@@ -151,9 +151,18 @@ void MessageAssembler::onPayload(const FrameParser::Event &event)
     p.wire.append(bytes.first(wireKeep));
     const qsizetype before = p.data.size();
     if (!m_inflater->feed(bytes, p.data))
-        p.message.violations |= Violation::InflateFailed;
+        noteInflateFailure(p.message);
     if (p.message.opcode == quint8(Opcode::Text))
         p.utf8.feed(QByteArrayView(p.data).sliced(before));
+}
+
+void MessageAssembler::noteInflateFailure(Message &m) const
+{
+    // A lost window is not the peer's fault (Socktap stopped inflating a bomb): a note, not a violation.
+    if (m_inflater->windowLost())
+        m.note = QStringLiteral("not inflated: %1").arg(m_inflater->error());
+    else
+        m.violations |= Violation::InflateFailed;
 }
 
 const MessageAssembler::Message *MessageAssembler::onFrameEnd(qint64 now)
@@ -169,19 +178,23 @@ const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now
     m.lastFrameTime = now;
     if (m.compressed) {
         const qsizetype before = p.data.size();
-        if (!m_inflater->finishMessage(p.data))
-            m.violations |= Violation::InflateFailed;
+        if (!m_inflater->finishMessage(p.data) && m.note.isEmpty())
+            noteInflateFailure(m);
         if (m.opcode == quint8(Opcode::Text))
             p.utf8.feed(QByteArrayView(p.data).sliced(before));
         m.payloadSize = quint64(m_inflater->messageSize());
-        if (m_inflater->overLimit())
+        if (m_inflater->overLimit()) {
             m.violations |= Violation::InflatedTooLarge;
+            m.note = QStringLiteral("inflates to more than %1 bytes: inflating stopped there")
+                         .arg(m_inflater->maxOutput());
+        }
         m.wirePayload = p.wire;
     }
     m.truncated = m.payloadSize > quint64(p.data.size());
     // 8.1: a text message is valid UTF-8 as a whole. Undecodable or discarded bytes cannot be judged.
-    const bool judged =
-        !m.incomplete && !(m.compressed && (m.truncated || m.violations.testFlag(Violation::InflateFailed)));
+    const bool judged = !m.incomplete
+        && !(m.compressed
+             && (m.truncated || m.violations.testFlag(Violation::InflateFailed) || !m.note.isEmpty()));
     if (m.opcode == quint8(Opcode::Text) && judged && !p.utf8.isComplete())
         m.violations |= Violation::InvalidUtf8;
     if (m.opcode == quint8(Opcode::Close)) {

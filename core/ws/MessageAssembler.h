@@ -41,6 +41,7 @@ public:
         qint64 firstFrameTime = 0; // as passed to handle()
         qint64 lastFrameTime = 0;
         ClosePayload close; // for Close
+        QString note; // why a compressed message was not (wholly) inflated
 
         bool isControl() const { return ws::isControl(opcode); }
     };
@@ -56,6 +57,10 @@ public:
     const Message *handle(const FrameParser::Event &event, qint64 now);
     // The data message in progress, if any, marked incomplete: for a connection that ends mid-message.
     const Message *flushIncomplete(qint64 now);
+    // Whether the message in progress is compressed (its payload costs inflating), and the bytes inflated
+    // so far over the assembler's life: a caller bounds the decoding work it does at a time with these.
+    bool inflating() const { return m_current && m_current->message.compressed; }
+    quint64 inflatedBytes() const { return m_inflater ? m_inflater->totalInflated() : 0; }
 
 private:
     struct Partial
@@ -74,6 +79,7 @@ private:
     const Message *finish(Partial &p, qint64 now);
     void begin(Partial &p, const FrameHeader &h, qint64 now);
     void append(Partial &p, const FrameParser::Event &event);
+    void noteInflateFailure(Message &m) const;
 
     Options m_options;
     std::unique_ptr<Inflater> m_inflater;

@@ -33,6 +33,7 @@ struct RecordedMessage
     ws::Violations violations;
     std::optional<quint16> closeCode;
     QByteArray closeReason;
+    QString note;
 };
 
 struct WsRun
@@ -60,6 +61,7 @@ inline RecordedMessage record(const ws::MessageAssembler::Message &m)
     r.violations = m.violations;
     r.closeCode = m.close.code;
     r.closeReason = m.close.reason;
+    r.note = m.note;
     return r;
 }
 

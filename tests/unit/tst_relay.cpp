@@ -434,7 +434,8 @@ private slots:
         QCOMPARE(t.forwardedToServer, first + second);
         QCOMPARE(t.lines.last(), QStringLiteral("fail client 1002"));
         for (const QString &line : t.lines)
-            QVERIFY2(!line.startsWith(QLatin1String("forward client -")), qPrintable(line)); // no negative slices
+            QVERIFY2(!line.startsWith(QLatin1String("forward client -")),
+                     qPrintable(line)); // no negative slices
     }
 
     void injectWaitsForABoundary()
@@ -605,6 +606,54 @@ private slots:
         relay.received(Direction::ClientToServer, wire, 1);
         QCOMPARE(t.forwardedToServer, wire); // gated, decided, and still byte for byte
         QVERIFY(!relay.reencoding(Direction::ClientToServer));
+    }
+
+    void inflatingIsSlicedSoOneSessionCannotStallItsWorker_data()
+    {
+        QTest::addColumn<bool>("gated");
+        QTest::addRow("ungated") << false;
+        QTest::addRow("gated") << true;
+    }
+
+    void inflatingIsSlicedSoOneSessionCannotStallItsWorker()
+    {
+        // 48 MiB of zeros deflate to ~48 KiB: one read's worth of bytes would cost ~100 ms of inflating.
+        // received() stops after about 1 MiB of inflated output and says how much it took; the rest is
+        // offered again (the session does so on the next turn of the event loop). What crosses is the same.
+        QFETCH(bool, gated);
+        proxy::WebSocketRelay::Options options;
+        options.deflate = ws::DeflateParams();
+        Transcript t;
+        proxy::WebSocketRelay relay(options, t);
+        intercept::Rule rule = messageRule(intercept::Action::Drop, intercept::SenderMatch::Client);
+        rule.match.payload = "never present";
+        intercept::Interceptor interceptor(ruleSet({rule}), "h", "/");
+        if (gated)
+            relay.setInterceptor(&interceptor);
+        const qsizetype size = 48 * 1024 * 1024;
+        ws::Deflater sender;
+        const QByteArray wire =
+            ws::FrameWriter::frame(ws::Opcode::Binary, sender.compress(QByteArray(size, '\0')), true, true,
+                                   true)
+            + clientText("after");
+        QVERIFY(wire.size() < 64 * 1024);
+        int calls = 0;
+        for (QByteArrayView rest = wire; !rest.isEmpty(); ++calls) {
+            relay.startSlice(Direction::ClientToServer);
+            const qsizetype taken = relay.received(Direction::ClientToServer, rest, 1);
+            QVERIFY(taken > 0);
+            if (gated)
+                QVERIFY(t.forwardedToServer.isEmpty() || taken == rest.size()); // whole messages only
+            else
+                QCOMPARE(t.forwardedToServer, wire.first(wire.size() - rest.size() + taken)); // taken = sent
+            rest = rest.sliced(taken);
+            QVERIFY(calls < 1000);
+        }
+        QVERIFY2(calls >= size / (4 * 1024 * 1024), qPrintable(QString::number(calls))); // sliced
+        QCOMPARE(t.forwardedToServer, wire);
+        QCOMPARE(t.capturedPayloads.size(), 2);
+        QCOMPARE(t.capturedPayloads[0].size(), size);
+        QCOMPARE(t.capturedPayloads[1], QByteArray("after"));
     }
 
     void endFlushesTheMessageInProgress()
