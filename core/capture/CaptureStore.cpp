@@ -73,6 +73,7 @@ CaptureStore::CaptureStore()
 CaptureStore::CaptureStore(Limits limits)
     : m_limits(limits)
     , m_blockSize(blockSizeFor(limits.maxMemory))
+    , m_inProgress(std::make_shared<ws::BufferBudget>(qint64(limits.maxMemory / 4)))
 { }
 
 CaptureStore::~CaptureStore() = default;
@@ -109,6 +110,19 @@ quint64 CaptureStore::memoryUsed() const
 {
     return m_blockBytes + m_recordCount * sizeof(MessageRecord) + m_diskRecordCount * sizeof(quint64)
         + m_detailBytes + m_sessionBytes;
+}
+
+quint64 CaptureStore::inProgress() const
+{
+    return quint64(std::max<qint64>(0, m_inProgress->used()));
+}
+
+void CaptureStore::makeRoomForMessagesInProgress()
+{
+    if (m_memoryUsedSnapshot.load(std::memory_order_relaxed) + inProgress() <= m_limits.maxMemory)
+        return;
+    std::unique_lock lock(m_mutex);
+    enforceBudget();
 }
 
 quint64 CaptureStore::appendPayload(QByteArrayView bytes, bool onDisk)
@@ -404,7 +418,7 @@ void CaptureStore::enforceBudget()
     // Oldest payloads go first; then finished sessions' records and the sessions themselves, oldest first;
     // then open sessions' oldest records; the newest payloads last of all. What is left is the open
     // sessions' own state.
-    while (memoryUsed() > m_limits.maxMemory) {
+    while (memoryUsed() + inProgress() > m_limits.maxMemory) {
         // Payloads that are also on disk lose nothing by leaving memory: all of them go before any record.
         if (m_blocks.size() > 1 || (!m_blocks.empty() && (m_blocks.front().onDisk || m_spill)))
             evictOldestBlock();
@@ -414,6 +428,7 @@ void CaptureStore::enforceBudget()
             evictOldestBlock();
         }
     }
+    m_memoryUsedSnapshot.store(memoryUsed(), std::memory_order_relaxed);
 }
 
 namespace {
@@ -512,6 +527,7 @@ void CaptureStore::setMemoryLimit(quint64 bytes)
     std::unique_lock lock(m_mutex);
     m_limits.maxMemory = bytes;
     m_blockSize = blockSizeFor(bytes);
+    m_inProgress->setLimit(qint64(bytes / 4));
     enforceBudget();
 }
 
@@ -538,6 +554,7 @@ CaptureStore::Stats CaptureStore::stats() const
     }
     s.memoryUsed = memoryUsed();
     s.memoryLimit = m_limits.maxMemory;
+    s.inProgressBytes = inProgress();
     s.payloadBytesHeld = m_logEnd - m_logStart;
     return s;
 }

@@ -7,6 +7,7 @@
 
 #include "CaptureBatch.h"
 #include "CaptureFile.h"
+#include "core/ws/BufferBudget.h"
 
 #include <QByteArray>
 
@@ -66,6 +67,7 @@ public:
         QString spillDirectory; // where payloads past the memory budget went, or empty
         quint64 spillBytes = 0;
         quint64 droppedSegments = 0; // oldest spill segments removed under the disk budget
+        quint64 inProgressBytes = 0; // buffers of messages being assembled (part of memoryLimit)
     };
 
     // A live view: batches as applied, in order. Bounded: a subscriber that falls behind loses the oldest
@@ -112,6 +114,11 @@ public:
     void apply(std::shared_ptr<CaptureBatch> batch);
     void clear();
     void setMemoryLimit(quint64 bytes);
+    // The memory of messages still being assembled on every connection comes out of the same budget: up
+    // to a quarter of it, and what they hold is room the store makes by evicting (spilling) its oldest.
+    std::shared_ptr<ws::BufferBudget> messagesInProgress() const { return m_inProgress; }
+    // Called by writers with nothing to apply: makes room when messages in progress grew since.
+    void makeRoomForMessagesInProgress();
 
     // wake is called (from a writer thread) when the subscription's queue goes from empty to not empty.
     std::shared_ptr<Subscription> subscribe(std::function<void()> wake);
@@ -182,9 +189,12 @@ private:
     static quint64 sessionBytes(const SessionInfo &info);
     static quint64 detailBytes(const MessageDetail &detail);
     quint64 memoryUsed() const;
+    quint64 inProgress() const;
 
     Limits m_limits;
     qsizetype m_blockSize;
+    std::shared_ptr<ws::BufferBudget> m_inProgress;
+    std::atomic<quint64> m_memoryUsedSnapshot {0}; // memoryUsed() after the last change, for a lock-free look
     std::atomic<SessionId> m_nextSession {0};
     mutable std::shared_mutex m_mutex;
     std::map<SessionId, SessionEntry> m_sessions;

@@ -125,8 +125,10 @@ bool CaptureWriter::wantsFlush() const
 
 void CaptureWriter::flush()
 {
-    if (m_batch->isEmpty())
+    if (m_batch->isEmpty()) {
+        m_store.makeRoomForMessagesInProgress();
         return;
+    }
     auto full = std::exchange(m_batch, std::make_shared<CaptureBatch>());
     m_sessionSlot.clear();
     // Keep the next batch's buffers about as large as this one's, so a steady stream reallocates rarely.

@@ -3,6 +3,7 @@
 
 #include "core/http/HeadParser.h"
 #include "core/http/RequestTarget.h"
+#include "core/ws/BufferBudget.h"
 
 #include <QHostAddress>
 #include <QStringList>
@@ -44,6 +45,9 @@ struct ProxyConfig
     int responseTimeoutMs = 60'000;
     int shutdownGraceMs = 1'000; // how long peers get to answer our Close 1001 on shutdown
     qsizetype maxMessageCapture = 64 * 1024 * 1024;
+    // Memory for messages being assembled, shared by every connection (the capture store's share of
+    // --max-capture-memory; set by ProxyServer when empty).
+    std::shared_ptr<ws::BufferBudget> messagesInProgress;
     qsizetype highWater = 1024 * 1024; // per direction: stop reading the sender past this many unsent bytes
     http::HeadLimits headLimits;
 

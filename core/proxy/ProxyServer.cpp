@@ -96,6 +96,8 @@ ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObje
     , m_config(std::move(config))
     , m_store(store)
 {
+    if (!m_config.messagesInProgress)
+        m_config.messagesInProgress = store.messagesInProgress();
     m_acceptRetry.setSingleShot(true);
     connect(&m_acceptRetry, &QTimer::timeout, this, &ProxyServer::retryAccepting);
     if (m_config.viaName.isEmpty())

@@ -16,10 +16,11 @@ ws::FrameParser::Options parserOptions(ws::FrameParser::Sender sender, bool defl
     return o;
 }
 
-ws::MessageAssembler::Options assemblerOptions(qsizetype maxPayload)
+ws::MessageAssembler::Options assemblerOptions(const WebSocketRelay::Options &options)
 {
     ws::MessageAssembler::Options o;
-    o.maxPayload = maxPayload;
+    o.maxPayload = options.maxPayload;
+    o.budget = options.budget;
     return o;
 }
 
@@ -37,9 +38,9 @@ WebSocketRelay::WebSocketRelay(Options options, Sink &sink)
     : m_options(options)
     , m_sink(sink)
     , m_client(parserOptions(ws::FrameParser::Sender::Client, options.deflate.has_value()),
-               assemblerOptions(options.maxPayload))
+               assemblerOptions(options))
     , m_server(parserOptions(ws::FrameParser::Sender::Server, options.deflate.has_value()),
-               assemblerOptions(options.maxPayload))
+               assemblerOptions(options))
 {
     if (options.deflate) {
         // RFC 7692 7.1: each peer compresses with its own window and context rule.
@@ -167,6 +168,7 @@ qsizetype WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, 
             if (m->opcode == quint8(ws::Opcode::Close))
                 noteClose(from, m->close.code, m->close.reason, now);
             m_sink.captured(from, capture::factsOf(*m));
+            s.assembler.release();
             if (failIfStrict(from, payloadLevel, bytes.sliced(sent, frameStart - sent)))
                 return bytes.size();
         }
@@ -254,6 +256,7 @@ void WebSocketRelay::ended(Direction from, qint64 now)
         if (!note.isEmpty())
             f.note = note;
         m_sink.captured(from, f);
+        s.assembler.release();
     }
     flushOut(from);
     if (m_close.tcpEndTime == 0)

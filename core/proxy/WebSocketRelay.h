@@ -67,6 +67,7 @@ public:
         bool strict = false;
         qsizetype maxPayload = 64 * 1024 * 1024; // decoded bytes kept per message
         qsizetype maxHold = 64 * 1024 * 1024; // a larger message in a gated direction passes unheld
+        ws::BufferBudget *budget = nullptr; // shared by all messages in progress (see BufferBudget)
         std::optional<ws::DeflateParams> deflate;
     };
 

@@ -54,8 +54,10 @@ void WebSocketRelay::keep(Side &s, Accumulator &acc, QByteArrayView bytes)
         return;
     }
     acc.raw.append(bytes);
-    // A message too large to hold streams through, unless something is held ahead of it.
-    if (&acc == &s.data && acc.raw.size() > m_options.maxHold && s.queue.empty()) {
+    // A message too large to hold streams through, unless something is held ahead of it; so does one the
+    // memory budget for messages in progress has no more room for (it could not be kept whole to edit).
+    if (&acc == &s.data && (acc.raw.size() > m_options.maxHold || s.assembler.refusing())
+        && s.queue.empty()) {
         s.out.append(acc.raw);
         acc.raw.clear();
         acc.streaming = true;
@@ -95,8 +97,10 @@ qsizetype WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qi
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations))
                 return bytes.size();
-            if (const auto *abandoned = s.assembler.handle(ev, now))
+            if (const auto *abandoned = s.assembler.handle(ev, now)) {
                 onGatedMessage(from, *abandoned, s.data, now);
+                s.assembler.release();
+            }
             const quint8 op = ev.header.opcode;
             s.current = ws::isControl(op) || ws::isReservedOpcode(op) ? &s.control : &s.data;
             if (!s.headerPart.isEmpty())
@@ -108,6 +112,7 @@ qsizetype WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qi
             keep(s, *s.current, ev.payload);
         if (const auto *m = s.assembler.handle(ev, now)) {
             onGatedMessage(from, *m, *s.current, now);
+            s.assembler.release();
             if (m_failed)
                 return bytes.size();
         }
@@ -134,7 +139,10 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     if (acc.streaming) {
         acc.streaming = false;
         capture::MessageFacts f = capture::factsOf(m);
-        f.note = QStringLiteral("larger than the hold limit: passed through as it arrived");
+        const QString why = m.truncated && !m.note.isEmpty()
+            ? QStringLiteral("not kept whole (%1): passed through as it arrived").arg(m.note)
+            : QStringLiteral("larger than the hold limit: passed through as it arrived");
+        f.note = why;
         if (m.opcode == quint8(ws::Opcode::Close))
             noteClose(from, m.close.code, m.close.reason, now);
         m_sink.captured(from, f);

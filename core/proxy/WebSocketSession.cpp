@@ -20,6 +20,7 @@ WebSocketRelay::Options relayOptions(const ProxyConfig &config, std::optional<ws
     o.strict = config.strict;
     o.maxPayload = config.maxMessageCapture;
     o.maxHold = config.maxMessageCapture;
+    o.budget = config.messagesInProgress.get();
     o.deflate = deflate;
     return o;
 }

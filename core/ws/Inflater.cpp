@@ -39,12 +39,17 @@ bool Inflater::run(QByteArrayView in, QByteArray &out)
     while (z.avail_in > 0) {
         if (overLimit())
             return true; // past the cap: the rest of the message is not inflated (see the header)
-        // Write into out while under the limit; then one scratch area's worth, to learn it is over.
+        // Write into out while under the limit and granted room; else into the scratch area (past the
+        // limit, one scratch area's worth, to learn it is over).
         const qsizetype room = m_maxOutput - m_messageSize;
-        const bool keep = room > 0;
-        const qsizetype chunk = keep
-            ? std::min<qsizetype>(room, std::max<qsizetype>(in.size() * 4, 16 * 1024))
-            : qsizetype(sizeof(m_stream->scratch));
+        qsizetype chunk = std::min<qsizetype>(room, std::max<qsizetype>(in.size() * 4, 16 * 1024));
+        if (m_keeping && room > 0 && m_grant) {
+            chunk = m_grant(out, chunk);
+            m_keeping = chunk > 0;
+        }
+        const bool keep = m_keeping && room > 0;
+        if (!keep)
+            chunk = qsizetype(sizeof(m_stream->scratch));
         const qsizetype start = out.size();
         if (keep)
             out.resize(start + chunk);
@@ -84,6 +89,7 @@ bool Inflater::feed(QByteArrayView compressed, QByteArray &out)
         m_messageDone = false;
         m_messageSize = 0;
         m_messageFailed = false;
+        m_keeping = true;
     }
     if (m_failed || m_messageFailed)
         return false;

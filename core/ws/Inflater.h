@@ -9,6 +9,7 @@
 #include <QByteArrayView>
 #include <QString>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -22,6 +23,12 @@ public:
     ~Inflater();
     Inflater(const Inflater &) = delete;
     Inflater &operator=(const Inflater &) = delete;
+
+    // Decides how many more bytes `out` may take, up to wanted, making its capacity ready for them (so
+    // out never reallocates beyond what was granted); 0 from then on: the rest of the message is counted,
+    // not kept. Without one, out takes everything up to maxOutput.
+    using Grant = std::function<qsizetype(QByteArray &out, qsizetype wanted)>;
+    void setGrant(Grant grant) { m_grant = std::move(grant); }
 
     // Inflates the next compressed bytes of the current message, appending to out (up to maxOutput
     // bytes per message). Returns false on corrupt data; error() says why.
@@ -50,6 +57,8 @@ private:
 
     struct Stream;
     std::unique_ptr<Stream> m_stream;
+    Grant m_grant;
+    bool m_keeping = true; // the current message's output still goes to out
     bool m_noContextTakeover;
     qsizetype m_maxOutput;
     qint64 m_messageSize = 0;

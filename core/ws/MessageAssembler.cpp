@@ -9,16 +9,53 @@ namespace socktap::ws {
 namespace {
 
 constexpr qsizetype KeepCapacity = 1024 * 1024; // buffers larger than this are released between messages
-
-void recycle(QByteArray &buffer)
-{
-    if (buffer.capacity() > KeepCapacity)
-        buffer = QByteArray();
-    else
-        buffer.resize(0); // keeps the allocation for the next message
-}
+constexpr qsizetype MinGrowth = 16 * 1024;
 
 } // namespace
+
+void MessageAssembler::recycle(QByteArray &buffer) const
+{
+    // Kept for the next message when small, and (under a budget) while the budget is not under pressure:
+    // thousands of idle connections must not hold what active ones need.
+    const BufferBudget *b = m_options.budget;
+    const bool keep = buffer.capacity() <= KeepCapacity && (!b || b->used() < b->limit() / 2);
+    if (keep)
+        buffer.resize(0);
+    else
+        buffer = QByteArray();
+}
+
+void MessageAssembler::settle()
+{
+    if (!m_options.budget)
+        return;
+    qint64 held = 0;
+    for (const Partial *p : {&m_data, &m_control, &m_done})
+        held += p->data.capacity() + p->wire.capacity();
+    m_options.budget->adjust(held - m_accounted);
+    m_accounted = held;
+}
+
+qsizetype MessageAssembler::grant(Partial &p, QByteArray &buffer, qsizetype wanted)
+{
+    if (p.refused)
+        return 0;
+    const qsizetype free = buffer.capacity() - buffer.size();
+    if (wanted <= free)
+        return wanted;
+    // Grows geometrically (by at least its size), by what the budget grants.
+    qsizetype growth = std::max({wanted - free, buffer.capacity(), MinGrowth});
+    if (BufferBudget *b = m_options.budget) {
+        growth = qsizetype(b->takeUpTo(growth));
+        m_accounted += growth;
+    }
+    if (growth > 0)
+        buffer.reserve(buffer.capacity() + growth);
+    settle(); // the allocator's rounding
+    const qsizetype granted = std::min(wanted, buffer.capacity() - buffer.size());
+    p.refused = granted < wanted;
+    return granted;
+}
 
 MessageAssembler::MessageAssembler()
     : MessageAssembler(Options {})
@@ -28,9 +65,29 @@ MessageAssembler::MessageAssembler(Options options)
     : m_options(options)
 { }
 
+MessageAssembler::~MessageAssembler()
+{
+    if (m_options.budget)
+        m_options.budget->give(m_accounted);
+}
+
 void MessageAssembler::enableDeflate(int windowBits, bool noContextTakeover)
 {
     m_inflater = std::make_unique<Inflater>(windowBits, noContextTakeover, m_options.maxPayload);
+    m_inflater->setGrant([this](QByteArray &out, qsizetype wanted) {
+        return m_inflating ? grant(*m_inflating, out, wanted) : wanted;
+    });
+}
+
+void MessageAssembler::release()
+{
+    Partial *p = std::exchange(m_returned, nullptr);
+    if (!p || p->active)
+        return;
+    recycle(p->data);
+    recycle(p->wire);
+    p->frames.clear();
+    settle();
 }
 
 const MessageAssembler::Message *MessageAssembler::handle(const FrameParser::Event &event, qint64 now)
@@ -64,8 +121,10 @@ void MessageAssembler::begin(Partial &p, const FrameHeader &h, qint64 now)
     p.frames.clear();
     recycle(p.data);
     recycle(p.wire);
+    settle();
     p.utf8.reset();
     p.active = true;
+    p.refused = false;
 }
 
 const MessageAssembler::Message *MessageAssembler::onHeader(const FrameParser::Event &event, qint64 now)
@@ -107,7 +166,8 @@ void MessageAssembler::append(Partial &p, const FrameParser::Event &event)
     const QByteArrayView bytes = event.payload;
     const bool text = p.message.opcode == quint8(Opcode::Text);
     const qsizetype before = p.data.size();
-    const qsizetype keep = std::clamp<qsizetype>(m_options.maxPayload - before, 0, bytes.size());
+    const qsizetype keep =
+        grant(p, p.data, std::clamp<qsizetype>(m_options.maxPayload - before, 0, bytes.size()));
     if (keep > 0) {
         p.data.resize(before + keep);
         if (h.masked)
@@ -147,11 +207,14 @@ void MessageAssembler::onPayload(const FrameParser::Event &event)
         applyMask(m_scratch.data(), bytes.data(), bytes.size(), h.maskKey, event.payloadOffset);
         bytes = m_scratch;
     }
-    const qsizetype wireKeep = std::clamp<qsizetype>(m_options.maxPayload - p.wire.size(), 0, bytes.size());
+    const qsizetype wireKeep =
+        grant(p, p.wire, std::clamp<qsizetype>(m_options.maxPayload - p.wire.size(), 0, bytes.size()));
     p.wire.append(bytes.first(wireKeep));
     const qsizetype before = p.data.size();
+    m_inflating = &p;
     if (!m_inflater->feed(bytes, p.data))
         noteInflateFailure(p.message);
+    m_inflating = nullptr;
     if (p.message.opcode == quint8(Opcode::Text))
         p.utf8.feed(QByteArrayView(p.data).sliced(before));
 }
@@ -178,8 +241,10 @@ const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now
     m.lastFrameTime = now;
     if (m.compressed) {
         const qsizetype before = p.data.size();
+        m_inflating = &p;
         if (!m_inflater->finishMessage(p.data) && m.note.isEmpty())
             noteInflateFailure(m);
+        m_inflating = nullptr;
         if (m.opcode == quint8(Opcode::Text))
             p.utf8.feed(QByteArrayView(p.data).sliced(before));
         m.payloadSize = quint64(m_inflater->messageSize());
@@ -191,6 +256,15 @@ const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now
         m.wirePayload = p.wire;
     }
     m.truncated = m.payloadSize > quint64(p.data.size());
+    if (p.refused && m.truncated) {
+        const QString why =
+            QStringLiteral("memory for messages in progress was full (%1 MiB held by all connections): "
+                           "%2 of %3 bytes kept")
+                .arg(double(m_options.budget ? m_options.budget->used() : 0) / (1 << 20), 0, 'f', 1)
+                .arg(p.data.size())
+                .arg(m.payloadSize);
+        m.note = m.note.isEmpty() ? why : m.note + QStringLiteral("; ") + why;
+    }
     // 8.1: a text message is valid UTF-8 as a whole. Undecodable or discarded bytes cannot be judged.
     const bool judged = !m.incomplete
         && !(m.compressed
@@ -204,6 +278,7 @@ const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now
     m.payload = p.data;
     m.frames = std::span<const FrameInfo>(p.frames);
     p.active = false;
+    m_returned = &p;
     return &m;
 }
 

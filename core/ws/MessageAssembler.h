@@ -4,6 +4,7 @@
 // Sans-I/O: time comes in as an argument; knows nothing of sockets or sessions.
 #pragma once
 
+#include "BufferBudget.h"
 #include "ClosePayload.h"
 #include "FrameParser.h"
 #include "Inflater.h"
@@ -23,6 +24,8 @@ public:
     {
         qsizetype maxPayload = 64 * 1024 * 1024; // decoded bytes kept per message
         qsizetype maxFrameInfos = 4096; // frame records kept per message
+        // Shared by every assembler: their buffers grow only by what it grants. None: no common bound.
+        BufferBudget *budget = nullptr;
     };
 
     struct Message
@@ -48,6 +51,9 @@ public:
 
     explicit MessageAssembler(Options options);
     MessageAssembler();
+    ~MessageAssembler();
+    MessageAssembler(const MessageAssembler &) = delete;
+    MessageAssembler &operator=(const MessageAssembler &) = delete;
 
     // Messages from this peer are permessage-deflate compressed with these parameters (RFC 7692 7.2.2).
     void enableDeflate(int windowBits, bool noContextTakeover);
@@ -57,9 +63,14 @@ public:
     const Message *handle(const FrameParser::Event &event, qint64 now);
     // The data message in progress, if any, marked incomplete: for a connection that ends mid-message.
     const Message *flushIncomplete(qint64 now);
+    // The caller is done with the message last returned: its buffers go back (to the budget) now rather
+    // than when the next message starts, which on an idle connection may be never.
+    void release();
     // Whether the message in progress is compressed (its payload costs inflating), and the bytes inflated
     // so far over the assembler's life: a caller bounds the decoding work it does at a time with these.
     bool inflating() const { return m_current && m_current->message.compressed; }
+    // The budget refused the message in progress room: it is being counted, no longer kept.
+    bool refusing() const { return m_current && m_current->refused; }
     quint64 inflatedBytes() const { return m_inflater ? m_inflater->totalInflated() : 0; }
 
 private:
@@ -71,6 +82,7 @@ private:
         QByteArray wire;
         Utf8Validator utf8;
         bool active = false;
+        bool refused = false; // the budget refused room: nothing more of this message is kept (no holes)
     };
 
     const Message *onHeader(const FrameParser::Event &event, qint64 now);
@@ -80,6 +92,9 @@ private:
     void begin(Partial &p, const FrameHeader &h, qint64 now);
     void append(Partial &p, const FrameParser::Event &event);
     void noteInflateFailure(Message &m) const;
+    qsizetype grant(Partial &p, QByteArray &buffer, qsizetype wanted);
+    void recycle(QByteArray &buffer) const;
+    void settle();
 
     Options m_options;
     std::unique_ptr<Inflater> m_inflater;
@@ -87,7 +102,10 @@ private:
     Partial m_control; // a control frame, or a reserved-opcode frame
     Partial *m_current = nullptr; // the message the current frame belongs to
     Partial m_done; // the message last returned, when it had to be moved out of m_data
+    Partial *m_returned = nullptr; // the message last returned
+    Partial *m_inflating = nullptr; // the message the inflater is writing into
     QByteArray m_scratch;
+    qint64 m_accounted = 0; // bytes of buffer capacity taken from the budget
 };
 
 // Parses whole wire bytes from one sender and hands each message out (for frames Socktap writes itself,

@@ -268,6 +268,8 @@ struct RawWsServer
     bool reading = true; // false: stop reading (a slow reader), the kernel buffers fill up
     QByteArray requestHead; // as the proxy forwarded it
     QByteArray received; // bytes after the head
+    bool keep = true; // false: bytes after the head are only counted (in receivedCount), not kept
+    qint64 receivedCount = 0;
     std::function<QByteArray(const http::RequestHead &)> respond; // default: a plain 101
     QByteArray afterHandshake; // sent right after the response
 
@@ -291,7 +293,9 @@ struct RawWsServer
                 return;
             QByteArray data = socket->readAll();
             if (parser->status() == http::HeadParser::Status::Complete) {
-                received += data;
+                receivedCount += data.size();
+                if (keep)
+                    received += data;
                 return;
             }
             const auto r = parser->feed(data);

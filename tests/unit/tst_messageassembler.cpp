@@ -334,6 +334,65 @@ private slots:
         }
     }
 
+    void messagesInProgressShareOneBudget()
+    {
+        // Two connections' assemblers share 1 MiB. The first message takes what it needs; the second is
+        // counted whole but kept only as far as the budget allows, and says so. Nothing leaks.
+        BufferBudget budget(1 << 20);
+        MessageAssembler::Options options;
+        options.budget = &budget;
+        {
+            FrameParser firstParser(from(Sender::Client, false)), secondParser(from(Sender::Client, false));
+            MessageAssembler first(options), second(options);
+            const QByteArray part(300 * 1024, 'x');
+            QByteArray a, b;
+            for (int i = 0; i < 3; ++i) {
+                a += FrameWriter::frame(i ? Opcode::Continuation : Opcode::Binary, part, true, i == 2);
+                b += FrameWriter::frame(i ? Opcode::Continuation : Opcode::Binary, part, true, i == 2);
+            }
+            const auto runA = drive({a.first(a.size() - 10)}, firstParser, &first);
+            QVERIFY(runA.messages.isEmpty());
+            QVERIFY(budget.used() >= 900 * 1024 - 10 && budget.used() <= (1 << 20) + 4096);
+            const auto runB = drive({b}, secondParser, &second);
+            QCOMPARE(runB.messages.size(), 1);
+            QCOMPARE(runB.messages[0].payloadSize, 900u * 1024); // counted whole
+            QVERIFY(runB.messages[0].payload.size() < 200 * 1024); // kept what was left
+            QVERIFY(runB.messages[0].truncated);
+            QVERIFY2(runB.messages[0].note.contains("memory for messages in progress was full"),
+                     qPrintable(runB.messages[0].note));
+            second.release();
+            QVERIFY(budget.used() <= (1 << 20) + 4096);
+        }
+        QCOMPARE(budget.used(), 0);
+    }
+
+    void refusedRoomStillInflatesSoTheWindowStaysRight()
+    {
+        // The budget refuses a compressed message room part-way: its output is discarded from there, but
+        // inflating goes on, so the next message (referring back into it) decodes.
+        BufferBudget budget(64 * 1024);
+        MessageAssembler::Options options;
+        options.budget = &budget;
+        Deflater deflater;
+        QByteArray big;
+        for (int i = 0; i < 20000; ++i)
+            big += "line " + QByteArray::number(i) + " of a long log\n";
+        const QByteArray first = deflater.compress(big); // (in this order: the second refers to the first)
+        const QByteArray second = deflater.compress("line 7 of a long log");
+        const QByteArray wire = FrameWriter::message(Opcode::Text, first, false, 0, true)
+            + FrameWriter::message(Opcode::Text, second, false, 0, true);
+        FrameParser parser(from(Sender::Server, true));
+        MessageAssembler assembler(options);
+        assembler.enableDeflate(15, false);
+        const auto run = drive({wire}, parser, &assembler);
+        QCOMPARE(run.messages.size(), 2);
+        QCOMPARE(run.messages[0].payloadSize, quint64(big.size()));
+        QVERIFY(run.messages[0].truncated);
+        QVERIFY(big.startsWith(run.messages[0].payload));
+        QVERIFY(!run.messages[0].violations); // (its UTF-8 cannot be judged: not a violation)
+        QCOMPARE(run.messages[1].payload, QByteArray("line 7 of a long log"));
+    }
+
     void compressedTextIsValidatedAfterInflate()
     {
         Deflater deflater;
