@@ -388,8 +388,11 @@ struct EchoPool
     int listener = -1;
     std::atomic<bool> stop {false};
     std::thread thread;
+    bool sink = false; // only count what arrives after the upgrade (sunk), echo nothing
+    std::atomic<quint64> sunk {0};
 
-    EchoPool()
+    explicit EchoPool(bool sinkOnly = false)
+        : sink(sinkOnly)
     {
         listener = listenLoopback(port);
         ::fcntl(listener, F_SETFL, ::fcntl(listener, F_GETFL) | O_NONBLOCK); // accept until EAGAIN
@@ -444,6 +447,11 @@ struct EchoPool
                     const QByteArray resp = switching(p.request());
                     sendAll(fd, resp.constData(), size_t(resp.size()));
                     upgraded[size_t(fd)] = true;
+                }
+                if (sink) {
+                    sunk += quint64(in.size());
+                    in.clear();
+                    continue;
                 }
                 // Echo each complete small masked client frame (2 + 4 + n bytes), unmasked.
                 while (in.size() >= 6 && in.size() >= 6 + (quint8(in[1]) & 0x7f)) {
@@ -671,6 +679,100 @@ Scale scale(const Route &route, quint16 serverPort, int count, int rounds,
     return s;
 }
 
+struct Fanout
+{
+    int opened = 0;
+    double seconds = 0;
+    bool ok = false;
+};
+
+// `count` WebSocket sessions each send `messages` messages of `size` bytes at the same time, to a sink.
+Fanout fanout(const Route &route, EchoPool &sink, int count, int messages, qsizetype size)
+{
+    Fanout f;
+    const auto start = Clock::now();
+    const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(size, 'f'), true);
+    const quint64 perConnection = quint64(frame.size()) * quint64(messages);
+    const int ep = ::epoll_create1(0);
+    std::vector<int> fds;
+    std::vector<int> stage(65536, 0); // 0 connecting, 1 request sent, 2 sending, 3 sent
+    std::vector<quint64> offset(65536, 0);
+    std::vector<QByteArray> inbox(65536);
+    for (int i = 0; i < count; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in a {};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(route.connectPort);
+        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        epoll_event e {};
+        e.events = EPOLLOUT | EPOLLIN;
+        e.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+        fds.push_back(fd);
+    }
+    int sent = 0;
+    const auto deadline = Clock::now() + std::chrono::seconds(WorkloadSeconds);
+    epoll_event events[512];
+    while (sent < count && Clock::now() < deadline) {
+        const int n = ::epoll_wait(ep, events, 512, 100);
+        for (int i = 0; i < n; ++i) {
+            const int fd = events[i].data.fd;
+            int &st = stage[size_t(fd)];
+            if ((events[i].events & EPOLLOUT) && st == 0) {
+                st = 1;
+                const QByteArray req = upgradeFor(route, sink.port);
+                sendAll(fd, req.constData(), size_t(req.size()));
+                epoll_event e {};
+                e.events = EPOLLIN;
+                e.data.fd = fd;
+                ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
+                continue;
+            }
+            if (st == 1 && (events[i].events & EPOLLIN)) {
+                char buf[4096];
+                const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+                if (r > 0)
+                    inbox[size_t(fd)].append(buf, r);
+                if (!inbox[size_t(fd)].contains("\r\n\r\n"))
+                    continue;
+                st = 2;
+                ++f.opened;
+                epoll_event e {};
+                e.events = EPOLLOUT;
+                e.data.fd = fd;
+                ::epoll_ctl(ep, EPOLL_CTL_MOD, fd, &e);
+                continue;
+            }
+            if (st == 2 && (events[i].events & EPOLLOUT)) {
+                quint64 &done = offset[size_t(fd)];
+                while (done < perConnection) {
+                    const qsizetype at = qsizetype(done % quint64(frame.size()));
+                    const ssize_t w =
+                        ::send(fd, frame.constData() + at, size_t(frame.size() - at), MSG_NOSIGNAL);
+                    if (w <= 0)
+                        break;
+                    done += quint64(w);
+                }
+                if (done == perConnection) {
+                    st = 3;
+                    ++sent;
+                    ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+                }
+            }
+        }
+    }
+    const quint64 total = perConnection * quint64(count);
+    while (sink.sunk < total && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    f.ok = sink.sunk == total;
+    f.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    for (int fd : fds)
+        ::close(fd);
+    ::close(ep);
+    return f;
+}
+
 // --- processes --------------------------------------------------------------------------------------
 
 qint64 statusKb(pid_t pid, const char *field)
@@ -825,6 +927,30 @@ int runScale(const std::string &socktap, int count)
     return s.failed == 0 && s.opened > 0 ? 0 : 1;
 }
 
+// --fanout N: N sessions each send two 1 MiB messages at once through Socktap with its default 1 GiB
+// capture budget (so the capture must spill): its peak resident memory against the budget.
+int runFanout(const std::string &socktap, int count)
+{
+    EchoPool sink(true);
+    const Route route = startProxy("socktap", socktap, 0);
+    if (!route.pid) {
+        std::printf("socktap could not start\n");
+        return 1;
+    }
+    const qint64 idleKb = statusKb(route.pid, "VmRSS");
+    const int messages = 2;
+    const Fanout f = fanout(route, sink, count, messages, 1 << 20);
+    const qint64 peakKb = statusKb(route.pid, "VmHWM");
+    std::printf("%d sessions each sending %d x 1 MiB at once through socktap (capture budget 1 GiB%s):\n",
+                count, messages, g_socktapArgs.empty() ? "" : ", with extra options");
+    std::printf("  %d opened, %s in %.2f s (%.0f MiB through)\n", f.opened,
+                f.ok ? "all delivered" : "NOT all delivered", f.seconds, double(count) * messages);
+    std::printf("  RSS idle %.0f MiB, peak %.0f MiB: %.0f%% of the 1024 MiB budget\n", double(idleKb) / 1024,
+                double(peakKb) / 1024, 100.0 * double(peakKb) / 1024 / 1024);
+    stopProcess(route.pid);
+    return f.ok ? 0 : 1;
+}
+
 struct Row
 {
     std::string route;
@@ -841,6 +967,7 @@ int main(int argc, char **argv)
     std::string markdown;
     std::string only; // run only routes whose kind is this (direct, socktap, mitmdump)
     int sessions = 0; // --sessions N: only the scale workload, N sessions through Socktap
+    int fanoutCount = 0; // --fanout N: only the memory workload, N sessions sending 1 MiB messages at once
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--socktap" && i + 1 < argc)
@@ -857,6 +984,8 @@ int main(int argc, char **argv)
             g_socktapArgs.push_back(argv[++i]);
         else if (a == "--sessions" && i + 1 < argc)
             sessions = std::atoi(argv[++i]);
+        else if (a == "--fanout" && i + 1 < argc)
+            fanoutCount = std::atoi(argv[++i]);
     }
     rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);
@@ -865,6 +994,8 @@ int main(int argc, char **argv)
 
     if (sessions > 0)
         return runScale(socktap, sessions);
+    if (fanoutCount > 0)
+        return runFanout(socktap, fanoutCount);
 
     const quint64 smallCount = g_quick ? 200'000 : 2'000'000;
     const quint64 mediumCount = g_quick ? 4'096 : 32'768; // 16 KiB: 512 MiB

@@ -261,7 +261,7 @@ void ProxyConnection::processRequestBody()
     }
     // Pipelined requests wait in the buffer until this exchange is over. Reading goes on below highWater
     // so that a client that leaves while the server is silent is noticed (as nginx aborts the request).
-    if (m_requestBody.done() && m_clientBuffer.size() > m_config.highWater)
+    if (m_requestBody.done() && m_clientBuffer.size() > m_config.highWaterNow())
         m_client->setReadEnabled(false);
 }
 

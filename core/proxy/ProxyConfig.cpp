@@ -4,6 +4,13 @@
 
 namespace socktap::proxy {
 
+qsizetype ProxyConfig::highWaterNow() const
+{
+    const int open = openConnections ? openConnections->load(std::memory_order_relaxed) : 1;
+    return std::clamp(relayBuffers / (4 * qsizetype(std::max(1, open))), std::min(MinHighWater, highWater),
+                      highWater);
+}
+
 bool matchesHost(const QStringList &patterns, QByteArrayView host)
 {
     const QString name = QString::fromLatin1(host);

@@ -8,6 +8,7 @@
 #include <QHostAddress>
 #include <QStringList>
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -48,7 +49,16 @@ struct ProxyConfig
     // Memory for messages being assembled, shared by every connection (the capture store's share of
     // --max-capture-memory; set by ProxyServer when empty).
     std::shared_ptr<ws::BufferBudget> messagesInProgress;
-    qsizetype highWater = 1024 * 1024; // per direction: stop reading the sender past this many unsent bytes
+    // Bytes waiting to be written (or held) per direction of a connection before its sender is paused:
+    // highWater at most, but all connections share relayBuffers between them, so 2,000 busy connections
+    // do not queue a megabyte each (that was 2 GB of RSS). A direction holds at most twice its share (one
+    // read lands on top; reads are no larger than the share), two directions a connection: a quarter of
+    // relayBuffers / connections each, never less than MinHighWater.
+    qsizetype highWater = 1024 * 1024;
+    qsizetype relayBuffers = 64 * 1024 * 1024;
+    static constexpr qsizetype MinHighWater = 16 * 1024;
+    std::shared_ptr<std::atomic<int>> openConnections; // kept by ProxyServer
+    qsizetype highWaterNow() const;
     http::HeadLimits headLimits;
 
     // TLS interception. Without contexts, TLS inside CONNECT is relayed untouched as an opaque tunnel.

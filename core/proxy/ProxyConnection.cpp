@@ -36,7 +36,6 @@ ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::Cap
     , m_responseParser(http::HeadParser::Kind::Response, config.headLimits)
 {
     m_acceptedAt = nowMicros();
-    m_readBuffer.reserve(ReadChunk);
     m_headTimer.setSingleShot(true);
     connect(&m_headTimer, &QTimer::timeout, this, &ProxyConnection::onHeadTimeout);
     m_responseTimer.setSingleShot(true);
@@ -85,8 +84,11 @@ void ProxyConnection::readFrom(Direction from)
         StreamSocket *socket = senderOf(from);
         if (!socket || !socket->isOpen() || !socket->readEnabled())
             return;
-        m_readBuffer.resize(0);
-        const auto status = socket->read(m_readBuffer, ReadChunk);
+        // One buffer per worker thread, not per connection (64 KiB each of 10,000 adds up): nothing keeps a
+        // view into it past this call, and reads never nest (they start from the event loop only).
+        static thread_local QByteArray buffer;
+        buffer.resize(0);
+        const auto status = socket->read(buffer, std::min(ReadChunk, m_config.highWaterNow()));
         if (status == StreamSocket::ReadStatus::WouldBlock)
             return;
         if (status != StreamSocket::ReadStatus::Data) {
@@ -94,9 +96,9 @@ void ProxyConnection::readFrom(Direction from)
             return;
         }
         if (from == Direction::ClientToServer)
-            onClientData(m_readBuffer);
+            onClientData(buffer);
         else
-            onUpstreamData(m_readBuffer);
+            onUpstreamData(buffer);
         if (m_ws && m_ws->sliceSpent(from))
             return; // decoding had its share of this turn; the socket stays readable for the next
     }
@@ -129,7 +131,7 @@ void ProxyConnection::onClientData(QByteArrayView bytes)
         // Held for after the 101. Reading goes on (so a client that leaves is noticed, not left in
         // CLOSE-WAIT for as long as the server is silent) until highWater bytes wait.
         m_clientBuffer.append(bytes);
-        if (m_clientBuffer.size() > m_config.highWater)
+        if (m_clientBuffer.size() > m_config.highWaterNow())
             m_client->setReadEnabled(false);
         return;
     case Phase::Connecting:
@@ -181,7 +183,7 @@ void ProxyConnection::pauseIfCongested(Direction from)
     // sender down instead of Socktap buffering without bound.
     StreamSocket *to = receiverOf(from);
     StreamSocket *source = senderOf(from);
-    if (to && source && to->pendingWrite() > m_config.highWater)
+    if (to && source && to->pendingWrite() > m_config.highWaterNow())
         source->setReadEnabled(false);
 }
 

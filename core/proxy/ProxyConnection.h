@@ -137,7 +137,6 @@ private:
     qint64 m_acceptedAt = 0;
     QString m_refusal;
 
-    QByteArray m_readBuffer;
     QByteArray m_clientBuffer; // client bytes not yet consumed (HTTP phases)
     QByteArray m_upstreamBuffer;
     http::HeadParser m_requestParser;

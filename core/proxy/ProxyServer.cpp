@@ -96,6 +96,8 @@ ProxyServer::ProxyServer(ProxyConfig config, capture::CaptureStore &store, QObje
     , m_config(std::move(config))
     , m_store(store)
 {
+    // Connections handed to workers and not yet finished: for the limit, and to share relay buffers.
+    m_config.openConnections = std::make_shared<std::atomic<int>>(0);
     if (!m_config.messagesInProgress)
         m_config.messagesInProgress = store.messagesInProgress();
     m_acceptRetry.setSingleShot(true);
@@ -162,7 +164,7 @@ bool ProxyServer::start(QString *error)
     for (int i = 0; i < count; ++i) {
         auto *thread = new QThread;
         thread->setObjectName(QStringLiteral("socktap-worker-%1").arg(i));
-        auto *worker = new Worker(m_config, m_store, m_open);
+        auto *worker = new Worker(m_config, m_store, *m_config.openConnections);
         worker->moveToThread(thread);
         connect(worker, &Worker::idle, this, &ProxyServer::onWorkerIdle, Qt::QueuedConnection);
         // Direct: the directory is guarded by its own mutex, and a command must find a session at once.
@@ -205,11 +207,11 @@ void ProxyServer::dispatch(qintptr fd)
         ::close(int(fd));
         return;
     }
-    const int open = m_open.fetch_add(1, std::memory_order_relaxed) + 1;
+    const int open = m_config.openConnections->fetch_add(1, std::memory_order_relaxed) + 1;
     if (open > m_maxConnections + RefusalRoom) {
         // Too many even to refuse politely: the descriptor is needed more than the answer.
         ::close(int(fd));
-        m_open.fetch_sub(1, std::memory_order_relaxed);
+        m_config.openConnections->fetch_sub(1, std::memory_order_relaxed);
         return;
     }
     QString refusal;

@@ -50,7 +50,7 @@ public:
     // Client connections served at once (ProxyConfig::maxConnections, or what the open-file limit allows
     // at two descriptors each); set by start().
     int maxConnections() const { return m_maxConnections; }
-    int openConnections() const { return m_open.load(std::memory_order_relaxed); }
+    int openConnections() const { return m_config.openConnections->load(std::memory_order_relaxed); }
     // The open-file limit the connection count was derived from.
     static int openFileLimit();
 
@@ -79,7 +79,6 @@ private:
     std::unordered_map<capture::SessionId, Worker *> m_live; // open WebSocket sessions and their worker
     bool m_stopping = false;
     int m_maxConnections = 0;
-    std::atomic<int> m_open {0}; // connections handed to workers and not yet finished
     QTimer m_acceptRetry; // while accept() fails: when to try again
     int m_acceptDelayMs = 0; // 0: accepting normally
 };

@@ -126,7 +126,8 @@ void WebSocketSession::forward(Direction from, QByteArrayView bytes)
     // Backpressure: stop reading the sender while the receiver has too much queued (TCP then slows the
     // sender down) or while too much of it waits behind a held message.
     StreamSocket *source = senderOf(from);
-    if (source && (to->pendingWrite() > m_config.highWater || m_relay.backlog(from) > m_config.highWater))
+    if (source
+        && (to->pendingWrite() > m_config.highWaterNow() || m_relay.backlog(from) > m_config.highWaterNow()))
         source->setReadEnabled(false);
 }
 
@@ -187,7 +188,7 @@ void WebSocketSession::resumeIfRelieved(Direction from)
     StreamSocket *source = senderOf(from);
     StreamSocket *to = receiverOf(from);
     if (source && source->isOpen() && !source->readEnabled()
-        && (!to || to->pendingWrite() <= m_config.highWater))
+        && (!to || to->pendingWrite() <= m_config.highWaterNow()))
         source->setReadEnabled(true);
     if (m_relay.backlog(from) == 0 && m_owner.backlogCleared)
         m_owner.backlogCleared(from);

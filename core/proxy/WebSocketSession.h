@@ -43,7 +43,7 @@ public:
     // while a FIN from it waits for them, nor while bytes it sent wait for their decoding turn.
     bool mayRead(Direction from) const
     {
-        return m_relay.backlog(from) <= m_config.highWater
+        return m_relay.backlog(from) <= m_config.highWaterNow()
             && m_untaken[capture::directionIndex(from)].isEmpty();
     }
     void ended(Direction from);
