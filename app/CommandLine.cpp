@@ -185,8 +185,34 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("OUT"));
     const QCommandLineOption sessionOpt(
         QStringLiteral("session"),
-        QStringLiteral("With 'export --text': the session to write. Default: the first WebSocket session."),
+        QStringLiteral("With 'export --text': the session to write; with 'replay': the session to replay. "
+                       "Default: the first WebSocket session."),
         QStringLiteral("N"));
+    const QCommandLineOption urlOpt(
+        QStringLiteral("url"),
+        QStringLiteral("With 'replay': connect here (ws:// or wss://) instead of the "
+                       "original URL."),
+        QStringLiteral("URL"));
+    const QCommandLineOption timingOpt(
+        QStringLiteral("timing"),
+        QStringLiteral(
+            "With 'replay': fast (default), original (the recorded pace, see --speed) or conversation "
+            "(each message once the server has sent what it had by then)."),
+        QStringLiteral("MODE"), QStringLiteral("fast"));
+    const QCommandLineOption speedOpt(
+        QStringLiteral("speed"),
+        QStringLiteral("With 'replay --timing original': 2 plays twice as fast. "
+                       "Default: 1."),
+        QStringLiteral("X"), QStringLiteral("1"));
+    const QCommandLineOption headerOpt(
+        QStringLiteral("header"),
+        QStringLiteral("With 'replay': set a handshake header ('Name: value'), or "
+                       "remove it ('Name:'). Repeatable."),
+        QStringLiteral("LINE"));
+    const QCommandLineOption ignoreKeyOpt(QStringLiteral("ignore-json-key"),
+                                          QStringLiteral("With 'replay': a JSON key whose values may differ "
+                                                         "(timestamps, ids), at any depth. Repeatable."),
+                                          QStringLiteral("KEY"));
     const QCommandLineOption der(QStringLiteral("der"),
                                  QStringLiteral("With 'ca export': write DER instead of PEM."));
     QCommandLineOption screenshots(QStringLiteral("screenshots"),
@@ -197,7 +223,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
                   memory,      messageCap, workers,         connectTimeout, demo,       caDir,
                   upstreamCa,  insecure,   insecureHost,    noIntercept,    rules,      record,
                   memoryOnly,  disk,       harOut,          textOut,        sessionOpt, der,
-                  screenshots, proxyAuth,  responseTimeout, maxConnections});
+                  screenshots, proxyAuth,  responseTimeout, maxConnections, urlOpt,     timingOpt,
+                  speedOpt,    headerOpt,  ignoreKeyOpt});
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -265,6 +292,31 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.exportText = p.value(textOut);
         if (p.isSet(sessionOpt)) {
             bool ok = false;
+            o.exportSession = p.value(sessionOpt).toULongLong(&ok);
+            if (!ok || o.exportSession == 0)
+                return fail(
+                    QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
+        }
+    } else if (first == QLatin1String("replay")) {
+        if (positional.size() != 2)
+            return fail(QStringLiteral("usage: socktap replay FILE [--session N] [--url URL] [--timing "
+                                       "fast|original|conversation] [--speed X] [--header 'Name: value'] "
+                                       "[--ignore-json-key KEY] [--record OUT] [--json]"));
+        o.command = AppOptions::Command::Replay;
+        o.captureFile = positional[1];
+        o.replayUrl = p.value(urlOpt);
+        o.replayTiming = p.value(timingOpt);
+        if (o.replayTiming != u"fast" && o.replayTiming != u"original" && o.replayTiming != u"conversation")
+            return fail(
+                QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming));
+        bool ok = false;
+        o.replaySpeed = p.value(speedOpt).toDouble(&ok);
+        if (!ok || o.replaySpeed <= 0)
+            return fail(
+                QStringLiteral("--speed %1: expected a factor > 0, like 2 or 0.5").arg(p.value(speedOpt)));
+        o.replayHeaders = p.values(headerOpt);
+        o.ignoreJsonKeys = p.values(ignoreKeyOpt);
+        if (p.isSet(sessionOpt)) {
             o.exportSession = p.value(sessionOpt).toULongLong(&ok);
             if (!ok || o.exportSession == 0)
                 return fail(

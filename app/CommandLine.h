@@ -10,12 +10,17 @@ namespace socktap::app {
 
 struct AppOptions
 {
-    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export };
+    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay };
     Command command = Command::Run;
     QString captureFile; // open/export: the capture to read; run: a capture to open in the window
     QString exportHar; // export --har OUT
     QString exportText; // export --text OUT
-    quint64 exportSession = 0; // export --text --session N (0: the first WebSocket session)
+    quint64 exportSession = 0; // export --text --session N, replay --session N (0: the first WebSocket one)
+    QString replayUrl; // replay --url: another server than the original's
+    QString replayTiming = QStringLiteral("fast"); // fast, original, conversation
+    double replaySpeed = 1.0;
+    QStringList replayHeaders; // replay --header 'Name: value'
+    QStringList ignoreJsonKeys; // replay --ignore-json-key KEY
     QString recordFile; // --record FILE: the journal; empty for a temporary one
     bool memoryOnly = false; // --memory-only: no journal at all
     quint64 maxCaptureDisk = 10ull << 30;

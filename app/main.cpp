@@ -3,6 +3,7 @@
 #include "CommandLine.h"
 #include "ConsoleSink.h"
 #include "Demo.h"
+#include "ReplayCommand.h"
 #include "Screenshots.h"
 #include "SignalWatcher.h"
 
@@ -431,6 +432,19 @@ int main(int argc, char **argv)
         || parsed.options.command == app::AppOptions::Command::Export) {
         QCoreApplication app(argc, argv);
         return app::runCaptureCommand(parsed.options);
+    }
+    if (parsed.options.command == app::AppOptions::Command::Replay) {
+        QCoreApplication app(argc, argv);
+        app::AppOptions o = parsed.options;
+        std::unique_ptr<certs::CertificateAuthority> ca;
+        auto tls = setUpTls(o, ca);
+        if (!tls)
+            return 3;
+        o.memoryOnly = o.recordFile.isEmpty(); // the replay's capture is kept only if asked for
+        CaptureHome home;
+        if (!home.create(o))
+            return CaptureFileExit;
+        return app::runReplayCommand(o, *home.store, tls, ca->certificatePem());
     }
     if (parsed.options.command != app::AppOptions::Command::Run) {
         QCoreApplication app(argc, argv);

@@ -32,8 +32,10 @@ void MessageAssembler::settle()
     qint64 held = 0;
     for (const Partial *p : {&m_data, &m_control, &m_done})
         held += p->data.capacity() + p->wire.capacity();
-    m_options.budget->adjust(held - m_accounted);
-    m_accounted = held;
+    if (held != m_accounted) {
+        m_options.budget->adjust(held - m_accounted);
+        m_accounted = held;
+    }
 }
 
 qsizetype MessageAssembler::grant(Partial &p, QByteArray &buffer, qsizetype wanted)

@@ -1,0 +1,87 @@
+// What a server did differently when a session was replayed: the original's messages and the replay's,
+// aligned in order per direction, each pair equal, different (with a text or JSON diff of the payloads),
+// missing (the original had it, the replay did not) or extra; Close codes compared apart; a one-line
+// verdict. Data messages only are aligned: pings and pongs depend on timing, not on the server's logic.
+// Sans-I/O: takes messages, returns a verdict.
+#pragma once
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QStringList>
+
+#include <optional>
+#include <vector>
+
+namespace socktap::replay {
+
+struct ComparedMessage
+{
+    quint8 opcode = 0; // Text or Binary
+    QByteArray payload; // as kept
+    quint64 payloadSize = 0; // whole (more than payload.size() when the capture truncated it)
+    bool payloadEvicted = false; // the capture no longer holds it: cannot be compared
+};
+
+struct CloseSide
+{
+    bool sent = false;
+    bool initiated = false; // this side closed first
+    std::optional<quint16> code;
+    QByteArray reason;
+};
+
+struct MessagePair
+{
+    enum class Verdict { Equal, Different, Missing, Extra };
+    Verdict verdict = Verdict::Equal;
+    int originalIndex = -1; // in the direction's data messages, from 0; -1 for none
+    int replayIndex = -1;
+    std::optional<ComparedMessage> original;
+    std::optional<ComparedMessage> replay;
+    QStringList differences; // "$.count: 1 -> 2", "text differs at byte 12: ..."
+    QString note; // "compared the 1,024 bytes kept of 2,000"
+};
+
+struct DirectionComparison
+{
+    std::vector<MessagePair> pairs;
+    int equal = 0;
+    int different = 0;
+    int missing = 0;
+    int extra = 0;
+    bool matched() const { return different == 0 && missing == 0 && extra == 0; }
+};
+
+struct Comparison
+{
+    DirectionComparison client; // what was sent: differs only when the replay was edited or cut short
+    DirectionComparison server; // what came back: the point of a replay
+    CloseSide originalClose[2]; // [fromClient, fromServer]
+    CloseSide replayClose[2];
+    // The server's Close as far as it is the server's doing: one it started must be there again with the
+    // same code; its answer to the client's Close too; a replay's own final Close is not compared.
+    bool closeMatched() const;
+    // The server's messages and its Close matched.
+    bool serverMatched() const { return server.matched() && closeMatched(); }
+    QString verdict() const; // one line
+};
+
+struct CompareOptions
+{
+    QStringList ignoreJsonKeys; // at any depth ("timestamp", "id")
+};
+
+Comparison compare(const std::vector<ComparedMessage> originalMessages[2],
+                   const std::vector<ComparedMessage> replayMessages[2], const CloseSide originalClose[2],
+                   const CloseSide replayClose[2], const CompareOptions &options = {});
+
+// The differences between two payloads (empty when equal): a JSON diff when both parse as JSON, else
+// where the text or bytes first differ.
+QStringList payloadDifferences(quint8 opcode, const QByteArray &a, const QByteArray &b,
+                               const CompareOptions &options = {});
+
+// For the console and CI: every pair, then the verdict.
+QString comparisonText(const Comparison &c);
+QJsonObject comparisonJson(const Comparison &c);
+
+} // namespace socktap::replay

@@ -1,0 +1,106 @@
+// The replay comparison, sans I/O: JSON diffs with ignored keys at any depth, text and binary differences,
+// alignment (missing, extra), payloads the capture truncated or evicted, and whose Close counts.
+#include "core/replay/Comparison.h"
+
+#include <QTest>
+
+using namespace socktap::replay;
+
+namespace {
+
+ComparedMessage text(const QByteArray &payload)
+{
+    return ComparedMessage {1, payload, quint64(payload.size()), false};
+}
+
+} // namespace
+
+class TestComparison final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void jsonDifferencesByPath()
+    {
+        const QByteArray a =
+            R"({"user": {"id": 7, "name": "ann", "seen": 1}, "items": [1, 2, 3], "ok": true})";
+        const QByteArray b =
+            R"({"user": {"id": 8, "name": "ann", "seen": 2}, "items": [1, 5], "ok": true, "new": null})";
+        QCOMPARE(payloadDifferences(1, a, b),
+                 (QStringList {"$.items[1]: 2 -> 5", "$.items: 3 elements -> 2",
+                               "$.new: only in the replay (null)", "$.user.id: 7 -> 8",
+                               "$.user.seen: 1 -> 2"})); // (keys in sorted order)
+        // Ignored keys at any depth; key order and whitespace never matter.
+        QCOMPARE(payloadDifferences(1, a, b, CompareOptions {{"seen", "id", "items", "new"}}),
+                 QStringList {});
+        QCOMPARE(payloadDifferences(1, R"({"a":1,"b":2})", R"({ "b": 2, "a": 1 })"), QStringList {});
+    }
+
+    void textAndBinaryDifferences()
+    {
+        QCOMPARE(payloadDifferences(1, "price 10.5 EUR", "price 10.7 EUR"),
+                 QStringList {R"(text differs at byte 9: "price 10.5 EUR" -> "price 10.7 EUR")"});
+        QCOMPARE(payloadDifferences(2, QByteArray::fromHex("0102030405"), QByteArray::fromHex("010203")),
+                 QStringList {"bytes differ from offset 3 (5 -> 3 bytes)"});
+        QVERIFY(payloadDifferences(2, "same", "same").isEmpty());
+    }
+
+    void alignmentInOrder()
+    {
+        const std::vector<ComparedMessage> original[2] = {{text("a")}, {text("1"), text("2"), text("3")}};
+        const std::vector<ComparedMessage> replay[2] = {{text("a")}, {text("1"), text("20")}};
+        const CloseSide none[2];
+        const Comparison c = compare(original, replay, none, none);
+        QCOMPARE(c.server.equal, 1);
+        QCOMPARE(c.server.different, 1);
+        QCOMPARE(c.server.missing, 1);
+        QCOMPARE(c.server.pairs[2].verdict, MessagePair::Verdict::Missing);
+        QVERIFY(c.client.matched());
+        QVERIFY(!c.serverMatched());
+        QCOMPARE(c.verdict(), QStringLiteral("DIFFERENT: 1 of 3 server messages differ, 1 missing"));
+        const std::vector<ComparedMessage> more[2] = {{text("a")},
+                                                      {text("1"), text("2"), text("3"), text("4")}};
+        const Comparison extra = compare(original, more, none, none);
+        QCOMPARE(extra.server.extra, 1);
+        QCOMPARE(extra.server.pairs[3].replayIndex, 3);
+        QCOMPARE(extra.server.pairs[3].originalIndex, -1);
+    }
+
+    void truncatedAndEvictedPayloads()
+    {
+        // The capture kept 4 of 10 bytes: the kept part and the whole sizes are compared.
+        const ComparedMessage cut {1, "abcd", 10, false};
+        const ComparedMessage whole {1, "abcdefghij", 10, false};
+        const std::vector<ComparedMessage> a[2] = {{}, {cut}};
+        const std::vector<ComparedMessage> b[2] = {{}, {whole}};
+        const CloseSide none[2];
+        const Comparison c = compare(a, b, none, none);
+        QCOMPARE(c.server.equal, 1);
+        QVERIFY(c.server.pairs[0].note.contains("first 4 bytes"));
+        const ComparedMessage evicted {1, {}, 10, true};
+        const std::vector<ComparedMessage> e[2] = {{}, {evicted}};
+        QCOMPARE(compare(e, b, none, none).server.equal, 1); // not comparable, same size: not a difference
+    }
+
+    void whoseCloseCounts()
+    {
+        const std::vector<ComparedMessage> nothing[2];
+        // The server closed first with 4001; now 4002: different.
+        CloseSide original[2] = {{true, false, 4001, {}}, {true, true, 4001, "bye"}};
+        CloseSide replay[2] = {{true, false, 4002, {}}, {true, true, 4002, "bye"}};
+        QVERIFY(!compare(nothing, nothing, original, replay).closeMatched());
+        // The server no longer closes by itself: different.
+        CloseSide clientFirst[2] = {{true, true, 1000, {}}, {true, false, 1000, {}}};
+        QVERIFY(!compare(nothing, nothing, original, clientFirst).closeMatched());
+        // The original client closed first: the server's answer is compared.
+        CloseSide answered[2] = {{true, true, 1000, {}}, {true, false, 1011, {}}};
+        QVERIFY(!compare(nothing, nothing, clientFirst, answered).closeMatched());
+        QVERIFY(compare(nothing, nothing, clientFirst, clientFirst).closeMatched());
+        // The original ended without any Close: the replay's own closing is not the server's doing.
+        const CloseSide none[2];
+        QVERIFY(compare(nothing, nothing, none, clientFirst).closeMatched());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestComparison)
+#include "tst_comparison.moc"
