@@ -27,9 +27,9 @@ private slots:
         const QByteArray b =
             R"({"user": {"id": 8, "name": "ann", "seen": 2}, "items": [1, 5], "ok": true, "new": null})";
         QCOMPARE(payloadDifferences(1, a, b),
-                 (QStringList {"$.items[1]: 2 -> 5", "$.items: 3 elements -> 2",
-                               "$.new: only in the replay (null)", "$.user.id: 7 -> 8",
-                               "$.user.seen: 1 -> 2"})); // (keys in sorted order)
+                 (QStringList {"$.items[1]: 2 -> 5", "$.items: 3 elements -> 2", "$.user.id: 7 -> 8",
+                               "$.user.seen: 1 -> 2", "$.new: only in the replay (null)"}));
+        // (the original's keys in sorted order, then those only in the replay)
         // Ignored keys at any depth; key order and whitespace never matter.
         QCOMPARE(payloadDifferences(1, a, b, CompareOptions {{"seen", "id", "items", "new"}}),
                  QStringList {});
