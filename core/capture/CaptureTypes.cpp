@@ -131,6 +131,11 @@ quint16 CloseInfo::effectiveCode() const
     return code[directionIndex(*firstCloser)].value_or(ws::CloseCode::NoStatusReceived);
 }
 
+SessionId SessionInfo::replayOf() const
+{
+    return request.headers.value(ReplayOfHeader).trimmed().toULongLong();
+}
+
 QByteArray SessionInfo::url() const
 {
     if (host.isEmpty())

@@ -131,7 +131,12 @@ struct SessionInfo
     quint64 tunnelBytes[2] = {0, 0}; // opaque tunnels: bytes each way
 
     QByteArray url() const; // scheme://host:port/path for display
+    // A replay made by Socktap labels its request with the original session (ReplayOfHeader, removed
+    // before the request goes on): 0 for a session that is not a replay.
+    SessionId replayOf() const;
 };
+
+inline constexpr char ReplayOfHeader[] = "Socktap-Replay-Of";
 
 // Per-session counters the store keeps as messages arrive.
 struct SessionCounters

@@ -26,7 +26,8 @@ bool regenerated(QByteArrayView name)
                                         "te",
                                         "trailer",
                                         "transfer-encoding",
-                                        "content-length"};
+                                        "content-length",
+                                        "socktap-replay-of"};
     for (const char *n : Names)
         if (name.compare(QByteArrayView(n), Qt::CaseInsensitive) == 0)
             return true;

@@ -63,6 +63,8 @@ void Replayer::start()
     for (const auto &[name, value] : m_plan.headers)
         if (name.compare("Origin", Qt::CaseInsensitive) != 0)
             request.setRawHeader(name, value);
+    if (m_plan.original) // for Socktap's capture, which removes it before it goes on
+        request.setRawHeader(capture::ReplayOfHeader, QByteArray::number(m_plan.original));
     m_socket.setProxy(m_options.proxy.value_or(QNetworkProxy(QNetworkProxy::NoProxy)));
     if (m_plan.url.scheme() == u"wss") {
         QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();

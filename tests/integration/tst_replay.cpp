@@ -8,6 +8,7 @@
 #include "core/capture/NativeFile.h"
 #include "core/proxy/TlsSession.h"
 #include "core/replay/Replayer.h"
+#include "core/ws/FrameWriter.h"
 #include "support/Peers.h"
 #include "support/TlsPeers.h"
 
@@ -231,6 +232,8 @@ private slots:
         QVERIFY2(run.comparison.serverMatched(), qPrintable(replay::comparisonText(run.comparison)));
         QVERIFY(run.comparison.client.matched());
         QVERIFY(run.comparison.verdict().startsWith("EQUAL"));
+        QCOMPARE(proxy.store.session(run.session)->replayOf(), original); // linked to its original
+        QCOMPARE(proxy.store.session(original)->replayOf(), 0u);
     }
 
     void changedAnswersGetPerMessageVerdicts()
@@ -409,6 +412,38 @@ private slots:
         QCOMPARE(directions(proxy.store, replaySession), before);
         QTest::qWait(2000); // past the time "second" was due
         QCOMPARE(directions(proxy.store, replaySession), before);
+    }
+
+    void theServerSeesTheOriginalHeadersNotSocktapsLabel()
+    {
+        RawWsServer server;
+        ProxyHarness proxy;
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        client.send(
+            RawClient::upgradeTo(server.port(), "Cookie: session=abc\r\nUser-Agent: test-agent/1\r\n"));
+        QVERIFY(client.readResponseHead());
+        client.send(ws::FrameWriter::frame(ws::Opcode::Text, "hi", true));
+        QVERIFY(server.waitReceived(8));
+        client.socket.close();
+        const auto original =
+            proxy.waitSession([](const auto &s) { return s.state == capture::SessionState::Closed; });
+        QVERIFY(original);
+        auto plan = replay::planReplay(proxy.store, original->id, nullptr);
+        QVERIFY(plan);
+        QVERIFY(plan->setHeader(QStringLiteral("User-Agent: replayer/2")));
+        server.requestHead.clear();
+        replay::Replayer::Options options;
+        options.proxy = proxy.networkProxy();
+        options.waitMs = 300;
+        replay::Replayer replayer(*plan, options);
+        replayer.start();
+        QVERIFY(QTest::qWaitFor([&] { return !server.requestHead.isEmpty(); }, WaitMs));
+        QVERIFY2(server.requestHead.contains("Cookie: session=abc\r\n"), server.requestHead.constData());
+        QVERIFY(server.requestHead.contains("User-Agent: replayer/2\r\n"));
+        QVERIFY(!server.requestHead.contains("test-agent"));
+        QVERIFY(!server.requestHead.contains("Socktap-Replay-Of")); // Socktap's label stays with Socktap
+        replayer.cancel();
     }
 
     void sessionsThatCannotBeReplayedSayWhy()
