@@ -103,10 +103,18 @@ void HandshakeView::clear()
     m_raw->clear();
 }
 
-void HandshakeView::setSession(const capture::SessionInfo &s)
+void HandshakeView::setSession(const capture::SessionInfo &s, const QList<capture::SessionId> &replays)
 {
     QString html = QStringLiteral("<table>");
     html += htmlRow(tr("URL"), htmlEscape(QString::fromLatin1(s.url())));
+    if (const capture::SessionId original = s.replayOf())
+        html += htmlRow(tr("Replay"), tr("of session %1, by Socktap").arg(original));
+    if (!replays.isEmpty()) {
+        QStringList ids;
+        for (const capture::SessionId id : replays)
+            ids.append(QString::number(id));
+        html += htmlRow(tr("Replayed as"), tr("session %1").arg(ids.join(QStringLiteral(", "))));
+    }
     html += htmlRow(tr("Mode"), QString::fromLatin1(capture::modeName(s.mode)));
     html += htmlRow(tr("Client"), QStringLiteral("%1:%2").arg(s.clientAddress).arg(s.clientPort));
     html += htmlRow(tr("State"),

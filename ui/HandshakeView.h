@@ -19,7 +19,8 @@ class HandshakeView final : public QWidget
 
 public:
     explicit HandshakeView(QWidget *parent = nullptr);
-    void setSession(const capture::SessionInfo &session);
+    // replays: sessions that replayed this one (shown as links back).
+    void setSession(const capture::SessionInfo &session, const QList<capture::SessionId> &replays = {});
     void clear();
 
     QTextBrowser *summary() const { return m_summary; }

@@ -85,6 +85,8 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->verticalHeader()->setDefaultSectionSize(m_sessionView->fontMetrics().height() + 6);
     m_sessionView->setWordWrap(false);
     m_sessionView->setAlternatingRowColors(true);
+    m_sessionView->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_sessionView, &QWidget::customContextMenuRequested, this, &MainWindow::showSessionMenu);
     m_sessionView->horizontalHeader()->setStretchLastSection(true);
     m_sessionView->setColumnWidth(SessionTableModel::Id, 44);
     m_sessionView->setColumnWidth(SessionTableModel::State, 84);
@@ -266,6 +268,10 @@ void MainWindow::buildSessionMenu()
         addAction(a);
     }
     session->addSeparator();
+    m_replayAction = session->addAction(tr("Re&play…"), this, [this] { replaySession(m_current); });
+    m_replayAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_replayAction->setToolTip(tr("Play this session's client side again, against its server or another, and "
+                                  "compare what comes back"));
     m_closeSession = session->addAction(tr("&Close session…"), this, &MainWindow::closeSession);
 }
 
@@ -299,6 +305,8 @@ void MainWindow::updateSessionActions()
     }
     m_resumeAll->setEnabled(live);
     m_closeSession->setEnabled(live);
+    const auto current = m_current ? m_store.session(m_current) : std::nullopt;
+    m_replayAction->setEnabled(current && current->kind == capture::SessionKind::WebSocket && !m_replayer);
     m_compose->setSession(m_current, live);
     m_messages->setLive(live);
 }
@@ -397,6 +405,14 @@ void MainWindow::buildStatusBar()
     statusBar()->addWidget(m_listening);
     statusBar()->addWidget(m_toggle);
     buildJobStatus();
+    m_replayStatus = new QLabel(this);
+    m_replayCancel = new QToolButton(this);
+    m_replayCancel->setText(tr("Cancel replay"));
+    connect(m_replayCancel, &QToolButton::clicked, this, &MainWindow::cancelReplay);
+    statusBar()->addWidget(m_replayStatus);
+    statusBar()->addWidget(m_replayCancel);
+    m_replayStatus->hide();
+    m_replayCancel->hide();
     statusBar()->addPermanentWidget(m_counters);
 }
 
@@ -533,7 +549,13 @@ void MainWindow::showSession(bool messagesToo)
         m_messages->setSession(0, 0);
         return;
     }
-    m_handshake->setSession(*s);
+    QList<capture::SessionId> replays; // shown in both: the original lists its replays
+    if (s->kind == capture::SessionKind::WebSocket)
+        for (int r = 0; r < m_sessions->rowCount(); ++r)
+            if (const capture::SessionInfo *other = m_sessions->session(r);
+                other && other->replayOf() == s->id)
+                replays.append(other->id);
+    m_handshake->setSession(*s, replays);
     m_close->setSession(*s);
     if (messagesToo)
         m_messages->setSession(s->id, s->upgradedAt ? s->upgradedAt : s->acceptedAt);

@@ -15,8 +15,10 @@
 #include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/ProxyServer.h"
+#include "core/replay/Replayer.h"
 
 #include <QMainWindow>
+#include <QPointer>
 
 #include <QHash>
 #include <QSet>
@@ -52,6 +54,7 @@ class FileJob;
 class InterceptPane;
 class HandshakeView;
 class MessagesPanel;
+class CompareView;
 class SessionFilterModel;
 class SessionTableModel;
 class TimelineView;
@@ -132,7 +135,24 @@ public:
     QLabel *storageLabel() const { return m_storage; }
     QLabel *warningsLabel() const { return m_warnings; }
 
+    // Replays (MainWindowReplay.cpp). replaySession asks how (ReplayDialog), then startReplay plays the
+    // plan through this window's proxy, so the replay appears as a session linked to its original; when
+    // it ends, the comparison opens (CompareView). One replay at a time; false with why otherwise.
+    void replaySession(capture::SessionId id);
+    bool startReplay(replay::ReplayPlan plan, replay::Replayer::Options options,
+                     const QStringList &ignoreJsonKeys, QString *error = nullptr);
+    void cancelReplay();
+    bool isReplaying() const { return m_replayer != nullptr; }
+    QAction *replayAction() const { return m_replayAction; }
+    // The session list's context menu as it would open now (for tests; the caller owns it).
+    QMenu *sessionContextMenu();
+    CompareView *compareView() const;
+    QLabel *replayStatus() const { return m_replayStatus; }
+
 signals:
+    // A replay ended: compared (error empty), failed or was cancelled.
+    void replayFinished(const QString &error);
+
     // A file job ended (error is empty on success, "cancelled" when cancelled).
     void fileJobFinished(bool ok, const QString &error);
 
@@ -197,6 +217,10 @@ private:
     void exportCa();
     void showSettings();
     void restoreLayout();
+    void finishReplay();
+    void showSessionMenu(const QPoint &at);
+    void compareReplay(const replay::ReplayPlan &plan, capture::SessionId replayId,
+                       const QStringList &ignoreJsonKeys);
     void saveLayout();
     QString lastDirectory() const;
 
@@ -229,6 +253,12 @@ private:
     std::array<QAction *, 2> m_pause {}; // indexed by capture::Direction: who sent what is paused
     QAction *m_resumeAll = nullptr;
     QAction *m_closeSession = nullptr;
+    QAction *m_replayAction = nullptr;
+    std::unique_ptr<replay::Replayer> m_replayer;
+    QStringList m_replayIgnore;
+    QLabel *m_replayStatus = nullptr;
+    QToolButton *m_replayCancel = nullptr;
+    QPointer<CompareView> m_compareView;
     QAction *m_rulesAction = nullptr;
     QMenu *m_fileMenu = nullptr;
     QMenu *m_recentMenu = nullptr;

@@ -198,6 +198,10 @@ QVariant SessionTableModel::display(const Row &r, int column) const
     case Id:
         return QString::number(s.id);
     case State:
+        if (const capture::SessionId original = s.replayOf())
+            return tr("%1 (replay of %2)")
+                .arg(QString::fromLatin1(capture::stateName(s.state)))
+                .arg(original);
         return QString::fromLatin1(capture::stateName(s.state));
     case Scheme:
         return schemeText(s);

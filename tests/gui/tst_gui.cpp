@@ -7,6 +7,7 @@
 #include "ui/CaptureFeed.h"
 #include "ui/CloseSessionDialog.h"
 #include "ui/CloseView.h"
+#include "ui/CompareView.h"
 #include "ui/ComposePanel.h"
 #include "ui/HandshakeView.h"
 #include "ui/HeldMessageModel.h"
@@ -15,6 +16,7 @@
 #include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
 #include "ui/PayloadView.h"
+#include "ui/ReplayDialog.h"
 #include "ui/RuleForm.h"
 #include "ui/RulesDialog.h"
 #include "ui/SessionTableModel.h"
@@ -1060,6 +1062,104 @@ private slots:
         QVERIFY(!w.window->recentMenu()->actions().constLast()->isEnabled());
         // The File menu ends with Quit.
         QCOMPARE(w.window->fileMenu()->actions().constLast()->shortcut(), QKeySequence(QKeySequence::Quit));
+    }
+
+    void replayFromTheWindow()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        int echoes = 0;
+        QObject::connect(w.client.get(), &QWebSocket::textMessageReceived, [&] { ++echoes; });
+        w.client->sendTextMessage(QStringLiteral("first"));
+        QVERIFY(QTest::qWaitFor([&] { return echoes == 1; }, WaitMs));
+        w.client->sendTextMessage(QStringLiteral("second"));
+        QVERIFY(QTest::qWaitFor([&] { return echoes == 2; }, WaitMs));
+        w.client->close();
+        const capture::SessionId original = w.session;
+        QVERIFY(QTest::qWaitFor([&] { return w.store.session(original)->state == capture::SessionState::Closed; },
+                                WaitMs));
+        // The session list's context menu offers it, as does the Session menu.
+        std::unique_ptr<QMenu> menu(w.window->sessionContextMenu());
+        QVERIFY(menu->actions().contains(w.window->replayAction()));
+        QVERIFY(w.window->replayAction()->isEnabled());
+        // The dialog: prefilled, checked, edited.
+        auto plan = replay::planReplay(w.store, original, nullptr);
+        QVERIFY(plan);
+        ui::ReplayDialog dialog(*plan, w.window.get());
+        QCOMPARE(dialog.urlEdit()->text(), w.echo.url(QStringLiteral("/live")).toString());
+        dialog.urlEdit()->setText(QStringLiteral("http://not-a-websocket"));
+        dialog.accept();
+        QVERIFY(dialog.result() != QDialog::Accepted);
+        QVERIFY(!dialog.errorLabel()->isHidden());
+        dialog.urlEdit()->setText(w.echo.url(QStringLiteral("/live")).toString());
+        dialog.headersEdit()->appendPlainText(QStringLiteral("X-Replayed-By: the test"));
+        dialog.timingBox()->setCurrentIndex(2);
+        dialog.ignoreEdit()->setText(QStringLiteral("ts, id"));
+        dialog.accept();
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        QCOMPARE(dialog.timing(), replay::Timing::Conversation);
+        QCOMPARE(dialog.ignoreJsonKeys(), QStringList({QStringLiteral("ts"), QStringLiteral("id")}));
+        QVERIFY(std::any_of(dialog.plan().headers.begin(), dialog.plan().headers.end(),
+                            [](const auto &h) { return h.first == "X-Replayed-By" && h.second == "the test"; }));
+        // Played through the window's proxy: progress in the status bar, then the comparison.
+        QString finished = QStringLiteral("(not yet)");
+        QObject::connect(w.window.get(), &ui::MainWindow::replayFinished, [&](const QString &e) { finished = e; });
+        replay::Replayer::Options options;
+        options.timing = dialog.timing();
+        QVERIFY(w.window->startReplay(dialog.plan(), options, dialog.ignoreJsonKeys()));
+        QVERIFY(w.window->isReplaying());
+        QVERIFY(!w.window->replayStatus()->isHidden());
+        QVERIFY(!w.window->replayAction()->isEnabled()); // one at a time
+        QVERIFY(QTest::qWaitFor([&] { return finished != QStringLiteral("(not yet)"); }, 3 * WaitMs));
+        QCOMPARE(finished, QString());
+        QVERIFY(w.window->replayStatus()->isHidden());
+        ui::CompareView *view = w.window->compareView();
+        QVERIFY(view);
+        QVERIFY2(view->verdictLabel()->text().startsWith(QStringLiteral("EQUAL")),
+                 qPrintable(view->verdictLabel()->text()));
+        QCOMPARE(view->serverTree()->topLevelItemCount(), 2);
+        QCOMPARE(view->serverTree()->topLevelItem(0)->text(1), QStringLiteral("equal"));
+        QCOMPARE(view->serverTree()->topLevelItem(1)->text(3), QStringLiteral("second"));
+        // Linked both ways: the replay says whose it is, the original lists it.
+        capture::SessionId replayId = 0;
+        for (capture::SessionId id : w.store.sessionIds())
+            if (w.store.session(id)->replayOf() == original)
+                replayId = id;
+        QVERIFY(replayId);
+        QVERIFY(w.window->selectSession(replayId));
+        QVERIFY(w.window->handshakeView()->summary()->toPlainText().contains(
+            QStringLiteral("of session %1, by Socktap").arg(original)));
+        QVERIFY(w.window->sessions()
+                    ->data(w.window->sessions()->index(w.window->sessions()->rowOf(replayId),
+                                                        ui::SessionTableModel::State))
+                    .toString()
+                    .contains(QStringLiteral("replay of %1").arg(original)));
+        QVERIFY(w.window->selectSession(original));
+        const QString summary = w.window->handshakeView()->summary()->toPlainText();
+        const qsizetype at = summary.indexOf(QStringLiteral("Replayed as"));
+        QVERIFY2(at >= 0, qPrintable(summary));
+        QVERIFY(summary.mid(at).section(QLatin1Char('\n'), 0, 1).contains(QStringLiteral("session %1").arg(replayId)));
+        if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
+            // For the docs: a server that changed (a counter, a field gone, a message missing, another close).
+            const auto text = [](const char *s) {
+                return replay::ComparedMessage {1, QByteArray(s), quint64(qstrlen(s)), false};
+            };
+            const std::vector<replay::ComparedMessage> before[2] = {
+                {text("subscribe prices"), text("ping")},
+                {text("{\"type\": \"welcome\", \"session\": 41, \"ts\": 1}"), text("{\"price\": 101.5, \"seq\": 1}"),
+                 text("{\"price\": 101.7, \"seq\": 2, \"venue\": \"X\"}"), text("pong")}};
+            const std::vector<replay::ComparedMessage> after[2] = {
+                {text("subscribe prices"), text("ping")},
+                {text("{\"type\": \"welcome\", \"session\": 42, \"ts\": 9}"), text("{\"price\": 101.5, \"seq\": 1}"),
+                 text("{\"price\": 99.9, \"seq\": 2}")}};
+            const replay::CloseSide closedBefore[2] = {{true, true, 1000, {}}, {true, false, 1000, {}}};
+            const replay::CloseSide closedAfter[2] = {{true, true, 1000, {}}, {true, false, 1011, "internal error"}};
+            ui::CompareView changed(replay::compare(before, after, closedBefore, closedAfter, {{QStringLiteral("ts")}}),
+                                    QStringLiteral("Session 3 replayed as session 7 against ws://staging.example/feed"));
+            changed.resize(1000, 420);
+            changed.grab().save(dir + QStringLiteral("/socktap-replay-compare.png"));
+            dialog.grab().save(dir + QStringLiteral("/socktap-replay-dialog.png"));
+        }
     }
 };
 
