@@ -104,6 +104,8 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
                    {"acceptedAt", isoTime(s.acceptedAt)}};
     if (s.upgradedAt)
         o["upgradedAt"] = isoTime(s.upgradedAt);
+    if (const SessionId original = s.replayOf())
+        o["replayOf"] = qint64(original);
     if (s.closedAt)
         o["closedAt"] = isoTime(s.closedAt);
     if (!s.request.method.isEmpty())

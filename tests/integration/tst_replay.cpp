@@ -513,6 +513,19 @@ private slots:
         QVERIFY2(out.contains("#1 different text"), out.constData());
         QVERIFY2(out.contains("$.count: 1 -> 3"), out.constData());
         QVERIFY(out.contains("verdict: DIFFERENT: 2 of 2 server messages differ"));
+        // --record keeps the replay's capture, labelled.
+        const QString recorded = dir.filePath(QStringLiteral("replay.socktap"));
+        std::tie(code, out, err) = run({QStringLiteral("--record"), recorded});
+        QCOMPARE(code, 4);
+        QProcess open;
+        open.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("open"), recorded});
+        QVERIFY(open.waitForFinished(WaitMs));
+        const QByteArray printed = open.readAllStandardOutput();
+        QVERIFY2(printed.contains(QStringLiteral("ws open %1 (connect) replay of session %2")
+                                      .arg(counter.url().toString())
+                                      .arg(original)
+                                      .toUtf8()),
+                 printed.constData());
         // With the counts ignored as well, it matches; --json says so.
         std::tie(code, out, err) =
             run({QStringLiteral("--ignore-json-key"), QStringLiteral("ts"),
