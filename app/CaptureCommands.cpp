@@ -22,15 +22,6 @@ int failWith(const QString &message)
     return CaptureFileExit;
 }
 
-// The first WebSocket session, for export --text without --session.
-capture::SessionId firstWebSocket(const capture::CaptureStore &store)
-{
-    for (const capture::SessionId id : store.sessionIds())
-        if (store.session(id)->kind == capture::SessionKind::WebSocket)
-            return id;
-    return 0;
-}
-
 } // namespace
 
 int runCaptureCommand(const AppOptions &o)
@@ -56,7 +47,8 @@ int runCaptureCommand(const AppOptions &o)
                      static_cast<unsigned long long>(opened->sessions), qPrintable(o.exportHar));
         return 0;
     }
-    const capture::SessionId session = o.exportSession ? o.exportSession : firstWebSocket(store);
+    const capture::SessionId session =
+        o.exportSession ? o.exportSession : capture::firstWebSocketSession(store);
     if (!session || !store.session(session))
         return failWith(o.exportSession
                             ? QStringLiteral("%1 has no session %2").arg(o.captureFile).arg(o.exportSession)

@@ -28,14 +28,6 @@ int fail(int code, const QString &message)
     return code;
 }
 
-capture::SessionId firstWebSocket(const capture::CaptureStore &store)
-{
-    for (const capture::SessionId id : store.sessionIds())
-        if (store.session(id)->kind == capture::SessionKind::WebSocket)
-            return id;
-    return 0;
-}
-
 // Runs the event loop until done() or the timeout.
 bool waitFor(const std::function<bool()> &done, int timeoutMs)
 {
@@ -79,7 +71,8 @@ int runReplayCommand(const AppOptions &o, capture::CaptureStore &replayStore,
     QString error;
     if (!capture::openCapture(o.captureFile, original, &error, capture::OpenOptions {true, {}}))
         return fail(CaptureFileExit, error);
-    const capture::SessionId id = o.exportSession ? o.exportSession : firstWebSocket(original);
+    const capture::SessionId id =
+        o.exportSession ? o.exportSession : capture::firstWebSocketSession(original);
     if (!id)
         return fail(CannotReplayExit, QStringLiteral("%1 has no WebSocket session").arg(o.captureFile));
     auto plan = replay::planReplay(original, id, &error);

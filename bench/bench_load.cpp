@@ -470,6 +470,29 @@ struct EchoPool
     }
 };
 
+// Starts `count` non-blocking connections to the port on loopback, each registered with ep for writing
+// (connected) and reading. Returns those that got a descriptor.
+std::vector<int> connectMany(quint16 port, int count, int ep)
+{
+    std::vector<int> fds;
+    for (int i = 0; i < count; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            continue;
+        sockaddr_in a {};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+        epoll_event e {};
+        e.events = EPOLLOUT | EPOLLIN;
+        e.data.fd = fd;
+        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+        fds.push_back(fd);
+    }
+    return fds;
+}
+
 struct Concurrency
 {
     int opened = 0;
@@ -484,22 +507,9 @@ Concurrency concurrent(const Route &route, quint16 serverPort, int count)
     Concurrency c;
     const auto start = Clock::now();
     const int ep = ::epoll_create1(0);
-    std::vector<int> fds;
     std::vector<int> stage(65536, 0); // 0 connecting, 1 request sent, 2 upgraded, 3 echoed
     std::vector<QByteArray> inbox(65536);
-    for (int i = 0; i < count; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        sockaddr_in a {};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(route.connectPort);
-        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-        epoll_event e {};
-        e.events = EPOLLOUT | EPOLLIN;
-        e.data.fd = fd;
-        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
-        fds.push_back(fd);
-    }
+    const std::vector<int> fds = connectMany(route.connectPort, count, ep);
     const auto deadline = Clock::now() + std::chrono::seconds(60);
     epoll_event events[512];
     while (c.echoed < count && Clock::now() < deadline) {
@@ -566,29 +576,12 @@ Scale scale(const Route &route, quint16 serverPort, int count, int rounds,
     Scale s;
     const auto start = Clock::now();
     const int ep = ::epoll_create1(0);
-    std::vector<int> fds;
     std::vector<int> stage(65536, 0); // 0 connecting, 1 request sent, 2 open, 3 done (refused/failed)
     std::vector<int> echoed(65536, 0);
     std::vector<QByteArray> inbox(65536);
     int answered = 0; // connections that got their answer (or failed)
-    for (int i = 0; i < count; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            ++s.failed;
-            ++answered;
-            continue;
-        }
-        sockaddr_in a {};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(route.connectPort);
-        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-        epoll_event e {};
-        e.events = EPOLLOUT | EPOLLIN;
-        e.data.fd = fd;
-        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
-        fds.push_back(fd);
-    }
+    const std::vector<int> fds = connectMany(route.connectPort, count, ep);
+    s.failed = answered = count - int(fds.size()); // no descriptor for them
     auto deadline = Clock::now() + std::chrono::seconds(120);
     epoll_event events[512];
     int round = 0; // messages each open session has had echoed, in the flowing phase
@@ -694,23 +687,10 @@ Fanout fanout(const Route &route, EchoPool &sink, int count, int messages, qsize
     const QByteArray frame = ws::FrameWriter::frame(ws::Opcode::Binary, QByteArray(size, 'f'), true);
     const quint64 perConnection = quint64(frame.size()) * quint64(messages);
     const int ep = ::epoll_create1(0);
-    std::vector<int> fds;
     std::vector<int> stage(65536, 0); // 0 connecting, 1 request sent, 2 sending, 3 sent
     std::vector<quint64> offset(65536, 0);
     std::vector<QByteArray> inbox(65536);
-    for (int i = 0; i < count; ++i) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        sockaddr_in a {};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(route.connectPort);
-        ::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-        epoll_event e {};
-        e.events = EPOLLOUT | EPOLLIN;
-        e.data.fd = fd;
-        ::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
-        fds.push_back(fd);
-    }
+    const std::vector<int> fds = connectMany(route.connectPort, count, ep);
     int sent = 0;
     const auto deadline = Clock::now() + std::chrono::seconds(WorkloadSeconds);
     epoll_event events[512];

@@ -900,4 +900,12 @@ std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<Session
     return out;
 }
 
+SessionId firstWebSocketSession(const CaptureStore &store)
+{
+    for (const SessionId id : store.sessionIds())
+        if (const auto s = store.session(id); s && s->kind == SessionKind::WebSocket)
+            return id;
+    return 0;
+}
+
 } // namespace socktap::capture

@@ -221,4 +221,7 @@ private:
     std::vector<std::shared_ptr<Subscription>> m_subscribers;
 };
 
+// The first WebSocket session in id order, or 0 (what commands act on when no session is named).
+SessionId firstWebSocketSession(const CaptureStore &store);
+
 } // namespace socktap::capture
