@@ -102,7 +102,9 @@ void ConsoleSink::printStore()
                                                   m->original))
                           .toJson(QJsonDocument::Compact));
             else
-                write(messageLine(id, m->record, m->payload, m->payloadEvicted, m->note).toUtf8());
+                write((clockTime(m->record.time) + QLatin1Char(' ')
+                       + messageLine(id, m->record, m->payload, m->payloadEvicted, m->note))
+                          .toUtf8());
         }
         printSession(*s);
     }
@@ -150,7 +152,7 @@ void ConsoleSink::printSession(const SessionInfo &s)
     } else {
         const QString line = sessionLine(s, previous);
         if (!line.isEmpty())
-            write(line.toUtf8());
+            write((clockTime(eventTime(s)) + QLatin1Char(' ') + line).toUtf8());
     }
     m_printed[s.id] = s.state;
     if (m_printed.size() > 100'000) {
@@ -176,7 +178,9 @@ void ConsoleSink::printMessage(const CaptureBatch &batch, const BatchMessage &m)
         write(QJsonDocument(messageToJson(m.session, m.index, m.record, payload, false, note, original))
                   .toJson(QJsonDocument::Compact));
     } else {
-        write(messageLine(m.session, m.record, payload, false, note).toUtf8());
+        write((clockTime(m.record.time) + QLatin1Char(' ')
+               + messageLine(m.session, m.record, payload, false, note))
+                  .toUtf8());
     }
 }
 

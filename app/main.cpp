@@ -450,7 +450,8 @@ int main(int argc, char **argv)
         QCoreApplication app(argc, argv);
         return runCaCommand(parsed.options);
     }
-    if (!parsed.options.headless && haveDisplay()) {
+    // --json is for machines: it always runs headless, display or not.
+    if (!parsed.options.headless && !parsed.options.json && haveDisplay()) {
         QApplication app(argc, argv);
         return runGui(parsed.options);
     }

@@ -3,6 +3,8 @@
 #include "core/ws/CloseCode.h"
 #include "core/ws/Utf8Validator.h"
 
+#include <QDateTime>
+
 namespace socktap::capture {
 
 namespace {
@@ -20,6 +22,8 @@ QString preview(QByteArrayView payload)
         if (c == QLatin1Char('\n') || c == QLatin1Char('\r') || c == QLatin1Char('\t'))
             c = QLatin1Char(' ');
     }
+    // The preview is quoted: a quote inside must not end it.
+    text.replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""));
     return QStringLiteral("\"%1%2\"")
         .arg(text, payload.size() > head.size() ? QStringLiteral("...") : QString());
 }
@@ -107,6 +111,19 @@ QStringList changeNames(const MessageRecord &r)
             out.append(QLatin1String(name));
     }
     return out;
+}
+
+QString clockTime(qint64 micros)
+{
+    return QDateTime::fromMSecsSinceEpoch(micros / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
+}
+
+qint64 eventTime(const SessionInfo &s)
+{
+    for (const qint64 t : {s.closedAt, s.upgradedAt, s.requestAt})
+        if (t)
+            return t;
+    return s.acceptedAt;
 }
 
 QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted,

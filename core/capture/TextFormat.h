@@ -15,6 +15,10 @@ QStringList changeNames(const MessageRecord &record);
 // change from `previous` is not worth a line.
 QString sessionLine(const SessionInfo &info, std::optional<SessionState> previous);
 QString byteSize(quint64 bytes); // "512 B", "1.5 KiB", "3.0 MiB"
+// Local wall-clock time of a capture time (µs since the epoch): "14:03:07.512".
+QString clockTime(qint64 micros);
+// When the session's latest state began: closed, upgraded, its request, or accepted.
+qint64 eventTime(const SessionInfo &info);
 QString duration(qint64 micros); // "850 µs", "12 ms", "2.31 s"
 // Offset, 16 bytes in hex, the same as ASCII: "00000000  48 65 6c 6c 6f ...  |Hello...|". At most
 // maxBytes are shown; a last line says how many were left out.

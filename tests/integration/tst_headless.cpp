@@ -479,7 +479,13 @@ private slots:
         };
         QByteArray out, err;
         QCOMPARE(run({"open", file}, &out), 0);
-        QVERIFY2(out.contains("→ text   11 B \"{\"hello\":1}\""), out.constData());
+        // Quotes inside a preview are escaped, and each line starts with the time of day.
+        QVERIFY2(out.contains("→ text   11 B \"{\\\"hello\\\":1}\""), out.constData());
+        QVERIFY2(QRegularExpression(QStringLiteral("^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} #1 ws open "),
+                                    QRegularExpression::MultilineOption)
+                     .match(QString::fromUtf8(out))
+                     .hasMatch(),
+                 out.constData());
         QVERIFY2(out.contains("← binary 3 B"), out.constData());
         QVERIFY2(out.contains("1000 Normal Closure"), out.constData());
         QCOMPARE(run({"open", file, "--text"}, &out), 0);
@@ -646,6 +652,25 @@ private slots:
             openClient(echo.url(QStringLiteral("/after")),
                        QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
         QVERIFY(client);
+        QVERIFY(socktap.stop());
+        QCOMPARE(socktap.process.exitCode(), 0);
+    }
+
+    void jsonRunsHeadlessEvenWithADisplay()
+    {
+        // --json is for machines: a display present (here the offscreen platform) must not open a window.
+        Socktap socktap;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        socktap.process.setProcessEnvironment(env);
+        QVERIFY(socktap.start(
+            {QStringLiteral("--json"), QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0")}));
+        EchoServer echo;
+        auto client =
+            openClient(echo.url(QStringLiteral("/json")),
+                       QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        QVERIFY(socktap.waitOutput("\"type\":\"session\""));
         QVERIFY(socktap.stop());
         QCOMPARE(socktap.process.exitCode(), 0);
     }
