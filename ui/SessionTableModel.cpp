@@ -69,6 +69,24 @@ QString closeText(const capture::SessionInfo &s)
     return {};
 }
 
+// A session that ended badly: failed, or a WebSocket without its closing handshake (1006 on the client:
+// a reset, a timeout, a TCP end mid-conversation). Why, for the tooltip; empty for a clean end.
+QString abnormalEnd(const capture::SessionInfo &s)
+{
+    if (s.state == SessionState::Failed)
+        return s.error.isEmpty() ? QObject::tr("failed") : s.error;
+    if (s.kind != SessionKind::WebSocket || s.state != SessionState::Closed)
+        return {};
+    const capture::EndReason end = s.close.end;
+    if (end == capture::EndReason::Closed || end == capture::EndReason::ProxyShutdown
+        || end == capture::EndReason::UserReset)
+        return {};
+    if ((end == capture::EndReason::ClientEof || end == capture::EndReason::ServerEof)
+        && s.close.handshakeCompleted())
+        return {};
+    return QObject::tr("ended abnormally: %1").arg(capture::endReasonText(end));
+}
+
 SessionTableModel::SessionTableModel(capture::CaptureStore &store, QObject *parent)
     : QAbstractTableModel(parent)
     , m_store(store)
@@ -277,6 +295,8 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole:
         if (!r.info.error.isEmpty())
             return r.info.error;
+        if (const QString why = abnormalEnd(r.info); !why.isEmpty())
+            return why;
         if (!r.info.firstViolation.isEmpty())
             return tr("Protocol violation: %1").arg(r.info.firstViolation);
         return QString::fromLatin1(r.info.url());
@@ -287,6 +307,9 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case Qt::ForegroundRole:
         if (r.info.violations && index.column() == Close)
             return QColor(0xd3, 0x2f, 0x2f);
+        // Abnormal ends (1006, resets, timeouts, failures) stand out from clean closes.
+        if ((index.column() == State || index.column() == Close) && !abnormalEnd(r.info).isEmpty())
+            return QColor(0xe6, 0x51, 0x00);
         return {};
     case SortRole:
         return sortValue(r, index.column());

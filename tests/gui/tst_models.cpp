@@ -102,6 +102,37 @@ private slots:
         QCOMPARE(filter.index(0, ui::SessionTableModel::Id).data().toString(), QString::number(a));
     }
 
+    void abnormalEndsStandOut()
+    {
+        CaptureStore store;
+        CaptureWriter writer(store);
+        ui::SessionTableModel model(store);
+        const SessionId clean = store.newSessionId(), reset = store.newSessionId(),
+                        failed = store.newSessionId();
+        SessionInfo a = session(clean, SessionKind::WebSocket, "clean.example", SessionState::Closed);
+        a.close.closeSent[0] = a.close.closeSent[1] = true;
+        a.close.code[0] = a.close.code[1] = 1000;
+        a.close.firstCloser = Direction::ClientToServer;
+        a.close.end = capture::EndReason::Closed;
+        SessionInfo b = session(reset, SessionKind::WebSocket, "reset.example", SessionState::Closed);
+        b.close.end = capture::EndReason::ServerReset;
+        SessionInfo c = session(failed, SessionKind::WebSocket, "down.example", SessionState::Failed);
+        c.error = QStringLiteral("502 Bad Gateway: connection refused");
+        for (const SessionInfo &s : {a, b, c})
+            writer.session(s);
+        writer.flush();
+        model.update({clean, reset, failed});
+        const auto foreground = [&](int row) {
+            return model.index(row, ui::SessionTableModel::State).data(Qt::ForegroundRole);
+        };
+        QVERIFY(!foreground(model.rowOf(clean)).isValid());
+        QVERIFY(foreground(model.rowOf(reset)).isValid());
+        QVERIFY(foreground(model.rowOf(failed)).isValid());
+        QVERIFY(
+            model.index(model.rowOf(reset), ui::SessionTableModel::Close).data(Qt::ForegroundRole).isValid());
+        QVERIFY(model.index(model.rowOf(reset), 0).data(Qt::ToolTipRole).toString().contains("server reset"));
+    }
+
     void messageModelAppendsAndFilters()
     {
         CaptureStore store;
