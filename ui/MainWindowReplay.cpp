@@ -34,6 +34,39 @@ QMenu *MainWindow::sessionContextMenu()
         QGuiApplication::clipboard()->setText(QString::fromLatin1(url));
     });
     copy->setEnabled(current.has_value());
+    // The session as a command line, to reproduce it in a terminal: its URL and the headers a client sends.
+    const auto plan = current ? replay::planReplay(m_store, current->id, nullptr) : std::nullopt;
+    const auto commandLine = [plan](const QString &program, const QString &urlFlag,
+                                    const QString &headerFlag) {
+        if (!plan)
+            return QString();
+        QStringList parts {program};
+        const auto quoted = [](const QString &s) {
+            return QLatin1Char('\'') + QString(s).replace(QLatin1Char('\''), QStringLiteral("'\\''"))
+                + QLatin1Char('\'');
+        };
+        for (const auto &[name, value] : plan->headers)
+            parts << headerFlag
+                  << quoted(QString::fromLatin1(name) + QStringLiteral(": ") + QString::fromUtf8(value));
+        if (!plan->subprotocols.isEmpty())
+            parts << headerFlag
+                  << quoted(QStringLiteral("Sec-WebSocket-Protocol: ")
+                            + plan->subprotocols.join(QStringLiteral(", ")));
+        if (!urlFlag.isEmpty())
+            parts << urlFlag;
+        parts << quoted(plan->url.toString());
+        return parts.join(QLatin1Char(' '));
+    };
+    const std::pair<QString, QString> tools[] = {
+        {tr("Copy as &websocat command"), commandLine(QStringLiteral("websocat"), {}, QStringLiteral("-H"))},
+        {tr("Copy as w&scat command"),
+         commandLine(QStringLiteral("wscat"), QStringLiteral("-c"), QStringLiteral("-H"))}};
+    for (const auto &[label, command] : tools) {
+        QAction *a =
+            menu->addAction(label, this, [command] { QGuiApplication::clipboard()->setText(command); });
+        a->setEnabled(plan.has_value());
+        a->setData(command);
+    }
     menu->addAction(tr("Export selected as &HAR…"), this, [this] { exportHarWithDialog(true); })
         ->setEnabled(current.has_value());
     menu->addAction(m_closeSession);

@@ -1076,11 +1076,19 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return echoes == 2; }, WaitMs));
         w.client->close();
         const capture::SessionId original = w.session;
-        QVERIFY(QTest::qWaitFor([&] { return w.store.session(original)->state == capture::SessionState::Closed; },
-                                WaitMs));
+        QVERIFY(QTest::qWaitFor(
+            [&] { return w.store.session(original)->state == capture::SessionState::Closed; }, WaitMs));
         // The session list's context menu offers it, as does the Session menu.
         std::unique_ptr<QMenu> menu(w.window->sessionContextMenu());
         QVERIFY(menu->actions().contains(w.window->replayAction()));
+        QStringList commands;
+        for (QAction *a : menu->actions())
+            if (a->text().startsWith(QStringLiteral("Copy as")))
+                commands << a->data().toString();
+        const QString url = w.echo.url(QStringLiteral("/live")).toString();
+        QCOMPARE(commands,
+                 QStringList(
+                     {QStringLiteral("websocat '%1'").arg(url), QStringLiteral("wscat -c '%1'").arg(url)}));
         QVERIFY(w.window->replayAction()->isEnabled());
         // The dialog: prefilled, checked, edited.
         auto plan = replay::planReplay(w.store, original, nullptr);
@@ -1099,11 +1107,13 @@ private slots:
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
         QCOMPARE(dialog.timing(), replay::Timing::Conversation);
         QCOMPARE(dialog.ignoreJsonKeys(), QStringList({QStringLiteral("ts"), QStringLiteral("id")}));
-        QVERIFY(std::any_of(dialog.plan().headers.begin(), dialog.plan().headers.end(),
-                            [](const auto &h) { return h.first == "X-Replayed-By" && h.second == "the test"; }));
+        QVERIFY(std::any_of(dialog.plan().headers.begin(), dialog.plan().headers.end(), [](const auto &h) {
+            return h.first == "X-Replayed-By" && h.second == "the test";
+        }));
         // Played through the window's proxy: progress in the status bar, then the comparison.
         QString finished = QStringLiteral("(not yet)");
-        QObject::connect(w.window.get(), &ui::MainWindow::replayFinished, [&](const QString &e) { finished = e; });
+        QObject::connect(w.window.get(), &ui::MainWindow::replayFinished,
+                         [&](const QString &e) { finished = e; });
         replay::Replayer::Options options;
         options.timing = dialog.timing();
         QVERIFY(w.window->startReplay(dialog.plan(), options, dialog.ignoreJsonKeys()));
@@ -1131,31 +1141,37 @@ private slots:
             QStringLiteral("of session %1, by Socktap").arg(original)));
         QVERIFY(w.window->sessions()
                     ->data(w.window->sessions()->index(w.window->sessions()->rowOf(replayId),
-                                                        ui::SessionTableModel::State))
+                                                       ui::SessionTableModel::State))
                     .toString()
                     .contains(QStringLiteral("replay of %1").arg(original)));
         QVERIFY(w.window->selectSession(original));
         const QString summary = w.window->handshakeView()->summary()->toPlainText();
         const qsizetype at = summary.indexOf(QStringLiteral("Replayed as"));
         QVERIFY2(at >= 0, qPrintable(summary));
-        QVERIFY(summary.mid(at).section(QLatin1Char('\n'), 0, 1).contains(QStringLiteral("session %1").arg(replayId)));
+        QVERIFY(summary.mid(at)
+                    .section(QLatin1Char('\n'), 0, 1)
+                    .contains(QStringLiteral("session %1").arg(replayId)));
         if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
-            // For the docs: a server that changed (a counter, a field gone, a message missing, another close).
+            // For the docs: a server that changed (a counter, a field gone, a message missing, another
+            // close).
             const auto text = [](const char *s) {
                 return replay::ComparedMessage {1, QByteArray(s), quint64(qstrlen(s)), false};
             };
             const std::vector<replay::ComparedMessage> before[2] = {
                 {text("subscribe prices"), text("ping")},
-                {text("{\"type\": \"welcome\", \"session\": 41, \"ts\": 1}"), text("{\"price\": 101.5, \"seq\": 1}"),
+                {text("{\"type\": \"welcome\", \"session\": 41, \"ts\": 1}"),
+                 text("{\"price\": 101.5, \"seq\": 1}"),
                  text("{\"price\": 101.7, \"seq\": 2, \"venue\": \"X\"}"), text("pong")}};
             const std::vector<replay::ComparedMessage> after[2] = {
                 {text("subscribe prices"), text("ping")},
-                {text("{\"type\": \"welcome\", \"session\": 42, \"ts\": 9}"), text("{\"price\": 101.5, \"seq\": 1}"),
-                 text("{\"price\": 99.9, \"seq\": 2}")}};
+                {text("{\"type\": \"welcome\", \"session\": 42, \"ts\": 9}"),
+                 text("{\"price\": 101.5, \"seq\": 1}"), text("{\"price\": 99.9, \"seq\": 2}")}};
             const replay::CloseSide closedBefore[2] = {{true, true, 1000, {}}, {true, false, 1000, {}}};
-            const replay::CloseSide closedAfter[2] = {{true, true, 1000, {}}, {true, false, 1011, "internal error"}};
-            ui::CompareView changed(replay::compare(before, after, closedBefore, closedAfter, {{QStringLiteral("ts")}}),
-                                    QStringLiteral("Session 3 replayed as session 7 against ws://staging.example/feed"));
+            const replay::CloseSide closedAfter[2] = {{true, true, 1000, {}},
+                                                      {true, false, 1011, "internal error"}};
+            ui::CompareView changed(
+                replay::compare(before, after, closedBefore, closedAfter, {{QStringLiteral("ts")}}),
+                QStringLiteral("Session 3 replayed as session 7 against ws://staging.example/feed"));
             changed.resize(1000, 420);
             changed.grab().save(dir + QStringLiteral("/socktap-replay-compare.png"));
             dialog.grab().save(dir + QStringLiteral("/socktap-replay-dialog.png"));
