@@ -119,7 +119,8 @@ int runReplayCommand(const AppOptions &o, capture::CaptureStore &replayStore,
                  static_cast<unsigned long long>(id), plan->steps.size(), qPrintable(o.replayTiming),
                  qPrintable(originalUrl));
     replayer.start();
-    loop.exec();
+    if (replayer.isRunning()) // (it may have failed at once, finished() already emitted)
+        loop.exec();
 
     const auto stopServer = [&] {
         bool stopped = false;

@@ -118,9 +118,18 @@ bool MainWindow::startReplay(replay::ReplayPlan plan, replay::Replayer::Options 
         return fail(tr("A replay is already running."));
     if (!isListening() && !startProxy())
         return fail(tr("The proxy is not running, and the replay goes through it: start it first."));
-    // Through this window's proxy: the replay is captured like any session, and wss:// is intercepted with
-    // the window's CA, which the replaying client trusts.
-    options.proxy = QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), proxyPort());
+    // Through this window's proxy (at its address, with its credentials when it listens beyond loopback):
+    // the replay is captured like any session, and wss:// is intercepted with the window's CA, which the
+    // replaying client trusts.
+    const QHostAddress listening = m_server->address();
+    const bool any = listening == QHostAddress::Any || listening == QHostAddress::AnyIPv4
+        || listening == QHostAddress::AnyIPv6;
+    const QByteArray credentials = m_server->config().proxyCredentials;
+    const qsizetype colon = credentials.indexOf(':');
+    options.proxy =
+        QNetworkProxy(QNetworkProxy::HttpProxy, any ? QStringLiteral("127.0.0.1") : listening.toString(),
+                      proxyPort(), colon > 0 ? QString::fromUtf8(credentials.first(colon)) : QString(),
+                      colon > 0 ? QString::fromUtf8(credentials.sliced(colon + 1)) : QString());
     if (m_ca)
         options.trustedCas = QSslCertificate::fromData(m_ca->certificatePem());
     m_replayIgnore = ignoreJsonKeys;
@@ -170,7 +179,7 @@ void MainWindow::finishReplay()
     waited->start();
     auto *poll = new QTimer(this);
     poll->setInterval(20);
-    connect(poll, &QTimer::timeout, this, [this, poll, port, plan, waited] {
+    connect(poll, &QTimer::timeout, this, [this, poll, port, plan, waited, ignore = m_replayIgnore] {
         capture::SessionId found = 0;
         for (const capture::SessionId id : m_store.sessionIds()) {
             const auto s = m_store.session(id);
@@ -187,7 +196,7 @@ void MainWindow::finishReplay()
             emit replayFinished(why);
             return;
         }
-        compareReplay(*plan, found, m_replayIgnore);
+        compareReplay(*plan, found, ignore);
     });
     poll->start();
 }

@@ -111,7 +111,8 @@ QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const T
         out.headers.set("Host", authority);
     }
     out.headers.append("Via", "1.1 " + m_config.viaName); // RFC 9110 7.6.3: a proxy adds itself
-    out.headers.remove(capture::ReplayOfHeader); // Socktap's own label for a replay: not the server's business
+    out.headers.remove(
+        capture::ReplayOfHeader); // Socktap's own label for a replay: not the server's business
     if (upgrade && m_config.intercept)
         m_session.handshakeNotes +=
             intercept::applyHeaderRules(*m_config.intercept->rules(), intercept::HeadSide::Request,

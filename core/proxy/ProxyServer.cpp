@@ -78,8 +78,12 @@ private:
                 m_server->dispatch(fd);
                 continue;
             }
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue; // that client gave up while waiting; the next may not have
+            // accept(2): errors of the waiting connection itself (it gave up, its network went away) are
+            // for retrying at once; the next client may be fine.
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == ENETDOWN
+                || errno == ENOPROTOOPT || errno == EHOSTDOWN || errno == ENONET || errno == EHOSTUNREACH
+                || errno == EOPNOTSUPP || errno == ENETUNREACH)
+                continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
             m_server->onAcceptError(errno); // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause and retry later

@@ -135,18 +135,23 @@ qsizetype WebSocketRelay::receivedUngated(Direction from, QByteArrayView bytes, 
     qsizetype pos = 0;
     qsizetype sent = 0; // bytes of this chunk already forwarded
     qsizetype frameStart = 0; // where the current frame's header began in bytes (0: in an earlier chunk)
+    qsizetype headerBegan = -1; // a header split across two steps of this chunk began here
     for (;;) {
         const qsizetype eventStart = pos;
         const ws::FrameParser::Event ev = s.parser.next(nextInput(s, bytes, pos));
         pos += ev.consumed;
         using Kind = ws::FrameParser::Event::Kind;
         if (ev.kind == Kind::NeedMore) {
-            if (pos < bytes.size())
-                continue; // only a step of a compressed payload was offered
-            break;
+            if (pos >= bytes.size())
+                break;
+            // Only a step of a compressed payload was offered; a header may have begun at its end.
+            if (headerBegan < 0 && ev.consumed > 0)
+                headerBegan = eventStart;
+            continue;
         }
         if (ev.kind == Kind::Header) {
-            frameStart = eventStart;
+            frameStart = headerBegan >= 0 ? headerBegan : eventStart;
+            headerBegan = -1;
             noteViolations(from, ev.violations);
             if (failIfStrict(from, ev.violations, bytes.sliced(sent, frameStart - sent)))
                 return bytes.size();

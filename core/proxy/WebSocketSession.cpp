@@ -169,6 +169,9 @@ void WebSocketSession::unheld(Direction from, quint64 id)
 
 void WebSocketSession::forgetHeld()
 {
+    // The session ended: bytes still waiting for their decoding turn belong to nothing any more.
+    m_untaken[0].clear();
+    m_untaken[1].clear();
     if (m_config.intercept && m_owner.session->id)
         m_config.intercept->removeSession(m_owner.session->id);
 }

@@ -56,7 +56,7 @@ public:
     void sendClose(quint16 code, const QByteArray &reason, bool toClient, bool toServer,
                    bool immediately = false);
     const WebSocketRelay &relay() const { return m_relay; }
-    // The session ended: held messages are forgotten by the window.
+    // The session ended: held messages are forgotten by the window, bytes not yet decoded are dropped.
     void forgetHeld();
 
 private:

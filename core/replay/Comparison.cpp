@@ -92,12 +92,14 @@ MessagePair pairOf(const ComparedMessage &a, const ComparedMessage &b, const Com
         p.differences.append(QStringLiteral("%1 -> %2").arg(opcodeWord(a.opcode), opcodeWord(b.opcode)));
     if (a.payloadEvicted || b.payloadEvicted) {
         p.note = QStringLiteral("payload not compared: the capture no longer holds it");
+        p.uncompared = true;
         if (a.payloadSize != b.payloadSize)
             p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
     } else if (a.payloadSize != quint64(a.payload.size()) || b.payloadSize != quint64(b.payload.size())) {
         // One was truncated by the capture: what was kept of both, and the whole sizes.
         const qsizetype kept = std::min(a.payload.size(), b.payload.size());
         p.note = QStringLiteral("compared the first %1 bytes (the rest was not kept)").arg(kept);
+        p.uncompared = kept == 0 && std::max(a.payloadSize, b.payloadSize) > 0;
         if (a.payloadSize != b.payloadSize)
             p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
         if (a.payload.first(kept) != b.payload.first(kept))
@@ -126,6 +128,7 @@ DirectionComparison compareDirection(const std::vector<ComparedMessage> &origina
             p.verdict = MessagePair::Verdict::Extra;
             p.replay = replay[i];
         }
+        d.uncompared += p.uncompared;
         p.originalIndex = i < original.size() ? int(i) : -1;
         p.replayIndex = i < replay.size() ? int(i) : -1;
         switch (p.verdict) {
@@ -223,6 +226,11 @@ QString Comparison::verdict() const
             .arg(total)
             .arg(closeText(originalClose[1]));
     QStringList parts;
+    if (server.uncompared)
+        parts.append(
+            QStringLiteral("%1 of %2 server messages could not be compared (payloads not in the capture)")
+                .arg(server.uncompared)
+                .arg(total));
     if (server.different)
         parts.append(QStringLiteral("%1 of %2 server messages differ").arg(server.different).arg(total));
     if (server.missing)
@@ -302,8 +310,9 @@ QJsonObject comparisonJson(const Comparison &c)
                 o["note"] = p.note;
             pairs.append(o);
         }
-        return QJsonObject {{"equal", d.equal}, {"different", d.different}, {"missing", d.missing},
-                            {"extra", d.extra}, {"matched", d.matched()},   {"pairs", pairs}};
+        return QJsonObject {{"equal", d.equal}, {"different", d.different},   {"missing", d.missing},
+                            {"extra", d.extra}, {"uncompared", d.uncompared}, {"matched", d.matched()},
+                            {"pairs", pairs}};
     };
     const auto close = [](const CloseSide &s) -> QJsonValue {
         if (!s.sent)

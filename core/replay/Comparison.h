@@ -40,6 +40,7 @@ struct MessagePair
     std::optional<ComparedMessage> replay;
     QStringList differences; // "$.count: 1 -> 2", "text differs at byte 12: ..."
     QString note; // "compared the 1,024 bytes kept of 2,000"
+    bool uncompared = false; // a payload the capture no longer holds (or never kept): not compared
 };
 
 struct DirectionComparison
@@ -49,7 +50,8 @@ struct DirectionComparison
     int different = 0;
     int missing = 0;
     int extra = 0;
-    bool matched() const { return different == 0 && missing == 0 && extra == 0; }
+    int uncompared = 0; // pairs whose payloads could not be compared: never counted as a match
+    bool matched() const { return different == 0 && missing == 0 && extra == 0 && uncompared == 0; }
 };
 
 struct Comparison

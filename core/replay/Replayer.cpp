@@ -185,10 +185,17 @@ void Replayer::onReceived()
 
 void Replayer::awaitReplies()
 {
-    // After the last message: the server's remaining messages, then a moment for extra ones, then a normal
-    // close (the original client never closed, or the plan would have ended with its Close).
+    // After the last message: the server's remaining messages (waitMs at most), then a moment for extra
+    // ones, then a normal close (the original client never closed, or the plan would have ended with its
+    // Close). Each deadline is set once: a server that keeps talking (a ticker) must not keep it open.
     const bool allHere = m_result.received >= int(m_plan.originalMessages[1].size());
-    m_timer.start(allHere ? m_options.quietMs : m_options.waitMs);
+    if (m_awaiting == Awaiting::No) {
+        m_awaiting = allHere ? Awaiting::Quiet : Awaiting::Replies;
+        m_timer.start(allHere ? m_options.quietMs : m_options.waitMs);
+    } else if (m_awaiting == Awaiting::Replies && allHere) {
+        m_awaiting = Awaiting::Quiet;
+        m_timer.start(std::min(m_timer.remainingTime(), m_options.quietMs));
+    }
 }
 
 void Replayer::onDisconnected()

@@ -80,6 +80,8 @@ private:
     bool m_running = false;
     bool m_waitingForServer = false; // a conversation step waits for the server's messages
     bool m_closing = false;
+    enum class Awaiting { No, Replies, Quiet };
+    Awaiting m_awaiting = Awaiting::No; // after the last message
 };
 
 } // namespace socktap::replay

@@ -14,10 +14,11 @@ struct Inflater::Stream
     char scratch[16 * 1024];
 };
 
-Inflater::Inflater(int windowBits, bool noContextTakeover, qsizetype maxOutput)
+Inflater::Inflater(int windowBits, bool noContextTakeover, qsizetype maxOutput, qsizetype stopAfter)
     : m_stream(std::make_unique<Stream>())
     , m_noContextTakeover(noContextTakeover)
     , m_maxOutput(maxOutput)
+    , m_stopAfter(std::max(maxOutput, stopAfter > 0 ? stopAfter : qsizetype(64) * 1024 * 1024))
 {
     // Raw deflate (negative bits). A window at least the peer's is required; inflate accepts 8-15.
     if (inflateInit2(&m_stream->z, -std::clamp(windowBits, 8, 15)) != Z_OK) {
@@ -37,10 +38,9 @@ bool Inflater::run(QByteArrayView in, QByteArray &out)
     z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
     z.avail_in = uInt(in.size());
     while (z.avail_in > 0) {
-        if (overLimit())
-            return true; // past the cap: the rest of the message is not inflated (see the header)
-        // Write into out while under the limit and granted room; else into the scratch area (past the
-        // limit, one scratch area's worth, to learn it is over).
+        if (stopped())
+            return true; // a bomb: the rest of the message is not inflated (see the header)
+        // Write into out while under the limit and granted room; else into the scratch area, counted.
         const qsizetype room = m_maxOutput - m_messageSize;
         qsizetype chunk = std::min<qsizetype>(room, std::max<qsizetype>(in.size() * 4, 16 * 1024));
         if (m_keeping && room > 0 && m_grant) {
@@ -101,14 +101,14 @@ bool Inflater::finishMessage(QByteArray &out)
     // RFC 7692 7.2.2: append 0x00 0x00 0xff 0xff to the payload, then inflate.
     static constexpr char Tail[] = {0x00, 0x00, char(0xff), char(0xff)};
     const bool ok = feed(QByteArrayView(Tail, 4), out);
-    if (overLimit() && !m_noContextTakeover && !m_failed) {
+    if (stopped() && !m_noContextTakeover && !m_failed) {
         // 7.2.3: later messages may refer back into the part that was not inflated.
         m_failed = m_windowLost = true;
         m_error = QStringLiteral("an earlier message from this peer inflated past %1 bytes and was not "
                                  "inflated beyond that, so the shared window (RFC 7692 7.2.3) is unknown")
-                      .arg(m_maxOutput);
+                      .arg(m_stopAfter);
     }
-    if (m_noContextTakeover || m_messageFailed || overLimit()) {
+    if (m_noContextTakeover || m_messageFailed || stopped()) {
         // No context takeover: each message starts with an empty window (7.1.1).
         inflateReset(&m_stream->z);
     }
@@ -119,7 +119,7 @@ bool Inflater::finishMessage(QByteArray &out)
 std::optional<QByteArray> Inflater::inflate(QByteArrayView compressed, int windowBits, qsizetype maxOutput,
                                             QString *error)
 {
-    Inflater inflater(windowBits, true, maxOutput);
+    Inflater inflater(windowBits, true, maxOutput, maxOutput); // past maxOutput it fails anyway
     QByteArray out;
     const bool ok = inflater.feed(compressed, out) && inflater.finishMessage(out);
     const bool over = inflater.overLimit();

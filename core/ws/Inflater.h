@@ -1,8 +1,9 @@
 // Decompresses permessage-deflate messages (RFC 7692 7.2.2) for one direction, fed compressed bytes in any
-// chunking. Honours the negotiated window and context takeover. Inflating stops once a message passes
-// maxOutput: a deflate bomb (2 MB inflating to 2 GiB) costs a bounded amount of CPU and memory. The price:
-// with context takeover the shared window is then unknown, so the direction's later messages cannot be
-// inflated (windowLost()); without it the next message starts afresh.
+// chunking. Honours the negotiated window and context takeover. Output beyond maxOutput is inflated into
+// a scratch area and counted, so the shared window stays right and memory flat; inflating stops once a
+// message passes stopAfter: a deflate bomb (2 MB inflating to 2 GiB) costs a bounded amount of CPU. The
+// price: with context takeover the shared window is then unknown, so the direction's later messages
+// cannot be inflated (windowLost()); without it the next message starts afresh.
 #pragma once
 
 #include <QByteArray>
@@ -18,8 +19,10 @@ namespace socktap::ws {
 class Inflater
 {
 public:
+    // maxOutput: inflated bytes kept per message (more are inflated and counted, not kept). stopAfter:
+    // inflating stops once a message passes it (a bomb); at least maxOutput, 64 MiB by default.
     explicit Inflater(int windowBits = 15, bool noContextTakeover = false,
-                      qsizetype maxOutput = 64 * 1024 * 1024);
+                      qsizetype maxOutput = 64 * 1024 * 1024, qsizetype stopAfter = 0);
     ~Inflater();
     Inflater(const Inflater &) = delete;
     Inflater &operator=(const Inflater &) = delete;
@@ -36,9 +39,10 @@ public:
     // Ends the message (appends the 00 00 ff ff tail of 7.2.2) and prepares for the next one.
     bool finishMessage(QByteArray &out);
 
-    // Inflated bytes of the current (or just finished) message; past maxOutput, where inflating stopped.
+    // Inflated bytes of the current (or just finished) message; when stopped(), where inflating stopped.
     qint64 messageSize() const { return m_messageSize; }
     bool overLimit() const { return m_messageSize > m_maxOutput; }
+    bool stopped() const { return m_messageSize > m_stopAfter; }
     // An earlier message passed maxOutput under context takeover: nothing more can be inflated.
     bool windowLost() const { return m_windowLost; }
     qsizetype maxOutput() const { return m_maxOutput; }
@@ -61,6 +65,7 @@ private:
     bool m_keeping = true; // the current message's output still goes to out
     bool m_noContextTakeover;
     qsizetype m_maxOutput;
+    qsizetype m_stopAfter;
     qint64 m_messageSize = 0;
     quint64 m_totalInflated = 0;
     bool m_failed = false;

@@ -10,6 +10,14 @@ namespace {
 
 constexpr qsizetype KeepCapacity = 1024 * 1024; // buffers larger than this are released between messages
 constexpr qsizetype MinGrowth = 16 * 1024;
+// RFC 6455 5.5: a control frame carries at most 125 bytes. That much is every connection's own, outside the
+// budget: a Close must keep its code however full the budget is.
+constexpr qsizetype ControlRoom = 128;
+
+qint64 counted(const QByteArray &buffer, bool control)
+{
+    return control ? std::max<qint64>(0, buffer.capacity() - ControlRoom) : buffer.capacity();
+}
 
 } // namespace
 
@@ -31,7 +39,7 @@ void MessageAssembler::settle()
         return;
     qint64 held = 0;
     for (const Partial *p : {&m_data, &m_control, &m_done})
-        held += p->data.capacity() + p->wire.capacity();
+        held += counted(p->data, p == &m_control) + counted(p->wire, p == &m_control);
     if (held != m_accounted) {
         m_options.budget->adjust(held - m_accounted);
         m_accounted = held;
@@ -45,6 +53,11 @@ qsizetype MessageAssembler::grant(Partial &p, QByteArray &buffer, qsizetype want
     const qsizetype free = buffer.capacity() - buffer.size();
     if (wanted <= free)
         return wanted;
+    if (&p == &m_control && buffer.size() + wanted <= ControlRoom) {
+        buffer.reserve(ControlRoom);
+        settle();
+        return wanted;
+    }
     // Grows geometrically (by at least its size), by what the budget grants.
     qsizetype growth = std::max({wanted - free, buffer.capacity(), MinGrowth});
     if (BufferBudget *b = m_options.budget) {
@@ -75,7 +88,8 @@ MessageAssembler::~MessageAssembler()
 
 void MessageAssembler::enableDeflate(int windowBits, bool noContextTakeover)
 {
-    m_inflater = std::make_unique<Inflater>(windowBits, noContextTakeover, m_options.maxPayload);
+    m_inflater =
+        std::make_unique<Inflater>(windowBits, noContextTakeover, m_options.maxPayload, m_options.maxInflate);
     m_inflater->setGrant([this](QByteArray &out, qsizetype wanted) {
         return m_inflating ? grant(*m_inflating, out, wanted) : wanted;
     });
@@ -250,11 +264,12 @@ const MessageAssembler::Message *MessageAssembler::finish(Partial &p, qint64 now
         if (m.opcode == quint8(Opcode::Text))
             p.utf8.feed(QByteArrayView(p.data).sliced(before));
         m.payloadSize = quint64(m_inflater->messageSize());
-        if (m_inflater->overLimit()) {
+        if (m_inflater->overLimit())
             m.violations |= Violation::InflatedTooLarge;
-            m.note = QStringLiteral("inflates to more than %1 bytes: inflating stopped there")
-                         .arg(m_inflater->maxOutput());
-        }
+        if (m_inflater->stopped())
+            m.note = QStringLiteral("inflates to more than %1 bytes: inflating stopped there (the size shown "
+                                    "is where it stopped)")
+                         .arg(std::max(m_options.maxInflate, m_options.maxPayload));
         m.wirePayload = p.wire;
     }
     m.truncated = m.payloadSize > quint64(p.data.size());

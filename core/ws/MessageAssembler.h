@@ -23,6 +23,9 @@ public:
     struct Options
     {
         qsizetype maxPayload = 64 * 1024 * 1024; // decoded bytes kept per message
+        // Inflating a compressed message stops past this many bytes (a bomb; see Inflater); at least
+        // maxPayload. Below it, what is not kept is still inflated, so later messages decode.
+        qsizetype maxInflate = 64 * 1024 * 1024;
         qsizetype maxFrameInfos = 4096; // frame records kept per message
         // Shared by every assembler: their buffers grow only by what it grants. None: no common bound.
         BufferBudget *budget = nullptr;

@@ -13,6 +13,7 @@
 #include "support/TlsPeers.h"
 
 #include <QBuffer>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -444,6 +445,43 @@ private slots:
         QVERIFY(!server.requestHead.contains("test-agent"));
         QVERIFY(!server.requestHead.contains("Socktap-Replay-Of")); // Socktap's label stays with Socktap
         replayer.cancel();
+    }
+
+    void aServerThatKeepsTalkingDoesNotKeepTheReplayOpen()
+    {
+        // A ticker: once told "start", a message every 50 ms for as long as the connection lives.
+        QWebSocketServer ticker(QStringLiteral("ticker"), QWebSocketServer::NonSecureMode);
+        QVERIFY(ticker.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&ticker, &QWebSocketServer::newConnection, [&] {
+            while (QWebSocket *ws = ticker.nextPendingConnection()) {
+                ws->setParent(&ticker);
+                auto *timer = new QTimer(ws);
+                QObject::connect(timer, &QTimer::timeout, ws,
+                                 [ws] { ws->sendTextMessage(QStringLiteral("tick")); });
+                QObject::connect(ws, &QWebSocket::textMessageReceived, timer, [timer] { timer->start(50); });
+            }
+        });
+        ProxyHarness proxy;
+        QWebSocket ws;
+        ws.setProxy(proxy.networkProxy());
+        int ticks = 0;
+        QObject::connect(&ws, &QWebSocket::textMessageReceived, [&] { ++ticks; });
+        ws.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/ticks").arg(ticker.serverPort())));
+        QVERIFY(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        const quint16 port = ws.localPort();
+        ws.sendTextMessage(QStringLiteral("start"));
+        QVERIFY(QTest::qWaitFor([&] { return ticks >= 2; }, WaitMs));
+        ws.abort(); // no Close from the client: the replay ends by itself after the answers
+        const capture::SessionId original = endedSessionFrom(proxy.store, port);
+        QVERIFY(original);
+        const auto plan = replay::planReplay(proxy.store, original, nullptr);
+        QVERIFY(plan);
+        QElapsedTimer timer;
+        timer.start();
+        const ReplayRun run = replayThrough(proxy, *plan);
+        QVERIFY2(run.result.error.isEmpty(), qPrintable(run.result.error));
+        QVERIFY2(timer.elapsed() < 5000, qPrintable(QString::number(timer.elapsed()))); // (forever before)
+        QVERIFY(run.comparison.server.extra > 0); // the ticks after the original's end are extra
     }
 
     void sessionsThatCannotBeReplayedSayWhy()

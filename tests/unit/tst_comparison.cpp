@@ -77,9 +77,16 @@ private slots:
         const Comparison c = compare(a, b, none, none);
         QCOMPARE(c.server.equal, 1);
         QVERIFY(c.server.pairs[0].note.contains("first 4 bytes"));
+        // A payload the capture no longer holds cannot be compared: never a match (CI must not pass on it).
         const ComparedMessage evicted {1, {}, 10, true};
         const std::vector<ComparedMessage> e[2] = {{}, {evicted}};
-        QCOMPARE(compare(e, b, none, none).server.equal, 1); // not comparable, same size: not a difference
+        const Comparison notCompared = compare(e, b, none, none);
+        QCOMPARE(notCompared.server.uncompared, 1);
+        QVERIFY(!notCompared.serverMatched());
+        QVERIFY(notCompared.verdict().contains("could not be compared"));
+        // Nothing kept of a non-empty payload: likewise.
+        const std::vector<ComparedMessage> nothingKept[2] = {{}, {ComparedMessage {1, {}, 10, false}}};
+        QVERIFY(!compare(nothingKept, b, none, none).serverMatched());
     }
 
     void whoseCloseCounts()

@@ -365,16 +365,18 @@ private slots:
         // RFC 9110 5.3: two Transfer-Encoding fields are one list; chunked last decides the framing. (Under
         // the sanitizer stage this also guards the list's views, which point into the combined value.)
         HeadParser request(HeadParser::Kind::Request);
-        QCOMPARE(request.feed("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
-                              "Transfer-Encoding: chunked\r\n\r\n")
+        QCOMPARE(request
+                     .feed("POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n")
                      .status,
                  HeadParser::Status::Complete);
         const auto framer = BodyFramer::forRequest(request.request());
         QVERIFY(framer);
         QCOMPARE(framer->kind(), BodyFramer::Kind::Chunked);
         HeadParser response(HeadParser::Kind::Response);
-        QCOMPARE(response.feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-                               "Transfer-Encoding: gzip\r\n\r\n")
+        QCOMPARE(response
+                     .feed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                           "Transfer-Encoding: gzip\r\n\r\n")
                      .status,
                  HeadParser::Status::Complete);
         const auto untilClose = BodyFramer::forResponse(response.response(), "GET");

@@ -297,10 +297,11 @@ private slots:
 
     void decompressionBombStopsAtTheCap()
     {
-        // 32 MiB of zeros deflate to ~32 KiB; with a 1 MiB cap the assembler keeps 1 MiB, flags the message,
-        // and stops inflating just past the cap instead of inflating all 32 MiB (a 2 GiB bomb cost 4.8 s
-        // of CPU). With context takeover the next message refers to a window that was never built, so it
-        // is not inflated and says why (not the peer's fault: no violation); without, it decodes.
+        // 32 MiB of zeros deflate to ~32 KiB; with a 1 MiB capture cap and a 2 MiB inflate limit the
+        // assembler keeps 1 MiB, flags the message, and stops inflating just past 2 MiB instead of inflating
+        // all 32 MiB (a 2 GiB bomb cost 4.8 s of CPU). With context takeover the next message refers to a
+        // window that was never built, so it is not inflated and says why (not the peer's fault: no
+        // violation); without, it decodes.
         QFETCH(bool, noContextTakeover);
         Deflater deflater(15, noContextTakeover);
         const QByteArray bomb = deflater.compress(QByteArray(32 * 1024 * 1024, '\0'));
@@ -310,15 +311,16 @@ private slots:
             + FrameWriter::message(Opcode::Binary, next, false, 0, true);
         MessageAssembler::Options options;
         options.maxPayload = 1024 * 1024;
+        options.maxInflate = 2 * 1024 * 1024;
         FrameParser parser(from(Sender::Server, true));
         MessageAssembler assembler(options);
         assembler.enableDeflate(15, noContextTakeover);
         const auto run = drive({wire}, parser, &assembler);
         QCOMPARE(run.messages.size(), 2);
         QCOMPARE(run.messages[0].payload.size(), 1024 * 1024);
-        QVERIFY(run.messages[0].payloadSize > 1024u * 1024);
-        QVERIFY(run.messages[0].payloadSize <= 1024u * 1024 + 16 * 1024); // stopped there
-        QVERIFY(assembler.inflatedBytes() <= 1024u * 1024 + 16 * 1024 + 1004);
+        QVERIFY(run.messages[0].payloadSize > 2u * 1024 * 1024);
+        QVERIFY(run.messages[0].payloadSize <= 2u * 1024 * 1024 + 16 * 1024); // stopped there
+        QVERIFY(assembler.inflatedBytes() <= 2u * 1024 * 1024 + 16 * 1024 + 1004);
         QVERIFY(run.messages[0].truncated);
         QVERIFY(run.messages[0].violations.testFlag(Violation::InflatedTooLarge));
         QCOMPARE(closeCodeFor(run.messages[0].violations), CloseCode::MessageTooBig);
@@ -332,6 +334,32 @@ private slots:
             QVERIFY2(run.messages[1].note.startsWith("not inflated: an earlier message"),
                      qPrintable(run.messages[1].note));
         }
+    }
+
+    void overTheCaptureCapButUnderTheInflateLimitTheContextSurvives()
+    {
+        // A large message (32 MiB) over a small capture cap (1 MiB) but under the inflate limit (64 MiB):
+        // 1 MiB is kept, all of it is inflated and counted, and the next message (which refers back into it
+        // under context takeover) still decodes.
+        Deflater deflater;
+        const QByteArray big = deflater.compress(QByteArray(32 * 1024 * 1024, '\0'));
+        const QByteArray next = deflater.compress(QByteArray(1000, '\0') + "tail");
+        const QByteArray wire = FrameWriter::message(Opcode::Binary, big, false, 0, true)
+            + FrameWriter::message(Opcode::Binary, next, false, 0, true);
+        MessageAssembler::Options options;
+        options.maxPayload = 1024 * 1024;
+        FrameParser parser(from(Sender::Server, true));
+        MessageAssembler assembler(options);
+        assembler.enableDeflate(15, false);
+        const auto run = drive({wire}, parser, &assembler);
+        QCOMPARE(run.messages.size(), 2);
+        QCOMPARE(run.messages[0].payload.size(), 1024 * 1024);
+        QCOMPARE(run.messages[0].payloadSize, 32u * 1024 * 1024);
+        QVERIFY(run.messages[0].truncated);
+        QVERIFY(run.messages[0].violations.testFlag(Violation::InflatedTooLarge));
+        QVERIFY(run.messages[0].note.isEmpty());
+        QCOMPARE(run.messages[1].payload, QByteArray(1000, '\0') + "tail");
+        QVERIFY(!run.messages[1].violations);
     }
 
     void messagesInProgressShareOneBudget()

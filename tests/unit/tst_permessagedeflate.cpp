@@ -212,13 +212,21 @@ private slots:
         QString error;
         QVERIFY(!Inflater::inflate(bomb, 15, 1024 * 1024, &error));
         QVERIFY2(error.contains("exceeds"), qPrintable(error));
-        Inflater inflater(15, false, 1024);
+        // Past the kept 1 KiB, the rest is inflated and counted (the window stays right)...
+        Inflater counting(15, false, 1024);
+        QByteArray kept;
+        QVERIFY(counting.feed(bomb, kept) && counting.finishMessage(kept));
+        QCOMPARE(kept.size(), 1024);
+        QCOMPARE(counting.messageSize(), 8 * 1024 * 1024);
+        QVERIFY(counting.overLimit() && !counting.stopped() && !counting.windowLost());
+        // ...up to the stop limit: there inflating stops (a bomb).
+        Inflater inflater(15, false, 1024, 1024);
         QByteArray out;
         QVERIFY(inflater.feed(bomb, out));
         QVERIFY(inflater.finishMessage(out));
         QCOMPARE(out.size(), 1024);
-        QVERIFY(inflater.overLimit());
-        // Inflating stopped just past the cap (one scratch area's worth), not after all 8 MiB.
+        QVERIFY(inflater.overLimit() && inflater.stopped());
+        // Inflating stopped just past the limit (one scratch area's worth), not after all 8 MiB.
         QVERIFY(inflater.messageSize() > 1024 && inflater.messageSize() <= 1024 + 16 * 1024);
         QCOMPARE(inflater.totalInflated(), quint64(inflater.messageSize()));
         // Under context takeover the window is unknown from here on: later messages are refused, with why.
