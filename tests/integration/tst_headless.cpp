@@ -626,6 +626,11 @@ private slots:
 
     void descriptorExhaustionPausesAcceptingAndRecovers()
     {
+#ifdef __SANITIZE_ADDRESS__
+        // UBSan's vptr check opens a pipe to probe memory; with no descriptor left it fails and reports every
+        // virtual call as a bad vptr. The plain build runs this test.
+        QSKIP("the sanitizer runtime needs descriptors of its own");
+#endif
         EchoServer echo;
         Socktap socktap;
         // Far more connections allowed than descriptors exist: accept() itself runs out.
