@@ -1,5 +1,7 @@
 // ProxyConnection, continued: requests, plain HTTP exchanges, the WebSocket upgrade and the relay glue.
+#include "CaPage.h"
 #include "ProxyConnection.h"
+#include "TlsSession.h"
 
 #include "core/capture/Clock.h"
 #include "core/http/HeadWriter.h"
@@ -161,6 +163,15 @@ void ProxyConnection::onRequest(http::RequestHead head)
         return;
     }
     m_sentToClient = false;
+    if (!m_inTunnel && isCaPageRequest(head)) {
+        // Socktap's own page (the CA, how to trust it, proxy.pac): answered here, never forwarded.
+        const CaPageContext context {m_config.tls ? m_config.tls->ca() : nullptr,
+                                     m_client->localAuthority().toLatin1()};
+        m_client->write(caPageResponse(head, context));
+        m_sentToClient = true;
+        closeAll();
+        return;
+    }
     if (head.method == "CONNECT" && !m_inTunnel) {
         handleConnect(head);
         return;

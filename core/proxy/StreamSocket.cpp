@@ -38,6 +38,17 @@ StreamSocket::StreamSocket(int fd, QObject *parent)
         m_peerPort = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
                                                 : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
     }
+    len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0) {
+        const QHostAddress host(reinterpret_cast<sockaddr *>(&addr));
+        const quint16 port = addr.ss_family == AF_INET6
+            ? ntohs(reinterpret_cast<sockaddr_in6 *>(&addr)->sin6_port)
+            : ntohs(reinterpret_cast<sockaddr_in *>(&addr)->sin_port);
+        const QString name = host.protocol() == QAbstractSocket::IPv6Protocol && !host.toIPv4Address()
+            ? QLatin1Char('[') + host.toString() + QLatin1Char(']')
+            : QHostAddress(host.toIPv4Address()).toString();
+        m_localAuthority = QStringLiteral("%1:%2").arg(name).arg(port);
+    }
     m_readNotifier = new QSocketNotifier(fd, QSocketNotifier::Read, this);
     m_writeNotifier = new QSocketNotifier(fd, QSocketNotifier::Write, this);
     m_writeNotifier->setEnabled(false);

@@ -52,6 +52,8 @@ public:
 
     QString peerAddress() const { return m_peerAddress; }
     quint16 peerPort() const { return m_peerPort; }
+    // This end's address as "host:port" ("[::1]:8080" for IPv6): where the peer reached us.
+    QString localAuthority() const { return m_localAuthority; }
     QString errorString() const { return m_error; }
 
 signals:
@@ -82,6 +84,7 @@ private:
     bool m_writeShut = false;
     QString m_peerAddress;
     quint16 m_peerPort = 0;
+    QString m_localAuthority;
     QString m_error;
     std::unique_ptr<TlsSession> m_tls;
     QByteArray m_cipher; // ciphertext read, for the TLS session

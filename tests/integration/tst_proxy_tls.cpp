@@ -6,6 +6,8 @@
 #include "support/Peers.h"
 #include "support/TlsPeers.h"
 
+#include <QCryptographicHash>
+#include <QRegularExpression>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QSslSocket>
@@ -69,6 +71,45 @@ private slots:
         QFile f(m_serverCaFile);
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write(m_serverCa->certificatePem());
+    }
+
+    void caPageAndPacThroughTheProxy()
+    {
+        // http://socktap/ exists only through the proxy: the CA to download, its fingerprint, proxy.pac.
+        ProxyHarness proxy(config());
+        const auto get = [&](const QByteArray &path, QByteArray *body) -> int {
+            RawClient client;
+            if (!client.connect(proxy.port()))
+                return 0;
+            client.send("GET http://socktap" + path + " HTTP/1.1\r\nHost: socktap\r\n\r\n");
+            const auto head = client.readResponseHead();
+            if (!head)
+                return 0;
+            const qsizetype length = head->headers.value("Content-Length").toLongLong();
+            if (!client.readAtLeast(length))
+                return 0;
+            *body = client.buffer.first(length);
+            return head->status;
+        };
+        const QByteArray pem = m_socktapCa->certificatePem();
+        const QSslCertificate ca(pem);
+        QByteArray body;
+        QCOMPARE(get("/", &body), 200);
+        QVERIFY2(body.contains(m_socktapCa->commonName().toUtf8()), body.constData());
+        QVERIFY(body.contains(ca.digest(QCryptographicHash::Sha256).toHex(':').toUpper()));
+        QVERIFY(body.contains("href=\"/proxy.pac\""));
+        QCOMPARE(get("/ca.pem", &body), 200);
+        QCOMPARE(body, pem);
+        QCOMPARE(get("/ca.crt", &body), 200);
+        QCOMPARE(QSslCertificate(body, QSsl::Der), ca);
+        QCOMPARE(get("/proxy.pac", &body), 200);
+        const QRegularExpression pac(QStringLiteral("^function FindProxyForURL\\(url, host\\) \\{\\s*return "
+                                                    "\"PROXY 127\\.0\\.0\\.1:(\\d+)\";\\s*\\}\\s*$"));
+        const auto match = pac.match(QString::fromUtf8(body));
+        QVERIFY2(match.hasMatch(), body.constData());
+        QCOMPARE(match.captured(1).toUShort(), proxy.port());
+        QCOMPARE(get("/elsewhere", &body), 404);
+        QCOMPARE(proxy.store.sessionIds().size(), size_t(0)); // Socktap's own page is not traffic
     }
 
     void hostPatternsMatchWholeNames()
