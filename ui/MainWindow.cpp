@@ -101,10 +101,24 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     auto *filterRow = new QHBoxLayout;
     filterRow->addWidget(m_filterBox, 1);
     filterRow->addWidget(m_showHttp);
+    // Until something arrives, the list's place says what to do (not a blank table).
+    m_emptyHint = new QLabel(left);
+    m_emptyHint->setObjectName(QStringLiteral("emptyHint"));
+    m_emptyHint->setWordWrap(true);
+    m_emptyHint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+    m_emptyHint->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_emptyHint->setMargin(12);
+    m_sessionStack = new QStackedWidget(left);
+    m_sessionStack->addWidget(m_sessionView);
+    m_sessionStack->addWidget(m_emptyHint);
+    for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
+        connect(m_sessions, signal, this, &MainWindow::updateEmptyState);
+    connect(m_sessions, &QAbstractItemModel::modelReset, this, &MainWindow::updateEmptyState);
     auto *leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(4, 4, 4, 4);
     leftLayout->addLayout(filterRow);
-    leftLayout->addWidget(m_sessionView, 1);
+    leftLayout->addWidget(m_sessionStack, 1);
+    updateEmptyState();
 
     // Right: the inspectors.
     m_tabs = new QTabWidget(this);
@@ -398,6 +412,9 @@ void MainWindow::showRules()
 void MainWindow::buildStatusBar()
 {
     m_listening = new QLabel(this);
+    // Never squeezed out by the counters on the right: where the proxy listens is the first thing to know.
+    m_listening->setMinimumWidth(m_listening->fontMetrics().horizontalAdvance(tr("Proxy on 127.0.0.1:65535"))
+                                 + 8);
     m_toggle = new QToolButton(this);
     m_toggle->setAutoRaise(true);
     connect(m_toggle, &QToolButton::clicked, m_startStop, &QAction::trigger);
@@ -464,8 +481,38 @@ quint16 MainWindow::proxyPort() const
     return m_server ? m_server->port() : 0;
 }
 
+void MainWindow::updateEmptyState()
+{
+    if (!m_emptyHint)
+        return; // (still being built)
+    if (m_sessions->rowCount() > 0) {
+        m_sessionStack->setCurrentWidget(m_sessionView);
+        return;
+    }
+    QString address = tr("(the proxy is stopped: Capture > Start proxy)");
+    if (isListening()) {
+        const QHostAddress a = m_server->address();
+        const bool any = a == QHostAddress::Any || a == QHostAddress::AnyIPv4 || a == QHostAddress::AnyIPv6;
+        address = QStringLiteral("%1:%2")
+                      .arg(any ? QStringLiteral("127.0.0.1") : a.toString())
+                      .arg(m_server->port());
+    }
+    m_emptyHint->setText(
+        tr("<h3>No sessions yet</h3>"
+           "<p><b>1.</b> Point a browser or any client at Socktap as its HTTP proxy: <b>%1</b><br>"
+           "Chromium: <code>chromium --proxy-server=%1 --proxy-bypass-list='&lt;-loopback&gt;'</code></p>"
+           "<p><b>2.</b> For wss://, trust Socktap's root CA: open <b>http://socktap/</b> in that browser "
+           "(it exists only through the proxy), or Tools &gt; Export CA certificate.</p>"
+           "<p><b>3.</b> WebSocket sessions appear here as they open; select one to see its handshake, "
+           "messages and close.</p>"
+           "<p>Or open a saved capture or a HAR file: File &gt; Open, or drop it on the window.</p>")
+            .arg(address.toHtmlEscaped()));
+    m_sessionStack->setCurrentWidget(m_emptyHint);
+}
+
 void MainWindow::updateListening()
 {
+    updateEmptyState();
     if (isListening()) {
         m_listening->setText(tr("Proxy on %1:%2").arg(m_server->address().toString()).arg(m_server->port()));
         m_toggle->setText(tr("Stop"));

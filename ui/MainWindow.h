@@ -19,6 +19,7 @@
 
 #include <QMainWindow>
 #include <QPointer>
+#include <QStackedWidget>
 
 #include <QHash>
 #include <QSet>
@@ -148,6 +149,8 @@ public:
     QMenu *sessionContextMenu();
     CompareView *compareView() const;
     QLabel *replayStatus() const { return m_replayStatus; }
+    // What the list's place shows while there are no sessions.
+    QLabel *emptyHint() const { return m_emptyHint; }
 
 signals:
     // A replay ended: compared (error empty), failed or was cancelled.
@@ -218,6 +221,7 @@ private:
     void showSettings();
     void restoreLayout();
     void finishReplay();
+    void updateEmptyState();
     void showSessionMenu(const QPoint &at);
     void compareReplay(const replay::ReplayPlan &plan, capture::SessionId replayId,
                        const QStringList &ignoreJsonKeys);
@@ -254,6 +258,8 @@ private:
     QAction *m_resumeAll = nullptr;
     QAction *m_closeSession = nullptr;
     QAction *m_replayAction = nullptr;
+    QLabel *m_emptyHint = nullptr;
+    QStackedWidget *m_sessionStack = nullptr;
     std::unique_ptr<replay::Replayer> m_replayer;
     QStringList m_replayIgnore;
     QLabel *m_replayStatus = nullptr;

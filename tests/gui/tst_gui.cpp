@@ -1064,6 +1064,28 @@ private slots:
         QCOMPARE(w.window->fileMenu()->actions().constLast()->shortcut(), QKeySequence(QKeySequence::Quit));
     }
 
+    void emptyStateSaysWhatToDo()
+    {
+        LiveWindow w;
+        QVERIFY(!w.window->emptyHint()->isHidden() || w.window->emptyHint()->isVisibleTo(w.window.get()));
+        QVERIFY(w.window->emptyHint()->text().contains(QStringLiteral("proxy is stopped")));
+        QVERIFY(w.window->startProxy());
+        const QString hint = w.window->emptyHint()->text();
+        QVERIFY2(hint.contains(QStringLiteral("127.0.0.1:%1").arg(w.window->proxyPort())), qPrintable(hint));
+        QVERIFY(hint.contains(QStringLiteral("http://socktap/")));
+        QVERIFY(w.window->emptyHint()->isVisibleTo(w.window.get()));
+        QVERIFY(!w.window->sessionView()->isVisibleTo(w.window.get()));
+        if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
+            w.window->resize(1280, 800);
+            w.window->grab().save(dir + QStringLiteral("/socktap-empty.png"));
+        }
+        // The first session replaces it with the list.
+        QVERIFY(w.open());
+        QVERIFY(
+            QTest::qWaitFor([&] { return w.window->sessionView()->isVisibleTo(w.window.get()); }, WaitMs));
+        QVERIFY(!w.window->emptyHint()->isVisibleTo(w.window.get()));
+    }
+
     void replayFromTheWindow()
     {
         LiveWindow w;
