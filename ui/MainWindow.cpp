@@ -71,8 +71,10 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_filterBox = new QLineEdit(left);
     m_filterBox->setPlaceholderText(tr("Filter sessions: host, URL, state"));
     m_filterBox->setClearButtonEnabled(true);
-    m_showHttp = new QCheckBox(tr("Show HTTP"), left);
-    m_showHttp->setToolTip(tr("Also list the plain HTTP requests that passed through"));
+    m_showHttp = new QCheckBox(tr("Show HTTP and tunnels"), left);
+    m_showHttp->setToolTip(
+        tr("Also list the plain HTTP requests and the opaque (or failed) tunnels that passed "
+           "through; by default the list shows WebSocket sessions only"));
     m_sessionView = new QTableView(left);
     m_sessionView->setObjectName(QStringLiteral("sessions"));
     m_sessionView->setModel(m_filter);

@@ -26,7 +26,10 @@ void SessionFilterModel::setShowHttp(bool show)
 bool SessionFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
 {
     const QModelIndex index = sourceModel()->index(sourceRow, 0, sourceParent);
-    if (!m_showHttp && index.data(SessionTableModel::KindRole).toInt() == int(capture::SessionKind::Http))
+    // WebSockets only by default: plain HTTP and opaque tunnels (a browser's background connections, those
+    // that failed) are a click away.
+    const int kind = index.data(SessionTableModel::KindRole).toInt();
+    if (!m_showHttp && (kind == int(capture::SessionKind::Http) || kind == int(capture::SessionKind::Tunnel)))
         return false;
     if (m_text.isEmpty())
         return true;

@@ -102,6 +102,27 @@ private slots:
         QCOMPARE(filter.index(0, ui::SessionTableModel::Id).data().toString(), QString::number(a));
     }
 
+    void webSocketsOnlyByDefault()
+    {
+        // A browser's background tunnels (opaque or failed) and plain HTTP are a click away, not in the way.
+        CaptureStore store;
+        CaptureWriter writer(store);
+        ui::SessionTableModel model(store);
+        ui::SessionFilterModel filter;
+        filter.setSourceModel(&model);
+        const SessionId ws = store.newSessionId(), tunnel = store.newSessionId(), http = store.newSessionId();
+        writer.session(session(ws, SessionKind::WebSocket, "chat.example"));
+        writer.session(session(tunnel, SessionKind::Tunnel, "background.example", SessionState::Failed));
+        writer.session(session(http, SessionKind::Http, "static.example", SessionState::Closed));
+        writer.flush();
+        model.update({ws, tunnel, http});
+        QCOMPARE(model.rowCount(), 3);
+        QCOMPARE(filter.rowCount(), 1);
+        QCOMPARE(filter.index(0, ui::SessionTableModel::Id).data().toString(), QString::number(ws));
+        filter.setShowHttp(true);
+        QCOMPARE(filter.rowCount(), 3);
+    }
+
     void abnormalEndsStandOut()
     {
         CaptureStore store;
