@@ -191,7 +191,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const QCommandLineOption urlOpt(
         QStringLiteral("url"),
         QStringLiteral("With 'replay': connect here (ws:// or wss://) instead of the "
-                       "original URL."),
+                       "original URL. With 'browser': the page to open (repeatable)."),
         QStringLiteral("URL"));
     const QCommandLineOption timingOpt(
         QStringLiteral("timing"),
@@ -213,18 +213,60 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                           QStringLiteral("With 'replay': a JSON key whose values may differ "
                                                          "(timestamps, ids), at any depth. Repeatable."),
                                           QStringLiteral("KEY"));
+    const QCommandLineOption browserHeadless(
+        QStringLiteral("browser-headless"),
+        QStringLiteral("With 'browser': run the browser without a window (for CI; Chromium without its "
+                       "sandbox)."));
+    const QCommandLineOption browserArg(
+        QStringLiteral("browser-arg"), QStringLiteral("With 'browser': pass ARG to the browser. Repeatable."),
+        QStringLiteral("ARG"));
     const QCommandLineOption der(QStringLiteral("der"),
                                  QStringLiteral("With 'ca export': write DER instead of PEM."));
     QCommandLineOption screenshots(QStringLiteral("screenshots"),
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen,      reverse,    headless,        json,           quiet,      strict,
-                  memory,      messageCap, workers,         connectTimeout, demo,       caDir,
-                  upstreamCa,  insecure,   insecureHost,    noIntercept,    rules,      record,
-                  memoryOnly,  disk,       harOut,          textOut,        sessionOpt, der,
-                  screenshots, proxyAuth,  responseTimeout, maxConnections, urlOpt,     timingOpt,
-                  speedOpt,    headerOpt,  ignoreKeyOpt});
+    p.addOptions({listen,
+                  reverse,
+                  headless,
+                  json,
+                  quiet,
+                  strict,
+                  memory,
+                  messageCap,
+                  workers,
+                  connectTimeout,
+                  demo,
+                  caDir,
+                  upstreamCa,
+                  insecure,
+                  insecureHost,
+                  noIntercept,
+                  rules,
+                  record,
+                  memoryOnly,
+                  disk,
+                  harOut,
+                  textOut,
+                  sessionOpt,
+                  der,
+                  screenshots,
+                  proxyAuth,
+                  responseTimeout,
+                  maxConnections,
+                  urlOpt,
+                  timingOpt,
+                  speedOpt,
+                  headerOpt,
+                  ignoreKeyOpt,
+                  browserHeadless,
+                  browserArg});
+    p.addPositionalArgument(
+        QStringLiteral("browser"),
+        QStringLiteral("'browser [chromium|chrome|firefox] [--url URL]': start Socktap and a browser "
+                       "through it, with a throw-away profile that trusts Socktap's CA (removed when the "
+                       "browser exits). Default: the first installed."),
+        QStringLiteral("[browser [NAME]]"));
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -322,6 +364,18 @@ ParseResult parseCommandLine(const QStringList &arguments)
                 return fail(
                     QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
         }
+    } else if (first == QLatin1String("browser")) {
+        if (positional.size() > 2)
+            return fail(QStringLiteral("usage: socktap browser [chromium|chrome|firefox] [--url URL] "
+                                       "[--browser-headless] [options]"));
+        o.launchBrowser = true;
+        o.browser = positional.value(1);
+        if (!o.browser.isEmpty() && o.browser != u"chromium" && o.browser != u"chrome"
+            && o.browser != u"firefox")
+            return fail(QStringLiteral("browser %1: expected chromium, chrome or firefox").arg(o.browser));
+        o.browserUrls = p.values(urlOpt);
+        o.browserHeadless = p.isSet(browserHeadless);
+        o.browserArguments = p.values(browserArg);
     } else if (positional.size() == 1) {
         o.captureFile = first; // socktap FILE: open it in the window
     } else if (!positional.isEmpty()) {

@@ -36,6 +36,13 @@ struct AppOptions
     bool demo = false;
     std::optional<intercept::RuleSet> rules; // --rules FILE, loaded and checked
     QString rulesFile;
+    // socktap browser [ID]: open a browser through Socktap once it listens (headless: Socktap stops when
+    // the browser exits).
+    bool launchBrowser = false;
+    QString browser; // chromium, chrome, firefox; empty: the first installed
+    QStringList browserUrls; // browser --url: pages to open
+    bool browserHeadless = false; // --browser-headless: the browser without a window (CI)
+    QStringList browserArguments; // --browser-arg
     QString screenshotDir; // hidden: after the demo, save a screenshot of each tab here and quit
 };
 

@@ -10,6 +10,7 @@
 #include "ui/MainWindow.h"
 
 #include "certs/CertificateAuthority.h"
+#include "core/browser/BrowserLauncher.h"
 #include "core/capture/CaptureStore.h"
 #include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
@@ -244,6 +245,31 @@ QString guardBeyondLoopback(proxy::ProxyConfig &config)
              generated ? QStringLiteral(" (set your own with --proxy-auth USER:PASSWORD)") : QString());
 }
 
+// socktap browser: the browser through the proxy at address:port, trusting caPem in its own profile.
+std::unique_ptr<browser::BrowserLaunch> startBrowser(const app::AppOptions &o, const QHostAddress &address,
+                                                     quint16 port, const QByteArray &caPem, QString *error)
+{
+    const auto found = browser::findBrowser(o.browser, error);
+    if (!found)
+        return nullptr;
+    browser::LaunchOptions launch;
+    launch.proxyHost = browser::proxyHostFor(address);
+    launch.proxyPort = port;
+    launch.caPem = caPem;
+    launch.urls = o.browserUrls;
+    launch.headless = o.browserHeadless;
+    launch.extraArguments = o.browserArguments;
+    auto started = std::make_unique<browser::BrowserLaunch>(*found, launch);
+    if (!started->start(error))
+        return nullptr;
+    std::fprintf(stderr,
+                 "socktap: started %s (pid %lld) through %s:%u with a throw-away profile in %s that trusts "
+                 "Socktap's CA; closing the browser removes it\n",
+                 qPrintable(found->name), static_cast<long long>(started->processId()),
+                 qPrintable(launch.proxyHost), unsigned(port), qPrintable(started->profileDirectory()));
+    return started;
+}
+
 int runHeadless(app::AppOptions options)
 {
     if (options.rules && options.rules->hasHoldRules()) {
@@ -290,6 +316,19 @@ int runHeadless(app::AppOptions options)
         if (!demo->start(&error))
             std::fprintf(stderr, "socktap: the demo could not start: %s\n", qPrintable(error));
     }
+    std::unique_ptr<browser::BrowserLaunch> launch;
+    if (options.launchBrowser) {
+        launch = startBrowser(options, server.address(), server.port(), ca->certificatePem(), &error);
+        if (!launch) {
+            std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
+            return 7;
+        }
+        // socktap browser headless: the browser's session is the whole run.
+        QObject::connect(launch.get(), &browser::BrowserLaunch::finished, [&](int, const QString &message) {
+            std::fprintf(stderr, "socktap: %s; its profile is removed; stopping\n", qPrintable(message));
+            server.stop();
+        });
+    }
     std::unique_ptr<app::ConsoleSink> sink;
     if (!options.quiet)
         sink = std::make_unique<app::ConsoleSink>(
@@ -307,6 +346,10 @@ int runHeadless(app::AppOptions options)
         }
         stopping = true;
         std::fprintf(stderr, "socktap: shutting down: closing sessions with 1001 Going Away\n");
+        if (launch && launch->isRunning()) {
+            QObject::disconnect(launch.get(), nullptr, nullptr, nullptr);
+            launch.reset(); // the browser first (its profile removed), so it does not retry through us
+        }
         server.stop();
     });
     QObject::connect(&server, &proxy::ProxyServer::stopped, [&] {
@@ -383,6 +426,8 @@ int runGui(const app::AppOptions &options)
                 .arg(o.proxy.listenAddress.toString())
                 .arg(o.proxy.listenPort));
     }
+    if (o.launchBrowser && window.isListening())
+        window.openBrowser(o.browser, o.browserUrls, o.browserHeadless, o.browserArguments);
     if (!o.captureFile.isEmpty())
         window.openCaptureFile(o.captureFile); // socktap FILE: its sessions appear as it loads
     if (!exposed.isEmpty()) {

@@ -33,6 +33,7 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalBlocker>
 #include <QSpinBox>
@@ -103,16 +104,9 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     auto *filterRow = new QHBoxLayout;
     filterRow->addWidget(m_filterBox, 1);
     filterRow->addWidget(m_showHttp);
-    // Until something arrives, the list's place says what to do (not a blank table).
-    m_emptyHint = new QLabel(left);
-    m_emptyHint->setObjectName(QStringLiteral("emptyHint"));
-    m_emptyHint->setWordWrap(true);
-    m_emptyHint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_emptyHint->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    m_emptyHint->setMargin(12);
     m_sessionStack = new QStackedWidget(left);
     m_sessionStack->addWidget(m_sessionView);
-    m_sessionStack->addWidget(m_emptyHint);
+    buildEmptyPage(m_sessionStack);
     for (auto signal : {&QAbstractItemModel::rowsInserted, &QAbstractItemModel::rowsRemoved})
         connect(m_sessions, signal, this, &MainWindow::updateEmptyState);
     connect(m_sessions, &QAbstractItemModel::modelReset, this, &MainWindow::updateEmptyState);
@@ -243,8 +237,12 @@ void MainWindow::buildMenus()
     buildSessionMenu();
 
     QMenu *tools = menuBar()->addMenu(tr("&Tools"));
+    m_toolsMenu = tools;
+    addBrowserActions(tools);
+    tools->addSeparator();
     m_rulesAction = tools->addAction(tr("&Rules…"), this, &MainWindow::showRules);
-    m_rulesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    // (Ctrl+R is Replay: one key, one action.)
+    m_rulesAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
     tools->addAction(tr("&Export CA certificate…"), this, &MainWindow::exportCa)->setEnabled(m_ca != nullptr);
     tools->addAction(tr("&Settings…"), this, &MainWindow::showSettings);
 
@@ -491,25 +489,19 @@ void MainWindow::updateEmptyState()
         m_sessionStack->setCurrentWidget(m_sessionView);
         return;
     }
-    QString address = tr("(the proxy is stopped: Capture > Start proxy)");
-    if (isListening()) {
-        const QHostAddress a = m_server->address();
-        const bool any = a == QHostAddress::Any || a == QHostAddress::AnyIPv4 || a == QHostAddress::AnyIPv6;
-        address = QStringLiteral("%1:%2")
-                      .arg(any ? QStringLiteral("127.0.0.1") : a.toString())
-                      .arg(m_server->port());
-    }
+    const QString address =
+        isListening() ? proxyAddressForClients() : tr("(the proxy is stopped: Capture > Start proxy)");
+    m_emptyBrowser->setEnabled(isListening());
     m_emptyHint->setText(
-        tr("<h3>No sessions yet</h3>"
-           "<p><b>1.</b> Point a browser or any client at Socktap as its HTTP proxy: <b>%1</b><br>"
-           "Chromium: <code>chromium --proxy-server=%1 --proxy-bypass-list='&lt;-loopback&gt;'</code></p>"
-           "<p><b>2.</b> For wss://, trust Socktap's root CA: open <b>http://socktap/</b> in that browser "
-           "(it exists only through the proxy), or Tools &gt; Export CA certificate.</p>"
-           "<p><b>3.</b> WebSocket sessions appear here as they open; select one to see its handshake, "
-           "messages and close.</p>"
+        tr("<p>The browser starts with a throw-away profile that uses Socktap and trusts its CA, so its "
+           "ws:// and wss:// sessions appear here; your own profile is not touched.</p>"
+           "<p><b>Or</b> point any client at Socktap as its HTTP proxy: <b>%1</b><br>"
+           "For wss://, that client must trust Socktap's root CA: open <b>http://socktap/</b> through the "
+           "proxy (it exists only there), or Tools &gt; Export CA certificate.</p>"
+           "<p>Select a session to see its handshake, messages and close.</p>"
            "<p>Or open a saved capture or a HAR file: File &gt; Open, or drop it on the window.</p>")
             .arg(address.toHtmlEscaped()));
-    m_sessionStack->setCurrentWidget(m_emptyHint);
+    m_sessionStack->setCurrentWidget(m_emptyPage);
 }
 
 void MainWindow::updateListening()

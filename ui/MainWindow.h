@@ -4,9 +4,9 @@
 // in the status bar. The File menu opens capture files (native or HAR, also dropped on the window) into the
 // current capture, saves it and exports HAR or text, each on a thread of its own with progress and Cancel
 // in the status bar (MainWindowFiles.cpp). The Session menu pauses, resumes and closes the selected live
-// session; Tools > Rules edits the rules. Reads the capture through CaptureFeed; starts and stops the engine
-// through a factory; sends commands to live sessions and takes their answers asynchronously: never waits on
-// the network or the disk.
+// session; Tools > Rules edits the rules; Tools > Open browser starts a browser through the proxy. Reads the
+// capture through CaptureFeed; starts and stops the engine through a factory; sends commands to live sessions
+// and takes their answers asynchronously: never waits on the network or the disk.
 #pragma once
 
 #include "CommandSender.h"
@@ -37,6 +37,7 @@ class QLineEdit;
 class QMenu;
 class QMimeData;
 class QProgressBar;
+class QPushButton;
 class QSplitter;
 class QTabWidget;
 class QTableView;
@@ -44,6 +45,9 @@ class QToolButton;
 
 namespace socktap::certs {
 class CertificateAuthority;
+}
+namespace socktap::browser {
+class BrowserLaunch;
 }
 
 namespace socktap::ui {
@@ -151,6 +155,17 @@ public:
     QLabel *replayStatus() const { return m_replayStatus; }
     // What the list's place shows while there are no sessions.
     QLabel *emptyHint() const { return m_emptyHint; }
+    QPushButton *emptyBrowserButton() const { return m_emptyBrowser; }
+
+    // A browser through this window's proxy with a throw-away profile that trusts the CA
+    // (MainWindowBrowser.cpp): id empty for the first installed. It runs until the user closes it or the
+    // window closes (its profile removed either way). False with *error (also shown) when none is found or
+    // it cannot start.
+    bool openBrowser(const QString &id = {}, const QStringList &urls = {}, bool headless = false,
+                     const QStringList &extraArguments = {}, QString *error = nullptr);
+    // The browsers started from this window that are still running.
+    QList<browser::BrowserLaunch *> browsers() const;
+    QMenu *toolsMenu() const { return m_toolsMenu; }
 
 signals:
     // A replay ended: compared (error empty), failed or was cancelled.
@@ -222,6 +237,9 @@ private:
     void restoreLayout();
     void finishReplay();
     void updateEmptyState();
+    void buildEmptyPage(QWidget *parent);
+    void addBrowserActions(QMenu *tools);
+    QString proxyAddressForClients() const;
     void showSessionMenu(const QPoint &at);
     void compareReplay(const replay::ReplayPlan &plan, capture::SessionId replayId,
                        const QStringList &ignoreJsonKeys);
@@ -259,6 +277,9 @@ private:
     QAction *m_closeSession = nullptr;
     QAction *m_replayAction = nullptr;
     QLabel *m_emptyHint = nullptr;
+    QWidget *m_emptyPage = nullptr;
+    QPushButton *m_emptyBrowser = nullptr;
+    QMenu *m_toolsMenu = nullptr;
     QStackedWidget *m_sessionStack = nullptr;
     std::unique_ptr<replay::Replayer> m_replayer;
     QStringList m_replayIgnore;

@@ -22,6 +22,8 @@
 #include "ui/SessionTableModel.h"
 #include "ui/TimelineView.h"
 
+#include "certs/CertificateAuthority.h"
+#include "core/browser/BrowserLauncher.h"
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
@@ -48,6 +50,8 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -90,13 +94,18 @@ struct LiveWindow
     std::unique_ptr<QWebSocket> client;
     capture::SessionId session = 0;
 
-    LiveWindow()
+    std::unique_ptr<certs::CertificateAuthority> ca;
+
+    // withCa: the window has a root CA (as the application's always does), for what needs one.
+    explicit LiveWindow(bool withCa = false)
     {
         config.listenPort = 0;
         config.workers = 2;
         config.intercept = hub;
+        if (withCa)
+            ca = certs::CertificateAuthority::create();
         window = std::make_unique<ui::MainWindow>(
-            store, [this] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, hub);
+            store, [this] { return std::make_unique<proxy::ProxyServer>(config, store); }, ca.get(), hub);
         heldTester = std::make_unique<QAbstractItemModelTester>(
             window->interceptPane()->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         window->show();
@@ -104,6 +113,8 @@ struct LiveWindow
     ~LiveWindow()
     {
         client.reset();
+        if (!window)
+            return;
         window->stopProxy();
         if (!QTest::qWaitFor([&] { return window->proxyPort() == 0; }, WaitMs))
             qWarning("proxy did not stop");
@@ -1084,6 +1095,81 @@ private slots:
         QVERIFY(
             QTest::qWaitFor([&] { return w.window->sessionView()->isVisibleTo(w.window.get()); }, WaitMs));
         QVERIFY(!w.window->emptyHint()->isVisibleTo(w.window.get()));
+    }
+
+    void everyShortcutIsOneAction()
+    {
+        // Two actions on one key make Qt fire neither ("ambiguous shortcut"): Ctrl+R was Replay and Rules.
+        LiveWindow w;
+        QHash<QString, QString> owner;
+        const auto actions = w.window->findChildren<QAction *>();
+        for (QAction *a : QSet<QAction *>(actions.begin(), actions.end())) {
+            for (const QKeySequence &key : a->shortcuts()) {
+                const QString name = key.toString();
+                QVERIFY2(!owner.contains(name),
+                         qPrintable(QStringLiteral("%1: %2 and %3").arg(name, owner[name], a->text())));
+                owner[name] = a->text();
+            }
+        }
+        QVERIFY(owner.size() > 10);
+    }
+
+    void openBrowserFromTheEmptyWindow()
+    {
+        // The empty window's button starts a browser through the proxy with a throw-away profile. A stand-in
+        // "chromium" first on PATH records how it was started and what its HOME holds, then waits to be
+        // closed: closing the window must stop it and remove the profile.
+        QTemporaryDir bin;
+        const QString record = bin.filePath("started.txt");
+        QFile script(bin.filePath("chromium"));
+        QVERIFY(script.open(QIODevice::WriteOnly));
+        script.write(QStringLiteral("#!/bin/sh\n"
+                                    "{ echo \"HOME=$HOME\"; for a in \"$@\"; do echo \"$a\"; done;"
+                                    "  certutil -L -d \"sql:$HOME/.pki/nssdb\"; } > '%1.part'\n"
+                                    "mv '%1.part' '%1'\n"
+                                    "exec sleep 60\n")
+                         .arg(record)
+                         .toUtf8());
+        script.close();
+        QVERIFY(script.setPermissions(script.permissions() | QFileDevice::ExeOwner));
+        const QByteArray path = qgetenv("PATH");
+        qputenv("PATH", bin.path().toUtf8() + ':' + path);
+        const auto restore = qScopeGuard([&] { qputenv("PATH", path); });
+
+        LiveWindow w(true);
+        QPushButton *button = w.window->emptyBrowserButton();
+        QVERIFY(button->isVisibleTo(w.window.get()));
+        QVERIFY(!button->isEnabled()); // nothing to go through while the proxy is stopped
+        QVERIFY(w.window->startProxy());
+        QVERIFY(button->isEnabled());
+        button->click();
+        QVERIFY(QTest::qWaitFor([&] { return QFile::exists(record); }, WaitMs));
+        QCOMPARE(w.window->browsers().size(), 1);
+        QFile f(record);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString started = QString::fromUtf8(f.readAll());
+        QVERIFY2(started.contains(
+                     QStringLiteral("--proxy-server=http://127.0.0.1:%1\n").arg(w.window->proxyPort())),
+                 qPrintable(started));
+        QVERIFY(started.contains(QStringLiteral("--proxy-bypass-list=<-loopback>\n")));
+        QVERIFY(started.contains(QStringLiteral("--no-first-run\n")));
+        // Socktap's CA, trusted for servers, in the throw-away HOME's NSS database.
+        QVERIFY2(started.contains(QRegularExpression(QStringLiteral("Socktap CA\\s+C,,"))),
+                 qPrintable(started));
+        const QString profile = w.window->browsers().front()->profileDirectory();
+        QVERIFY(started.contains(QStringLiteral("HOME=%1/home\n").arg(profile)));
+        QVERIFY(started.contains(QStringLiteral("--user-data-dir=%1/profile\n").arg(profile)));
+        QVERIFY(QFileInfo::exists(profile));
+
+        // Tools has it too, with the shortcut.
+        bool inTools = false;
+        for (QAction *a : w.window->toolsMenu()->actions())
+            inTools |= a->text().contains(QStringLiteral("Open Chromium through Socktap"))
+                && a->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_B);
+        QVERIFY(inTools);
+
+        w.window.reset(); // the window's browsers go with it, and their profiles
+        QVERIFY(!QFileInfo::exists(profile));
     }
 
     void replayFromTheWindow()

@@ -3,6 +3,7 @@
 // 127.0.0.1 and sends text and binary messages. The page reports back through the proxy; the capture must
 // hold every message both ways, decoded (Chromium negotiates permessage-deflate).
 #include "certs/CertificateAuthority.h"
+#include "core/browser/BrowserLauncher.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/TlsSession.h"
 #include "core/ws/Deflater.h"
@@ -14,11 +15,14 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+
+#include <csignal>
 
 using namespace socktap;
 using namespace socktap::test;
@@ -390,6 +394,179 @@ private slots:
         QCOMPARE(edited[0], 1);
         QCOMPARE(edited[1], 1);
         QCOMPARE(reencoded[0], 1); // "third", after the edit: re-compressed so the server could inflate it
+    }
+    void socktapBrowserCommand()
+    {
+        // What a new user runs: `socktap browser chromium`. Socktap finds Chromium, gives it a throw-away
+        // profile that trusts its CA and uses the proxy (loopback included), and the page's ws:// and
+        // wss:// sessions appear in the capture with no certificate error. Stopping Socktap closes the
+        // browser and removes the profile. Nothing here prepares the browser: the command does it all.
+        QTemporaryDir dir;
+        auto serverCa = certs::CertificateAuthority::create();
+        QFile serverCaFile(dir.filePath("server-ca.pem"));
+        QVERIFY(serverCaFile.open(QIODevice::WriteOnly));
+        serverCaFile.write(serverCa->certificatePem());
+        serverCaFile.close();
+        EchoServer plain;
+        SecureEcho secure(*serverCa, QStringLiteral("127.0.0.1"));
+        DeflateEcho deflating;
+        PageServer pages;
+        pages.page =
+            QByteArray(Page)
+                .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
+                .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.port()).toUtf8())
+                .replace(
+                    "%DEFLATE%",
+                    QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
+
+        // The user's HOME stays the user's: Socktap's CA and cache go to the test's directory.
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), dir.filePath("user"));
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath("user/.cache"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath("user/.config"));
+        QProcess socktap;
+        socktap.setProcessEnvironment(env);
+        socktap.start(QStringLiteral(SOCKTAP_BINARY),
+                      {"browser", "chromium", "--browser-headless", "--url",
+                       QStringLiteral("http://127.0.0.1:%1/page").arg(pages.server.serverPort()), "--json",
+                       "--listen", "127.0.0.1:0", "--upstream-ca", serverCaFile.fileName()});
+        QVERIFY(socktap.waitForStarted(WaitMs));
+        QByteArray err, out;
+        const auto stop = qScopeGuard([&] {
+            if (socktap.state() != QProcess::NotRunning) {
+                socktap.kill();
+                socktap.waitForFinished(WaitMs);
+            }
+        });
+        const bool reported = QTest::qWaitFor(
+            [&] {
+                err += socktap.readAllStandardError();
+                return !pages.report.isEmpty() || socktap.state() == QProcess::NotRunning;
+            },
+            60000);
+        QVERIFY2(
+            reported && !pages.report.isEmpty(),
+            qPrintable(QStringLiteral("no report from the page; socktap said: ") + QString::fromUtf8(err)));
+        const auto m = QRegularExpression(QStringLiteral("throw-away profile in (\\S+) that trusts"))
+                           .match(QString::fromUtf8(err));
+        QVERIFY2(m.hasMatch(), err.constData());
+        const QString profile = m.captured(1);
+        // Chromium reads trust from $HOME/.pki/nssdb: the throw-away HOME has one, the user's has none.
+        QVERIFY(QFile::exists(profile + "/home/.pki/nssdb/cert9.db"));
+        QVERIFY(!QFile::exists(dir.filePath("user/.pki")));
+        for (const QString &name : {QStringLiteral("ws"), QStringLiteral("wss"), QStringLiteral("deflate")})
+            QVERIFY2(pages.report[name].toObject()["ok"].toBool(),
+                     QJsonDocument(pages.report).toJson(QJsonDocument::Compact).constData());
+
+        // The capture, as the console printed it: all three sessions, with their messages both ways.
+        QHash<qint64, QJsonObject> sessions;
+        QHash<qint64, QSet<QString>> texts;
+        const auto collect = [&] {
+            out += socktap.readAllStandardOutput();
+            sessions.clear();
+            texts.clear();
+            for (const QByteArray &line : out.split('\n')) {
+                const QJsonObject o = QJsonDocument::fromJson(line).object();
+                if (o["type"] == QStringLiteral("session"))
+                    sessions[o["id"].toInteger()] = o;
+                else if (o["type"] == QStringLiteral("message") && o.contains("text"))
+                    texts[o["session"].toInteger()].insert(o["from"].toString() + ":" + o["text"].toString());
+            }
+            int closed = 0;
+            for (const QJsonObject &s : std::as_const(sessions))
+                closed += s["kind"] == QStringLiteral("websocket") && s["state"] == QStringLiteral("closed");
+            return closed == 3;
+        };
+        QVERIFY2(QTest::qWaitFor(collect, WaitMs), out.right(3000).constData());
+        int checked = 0;
+        for (const QJsonObject &s : std::as_const(sessions)) {
+            if (s["kind"] != QStringLiteral("websocket"))
+                continue;
+            const QString url = s["url"].toString();
+            const QString name = url.endsWith("/secure") ? "wss"
+                : url.endsWith("/deflate")               ? "deflate"
+                                                         : "ws";
+            const QString text = QStringLiteral("hello from %1 ").arg(name) + QString(300, 'x');
+            const auto &got = texts[s["id"].toInteger()];
+            QVERIFY2(got.contains("client:" + text) && got.contains("server:" + text), qPrintable(url));
+            if (name == "wss") {
+                QVERIFY(url.startsWith("wss://127.0.0.1:"));
+                // Decrypted (the browser trusted Socktap's leaf) and the real server verified upstream.
+                QVERIFY(s["tls"].toObject()["upstreamVerified"].toBool());
+                QVERIFY(!s["tls"].toObject()["clientProtocol"].toString().isEmpty());
+            }
+            ++checked;
+        }
+        QCOMPARE(checked, 3);
+
+        // Stopping Socktap stops the browser and removes its profile.
+        ::kill(pid_t(socktap.processId()), SIGTERM);
+        QVERIFY(socktap.waitForFinished(WaitMs));
+        err += socktap.readAllStandardError();
+        QCOMPARE(socktap.exitCode(), 0);
+        QVERIFY2(!QFileInfo::exists(profile), qPrintable(profile));
+    }
+    void firefoxProfileUsesTheProxyAndTrustsTheCa()
+    {
+        // Firefox keeps trust in its profile (cert9.db) and reads proxy settings from user.js. A stand-in
+        // "firefox" reports what its profile holds as it starts; the real preparation runs.
+        QTemporaryDir bin;
+        const QString record = bin.filePath("started.txt");
+        QFile script(bin.filePath("firefox"));
+        QVERIFY(script.open(QIODevice::WriteOnly));
+        script.write(QStringLiteral("#!/bin/sh\n"
+                                    "{ for a in \"$@\"; do echo \"arg $a\"; done; cat \"$4/user.js\";"
+                                    "  certutil -L -d \"sql:$4\"; } > '%1'\n")
+                         .arg(record)
+                         .toUtf8());
+        script.close();
+        QVERIFY(script.setPermissions(script.permissions() | QFileDevice::ExeOwner));
+        auto ca = certs::CertificateAuthority::create();
+        browser::LaunchOptions options;
+        options.proxyPort = 18080;
+        options.caPem = ca->certificatePem();
+        options.urls = {QStringLiteral("http://socktap/")};
+        browser::BrowserLaunch launch(
+            {"firefox", "Firefox", browser::Browser::Family::Firefox, script.fileName()}, options);
+        std::optional<QString> ended;
+        connect(&launch, &browser::BrowserLaunch::finished, this, [&](int, const QString &m) { ended = m; });
+        QString error;
+        QVERIFY2(launch.start(&error), qPrintable(error));
+        const QString profile = launch.profileDirectory();
+        QVERIFY(QTest::qWaitFor([&] { return ended.has_value(); }, WaitMs));
+        QFile f(record);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QString started = QString::fromUtf8(f.readAll());
+        for (const QString &expected :
+             {QStringLiteral("arg --no-remote"), QStringLiteral("arg --profile"),
+              QStringLiteral("arg http://socktap/"), QStringLiteral("user_pref(\"network.proxy.type\", 1);"),
+              QStringLiteral("user_pref(\"network.proxy.ssl\", \"127.0.0.1\");"),
+              QStringLiteral("user_pref(\"network.proxy.ssl_port\", 18080);"),
+              QStringLiteral("user_pref(\"network.proxy.allow_hijacking_localhost\", true);"),
+              QStringLiteral("user_pref(\"network.proxy.no_proxies_on\", \"\");")})
+            QVERIFY2(started.contains(expected),
+                     qPrintable(expected + QStringLiteral(" not in:\n") + started));
+        QVERIFY2(started.contains(QRegularExpression(QStringLiteral("Socktap CA\\s+C,,"))),
+                 qPrintable(started));
+        // The profile went with the browser.
+        QVERIFY(!QFileInfo::exists(profile));
+        QVERIFY2(ended->contains(QStringLiteral("exited with status 0")), qPrintable(*ended));
+    }
+    void browserCommandNamesWhatToInstall()
+    {
+        // A machine without the browser gets the package to install, not a stack of errors.
+        QTemporaryDir dir;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), dir.path());
+        env.insert(QStringLiteral("PATH"), dir.path()); // no browser on this PATH
+        QProcess socktap;
+        socktap.setProcessEnvironment(env);
+        socktap.start(QStringLiteral(SOCKTAP_BINARY),
+                      {"browser", "firefox", "--headless", "--listen", "127.0.0.1:0"});
+        QVERIFY(socktap.waitForFinished(WaitMs));
+        const QByteArray err = socktap.readAllStandardError();
+        QCOMPARE(socktap.exitCode(), 7);
+        QVERIFY2(err.contains("Firefox is not installed") && err.contains("firefox-esr"), err.constData());
     }
 };
 
