@@ -290,11 +290,26 @@ int CertificateAuthority::cachedLeaves() const
 std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(const QString &host,
                                                                                 QString *error)
 {
-    const QString key = host.toLower();
+    return leafFor(QStringList {host}, error);
+}
+
+std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(const QStringList &names,
+                                                                                QString *error)
+{
+    QStringList lower;
+    for (const QString &n : names)
+        if (!n.isEmpty() && !lower.contains(n.toLower()))
+            lower.append(n.toLower());
+    if (lower.isEmpty()) {
+        if (error)
+            *error = QStringLiteral("no name to issue a certificate for");
+        return nullptr;
+    }
+    const QString key = lower.join(QLatin1Char(','));
     QMutexLocker lock(&m_mutex);
     if (const auto it = m_cache.constFind(key); it != m_cache.cend())
         return it.value();
-    auto leaf = issue(key, error);
+    auto leaf = issue(lower, error);
     if (leaf) {
         if (m_cache.size() >= LeafCacheLimit)
             m_cache.clear();
@@ -303,14 +318,16 @@ std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(
     return leaf;
 }
 
-std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::issue(const QString &host,
+std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::issue(const QStringList &names,
                                                                               QString *error)
 {
     X509Ptr cert(X509_new());
-    const QHostAddress ip(host);
-    // RFC 5280 4.2.1.6: the name goes in subjectAltName, as DNS or IP (IPv4 and IPv6).
-    const QByteArray san =
-        (ip.isNull() ? QStringLiteral("DNS:%1") : QStringLiteral("IP:%1")).arg(host).toUtf8();
+    const QString &host = names.front();
+    // RFC 5280 4.2.1.6: the names go in subjectAltName, as DNS or IP (IPv4 and IPv6).
+    QStringList entries;
+    for (const QString &n : names)
+        entries.append((QHostAddress(n).isNull() ? QStringLiteral("DNS:") : QStringLiteral("IP:")) + n);
+    const QByteArray san = entries.join(QLatin1Char(',')).toUtf8();
     X509_NAME *name = X509_get_subject_name(cert.get());
     const bool ok = X509_set_version(cert.get(), 2) == 1 && randomSerial(cert.get())
         && X509_gmtime_adj(X509_getm_notBefore(cert.get()), -Hour) // tolerate a client clock a little behind

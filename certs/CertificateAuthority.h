@@ -47,6 +47,9 @@ public:
 
     // A certificate for host (DNS name or IP literal), issued once and cached. Thread-safe.
     std::shared_ptr<const Leaf> leafFor(const QString &host, QString *error = nullptr);
+    // One certificate for several names (DNS names, wildcards, IP literals; the first is the subject's CN):
+    // for a client that sent no SNI, the names of the server's own certificate. Cached the same way.
+    std::shared_ptr<const Leaf> leafFor(const QStringList &names, QString *error = nullptr);
     // The shared leaf key, for a TLS server that presents leaves (tests, the demo). Never the CA's key.
     QByteArray leafKeyPem() const;
     static QByteArray certificatePem(X509 *certificate);
@@ -54,7 +57,7 @@ public:
 
 private:
     CertificateAuthority() = default;
-    std::shared_ptr<const Leaf> issue(const QString &host, QString *error);
+    std::shared_ptr<const Leaf> issue(const QStringList &names, QString *error);
 
     X509Ptr m_cert;
     PkeyPtr m_key;

@@ -1,6 +1,9 @@
 #include "Ossl.h"
 
+#include <QHostAddress>
+#include <QRegularExpression>
 #include <QStringList>
+#include <QtEndian>
 
 #include <openssl/err.h>
 
@@ -50,6 +53,45 @@ QString toIso(const ASN1_TIME *time)
 QString validityText(const X509 *cert)
 {
     return QStringLiteral("%1 - %2").arg(toIso(X509_get0_notBefore(cert)), toIso(X509_get0_notAfter(cert)));
+}
+
+QStringList subjectNames(X509 *cert)
+{
+    static const QRegularExpression dnsName(
+        QStringLiteral("^(\\*\\.)?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.?$"));
+    constexpr qsizetype MaxNames = 100;
+    QStringList names;
+    const auto add = [&](const QString &name) {
+        if (names.size() < MaxNames && !name.isEmpty() && !names.contains(name))
+            names.append(name);
+    };
+    auto *sans = static_cast<GENERAL_NAMES *>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); ++i) {
+        const GENERAL_NAME *n = sk_GENERAL_NAME_value(sans, i);
+        if (n->type == GEN_DNS) {
+            const QString dns =
+                QString::fromLatin1(reinterpret_cast<const char *>(ASN1_STRING_get0_data(n->d.dNSName)),
+                                    ASN1_STRING_length(n->d.dNSName));
+            if (dnsName.match(dns).hasMatch())
+                add(dns);
+        } else if (n->type == GEN_IPADD) {
+            const int length = ASN1_STRING_length(n->d.iPAddress);
+            const uchar *bytes = ASN1_STRING_get0_data(n->d.iPAddress);
+            if (length == 4)
+                add(QHostAddress(qFromBigEndian<quint32>(bytes)).toString());
+            else if (length == 16)
+                add(QHostAddress(bytes).toString());
+        }
+    }
+    GENERAL_NAMES_free(sans);
+    if (names.isEmpty()) {
+        // RFC 6125 6.4.4: the CN only when there is no subjectAltName.
+        char cn[256] = {};
+        if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0
+            && dnsName.match(QString::fromLatin1(cn)).hasMatch())
+            add(QString::fromLatin1(cn));
+    }
+    return names;
 }
 
 } // namespace socktap::certs

@@ -46,6 +46,9 @@ X509Ptr share(X509 *x);
 QString nameText(const X509_NAME *name);
 // "notBefore - notAfter" in ISO 8601 UTC.
 QString validityText(const X509 *cert);
+// The names a certificate is for: its subjectAltName DNS names and IP addresses, or its CN when it has
+// none. Only well-formed names (letters, digits, '-', '.', '_', a leading '*.'), at most 100.
+QStringList subjectNames(X509 *cert);
 QString toIso(const ASN1_TIME *time);
 
 } // namespace socktap::certs

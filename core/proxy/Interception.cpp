@@ -3,6 +3,7 @@
 // records both legs. A rejected server certificate is answered inside the tunnel with a 502.
 #include "ProxyConnection.h"
 
+#include "ClientHello.h"
 #include "TlsSession.h"
 
 #include "core/capture/Clock.h"
@@ -18,7 +19,7 @@ QString ProxyConnection::upstreamTlsHost(const QByteArray &targetHost) const
     return QString::fromLatin1(m_tls.sni.isEmpty() ? targetHost : m_tls.sni);
 }
 
-void ProxyConnection::interceptClient(const QString &fallbackHost, std::function<void()> then)
+void ProxyConnection::interceptClient(const QStringList &fallbackNames, std::function<void()> then)
 {
     m_phase = Phase::TlsHandshake;
     m_tls.intercepted = true;
@@ -42,7 +43,7 @@ void ProxyConnection::interceptClient(const QString &fallbackHost, std::function
                 .arg(why));
         closeAll();
     });
-    m_client->startTls(TlsSession::server(*m_config.tls, fallbackHost), m_clientBuffer);
+    m_client->startTls(TlsSession::server(*m_config.tls, fallbackNames), m_clientBuffer);
     m_clientBuffer.clear();
 }
 
@@ -80,6 +81,39 @@ void ProxyConnection::startUpstreamTls(const QString &host, std::function<void()
     m_upstream->startTls(TlsSession::client(*m_config.tls, host));
 }
 
+void ProxyConnection::interceptTunnel()
+{
+    const auto enterTunnel = [this] {
+        // Requests inside the tunnel are parsed now; a rejected server certificate answers them 502.
+        m_inTunnel = true;
+        m_haveSession = false;
+        m_phase = Phase::Idle;
+        m_client->setReadEnabled(true);
+        m_upstream->setReadEnabled(true);
+        m_headTimer.start(m_config.headTimeoutMs);
+        processClient();
+    };
+    const QString target = QString::fromLatin1(m_connectTarget->host);
+    if (!peekClientHello(m_clientBuffer).serverName.isEmpty()) {
+        interceptClient({target}, [this, enterTunnel] {
+            startUpstreamTls(upstreamTlsHost(m_connectTarget->host), enterTunnel);
+        });
+        return;
+    }
+    // No SNI (the client dialled an IP address, or checks another name than it dialled): the leaf must
+    // carry the names of the server's own certificate, as mitmproxy's does, so the server goes first. The
+    // ClientHello waits in m_clientBuffer meanwhile.
+    m_phase = Phase::TlsHandshake;
+    m_client->setReadEnabled(false);
+    startUpstreamTls(target, [this, target, enterTunnel] {
+        QStringList names {target};
+        if (m_upstream->tls())
+            names += m_upstream->tls()->peerNames();
+        m_client->setReadEnabled(true);
+        interceptClient(names, enterTunnel);
+    });
+}
+
 bool ProxyConnection::maybeStartClientTls()
 {
     // Reverse mode: a client may speak TLS to Socktap itself (wss:// to the listener). Looked at once.
@@ -88,7 +122,7 @@ bool ProxyConnection::maybeStartClientTls()
     m_clientTlsDecided = true;
     if (uchar(m_clientBuffer[0]) != 0x16)
         return false;
-    interceptClient(QString::fromLatin1(m_config.reverse->host), [this] {
+    interceptClient({QString::fromLatin1(m_config.reverse->host)}, [this] {
         m_phase = Phase::Idle;
         m_headTimer.start(m_config.headTimeoutMs);
         processClient();

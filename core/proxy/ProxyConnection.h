@@ -97,7 +97,10 @@ private:
     void becomeTunnel();
 
     // --- TLS interception (Interception.cpp)
-    void interceptClient(const QString &fallbackHost, std::function<void()> then);
+    // fallbackNames: the leaf's names when the client sends no SNI.
+    void interceptClient(const QStringList &fallbackNames, std::function<void()> then);
+    // CONNECT + TLS, once the ClientHello is in: intercepted (server first when it names no server).
+    void interceptTunnel();
     void startUpstreamTls(const QString &host, std::function<void()> then);
     bool maybeStartClientTls();
     QString upstreamTlsHost(const QByteArray &targetHost) const;

@@ -21,10 +21,11 @@ int selectCertificate(SSL *ssl, int *alert, void *)
     auto *ca =
         static_cast<certs::CertificateAuthority *>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_caIndex));
     const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-    const auto *fallback = static_cast<const QString *>(SSL_get_ex_data(ssl, g_fallbackIndex));
-    const QString host = sni ? QString::fromUtf8(sni) : (fallback ? *fallback : QString());
+    const auto *fallback = static_cast<const QStringList *>(SSL_get_ex_data(ssl, g_fallbackIndex));
+    const QStringList names =
+        sni ? QStringList {QString::fromUtf8(sni)} : (fallback ? *fallback : QStringList());
     QString error;
-    const auto leaf = ca && !host.isEmpty() ? ca->leafFor(host, &error) : nullptr;
+    const auto leaf = ca && !names.isEmpty() ? ca->leafFor(names, &error) : nullptr;
     if (!leaf || SSL_use_certificate(ssl, leaf->certificate.get()) != 1
         || SSL_use_PrivateKey(ssl, leaf->key) != 1) {
         *alert = SSL_AD_INTERNAL_ERROR;
@@ -89,7 +90,7 @@ TlsContexts::TlsContexts(certs::CertificateAuthority *ca, const QStringList &ext
     m_client = std::move(client);
 }
 
-std::unique_ptr<TlsSession> TlsSession::server(const TlsContexts &contexts, const QString &fallbackHost)
+std::unique_ptr<TlsSession> TlsSession::server(const TlsContexts &contexts, const QStringList &fallbackNames)
 {
     std::unique_ptr<TlsSession> s(new TlsSession);
     s->m_ssl.reset(SSL_new(contexts.server()));
@@ -97,9 +98,8 @@ std::unique_ptr<TlsSession> TlsSession::server(const TlsContexts &contexts, cons
     s->m_out = BIO_new(BIO_s_mem());
     SSL_set_bio(s->m_ssl.get(), s->m_in, s->m_out);
     SSL_set_accept_state(s->m_ssl.get());
-    // The fallback name must outlive the handshake: keep it in the session.
-    auto *name = new QString(fallbackHost);
-    SSL_set_ex_data(s->m_ssl.get(), g_fallbackIndex, name);
+    // The fallback names must outlive the handshake: kept with the session.
+    SSL_set_ex_data(s->m_ssl.get(), g_fallbackIndex, new QStringList(fallbackNames));
     return s;
 }
 
@@ -127,7 +127,7 @@ std::unique_ptr<TlsSession> TlsSession::client(const TlsContexts &contexts, cons
 TlsSession::~TlsSession()
 {
     if (m_ssl && !m_client)
-        delete static_cast<QString *>(SSL_get_ex_data(m_ssl.get(), g_fallbackIndex));
+        delete static_cast<QStringList *>(SSL_get_ex_data(m_ssl.get(), g_fallbackIndex));
 }
 
 void TlsSession::start()
@@ -261,6 +261,12 @@ QString TlsSession::peerIssuer() const
 {
     X509 *peer = SSL_get0_peer_certificate(m_ssl.get());
     return peer ? certs::nameText(X509_get_issuer_name(peer)) : QString();
+}
+
+QStringList TlsSession::peerNames() const
+{
+    X509 *peer = SSL_get0_peer_certificate(m_ssl.get());
+    return peer ? certs::subjectNames(peer) : QStringList();
 }
 
 QString TlsSession::peerValidity() const

@@ -40,8 +40,8 @@ class TlsSession
 public:
     enum class Status { Ok, Closed, Failed };
 
-    // Facing a client: fallbackHost names the leaf when the client sends no SNI.
-    static std::unique_ptr<TlsSession> server(const TlsContexts &contexts, const QString &fallbackHost);
+    // Facing a client: fallbackNames name the leaf when the client sends no SNI (the first is its CN).
+    static std::unique_ptr<TlsSession> server(const TlsContexts &contexts, const QStringList &fallbackNames);
     // Facing a server: sni is sent (for names) and the certificate is checked against it.
     static std::unique_ptr<TlsSession> client(const TlsContexts &contexts, const QString &host);
     ~TlsSession();
@@ -70,6 +70,8 @@ public:
     QString peerSubject() const;
     QString peerIssuer() const;
     QString peerValidity() const;
+    // The names the server's certificate is for (subjectAltName DNS and IP, else CN).
+    QStringList peerNames() const;
 
 private:
     TlsSession() = default;

@@ -3,6 +3,8 @@
 // anything else is relayed as opaque bytes.
 #include "ProxyConnection.h"
 
+#include "ClientHello.h"
+
 #include "core/capture/Clock.h"
 
 namespace socktap::proxy {
@@ -50,17 +52,11 @@ void ProxyConnection::sniff()
             becomeTunnel();
             return;
         }
-        interceptClient(QString::fromLatin1(m_connectTarget->host), [this] {
-            startUpstreamTls(upstreamTlsHost(m_connectTarget->host), [this] {
-                // Requests inside the tunnel are parsed now; a rejected server certificate answers them 502.
-                m_inTunnel = true;
-                m_haveSession = false;
-                m_phase = Phase::Idle;
-                m_client->setReadEnabled(true);
-                m_headTimer.start(m_config.headTimeoutMs);
-                processClient();
-            });
-        });
+        // Whether it names a server decides who goes first: wait for the whole first record (at most
+        // 16 KiB; the head timer bounds a client that stops halfway).
+        if (peekClientHello(m_clientBuffer).status == ClientHelloPeek::Status::NeedMore)
+            return;
+        interceptTunnel();
         return;
     }
     // An HTTP request starts with a method token and a space.

@@ -170,6 +170,40 @@ private slots:
         QCOMPARE(binaries70, 2);
     }
 
+    void clientWithoutSniGetsTheServersNames()
+    {
+        // A client dials 127.0.0.1 (so it sends no SNI) but checks the name "localhost", as clients given
+        // an address and a name do. The real server's certificate is for both; Socktap's leaf must carry
+        // the server's names, not only the address dialled.
+        SecureEcho echo(*m_serverCa, QStringList {"localhost", "127.0.0.1"});
+        ProxyHarness proxy(config());
+        QSslConfiguration ssl = trusting(m_socktapCa->certificatePem());
+        ssl.setPeerVerifyMode(QSslSocket::VerifyNone); // checked below, against the name it wants
+        QWebSocket ws;
+        ws.setProxy(proxy.networkProxy());
+        ws.setSslConfiguration(ssl);
+        ws.open(QUrl(QStringLiteral("wss://127.0.0.1:%1/no-sni").arg(echo.port())));
+        QVERIFY(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        const QList<QSslCertificate> chain = ws.sslConfiguration().peerCertificateChain();
+        QVERIFY(!chain.isEmpty());
+        QVERIFY(chain.front().issuerInfo(QSslCertificate::CommonName).join("").startsWith("Socktap Root CA"));
+        QSslConfiguration::setDefaultConfiguration(trusting(m_socktapCa->certificatePem()));
+        const auto errors = QSslCertificate::verify(chain, QStringLiteral("localhost"));
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).errorString()));
+        const auto names = chain.front().subjectAlternativeNames();
+        QVERIFY(names.values(QSsl::DnsEntry).contains("localhost"));
+        QVERIFY(names.values(QSsl::IpAddressEntry).contains("127.0.0.1"));
+        QString echoed;
+        QObject::connect(&ws, &QWebSocket::textMessageReceived, [&](const QString &m) { echoed = m; });
+        ws.sendTextMessage(QStringLiteral("no name asked"));
+        QVERIFY(QTest::qWaitFor([&] { return echoed == QStringLiteral("no name asked"); }, WaitMs));
+        const auto s =
+            proxy.waitSession([](const auto &s) { return s.kind == capture::SessionKind::WebSocket; });
+        QVERIFY(s);
+        QVERIFY(s->tls.sni.isEmpty()); // it really sent none
+        QVERIFY(s->tls.upstreamVerified);
+    }
+
     void rejectedUpstreamCertificate()
     {
         // The server's CA is not trusted: the client's TLS to Socktap works, its request is answered 502 with

@@ -15,9 +15,10 @@ struct SecureEcho
 {
     QWebSocketServer server {QStringLiteral("secure-echo"), QWebSocketServer::SecureMode};
 
-    SecureEcho(certs::CertificateAuthority &ca, const QString &host)
+    // A certificate for names (one or more: DNS names, IP addresses).
+    SecureEcho(certs::CertificateAuthority &ca, const QStringList &names)
     {
-        const auto leaf = ca.leafFor(host);
+        const auto leaf = ca.leafFor(names);
         QSslConfiguration config = QSslConfiguration::defaultConfiguration();
         config.setLocalCertificate(
             QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
@@ -36,6 +37,9 @@ struct SecureEcho
             }
         });
     }
+    SecureEcho(certs::CertificateAuthority &ca, const QString &host)
+        : SecureEcho(ca, QStringList {host})
+    { }
     quint16 port() const { return server.serverPort(); }
 };
 

@@ -2,7 +2,10 @@
 // sockets). SNI picks the leaf, ALPN settles on http/1.1, data flows both ways, and the client's verdict on
 // the server's certificate is right for a trusted CA, an unknown CA and a wrong name.
 #include "certs/CertificateAuthority.h"
+#include "core/proxy/ClientHello.h"
 #include "core/proxy/TlsSession.h"
+
+#include <QRandomGenerator>
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -65,7 +68,7 @@ private slots:
         QString error;
         TlsContexts contexts(m_ca.get(), {m_caFile}, &error);
         QVERIFY2(contexts.isValid(), qPrintable(error));
-        auto server = TlsSession::server(contexts, host);
+        auto server = TlsSession::server(contexts, {host});
         auto client = TlsSession::client(contexts, host);
         QVERIFY2(handshake(*client, *server), qPrintable(client->error() + server->error()));
         QVERIFY2(client->verified(), qPrintable(client->verification()));
@@ -98,7 +101,7 @@ private slots:
         auto other = certs::CertificateAuthority::create();
         TlsContexts serverSide(other.get(), {}, nullptr);
         TlsContexts clientSide(m_ca.get(), {}, nullptr);
-        auto server = TlsSession::server(serverSide, "api.example.test");
+        auto server = TlsSession::server(serverSide, {"api.example.test"});
         auto client = TlsSession::client(clientSide, "api.example.test");
         QVERIFY(handshake(*client, *server));
         QVERIFY(!client->verified());
@@ -110,17 +113,71 @@ private slots:
         // Names cannot mismatch here (the server picks its leaf by the SNI asked for); addresses can, as no
         // SNI is sent for them: a leaf for 127.0.0.2 does not pass for 127.0.0.1.
         TlsContexts contexts(m_ca.get(), {m_caFile}, nullptr);
-        auto server = TlsSession::server(contexts, "127.0.0.2");
+        auto server = TlsSession::server(contexts, {"127.0.0.2"});
         auto client = TlsSession::client(contexts, "127.0.0.1");
         QVERIFY(handshake(*client, *server));
         QVERIFY(!client->verified());
         QVERIFY2(client->verification().contains("IP address mismatch"), qPrintable(client->verification()));
     }
 
+    void clientHelloPeek()
+    {
+        // Real ClientHellos from OpenSSL: one names its server, one (for an IP address) does not.
+        using proxy::ClientHelloPeek;
+        using proxy::peekClientHello;
+        TlsContexts contexts(m_ca.get(), {}, nullptr);
+        const QByteArray named = [&] {
+            auto c = TlsSession::client(contexts, "chat.example.test");
+            c->start();
+            return c->takeOutgoing();
+        }();
+        const QByteArray unnamed = [&] {
+            auto c = TlsSession::client(contexts, "127.0.0.1");
+            c->start();
+            return c->takeOutgoing();
+        }();
+        auto peek = peekClientHello(named);
+        QCOMPARE(peek.status, ClientHelloPeek::Status::Hello);
+        QCOMPARE(peek.serverName, QByteArray("chat.example.test"));
+        peek = peekClientHello(unnamed);
+        QCOMPARE(peek.status, ClientHelloPeek::Status::Hello);
+        QVERIFY(peek.serverName.isEmpty());
+        // Any shorter prefix waits for the rest of the record.
+        for (qsizetype n = 0; n < named.size(); ++n)
+            QCOMPARE(peekClientHello(QByteArrayView(named).first(n)).status,
+                     ClientHelloPeek::Status::NeedMore);
+        QCOMPARE(peekClientHello("GET / HTTP/1.1\r\n").status, ClientHelloPeek::Status::Unknown);
+        // Corrupted hellos never read out of bounds (the sanitizer build checks) and never invent a name
+        // longer than the record.
+        auto *random = QRandomGenerator::global();
+        for (int round = 0; round < 5000; ++round) {
+            QByteArray bad = named;
+            for (int flips = 1 + int(random->bounded(4)); flips > 0; --flips)
+                bad[random->bounded(qsizetype(5), bad.size())] = char(random->bounded(256));
+            if (random->bounded(4) == 0)
+                bad.truncate(random->bounded(bad.size()));
+            const QByteArray name = peekClientHello(bad).serverName;
+            QVERIFY(name.isEmpty() || name.size() < bad.size());
+        }
+    }
+
+    void leafWithTheServersNames()
+    {
+        // A client that sent no SNI gets a leaf for every name the real server's certificate has.
+        TlsContexts contexts(m_ca.get(), {m_caFile}, nullptr);
+        const QStringList names {"127.0.0.1", "localhost", "*.example.test"};
+        auto server = TlsSession::server(contexts, names);
+        auto client = TlsSession::client(contexts, "127.0.0.1");
+        QVERIFY(handshake(*client, *server));
+        QVERIFY2(client->verified(), qPrintable(client->verification()));
+        QCOMPARE(client->peerNames(), names);
+        QVERIFY(client->peerSubject().contains("CN=127.0.0.1"));
+    }
+
     void garbageFailsCleanly()
     {
         TlsContexts contexts(m_ca.get(), {}, nullptr);
-        auto server = TlsSession::server(contexts, "x.test");
+        auto server = TlsSession::server(contexts, {"x.test"});
         QByteArray plain;
         QCOMPARE(server->receive("GET / HTTP/1.1\r\n\r\n", plain), TlsSession::Status::Failed);
         QVERIFY(!server->error().isEmpty());
