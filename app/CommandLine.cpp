@@ -5,6 +5,7 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QThread>
+#include <QUrl>
 
 namespace socktap::app {
 
@@ -32,6 +33,28 @@ std::optional<quint64> parseSize(const QString &text)
 }
 
 namespace {
+
+std::optional<proxy::UpstreamProxy> parseUpstreamProxy(const QString &text, QString *error)
+{
+    const QUrl url(text, QUrl::StrictMode);
+    const auto bad = [&](const QString &why) -> std::optional<proxy::UpstreamProxy> {
+        *error = QStringLiteral("--upstream-proxy %1: %2 (expected http://[USER:PASSWORD@]HOST:PORT)")
+                     .arg(text, why);
+        return std::nullopt;
+    };
+    if (!url.isValid() || url.scheme() != u"http")
+        return bad(url.isValid() ? QStringLiteral("only http:// proxies are supported") : url.errorString());
+    if (url.host().isEmpty() || url.port() <= 0)
+        return bad(QStringLiteral("a host and a port are needed"));
+    if (!url.path().isEmpty() && url.path() != u"/")
+        return bad(QStringLiteral("a proxy URL has no path"));
+    proxy::UpstreamProxy proxy;
+    proxy.host = url.host(QUrl::FullyEncoded).toLatin1();
+    proxy.port = quint16(url.port());
+    if (!url.userName().isEmpty())
+        proxy.credentials = (url.userName() + QLatin1Char(':') + url.password()).toUtf8();
+    return proxy;
+}
 
 bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error)
 {
@@ -142,6 +165,16 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const QCommandLineOption insecureHost(
         QStringLiteral("insecure-upstream-host"),
         QStringLiteral("Do not verify certificates of hosts matching PATTERN (e.g. *.test); repeatable."),
+        QStringLiteral("PATTERN"));
+    const QCommandLineOption upstreamProxy(
+        QStringLiteral("upstream-proxy"),
+        QStringLiteral("Reach servers through this HTTP proxy (CONNECT tunnels), e.g. a corporate one: "
+                       "http://[USER:PASSWORD@]HOST:PORT."),
+        QStringLiteral("URL"));
+    const QCommandLineOption upstreamProxyBypass(
+        QStringLiteral("upstream-proxy-bypass"),
+        QStringLiteral("With --upstream-proxy: dial hosts matching PATTERN directly (e.g. localhost, "
+                       "*.internal); repeatable."),
         QStringLiteral("PATTERN"));
     const QCommandLineOption noIntercept(
         QStringLiteral("no-intercept"),
@@ -260,7 +293,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
                   headerOpt,
                   ignoreKeyOpt,
                   browserHeadless,
-                  browserArg});
+                  browserArg,
+                  upstreamProxy,
+                  upstreamProxyBypass});
     p.addPositionalArgument(
         QStringLiteral("browser"),
         QStringLiteral("'browser [chromium|chrome|firefox] [--url URL]': start Socktap and a browser "
@@ -390,6 +425,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
     QString error;
     if (!parseListen(p.value(listen), o.proxy, &error))
         return fail(error);
+    if (p.isSet(upstreamProxy)) {
+        o.proxy.upstreamProxy = parseUpstreamProxy(p.value(upstreamProxy), &error);
+        if (!o.proxy.upstreamProxy)
+            return fail(error);
+    }
+    o.proxy.upstreamProxyBypass = p.values(upstreamProxyBypass);
     if (p.isSet(reverse)) {
         QString why;
         o.proxy.reverse = http::RequestTarget::parseAbsolute(p.value(reverse).toLatin1(), &why);

@@ -308,6 +308,13 @@ int runHeadless(app::AppOptions options)
                      [](const QString &why) { std::fprintf(stderr, "socktap: %s\n", qPrintable(why)); });
     QObject::connect(&server, &proxy::ProxyServer::acceptRecovered,
                      [] { std::fprintf(stderr, "socktap: accepting new clients again\n"); });
+    if (const auto &via = options.proxy.upstreamProxy)
+        std::fprintf(
+            stderr, "socktap: servers are reached through the upstream proxy %s (CONNECT)%s\n",
+            via->authority().constData(),
+            options.proxy.upstreamProxyBypass.isEmpty()
+                ? ""
+                : qPrintable(QStringLiteral(", except ") + options.proxy.upstreamProxyBypass.join(", ")));
     if (!options.recordFile.isEmpty())
         std::fprintf(stderr, "socktap: recording to %s\n", qPrintable(options.recordFile));
     std::unique_ptr<app::Demo> demo;

@@ -36,8 +36,8 @@ QByteArray page(const CaPageContext &c)
     QByteArray html = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Socktap</title>"
                       "<style>body{font-family:sans-serif;max-width:46em;margin:2em auto;line-height:1.5}"
                       "code{background:#eee;padding:0 .2em}</style></head><body><h1>Socktap</h1>";
-    html +=
-        "<p>You are using Socktap at <code>" + QString::fromLatin1(c.proxyAddress).toHtmlEscaped().toUtf8() + "</code> as your proxy.</p>";
+    html += "<p>You are using Socktap at <code>"
+        + QString::fromLatin1(c.proxyAddress).toHtmlEscaped().toUtf8() + "</code> as your proxy.</p>";
     if (!c.ca) {
         html += "<p>wss:// interception is off in this Socktap: there is no CA to install.</p>";
     } else {

@@ -11,6 +11,11 @@ qsizetype ProxyConfig::highWaterNow() const
                       highWater);
 }
 
+QByteArray UpstreamProxy::authority() const
+{
+    return (host.contains(':') ? '[' + host + ']' : host) + ':' + QByteArray::number(port);
+}
+
 bool matchesHost(const QStringList &patterns, QByteArrayView host)
 {
     const QString name = QString::fromLatin1(host);

@@ -21,6 +21,16 @@ class InterceptHub;
 }
 namespace socktap::proxy {
 
+// --upstream-proxy http://[USER:PASSWORD@]HOST:PORT: every connection to a server is a CONNECT tunnel
+// through this proxy (a corporate one), except for hosts matching upstreamProxyBypass.
+struct UpstreamProxy
+{
+    QByteArray host;
+    quint16 port = 0;
+    QByteArray credentials; // "user:password" sent as Proxy-Authorization: Basic; empty: none
+    QByteArray authority() const; // host:port, IPv6 in brackets
+};
+
 struct ProxyConfig
 {
     QHostAddress listenAddress {QHostAddress::LocalHost};
@@ -66,6 +76,9 @@ struct ProxyConfig
     QStringList noIntercept; // host patterns ("*.bank.example") tunnelled untouched (certificate pinning)
     bool insecureUpstream = false; // accept any upstream certificate (loudly)
     QStringList insecureUpstreamHosts; // ... for these host patterns only
+
+    std::optional<UpstreamProxy> upstreamProxy;
+    QStringList upstreamProxyBypass; // host patterns dialled directly despite upstreamProxy
 
     // Rules and held messages shared with the front ends; none: every message is forwarded as received.
     std::shared_ptr<intercept::InterceptHub> intercept;

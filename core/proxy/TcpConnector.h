@@ -1,7 +1,11 @@
 // Opens a TCP connection to host:port without blocking: resolves the name (QHostInfo), tries each address
 // with a non-blocking connect, and reports either the connected descriptor or why not, as the HTTP status
 // a proxy answers (502 for unknown host, refused, unreachable; 504 for a timeout) and a precise sentence.
+// Through an upstream proxy: dials the proxy, asks it for a CONNECT tunnel (RFC 9110 9.3.6) and reports
+// the descriptor once the proxy said 2xx, with nothing of the tunnel read.
 #pragma once
+
+#include "ProxyConfig.h"
 
 #include <QHostAddress>
 #include <QList>
@@ -20,6 +24,8 @@ class TcpConnector final : public QObject
 public:
     TcpConnector(QByteArray host, quint16 port, int timeoutMs, QObject *parent = nullptr);
     ~TcpConnector() override;
+    // Before start(): go through this proxy.
+    void setUpstreamProxy(const UpstreamProxy &proxy) { m_via = proxy; }
     void start();
 
 signals:
@@ -32,9 +38,14 @@ private:
     void onWritable();
     void fail(int status, const QString &message);
     void closeAttempt();
+    void succeed();
+    void askForTunnel();
+    void onTunnelAnswer();
+    QString dialled() const;
 
     QByteArray m_host;
     quint16 m_port;
+    std::optional<UpstreamProxy> m_via;
     int m_timeoutMs;
     QTimer m_timer;
     QList<QHostAddress> m_addresses;

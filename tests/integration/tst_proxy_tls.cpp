@@ -204,6 +204,79 @@ private slots:
         QVERIFY(s->tls.upstreamVerified);
     }
 
+    void throughAnUpstreamProxy()
+    {
+        // --upstream-proxy: ws:// and wss:// reach their servers through a CONNECT proxy (with credentials),
+        // and the capture is as without it; wss:// is still verified end to end.
+        EchoServer plain;
+        SecureEcho secure(*m_serverCa, "localhost");
+        ConnectProxy corporate;
+        corporate.credentials = "alice:s3cret";
+        proxy::ProxyConfig c = config();
+        c.upstreamProxy = proxy::UpstreamProxy {"127.0.0.1", corporate.port(), "alice:s3cret"};
+        ProxyHarness proxy(c);
+        for (const QUrl &url : {plain.url(QStringLiteral("/chained")),
+                                QUrl(QStringLiteral("wss://localhost:%1/chained").arg(secure.port()))}) {
+            auto ws = client(url, proxy, m_socktapCa->certificatePem());
+            QVERIFY2(ws, qPrintable(url.toString()));
+            QString echoed;
+            QObject::connect(ws.get(), &QWebSocket::textMessageReceived,
+                             [&](const QString &m) { echoed = m; });
+            ws->sendTextMessage(QStringLiteral("via the corporate proxy"));
+            QVERIFY(
+                QTest::qWaitFor([&] { return echoed == QStringLiteral("via the corporate proxy"); }, WaitMs));
+        }
+        QCOMPARE(corporate.targets,
+                 QList<QByteArray>({"127.0.0.1:" + QByteArray::number(plain.port()),
+                                    "localhost:" + QByteArray::number(secure.port())}));
+        const auto s = proxy.waitSession([](const auto &s) { return s.scheme == "wss"; });
+        QVERIFY(s && s->tls.upstreamVerified);
+
+        // Bypassed hosts are dialled directly.
+        c.upstreamProxyBypass = {QStringLiteral("127.0.0.*")};
+        ProxyHarness bypassing(c);
+        QVERIFY(client(plain.url(QStringLiteral("/direct")), bypassing, {}));
+        QCOMPARE(corporate.targets.size(), 2);
+    }
+
+    void upstreamProxyRefusals()
+    {
+        // What goes wrong at the corporate proxy is said, as the 502 body and in the session.
+        EchoServer plain;
+        ConnectProxy corporate;
+        corporate.credentials = "alice:s3cret";
+        proxy::ProxyConfig c = config();
+        c.upstreamProxy = proxy::UpstreamProxy {"127.0.0.1", corporate.port(), {}};
+        {
+            ProxyHarness proxy(c);
+            RawClient raw;
+            QVERIFY(raw.connect(proxy.port()));
+            raw.send(RawClient::upgradeTo(plain.port()));
+            const auto head = raw.readResponseHead();
+            QVERIFY(head);
+            QCOMPARE(head->status, 502);
+            QVERIFY(raw.waitClosed());
+            QVERIFY2(raw.buffer.contains("407")
+                         && raw.buffer.contains("--upstream-proxy http://USER:PASSWORD@"),
+                     raw.buffer.constData());
+            const auto s = proxy.waitSession([](const auto &s) { return !s.error.isEmpty(); });
+            QVERIFY(s && s->error.contains("upstream proxy"));
+        }
+        // Nobody listening there.
+        QTcpServer closed;
+        QVERIFY(closed.listen(QHostAddress::LocalHost, 0));
+        c.upstreamProxy->port = closed.serverPort();
+        closed.close();
+        ProxyHarness proxy(c);
+        RawClient raw;
+        QVERIFY(raw.connect(proxy.port()));
+        raw.send(RawClient::upgradeTo(plain.port()));
+        const auto head = raw.readResponseHead();
+        QVERIFY(head && head->status == 502);
+        QVERIFY(raw.waitClosed());
+        QVERIFY2(raw.buffer.contains("cannot connect to the upstream proxy"), raw.buffer.constData());
+    }
+
     void rejectedUpstreamCertificate()
     {
         // The server's CA is not trusted: the client's TLS to Socktap works, its request is answered 502 with

@@ -30,6 +30,67 @@ namespace socktap::test {
 inline constexpr int WaitMs = 10000;
 
 // Runs the proxy on 127.0.0.1 with an ephemeral port.
+// A corporate proxy stand-in: answers CONNECT (with 407 when it wants credentials and gets none) and
+// relays the tunnel; remembers each CONNECT target.
+struct ConnectProxy
+{
+    QTcpServer server;
+    QByteArray credentials; // "user:password" it insists on; empty: none
+    QList<QByteArray> targets;
+
+    ConnectProxy()
+    {
+        if (!server.listen(QHostAddress::LocalHost, 0))
+            qFatal("connect proxy did not listen");
+        QObject::connect(&server, &QTcpServer::newConnection, [this] {
+            QTcpSocket *client = server.nextPendingConnection();
+            auto head = std::make_shared<QByteArray>();
+            QObject::connect(client, &QTcpSocket::readyRead, client, [this, client, head] {
+                if (client->property("tunnel").toBool())
+                    return;
+                *head += client->readAll();
+                const qsizetype end = head->indexOf("\r\n\r\n");
+                if (end < 0)
+                    return;
+                const QByteArray request = head->left(end);
+                const QByteArray rest = head->mid(end + 4);
+                const QByteArray target = request.split(' ').value(1);
+                if (!request.startsWith("CONNECT ")) {
+                    client->write("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
+                    return;
+                }
+                if (!credentials.isEmpty()
+                    && !request.contains("\r\nProxy-Authorization: Basic " + credentials.toBase64())) {
+                    client->write(
+                        "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic\r\n"
+                        "Content-Length: 0\r\n\r\n");
+                    return;
+                }
+                targets.append(target);
+                client->setProperty("tunnel", true);
+                auto *upstream = new QTcpSocket(client);
+                const qsizetype colon = target.lastIndexOf(':');
+                QObject::connect(upstream, &QTcpSocket::connected, client, [client, upstream, rest] {
+                    client->write("HTTP/1.1 200 Connection established\r\n\r\n");
+                    upstream->write(rest);
+                    upstream->write(client->readAll());
+                    QObject::connect(client, &QTcpSocket::readyRead, upstream,
+                                     [client, upstream] { upstream->write(client->readAll()); });
+                    QObject::connect(upstream, &QTcpSocket::readyRead, client,
+                                     [client, upstream] { client->write(upstream->readAll()); });
+                    QObject::connect(upstream, &QTcpSocket::disconnected, client,
+                                     &QTcpSocket::disconnectFromHost);
+                    QObject::connect(client, &QTcpSocket::disconnected, upstream,
+                                     &QTcpSocket::disconnectFromHost);
+                });
+                upstream->connectToHost(QString::fromLatin1(target.left(colon)),
+                                        quint16(target.mid(colon + 1).toUInt()));
+            });
+        });
+    }
+    quint16 port() const { return server.serverPort(); }
+};
+
 struct ProxyHarness
 {
     capture::CaptureStore store;
