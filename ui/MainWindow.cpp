@@ -3,6 +3,7 @@
 #include "CaptureFeed.h"
 #include "CloseSessionDialog.h"
 #include "CloseView.h"
+#include "ColumnChooser.h"
 #include "ComposePanel.h"
 #include "FileJob.h"
 #include "HandshakeView.h"
@@ -90,9 +91,16 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->setAlternatingRowColors(true);
     m_sessionView->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_sessionView, &QWidget::customContextMenuRequested, this, &MainWindow::showSessionMenu);
-    m_sessionView->horizontalHeader()->setStretchLastSection(true);
-    m_sessionView->setColumnWidth(SessionTableModel::Id, 44);
-    m_sessionView->setColumnWidth(SessionTableModel::State, 84);
+    // Compact by default: state, the URL (which takes what room there is), messages, bytes, close; the
+    // rest from the header's context menu.
+    m_sessionView->horizontalHeader()->setStretchLastSection(false);
+    m_sessionView->horizontalHeader()->setSectionResizeMode(SessionTableModel::Url, QHeaderView::Stretch);
+    m_sessionView->horizontalHeader()->setMinimumSectionSize(24);
+    m_sessionView->setColumnWidth(SessionTableModel::Id, 36);
+    m_sessionView->setColumnWidth(SessionTableModel::State, 78);
+    m_sessionView->setColumnWidth(SessionTableModel::Messages, 82);
+    m_sessionView->setColumnWidth(SessionTableModel::Bytes, 70);
+    m_sessionView->setColumnWidth(SessionTableModel::Close, 112);
     m_sessionView->setColumnWidth(SessionTableModel::Scheme, 52);
     m_sessionView->setColumnWidth(SessionTableModel::Host, 128);
     m_sessionView->setColumnWidth(SessionTableModel::Path, 84);
@@ -101,6 +109,10 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Started,
                   SessionTableModel::Duration})
         m_sessionView->setColumnWidth(c, 84);
+    QList<int> optional;
+    for (int c = SessionTableModel::FirstOptionalColumn; c < SessionTableModel::ColumnCount; ++c)
+        optional.append(c);
+    m_sessionColumns = new ColumnChooser(m_sessionView, optional);
     auto *filterRow = new QHBoxLayout;
     filterRow->addWidget(m_filterBox, 1);
     filterRow->addWidget(m_showHttp);
@@ -542,11 +554,8 @@ void MainWindow::onSessionsChanged(const QList<capture::SessionId> &ids)
     updateSessionActions();
     if (m_current && ids.contains(m_current))
         showSession(false);
-    else if (m_autoSelect && !m_opening && !m_current && m_sessionView->model()->rowCount() > 0
-             && !m_sessionView->currentIndex().isValid()) {
-        // Nothing selected yet: show the first session, so a new user sees something at once.
-        m_sessionView->setCurrentIndex(m_filter->index(0, 0));
-    }
+    // Nothing is selected but by the user: a session picked by the window (a browser's background
+    // connection, often) would be a session the user did not ask to look at.
 }
 
 void MainWindow::onMessagesAppended(const QSet<capture::SessionId> &sessions)
@@ -709,9 +718,9 @@ void MainWindow::restoreLayout()
     if (!m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray()))
         m_splitter->setSizes({width() * 9 / 20, width() * 11 / 20}); // room for the session list's columns
     m_sessionView->horizontalHeader()->restoreState(
-        settings.value(QStringLiteral("sessions/header")).toByteArray());
+        settings.value(QStringLiteral("sessions/header2")).toByteArray());
     m_messages->view()->horizontalHeader()->restoreState(
-        settings.value(QStringLiteral("messages/header")).toByteArray());
+        settings.value(QStringLiteral("messages/header2")).toByteArray());
     m_showHttp->setChecked(settings.value(QStringLiteral("sessions/showHttp"), false).toBool());
 }
 
@@ -722,8 +731,9 @@ void MainWindow::saveLayout()
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
     settings.setValue(QStringLiteral("window/state"), saveState());
     settings.setValue(QStringLiteral("window/splitter"), m_splitter->saveState());
-    settings.setValue(QStringLiteral("sessions/header"), m_sessionView->horizontalHeader()->saveState());
-    settings.setValue(QStringLiteral("messages/header"), m_messages->view()->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("sessions/header2"), m_sessionView->horizontalHeader()->saveState());
+    settings.setValue(QStringLiteral("messages/header2"),
+                      m_messages->view()->horizontalHeader()->saveState());
     settings.setValue(QStringLiteral("sessions/showHttp"), m_showHttp->isChecked());
 }
 

@@ -54,6 +54,7 @@ namespace socktap::ui {
 
 class CaptureFeed;
 class CloseView;
+class ColumnChooser;
 class ComposePanel;
 class FileJob;
 class InterceptPane;
@@ -166,6 +167,7 @@ public:
     // The browsers started from this window that are still running.
     QList<browser::BrowserLaunch *> browsers() const;
     QMenu *toolsMenu() const { return m_toolsMenu; }
+    ColumnChooser *sessionColumns() const { return m_sessionColumns; }
 
 signals:
     // A replay ended: compared (error empty), failed or was cancelled.
@@ -280,6 +282,7 @@ private:
     QWidget *m_emptyPage = nullptr;
     QPushButton *m_emptyBrowser = nullptr;
     QMenu *m_toolsMenu = nullptr;
+    ColumnChooser *m_sessionColumns = nullptr;
     QStackedWidget *m_sessionStack = nullptr;
     std::unique_ptr<replay::Replayer> m_replayer;
     QStringList m_replayIgnore;
@@ -315,9 +318,6 @@ private:
     ExitSave m_exitSave = ExitSave::Unasked;
     QString m_exitSavePath;
     bool m_closeWhenIdle = false;
-    // Selecting the first session by itself; off once a file is opened (its sessions are for the user to
-    // pick, not the window).
-    bool m_autoSelect = true;
     QString m_lastFileError;
     QStringList m_lastFileWarnings;
     // What the window asked each session to pause (the engine does not report it back), per sender.

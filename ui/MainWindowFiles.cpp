@@ -344,8 +344,6 @@ void MainWindow::finishOpen(const QString &path, const std::optional<capture::Op
     settleOpenChanges(result, baseline);
     const QString name = QFileInfo(path).fileName();
     const bool cancelled = !result && error == QLatin1String("cancelled");
-    if (result || cancelled)
-        m_autoSelect = false; // the file's sessions are for the user to pick, now and later
     if (!result) {
         if (cancelled) {
             m_openQueue.clear();

@@ -1,5 +1,6 @@
 #include "MessagesPanel.h"
 
+#include "ColumnChooser.h"
 #include "PayloadView.h"
 
 #include <QAction>
@@ -42,13 +43,17 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_view->setWordWrap(false);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setAlternatingRowColors(true);
-    m_view->setColumnWidth(MessageTableModel::Number, 60);
-    m_view->setColumnWidth(MessageTableModel::Direction, 36);
-    m_view->setColumnWidth(MessageTableModel::Time, 100);
-    m_view->setColumnWidth(MessageTableModel::Type, 80);
-    m_view->setColumnWidth(MessageTableModel::Size, 80);
-    m_view->setColumnWidth(MessageTableModel::WireSize, 80);
-    m_view->setColumnWidth(MessageTableModel::Flags, 120);
+    // Narrow columns, so the preview (last, stretched) gets the room: about half the pane at 1280x800.
+    // Wire size is a right-click on the header away.
+    m_view->horizontalHeader()->setMinimumSectionSize(24);
+    m_view->setColumnWidth(MessageTableModel::Number, 44);
+    m_view->setColumnWidth(MessageTableModel::Direction, 26);
+    m_view->setColumnWidth(MessageTableModel::Time, 82);
+    m_view->setColumnWidth(MessageTableModel::Type, 58);
+    m_view->setColumnWidth(MessageTableModel::Size, 62);
+    m_view->setColumnWidth(MessageTableModel::WireSize, 70);
+    m_view->setColumnWidth(MessageTableModel::Flags, 84);
+    new ColumnChooser(m_view, {MessageTableModel::WireSize});
     m_payload = new PayloadView(this);
 
     auto *filters = new QHBoxLayout;

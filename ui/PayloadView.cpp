@@ -3,19 +3,18 @@
 #include "MessageTableModel.h"
 
 #include "core/capture/JsonFormat.h"
+#include "core/capture/JsonTree.h"
 #include "core/capture/TextFormat.h"
 #include "core/ws/CloseCode.h"
 #include "core/ws/Utf8Validator.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QFileDialog>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QJsonArray>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -61,46 +60,22 @@ namespace {
 
 constexpr qsizetype MaxTextShown = 4 << 20; // a 64 MiB message must not freeze the editor
 
-void addJson(QTreeWidgetItem *parent, const QString &key, const QJsonValue &value)
+// One node and its children, in the order they arrived; numbers as written.
+void addJson(QTreeWidgetItem *item, const QString &key, const capture::JsonNode &node)
 {
-    auto *item = new QTreeWidgetItem(parent);
+    using Type = capture::JsonNode::Type;
     item->setText(0, key);
-    switch (value.type()) {
-    case QJsonValue::Object: {
-        const QJsonObject o = value.toObject();
-        item->setText(1, QStringLiteral("{%1}").arg(o.size()));
-        item->setText(2, QStringLiteral("object"));
-        for (auto it = o.begin(); it != o.end(); ++it)
-            addJson(item, it.key(), it.value());
-        break;
+    item->setText(2, QString::fromLatin1(capture::JsonNode::typeName(node.type)));
+    if (node.type == Type::Object || node.type == Type::Array) {
+        const bool isObject = node.type == Type::Object;
+        item->setText(1,
+                      (isObject ? QStringLiteral("{%1}") : QStringLiteral("[%1]")).arg(node.children.size()));
+        for (size_t i = 0; i < node.children.size(); ++i)
+            addJson(new QTreeWidgetItem(item), isObject ? node.children[i].key : QString::number(i),
+                    node.children[i]);
+        return;
     }
-    case QJsonValue::Array: {
-        const QJsonArray a = value.toArray();
-        item->setText(1, QStringLiteral("[%1]").arg(a.size()));
-        item->setText(2, QStringLiteral("array"));
-        for (int i = 0; i < a.size(); ++i)
-            addJson(item, QString::number(i), a[i]);
-        break;
-    }
-    case QJsonValue::String:
-        item->setText(1, value.toString());
-        item->setText(2, QStringLiteral("string"));
-        break;
-    case QJsonValue::Double:
-        item->setText(1, QString::number(value.toDouble(), 'g', 17));
-        item->setText(2, QStringLiteral("number"));
-        break;
-    case QJsonValue::Bool:
-        item->setText(1, value.toBool() ? QStringLiteral("true") : QStringLiteral("false"));
-        item->setText(2, QStringLiteral("boolean"));
-        break;
-    case QJsonValue::Null:
-        item->setText(1, QStringLiteral("null"));
-        item->setText(2, QStringLiteral("null"));
-        break;
-    case QJsonValue::Undefined:
-        break;
-    }
+    item->setText(1, node.value);
 }
 
 QToolButton *button(const QString &text, QWidget *parent)
@@ -123,7 +98,13 @@ PayloadView::PayloadView(QWidget *parent)
     m_text = new QPlainTextEdit(this);
     m_text->setReadOnly(true);
     m_text->setFont(mono);
+    m_text->setPlaceholderText(tr("Select a message to see its payload"));
     m_highlighter = new SearchHighlighter(m_text->document());
+    m_prettyBox = new QCheckBox(tr("Pretty JSON"), this);
+    m_prettyBox->setToolTip(
+        tr("Show JSON messages indented in the Text tab, keys in the order they arrived"));
+    m_prettyBox->setEnabled(false);
+    connect(m_prettyBox, &QCheckBox::toggled, this, &PayloadView::showText);
     m_json = new QTreeWidget(this);
     m_json->setHeaderLabels({tr("Key"), tr("Value"), tr("Type")});
     m_json->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
@@ -158,6 +139,7 @@ PayloadView::PayloadView(QWidget *parent)
 
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_summary, 1);
+    bar->addWidget(m_prettyBox);
     for (const auto &[label, slot] : std::initializer_list<std::pair<QString, void (PayloadView::*)()>> {
              {tr("Copy text"), &PayloadView::copyText},
              {tr("Copy hex"), &PayloadView::copyHex},
@@ -180,6 +162,9 @@ void PayloadView::clear()
     m_evicted = false;
     m_summary->clear();
     m_text->clear();
+    m_plainText.clear();
+    m_prettyText.clear();
+    m_prettyBox->setEnabled(false);
     m_json->clear();
     m_hex->clear();
     m_frames->clearSpans();
@@ -259,11 +244,15 @@ void PayloadView::setMessage(const capture::MessageView &m)
     if (r.violations)
         text += tr("\n\n[protocol violation: %1]")
                     .arg(ws::describe(r.violationFlags()).join(QStringLiteral("; ")));
-    m_text->setPlainText(text);
+    m_plainText = text;
     m_hex->setPlainText(capture::hexDump(m.payload));
     fillFrames(m);
     fillChanges(m);
-    const bool json = r.opcode == quint8(ws::Opcode::Text) && fillJson(m.payload);
+    // (Not for a truncated message: its JSON would be cut off, and the Text tab says so.)
+    const bool json = r.opcode == quint8(ws::Opcode::Text) && !r.has(capture::MessageFlag::Truncated)
+        && !m.payloadEvicted && fillJson(m.payload);
+    m_prettyBox->setEnabled(json);
+    showText();
     m_tabs->setTabEnabled(JsonTab, json);
     if (json)
         m_tabs->setCurrentIndex(JsonTab);
@@ -291,30 +280,24 @@ void PayloadView::fillChanges(const capture::MessageView &m)
 
 bool PayloadView::fillJson(const QByteArray &payload)
 {
-    QJsonParseError error;
-    const QJsonDocument doc = QJsonDocument::fromJson(payload, &error);
-    if (error.error != QJsonParseError::NoError || doc.isNull())
+    m_prettyText.clear();
+    // Objects and arrays: a bare number or string is text, not a tree.
+    const auto tree = capture::parseJsonTree(payload);
+    if (!tree
+        || (tree->type != capture::JsonNode::Type::Object && tree->type != capture::JsonNode::Type::Array))
         return false;
     m_json->setUpdatesEnabled(false);
-    auto *root = new QTreeWidgetItem(m_json);
-    if (doc.isObject()) {
-        root->setText(0, tr("(root)"));
-        root->setText(1, QStringLiteral("{%1}").arg(doc.object().size()));
-        root->setText(2, QStringLiteral("object"));
-        const QJsonObject o = doc.object();
-        for (auto it = o.begin(); it != o.end(); ++it)
-            addJson(root, it.key(), it.value());
-    } else {
-        root->setText(0, tr("(root)"));
-        root->setText(1, QStringLiteral("[%1]").arg(doc.array().size()));
-        root->setText(2, QStringLiteral("array"));
-        const QJsonArray a = doc.array();
-        for (int i = 0; i < a.size(); ++i)
-            addJson(root, QString::number(i), a[i]);
-    }
+    addJson(new QTreeWidgetItem(m_json), tr("(root)"), *tree);
     m_json->expandToDepth(1);
     m_json->setUpdatesEnabled(true);
+    m_prettyText = capture::prettyJson(*tree);
     return true;
+}
+
+void PayloadView::showText()
+{
+    const bool pretty = m_prettyBox->isChecked() && !m_prettyText.isEmpty();
+    m_text->setPlainText(pretty ? m_prettyText : m_plainText);
 }
 
 void PayloadView::fillFrames(const capture::MessageView &m)

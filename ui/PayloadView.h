@@ -9,6 +9,7 @@
 #include <QRegularExpression>
 #include <QWidget>
 
+class QCheckBox;
 class QLabel;
 class QPlainTextEdit;
 class QTabWidget;
@@ -34,6 +35,7 @@ public:
 
     // For tests and the window's Copy action.
     QTabWidget *tabs() const { return m_tabs; }
+    QCheckBox *prettyJsonBox() const { return m_prettyBox; }
     QTreeWidget *jsonTree() const { return m_json; }
     QString text() const;
     QString hexText() const;
@@ -51,6 +53,7 @@ public slots:
 
 private:
     bool fillJson(const QByteArray &payload);
+    void showText();
     void fillFrames(const capture::MessageView &message);
     void fillChanges(const capture::MessageView &message);
 
@@ -63,6 +66,9 @@ private:
     QLabel *m_note; // what Socktap did to this message, and which rule
     QPlainTextEdit *m_original;
     SearchHighlighter *m_highlighter;
+    QCheckBox *m_prettyBox;
+    QString m_plainText; // the Text tab's text as received, and indented when it is JSON
+    QString m_prettyText;
     QByteArray m_payload;
     bool m_evicted = false;
 };

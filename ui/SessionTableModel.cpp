@@ -183,6 +183,12 @@ QVariant SessionTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("#");
     case State:
         return tr("State");
+    case Url:
+        return tr("URL");
+    case Messages:
+        return tr("Messages");
+    case Bytes:
+        return tr("Bytes");
     case Scheme:
         return tr("Scheme");
     case Host:
@@ -208,6 +214,16 @@ QVariant SessionTableModel::headerData(int section, Qt::Orientation orientation,
     }
 }
 
+quint64 SessionTableModel::bothWays(const Row &r)
+{
+    const capture::SessionInfo &s = r.info;
+    if (s.kind == SessionKind::Tunnel)
+        return s.tunnelBytes[0] + s.tunnelBytes[1];
+    if (s.kind == SessionKind::Http)
+        return s.requestBodySize + s.responseBodySize;
+    return r.counters.wireBytes[0] + r.counters.wireBytes[1];
+}
+
 QVariant SessionTableModel::display(const Row &r, int column) const
 {
     const capture::SessionInfo &s = r.info;
@@ -221,6 +237,17 @@ QVariant SessionTableModel::display(const Row &r, int column) const
                 .arg(QString::fromLatin1(capture::stateName(s.state)))
                 .arg(original);
         return QString::fromLatin1(capture::stateName(s.state));
+    case Url:
+        if (s.kind == SessionKind::Http)
+            return QStringLiteral("%1 %2").arg(QString::fromLatin1(s.request.method),
+                                               QString::fromLatin1(s.url()));
+        return QString::fromLatin1(s.url());
+    case Messages:
+        if (tunnel || s.kind == SessionKind::Http)
+            return QString();
+        return QStringLiteral("%1 ↑ %2 ↓").arg(r.counters.messages[0]).arg(r.counters.messages[1]);
+    case Bytes:
+        return capture::byteSize(bothWays(r));
     case Scheme:
         return schemeText(s);
     case Host:
@@ -263,6 +290,10 @@ QVariant SessionTableModel::sortValue(const Row &r, int column) const
         return qulonglong(s.id);
     case State:
         return int(s.state);
+    case Messages:
+        return qulonglong(r.counters.messages[0] + r.counters.messages[1]);
+    case Bytes:
+        return qulonglong(bothWays(r));
     case MessagesUp:
         return qulonglong(r.counters.messages[0]);
     case MessagesDown:
@@ -301,9 +332,18 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
             return tr("Protocol violation: %1").arg(r.info.firstViolation);
         return QString::fromLatin1(r.info.url());
     case Qt::TextAlignmentRole:
-        return index.column() >= MessagesUp && index.column() <= Duration
-            ? QVariant(Qt::AlignRight | Qt::AlignVCenter)
-            : QVariant();
+        switch (index.column()) {
+        case Messages:
+        case Bytes:
+        case MessagesUp:
+        case MessagesDown:
+        case BytesUp:
+        case BytesDown:
+        case Duration:
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        default:
+            return QVariant();
+        }
     case Qt::ForegroundRole:
         if (r.info.violations && index.column() == Close)
             return QColor(0xd3, 0x2f, 0x2f);

@@ -17,9 +17,15 @@ class SessionTableModel final : public QAbstractTableModel
     Q_OBJECT
 
 public:
+    // The first six are shown by default (compact enough for 1280 px); the rest are a right-click on the
+    // header away.
     enum Column {
         Id,
         State,
+        Url, // scheme://host:port/path in one
+        Messages, // "12 ↑ 30 ↓"
+        Bytes, // on the wire, both ways
+        Close,
         Scheme,
         Host,
         Path,
@@ -29,9 +35,9 @@ public:
         BytesDown,
         Started,
         Duration,
-        Close,
         ColumnCount
     };
+    static constexpr Column FirstOptionalColumn = Scheme;
     enum Role {
         SortRole = Qt::UserRole + 1,
         SessionIdRole,
@@ -63,6 +69,7 @@ private:
     };
 
     QVariant display(const Row &row, int column) const;
+    static quint64 bothWays(const Row &row);
     QVariant sortValue(const Row &row, int column) const;
 
     capture::CaptureStore &m_store;

@@ -7,6 +7,7 @@
 #include "ui/CaptureFeed.h"
 #include "ui/CloseSessionDialog.h"
 #include "ui/CloseView.h"
+#include "ui/ColumnChooser.h"
 #include "ui/CompareView.h"
 #include "ui/ComposePanel.h"
 #include "ui/HandshakeView.h"
@@ -129,9 +130,14 @@ struct LiveWindow
             QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), window->proxyPort()));
         if (!client)
             return false;
+        // The window selects nothing by itself: the test picks the session, as a user would.
         return QTest::qWaitFor(
             [&] {
-                session = window->currentSession();
+                window->feed()->refresh();
+                if (!session && window->sessions()->rowCount() > 0) {
+                    session = window->sessions()->sessionId(0);
+                    window->selectSession(session);
+                }
                 return session && window->isLive(session) && window->pauseAction(FromClient)->isEnabled();
             },
             WaitMs);
@@ -330,7 +336,15 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2 && echo.binaries.size() == 1; }, WaitMs));
         client->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("bye now"));
 
-        // The session appears (the window selects the first one by itself) and reaches its end.
+        // The session appears, unselected until the user picks it, and reaches its end.
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                window.feed()->refresh();
+                return window.sessions()->rowCount() == 1;
+            },
+            WaitMs));
+        QCOMPARE(window.currentSession(), capture::SessionId(0));
+        window.sessionView()->setCurrentIndex(window.sessionView()->model()->index(0, 0));
         QVERIFY(QTest::qWaitFor(
             [&] {
                 window.feed()->refresh();
@@ -363,13 +377,23 @@ private slots:
                  int(ui::PayloadView::JsonTab)); // chosen automatically
         const QTreeWidgetItem *root = messages->payload()->jsonTree()->topLevelItem(0);
         QVERIFY(root);
-        QCOMPARE(root->childCount(), 2); // "n" and "user"
-        QTreeWidgetItem *user = nullptr;
-        for (int i = 0; i < root->childCount(); ++i)
-            if (root->child(i)->text(0) == QLatin1String("user"))
-                user = root->child(i);
-        QVERIFY(user);
+        QCOMPARE(root->childCount(), 2);
+        // Keys in the order the message had them ({"user":...,"n":3}), not sorted.
+        QCOMPARE(root->child(0)->text(0), QStringLiteral("user"));
+        QCOMPARE(root->child(1)->text(0), QStringLiteral("n"));
+        QTreeWidgetItem *user = root->child(0);
         QCOMPARE(user->childCount(), 2);
+        QCOMPARE(user->child(0)->text(0), QStringLiteral("name"));
+        // The Text tab shows it as sent, or indented on request.
+        QCOMPARE(messages->payload()->text(),
+                 QStringLiteral(R"({"user":{"name":"ada","roles":["admin","dev"]},"n":3})"));
+        QVERIFY(messages->payload()->prettyJsonBox()->isEnabled());
+        messages->payload()->prettyJsonBox()->setChecked(true);
+        QCOMPARE(messages->payload()->text(),
+                 QStringLiteral(
+                     "{\n  \"user\": {\n    \"name\": \"ada\",\n    \"roles\": [\n      \"admin\",\n      "
+                     "\"dev\"\n    ]\n  },\n  \"n\": 3\n}"));
+        messages->payload()->prettyJsonBox()->setChecked(false);
         QVERIFY(messages->selectMessage(2));
         QVERIFY2(messages->payload()->hexText().startsWith("00000000  00 01 02 68 65 6c 6c 6f  ff"),
                  qPrintable(messages->payload()->hexText()));
@@ -1095,6 +1119,58 @@ private slots:
         QVERIFY(
             QTest::qWaitFor([&] { return w.window->sessionView()->isVisibleTo(w.window.get()); }, WaitMs));
         QVERIFY(!w.window->emptyHint()->isVisibleTo(w.window.get()));
+    }
+
+    void sessionListColumns()
+    {
+        // Compact by default; the header's context menu shows and hides the others.
+        LiveWindow w;
+        QVERIFY(w.open());
+        QTableView *view = w.window->sessionView();
+        QStringList shown;
+        for (int c = 0; c < view->model()->columnCount(); ++c)
+            if (!view->isColumnHidden(c))
+                shown << view->model()->headerData(c, Qt::Horizontal).toString();
+        QCOMPARE(shown, QStringList({"#", "State", "URL", "Messages", "Bytes", "Close / status"}));
+        const int row = 0;
+        QCOMPARE(view->model()->index(row, ui::SessionTableModel::Url).data().toString(),
+                 w.echo.url(QStringLiteral("/live")).toString());
+        QVERIFY(w.sync());
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return view->model()->index(row, ui::SessionTableModel::Messages).data().toString()
+                    == QStringLiteral("0 ↑ 0 ↓");
+            },
+            WaitMs));
+
+        std::unique_ptr<QMenu> menu(w.window->sessionColumns()->menu());
+        QAction *started = nullptr;
+        for (QAction *a : menu->actions())
+            if (a->text() == QStringLiteral("Started"))
+                started = a;
+        QVERIFY(started && started->isCheckable() && !started->isChecked());
+        started->trigger();
+        QVERIFY(!view->isColumnHidden(ui::SessionTableModel::Started));
+        QVERIFY(QRegularExpression(QStringLiteral("^\\d\\d:\\d\\d:\\d\\d\\.\\d\\d\\d$"))
+                    .match(view->model()->index(row, ui::SessionTableModel::Started).data().toString())
+                    .hasMatch());
+        // Hide all but one: the last visible column cannot go.
+        for (int pass = 0; pass < 2; ++pass) {
+            menu.reset(w.window->sessionColumns()->menu());
+            for (QAction *a : menu->actions())
+                if (a->isChecked() && a->isEnabled() && a->text() != QStringLiteral("URL"))
+                    a->trigger();
+        }
+        menu.reset(w.window->sessionColumns()->menu());
+        int visible = 0;
+        for (QAction *a : menu->actions()) {
+            visible += a->isChecked();
+            if (a->isChecked())
+                QVERIFY(!a->isEnabled());
+        }
+        QCOMPARE(visible, 1);
+        QVERIFY(!view->isColumnHidden(ui::SessionTableModel::Url));
     }
 
     void everyShortcutIsOneAction()

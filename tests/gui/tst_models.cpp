@@ -2,6 +2,7 @@
 // store batches: rows appear in one insert per refresh, filters keep the right rows, previews are right.
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/Clock.h"
+#include "core/capture/JsonTree.h"
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
@@ -45,6 +46,37 @@ class TestModels final : public QObject
     Q_OBJECT
 
 private slots:
+    void jsonTreeKeepsWhatArrived()
+    {
+        using capture::JsonNode;
+        // Key order and number text as on the wire (QJsonObject sorts keys; a double rounds 2^64-ish ids).
+        const auto tree = capture::parseJsonTree(
+            R"( {"z":1,"a":[true,false,null],"id":18446744073709551615,"f":-0.5e+3,"s":"\u00e9\ud83d\ude00\n"} )");
+        QVERIFY(tree);
+        QCOMPARE(tree->type, JsonNode::Type::Object);
+        QStringList keys;
+        for (const auto &c : tree->children)
+            keys << c.key;
+        QCOMPARE(keys, QStringList({"z", "a", "id", "f", "s"}));
+        QCOMPARE(tree->children[2].value, QStringLiteral("18446744073709551615"));
+        QCOMPARE(tree->children[3].value, QStringLiteral("-0.5e+3"));
+        QCOMPARE(tree->children[4].value, QString::fromUtf8("é\xf0\x9f\x98\x80\n"));
+        QCOMPARE(tree->children[1].children.size(), size_t(3));
+        QCOMPARE(capture::prettyJson(*tree),
+                 QString::fromUtf8(
+                     "{\n  \"z\": 1,\n  \"a\": [\n    true,\n    false,\n    null\n  ],\n  \"id\": "
+                     "18446744073709551615,\n  \"f\": -0.5e+3,\n  \"s\": \"é\xf0\x9f\x98\x80\\n\"\n}"));
+        QCOMPARE(capture::prettyJson(*capture::parseJsonTree("[{},[]]")),
+                 QStringLiteral("[\n  {},\n  []\n]"));
+        // RFC 8259's grammar, strictly: each of these is not JSON.
+        for (const char *bad : {"", "{", "{\"a\":1,}", "[1,]", "01", "1.", "-", "+1", "\"tab\there\"",
+                                "\"\\x\"", "{\"a\" 1}", "[1] 2", "tru", "\"\xff\"", "{'a':1}", "[\"\\u12\"]"})
+            QVERIFY2(!capture::parseJsonTree(bad), bad);
+        // Hostile nesting is refused, not a stack overflow.
+        QVERIFY(!capture::parseJsonTree(QByteArray(100000, '[') + QByteArray(100000, ']')));
+        QVERIFY(capture::parseJsonTree(QByteArray(500, '[') + QByteArray(500, ']')));
+    }
+
     void sessionModelUpdatesInBatches()
     {
         CaptureStore store;
