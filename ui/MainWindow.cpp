@@ -143,8 +143,18 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
 
     m_splitter = new QSplitter(Qt::Horizontal, this);
     m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    // Until a session is picked, the inspectors' place says so rather than showing empty tables.
+    m_inspectors = new QStackedWidget(this);
+    m_noSession = new QLabel(tr("Select a session in the list to see its handshake, messages and close."),
+                             m_inspectors);
+    m_noSession->setObjectName(QStringLiteral("noSession"));
+    m_noSession->setAlignment(Qt::AlignCenter);
+    m_noSession->setWordWrap(true);
+    m_noSession->setEnabled(false); // the palette's muted text
+    m_inspectors->addWidget(m_noSession);
+    m_inspectors->addWidget(m_tabs);
     m_splitter->addWidget(left);
-    m_splitter->addWidget(m_tabs);
+    m_splitter->addWidget(m_inspectors);
     m_splitter->setStretchFactor(0, 2);
     m_splitter->setStretchFactor(1, 3);
     setCentralWidget(m_splitter);
@@ -592,6 +602,7 @@ void MainWindow::showSession(bool messagesToo)
 {
     const int row = m_sessions->rowOf(m_current);
     const capture::SessionInfo *s = m_sessions->session(row);
+    m_inspectors->setCurrentWidget(s ? static_cast<QWidget *>(m_tabs) : m_noSession);
     if (!s) {
         m_handshake->clear();
         m_close->clear();

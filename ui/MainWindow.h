@@ -90,6 +90,7 @@ public:
     SessionTableModel *sessions() const { return m_sessions; }
     QTableView *sessionView() const { return m_sessionView; }
     QTabWidget *tabs() const { return m_tabs; }
+    QLabel *noSessionHint() const { return m_noSession; }
     HandshakeView *handshakeView() const { return m_handshake; }
     MessagesPanel *messagesPanel() const { return m_messages; }
     CloseView *closeView() const { return m_close; }
@@ -263,6 +264,8 @@ private:
     QLineEdit *m_filterBox;
     QCheckBox *m_showHttp;
     QTabWidget *m_tabs;
+    QStackedWidget *m_inspectors = nullptr; // m_tabs, or m_noSession while nothing is selected
+    QLabel *m_noSession = nullptr;
     HandshakeView *m_handshake;
     MessagesPanel *m_messages;
     CloseView *m_close;

@@ -113,6 +113,9 @@ void MessagesPanel::buildActions()
     connect(m_copyHex, &QAction::triggered, m_payload, &PayloadView::copyHex);
     m_copyBase64 = new QAction(tr("Copy as &base64"), this);
     connect(m_copyBase64, &QAction::triggered, m_payload, &PayloadView::copyBase64);
+    m_savePayload = new QAction(tr("&Save payload…"), this);
+    m_savePayload->setToolTip(tr("Write this message's payload, as received, to a file"));
+    connect(m_savePayload, &QAction::triggered, m_payload, &PayloadView::save);
     updateActions();
 }
 
@@ -141,6 +144,7 @@ void MessagesPanel::updateActions()
         a->setEnabled(m_live && whole);
     for (QAction *a : {m_copyText, m_copyHex, m_copyBase64})
         a->setEnabled(selected);
+    m_savePayload->setEnabled(selected && !m_payload->payloadEvicted());
 }
 
 void MessagesPanel::showContextMenu(const QPoint &pos)
@@ -149,12 +153,21 @@ void MessagesPanel::showContextMenu(const QPoint &pos)
     if (!at.isValid())
         return;
     m_view->setCurrentIndex(at);
-    auto *menu = new QMenu(this);
+    QMenu *menu = contextMenu();
     menu->setAttribute(Qt::WA_DeleteOnClose);
+    menu->popup(m_view->viewport()->mapToGlobal(pos));
+}
+
+QMenu *MessagesPanel::contextMenu()
+{
+    updateActions();
+    auto *menu = new QMenu(this);
     menu->addActions({m_resendToServer, m_resendToClient, m_editAndResend});
     menu->addSeparator();
     menu->addActions({m_copyText, m_copyHex, m_copyBase64});
-    menu->popup(m_view->viewport()->mapToGlobal(pos));
+    menu->addSeparator();
+    menu->addAction(m_savePayload);
+    return menu;
 }
 
 void MessagesPanel::resend(capture::Direction to)

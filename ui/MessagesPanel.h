@@ -12,6 +12,7 @@ class QAction;
 class QCheckBox;
 class QComboBox;
 class QLineEdit;
+class QMenu;
 class QTableView;
 
 namespace socktap::ui {
@@ -46,6 +47,9 @@ public:
     QAction *copyTextAction() const { return m_copyText; }
     QAction *copyHexAction() const { return m_copyHex; }
     QAction *copyBase64Action() const { return m_copyBase64; }
+    QAction *savePayloadAction() const { return m_savePayload; }
+    // The message list's context menu for the current message, as it would open (the caller owns it).
+    QMenu *contextMenu();
 
 signals:
     // `to`: ClientToServer sends it to the server (as the client), ServerToClient to the client.
@@ -77,6 +81,7 @@ private:
     QAction *m_copyText;
     QAction *m_copyHex;
     QAction *m_copyBase64;
+    QAction *m_savePayload;
 };
 
 } // namespace socktap::ui

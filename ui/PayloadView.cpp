@@ -206,6 +206,7 @@ void PayloadView::setMessage(const capture::MessageView &m)
     const capture::MessageRecord &r = m.record;
     m_payload = m.payload;
     m_evicted = m.payloadEvicted;
+    m_isText = r.opcode == quint8(ws::Opcode::Text);
     // Imported from HAR (no frames, no wire size): unknown, never a made-up "0 B".
     const QString wire = r.frameCount == 0 && r.wireSize == 0
         ? tr("size on the wire unknown")
@@ -353,14 +354,27 @@ void PayloadView::copyBase64()
 
 void PayloadView::save()
 {
-    const QString file =
-        QFileDialog::getSaveFileName(this, tr("Save payload"), QStringLiteral("payload.bin"));
+    // A text message suggests .txt (or .json), anything else .bin.
+    const QString suggested = m_prettyBox->isEnabled() ? QStringLiteral("payload.json")
+        : m_isText                                     ? QStringLiteral("payload.txt")
+                                                       : QStringLiteral("payload.bin");
+    const QString file = QFileDialog::getSaveFileName(this, tr("Save payload"), suggested);
     if (file.isEmpty())
         return;
-    QFile out(file);
-    if (!out.open(QIODevice::WriteOnly) || out.write(m_payload) != m_payload.size())
-        QMessageBox::warning(this, tr("Save payload"),
-                             tr("Cannot write %1: %2").arg(file, out.errorString()));
+    QString error;
+    if (!saveTo(file, &error))
+        QMessageBox::warning(this, tr("Save payload"), error);
+}
+
+bool PayloadView::saveTo(const QString &path, QString *error) const
+{
+    QFile out(path);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(m_payload) != m_payload.size()) {
+        if (error)
+            *error = tr("Cannot write %1: %2").arg(path, out.errorString());
+        return false;
+    }
+    return true;
 }
 
 } // namespace socktap::ui

@@ -44,6 +44,8 @@ public:
     bool payloadEvicted() const { return m_evicted; }
     QString noteText() const;
     QString originalText() const;
+    // The payload as received, byte for byte (what Save… writes).
+    bool saveTo(const QString &path, QString *error = nullptr) const;
 
 public slots:
     void copyText();
@@ -71,6 +73,7 @@ private:
     QString m_prettyText;
     QByteArray m_payload;
     bool m_evicted = false;
+    bool m_isText = false;
 };
 
 } // namespace socktap::ui

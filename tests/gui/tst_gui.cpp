@@ -33,6 +33,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDragEnterEvent>
@@ -1171,6 +1172,49 @@ private slots:
         }
         QCOMPARE(visible, 1);
         QVERIFY(!view->isColumnHidden(ui::SessionTableModel::Url));
+    }
+
+    void messageListContextMenu()
+    {
+        // Until a session is picked the inspectors say so; then right-click on a message: resend, edit and
+        // resend, copy three ways, save the payload.
+        LiveWindow w;
+        QVERIFY(w.window->noSessionHint()->isVisibleTo(w.window.get()));
+        QVERIFY(!w.window->tabs()->isVisibleTo(w.window.get()));
+        QVERIFY(w.open());
+        QVERIFY(w.window->tabs()->isVisibleTo(w.window.get()));
+        w.client->sendTextMessage(QStringLiteral(R"({"b":1,"a":2})"));
+        ui::MessagesPanel *messages = w.window->messagesPanel();
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return messages->model()->rowCount() >= 2;
+            },
+            WaitMs));
+        QVERIFY(messages->payload()->text().isEmpty()); // nothing selected: the placeholder shows
+        QVERIFY(messages->selectMessage(0));
+        std::unique_ptr<QMenu> menu(messages->contextMenu());
+        QStringList texts;
+        for (QAction *a : menu->actions())
+            if (!a->isSeparator()) {
+                texts << a->text().remove(QLatin1Char('&'));
+                QVERIFY2(a->isEnabled(), qPrintable(a->text()));
+            }
+        QCOMPARE(texts,
+                 QStringList({"Resend to server", "Resend to client", "Edit and resend…", "Copy as text",
+                              "Copy as hex", "Copy as base64", "Save payload…"}));
+        messages->copyTextAction()->trigger();
+        QCOMPARE(QApplication::clipboard()->text(), QStringLiteral(R"({"b":1,"a":2})"));
+        QTemporaryDir dir;
+        QVERIFY(messages->payload()->saveTo(dir.filePath("p.json")));
+        QFile saved(dir.filePath("p.json"));
+        QVERIFY(saved.open(QIODevice::ReadOnly));
+        QCOMPARE(saved.readAll(), QByteArray(R"({"b":1,"a":2})"));
+        // Resend from the menu reaches the server again.
+        const int before = int(w.echo.texts.size());
+        messages->resendToServerAction()->trigger();
+        QVERIFY(QTest::qWaitFor([&] { return int(w.echo.texts.size()) == before + 1; }, WaitMs));
+        QCOMPARE(w.echo.texts.back(), QStringLiteral(R"({"b":1,"a":2})"));
     }
 
     void everyShortcutIsOneAction()
