@@ -416,6 +416,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     } else if (!positional.isEmpty()) {
         return fail(QStringLiteral("unexpected argument '%1'").arg(positional.back()));
     }
+    o.givenOptions = p.optionNames();
     o.caDir = p.value(caDir);
     o.caDer = p.isSet(der);
     o.upstreamCas = p.values(upstreamCa);

@@ -43,6 +43,7 @@ struct AppOptions
     QStringList browserUrls; // browser --url: pages to open
     bool browserHeadless = false; // --browser-headless: the browser without a window (CI)
     QStringList browserArguments; // --browser-arg
+    QStringList givenOptions; // the options the command line set (their long names): they win over Settings
     QString screenshotDir; // hidden: after the demo, save a screenshot of each tab here and quit
 };
 

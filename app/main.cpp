@@ -385,33 +385,20 @@ bool haveDisplay()
         || !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
 }
 
-// SOCKTAP_PALETTE=dark: Fusion with a dark palette, for checking (and screenshotting) the dark look on
-// machines whose desktop offers none.
-void applyPaletteFromEnvironment()
-{
-    if (qEnvironmentVariable("SOCKTAP_PALETTE") != QLatin1String("dark"))
-        return;
-    QApplication::setStyle(QStringLiteral("Fusion"));
-    QPalette p;
-    p.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
-    p.setColor(QPalette::WindowText, QColor(0xe0, 0xe0, 0xe0));
-    p.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
-    p.setColor(QPalette::AlternateBase, QColor(0x26, 0x26, 0x26));
-    p.setColor(QPalette::Text, QColor(0xe0, 0xe0, 0xe0));
-    p.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
-    p.setColor(QPalette::ButtonText, QColor(0xe0, 0xe0, 0xe0));
-    p.setColor(QPalette::Highlight, QColor(0x2f, 0x65, 0xca));
-    p.setColor(QPalette::HighlightedText, Qt::white);
-    p.setColor(QPalette::Mid, QColor(0x55, 0x55, 0x55));
-    p.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
-    QApplication::setPalette(p);
-}
-
 int runGui(const app::AppOptions &options)
 {
-    applyPaletteFromEnvironment();
     std::unique_ptr<certs::CertificateAuthority> ca;
     app::AppOptions o = options;
+    // Tools > Settings from earlier runs, where the command line is silent. SOCKTAP_PALETTE=dark forces
+    // the dark theme (screenshots on machines whose desktop offers none).
+    ui::WindowSettings settings = ui::WindowSettings::restore(
+        ui::WindowSettings::from(o.proxy, o.maxCaptureMemory, ui::Theme::System), o.givenOptions);
+    if (qEnvironmentVariable("SOCKTAP_PALETTE") == QLatin1String("dark"))
+        settings.theme = ui::Theme::Dark;
+    settings.applyTo(o.proxy);
+    o.maxCaptureMemory = settings.memoryBudget;
+    if (settings.theme != ui::Theme::System)
+        ui::applyTheme(settings.theme);
     o.proxy.tls = setUpTls(o, ca);
     const QString exposed = guardBeyondLoopback(o.proxy);
     if (!o.proxy.tls)
@@ -424,14 +411,13 @@ int runGui(const app::AppOptions &options)
     ui::MainWindow window(
         store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get(),
         o.proxy.intercept);
+    window.setEditableConfig(&o.proxy, settings.theme);
     window.show();
     if (!window.startProxy()) {
-        QMessageBox::warning(
-            &window, QObject::tr("Socktap"),
-            QObject::tr("The proxy could not start on %1:%2. Start Socktap with --listen HOST:PORT to use "
-                        "another address.")
-                .arg(o.proxy.listenAddress.toString())
-                .arg(o.proxy.listenPort));
+        QMessageBox::warning(&window, QObject::tr("Socktap"),
+                             QObject::tr("The proxy did not start: %1.\n\nChoose another address in Tools > "
+                                         "Settings, or start Socktap with --listen HOST:PORT.")
+                                 .arg(window.lastStartError()));
     }
     if (o.launchBrowser && window.isListening())
         window.openBrowser(o.browser, o.browserUrls, o.browserHeadless, o.browserArguments);

@@ -28,6 +28,7 @@
 #include <QDialogButtonBox>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -463,10 +464,12 @@ bool MainWindow::startProxy()
     QString error;
     if (!m_server->start(&error)) {
         m_server.reset();
+        m_lastStartError = error;
         updateListening();
         statusBar()->showMessage(error, 15000);
         return false;
     }
+    m_lastStartError.clear();
     connect(m_server.get(), &proxy::ProxyServer::acceptTrouble, this,
             [this](const QString &why) { statusBar()->showMessage(why); });
     connect(m_server.get(), &proxy::ProxyServer::acceptRecovered, this,
@@ -692,31 +695,81 @@ void MainWindow::exportCa()
 
 void MainWindow::showSettings()
 {
-    QDialog dialog(this);
-    dialog.setWindowTitle(tr("Settings"));
-    auto *form = new QFormLayout;
-    auto *budget = new QSpinBox(&dialog);
-    budget->setRange(16, 1 << 20);
-    budget->setSuffix(tr(" MiB"));
-    budget->setValue(int(m_store.stats().memoryLimit >> 20));
-    form->addRow(tr("Capture memory budget"), budget);
-    form->addRow(tr("Listening on"), new QLabel(m_listening->text(), &dialog));
-    form->addRow(tr("Root CA"), new QLabel(m_ca ? m_ca->commonName() : tr("none"), &dialog));
-    auto *note =
-        new QLabel(tr("The listening address, reverse target and TLS options are set on the command line "
-                      "(socktap --help)."),
-                   &dialog);
-    note->setWordWrap(true);
-    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
-    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
-    auto *layout = new QVBoxLayout(&dialog);
-    layout->addLayout(form);
-    layout->addWidget(note);
-    layout->addWidget(buttons);
-    if (dialog.exec() == QDialog::Accepted)
-        m_store.setMemoryLimit(quint64(budget->value()) << 20);
+    SettingsDialog dialog(currentSettings(), m_ca ? m_ca->commonName() : QString(), this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    const auto chosen = dialog.settings();
+    if (!chosen)
+        return;
+    chosen->save();
+    applySettings(*chosen);
+}
+
+void MainWindow::setEditableConfig(proxy::ProxyConfig *config, Theme theme)
+{
+    m_config = config;
+    m_theme = theme;
+}
+
+WindowSettings MainWindow::currentSettings() const
+{
+    proxy::ProxyConfig shown;
+    if (m_config)
+        shown = *m_config;
+    else if (m_server) {
+        shown.listenAddress = m_server->address();
+        shown.listenPort = m_server->port();
+    }
+    return WindowSettings::from(shown, m_store.stats().memoryLimit, m_theme);
+}
+
+void MainWindow::applySettings(const WindowSettings &settings)
+{
+    const WindowSettings before = currentSettings();
+    m_store.setMemoryLimit(settings.memoryBudget);
     updateCounters();
+    if (settings.theme != m_theme) {
+        applyTheme(settings.theme);
+        m_theme = settings.theme;
+    }
+    if (!m_config)
+        return;
+    settings.applyTo(*m_config);
+    const bool proxyChanged = before.listenAddress != settings.listenAddress
+        || before.listenPort != settings.listenPort || before.verifyUpstream != settings.verifyUpstream
+        || before.insecureHosts != settings.insecureHosts
+        || before.maxMessageCapture != settings.maxMessageCapture;
+    if (proxyChanged && (m_server || m_stopping))
+        restartProxy(before);
+}
+
+void MainWindow::restartProxy(const WindowSettings &before)
+{
+    // The engine reads its configuration when it starts: stop (open sessions get 1001), start again.
+    const auto startAgain = [this, before] {
+        if (startProxy()) {
+            statusBar()->showMessage(
+                tr("Proxy restarted on %1 with the new settings").arg(proxyAddressForClients()), 10000);
+            emit proxyRestarted(true, QString());
+            return;
+        }
+        const QString why = m_lastStartError;
+        before.applyTo(*m_config); // back to what worked
+        startProxy();
+        const QString message = tr("%1. Socktap is back on %2:%3.")
+                                    .arg(why, before.listenAddress.toString())
+                                    .arg(before.listenPort);
+        statusBar()->showMessage(message, 15000);
+        if (QGuiApplication::platformName() != QLatin1String("offscreen"))
+            QMessageBox::warning(this, tr("Settings"), message);
+        emit proxyRestarted(false, why);
+    };
+    if (!m_server) {
+        startAgain();
+        return;
+    }
+    connect(m_server.get(), &proxy::ProxyServer::stopped, this, startAgain, Qt::QueuedConnection);
+    stopProxy();
 }
 
 void MainWindow::restoreLayout()

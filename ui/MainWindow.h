@@ -10,6 +10,7 @@
 #pragma once
 
 #include "CommandSender.h"
+#include "SettingsDialog.h"
 
 #include "core/capture/CaptureStore.h"
 #include "core/capture/NativeFile.h"
@@ -79,8 +80,17 @@ public:
                std::shared_ptr<intercept::InterceptHub> hub, QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    // Starts the proxy; false (and the reason shown) when it cannot listen.
+    // Starts the proxy; false (and the reason shown, and kept in lastStartError) when it cannot listen.
     bool startProxy();
+    QString lastStartError() const { return m_lastStartError; }
+    // The configuration the server factory reads: Settings edits it and restarts the proxy. Without it,
+    // Settings changes only the capture's budget and the theme.
+    void setEditableConfig(proxy::ProxyConfig *config, Theme theme);
+    WindowSettings currentSettings() const;
+    // Applies settings at once: the budget, the theme, and (when they changed) the proxy restarted with
+    // the new address and verification. A new address that cannot be had: back to the old one, the
+    // reason in proxyRestarted (and shown).
+    void applySettings(const WindowSettings &settings);
     void stopProxy();
     bool isListening() const;
     quint16 proxyPort() const;
@@ -171,6 +181,8 @@ public:
     ColumnChooser *sessionColumns() const { return m_sessionColumns; }
 
 signals:
+    // After applySettings restarted the proxy: ok, or why the new settings could not be used.
+    void proxyRestarted(bool ok, const QString &error);
     // A replay ended: compared (error empty), failed or was cancelled.
     void replayFinished(const QString &error);
 
@@ -237,6 +249,7 @@ private:
     void copySelection();
     void exportCa();
     void showSettings();
+    void restartProxy(const WindowSettings &before);
     void restoreLayout();
     void finishReplay();
     void updateEmptyState();
@@ -255,6 +268,9 @@ private:
     std::shared_ptr<intercept::InterceptHub> m_hub;
     std::unique_ptr<proxy::ProxyServer> m_server;
     bool m_stopping = false;
+    proxy::ProxyConfig *m_config = nullptr;
+    Theme m_theme = Theme::System;
+    QString m_lastStartError;
 
     CaptureFeed *m_feed;
     SessionTableModel *m_sessions;

@@ -144,11 +144,28 @@ bool ProxyServer::start(QString *error)
         ? m_config.maxConnections
         : std::max(1, (openFileLimit() - openDescriptors() - SpareDescriptors) / 2);
     if (!m_listener->start(m_config.listenAddress, m_config.listenPort)) {
+        // Said the way a user can act on: who holds the port, or why the address is not ours to take.
+        QString why = m_listener->errorString();
+        switch (m_listener->serverError()) {
+        case QAbstractSocket::AddressInUseError:
+            why =
+                QStringLiteral("the address is in use by another program (another Socktap?); choose another "
+                               "port, or port 0 for any free one");
+            break;
+        case QAbstractSocket::SocketAccessError:
+            why = QStringLiteral("permission denied (ports below 1024 need root); choose a port above 1023");
+            break;
+        case QAbstractSocket::SocketAddressNotAvailableError:
+            why = QStringLiteral("no network interface of this machine has that address");
+            break;
+        default:
+            break;
+        }
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3")
                          .arg(m_config.listenAddress.toString())
                          .arg(m_config.listenPort)
-                         .arg(m_listener->errorString());
+                         .arg(why);
         delete m_listener;
         m_listener = nullptr;
         return false;

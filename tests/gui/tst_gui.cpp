@@ -21,6 +21,7 @@
 #include "ui/RuleForm.h"
 #include "ui/RulesDialog.h"
 #include "ui/SessionTableModel.h"
+#include "ui/SettingsDialog.h"
 #include "ui/TimelineView.h"
 
 #include "certs/CertificateAuthority.h"
@@ -55,6 +56,7 @@
 #include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -1215,6 +1217,87 @@ private slots:
         messages->resendToServerAction()->trigger();
         QVERIFY(QTest::qWaitFor([&] { return int(w.echo.texts.size()) == before + 1; }, WaitMs));
         QCOMPARE(w.echo.texts.back(), QStringLiteral(R"({"b":1,"a":2})"));
+    }
+
+    void settingsApplyAndSayWhy()
+    {
+        LiveWindow w;
+        w.window->setEditableConfig(&w.config, ui::Theme::System);
+        QVERIFY(w.window->startProxy());
+        QSignalSpy restarted(w.window.get(), &ui::MainWindow::proxyRestarted);
+
+        // A port another program holds: the reason, and the proxy back where it was.
+        QTcpServer holder;
+        QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
+        ui::SettingsDialog dialog(w.window->currentSettings(), QStringLiteral("Socktap Root CA"),
+                                  w.window.get());
+        QCOMPARE(dialog.addressEdit()->text(), QStringLiteral("127.0.0.1"));
+        QVERIFY(dialog.verifyBox()->isChecked());
+        dialog.portBox()->setValue(holder.serverPort());
+        dialog.verifyBox()->setChecked(false);
+        dialog.memoryBox()->setValue(64);
+        dialog.themeBox()->setCurrentIndex(dialog.themeBox()->findData(QStringLiteral("dark")));
+        auto chosen = dialog.settings();
+        QVERIFY(chosen);
+        w.window->applySettings(*chosen);
+        QVERIFY(restarted.wait(WaitMs));
+        QCOMPARE(restarted.back().at(0).toBool(), false);
+        const QString why = restarted.back().at(1).toString();
+        QVERIFY2(why.contains(QStringLiteral("in use by another program")), qPrintable(why));
+        QVERIFY(w.window->isListening());
+        QVERIFY(w.window->proxyPort() != holder.serverPort());
+        // The rest applied: the budget, the theme.
+        QCOMPARE(w.store.stats().memoryLimit, quint64(64) << 20);
+        QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 80);
+
+        // A free port: the proxy moves there, and clients reach it.
+        QTcpServer probe;
+        QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+        const quint16 free = probe.serverPort();
+        probe.close();
+        dialog.portBox()->setValue(free);
+        dialog.themeBox()->setCurrentIndex(dialog.themeBox()->findData(QStringLiteral("system")));
+        chosen = dialog.settings();
+        w.window->applySettings(*chosen);
+        QVERIFY(restarted.wait(WaitMs));
+        QCOMPARE(restarted.back().at(0).toBool(), true);
+        QCOMPARE(w.window->proxyPort(), free);
+        QCOMPARE(w.config.insecureUpstream, true); // verification off, as chosen
+        QVERIFY(w.open());
+
+        // What is not an address is refused in the dialog.
+        dialog.addressEdit()->setText(QStringLiteral("my laptop"));
+        QString error;
+        QVERIFY(!dialog.settings(&error));
+        QVERIFY(error.contains(QStringLiteral("not an IP address")));
+    }
+
+    void settingsAreKeptButTheCommandLineWins()
+    {
+        QTemporaryDir dir;
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path());
+        const auto restore = qScopeGuard([] {
+            QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
+                               QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation));
+        });
+        ui::WindowSettings chosen;
+        chosen.listenPort = 9999;
+        chosen.verifyUpstream = false;
+        chosen.memoryBudget = 256ull << 20;
+        chosen.theme = ui::Theme::Dark;
+        chosen.save();
+        const ui::WindowSettings defaults;
+        ui::WindowSettings next = ui::WindowSettings::restore(defaults, {});
+        QCOMPARE(next.listenPort, quint16(9999));
+        QCOMPARE(next.verifyUpstream, false);
+        QCOMPARE(next.memoryBudget, 256ull << 20);
+        QCOMPARE(next.theme, ui::Theme::Dark);
+        // socktap --listen ... --max-capture-memory ...: those win.
+        next = ui::WindowSettings::restore(defaults,
+                                           {QStringLiteral("listen"), QStringLiteral("max-capture-memory")});
+        QCOMPARE(next.listenPort, defaults.listenPort);
+        QCOMPARE(next.memoryBudget, defaults.memoryBudget);
+        QCOMPARE(next.verifyUpstream, false);
     }
 
     void everyShortcutIsOneAction()
