@@ -1,6 +1,7 @@
 #include "Screenshots.h"
 
 #include "ui/CaptureFeed.h"
+#include "ui/ColumnChooser.h"
 #include "ui/ComposePanel.h"
 #include "ui/HeldMessageModel.h"
 #include "ui/InterceptPane.h"
@@ -10,6 +11,7 @@
 #include "ui/PayloadView.h"
 #include "ui/RulesDialog.h"
 #include "ui/SessionTableModel.h"
+#include "ui/SettingsDialog.h"
 
 #include "core/intercept/InterceptHub.h"
 
@@ -21,6 +23,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QMenu>
 #include <QNetworkProxy>
 #include <QPixmap>
 #include <QTabWidget>
@@ -175,6 +178,42 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
             w->messagesPanel()->selectMessage(1); // the JSON subscription: the JSON tab opens by itself
         },
         [=] { save(w, dir, QStringLiteral("socktap-messages-json.png")); },
+        // The same at 1920x1080, with every column of the session list that fits switched on.
+        [=] {
+            w->resize(1920, 1080);
+            for (int c : {ui::SessionTableModel::Started, ui::SessionTableModel::Duration})
+                w->sessionView()->setColumnHidden(c, false);
+        },
+        [=] { save(w, dir, QStringLiteral("socktap-1920.png")); },
+        [=] {
+            for (int c : {ui::SessionTableModel::Started, ui::SessionTableModel::Duration})
+                w->sessionView()->setColumnHidden(c, true);
+            w->resize(1280, 800);
+        },
+        // Right-click menus (grabbed as widgets: an offscreen screen has no pointer to open them with).
+        [=] {
+            std::unique_ptr<QMenu> sessionMenu(w->sessionContextMenu());
+            sessionMenu->adjustSize();
+            save(sessionMenu.get(), dir, QStringLiteral("socktap-menu-session.png"));
+            std::unique_ptr<QMenu> messageMenu(w->messagesPanel()->contextMenu());
+            messageMenu->adjustSize();
+            save(messageMenu.get(), dir, QStringLiteral("socktap-menu-message.png"));
+            std::unique_ptr<QMenu> columns(w->sessionColumns()->menu());
+            columns->adjustSize();
+            save(columns.get(), dir, QStringLiteral("socktap-menu-columns.png"));
+        },
+        [=] {
+            auto *settings =
+                new ui::SettingsDialog(w->currentSettings(), QStringLiteral("Socktap Root CA"), w);
+            settings->setAttribute(Qt::WA_DeleteOnClose);
+            settings->show();
+        },
+        [=] {
+            if (auto *settings = w->findChild<ui::SettingsDialog *>()) {
+                save(settings, dir, QStringLiteral("socktap-settings.png"));
+                settings->close();
+            }
+        },
         [=] {
             w->messagesPanel()->selectMessage(2); // the binary message
             w->messagesPanel()->payload()->tabs()->setCurrentIndex(ui::PayloadView::HexTab);

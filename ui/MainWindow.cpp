@@ -101,15 +101,15 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->setColumnWidth(SessionTableModel::State, 78);
     m_sessionView->setColumnWidth(SessionTableModel::Messages, 82);
     m_sessionView->setColumnWidth(SessionTableModel::Bytes, 70);
-    m_sessionView->setColumnWidth(SessionTableModel::Close, 112);
+    m_sessionView->setColumnWidth(SessionTableModel::Close, 150);
     m_sessionView->setColumnWidth(SessionTableModel::Scheme, 52);
     m_sessionView->setColumnWidth(SessionTableModel::Host, 128);
     m_sessionView->setColumnWidth(SessionTableModel::Path, 84);
     for (int c : {SessionTableModel::MessagesUp, SessionTableModel::MessagesDown})
         m_sessionView->setColumnWidth(c, 58);
-    for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Started,
-                  SessionTableModel::Duration})
+    for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Duration})
         m_sessionView->setColumnWidth(c, 84);
+    m_sessionView->setColumnWidth(SessionTableModel::Started, 100); // hh:mm:ss.zzz
     QList<int> optional;
     for (int c = SessionTableModel::FirstOptionalColumn; c < SessionTableModel::ColumnCount; ++c)
         optional.append(c);

@@ -1114,8 +1114,18 @@ private slots:
         QVERIFY(w.window->emptyHint()->isVisibleTo(w.window.get()));
         QVERIFY(!w.window->sessionView()->isVisibleTo(w.window.get()));
         if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
-            w.window->resize(1280, 800);
-            w.window->grab().save(dir + QStringLiteral("/socktap-empty.png"));
+            // scripts/screenshots.sh: the light and the dark look, at 1280x800 and 1920x1080.
+            for (const ui::Theme theme : {ui::Theme::Light, ui::Theme::Dark}) {
+                ui::applyTheme(theme);
+                QTest::qWait(50); // the palette change reaches every widget
+                const QString suffix = theme == ui::Theme::Dark ? QStringLiteral("-dark") : QString();
+                w.window->resize(1280, 800);
+                w.window->grab().save(dir + QStringLiteral("/socktap-empty%1.png").arg(suffix));
+                w.window->resize(1920, 1080);
+                QTest::qWait(50);
+                w.window->grab().save(dir + QStringLiteral("/socktap-empty-1920%1.png").arg(suffix));
+            }
+            ui::applyTheme(ui::Theme::System);
         }
         // The first session replaces it with the list.
         QVERIFY(w.open());
