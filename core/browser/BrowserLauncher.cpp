@@ -5,6 +5,9 @@
 #include <QStandardPaths>
 #include <QTimer>
 
+#include <cerrno>
+#include <csignal>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 namespace socktap::browser {
@@ -86,6 +89,19 @@ QByteArray firefoxPrefs(const LaunchOptions &o)
     return prefs;
 }
 
+// Profiles of browsers whose Socktap was killed (the pid in the name is gone): nothing else removes them.
+void removeAbandonedProfiles()
+{
+    QDir temp(QDir::tempPath());
+    for (const QString &name :
+         temp.entryList({QStringLiteral("socktap-browser-*")}, QDir::Dirs | QDir::NoDotAndDotDot)) {
+        bool ok = false;
+        const pid_t pid = pid_t(name.section(QLatin1Char('-'), 2, 2).toInt(&ok));
+        if (ok && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+            QDir(temp.filePath(name)).removeRecursively();
+    }
+}
+
 } // namespace
 
 QString proxyHostFor(const QHostAddress &address)
@@ -155,6 +171,9 @@ BrowserLaunch::BrowserLaunch(Browser browser, LaunchOptions options, QObject *pa
     , m_options(std::move(options))
 {
     m_process.setProcessChannelMode(QProcess::SeparateChannels);
+    // If Socktap dies without stopping it (SIGKILL, a crash), the browser gets SIGTERM rather than staying
+    // on, pointed at a proxy that is gone. (Kept across the exec of Debian's chromium wrapper script.)
+    m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
     m_process.setStandardOutputFile(QProcess::nullDevice());
     connect(&m_process, &QProcess::readyReadStandardError, this, [this] {
         m_stderrTail += m_process.readAllStandardError();
@@ -179,7 +198,10 @@ BrowserLaunch::~BrowserLaunch()
 
 bool BrowserLaunch::start(QString *error)
 {
-    m_dir = std::make_unique<QTemporaryDir>(QDir::tempPath() + QStringLiteral("/socktap-browser-XXXXXX"));
+    removeAbandonedProfiles();
+    // The pid in the name says whose it is, for the sweep above.
+    m_dir = std::make_unique<QTemporaryDir>(QDir::tempPath()
+                                            + QStringLiteral("/socktap-browser-%1-XXXXXX").arg(::getpid()));
     if (!m_dir->isValid()) {
         *error = QStringLiteral("cannot create a temporary profile: %1").arg(m_dir->errorString());
         return false;

@@ -433,9 +433,11 @@ private slots:
         QVERIFY(socktap.waitForStarted(WaitMs));
         QByteArray err, out;
         const auto stop = qScopeGuard([&] {
+            // On a failure too: asked to stop, Socktap stops its browser and removes the profile.
             if (socktap.state() != QProcess::NotRunning) {
-                socktap.kill();
-                socktap.waitForFinished(WaitMs);
+                ::kill(pid_t(socktap.processId()), SIGTERM);
+                if (!socktap.waitForFinished(WaitMs))
+                    socktap.kill();
             }
         });
         const bool reported = QTest::qWaitFor(
@@ -551,6 +553,55 @@ private slots:
         // The profile went with the browser.
         QVERIFY(!QFileInfo::exists(profile));
         QVERIFY2(ended->contains(QStringLiteral("exited with status 0")), qPrintable(*ended));
+    }
+    void killedSocktapLeavesNoBrowserBehind()
+    {
+        // Socktap killed outright (no chance to clean up): its browser is stopped all the same (parent-death
+        // signal), and the next launch removes the profile it left.
+        QTemporaryDir dir;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), dir.filePath("user"));
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath("user/.cache"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath("user/.config"));
+        QProcess socktap;
+        socktap.setProcessEnvironment(env);
+        socktap.start(QStringLiteral(SOCKTAP_BINARY),
+                      {"browser", "chromium", "--browser-headless", "--headless", "--url", "about:blank",
+                       "--listen", "127.0.0.1:0", "--quiet"});
+        QByteArray err;
+        const QRegularExpression started(
+            QStringLiteral("\\(pid (\\d+)\\).*throw-away profile in (\\S+) that"));
+        QRegularExpressionMatch m;
+        QVERIFY2(QTest::qWaitFor(
+                     [&] {
+                         err += socktap.readAllStandardError();
+                         m = started.match(QString::fromUtf8(err));
+                         return m.hasMatch();
+                     },
+                     WaitMs),
+                 err.constData());
+        const pid_t browserPid = pid_t(m.captured(1).toInt());
+        const QString profile = m.captured(2);
+        QVERIFY(::kill(browserPid, 0) == 0);
+        socktap.kill();
+        QVERIFY(socktap.waitForFinished(WaitMs));
+        QVERIFY2(QTest::qWaitFor([&] { return ::kill(browserPid, 0) != 0; }, WaitMs),
+                 "the browser outlived Socktap");
+        QVERIFY(QFileInfo::exists(profile));
+
+        QFile script(dir.filePath("firefox"));
+        QVERIFY(script.open(QIODevice::WriteOnly));
+        script.write("#!/bin/sh\nexit 0\n");
+        script.close();
+        QVERIFY(script.setPermissions(script.permissions() | QFileDevice::ExeOwner));
+        browser::LaunchOptions options;
+        options.proxyPort = 1;
+        options.caPem = certs::CertificateAuthority::create()->certificatePem();
+        browser::BrowserLaunch next(
+            {"firefox", "Firefox", browser::Browser::Family::Firefox, script.fileName()}, options);
+        QString error;
+        QVERIFY2(next.start(&error), qPrintable(error));
+        QVERIFY2(!QFileInfo::exists(profile), qPrintable(profile));
     }
     void browserCommandNamesWhatToInstall()
     {
