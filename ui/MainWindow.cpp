@@ -517,6 +517,7 @@ void MainWindow::updateEmptyState()
     const QString address =
         isListening() ? proxyAddressForClients() : tr("(the proxy is stopped: Capture > Start proxy)");
     m_emptyBrowser->setEnabled(isListening());
+    m_copyAddress->setEnabled(isListening());
     m_emptyHint->setText(
         tr("<p>The browser starts with a throw-away profile that uses Socktap and trusts its CA, so its "
            "ws:// and wss:// sessions appear here; your own profile is not touched.</p>"

@@ -168,6 +168,7 @@ public:
     // What the list's place shows while there are no sessions.
     QLabel *emptyHint() const { return m_emptyHint; }
     QPushButton *emptyBrowserButton() const { return m_emptyBrowser; }
+    QPushButton *copyProxyAddressButton() const { return m_copyAddress; }
 
     // A browser through this window's proxy with a throw-away profile that trusts the CA
     // (MainWindowBrowser.cpp): id empty for the first installed. It runs until the user closes it or the
@@ -300,6 +301,7 @@ private:
     QLabel *m_emptyHint = nullptr;
     QWidget *m_emptyPage = nullptr;
     QPushButton *m_emptyBrowser = nullptr;
+    QPushButton *m_copyAddress = nullptr;
     QMenu *m_toolsMenu = nullptr;
     ColumnChooser *m_sessionColumns = nullptr;
     QStackedWidget *m_sessionStack = nullptr;

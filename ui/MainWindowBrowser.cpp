@@ -6,7 +6,9 @@
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
 
+#include <QClipboard>
 #include <QGuiApplication>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
@@ -37,10 +39,23 @@ void MainWindow::buildEmptyPage(QWidget *parent)
     m_emptyHint->setWordWrap(true);
     m_emptyHint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
     m_emptyHint->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_copyAddress = new QPushButton(tr("Copy proxy address"), m_emptyPage);
+    m_copyAddress->setObjectName(QStringLiteral("copyProxyAddress"));
+    m_copyAddress->setToolTip(tr("host:port, to paste into another client's proxy settings"));
+    connect(m_copyAddress, &QPushButton::clicked, this, [this] {
+        if (!isListening())
+            return;
+        QGuiApplication::clipboard()->setText(proxyAddressForClients());
+        statusBar()->showMessage(tr("Copied %1").arg(proxyAddressForClients()), 5000);
+    });
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_emptyBrowser);
+    buttons->addWidget(m_copyAddress);
+    buttons->addStretch(1);
     auto *layout = new QVBoxLayout(m_emptyPage);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(title);
-    layout->addWidget(m_emptyBrowser, 0, Qt::AlignLeft);
+    layout->addLayout(buttons);
     layout->addWidget(m_emptyHint);
     layout->addStretch(1);
     static_cast<QStackedWidget *>(parent)->addWidget(m_emptyPage);

@@ -300,9 +300,18 @@ QStringList BrowserLaunch::arguments() const
             << QStringLiteral("--no-default-browser-check")
             // A throw-away profile needs no keyring (which would prompt for a password on some desktops).
             << QStringLiteral("--password-store=basic")
-            // Fewer background connections in the capture: no sync, component or field-trial fetches.
+            // Fewer background connections in the capture (no sync, updates, field trials, safe-browsing
+            // pings, translation, hints; much of the set Puppeteer uses for the same reason, minus what a
+            // user would miss, such as extensions and the popup blocker).
             << QStringLiteral("--disable-background-networking") << QStringLiteral("--disable-sync")
-            << QStringLiteral("--disable-component-update");
+            << QStringLiteral("--disable-component-update") << QStringLiteral("--disable-default-apps")
+            << QStringLiteral("--disable-client-side-phishing-detection")
+            << QStringLiteral("--disable-component-extensions-with-background-pages")
+            << QStringLiteral("--disable-domain-reliability") << QStringLiteral("--disable-breakpad")
+            << QStringLiteral("--metrics-recording-only")
+            << QStringLiteral("--disable-features=Translate,MediaRouter,OptimizationHints,"
+                              "OptimizationGuideModelDownloading,OptimizationHintsFetching,"
+                              "OptimizationTargetPrediction,AutofillServerCommunication");
         if (m_options.headless)
             args << QStringLiteral("--headless=new") << QStringLiteral("--disable-gpu");
         // Chromium refuses to run as root with its sandbox, and containers usually cannot give it one.

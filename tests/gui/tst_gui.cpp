@@ -1111,6 +1111,9 @@ private slots:
         const QString hint = w.window->emptyHint()->text();
         QVERIFY2(hint.contains(QStringLiteral("127.0.0.1:%1").arg(w.window->proxyPort())), qPrintable(hint));
         QVERIFY(hint.contains(QStringLiteral("http://socktap/")));
+        w.window->copyProxyAddressButton()->click();
+        QCOMPARE(QApplication::clipboard()->text(),
+                 QStringLiteral("127.0.0.1:%1").arg(w.window->proxyPort()));
         QVERIFY(w.window->emptyHint()->isVisibleTo(w.window.get()));
         QVERIFY(!w.window->sessionView()->isVisibleTo(w.window.get()));
         if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
