@@ -303,6 +303,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "browser exits). Default: the first installed."),
         QStringLiteral("[browser [NAME]]"));
     p.addPositionalArgument(
+        QStringLiteral("replay"),
+        QStringLiteral("'replay FILE [--session N] [--url URL] [--timing MODE]': play a captured session's "
+                       "client side again and compare the server's answers (exit 0 same, 4 different, 6 "
+                       "cannot replay)."),
+        QStringLiteral("[replay FILE]"));
+    p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
                        "'ca path': print where it lives; 'ca regenerate': make a new one "
