@@ -225,26 +225,6 @@ private:
     QString m_tempDir;
 };
 
-// Beyond loopback anyone who reaches the port could use Socktap to reach any host (the machine's own
-// loopback services included) and read what it records: require proxy credentials, generated unless given.
-// Returns the warning to show, or empty on loopback.
-QString guardBeyondLoopback(proxy::ProxyConfig &config)
-{
-    if (config.listenAddress.isLoopback())
-        return {};
-    const bool generated = config.proxyCredentials.isEmpty();
-    if (generated)
-        config.proxyCredentials =
-            "socktap:" + QByteArray::number(QRandomGenerator::system()->generate64(), 36);
-    return QStringLiteral("listening on %1, beyond loopback: clients must authenticate as a proxy "
-                          "(Proxy-Authorization: Basic) with %2 \"%3\"%4; anyone who has them can reach any "
-                          "host through Socktap and read what it records")
-        .arg(config.listenAddress.toString(),
-             generated ? QStringLiteral("the generated credentials") : QStringLiteral("the credentials"),
-             QString::fromUtf8(config.proxyCredentials),
-             generated ? QStringLiteral(" (set your own with --proxy-auth USER:PASSWORD)") : QString());
-}
-
 // socktap browser: the browser through the proxy at address:port, trusting caPem in its own profile.
 std::unique_ptr<browser::BrowserLaunch> startBrowser(const app::AppOptions &o, const QHostAddress &address,
                                                      quint16 port, const QByteArray &caPem, QString *error)
@@ -288,7 +268,7 @@ int runHeadless(app::AppOptions options)
     if (!home.create(options))
         return CaptureFileExit;
     capture::CaptureStore &store = *home.store;
-    const QString exposed = guardBeyondLoopback(options.proxy);
+    const QString exposed = proxy::requireCredentialsBeyondLoopback(options.proxy);
     proxy::ProxyServer server(options.proxy, store);
     QString error;
     if (!server.start(&error)) {
@@ -400,7 +380,8 @@ int runGui(const app::AppOptions &options)
     if (settings.theme != ui::Theme::System)
         ui::applyTheme(settings.theme);
     o.proxy.tls = setUpTls(o, ca);
-    const QString exposed = guardBeyondLoopback(o.proxy);
+    const bool hadCredentials = !o.proxy.proxyCredentials.isEmpty();
+    const QString exposed = proxy::requireCredentialsBeyondLoopback(o.proxy);
     if (!o.proxy.tls)
         return 3;
     o.proxy.intercept = makeInterceptHub(o);
@@ -411,7 +392,8 @@ int runGui(const app::AppOptions &options)
     ui::MainWindow window(
         store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get(),
         o.proxy.intercept);
-    window.setEditableConfig(&o.proxy, settings.theme);
+    window.setEditableConfig(&o.proxy, settings.theme,
+                             !hadCredentials && !o.proxy.proxyCredentials.isEmpty());
     window.show();
     if (!window.startProxy()) {
         QMessageBox::warning(&window, QObject::tr("Socktap"),

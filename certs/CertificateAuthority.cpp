@@ -297,9 +297,16 @@ std::shared_ptr<const CertificateAuthority::Leaf> CertificateAuthority::leafFor(
                                                                                 QString *error)
 {
     QStringList lower;
-    for (const QString &n : names)
-        if (!n.isEmpty() && !lower.contains(n.toLower()))
+    for (const QString &n : names) {
+        if (!isCertificateName(n)) {
+            if (error)
+                *error = QStringLiteral("'%1' is not a host name or address a certificate can be issued for")
+                             .arg(n.left(80));
+            return nullptr;
+        }
+        if (!lower.contains(n.toLower()))
             lower.append(n.toLower());
+    }
     if (lower.isEmpty()) {
         if (error)
             *error = QStringLiteral("no name to issue a certificate for");

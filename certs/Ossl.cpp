@@ -55,10 +55,21 @@ QString validityText(const X509 *cert)
     return QStringLiteral("%1 - %2").arg(toIso(X509_get0_notBefore(cert)), toIso(X509_get0_notAfter(cert)));
 }
 
+bool isCertificateName(const QString &name)
+{
+    // anchoredPattern: '$' alone would also match before a trailing newline.
+    static const QRegularExpression dnsName(QRegularExpression::anchoredPattern(
+        QStringLiteral("(\\*\\.)?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.?")));
+    if (name.isEmpty() || name.size() > 253)
+        return false;
+    static const QRegularExpression ipCharacters(
+        QRegularExpression::anchoredPattern(QStringLiteral("[0-9A-Fa-f:.]+")));
+    return dnsName.match(name).hasMatch()
+        || (ipCharacters.match(name).hasMatch() && !QHostAddress(name).isNull());
+}
+
 QStringList subjectNames(X509 *cert)
 {
-    static const QRegularExpression dnsName(
-        QStringLiteral("^(\\*\\.)?[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.?$"));
     constexpr qsizetype MaxNames = 100;
     QStringList names;
     const auto add = [&](const QString &name) {
@@ -72,7 +83,7 @@ QStringList subjectNames(X509 *cert)
             const QString dns =
                 QString::fromLatin1(reinterpret_cast<const char *>(ASN1_STRING_get0_data(n->d.dNSName)),
                                     ASN1_STRING_length(n->d.dNSName));
-            if (dnsName.match(dns).hasMatch())
+            if (isCertificateName(dns))
                 add(dns);
         } else if (n->type == GEN_IPADD) {
             const int length = ASN1_STRING_length(n->d.iPAddress);
@@ -88,7 +99,7 @@ QStringList subjectNames(X509 *cert)
         // RFC 6125 6.4.4: the CN only when there is no subjectAltName.
         char cn[256] = {};
         if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0
-            && dnsName.match(QString::fromLatin1(cn)).hasMatch())
+            && isCertificateName(QString::fromLatin1(cn)))
             add(QString::fromLatin1(cn));
     }
     return names;

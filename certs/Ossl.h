@@ -49,6 +49,10 @@ QString validityText(const X509 *cert);
 // The names a certificate is for: its subjectAltName DNS names and IP addresses, or its CN when it has
 // none. Only well-formed names (letters, digits, '-', '.', '_', a leading '*.'), at most 100.
 QStringList subjectNames(X509 *cert);
+// Whether name may go into a certificate Socktap issues: an IP address, or a DNS name of letters, digits,
+// '-', '_' and dots with an optional leading '*.'. (What reaches OpenSSL's subjectAltName string must hold
+// no ',' or ':' of its own: a client's SNI or a server's certificate could otherwise add entries.)
+bool isCertificateName(const QString &name);
 QString toIso(const ASN1_TIME *time);
 
 } // namespace socktap::certs

@@ -699,17 +699,29 @@ void MainWindow::showSettings()
     SettingsDialog dialog(currentSettings(), m_ca ? m_ca->commonName() : QString(), this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    const auto chosen = dialog.settings();
-    if (!chosen)
-        return;
-    chosen->save();
-    applySettings(*chosen);
+    if (const auto chosen = dialog.settings())
+        settingsChosen(*chosen);
 }
 
-void MainWindow::setEditableConfig(proxy::ProxyConfig *config, Theme theme)
+void MainWindow::settingsChosen(const WindowSettings &settings)
+{
+    // Saved as they end up running: a new address that could not be had is not kept for the next start.
+    if (!applySettings(settings)) {
+        currentSettings().save();
+        return;
+    }
+    auto *once = new QObject(this);
+    connect(this, &MainWindow::proxyRestarted, once, [this, once] {
+        currentSettings().save();
+        once->deleteLater();
+    });
+}
+
+void MainWindow::setEditableConfig(proxy::ProxyConfig *config, Theme theme, bool credentialsGenerated)
 {
     m_config = config;
     m_theme = theme;
+    m_generatedCredentials = credentialsGenerated;
 }
 
 WindowSettings MainWindow::currentSettings() const
@@ -724,7 +736,7 @@ WindowSettings MainWindow::currentSettings() const
     return WindowSettings::from(shown, m_store.stats().memoryLimit, m_theme);
 }
 
-void MainWindow::applySettings(const WindowSettings &settings)
+bool MainWindow::applySettings(const WindowSettings &settings)
 {
     const WindowSettings before = currentSettings();
     m_store.setMemoryLimit(settings.memoryBudget);
@@ -734,21 +746,60 @@ void MainWindow::applySettings(const WindowSettings &settings)
         m_theme = settings.theme;
     }
     if (!m_config)
-        return;
+        return false;
     settings.applyTo(*m_config);
+    if (before.listenAddress != settings.listenAddress)
+        guardListener();
     const bool proxyChanged = before.listenAddress != settings.listenAddress
         || before.listenPort != settings.listenPort || before.verifyUpstream != settings.verifyUpstream
         || before.insecureHosts != settings.insecureHosts
         || before.maxMessageCapture != settings.maxMessageCapture;
-    if (proxyChanged && (m_server || m_stopping))
-        restartProxy(before);
+    // Stopped by the user (or stopping): the next start uses the new settings. Not started because the
+    // old address failed: start now.
+    if (!proxyChanged || m_stopping || (!m_server && m_lastStartError.isEmpty()))
+        return false;
+    restartProxy(before);
+    return true;
+}
+
+void MainWindow::guardListener()
+{
+    // Beyond loopback, proxy use needs credentials (generated unless given); back on loopback, generated
+    // ones are dropped again.
+    if (m_config->listenAddress.isLoopback() && m_generatedCredentials) {
+        m_config->proxyCredentials.clear();
+        m_generatedCredentials = false;
+    }
+    const bool had = !m_config->proxyCredentials.isEmpty();
+    m_exposureWarning = proxy::requireCredentialsBeyondLoopback(*m_config);
+    m_generatedCredentials = m_generatedCredentials || (!had && !m_config->proxyCredentials.isEmpty());
+    if (m_exposureWarning.isEmpty())
+        return;
+    statusBar()->showMessage(m_exposureWarning, 30000);
+    if (QGuiApplication::platformName() != QLatin1String("offscreen")) {
+        auto *box =
+            new QMessageBox(QMessageBox::Warning, tr("Settings"), m_exposureWarning, QMessageBox::Ok, this);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        box->open();
+    }
 }
 
 void MainWindow::restartProxy(const WindowSettings &before)
 {
+    // Same address, any free port: stay on the port clients (and launched browsers) already use.
+    const quint16 configured = m_config->listenPort;
+    const quint16 keepPort = m_server && configured == 0 && before.listenPort == 0
+            && before.listenAddress == m_config->listenAddress
+        ? m_server->port()
+        : 0;
     // The engine reads its configuration when it starts: stop (open sessions get 1001), start again.
-    const auto startAgain = [this, before] {
-        if (startProxy()) {
+    const auto startAgain = [this, before, configured, keepPort] {
+        if (keepPort)
+            m_config->listenPort = keepPort;
+        const bool started = startProxy();
+        m_config->listenPort = configured;
+        if (started) {
             statusBar()->showMessage(
                 tr("Proxy restarted on %1 with the new settings").arg(proxyAddressForClients()), 10000);
             emit proxyRestarted(true, QString());
@@ -756,6 +807,7 @@ void MainWindow::restartProxy(const WindowSettings &before)
         }
         const QString why = m_lastStartError;
         before.applyTo(*m_config); // back to what worked
+        guardListener();
         startProxy();
         const QString message = tr("%1. Socktap is back on %2:%3.")
                                     .arg(why, before.listenAddress.toString())

@@ -85,12 +85,19 @@ public:
     QString lastStartError() const { return m_lastStartError; }
     // The configuration the server factory reads: Settings edits it and restarts the proxy. Without it,
     // Settings changes only the capture's budget and the theme.
-    void setEditableConfig(proxy::ProxyConfig *config, Theme theme);
+    // credentialsGenerated: its proxy credentials were made up at start (beyond loopback), so moving back
+    // to loopback may drop them.
+    void setEditableConfig(proxy::ProxyConfig *config, Theme theme, bool credentialsGenerated = false);
     WindowSettings currentSettings() const;
     // Applies settings at once: the budget, the theme, and (when they changed) the proxy restarted with
     // the new address and verification. A new address that cannot be had: back to the old one, the
     // reason in proxyRestarted (and shown).
-    void applySettings(const WindowSettings &settings);
+    // True when the proxy restarts (proxyRestarted follows).
+    bool applySettings(const WindowSettings &settings);
+    // What Settings' OK does: apply, then save what ends up running (a failed address is not kept).
+    void settingsChosen(const WindowSettings &settings);
+    // The warning shown when Settings moved the listener beyond loopback (credentials now required).
+    QString exposureWarning() const { return m_exposureWarning; }
     void stopProxy();
     bool isListening() const;
     quint16 proxyPort() const;
@@ -251,6 +258,7 @@ private:
     void exportCa();
     void showSettings();
     void restartProxy(const WindowSettings &before);
+    void guardListener();
     void restoreLayout();
     void finishReplay();
     void updateEmptyState();
@@ -272,6 +280,8 @@ private:
     proxy::ProxyConfig *m_config = nullptr;
     Theme m_theme = Theme::System;
     QString m_lastStartError;
+    QString m_exposureWarning;
+    bool m_generatedCredentials = false; // by the window, when Settings moved beyond loopback
 
     CaptureFeed *m_feed;
     SessionTableModel *m_sessions;

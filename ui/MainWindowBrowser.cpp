@@ -123,9 +123,12 @@ bool MainWindow::openBrowser(const QString &id, const QStringList &urls, bool he
         statusBar()->showMessage(message + tr("; its profile is removed"), 10000);
         launch->deleteLater();
     });
-    statusBar()->showMessage(tr("%1 started through %2 with a throw-away profile that trusts Socktap's CA")
-                                 .arg(found->name, proxyAddressForClients()),
-                             10000);
+    QString started = tr("%1 started through %2 with a throw-away profile that trusts Socktap's CA")
+                          .arg(found->name, proxyAddressForClients());
+    if (m_config && !m_config->proxyCredentials.isEmpty())
+        started += tr("; beyond loopback it will ask for the proxy credentials: %1")
+                       .arg(QString::fromUtf8(m_config->proxyCredentials));
+    statusBar()->showMessage(started, 30000);
     return true;
 }
 

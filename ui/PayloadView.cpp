@@ -282,6 +282,9 @@ void PayloadView::fillChanges(const capture::MessageView &m)
 bool PayloadView::fillJson(const QByteArray &payload)
 {
     m_prettyText.clear();
+    // As the Text tab, only what the window can show at once: past it, Hex and Save have the payload.
+    if (payload.size() > MaxTextShown)
+        return false;
     // Objects and arrays: a bare number or string is text, not a tree.
     const auto tree = capture::parseJsonTree(payload);
     if (!tree

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace socktap::browser {
@@ -90,14 +91,23 @@ QByteArray firefoxPrefs(const LaunchOptions &o)
 }
 
 // Profiles of browsers whose Socktap was killed (the pid in the name is gone): nothing else removes them.
+// Only real directories of this user: in a shared /tmp, another user could plant a name (or a symlink to
+// somewhere of ours) for the sweep to delete.
 void removeAbandonedProfiles()
 {
     QDir temp(QDir::tempPath());
-    for (const QString &name :
-         temp.entryList({QStringLiteral("socktap-browser-*")}, QDir::Dirs | QDir::NoDotAndDotDot)) {
+    const auto names = temp.entryList({QStringLiteral("socktap-browser-*")},
+                                      QDir::Dirs | QDir::NoSymLinks | QDir::NoDotAndDotDot | QDir::Hidden);
+    for (const QString &name : names) {
         bool ok = false;
         const pid_t pid = pid_t(name.section(QLatin1Char('-'), 2, 2).toInt(&ok));
-        if (ok && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
+        const QByteArray path = QFile::encodeName(temp.filePath(name));
+        struct stat st
+        { };
+        if (!ok || pid <= 0 || ::lstat(path.constData(), &st) != 0 || !S_ISDIR(st.st_mode)
+            || st.st_uid != ::getuid())
+            continue;
+        if (::kill(pid, 0) != 0 && errno == ESRCH)
             QDir(temp.filePath(name)).removeRecursively();
     }
 }
@@ -173,7 +183,12 @@ BrowserLaunch::BrowserLaunch(Browser browser, LaunchOptions options, QObject *pa
     m_process.setProcessChannelMode(QProcess::SeparateChannels);
     // If Socktap dies without stopping it (SIGKILL, a crash), the browser gets SIGTERM rather than staying
     // on, pointed at a proxy that is gone. (Kept across the exec of Debian's chromium wrapper script.)
-    m_process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
+    // A Socktap that died between the fork and the prctl is caught by the parent check.
+    m_process.setChildProcessModifier([parent = ::getpid()] {
+        ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (::getppid() != parent)
+            ::_exit(1);
+    });
     m_process.setStandardOutputFile(QProcess::nullDevice());
     connect(&m_process, &QProcess::readyReadStandardError, this, [this] {
         m_stderrTail += m_process.readAllStandardError();

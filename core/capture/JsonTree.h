@@ -1,6 +1,7 @@
 // JSON as it arrived (RFC 8259), for the inspectors: objects keep their keys in wire order (QJsonObject
 // sorts them) and numbers keep their text (a 64-bit id is not rounded through a double). Sans-I/O:
-// bytes in, a tree out; depth and size are bounded so a hostile message cannot exhaust the stack.
+// bytes in, a tree out; nesting is bounded so a hostile message cannot exhaust the stack (the caller
+// bounds the size: the inspector parses at most what it shows, 4 MiB).
 #pragma once
 
 #include <QByteArrayView>

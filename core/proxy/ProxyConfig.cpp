@@ -1,5 +1,7 @@
 #include "ProxyConfig.h"
 
+#include <QRandomGenerator>
+
 #include <QRegularExpression>
 
 namespace socktap::proxy {
@@ -14,6 +16,23 @@ qsizetype ProxyConfig::highWaterNow() const
 QByteArray UpstreamProxy::authority() const
 {
     return (host.contains(':') ? '[' + host + ']' : host) + ':' + QByteArray::number(port);
+}
+
+QString requireCredentialsBeyondLoopback(ProxyConfig &config)
+{
+    if (config.listenAddress.isLoopback())
+        return {};
+    const bool generated = config.proxyCredentials.isEmpty();
+    if (generated)
+        config.proxyCredentials =
+            "socktap:" + QByteArray::number(QRandomGenerator::system()->generate64(), 36);
+    return QStringLiteral("listening on %1, beyond loopback: clients must authenticate as a proxy "
+                          "(Proxy-Authorization: Basic) with %2 \"%3\"%4; anyone who has them can reach any "
+                          "host through Socktap and read what it records")
+        .arg(config.listenAddress.toString(),
+             generated ? QStringLiteral("the generated credentials") : QStringLiteral("the credentials"),
+             QString::fromUtf8(config.proxyCredentials),
+             generated ? QStringLiteral(" (set your own with --proxy-auth USER:PASSWORD)") : QString());
 }
 
 bool matchesHost(const QStringList &patterns, QByteArrayView host)

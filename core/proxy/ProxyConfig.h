@@ -84,6 +84,12 @@ struct ProxyConfig
     std::shared_ptr<intercept::InterceptHub> intercept;
 };
 
+// Beyond loopback anyone who reaches the port could use Socktap to reach any host (the machine's own
+// loopback services included) and read what it records: proxy credentials are required, generated unless
+// given. Returns the warning to show, or empty on loopback. (At start, and whenever Settings moves the
+// listener.)
+QString requireCredentialsBeyondLoopback(ProxyConfig &config);
+
 // Whether host matches one of the glob patterns (case-insensitive; '*' matches any run of characters).
 bool matchesHost(const QStringList &patterns, QByteArrayView host);
 

@@ -174,9 +174,11 @@ void TcpConnector::askForTunnel()
 
 void TcpConnector::onTunnelAnswer()
 {
-    // Peeked, then only the head consumed: whatever follows it is the server's and stays in the socket.
+    // Peeked, then consumed only as far as the head goes: whatever follows it is the server's and stays in
+    // the socket for the relay. Bytes before the end of the head are consumed as they come (so the
+    // notifier does not fire again on data already seen).
     constexpr qsizetype MaxHead = 16 * 1024;
-    QByteArray peek(MaxHead, Qt::Uninitialized);
+    QByteArray peek(MaxHead - m_answer.size(), Qt::Uninitialized);
     const ssize_t n = ::recv(m_fd, peek.data(), size_t(peek.size()), MSG_PEEK);
     const QString proxy = QString::fromLatin1(m_via->authority());
     if (n <= 0) {
@@ -188,20 +190,23 @@ void TcpConnector::onTunnelAnswer()
         return;
     }
     peek.truncate(n);
-    const qsizetype end = peek.indexOf("\r\n\r\n");
+    const qsizetype seen = m_answer.size();
+    const qsizetype end = (m_answer + peek).indexOf("\r\n\r\n", std::max<qsizetype>(0, seen - 3));
+    const qsizetype take = end < 0 ? n : end + 4 - seen;
+    QByteArray part(take, Qt::Uninitialized);
+    if (::recv(m_fd, part.data(), size_t(take), 0) != take) {
+        fail(502, QStringLiteral("reading the upstream proxy %1's answer failed").arg(proxy));
+        return;
+    }
+    m_answer += part;
     if (end < 0) {
-        if (n >= MaxHead)
+        if (m_answer.size() >= MaxHead)
             fail(502,
                  QStringLiteral("the upstream proxy %1 answered CONNECT with a head over 16 KiB").arg(proxy));
         return; // the rest of the head is on its way
     }
-    QByteArray head(end + 4, Qt::Uninitialized);
-    if (::recv(m_fd, head.data(), size_t(head.size()), 0) != head.size()) {
-        fail(502, QStringLiteral("reading the upstream proxy %1's answer failed").arg(proxy));
-        return;
-    }
     http::HeadParser parser(http::HeadParser::Kind::Response);
-    const auto parsed = parser.feed(head);
+    const auto parsed = parser.feed(m_answer);
     if (parsed.status != http::HeadParser::Status::Complete) {
         fail(502,
              QStringLiteral("the upstream proxy %1 answered CONNECT with something that is not HTTP")

@@ -46,6 +46,7 @@ private:
     QByteArray m_host;
     quint16 m_port;
     std::optional<UpstreamProxy> m_via;
+    QByteArray m_answer; // the proxy's answer head, as far as it has come
     int m_timeoutMs;
     QTimer m_timer;
     QList<QHostAddress> m_addresses;

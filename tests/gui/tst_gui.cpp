@@ -1285,6 +1285,63 @@ private slots:
         QVERIFY(error.contains(QStringLiteral("not an IP address")));
     }
 
+    void settingsBeyondLoopbackAndFailedAddressesNotKept()
+    {
+        QTemporaryDir dir;
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path());
+        const auto restore = qScopeGuard([] {
+            QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
+                               QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation));
+        });
+        LiveWindow w;
+        w.window->setEditableConfig(&w.config, ui::Theme::System);
+        QVERIFY(w.window->startProxy());
+        QSignalSpy restarted(w.window.get(), &ui::MainWindow::proxyRestarted);
+
+        // A change that is not the address (verification) restarts on the same port, even with "any free
+        // port" configured: clients and launched browsers keep reaching it.
+        const quint16 port = w.window->proxyPort();
+        ui::WindowSettings unverified = w.window->currentSettings();
+        unverified.verifyUpstream = false;
+        w.window->settingsChosen(unverified);
+        QVERIFY(restarted.wait(WaitMs));
+        QVERIFY(restarted.back().at(0).toBool());
+        QCOMPARE(w.window->proxyPort(), port);
+        QCOMPARE(w.config.listenPort, quint16(0));
+
+        // Moving to every interface: proxy use now needs credentials, as at a start with --listen 0.0.0.0.
+        ui::WindowSettings open = w.window->currentSettings();
+        open.listenAddress = QHostAddress::AnyIPv4;
+        w.window->settingsChosen(open);
+        QVERIFY(restarted.wait(WaitMs));
+        QVERIFY(restarted.back().at(0).toBool());
+        QVERIFY(!w.config.proxyCredentials.isEmpty());
+        QVERIFY(w.window->exposureWarning().contains(QString::fromUtf8(w.config.proxyCredentials)));
+        RawClient anonymous;
+        QVERIFY(anonymous.connect(w.window->proxyPort()));
+        anonymous.send("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
+        const auto refused = anonymous.readResponseHead();
+        QVERIFY(refused && refused->status == 407);
+        // Back on loopback, the credentials it made up are dropped.
+        open.listenAddress = QHostAddress::LocalHost;
+        w.window->settingsChosen(open);
+        QVERIFY(restarted.wait(WaitMs));
+        QVERIFY(w.config.proxyCredentials.isEmpty());
+
+        // A port another program holds: not kept for the next start either.
+        QTcpServer holder;
+        QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
+        ui::WindowSettings taken = w.window->currentSettings();
+        taken.listenPort = holder.serverPort();
+        taken.memoryBudget = 96ull << 20;
+        w.window->settingsChosen(taken);
+        QVERIFY(restarted.wait(WaitMs));
+        QVERIFY(!restarted.back().at(0).toBool());
+        const ui::WindowSettings saved = ui::WindowSettings::restore(ui::WindowSettings {}, {});
+        QCOMPARE(saved.listenPort, quint16(0)); // what runs: any free port, as before
+        QCOMPARE(saved.memoryBudget, 96ull << 20); // the rest of the choice stays
+    }
+
     void settingsAreKeptButTheCommandLineWins()
     {
         QTemporaryDir dir;

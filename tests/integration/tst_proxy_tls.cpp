@@ -239,6 +239,31 @@ private slots:
         QCOMPARE(corporate.targets.size(), 2);
     }
 
+    void upstreamProxyAnswerInPiecesOrWithServerBytes()
+    {
+        // A server that speaks first: its greeting must reach the client whether the proxy's 200 comes in
+        // pieces or in the same segment as the greeting (nothing after the head may be swallowed).
+        QTcpServer greeter;
+        QVERIFY(greeter.listen(QHostAddress::LocalHost, 0));
+        QObject::connect(&greeter, &QTcpServer::newConnection, [&] {
+            QTcpSocket *s = greeter.nextPendingConnection();
+            s->write("220 hello from the server\r\n");
+        });
+        const QByteArray greeting = "220 hello from the server\r\n";
+        for (const bool split : {true, false}) {
+            ConnectProxy corporate;
+            corporate.splitAnswer = split;
+            corporate.answerWithServerBytes = !split;
+            proxy::ProxyConfig c = config();
+            c.upstreamProxy = proxy::UpstreamProxy {"127.0.0.1", corporate.port(), {}};
+            ProxyHarness proxy(c);
+            RawClient raw;
+            QVERIFY(raw.openTunnel(proxy.port(), "127.0.0.1:" + QByteArray::number(greeter.serverPort())));
+            QVERIFY2(raw.readAtLeast(greeting.size()), raw.buffer.constData());
+            QCOMPARE(raw.buffer, greeting);
+        }
+    }
+
     void upstreamProxyRefusals()
     {
         // What goes wrong at the corporate proxy is said, as the 502 body and in the session.

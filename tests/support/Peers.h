@@ -15,6 +15,7 @@
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
+#include <QTimer>
 #include <QWebSocket>
 #include <QWebSocketServer>
 
@@ -37,6 +38,8 @@ struct ConnectProxy
     QTcpServer server;
     QByteArray credentials; // "user:password" it insists on; empty: none
     QList<QByteArray> targets;
+    bool splitAnswer = false; // its 200 in two writes, 100 ms apart
+    bool answerWithServerBytes = false; // its 200 together with what the server says first
 
     ConnectProxy()
     {
@@ -70,10 +73,10 @@ struct ConnectProxy
                 client->setProperty("tunnel", true);
                 auto *upstream = new QTcpSocket(client);
                 const qsizetype colon = target.lastIndexOf(':');
-                QObject::connect(upstream, &QTcpSocket::connected, client, [client, upstream, rest] {
-                    client->write("HTTP/1.1 200 Connection established\r\n\r\n");
+                const auto relay = [client, upstream, rest] {
                     upstream->write(rest);
                     upstream->write(client->readAll());
+                    client->write(upstream->readAll());
                     QObject::connect(client, &QTcpSocket::readyRead, upstream,
                                      [client, upstream] { upstream->write(client->readAll()); });
                     QObject::connect(upstream, &QTcpSocket::readyRead, client,
@@ -82,7 +85,31 @@ struct ConnectProxy
                                      &QTcpSocket::disconnectFromHost);
                     QObject::connect(client, &QTcpSocket::disconnected, upstream,
                                      &QTcpSocket::disconnectFromHost);
-                });
+                };
+                const QByteArray answer = "HTTP/1.1 200 Connection established\r\n\r\n";
+                QObject::connect(
+                    upstream, &QTcpSocket::connected, client, [this, client, upstream, relay, answer] {
+                        if (splitAnswer) {
+                            // The head in two pieces, a moment apart.
+                            client->write(answer.first(17));
+                            client->flush();
+                            QTimer::singleShot(100, client, [client, relay, answer] {
+                                client->write(answer.sliced(17));
+                                relay();
+                            });
+                        } else if (answerWithServerBytes) {
+                            // The head and the server's first bytes in one write (one segment on loopback).
+                            QObject::connect(
+                                upstream, &QTcpSocket::readyRead, client, [client, upstream, relay, answer] {
+                                    QObject::disconnect(upstream, &QTcpSocket::readyRead, client, nullptr);
+                                    client->write(answer + upstream->readAll());
+                                    relay();
+                                });
+                        } else {
+                            client->write(answer);
+                            relay();
+                        }
+                    });
                 upstream->connectToHost(QString::fromLatin1(target.left(colon)),
                                         quint16(target.mid(colon + 1).toUInt()));
             });

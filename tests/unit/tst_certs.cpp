@@ -102,6 +102,37 @@ private slots:
         QCOMPARE(X509_check_private_key(cert, leaf->key), 1);
     }
 
+    void leafForSeveralNames()
+    {
+        // For a client without SNI: the dialled address and the server's own names in one leaf.
+        auto ca = CertificateAuthority::create();
+        QString error;
+        const auto leaf = ca->leafFor(QStringList {"127.0.0.1", "localhost", "*.example.test"}, &error);
+        QVERIFY2(leaf, qPrintable(error));
+        X509 *cert = leaf->certificate.get();
+        QCOMPARE(X509_check_ip_asc(cert, "127.0.0.1", 0), 1);
+        QCOMPARE(X509_check_host(cert, "localhost", 9, 0, nullptr), 1);
+        QCOMPARE(X509_check_host(cert, "api.example.test", 16, 0, nullptr), 1);
+        QCOMPARE(subjectNames(cert), QStringList({"127.0.0.1", "localhost", "*.example.test"}));
+    }
+
+    void namesThatCouldAddEntriesAreRefused()
+    {
+        // A client's SNI or a server's certificate must not smuggle extra subjectAltName entries (or cut
+        // the list) through OpenSSL's "DNS:a,IP:b" string.
+        auto ca = CertificateAuthority::create();
+        for (const QString &bad : {QStringLiteral("evil.test,IP:10.0.0.1"), QStringLiteral("a.test\n"),
+                                   QStringLiteral("URI:http://x"), QStringLiteral("a b.test"), QString(),
+                                   QStringLiteral("127.0.0.1 "), QStringLiteral("x.test,DNS:bank.example")}) {
+            QString error;
+            QVERIFY2(!ca->leafFor(QStringList {"ok.test", bad}, &error), qPrintable(bad));
+            QVERIFY(!error.isEmpty());
+            QVERIFY(!ca->leafFor(bad));
+        }
+        QVERIFY(ca->leafFor(QStringLiteral("xn--bcher-kva.example")));
+        QVERIFY(ca->leafFor(QStringLiteral("fe80::1")));
+    }
+
     void leavesAreCachedAndSerialsRandom()
     {
         auto ca = CertificateAuthority::create();
