@@ -559,10 +559,15 @@ private slots:
         // Socktap killed outright (no chance to clean up): its browser is stopped all the same (parent-death
         // signal), and the next launch removes the profile it left.
         QTemporaryDir dir;
+        // A temporary directory of its own: another test's launch running meanwhile would sweep the
+        // abandoned profile first (rightly), and this test would not see who did.
+        const QString tmp = dir.filePath("tmp");
+        QVERIFY(QDir().mkpath(tmp));
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("HOME"), dir.filePath("user"));
         env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath("user/.cache"));
         env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath("user/.config"));
+        env.insert(QStringLiteral("TMPDIR"), tmp);
         QProcess socktap;
         socktap.setProcessEnvironment(env);
         socktap.start(QStringLiteral(SOCKTAP_BINARY),
@@ -608,6 +613,16 @@ private slots:
         options.caPem = certs::CertificateAuthority::create()->certificatePem();
         browser::BrowserLaunch next(
             {"firefox", "Firefox", browser::Browser::Family::Firefox, script.fileName()}, options);
+        QVERIFY(profile.startsWith(tmp));
+        const bool hadTmp = qEnvironmentVariableIsSet("TMPDIR");
+        const QByteArray oldTmp = qgetenv("TMPDIR");
+        qputenv("TMPDIR", tmp.toUtf8());
+        const auto restore = qScopeGuard([&] {
+            if (hadTmp)
+                qputenv("TMPDIR", oldTmp);
+            else
+                qunsetenv("TMPDIR");
+        });
         QString error;
         QVERIFY2(next.start(&error), qPrintable(error));
         QVERIFY2(!QFileInfo::exists(profile), qPrintable(profile));
