@@ -190,7 +190,18 @@ private:
     bool string(QString &out)
     {
         ++m_pos; // "
+        // Most strings have no escapes: decoded in one piece.
+        const qsizetype start = m_pos;
+        qsizetype end = start;
+        while (end < m_text.size() && m_text[end] != '"' && m_text[end] != '\\' && uchar(m_text[end]) >= 0x20)
+            ++end;
         QByteArray utf8;
+        if (end < m_text.size() && m_text[end] == '"') {
+            m_pos = end + 1;
+            return decode(m_text.sliced(start, end - start), out);
+        }
+        utf8 = m_text.sliced(start, end - start).toByteArray();
+        m_pos = end;
         for (;;) {
             if (atEnd())
                 return false;
@@ -247,9 +258,14 @@ private:
                 return false;
             }
         }
-        QStringDecoder decode(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
-        out = decode(utf8);
-        return !decode.hasError();
+        return decode(utf8, out);
+    }
+
+    static bool decode(QByteArrayView utf8, QString &out)
+    {
+        QStringDecoder decoder(QStringDecoder::Utf8, QStringDecoder::Flag::Stateless);
+        out = decoder(utf8);
+        return !decoder.hasError();
     }
 
     QByteArrayView m_text;
