@@ -89,6 +89,8 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->verticalHeader()->hide();
     m_sessionView->verticalHeader()->setDefaultSectionSize(m_sessionView->fontMetrics().height() + 6);
     m_sessionView->setWordWrap(false);
+    // A narrow URL column keeps its start (scheme, host) and its end (the path) rather than only the start.
+    m_sessionView->setTextElideMode(Qt::ElideMiddle);
     m_sessionView->setAlternatingRowColors(true);
     m_sessionView->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_sessionView, &QWidget::customContextMenuRequested, this, &MainWindow::showSessionMenu);
@@ -98,10 +100,10 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->horizontalHeader()->setSectionResizeMode(SessionTableModel::Url, QHeaderView::Stretch);
     m_sessionView->horizontalHeader()->setMinimumSectionSize(24);
     m_sessionView->setColumnWidth(SessionTableModel::Id, 36);
-    m_sessionView->setColumnWidth(SessionTableModel::State, 78);
-    m_sessionView->setColumnWidth(SessionTableModel::Messages, 82);
-    m_sessionView->setColumnWidth(SessionTableModel::Bytes, 70);
-    m_sessionView->setColumnWidth(SessionTableModel::Close, 150);
+    m_sessionView->setColumnWidth(SessionTableModel::State, 74);
+    m_sessionView->setColumnWidth(SessionTableModel::Messages, 74);
+    m_sessionView->setColumnWidth(SessionTableModel::Bytes, 64);
+    m_sessionView->setColumnWidth(SessionTableModel::Close, 148);
     m_sessionView->setColumnWidth(SessionTableModel::Scheme, 52);
     m_sessionView->setColumnWidth(SessionTableModel::Host, 128);
     m_sessionView->setColumnWidth(SessionTableModel::Path, 84);

@@ -94,6 +94,8 @@ PayloadView::PayloadView(QWidget *parent)
     const QFont mono = QFontDatabase::systemFont(QFontDatabase::FixedFont);
     m_summary = new QLabel(this);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // It may be cut short rather than widen the whole inspector (which would squeeze the session list).
+    m_summary->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_tabs = new QTabWidget(this);
     m_text = new QPlainTextEdit(this);
     m_text->setReadOnly(true);
@@ -139,7 +141,8 @@ PayloadView::PayloadView(QWidget *parent)
 
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_summary, 1);
-    bar->addWidget(m_prettyBox);
+    // Beside the tabs it changes (the summary row keeps its room for the message's facts).
+    m_tabs->setCornerWidget(m_prettyBox, Qt::TopRightCorner);
     for (const auto &[label, slot] : std::initializer_list<std::pair<QString, void (PayloadView::*)()>> {
              {tr("Copy text"), &PayloadView::copyText},
              {tr("Copy hex"), &PayloadView::copyHex},
@@ -221,6 +224,7 @@ void PayloadView::setMessage(const capture::MessageView &m)
     if (r.has(capture::MessageFlag::Compressed))
         summary += tr(", permessage-deflate");
     m_summary->setText(summary);
+    m_summary->setToolTip(summary);
 
     QString text;
     if (m.payloadEvicted) {
