@@ -1446,6 +1446,24 @@ private slots:
         QVERIFY(!QFileInfo::exists(profile));
     }
 
+    void openBrowserWithoutAnyBrowser()
+    {
+        // Nothing on PATH: the window says what to install instead of failing quietly.
+        QTemporaryDir empty;
+        const QByteArray path = qgetenv("PATH");
+        qputenv("PATH", empty.path().toUtf8());
+        const auto restore = qScopeGuard([&] { qputenv("PATH", path); });
+        LiveWindow w(true);
+        QVERIFY(w.window->startProxy());
+        QString error;
+        QVERIFY(!w.window->openBrowser({}, {}, false, {}, &error));
+        QVERIFY2(error.contains(QStringLiteral("No browser found"))
+                     && error.contains(QStringLiteral("chromium")),
+                 qPrintable(error));
+        QVERIFY(w.window->statusBar()->currentMessage().contains(QStringLiteral("No browser found")));
+        QVERIFY(w.window->browsers().isEmpty());
+    }
+
     void replayFromTheWindow()
     {
         LiveWindow w;

@@ -642,6 +642,18 @@ private slots:
         const QByteArray err = socktap.readAllStandardError();
         QCOMPARE(socktap.exitCode(), 7);
         QVERIFY2(err.contains("Firefox is not installed") && err.contains("firefox-esr"), err.constData());
+        // No browser named, none at all: which ones Socktap opens, and what to install.
+        socktap.start(QStringLiteral(SOCKTAP_BINARY), {"browser", "--headless", "--listen", "127.0.0.1:0"});
+        QVERIFY(socktap.waitForFinished(WaitMs));
+        const QByteArray none = socktap.readAllStandardError();
+        QCOMPARE(socktap.exitCode(), 7);
+        QVERIFY2(none.contains("No browser found") && none.contains("sudo apt install chromium"),
+                 none.constData());
+        // And a name it does not know is a command-line error.
+        socktap.start(QStringLiteral(SOCKTAP_BINARY), {"browser", "lynx"});
+        QVERIFY(socktap.waitForFinished(WaitMs));
+        QCOMPARE(socktap.exitCode(), 1);
+        QVERIFY(socktap.readAllStandardError().contains("expected chromium, chrome or firefox"));
     }
 };
 
