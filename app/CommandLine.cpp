@@ -34,25 +34,43 @@ std::optional<quint64> parseSize(const QString &text)
 
 namespace {
 
+// http://[USER:PASSWORD@]HOST:PORT, or just HOST:PORT (as most tools take a proxy), in our own words
+// rather than QUrl's.
 std::optional<proxy::UpstreamProxy> parseUpstreamProxy(const QString &text, QString *error)
 {
-    const QUrl url(text, QUrl::StrictMode);
     const auto bad = [&](const QString &why) -> std::optional<proxy::UpstreamProxy> {
-        *error = QStringLiteral("--upstream-proxy %1: %2 (expected http://[USER:PASSWORD@]HOST:PORT)")
+        *error = QStringLiteral("--upstream-proxy '%1': %2 (expected http://[USER:PASSWORD@]HOST:PORT, e.g. "
+                                "http://proxy.corp:3128)")
                      .arg(text, why);
         return std::nullopt;
     };
-    if (!url.isValid() || url.scheme() != u"http")
-        return bad(url.isValid() ? QStringLiteral("only http:// proxies are supported") : url.errorString());
-    if (url.host().isEmpty() || url.port() <= 0)
-        return bad(QStringLiteral("a host and a port are needed"));
-    if (!url.path().isEmpty() && url.path() != u"/")
-        return bad(QStringLiteral("a proxy URL has no path"));
+    QString rest = text.trimmed();
+    if (const qsizetype scheme = rest.indexOf(QLatin1String("://")); scheme >= 0) {
+        if (rest.left(scheme).toLower() != u"http")
+            return bad(
+                QStringLiteral("only http:// proxies are supported, not %1://").arg(rest.left(scheme)));
+        rest = rest.mid(scheme + 3);
+    }
+    if (rest.endsWith(QLatin1Char('/')))
+        rest.chop(1);
+    if (rest.contains(QLatin1Char('/')))
+        return bad(QStringLiteral("a proxy address has no path"));
     proxy::UpstreamProxy proxy;
-    proxy.host = url.host(QUrl::FullyEncoded).toLatin1();
-    proxy.port = quint16(url.port());
-    if (!url.userName().isEmpty())
-        proxy.credentials = (url.userName() + QLatin1Char(':') + url.password()).toUtf8();
+    if (const qsizetype at = rest.lastIndexOf(QLatin1Char('@')); at >= 0) {
+        const QString user = QUrl::fromPercentEncoding(rest.left(at).toUtf8());
+        if (!user.contains(QLatin1Char(':')) || user.startsWith(QLatin1Char(':')))
+            return bad(QStringLiteral("credentials go as USER:PASSWORD@"));
+        proxy.credentials = user.toUtf8();
+        rest = rest.mid(at + 1);
+    }
+    if (rest.isEmpty())
+        return bad(QStringLiteral("no host"));
+    QString why;
+    const auto target = http::RequestTarget::parseAuthority(rest.toLatin1(), 0, &why);
+    if (!target || target->port == 0)
+        return bad(target ? QStringLiteral("no port") : why);
+    proxy.host = target->host;
+    proxy.port = target->port;
     return proxy;
 }
 
@@ -205,7 +223,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "payloads are evicted and counted). Default: off."));
     const QCommandLineOption disk(
         QStringLiteral("max-capture-disk"),
-        QStringLiteral("Disk budget of the capture file; past it the oldest sessions are dropped (and "
+        QStringLiteral("Disk budget of the capture file; past it the oldest payloads are evicted (and "
                        "counted). Default: 10G."),
         QStringLiteral("SIZE"), QStringLiteral("10G"));
     const QCommandLineOption harOut(
@@ -417,6 +435,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.browserUrls = p.values(urlOpt);
         o.browserHeadless = p.isSet(browserHeadless);
         o.browserArguments = p.values(browserArg);
+    } else if (p.isSet(browserHeadless) || p.isSet(browserArg)) {
+        return fail(QStringLiteral("--browser-headless and --browser-arg go with 'socktap browser'"));
     } else if (positional.size() == 1) {
         o.captureFile = first; // socktap FILE: open it in the window
     } else if (!positional.isEmpty()) {
@@ -438,6 +458,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
             return fail(error);
     }
     o.proxy.upstreamProxyBypass = p.values(upstreamProxyBypass);
+    if (!o.proxy.upstreamProxyBypass.isEmpty() && !o.proxy.upstreamProxy)
+        return fail(QStringLiteral("--upstream-proxy-bypass goes with --upstream-proxy"));
+    if (o.proxy.upstreamProxyBypass.contains(QString()))
+        return fail(QStringLiteral("--upstream-proxy-bypass: an empty pattern (expected a host, or a pattern "
+                                   "like *.internal)"));
     if (p.isSet(reverse)) {
         QString why;
         o.proxy.reverse = http::RequestTarget::parseAbsolute(p.value(reverse).toLatin1(), &why);

@@ -225,6 +225,18 @@ private:
     QString m_tempDir;
 };
 
+// What goes around the upstream proxy: loopback (unless "<-loopback>") and the bypass patterns.
+QStringList directHosts(const proxy::ProxyConfig &config)
+{
+    QStringList direct;
+    if (!config.upstreamProxyBypass.contains(QStringLiteral("<-loopback>")))
+        direct << QStringLiteral("loopback");
+    for (const QString &pattern : config.upstreamProxyBypass)
+        if (pattern != u"<-loopback>")
+            direct << pattern;
+    return direct.isEmpty() ? QStringList {QStringLiteral("nothing")} : direct;
+}
+
 // socktap browser: the browser through the proxy at address:port, trusting caPem in its own profile.
 std::unique_ptr<browser::BrowserLaunch> startBrowser(const app::AppOptions &o, const QHostAddress &address,
                                                      quint16 port, const QByteArray &caPem, QString *error)
@@ -259,6 +271,14 @@ int runHeadless(app::AppOptions options)
                      qPrintable(options.rulesFile));
         return 1;
     }
+    if (options.launchBrowser) {
+        // Said before anything starts listening: there is nothing to run without it.
+        QString why;
+        if (!browser::findBrowser(options.browser, &why)) {
+            std::fprintf(stderr, "socktap: %s\n", qPrintable(why));
+            return 7;
+        }
+    }
     options.proxy.intercept = makeInterceptHub(options);
     std::unique_ptr<certs::CertificateAuthority> ca;
     options.proxy.tls = setUpTls(options, ca);
@@ -290,11 +310,8 @@ int runHeadless(app::AppOptions options)
                      [] { std::fprintf(stderr, "socktap: accepting new clients again\n"); });
     if (const auto &via = options.proxy.upstreamProxy)
         std::fprintf(
-            stderr, "socktap: servers are reached through the upstream proxy %s (CONNECT)%s\n",
-            via->authority().constData(),
-            options.proxy.upstreamProxyBypass.isEmpty()
-                ? ""
-                : qPrintable(QStringLiteral(", except ") + options.proxy.upstreamProxyBypass.join(", ")));
+            stderr, "socktap: servers are reached through the upstream proxy %s (CONNECT), except %s\n",
+            via->authority().constData(), qPrintable(directHosts(options.proxy).join(QStringLiteral(", "))));
     if (!options.recordFile.isEmpty())
         std::fprintf(stderr, "socktap: recording to %s\n", qPrintable(options.recordFile));
     std::unique_ptr<app::Demo> demo;
@@ -475,7 +492,7 @@ int main(int argc, char **argv)
         QApplication app(argc, argv);
         return runGui(parsed.options);
     }
-    if (!parsed.options.headless)
+    if (!parsed.options.headless && !parsed.options.json)
         std::fprintf(stderr,
                      "socktap: no display found, running headless (use --headless to say so, or set DISPLAY "
                      "for the window)\n");

@@ -194,7 +194,7 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
             return line;
         }
         if (s.state == SessionState::Closed && previous != SessionState::Closed)
-            return QStringLiteral("%1 ws closed %2: %3 after %4")
+            return QStringLiteral("%1 ws closed %2 after %4 open: %3")
                 .arg(id, url, closeText(s.close), duration(s.closedAt - s.upgradedAt));
         if ((s.state == SessionState::Rejected || s.state == SessionState::Failed) && previous != s.state)
             return QStringLiteral("%1 ws %2 %3: %4").arg(id, QLatin1String(stateName(s.state)), url, s.error);

@@ -18,6 +18,15 @@ QByteArray UpstreamProxy::authority() const
     return (host.contains(':') ? '[' + host + ']' : host) + ':' + QByteArray::number(port);
 }
 
+bool ProxyConfig::throughUpstreamProxy(QByteArrayView host) const
+{
+    if (!upstreamProxy || matchesHost(upstreamProxyBypass, host))
+        return false;
+    const bool loopback = host == "localhost" || host.endsWith(".localhost")
+        || QHostAddress(QString::fromLatin1(host)).isLoopback();
+    return !loopback || upstreamProxyBypass.contains(QStringLiteral("<-loopback>"));
+}
+
 QString requireCredentialsBeyondLoopback(ProxyConfig &config)
 {
     if (config.listenAddress.isLoopback())

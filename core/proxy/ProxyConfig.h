@@ -78,7 +78,11 @@ struct ProxyConfig
     QStringList insecureUpstreamHosts; // ... for these host patterns only
 
     std::optional<UpstreamProxy> upstreamProxy;
-    QStringList upstreamProxyBypass; // host patterns dialled directly despite upstreamProxy
+    // Host patterns dialled directly despite upstreamProxy. Loopback (localhost, 127.0.0.0/8, ::1) always
+    // is, as browsers do (the proxy's loopback is not this machine's), unless the list holds "<-loopback>"
+    // (Chromium's spelling).
+    QStringList upstreamProxyBypass;
+    bool throughUpstreamProxy(QByteArrayView host) const;
 
     // Rules and held messages shared with the front ends; none: every message is forwarded as received.
     std::shared_ptr<intercept::InterceptHub> intercept;

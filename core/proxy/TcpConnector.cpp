@@ -120,7 +120,9 @@ void TcpConnector::tryNext()
         m_fd = -1;
     }
     fail(502,
-         m_via ? QStringLiteral("cannot connect to the upstream proxy %1: %2")
+         m_via ? QStringLiteral("cannot connect to the upstream proxy %1: %2 (is it running, and is "
+                                "--upstream-proxy right? Hosts it should not handle: --upstream-proxy-bypass "
+                                "PATTERN)")
                      .arg(QString::fromLatin1(m_via->authority()), m_lastError)
                : QStringLiteral("cannot connect to %1: %2").arg(dialled(), m_lastError));
 }

@@ -124,6 +124,24 @@ private slots:
         QVERIFY(p.waitForFinished(WaitMs));
         QCOMPARE(p.exitCode(), 1);
         QVERIFY(p.readAllStandardError().contains("expected HOST:PORT"));
+        // Said in Socktap's words, for what users type.
+        const QList<std::pair<QStringList, QByteArray>> cases = {
+            {{"--upstream-proxy", "ftp://proxy:21"}, "only http:// proxies are supported, not ftp://"},
+            {{"--upstream-proxy", "proxy.corp"}, "has no port"},
+            {{"--upstream-proxy", "http://127.0.0.1:99999"}, "invalid port"},
+            {{"--upstream-proxy", "http://proxy:3128/path"}, "has no path"},
+            {{"--upstream-proxy", "http://alice@proxy:3128"}, "USER:PASSWORD@"},
+            {{"--upstream-proxy-bypass", "localhost"}, "goes with --upstream-proxy"},
+            {{"--upstream-proxy", "proxy:3128", "--upstream-proxy-bypass", ""}, "an empty pattern"},
+            {{"--browser-headless"}, "go with 'socktap browser'"},
+        };
+        for (const auto &[args, expected] : cases) {
+            p.start(QStringLiteral(SOCKTAP_BINARY), args);
+            QVERIFY(p.waitForFinished(WaitMs));
+            const QByteArray err = p.readAllStandardError();
+            QCOMPARE(p.exitCode(), 1);
+            QVERIFY2(err.contains(expected), err.constData());
+        }
     }
 
     void portInUseExitsWithTwo()

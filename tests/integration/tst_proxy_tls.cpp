@@ -214,6 +214,8 @@ private slots:
         corporate.credentials = "alice:s3cret";
         proxy::ProxyConfig c = config();
         c.upstreamProxy = proxy::UpstreamProxy {"127.0.0.1", corporate.port(), "alice:s3cret"};
+        // The servers here are on loopback, which goes around an upstream proxy unless told otherwise.
+        c.upstreamProxyBypass = {QStringLiteral("<-loopback>")};
         ProxyHarness proxy(c);
         for (const QUrl &url : {plain.url(QStringLiteral("/chained")),
                                 QUrl(QStringLiteral("wss://localhost:%1/chained").arg(secure.port()))}) {
@@ -232,10 +234,16 @@ private slots:
         const auto s = proxy.waitSession([](const auto &s) { return s.scheme == "wss"; });
         QVERIFY(s && s->tls.upstreamVerified);
 
-        // Bypassed hosts are dialled directly.
-        c.upstreamProxyBypass = {QStringLiteral("127.0.0.*")};
+        // Bypassed hosts are dialled directly: by pattern, and loopback by default (as browsers do: the
+        // proxy's loopback is not this machine's).
+        c.upstreamProxyBypass = {QStringLiteral("<-loopback>"), QStringLiteral("127.0.0.*")};
         ProxyHarness bypassing(c);
         QVERIFY(client(plain.url(QStringLiteral("/direct")), bypassing, {}));
+        c.upstreamProxyBypass = {};
+        ProxyHarness loopbackDirect(c);
+        QVERIFY(client(plain.url(QStringLiteral("/direct")), loopbackDirect, {}));
+        QVERIFY(
+            client(QUrl(QStringLiteral("ws://localhost:%1/direct").arg(plain.port())), loopbackDirect, {}));
         QCOMPARE(corporate.targets.size(), 2);
     }
 
@@ -256,6 +264,7 @@ private slots:
             corporate.answerWithServerBytes = !split;
             proxy::ProxyConfig c = config();
             c.upstreamProxy = proxy::UpstreamProxy {"127.0.0.1", corporate.port(), {}};
+            c.upstreamProxyBypass = {QStringLiteral("<-loopback>")};
             ProxyHarness proxy(c);
             RawClient raw;
             QVERIFY(raw.openTunnel(proxy.port(), "127.0.0.1:" + QByteArray::number(greeter.serverPort())));
@@ -272,6 +281,7 @@ private slots:
         corporate.credentials = "alice:s3cret";
         proxy::ProxyConfig c = config();
         c.upstreamProxy = proxy::UpstreamProxy {"127.0.0.1", corporate.port(), {}};
+        c.upstreamProxyBypass = {QStringLiteral("<-loopback>")};
         {
             ProxyHarness proxy(c);
             RawClient raw;
