@@ -524,7 +524,8 @@ void MainWindow::updateEmptyState()
         tr("<p>The browser starts with a throw-away profile that uses Socktap and trusts its CA, so its "
            "ws:// and wss:// sessions appear here; your own profile is not touched.</p>"
            "<p><b>Or</b> point any client at Socktap as its HTTP proxy: <b>%1</b><br>"
-           "For wss://, that client must trust Socktap's root CA: open <b>http://socktap/</b> through the "
+           "For wss://, that client must trust Socktap's root CA: open <a "
+           "href=\"http://socktap/\">http://socktap/</a> through the "
            "proxy (it exists only there), or Tools &gt; Export CA certificate.</p>"
            "<p>Select a session to see its handshake, messages and close.</p>"
            "<p>Or open a saved capture or a HAR file: File &gt; Open, or drop it on the window.</p>")

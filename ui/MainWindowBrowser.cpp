@@ -38,7 +38,11 @@ void MainWindow::buildEmptyPage(QWidget *parent)
     m_emptyHint->setObjectName(QStringLiteral("emptyHint"));
     m_emptyHint->setWordWrap(true);
     m_emptyHint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
-    m_emptyHint->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_emptyHint->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
+    // The CA page exists only through the proxy: the link opens it in a browser that goes through it
+    // (to fetch the CA for another device, or the PAC file).
+    connect(m_emptyHint, &QLabel::linkActivated, this,
+            [this](const QString &link) { openBrowser({}, {link}); });
     m_copyAddress = new QPushButton(tr("Copy proxy address"), m_emptyPage);
     m_copyAddress->setObjectName(QStringLiteral("copyProxyAddress"));
     m_copyAddress->setToolTip(tr("host:port, to paste into another client's proxy settings"));

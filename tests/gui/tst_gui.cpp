@@ -1435,6 +1435,17 @@ private slots:
         QVERIFY(started.contains(QStringLiteral("--user-data-dir=%1/profile\n").arg(profile)));
         QVERIFY(QFileInfo::exists(profile));
 
+        // The empty page's link to the CA page opens it in a browser through Socktap (it exists nowhere
+        // else).
+        QVERIFY(QFile::remove(record));
+        QVERIFY(w.window->emptyHint()->text().contains(QStringLiteral("href=\"http://socktap/\"")));
+        emit w.window->emptyHint()->linkActivated(QStringLiteral("http://socktap/"));
+        QVERIFY(QTest::qWaitFor([&] { return QFile::exists(record); }, WaitMs));
+        QFile second(record);
+        QVERIFY(second.open(QIODevice::ReadOnly));
+        QVERIFY(second.readAll().contains("\nhttp://socktap/\n"));
+        QCOMPARE(w.window->browsers().size(), 2);
+
         // Tools has it too, with the shortcut.
         bool inTools = false;
         for (QAction *a : w.window->toolsMenu()->actions())
