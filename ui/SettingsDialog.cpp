@@ -196,7 +196,9 @@ SettingsDialog::SettingsDialog(const WindowSettings &current, const QString &caN
     auto *lookForm = new QFormLayout(lookBox);
     lookForm->addRow(tr("Theme"), m_theme);
     auto *note =
-        new QLabel(tr("Kept for the next start; options given on the command line win there."), this);
+        new QLabel(tr("A change to the proxy restarts it (open sessions get 1001 Going Away). Kept for "
+                      "the next start; options given on the command line win there."),
+                   this);
     note->setWordWrap(true);
     note->setEnabled(false);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
