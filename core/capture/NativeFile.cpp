@@ -43,6 +43,12 @@ public:
             ++m_result.sessions;
         }
         info.id = it->second;
+        // A replay's link to its original is the original's id: renumbered with it when the original is in
+        // the same file (it always comes first: a replay's session starts later).
+        if (const SessionId original = info.replayOf(); original && !m_keepIds) {
+            if (const auto o = m_ids.find(original); o != m_ids.end())
+                info.request.headers.set(ReplayOfHeader, QByteArray::number(o->second));
+        }
         m_batch->sessions.push_back(std::move(info));
         m_batch->sessionOffsets.push_back(offset);
         m_batch->sessionIdsInFile.push_back(inFile);

@@ -299,6 +299,38 @@ private slots:
         QCOMPARE(again.message(3, 0)->payload, original.message(1, 0)->payload);
     }
 
+    void replayLinksFollowRenumbering()
+    {
+        // Session 2 is a replay of session 1. Opened where ids 1-5 are taken, they become 6 and 7: the
+        // link must say 6, not point at the window's own session 1.
+        QTemporaryDir dir;
+        CaptureStore original;
+        {
+            CaptureWriter w(original);
+            SessionInfo first = richSession(original.newSessionId());
+            SessionInfo replay = richSession(original.newSessionId());
+            replay.request.headers.set(ReplayOfHeader, QByteArray::number(first.id));
+            w.session(first);
+            w.session(replay);
+            w.flush();
+        }
+        QString error;
+        const QString path = dir.path() + QStringLiteral("/replayed.socktap");
+        QVERIFY2(saveNative(original, {}, path, &error), qPrintable(error));
+        CaptureStore busy;
+        for (int i = 0; i < 5; ++i)
+            busy.newSessionId();
+        const auto result = openNative(path, busy, &error);
+        QVERIFY2(result, qPrintable(error));
+        QCOMPARE(result->sessionIds, (std::vector<SessionId> {6, 7}));
+        QCOMPARE(busy.session(7)->replayOf(), SessionId(6));
+        QCOMPARE(busy.session(6)->replayOf(), SessionId(0));
+        // Kept as they were when the ids are kept.
+        CaptureStore same;
+        QVERIFY(openNative(path, same, &error, OpenOptions {true, {}}));
+        QCOMPARE(same.session(2)->replayOf(), SessionId(1));
+    }
+
     void payloadsPastTheBudgetStayReadable_data()
     {
         QTest::addColumn<bool>("journal");
