@@ -778,14 +778,7 @@ void MainWindow::guardListener()
     m_generatedCredentials = m_generatedCredentials || (!had && !m_config->proxyCredentials.isEmpty());
     if (m_exposureWarning.isEmpty())
         return;
-    statusBar()->showMessage(m_exposureWarning, 30000);
-    if (QGuiApplication::platformName() != QLatin1String("offscreen")) {
-        auto *box =
-            new QMessageBox(QMessageBox::Warning, tr("Settings"), m_exposureWarning, QMessageBox::Ok, this);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->setTextInteractionFlags(Qt::TextSelectableByMouse);
-        box->open();
-    }
+    warn(tr("Settings"), m_exposureWarning);
 }
 
 void MainWindow::restartProxy(const WindowSettings &before)
@@ -815,9 +808,7 @@ void MainWindow::restartProxy(const WindowSettings &before)
         const QString message = tr("%1. Socktap is back on %2:%3.")
                                     .arg(why, before.listenAddress.toString())
                                     .arg(before.listenPort);
-        statusBar()->showMessage(message, 15000);
-        if (QGuiApplication::platformName() != QLatin1String("offscreen"))
-            QMessageBox::warning(this, tr("Settings"), message);
+        warn(tr("Settings"), message);
         emit proxyRestarted(false, why);
     };
     if (!m_server) {

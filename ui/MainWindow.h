@@ -226,6 +226,8 @@ private:
     void settleOpenChanges(const std::optional<capture::OpenResult> &result, const OpenBaseline &baseline);
     void showFileWarnings(const QString &path, const QStringList &warnings);
     void reportFileError(const QString &title, const QString &error);
+    // In the status bar and a box that does not wait (tests and the capture go on).
+    void warn(const QString &title, const QString &message);
     void openNextQueued();
     void openWithDialog();
     void save();

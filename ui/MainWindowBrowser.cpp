@@ -99,9 +99,7 @@ bool MainWindow::openBrowser(const QString &id, const QStringList &urls, bool he
     const auto fail = [&](const QString &message) {
         if (error)
             *error = message;
-        statusBar()->showMessage(message, 15000);
-        if (!headless && QGuiApplication::platformName() != QLatin1String("offscreen"))
-            QMessageBox::warning(this, tr("Open a browser"), message);
+        warn(tr("Open a browser"), message);
         return false;
     };
     if (!isListening())

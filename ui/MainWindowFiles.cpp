@@ -287,11 +287,17 @@ void MainWindow::cancelFileJob()
 void MainWindow::reportFileError(const QString &title, const QString &error)
 {
     m_lastFileError = error;
-    statusBar()->showMessage(error, StatusMessageMs);
-    // Window-modal, not application-modal, and not waited for: a file that cannot be read must not stop
-    // the capture, nor a test.
-    auto *box = new QMessageBox(QMessageBox::Warning, title, error, QMessageBox::Ok, this);
+    warn(title, error);
+}
+
+void MainWindow::warn(const QString &title, const QString &message)
+{
+    statusBar()->showMessage(message, StatusMessageMs);
+    // Window-modal, not application-modal, and not waited for: a problem must not stop the capture, nor a
+    // test.
+    auto *box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setTextInteractionFlags(Qt::TextSelectableByMouse);
     box->open();
 }
 

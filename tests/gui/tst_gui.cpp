@@ -4,6 +4,7 @@
 // forwarding, editing and dropping held messages, composing, resending, closing, and the rules dialog.
 // Last, capture files through the File menu's methods: open (native, HAR, dropped), save, export, cancel.
 #include "support/Peers.h"
+#include "support/StandIn.h"
 #include "ui/CaptureFeed.h"
 #include "ui/CloseSessionDialog.h"
 #include "ui/CloseView.h"
@@ -87,6 +88,18 @@ constexpr auto FromServer = capture::Direction::ServerToClient;
 
 // A window whose engine shares `hub`, listening on an ephemeral port, with one live session from a
 // QWebSocket client to an echo server selected.
+// While it lives, QSettings reads and writes a temporary directory, not the user's ~/.config.
+struct TemporarySettings
+{
+    QTemporaryDir dir;
+    TemporarySettings() { QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path()); }
+    ~TemporarySettings()
+    {
+        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
+                           QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation));
+    }
+};
+
 struct LiveWindow
 {
     capture::CaptureStore store;
@@ -1288,12 +1301,7 @@ private slots:
 
     void settingsBeyondLoopbackAndFailedAddressesNotKept()
     {
-        QTemporaryDir dir;
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path());
-        const auto restore = qScopeGuard([] {
-            QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
-                               QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation));
-        });
+        const TemporarySettings settings;
         LiveWindow w;
         w.window->setEditableConfig(&w.config, ui::Theme::System);
         QVERIFY(w.window->startProxy());
@@ -1345,12 +1353,7 @@ private slots:
 
     void settingsAreKeptButTheCommandLineWins()
     {
-        QTemporaryDir dir;
-        QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir.path());
-        const auto restore = qScopeGuard([] {
-            QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope,
-                               QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation));
-        });
+        const TemporarySettings settings;
         ui::WindowSettings chosen;
         chosen.listenPort = 9999;
         chosen.verifyUpstream = false;
@@ -1395,17 +1398,14 @@ private slots:
         // closed: closing the window must stop it and remove the profile.
         QTemporaryDir bin;
         const QString record = bin.filePath("started.txt");
-        QFile script(bin.filePath("chromium"));
-        QVERIFY(script.open(QIODevice::WriteOnly));
-        script.write(QStringLiteral("#!/bin/sh\n"
-                                    "{ echo \"HOME=$HOME\"; for a in \"$@\"; do echo \"$a\"; done;"
-                                    "  certutil -L -d \"sql:$HOME/.pki/nssdb\"; } > '%1.part'\n"
-                                    "mv '%1.part' '%1'\n"
-                                    "exec sleep 60\n")
-                         .arg(record)
-                         .toUtf8());
-        script.close();
-        QVERIFY(script.setPermissions(script.permissions() | QFileDevice::ExeOwner));
+        QVERIFY(!writeStandIn(bin.path(), QStringLiteral("chromium"),
+                              QStringLiteral("{ echo \"HOME=$HOME\"; for a in \"$@\"; do echo \"$a\"; done;"
+                                             "  certutil -L -d \"sql:$HOME/.pki/nssdb\"; } > '%1.part'\n"
+                                             "mv '%1.part' '%1'\n"
+                                             "exec sleep 60\n")
+                                  .arg(record)
+                                  .toUtf8())
+                     .isEmpty());
         const QByteArray path = qgetenv("PATH");
         qputenv("PATH", bin.path().toUtf8() + ':' + path);
         const auto restore = qScopeGuard([&] { qputenv("PATH", path); });

@@ -10,6 +10,7 @@
 #include "core/ws/FrameWriter.h"
 #include "core/ws/MessageAssembler.h"
 #include "support/Peers.h"
+#include "support/StandIn.h"
 #include "support/TlsPeers.h"
 
 #include <QJsonDocument>
@@ -169,6 +170,28 @@ struct DeflateEcho
     }
 };
 
+// The three echo servers Page talks to (ws://, wss:// with a certificate from serverCa, compressed ws://)
+// and the page server that serves it with their addresses filled in.
+struct EchoPage
+{
+    EchoServer plain;
+    SecureEcho secure;
+    DeflateEcho deflating;
+    PageServer pages;
+
+    explicit EchoPage(certs::CertificateAuthority &serverCa)
+        : secure(serverCa, QStringLiteral("127.0.0.1"))
+    {
+        pages.page =
+            QByteArray(Page)
+                .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
+                .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.port()).toUtf8())
+                .replace(
+                    "%DEFLATE%",
+                    QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
+    }
+};
+
 bool run(const QString &program, const QStringList &args, const QProcessEnvironment &env)
 {
     QProcess p;
@@ -232,17 +255,8 @@ private slots:
         QVERIFY(run(certutil, {"-d", nssdb, "-A", "-t", "C,,", "-n", "socktap-test", "-i", caFile.fileName()},
                     env));
 
-        EchoServer plain;
-        SecureEcho secure(*serverCa, QStringLiteral("127.0.0.1"));
-        DeflateEcho deflating;
-        PageServer pages;
-        pages.page =
-            QByteArray(Page)
-                .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
-                .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.port()).toUtf8())
-                .replace(
-                    "%DEFLATE%",
-                    QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
+        EchoPage servers(*serverCa);
+        PageServer &pages = servers.pages;
 
         proxy::ProxyConfig config;
         QString error;
@@ -407,17 +421,8 @@ private slots:
         QVERIFY(serverCaFile.open(QIODevice::WriteOnly));
         serverCaFile.write(serverCa->certificatePem());
         serverCaFile.close();
-        EchoServer plain;
-        SecureEcho secure(*serverCa, QStringLiteral("127.0.0.1"));
-        DeflateEcho deflating;
-        PageServer pages;
-        pages.page =
-            QByteArray(Page)
-                .replace("%WS%", QStringLiteral("ws://127.0.0.1:%1/plain").arg(plain.port()).toUtf8())
-                .replace("%WSS%", QStringLiteral("wss://127.0.0.1:%1/secure").arg(secure.port()).toUtf8())
-                .replace(
-                    "%DEFLATE%",
-                    QStringLiteral("ws://127.0.0.1:%1/deflate").arg(deflating.server.serverPort()).toUtf8());
+        EchoPage servers(*serverCa);
+        PageServer &pages = servers.pages;
 
         // The user's HOME stays the user's: Socktap's CA and cache go to the test's directory.
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -514,22 +519,20 @@ private slots:
         // "firefox" reports what its profile holds as it starts; the real preparation runs.
         QTemporaryDir bin;
         const QString record = bin.filePath("started.txt");
-        QFile script(bin.filePath("firefox"));
-        QVERIFY(script.open(QIODevice::WriteOnly));
-        script.write(QStringLiteral("#!/bin/sh\n"
-                                    "{ for a in \"$@\"; do echo \"arg $a\"; done; cat \"$4/user.js\";"
-                                    "  certutil -L -d \"sql:$4\"; } > '%1'\n")
-                         .arg(record)
-                         .toUtf8());
-        script.close();
-        QVERIFY(script.setPermissions(script.permissions() | QFileDevice::ExeOwner));
+        const QString firefox =
+            writeStandIn(bin.path(), QStringLiteral("firefox"),
+                         QStringLiteral("{ for a in \"$@\"; do echo \"arg $a\"; done; cat \"$4/user.js\";"
+                                        "  certutil -L -d \"sql:$4\"; } > '%1'\n")
+                             .arg(record)
+                             .toUtf8());
+        QVERIFY(!firefox.isEmpty());
         auto ca = certs::CertificateAuthority::create();
         browser::LaunchOptions options;
         options.proxyPort = 18080;
         options.caPem = ca->certificatePem();
         options.urls = {QStringLiteral("http://socktap/")};
-        browser::BrowserLaunch launch(
-            {"firefox", "Firefox", browser::Browser::Family::Firefox, script.fileName()}, options);
+        browser::BrowserLaunch launch({"firefox", "Firefox", browser::Browser::Family::Firefox, firefox},
+                                      options);
         std::optional<QString> ended;
         connect(&launch, &browser::BrowserLaunch::finished, this, [&](int, const QString &m) { ended = m; });
         QString error;
@@ -603,16 +606,13 @@ private slots:
                  "the browser outlived Socktap");
         QVERIFY(QFileInfo::exists(profile));
 
-        QFile script(dir.filePath("firefox"));
-        QVERIFY(script.open(QIODevice::WriteOnly));
-        script.write("#!/bin/sh\nexit 0\n");
-        script.close();
-        QVERIFY(script.setPermissions(script.permissions() | QFileDevice::ExeOwner));
+        const QString firefox = writeStandIn(dir.path(), QStringLiteral("firefox"), "exit 0\n");
+        QVERIFY(!firefox.isEmpty());
         browser::LaunchOptions options;
         options.proxyPort = 1;
         options.caPem = certs::CertificateAuthority::create()->certificatePem();
-        browser::BrowserLaunch next(
-            {"firefox", "Firefox", browser::Browser::Family::Firefox, script.fileName()}, options);
+        browser::BrowserLaunch next({"firefox", "Firefox", browser::Browser::Family::Firefox, firefox},
+                                    options);
         QVERIFY(profile.startsWith(tmp));
         const bool hadTmp = qEnvironmentVariableIsSet("TMPDIR");
         const QByteArray oldTmp = qgetenv("TMPDIR");
