@@ -1,5 +1,6 @@
 #include "BrowserLauncher.h"
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QStandardPaths>
@@ -90,12 +91,36 @@ QByteArray firefoxPrefs(const LaunchOptions &o)
     return prefs;
 }
 
+// The environment variable that marks every process of one launch: Chromium's crash handlers leave the
+// browser's process group (setsid) but inherit its environment; its zygote's children do the opposite.
+constexpr char ProfileMarker[] = "SOCKTAP_BROWSER_PROFILE";
+
+// /proc/PID/stat: "pid (comm) state ppid pgrp ...", where comm may hold spaces and parentheses.
+bool readStat(const QString &pid, char *state, pid_t *group)
+{
+    QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray line = f.read(512);
+    const qsizetype close = line.lastIndexOf(')');
+    if (close < 0)
+        return false;
+    const QList<QByteArray> fields = line.mid(close + 2).split(' ');
+    if (fields.size() < 3 || fields[0].isEmpty())
+        return false;
+    *state = fields[0][0];
+    *group = pid_t(fields[2].toInt());
+    return true;
+}
+
+} // namespace
+
 // Profiles of browsers whose Socktap was killed (the pid in the name is gone): nothing else removes them.
 // Only real directories of this user: in a shared /tmp, another user could plant a name (or a symlink to
 // somewhere of ours) for the sweep to delete.
-void removeAbandonedProfiles()
+void removeAbandonedProfiles(const QString &directory)
 {
-    QDir temp(QDir::tempPath());
+    QDir temp(directory);
     const auto names = temp.entryList({QStringLiteral("socktap-browser-*")},
                                       QDir::Dirs | QDir::NoSymLinks | QDir::NoDotAndDotDot | QDir::Hidden);
     for (const QString &name : names) {
@@ -112,7 +137,31 @@ void removeAbandonedProfiles()
     }
 }
 
-} // namespace
+QList<pid_t> processesOfLaunch(pid_t group, const QString &profile)
+{
+    QList<pid_t> found;
+    const QByteArray marker = QByteArray(ProfileMarker) + '=' + QFile::encodeName(profile);
+    const QStringList pids = QDir(QStringLiteral("/proc")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &name : pids) {
+        bool ok = false;
+        const pid_t pid = pid_t(name.toInt(&ok));
+        char state = 0;
+        pid_t pgrp = 0;
+        // A zombie has finished: whether anyone reaps it (a container's init may not) is not our wait.
+        if (!ok || pid == ::getpid() || !readStat(name, &state, &pgrp) || state == 'Z' || state == 'X')
+            continue;
+        bool ours = group > 0 && pgrp == group;
+        if (!ours && !profile.isEmpty()) {
+            QFile env(QStringLiteral("/proc/%1/environ").arg(name));
+            if (env.open(QIODevice::ReadOnly))
+                ours = env.readAll().split('\0').contains(marker);
+        }
+        if (ours)
+            found.append(pid);
+    }
+    return found;
+}
+
 
 QString proxyHostFor(const QHostAddress &address)
 {
@@ -185,6 +234,9 @@ BrowserLaunch::BrowserLaunch(Browser browser, LaunchOptions options, QObject *pa
     // on, pointed at a proxy that is gone. (Kept across the exec of Debian's chromium wrapper script.)
     // A Socktap that died between the fork and the prctl is caught by the parent check.
     m_process.setChildProcessModifier([parent = ::getpid()] {
+        // A process group of its own: the browser's helpers (zygote, renderers, GPU, network) stay in it,
+        // so the launch can tell when all of them have gone.
+        ::setpgid(0, 0);
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (::getppid() != parent)
             ::_exit(1);
@@ -200,20 +252,62 @@ BrowserLaunch::BrowserLaunch(Browser browser, LaunchOptions options, QObject *pa
 
 BrowserLaunch::~BrowserLaunch()
 {
+    disconnect(&m_process, nullptr, this, nullptr);
+    m_treeWait.stop();
     if (isRunning()) {
-        disconnect(&m_process, nullptr, this, nullptr);
-        m_process.terminate();
+        signalTree(SIGTERM);
         if (!m_process.waitForFinished(3000)) {
-            m_process.kill();
+            signalTree(SIGKILL);
             m_process.waitForFinished(3000);
         }
     }
-    // m_dir removes the profile.
+    // Helpers outlive the browser's main process by a moment (and Chromium's crash handlers are not its
+    // children): the profile is removed once none is left, so nothing writes into it afterwards.
+    if (m_group > 0 && !waitForTree(3000)) {
+        signalTree(SIGKILL);
+        waitForTree(2000);
+    }
+    removeProfile();
+}
+
+QList<pid_t> BrowserLaunch::remainingProcesses() const
+{
+    return m_group > 0 ? processesOfLaunch(m_group, profileDirectory()) : QList<pid_t>();
+}
+
+void BrowserLaunch::signalTree(int signal)
+{
+    if (m_group <= 0)
+        return;
+    ::kill(-m_group, signal);
+    for (pid_t pid : remainingProcesses())
+        ::kill(pid, signal);
+}
+
+bool BrowserLaunch::waitForTree(int ms)
+{
+    QDeadlineTimer deadline(ms);
+    while (!remainingProcesses().isEmpty()) {
+        if (deadline.hasExpired())
+            return false;
+        ::usleep(20000);
+    }
+    return true;
+}
+
+void BrowserLaunch::removeProfile()
+{
+    if (!m_dir)
+        return;
+    // A second pass for a file a helper wrote while the first one ran.
+    if (!m_dir->remove())
+        QDir(m_dir->path()).removeRecursively();
+    m_dir.reset();
 }
 
 bool BrowserLaunch::start(QString *error)
 {
-    removeAbandonedProfiles();
+    removeAbandonedProfiles(QDir::tempPath());
     // The pid in the name says whose it is, for the sweep above.
     m_dir = std::make_unique<QTemporaryDir>(QDir::tempPath()
                                             + QStringLiteral("/socktap-browser-%1-XXXXXX").arg(::getpid()));
@@ -221,6 +315,13 @@ bool BrowserLaunch::start(QString *error)
         *error = QStringLiteral("cannot create a temporary profile: %1").arg(m_dir->errorString());
         return false;
     }
+    // Every process of this launch carries the marker, whatever group it moves to; and the browser's own
+    // files (crash reports, caches, configuration) stay in the throw-away directory.
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QString::fromLatin1(ProfileMarker), m_dir->path());
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), m_dir->filePath(QStringLiteral("home/.config")));
+    env.insert(QStringLiteral("XDG_CACHE_HOME"), m_dir->filePath(QStringLiteral("home/.cache")));
+    m_process.setProcessEnvironment(env);
     const bool prepared =
         m_browser.family == Browser::Family::Firefox ? prepareFirefox(error) : prepareChromium(error);
     if (!prepared)
@@ -231,6 +332,7 @@ bool BrowserLaunch::start(QString *error)
                      .arg(m_browser.name, m_browser.program, m_process.errorString());
         return false;
     }
+    m_group = pid_t(m_process.processId()); // its own group (setpgid above)
     return true;
 }
 
@@ -238,11 +340,11 @@ void BrowserLaunch::stop()
 {
     if (!isRunning())
         return;
-    m_process.terminate();
+    signalTree(SIGTERM);
     // A browser that ignores SIGTERM (or shows a "close tabs?" prompt) is not left behind.
     QTimer::singleShot(5000, this, [this] {
         if (isRunning())
-            m_process.kill();
+            signalTree(SIGKILL);
     });
 }
 
@@ -278,7 +380,7 @@ bool BrowserLaunch::prepareChromium(QString *error)
     // Chromium and Chrome on Linux read certificate trust from $HOME/.pki/nssdb only (not from the
     // profile), so the browser gets a temporary HOME of its own.
     const QString home = m_dir->filePath(QStringLiteral("home"));
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    QProcessEnvironment env = m_process.processEnvironment();
     env.insert(QStringLiteral("HOME"), home);
     m_process.setProcessEnvironment(env);
     return trustCa(home + QStringLiteral("/.pki/nssdb"), error);
@@ -344,8 +446,23 @@ void BrowserLaunch::onFinished(int exitCode, QProcess::ExitStatus status)
         : QStringLiteral("%1 exited with status %2").arg(m_browser.name).arg(exitCode);
     if ((status == QProcess::CrashExit || exitCode != 0) && !m_stderrTail.trimmed().isEmpty())
         message += QStringLiteral("; it said: ") + QString::fromLocal8Bit(m_stderrTail.trimmed().right(600));
-    m_dir.reset(); // the profile goes with the browser
-    emit finished(exitCode, message);
+    // The profile goes with the browser: once its last helper has gone (they follow the main process
+    // within moments; after 3 s they are stopped), so that none writes into a removed directory.
+    const QDeadlineTimer deadline(3000);
+    m_treeWait.setInterval(20);
+    disconnect(&m_treeWait, nullptr, this, nullptr);
+    connect(&m_treeWait, &QTimer::timeout, this, [this, deadline, exitCode, message] {
+        if (!remainingProcesses().isEmpty() && !deadline.hasExpired())
+            return;
+        m_treeWait.stop();
+        if (!remainingProcesses().isEmpty()) {
+            signalTree(SIGKILL);
+            waitForTree(2000);
+        }
+        removeProfile();
+        emit finished(exitCode, message);
+    });
+    m_treeWait.start();
 }
 
 } // namespace socktap::browser

@@ -11,6 +11,9 @@
 #include <QProcess>
 #include <QStringList>
 #include <QTemporaryDir>
+#include <QTimer>
+
+#include <sys/types.h>
 
 #include <memory>
 #include <optional>
@@ -35,6 +38,14 @@ QString noBrowserMessage();
 
 // The host a local browser should dial for a proxy listening on address (a wildcard means loopback).
 QString proxyHostFor(const QHostAddress &address);
+
+// Removes the throw-away profiles in directory whose Socktap (the pid in the name) is gone, if they are
+// directories of this user (never a symlink, never another user's). start() runs it on the temporary
+// directory.
+void removeAbandonedProfiles(const QString &directory);
+// The live processes of one launch: those in its process group, and those carrying its profile marker
+// in their environment (Chromium's crash handlers start sessions of their own). Zombies do not count.
+QList<pid_t> processesOfLaunch(pid_t group, const QString &profile);
 
 struct LaunchOptions
 {
@@ -65,6 +76,8 @@ public:
     QString profileDirectory() const { return m_dir ? m_dir->path() : QString(); }
     qint64 processId() const { return m_process.processId(); }
     bool isRunning() const { return m_process.state() != QProcess::NotRunning; }
+    // The browser's processes still alive, its main process and every helper (empty once finished()).
+    QList<pid_t> remainingProcesses() const;
 
     // The arguments the browser is started with (after the profile is prepared).
     QStringList arguments() const;
@@ -79,12 +92,17 @@ private:
     bool prepareFirefox(QString *error);
     bool trustCa(const QString &database, QString *error);
     void onFinished(int exitCode, QProcess::ExitStatus status);
+    void signalTree(int signal);
+    bool waitForTree(int ms);
+    void removeProfile();
 
     Browser m_browser;
     LaunchOptions m_options;
     std::unique_ptr<QTemporaryDir> m_dir;
     QProcess m_process;
     QByteArray m_stderrTail;
+    pid_t m_group = 0;
+    QTimer m_treeWait;
 };
 
 } // namespace socktap::browser

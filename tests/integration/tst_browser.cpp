@@ -24,6 +24,7 @@
 #include <QTemporaryDir>
 
 #include <csignal>
+#include <unistd.h>
 
 using namespace socktap;
 using namespace socktap::test;
@@ -512,6 +513,36 @@ private slots:
         err += socktap.readAllStandardError();
         QCOMPARE(socktap.exitCode(), 0);
         QVERIFY2(!QFileInfo::exists(profile), qPrintable(profile));
+        // Socktap waited for the browser's whole process tree (helpers and crash handlers included), so
+        // nothing of it is left to write into the removed profile.
+        const QList<pid_t> left = browser::processesOfLaunch(0, profile);
+        QVERIFY2(left.isEmpty(), qPrintable(QStringLiteral("%1 processes of the browser left").arg(left.size())));
+    }
+    void profileSweepSparesOtherUsers()
+    {
+        // The sweep of profiles whose Socktap is gone removes this user's, never another user's (in a shared
+        // /tmp anyone can create a name that looks abandoned), nor what a symlink points at.
+        if (::geteuid() != 0)
+            QSKIP("making a directory of another user needs root");
+        QTemporaryDir dir;
+        QProcess gone;
+        gone.start(QStringLiteral("true"));
+        QVERIFY(gone.waitForFinished(WaitMs));
+        const qint64 dead = gone.processId() > 0 ? gone.processId() : 0;
+        QVERIFY(dead == 0 || ::kill(pid_t(dead), 0) != 0);
+        const QString pid = QString::number(dead > 0 ? dead : 2147483000);
+        const QString mine = dir.filePath("socktap-browser-" + pid + "-mine");
+        const QString theirs = dir.filePath("socktap-browser-" + pid + "-theirs");
+        const QString target = dir.filePath("keep");
+        const QString link = dir.filePath("socktap-browser-" + pid + "-link");
+        for (const QString &d : {mine, theirs, target})
+            QVERIFY(QDir().mkpath(d + "/home"));
+        QVERIFY(QFile::link(target, link));
+        QVERIFY(::chown(QFile::encodeName(theirs).constData(), 65534, 65534) == 0);
+        browser::removeAbandonedProfiles(dir.path());
+        QVERIFY2(!QFileInfo::exists(mine), "this user's abandoned profile stayed");
+        QVERIFY2(QFileInfo::exists(theirs + "/home"), "another user's directory was removed");
+        QVERIFY2(QFileInfo::exists(target + "/home"), "the sweep followed a symlink");
     }
     void firefoxProfileUsesTheProxyAndTrustsTheCa()
     {
