@@ -608,12 +608,16 @@ private slots:
                                QStringLiteral("127.0.0.1:0"), QStringLiteral("--max-connections"),
                                QStringLiteral("2")}));
         QVERIFY2(socktap.err.contains("up to 2 sessions at once"), socktap.err.constData());
+        // Exactly N are served: both allowed connections complete their upgrade and stay open...
         std::vector<std::unique_ptr<RawClient>> idle;
         for (int i = 0; i < 2; ++i) {
             idle.push_back(std::make_unique<RawClient>());
             QVERIFY(idle.back()->connect(socktap.port));
+            idle.back()->send(upgradeRequest(echo.port()));
+            const auto served = idle.back()->readResponseHead();
+            QVERIFY2(served && served->status == 101, qPrintable(QStringLiteral("connection %1").arg(i + 1)));
         }
-        QTest::qWait(200); // both are accepted and counted
+        // ...and the one past them is refused.
         RawClient third;
         QVERIFY(third.connect(socktap.port));
         third.send(upgradeRequest(echo.port()));
@@ -718,11 +722,17 @@ private slots:
         QVERIFY(refused);
         QCOMPARE(refused->status, 407);
         QVERIFY(refused->headers.value("Proxy-Authenticate").startsWith("Basic realm=\"Socktap\""));
-        RawClient wrong;
-        QVERIFY(wrong.connect(socktap.port));
-        wrong.send(connect + "Proxy-Authorization: Basic " + QByteArray("socktap:guess").toBase64()
-                   + "\r\n\r\n");
-        QCOMPARE(wrong.readResponseHead()->status, 407);
+        // Wrong guesses of every shape: another of the same user, nothing, a prefix of the right one, the
+        // right one with more after it, and the right password under another name.
+        const QByteArray right = match.captured(1).toUtf8();
+        for (const QByteArray &guess : {QByteArray("socktap:guess"), QByteArray(), QByteArray("socktap:"),
+                                        right.left(right.size() - 1), right + "0", "x" + right.mid(7)}) {
+            RawClient wrong;
+            QVERIFY(wrong.connect(socktap.port));
+            wrong.send(connect + "Proxy-Authorization: Basic " + guess.toBase64() + "\r\n\r\n");
+            const auto answer = wrong.readResponseHead();
+            QVERIFY2(answer && answer->status == 407, guess.constData());
+        }
         RawClient known;
         QVERIFY(known.connect(socktap.port));
         known.send(connect + "Proxy-Authorization: Basic " + match.captured(1).toUtf8().toBase64()

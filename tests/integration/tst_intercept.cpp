@@ -414,6 +414,58 @@ private slots:
         }
     }
 
+    void continueDecidesWhetherLaterRulesApply_data()
+    {
+        QTest::addColumn<bool>("continueAfterFirst");
+        QTest::newRow("first match wins") << false;
+        QTest::newRow("continue: both, in order") << true;
+    }
+
+    void continueDecidesWhetherLaterRulesApply()
+    {
+        // Two matching replace rules. Without "continue" the first one ends the evaluation; with it the
+        // second works on the first one's result (a -> b, then b -> c), and the note names both in order.
+        QFETCH(bool, continueAfterFirst);
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(rules(QByteArray("{\"rules\": ["
+                                       "{\"name\": \"first\", \"match\": {\"direction\": \"client\"},"
+                                       " \"action\": \"regex-replace\", \"pattern\": \"a\", \"with\": \"b\"")
+                            + (continueAfterFirst ? ", \"continue\": true}," : "},")
+                            + "{\"name\": \"second\", \"match\": {\"direction\": \"client\"},"
+                              " \"action\": \"regex-replace\", \"pattern\": \"b\", \"with\": \"c\"}]}"));
+        ProxyHarness proxy(withHub(hub));
+        RawWsServer upstream;
+        RawClient client;
+        QVERIFY(client.connect(proxy.port()));
+        const QByteArray host = "127.0.0.1:" + QByteArray::number(upstream.port());
+        client.send(RawClient::upgradeRequest("ws://" + host + "/c", host, ws::Handshake::generateKey()));
+        const auto head = client.readResponseHead();
+        QVERIFY(head && head->status == 101);
+        client.send(ws::FrameWriter::frame(ws::Opcode::Text, "[a]", true));
+        QByteArray received;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                ws::decodeMessages(upstream.received, ws::FrameParser::Sender::Client, 0,
+                                   [&](const auto &m) { received = m.payload.toByteArray(); });
+                return !received.isEmpty();
+            },
+            WaitMs));
+        QCOMPARE(received, continueAfterFirst ? QByteArray("[c]") : QByteArray("[b]"));
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QVERIFY(proxy.waitMessages(s->id, 1));
+        const auto m = proxy.messages(s->id).front();
+        QVERIFY(m.record.has(MessageFlag::Edited));
+        QCOMPARE(m.original, QByteArray("[a]"));
+        const qsizetype first = m.note.indexOf("rule 1 'first'");
+        const qsizetype second = m.note.indexOf("rule 2 'second'");
+        QVERIFY2(first >= 0, qPrintable(m.note));
+        if (continueAfterFirst)
+            QVERIFY2(second > first, qPrintable(m.note));
+        else
+            QVERIFY2(second < 0, qPrintable(m.note));
+    }
+
     void deflatePeersKeepDecoding_data()
     {
         QTest::addColumn<int>("bits");

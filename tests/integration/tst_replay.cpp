@@ -577,6 +577,37 @@ private slots:
         QCOMPARE(code, 6);
         QVERIFY2(err.contains("replay failed: ws://127.0.0.1:1/"), err.constData());
     }
+
+    void commandLineExitsFourWhenOnlyTheServersCloseDiffers()
+    {
+        // The server's messages match (their counter and time ignored), but it now closes with another
+        // code: 4001 recorded (its first connection), 4002 on the replay (its second). That is a difference,
+        // exit 4, and the verdict names it as the server's close.
+        CounterServer counter;
+        counter.closeAfter = 2;
+        ProxyHarness proxy;
+        const capture::SessionId original = record(proxy, counter.url(), {"p", "q"});
+        QVERIFY(original);
+        QCOMPARE(proxy.store.session(original)->close.code[1], std::optional<quint16>(4001));
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("closes.socktap"));
+        QString error;
+        QVERIFY(capture::saveNative(proxy.store, {original}, file, &error));
+        QProcess p;
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), dir.path());
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(SOCKTAP_BINARY),
+                {QStringLiteral("replay"), file, QStringLiteral("--session"), QString::number(original),
+                 QStringLiteral("--ignore-json-key"), QStringLiteral("ts"), QStringLiteral("--ignore-json-key"),
+                 QStringLiteral("count")});
+        if (!QTest::qWaitFor([&] { return p.state() == QProcess::NotRunning; }, 3 * WaitMs))
+            p.kill();
+        const QByteArray out = p.readAllStandardOutput() + p.readAllStandardError();
+        QVERIFY2(p.exitCode() == 4, out.constData());
+        QVERIFY2(out.contains("the server's close"), out.constData());
+        QVERIFY2(out.contains("4001") && out.contains("4002"), out.constData());
+    }
 };
 
 QTEST_MAIN(TestReplay)

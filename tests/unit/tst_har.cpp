@@ -675,6 +675,41 @@ private slots:
         QCOMPARE(http->responseBodySize, 19u);
     }
 
+    void importChromeFragmentsAroundAnotherMessage()
+    {
+        // Chrome lists frames: a client message's continuation may come after a server message that
+        // arrived between its fragments. The fragments join into the client's message; the server's stays
+        // as it was, in its place.
+        QJsonObject har = parse(readSample("chrome.har"));
+        QJsonObject log = har["log"].toObject();
+        QJsonArray entries = log["entries"].toArray();
+        QJsonObject entry = entries[0].toObject();
+        const auto item = [](const char *type, double time, int opcode, const char *data) {
+            return QJsonObject {{"type", type}, {"time", time}, {"opcode", opcode}, {"data", data}};
+        };
+        entry["_webSocketMessages"] = QJsonArray {item("send", 1709634032.5, 1, "frag-"),
+                                                  item("receive", 1709634032.6, 1, "between"),
+                                                  item("send", 1709634032.7, 0, "bWVudA==")};
+        entries[0] = entry;
+        log["entries"] = entries;
+        har["log"] = log;
+        CaptureStore store;
+        QString error;
+        const auto result = importHar(QJsonDocument(har).toJson(), "chrome.har", store, &error);
+        QVERIFY2(result, qPrintable(error));
+        const auto ws = sessionAt(store, 0);
+        QVERIFY(ws);
+        QCOMPARE(store.messageCount(ws->id), quint64(2));
+        const auto client = store.message(ws->id, 0, true);
+        QCOMPARE(client->record.direction(), C2S);
+        QCOMPARE(client->payload, QByteArray("frag-ment"));
+        QVERIFY2(client->note.contains("2 fragments joined"), qPrintable(client->note));
+        const auto server = store.message(ws->id, 1, true);
+        QCOMPARE(server->record.direction(), S2C);
+        QCOMPARE(server->payload, QByteArray("between"));
+        QVERIFY2(!server->note.contains("fragments"), qPrintable(server->note));
+    }
+
     void importMitmproxy()
     {
         CaptureStore store;
