@@ -204,6 +204,10 @@ bool ProxyServer::start(QString *error)
             },
             Qt::DirectConnection);
         thread->start();
+        // Wait for the thread to be running its event loop: a thread makes its event dispatcher (an
+        // eventfd, GLib's wake-up pipe) as it starts, and one that starts late, when clients have already
+        // taken every descriptor, makes GLib abort the process ("Creating pipes for GWakeup").
+        QMetaObject::invokeMethod(worker, [] {}, Qt::BlockingQueuedConnection);
         m_threads.push_back(thread);
         m_workers.push_back(worker);
     }
