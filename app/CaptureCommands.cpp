@@ -5,6 +5,10 @@
 #include "core/capture/ConversationText.h"
 #include "core/capture/Har.h"
 #include "core/capture/NativeFile.h"
+#include "core/capture/Recovery.h"
+#include "core/capture/TextFormat.h"
+
+#include <QLocale>
 
 #include <QSaveFile>
 
@@ -58,6 +62,54 @@ int runCaptureCommand(const AppOptions &o)
             return capture::writeConversationText(store, session, out, why);
         }))
         return failWith(error);
+    return 0;
+}
+
+int runRecoverCommand(const AppOptions &o)
+{
+    const auto captures = capture::listCaptureDirectories(capture::capturesRoot(), true);
+    if (o.recoverIndex == 0) {
+        if (captures.empty()) {
+            std::printf("no captures kept from earlier runs (in %s)\n", qPrintable(capture::capturesRoot()));
+            return 0;
+        }
+        int n = 0;
+        for (const capture::CaptureDirectory &c : captures) {
+            std::printf("%d  %s  %llu sessions, %llu messages, %s  %s%s\n  %s\n", ++n,
+                        qPrintable(QLocale::c().toString(c.started, QStringLiteral("yyyy-MM-dd HH:mm:ss"))),
+                        static_cast<unsigned long long>(c.summary.sessions),
+                        static_cast<unsigned long long>(c.summary.messages),
+                        qPrintable(capture::byteSize(c.summary.bytes)), qPrintable(c.howItEnded()),
+                        c.summary.cutOff ? " (last moment cut off)" : "", qPrintable(c.journal));
+        }
+        std::printf("'socktap recover N' prints one, 'socktap recover N --save OUT.socktap' saves it, "
+                    "'socktap FILE' opens it in the window\n");
+        return 0;
+    }
+    if (o.recoverIndex > int(captures.size()))
+        return failWith(QStringLiteral("there is no capture %1 (%2 kept; 'socktap recover' lists them)")
+                            .arg(o.recoverIndex)
+                            .arg(captures.size()));
+    const capture::CaptureDirectory &c = captures[size_t(o.recoverIndex - 1)];
+    if (o.recoverSave.isEmpty()) {
+        AppOptions open = o;
+        open.command = AppOptions::Command::Open;
+        open.captureFile = c.journal;
+        return runCaptureCommand(open);
+    }
+    capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
+    QString error;
+    const auto opened = capture::openCapture(c.journal, store, &error, capture::OpenOptions {true, {}});
+    if (!opened)
+        return failWith(error);
+    for (const QString &warning : opened->warnings)
+        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(warning));
+    capture::SaveReport report;
+    if (!capture::saveNative(store, {}, o.recoverSave, &error, {}, &report))
+        return failWith(error);
+    std::fprintf(stderr, "socktap: wrote %llu sessions, %llu messages to %s\n",
+                 static_cast<unsigned long long>(opened->sessions),
+                 static_cast<unsigned long long>(opened->messages), qPrintable(o.recoverSave));
     return 0;
 }
 

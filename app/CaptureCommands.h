@@ -8,5 +8,7 @@ namespace socktap::app {
 
 // Exit codes: 0 done, 5 the capture cannot be read or the output written (README's table).
 int runCaptureCommand(const AppOptions &options);
+// socktap recover [N [--save OUT]]: the captures kept from earlier runs, listed, printed or saved.
+int runRecoverCommand(const AppOptions &options);
 
 } // namespace socktap::app

@@ -229,6 +229,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const QCommandLineOption harOut(
         QStringLiteral("har"), QStringLiteral("With 'export': write HAR 1.2 (as Chrome DevTools) to OUT."),
         QStringLiteral("OUT"));
+    const QCommandLineOption saveOut(
+        QStringLiteral("save"),
+        QStringLiteral("With 'recover N': write that capture to OUT in the native format."),
+        QStringLiteral("OUT"));
     const QCommandLineOption textOut(
         QStringLiteral("text"),
         QStringLiteral("With 'export': write one session's conversation as text to OUT; with 'open': print "
@@ -298,6 +302,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                   memoryOnly,
                   disk,
                   harOut,
+                  saveOut,
                   textOut,
                   sessionOpt,
                   der,
@@ -326,6 +331,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "client side again and compare the server's answers (exit 0 same, 4 different, 6 "
                        "cannot replay)."),
         QStringLiteral("[replay FILE]"));
+    p.addPositionalArgument(
+        QStringLiteral("recover"),
+        QStringLiteral("'recover': list the captures Socktap kept from earlier runs (killed, crashed, stopped "
+                       "by a signal, or headless); 'recover N [--json]': print the Nth as 'open' does; "
+                       "'recover N --save OUT': write it as a native capture."),
+        QStringLiteral("[recover [N]]"));
     p.addPositionalArgument(
         QStringLiteral("ca"),
         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
@@ -383,6 +394,16 @@ ParseResult parseCommandLine(const QStringList &arguments)
             return fail(QStringLiteral("usage: socktap open FILE [--json]"));
         o.command = AppOptions::Command::Open;
         o.captureFile = positional[1];
+    } else if (first == QLatin1String("recover")) {
+        bool ok = true;
+        const int index = positional.size() == 2 ? positional[1].toInt(&ok) : 0;
+        if (positional.size() > 2 || !ok || index < 0 || (p.isSet(saveOut) && index == 0))
+            return fail(QStringLiteral("usage: socktap recover [N [--json | --save OUT]]"));
+        o.command = AppOptions::Command::Recover;
+        o.recoverIndex = index;
+        o.recoverSave = p.value(saveOut);
+    } else if (p.isSet(saveOut)) {
+        return fail(QStringLiteral("--save goes with 'socktap recover N'"));
     } else if (first == QLatin1String("export")) {
         if (positional.size() != 2 || (p.isSet(harOut) == p.isSet(textOut)))
             return fail(QStringLiteral("usage: socktap export --har OUT.har FILE | socktap export --text "

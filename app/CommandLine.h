@@ -10,11 +10,13 @@ namespace socktap::app {
 
 struct AppOptions
 {
-    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay };
+    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay, Recover };
     Command command = Command::Run;
     QString captureFile; // open/export: the capture to read; run: a capture to open in the window
     QString exportHar; // export --har OUT
     QString exportText; // export --text OUT
+    int recoverIndex = 0; // recover N: the Nth capture listed (1 = newest); 0: list them
+    QString recoverSave; // recover N --save OUT: write it in the native format
     quint64 exportSession = 0; // export --text --session N, replay --session N (0: the first WebSocket one)
     QString replayUrl; // replay --url: another server than the original's
     QString replayTiming = QStringLiteral("fast"); // fast, original, conversation

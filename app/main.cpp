@@ -1,5 +1,6 @@
 // socktap: parses the command line, then runs the engine headless (and, with a display, the GUI).
 #include "CaptureCommands.h"
+#include "CaptureHome.h"
 #include "CommandLine.h"
 #include "ConsoleSink.h"
 #include "Demo.h"
@@ -8,11 +9,13 @@
 #include "SignalWatcher.h"
 
 #include "ui/MainWindow.h"
+#include "ui/RecoveryOffer.h"
 
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
 #include "core/capture/CaptureStore.h"
 #include "core/capture/NativeFile.h"
+#include "core/capture/Recovery.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/TlsSession.h"
@@ -151,80 +154,6 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
 // happens), or else payloads past the memory budget spill to raw segment files in the cache directory
 // (under --max-capture-disk), removed at exit; the user saves the capture to keep it. A --record file
 // that cannot be created is an error; without a cache directory the capture stays in memory only.
-class CaptureHome
-{
-public:
-    ~CaptureHome()
-    {
-        store.reset(); // its temporary segments remove themselves
-        if (!m_tempDir.isEmpty())
-            QDir().rmdir(m_tempDir);
-    }
-
-    bool create(const app::AppOptions &o)
-    {
-        store = std::make_unique<capture::CaptureStore>(
-            capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
-        QString error;
-        if (o.memoryOnly)
-            return true;
-        if (!o.recordFile.isEmpty()) {
-            auto journal = capture::CaptureFile::create(o.recordFile, false, &error);
-            if (!journal) {
-                std::fprintf(stderr, "socktap: --record: %s\n", qPrintable(error));
-                return false;
-            }
-            store->attachJournal(journal);
-            return true;
-        }
-        removeAbandonedSpills();
-        m_tempDir = QStandardPaths::writableLocation(QStandardPaths::CacheLocation)
-            + QStringLiteral("/captures/capture-%1-%2")
-                  .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
-                  .arg(::getpid());
-        // 0700: the capture holds cookies, tokens and message contents.
-        if (!QDir().mkpath(m_tempDir)
-            || !QFile::setPermissions(
-                m_tempDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner)) {
-            std::fprintf(stderr,
-                         "socktap: warning: cannot create %s; the capture stays in memory only (past "
-                         "the memory budget the oldest payloads are evicted)\n",
-                         qPrintable(m_tempDir));
-            m_tempDir.clear();
-            return true;
-        }
-        store->setSpill([dir = m_tempDir, n = 0]() mutable {
-            QString why;
-            auto segment = capture::CaptureFile::createRaw(
-                QStringLiteral("%1/payloads-%2").arg(dir).arg(++n, 4, 10, QLatin1Char('0')), true, &why);
-            if (!segment)
-                std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(why));
-            return segment;
-        });
-        return true;
-    }
-
-    std::unique_ptr<capture::CaptureStore> store;
-
-private:
-    // Spill directories of Socktaps that were killed (their process is gone): raw payload bytes, not a
-    // capture anyone can open, so they only take disk space.
-    static void removeAbandonedSpills()
-    {
-        QDir dir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation)
-                 + QStringLiteral("/captures"));
-        for (const QString &name :
-             dir.entryList({QStringLiteral("capture-*")}, QDir::Dirs | QDir::NoDotAndDotDot)) {
-            bool ok = false;
-            const pid_t pid = pid_t(name.section(QLatin1Char('-'), -1).toInt(&ok));
-            if (ok && pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH)
-                QDir(dir.filePath(name)).removeRecursively();
-        }
-    }
-
-    QString m_tempDir;
-};
-
 // What goes around the upstream proxy: loopback (unless "<-loopback>") and the bypass patterns.
 QStringList directHosts(const proxy::ProxyConfig &config)
 {
@@ -284,10 +213,19 @@ int runHeadless(app::AppOptions options)
     options.proxy.tls = setUpTls(options, ca);
     if (!options.proxy.tls)
         return 3;
-    CaptureHome home;
+    app::CaptureHome home;
     if (!home.create(options))
         return CaptureFileExit;
     capture::CaptureStore &store = *home.store;
+    for (const capture::CaptureDirectory &c : home.unreported()) {
+        std::fprintf(stderr,
+                     "socktap: an earlier Socktap (pid %lld) did not stop cleanly; its capture of %llu "
+                     "sessions, %llu messages is in %s ('socktap open' it, or 'socktap recover' to list "
+                     "captures)\n",
+                     static_cast<long long>(c.pid), static_cast<unsigned long long>(c.summary.sessions),
+                     static_cast<unsigned long long>(c.summary.messages), qPrintable(c.journal));
+        capture::markReported(c.path);
+    }
     const QString exposed = proxy::requireCredentialsBeyondLoopback(options.proxy);
     proxy::ProxyServer server(options.proxy, store);
     QString error;
@@ -371,6 +309,15 @@ int runHeadless(app::AppOptions options)
             std::fprintf(stderr, "socktap: %s\n", qPrintable(stats.journalError));
         else if (!options.recordFile.isEmpty())
             std::fprintf(stderr, "socktap: the capture is in %s\n", qPrintable(options.recordFile));
+        if (home.hasCapture()) {
+            home.keep(QString::fromLatin1(capture::ending::Stopped));
+            std::fprintf(stderr,
+                         "socktap: the capture is kept in %s ('socktap recover' lists kept captures; the "
+                         "newest %d are kept)\n",
+                         qPrintable(home.journalPath()), app::CaptureHome::KeptCaptures);
+        }
+        if (const QString why = store.stats().crashJournalError; !why.isEmpty())
+            std::fprintf(stderr, "socktap: %s\n", qPrintable(why));
         QCoreApplication::exit(exitCode);
     });
     return QCoreApplication::exec();
@@ -402,7 +349,7 @@ int runGui(const app::AppOptions &options)
     if (!o.proxy.tls)
         return 3;
     o.proxy.intercept = makeInterceptHub(o);
-    CaptureHome home;
+    app::CaptureHome home;
     if (!home.create(o))
         return CaptureFileExit;
     capture::CaptureStore &store = *home.store;
@@ -444,9 +391,30 @@ int runGui(const app::AppOptions &options)
             });
         }
     }
+    std::vector<capture::CaptureDirectory> offered = home.unreported();
+    if (!offered.empty())
+        new ui::RecoveryOffer(&window, std::move(offered)); // owned by the window
     app::SignalWatcher signalWatcher;
-    QObject::connect(&signalWatcher, &app::SignalWatcher::terminationRequested, &window, &QWidget::close);
-    return QApplication::exec();
+    QObject::connect(&signalWatcher, &app::SignalWatcher::terminationRequested, &window, [&](int signal) {
+        if (signal < 0)
+            return;
+        if (window.quitSignal()) {
+            std::fprintf(stderr, "socktap: second signal, exiting now\n");
+            std::_Exit(1);
+        }
+        std::fprintf(stderr, "socktap: signal %d: closing sessions with 1001 Going Away and quitting; the "
+                             "capture is kept for recovery\n",
+                     signal);
+        window.quitOnSignal(signal);
+    });
+    const int code = QApplication::exec();
+    if (window.quitSignal()) {
+        home.keep(capture::ending::signal(window.quitSignal()));
+        if (home.hasCapture())
+            std::fprintf(stderr, "socktap: the capture is kept in %s; the next start offers it back\n",
+                         qPrintable(home.journalPath()));
+    }
+    return code;
 }
 
 } // namespace
@@ -470,6 +438,10 @@ int main(int argc, char **argv)
         QCoreApplication app(argc, argv);
         return app::runCaptureCommand(parsed.options);
     }
+    if (parsed.options.command == app::AppOptions::Command::Recover) {
+        QCoreApplication app(argc, argv);
+        return app::runRecoverCommand(parsed.options);
+    }
     if (parsed.options.command == app::AppOptions::Command::Replay) {
         QCoreApplication app(argc, argv);
         app::AppOptions o = parsed.options;
@@ -478,7 +450,7 @@ int main(int argc, char **argv)
         if (!tls)
             return 3;
         o.memoryOnly = o.recordFile.isEmpty(); // the replay's capture is kept only if asked for
-        CaptureHome home;
+        app::CaptureHome home;
         if (!home.create(o))
             return CaptureFileExit;
         return app::runReplayCommand(o, *home.store, tls, ca->certificatePem());

@@ -99,6 +99,12 @@ public:
     // The warning shown when Settings moved the listener beyond loopback (credentials now required).
     QString exposureWarning() const { return m_exposureWarning; }
     void stopProxy();
+    // A signal (SIGTERM, SIGINT: logout, kill, a service manager) ends the window: no question waits (an
+    // open one is dismissed), open sessions get 1001 as on File > Quit, and the capture is kept for
+    // recovery rather than asked about. The program ends within QuitDeadlineMs whatever happens.
+    static constexpr int QuitDeadlineMs = 5000;
+    void quitOnSignal(int signal);
+    int quitSignal() const { return m_quitSignal; }
     bool isListening() const;
     quint16 proxyPort() const;
 
@@ -218,6 +224,8 @@ private:
     void addRecentFile(const QString &path);
     void buildJobStatus();
     void updateStorage();
+    // Where the capture is, in one phrase: the status bar and the quit question say the same.
+    QString storageText(const capture::CaptureStore::Stats &s, bool elide) const;
     void startJob(FileJob *job, std::function<void(bool ok, const QString &error)> done);
     void updateJobProgress();
     void finishOpen(const QString &path, const std::optional<capture::OpenResult> &result,
@@ -349,6 +357,7 @@ private:
     QSet<capture::SessionId> m_openingIds;
     bool m_lostTrackWhileOpening = false;
     ExitSave m_exitSave = ExitSave::Unasked;
+    int m_quitSignal = 0;
     QString m_exitSavePath;
     bool m_closeWhenIdle = false;
     QString m_lastFileError;

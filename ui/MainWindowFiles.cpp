@@ -14,6 +14,8 @@
 #include "core/capture/TextFormat.h"
 
 #include <QAction>
+#include <QApplication>
+#include <QDialog>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -192,27 +194,40 @@ void MainWindow::buildJobStatus()
     poll->start(JobPollMs);
 }
 
+QString MainWindow::storageText(const capture::CaptureStore::Stats &s, bool elide) const
+{
+    const auto path = [&](const QString &p) {
+        return elide ? m_storage->fontMetrics().elidedText(shortPath(p), Qt::ElideMiddle, 240) : shortPath(p);
+    };
+    if (!s.journalPath.isEmpty())
+        return tr("recording to %1").arg(path(s.journalPath));
+    if (!s.crashJournalPath.isEmpty() && s.crashJournalError.isEmpty())
+        return tr("capture in memory and on disk in %1").arg(path(QFileInfo(s.crashJournalPath).path()));
+    if (!s.spillDirectory.isEmpty())
+        return s.spillBytes
+            ? tr("capture on disk: %1 in %2").arg(capture::byteSize(s.spillBytes), path(s.spillDirectory))
+            : tr("capture in memory");
+    return tr("capture in memory only");
+}
+
 void MainWindow::updateStorage()
 {
     const auto s = m_store.stats();
-    const auto elided = [this](const QString &path) {
-        return m_storage->fontMetrics().elidedText(shortPath(path), Qt::ElideMiddle, 240);
-    };
-    QString text;
+    QString text = storageText(s, true);
     QStringList tip;
     if (!s.journalPath.isEmpty()) {
-        text = tr("recording to %1").arg(elided(s.journalPath));
         tip << tr("Recording to %1 (%2 so far); the file stays after exit.")
                    .arg(s.journalPath, capture::byteSize(s.journalBytes));
+    } else if (!s.crashJournalPath.isEmpty()) {
+        tip << tr("Every session and message reaches %1 (%2 so far) within 100 ms: a crash or a kill loses "
+                  "nothing, and the next start offers it back. Quitting without saving removes it; a signal "
+                  "(logout, kill) keeps it for 'socktap recover'.")
+                   .arg(s.crashJournalPath, capture::byteSize(s.crashJournalBytes));
     } else if (!s.spillDirectory.isEmpty()) {
-        text = s.spillBytes
-            ? tr("capture on disk: %1 in %2").arg(capture::byteSize(s.spillBytes), elided(s.spillDirectory))
-            : tr("capture in memory");
         tip << tr("Past the memory budget, payloads move to %1 (up to --max-capture-disk). Removed at exit "
                   "unless saved (File > Save).")
                    .arg(s.spillDirectory);
     } else {
-        text = tr("capture in memory only");
         tip << tr("Nothing goes to disk (--memory-only): past the memory budget the oldest payloads are "
                   "evicted. Gone at exit unless saved (File > Save).");
     }
@@ -226,10 +241,10 @@ void MainWindow::updateStorage()
                   "payloads counted as evicted.")
                    .arg(s.droppedSegments);
     }
-    if (!s.journalError.isEmpty()) {
+    if (const QString why = s.journalError.isEmpty() ? s.crashJournalError : s.journalError; !why.isEmpty()) {
         // Said where the eye goes, and kept there: what is captured from now on may not reach the disk.
-        text = QStringLiteral("⚠ ") + elided(s.journalError);
-        tip.prepend(s.journalError);
+        text = QStringLiteral("⚠ ") + m_storage->fontMetrics().elidedText(why, Qt::ElideMiddle, 240);
+        tip.prepend(why);
         m_storage->setStyleSheet(QStringLiteral("color: #d32f2f; font-weight: bold"));
     } else {
         m_storage->setStyleSheet({});
@@ -656,9 +671,29 @@ bool MainWindow::hasUnsavedCapture() const
 
 bool MainWindow::savePromptSuppressed() const
 {
-    // Tests and screenshots run unattended: a question would wait for ever.
+    // Tests and screenshots run unattended: a question would wait for ever. SOCKTAP_SAVE_PROMPT=1 asks
+    // all the same (a test of what a signal does to the open question).
+    if (qEnvironmentVariable("SOCKTAP_SAVE_PROMPT") == QLatin1String("1"))
+        return false;
     return qEnvironmentVariable("SOCKTAP_NO_SAVE_PROMPT") == QLatin1String("1")
         || QGuiApplication::platformName() == QLatin1String("offscreen");
+}
+
+void MainWindow::quitOnSignal(int signal)
+{
+    if (m_quitSignal)
+        return;
+    m_quitSignal = signal;
+    m_exitSave = ExitSave::Discard; // nothing is asked; the capture stays on disk for recovery
+    m_openQueue.clear();
+    // Whatever question is open (the save prompt, a file dialog) is answered "cancel"; the close follows
+    // once the event loop is back at its top.
+    for (QWidget *w : QApplication::topLevelWidgets())
+        if (auto *dialog = qobject_cast<QDialog *>(w); dialog && dialog->isVisible())
+            dialog->reject();
+    QTimer::singleShot(0, this, &QWidget::close);
+    // A save that does not finish or a proxy that does not stop must not keep the program alive.
+    QTimer::singleShot(QuitDeadlineMs, qApp, [] { QCoreApplication::exit(0); });
 }
 
 bool MainWindow::askSaveBeforeQuit()
@@ -670,12 +705,19 @@ bool MainWindow::askSaveBeforeQuit()
     const auto s = m_store.stats();
     QMessageBox box(QMessageBox::Question, tr("Socktap"), tr("Save the capture before quitting?"),
                     QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
-    box.setInformativeText(tr("%1 sessions and %2 messages are only in a temporary file, which is removed "
-                              "when Socktap exits.")
+    // Where the capture is, in the words the status bar uses (storageText).
+    box.setInformativeText(tr("%1 sessions and %2 messages: %3. Quitting without saving removes them.")
                                .arg(s.sessions)
-                               .arg(s.messages));
+                               .arg(s.messages)
+                               .arg(storageText(s, false)));
     box.setDefaultButton(QMessageBox::Save);
-    switch (box.exec()) {
+    const int answer = box.exec();
+    if (m_quitSignal) {
+        // A signal came while the question was open: it ends the program, the capture kept for recovery.
+        m_exitSave = ExitSave::Discard;
+        return true;
+    }
+    switch (answer) {
     case QMessageBox::Save: {
         const QString path = m_savePath.isEmpty() ? askSavePath() : m_savePath;
         if (path.isEmpty())

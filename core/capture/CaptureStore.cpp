@@ -1,5 +1,6 @@
 #include "CaptureStore.h"
 
+#include "BatchJournal.h"
 #include "NativeFormat.h"
 #include "PayloadSpill.h"
 
@@ -388,6 +389,10 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             checkJournalBudget();
     }
     BatchPtr published = std::move(batch);
+    // After the store is done with it the batch is immutable: the journal writes its payload buffer as
+    // it is (no copy) while readers read it.
+    if (published->file == 0 && m_crashJournal)
+        m_crashJournal->append(*published);
     std::vector<std::shared_ptr<Subscription>> subscribers;
     {
         std::lock_guard lock(m_subscribersMutex);
@@ -531,6 +536,11 @@ void CaptureStore::setMemoryLimit(quint64 bytes)
     enforceBudget();
 }
 
+void CaptureStore::setCrashJournal(std::shared_ptr<BatchJournal> journal)
+{
+    m_crashJournal = std::move(journal);
+}
+
 CaptureStore::Stats CaptureStore::stats() const
 {
     std::shared_lock lock(m_mutex);
@@ -543,6 +553,11 @@ CaptureStore::Stats CaptureStore::stats() const
     }
     if (!m_recordingStopped.isEmpty())
         s.journalError = m_recordingStopped;
+    if (m_crashJournal) {
+        s.crashJournalPath = m_crashJournal->path();
+        s.crashJournalBytes = m_crashJournal->size();
+        s.crashJournalError = m_crashJournal->error();
+    }
     if (m_spill) {
         s.spillDirectory = m_spill->directory();
         s.spillBytes = m_spill->diskBytes();

@@ -64,6 +64,9 @@ public:
         QString journalPath; // where live traffic is recorded (--record), or empty
         quint64 journalBytes = 0;
         QString journalError; // the journal could not be written (disk full...), or recording stopped
+        QString crashJournalPath; // where every batch is appended for recovery after a crash, or empty
+        quint64 crashJournalBytes = 0;
+        QString crashJournalError; // it stopped (disk budget, disk full), or empty
         QString spillDirectory; // where payloads past the memory budget went, or empty
         quint64 spillBytes = 0;
         quint64 droppedSegments = 0; // oldest spill segments removed under the disk budget
@@ -105,6 +108,10 @@ public:
     // (PayloadSpill), bounded by maxDisk.
     using SegmentFactory = std::function<std::shared_ptr<CaptureFile>()>;
     void setSpill(SegmentFactory nextSegment);
+    // The crash journal: every batch applied from now on that was not read from a file of the store's
+    // (live traffic, imports, a recovered capture) is appended to it. Set before traffic starts.
+    void setCrashJournal(std::shared_ptr<class BatchJournal> journal);
+    std::shared_ptr<class BatchJournal> crashJournal() const { return m_crashJournal; }
     // A file records are read from (an opened capture): batches carrying its index are not journaled.
     quint8 addFile(std::shared_ptr<CaptureFile> file);
     std::shared_ptr<CaptureFile> file(quint8 index) const;
@@ -216,6 +223,7 @@ private:
     std::mutex m_journaledMutex;
     std::unordered_set<SessionId> m_journaled; // sessions with a record in the journal
     std::unique_ptr<class PayloadSpill> m_spill;
+    std::shared_ptr<class BatchJournal> m_crashJournal;
 
     std::mutex m_subscribersMutex;
     std::vector<std::shared_ptr<Subscription>> m_subscribers;

@@ -1,5 +1,6 @@
 #include "NativeFile.h"
 
+#include "BatchJournal.h"
 #include "Har.h"
 #include "NativeFormat.h"
 
@@ -108,6 +109,8 @@ CaptureFileKind sniffCaptureFile(const QString &path)
     if (!f.open(QIODevice::ReadOnly))
         return CaptureFileKind::Unknown;
     const QByteArray head = f.read(4096);
+    if (head.startsWith(BatchJournal::Magic))
+        return CaptureFileKind::Journal;
     if ((head.startsWith(R"({"format":")") && head.contains(native::FormatName))
         || head.startsWith(R"({"type":"message")") || head.contains(R"("type":"session")"))
         return CaptureFileKind::Native; // (a native file without its header gets the native reader's error)
@@ -214,6 +217,8 @@ std::optional<OpenResult> openCapture(const QString &path, CaptureStore &store, 
     switch (sniffCaptureFile(path)) {
     case CaptureFileKind::Native:
         return openNative(path, store, error, options);
+    case CaptureFileKind::Journal:
+        return openJournal(path, store, error, options);
     case CaptureFileKind::Har: {
         QFile f(path);
         if (!f.open(QIODevice::ReadOnly)) {

@@ -16,7 +16,7 @@ namespace socktap::capture {
 // Called now and then with bytes done and the total; returning false cancels.
 using Progress = std::function<bool(quint64 done, quint64 total)>;
 
-enum class CaptureFileKind { Native, Har, Unknown };
+enum class CaptureFileKind { Native, Har, Journal, Unknown };
 // What a file holds, from its first bytes.
 CaptureFileKind sniffCaptureFile(const QString &path);
 
@@ -39,7 +39,8 @@ struct OpenOptions
 std::optional<OpenResult> openNative(const QString &path, CaptureStore &store, QString *error,
                                      const OpenOptions &options = {});
 
-// Opens a native capture or a HAR file (Chrome, mitmproxy, HTTP Toolkit, Socktap), whichever path holds.
+// Opens a native capture, a crash journal or a HAR file (Chrome, mitmproxy, HTTP Toolkit, Socktap),
+// whichever path holds.
 // Errors name the file and the line or entry.
 std::optional<OpenResult> openCapture(const QString &path, CaptureStore &store, QString *error,
                                       const OpenOptions &options = {});

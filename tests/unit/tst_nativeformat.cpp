@@ -3,6 +3,7 @@
 // readable from the file, and bad files get precise errors.
 #include "core/capture/CaptureStore.h"
 #include "core/capture/CaptureWriter.h"
+#include "core/capture/BatchJournal.h"
 #include "core/capture/NativeFile.h"
 #include "core/capture/NativeFormat.h"
 #include "core/http/HeadParser.h"
@@ -160,15 +161,9 @@ void writeFile(const QString &path, const QByteArray &bytes)
     f.write(bytes);
 }
 
-// A journal holding the sessions above, flushed to disk.
-QString recordSample(const QString &dir, CaptureStore &store)
+// The sessions above, written into store as the relay would (each flush is a batch).
+void writeSample(CaptureStore &store)
 {
-    QString error;
-    const QString path = dir + QStringLiteral("/journal.socktap");
-    auto journal = CaptureFile::create(path, false, &error);
-    if (!journal)
-        return {};
-    store.attachJournal(journal);
     CaptureWriter w(store);
     const SessionId ws = store.newSessionId();
     SessionInfo opening = richSession(ws);
@@ -180,6 +175,18 @@ QString recordSample(const QString &dir, CaptureStore &store)
     w.session(richSession(ws));
     w.session(httpSession(store.newSessionId()));
     w.flush();
+}
+
+// A journal holding the sessions above, flushed to disk.
+QString recordSample(const QString &dir, CaptureStore &store)
+{
+    QString error;
+    const QString path = dir + QStringLiteral("/journal.socktap");
+    auto journal = CaptureFile::create(path, false, &error);
+    if (!journal)
+        return {};
+    store.attachJournal(journal);
+    writeSample(store);
     journal->flush();
     return path;
 }
@@ -277,6 +284,96 @@ private slots:
         const QString one = dir.path() + QStringLiteral("/one.socktap");
         QVERIFY(saveNative(opened, {2}, one, &error));
         QCOMPARE(readAll(one).count('\n'), 2);
+    }
+
+    void crashJournalKeepsEverything()
+    {
+        // The crash journal is the store's own batches: read back, the capture saves byte for byte as the
+        // original does (every field of every session, message, frame, wire payload, original and note).
+        QTemporaryDir dir;
+        CaptureStore original;
+        QString error;
+        const QString path = dir.filePath(QString::fromLatin1(BatchJournal::FileName));
+        auto journal = BatchJournal::create(path, 1ull << 30, &error);
+        QVERIFY2(journal, qPrintable(error));
+        original.setCrashJournal(journal);
+        writeSample(original);
+        journal->flush();
+        QVERIFY(isBatchJournal(path));
+        QCOMPARE(sniffCaptureFile(path), CaptureFileKind::Journal);
+        const auto summary = summarizeJournal(path, &error);
+        QVERIFY2(summary, qPrintable(error));
+        QCOMPARE(summary->sessions, 2u);
+        QCOMPARE(summary->messages, 7u);
+        QVERIFY(!summary->cutOff);
+
+        CaptureStore opened;
+        const auto result = openCapture(path, opened, &error, OpenOptions {true, {}});
+        QVERIFY2(result, qPrintable(error));
+        QCOMPARE(result->sessions, 2u);
+        QCOMPARE(result->messages, 7u);
+        QVERIFY(result->warnings.isEmpty());
+        const QString a = dir.filePath("original.socktap"), b = dir.filePath("recovered.socktap");
+        QVERIFY2(saveNative(original, {}, a, &error), qPrintable(error));
+        QVERIFY2(saveNative(opened, {}, b, &error), qPrintable(error));
+        QCOMPARE(readAll(b), readAll(a));
+        QCOMPARE(opened.message(1, 3)->original, QByteArray("{\"a\":1}"));
+        QCOMPARE(opened.message(1, 3)->note, QStringLiteral("rule 2 'bump': regex-replace"));
+    }
+
+    void crashJournalCutOffOrDamaged()
+    {
+        QTemporaryDir dir;
+        CaptureStore original;
+        QString error;
+        const QString path = dir.filePath("j");
+        auto journal = BatchJournal::create(path, 1ull << 30, &error);
+        QVERIFY(journal);
+        original.setCrashJournal(journal);
+        writeSample(original);
+        journal->flush();
+        journal.reset();
+        original.setCrashJournal(nullptr);
+        const QByteArray whole = readAll(path);
+
+        // Killed mid-write: the last chunk is cut; everything before it is read, and that is said.
+        const QString cut = dir.filePath("cut");
+        writeFile(cut, whole.left(whole.size() - 5));
+        CaptureStore fromCut;
+        const auto partial = openCapture(cut, fromCut, &error, OpenOptions {true, {}});
+        QVERIFY2(partial, qPrintable(error));
+        QCOMPARE(partial->messages, 7u); // the last batch held the final session states only
+        QCOMPARE(partial->warnings.size(), 1);
+        QVERIFY2(partial->warnings[0].contains("incomplete"), qPrintable(partial->warnings[0]));
+        QVERIFY(summarizeJournal(cut, &error)->cutOff);
+        QCOMPARE(fromCut.session(1)->state, SessionState::Open); // its final state was in the lost chunk
+
+        // A damaged head is refused, saying where.
+        QByteArray damaged = whole;
+        damaged[qsizetype(sizeof BatchJournal::Magic - 1 + 28 + 2)] ^= 0x40;
+        const QString bad = dir.filePath("bad");
+        writeFile(bad, damaged);
+        CaptureStore fromBad;
+        QVERIFY(!openCapture(bad, fromBad, &error, OpenOptions {true, {}}));
+        QVERIFY2(error.contains("damaged chunk at byte 16 (checksum)"), qPrintable(error));
+        // And a file that is not one says so.
+        writeFile(bad, "SOCKTAP-JOURNAL?");
+        QVERIFY(!openJournal(bad, fromBad, &error));
+        QVERIFY2(error.contains("not a Socktap crash journal"), qPrintable(error));
+    }
+
+    void crashJournalStopsAtTheDiskBudget()
+    {
+        QTemporaryDir dir;
+        CaptureStore store;
+        QString error;
+        auto journal = BatchJournal::create(dir.filePath("j"), 600, &error);
+        QVERIFY(journal);
+        store.setCrashJournal(journal);
+        writeSample(store);
+        QVERIFY2(store.stats().crashJournalError.contains("disk budget"), qPrintable(store.stats().crashJournalError));
+        QCOMPARE(store.stats().messages, 7u); // the capture goes on in memory
+        QVERIFY(journal->size() <= 600);
     }
 
     void renumberedSessionsSaveWithTheirNewIds()

@@ -1,0 +1,390 @@
+#include "BatchJournal.h"
+
+#include "NativeFormat.h"
+
+#include <QFile>
+
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+#include <zlib.h>
+
+namespace socktap::capture {
+
+namespace {
+
+constexpr quint32 ChunkMagic = 0x4b4e4843; // "CHNK" read as little-endian
+constexpr quint32 ChunkVersion = 1;
+constexpr qsizetype ChunkHeaderBytes = 4 + 4 + 8 + 8 + 4;
+constexpr qsizetype MagicBytes = sizeof(BatchJournal::Magic) - 1;
+// A head larger than this is not one Socktap wrote (a batch holds at most 16k messages).
+constexpr quint64 MaxHeadBytes = 256 << 20;
+constexpr quint64 MaxPayloadBytes = quint64(2) << 30;
+
+template<typename T>
+void put(QByteArray &out, T value)
+{
+    out.append(reinterpret_cast<const char *>(&value), sizeof value);
+}
+
+void putBytes(QByteArray &out, QByteArrayView bytes)
+{
+    put(out, quint32(bytes.size()));
+    out.append(bytes);
+}
+
+// Reads fixed-size values from a head, failing (once) past its end.
+class Reader
+{
+public:
+    explicit Reader(QByteArrayView bytes)
+        : m_bytes(bytes)
+    { }
+    template<typename T>
+    T get()
+    {
+        T value {};
+        if (m_at + qsizetype(sizeof value) > m_bytes.size()) {
+            m_ok = false;
+            return value;
+        }
+        std::memcpy(&value, m_bytes.data() + m_at, sizeof value);
+        m_at += sizeof value;
+        return value;
+    }
+    QByteArrayView bytes(quint64 n)
+    {
+        if (!m_ok || n > quint64(m_bytes.size() - m_at)) {
+            m_ok = false;
+            return {};
+        }
+        const QByteArrayView out = m_bytes.sliced(m_at, qsizetype(n));
+        m_at += qsizetype(n);
+        return out;
+    }
+    bool ok() const { return m_ok; }
+
+private:
+    QByteArrayView m_bytes;
+    qsizetype m_at = 0;
+    bool m_ok = true;
+};
+
+struct ChunkHeader
+{
+    quint32 magic = 0;
+    quint32 version = 0;
+    quint64 headBytes = 0;
+    quint64 payloadBytes = 0;
+    quint32 crc = 0;
+};
+
+QByteArray encodeHead(const CaptureBatch &batch)
+{
+    QByteArray head;
+    head.reserve(qsizetype(64 + batch.messages.size() * (8 + 8 + 4 + sizeof(MessageRecord))));
+    put(head, quint32(batch.sessions.size()));
+    for (const SessionInfo &s : batch.sessions) {
+        QByteArray line;
+        native::appendSession(line, s);
+        if (line.endsWith('\n'))
+            line.chop(1);
+        putBytes(head, line);
+    }
+    put(head, quint32(batch.messages.size()));
+    for (const BatchMessage &m : batch.messages) {
+        put(head, quint64(m.session));
+        put(head, quint64(m.batchOffset));
+        put(head, qint32(m.batchDetail));
+        MessageRecord r = m.record;
+        // Where the store put it is the store's business; the journal says where it is in the batch.
+        r.payloadRef = m.batchOffset;
+        r.detail = 0;
+        r.file = 0;
+        r.fileOffset = 0;
+        put(head, r);
+    }
+    put(head, quint32(batch.details.size()));
+    for (const MessageDetail &d : batch.details) {
+        put(head, quint32(d.frames.size()));
+        for (const ws::FrameInfo &f : d.frames)
+            put(head, f);
+        put(head, quint64(d.wirePayloadRef));
+        put(head, quint32(d.wirePayloadSize));
+        put(head, quint32(d.originalSize));
+        put(head, quint64(d.originalRef));
+        putBytes(head, d.note.toUtf8());
+    }
+    return head;
+}
+
+// Streams a journal's chunks: the header of each, its head and (when wanted) its payloads.
+class ChunkReader
+{
+public:
+    bool open(const QString &path, QString *error)
+    {
+        m_file.setFileName(path);
+        if (!m_file.open(QIODevice::ReadOnly)) {
+            *error = QStringLiteral("cannot open %1: %2").arg(path, m_file.errorString());
+            return false;
+        }
+        if (m_file.read(MagicBytes) != QByteArrayView(BatchJournal::Magic, MagicBytes)) {
+            *error = QStringLiteral("%1: not a Socktap crash journal").arg(path);
+            return false;
+        }
+        return true;
+    }
+    // The next whole chunk, or false at the end (cutOff() says whether the end was a torn chunk) or on a
+    // damaged one (error set).
+    bool next(ChunkHeader &h, QByteArray &head, QByteArray *payloads, QString *error)
+    {
+        const qint64 at = m_file.pos();
+        if (m_file.atEnd())
+            return false;
+        const QByteArray fixed = m_file.read(ChunkHeaderBytes);
+        if (fixed.size() < ChunkHeaderBytes) {
+            m_cutOff = true;
+            return false;
+        }
+        Reader r(fixed);
+        h.magic = r.get<quint32>();
+        h.version = r.get<quint32>();
+        h.headBytes = r.get<quint64>();
+        h.payloadBytes = r.get<quint64>();
+        h.crc = r.get<quint32>();
+        if (h.magic != ChunkMagic || h.version != ChunkVersion || h.headBytes > MaxHeadBytes
+            || h.payloadBytes > MaxPayloadBytes) {
+            *error = QStringLiteral("%1: damaged chunk at byte %2").arg(m_file.fileName()).arg(at);
+            return false;
+        }
+        const qint64 end = at + ChunkHeaderBytes + qint64(h.headBytes + h.payloadBytes);
+        if (end > m_file.size()) {
+            m_cutOff = true;
+            return false;
+        }
+        head = m_file.read(qint64(h.headBytes));
+        if (quint32(::crc32(0, reinterpret_cast<const Bytef *>(head.constData()), uInt(head.size())))
+            != h.crc) {
+            *error = QStringLiteral("%1: damaged chunk at byte %2 (checksum)").arg(m_file.fileName()).arg(at);
+            return false;
+        }
+        if (payloads)
+            *payloads = m_file.read(qint64(h.payloadBytes));
+        else
+            m_file.seek(end);
+        return true;
+    }
+    bool cutOff() const { return m_cutOff; }
+    quint64 size() const { return quint64(m_file.size()); }
+    quint64 position() const { return quint64(m_file.pos()); }
+
+private:
+    QFile m_file;
+    bool m_cutOff = false;
+};
+
+QString cutOffWarning(const QString &path)
+{
+    return QStringLiteral("%1: the last chunk is incomplete (cut off mid-write?); it was ignored, "
+                          "everything before it was read")
+        .arg(path);
+}
+
+} // namespace
+
+BatchJournal::BatchJournal(std::shared_ptr<CaptureFile> file, quint64 maxBytes)
+    : m_file(std::move(file))
+    , m_maxBytes(maxBytes)
+{ }
+
+std::shared_ptr<BatchJournal> BatchJournal::create(const QString &path, quint64 maxBytes, QString *error)
+{
+    auto file = CaptureFile::createRaw(path, false, error);
+    if (!file)
+        return nullptr;
+    file->append(QByteArray(Magic, MagicBytes));
+    return std::shared_ptr<BatchJournal>(new BatchJournal(std::move(file), maxBytes));
+}
+
+void BatchJournal::append(const CaptureBatch &batch)
+{
+    if (batch.isEmpty())
+        return;
+    const QByteArray head = encodeHead(batch);
+    QByteArray header;
+    header.reserve(ChunkHeaderBytes + head.size());
+    put(header, ChunkMagic);
+    put(header, ChunkVersion);
+    put(header, quint64(head.size()));
+    put(header, quint64(batch.payloads.size()));
+    put(header, quint32(::crc32(0, reinterpret_cast<const Bytef *>(head.constData()), uInt(head.size()))));
+    header.append(head);
+    std::lock_guard lock(m_mutex);
+    if (!m_stopped.isEmpty())
+        return;
+    if (m_file->size() + quint64(header.size() + batch.payloads.size()) > m_maxBytes) {
+        m_stopped = QStringLiteral("the crash journal %1 reached the disk budget (--max-capture-disk); "
+                                   "what is captured from now on is in memory only")
+                        .arg(m_file->path());
+        return;
+    }
+    m_file->append(header);
+    if (!batch.payloads.isEmpty())
+        m_file->append(batch.payloads); // shared with the batch, written from its own buffer
+}
+
+void BatchJournal::flush()
+{
+    m_file->flush();
+}
+
+QString BatchJournal::error() const
+{
+    {
+        std::lock_guard lock(m_mutex);
+        if (!m_stopped.isEmpty())
+            return m_stopped;
+    }
+    return m_file->writeError();
+}
+
+bool isBatchJournal(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) && f.read(MagicBytes) == QByteArrayView(BatchJournal::Magic, MagicBytes);
+}
+
+std::optional<JournalSummary> summarizeJournal(const QString &path, QString *error)
+{
+    ChunkReader reader;
+    if (!reader.open(path, error))
+        return std::nullopt;
+    JournalSummary summary;
+    summary.bytes = reader.size();
+    std::unordered_set<quint64> sessions;
+    ChunkHeader h;
+    QByteArray head;
+    QString why;
+    while (reader.next(h, head, nullptr, &why)) {
+        Reader r(head);
+        const quint32 n = r.get<quint32>();
+        for (quint32 i = 0; i < n && r.ok(); ++i) {
+            QString lineError;
+            const auto record = native::decodeLine(r.bytes(r.get<quint32>()), &lineError);
+            if (const auto *info = record ? std::get_if<SessionInfo>(&*record) : nullptr)
+                sessions.insert(info->id);
+        }
+        summary.messages += r.get<quint32>();
+    }
+    if (!why.isEmpty()) {
+        *error = why;
+        return std::nullopt;
+    }
+    summary.sessions = sessions.size();
+    summary.cutOff = reader.cutOff();
+    return summary;
+}
+
+std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, QString *error,
+                                      const OpenOptions &options)
+{
+    ChunkReader reader;
+    if (!reader.open(path, error))
+        return std::nullopt;
+    OpenResult result;
+    std::unordered_map<SessionId, SessionId> ids; // in the journal -> in the store
+    ChunkHeader h;
+    QByteArray head;
+    QByteArray payloads;
+    QString why;
+    const auto damaged = [&](const QString &what) {
+        *error = QStringLiteral("%1: damaged chunk ending at byte %2: %3").arg(path).arg(reader.position()).arg(what);
+        return std::nullopt;
+    };
+    while (reader.next(h, head, &payloads, &why)) {
+        auto batch = std::make_shared<CaptureBatch>();
+        Reader r(head);
+        const quint32 sessions = r.get<quint32>();
+        for (quint32 i = 0; i < sessions && r.ok(); ++i) {
+            const QByteArrayView line = r.bytes(r.get<quint32>());
+            QString lineError;
+            auto record = native::decodeLine(line, &lineError);
+            auto *info = record ? std::get_if<SessionInfo>(&*record) : nullptr;
+            if (!info)
+                return damaged(lineError.isEmpty() ? QStringLiteral("not a session record") : lineError);
+            auto [it, inserted] = ids.try_emplace(info->id, 0);
+            if (inserted) {
+                if (options.keepIds) {
+                    it->second = info->id;
+                    store.reserveSessionIds(info->id + 1);
+                } else {
+                    it->second = store.newSessionId();
+                }
+                result.sessionIds.push_back(it->second);
+                ++result.sessions;
+            }
+            if (const SessionId original = info->replayOf(); original && !options.keepIds)
+                if (const auto o = ids.find(original); o != ids.end())
+                    info->request.headers.set(ReplayOfHeader, QByteArray::number(o->second));
+            info->id = it->second;
+            batch->sessions.push_back(std::move(*info));
+        }
+        const quint32 messages = r.get<quint32>();
+        for (quint32 i = 0; i < messages && r.ok(); ++i) {
+            BatchMessage m;
+            const SessionId session = r.get<quint64>();
+            m.batchOffset = r.get<quint64>();
+            m.batchDetail = r.get<qint32>();
+            m.record = r.get<MessageRecord>();
+            const auto it = ids.find(session);
+            if (it == ids.end())
+                return damaged(QStringLiteral("a message for session %1 before that session").arg(session));
+            m.session = it->second;
+            if (m.batchOffset + m.record.capturedSize > quint64(payloads.size()))
+                return damaged(QStringLiteral("a payload beyond the chunk's bytes"));
+            batch->messages.push_back(m);
+        }
+        const quint32 details = r.get<quint32>();
+        for (quint32 i = 0; i < details && r.ok(); ++i) {
+            MessageDetail d;
+            const quint32 frames = r.get<quint32>();
+            if (frames > head.size() / sizeof(ws::FrameInfo))
+                return damaged(QStringLiteral("a frame count beyond the chunk"));
+            d.frames.reserve(frames);
+            for (quint32 f = 0; f < frames && r.ok(); ++f)
+                d.frames.push_back(r.get<ws::FrameInfo>());
+            d.wirePayloadRef = r.get<quint64>();
+            d.wirePayloadSize = r.get<quint32>();
+            d.originalSize = r.get<quint32>();
+            d.originalRef = r.get<quint64>();
+            d.note = QString::fromUtf8(r.bytes(r.get<quint32>()));
+            if (d.wirePayloadRef + d.wirePayloadSize > quint64(payloads.size())
+                || d.originalRef + d.originalSize > quint64(payloads.size()))
+                return damaged(QStringLiteral("a detail beyond the chunk's bytes"));
+            batch->details.push_back(std::move(d));
+        }
+        if (!r.ok())
+            return damaged(QStringLiteral("its head ends early"));
+        for (const BatchMessage &m : batch->messages)
+            if (m.batchDetail >= qint32(batch->details.size()))
+                return damaged(QStringLiteral("a message's detail is missing"));
+        result.messages += batch->messages.size();
+        batch->payloads = std::move(payloads);
+        payloads = QByteArray();
+        store.apply(std::move(batch));
+        if (options.progress && !options.progress(reader.position(), reader.size())) {
+            *error = QStringLiteral("cancelled");
+            return std::nullopt;
+        }
+    }
+    if (!why.isEmpty()) {
+        *error = why;
+        return std::nullopt;
+    }
+    if (reader.cutOff())
+        result.warnings << cutOffWarning(path);
+    return result;
+}
+
+} // namespace socktap::capture

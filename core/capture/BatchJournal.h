@@ -1,0 +1,75 @@
+// The crash journal: every batch the store applies, appended to a file in the cache directory as it is
+// (Wireshark's "capturing always writes a file", done cheaply). kill -9, a crash or an OOM kill loses at
+// most the last flush interval (100 ms): CaptureFile writes what is appended at least that often.
+//
+// Binary, append-only, in this machine's byte order (it is read back by the Socktap that follows, on the
+// same machine; `socktap open` and File > Open read it, and Save converts it to the native format):
+//
+//   file    := "SOCKTAP-JOURNAL\n" chunk*
+//   chunk   := u32 magic 0x4b4e4843 ("CHNK") | u32 version (1) | u64 headBytes | u64 payloadBytes
+//              | u32 crc32(head) | head | payloads
+//   head    := u32 nSessions  { u32 length, a native session line (docs/capture-format.md) }
+//              u32 nMessages  { u64 session, u64 batchOffset, i32 batchDetail, MessageRecord (72 bytes) }
+//              u32 nDetails   { u32 nFrames, FrameInfo (16 bytes) x nFrames, u64 wirePayloadRef,
+//                               u32 wirePayloadSize, u32 originalSize, u64 originalRef,
+//                               u32 noteBytes, UTF-8 note }
+//   payloads:= the batch's payload bytes, written from the batch's own buffer (no copy)
+//
+// Only the head is checksummed: a CRC over every payload byte would cost more CPU than the rest of the
+// journal. A chunk cut off by the end of the file (the crash came mid-write) is ignored with a warning.
+#pragma once
+
+#include "CaptureBatch.h"
+#include "CaptureFile.h"
+#include "NativeFile.h"
+
+#include <memory>
+#include <mutex>
+
+namespace socktap::capture {
+
+class BatchJournal
+{
+public:
+    static constexpr char Magic[] = "SOCKTAP-JOURNAL\n";
+    static constexpr char FileName[] = "capture.socktap-journal";
+
+    // Creates (truncates) path. maxBytes: past it, journaling stops and says so (the capture goes on in
+    // memory).
+    static std::shared_ptr<BatchJournal> create(const QString &path, quint64 maxBytes, QString *error);
+
+    // Thread-safe. Encodes the batch's small parts and hands its payload buffer to the writer (shared).
+    void append(const CaptureBatch &batch);
+    void flush();
+    QString path() const { return m_file->path(); }
+    quint64 size() const { return m_file->size(); }
+    // Why journaling stopped (disk budget, a write error), or empty.
+    QString error() const;
+
+private:
+    explicit BatchJournal(std::shared_ptr<CaptureFile> file, quint64 maxBytes);
+
+    std::shared_ptr<CaptureFile> m_file;
+    quint64 m_maxBytes;
+    mutable std::mutex m_mutex; // a chunk's two parts go out together
+    QString m_stopped;
+};
+
+// Whether path starts like a crash journal.
+bool isBatchJournal(const QString &path);
+
+// What a journal holds, read from its chunk heads without loading payloads.
+struct JournalSummary
+{
+    quint64 sessions = 0; // distinct
+    quint64 messages = 0;
+    quint64 bytes = 0; // of the file
+    bool cutOff = false; // its last chunk is incomplete
+};
+std::optional<JournalSummary> summarizeJournal(const QString &path, QString *error);
+
+// Reads a journal into store, batch by batch, as openNative does for native files.
+std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, QString *error,
+                                      const OpenOptions &options = {});
+
+} // namespace socktap::capture

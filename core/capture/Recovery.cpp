@@ -1,0 +1,170 @@
+#include "Recovery.h"
+
+#include <QDir>
+#include <QFile>
+#include <QStandardPaths>
+
+#include <cerrno>
+#include <csignal>
+#include <unistd.h>
+
+namespace socktap::capture {
+
+namespace {
+
+constexpr char EndedFile[] = "ended";
+constexpr char ReportedPrefix[] = "reported:";
+
+bool processRunning(qint64 pid)
+{
+    return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno != ESRCH);
+}
+
+quint64 directoryBytes(const QString &path)
+{
+    quint64 total = 0;
+    for (const QFileInfo &f : QDir(path).entryInfoList(QDir::Files | QDir::Hidden | QDir::NoSymLinks))
+        total += quint64(f.size());
+    return total;
+}
+
+QString readEnding(const QString &directory)
+{
+    QFile f(QDir(directory).filePath(QString::fromLatin1(EndedFile)));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return QString::fromUtf8(f.readAll()).trimmed();
+}
+
+void writeEnding(const QString &directory, const QString &text)
+{
+    QFile f(QDir(directory).filePath(QString::fromLatin1(EndedFile)));
+    if (f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        f.write(text.toUtf8() + '\n');
+}
+
+} // namespace
+
+bool CaptureDirectory::reported() const
+{
+    return ending.startsWith(QLatin1String(ReportedPrefix));
+}
+
+bool CaptureDirectory::endedAbnormally() const
+{
+    return !running && (ending.isEmpty() || ending.startsWith(QLatin1String("signal")));
+}
+
+QString CaptureDirectory::howItEnded() const
+{
+    if (running)
+        return QStringLiteral("still running (pid %1)").arg(pid);
+    const QString how = reported() ? ending.mid(int(sizeof ReportedPrefix) - 1).trimmed() : ending;
+    if (how.isEmpty())
+        return QStringLiteral("did not stop cleanly (killed or crashed)");
+    if (how.startsWith(QLatin1String("signal")))
+        return QStringLiteral("ended by %1, capture kept").arg(how);
+    if (how == QLatin1String(ending::Stopped))
+        return QStringLiteral("stopped");
+    return how;
+}
+
+QString ending::signal(int number)
+{
+    return QStringLiteral("signal %1").arg(number);
+}
+
+QString capturesRoot()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::CacheLocation) + QStringLiteral("/captures");
+}
+
+QString createCaptureDirectory(const QString &root, QString *error)
+{
+    const QString path =
+        root
+        + QStringLiteral("/capture-%1-%2")
+              .arg(QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss")))
+              .arg(::getpid());
+    // 0700: the capture holds cookies, tokens and message contents.
+    if (!QDir().mkpath(path)
+        || !QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner
+                                            | QFileDevice::ExeOwner)) {
+        *error = QStringLiteral("cannot create %1").arg(path);
+        return {};
+    }
+    return path;
+}
+
+std::vector<CaptureDirectory> listCaptureDirectories(const QString &root, bool includeRunning)
+{
+    std::vector<CaptureDirectory> out;
+    QDir dir(root);
+    const QStringList names =
+        dir.entryList({QStringLiteral("capture-*")}, QDir::Dirs | QDir::NoDotAndDotDot | QDir::NoSymLinks,
+                      QDir::Name | QDir::Reversed); // the date in the name: newest first
+    for (const QString &name : names) {
+        CaptureDirectory c;
+        c.path = dir.filePath(name);
+        bool ok = false;
+        c.pid = name.section(QLatin1Char('-'), -1).toLongLong(&ok);
+        if (!ok || c.pid <= 0 || c.pid == ::getpid())
+            continue;
+        c.running = processRunning(c.pid);
+        if (c.running && !includeRunning)
+            continue;
+        c.started = QDateTime::fromString(name.section(QLatin1Char('-'), 1, 2), QStringLiteral("yyyyMMdd-HHmmss"));
+        c.journal = QDir(c.path).filePath(QString::fromLatin1(BatchJournal::FileName));
+        c.ending = readEnding(c.path);
+        QString error;
+        if (QFile::exists(c.journal))
+            if (const auto summary = summarizeJournal(c.journal, &error))
+                c.summary = *summary;
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+void markEnded(const QString &directory, const QString &how)
+{
+    writeEnding(directory, how);
+}
+
+void markReported(const QString &directory)
+{
+    const QString how = readEnding(directory);
+    if (!how.startsWith(QLatin1String(ReportedPrefix)))
+        writeEnding(directory, QLatin1String(ReportedPrefix) + QLatin1Char(' ') + how);
+}
+
+QStringList pruneCaptureDirectories(const QString &root, int keep, quint64 maxBytes)
+{
+    QStringList removed;
+    int kept = 0;
+    quint64 bytes = 0;
+    for (const CaptureDirectory &c : listCaptureDirectories(root)) {
+        // Spill segments are raw payload bytes that only their own run could place: nothing reads them.
+        QDir dir(c.path);
+        for (const QString &segment : dir.entryList({QStringLiteral("payloads-*")}, QDir::Files))
+            dir.remove(segment);
+        if (c.summary.sessions == 0 && c.summary.messages == 0) {
+            dir.removeRecursively();
+            continue;
+        }
+        const quint64 size = directoryBytes(c.path);
+        if (kept < keep && bytes + size <= maxBytes) {
+            ++kept;
+            bytes += size;
+            continue;
+        }
+        removed << QStringLiteral("%1 (%2 sessions, %3 messages, %4)")
+                       .arg(c.path)
+                       .arg(c.summary.sessions)
+                       .arg(c.summary.messages)
+                       .arg(c.howItEnded());
+        dir.removeRecursively();
+    }
+    return removed;
+}
+
+} // namespace socktap::capture
