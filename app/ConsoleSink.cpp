@@ -56,13 +56,12 @@ void ConsoleSink::drain()
             const auto it = m_printed.find(s.id);
             if (it != m_printed.end() && it->second != SessionState::Connecting)
                 continue;
-            // A session that opened and closed within one batch still gets its "open" line first.
-            SessionInfo opened = s;
-            if (s.kind != SessionKind::Http && s.upgradedAt && s.state == SessionState::Closed)
-                opened.state = SessionState::Open;
-            if (opened.state == SessionState::Open || opened.state == SessionState::Closing
-                || opened.state == SessionState::Connecting)
-                printSession(opened);
+            // A session that opened and began closing (or closed) within one batch still gets its "open"
+            // event first, with the upgrade's time; its closing and closed events follow its messages.
+            if (s.kind != SessionKind::Http && s.upgradedAt && s.state != SessionState::Connecting)
+                printSession(openedSnapshot(s));
+            else if (s.state == SessionState::Open || s.state == SessionState::Connecting)
+                printSession(s);
         }
         for (const BatchMessage &m : batch->messages)
             printMessage(*batch, m);
@@ -87,11 +86,8 @@ void ConsoleSink::printStore()
         const auto s = m_store.session(id);
         if (!s)
             continue;
-        // Its open line first, then its messages, then how it ended (if it did).
-        SessionInfo opened = *s;
-        if (s->kind != SessionKind::Http && s->upgradedAt)
-            opened.state = SessionState::Open;
-        printSession(opened);
+        // Its open line first (with the upgrade's time), then its messages, then how it ended (if it did).
+        printSession(s->kind != SessionKind::Http && s->upgradedAt ? openedSnapshot(*s) : *s);
         const quint64 count = m_store.messageCount(id);
         for (quint64 i = m_store.firstRetainedMessage(id); i < count; ++i) {
             const auto m = m_store.message(id, i);

@@ -118,6 +118,16 @@ QString clockTime(qint64 micros)
     return QDateTime::fromMSecsSinceEpoch(micros / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
 }
 
+SessionInfo openedSnapshot(const SessionInfo &info)
+{
+    SessionInfo s = info;
+    s.state = SessionState::Open;
+    s.closedAt = 0;
+    s.close = CloseInfo {};
+    s.error.clear();
+    return s;
+}
+
 qint64 eventTime(const SessionInfo &s)
 {
     for (const qint64 t : {s.closedAt, s.upgradedAt, s.requestAt})

@@ -17,6 +17,10 @@ QString sessionLine(const SessionInfo &info, std::optional<SessionState> previou
 QString byteSize(quint64 bytes); // "512 B", "1.5 KiB", "3.0 MiB"
 // Local wall-clock time of a capture time (µs since the epoch): "14:03:07.512".
 QString clockTime(qint64 micros);
+// The session as it was when it opened (its upgrade): state Open, no close, no end. What a console
+// prints first for a session first seen later (it opened and began closing within one batch, or it is
+// read from a file), so that every session's open event comes first, with the upgrade's time.
+SessionInfo openedSnapshot(const SessionInfo &info);
 // When the session's latest state began: closed, upgraded, its request, or accepted.
 qint64 eventTime(const SessionInfo &info);
 QString duration(qint64 micros); // "850 µs", "12 ms", "2.31 s"

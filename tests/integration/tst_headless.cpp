@@ -346,6 +346,52 @@ private slots:
         QVERIFY(openSeen);
     }
 
+    void everySessionGetsItsOpenEventFirst()
+    {
+        // Eight quick sessions (upgrade, a message and a Close in one write) through a reverse proxy: each
+        // one's first event is "open", with the upgrade's time and no close, before its messages and
+        // before "closing"/"closed" -- also when all of it fell into one capture batch.
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(echo.port())}));
+        std::vector<std::unique_ptr<RawClient>> clients;
+        for (int i = 0; i < 8; ++i) {
+            clients.push_back(std::make_unique<RawClient>());
+            QVERIFY(clients.back()->connect(socktap.port));
+            clients.back()->send(
+                RawClient::upgradeRequest("/quick", "127.0.0.1", socktap::ws::Handshake::generateKey())
+                + socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Text, "hi", true)
+                + socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Close, QByteArray("\x03\xe8", 2), true));
+        }
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                socktap.out += socktap.process.readAllStandardOutput();
+                return socktap.out.count("\"event\":\"closed\"") == 8;
+            },
+            WaitMs));
+        QVERIFY(socktap.stop());
+        QHash<qint64, QStringList> events; // per session, in printed order
+        for (const QByteArray &line : socktap.out.split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o["type"] == QStringLiteral("session")) {
+                events[o["id"].toInteger()] << o["event"].toString();
+                if (o["event"] == QStringLiteral("open")) {
+                    QVERIFY2(!o.contains("closedAt") && !o.contains("close") && o.contains("upgradedAt"),
+                             line.constData());
+                }
+            } else if (o["type"] == QStringLiteral("message")) {
+                events[o["session"].toInteger()] << QStringLiteral("message");
+            }
+        }
+        QCOMPARE(events.size(), 8);
+        for (auto it = events.begin(); it != events.end(); ++it) {
+            QVERIFY2(it.value().value(0) == QStringLiteral("open"), qPrintable(it.value().join(' ')));
+            QCOMPARE(it.value().count(QStringLiteral("open")), 1);
+            QCOMPARE(it.value().last(), QStringLiteral("closed"));
+        }
+    }
+
     void recordSurvivesKillNine()
     {
         // --record flushes at least every 100 ms: kill -9 loses at most the last moments.
