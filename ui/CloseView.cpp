@@ -59,9 +59,18 @@ void CloseView::setSession(const capture::SessionInfo &s)
     }
     const capture::CloseInfo &c = s.close;
     QString html;
+    if (s.openWhenSaved) {
+        setHtml(tr("<p>The session was open when this capture was saved: what happened after that is not "
+                   "in it.</p>"));
+        return;
+    }
     if (s.state == capture::SessionState::Open) {
         html = tr("<p>The session is open: no Close frame yet.</p>");
         setHtml(html);
+        return;
+    }
+    if (!c.recorded()) {
+        setHtml(tr("<p>How this session closed is not recorded (the file it was read from does not say).</p>"));
         return;
     }
     const quint16 effective = c.effectiveCode();

@@ -58,12 +58,21 @@ QString schemeText(const capture::SessionInfo &s)
     return QString::fromLatin1(s.scheme);
 }
 
+// The state as the list says it: a session read from a file written while it was open is "open when
+// saved", never "open" (nothing says it still is).
+QString stateText(const capture::SessionInfo &s)
+{
+    if (s.openWhenSaved)
+        return QStringLiteral("open when saved");
+    return QString::fromLatin1(capture::stateName(s.state));
+}
+
 QString closeText(const capture::SessionInfo &s)
 {
     if (s.kind == SessionKind::Http || s.state == SessionState::Rejected)
         return s.response.status ? QString::number(s.response.status) : QString();
     if (s.kind == SessionKind::WebSocket && s.state == SessionState::Closed)
-        return ws::closeCodeLabel(s.close.effectiveCode());
+        return s.close.recorded() ? ws::closeCodeLabel(s.close.effectiveCode()) : QStringLiteral("not recorded");
     if (s.state == SessionState::Failed)
         return s.response.status ? QString::number(s.response.status) : QStringLiteral("failed");
     return {};
@@ -233,10 +242,8 @@ QVariant SessionTableModel::display(const Row &r, int column) const
         return QString::number(s.id);
     case State:
         if (const capture::SessionId original = s.replayOf())
-            return tr("%1 (replay of %2)")
-                .arg(QString::fromLatin1(capture::stateName(s.state)))
-                .arg(original);
-        return QString::fromLatin1(capture::stateName(s.state));
+            return tr("%1 (replay of %2)").arg(stateText(s)).arg(original);
+        return stateText(s);
     case Url:
         if (s.kind == SessionKind::Http)
             return QStringLiteral("%1 %2").arg(QString::fromLatin1(s.request.method),
@@ -272,6 +279,8 @@ QVariant SessionTableModel::display(const Row &r, int column) const
     case Started:
         return QDateTime::fromMSecsSinceEpoch(s.acceptedAt / 1000).toString(QStringLiteral("hh:mm:ss.zzz"));
     case Duration: {
+        if (s.openWhenSaved && !s.closedAt)
+            return QString(); // how long it stayed open is not in the file
         const qint64 end = s.closedAt ? s.closedAt : capture::nowMicros();
         return capture::duration(std::max<qint64>(0, end - (s.requestAt ? s.requestAt : s.acceptedAt)));
     }
@@ -305,6 +314,8 @@ QVariant SessionTableModel::sortValue(const Row &r, int column) const
     case Started:
         return qlonglong(s.acceptedAt);
     case Duration:
+        if (s.openWhenSaved && !s.closedAt)
+            return qlonglong(0);
         return qlonglong((s.closedAt ? s.closedAt : capture::nowMicros()) - s.acceptedAt);
     case Close:
         return s.kind == SessionKind::WebSocket ? int(s.close.effectiveCode()) : s.response.status;
@@ -322,7 +333,10 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole:
         return display(r, index.column());
     case Qt::DecorationRole:
-        return index.column() == State ? QVariant(stateIcon(r.info.state)) : QVariant();
+        if (index.column() != State)
+            return {};
+        // Not the live green of an open session: its state is only what the file says.
+        return stateIcon(r.info.openWhenSaved ? SessionState::Connecting : r.info.state);
     case Qt::ToolTipRole:
         if (!r.info.error.isEmpty())
             return r.info.error;
@@ -359,7 +373,7 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
         return int(r.info.kind);
     case FilterTextRole:
         return QStringLiteral("%1 %2 %3 %4")
-            .arg(QString::fromLatin1(r.info.url()), QString::fromLatin1(capture::stateName(r.info.state)),
+            .arg(QString::fromLatin1(r.info.url()), stateText(r.info),
                  schemeText(r.info), r.info.error);
     default:
         return {};

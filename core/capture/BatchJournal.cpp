@@ -328,6 +328,8 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
                 if (const auto o = ids.find(original); o != ids.end())
                     info->request.headers.set(ReplayOfHeader, QByteArray::number(o->second));
             info->id = it->second;
+            info->openWhenSaved = info->state == SessionState::Connecting || info->state == SessionState::Open
+                || info->state == SessionState::Closing;
             batch->sessions.push_back(std::move(*info));
         }
         const quint32 messages = r.get<quint32>();

@@ -71,6 +71,9 @@ struct CloseInfo
     QString detail; // e.g. "client reset the connection after 3 messages"
 
     bool handshakeCompleted() const { return closeSent[0] && closeSent[1]; }
+    // Whether anything is known about how the session closed: a HAR from Chrome says nothing, and then
+    // nothing is said (no 1006 invented).
+    bool recorded() const { return firstCloser.has_value() || end != EndReason::None; }
     // The code an application would see, RFC 6455 7.1.5: the first Close's code, 1005 if it had none,
     // 1006 if no Close frame arrived.
     quint16 effectiveCode() const;
@@ -124,6 +127,9 @@ struct SessionInfo
     qint64 closedAt = 0;
 
     QString error; // why Failed or Rejected
+    // Read from a file that was written while the session was still open (saved, or a crash journal):
+    // its state is the state then, not now. Not written to files.
+    bool openWhenSaved = false;
     ws::Violations violations; // union over all messages
     QString firstViolation; // description of the first violation seen, with its message
     CloseInfo close;

@@ -130,7 +130,7 @@ QString header(const SessionInfo &s)
 
 QString closeSummary(const CloseInfo &c)
 {
-    if (c.end == EndReason::None && !c.firstCloser)
+    if (!c.recorded())
         return {};
     QString out = QStringLiteral("ended: ") + ws::closeCodeLabel(c.effectiveCode());
     if (c.firstCloser)
@@ -198,6 +198,16 @@ bool writeConversationText(const CaptureStore &store, SessionId session, QIODevi
                              .arg(info->tunnelBytes[0])
                              .arg(info->tunnelBytes[1]),
                          error);
+    if (info->state == SessionState::Rejected || (info->state == SessionState::Failed && !info->upgradedAt)) {
+        // It never became a WebSocket: what was asked and answered, and why, never a close it did not have.
+        const QString why = !info->error.isEmpty() ? info->error : endReasonText(info->close.end);
+        return writeText(out,
+                         httpLines(*info)
+                             + QStringLiteral("never opened: %1%2\n")
+                                   .arg(QLatin1String(stateName(info->state)),
+                                        why.isEmpty() ? QString() : QStringLiteral(": ") + why),
+                         error);
+    }
     const quint64 first = store.firstRetainedMessage(session);
     if (first > 0
         && !writeText(out, QStringLiteral("[%1 earlier messages no longer held]\n").arg(first), error))

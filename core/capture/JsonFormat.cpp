@@ -120,13 +120,16 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
         o["extensions"] = QString::fromLatin1(ws::serializeExtensions(s.extensions));
     if (!s.error.isEmpty())
         o["error"] = s.error;
+    if (s.openWhenSaved)
+        o["openWhenSaved"] = true; // read from a file written while it was open
     if (!s.handshakeProblems.isEmpty())
         o["handshakeProblems"] = QJsonArray::fromStringList(s.handshakeProblems);
     if (!s.handshakeNotes.isEmpty())
         o["handshakeRules"] = QJsonArray::fromStringList(s.handshakeNotes);
     if (s.violations)
         o["violations"] = QJsonArray::fromStringList(ws::describe(s.violations));
-    if (s.kind == SessionKind::WebSocket && (s.close.firstCloser || s.close.end != EndReason::None))
+    if (s.kind == SessionKind::WebSocket && s.close.recorded()
+        && !(s.state == SessionState::Failed && !s.upgradedAt))
         o["close"] = closeToJson(s.close);
     if (s.tls.intercepted || !s.tls.sni.isEmpty())
         o["tls"] = tlsToJson(s.tls);

@@ -44,6 +44,8 @@ public:
             ++m_result.sessions;
         }
         info.id = it->second;
+        info.openWhenSaved = info.state == SessionState::Connecting || info.state == SessionState::Open
+            || info.state == SessionState::Closing;
         // A replay's link to its original is the original's id: renumbered with it when the original is in
         // the same file (it always comes first: a replay's session starts later).
         if (const SessionId original = info.replayOf(); original && !m_keepIds) {

@@ -36,6 +36,8 @@ QString hexPreview(QByteArrayView payload)
 
 QString closeText(const CloseInfo &c)
 {
+    if (!c.recorded())
+        return c.detail.isEmpty() ? QStringLiteral("how it closed is not recorded") : c.detail;
     QString text = ws::closeCodeLabel(c.effectiveCode());
     if (c.firstCloser)
         text += QStringLiteral(", %1 closed first").arg(QLatin1String(directionName(*c.firstCloser)));

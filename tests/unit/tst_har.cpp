@@ -4,6 +4,8 @@
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/ConversationText.h"
 #include "core/capture/Har.h"
+#include "core/capture/JsonFormat.h"
+#include "core/capture/TextFormat.h"
 #include "core/http/HeadWriter.h"
 #include "core/ws/CloseCode.h"
 
@@ -908,6 +910,39 @@ private slots:
         QString error;
         QVERIFY(!writeConversationText(c.store, 999, buffer, &error));
         QCOMPARE(error, QStringLiteral("no session #999 in the capture"));
+    }
+
+    void nothingIsClaimedThatDidNotHappen()
+    {
+        // A WebSocket upgrade refused with 502 (the server's certificate was rejected) never opened: its
+        // conversation says what was asked and answered and why, never "1006 Abnormal Closure".
+        CaptureStore store;
+        CaptureWriter writer(store);
+        SessionInfo refused = webSocketSession(store.newSessionId());
+        refused.state = SessionState::Failed;
+        refused.upgradedAt = 0;
+        refused.response = http::ResponseHead {};
+        refused.response.status = 502;
+        refused.response.reason = "Bad Gateway";
+        refused.error = QStringLiteral("certificate rejected: self-signed certificate; use --upstream-ca");
+        refused.close = CloseInfo {};
+        refused.close.end = EndReason::TlsError;
+        writer.session(refused);
+        writer.flush();
+        const QString text = conversation(store, refused.id).join('\n');
+        QVERIFY2(text.contains("never opened: failed: certificate rejected"), qPrintable(text));
+        QVERIFY2(!text.contains("1006") && !text.contains("ended:"), qPrintable(text));
+        QVERIFY(!sessionToJson(*store.session(refused.id)).contains("close"));
+
+        // A Chrome HAR says nothing about how a session closed: nothing is invented.
+        CaptureStore chrome;
+        QString error;
+        QVERIFY(importHar(readSample("chrome.har"), "chrome.har", chrome, &error));
+        const auto ws = sessionAt(chrome, 0);
+        QVERIFY(!ws->close.recorded());
+        const QString line = sessionLine(*ws, SessionState::Open);
+        QVERIFY2(line.contains("how it closed is not recorded") && !line.contains("1006"), qPrintable(line));
+        QVERIFY(!conversation(chrome, ws->id).join('\n').contains("1006"));
     }
 
     void largeBinaryPreviewIsShort()

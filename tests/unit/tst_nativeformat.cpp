@@ -376,6 +376,34 @@ private slots:
         QVERIFY(journal->size() <= 600);
     }
 
+    void sessionsOpenWhenSavedSaySo()
+    {
+        // A session saved while open is "open when saved" once read back (its state is the file's, not
+        // now's); one that had ended is not.
+        QTemporaryDir dir;
+        CaptureStore store;
+        CaptureWriter w(store);
+        SessionInfo open = richSession(store.newSessionId());
+        open.state = SessionState::Open;
+        open.closedAt = 0;
+        open.close = CloseInfo {};
+        w.session(open);
+        w.session(richSession(store.newSessionId()));
+        w.flush();
+        QString error;
+        const QString path = dir.filePath("open.socktap");
+        QVERIFY(saveNative(store, {}, path, &error));
+        CaptureStore opened;
+        QVERIFY2(openCapture(path, opened, &error, OpenOptions {true, {}}), qPrintable(error));
+        QVERIFY(opened.session(1)->openWhenSaved);
+        QVERIFY(!opened.session(2)->openWhenSaved);
+        QVERIFY(!store.session(1)->openWhenSaved); // live sessions are what they say
+        // Saving it again writes the file's state as it was (the flag is not part of the format).
+        const QString again = dir.filePath("again.socktap");
+        QVERIFY(saveNative(opened, {}, again, &error));
+        QCOMPARE(readAll(again), readAll(path));
+    }
+
     void renumberedSessionsSaveWithTheirNewIds()
     {
         QTemporaryDir dir;
