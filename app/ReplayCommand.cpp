@@ -139,8 +139,16 @@ int runReplayCommand(const AppOptions &o, capture::CaptureStore &replayStore,
                         .arg(result.received));
     }
     if (!result.error.isEmpty()) {
+        // The proxy knows why (its 502 said so): its words, once its record of the attempt is in.
+        QString why;
+        waitFor(
+            [&] {
+                why = replay::proxyFailure(replayStore, plan->url, result.startedAt);
+                return !why.isEmpty();
+            },
+            1000);
         stopServer();
-        return fail(CannotReplayExit, QStringLiteral("replay failed: %1").arg(result.error));
+        return fail(CannotReplayExit, QStringLiteral("replay failed: %1").arg(why.isEmpty() ? result.error : why));
     }
     capture::SessionId replayId = 0;
     waitFor(

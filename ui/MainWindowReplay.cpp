@@ -167,7 +167,8 @@ void MainWindow::finishReplay()
     updateSessionActions();
     const replay::Replayer::Result &r = done->result();
     if (r.cancelled || !r.error.isEmpty()) {
-        const QString why = r.cancelled ? tr("cancelled") : r.error;
+        const QString proxySaid = r.cancelled ? QString() : replay::proxyFailure(m_store, done->plan().url, r.startedAt);
+        const QString why = r.cancelled ? tr("cancelled") : proxySaid.isEmpty() ? r.error : proxySaid;
         statusBar()->showMessage(tr("Replay of session %1: %2").arg(done->plan().original).arg(why), 15000);
         emit replayFinished(why);
         return;

@@ -1,5 +1,6 @@
 #include "Replayer.h"
 
+#include "core/capture/Clock.h"
 #include "core/ws/Frame.h"
 
 #include <QSslConfiguration>
@@ -59,6 +60,7 @@ Replayer::~Replayer()
 void Replayer::start()
 {
     m_running = true;
+    m_result.startedAt = capture::nowMicros();
     QNetworkRequest request(m_plan.url);
     for (const auto &[name, value] : m_plan.headers)
         if (name.compare("Origin", Qt::CaseInsensitive) != 0)
@@ -219,6 +221,27 @@ void Replayer::finish(const QString &error)
     if (m_socket.state() != QAbstractSocket::UnconnectedState && !error.isEmpty())
         m_socket.abort();
     emit finished();
+}
+
+QString proxyFailure(const capture::CaptureStore &store, const QUrl &url, qint64 since)
+{
+    const std::vector<capture::SessionId> ids = store.sessionIds();
+    const int port = url.port(url.scheme() == u"wss" ? 443 : 80);
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+        const auto s = store.session(*it);
+        if (!s || s->acceptedAt < since)
+            continue;
+        if (s->host != url.host().toUtf8() || s->port != port)
+            continue;
+        if (s->state == capture::SessionState::Rejected)
+            return QStringLiteral("%1: the server refused the upgrade with %2 %3")
+                .arg(url.toString())
+                .arg(s->response.status)
+                .arg(QString::fromLatin1(s->response.reason));
+        if (s->state == capture::SessionState::Failed && !s->error.isEmpty())
+            return QStringLiteral("%1: %2").arg(url.toString(), s->error);
+    }
+    return {};
 }
 
 } // namespace socktap::replay

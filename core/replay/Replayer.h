@@ -43,6 +43,7 @@ public:
         quint16 localPort = 0; // the connection to the proxy: the replay session's client port
         int sent = 0;
         int received = 0; // data messages
+        qint64 startedAt = 0; // µs since the epoch, when start() was called
         std::vector<qint64> lateUs; // Original timing: how late each send was against its schedule
     };
 
@@ -83,5 +84,12 @@ private:
     enum class Awaiting { No, Replies, Quiet };
     Awaiting m_awaiting = Awaiting::No; // after the last message
 };
+
+// Why the proxy refused a replay that failed, in Socktap's words: QWebSocket only says "Error
+// communicating with HTTP proxy" or "Unhandled http status code: 502", while the proxy recorded the cause
+// (connection refused, certificate rejected, the server's own status). Looks in the proxy's capture for
+// the attempt (a session to url's host and port that began at or after since and failed or was refused);
+// empty when there is none.
+QString proxyFailure(const capture::CaptureStore &store, const QUrl &url, qint64 since);
 
 } // namespace socktap::replay

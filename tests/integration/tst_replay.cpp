@@ -340,6 +340,16 @@ private slots:
         const ReplayRun refused = replayThrough(untrusting, *plan, options);
         QVERIFY(!refused.result.connected);
         QVERIFY(!refused.result.error.isEmpty());
+        // Said in Socktap's words (what its 502 said), not QWebSocket's "Unhandled http status code".
+        QString why;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                why = replay::proxyFailure(untrusting.store, plan->url, refused.result.startedAt);
+                return !why.isEmpty();
+            },
+            WaitMs));
+        QVERIFY2(why.contains("certificate") && why.contains("--upstream-ca") && !why.contains("Unhandled"),
+                 qPrintable(why));
     }
 
     void conversationTimingKeepsTheInterleaving()
@@ -575,7 +585,9 @@ private slots:
         // A session that cannot be replayed: 6 and why.
         std::tie(code, out, err) = run({QStringLiteral("--url"), QStringLiteral("ws://127.0.0.1:1/")});
         QCOMPARE(code, 6);
-        QVERIFY2(err.contains("replay failed: ws://127.0.0.1:1/"), err.constData());
+        QVERIFY2(err.contains("replay failed: ws://127.0.0.1:1/") && err.contains("connection refused")
+                     && !err.contains("Error communicating with HTTP proxy"),
+                 err.constData());
     }
 
     void commandLineExitsFourWhenOnlyTheServersCloseDiffers()
