@@ -237,9 +237,17 @@ QString Comparison::verdict() const
         parts.append(QStringLiteral("%1 missing").arg(server.missing));
     if (server.extra)
         parts.append(QStringLiteral("%1 extra").arg(server.extra));
-    if (!closeMatched())
-        parts.append(QStringLiteral("the server's close %1 -> %2")
-                         .arg(closeText(originalClose[1]), closeText(replayClose[1])));
+    if (!closeMatched()) {
+        const CloseSide &a = originalClose[1], &b = replayClose[1];
+        // The same code both ways, yet a difference: who closed first. Named, never left to guess.
+        const auto who = [&](const CloseSide &c) {
+            return a.initiated == b.initiated || !c.sent ? QString()
+                : c.initiated                            ? QStringLiteral(" (the server closed first)")
+                                                         : QStringLiteral(" (an answer to the client's Close)");
+        };
+        parts.append(QStringLiteral("the server's close %1%2 -> %3%4")
+                         .arg(closeText(a), who(a), closeText(b), who(b)));
+    }
     return QStringLiteral("DIFFERENT: ") + parts.join(QStringLiteral(", "));
 }
 
@@ -321,6 +329,7 @@ QJsonObject comparisonJson(const Comparison &c)
         if (s.code)
             o["code"] = *s.code;
         o["reason"] = QString::fromUtf8(s.reason);
+        o["initiated"] = s.initiated; // this side closed first
         return o;
     };
     return QJsonObject {

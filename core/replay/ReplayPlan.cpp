@@ -163,6 +163,7 @@ std::optional<ReplayPlan> planReplay(const capture::CaptureStore &store, capture
                 .arg(QString::fromLatin1(session->request.headers.combined("Sec-WebSocket-Extensions"))));
 
     const qint64 start = session->upgradedAt;
+    plan.awaitServerClose = session->close.firstCloser == capture::Direction::ServerToClient;
     int serverData = 0;
     bool closed = false;
     const quint64 count = store.messageCount(id);
@@ -181,6 +182,10 @@ std::optional<ReplayPlan> planReplay(const capture::CaptureStore &store, capture
             || !(isData(r.opcode) || r.opcode == quint8(ws::Opcode::Ping)
                  || r.opcode == quint8(ws::Opcode::Close)))
             continue; // (a pong is QWebSocket's to send; nothing follows the client's Close)
+        if (r.opcode == quint8(ws::Opcode::Close) && plan.awaitServerClose) {
+            closed = true; // an answer to the server's Close: QWebSocket sends it when that Close comes
+            continue;
+        }
         if (m->payloadEvicted || r.payloadSize > quint64(m->payload.size()))
             return fail(QStringLiteral("the payload of message %1 (%2 bytes) is not wholly in the capture")
                             .arg(i + 1)

@@ -37,6 +37,10 @@ struct ReplayPlan
     QStringList subprotocols; // the original offer, in order
     QStringList notes; // what could not be sent as it was, and why
     std::vector<ReplayStep> steps;
+    // The server closed first in the original: the client's Close was its answer, not a step. The replay
+    // waits for the server's Close (up to its wait limit) and answers it, as QWebSocket does, instead of
+    // racing it with a Close of its own.
+    bool awaitServerClose = false;
     // The original, for the comparison: data messages per direction [fromClient, fromServer], and closes.
     std::vector<ComparedMessage> originalMessages[2];
     CloseSide originalClose[2];

@@ -191,6 +191,15 @@ void Replayer::awaitReplies()
     // ones, then a normal close (the original client never closed, or the plan would have ended with its
     // Close). Each deadline is set once: a server that keeps talking (a ticker) must not keep it open.
     const bool allHere = m_result.received >= int(m_plan.originalMessages[1].size());
+    if (m_plan.awaitServerClose) {
+        // The server closed the original: its Close ends the replay (disconnected); only a server that
+        // no longer closes meets the wait limit, and then the replay closes.
+        if (m_awaiting == Awaiting::No) {
+            m_awaiting = Awaiting::Replies;
+            m_timer.start(m_options.waitMs);
+        }
+        return;
+    }
     if (m_awaiting == Awaiting::No) {
         m_awaiting = allHere ? Awaiting::Quiet : Awaiting::Replies;
         m_timer.start(allHere ? m_options.quietMs : m_options.waitMs);

@@ -18,6 +18,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QWebSocketServer>
 
@@ -619,6 +620,74 @@ private slots:
         QVERIFY2(p.exitCode() == 4, out.constData());
         QVERIFY2(out.contains("the server's close"), out.constData());
         QVERIFY2(out.contains("4001") && out.contains("4002"), out.constData());
+    }
+
+    void wssReplayAgainstPythonIsDeterministic()
+    {
+        // python3-websockets over wss://, closing with 1000 "bye" after "bye": the server closes first, and
+        // the replay must wait for that Close and answer it (racing it with a Close of its own made the
+        // verdict depend on which arrived first: 3 runs in 10 differed). Twenty runs of the real command.
+        const auto serverCa = certs::CertificateAuthority::create();
+        QTemporaryDir dir;
+        const auto leaf = serverCa->leafFor(QStringLiteral("127.0.0.1"));
+        const auto write = [&](const QString &name, const QByteArray &bytes) {
+            QFile f(dir.filePath(name));
+            return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+        };
+        QVERIFY(write("cert.pem", certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
+        QVERIFY(write("key.pem", serverCa->leafKeyPem()));
+        QVERIFY(write("ca.pem", serverCa->certificatePem()));
+        QProcess python;
+        python.start(QStringLiteral("/usr/bin/python3"),
+                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/wss_server.py"), dir.filePath("cert.pem"),
+                      dir.filePath("key.pem")});
+        QVERIFY(python.waitForReadyRead(WaitMs));
+        const QByteArray banner = python.readLine().trimmed();
+        QVERIFY2(banner.startsWith("port "), (banner + python.readAllStandardError()).constData());
+        const auto stopPython = qScopeGuard([&] {
+            python.kill();
+            python.waitForFinished();
+        });
+        const QUrl url(QStringLiteral("wss://127.0.0.1:%1/chat").arg(QString::fromLatin1(banner.mid(5))));
+
+        QString error;
+        proxy::ProxyConfig config;
+        config.tls = std::make_shared<proxy::TlsContexts>(serverCa.get(), QStringList {dir.filePath("ca.pem")},
+                                                          &error);
+        ProxyHarness proxy(config);
+        QWebSocket ws;
+        ws.setProxy(proxy.networkProxy());
+        ws.setSslConfiguration(trusting(serverCa->certificatePem()));
+        int answers = 0;
+        connect(&ws, &QWebSocket::textMessageReceived, this, [&] { ++answers; });
+        ws.open(url);
+        QVERIFY(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        const quint16 port = ws.localPort();
+        for (const char *m : {"one", "two", "bye"})
+            ws.sendTextMessage(QString::fromLatin1(m));
+        // The server closes; the client only answers.
+        QVERIFY(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        QCOMPARE(answers, 3);
+        const capture::SessionId original = endedSessionFrom(proxy.store, port);
+        QVERIFY(original);
+        QCOMPARE(proxy.store.session(original)->close.firstCloser, std::optional(capture::Direction::ServerToClient));
+        const QString file = dir.filePath("python.socktap");
+        QVERIFY(capture::saveNative(proxy.store, {original}, file, &error));
+
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), dir.path());
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), dir.filePath(".cache"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(".config"));
+        for (int run = 1; run <= 20; ++run) {
+            QProcess p;
+            p.setProcessEnvironment(env);
+            p.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("replay"), file, QStringLiteral("--upstream-ca"),
+                                                     dir.filePath("ca.pem")});
+            QVERIFY(p.waitForFinished(3 * WaitMs));
+            const QByteArray out = p.readAllStandardOutput() + p.readAllStandardError();
+            QVERIFY2(p.exitCode() == 0, qPrintable(QStringLiteral("run %1: %2").arg(run).arg(QString::fromUtf8(out))));
+            QVERIFY2(out.contains("the server's close 1000 \"bye\" matched"), out.constData());
+        }
     }
 };
 

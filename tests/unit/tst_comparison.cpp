@@ -106,6 +106,14 @@ private slots:
         // The original ended without any Close: the replay's own closing is not the server's doing.
         const CloseSide none[2];
         QVERIFY(compare(nothing, nothing, none, clientFirst).closeMatched());
+        // Same code and reason, but the server closed first then and answers now: the verdict names it.
+        CloseSide serverFirst[2] = {{true, false, 1000, "bye"}, {true, true, 1000, "bye"}};
+        CloseSide serverAnswered[2] = {{true, true, 1000, "bye"}, {true, false, 1000, "bye"}};
+        const Comparison c = compare(nothing, nothing, serverFirst, serverAnswered);
+        QVERIFY(!c.closeMatched());
+        QVERIFY2(c.verdict().contains("1000 \"bye\" (the server closed first) -> 1000 \"bye\" (an answer to the "
+                                      "client's Close)"),
+                 qPrintable(c.verdict()));
     }
 };
 
