@@ -108,6 +108,20 @@ bool ProxyConnection::passOnHalfClose(Direction side)
     StreamSocket *receiver = receiverOf(side);
     if (!receiver || !receiver->isOpen())
         return false;
+    if (receiver->tls() && m_ws) {
+        const capture::CloseInfo &c = m_ws->relay().close();
+        const int i = capture::directionIndex(side);
+        if (c.closeSent[i] && !c.closeSent[1 - i]) {
+            // RFC 6455 7.1.1: an endpoint that sent a Close waits for the answering Close before it ends
+            // TCP. A client that closes TCP at once (Qt's QWebSocket does) would, passed on as Socktap's
+            // close_notify, make the server's TLS stack drop its answer (Python's asyncio does): lost from
+            // the capture and from the replay. Socktap is the TLS endpoint on that leg, so its close_notify
+            // waits for the answer (or the linger); plain TCP keeps passing the FIN on at once.
+            m_deferredHalfClose = side;
+            m_lingerTimer.start(LingerMs);
+            return true;
+        }
+    }
     receiver->shutdownWrite();
     m_lingerTimer.start(LingerMs);
     return true;

@@ -171,6 +171,8 @@ private:
     };
     std::optional<FirstEnd> m_firstEnd; // the first TCP end of a WebSocket or tunnel
     std::optional<capture::Direction> m_halfClosed; // the side that sent FIN first (WebSocket, tunnel)
+    // That side's FIN (a close_notify on a TLS leg) waits for the other side's answering Close.
+    std::optional<capture::Direction> m_deferredHalfClose;
     QTimer m_lingerTimer; // how long a half-closed connection may stay so
     bool m_finished = false;
     bool m_shuttingDown = false;

@@ -142,6 +142,8 @@ void WebSocketSession::captured(Direction from, const capture::MessageFacts &mes
         s.state = capture::SessionState::Closing;
     if (closing || m_relay.violations() != s.violations)
         m_owner.publish();
+    if (message.opcode == quint8(ws::Opcode::Close) && m_owner.closeReceived)
+        m_owner.closeReceived(from);
     if (m_capture.wantsFlush())
         m_capture.flush();
 }

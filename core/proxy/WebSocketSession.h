@@ -32,6 +32,7 @@ public:
         std::function<void()> publish;
         std::function<void(Direction from, quint16 code, const QString &why)> failed; // strict mode
         std::function<void(Direction from)> backlogCleared; // nothing of `from` is kept back any more
+        std::function<void(Direction from)> closeReceived; // a Close frame from `from` was captured
     };
 
     WebSocketSession(const ProxyConfig &config, capture::CaptureWriter &capture, Owner owner,
