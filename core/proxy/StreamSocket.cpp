@@ -92,6 +92,8 @@ void StreamSocket::flushTls()
 StreamSocket::ReadStatus StreamSocket::readTls(QByteArray &buffer, qsizetype max)
 {
     const qsizetype before = buffer.size();
+    if (m_tlsEof)
+        return ReadStatus::Eof;
     for (;;) {
         m_cipher.resize(max);
         const ssize_t n = m_fd < 0 ? 0 : ::recv(m_fd, m_cipher.data(), size_t(max), 0);
@@ -111,8 +113,14 @@ StreamSocket::ReadStatus StreamSocket::readTls(QByteArray &buffer, qsizetype max
                 return ReadStatus::Error;
             }
             if (st == TlsSession::Status::Closed) {
+                // The last data and the close_notify often come in one segment: the data now, the end at
+                // the next read (which the socket itself may never announce: its peer waits for ours).
+                m_tlsEof = true;
                 m_readNotifier->setEnabled(false);
-                return buffer.size() > before ? ReadStatus::Data : ReadStatus::Eof;
+                if (buffer.size() == before)
+                    return ReadStatus::Eof;
+                QMetaObject::invokeMethod(this, [this] { emit readable(); }, Qt::QueuedConnection);
+                return ReadStatus::Data;
             }
             if (buffer.size() > before)
                 return ReadStatus::Data;

@@ -89,6 +89,7 @@ private:
     std::unique_ptr<TlsSession> m_tls;
     QByteArray m_cipher; // ciphertext read, for the TLS session
     bool m_tlsReported = false;
+    bool m_tlsEof = false; // the peer's close_notify arrived: every later read is the end
 };
 
 // Puts fd in non-blocking mode with TCP_NODELAY (small messages must not wait for Nagle).

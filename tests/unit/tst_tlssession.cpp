@@ -3,13 +3,18 @@
 // the server's certificate is right for a trusted CA, an unknown CA and a wrong name.
 #include "certs/CertificateAuthority.h"
 #include "core/proxy/ClientHello.h"
+#include "core/proxy/StreamSocket.h"
 #include "core/proxy/TlsSession.h"
 
 #include <QRandomGenerator>
 
 #include <QFile>
 #include <QTemporaryDir>
+#include <QScopeGuard>
 #include <QTest>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace socktap;
 using proxy::TlsContexts;
@@ -92,6 +97,45 @@ private slots:
         server->close();
         QByteArray rest;
         QCOMPARE(client->receive(server->takeOutgoing(), rest), TlsSession::Status::Closed);
+    }
+
+    void closeNotifyWithTheLastDataIsAnEnd()
+    {
+        // A peer's last data and its close_notify in one segment, and no FIN after it (the peer waits for
+        // ours): the data is read, and the next read says the stream ended (it used to say "would block",
+        // and the end went unnoticed until a timeout).
+        int fds[2];
+        QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        const auto closePeer = qScopeGuard([&] { ::close(fds[1]); });
+        QString error;
+        TlsContexts contexts(m_ca.get(), {m_caFile}, &error);
+        QVERIFY2(contexts.isValid(), qPrintable(error));
+        auto server = TlsSession::server(contexts, {QStringLiteral("peer.test")});
+        proxy::StreamSocket socket(fds[0]);
+        socket.startTls(TlsSession::client(contexts, QStringLiteral("peer.test")));
+        const auto pump = [&] {
+            QByteArray plain;
+            socket.read(plain, 65536);
+            char buffer[65536];
+            const ssize_t n = ::recv(fds[1], buffer, sizeof buffer, 0);
+            QByteArray ignored;
+            if (n > 0)
+                server->receive(QByteArrayView(buffer, n), ignored);
+            const QByteArray out = server->takeOutgoing();
+            if (!out.isEmpty())
+                ::send(fds[1], out.constData(), size_t(out.size()), 0);
+        };
+        for (int round = 0; round < 50 && !(server->handshakeDone() && socket.tls()->handshakeDone()); ++round)
+            pump();
+        QVERIFY(server->handshakeDone() && socket.tls()->handshakeDone());
+        server->send("last words");
+        server->close();
+        const QByteArray both = server->takeOutgoing(); // one write: data and close_notify together
+        QCOMPARE(::send(fds[1], both.constData(), size_t(both.size()), 0), ssize_t(both.size()));
+        QByteArray plain;
+        QCOMPARE(socket.read(plain, 65536), proxy::StreamSocket::ReadStatus::Data);
+        QCOMPARE(plain, QByteArray("last words"));
+        QCOMPARE(socket.read(plain, 65536), proxy::StreamSocket::ReadStatus::Eof);
     }
 
     void unknownCaIsReported()
