@@ -297,6 +297,10 @@ void MainWindow::buildSessionMenu()
         connect(pause, &QAction::triggered, this, [this, from](bool on) { setPaused(from, on); });
         m_pause[int(from)] = pause;
     }
+    m_holdPingPong = session->addAction(tr("Pauses hold pings and pongs &too"));
+    m_holdPingPong->setCheckable(true);
+    m_holdPingPong->setToolTip(tr("Off (the default): Ping and Pong pass a pause, so the peers' keepalive does "
+                                  "not time out while you look. On: the next pause holds them too."));
     m_resumeAll = session->addAction(tr("&Resume all"), this, &MainWindow::resumeAll);
     m_resumeAll->setToolTip(tr("Forward everything held in this session and stop pausing it"));
     session->addSeparator();
@@ -357,6 +361,7 @@ void MainWindow::setPaused(capture::Direction from, bool on)
     command.kind = intercept::SessionCommand::Kind::SetPause;
     command.from = from;
     command.on = on;
+    command.holdPingPong = m_holdPingPong->isChecked();
     m_paused[id][int(from)] = on;
     sendCommand(id, command, this, [this, id, from, on](const intercept::CommandResult &result) {
         if (result.ok)

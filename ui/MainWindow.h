@@ -122,6 +122,7 @@ public:
     InterceptPane *interceptPane() const { return m_intercept; }
     QAction *pauseAction(capture::Direction from) const { return m_pause[int(from)]; }
     QAction *resumeAllAction() const { return m_resumeAll; }
+    QAction *holdPingPongAction() const { return m_holdPingPong; }
     QAction *closeSessionAction() const { return m_closeSession; }
     QAction *rulesAction() const { return m_rulesAction; }
     const std::shared_ptr<intercept::InterceptHub> &hub() const { return m_hub; }
@@ -316,6 +317,7 @@ private:
     QAction *m_follow;
     std::array<QAction *, 2> m_pause {}; // indexed by capture::Direction: who sent what is paused
     QAction *m_resumeAll = nullptr;
+    QAction *m_holdPingPong = nullptr;
     QAction *m_closeSession = nullptr;
     QAction *m_replayAction = nullptr;
     QLabel *m_emptyHint = nullptr;

@@ -46,8 +46,10 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
 Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload) const
 {
     Verdict v;
-    // Pausing a direction holds its data messages; control frames queue behind whatever is held.
-    if (paused(from) && !ws::isControl(opcode)) {
+    // Pausing a direction holds its data messages (Ping and Pong too when asked); the relay lets Ping and
+    // Pong pass what is held, and holds a Close behind held messages for the user to decide.
+    const bool pingPong = opcode == quint8(ws::Opcode::Ping) || opcode == quint8(ws::Opcode::Pong);
+    if (paused(from) && (!ws::isControl(opcode) || (pingPong && pausesPingPong(from)))) {
         v.hold = true;
         v.notes.append(QStringLiteral("paused"));
     }
@@ -83,6 +85,12 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             break;
         }
         case Action::Hold:
+            if (pingPong && !r.holdPingPong) {
+                // The peers' keepalive passes a breakpoint unless the rule says otherwise.
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
             v.hold = true;
             break;
         case Action::SetHeader:

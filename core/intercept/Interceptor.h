@@ -37,7 +37,14 @@ public:
         const int i = capture::directionIndex(from);
         return m_paused[i] || m_ruleFor[i];
     }
-    void setPaused(capture::Direction from, bool on) { m_paused[capture::directionIndex(from)] = on; }
+    // holdPingPong: the pause holds Ping and Pong frames too (by default they pass it: a peer's keepalive
+    // must not starve while the user looks).
+    void setPaused(capture::Direction from, bool on, bool holdPingPong = false)
+    {
+        m_paused[capture::directionIndex(from)] = on;
+        m_pausedPingPong[capture::directionIndex(from)] = on && holdPingPong;
+    }
+    bool pausesPingPong(capture::Direction from) const { return m_pausedPingPong[capture::directionIndex(from)]; }
     bool paused(capture::Direction from) const { return m_paused[capture::directionIndex(from)]; }
 
     // First matching rule wins unless it says "continue"; a paused direction holds every data message.
@@ -55,6 +62,7 @@ private:
     std::vector<Applicable> m_applicable; // enabled message rules whose host and path match this session
     bool m_ruleFor[2] = {false, false};
     bool m_paused[2] = {false, false};
+    bool m_pausedPingPong[2] = {false, false};
 };
 
 } // namespace socktap::intercept

@@ -57,6 +57,9 @@ struct Rule
     QByteArray headerValue; // SetHeader
     HeadSide on = HeadSide::Request; // SetHeader, RemoveHeader
     bool continueAfter = false; // "continue": true: later rules are tried too
+    // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
+    // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).
+    bool holdPingPong = false;
 
     bool isHeaderRule() const { return action == Action::SetHeader || action == Action::RemoveHeader; }
     // "rule 2 'strip tokens'" (1-based index; the name only when there is one).

@@ -38,8 +38,8 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
     return out;
 }
 
-const QStringList RuleFields = {"name",    "enabled", "continue", "match",  "action", "ms",
-                                "payload", "pattern", "with",     "header", "value",  "on"};
+const QStringList RuleFields = {"name",    "enabled", "continue", "match", "action", "ms",          "payload",
+                                "pattern", "with",    "header",   "value", "on",     "holdPingPong"};
 const QStringList MatchFields = {"host", "path", "direction", "type", "payload", "regex"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
 const QStringList MessageMatchFields = {"direction", "type", "payload", "regex"};
@@ -50,8 +50,9 @@ QStringList actionFields(Action a)
 {
     switch (a) {
     case Action::Drop:
-    case Action::Hold:
         return {};
+    case Action::Hold:
+        return {"holdPingPong"};
     case Action::Delay:
         return {"ms"};
     case Action::Replace:
@@ -335,8 +336,9 @@ bool readActionFields(FieldReader &r, Rule *rule)
 {
     switch (rule->action) {
     case Action::Drop:
-    case Action::Hold:
         return true;
+    case Action::Hold:
+        return r.flag(QStringLiteral("holdPingPong"), &rule->holdPingPong);
     case Action::Delay:
         if (!r.has(QStringLiteral("ms")))
             return r.fail(QStringLiteral("ms"), QStringLiteral("missing (action 'delay' needs it)"));
@@ -442,6 +444,8 @@ QJsonObject ruleToJson(const Rule &r)
     }
     if (r.continueAfter)
         o[QStringLiteral("continue")] = true;
+    if (r.action == Action::Hold && r.holdPingPong)
+        o[QStringLiteral("holdPingPong")] = true;
     return o;
 }
 

@@ -31,6 +31,7 @@ struct SessionCommand
     quint64 id = 0;
     std::optional<OutgoingMessage> message; // Release (edited), Send
     bool on = false;
+    bool holdPingPong = false; // SetPause: Ping and Pong are held too (by default they pass)
     quint16 flag = capture::MessageFlag::Injected; // Send
     quint16 closeCode = 1000; // Close: sent as given, invalid codes too
     QByteArray closeReason;

@@ -6,6 +6,8 @@
 #include "core/capture/CaptureWriter.h"
 #include "core/ws/Utf8Validator.h"
 
+#include <algorithm>
+
 namespace socktap::proxy {
 
 using intercept::CommandResult;
@@ -148,11 +150,23 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
         m_sink.captured(from, f);
         return;
     }
-    const intercept::Verdict v =
+    intercept::Verdict v =
         m_interceptor ? m_interceptor->decide(from, m.opcode, m.payload) : intercept::Verdict {};
     if (v.forwardsAsIs() && s.queue.empty()) {
         // The common case: nothing to change and nothing ahead. The frames go out as received.
         sendAsIs(from, capture::factsOf(m), acc.raw, now);
+        acc.raw.resize(0);
+        return;
+    }
+    const bool pingPong = m.opcode == quint8(ws::Opcode::Ping) || m.opcode == quint8(ws::Opcode::Pong);
+    if (v.forwardsAsIs() && pingPong) {
+        // A Ping or Pong passes what is held (RFC 6455 5.4: control frames may come between the frames of
+        // others; what is queued is whole messages, so this is a frame boundary): the peers' keepalive
+        // must not time out while the user looks at a breakpoint.
+        capture::MessageFacts f = capture::factsOf(m);
+        f.note = QStringLiteral("passed %1 held message(s) (pings and pongs are not held unless asked)")
+                     .arg(s.queue.size());
+        sendAsIs(from, f, acc.raw, now);
         acc.raw.resize(0);
         return;
     }
@@ -167,6 +181,15 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     if (v.drop) {
         recordDropped(from, u);
         return;
+    }
+    const bool heldAhead = std::any_of(s.queue.begin(), s.queue.end(),
+                                       [](const Unit &q) { return q.state == Unit::State::Held; });
+    if (!v.hold && m.opcode == quint8(ws::Opcode::Close) && heldAhead) {
+        // A Close would cut off the held messages ahead of it: it is held too, shown, and the user decides
+        // (forward everything, or drop what is held first).
+        v.hold = true;
+        u.note += (u.note.isEmpty() ? QString() : QStringLiteral("; "))
+            + QStringLiteral("held behind the held messages it would cut off");
     }
     if (v.hold) {
         u.state = Unit::State::Held;

@@ -71,7 +71,7 @@ void WebSocketSession::followRules()
     intercept::Interceptor next =
         hub ? intercept::Interceptor(hub->rules(), s.host, s.path) : intercept::Interceptor();
     for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient})
-        next.setPaused(d, m_interceptor.paused(d)); // new rules, the user's pauses kept
+        next.setPaused(d, m_interceptor.paused(d), m_interceptor.pausesPingPong(d)); // the user's pauses kept
     m_interceptor = std::move(next);
     m_relay.setInterceptor(&m_interceptor);
 }
@@ -220,7 +220,7 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
         m_relay.refreshGates();
         break;
     case SessionCommand::Kind::SetPause:
-        m_interceptor.setPaused(c.from, c.on);
+        m_interceptor.setPaused(c.from, c.on, c.holdPingPong);
         m_relay.refreshGates();
         break;
     case SessionCommand::Kind::Send:

@@ -246,6 +246,80 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("free")); }, WaitMs));
     }
 
+    void aPauseDoesNotStarveTheServersKeepalive_data()
+    {
+        QTest::addColumn<bool>("holdPingPong");
+        QTest::newRow("pings and pongs pass the pause") << false;
+        QTest::newRow("held too, when asked") << true;
+    }
+
+    void aPauseDoesNotStarveTheServersKeepalive()
+    {
+        // python3-websockets pings every 0.3 s and closes with 1011 when no Pong comes within 0.3 s. With
+        // the client's direction paused and a message held, the client's Pongs still pass, so the session
+        // lives on for many ping rounds; the user then forwards the message and the server gets it. Asked
+        // to hold pings and pongs too, the pause holds the Pong and the server's own timer ends it.
+        QFETCH(bool, holdPingPong);
+        QProcess server;
+        server.start(QStringLiteral("/usr/bin/python3"),
+                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/keepalive_server.py"), "0.3", "0.3"});
+        QVERIFY(QTest::qWaitFor([&] { return server.canReadLine() || server.state() == QProcess::NotRunning; },
+                                WaitMs));
+        const QByteArray banner = server.readLine().trimmed();
+        QVERIFY2(banner.startsWith("port "), (banner + server.readAllStandardError()).constData());
+        const auto stop = qScopeGuard([&] {
+            server.kill();
+            server.waitForFinished();
+        });
+        QByteArray said;
+        const auto serverSaid = [&](const QByteArray &what) {
+            return QTest::qWaitFor(
+                [&] {
+                    said += server.readAll();
+                    return said.contains(what);
+                },
+                WaitMs);
+        };
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        ProxyHarness proxy(withHub(hub));
+        auto client = openClient(QUrl(QStringLiteral("ws://127.0.0.1:%1/keepalive").arg(QString::fromLatin1(banner.mid(5)))),
+                                 proxy.networkProxy());
+        QVERIFY(client);
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        SessionCommand p = pause(Direction::ClientToServer);
+        p.holdPingPong = holdPingPong;
+        QVERIFY(run(proxy, s->id, p).ok);
+        client->sendTextMessage(QStringLiteral("while you look"));
+        QVERIFY(QTest::qWaitFor([&] { return hub->held().size() == 1; }, WaitMs));
+        if (holdPingPong) {
+            // The Pong is held with the message, and the server's own keepalive gives up: its Close 1011
+            // "keepalive ping timeout" is in the capture. (That a Close behind held messages is held for
+            // the user is tst_relay's aCloseBehindHeldMessagesIsHeldToo: this server fails the connection,
+            // closing TCP at once, so its client never answers.)
+            QVERIFY(QTest::qWaitFor(
+                [&] {
+                    for (const auto &m : proxy.messages(s->id))
+                        if (m.record.opcode == quint8(ws::Opcode::Close) && m.record.closeCode == 1011)
+                            return true;
+                    return false;
+                },
+                WaitMs));
+            return;
+        }
+        QTest::qWait(2000); // six ping rounds
+        said += server.readAll();
+        QVERIFY2(!said.contains("closed"), said.constData());
+        QCOMPARE(client->state(), QAbstractSocket::ConnectedState);
+        QVERIFY(run(proxy, s->id, release(Direction::ClientToServer, hub->held().front().id)).ok);
+        QVERIFY2(serverSaid("received while you look"), said.constData());
+        // The pongs that passed say so in the capture.
+        bool passed = false;
+        for (const auto &m : proxy.messages(s->id))
+            passed |= m.record.opcode == quint8(ws::Opcode::Pong) && m.note.contains("passed 1 held message");
+        QVERIFY(passed);
+    }
+
     void holdingStopsReadingTheSender()
     {
         // Backpressure behind a breakpoint: Socktap stops reading the paused sender once the high-water mark

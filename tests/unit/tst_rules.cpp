@@ -205,7 +205,7 @@ private slots:
             << withRules(R"({"action": "drop", "mtach": {}})")
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
-               "pattern, with, header, value or on)";
+               "pattern, with, header, value, on or holdPingPong)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
