@@ -35,7 +35,7 @@ QString rangeText(ws::CloseCodeInfo::Range r)
 QString side(const capture::CloseInfo &c, capture::Direction d)
 {
     const int i = capture::directionIndex(d);
-    if (!c.closeSent[i])
+    if (!c.closeSent[i] && !c.closeUndelivered[i])
         return QObject::tr("no Close frame");
     const quint16 code = c.code[i].value_or(ws::CloseCode::NoStatusReceived);
     const auto info = ws::closeCodeInfo(code);
@@ -46,6 +46,10 @@ QString side(const capture::CloseInfo &c, capture::Direction d)
         text += QObject::tr("<br>(the Close frame carried no code; 1005 is what applications are told)");
     if (!c.reason[i].isEmpty())
         text += QObject::tr("<br>Reason: “%1”").arg(htmlEscape(QString::fromUtf8(c.reason[i])));
+    if (c.closeUndelivered[i])
+        text += QObject::tr("<br><span style='color:#d32f2f'>Received by Socktap, not delivered: the %1 had "
+                            "already gone</span>")
+                    .arg(QLatin1String(capture::directionName(capture::opposite(d))));
     return text;
 }
 

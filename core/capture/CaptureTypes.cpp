@@ -198,6 +198,7 @@ std::span<const MessageFlagName> messageFlagNames()
         {MessageFlag::Held, "held"},
         {MessageFlag::Resent, "resent"},
         {MessageFlag::Reencoded, "reencoded"},
+        {MessageFlag::Undelivered, "undelivered"},
     };
     return Names;
 }

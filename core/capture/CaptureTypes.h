@@ -65,6 +65,9 @@ struct CloseInfo
     std::optional<quint16> code[2]; // per direction; absent code in a Close frame means 1005
     QByteArray reason[2];
     bool closeSent[2] = {false, false}; // a Close frame crossed in that direction
+    // A Close frame from that side reached Socktap but not the other side (it had gone): code and reason
+    // say what was received; closeSent stays false.
+    bool closeUndelivered[2] = {false, false};
     qint64 firstCloseTime = 0;
     qint64 tcpEndTime = 0;
     EndReason end = EndReason::None;
@@ -166,8 +169,11 @@ inline constexpr quint16 Delayed = 1 << 8; // held back by a delay rule, then fo
 inline constexpr quint16 Held = 1 << 9; // stopped at a breakpoint, then forwarded (or edited, dropped)
 inline constexpr quint16 Resent = 1 << 10; // a captured message sent again by the user
 inline constexpr quint16 Reencoded = 1 << 11; // re-compressed by Socktap to keep the receiver decoding
+// Not delivered: the receiver had ended its connection (reset: nothing was written; FIN: written to a
+// peer that reads no more). The note says which and when.
+inline constexpr quint16 Undelivered = 1 << 12;
 // What Socktap changed: any of these means the bytes that crossed are not the ones the sender wrote.
-inline constexpr quint16 Changed = Edited | Injected | Dropped | Delayed | Held | Resent | Reencoded;
+inline constexpr quint16 Changed = Edited | Injected | Dropped | Delayed | Held | Resent | Reencoded | Undelivered;
 } // namespace MessageFlag
 
 // The flags' stable names, as files (the native format, HAR's _socktap) write them; ServerToClient is a

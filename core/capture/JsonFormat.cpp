@@ -37,9 +37,11 @@ QJsonObject closeToJson(const CloseInfo &c)
         o["firstCloser"] = directionName(*c.firstCloser);
     for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
         const int i = directionIndex(d);
-        if (!c.closeSent[i])
+        if (!c.closeSent[i] && !c.closeUndelivered[i])
             continue;
         QJsonObject side;
+        if (c.closeUndelivered[i])
+            side["delivered"] = false; // received from this side, never reached the other
         if (c.code[i])
             side["code"] = int(*c.code[i]);
         side["codeName"] = ws::closeCodeInfo(c.code[i].value_or(ws::CloseCode::NoStatusReceived)).name;

@@ -270,9 +270,11 @@ QJsonObject closeJson(const CloseInfo &c)
     if (c.firstCloser)
         o["firstCloser"] = directionName(*c.firstCloser);
     for (int i = 0; i < 2; ++i) {
-        if (!c.closeSent[i] && !c.code[i] && c.reason[i].isEmpty())
+        if (!c.closeSent[i] && !c.code[i] && c.reason[i].isEmpty() && !c.closeUndelivered[i])
             continue;
         QJsonObject side {{"sent", c.closeSent[i]}};
+        if (c.closeUndelivered[i])
+            side["undelivered"] = true;
         if (c.code[i])
             side["code"] = int(*c.code[i]);
         if (!c.reason[i].isEmpty())
@@ -554,6 +556,8 @@ void readClose(Reader &r, CloseInfo &c)
         const QJsonObject sideObject = r.object(key);
         Reader side(sideObject, r.prefix(key), nullptr);
         c.closeSent[i] = side.boolean("sent");
+        if (side.has("undelivered"))
+            c.closeUndelivered[i] = side.boolean("undelivered");
         if (side.has("code"))
             c.code[i] = quint16(side.integer("code", 0, 65535));
         c.reason[i] = side.base64("reasonBase64");

@@ -27,7 +27,7 @@ void ProxyConnection::onSideEnded(Direction side, StreamSocket::ReadStatus how)
     const bool client = side == Direction::ClientToServer;
     if (m_phase == Phase::WebSocket || m_phase == Phase::Tunnel) {
         if (m_ws)
-            m_ws->ended(side);
+            m_ws->ended(side, reset);
         if (!m_firstEnd)
             m_firstEnd = FirstEnd {side, reset, m_ws && m_ws->relay().close().handshakeCompleted()};
         if (!reset && m_ws && m_ws->relay().backlog(side) > 0) {

@@ -87,9 +87,10 @@ bool WebSocketRelay::failIfStrict(Direction from, ws::Violations v, QByteArrayVi
 void WebSocketRelay::noteClose(Direction from, std::optional<quint16> code, QByteArrayView reason, qint64 now)
 {
     const int i = capture::directionIndex(from);
-    if (m_close.closeSent[i])
+    if (m_close.closeSent[i] || m_close.closeUndelivered[i])
         return;
-    m_close.closeSent[i] = true;
+    // Crossed only if its receiver was still there; otherwise received and not delivered.
+    (m_undeliverable[i] ? m_close.closeUndelivered[i] : m_close.closeSent[i]) = true;
     m_close.code[i] = code;
     m_close.reason[i] = reason.toByteArray();
     if (!m_close.firstCloser) {

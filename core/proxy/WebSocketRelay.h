@@ -84,6 +84,9 @@ public:
     bool sliceSpent(Direction from) const { return sliceSpent(side(from)); }
     // `from` ended its TCP stream: a message in progress is captured, marked incomplete.
     void ended(Direction from, qint64 now);
+    // What `from` sends from now on cannot reach its receiver (it has gone): a Close from it is recorded
+    // as received, not as crossed.
+    void setUndeliverable(Direction from) { m_undeliverable[capture::directionIndex(from)] = true; }
 
     // Interception. The interceptor (owned by the caller) decides gated messages; after its rules or
     // pauses change, call refreshGates(). A direction becomes gated at its next message boundary.
@@ -182,6 +185,7 @@ private:
     Side m_client;
     Side m_server;
     capture::CloseInfo m_close;
+    bool m_undeliverable[2] = {false, false};
     ws::Violations m_violations;
     QString m_firstViolation;
     bool m_failed = false;

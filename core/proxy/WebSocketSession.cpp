@@ -1,6 +1,7 @@
 #include "WebSocketSession.h"
 
 #include "core/capture/Clock.h"
+#include "core/capture/TextFormat.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/ws/ClosePayload.h"
 
@@ -110,9 +111,25 @@ void WebSocketSession::takeUntaken(Direction from)
     resumeIfRelieved(from);
 }
 
-void WebSocketSession::ended(Direction from)
+void WebSocketSession::ended(Direction from, bool reset)
 {
-    m_relay.ended(from, nowMicros());
+    const qint64 now = nowMicros();
+    m_relay.ended(from, now);
+    // From now on what the other side sends does not reach `from`: recorded as such, never as forwarded.
+    QString &why = m_gone[capture::directionIndex(from)];
+    // A peer that sent its Close and then ended TCP has done its part of the closing handshake (its
+    // answer is written as before); one that reset, or ended TCP without a Close, has gone.
+    const bool closedFirst = m_relay.close().closeSent[capture::directionIndex(from)];
+    if (why.isEmpty() && (reset || !closedFirst)) {
+        const QString who = QLatin1String(capture::directionName(from));
+        why = reset ? QStringLiteral("not delivered: the %1 had reset the connection (%2)")
+                          .arg(who, capture::clockTime(now))
+                    : QStringLiteral("not delivered: the %1 had ended TCP (%2), and a WebSocket peer that "
+                                     "ends TCP reads no more (RFC 6455 7.1.1)")
+                          .arg(who, capture::clockTime(now));
+        m_goneByReset[capture::directionIndex(from)] = reset;
+        m_relay.setUndeliverable(capture::opposite(from));
+    }
 }
 
 // --- WebSocketRelay::Sink ---
@@ -122,6 +139,8 @@ void WebSocketSession::forward(Direction from, QByteArrayView bytes)
     StreamSocket *to = receiverOf(from);
     if (!to || bytes.isEmpty())
         return;
+    if (m_goneByReset[capture::directionIndex(capture::opposite(from))] || !to->isOpen())
+        return; // nothing can be written to a reset connection (the capture says not delivered)
     to->write(bytes);
     // Backpressure: stop reading the sender while the receiver has too much queued (TCP then slows the
     // sender down) or while too much of it waits behind a held message.
@@ -134,7 +153,15 @@ void WebSocketSession::forward(Direction from, QByteArrayView bytes)
 void WebSocketSession::captured(Direction from, const capture::MessageFacts &message)
 {
     capture::SessionInfo &s = *m_owner.session;
-    m_capture.message(s.id, from, message);
+    const QString &gone = m_gone[capture::directionIndex(capture::opposite(from))];
+    if (!gone.isEmpty()) {
+        capture::MessageFacts undelivered = message;
+        undelivered.flags |= capture::MessageFlag::Undelivered;
+        undelivered.note = message.note.isEmpty() ? gone : message.note + QStringLiteral("; ") + gone;
+        m_capture.message(s.id, from, undelivered);
+    } else {
+        m_capture.message(s.id, from, message);
+    }
     // Session-level facts that change with messages: the closing handshake and violations.
     const bool closing =
         message.opcode == quint8(ws::Opcode::Close) && s.state == capture::SessionState::Open;

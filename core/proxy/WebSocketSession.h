@@ -47,7 +47,8 @@ public:
         return m_relay.backlog(from) <= m_config.highWaterNow()
             && m_untaken[capture::directionIndex(from)].isEmpty();
     }
-    void ended(Direction from);
+    // `from` ended its TCP connection (reset: nothing more can be written to it).
+    void ended(Direction from, bool reset = false);
     // One turn of the event loop's worth of decoding (see WebSocketRelay::startSlice).
     void startSlice(Direction from) { m_relay.startSlice(from); }
     bool sliceSpent(Direction from) const { return m_relay.sliceSpent(from); }
@@ -83,6 +84,8 @@ private:
     // Bytes the relay did not take yet (its decoding time slice was spent), per direction; offered again
     // on the next turn of the event loop, with reading from that sender paused until they are taken.
     QByteArray m_untaken[2];
+    QString m_gone[2]; // per side that ended: why what is sent to it is not delivered
+    bool m_goneByReset[2] = {false, false};
 };
 
 } // namespace socktap::proxy

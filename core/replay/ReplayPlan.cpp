@@ -45,7 +45,9 @@ bool sentByPeer(const capture::MessageRecord &r)
 {
     if (r.has(MessageFlag::Injected))
         return false;
-    return !(r.has(MessageFlag::Dropped) && r.direction() == capture::Direction::ClientToServer);
+    // A client message dropped, or never delivered (the server had gone), never reached the server.
+    return !((r.has(MessageFlag::Dropped) || r.has(MessageFlag::Undelivered))
+             && r.direction() == capture::Direction::ClientToServer);
 }
 
 ComparedMessage compared(const capture::MessageView &m, bool sentPayload)

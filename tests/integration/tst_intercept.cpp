@@ -100,7 +100,8 @@ QStringList describe(ProxyHarness &proxy, capture::SessionId id)
                                          {MessageFlag::Dropped, "dropped"},
                                          {MessageFlag::Injected, "injected"},
                                          {MessageFlag::Resent, "resent"},
-                                         {MessageFlag::Delayed, "delayed"}}) {
+                                         {MessageFlag::Delayed, "delayed"},
+                                         {MessageFlag::Undelivered, "undelivered"}}) {
             if (m.record.has(flag))
                 line += QLatin1Char(' ') + QLatin1String(name);
         }
@@ -318,6 +319,41 @@ private slots:
         for (const auto &m : proxy.messages(s->id))
             passed |= m.record.opcode == quint8(ws::Opcode::Pong) && m.note.contains("passed 1 held message");
         QVERIFY(passed);
+    }
+
+    void whatCouldNotBeDeliveredSaysSo()
+    {
+        // Messages held while the server goes away are not "forwarded" when the user lets them go: the
+        // capture says they were not delivered, to whom and why, and the close is what happened (the
+        // server ended TCP without a closing handshake), never "both Close frames crossed".
+        Live live;
+        QVERIFY(live.open());
+        auto &[hub, proxy, echo, client, id] = live;
+        QVERIFY(live.run(pause(Direction::ClientToServer)).ok);
+        for (const char *text : {"one", "two", "three"})
+            client->sendTextMessage(QString::fromLatin1(text));
+        QVERIFY(QTest::qWaitFor([&] { return hub->held().size() == 3; }, WaitMs));
+        echo.clients.first()->abort(); // the server is gone, without a Close
+        QTest::qWait(300);
+        SessionCommand all;
+        all.kind = SessionCommand::Kind::ReleaseAll;
+        all.from = Direction::ClientToServer;
+        QVERIFY(live.run(all).ok);
+        QVERIFY(proxy.waitMessages(id, 3));
+        QVERIFY(echo.texts.isEmpty());
+        for (const auto &m : proxy.messages(id)) {
+            if (m.record.direction() != Direction::ClientToServer || m.record.opcode != 1)
+                continue;
+            QVERIFY2(m.record.has(MessageFlag::Undelivered), qPrintable(describe(proxy, id).join('\n')));
+            QVERIFY2(m.note.contains("not delivered: the server had"), qPrintable(m.note));
+        }
+        const auto ended = proxy.waitSession([&](const auto &s) {
+            return s.id == id && (s.state == SessionState::Closed || s.state == SessionState::Failed);
+        });
+        QVERIFY(ended);
+        QVERIFY(!ended->close.handshakeCompleted());
+        QVERIFY2(ended->close.end == capture::EndReason::ServerEof || ended->close.end == capture::EndReason::ServerReset,
+                 capture::endReasonName(ended->close.end));
     }
 
     void holdingStopsReadingTheSender()

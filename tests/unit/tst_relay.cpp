@@ -347,6 +347,26 @@ private slots:
         QCOMPARE(u.forwardedToServer, close);
     }
 
+    void aCloseThatCannotReachItsReceiverDidNotCross()
+    {
+        // The server has gone: the client's Close reaches Socktap and no further. Recorded as received
+        // (code, reason) and not delivered; the closing handshake is not complete.
+        Transcript t;
+        proxy::WebSocketRelay relay({}, t);
+        relay.setUndeliverable(Direction::ClientToServer);
+        relay.received(Direction::ClientToServer,
+                       ws::FrameWriter::frame(ws::Opcode::Close, QByteArray("\x03\xe8" "bye", 5), true), 1);
+        relay.received(Direction::ServerToClient, ws::FrameWriter::frame(ws::Opcode::Close, "", false), 2);
+        const capture::CloseInfo &c = relay.close();
+        QVERIFY(!c.closeSent[0]);
+        QVERIFY(c.closeUndelivered[0]);
+        QCOMPARE(c.code[0], std::optional<quint16>(1000));
+        QCOMPARE(c.reason[0], QByteArray("bye"));
+        QVERIFY(c.closeSent[1]);
+        QVERIFY(!c.handshakeCompleted());
+        QCOMPARE(c.firstCloser, std::optional(Direction::ClientToServer));
+    }
+
     void releaseEditedSendsTheNewPayloadAndKeepsTheOriginal()
     {
         Transcript t;
