@@ -4,6 +4,7 @@
 #include "CloseSessionDialog.h"
 #include "CloseView.h"
 #include "ColumnChooser.h"
+#include "FailedConnectionsNotice.h"
 #include "ComposePanel.h"
 #include "FileJob.h"
 #include "HandshakeView.h"
@@ -129,6 +130,10 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     leftLayout->setContentsMargins(4, 4, 4, 4);
     leftLayout->addLayout(filterRow);
     leftLayout->addWidget(m_sessionStack, 1);
+    m_failedNotice = new FailedConnectionsNotice(store, left);
+    leftLayout->addWidget(m_failedNotice);
+    connect(m_failedNotice, &FailedConnectionsNotice::showRequested, this, [this] { m_showHttp->setChecked(true); });
+    connect(m_showHttp, &QCheckBox::toggled, m_failedNotice, &FailedConnectionsNotice::setShown);
     updateEmptyState();
 
     // Right: the inspectors.
@@ -572,6 +577,7 @@ void MainWindow::updateCounters()
 void MainWindow::onSessionsChanged(const QList<capture::SessionId> &ids)
 {
     m_sessions->update(ids);
+    m_failedNotice->update(ids);
     noteChanges(ids);
     updateSessionActions();
     if (m_current && ids.contains(m_current))
@@ -659,6 +665,7 @@ void MainWindow::clearCapture()
     showFileWarnings({}, {});
     m_current = 0;
     m_sessions->clear();
+    m_failedNotice->clear();
     showSession(true);
     updateSessionActions();
     updateCounters();

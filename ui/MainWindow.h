@@ -57,6 +57,7 @@ class CaptureFeed;
 class CloseView;
 class ColumnChooser;
 class ComposePanel;
+class FailedConnectionsNotice;
 class FileJob;
 class InterceptPane;
 class HandshakeView;
@@ -114,6 +115,7 @@ public:
     QTableView *sessionView() const { return m_sessionView; }
     QTabWidget *tabs() const { return m_tabs; }
     QLabel *noSessionHint() const { return m_noSession; }
+    FailedConnectionsNotice *failedConnectionsNotice() const { return m_failedNotice; }
     HandshakeView *handshakeView() const { return m_handshake; }
     MessagesPanel *messagesPanel() const { return m_messages; }
     CloseView *closeView() const { return m_close; }
@@ -301,6 +303,7 @@ private:
     QTableView *m_sessionView;
     QLineEdit *m_filterBox;
     QCheckBox *m_showHttp;
+    FailedConnectionsNotice *m_failedNotice = nullptr;
     QTabWidget *m_tabs;
     QStackedWidget *m_inspectors = nullptr; // m_tabs, or m_noSession while nothing is selected
     QLabel *m_noSession = nullptr;

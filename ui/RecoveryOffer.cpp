@@ -26,8 +26,10 @@ RecoveryOffer::RecoveryOffer(MainWindow *window, std::vector<capture::CaptureDir
                           .arg(QLocale().toString(c.started, QLocale::ShortFormat), c.howItEnded(), c.journal);
     if (m_captures.size() > 1)
         details += QLatin1Char(' ')
-            + tr("%n more capture(s) of runs that did not stop cleanly: 'socktap recover' lists them.", nullptr,
-                 int(m_captures.size() - 1));
+            + (m_captures.size() == 2
+                   ? tr("One more run did not stop cleanly: 'socktap recover' lists its capture.")
+                   : tr("%1 more runs did not stop cleanly: 'socktap recover' lists their captures.")
+                         .arg(m_captures.size() - 1));
     details += QLatin1Char(' ') + tr("Later keeps it for 'socktap recover' and File > Open.");
     m_box->setInformativeText(details);
     m_box->setTextInteractionFlags(Qt::TextSelectableByMouse);

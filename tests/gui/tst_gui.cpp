@@ -5,7 +5,14 @@
 // Last, capture files through the File menu's methods: open (native, HAR, dropped), save, export, cancel.
 #include "support/Peers.h"
 #include "support/StandIn.h"
+#include "core/capture/BatchJournal.h"
+#include "core/capture/CaptureWriter.h"
+#include "core/capture/Clock.h"
+#include "core/capture/Recovery.h"
 #include "ui/CaptureFeed.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
 #include "ui/CloseSessionDialog.h"
 #include "ui/CloseView.h"
 #include "ui/ColumnChooser.h"
@@ -14,6 +21,8 @@
 #include "ui/HandshakeView.h"
 #include "ui/HeldMessageModel.h"
 #include "ui/InterceptPane.h"
+#include "ui/FailedConnectionsNotice.h"
+#include "ui/RecoveryOffer.h"
 #include "ui/MainWindow.h"
 #include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
@@ -1149,6 +1158,87 @@ private slots:
         QVERIFY(
             QTest::qWaitFor([&] { return w.window->sessionView()->isVisibleTo(w.window.get()); }, WaitMs));
         QVERIFY(!w.window->emptyHint()->isVisibleTo(w.window.get()));
+    }
+
+    void failedConnectionsDoNotVanish()
+    {
+        // A CONNECT to a server that is down is a failed tunnel, hidden by default with the HTTP and tunnel
+        // noise; a line under the list says it happened and why, and shows them in one click.
+        LiveWindow w;
+        QVERIFY(w.window->startProxy());
+        auto *notice = w.window->failedConnectionsNotice();
+        QVERIFY(!notice->isVisibleTo(w.window.get()));
+        for (int i = 0; i < 2; ++i) {
+            RawClient client;
+            QVERIFY(client.connect(w.window->proxyPort()));
+            client.send("CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+            const auto head = client.readResponseHead();
+            QVERIFY(head && head->status == 502);
+        }
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return notice->count() == 2 && notice->isVisibleTo(w.window.get());
+            },
+            WaitMs));
+        QVERIFY2(notice->text().contains(QStringLiteral("2 connections failed")) && notice->text().contains("refused"),
+                 qPrintable(notice->text()));
+        QCOMPARE(w.window->sessionView()->model()->rowCount(), 0); // hidden by default
+        emit notice->linkActivated(QStringLiteral("show"));
+        QVERIFY(!notice->isVisibleTo(w.window.get()));
+        QCOMPARE(w.window->sessionView()->model()->rowCount(), 2);
+    }
+
+    void recoveryOfferReopensTheCapture()
+    {
+        // A run that was killed left its journal; the next window offers it back and Reopen loads it.
+        QTemporaryDir root;
+        const pid_t gone = ::fork(); // a pid whose process has ended
+        if (gone == 0)
+            ::_exit(0);
+        ::waitpid(gone, nullptr, 0);
+        const QString dir = root.filePath(QStringLiteral("capture-20261206-120000-%1").arg(gone));
+        QVERIFY(QDir().mkpath(dir));
+        {
+            capture::CaptureStore killed;
+            QString error;
+            auto journal = capture::BatchJournal::create(dir + "/" + capture::BatchJournal::FileName, 1 << 30, &error);
+            QVERIFY2(journal, qPrintable(error));
+            killed.setCrashJournal(journal);
+            capture::CaptureWriter writer(killed);
+            capture::SessionInfo s;
+            s.id = killed.newSessionId();
+            s.state = capture::SessionState::Open;
+            s.scheme = "ws";
+            s.host = "example.test";
+            s.port = 80;
+            s.path = "/kept";
+            s.upgradedAt = capture::nowMicros();
+            writer.session(s);
+            writer.flush();
+            journal->flush();
+        }
+        auto found = capture::listCaptureDirectories(root.path());
+        QCOMPARE(found.size(), size_t(1));
+        QVERIFY(found.front().endedAbnormally());
+        LiveWindow w;
+        auto *offer = new ui::RecoveryOffer(w.window.get(), found);
+        QVERIFY(offer->box());
+        QVERIFY2(offer->box()->text().contains("did not stop cleanly: reopen its capture of 1 sessions"),
+                 qPrintable(offer->box()->text()));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            w.window->resize(1280, 800);
+            QTest::qWait(50);
+            offer->box()->grab().save(shots + QStringLiteral("/socktap-recovery-offer.png"));
+        }
+        offer->choose(ui::RecoveryOffer::Choice::Reopen);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return w.window->sessions()->rowCount() == 1;
+            },
+            WaitMs));
+        QVERIFY(capture::listCaptureDirectories(root.path()).front().reported()); // not offered again
     }
 
     void sessionListColumns()
