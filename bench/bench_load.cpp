@@ -770,6 +770,25 @@ qint64 statusKb(pid_t pid, const char *field)
     return kb;
 }
 
+// CPU seconds (user + system) a process has used so far.
+double cpuSeconds(pid_t pid)
+{
+    FILE *f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    const bool ok = std::fgets(line, sizeof line, f) != nullptr;
+    std::fclose(f);
+    if (!ok)
+        return 0;
+    // After the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const char *p = std::strrchr(line, ')');
+    unsigned long long utime = 0, stime = 0;
+    if (!p || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return 0;
+    return double(utime + stime) / double(::sysconf(_SC_CLK_TCK));
+}
+
 bool waitForPort(quint16 port)
 {
     for (int i = 0; i < 200; ++i) {
@@ -983,6 +1002,21 @@ int main(int argc, char **argv)
     const int rounds = g_quick ? 2'000 : 20'000;
     const int connections = g_quick ? 1'000 : 5'000;
     const bool mitm = haveProgram("mitmdump");
+    // Socktap keeps its capture in the cache directory (the crash journal): a throw-away one, removed at the
+    // end, so that benchmark traffic never fills the user's.
+    char cacheTemplate[] = "/tmp/socktap-bench-cache-XXXXXX";
+    const char *cache = ::mkdtemp(cacheTemplate);
+    if (cache)
+        ::setenv("XDG_CACHE_HOME", cache, 1);
+    struct RemoveCache
+    {
+        const char *path;
+        ~RemoveCache()
+        {
+            if (path)
+                std::system((std::string("rm -rf '") + path + "'").c_str());
+        }
+    } removeCache {cache};
     std::printf("socktap load benchmark: %u cores, %s run, fd limit %llu; mitmdump %s\n\n",
                 std::thread::hardware_concurrency(), g_quick ? "quick" : "full",
                 static_cast<unsigned long long>(limit.rlim_cur),
@@ -1039,7 +1073,9 @@ int main(int argc, char **argv)
         for (const auto &[label, size, count] : bulk) {
             SinkServer server(false);
             withRoute(server.port, [&](const Route &route, qint64 idleKb) {
+                const double cpuBefore = route.pid ? cpuSeconds(route.pid) : 0;
                 const Throughput r = pipelined(route, server, size, count);
+                const double cpu = route.pid ? cpuSeconds(route.pid) - cpuBefore : 0;
                 std::string value = size == 64 ? fmt("%.0f messages/s", r.messagesPerSecond)
                                                : fmt("%.0f MB/s", r.megabytesPerSecond);
                 if (!r.ok)
@@ -1048,6 +1084,14 @@ int main(int argc, char **argv)
                 report(route.name, label, value);
                 if (r.delivered == 0)
                     return;
+                if (route.pid) {
+                    // What the proxy costs the machine, not only how fast it goes: on two cores its CPU is
+                    // taken from the client and the server being debugged.
+                    const double gb = double(r.delivered) * double(size) / 1e9;
+                    report(route.name, "  proxy CPU, " + label,
+                           fmt("%.2f s per GB", cpu / gb) + fmt(", %.2f s per million messages",
+                                                                cpu / (double(r.delivered) / 1e6)));
+                }
                 if (route.pid) {
                     const double peak = double(statusKb(route.pid, "VmHWM")) / 1024;
                     report(route.name, "  peak RSS after " + label, fmt("%.0f MiB", peak));
