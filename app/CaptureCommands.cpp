@@ -26,17 +26,29 @@ int failWith(const QString &message)
     return CaptureFileExit;
 }
 
+// Reads path into store with its own ids, saying its warnings; nothing (after saying why) on failure.
+std::optional<capture::OpenResult> openForCommand(const QString &path, capture::CaptureStore &store)
+{
+    QString error;
+    auto opened = capture::openCapture(path, store, &error, capture::OpenOptions {true, {}});
+    if (!opened) {
+        failWith(error);
+        return std::nullopt;
+    }
+    for (const QString &warning : opened->warnings)
+        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(warning));
+    return opened;
+}
+
 } // namespace
 
 int runCaptureCommand(const AppOptions &o)
 {
     capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
     QString error;
-    const auto opened = capture::openCapture(o.captureFile, store, &error, capture::OpenOptions {true, {}});
+    const auto opened = openForCommand(o.captureFile, store);
     if (!opened)
-        return failWith(error);
-    for (const QString &warning : opened->warnings)
-        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(warning));
+        return CaptureFileExit;
     if (o.command == AppOptions::Command::Open) {
         ConsoleSink sink(store, o.json ? ConsoleSink::Format::Json : ConsoleSink::Format::Text);
         sink.printStore();
@@ -98,12 +110,10 @@ int runRecoverCommand(const AppOptions &o)
         return runCaptureCommand(open);
     }
     capture::CaptureStore store(capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
-    QString error;
-    const auto opened = capture::openCapture(c.journal, store, &error, capture::OpenOptions {true, {}});
+    const auto opened = openForCommand(c.journal, store);
     if (!opened)
-        return failWith(error);
-    for (const QString &warning : opened->warnings)
-        std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(warning));
+        return CaptureFileExit;
+    QString error;
     capture::SaveReport report;
     if (!capture::saveNative(store, {}, o.recoverSave, &error, {}, &report))
         return failWith(error);

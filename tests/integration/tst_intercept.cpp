@@ -7,6 +7,7 @@
 #include "core/ws/FrameWriter.h"
 #include "core/ws/MessageAssembler.h"
 #include "support/Peers.h"
+#include "support/PythonPeer.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -261,17 +262,9 @@ private slots:
         // lives on for many ping rounds; the user then forwards the message and the server gets it. Asked
         // to hold pings and pongs too, the pause holds the Pong and the server's own timer ends it.
         QFETCH(bool, holdPingPong);
-        QProcess server;
-        server.start(QStringLiteral("/usr/bin/python3"),
-                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/keepalive_server.py"), "0.3", "0.3"});
-        QVERIFY(QTest::qWaitFor([&] { return server.canReadLine() || server.state() == QProcess::NotRunning; },
-                                WaitMs));
-        const QByteArray banner = server.readLine().trimmed();
-        QVERIFY2(banner.startsWith("port "), (banner + server.readAllStandardError()).constData());
-        const auto stop = qScopeGuard([&] {
-            server.kill();
-            server.waitForFinished();
-        });
+        PythonPeer peer;
+        QVERIFY2(peer.start(QStringLiteral("keepalive_server.py"), {"0.3", "0.3"}), peer.banner.constData());
+        QProcess &server = peer.process;
         QByteArray said;
         const auto serverSaid = [&](const QByteArray &what) {
             return QTest::qWaitFor(
@@ -283,8 +276,7 @@ private slots:
         };
         auto hub = std::make_shared<intercept::InterceptHub>();
         ProxyHarness proxy(withHub(hub));
-        auto client = openClient(QUrl(QStringLiteral("ws://127.0.0.1:%1/keepalive").arg(QString::fromLatin1(banner.mid(5)))),
-                                 proxy.networkProxy());
+        auto client = openClient(peer.url(QStringLiteral("ws"), QStringLiteral("/keepalive")), proxy.networkProxy());
         QVERIFY(client);
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
         QVERIFY(s);

@@ -10,6 +10,7 @@
 #include "core/replay/Replayer.h"
 #include "core/ws/FrameWriter.h"
 #include "support/Peers.h"
+#include "support/PythonPeer.h"
 #include "support/TlsPeers.h"
 
 #include <QBuffer>
@@ -638,19 +639,10 @@ private slots:
         QVERIFY(write("cert.pem", certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
         QVERIFY(write("key.pem", serverCa->leafKeyPem()));
         QVERIFY(write("ca.pem", serverCa->certificatePem()));
-        QProcess python;
-        python.start(QStringLiteral("/usr/bin/python3"),
-                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/wss_server.py"), dir.filePath("cert.pem"),
-                      dir.filePath("key.pem")});
-        QVERIFY(QTest::qWaitFor([&] { return python.canReadLine() || python.state() == QProcess::NotRunning; },
-                                WaitMs));
-        const QByteArray banner = python.readLine().trimmed();
-        QVERIFY2(banner.startsWith("port "), (banner + python.readAllStandardError()).constData());
-        const auto stopPython = qScopeGuard([&] {
-            python.kill();
-            python.waitForFinished();
-        });
-        const QUrl url(QStringLiteral("wss://127.0.0.1:%1/chat").arg(QString::fromLatin1(banner.mid(5))));
+        PythonPeer python;
+        QVERIFY2(python.start(QStringLiteral("wss_server.py"), {dir.filePath("cert.pem"), dir.filePath("key.pem")}),
+                 python.banner.constData());
+        const QUrl url = python.url(QStringLiteral("wss"), QStringLiteral("/chat"));
 
         QString error;
         proxy::ProxyConfig config;
