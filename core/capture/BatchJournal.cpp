@@ -153,6 +153,11 @@ public:
         h.headBytes = r.get<quint64>();
         h.payloadBytes = r.get<quint64>();
         h.crc = r.get<quint32>();
+        if (h.magic == 0 && h.version == 0 && h.headBytes == 0) {
+            // The zeros after the last chunk of a journal whose writer died (it writes whole blocks).
+            m_file.seek(m_file.size());
+            return false;
+        }
         if (h.magic != ChunkMagic || h.version != ChunkVersion || h.headBytes > MaxHeadBytes
             || h.payloadBytes > MaxPayloadBytes) {
             *error = QStringLiteral("%1: damaged chunk at byte %2").arg(m_file.fileName()).arg(at);
@@ -200,7 +205,7 @@ BatchJournal::BatchJournal(std::shared_ptr<CaptureFile> file, quint64 maxBytes)
 
 std::shared_ptr<BatchJournal> BatchJournal::create(const QString &path, quint64 maxBytes, QString *error)
 {
-    auto file = CaptureFile::createRaw(path, false, error);
+    auto file = CaptureFile::createDirect(path, error);
     if (!file)
         return nullptr;
     file->append(QByteArray(Magic, MagicBytes));

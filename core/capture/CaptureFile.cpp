@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@ namespace {
 constexpr qsizetype EagerFlushBytes = 1 << 20;
 constexpr size_t SpareBuffers = 8;
 constexpr qsizetype SpareCapacity = 32 << 20;
+constexpr qsizetype DirectBuffer = 4 << 20; // a multiple of CaptureFile::DirectBlock
 
 QString systemError()
 {
@@ -53,6 +55,25 @@ std::shared_ptr<CaptureFile> CaptureFile::make(const QString &path, bool removeO
 std::shared_ptr<CaptureFile> CaptureFile::createRaw(const QString &path, bool removeOnClose, QString *error)
 {
     return make(path, removeOnClose, false, error);
+}
+
+std::shared_ptr<CaptureFile> CaptureFile::createDirect(const QString &path, QString *error)
+{
+    auto f = make(path, false, false, error);
+    if (!f)
+        return nullptr;
+    // Set before the first write: the flusher reads m_direct under m_mutex.
+    void *buffer = nullptr;
+    const int flags = ::fcntl(f->m_fd, F_GETFL);
+    std::lock_guard lock(f->m_mutex);
+    if (::posix_memalign(&buffer, DirectBlock, DirectBuffer) == 0 && flags >= 0
+        && ::fcntl(f->m_fd, F_SETFL, flags | O_DIRECT) == 0) {
+        f->m_aligned = static_cast<char *>(buffer);
+        f->m_direct = true;
+    } else {
+        std::free(buffer); // (tmpfs and some file systems refuse O_DIRECT: buffered writes then)
+    }
+    return f;
 }
 
 std::shared_ptr<CaptureFile> CaptureFile::create(const QString &path, bool removeOnClose, QString *error)
@@ -91,10 +112,61 @@ CaptureFile::~CaptureFile()
         m_wake.notify_all();
         m_flusher.join();
     }
-    if (m_fd >= 0)
+    if (m_fd >= 0) {
+        if (m_direct)
+            (void)::ftruncate(m_fd, off_t(m_written)); // the last block's padding goes
         ::close(m_fd);
+    }
+    std::free(m_aligned);
     if (m_removeOnClose)
         QFile::remove(m_path);
+}
+
+bool CaptureFile::writeOutDirect(const Chunks &chunks)
+{
+    // Fill the aligned buffer; write it whole when full; at the end write what is there rounded up to a
+    // block (zeros after it), keeping the partial block to rewrite with what follows next time.
+    const auto writeBlocks = [&](qsizetype bytes) {
+        qsizetype done = 0;
+        while (done < bytes) {
+            const ssize_t n = ::pwrite(m_fd, m_aligned + done, size_t(bytes - done), off_t(m_alignedAt + quint64(done)));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0 || n % DirectBlock != 0)
+                return false;
+            done += n;
+        }
+        return true;
+    };
+    for (const QByteArray &part : chunks.parts) {
+        qsizetype at = 0;
+        while (at < part.size()) {
+            const qsizetype take = std::min(part.size() - at, DirectBuffer - m_alignedUsed);
+            std::memcpy(m_aligned + m_alignedUsed, part.constData() + at, size_t(take));
+            m_alignedUsed += take;
+            at += take;
+            if (m_alignedUsed == DirectBuffer) {
+                if (!writeBlocks(DirectBuffer))
+                    return false;
+                m_alignedAt += quint64(DirectBuffer);
+                m_alignedUsed = 0;
+            }
+        }
+    }
+    if (m_alignedUsed == 0)
+        return true;
+    const qsizetype whole = m_alignedUsed / DirectBlock * DirectBlock;
+    const qsizetype padded = (m_alignedUsed + DirectBlock - 1) / DirectBlock * DirectBlock;
+    std::memset(m_aligned + m_alignedUsed, 0, size_t(padded - m_alignedUsed));
+    if (!writeBlocks(padded))
+        return false;
+    // Keep only the partial last block, at the start of the buffer, for the next flush to complete.
+    const qsizetype partial = m_alignedUsed - whole;
+    if (whole > 0 && partial > 0)
+        std::memmove(m_aligned, m_aligned + whole, size_t(partial));
+    m_alignedAt += quint64(whole);
+    m_alignedUsed = partial;
+    return true;
 }
 
 bool CaptureFile::writeOut(const Chunks &chunks)
@@ -140,7 +212,7 @@ void CaptureFile::flusherLoop()
         std::swap(m_flushing, m_pending);
         lock.unlock();
         // m_flushing is only changed by this thread, under the lock; readers read it under the lock.
-        const bool ok = m_writeError.isEmpty() && writeOut(m_flushing);
+        const bool ok = m_writeError.isEmpty() && (m_direct ? writeOutDirect(m_flushing) : writeOut(m_flushing));
         const QString why = ok ? QString() : systemError();
         lock.lock();
         if (!ok && m_writeError.isEmpty())

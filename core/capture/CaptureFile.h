@@ -29,6 +29,14 @@ public:
     static std::shared_ptr<CaptureFile> create(const QString &path, bool removeOnClose, QString *error);
     // Creates a file for raw bytes (no header line): a payload spill segment.
     static std::shared_ptr<CaptureFile> createRaw(const QString &path, bool removeOnClose, QString *error);
+    // A raw file written around the page cache (O_DIRECT, where the file system allows it): the crash
+    // journal writes every byte of traffic once and never reads it back during the run, and filling the
+    // page cache with it cost more CPU than the relay itself (first-touch page allocation, reclaim,
+    // writeback). The bytes go through a reused aligned buffer; the last partial block is written padded
+    // with zeros and rewritten at the next flush, and the padding is cut when the file is closed (after a
+    // crash, up to a block of zeros may follow the last byte: readers stop at it).
+    static std::shared_ptr<CaptureFile> createDirect(const QString &path, QString *error);
+    static constexpr qsizetype DirectBlock = 4096;
     // Opens an existing file read-only.
     static std::shared_ptr<CaptureFile> open(const QString &path, QString *error);
     ~CaptureFile();
@@ -73,12 +81,17 @@ private:
                                              QString *error);
     void flusherLoop();
     bool writeOut(const Chunks &chunks);
+    bool writeOutDirect(const Chunks &chunks);
 
     QString m_path;
     int m_fd = -1;
     bool m_writable = false;
     bool m_removeOnClose = false;
     bool m_recycle = false; // keep written buffers for takeBuffer() (a journal; a spill never asks)
+    bool m_direct = false; // O_DIRECT: writes go through m_aligned, block by block
+    char *m_aligned = nullptr; // DirectBuffer bytes, DirectBlock-aligned (the flusher's)
+    qsizetype m_alignedUsed = 0; // bytes in m_aligned not yet written whole (the last partial block)
+    quint64 m_alignedAt = 0; // the file offset m_aligned starts at (a multiple of DirectBlock)
 
     mutable std::mutex m_mutex;
     std::condition_variable m_wake; // the flusher: work to do, or stop

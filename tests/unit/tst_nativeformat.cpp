@@ -336,6 +336,16 @@ private slots:
         original.setCrashJournal(nullptr);
         const QByteArray whole = readAll(path);
 
+        // The journal is written in whole blocks: a writer that died leaves zeros after its last chunk.
+        const QString padded = dir.filePath("padded");
+        writeFile(padded, whole + QByteArray(4000, '\0'));
+        CaptureStore fromPadded;
+        const auto all = openCapture(padded, fromPadded, &error, OpenOptions {true, {}});
+        QVERIFY2(all, qPrintable(error));
+        QCOMPARE(all->messages, 7u);
+        QVERIFY(all->warnings.isEmpty());
+        QCOMPARE(fromPadded.session(1)->state, SessionState::Closed);
+
         // Killed mid-write: the last chunk is cut; everything before it is read, and that is said.
         const QString cut = dir.filePath("cut");
         writeFile(cut, whole.left(whole.size() - 5));
