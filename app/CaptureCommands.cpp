@@ -87,10 +87,10 @@ int runRecoverCommand(const AppOptions &o)
         }
         int n = 0;
         for (const capture::CaptureDirectory &c : captures) {
-            std::printf("%d  %s  %llu sessions, %llu messages, %s  %s%s\n  %s\n", ++n,
+            std::printf("%d  %s  %s, %s, %s  %s%s\n  %s\n", ++n,
                         qPrintable(QLocale::c().toString(c.started, QStringLiteral("yyyy-MM-dd HH:mm:ss"))),
-                        static_cast<unsigned long long>(c.summary.sessions),
-                        static_cast<unsigned long long>(c.summary.messages),
+                        qPrintable(capture::counted(c.summary.sessions, "session")),
+                        qPrintable(capture::counted(c.summary.messages, "message")),
                         qPrintable(capture::byteSize(c.summary.bytes)), qPrintable(c.howItEnded()),
                         c.summary.cutOff ? " (last moment cut off)" : "", qPrintable(c.journal));
         }
@@ -117,9 +117,8 @@ int runRecoverCommand(const AppOptions &o)
     capture::SaveReport report;
     if (!capture::saveNative(store, {}, o.recoverSave, &error, {}, &report))
         return failWith(error);
-    std::fprintf(stderr, "socktap: wrote %llu sessions, %llu messages to %s\n",
-                 static_cast<unsigned long long>(opened->sessions),
-                 static_cast<unsigned long long>(opened->messages), qPrintable(o.recoverSave));
+    std::fprintf(stderr, "socktap: wrote %s, %s to %s\n", qPrintable(capture::counted(opened->sessions, "session")),
+                 qPrintable(capture::counted(opened->messages, "message")), qPrintable(o.recoverSave));
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "core/capture/CaptureStore.h"
 #include "core/capture/NativeFile.h"
 #include "core/capture/Recovery.h"
+#include "core/capture/TextFormat.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/TlsSession.h"
@@ -219,11 +220,10 @@ int runHeadless(app::AppOptions options)
     capture::CaptureStore &store = *home.store;
     for (const capture::CaptureDirectory &c : home.unreported()) {
         std::fprintf(stderr,
-                     "socktap: an earlier Socktap (pid %lld) did not stop cleanly; its capture of %llu "
-                     "sessions, %llu messages is in %s ('socktap open' it, or 'socktap recover' to list "
-                     "captures)\n",
-                     static_cast<long long>(c.pid), static_cast<unsigned long long>(c.summary.sessions),
-                     static_cast<unsigned long long>(c.summary.messages), qPrintable(c.journal));
+                     "socktap: an earlier Socktap (pid %lld) did not stop cleanly; its capture of %s, %s is "
+                     "in %s ('socktap open' it, or 'socktap recover' to list captures)\n",
+                     static_cast<long long>(c.pid), qPrintable(capture::counted(c.summary.sessions, "session")),
+                     qPrintable(capture::counted(c.summary.messages, "message")), qPrintable(c.journal));
         capture::markReported(c.path);
     }
     const QString exposed = proxy::requireCredentialsBeyondLoopback(options.proxy);

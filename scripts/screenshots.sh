@@ -22,4 +22,7 @@ cp "$dark/socktap-menu-session.png" "$SOCKTAP_ROOT/docs/socktap-menu-session-dar
 # The empty window (before the first session), light and dark, both sizes.
 HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
     "$SOCKTAP_ROOT/build/tests/tst_gui" emptyStateSaysWhatToDo >/dev/null
+# The failed-connections line under the list, and the offer to reopen a capture after a crash.
+HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
+    "$SOCKTAP_ROOT/build/tests/tst_gui" failedConnectionsDoNotVanish recoveryOfferReopensTheCapture >/dev/null
 

@@ -2,6 +2,8 @@
 
 #include "MainWindow.h"
 
+#include "core/capture/TextFormat.h"
+
 #include <QDir>
 #include <QMessageBox>
 #include <QPointer>
@@ -18,9 +20,9 @@ RecoveryOffer::RecoveryOffer(MainWindow *window, std::vector<capture::CaptureDir
         return;
     const capture::CaptureDirectory &c = m_captures.front();
     m_box = new QMessageBox(QMessageBox::Question, tr("Socktap"),
-                            tr("Socktap did not stop cleanly: reopen its capture of %1 sessions, %2 messages?")
-                                .arg(c.summary.sessions)
-                                .arg(c.summary.messages),
+                            tr("Socktap did not stop cleanly: reopen its capture of %1, %2?")
+                                .arg(capture::counted(c.summary.sessions, "session"),
+                                     capture::counted(c.summary.messages, "message")),
                             QMessageBox::NoButton, window);
     QString details = tr("The run that started %1 %2. Its capture is in %3.")
                           .arg(QLocale().toString(c.started, QLocale::ShortFormat), c.howItEnded(), c.journal);

@@ -1,5 +1,7 @@
 #include "Recovery.h"
 
+#include "TextFormat.h"
+
 #include <QDir>
 #include <QFile>
 #include <QStandardPaths>
@@ -157,11 +159,9 @@ QStringList pruneCaptureDirectories(const QString &root, int keep, quint64 maxBy
             bytes += size;
             continue;
         }
-        removed << QStringLiteral("%1 (%2 sessions, %3 messages, %4)")
-                       .arg(c.path)
-                       .arg(c.summary.sessions)
-                       .arg(c.summary.messages)
-                       .arg(c.howItEnded());
+        removed << QStringLiteral("%1 (%2, %3, %4)")
+                       .arg(c.path, counted(c.summary.sessions, "session"), counted(c.summary.messages, "message"),
+                            c.howItEnded());
         dir.removeRecursively();
     }
     return removed;

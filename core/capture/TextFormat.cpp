@@ -120,6 +120,11 @@ QString clockTime(qint64 micros)
     return QDateTime::fromMSecsSinceEpoch(micros / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
 }
 
+QString counted(quint64 n, const char *noun)
+{
+    return QStringLiteral("%1 %2%3").arg(n).arg(QLatin1String(noun), n == 1 ? QString() : QStringLiteral("s"));
+}
+
 SessionInfo openedSnapshot(const SessionInfo &info)
 {
     SessionInfo s = info;

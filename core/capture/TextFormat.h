@@ -15,6 +15,8 @@ QStringList changeNames(const MessageRecord &record);
 // change from `previous` is not worth a line.
 QString sessionLine(const SessionInfo &info, std::optional<SessionState> previous);
 QString byteSize(quint64 bytes); // "512 B", "1.5 KiB", "3.0 MiB"
+// "1 session", "2 sessions": a count with its noun (English plural in -s).
+QString counted(quint64 n, const char *noun);
 // Local wall-clock time of a capture time (µs since the epoch): "14:03:07.512".
 QString clockTime(qint64 micros);
 // The session as it was when it opened (its upgrade): state Open, no close, no end. What a console

@@ -1184,6 +1184,11 @@ private slots:
         QVERIFY2(notice->text().contains(QStringLiteral("2 connections failed")) && notice->text().contains("refused"),
                  qPrintable(notice->text()));
         QCOMPARE(w.window->sessionView()->model()->rowCount(), 0); // hidden by default
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            w.window->resize(1280, 800);
+            QTest::qWait(50);
+            w.window->grab().save(shots + QStringLiteral("/socktap-failed-connections.png"));
+        }
         emit notice->linkActivated(QStringLiteral("show"));
         QVERIFY(!notice->isVisibleTo(w.window.get()));
         QCOMPARE(w.window->sessionView()->model()->rowCount(), 2);
@@ -1224,7 +1229,7 @@ private slots:
         LiveWindow w;
         auto *offer = new ui::RecoveryOffer(w.window.get(), found);
         QVERIFY(offer->box());
-        QVERIFY2(offer->box()->text().contains("did not stop cleanly: reopen its capture of 1 sessions"),
+        QVERIFY2(offer->box()->text().contains("did not stop cleanly: reopen its capture of 1 session, 0 messages?"),
                  qPrintable(offer->box()->text()));
         if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
             w.window->resize(1280, 800);

@@ -83,7 +83,7 @@ private slots:
         Socktap next;
         next.useHome(home.path());
         QVERIFY(next.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
-        const auto found = QRegularExpression(QStringLiteral("did not stop cleanly; its capture of 1 sessions, "
+        const auto found = QRegularExpression(QStringLiteral("did not stop cleanly; its capture of 1 session, "
                                                              "40 messages is in (\\S+) "))
                                .match(QString::fromUtf8(next.err));
         QVERIFY2(found.hasMatch(), next.err.constData());
@@ -146,7 +146,7 @@ private slots:
         // Kept, and offered back: recover lists it as ended by the signal with its messages.
         const auto [code, list, err] = run(home.path(), {"recover"});
         QCOMPARE(code, 0);
-        QVERIFY2(list.contains("1 sessions, 8 messages") && list.contains("ended by signal 15"),
+        QVERIFY2(list.contains("1 session, 8 messages") && list.contains("ended by signal 15"),
                  (list + err).constData());
         const auto [saved, out, saveErr] =
             run(home.path(), {"recover", "1", "--save", home.filePath("kept.socktap")});
