@@ -267,6 +267,7 @@ BrowserLaunch::~BrowserLaunch()
         signalTree(SIGKILL);
         waitForTree(2000);
     }
+    m_group = 0;
     removeProfile();
 }
 
@@ -459,6 +460,7 @@ void BrowserLaunch::onFinished(int exitCode, QProcess::ExitStatus status)
             signalTree(SIGKILL);
             waitForTree(2000);
         }
+        m_group = 0; // gone: its id may be reused by an unrelated group
         removeProfile();
         emit finished(exitCode, message);
     });

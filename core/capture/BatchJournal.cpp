@@ -189,6 +189,12 @@ private:
     bool m_cutOff = false;
 };
 
+// [offset, offset + length) inside size bytes, without the sum overflowing on a crafted file.
+bool within(quint64 offset, quint64 length, qsizetype size)
+{
+    return offset <= quint64(size) && length <= quint64(size) - offset;
+}
+
 QString cutOffWarning(const QString &path)
 {
     return QStringLiteral("%1: the last chunk is incomplete (cut off mid-write?); it was ignored, "
@@ -234,9 +240,9 @@ void BatchJournal::append(const CaptureBatch &batch)
                         .arg(m_file->path());
         return;
     }
-    m_file->append(header);
-    if (!batch.payloads.isEmpty())
-        m_file->append(batch.payloads); // shared with the batch, written from its own buffer
+    // One append: a flush between the head and its payloads would put the head on disk alone, padded with
+    // zeros that a reader after a crash could take for the payloads.
+    m_file->append(header, batch.payloads); // the payloads shared with the batch, written from its buffer
 }
 
 void BatchJournal::flush()
@@ -282,10 +288,7 @@ std::optional<JournalSummary> summarizeJournal(const QString &path, QString *err
         }
         summary.messages += r.get<quint32>();
     }
-    if (!why.isEmpty()) {
-        *error = why;
-        return std::nullopt;
-    }
+    summary.damage = why; // what came before the damage still counts: it can be opened
     summary.sessions = sessions.size();
     summary.cutOff = reader.cutOff();
     return summary;
@@ -303,9 +306,13 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
     QByteArray head;
     QByteArray payloads;
     QString why;
-    const auto damaged = [&](const QString &what) {
-        *error = QStringLiteral("%1: damaged chunk ending at byte %2: %3").arg(path).arg(reader.position()).arg(what);
-        return std::nullopt;
+    // What came before a damaged chunk is kept (applied already) and the damage said, as for a torn end.
+    const auto damaged = [&](const QString &what) -> std::optional<OpenResult> {
+        result.warnings << QStringLiteral("%1: damaged chunk ending at byte %2: %3; everything before it was read")
+                               .arg(path)
+                               .arg(reader.position())
+                               .arg(what);
+        return result;
     };
     while (reader.next(h, head, &payloads, &why)) {
         auto batch = std::make_shared<CaptureBatch>();
@@ -348,7 +355,7 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
             if (it == ids.end())
                 return damaged(QStringLiteral("a message for session %1 before that session").arg(session));
             m.session = it->second;
-            if (m.batchOffset + m.record.capturedSize > quint64(payloads.size()))
+            if (!within(m.batchOffset, m.record.capturedSize, payloads.size()))
                 return damaged(QStringLiteral("a payload beyond the chunk's bytes"));
             batch->messages.push_back(m);
         }
@@ -366,15 +373,15 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
             d.originalSize = r.get<quint32>();
             d.originalRef = r.get<quint64>();
             d.note = QString::fromUtf8(r.bytes(r.get<quint32>()));
-            if (d.wirePayloadRef + d.wirePayloadSize > quint64(payloads.size())
-                || d.originalRef + d.originalSize > quint64(payloads.size()))
+            if (!within(d.wirePayloadRef, d.wirePayloadSize, payloads.size())
+                || !within(d.originalRef, d.originalSize, payloads.size()))
                 return damaged(QStringLiteral("a detail beyond the chunk's bytes"));
             batch->details.push_back(std::move(d));
         }
         if (!r.ok())
             return damaged(QStringLiteral("its head ends early"));
         for (const BatchMessage &m : batch->messages)
-            if (m.batchDetail >= qint32(batch->details.size()))
+            if (m.batchDetail < -1 || m.batchDetail >= qint32(batch->details.size()))
                 return damaged(QStringLiteral("a message's detail is missing"));
         result.messages += batch->messages.size();
         batch->payloads = std::move(payloads);
@@ -385,10 +392,8 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
             return std::nullopt;
         }
     }
-    if (!why.isEmpty()) {
-        *error = why;
-        return std::nullopt;
-    }
+    if (!why.isEmpty())
+        result.warnings << why + QStringLiteral("; everything before it was read");
     if (reader.cutOff())
         result.warnings << cutOffWarning(path);
     return result;

@@ -65,6 +65,7 @@ struct JournalSummary
     quint64 messages = 0;
     quint64 bytes = 0; // of the file
     bool cutOff = false; // its last chunk is incomplete
+    QString damage; // where reading stopped at a damaged chunk (what came before it is counted)
 };
 std::optional<JournalSummary> summarizeJournal(const QString &path, QString *error);
 

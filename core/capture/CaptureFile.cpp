@@ -113,8 +113,9 @@ CaptureFile::~CaptureFile()
         m_flusher.join();
     }
     if (m_fd >= 0) {
-        if (m_direct)
-            (void)::ftruncate(m_fd, off_t(m_written)); // the last block's padding goes
+        if (m_direct && m_writeError.isEmpty())
+            (void)::ftruncate(m_fd, off_t(m_written)); // the last block's padding goes (never grows a file
+                                                         // whose writes failed: zeros past the end are an end)
         ::close(m_fd);
     }
     std::free(m_aligned);
@@ -246,6 +247,20 @@ quint64 CaptureFile::append(QByteArray lines)
     const quint64 offset = m_written + quint64(m_flushing.bytes + m_pending.bytes);
     m_pending.bytes += lines.size();
     m_pending.parts.push_back(std::move(lines));
+    if (m_pending.bytes >= EagerFlushBytes)
+        m_wake.notify_one();
+    return offset;
+}
+
+quint64 CaptureFile::append(QByteArray first, QByteArray second)
+{
+    std::unique_lock lock(m_mutex);
+    m_drained.wait(lock, [&] { return m_pending.bytes < WriteBacklogLimit || m_stop; });
+    const quint64 offset = m_written + quint64(m_flushing.bytes + m_pending.bytes);
+    m_pending.bytes += first.size() + second.size();
+    m_pending.parts.push_back(std::move(first));
+    if (!second.isEmpty())
+        m_pending.parts.push_back(std::move(second));
     if (m_pending.bytes >= EagerFlushBytes)
         m_wake.notify_one();
     return offset;

@@ -52,6 +52,8 @@ public:
     // Appends whole lines (taken over, not copied); returns the offset of the first byte. Thread-safe;
     // may wait for the disk.
     quint64 append(QByteArray lines);
+    // Two parts that reach the disk in the same flush (a head and its payloads).
+    quint64 append(QByteArray first, QByteArray second);
     // An empty buffer with room, from those already written out: a journal appends hundreds of MB a
     // second, and fresh allocations would make the kernel zero every page of them first.
     QByteArray takeBuffer();

@@ -4,6 +4,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 #include <cerrno>
@@ -119,9 +120,16 @@ std::vector<CaptureDirectory> listCaptureDirectories(const QString &root, bool i
         c.journal = QDir(c.path).filePath(QString::fromLatin1(BatchJournal::FileName));
         c.ending = readEnding(c.path);
         QString error;
-        if (QFile::exists(c.journal))
-            if (const auto summary = summarizeJournal(c.journal, &error))
+        if (QFile::exists(c.journal)) {
+            if (const auto summary = summarizeJournal(c.journal, &error)) {
                 c.summary = *summary;
+            } else {
+                // Unreadable here (another version's journal, a damaged start): kept and listed, never
+                // taken for an empty one.
+                c.summary.bytes = quint64(QFileInfo(c.journal).size());
+                c.summary.damage = error;
+            }
+        }
         out.push_back(std::move(c));
     }
     return out;
@@ -149,7 +157,8 @@ QStringList pruneCaptureDirectories(const QString &root, int keep, quint64 maxBy
         QDir dir(c.path);
         for (const QString &segment : dir.entryList({QStringLiteral("payloads-*")}, QDir::Files))
             dir.remove(segment);
-        if (c.summary.sessions == 0 && c.summary.messages == 0) {
+        if (c.summary.sessions == 0 && c.summary.messages == 0 && c.summary.damage.isEmpty()
+            && c.summary.bytes <= sizeof BatchJournal::Magic) {
             dir.removeRecursively();
             continue;
         }

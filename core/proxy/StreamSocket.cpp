@@ -253,7 +253,10 @@ void StreamSocket::setReadEnabled(bool enabled)
 {
     m_readEnabled = enabled;
     if (m_fd >= 0)
-        m_readNotifier->setEnabled(enabled);
+        m_readNotifier->setEnabled(enabled && !m_tlsEof);
+    // A TLS end already read is announced again: the socket itself will not (its peer waits for us).
+    if (enabled && m_tlsEof)
+        QMetaObject::invokeMethod(this, [this] { emit readable(); }, Qt::QueuedConnection);
 }
 
 void StreamSocket::closeGracefully()

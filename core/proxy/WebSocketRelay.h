@@ -87,6 +87,12 @@ public:
     // What `from` sends from now on cannot reach its receiver (it has gone): a Close from it is recorded
     // as received, not as crossed.
     void setUndeliverable(Direction from) { m_undeliverable[capture::directionIndex(from)] = true; }
+    // A Close from `from` has reached Socktap (forwarded, or still queued behind held messages).
+    bool closeArrived(Direction from) const
+    {
+        const int i = capture::directionIndex(from);
+        return m_closeArrived[i] || m_close.closeSent[i] || m_close.closeUndelivered[i];
+    }
 
     // Interception. The interceptor (owned by the caller) decides gated messages; after its rules or
     // pauses change, call refreshGates(). A direction becomes gated at its next message boundary.
@@ -186,6 +192,7 @@ private:
     Side m_server;
     capture::CloseInfo m_close;
     bool m_undeliverable[2] = {false, false};
+    bool m_closeArrived[2] = {false, false};
     ws::Violations m_violations;
     QString m_firstViolation;
     bool m_failed = false;

@@ -131,6 +131,8 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
                                     qint64 now)
 {
     Side &s = side(from);
+    if (m.opcode == quint8(ws::Opcode::Close))
+        m_closeArrived[capture::directionIndex(from)] = true;
     const ws::Violations payloadLevel = payloadViolations(m.violations);
     noteViolations(from, payloadLevel);
     if (m_options.strict && payloadLevel) {

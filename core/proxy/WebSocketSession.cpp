@@ -119,7 +119,7 @@ void WebSocketSession::ended(Direction from, bool reset)
     QString &why = m_gone[capture::directionIndex(from)];
     // A peer that sent its Close and then ended TCP has done its part of the closing handshake (its
     // answer is written as before); one that reset, or ended TCP without a Close, has gone.
-    const bool closedFirst = m_relay.close().closeSent[capture::directionIndex(from)];
+    const bool closedFirst = m_relay.closeArrived(from);
     if (why.isEmpty() && (reset || !closedFirst)) {
         const QString who = QLatin1String(capture::directionName(from));
         why = reset ? QStringLiteral("not delivered: the %1 had reset the connection (%2)")

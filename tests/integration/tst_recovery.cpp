@@ -2,6 +2,7 @@
 // last flush interval, and the next start says where it is; the window ends on SIGTERM even with its save
 // question open, closing open sessions with 1001 and keeping the capture for recovery; 'socktap recover'
 // lists, prints and saves kept captures; --memory-only writes nothing.
+#include "core/capture/Recovery.h"
 #include "support/Peers.h"
 #include "support/SocktapProcess.h"
 
@@ -74,8 +75,14 @@ private slots:
         int echoed = 0;
         auto client = chat(echo, socktap.port, 20, &echoed);
         QVERIFY(client);
-        // The flush interval is 100 ms: a little more, and everything is on disk. Then no goodbye at all.
-        QTest::qWait(250);
+        // Everything reaches the journal within the flush interval (100 ms); then no goodbye at all.
+        const QString root = home.filePath(".cache/socktap/captures");
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                const auto dirs = socktap::capture::listCaptureDirectories(root, true);
+                return !dirs.empty() && dirs.front().summary.messages == 40;
+            },
+            WaitMs));
         QVERIFY(socktap.stop(SIGKILL));
         client.reset();
 

@@ -16,6 +16,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <zlib.h>
+
 using namespace socktap;
 using namespace socktap::capture;
 
@@ -364,8 +366,46 @@ private slots:
         const QString bad = dir.filePath("bad");
         writeFile(bad, damaged);
         CaptureStore fromBad;
-        QVERIFY(!openCapture(bad, fromBad, &error, OpenOptions {true, {}}));
-        QVERIFY2(error.contains("damaged chunk at byte 16 (checksum)"), qPrintable(error));
+        const auto fromDamage = openCapture(bad, fromBad, &error, OpenOptions {true, {}});
+        QVERIFY2(fromDamage, qPrintable(error)); // what came before the damage (here nothing) is kept, and said
+        QCOMPARE(fromDamage->messages, 0u);
+        QCOMPARE(fromDamage->warnings.size(), 1);
+        QVERIFY2(fromDamage->warnings[0].contains("damaged chunk at byte 16 (checksum)"),
+                 qPrintable(fromDamage->warnings[0]));
+        QVERIFY(!summarizeJournal(bad, &error)->damage.isEmpty());
+        // A crafted chunk (valid CRC) whose payload reference wraps around is refused, never read past its
+        // buffer.
+        const auto put = [](QByteArray &out, auto value) { out.append(reinterpret_cast<const char *>(&value), sizeof value); };
+        QByteArray head, line;
+        native::appendSession(line, richSession(1));
+        line.chop(1);
+        put(head, quint32(1));
+        put(head, quint32(line.size()));
+        head += line;
+        put(head, quint32(1));
+        put(head, quint64(1));
+        put(head, ~quint64(0)); // offset: 2^64 - 1
+        put(head, qint32(-1));
+        MessageRecord r;
+        r.opcode = 1;
+        r.capturedSize = 2; // offset + 2 wraps to 1
+        r.payloadSize = 2;
+        put(head, r);
+        put(head, quint32(0));
+        QByteArray crafted(BatchJournal::Magic, sizeof BatchJournal::Magic - 1);
+        put(crafted, quint32(0x4b4e4843));
+        put(crafted, quint32(1));
+        put(crafted, quint64(head.size()));
+        put(crafted, quint64(4));
+        put(crafted, quint32(::crc32(0, reinterpret_cast<const Bytef *>(head.constData()), uInt(head.size()))));
+        crafted += head + "abcd";
+        writeFile(bad, crafted);
+        CaptureStore fromCrafted;
+        const auto refused = openCapture(bad, fromCrafted, &error, OpenOptions {true, {}});
+        QVERIFY2(refused, qPrintable(error));
+        QCOMPARE(refused->messages, 0u);
+        QVERIFY2(refused->warnings.value(0).contains("a payload beyond the chunk's bytes"),
+                 qPrintable(refused->warnings.join('\n')));
         // And a file that is not one says so.
         writeFile(bad, "SOCKTAP-JOURNAL?");
         QVERIFY(!openJournal(bad, fromBad, &error));
