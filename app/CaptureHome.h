@@ -30,10 +30,8 @@ public:
     QString directory() const { return m_dir; }
     QString journalPath() const;
 
-    // At the end: keep the capture for recovery, saying how the run ended; or remove it (the default).
+    // At the end: keep the capture for recovery, saying how the run ended (else it is removed).
     void keep(const QString &how);
-    void discard() { m_keep = false; }
-    bool keeps() const { return m_keep; }
     // Sessions in this run's journal: nothing captured means nothing to keep.
     bool hasCapture() const;
 

@@ -36,14 +36,13 @@ RecoveryOffer::RecoveryOffer(MainWindow *window, std::vector<capture::CaptureDir
     m_box->setInformativeText(details);
     m_box->setTextInteractionFlags(Qt::TextSelectableByMouse);
     QPushButton *reopen = m_box->addButton(tr("Reopen"), QMessageBox::AcceptRole);
-    QPushButton *later = m_box->addButton(tr("Later"), QMessageBox::RejectRole);
+    m_box->addButton(tr("Later"), QMessageBox::RejectRole);
     QPushButton *discard = m_box->addButton(tr("Discard"), QMessageBox::DestructiveRole);
     m_box->setDefaultButton(reopen);
     m_box->setAttribute(Qt::WA_DeleteOnClose);
     connect(m_box, &QMessageBox::buttonClicked, this, [=, this](QAbstractButton *b) {
         choose(b == reopen ? Choice::Reopen : b == discard ? Choice::Discard : Choice::Later);
     });
-    Q_UNUSED(later);
     m_box->open();
 }
 
@@ -68,7 +67,6 @@ void RecoveryOffer::choose(Choice choice)
         m_box->close();
         m_box = nullptr;
     }
-    emit chosen(choice);
 }
 
 } // namespace socktap::ui

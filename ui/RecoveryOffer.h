@@ -28,9 +28,6 @@ public:
     // What a click on the button does (tests press them).
     void choose(Choice choice);
 
-signals:
-    void chosen(Choice choice);
-
 private:
     MainWindow *m_window;
     std::vector<capture::CaptureDirectory> m_captures;

@@ -260,12 +260,6 @@ QString BatchJournal::error() const
     return m_file->writeError();
 }
 
-bool isBatchJournal(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) && f.read(MagicBytes) == QByteArrayView(BatchJournal::Magic, MagicBytes);
-}
-
 std::optional<JournalSummary> summarizeJournal(const QString &path, QString *error)
 {
     ChunkReader reader;

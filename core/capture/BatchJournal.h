@@ -55,9 +55,6 @@ private:
     QString m_stopped;
 };
 
-// Whether path starts like a crash journal.
-bool isBatchJournal(const QString &path);
-
 // What a journal holds, read from its chunk heads without loading payloads.
 struct JournalSummary
 {

@@ -39,13 +39,6 @@ QString readEnding(const QString &directory)
     return QString::fromUtf8(f.readAll()).trimmed();
 }
 
-void writeEnding(const QString &directory, const QString &text)
-{
-    QFile f(QDir(directory).filePath(QString::fromLatin1(EndedFile)));
-    if (f.open(QIODevice::WriteOnly | QIODevice::Truncate))
-        f.write(text.toUtf8() + '\n');
-}
-
 } // namespace
 
 bool CaptureDirectory::reported() const
@@ -137,14 +130,16 @@ std::vector<CaptureDirectory> listCaptureDirectories(const QString &root, bool i
 
 void markEnded(const QString &directory, const QString &how)
 {
-    writeEnding(directory, how);
+    QFile f(QDir(directory).filePath(QString::fromLatin1(EndedFile)));
+    if (f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        f.write(how.toUtf8() + '\n');
 }
 
 void markReported(const QString &directory)
 {
     const QString how = readEnding(directory);
     if (!how.startsWith(QLatin1String(ReportedPrefix)))
-        writeEnding(directory, QLatin1String(ReportedPrefix) + QLatin1Char(' ') + how);
+        markEnded(directory, QLatin1String(ReportedPrefix) + QLatin1Char(' ') + how);
 }
 
 QStringList pruneCaptureDirectories(const QString &root, int keep, quint64 maxBytes)

@@ -127,6 +127,15 @@ bool ProxyConnection::passOnHalfClose(Direction side)
     return true;
 }
 
+void ProxyConnection::onCloseReceived(Direction from)
+{
+    if (!m_deferredHalfClose || from != capture::opposite(*m_deferredHalfClose))
+        return;
+    const Direction side = *std::exchange(m_deferredHalfClose, std::nullopt);
+    if (StreamSocket *receiver = receiverOf(side); receiver && receiver->isOpen())
+        receiver->shutdownWrite(); // the answer is in: the TLS leg may close now
+}
+
 void ProxyConnection::closeAll(bool reset)
 {
     m_lingerTimer.stop();

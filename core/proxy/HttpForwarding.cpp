@@ -430,14 +430,7 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
         failWebSocket(from, code, why);
     };
     owner.backlogCleared = [this](Direction from) { onBacklogCleared(from); };
-    owner.closeReceived = [this](Direction from) {
-        // The answer a deferred half-close waited for (passOnHalfClose): now the TLS leg may close.
-        if (m_deferredHalfClose && from == capture::opposite(*m_deferredHalfClose)) {
-            if (StreamSocket *receiver = receiverOf(*m_deferredHalfClose); receiver && receiver->isOpen())
-                receiver->shutdownWrite();
-            m_deferredHalfClose.reset();
-        }
-    };
+    owner.closeReceived = [this](Direction from) { onCloseReceived(from); };
     m_ws = std::make_unique<WebSocketSession>(m_config, m_capture, std::move(owner), m_session.deflate, this);
     emit sessionOpened(m_session.id);
 

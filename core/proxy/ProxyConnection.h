@@ -73,6 +73,8 @@ private:
     void onUpstreamData(QByteArrayView bytes);
     void onSideEnded(capture::Direction side, StreamSocket::ReadStatus how);
     bool passOnHalfClose(capture::Direction side);
+    // A Close from `from` was captured: the half-close passOnHalfClose deferred for it may go on.
+    void onCloseReceived(capture::Direction from);
     void onDrained(capture::Direction side);
     void attachUpstream(int fd, const QByteArray &key);
     void dial(const QByteArray &host, quint16 port, bool tls, std::function<void()> then);

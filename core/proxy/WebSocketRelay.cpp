@@ -87,6 +87,7 @@ bool WebSocketRelay::failIfStrict(Direction from, ws::Violations v, QByteArrayVi
 void WebSocketRelay::noteClose(Direction from, std::optional<quint16> code, QByteArrayView reason, qint64 now)
 {
     const int i = capture::directionIndex(from);
+    m_closeArrived[i] = true;
     if (m_close.closeSent[i] || m_close.closeUndelivered[i])
         return;
     // Crossed only if its receiver was still there; otherwise received and not delivered.

@@ -88,11 +88,7 @@ public:
     // as received, not as crossed.
     void setUndeliverable(Direction from) { m_undeliverable[capture::directionIndex(from)] = true; }
     // A Close from `from` has reached Socktap (forwarded, or still queued behind held messages).
-    bool closeArrived(Direction from) const
-    {
-        const int i = capture::directionIndex(from);
-        return m_closeArrived[i] || m_close.closeSent[i] || m_close.closeUndelivered[i];
-    }
+    bool closeArrived(Direction from) const { return m_closeArrived[capture::directionIndex(from)]; }
 
     // Interception. The interceptor (owned by the caller) decides gated messages; after its rules or
     // pauses change, call refreshGates(). A direction becomes gated at its next message boundary.

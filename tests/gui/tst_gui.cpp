@@ -478,6 +478,32 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return !window.isVisible(); }, WaitMs));
     }
 
+    // Session > Pauses hold pings and pongs too: off, the client's ping passes a pause (the pane stays
+    // empty); on, the next pause holds it and the pane shows it.
+    void pausesHoldPingsOnlyWhenAsked()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        QAction *holdPings = w.window->holdPingPongAction();
+        QVERIFY(!holdPings->isChecked()); // the default: keepalives pass
+        w.window->pauseAction(FromClient)->trigger();
+        QVERIFY(w.sync());
+        int pongs = 0;
+        connect(w.client.get(), &QWebSocket::pong, this, [&] { ++pongs; });
+        w.client->ping("through");
+        QVERIFY(QTest::qWaitFor([&] { return pongs == 1; }, WaitMs)); // the server answered it
+        QCOMPARE(w.held(), 0);
+        w.window->pauseAction(FromClient)->trigger(); // resume
+        QVERIFY(w.sync());
+        holdPings->setChecked(true);
+        w.window->pauseAction(FromClient)->trigger();
+        QVERIFY(w.sync());
+        w.client->ping("held");
+        QVERIFY(QTest::qWaitFor([&] { return w.held() == 1; }, WaitMs));
+        QCOMPARE(pongs, 1);
+        holdPings->setChecked(false);
+    }
+
     // (a) Session > Pause client → server holds what the client sends; the pane shows itself with the
     // message and how long it has waited; F8 forwards it to the server.
     void pauseAndForward()

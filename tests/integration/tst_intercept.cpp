@@ -348,6 +348,32 @@ private slots:
                  capture::endReasonName(ended->close.end));
     }
 
+    void aCloseHeldWithTheClientGoneStillGetsItsAnswer()
+    {
+        // The client sends a message and its Close, then ends TCP (QWebSocket does at once) while its
+        // direction is paused: both are held. The client did its part of the closing handshake, so once the
+        // user forwards them the server's answering Close is delivered, not flagged undelivered, and the
+        // session ends closed.
+        Live live;
+        QVERIFY(live.open());
+        auto &[hub, proxy, echo, client, id] = live;
+        QVERIFY(live.run(pause(Direction::ClientToServer)).ok);
+        client->sendTextMessage(QStringLiteral("last words"));
+        client->close(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("bye"));
+        QVERIFY(QTest::qWaitFor([&] { return hub->held().size() == 2; }, WaitMs));
+        QTest::qWait(200); // the client's FIN arrives behind them
+        SessionCommand all;
+        all.kind = SessionCommand::Kind::ReleaseAll;
+        all.from = Direction::ClientToServer;
+        QVERIFY(live.run(all).ok);
+        const auto ended = proxy.waitSession([&](const auto &s) { return s.id == id && s.state == SessionState::Closed; });
+        QVERIFY(ended);
+        QVERIFY2(ended->close.handshakeCompleted(), qPrintable(describe(proxy, id).join('\n')));
+        for (const auto &m : proxy.messages(id))
+            QVERIFY2(!m.record.has(MessageFlag::Undelivered), qPrintable(describe(proxy, id).join('\n')));
+        QCOMPARE(echo.texts, QStringList {QStringLiteral("last words")});
+    }
+
     void holdingStopsReadingTheSender()
     {
         // Backpressure behind a breakpoint: Socktap stops reading the paused sender once the high-water mark

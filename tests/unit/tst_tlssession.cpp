@@ -11,6 +11,7 @@
 #include <QFile>
 #include <QTemporaryDir>
 #include <QScopeGuard>
+#include <QSignalSpy>
 #include <QTest>
 
 #include <sys/socket.h>
@@ -136,6 +137,13 @@ private slots:
         QCOMPARE(socket.read(plain, 65536), proxy::StreamSocket::ReadStatus::Data);
         QCOMPARE(plain, QByteArray("last words"));
         QCOMPARE(socket.read(plain, 65536), proxy::StreamSocket::ReadStatus::Eof);
+        // Reading paused and resumed (backpressure) after that: the end is announced again, since the
+        // socket itself will not say anything more (its peer waits for our close_notify).
+        QCoreApplication::processEvents(); // the announcement made when the end was read
+        QSignalSpy readable(&socket, &proxy::StreamSocket::readable);
+        socket.setReadEnabled(false);
+        socket.setReadEnabled(true);
+        QVERIFY(readable.wait(2000));
     }
 
     void unknownCaIsReported()
