@@ -24,5 +24,6 @@ HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen 
     "$SOCKTAP_ROOT/build/tests/tst_gui" emptyStateSaysWhatToDo >/dev/null
 # The failed-connections line under the list, and the offer to reopen a capture after a crash.
 HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
-    "$SOCKTAP_ROOT/build/tests/tst_gui" failedConnectionsDoNotVanish recoveryOfferReopensTheCapture >/dev/null
+    "$SOCKTAP_ROOT/build/tests/tst_gui" failedConnectionsDoNotVanish recoveryOfferReopensTheCapture \
+    pausesHoldPingsOnlyWhenAsked >/dev/null
 

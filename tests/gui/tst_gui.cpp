@@ -486,6 +486,16 @@ private slots:
         QVERIFY(w.open());
         QAction *holdPings = w.window->holdPingPongAction();
         QVERIFY(!holdPings->isChecked()); // the default: keepalives pass
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            QMenu *session = holdPings->associatedObjects().isEmpty()
+                ? nullptr
+                : qobject_cast<QMenu *>(holdPings->associatedObjects().front());
+            QVERIFY(session);
+            session->popup(w.window->mapToGlobal(QPoint(120, 20)));
+            QTest::qWait(100);
+            session->grab().save(shots + QStringLiteral("/socktap-menu-session-bar.png"));
+            session->hide();
+        }
         w.window->pauseAction(FromClient)->trigger();
         QVERIFY(w.sync());
         int pongs = 0;
