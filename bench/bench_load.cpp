@@ -122,7 +122,7 @@ std::optional<http::RequestHead> readRequest(int fd, QByteArray &rest)
     }
 }
 
-bool readResponseHead(int fd, QByteArray &rest)
+bool readResponseHead(int fd, QByteArray &rest, int wanted = 101)
 {
     http::HeadParser p(http::HeadParser::Kind::Response);
     char buf[4096];
@@ -133,7 +133,7 @@ bool readResponseHead(int fd, QByteArray &rest)
         const auto r = p.feed(QByteArrayView(buf, n));
         if (r.status == http::HeadParser::Status::Complete) {
             rest = QByteArray(buf + r.consumed, n - r.consumed);
-            return p.response().status == 101;
+            return p.response().status == wanted;
         }
         if (r.status == http::HeadParser::Status::Error)
             return false;
@@ -154,6 +154,7 @@ struct Route
     std::string name;
     quint16 connectPort = 0; // where the client connects
     bool absoluteForm = false; // explicit proxy: GET http://host:port/path
+    bool tunnel = false; // explicit proxy: CONNECT host:port first, then the upgrade inside the tunnel
     pid_t pid = 0; // the proxy process, for memory readings
 };
 
@@ -172,6 +173,14 @@ int openWebSocket(const Route &route, quint16 serverPort, QByteArray &rest)
     const int fd = connectLoopback(route.connectPort);
     if (fd < 0)
         return -1;
+    if (route.tunnel) {
+        const QByteArray host = "127.0.0.1:" + QByteArray::number(serverPort);
+        const QByteArray connect = "CONNECT " + host + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n";
+        if (!sendAll(fd, connect.constData(), size_t(connect.size())) || !readResponseHead(fd, rest, 200)) {
+            ::close(fd);
+            return -1;
+        }
+    }
     const QByteArray req = upgradeFor(route, serverPort);
     if (!sendAll(fd, req.constData(), size_t(req.size())) || !readResponseHead(fd, rest)) {
         ::close(fd);
@@ -226,6 +235,7 @@ struct SinkServer
         ws::FrameParser parser;
         std::vector<char> buf(256 * 1024);
         QByteArray echoPayload;
+        QByteArray echoes; // frames to send back, written once per read (not one send per message)
         auto consume = [&](QByteArrayView in) {
             for (;;) {
                 const auto ev = parser.next(in);
@@ -233,27 +243,32 @@ struct SinkServer
                 if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
                     return;
                 if (ev.kind == ws::FrameParser::Event::Kind::Payload && echo)
-                    echoPayload += ev.payload.toByteArray();
+                    echoPayload += ev.payload;
                 if (ev.kind == ws::FrameParser::Event::Kind::FrameEnd && ev.header.fin) {
                     if (echo) {
                         ws::applyMask(echoPayload.data(), echoPayload.constData(), echoPayload.size(),
                                       ev.header.maskKey, 0);
-                        const QByteArray frame =
-                            ws::FrameWriter::frame(ws::Opcode::Binary, echoPayload, false);
-                        sendAll(fd, frame.constData(), size_t(frame.size()));
+                        echoes += ws::FrameWriter::frame(ws::Opcode::Binary, echoPayload, false);
                         echoPayload.clear();
                     }
                     messages.fetch_add(1, std::memory_order_relaxed);
                 }
             }
         };
+        auto sendEchoes = [&] {
+            if (!echoes.isEmpty())
+                sendAll(fd, echoes.constData(), size_t(echoes.size()));
+            echoes.clear();
+        };
         consume(rest);
+        sendEchoes();
         for (;;) {
             const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
             if (n <= 0)
                 break;
             bytes.fetch_add(quint64(n), std::memory_order_relaxed);
             consume(QByteArrayView(buf.data(), n));
+            sendEchoes();
         }
         ::close(fd);
     }
@@ -272,7 +287,8 @@ struct Throughput
 constexpr int WorkloadSeconds = 90; // a slow proxy is measured over this long, then stopped
 
 // One connection, `count` messages of `size` bytes pipelined client -> server; time until the server has
-// counted the last one.
+// counted the last one. With an echoing server, until the client has read back every echo (the proxy then
+// relays 2 x count messages).
 Throughput pipelined(const Route &route, SinkServer &server, qsizetype size, quint64 count)
 {
     QByteArray rest;
@@ -292,6 +308,32 @@ Throughput pipelined(const Route &route, SinkServer &server, qsizetype size, qui
         batch += one;
     const auto start = Clock::now();
     const auto deadline = start + std::chrono::seconds(WorkloadSeconds);
+    // Echoes are read on their own thread, so that neither side's socket buffer fills and stalls the other.
+    std::atomic<quint64> echoed {0};
+    std::thread reader;
+    if (server.echo) {
+        reader = std::thread([&, leftover = rest] {
+            ws::FrameParser parser;
+            std::vector<char> buf(256 * 1024);
+            auto countEchoes = [&](QByteArrayView in) {
+                for (;;) {
+                    const auto ev = parser.next(in);
+                    in = in.sliced(ev.consumed);
+                    if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+                        return;
+                    if (ev.kind == ws::FrameParser::Event::Kind::FrameEnd && ev.header.fin)
+                        echoed.fetch_add(1, std::memory_order_relaxed);
+                }
+            };
+            countEchoes(leftover);
+            while (echoed.load() < count && Clock::now() < deadline) {
+                const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+                if (n <= 0)
+                    break;
+                countEchoes(QByteArrayView(buf.data(), n));
+            }
+        });
+    }
     quint64 sent = 0;
     while (sent < count && Clock::now() < deadline) {
         const quint64 n = std::min(perBatch, count - sent);
@@ -299,12 +341,16 @@ Throughput pipelined(const Route &route, SinkServer &server, qsizetype size, qui
             break;
         sent += n;
     }
-    while (server.messages.load() < sent && Clock::now() < deadline)
+    const auto done = [&] { return server.echo ? echoed.load() : server.messages.load(); };
+    while (done() < sent && Clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::microseconds(200));
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    ::shutdown(fd, SHUT_RDWR);
+    if (reader.joinable())
+        reader.join();
     ::close(fd);
     Throughput t;
-    t.delivered = server.messages.load();
+    t.delivered = done();
     t.ok = t.delivered == count;
     t.messagesPerSecond = double(t.delivered) / seconds;
     t.megabytesPerSecond = double(t.delivered) * double(size) / seconds / 1e6;
@@ -841,13 +887,16 @@ void stopProcess(pid_t pid)
 std::string g_rules; // --rules FILE passed to socktap
 std::vector<std::string> g_socktapArgs; // --socktap-arg ARG (repeatable): more options for socktap
 
-// Starts a proxy for one route. reverseTo: the upstream port for reverse mode (0: explicit proxy).
-Route startProxy(const std::string &kind, const std::string &socktap, quint16 reverseTo)
+// Starts a proxy for one route. reverseTo: the upstream port for reverse mode (0: explicit proxy, with
+// CONNECT tunnels when tunnel is set, else absolute-form upgrades).
+Route startProxy(const std::string &kind, const std::string &socktap, quint16 reverseTo, bool tunnel)
 {
     Route r;
     const quint16 port = freePort();
     r.connectPort = port;
-    r.absoluteForm = reverseTo == 0;
+    r.absoluteForm = reverseTo == 0 && !tunnel;
+    r.tunnel = reverseTo == 0 && tunnel;
+    const std::string mode = reverseTo ? "reverse" : tunnel ? "CONNECT" : "explicit";
     const std::string listen = "127.0.0.1:" + std::to_string(port);
     if (kind == "socktap") {
         std::vector<std::string> args {socktap, "--headless", "--quiet", "--listen", listen};
@@ -857,14 +906,14 @@ Route startProxy(const std::string &kind, const std::string &socktap, quint16 re
         if (reverseTo)
             args.insert(args.end(), {"--reverse", "ws://127.0.0.1:" + std::to_string(reverseTo)});
         r.pid = spawn(args);
-        r.name = reverseTo ? "socktap reverse" : "socktap explicit";
+        r.name = "socktap " + mode;
     } else {
         std::vector<std::string> args {
             "mitmdump", "-q", "--listen-host", "127.0.0.1", "--listen-port", std::to_string(port)};
         if (reverseTo)
             args.insert(args.end(), {"--mode", "reverse:http://127.0.0.1:" + std::to_string(reverseTo)});
         r.pid = spawn(args);
-        r.name = reverseTo ? "mitmdump reverse" : "mitmdump explicit";
+        r.name = "mitmdump " + mode;
     }
     if (!r.pid || !waitForPort(port)) {
         stopProcess(r.pid);
@@ -900,7 +949,7 @@ int runScale(const std::string &socktap, int count)
     quint16 serverPort = 0;
     (void)!::read(pipeFds[0], &serverPort, sizeof serverPort);
     ::close(pipeFds[0]);
-    const Route route = startProxy("socktap", socktap, 0);
+    const Route route = startProxy("socktap", socktap, 0, false);
     if (!route.pid || !serverPort) {
         std::printf("socktap could not start\n");
         stopProcess(server);
@@ -931,7 +980,7 @@ int runScale(const std::string &socktap, int count)
 int runFanout(const std::string &socktap, int count)
 {
     EchoPool sink(true);
-    const Route route = startProxy("socktap", socktap, 0);
+    const Route route = startProxy("socktap", socktap, 0, false);
     if (!route.pid) {
         std::printf("socktap could not start\n");
         return 1;
@@ -967,6 +1016,9 @@ int main(int argc, char **argv)
     std::string only; // run only routes whose kind is this (direct, socktap, mitmdump)
     int sessions = 0; // --sessions N: only the scale workload, N sessions through Socktap
     int fanoutCount = 0; // --fanout N: only the memory workload, N sessions sending 1 MiB messages at once
+    bool bulkOnly = false; // --bulk-only: only the throughput workloads (one-way and echo), for CPU comparisons
+    std::vector<std::string> routes; // --route explicit|CONNECT|reverse|direct (repeatable): only those
+    std::string workload; // --workload LABEL: only that bulk workload (for a profiler attached to the proxy)
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--socktap" && i + 1 < argc)
@@ -985,6 +1037,12 @@ int main(int argc, char **argv)
             sessions = std::atoi(argv[++i]);
         else if (a == "--fanout" && i + 1 < argc)
             fanoutCount = std::atoi(argv[++i]);
+        else if (a == "--bulk-only")
+            bulkOnly = true;
+        else if (a == "--route" && i + 1 < argc)
+            routes.push_back(argv[++i]);
+        else if (a == "--workload" && i + 1 < argc)
+            workload = argv[++i];
     }
     rlimit limit {};
     ::getrlimit(RLIMIT_NOFILE, &limit);
@@ -1040,14 +1098,19 @@ int main(int argc, char **argv)
     {
         std::string kind;
         bool reverse;
+        bool tunnel = false;
+        std::string mode() const { return kind == "direct" ? "direct" : reverse ? "reverse" : tunnel ? "CONNECT" : "explicit"; }
     };
-    std::vector<Target> targets {{"direct", false}, {"socktap", false}, {"socktap", true}};
+    std::vector<Target> targets {{"direct", false}, {"socktap", false}, {"socktap", false, true}, {"socktap", true}};
     if (mitm) {
         targets.push_back({"mitmdump", false});
+        targets.push_back({"mitmdump", false, true});
         targets.push_back({"mitmdump", true});
     }
     for (const Target &t : targets) {
         if (!only.empty() && t.kind != only)
+            continue;
+        if (!routes.empty() && std::find(routes.begin(), routes.end(), t.mode()) == routes.end())
             continue;
         auto withRoute = [&](quint16 serverPort, const std::function<void(const Route &, qint64)> &fn) {
             Route route;
@@ -1055,7 +1118,7 @@ int main(int argc, char **argv)
                 route.name = "direct";
                 route.connectPort = serverPort;
             } else {
-                route = startProxy(t.kind, socktap, t.reverse ? serverPort : 0);
+                route = startProxy(t.kind, socktap, t.reverse ? serverPort : 0, t.tunnel);
                 if (!route.pid) {
                     report(t.kind, "start", "FAILED");
                     return;
@@ -1066,12 +1129,19 @@ int main(int argc, char **argv)
             if (route.pid)
                 stopProcess(route.pid);
         };
-        const std::vector<std::tuple<std::string, qsizetype, quint64>> bulk {
-            {"64 B messages, pipelined", 64, smallCount},
-            {"16 KiB messages", 16 * 1024, mediumCount},
-            {"1 MiB messages", 1024 * 1024, largeCount}};
-        for (const auto &[label, size, count] : bulk) {
-            SinkServer server(false);
+        // One-way (client -> server), then echoed (the server sends every message back): the proxy's CPU per
+        // message and per byte it relayed, in both directions.
+        const std::vector<std::tuple<std::string, qsizetype, quint64, bool>> bulk {
+            {"64 B messages, pipelined", 64, smallCount, false},
+            {"16 KiB messages", 16 * 1024, mediumCount, false},
+            {"1 MiB messages", 1024 * 1024, largeCount, false},
+            {"64 B messages, echoed", 64, smallCount / 2, true},
+            {"16 KiB messages, echoed", 16 * 1024, mediumCount / 2, true},
+            {"1 MiB messages, echoed", 1024 * 1024, largeCount / 2, true}};
+        for (const auto &[label, size, count, echoed] : bulk) {
+            if (!workload.empty() && label != workload)
+                continue;
+            SinkServer server(echoed);
             withRoute(server.port, [&](const Route &route, qint64 idleKb) {
                 const double cpuBefore = route.pid ? cpuSeconds(route.pid) : 0;
                 const Throughput r = pipelined(route, server, size, count);
@@ -1086,17 +1156,19 @@ int main(int argc, char **argv)
                     return;
                 if (route.pid) {
                     // What the proxy costs the machine, not only how fast it goes: on two cores its CPU is
-                    // taken from the client and the server being debugged.
-                    const double gb = double(r.delivered) * double(size) / 1e9;
+                    // taken from the client and the server being debugged. Echoed: per message relayed, each
+                    // way counted.
+                    const double relayed = double(r.delivered) * (echoed ? 2 : 1);
+                    const double gb = relayed * double(size) / 1e9;
                     report(route.name, "  proxy CPU, " + label,
                            fmt("%.2f s per GB", cpu / gb) + fmt(", %.2f s per million messages",
-                                                                cpu / (double(r.delivered) / 1e6)));
+                                                                cpu / (relayed / 1e6)));
                 }
-                if (route.pid) {
+                if (route.pid && !echoed) {
                     const double peak = double(statusKb(route.pid, "VmHWM")) / 1024;
                     report(route.name, "  peak RSS after " + label, fmt("%.0f MiB", peak));
                 }
-                if (size == 64 && route.pid) {
+                if (size == 64 && route.pid && !echoed) {
                     // Memory per captured message beyond its payload: resident growth over the idle
                     // process, less the payloads, per message.
                     const double grown = double(statusKb(route.pid, "VmRSS") - idleKb) * 1024;
@@ -1105,6 +1177,8 @@ int main(int argc, char **argv)
                 }
             });
         }
+        if (bulkOnly || !workload.empty())
+            continue;
         {
             SinkServer echo(true);
             withRoute(echo.port, [&](const Route &route, qint64) {

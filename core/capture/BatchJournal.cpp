@@ -1,5 +1,6 @@
 #include "BatchJournal.h"
 
+#include "Crc32c.h"
 #include "NativeFormat.h"
 
 #include <QFile>
@@ -7,14 +8,13 @@
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
-#include <zlib.h>
 
 namespace socktap::capture {
 
 namespace {
 
 constexpr quint32 ChunkMagic = 0x4b4e4843; // "CHNK" read as little-endian
-constexpr quint32 ChunkVersion = 1;
+constexpr quint32 ChunkVersion = 2; // 2: messages as BatchMessage structs
 constexpr qsizetype ChunkHeaderBytes = 4 + 4 + 8 + 8 + 4;
 constexpr qsizetype MagicBytes = sizeof(BatchJournal::Magic) - 1;
 // A head larger than this is not one Socktap wrote (a batch holds at most 16k messages).
@@ -79,43 +79,46 @@ struct ChunkHeader
     quint32 crc = 0;
 };
 
-QByteArray encodeHead(const CaptureBatch &batch)
+// A chunk's head is three parts: the sessions' lines and the message count, the messages exactly as the
+// batch holds them (BatchMessage structs, written from the batch's own vector: nothing is encoded per
+// message on the relay's thread), and the details. Fields the store filled in (its payload references,
+// indexes, file offsets) are ignored by the reader.
+QByteArray encodeSessions(const CaptureBatch &batch)
 {
-    QByteArray head;
-    head.reserve(qsizetype(64 + batch.messages.size() * (8 + 8 + 4 + sizeof(MessageRecord))));
-    put(head, quint32(batch.sessions.size()));
+    QByteArray out(ChunkHeaderBytes, '\0'); // the chunk header, filled in once the head's size is known
+    put(out, quint32(batch.sessions.size()));
     for (const SessionInfo &s : batch.sessions) {
         QByteArray line;
         native::appendSession(line, s);
         if (line.endsWith('\n'))
             line.chop(1);
-        putBytes(head, line);
+        putBytes(out, line);
     }
-    put(head, quint32(batch.messages.size()));
-    for (const BatchMessage &m : batch.messages) {
-        put(head, quint64(m.session));
-        put(head, quint64(m.batchOffset));
-        put(head, qint32(m.batchDetail));
-        MessageRecord r = m.record;
-        // Where the store put it is the store's business; the journal says where it is in the batch.
-        r.payloadRef = m.batchOffset;
-        r.detail = 0;
-        r.file = 0;
-        r.fileOffset = 0;
-        put(head, r);
-    }
-    put(head, quint32(batch.details.size()));
+    put(out, quint32(batch.messages.size()));
+    put(out, quint32(sizeof(BatchMessage)));
+    return out;
+}
+
+QByteArray encodeDetails(const CaptureBatch &batch)
+{
+    QByteArray out;
+    put(out, quint32(batch.details.size()));
     for (const MessageDetail &d : batch.details) {
-        put(head, quint32(d.frames.size()));
+        put(out, quint32(d.frames.size()));
         for (const ws::FrameInfo &f : d.frames)
-            put(head, f);
-        put(head, quint64(d.wirePayloadRef));
-        put(head, quint32(d.wirePayloadSize));
-        put(head, quint32(d.originalSize));
-        put(head, quint64(d.originalRef));
-        putBytes(head, d.note.toUtf8());
+            put(out, f);
+        put(out, quint64(d.wirePayloadRef));
+        put(out, quint32(d.wirePayloadSize));
+        put(out, quint32(d.originalSize));
+        put(out, quint64(d.originalRef));
+        putBytes(out, d.note.toUtf8());
     }
-    return head;
+    return out;
+}
+
+quint32 crcOf(quint32 crc, QByteArrayView bytes)
+{
+    return crc32c(crc, bytes);
 }
 
 // Streams a journal's chunks: the header of each, its head and (when wanted) its payloads.
@@ -158,7 +161,16 @@ public:
             m_file.seek(m_file.size());
             return false;
         }
-        if (h.magic != ChunkMagic || h.version != ChunkVersion || h.headBytes > MaxHeadBytes
+        if (h.magic == ChunkMagic && h.version != ChunkVersion) {
+            *error = QStringLiteral("%1: chunk at byte %2 is in journal format %3, written by another version "
+                                    "of Socktap (this one reads format %4)")
+                         .arg(m_file.fileName())
+                         .arg(at)
+                         .arg(h.version)
+                         .arg(ChunkVersion);
+            return false;
+        }
+        if (h.magic != ChunkMagic || h.headBytes > MaxHeadBytes
             || h.payloadBytes > MaxPayloadBytes) {
             *error = QStringLiteral("%1: damaged chunk at byte %2").arg(m_file.fileName()).arg(at);
             return false;
@@ -169,8 +181,7 @@ public:
             return false;
         }
         head = m_file.read(qint64(h.headBytes));
-        if (quint32(::crc32(0, reinterpret_cast<const Bytef *>(head.constData()), uInt(head.size())))
-            != h.crc) {
+        if (crc32c(0, head) != h.crc) {
             *error = QStringLiteral("%1: damaged chunk at byte %2 (checksum)").arg(m_file.fileName()).arg(at);
             return false;
         }
@@ -218,31 +229,41 @@ std::shared_ptr<BatchJournal> BatchJournal::create(const QString &path, quint64 
     return std::shared_ptr<BatchJournal>(new BatchJournal(std::move(file), maxBytes));
 }
 
-void BatchJournal::append(const CaptureBatch &batch)
+std::optional<quint64> BatchJournal::append(const BatchPtr &batch)
 {
-    if (batch.isEmpty())
-        return;
-    const QByteArray head = encodeHead(batch);
+    if (!batch || batch->isEmpty())
+        return std::nullopt;
+    QByteArray sessions = encodeSessions(*batch);
+    QByteArray records = QByteArray::fromRawData(reinterpret_cast<const char *>(batch->messages.data()),
+                                                 qsizetype(batch->messages.size() * sizeof(BatchMessage)));
+    QByteArray details = encodeDetails(*batch);
+    const QByteArrayView sessionsHead = QByteArrayView(sessions).sliced(ChunkHeaderBytes);
+    const quint64 headBytes = quint64(sessionsHead.size() + records.size() + details.size());
+    const quint32 crc = crcOf(crcOf(crcOf(0, sessionsHead), records), details);
     QByteArray header;
-    header.reserve(ChunkHeaderBytes + head.size());
     put(header, ChunkMagic);
     put(header, ChunkVersion);
-    put(header, quint64(head.size()));
-    put(header, quint64(batch.payloads.size()));
-    put(header, quint32(::crc32(0, reinterpret_cast<const Bytef *>(head.constData()), uInt(head.size()))));
-    header.append(head);
+    put(header, headBytes);
+    put(header, quint64(batch->payloads.size()));
+    put(header, crc);
+    std::memcpy(sessions.data(), header.constData(), size_t(ChunkHeaderBytes));
+    const quint64 chunkBytes = quint64(ChunkHeaderBytes) + headBytes + quint64(batch->payloads.size());
     std::lock_guard lock(m_mutex);
     if (!m_stopped.isEmpty())
-        return;
-    if (m_file->size() + quint64(header.size() + batch.payloads.size()) > m_maxBytes) {
+        return std::nullopt;
+    if (m_file->size() + chunkBytes > m_maxBytes) {
         m_stopped = QStringLiteral("the crash journal %1 reached the disk budget (--max-capture-disk); "
                                    "what is captured from now on is in memory only")
                         .arg(m_file->path());
-        return;
+        return std::nullopt;
     }
+    const quint64 headEnd = quint64(sessions.size() + records.size() + details.size());
     // One append: a flush between the head and its payloads would put the head on disk alone, padded with
-    // zeros that a reader after a crash could take for the payloads.
-    m_file->append(header, batch.payloads); // the payloads shared with the batch, written from its buffer
+    // zeros that a reader after a crash could take for the payloads. The records and payloads are the
+    // batch's own buffers (it is immutable once applied), kept alive until the flusher has written them.
+    const quint64 at =
+        m_file->append({std::move(sessions), std::move(records), std::move(details), batch->payloads}, batch);
+    return at + headEnd;
 }
 
 void BatchJournal::flush()
@@ -339,15 +360,26 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
             batch->sessions.push_back(std::move(*info));
         }
         const quint32 messages = r.get<quint32>();
+        const quint32 recordBytes = r.get<quint32>();
+        if (r.ok() && recordBytes != sizeof(BatchMessage))
+            return damaged(QStringLiteral("its messages are %1-byte records, this Socktap reads %2-byte ones "
+                                          "(written by another version)")
+                               .arg(recordBytes)
+                               .arg(sizeof(BatchMessage)));
+        const QByteArrayView raw = r.bytes(quint64(messages) * sizeof(BatchMessage));
         for (quint32 i = 0; i < messages && r.ok(); ++i) {
             BatchMessage m;
-            const SessionId session = r.get<quint64>();
-            m.batchOffset = r.get<quint64>();
-            m.batchDetail = r.get<qint32>();
-            m.record = r.get<MessageRecord>();
-            const auto it = ids.find(session);
+            std::memcpy(&m, raw.data() + qsizetype(i) * qsizetype(sizeof m), sizeof m);
+            // Where the writing store put it is that store's business: the chunk says where it is.
+            m.index = 0;
+            m.fileOffset = 0;
+            m.record.payloadRef = m.batchOffset;
+            m.record.detail = 0;
+            m.record.file = 0;
+            m.record.fileOffset = 0;
+            const auto it = ids.find(m.session);
             if (it == ids.end())
-                return damaged(QStringLiteral("a message for session %1 before that session").arg(session));
+                return damaged(QStringLiteral("a message for session %1 before that session").arg(m.session));
             m.session = it->second;
             if (!within(m.batchOffset, m.record.capturedSize, payloads.size()))
                 return damaged(QStringLiteral("a payload beyond the chunk's bytes"));

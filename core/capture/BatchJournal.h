@@ -6,10 +6,15 @@
 // same machine; `socktap open` and File > Open read it, and Save converts it to the native format):
 //
 //   file    := "SOCKTAP-JOURNAL\n" chunk*
-//   chunk   := u32 magic 0x4b4e4843 ("CHNK") | u32 version (1) | u64 headBytes | u64 payloadBytes
-//              | u32 crc32(head) | head | payloads
+//   chunk   := u32 magic 0x4b4e4843 ("CHNK") | u32 version (2) | u64 headBytes | u64 payloadBytes
+//              | u32 crc32c(head) (Crc32c.h) | head | payloads
 //   head    := u32 nSessions  { u32 length, a native session line (docs/capture-format.md) }
-//              u32 nMessages  { u64 session, u64 batchOffset, i32 batchDetail, MessageRecord (72 bytes) }
+//              u32 nMessages, u32 recordBytes (112)
+//              nMessages x BatchMessage as the batch holds it (CaptureBatch.h: session, batchOffset,
+//                               batchDetail and the MessageRecord are read; the store's own fields
+//                               are ignored). Written from the batch's vector as it is: the relay's
+//                               thread encodes nothing per message (version 1 encoded each field,
+//                               which cost about a third of the relay's CPU at 64-byte messages)
 //              u32 nDetails   { u32 nFrames, FrameInfo (16 bytes) x nFrames, u64 wirePayloadRef,
 //                               u32 wirePayloadSize, u32 originalSize, u64 originalRef,
 //                               u32 noteBytes, UTF-8 note }
@@ -25,6 +30,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace socktap::capture {
 
@@ -39,7 +45,10 @@ public:
     static std::shared_ptr<BatchJournal> create(const QString &path, quint64 maxBytes, QString *error);
 
     // Thread-safe. Encodes the batch's small parts and hands its payload buffer to the writer (shared).
-    void append(const CaptureBatch &batch);
+    // Appends the batch; returns where its payload bytes start in the file (nothing when the journal has
+    // stopped: the disk budget).
+    std::optional<quint64> append(const BatchPtr &batch);
+    std::shared_ptr<CaptureFile> file() const { return m_file; }
     void flush();
     QString path() const { return m_file->path(); }
     quint64 size() const { return m_file->size(); }

@@ -6,6 +6,7 @@
 #include "CaptureTypes.h"
 
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace socktap::capture {
@@ -16,9 +17,14 @@ struct BatchMessage
     quint64 index = 0; // assigned by the store: position in its session
     quint64 batchOffset = 0; // payload bytes in CaptureBatch::payloads
     qint32 batchDetail = -1; // index in CaptureBatch::details, or -1
+    quint32 spare = 0; // no padding: the crash journal writes these structs as they are
     quint64 fileOffset = 0; // where the record's line starts in the batch's file
     MessageRecord record; // payloadRef and detail rewritten by the store
 };
+// The crash journal copies a batch's messages to disk byte for byte (no encoding on the relay's thread):
+// every byte must be a field, never uninitialised padding.
+static_assert(std::has_unique_object_representations_v<BatchMessage>);
+static_assert(std::is_trivially_copyable_v<BatchMessage>);
 
 struct CaptureBatch
 {
@@ -49,5 +55,9 @@ struct CaptureBatch
 };
 
 using BatchPtr = std::shared_ptr<const CaptureBatch>;
+
+// Hands a payload buffer nobody else holds to the next batch a worker fills (kept only while few are
+// waiting; otherwise freed): the capture reuses its memory instead of touching fresh pages.
+void recyclePayloads(QByteArray bytes);
 
 } // namespace socktap::capture

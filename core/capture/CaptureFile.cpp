@@ -70,6 +70,8 @@ std::shared_ptr<CaptureFile> CaptureFile::createDirect(const QString &path, QStr
         && ::fcntl(f->m_fd, F_SETFL, flags | O_DIRECT) == 0) {
         f->m_aligned = static_cast<char *>(buffer);
         f->m_direct = true;
+        // Reads need no alignment: they go through a descriptor of their own, buffered.
+        f->m_readFd = ::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC);
     } else {
         std::free(buffer); // (tmpfs and some file systems refuse O_DIRECT: buffered writes then)
     }
@@ -118,6 +120,8 @@ CaptureFile::~CaptureFile()
                                                          // whose writes failed: zeros past the end are an end)
         ::close(m_fd);
     }
+    if (m_readFd >= 0)
+        ::close(m_readFd);
     std::free(m_aligned);
     if (m_removeOnClose)
         QFile::remove(m_path);
@@ -220,8 +224,10 @@ void CaptureFile::flusherLoop()
             m_writeError = QStringLiteral("cannot write %1: %2").arg(m_path, why);
         m_written += quint64(m_flushing.bytes);
         for (QByteArray &b : m_flushing.parts) {
-            if (!m_recycle || m_spare.size() >= SpareBuffers || b.capacity() > SpareCapacity)
+            if (!m_recycle || m_spare.size() >= SpareBuffers)
                 break;
+            if (b.capacity() > SpareCapacity || b.data_ptr().needsDetach())
+                continue; // too large to keep, or shared (another owner's buffer, raw data)
             b.resize(0); // keeps the allocation
             m_spare.push_back(std::move(b));
         }
@@ -252,15 +258,19 @@ quint64 CaptureFile::append(QByteArray lines)
     return offset;
 }
 
-quint64 CaptureFile::append(QByteArray first, QByteArray second)
+quint64 CaptureFile::append(std::vector<QByteArray> parts, std::shared_ptr<const void> keepAlive)
 {
     std::unique_lock lock(m_mutex);
     m_drained.wait(lock, [&] { return m_pending.bytes < WriteBacklogLimit || m_stop; });
     const quint64 offset = m_written + quint64(m_flushing.bytes + m_pending.bytes);
-    m_pending.bytes += first.size() + second.size();
-    m_pending.parts.push_back(std::move(first));
-    if (!second.isEmpty())
-        m_pending.parts.push_back(std::move(second));
+    for (QByteArray &part : parts) {
+        if (part.isEmpty())
+            continue;
+        m_pending.bytes += part.size();
+        m_pending.parts.push_back(std::move(part));
+    }
+    if (keepAlive)
+        m_pending.keepAlive.push_back(std::move(keepAlive));
     if (m_pending.bytes >= EagerFlushBytes)
         m_wake.notify_one();
     return offset;
@@ -278,6 +288,12 @@ void CaptureFile::flush()
         // The flusher takes what is pending on its next wake; waiting on m_drained sees it finish.
         m_drained.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs));
     }
+}
+
+quint64 CaptureFile::written() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_written;
 }
 
 quint64 CaptureFile::size() const
@@ -300,42 +316,51 @@ QString CaptureFile::writeError() const
 
 QByteArray CaptureFile::read(quint64 offset, qsizetype length) const
 {
-    {
-        std::lock_guard lock(m_mutex);
-        if (offset >= m_written) {
-            // Still in memory: the buffer being flushed, then the pending one.
-            quint64 at = offset - m_written;
-            QByteArray out;
-            for (const Chunks *chunks : {&m_flushing, &m_pending}) {
-                for (const QByteArray &b : chunks->parts) {
-                    if (out.size() >= length)
-                        return out;
-                    if (at < quint64(b.size())) {
-                        out.append(
-                            QByteArrayView(b)
-                                .sliced(qsizetype(at))
-                                .first(std::min<qsizetype>(length - out.size(), b.size() - qsizetype(at))));
-                        at = 0;
-                    } else {
-                        at -= quint64(b.size());
+    // A range may straddle what is on disk (read by pread) and what is still in memory (being flushed,
+    // then pending). Every round makes progress: the disk part up to what was written, or the rest from
+    // memory (which starts at m_written, however far the flusher got meanwhile).
+    QByteArray out;
+    while (out.size() < length) {
+        const quint64 from = offset + quint64(out.size());
+        quint64 written = 0;
+        {
+            std::lock_guard lock(m_mutex);
+            if (from >= m_written) {
+                quint64 at = from - m_written;
+                for (const Chunks *chunks : {&m_flushing, &m_pending}) {
+                    for (const QByteArray &b : chunks->parts) {
+                        if (out.size() >= length)
+                            return out;
+                        if (at < quint64(b.size())) {
+                            out.append(QByteArrayView(b).sliced(qsizetype(at)).first(
+                                std::min<qsizetype>(length - out.size(), b.size() - qsizetype(at))));
+                            at = 0;
+                        } else {
+                            at -= quint64(b.size());
+                        }
                     }
                 }
+                return out;
             }
-            return out;
+            written = m_written;
         }
-        length = qsizetype(std::min<quint64>(quint64(length), m_written - offset));
+        const qsizetype want = qsizetype(std::min<quint64>(quint64(length - out.size()), written - from));
+        const qsizetype had = out.size();
+        out.resize(had + want);
+        const int fd = m_readFd >= 0 ? m_readFd : m_fd; // (an O_DIRECT descriptor wants aligned reads)
+        qsizetype got = 0;
+        while (got < want) {
+            const ssize_t n = ::pread(fd, out.data() + had + got, size_t(want - got), off_t(from + quint64(got)));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            got += n;
+        }
+        out.truncate(had + got);
+        if (got < want)
+            return out; // the file is shorter than it should be: say so by a short answer
     }
-    QByteArray out(length, Qt::Uninitialized);
-    qsizetype got = 0;
-    while (got < length) {
-        const ssize_t n = ::pread(m_fd, out.data() + got, size_t(length - got), off_t(offset + quint64(got)));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += n;
-    }
-    out.truncate(got);
     return out;
 }
 

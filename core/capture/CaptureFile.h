@@ -52,14 +52,17 @@ public:
     // Appends whole lines (taken over, not copied); returns the offset of the first byte. Thread-safe;
     // may wait for the disk.
     quint64 append(QByteArray lines);
-    // Two parts that reach the disk in the same flush (a head and its payloads).
-    quint64 append(QByteArray first, QByteArray second);
+    // Parts that reach the disk in the same flush (a head and its payloads). Parts may point into memory
+    // that keepAlive owns (QByteArray::fromRawData): it is held until they are written, so a caller's
+    // buffers go to disk without being copied first.
+    quint64 append(std::vector<QByteArray> parts, std::shared_ptr<const void> keepAlive = {});
     // An empty buffer with room, from those already written out: a journal appends hundreds of MB a
     // second, and fresh allocations would make the kernel zero every page of them first.
     QByteArray takeBuffer();
     // Writes everything appended so far to the kernel now.
     void flush();
     quint64 size() const; // bytes appended (written or pending)
+    quint64 written() const; // bytes handed to the kernel (the rest is pending in memory)
 
     // The line starting at offset, without its newline; empty with error set if it cannot be read.
     QByteArray lineAt(quint64 offset, QString *error = nullptr) const;
@@ -75,6 +78,7 @@ private:
     struct Chunks
     {
         std::vector<QByteArray> parts;
+        std::vector<std::shared_ptr<const void>> keepAlive; // owners of raw parts, until written
         qsizetype bytes = 0;
     };
 
@@ -87,6 +91,7 @@ private:
 
     QString m_path;
     int m_fd = -1;
+    int m_readFd = -1; // a direct file's buffered descriptor for read()
     bool m_writable = false;
     bool m_removeOnClose = false;
     bool m_recycle = false; // keep written buffers for takeBuffer() (a journal; a spill never asks)

@@ -20,6 +20,9 @@ constexpr qsizetype SubscriptionByteLimit = 256 << 20;
 constexpr size_t SubscriptionBatchLimit = 4096;
 constexpr size_t RecordEvictionStep = 4096;
 constexpr qsizetype AdoptBytes = 256 * 1024;
+// The newest payloads kept in memory when the crash journal holds them all (older ones are read back from
+// it): first-touch memory costs this virtual machine 1.7-2.7 s per GB, more than relaying the bytes.
+constexpr quint64 JournaledInMemory = 64ull << 20;
 
 } // namespace
 
@@ -152,8 +155,10 @@ quint64 CaptureStore::appendPayload(QByteArrayView bytes, bool onDisk)
 
 quint64 CaptureStore::adoptBlock(QByteArray &bytes, quint64 payloads, bool onDisk)
 {
-    if (bytes.capacity() > bytes.size() + bytes.size() / 4)
-        bytes.squeeze(); // realloc of a large block is a remap, not a copy
+    // Trimmed when much larger than its bytes (realloc of a large block is a remap, not a copy); the
+    // slack a worker reserves for a steady stream stays, so the buffer can be reused as it is.
+    if (bytes.capacity() > bytes.size() * 2)
+        bytes.squeeze();
     PayloadBlock block;
     block.start = m_logEnd;
     block.data = bytes;
@@ -278,6 +283,10 @@ CaptureStore::Fetch CaptureStore::locate(quint64 ref, quint32 size, const Messag
     if (inMemory(ref, size)) {
         f.from = Fetch::From::Memory;
         f.bytes = payloadView(ref, size).toByteArray();
+    } else if (const auto at = crashJournalOffset(ref); at && size <= m_logEnd - ref) {
+        f.from = Fetch::From::Spill;
+        f.file = m_crashJournalFile;
+        f.offset = *at;
     } else if (const auto at = m_spill ? m_spill->locate(ref) : std::nullopt) {
         f.from = Fetch::From::Spill;
         f.file = at->file;
@@ -305,11 +314,28 @@ void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &recor
                 fromDisk.emplace_back(i, locate(r.payloadRef, size, r, 0));
         }
     }
-    // Payloads that left memory are read from disk without holding the store's lock.
+    // Payloads that left memory are read from disk without holding the store's lock; raw ones (spill,
+    // crash journal) a span at a time, as a search over a whole capture reads them in order.
+    constexpr qsizetype SpanBytes = 256 * 1024;
+    std::shared_ptr<CaptureFile> spanFile;
+    quint64 spanAt = 0;
+    QByteArray span;
     for (const auto &[i, fetch] : fromDisk) {
         QByteArray bytes;
-        std::optional<native::DecodedMessage> line;
-        fetch.resolve(bytes, line);
+        if (fetch.from == Fetch::From::Spill) {
+            const bool inSpan = fetch.file == spanFile && fetch.offset >= spanAt
+                && fetch.offset + fetch.size <= spanAt + quint64(span.size());
+            if (!inSpan) {
+                spanFile = fetch.file;
+                spanAt = fetch.offset;
+                span = fetch.file->read(fetch.offset, std::max<qsizetype>(SpanBytes, fetch.size));
+            }
+            bytes = QByteArray(span.constData() + (fetch.offset - spanAt),
+                               qsizetype(std::min<quint64>(fetch.size, quint64(span.size()) - (fetch.offset - spanAt))));
+        } else {
+            std::optional<native::DecodedMessage> line;
+            fetch.resolve(bytes, line);
+        }
         visit(i, bytes);
     }
 }
@@ -318,6 +344,8 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
 {
     if (!batch || batch->isEmpty())
         return;
+    quint64 logStart = 0;
+    bool contiguous = false;
     // Written to the journal before the store takes its lock, on the writer's own thread: encoding runs
     // in parallel on every worker, and the lines are on their way to disk before anyone can evict them.
     if (batch->file == 0 && m_journal)
@@ -346,6 +374,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         // A large batch's payload buffer becomes a block of the log as it is (shared, not copied): at high
         // rates this saves a copy of every payload byte.
         const bool onDisk = batch->file != 0;
+        logStart = m_logEnd;
         const bool adopt = batch->payloads.size() >= AdoptBytes;
         const quint64 base = adopt ? adoptBlock(batch->payloads, batch->messages.size(), onDisk) : 0;
         for (BatchMessage &m : batch->messages) {
@@ -384,6 +413,9 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             s.counters.payloadBytes[d] += r.payloadSize;
             ++m_stats.messages;
         }
+        // Every byte of the batch's buffer is now at logStart.. in the log (in order), unless messages of
+        // an evicted session were left out: then the journal's copy cannot stand in for those blocks.
+        contiguous = m_logEnd - logStart == quint64(batch->payloads.size());
         enforceBudget();
         if (batch->file && batch->file == m_journal)
             checkJournalBudget();
@@ -391,8 +423,13 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
     BatchPtr published = std::move(batch);
     // After the store is done with it the batch is immutable: the journal writes its payload buffer as
     // it is (no copy) while readers read it.
-    if (published->file == 0 && m_crashJournal)
-        m_crashJournal->append(*published);
+    if (published->file == 0 && m_crashJournal) {
+        const auto offset = m_crashJournal->append(published);
+        if (offset && contiguous && !published->payloads.isEmpty()) {
+            std::unique_lock lock(m_mutex);
+            noteJournaled(logStart, quint64(published->payloads.size()), *offset);
+        }
+    }
     std::vector<std::shared_ptr<Subscription>> subscribers;
     {
         std::lock_guard lock(m_subscribersMutex);
@@ -407,7 +444,11 @@ void CaptureStore::evictOldestBlock()
     PayloadBlock &b = m_blocks.front();
     const quint64 size = quint64(b.data.size());
     m_blockBytes -= quint64(b.data.capacity());
-    if (b.onDisk || (m_spill && m_spill->spill(b.start, std::move(b.data), b.payloads))) {
+    if (inCrashJournal(b.start, size, true)) {
+        m_stats.payloadBytesOnDisk += size;
+        m_stats.payloadsOnDisk += b.payloads;
+        recyclePayloads(std::move(b.data)); // the next batch fills it: no fresh memory
+    } else if (b.onDisk || (m_spill && m_spill->spill(b.start, std::move(b.data), b.payloads))) {
         m_stats.payloadBytesOnDisk += size;
         m_stats.payloadsOnDisk += b.payloads;
     } else {
@@ -418,11 +459,64 @@ void CaptureStore::evictOldestBlock()
     m_logStart = m_blocks.empty() ? m_logEnd : m_blocks.front().start;
 }
 
+void CaptureStore::noteJournaled(quint64 start, quint64 size, quint64 offset)
+{
+    // Workers journal in parallel: a range may come in after a later one (rarely more than a few back).
+    auto at = m_journalRanges.end();
+    while (at != m_journalRanges.begin() && std::prev(at)->start > start)
+        --at;
+    m_journalRanges.insert(at, JournalRange {start, size, offset});
+    enforceBudget();
+}
+
+std::optional<quint64> CaptureStore::crashJournalOffset(quint64 ref) const
+{
+    auto it = std::upper_bound(m_journalRanges.begin(), m_journalRanges.end(), ref,
+                               [](quint64 r, const JournalRange &range) { return r < range.start; });
+    if (it == m_journalRanges.begin())
+        return std::nullopt;
+    --it;
+    if (ref >= it->start + it->size)
+        return std::nullopt;
+    return it->offset + (ref - it->start);
+}
+
+bool CaptureStore::inCrashJournal(quint64 start, quint64 size, bool waitForDisk) const
+{
+    // Wholly covered by consecutive ranges (a block of small payloads may hold several batches), and
+    // those bytes already written: memory is the only copy until the disk has them, and a journal whose
+    // writes fail holds nothing more.
+    auto it = std::upper_bound(m_journalRanges.begin(), m_journalRanges.end(), start,
+                               [](quint64 r, const JournalRange &range) { return r < range.start; });
+    if (it == m_journalRanges.begin() || !m_crashJournalFile)
+        return false;
+    --it;
+    quint64 at = start;
+    const quint64 end = start + size;
+    quint64 fileEnd = 0;
+    for (; it != m_journalRanges.end() && at < end; ++it) {
+        if (it->start > at || it->start + it->size <= at)
+            return false;
+        at = it->start + it->size;
+        fileEnd = std::max(fileEnd, it->offset + it->size);
+    }
+    if (at < end)
+        return false;
+    if (fileEnd > m_crashJournalFile->written() && waitForDisk)
+        m_crashJournalFile->flush(); // over the memory budget: wait for the disk rather than lose or spill
+    return fileEnd <= m_crashJournalFile->written() && m_crashJournalFile->writeError().isEmpty();
+}
+
 void CaptureStore::enforceBudget()
 {
     // Oldest payloads go first; then finished sessions' records and the sessions themselves, oldest first;
     // then open sessions' oldest records; the newest payloads last of all. What is left is the open
     // sessions' own state.
+    // Payloads the crash journal holds leave memory once the newer ones fill JournaledInMemory: read back
+    // from the journal when asked for, and their buffers reused for the next batches.
+    while (m_blocks.size() > 1 && m_blockBytes > std::min(JournaledInMemory, m_limits.maxMemory / 2)
+           && inCrashJournal(m_blocks.front().start, quint64(m_blocks.front().data.size()), false))
+        evictOldestBlock();
     while (memoryUsed() + inProgress() > m_limits.maxMemory) {
         // Payloads that are also on disk lose nothing by leaving memory: all of them go before any record.
         if (m_blocks.size() > 1 || (!m_blocks.empty() && (m_blocks.front().onDisk || m_spill)))
@@ -463,7 +557,7 @@ void CaptureStore::dropRecords(SessionEntry &s, size_t n)
         s.details.pop_front();
         ++s.detailBase;
     }
-    s.records.erase(s.records.begin(), s.records.begin() + qsizetype(n));
+    s.records.dropFront(n);
     s.firstIndex += n;
     m_recordCount -= n;
 }
@@ -477,9 +571,9 @@ bool CaptureStore::evictOldestRecords(bool finishedOnly)
         // Records whose lines are in one file leave memory and stay readable (8 bytes each instead of a
         // record); others are gone, counted.
         const quint8 file = s.diskOffsets.empty() ? s.records.front().file : s.diskFile;
-        const bool keep = file
-            && std::all_of(s.records.begin(), s.records.begin() + qsizetype(n),
-                           [file](const MessageRecord &r) { return r.file == file; });
+        bool keep = file != 0;
+        for (size_t i = 0; i < n && keep; ++i)
+            keep = s.records[i].file == file;
         if (keep) {
             s.diskFile = file;
             for (size_t i = 0; i < n; ++i)
@@ -522,6 +616,7 @@ void CaptureStore::clear()
     std::unique_lock lock(m_mutex);
     m_sessions.clear();
     m_blocks.clear();
+    m_journalRanges.clear();
     m_logStart = m_logEnd;
     m_blockBytes = m_recordCount = m_diskRecordCount = m_detailBytes = m_sessionBytes = 0;
     m_stats = Stats();
@@ -538,7 +633,9 @@ void CaptureStore::setMemoryLimit(quint64 bytes)
 
 void CaptureStore::setCrashJournal(std::shared_ptr<BatchJournal> journal)
 {
+    std::unique_lock lock(m_mutex);
     m_crashJournal = std::move(journal);
+    m_crashJournalFile = m_crashJournal ? m_crashJournal->file() : nullptr;
 }
 
 CaptureStore::Stats CaptureStore::stats() const
@@ -703,8 +800,7 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
         const quint64 begin = std::max(from, s.firstIndex);
         const quint64 end = std::min(from + count, s.firstIndex + s.records.size());
         if (begin < end)
-            out.assign(s.records.begin() + qsizetype(begin - s.firstIndex),
-                       s.records.begin() + qsizetype(end - s.firstIndex));
+            s.records.copyTo(size_t(begin - s.firstIndex), size_t(end - s.firstIndex), out);
     }
     if (offsets.empty())
         return out;

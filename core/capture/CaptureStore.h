@@ -7,6 +7,7 @@
 
 #include "CaptureBatch.h"
 #include "CaptureFile.h"
+#include "ChunkedLog.h"
 #include "core/ws/BufferBudget.h"
 
 #include <QByteArray>
@@ -154,7 +155,7 @@ private:
         std::vector<std::pair<quint8, quint64>> lines; // (file, offset) of each session record
         SessionId idInFile = 0;
         SessionCounters counters;
-        std::deque<MessageRecord> records;
+        ChunkedLog<MessageRecord> records;
         quint64 firstIndex = 0; // index of records.front()
         // Records that left memory but whose lines are in a file (all in one): read back on demand.
         // They are the indices just before firstIndex.
@@ -177,6 +178,9 @@ private:
     quint64 appendPayload(QByteArrayView bytes, bool onDisk);
     quint64 adoptBlock(QByteArray &bytes, quint64 payloads, bool onDisk);
     void journalBatch(CaptureBatch &batch);
+    void noteJournaled(quint64 start, quint64 size, quint64 offset);
+    bool inCrashJournal(quint64 start, quint64 size, bool waitForDisk) const;
+    std::optional<quint64> crashJournalOffset(quint64 ref) const;
     quint8 addFileLocked(std::shared_ptr<CaptureFile> file);
     void checkJournalBudget();
     struct Fetch;
@@ -224,6 +228,17 @@ private:
     std::unordered_set<SessionId> m_journaled; // sessions with a record in the journal
     std::unique_ptr<class PayloadSpill> m_spill;
     std::shared_ptr<class BatchJournal> m_crashJournal;
+    // Where the crash journal holds the payload log's bytes: one range per batch, in log order. Blocks
+    // wholly in it leave memory as soon as the newest payloads pass JournaledInMemory, and are read back
+    // from the journal: the capture's memory is reused instead of growing by every byte relayed.
+    struct JournalRange
+    {
+        quint64 start = 0; // in the payload log
+        quint64 size = 0;
+        quint64 offset = 0; // in the journal file
+    };
+    std::deque<JournalRange> m_journalRanges;
+    std::shared_ptr<CaptureFile> m_crashJournalFile;
 
     std::mutex m_subscribersMutex;
     std::vector<std::shared_ptr<Subscription>> m_subscribers;

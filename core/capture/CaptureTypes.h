@@ -185,7 +185,7 @@ struct MessageFlagName
 };
 std::span<const MessageFlagName> messageFlagNames();
 
-// One WebSocket message (or control frame) as the store keeps it: 64 bytes, payload elsewhere.
+// One WebSocket message (or control frame) as the store keeps it: 72 bytes, payload elsewhere.
 struct MessageRecord
 {
     qint64 time = 0; // first frame, µs since epoch

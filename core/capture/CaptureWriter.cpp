@@ -1,5 +1,7 @@
 #include "CaptureWriter.h"
 
+#include <mutex>
+
 namespace socktap::capture {
 
 namespace {
@@ -7,7 +9,83 @@ namespace {
 constexpr size_t FlushMessages = 16384;
 constexpr qsizetype FlushBytes = 8 << 20;
 
+// Spent batches' message vectors and (unadopted) payload buffers, for the next batches. A worker flushes
+// every 5 ms, so without this each batch grew fresh vectors from nothing: reallocation copies and the
+// kernel zeroing new pages cost about a fifth of the relay's CPU at 64-byte messages. Bounded: at most
+// PoolBuffers of each, none larger than a full batch (a few MB in all, kept while Socktap runs).
+constexpr size_t PoolBuffers = 8;
+constexpr qsizetype MinReusedCapacity = 64 * 1024; // a batch flushes early rather than grow past this
+constexpr qsizetype PoolPayloadCapacity = FlushBytes + (1 << 20);
+
+struct BatchPool
+{
+    std::mutex mutex;
+    std::vector<std::vector<BatchMessage>> messages;
+    std::vector<QByteArray> payloads;
+};
+
+BatchPool &batchPool()
+{
+    // Never destroyed: a batch may die after static destructors ran (a file's flusher finishing late).
+    static BatchPool *pool = new BatchPool;
+    return *pool;
+}
+
+void keepPayloads(BatchPool &pool, QByteArray &bytes)
+{
+    // A payload buffer the store adopted is still shared with it: only one nobody else holds comes back.
+    if (pool.payloads.size() < PoolBuffers && !bytes.data_ptr().needsDetach()
+        && bytes.capacity() <= PoolPayloadCapacity) {
+        bytes.resize(0); // keeps the allocation
+        pool.payloads.push_back(std::move(bytes));
+    }
+}
+
+void recycle(CaptureBatch *batch)
+{
+    BatchPool &pool = batchPool();
+    {
+        std::lock_guard lock(pool.mutex);
+        if (pool.messages.size() < PoolBuffers && batch->messages.capacity() <= FlushMessages * 2) {
+            batch->messages.clear();
+            pool.messages.push_back(std::move(batch->messages));
+        }
+        keepPayloads(pool, batch->payloads);
+    }
+    delete batch;
+}
+
+std::shared_ptr<CaptureBatch> newBatch(size_t expectedMessages, qsizetype expectedBytes)
+{
+    std::shared_ptr<CaptureBatch> batch(new CaptureBatch, &recycle);
+    BatchPool &pool = batchPool();
+    {
+        std::lock_guard lock(pool.mutex);
+        if (!pool.messages.empty()) {
+            batch->messages = std::move(pool.messages.back());
+            pool.messages.pop_back();
+        }
+        if (!pool.payloads.empty()) {
+            batch->payloads = std::move(pool.payloads.back());
+            pool.payloads.pop_back();
+        }
+    }
+    // Room for about as much as the last batch held, so a steady stream does not grow its buffers by
+    // reallocation (each step a copy of everything so far). A fifth more for a rate that rises; the store
+    // trims a buffer it keeps that is much larger than its bytes.
+    batch->messages.reserve(expectedMessages + expectedMessages / 5);
+    batch->payloads.reserve(std::min(FlushBytes, expectedBytes + expectedBytes / 5));
+    return batch;
+}
+
 } // namespace
+
+void recyclePayloads(QByteArray bytes)
+{
+    BatchPool &pool = batchPool();
+    std::lock_guard lock(pool.mutex);
+    keepPayloads(pool, bytes);
+}
 
 MessageFacts factsOf(const ws::MessageAssembler::Message &m, quint16 flags)
 {
@@ -64,7 +142,7 @@ MessageRecord makeRecord(Direction direction, const MessageFacts &m)
 
 CaptureWriter::CaptureWriter(CaptureStore &store)
     : m_store(store)
-    , m_batch(std::make_shared<CaptureBatch>())
+    , m_batch(newBatch(0, 0))
 { }
 
 void CaptureWriter::session(const SessionInfo &info)
@@ -114,6 +192,13 @@ void CaptureWriter::message(SessionId session, Direction direction, const Messag
     // (a compressed one keeps its wire payload too), an edited message's original, Socktap's note.
     const bool detail = m.frames.size() > 1 || !m.wirePayload.isEmpty() || !m.original.isEmpty()
         || !m.note.isEmpty() || (m.flags & MessageFlag::Edited);
+    // A batch that is full to its buffers' capacity goes now rather than grow them: growing copies all
+    // it holds into fresh memory, where a new batch reuses a recycled buffer.
+    const qsizetype incoming = m.payload.size() + m.wirePayload.size() + m.original.size();
+    if (!m_batch->messages.empty() && m_batch->payloads.capacity() >= MinReusedCapacity
+        && (m_batch->payloads.size() + incoming > m_batch->payloads.capacity()
+            || m_batch->messages.size() == m_batch->messages.capacity()))
+        flush();
     m_batch->add(session, makeRecord(direction, m), m.payload, m.wirePayload, m.original, m.note, m.frames,
                  detail);
 }
@@ -129,10 +214,8 @@ void CaptureWriter::flush()
         m_store.makeRoomForMessagesInProgress();
         return;
     }
-    auto full = std::exchange(m_batch, std::make_shared<CaptureBatch>());
+    auto full = std::exchange(m_batch, newBatch(m_batch->messages.size(), m_batch->payloads.size()));
     m_sessionSlot.clear();
-    // Keep the next batch's buffers about as large as this one's, so a steady stream reallocates rarely.
-    m_batch->messages.reserve(full->messages.size());
     m_store.apply(std::move(full));
 }
 

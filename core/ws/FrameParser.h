@@ -60,7 +60,7 @@ private:
 
     Event parseHeader(QByteArrayView input);
     static int headerSizeFor(const quint8 *first2);
-    Violations decode(const quint8 *bytes);
+    Violations decode(const quint8 *bytes, FrameHeader &out); // into m_header and out
 
     Options m_options;
     State m_state = State::Header;
