@@ -18,6 +18,9 @@ namespace socktap::capture {
 namespace {
 
 constexpr qsizetype EagerFlushBytes = 1 << 20;
+// A direct file writes in larger steps (one O_DIRECT write per 4 MiB buffer, fewer wake-ups); still at
+// least every FlushIntervalMs.
+constexpr qsizetype EagerDirectFlushBytes = 4 << 20;
 constexpr size_t SpareBuffers = 8;
 constexpr qsizetype SpareCapacity = 32 << 20;
 constexpr qsizetype DirectBuffer = 4 << 20; // a multiple of CaptureFile::DirectBlock
@@ -202,12 +205,17 @@ bool CaptureFile::writeOut(const Chunks &chunks)
     return true;
 }
 
+qsizetype CaptureFile::eagerBytes() const
+{
+    return m_direct ? EagerDirectFlushBytes : EagerFlushBytes;
+}
+
 void CaptureFile::flusherLoop()
 {
     std::unique_lock lock(m_mutex);
     for (;;) {
         m_wake.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs),
-                        [&] { return m_stop || m_pending.bytes >= EagerFlushBytes; });
+                        [&] { return m_stop || m_pending.bytes >= eagerBytes(); });
         if (m_pending.parts.empty()) {
             m_drained.notify_all();
             if (m_stop)
@@ -253,7 +261,7 @@ quint64 CaptureFile::append(QByteArray lines)
     const quint64 offset = m_written + quint64(m_flushing.bytes + m_pending.bytes);
     m_pending.bytes += lines.size();
     m_pending.parts.push_back(std::move(lines));
-    if (m_pending.bytes >= EagerFlushBytes)
+    if (m_pending.bytes >= eagerBytes())
         m_wake.notify_one();
     return offset;
 }
@@ -271,7 +279,7 @@ quint64 CaptureFile::append(std::vector<QByteArray> parts, std::shared_ptr<const
     }
     if (keepAlive)
         m_pending.keepAlive.push_back(std::move(keepAlive));
-    if (m_pending.bytes >= EagerFlushBytes)
+    if (m_pending.bytes >= eagerBytes())
         m_wake.notify_one();
     return offset;
 }

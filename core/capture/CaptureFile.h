@@ -86,6 +86,7 @@ private:
     static std::shared_ptr<CaptureFile> make(const QString &path, bool removeOnClose, bool header,
                                              QString *error);
     void flusherLoop();
+    qsizetype eagerBytes() const; // pending bytes that wake the flusher before its interval
     bool writeOut(const Chunks &chunks);
     bool writeOutDirect(const Chunks &chunks);
 

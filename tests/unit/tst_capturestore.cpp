@@ -2,6 +2,7 @@
 // records, then finished sessions, always counted; live subscriptions; concurrent writers.
 #include "core/capture/CaptureStore.h"
 #include "core/capture/CaptureWriter.h"
+#include "core/capture/ChunkedLog.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
 
@@ -32,6 +33,34 @@ class TestCaptureStore final : public QObject
     Q_OBJECT
 
 private slots:
+    void chunkedLogKeepsOrderAcrossChunksAndDrops()
+    {
+        // Indexes across chunk boundaries, drops from the front inside and across chunks, and starts
+        // over once emptied: what a session's records rely on.
+        ChunkedLog<int, 4> log;
+        for (int i = 0; i < 11; ++i)
+            log.push_back(i);
+        QCOMPARE(log.size(), 11u);
+        for (int i = 0; i < 11; ++i)
+            QCOMPARE(log[size_t(i)], i);
+        log.dropFront(3); // inside the first chunk
+        QCOMPARE(log.front(), 3);
+        QCOMPARE(log[7], 10);
+        log.dropFront(2); // past the first chunk: it is freed
+        QCOMPARE(log.front(), 5);
+        QCOMPARE(log.size(), 6u);
+        for (int i = 11; i < 20; ++i)
+            log.push_back(i);
+        std::vector<int> out {-1};
+        log.copyTo(2, 6, out);
+        QCOMPARE(out, (std::vector<int> {-1, 7, 8, 9, 10}));
+        log.dropFront(log.size());
+        QVERIFY(log.empty());
+        log.push_back(42);
+        QCOMPARE(log.front(), 42);
+        QCOMPARE(log.size(), 1u);
+    }
+
     void sessionsAndMessages()
     {
         CaptureStore store;
