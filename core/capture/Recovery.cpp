@@ -9,6 +9,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 namespace socktap::capture {
@@ -17,9 +19,20 @@ namespace {
 
 constexpr char EndedFile[] = "ended";
 constexpr char ReportedPrefix[] = "reported:";
+constexpr char LockFile[] = "running.lock";
 
-bool processRunning(qint64 pid)
+// Whether the run that owns a capture directory is alive. Its lock file says so exactly: the owner holds an
+// flock on it for its whole life and the kernel releases it however the process ends, even when its pid
+// is later reused by another program. Directories from before the lock file fall back to the pid.
+bool processRunning(const QString &directory, qint64 pid)
 {
+    const QByteArray lock = QFile::encodeName(QDir(directory).filePath(QString::fromLatin1(LockFile)));
+    const int fd = ::open(lock.constData(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+        ::close(fd);
+        return held;
+    }
     return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno != ESRCH);
 }
 
@@ -89,6 +102,16 @@ QString createCaptureDirectory(const QString &root, QString *error)
         *error = QStringLiteral("cannot create %1").arg(path);
         return {};
     }
+    // Held until this process ends (never closed, not inherited by children such as a browser): a later
+    // Socktap tells a live run from a dead one by it, whatever the pid became.
+    const QByteArray lock = QFile::encodeName(QDir(path).filePath(QString::fromLatin1(LockFile)));
+    const int fd = ::open(lock.constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (fd >= 0)
+            ::close(fd);
+        *error = QStringLiteral("cannot lock %1").arg(QString::fromLocal8Bit(lock));
+        return {};
+    }
     return path;
 }
 
@@ -106,7 +129,7 @@ std::vector<CaptureDirectory> listCaptureDirectories(const QString &root, bool i
         c.pid = name.section(QLatin1Char('-'), -1).toLongLong(&ok);
         if (!ok || c.pid <= 0 || c.pid == ::getpid())
             continue;
-        c.running = processRunning(c.pid);
+        c.running = processRunning(c.path, c.pid);
         if (c.running && !includeRunning)
             continue;
         c.started = QDateTime::fromString(name.section(QLatin1Char('-'), 1, 2), QStringLiteral("yyyyMMdd-HHmmss"));

@@ -163,6 +163,45 @@ private slots:
         QVERIFY2(messageTexts(lines).contains("server:message 2"), lines.constData());
     }
 
+    void aDeadRunIsToldByItsLockNotItsPid()
+    {
+        // A run's capture directory is "running" while its Socktap lives, by the lock it holds, not by its
+        // pid: after a kill -9 whose pid now belongs to another live process (here pid 1), the capture is
+        // still found and offered back.
+        QTemporaryDir home;
+        EchoServer echo;
+        Socktap socktap;
+        socktap.useHome(home.path());
+        QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        int echoed = 0;
+        auto client = chat(echo, socktap.port, 2, &echoed);
+        QVERIFY(client);
+        const QString root = home.filePath(".cache/socktap/captures");
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                const auto dirs = socktap::capture::listCaptureDirectories(root, true);
+                return !dirs.empty() && dirs.front().summary.messages == 4;
+            },
+            WaitMs));
+        auto dirs = socktap::capture::listCaptureDirectories(root, true);
+        QVERIFY(dirs.front().running);
+        QVERIFY(socktap.stop(SIGKILL));
+        client.reset();
+        // The pid in the name is reused: pid 1 is alive, and is not Socktap.
+        const QString dead = dirs.front().path;
+        const QString reused = dead.section(QLatin1Char('-'), 0, -2) + QStringLiteral("-1");
+        QVERIFY(QDir().rename(dead, reused));
+        dirs = socktap::capture::listCaptureDirectories(root, true);
+        QCOMPARE(dirs.size(), size_t(1));
+        QVERIFY2(!dirs.front().running, qPrintable(dirs.front().howItEnded()));
+        QVERIFY(dirs.front().endedAbnormally());
+        Socktap next;
+        next.useHome(home.path());
+        QVERIFY(next.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(next.stop());
+        QVERIFY2(next.err.contains("did not stop cleanly; its capture of 1 session, 4 messages"), next.err.constData());
+    }
+
     void memoryOnlyWritesNothing()
     {
         QTemporaryDir home;
