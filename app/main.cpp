@@ -235,8 +235,8 @@ int runHeadless(app::AppOptions options)
     }
     if (!exposed.isEmpty())
         std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(exposed));
-    std::fprintf(stderr, "socktap: listening on %s:%u as %s; capture budget %s; Ctrl+C to stop\n",
-                 qPrintable(server.address().toString()), unsigned(server.port()),
+    std::fprintf(stderr, "socktap: listening on %s as %s; capture budget %s; Ctrl+C to stop\n",
+                 qPrintable(server.endpoint()),
                  qPrintable(describeModes(options.proxy)),
                  qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2)
                             + QStringLiteral(" GiB")));

@@ -1,5 +1,7 @@
 #include "MainWindow.h"
 
+#include <cstdio>
+
 #include "CaptureFeed.h"
 #include "CloseSessionDialog.h"
 #include "CloseView.h"
@@ -482,6 +484,9 @@ bool MainWindow::startProxy()
         return false;
     }
     m_lastStartError.clear();
+    // Said on stderr too, as headless does: whoever started the window from a terminal (or a test that
+    // asked for port 0) learns the port actually bound.
+    std::fprintf(stderr, "socktap: listening on %s\n", qPrintable(m_server->endpoint()));
     connect(m_server.get(), &proxy::ProxyServer::acceptTrouble, this,
             [this](const QString &why) { statusBar()->showMessage(why); });
     connect(m_server.get(), &proxy::ProxyServer::acceptRecovered, this,

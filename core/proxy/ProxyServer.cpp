@@ -321,6 +321,14 @@ quint16 ProxyServer::port() const
     return m_listener ? m_listener->serverPort() : 0;
 }
 
+QString ProxyServer::endpoint() const
+{
+    const QHostAddress a = address();
+    const QString host = a.protocol() == QAbstractSocket::IPv6Protocol ? QLatin1Char('[') + a.toString() + QLatin1Char(']')
+                                                                      : a.toString();
+    return host + QLatin1Char(':') + QString::number(port());
+}
+
 void ProxyServer::stop()
 {
     if (m_stopping)

@@ -40,6 +40,7 @@ public:
     bool isListening() const;
     QHostAddress address() const;
     quint16 port() const;
+    QString endpoint() const; // HOST:PORT as a user types it ([::1]:8080 for IPv6)
     const ProxyConfig &config() const { return m_config; }
 
     // Sends a command to the live WebSocket session `session` on the worker thread that owns it; `done`
