@@ -38,8 +38,8 @@ for r in $(seq "$rounds"); do
 done
 median() { sort -n | awk 'NF {v[++n]=$1} END {if (n) print v[int((n+1)/2)]; else print "-"}'; }
 # A run that stalled says "stopped after": count it as 0, never as a number from its message.
-rate() { grep -F "$1" | grep -v 'proxy CPU' | awk '/stopped after/ {print 0; next} {print $(NF-1)}' | median; }
-cpu() { grep -F "proxy CPU, $1 " | sed -E 's/.* ([0-9.]+) s per GB, ([0-9.]+) s per million messages/\2 \1/' \
+rate() { { grep -F "$1" || true; } | { grep -v 'proxy CPU' || true; } | awk '/stopped after/ {print 0; next} {print $(NF-1)}' | median; }
+cpu() { { grep -F "proxy CPU, $1 " || true; } | sed -E 's/.* ([0-9.]+) s per GB, ([0-9.]+) s per million messages/\2 \1/' \
     | awk -v f="$2" '{print $f}' | median; }
 routes=$(cat "$out"/*.1 | awk '/^socktap [A-Za-z]+ +[0-9]/ {print $2}' | awk '!seen[$0]++')
 labels=("64 B messages, pipelined" "16 KiB messages" "1 MiB messages" "64 B messages, echoed"

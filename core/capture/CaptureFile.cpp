@@ -215,7 +215,8 @@ void CaptureFile::flusherLoop()
     std::unique_lock lock(m_mutex);
     for (;;) {
         m_wake.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs),
-                        [&] { return m_stop || m_pending.bytes >= eagerBytes(); });
+                        [&] { return m_stop || m_flushAsked || m_pending.bytes >= eagerBytes(); });
+        m_flushAsked = false;
         if (m_pending.parts.empty()) {
             m_drained.notify_all();
             if (m_stop)
@@ -290,8 +291,10 @@ void CaptureFile::flush()
         return;
     std::unique_lock lock(m_mutex);
     const quint64 target = m_written + quint64(m_flushing.bytes + m_pending.bytes);
+    m_flushAsked = true; // (a notify alone would find the flusher's condition false: it would sleep on)
     m_wake.notify_one();
     while (m_written < target && !m_stop) {
+        m_flushAsked = true;
         m_wake.notify_one();
         // The flusher takes what is pending on its next wake; waiting on m_drained sees it finish.
         m_drained.wait_for(lock, std::chrono::milliseconds(FlushIntervalMs));

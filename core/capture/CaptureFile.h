@@ -30,8 +30,9 @@ public:
     // Creates a file for raw bytes (no header line): a payload spill segment.
     static std::shared_ptr<CaptureFile> createRaw(const QString &path, bool removeOnClose, QString *error);
     // A raw file written around the page cache (O_DIRECT, where the file system allows it): the crash
-    // journal writes every byte of traffic once and never reads it back during the run, and filling the
-    // page cache with it cost more CPU than the relay itself (first-touch page allocation, reclaim,
+    // journal writes every byte of traffic once and reads back only what is looked at (payloads that left
+    // memory, through a buffered descriptor of its own), and filling the page cache with every byte cost
+    // more CPU than the relay itself (first-touch page allocation, reclaim,
     // writeback). The bytes go through a reused aligned buffer; the last partial block is written padded
     // with zeros and rewritten at the next flush, and the padding is cut when the file is closed (after a
     // crash, up to a block of zeros may follow the last byte: readers stop at it).
@@ -109,6 +110,7 @@ private:
     std::vector<QByteArray> m_spare; // written buffers, emptied, for takeBuffer()
     quint64 m_written = 0; // bytes on disk, in order
     bool m_stop = false;
+    bool m_flushAsked = false; // flush() is waiting: write what is pending now
     QString m_writeError;
     std::thread m_flusher;
 };

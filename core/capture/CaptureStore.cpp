@@ -23,6 +23,9 @@ constexpr qsizetype AdoptBytes = 256 * 1024;
 // The newest payloads kept in memory when the crash journal holds them all (older ones are read back from
 // it): first-touch memory costs this virtual machine 1.7-2.7 s per GB, more than relaying the bytes.
 constexpr quint64 JournaledInMemory = 64ull << 20;
+// Where the journal holds each batch's payloads: 24 bytes a batch, at most 24 MiB (about 80 minutes of a
+// worker flushing every 5 ms without a pause; then the capture works as without the journal).
+constexpr size_t MaxJournalRanges = size_t(1) << 20;
 
 } // namespace
 
@@ -112,7 +115,7 @@ quint64 CaptureStore::sessionBytes(const SessionInfo &info)
 
 quint64 CaptureStore::memoryUsed() const
 {
-    return m_blockBytes + m_recordCount * sizeof(MessageRecord) + m_diskRecordCount * sizeof(quint64)
+    return m_blockBytes + m_recordBytes + m_diskRecordCount * sizeof(quint64)
         + m_detailBytes + m_sessionBytes;
 }
 
@@ -283,7 +286,8 @@ CaptureStore::Fetch CaptureStore::locate(quint64 ref, quint32 size, const Messag
     if (inMemory(ref, size)) {
         f.from = Fetch::From::Memory;
         f.bytes = payloadView(ref, size).toByteArray();
-    } else if (const auto at = crashJournalOffset(ref); at && size <= m_logEnd - ref) {
+    } else if (const auto at = m_crashJournalFile ? crashJournalOffset(ref) : std::nullopt;
+               at && size <= m_logEnd - ref) {
         f.from = Fetch::From::Spill;
         f.file = m_crashJournalFile;
         f.offset = *at;
@@ -320,15 +324,26 @@ void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &recor
     std::shared_ptr<CaptureFile> spanFile;
     quint64 spanAt = 0;
     QByteArray span;
-    for (const auto &[i, fetch] : fromDisk) {
+    for (size_t k = 0; k < fromDisk.size(); ++k) {
+        const auto &[i, fetch] = fromDisk[k];
         QByteArray bytes;
         if (fetch.from == Fetch::From::Spill) {
             const bool inSpan = fetch.file == spanFile && fetch.offset >= spanAt
                 && fetch.offset + fetch.size <= spanAt + quint64(span.size());
             if (!inSpan) {
+                // As far as the fetches that follow reach within SpanBytes: a search over one session
+                // among many reads its payloads, not everything between them.
+                quint64 end = fetch.offset + fetch.size;
+                for (size_t j = k + 1; j < fromDisk.size(); ++j) {
+                    const Fetch &next = fromDisk[j].second;
+                    if (next.from != Fetch::From::Spill || next.file != fetch.file || next.offset < fetch.offset
+                        || next.offset + next.size > fetch.offset + quint64(SpanBytes))
+                        break;
+                    end = std::max(end, next.offset + next.size);
+                }
                 spanFile = fetch.file;
                 spanAt = fetch.offset;
-                span = fetch.file->read(fetch.offset, std::max<qsizetype>(SpanBytes, fetch.size));
+                span = fetch.file->read(fetch.offset, qsizetype(end - fetch.offset));
             }
             bytes = QByteArray(span.constData() + (fetch.offset - spanAt),
                                qsizetype(std::min<quint64>(fetch.size, quint64(span.size()) - (fetch.offset - spanAt))));
@@ -405,7 +420,9 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
                 r.detail = 0;
             }
             m.index = s.firstIndex + s.records.size();
+            const size_t held = s.records.allocatedBytes();
             s.records.push_back(r);
+            m_recordBytes += s.records.allocatedBytes() - held;
             ++m_recordCount;
             const int d = directionIndex(r.direction());
             ++s.counters.messages[d];
@@ -461,6 +478,12 @@ void CaptureStore::evictOldestBlock()
 
 void CaptureStore::noteJournaled(quint64 start, quint64 size, quint64 offset)
 {
+    if (!m_crashJournalFile || !m_crashJournalFile->writeError().isEmpty())
+        return; // a journal that failed holds nothing more: those blocks stay, or are spilled
+    // Bounded (24 bytes a batch): once full, later blocks stay in memory and go to the spill past the
+    // memory budget as without a journal; what the ranges map stays readable. Nothing is lost either way.
+    if (m_journalRanges.size() >= MaxJournalRanges)
+        return;
     // Workers journal in parallel: a range may come in after a later one (rarely more than a few back).
     auto at = m_journalRanges.end();
     while (at != m_journalRanges.begin() && std::prev(at)->start > start)
@@ -557,7 +580,9 @@ void CaptureStore::dropRecords(SessionEntry &s, size_t n)
         s.details.pop_front();
         ++s.detailBase;
     }
+    const size_t held = s.records.allocatedBytes();
     s.records.dropFront(n);
+    m_recordBytes -= held - s.records.allocatedBytes();
     s.firstIndex += n;
     m_recordCount -= n;
 }
@@ -604,6 +629,8 @@ bool CaptureStore::evictOldestSession()
         for (const MessageDetail &d : it->second.details)
             m_detailBytes -= detailBytes(d);
         m_diskRecordCount -= it->second.diskOffsets.size();
+        m_recordCount -= it->second.records.size();
+        m_recordBytes -= it->second.records.allocatedBytes();
         m_sessions.erase(it);
         ++m_stats.evictedSessions;
         return true;
@@ -618,7 +645,7 @@ void CaptureStore::clear()
     m_blocks.clear();
     m_journalRanges.clear();
     m_logStart = m_logEnd;
-    m_blockBytes = m_recordCount = m_diskRecordCount = m_detailBytes = m_sessionBytes = 0;
+    m_blockBytes = m_recordCount = m_recordBytes = m_diskRecordCount = m_detailBytes = m_sessionBytes = 0;
     m_stats = Stats();
 }
 
@@ -636,6 +663,7 @@ void CaptureStore::setCrashJournal(std::shared_ptr<BatchJournal> journal)
     std::unique_lock lock(m_mutex);
     m_crashJournal = std::move(journal);
     m_crashJournalFile = m_crashJournal ? m_crashJournal->file() : nullptr;
+    m_journalRanges.clear(); // (set before traffic: nothing has left memory for an earlier journal)
 }
 
 CaptureStore::Stats CaptureStore::stats() const
@@ -748,7 +776,8 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
                 }
             } else {
                 v.payloadEvicted = r.capturedSize > 0 && !inMemory(r.payloadRef, r.capturedSize)
-                    && !(m_spill && m_spill->locate(r.payloadRef)) && !r.file;
+                    && !(m_spill && m_spill->locate(r.payloadRef)) && !r.file
+                    && !(m_crashJournalFile && crashJournalOffset(r.payloadRef));
             }
         }
     }

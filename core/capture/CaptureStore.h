@@ -214,6 +214,7 @@ private:
     quint64 m_logEnd = 0;
     quint64 m_blockBytes = 0;
     quint64 m_recordCount = 0; // held
+    quint64 m_recordBytes = 0; // their chunks' memory (ChunkedLog::allocatedBytes of every session)
     quint64 m_diskRecordCount = 0; // offsets of records on disk
     quint64 m_detailBytes = 0;
     quint64 m_sessionBytes = 0;

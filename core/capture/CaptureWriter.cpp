@@ -9,12 +9,15 @@ namespace {
 constexpr size_t FlushMessages = 16384;
 constexpr qsizetype FlushBytes = 8 << 20;
 
-// Spent batches' message vectors and (unadopted) payload buffers, for the next batches. A worker flushes
-// every 5 ms, so without this each batch grew fresh vectors from nothing: reallocation copies and the
-// kernel zeroing new pages cost about a fifth of the relay's CPU at 64-byte messages. Bounded: at most
-// PoolBuffers of each, none larger than a full batch (a few MB in all, kept while Socktap runs).
+// Spent batches' message vectors and payload buffers (unadopted ones, and the store's once they left
+// memory), for the next batches. A worker flushes every 5 ms, so without this each batch grew fresh vectors
+// from nothing: reallocation copies and the kernel zeroing new pages cost about a fifth of the relay's CPU
+// at 64-byte messages. Bounded: at most PoolBuffers of each, message vectors of up to 2 full batches
+// (3.5 MiB) and payload buffers of up to PoolPayloadCapacity (9 MiB): at most about 100 MiB, outside the
+// capture's budget, and in practice the few MB the traffic's batch sizes need, kept while Socktap runs.
 constexpr size_t PoolBuffers = 8;
 constexpr qsizetype MinReusedCapacity = 64 * 1024; // a batch flushes early rather than grow past this
+constexpr size_t MinReusedMessages = 256; // (and never reserves fewer: a batch of 1 stays a batch of 1)
 constexpr qsizetype PoolPayloadCapacity = FlushBytes + (1 << 20);
 
 struct BatchPool
@@ -73,7 +76,7 @@ std::shared_ptr<CaptureBatch> newBatch(size_t expectedMessages, qsizetype expect
     // Room for about as much as the last batch held, so a steady stream does not grow its buffers by
     // reallocation (each step a copy of everything so far). A fifth more for a rate that rises; the store
     // trims a buffer it keeps that is much larger than its bytes.
-    batch->messages.reserve(expectedMessages + expectedMessages / 5);
+    batch->messages.reserve(std::max<size_t>(expectedMessages + expectedMessages / 5, MinReusedMessages));
     batch->payloads.reserve(std::min(FlushBytes, expectedBytes + expectedBytes / 5));
     return batch;
 }
@@ -197,7 +200,8 @@ void CaptureWriter::message(SessionId session, Direction direction, const Messag
     const qsizetype incoming = m.payload.size() + m.wirePayload.size() + m.original.size();
     if (!m_batch->messages.empty() && m_batch->payloads.capacity() >= MinReusedCapacity
         && (m_batch->payloads.size() + incoming > m_batch->payloads.capacity()
-            || m_batch->messages.size() == m_batch->messages.capacity()))
+            || (m_batch->messages.size() == m_batch->messages.capacity()
+                && m_batch->messages.capacity() >= MinReusedMessages)))
         flush();
     m_batch->add(session, makeRecord(direction, m), m.payload, m.wirePayload, m.original, m.note, m.frames,
                  detail);

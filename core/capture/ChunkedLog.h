@@ -17,6 +17,9 @@ class ChunkedLog
 public:
     std::size_t size() const { return m_size; }
     bool empty() const { return m_size == 0; }
+    // Memory held for elements (what a budget counts): whole chunks, dropped elements included until
+    // their chunk goes.
+    std::size_t allocatedBytes() const { return m_allocated * sizeof(T); }
 
     const T &operator[](std::size_t i) const
     {
@@ -34,10 +37,15 @@ public:
     {
         if (m_chunks.empty() || m_chunks.back().size() == N) {
             m_chunks.emplace_back();
-            if (m_chunks.size() > 1)
+            if (m_chunks.size() > 1) {
                 m_chunks.back().reserve(N); // the first chunk grows as needed; later ones are filled
+                m_allocated += m_chunks.back().capacity();
+            }
         }
-        m_chunks.back().push_back(value);
+        std::vector<T> &last = m_chunks.back();
+        const std::size_t before = last.capacity();
+        last.push_back(value);
+        m_allocated += last.capacity() - before;
         ++m_size;
     }
 
@@ -47,12 +55,14 @@ public:
         m_head += n;
         m_size -= n;
         while (m_head >= N && !m_chunks.empty()) {
+            m_allocated -= m_chunks.front().capacity();
             m_chunks.pop_front();
             m_head -= N;
         }
         if (m_size == 0) {
             m_chunks.clear();
             m_head = 0;
+            m_allocated = 0;
         }
     }
 
@@ -68,6 +78,7 @@ private:
     std::deque<std::vector<T>> m_chunks; // each full chunk holds N; the last may hold fewer
     std::size_t m_head = 0; // elements already dropped from the first chunk
     std::size_t m_size = 0;
+    std::size_t m_allocated = 0; // elements' room in every chunk
 };
 
 } // namespace socktap::capture
