@@ -4,6 +4,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QRegularExpression>
 #include <QThread>
 #include <QUrl>
 
@@ -77,9 +78,14 @@ std::optional<proxy::UpstreamProxy> parseUpstreamProxy(const QString &text, QStr
 bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error)
 {
     QString why;
+    // A bare port (8080) or one with no host (:8080) listens on loopback, the safe default; another
+    // interface is always named.
+    static const QRegularExpression portOnly(QStringLiteral("^:?(\\d+)$"));
+    const auto bare = portOnly.match(text);
+    const QString spelled = bare.hasMatch() ? QStringLiteral("127.0.0.1:") + bare.captured(1) : text;
     // Port 0 asks the system for a free port (the banner prints the one bound).
-    const bool anyPort = text.endsWith(QLatin1String(":0"));
-    const QByteArray authority = anyPort ? text.chopped(1).toLatin1() + '1' : text.toLatin1();
+    const bool anyPort = spelled.endsWith(QLatin1String(":0"));
+    const QByteArray authority = anyPort ? spelled.chopped(1).toLatin1() + '1' : spelled.toLatin1();
     auto target = http::RequestTarget::parseAuthority(authority, 0, &why);
     if (target && anyPort)
         target->port = 0;
@@ -117,9 +123,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "--reverse. Every WebSocket message both ways is relayed untouched and recorded."));
     p.addHelpOption();
     p.addVersionOption();
-    const QCommandLineOption listen(QStringLiteral("listen"),
-                                    QStringLiteral("Address and port to listen on. Default: 127.0.0.1:8080."),
-                                    QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080"));
+    const QCommandLineOption listen(
+        QStringLiteral("listen"),
+        QStringLiteral("Address and port to listen on (a bare PORT is 127.0.0.1:PORT). "
+                       "Default: 127.0.0.1:8080."),
+        QStringLiteral("HOST:PORT"), QStringLiteral("127.0.0.1:8080"));
     const QCommandLineOption reverse(
         QStringLiteral("reverse"),
         QStringLiteral(

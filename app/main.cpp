@@ -236,8 +236,7 @@ int runHeadless(app::AppOptions options)
     if (!exposed.isEmpty())
         std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(exposed));
     std::fprintf(stderr, "socktap: listening on %s as %s; capture budget %s; Ctrl+C to stop\n",
-                 qPrintable(server.endpoint()),
-                 qPrintable(describeModes(options.proxy)),
+                 qPrintable(server.endpoint()), qPrintable(describeModes(options.proxy)),
                  qPrintable(QString::number(double(options.maxCaptureMemory) / (1 << 30), 'f', 2)
                             + QStringLiteral(" GiB")));
     std::fprintf(stderr, "socktap: up to %d sessions at once (open-file limit %d, two descriptors each)\n",

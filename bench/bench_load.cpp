@@ -1016,7 +1016,8 @@ int main(int argc, char **argv)
     std::string only; // run only routes whose kind is this (direct, socktap, mitmdump)
     int sessions = 0; // --sessions N: only the scale workload, N sessions through Socktap
     int fanoutCount = 0; // --fanout N: only the memory workload, N sessions sending 1 MiB messages at once
-    bool bulkOnly = false; // --bulk-only: only the throughput workloads (one-way and echo), for CPU comparisons
+    bool bulkOnly =
+        false; // --bulk-only: only the throughput workloads (one-way and echo), for CPU comparisons
     std::vector<std::string> routes; // --route explicit|CONNECT|reverse|direct (repeatable): only those
     std::string workload; // --workload LABEL: only that bulk workload (for a profiler attached to the proxy)
     for (int i = 1; i < argc; ++i) {
@@ -1099,9 +1100,13 @@ int main(int argc, char **argv)
         std::string kind;
         bool reverse;
         bool tunnel = false;
-        std::string mode() const { return kind == "direct" ? "direct" : reverse ? "reverse" : tunnel ? "CONNECT" : "explicit"; }
+        std::string mode() const
+        {
+            return kind == "direct" ? "direct" : reverse ? "reverse" : tunnel ? "CONNECT" : "explicit";
+        }
     };
-    std::vector<Target> targets {{"direct", false}, {"socktap", false}, {"socktap", false, true}, {"socktap", true}};
+    std::vector<Target> targets {
+        {"direct", false}, {"socktap", false}, {"socktap", false, true}, {"socktap", true}};
     if (mitm) {
         targets.push_back({"mitmdump", false});
         targets.push_back({"mitmdump", false, true});
@@ -1161,8 +1166,8 @@ int main(int argc, char **argv)
                     const double relayed = double(r.delivered) * (echoed ? 2 : 1);
                     const double gb = relayed * double(size) / 1e9;
                     report(route.name, "  proxy CPU, " + label,
-                           fmt("%.2f s per GB", cpu / gb) + fmt(", %.2f s per million messages",
-                                                                cpu / (relayed / 1e6)));
+                           fmt("%.2f s per GB", cpu / gb)
+                               + fmt(", %.2f s per million messages", cpu / (relayed / 1e6)));
                 }
                 if (route.pid && !echoed) {
                     const double peak = double(statusKb(route.pid, "VmHWM")) / 1024;

@@ -162,16 +162,16 @@ public:
             return false;
         }
         if (h.magic == ChunkMagic && h.version != ChunkVersion) {
-            *error = QStringLiteral("%1: chunk at byte %2 is in journal format %3, written by another version "
-                                    "of Socktap (this one reads format %4)")
-                         .arg(m_file.fileName())
-                         .arg(at)
-                         .arg(h.version)
-                         .arg(ChunkVersion);
+            *error =
+                QStringLiteral("%1: chunk at byte %2 is in journal format %3, written by another version "
+                               "of Socktap (this one reads format %4)")
+                    .arg(m_file.fileName())
+                    .arg(at)
+                    .arg(h.version)
+                    .arg(ChunkVersion);
             return false;
         }
-        if (h.magic != ChunkMagic || h.headBytes > MaxHeadBytes
-            || h.payloadBytes > MaxPayloadBytes) {
+        if (h.magic != ChunkMagic || h.headBytes > MaxHeadBytes || h.payloadBytes > MaxPayloadBytes) {
             *error = QStringLiteral("%1: damaged chunk at byte %2").arg(m_file.fileName()).arg(at);
             return false;
         }

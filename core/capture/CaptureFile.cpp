@@ -343,8 +343,10 @@ QByteArray CaptureFile::read(quint64 offset, qsizetype length) const
                         if (out.size() >= length)
                             return out;
                         if (at < quint64(b.size())) {
-                            out.append(QByteArrayView(b).sliced(qsizetype(at)).first(
-                                std::min<qsizetype>(length - out.size(), b.size() - qsizetype(at))));
+                            out.append(QByteArrayView(b)
+                                           .sliced(qsizetype(at))
+                                           .first(std::min<qsizetype>(length - out.size(),
+                                                                      b.size() - qsizetype(at))));
                             at = 0;
                         } else {
                             at -= quint64(b.size());
@@ -361,7 +363,8 @@ QByteArray CaptureFile::read(quint64 offset, qsizetype length) const
         const int fd = m_readFd >= 0 ? m_readFd : m_fd; // (an O_DIRECT descriptor wants aligned reads)
         qsizetype got = 0;
         while (got < want) {
-            const ssize_t n = ::pread(fd, out.data() + had + got, size_t(want - got), off_t(from + quint64(got)));
+            const ssize_t n =
+                ::pread(fd, out.data() + had + got, size_t(want - got), off_t(from + quint64(got)));
             if (n < 0 && errno == EINTR)
                 continue;
             if (n <= 0)

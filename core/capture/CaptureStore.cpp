@@ -115,8 +115,8 @@ quint64 CaptureStore::sessionBytes(const SessionInfo &info)
 
 quint64 CaptureStore::memoryUsed() const
 {
-    return m_blockBytes + m_recordBytes + m_diskRecordCount * sizeof(quint64)
-        + m_detailBytes + m_sessionBytes;
+    return m_blockBytes + m_recordBytes + m_diskRecordCount * sizeof(quint64) + m_detailBytes
+        + m_sessionBytes;
 }
 
 quint64 CaptureStore::inProgress() const
@@ -336,7 +336,8 @@ void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &recor
                 quint64 end = fetch.offset + fetch.size;
                 for (size_t j = k + 1; j < fromDisk.size(); ++j) {
                     const Fetch &next = fromDisk[j].second;
-                    if (next.from != Fetch::From::Spill || next.file != fetch.file || next.offset < fetch.offset
+                    if (next.from != Fetch::From::Spill || next.file != fetch.file
+                        || next.offset < fetch.offset
                         || next.offset + next.size > fetch.offset + quint64(SpanBytes))
                         break;
                     end = std::max(end, next.offset + next.size);
@@ -345,8 +346,9 @@ void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &recor
                 spanAt = fetch.offset;
                 span = fetch.file->read(fetch.offset, qsizetype(end - fetch.offset));
             }
-            bytes = QByteArray(span.constData() + (fetch.offset - spanAt),
-                               qsizetype(std::min<quint64>(fetch.size, quint64(span.size()) - (fetch.offset - spanAt))));
+            bytes = QByteArray(
+                span.constData() + (fetch.offset - spanAt),
+                qsizetype(std::min<quint64>(fetch.size, quint64(span.size()) - (fetch.offset - spanAt))));
         } else {
             std::optional<native::DecodedMessage> line;
             fetch.resolve(bytes, line);

@@ -324,8 +324,9 @@ quint16 ProxyServer::port() const
 QString ProxyServer::endpoint() const
 {
     const QHostAddress a = address();
-    const QString host = a.protocol() == QAbstractSocket::IPv6Protocol ? QLatin1Char('[') + a.toString() + QLatin1Char(']')
-                                                                      : a.toString();
+    const QString host = a.protocol() == QAbstractSocket::IPv6Protocol
+        ? QLatin1Char('[') + a.toString() + QLatin1Char(']')
+        : a.toString();
     return host + QLatin1Char(':') + QString::number(port());
 }
 

@@ -87,6 +87,19 @@ private slots:
         QVERIFY2(err.contains("cannot listen on 127.0.0.1:"), err.constData());
     }
 
+    void aBarePortListensOnLoopback()
+    {
+        // "--listen 8080" and "--listen :8080" mean 127.0.0.1:8080 (not an error, never every interface).
+        for (const char *spelled : {"0", ":0"}) {
+            Socktap socktap;
+            QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"),
+                                   QStringLiteral("--listen"), QString::fromLatin1(spelled)}));
+            QVERIFY2(socktap.err.contains("listening on 127.0.0.1:"), socktap.err.constData());
+            QVERIFY(socktap.port != 0);
+            QVERIFY(socktap.stop());
+        }
+    }
+
     void textOutputAndCleanShutdown()
     {
         EchoServer echo;

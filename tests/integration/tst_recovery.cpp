@@ -199,7 +199,8 @@ private slots:
         next.useHome(home.path());
         QVERIFY(next.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
         QVERIFY(next.stop());
-        QVERIFY2(next.err.contains("did not stop cleanly; its capture of 1 session, 4 messages"), next.err.constData());
+        QVERIFY2(next.err.contains("did not stop cleanly; its capture of 1 session, 4 messages"),
+                 next.err.constData());
     }
 
     void memoryOnlyWritesNothing()

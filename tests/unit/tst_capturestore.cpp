@@ -61,7 +61,8 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        test::writeWire(writer, id, Direction::ClientToServer, ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
+        test::writeWire(writer, id, Direction::ClientToServer,
+                        ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
         writer.flush();
         QByteArray wire;
         for (int i = 0; i < 200; ++i)

@@ -1,9 +1,9 @@
 // The native capture format and the store on disk: every record decodes and re-encodes to the same bytes,
 // a journal opens with nothing lost and saves back byte-identical, payloads past the memory budget stay
 // readable from the file, and bad files get precise errors.
+#include "core/capture/BatchJournal.h"
 #include "core/capture/CaptureStore.h"
 #include "core/capture/CaptureWriter.h"
-#include "core/capture/BatchJournal.h"
 #include "core/capture/Crc32c.h"
 #include "core/capture/NativeFile.h"
 #include "core/capture/NativeFormat.h"
@@ -420,7 +420,8 @@ private slots:
         QCOMPARE(crc32c(0, QByteArray(32, '\0')), 0x8a9136aau);
         QCOMPARE(crc32c(0, QByteArray(32, '\xff')), 0x62a8ab43u);
         const QByteArray text = "a chunk head split over three parts, summed in turn";
-        QCOMPARE(crc32c(crc32c(crc32c(0, text.first(7)), text.sliced(7, 20)), text.sliced(27)), crc32c(0, text));
+        QCOMPARE(crc32c(crc32c(crc32c(0, text.first(7)), text.sliced(7, 20)), text.sliced(27)),
+                 crc32c(0, text));
         QCOMPARE(crc32c(12345, {}), 12345u); // nothing added: the sum goes on unchanged
     }
 
@@ -480,7 +481,8 @@ private slots:
         for (const MessageRecord &r : records)
             pointers.push_back(&r);
         size_t same = 0;
-        store.visitPayloads(pointers, 1 << 30, [&](size_t i, QByteArrayView bytes) { same += bytes == sent[i]; });
+        store.visitPayloads(pointers, 1 << 30,
+                            [&](size_t i, QByteArrayView bytes) { same += bytes == sent[i]; });
         QCOMPARE(same, sent.size());
     }
 
@@ -488,7 +490,9 @@ private slots:
     {
         // A chunk in another journal format (an older Socktap's) is named as such, not "damaged".
         QTemporaryDir dir;
-        const auto put = [](QByteArray &out, auto value) { out.append(reinterpret_cast<const char *>(&value), sizeof value); };
+        const auto put = [](QByteArray &out, auto value) {
+            out.append(reinterpret_cast<const char *>(&value), sizeof value);
+        };
         QByteArray old(BatchJournal::Magic, sizeof BatchJournal::Magic - 1);
         put(old, quint32(0x4b4e4843));
         put(old, quint32(1));
@@ -502,8 +506,9 @@ private slots:
         QString error;
         const auto opened = openCapture(path, store, &error, OpenOptions {true, {}});
         QVERIFY2(opened, qPrintable(error));
-        QVERIFY2(opened->warnings.value(0).contains("journal format 1, written by another version of Socktap"),
-                 qPrintable(opened->warnings.join('\n')));
+        QVERIFY2(
+            opened->warnings.value(0).contains("journal format 1, written by another version of Socktap"),
+            qPrintable(opened->warnings.join('\n')));
     }
 
     void directFileReadsAcrossWrittenAndPending()
