@@ -189,6 +189,19 @@ int openWebSocket(const Route &route, quint16 serverPort, QByteArray &rest)
     return fd;
 }
 
+// Every event the parser finds in in, until it needs more.
+template<typename OnEvent>
+void forEachEvent(ws::FrameParser &parser, QByteArrayView in, OnEvent onEvent)
+{
+    for (;;) {
+        const auto ev = parser.next(in);
+        in = in.sliced(ev.consumed);
+        if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
+            return;
+        onEvent(ev);
+    }
+}
+
 // --- a server thread: accepts one connection, upgrades it, then counts or echoes frames --------------
 
 struct SinkServer
@@ -237,11 +250,7 @@ struct SinkServer
         QByteArray echoPayload;
         QByteArray echoes; // frames to send back, written once per read (not one send per message)
         auto consume = [&](QByteArrayView in) {
-            for (;;) {
-                const auto ev = parser.next(in);
-                in = in.sliced(ev.consumed);
-                if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
-                    return;
+            forEachEvent(parser, in, [&](const ws::FrameParser::Event &ev) {
                 if (ev.kind == ws::FrameParser::Event::Kind::Payload && echo)
                     echoPayload += ev.payload;
                 if (ev.kind == ws::FrameParser::Event::Kind::FrameEnd && ev.header.fin) {
@@ -253,7 +262,7 @@ struct SinkServer
                     }
                     messages.fetch_add(1, std::memory_order_relaxed);
                 }
-            }
+            });
         };
         auto sendEchoes = [&] {
             if (!echoes.isEmpty())
@@ -316,14 +325,10 @@ Throughput pipelined(const Route &route, SinkServer &server, qsizetype size, qui
             ws::FrameParser parser;
             std::vector<char> buf(256 * 1024);
             auto countEchoes = [&](QByteArrayView in) {
-                for (;;) {
-                    const auto ev = parser.next(in);
-                    in = in.sliced(ev.consumed);
-                    if (ev.kind == ws::FrameParser::Event::Kind::NeedMore)
-                        return;
+                forEachEvent(parser, in, [&](const ws::FrameParser::Event &ev) {
                     if (ev.kind == ws::FrameParser::Event::Kind::FrameEnd && ev.header.fin)
                         echoed.fetch_add(1, std::memory_order_relaxed);
-                }
+                });
             };
             countEchoes(leftover);
             while (echoed.load() < count && Clock::now() < deadline) {

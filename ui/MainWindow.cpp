@@ -552,7 +552,7 @@ void MainWindow::updateListening()
 {
     updateEmptyState();
     if (isListening()) {
-        m_listening->setText(tr("Proxy on %1:%2").arg(m_server->address().toString()).arg(m_server->port()));
+        m_listening->setText(tr("Proxy on %1").arg(m_server->endpoint()));
         m_toggle->setText(tr("Stop"));
         m_startStop->setText(tr("&Stop proxy"));
     } else {

@@ -85,7 +85,7 @@ struct ChunkHeader
 // indexes, file offsets) are ignored by the reader.
 QByteArray encodeSessions(const CaptureBatch &batch)
 {
-    QByteArray out(ChunkHeaderBytes, '\0'); // the chunk header, filled in once the head's size is known
+    QByteArray out;
     put(out, quint32(batch.sessions.size()));
     for (const SessionInfo &s : batch.sessions) {
         QByteArray line;
@@ -114,11 +114,6 @@ QByteArray encodeDetails(const CaptureBatch &batch)
         putBytes(out, d.note.toUtf8());
     }
     return out;
-}
-
-quint32 crcOf(quint32 crc, QByteArrayView bytes)
-{
-    return crc32c(crc, bytes);
 }
 
 // Streams a journal's chunks: the header of each, its head and (when wanted) its payloads.
@@ -233,20 +228,19 @@ std::optional<quint64> BatchJournal::append(const BatchPtr &batch)
 {
     if (!batch || batch->isEmpty())
         return std::nullopt;
-    QByteArray sessions = encodeSessions(*batch);
-    QByteArray records = QByteArray::fromRawData(reinterpret_cast<const char *>(batch->messages.data()),
-                                                 qsizetype(batch->messages.size() * sizeof(BatchMessage)));
-    QByteArray details = encodeDetails(*batch);
-    const QByteArrayView sessionsHead = QByteArrayView(sessions).sliced(ChunkHeaderBytes);
-    const quint64 headBytes = quint64(sessionsHead.size() + records.size() + details.size());
-    const quint32 crc = crcOf(crcOf(crcOf(0, sessionsHead), records), details);
-    QByteArray header;
-    put(header, ChunkMagic);
-    put(header, ChunkVersion);
-    put(header, headBytes);
-    put(header, quint64(batch->payloads.size()));
-    put(header, crc);
-    std::memcpy(sessions.data(), header.constData(), size_t(ChunkHeaderBytes));
+    const QByteArray sessions = encodeSessions(*batch);
+    const QByteArray records =
+        QByteArray::fromRawData(reinterpret_cast<const char *>(batch->messages.data()),
+                                qsizetype(batch->messages.size() * sizeof(BatchMessage)));
+    const QByteArray details = encodeDetails(*batch);
+    const quint64 headBytes = quint64(sessions.size() + records.size() + details.size());
+    QByteArray first; // the chunk header, then the head's first part (small: a line per session)
+    put(first, ChunkMagic);
+    put(first, ChunkVersion);
+    put(first, headBytes);
+    put(first, quint64(batch->payloads.size()));
+    put(first, crc32c(crc32c(crc32c(0, sessions), records), details));
+    first += sessions;
     const quint64 chunkBytes = quint64(ChunkHeaderBytes) + headBytes + quint64(batch->payloads.size());
     std::lock_guard lock(m_mutex);
     if (!m_stopped.isEmpty())
@@ -257,13 +251,11 @@ std::optional<quint64> BatchJournal::append(const BatchPtr &batch)
                         .arg(m_file->path());
         return std::nullopt;
     }
-    const quint64 headEnd = quint64(sessions.size() + records.size() + details.size());
     // One append: a flush between the head and its payloads would put the head on disk alone, padded with
     // zeros that a reader after a crash could take for the payloads. The records and payloads are the
     // batch's own buffers (it is immutable once applied), kept alive until the flusher has written them.
-    const quint64 at =
-        m_file->append({std::move(sessions), std::move(records), std::move(details), batch->payloads}, batch);
-    return at + headEnd;
+    const quint64 at = m_file->append({first, records, details, batch->payloads}, batch);
+    return at + quint64(ChunkHeaderBytes) + headBytes; // where its payloads start
 }
 
 void BatchJournal::flush()

@@ -21,8 +21,6 @@ constexpr qsizetype EagerFlushBytes = 1 << 20;
 // A direct file writes in larger steps (one O_DIRECT write per 4 MiB buffer, fewer wake-ups); still at
 // least every FlushIntervalMs.
 constexpr qsizetype EagerDirectFlushBytes = 4 << 20;
-constexpr size_t SpareBuffers = 8;
-constexpr qsizetype SpareCapacity = 32 << 20;
 constexpr qsizetype DirectBuffer = 4 << 20; // a multiple of CaptureFile::DirectBlock
 
 QString systemError()
@@ -232,14 +230,9 @@ void CaptureFile::flusherLoop()
         if (!ok && m_writeError.isEmpty())
             m_writeError = QStringLiteral("cannot write %1: %2").arg(m_path, why);
         m_written += quint64(m_flushing.bytes);
-        for (QByteArray &b : m_flushing.parts) {
-            if (!m_recycle || m_spare.size() >= SpareBuffers)
-                break;
-            if (b.capacity() > SpareCapacity || b.data_ptr().needsDetach())
-                continue; // too large to keep, or shared (another owner's buffer, raw data)
-            b.resize(0); // keeps the allocation
-            m_spare.push_back(std::move(b));
-        }
+        if (m_recycle)
+            for (QByteArray &b : m_flushing.parts)
+                m_spare.give(std::move(b));
         m_flushing = Chunks();
         m_drained.notify_all();
     }
@@ -247,12 +240,7 @@ void CaptureFile::flusherLoop()
 
 QByteArray CaptureFile::takeBuffer()
 {
-    std::lock_guard lock(m_mutex);
-    if (m_spare.empty())
-        return {};
-    QByteArray b = std::move(m_spare.back());
-    m_spare.pop_back();
-    return b;
+    return m_spare.take();
 }
 
 quint64 CaptureFile::append(QByteArray lines)

@@ -7,6 +7,8 @@
 // (backpressure) once WriteBacklogLimit bytes are pending, so memory stays bounded.
 #pragma once
 
+#include "RecyclingPool.h"
+
 #include <QByteArray>
 #include <QString>
 
@@ -107,7 +109,8 @@ private:
     std::condition_variable m_drained; // writers waiting for room, and flush()
     Chunks m_pending; // appended, not yet handed to the flusher
     Chunks m_flushing; // being written by the flusher (readable under m_mutex)
-    std::vector<QByteArray> m_spare; // written buffers, emptied, for takeBuffer()
+    RecyclingPool<QByteArray> m_spare {8,
+                                       32 << 20}; // written buffers (8 of 32 MiB at most), for takeBuffer()
     quint64 m_written = 0; // bytes on disk, in order
     bool m_stop = false;
     bool m_flushAsked = false; // flush() is waiting: write what is pending now

@@ -1,6 +1,7 @@
 #include "CaptureStore.h"
 
 #include "BatchJournal.h"
+#include "LogRanges.h"
 #include "NativeFormat.h"
 #include "PayloadSpill.h"
 
@@ -320,40 +321,44 @@ void CaptureStore::visitPayloads(const std::vector<const MessageRecord *> &recor
     }
     // Payloads that left memory are read from disk without holding the store's lock; raw ones (spill,
     // crash journal) a span at a time, as a search over a whole capture reads them in order.
-    constexpr qsizetype SpanBytes = 256 * 1024;
+    constexpr quint64 SpanBytes = 256 * 1024;
+    const auto raw = [](const Fetch &f) { return f.from == Fetch::From::Spill; };
+    // How far the raw fetches from fromDisk[k] on reach in one read of at most SpanBytes: a search over
+    // one session among many reads its payloads, not everything between them.
+    const auto spanEnd = [&](size_t k) {
+        const Fetch &first = fromDisk[k].second;
+        quint64 end = first.offset + first.size;
+        for (size_t j = k + 1; j < fromDisk.size(); ++j) {
+            const Fetch &next = fromDisk[j].second;
+            if (!raw(next) || next.file != first.file || next.offset < first.offset
+                || next.offset + next.size > first.offset + SpanBytes)
+                break;
+            end = std::max(end, next.offset + next.size);
+        }
+        return end;
+    };
     std::shared_ptr<CaptureFile> spanFile;
     quint64 spanAt = 0;
     QByteArray span;
     for (size_t k = 0; k < fromDisk.size(); ++k) {
         const auto &[i, fetch] = fromDisk[k];
         QByteArray bytes;
-        if (fetch.from == Fetch::From::Spill) {
-            const bool inSpan = fetch.file == spanFile && fetch.offset >= spanAt
-                && fetch.offset + fetch.size <= spanAt + quint64(span.size());
-            if (!inSpan) {
-                // As far as the fetches that follow reach within SpanBytes: a search over one session
-                // among many reads its payloads, not everything between them.
-                quint64 end = fetch.offset + fetch.size;
-                for (size_t j = k + 1; j < fromDisk.size(); ++j) {
-                    const Fetch &next = fromDisk[j].second;
-                    if (next.from != Fetch::From::Spill || next.file != fetch.file
-                        || next.offset < fetch.offset
-                        || next.offset + next.size > fetch.offset + quint64(SpanBytes))
-                        break;
-                    end = std::max(end, next.offset + next.size);
-                }
-                spanFile = fetch.file;
-                spanAt = fetch.offset;
-                span = fetch.file->read(fetch.offset, qsizetype(end - fetch.offset));
-            }
-            bytes = QByteArray(
-                span.constData() + (fetch.offset - spanAt),
-                qsizetype(std::min<quint64>(fetch.size, quint64(span.size()) - (fetch.offset - spanAt))));
-        } else {
+        if (!raw(fetch)) {
             std::optional<native::DecodedMessage> line;
             fetch.resolve(bytes, line);
+            visit(i, bytes);
+            continue;
         }
-        visit(i, bytes);
+        if (fetch.file != spanFile || fetch.offset < spanAt
+            || fetch.offset + fetch.size > spanAt + quint64(span.size())) {
+            spanFile = fetch.file;
+            spanAt = fetch.offset;
+            span = fetch.file->read(fetch.offset, qsizetype(spanEnd(k) - fetch.offset));
+        }
+        const quint64 at = fetch.offset - spanAt;
+        visit(i,
+              QByteArrayView(span).sliced(
+                  qsizetype(at), qsizetype(std::min<quint64>(fetch.size, quint64(span.size()) - at))));
     }
 }
 
@@ -422,9 +427,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
                 r.detail = 0;
             }
             m.index = s.firstIndex + s.records.size();
-            const size_t held = s.records.allocatedBytes();
-            s.records.push_back(r);
-            m_recordBytes += s.records.allocatedBytes() - held;
+            m_recordBytes += s.records.push_back(r);
             ++m_recordCount;
             const int d = directionIndex(r.direction());
             ++s.counters.messages[d];
@@ -496,12 +499,8 @@ void CaptureStore::noteJournaled(quint64 start, quint64 size, quint64 offset)
 
 std::optional<quint64> CaptureStore::crashJournalOffset(quint64 ref) const
 {
-    auto it = std::upper_bound(m_journalRanges.begin(), m_journalRanges.end(), ref,
-                               [](quint64 r, const JournalRange &range) { return r < range.start; });
-    if (it == m_journalRanges.begin())
-        return std::nullopt;
-    --it;
-    if (ref >= it->start + it->size)
+    const auto it = rangeContaining(m_journalRanges, ref);
+    if (it == m_journalRanges.end())
         return std::nullopt;
     return it->offset + (ref - it->start);
 }
@@ -511,22 +510,17 @@ bool CaptureStore::inCrashJournal(quint64 start, quint64 size, bool waitForDisk)
     // Wholly covered by consecutive ranges (a block of small payloads may hold several batches), and
     // those bytes already written: memory is the only copy until the disk has them, and a journal whose
     // writes fail holds nothing more.
-    auto it = std::upper_bound(m_journalRanges.begin(), m_journalRanges.end(), start,
-                               [](quint64 r, const JournalRange &range) { return r < range.start; });
-    if (it == m_journalRanges.begin() || !m_crashJournalFile)
+    if (!m_crashJournalFile)
         return false;
-    --it;
     quint64 at = start;
     const quint64 end = start + size;
     quint64 fileEnd = 0;
-    for (; it != m_journalRanges.end() && at < end; ++it) {
-        if (it->start > at || it->start + it->size <= at)
-            return false;
-        at = it->start + it->size;
+    for (auto it = rangeContaining(m_journalRanges, start); at < end; ++it) {
+        if (it == m_journalRanges.end() || it->start > at)
+            return false; // a gap: part of the block is not in the journal
+        at = it->start + it->size; // (the first range may begin before the block)
         fileEnd = std::max(fileEnd, it->offset + it->size);
     }
-    if (at < end)
-        return false;
     if (fileEnd > m_crashJournalFile->written() && waitForDisk)
         m_crashJournalFile->flush(); // over the memory budget: wait for the disk rather than lose or spill
     return fileEnd <= m_crashJournalFile->written() && m_crashJournalFile->writeError().isEmpty();
@@ -582,9 +576,7 @@ void CaptureStore::dropRecords(SessionEntry &s, size_t n)
         s.details.pop_front();
         ++s.detailBase;
     }
-    const size_t held = s.records.allocatedBytes();
-    s.records.dropFront(n);
-    m_recordBytes -= held - s.records.allocatedBytes();
+    m_recordBytes -= s.records.dropFront(n);
     s.firstIndex += n;
     m_recordCount -= n;
 }

@@ -1,6 +1,6 @@
 #include "CaptureWriter.h"
 
-#include <mutex>
+#include "RecyclingPool.h"
 
 namespace socktap::capture {
 
@@ -20,59 +20,32 @@ constexpr qsizetype MinReusedCapacity = 64 * 1024; // a batch flushes early rath
 constexpr size_t MinReusedMessages = 256; // (and never reserves fewer: a batch of 1 stays a batch of 1)
 constexpr qsizetype PoolPayloadCapacity = FlushBytes + (1 << 20);
 
-struct BatchPool
+RecyclingPool<std::vector<BatchMessage>> &messagePool()
 {
-    std::mutex mutex;
-    std::vector<std::vector<BatchMessage>> messages;
-    std::vector<QByteArray> payloads;
-};
-
-BatchPool &batchPool()
-{
-    // Never destroyed: a batch may die after static destructors ran (a file's flusher finishing late).
-    static BatchPool *pool = new BatchPool;
+    // Never destroyed (both pools): a batch may die after static destructors ran (a file's flusher
+    // finishing late).
+    static auto *pool = new RecyclingPool<std::vector<BatchMessage>>(PoolBuffers, FlushMessages * 2);
     return *pool;
 }
 
-void keepPayloads(BatchPool &pool, QByteArray &bytes)
+RecyclingPool<QByteArray> &payloadPool()
 {
-    // A payload buffer the store adopted is still shared with it: only one nobody else holds comes back.
-    if (pool.payloads.size() < PoolBuffers && !bytes.data_ptr().needsDetach()
-        && bytes.capacity() <= PoolPayloadCapacity) {
-        bytes.resize(0); // keeps the allocation
-        pool.payloads.push_back(std::move(bytes));
-    }
+    static auto *pool = new RecyclingPool<QByteArray>(PoolBuffers, PoolPayloadCapacity);
+    return *pool;
 }
 
 void recycle(CaptureBatch *batch)
 {
-    BatchPool &pool = batchPool();
-    {
-        std::lock_guard lock(pool.mutex);
-        if (pool.messages.size() < PoolBuffers && batch->messages.capacity() <= FlushMessages * 2) {
-            batch->messages.clear();
-            pool.messages.push_back(std::move(batch->messages));
-        }
-        keepPayloads(pool, batch->payloads);
-    }
+    messagePool().give(std::move(batch->messages));
+    payloadPool().give(std::move(batch->payloads)); // (one the store adopted is still shared: kept there)
     delete batch;
 }
 
 std::shared_ptr<CaptureBatch> newBatch(size_t expectedMessages, qsizetype expectedBytes)
 {
     std::shared_ptr<CaptureBatch> batch(new CaptureBatch, &recycle);
-    BatchPool &pool = batchPool();
-    {
-        std::lock_guard lock(pool.mutex);
-        if (!pool.messages.empty()) {
-            batch->messages = std::move(pool.messages.back());
-            pool.messages.pop_back();
-        }
-        if (!pool.payloads.empty()) {
-            batch->payloads = std::move(pool.payloads.back());
-            pool.payloads.pop_back();
-        }
-    }
+    batch->messages = messagePool().take();
+    batch->payloads = payloadPool().take();
     // Room for about as much as the last batch held, so a steady stream does not grow its buffers by
     // reallocation (each step a copy of everything so far). A fifth more for a rate that rises; the store
     // trims a buffer it keeps that is much larger than its bytes.
@@ -81,13 +54,23 @@ std::shared_ptr<CaptureBatch> newBatch(size_t expectedMessages, qsizetype expect
     return batch;
 }
 
+// A batch that is full to its buffers' capacity goes now rather than grow them: growing copies all it holds
+// into fresh memory, where a new batch reuses a recycled buffer. (Small buffers just grow.)
+bool wouldGrow(const CaptureBatch &batch, qsizetype incoming)
+{
+    if (batch.messages.empty() || batch.payloads.capacity() < MinReusedCapacity)
+        return false;
+    const bool bytesFull = batch.payloads.size() + incoming > batch.payloads.capacity();
+    const bool messagesFull =
+        batch.messages.size() == batch.messages.capacity() && batch.messages.capacity() >= MinReusedMessages;
+    return bytesFull || messagesFull;
+}
+
 } // namespace
 
 void recyclePayloads(QByteArray bytes)
 {
-    BatchPool &pool = batchPool();
-    std::lock_guard lock(pool.mutex);
-    keepPayloads(pool, bytes);
+    payloadPool().give(std::move(bytes));
 }
 
 MessageFacts factsOf(const ws::MessageAssembler::Message &m, quint16 flags)
@@ -195,13 +178,7 @@ void CaptureWriter::message(SessionId session, Direction direction, const Messag
     // (a compressed one keeps its wire payload too), an edited message's original, Socktap's note.
     const bool detail = m.frames.size() > 1 || !m.wirePayload.isEmpty() || !m.original.isEmpty()
         || !m.note.isEmpty() || (m.flags & MessageFlag::Edited);
-    // A batch that is full to its buffers' capacity goes now rather than grow them: growing copies all
-    // it holds into fresh memory, where a new batch reuses a recycled buffer.
-    const qsizetype incoming = m.payload.size() + m.wirePayload.size() + m.original.size();
-    if (!m_batch->messages.empty() && m_batch->payloads.capacity() >= MinReusedCapacity
-        && (m_batch->payloads.size() + incoming > m_batch->payloads.capacity()
-            || (m_batch->messages.size() == m_batch->messages.capacity()
-                && m_batch->messages.capacity() >= MinReusedMessages)))
+    if (wouldGrow(*m_batch, m.payload.size() + m.wirePayload.size() + m.original.size()))
         flush();
     m_batch->add(session, makeRecord(direction, m), m.payload, m.wirePayload, m.original, m.note, m.frames,
                  detail);

@@ -33,8 +33,10 @@ public:
     }
     const T &front() const { return (*this)[0]; }
 
-    void push_back(const T &value)
+    // Returns the bytes it allocated for it (mostly 0; a chunk's worth when one starts).
+    std::size_t push_back(const T &value)
     {
+        const std::size_t before = m_allocated;
         if (m_chunks.empty() || m_chunks.back().size() == N) {
             m_chunks.emplace_back();
             if (m_chunks.size() > 1) {
@@ -43,15 +45,18 @@ public:
             }
         }
         std::vector<T> &last = m_chunks.back();
-        const std::size_t before = last.capacity();
+        const std::size_t capacity = last.capacity();
         last.push_back(value);
-        m_allocated += last.capacity() - before;
+        m_allocated += last.capacity() - capacity;
         ++m_size;
+        return (m_allocated - before) * sizeof(T);
     }
 
     // Forgets the n first elements (n <= size()); their chunk is freed once all of it is forgotten.
-    void dropFront(std::size_t n)
+    // Returns the bytes freed.
+    std::size_t dropFront(std::size_t n)
     {
+        const std::size_t before = m_allocated;
         m_head += n;
         m_size -= n;
         while (m_head >= N && !m_chunks.empty()) {
@@ -64,6 +69,7 @@ public:
             m_head = 0;
             m_allocated = 0;
         }
+        return (before - m_allocated) * sizeof(T);
     }
 
     // Elements [from, to) appended to out.

@@ -1,5 +1,7 @@
 #include "PayloadSpill.h"
 
+#include "LogRanges.h"
+
 #include <QFileInfo>
 
 #include <algorithm>
@@ -48,12 +50,8 @@ void PayloadSpill::dropOldest()
 
 std::optional<PayloadSpill::Location> PayloadSpill::locate(quint64 ref) const
 {
-    auto it = std::upper_bound(m_ranges.begin(), m_ranges.end(), ref,
-                               [](quint64 r, const Range &range) { return r < range.start; });
-    if (it == m_ranges.begin())
-        return std::nullopt;
-    --it;
-    if (ref >= it->start + it->size)
+    const auto it = rangeContaining(m_ranges, ref);
+    if (it == m_ranges.end())
         return std::nullopt;
     return Location {m_segments[it->segment - m_firstSegment].file, it->offset + (ref - it->start)};
 }

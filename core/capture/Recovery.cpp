@@ -21,13 +21,17 @@ constexpr char EndedFile[] = "ended";
 constexpr char ReportedPrefix[] = "reported:";
 constexpr char LockFile[] = "running.lock";
 
+QByteArray lockPath(const QString &directory)
+{
+    return QFile::encodeName(QDir(directory).filePath(QString::fromLatin1(LockFile)));
+}
+
 // Whether the run that owns a capture directory is alive. Its lock file says so exactly: the owner holds an
 // flock on it for its whole life and the kernel releases it however the process ends, even when its pid
 // is later reused by another program. Directories from before the lock file fall back to the pid.
 bool processRunning(const QString &directory, qint64 pid)
 {
-    const QByteArray lock = QFile::encodeName(QDir(directory).filePath(QString::fromLatin1(LockFile)));
-    const int fd = ::open(lock.constData(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(lockPath(directory).constData(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
         ::close(fd);
@@ -104,7 +108,7 @@ QString createCaptureDirectory(const QString &root, QString *error)
     }
     // Held until this process ends (never closed, not inherited by children such as a browser): a later
     // Socktap tells a live run from a dead one by it, whatever the pid became.
-    const QByteArray lock = QFile::encodeName(QDir(path).filePath(QString::fromLatin1(LockFile)));
+    const QByteArray lock = lockPath(path);
     const int fd = ::open(lock.constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (fd >= 0)

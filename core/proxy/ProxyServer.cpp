@@ -1,5 +1,7 @@
 #include "ProxyServer.h"
 
+#include "core/http/RequestTarget.h"
+
 #include <QRandomGenerator>
 
 #include "Worker.h"
@@ -323,11 +325,11 @@ quint16 ProxyServer::port() const
 
 QString ProxyServer::endpoint() const
 {
-    const QHostAddress a = address();
-    const QString host = a.protocol() == QAbstractSocket::IPv6Protocol
-        ? QLatin1Char('[') + a.toString() + QLatin1Char(']')
-        : a.toString();
-    return host + QLatin1Char(':') + QString::number(port());
+    http::RequestTarget where;
+    where.form = http::RequestTarget::Form::Authority;
+    where.host = address().toString().toLatin1();
+    where.port = port();
+    return QString::fromLatin1(where.authority(true));
 }
 
 void ProxyServer::stop()

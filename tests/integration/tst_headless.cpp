@@ -13,6 +13,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTcpServer>
 #include <QTemporaryDir>
 
 #include <csignal>
@@ -98,6 +99,21 @@ private slots:
             QVERIFY(socktap.port != 0);
             QVERIFY(socktap.stop());
         }
+    }
+
+    void anIpv6AddressIsWrittenInBrackets()
+    {
+        // "listening on [::1]:PORT", as a user types it back (not "::1:PORT").
+        QTcpServer probe;
+        if (!probe.listen(QHostAddress::LocalHostIPv6, 0))
+            QSKIP("no IPv6 loopback here");
+        probe.close();
+        Socktap socktap;
+        QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--quiet"),
+                               QStringLiteral("--listen"), QStringLiteral("[::1]:0")}));
+        QVERIFY2(socktap.err.contains("listening on [::1]:" + QByteArray::number(socktap.port) + " "),
+                 socktap.err.constData());
+        QVERIFY(socktap.stop());
     }
 
     void textOutputAndCleanShutdown()

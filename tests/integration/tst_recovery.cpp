@@ -45,6 +45,25 @@ std::unique_ptr<QWebSocket> chat(const EchoServer &echo, quint16 proxyPort, int 
     return client;
 }
 
+// Starts a headless Socktap with its own home (cache, configuration), on a free port.
+bool startHeadless(Socktap &s, const QString &home, QStringList more = {})
+{
+    s.useHome(home);
+    return s.start(QStringList {"--headless", "--quiet", "--listen", "127.0.0.1:0"} + more);
+}
+
+// Waits until this run's crash journal under home holds `messages` messages (flushed within 100 ms).
+bool journalHolds(const QString &home, quint64 messages)
+{
+    return QTest::qWaitFor(
+        [&] {
+            const auto dirs = socktap::capture::listCaptureDirectories(
+                home + QStringLiteral("/.cache/socktap/captures"), true);
+            return !dirs.empty() && dirs.front().summary.messages == messages;
+        },
+        WaitMs);
+}
+
 QStringList messageTexts(const QByteArray &jsonLines)
 {
     QStringList texts;
@@ -70,26 +89,18 @@ private slots:
         QTemporaryDir home;
         EchoServer echo;
         Socktap socktap;
-        socktap.useHome(home.path());
-        QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(startHeadless(socktap, home.path()));
         int echoed = 0;
         auto client = chat(echo, socktap.port, 20, &echoed);
         QVERIFY(client);
         // Everything reaches the journal within the flush interval (100 ms); then no goodbye at all.
-        const QString root = home.filePath(".cache/socktap/captures");
-        QVERIFY(QTest::qWaitFor(
-            [&] {
-                const auto dirs = socktap::capture::listCaptureDirectories(root, true);
-                return !dirs.empty() && dirs.front().summary.messages == 40;
-            },
-            WaitMs));
+        QVERIFY(journalHolds(home.path(), 40));
         QVERIFY(socktap.stop(SIGKILL));
         client.reset();
 
         // The next start says what it found and where.
         Socktap next;
-        next.useHome(home.path());
-        QVERIFY(next.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(startHeadless(next, home.path()));
         const auto found = QRegularExpression(QStringLiteral("did not stop cleanly; its capture of 1 session, "
                                                              "40 messages is in (\\S+) "))
                                .match(QString::fromUtf8(next.err));
@@ -108,8 +119,7 @@ private slots:
         }
         // The start after that says nothing more about it (it was reported), but recover lists it.
         Socktap third;
-        third.useHome(home.path());
-        QVERIFY(third.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(startHeadless(third, home.path()));
         QVERIFY(third.stop());
         QVERIFY2(!third.err.contains("did not stop cleanly"), third.err.constData());
         const auto [listed, list, listErr] = run(home.path(), {"recover"});
@@ -171,18 +181,12 @@ private slots:
         QTemporaryDir home;
         EchoServer echo;
         Socktap socktap;
-        socktap.useHome(home.path());
-        QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(startHeadless(socktap, home.path()));
         int echoed = 0;
         auto client = chat(echo, socktap.port, 2, &echoed);
         QVERIFY(client);
+        QVERIFY(journalHolds(home.path(), 4));
         const QString root = home.filePath(".cache/socktap/captures");
-        QVERIFY(QTest::qWaitFor(
-            [&] {
-                const auto dirs = socktap::capture::listCaptureDirectories(root, true);
-                return !dirs.empty() && dirs.front().summary.messages == 4;
-            },
-            WaitMs));
         auto dirs = socktap::capture::listCaptureDirectories(root, true);
         QVERIFY(dirs.front().running);
         QVERIFY(socktap.stop(SIGKILL));
@@ -196,8 +200,7 @@ private slots:
         QVERIFY2(!dirs.front().running, qPrintable(dirs.front().howItEnded()));
         QVERIFY(dirs.front().endedAbnormally());
         Socktap next;
-        next.useHome(home.path());
-        QVERIFY(next.start({"--headless", "--quiet", "--listen", "127.0.0.1:0"}));
+        QVERIFY(startHeadless(next, home.path()));
         QVERIFY(next.stop());
         QVERIFY2(next.err.contains("did not stop cleanly; its capture of 1 session, 4 messages"),
                  next.err.constData());
@@ -208,8 +211,7 @@ private slots:
         QTemporaryDir home;
         EchoServer echo;
         Socktap socktap;
-        socktap.useHome(home.path());
-        QVERIFY(socktap.start({"--headless", "--quiet", "--memory-only", "--listen", "127.0.0.1:0"}));
+        QVERIFY(startHeadless(socktap, home.path(), {"--memory-only"}));
         int echoed = 0;
         QVERIFY(chat(echo, socktap.port, 2, &echoed));
         QVERIFY(socktap.stop(SIGKILL));

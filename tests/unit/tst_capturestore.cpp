@@ -3,6 +3,7 @@
 #include "core/capture/CaptureStore.h"
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/ChunkedLog.h"
+#include "core/capture/RecyclingPool.h"
 #include "core/ws/FrameParser.h"
 #include "core/ws/FrameWriter.h"
 
@@ -24,6 +25,13 @@ SessionInfo session(SessionId id, SessionState state = SessionState::Open)
     s.state = state;
     s.host = "example.test";
     return s;
+}
+
+// One masked text message from the client, as the relay records it.
+void writeClientText(CaptureWriter &writer, SessionId id, const QByteArray &text)
+{
+    test::writeWire(writer, id, Direction::ClientToServer,
+                    ws::FrameWriter::frame(ws::Opcode::Text, text, true));
 }
 
 } // namespace
@@ -61,8 +69,7 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        test::writeWire(writer, id, Direction::ClientToServer,
-                        ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
+        writeClientText(writer, id, "a");
         writer.flush();
         QByteArray wire;
         for (int i = 0; i < 200; ++i)
@@ -75,30 +82,63 @@ private slots:
         store.unsubscribe(sub);
     }
 
+    void recyclingPoolKeepsOnlyWhatItMayReuse()
+    {
+        // A buffer comes back empty with its allocation; one shared with another owner, one too large
+        // and any past the bound are not kept.
+        RecyclingPool<QByteArray> pool(2, 1 << 20);
+        QByteArray a(1000, 'a');
+        const void *allocation = a.constData();
+        pool.give(std::move(a));
+        QByteArray back = pool.take();
+        QVERIFY(back.isEmpty());
+        QVERIFY(static_cast<const void *>(back.constData()) == allocation); // the same memory, reused
+        QVERIFY(back.capacity() >= 1000);
+        QByteArray shared(1000, 's');
+        const QByteArray other = shared; // still held by the store, say
+        pool.give(std::move(shared));
+        QVERIFY(pool.take().isNull());
+        pool.give(QByteArray(2 << 20, 'l')); // too large
+        QVERIFY(pool.take().isNull());
+        for (int i = 0; i < 3; ++i)
+            pool.give(QByteArray(100, 'x'));
+        QVERIFY(pool.take().capacity() >= 100);
+        QVERIFY(pool.take().capacity() >= 100);
+        QVERIFY(pool.take().isNull()); // two kept, the third freed
+        RecyclingPool<std::vector<int>> vectors(1, 100);
+        std::vector<int> v(50, 7);
+        vectors.give(std::move(v));
+        const std::vector<int> w = vectors.take();
+        QVERIFY(w.empty() && w.capacity() >= 50);
+    }
+
     void chunkedLogKeepsOrderAcrossChunksAndDrops()
     {
         // Indexes across chunk boundaries, drops from the front inside and across chunks, and starts
         // over once emptied: what a session's records rely on.
         ChunkedLog<int, 4> log;
+        size_t held = 0; // what push_back and dropFront say they allocated and freed
         for (int i = 0; i < 11; ++i)
-            log.push_back(i);
+            held += log.push_back(i);
         QCOMPARE(log.size(), 11u);
         for (int i = 0; i < 11; ++i)
             QCOMPARE(log[size_t(i)], i);
-        log.dropFront(3); // inside the first chunk
+        held -= log.dropFront(3); // inside the first chunk: nothing freed
         QCOMPARE(log.front(), 3);
         QCOMPARE(log[7], 10);
-        log.dropFront(2); // past the first chunk: it is freed
+        QCOMPARE(log.dropFront(2), 4 * sizeof(int)); // past the first chunk: it is freed
+        held -= 4 * sizeof(int);
         QCOMPARE(log.front(), 5);
         QCOMPARE(log.size(), 6u);
         for (int i = 11; i < 20; ++i)
-            log.push_back(i);
+            held += log.push_back(i);
         std::vector<int> out {-1};
         log.copyTo(2, 6, out);
         QCOMPARE(out, (std::vector<int> {-1, 7, 8, 9, 10}));
-        // What it holds is counted by chunk: 5 chunks' room for 15 elements (the first grew like a vector).
+        // What it holds is counted by chunk: 4 chunks' room for 15 elements.
         QCOMPARE(log.allocatedBytes(), (4 + 4 + 4 + 4) * sizeof(int));
-        log.dropFront(log.size());
+        QCOMPARE(held, log.allocatedBytes());
+        QCOMPARE(log.dropFront(log.size()), held);
         QVERIFY(log.empty());
         QCOMPARE(log.allocatedBytes(), 0u);
         log.push_back(42);
@@ -112,8 +152,7 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        test::writeWire(writer, id, Direction::ClientToServer,
-                        ws::FrameWriter::frame(ws::Opcode::Text, "one", true));
+        writeClientText(writer, id, "one");
         test::writeWire(writer, id, Direction::ServerToClient,
                         ws::FrameWriter::message(ws::Opcode::Binary, "two-fragments", false, 4));
         QCOMPARE(store.messageCount(id), 0u); // nothing until the batch is flushed
@@ -251,11 +290,9 @@ private slots:
         CaptureWriter writer(store);
         const SessionId id = store.newSessionId();
         writer.session(session(id));
-        test::writeWire(writer, id, Direction::ClientToServer,
-                        ws::FrameWriter::frame(ws::Opcode::Text, "a", true));
+        writeClientText(writer, id, "a");
         writer.flush();
-        test::writeWire(writer, id, Direction::ClientToServer,
-                        ws::FrameWriter::frame(ws::Opcode::Text, "b", true));
+        writeClientText(writer, id, "b");
         writer.flush();
         QCOMPARE(wakes, 1); // woken once until it takes
         const auto batches = sub->take();
@@ -273,8 +310,7 @@ private slots:
         const SessionId id = store.newSessionId();
         writer.session(session(id));
         for (int i = 0; i < 5000; ++i) {
-            test::writeWire(writer, id, Direction::ClientToServer,
-                            ws::FrameWriter::frame(ws::Opcode::Text, "m", true));
+            writeClientText(writer, id, "m");
             writer.flush();
         }
         QVERIFY(sub->droppedBatches() > 0);

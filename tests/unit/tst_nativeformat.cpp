@@ -456,10 +456,13 @@ private slots:
             w.message(1, sent.size() % 2 ? Direction::ServerToClient : Direction::ClientToServer, m);
             sent.push_back(payload);
         };
-        for (int batch = 0; batch < 24; ++batch) {
-            // Alternately large batches (8 x 64 KiB) and small ones (a few hundred bytes).
-            for (int i = 0; i < (batch % 2 ? 3 : 8); ++i)
-                send(batch % 2 ? 100 + i : 64 * 1024);
+        for (int batch = 0; batch < 36; ++batch) {
+            // In turn: large batches (8 x 64 KiB, each a block of its own), tiny ones (a few hundred
+            // bytes) and middling ones (100 x 1000 bytes) whose payloads fill the store's shared 64 KiB
+            // blocks, so that a block begins in the middle of one batch and ends in another.
+            const int kind = batch % 3;
+            for (int i = 0; i < (kind == 0 ? 8 : kind == 1 ? 3 : 100); ++i)
+                send(kind == 0 ? 64 * 1024 : kind == 1 ? 100 + i : 1000);
             w.flush();
         }
         const CaptureStore::Stats stats = store.stats();
