@@ -7,7 +7,8 @@
 #     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKTAP_BUILD_BENCH=OFF -DSOCKTAP_BUILD_TESTS=OFF \
 #     && cmake --build /tmp/base/build --target socktap
 #   scripts/bench-compare.sh /tmp/base/build/app/socktap build/app/socktap 3
-# Environment: BENCH_VARIANTS="0 1 2" runs only those variants (0 old, 1 new, 2 new --memory-only, ...);
+# Environment: BENCH_VARIANTS="0 1 2" runs only those variants (0 old, 1 new, 2 new --memory-only, ...,
+# 8 the BENCH_PREVIOUS build);
 # BENCH_ARGS adds bench_load options (default: --bulk-only --route explicit --route CONNECT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +27,8 @@ variants=("old|$old|" "new (default: crash journal)|$new|" "new, memory only|$ne
           "new, 64M memory, memory only|$new|--socktap-arg --max-capture-memory --socktap-arg 64M --socktap-arg --memory-only"
           "new, 20 rules for other hosts|$new|--rules $root/bench/rules-20-other-hosts.json"
           "new, 20 rules gating every message|$new|--rules $root/bench/rules-20-gated.json")
+# BENCH_PREVIOUS=BINARY adds a third build (the one before a change), as the last variant.
+[ -n "${BENCH_PREVIOUS:-}" ] && variants+=("previous build|$BENCH_PREVIOUS|")
 [ -n "${BENCH_VARIANTS:-}" ] && read -ra keep <<<"$BENCH_VARIANTS" && {
     picked=(); for k in "${keep[@]}"; do picked+=("${variants[$k]}"); done; variants=("${picked[@]}"); }
 for r in $(seq "$rounds"); do
