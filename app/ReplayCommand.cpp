@@ -3,6 +3,7 @@
 #include "SignalWatcher.h"
 
 #include "core/capture/NativeFile.h"
+#include "core/capture/TextFormat.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/replay/Replayer.h"
 
@@ -134,8 +135,8 @@ int runReplayCommand(const AppOptions &o, capture::CaptureStore &replayStore,
     if (result.cancelled) {
         stopServer();
         return fail(CannotReplayExit,
-                    QStringLiteral("replay cancelled after %1 messages sent, %2 received")
-                        .arg(result.sent)
+                    QStringLiteral("replay cancelled after %1 sent, %2 received")
+                        .arg(capture::counted(result.sent, "message"))
                         .arg(result.received));
     }
     if (!result.error.isEmpty()) {

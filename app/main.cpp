@@ -273,7 +273,8 @@ int runHeadless(app::AppOptions options)
     std::unique_ptr<app::ConsoleSink> sink;
     if (!options.quiet)
         sink = std::make_unique<app::ConsoleSink>(
-            store, options.json ? app::ConsoleSink::Format::Json : app::ConsoleSink::Format::Text);
+            store, options.json ? app::ConsoleSink::Format::Json : app::ConsoleSink::Format::Text,
+            options.decode);
 
     app::SignalWatcher signalWatcher;
     int exitCode = 0;
@@ -299,9 +300,9 @@ int runHeadless(app::AppOptions options)
         if (const auto journal = store.journal())
             journal->flush();
         const auto stats = store.stats();
-        std::fprintf(stderr, "socktap: stopped; captured %llu sessions, %llu messages\n",
-                     static_cast<unsigned long long>(stats.sessions),
-                     static_cast<unsigned long long>(stats.messages));
+        std::fprintf(stderr, "socktap: stopped; captured %s, %s\n",
+                     qPrintable(capture::counted(stats.sessions, "session")),
+                     qPrintable(capture::counted(stats.messages, "message")));
         if (sink)
             sink->reportLosses(true);
         if (!stats.journalError.isEmpty())

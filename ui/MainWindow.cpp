@@ -565,9 +565,8 @@ void MainWindow::updateListening()
 void MainWindow::updateCounters()
 {
     const auto s = m_store.stats();
-    QString text = tr("%1 sessions · %2 messages · %3 captured · memory %4 of %5")
-                       .arg(s.sessions)
-                       .arg(s.messages)
+    QString text = tr("%1 · %2 · %3 captured · memory %4 of %5")
+                       .arg(capture::counted(s.sessions, "session"), capture::counted(s.messages, "message"))
                        .arg(capture::byteSize(s.payloadBytesHeld), capture::byteSize(s.memoryUsed),
                             capture::byteSize(s.memoryLimit));
     if (s.evictedPayloads || s.evictedRecords || s.evictedSessions)

@@ -377,8 +377,9 @@ void MainWindow::finishOpen(const QString &path, const std::optional<capture::Op
         return;
     }
     addRecentFile(path);
-    QString text =
-        tr("opened %1: %2 sessions, %3 messages").arg(name).arg(result->sessions).arg(result->messages);
+    QString text = tr("opened %1: %2, %3")
+                       .arg(name, capture::counted(result->sessions, "session"),
+                            capture::counted(result->messages, "message"));
     if (!result->warnings.isEmpty())
         text += tr("; warning: %1").arg(result->warnings.first());
     statusBar()->showMessage(text, StatusMessageMs);
@@ -508,15 +509,16 @@ bool MainWindow::saveCaptureTo(const QString &path)
         m_savedChanges = changes;
         setWindowTitle(tr("Socktap — %1").arg(QFileInfo(path).fileName()));
         addRecentFile(path);
-        statusBar()->showMessage(
-            tr("saved %1: %2 sessions, %3 messages").arg(path).arg(before.sessions).arg(before.messages),
-            StatusMessageMs);
+        statusBar()->showMessage(tr("saved %1: %2, %3")
+                                     .arg(path, capture::counted(before.sessions, "session"),
+                                          capture::counted(before.messages, "message")),
+                                 StatusMessageMs);
         // What could not be saved whole is said, never hidden.
         QStringList warnings;
         if (report->payloadsMissing)
-            warnings << tr("%1 messages were saved without their payload: it had been evicted under the "
-                           "capture budgets before the save (flagged truncated, sizes kept)")
-                            .arg(report->payloadsMissing);
+            warnings << tr("%1 saved without their payload: it had been evicted under the capture budgets "
+                           "before the save (flagged truncated, sizes kept)")
+                            .arg(capture::counted(report->payloadsMissing, "message"));
         if (report->skipped)
             warnings << tr("%1 records were evicted or unreadable while saving and are not in the file")
                             .arg(report->skipped);
@@ -554,7 +556,7 @@ bool MainWindow::exportHarTo(const QString &path, const std::vector<capture::Ses
             });
         },
         this);
-    const QString what = sessions.empty() ? tr("all sessions") : tr("%1 sessions").arg(sessions.size());
+    const QString what = sessions.empty() ? tr("all sessions") : capture::counted(sessions.size(), "session");
     startJob(job, [this, path, what](bool ok, const QString &error) {
         if (ok)
             statusBar()->showMessage(tr("exported %1 to %2").arg(what, path), StatusMessageMs);

@@ -222,9 +222,9 @@ QString Comparison::verdict() const
 {
     const int total = int(server.pairs.size()) - server.extra;
     if (serverMatched())
-        return QStringLiteral("EQUAL: all %1 server messages matched; the server's close %2 matched")
-            .arg(total)
-            .arg(closeText(originalClose[1]));
+        return (total == 1 ? QStringLiteral("EQUAL: the server's one message matched")
+                           : QStringLiteral("EQUAL: all %1 server messages matched").arg(total))
+            + QStringLiteral("; the server's close %1 matched").arg(closeText(originalClose[1]));
     QStringList parts;
     if (server.uncompared)
         parts.append(

@@ -965,7 +965,7 @@ private slots:
         QCOMPARE(w.window->lastFileWarnings().size(), 1);
         QVERIFY2(w.window->lastFileWarnings()[0].contains(QLatin1String("incomplete")),
                  qPrintable(w.window->lastFileWarnings()[0]));
-        QVERIFY2(w.status().contains(QLatin1String("1 sessions, 4 messages; warning:")),
+        QVERIFY2(w.status().contains(QLatin1String("1 session, 4 messages; warning:")),
                  qPrintable(w.status()));
         QVERIFY(w.window->warningsLabel()->isVisible());
         QVERIFY(w.window->warningsLabel()->toolTip().contains(QLatin1String("incomplete")));

@@ -144,7 +144,7 @@ private slots:
                  socktap.out.constData()); // Socktap's Close frames are printed
         QVERIFY(socktap.out.contains("[sent by Socktap]"));
         QVERIFY(socktap.out.contains("Socktap shut down"));
-        QVERIFY(socktap.err.contains("stopped; captured 1 sessions"));
+        QVERIFY(socktap.err.contains("stopped; captured 1 session,"));
     }
 
     void jsonLines()
@@ -221,7 +221,7 @@ private slots:
         QVERIFY(sawTruncated);
         QVERIFY(sawClose);
         // Headless says what it cut, on stderr (as it happens, and at the latest at stop).
-        QVERIFY2(socktap.err.contains("1 messages were longer than --max-message-capture"),
+        QVERIFY2(socktap.err.contains("1 message longer than --max-message-capture"),
                  socktap.err.constData());
     }
 
