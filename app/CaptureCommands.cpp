@@ -50,7 +50,7 @@ int runCaptureCommand(const AppOptions &o)
     if (!opened)
         return CaptureFileExit;
     if (o.command == AppOptions::Command::Open) {
-        ConsoleSink sink(store, o.json ? ConsoleSink::Format::Json : ConsoleSink::Format::Text);
+        ConsoleSink sink(store, o.json ? ConsoleSink::Format::Json : ConsoleSink::Format::Text, o.decode);
         sink.printStore();
         return 0;
     }

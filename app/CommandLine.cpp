@@ -1,6 +1,7 @@
 #include "CommandLine.h"
 
 #include "certs/CertificateAuthority.h"
+#include "core/decode/FormatRegistry.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -138,6 +139,13 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const QCommandLineOption json(
         QStringLiteral("json"),
         QStringLiteral("With --headless: print JSON Lines (one object per session event or message)."));
+    const QCommandLineOption decode(
+        QStringLiteral("decode"),
+        QStringLiteral(
+            "How the console shows what messages mean: auto (the format the subprotocol, URL or first "
+            "messages name: socket.io, signalr, stomp, graphql-transport-ws, json-rpc, ...), off (raw "
+            "previews, no \"decoded\" in --json), or a format name for every session. Default: auto."),
+        QStringLiteral("MODE"), QStringLiteral("auto"));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("With --headless: print nothing per session or message."));
     const QCommandLineOption strict(
@@ -293,6 +301,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                   reverse,
                   headless,
                   json,
+                  decode,
                   quiet,
                   strict,
                   memory,
@@ -544,6 +553,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.headless = p.isSet(headless);
     o.json = p.isSet(json);
     o.quiet = p.isSet(quiet);
+    o.decode = p.value(decode);
+    if (o.decode != QLatin1String("auto") && o.decode != QLatin1String("off")
+        && !decode::FormatRegistry::builtin().find(o.decode))
+        return fail(QStringLiteral("--decode %1: expected auto, off or one of %2")
+                        .arg(o.decode, decode::FormatRegistry::builtin().names().join(QStringLiteral(", "))));
     o.demo = p.isSet(demo) || p.isSet(screenshots);
     o.screenshotDir = p.value(screenshots);
     if (p.isSet(rules)) {

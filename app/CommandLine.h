@@ -34,6 +34,9 @@ struct AppOptions
     quint64 maxCaptureMemory = 1ull << 30;
     bool headless = false;
     bool json = false;
+    // --decode: "auto" (the format the handshake or the first messages name), "off", or a format name
+    // for every session.
+    QString decode = QStringLiteral("auto");
     bool quiet = false;
     bool demo = false;
     std::optional<intercept::RuleSet> rules; // --rules FILE, loaded and checked

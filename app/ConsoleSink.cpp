@@ -2,6 +2,7 @@
 
 #include "core/capture/JsonFormat.h"
 #include "core/capture/TextFormat.h"
+#include "core/decode/JsonValue.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -11,10 +12,12 @@ namespace socktap::app {
 
 using namespace capture;
 
-ConsoleSink::ConsoleSink(CaptureStore &store, Format format, FILE *out, QObject *parent)
+ConsoleSink::ConsoleSink(CaptureStore &store, Format format, const QString &decode, FILE *out,
+                         QObject *parent)
     : QObject(parent)
     , m_store(store)
     , m_format(format)
+    , m_decode(decode)
     , m_out(out)
 {
     QPointer<ConsoleSink> self(this);
@@ -93,14 +96,7 @@ void ConsoleSink::printStore()
             const auto m = m_store.message(id, i);
             if (!m)
                 continue;
-            if (m_format == Format::Json)
-                write(QJsonDocument(messageToJson(id, i, m->record, m->payload, m->payloadEvicted, m->note,
-                                                  m->original))
-                          .toJson(QJsonDocument::Compact));
-            else
-                write((clockTime(m->record.time) + QLatin1Char(' ')
-                       + messageLine(id, m->record, m->payload, m->payloadEvicted, m->note))
-                          .toUtf8());
+            printOne(id, i, m->record, m->payload, m->payloadEvicted, m->note, m->original);
         }
         printSession(*s);
     }
@@ -124,9 +120,9 @@ void ConsoleSink::reportLosses(bool summary)
         say("socktap: %llu finished sessions dropped under the capture budgets\n",
             ull(now.evictedSessions - m_reported.evictedSessions));
     if (m_truncated > m_reportedTruncated)
-        say("socktap: %llu messages were longer than --max-message-capture; only their first bytes were "
-            "kept (flagged truncated)\n",
-            ull(m_truncated - m_reportedTruncated));
+        say("socktap: %s longer than --max-message-capture; only their first bytes were kept (flagged "
+            "truncated)\n",
+            qPrintable(counted(m_truncated - m_reportedTruncated, "message")));
     if (summary && now.payloadsOnDisk)
         say("socktap: %llu payloads (%.1f MiB) past the memory budget were kept in the capture file only\n",
             ull(now.payloadsOnDisk), double(now.payloadBytesOnDisk) / (1 << 20));
@@ -151,6 +147,9 @@ void ConsoleSink::printSession(const SessionInfo &s)
             write((clockTime(eventTime(s)) + QLatin1Char(' ') + line).toUtf8());
     }
     m_printed[s.id] = s.state;
+    if (s.state == SessionState::Closed || s.state == SessionState::Failed
+        || s.state == SessionState::Rejected)
+        m_decoders.erase(s.id); // its messages are all printed
     if (m_printed.size() > 100'000) {
         // Keep the map bounded: forget sessions that ended.
         std::erase_if(m_printed, [](const auto &entry) {
@@ -167,17 +166,65 @@ void ConsoleSink::printMessage(const CaptureBatch &batch, const BatchMessage &m)
     const QByteArrayView payload = batch.payload(m);
     const MessageDetail *detail = batch.detail(m);
     const QString note = detail ? detail->note : QString();
-    if (m_format == Format::Json) {
-        const QByteArrayView original = detail
-            ? QByteArrayView(batch.payloads).sliced(qsizetype(detail->originalRef), detail->originalSize)
-            : QByteArrayView();
-        write(QJsonDocument(messageToJson(m.session, m.index, m.record, payload, false, note, original))
-                  .toJson(QJsonDocument::Compact));
-    } else {
-        write((clockTime(m.record.time) + QLatin1Char(' ')
-               + messageLine(m.session, m.record, payload, false, note))
-                  .toUtf8());
+    const QByteArrayView original = detail && m_format == Format::Json
+        ? QByteArrayView(batch.payloads).sliced(qsizetype(detail->originalRef), detail->originalSize)
+        : QByteArrayView();
+    printOne(m.session, m.index, m.record, payload, false, note, original);
+}
+
+decode::SessionDecoder *ConsoleSink::decoderFor(SessionId session)
+{
+    if (m_decode == QLatin1String("off"))
+        return nullptr;
+    auto &decoder = m_decoders[session];
+    if (!decoder) {
+        decode::SessionHints hints;
+        if (const auto info = m_store.session(session)) {
+            hints.subprotocol = info->subprotocol;
+            hints.path = info->path;
+        }
+        decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), hints,
+                                                           m_decode == QLatin1String("auto") ? QString()
+                                                                                             : m_decode);
     }
+    return decoder.get();
+}
+
+void ConsoleSink::printOne(SessionId session, quint64 index, const MessageRecord &record,
+                           QByteArrayView payload, bool payloadEvicted, const QString &note,
+                           QByteArrayView original)
+{
+    // Only data messages carry an application's protocol; a truncated or evicted payload is not decoded
+    // (a decoder would misread a cut message, and the state of a stream format would go wrong).
+    const bool data =
+        record.opcode == quint8(ws::Opcode::Text) || record.opcode == quint8(ws::Opcode::Binary);
+    std::optional<decode::Decoded> decoded;
+    decode::SessionDecoder *decoder =
+        data && !payloadEvicted && !record.has(MessageFlag::Truncated) ? decoderFor(session) : nullptr;
+    if (decoder)
+        decoded = decoder->decode(index,
+                                  {payload, record.opcode == quint8(ws::Opcode::Binary),
+                                   record.direction() == Direction::ServerToClient});
+    if (m_format == Format::Json) {
+        QJsonObject o = messageToJson(session, index, record, payload, payloadEvicted, note, original);
+        if (decoded && (decoded->decoded() || !decoded->error.isEmpty())) {
+            const auto pair = decoder->pairOf(index);
+            o["decoded"] = decode::decodedToJson(*decoded, pair ? std::optional(pair->index) : std::nullopt,
+                                                 pair ? pair->micros : 0);
+        }
+        write(QJsonDocument(o).toJson(QJsonDocument::Compact));
+        return;
+    }
+    QString meaning;
+    if (decoded && decoded->decoded() && decoded->format != QLatin1String("json")) {
+        meaning = decoded->format + QStringLiteral(": ") + decoded->summary;
+        // An answer says how long it took; the request's line is printed before its answer exists.
+        if (const auto pair = decoder->pairOf(index); pair && pair->index < index)
+            meaning += QStringLiteral(" (%1 after its request)").arg(duration(pair->micros));
+    }
+    write((clockTime(record.time) + QLatin1Char(' ')
+           + messageLine(session, record, payload, payloadEvicted, note, meaning))
+              .toUtf8());
 }
 
 } // namespace socktap::app

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/capture/CaptureStore.h"
+#include "core/decode/SessionDecoder.h"
 
 #include <QObject>
 
@@ -18,7 +19,9 @@ class ConsoleSink final : public QObject
 public:
     enum class Format { Text, Json };
 
-    ConsoleSink(capture::CaptureStore &store, Format format, FILE *out = stdout, QObject *parent = nullptr);
+    // `decode`: "auto", "off", or a format name for every session (socktap --decode).
+    ConsoleSink(capture::CaptureStore &store, Format format, const QString &decode = QStringLiteral("auto"),
+                FILE *out = stdout, QObject *parent = nullptr);
     ~ConsoleSink() override;
 
     // Prints everything captured so far that has not been printed.
@@ -33,9 +36,15 @@ private:
     void printSession(const capture::SessionInfo &info);
     void printMessage(const capture::CaptureBatch &batch, const capture::BatchMessage &m);
     void write(const QByteArray &line);
+    // One message in both renderings, decoded when --decode is not off.
+    void printOne(capture::SessionId session, quint64 index, const capture::MessageRecord &record,
+                  QByteArrayView payload, bool payloadEvicted, const QString &note, QByteArrayView original);
+    decode::SessionDecoder *decoderFor(capture::SessionId session);
 
     capture::CaptureStore &m_store;
     Format m_format;
+    QString m_decode;
+    std::unordered_map<capture::SessionId, std::unique_ptr<decode::SessionDecoder>> m_decoders;
     FILE *m_out;
     std::shared_ptr<capture::CaptureStore::Subscription> m_subscription;
     std::unordered_map<capture::SessionId, capture::SessionState> m_printed;

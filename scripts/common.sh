@@ -39,6 +39,15 @@ ensure_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The npm packages the format tests run as real peers (tests/peers/package-lock.json: socket.io,
+# graphql-ws, ...), with Node.js and npm from Debian when the machine has neither.
+ensure_node_peers() {
+    command -v node >/dev/null || ensure_packages nodejs
+    command -v npm >/dev/null || ensure_packages npm
+    log "installing the test peers' npm packages (tests/peers)"
+    (cd "$SOCKTAP_ROOT/tests/peers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 # build DIR [cmake args...]: configures (cheap when cached) and builds with Ninja.
 build() {
     local dir=$1

@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 ensure_packages "${SOCKTAP_BUILD_PACKAGES[@]}" "${SOCKTAP_TEST_PACKAGES[@]}"
+ensure_node_peers
 
 build "$SOCKTAP_ROOT/build" -DSOCKTAP_WERROR=ON
 log "running tests"

@@ -144,7 +144,7 @@ qint64 eventTime(const SessionInfo &s)
 }
 
 QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView payload, bool payloadEvicted,
-                    const QString &note)
+                    const QString &note, const QString &meaning)
 {
     const QString arrow =
         r.direction() == Direction::ClientToServer ? QStringLiteral("→") : QStringLiteral("←");
@@ -164,6 +164,8 @@ QString messageLine(SessionId session, const MessageRecord &r, QByteArrayView pa
             line += QStringLiteral(" ") + preview(payload.sliced(2));
     } else if (payloadEvicted) {
         line += QStringLiteral(" [payload evicted: capture memory budget]");
+    } else if (!meaning.isEmpty()) {
+        line += QLatin1Char(' ') + meaning;
     } else if (!payload.isEmpty()) {
         const bool text = r.opcode != quint8(ws::Opcode::Binary)
             && ws::Utf8Validator::isValid(payload.first(std::min(payload.size(), PreviewBytes * 4)));

@@ -6,9 +6,10 @@
 namespace socktap::capture {
 
 // "#3 → text 5 B "Hello""; preview is the first bytes of a text payload.
-// `note` says what Socktap did to it (a rule's label, "held 2.1 s"), shown after the flags.
+// `note` says what Socktap did to it (a rule's label, "held 2.1 s"), shown after the flags. `meaning`
+// (a decoder's "socket.io: emit \"chat\" [2 args]") replaces the payload's preview when given.
 QString messageLine(SessionId session, const MessageRecord &record, QByteArrayView payload,
-                    bool payloadEvicted, const QString &note = {});
+                    bool payloadEvicted, const QString &note = {}, const QString &meaning = {});
 // "edited, held": what Socktap did to a message, from its flags (empty when nothing).
 QStringList changeNames(const MessageRecord &record);
 // "#3 ws open ws://127.0.0.1:9000/chat 101 Switching Protocols [permessage-deflate]"; empty when the

@@ -1,4 +1,5 @@
-// A peer written in Python on Debian's python3-websockets (tests/support/*.py), run as a child process:
+// A peer written in Python on Debian's python3-websockets (tests/support/*.py), or in JavaScript on the
+// protocols' own npm packages (tests/peers/*.mjs), run as a child process:
 // started with its arguments, its "port N" banner read, killed when the test is done.
 #pragma once
 
@@ -19,8 +20,20 @@ struct PythonPeer
     bool start(const QString &script, const QStringList &args)
     {
         // Debian's interpreter: the one on PATH may be another Python without python3-websockets.
-        process.start(QStringLiteral("/usr/bin/python3"),
-                      QStringList {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/") + script} + args);
+        return startProgram(QStringLiteral("/usr/bin/python3"),
+                            QStringList {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/") + script}
+                                + args);
+    }
+    // script: a file name in tests/peers, run by Node.js with the npm packages scripts/test.sh installed
+    // there (package-lock.json).
+    bool startNode(const QString &script, const QStringList &args)
+    {
+        return startProgram(QStringLiteral("node"),
+                            QStringList {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/peers/") + script} + args);
+    }
+    bool startProgram(const QString &program, const QStringList &args)
+    {
+        process.start(program, args);
         if (!QTest::qWaitFor([&] { return process.canReadLine() || process.state() == QProcess::NotRunning; },
                              WaitMs))
             return false;

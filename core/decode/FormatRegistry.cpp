@@ -1,0 +1,85 @@
+#include "FormatRegistry.h"
+
+#include "JsonFormats.h"
+#include "MsgPack.h"
+#include "SignalR.h"
+#include "SocketIo.h"
+#include "Stomp.h"
+
+namespace socktap::decode {
+
+const FormatRegistry &FormatRegistry::builtin()
+{
+    static const FormatRegistry registry = [] {
+        FormatRegistry r;
+        // Order matters for content detection: the more specific first, plain JSON never detected.
+        r.add(std::make_shared<SocketIoDecoder>(), {}, QStringLiteral(R"(/socket\.io/.*[?&]EIO=\d)"));
+        r.add(std::make_shared<SignalRDecoder>());
+        r.add(std::make_shared<StompDecoder>(true), {}, QStringLiteral(R"(/\d{3}/[^/]+/websocket(\?|$))"));
+        r.add(std::make_shared<StompDecoder>(false), {"stomp", "v10.stomp", "v11.stomp", "v12.stomp"});
+        r.add(std::make_shared<GraphqlDecoder>(GraphqlDecoder::Protocol::TransportWs),
+              {"graphql-transport-ws"});
+        // The legacy protocol's subprotocol is "graphql-ws", the name of the current protocol's library.
+        r.add(std::make_shared<GraphqlDecoder>(GraphqlDecoder::Protocol::LegacyWs), {"graphql-ws"});
+        r.add(std::make_shared<PhoenixDecoder>(), {}, QStringLiteral(R"(/websocket\?(.*&)?vsn=\d)"));
+        r.add(std::make_shared<ActionCableDecoder>(), {"actioncable-v1-json", "actioncable-unsupported"},
+              QStringLiteral(R"(^/cable(\?|$))"));
+        r.add(std::make_shared<JsonRpcDecoder>(), {"jsonrpc", "json-rpc", "jsonrpc2.0"});
+        r.add(std::make_shared<MsgPackDecoder>(), {"msgpack", "messagepack"});
+        r.add(std::make_shared<CborDecoder>(), {"cbor"});
+        r.add(std::make_shared<JsonDecoder>(), {"json"});
+        return r;
+    }();
+    return registry;
+}
+
+void FormatRegistry::add(std::shared_ptr<const Decoder> decoder, const QStringList &subprotocols,
+                         const QString &urlPattern)
+{
+    Entry e {std::move(decoder), subprotocols, {}};
+    if (!urlPattern.isEmpty())
+        e.url = QRegularExpression(urlPattern);
+    m_entries.push_back(std::move(e));
+}
+
+const Decoder *FormatRegistry::find(const QString &name) const
+{
+    for (const Entry &e : m_entries)
+        if (e.decoder->name() == name)
+            return e.decoder.get();
+    // "stomp" also names the SockJS-wrapped variant's output; the user picks either by its own name.
+    return nullptr;
+}
+
+QStringList FormatRegistry::names() const
+{
+    QStringList out;
+    for (const Entry &e : m_entries)
+        out << e.decoder->name();
+    return out;
+}
+
+const Decoder *FormatRegistry::fromHandshake(const SessionHints &hints) const
+{
+    if (!hints.subprotocol.isEmpty()) {
+        const QString sub = QString::fromLatin1(hints.subprotocol).trimmed();
+        for (const Entry &e : m_entries)
+            if (e.subprotocols.contains(sub, Qt::CaseInsensitive))
+                return e.decoder.get();
+    }
+    const QString path = QString::fromUtf8(hints.path);
+    for (const Entry &e : m_entries)
+        if (e.url.isValid() && !e.url.pattern().isEmpty() && e.url.match(path).hasMatch())
+            return e.decoder.get();
+    return nullptr;
+}
+
+const Decoder *FormatRegistry::fromContent(const Message &message) const
+{
+    for (const Entry &e : m_entries)
+        if (e.decoder->recognises(message))
+            return e.decoder.get();
+    return nullptr;
+}
+
+} // namespace socktap::decode

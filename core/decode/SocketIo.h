@@ -1,0 +1,18 @@
+// Socket.IO over Engine.IO (https://github.com/socketio/socket.io-protocol v4 and v5): an Engine.IO
+// message packet carries a Socket.IO packet "<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]".
+#pragma once
+
+#include "Decoder.h"
+
+namespace socktap::decode {
+
+class SocketIoDecoder final : public Decoder
+{
+public:
+    QString name() const override { return QStringLiteral("socket.io"); }
+    Decoded decode(const Message &message, DecoderState *state) const override;
+    std::unique_ptr<DecoderState> newState(const SessionHints &hints) const override;
+    bool recognises(const Message &message) const override;
+};
+
+} // namespace socktap::decode

@@ -1,0 +1,215 @@
+// The formats through the socktap executable, with each protocol's real implementation as both peers
+// (npm packages pinned in tests/peers/package-lock.json, installed by scripts/test.sh): Socket.IO 4 and
+// graphql-ws clients talk to their servers through Socktap in reverse mode, with their own heartbeats, and
+// the --json output must carry the meaning (decoded objects, pairs, chatter) while the peers keep working.
+#include "support/PythonPeer.h"
+#include "support/SocktapProcess.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace socktap::test;
+
+namespace {
+
+// The message lines of a --json run.
+QList<QJsonObject> messages(const QByteArray &out)
+{
+    QList<QJsonObject> list;
+    for (const QByteArray &line : out.split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        if (o.value("type").toString() == QLatin1String("message"))
+            list << o;
+    }
+    return list;
+}
+
+// The first message whose decoded summary starts with `summary`; an empty object when there is none.
+QJsonObject find(const QList<QJsonObject> &list, const QString &summary, const char *from = nullptr)
+{
+    for (const QJsonObject &m : list)
+        if (m["decoded"].toObject()["summary"].toString().startsWith(summary)
+            && (!from || m["from"].toString() == QLatin1String(from)))
+            return m;
+    return {};
+}
+
+QString decodedSummaries(const QList<QJsonObject> &list)
+{
+    QStringList out;
+    for (const QJsonObject &m : list)
+        out << m["from"].toString() + QLatin1Char(' ') + m["decoded"].toObject()["summary"].toString();
+    return out.join(QLatin1Char('\n'));
+}
+
+// Runs a Node.js client to completion: its stdout, or a failed check with what it printed.
+QByteArray runClient(const QString &script, const QStringList &args)
+{
+    QProcess client;
+    client.start(QStringLiteral("node"),
+                 QStringList {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/peers/") + script} + args);
+    if (!client.waitForFinished(30000))
+        client.kill();
+    const QByteArray out = client.readAllStandardOutput() + client.readAllStandardError();
+    if (client.exitCode() != 0)
+        qWarning("%s failed: %s", qPrintable(script), out.constData());
+    return client.exitCode() == 0 ? out : QByteArray();
+}
+
+} // namespace
+
+class TestFormats final : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase()
+    {
+        // The peers are real npm packages; without them this suite cannot test anything, and says how to
+        // get them rather than passing.
+        QVERIFY2(QDir(QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/peers/node_modules/socket.io")).exists(),
+                 "npm packages missing: run 'npm ci' in tests/peers (scripts/test.sh does)");
+    }
+
+    void socketIoThroughSocktap()
+    {
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("socketio-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        // 700 ms on a connection whose server pings every 200 ms: heartbeats cross Socktap.
+        const QByteArray client =
+            runClient(QStringLiteral("socketio-client.mjs"),
+                      {QStringLiteral("http://127.0.0.1:%1").arg(socktap.port), QStringLiteral("700")});
+        QVERIFY(client.contains(R"(ack {"ok":true,"echo":{"msg":"hi","price":10}})"));
+        QVERIFY(client.contains(R"(upload {"name":"a.bin","bytes":3,"first":7})"));
+        QVERIFY(client.contains("admin kicked bob"));
+        QVERIFY(client.contains("\ndone"));
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+
+        const QJsonObject chat = find(list, QStringLiteral("emit \"chat\" [1 arg] #"), "client");
+        QVERIFY2(!chat.isEmpty(), qPrintable(all));
+        QCOMPARE(chat["decoded"]["format"].toString(), QStringLiteral("socket.io"));
+        QCOMPARE(chat["decoded"]["value"]["event"].toString(), QStringLiteral("chat"));
+        QCOMPARE(chat["decoded"]["value"]["args"][0]["msg"].toString(), QStringLiteral("hi"));
+        const QJsonObject ack = find(list, QStringLiteral("ack "), "server");
+        QVERIFY2(!ack.isEmpty(), qPrintable(all));
+        QCOMPARE(ack["decoded"]["pair"].toInteger(), chat["index"].toInteger());
+        QVERIFY(ack["decoded"]["pairMicros"].toInteger() >= 0);
+        QCOMPARE(ack["decoded"]["value"]["args"][0]["echo"]["price"].toInt(), 10);
+
+        // The binary event and its attachment, joined.
+        const QJsonObject upload = find(list, QStringLiteral("emit \"upload\" [2 args] #"), "client");
+        QVERIFY2(!upload.isEmpty(), qPrintable(all));
+        QVERIFY(upload["decoded"]["summary"].toString().endsWith(QLatin1String("+1 attachment")));
+        const QJsonObject attachment = find(list, QStringLiteral("attachment 1"), "client");
+        QVERIFY2(!attachment.isEmpty(), qPrintable(all));
+        QCOMPARE(attachment["opcode"].toString(), QStringLiteral("binary"));
+        QCOMPARE(attachment["decoded"]["pair"].toInteger(), upload["index"].toInteger());
+        QCOMPARE(QByteArray::fromBase64(attachment["decoded"]["value"]["base64"].toString().toLatin1()),
+                 QByteArray("\x07\x08\x09"));
+
+        QVERIFY2(!find(list, QStringLiteral("emit \"kick\" [1 arg] /admin #"), "client").isEmpty(),
+                 qPrintable(all));
+        QVERIFY2(!find(list, QStringLiteral("ack 0 [1 arg] /admin"), "server").isEmpty(), qPrintable(all));
+
+        // Engine.IO's heartbeats, from the server's own timer, are chatter: counted, marked, not lost.
+        int pings = 0;
+        int pongs = 0;
+        for (const QJsonObject &m : list) {
+            const QJsonObject d = m["decoded"].toObject();
+            if (d["summary"].toString() == QLatin1String("ping") && d["chatter"].toBool())
+                pings += m["from"].toString() == QLatin1String("server");
+            if (d["summary"].toString() == QLatin1String("pong") && d["chatter"].toBool())
+                pongs += m["from"].toString() == QLatin1String("client");
+        }
+        QVERIFY2(pings >= 2 && pongs >= 2, qPrintable(all));
+        const QJsonObject open = find(list, QStringLiteral("open sid="), "server");
+        QCOMPARE(open["decoded"]["format"].toString(), QStringLiteral("engine.io"));
+    }
+
+    void graphqlThroughSocktap()
+    {
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("graphql-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        const QByteArray client = runClient(QStringLiteral("graphql-client.mjs"),
+                                            {QStringLiteral("ws://127.0.0.1:%1/graphql").arg(socktap.port)});
+        QVERIFY(client.contains(R"(tick {"tick":3})"));
+        QVERIFY(client.contains(R"(hello {"hello":"world"})"));
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+
+        const QJsonObject subscribe = find(list, QStringLiteral("graphql subscribe #"), "client");
+        QVERIFY2(!subscribe.isEmpty(), qPrintable(all));
+        QCOMPARE(subscribe["decoded"]["format"].toString(), QStringLiteral("graphql-transport-ws"));
+        QVERIFY2(subscribe["decoded"]["summary"].toString().endsWith(QLatin1String(" OnTick")),
+                 qPrintable(all));
+        int nexts = 0;
+        for (const QJsonObject &m : list) {
+            const QString summary = m["decoded"]["summary"].toString();
+            if (summary.startsWith(QLatin1String("graphql next #"))
+                && summary.endsWith(QLatin1String(" OnTick"))) {
+                ++nexts;
+                QCOMPARE(m["decoded"]["pair"].toInteger(), subscribe["index"].toInteger());
+                QCOMPARE(m["decoded"]["value"]["payload"]["data"]["tick"].toInt(), nexts);
+            }
+        }
+        QCOMPARE(nexts, 3);
+        const QJsonObject complete = find(list, QStringLiteral("graphql complete #"), "server");
+        QCOMPARE(complete["decoded"]["pair"].toInteger(), subscribe["index"].toInteger());
+        QVERIFY2(!find(list, QStringLiteral("graphql next #"), "server").isEmpty(), qPrintable(all));
+        QVERIFY2(all.contains(QLatin1String("graphql subscribe #")) && all.contains(QLatin1String(" Hello")),
+                 qPrintable(all));
+    }
+
+    void decodeOffKeepsRawPreviews()
+    {
+        // --decode off: no "decoded" object, the text line shows the payload as before.
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("graphql-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--decode", "off", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        QVERIFY(!runClient(QStringLiteral("graphql-client.mjs"),
+                           {QStringLiteral("ws://127.0.0.1:%1/graphql").arg(socktap.port)})
+                     .isEmpty());
+        QVERIFY(socktap.stop());
+        const QByteArray rawPreview = "\"{\\\"type\\\":\\\"connection_init\\\"}\""; // "{\"type\":...}"
+        QVERIFY2(socktap.out.contains(rawPreview), socktap.out.constData());
+        QVERIFY(!socktap.out.contains("graphql subscribe"));
+
+        // And auto, in text: the summary replaces the preview, with the time an answer took.
+        Socktap decoded;
+        QVERIFY(decoded.start({"--headless", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        QVERIFY(!runClient(QStringLiteral("graphql-client.mjs"),
+                           {QStringLiteral("ws://127.0.0.1:%1/graphql").arg(decoded.port)})
+                     .isEmpty());
+        QVERIFY(decoded.stop());
+        QVERIFY2(decoded.out.contains("graphql-transport-ws: graphql subscribe #"), decoded.out.constData());
+        QVERIFY2(QRegularExpression(
+                     QStringLiteral(R"(graphql next #\S+ OnTick \([0-9.]+ (µs|ms) after its request\))"))
+                     .match(QString::fromUtf8(decoded.out))
+                     .hasMatch(),
+                 decoded.out.constData());
+        // A format that does not exist is refused with the list of those that do.
+        QProcess bad;
+        bad.start(QStringLiteral(SOCKTAP_BINARY), {QStringLiteral("--decode"), QStringLiteral("socketio")});
+        QVERIFY(bad.waitForFinished(WaitMs));
+        QCOMPARE(bad.exitCode(), 1);
+        QVERIFY(
+            bad.readAllStandardError().contains("--decode socketio: expected auto, off or one of socket.io"));
+    }
+};
+
+QTEST_MAIN(TestFormats)
+#include "tst_formats.moc"

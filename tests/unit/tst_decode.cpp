@@ -1,0 +1,593 @@
+// The message formats (core/decode): for each, the bytes its real implementation sends (taken from the
+// libraries' protocol documents and captures of them) decoded into the summary, the value, pairing and
+// chatter; detection by subprotocol, URL and content; bad input of every kind decoded into a reason, never a
+// crash (every prefix and a byte flipped at every position of every sample).
+#include "core/decode/FormatRegistry.h"
+#include "core/decode/JsonValue.h"
+#include "core/decode/MsgPack.h"
+#include "core/decode/SessionDecoder.h"
+
+#include <QCborMap>
+#include <QCborValue>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTest>
+
+using namespace socktap::decode;
+
+namespace {
+
+constexpr bool Client = false;
+constexpr bool Server = true;
+
+struct Step
+{
+    bool fromServer;
+    QByteArray payload;
+    bool binary = false;
+};
+
+// Decodes a session's messages in order, as the console and the window do.
+// Message i is at time 1000 * i µs.
+std::vector<Decoded> run(SessionDecoder &session, const std::vector<Step> &steps)
+{
+    std::vector<Decoded> out;
+    quint64 index = 0;
+    for (const Step &s : steps) {
+        out.push_back(session.decode(index, {s.payload, s.binary, s.fromServer}, qint64(index) * 1000));
+        ++index;
+    }
+    return out;
+}
+
+QByteArray json(const QJsonValue &v)
+{
+    return v.isObject() ? QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact)
+                        : QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact);
+}
+
+// A literal with its NULs (STOMP frames end in one).
+template<size_t N>
+QByteArray raw(const char (&text)[N])
+{
+    return QByteArray(text, N - 1);
+}
+
+// Bytes from hex with spaces between them.
+QByteArray hex(const char *text)
+{
+    return QByteArray::fromHex(QByteArray(text).replace(' ', ""));
+}
+
+// The index of the message paired with message `index`, -1 for none.
+qint64 paired(const SessionDecoder &session, quint64 index)
+{
+    const auto pair = session.pairOf(index);
+    return pair ? qint64(pair->index) : -1;
+}
+
+const FormatRegistry &registry()
+{
+    return FormatRegistry::builtin();
+}
+
+} // namespace
+
+class TestDecode : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void socketIoSession();
+    void socketIoBinaryAttachments();
+    void socketIoEngineIo3();
+    void graphqlTransportWs();
+    void graphqlLegacy();
+    void jsonRpc();
+    void stompBareAndSockJs();
+    void signalRJson();
+    void signalRMessagePack();
+    void phoenixAndActionCable();
+    void msgpackTypes();
+    void cbor();
+    void detection_data();
+    void detection();
+    void notTheSessionsFormat();
+    void decodedJson();
+    void badInputNeverCrashes();
+};
+
+void TestDecode::socketIoSession()
+{
+    // socket.io 4 (Engine.IO 4): open, connect, an emit with an ack id and its ack, a server event,
+    // heartbeats from the server with the client's pong, a namespace.
+    SessionDecoder s(registry(), {{}, "/socket.io/?EIO=4&transport=websocket"});
+    QVERIFY(s.format());
+    QCOMPARE(s.format()->name(), QStringLiteral("socket.io"));
+    const auto d = run(
+        s,
+        {
+            {Server,
+             R"(0{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":[],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000})"},
+            {Client, "40"},
+            {Server, R"(40{"sid":"wZX3oN0bSVIhsaknAAAI"})"},
+            {Client, R"(421["chat",{"msg":"hi"},2])"},
+            {Server, R"(431["ok"])"},
+            {Server, R"(42["news",{"hello":"world"}])"},
+            {Server, "2"},
+            {Client, "3"},
+            {Client, R"(40/admin,{"token":"abc"})"},
+            {Client, R"(42/admin,7["kick","bob"])"},
+            {Server, R"(43/admin,7[])"},
+            {Server, R"(44/admin,{"message":"Not authorized"})"},
+        });
+    QCOMPARE(d[0].format, QStringLiteral("engine.io"));
+    QCOMPARE(d[0].summary, QStringLiteral("open sid=lv_VI97HAXpY6yYWAAAC"));
+    QCOMPARE(d[0].value.toObject()["data"].toObject()["pingInterval"].toInt(), 25000);
+    QCOMPARE(d[1].summary, QStringLiteral("connect"));
+    QCOMPARE(d[3].format, QStringLiteral("socket.io"));
+    QCOMPARE(d[3].summary, QStringLiteral("emit \"chat\" [2 args] #1"));
+    QCOMPARE(d[3].value.toObject()["event"].toString(), QStringLiteral("chat"));
+    QCOMPARE(json(d[3].value.toObject()["args"]), QByteArray(R"([{"msg":"hi"},2])"));
+    QCOMPARE(d[4].summary, QStringLiteral("ack 1 [1 arg]"));
+    QCOMPARE(paired(s, 3), 4);
+    QCOMPARE(paired(s, 4), 3);
+    QCOMPARE(s.pairOf(4)->micros, 1000); // the ack came one message (1 ms) after the emit
+    QCOMPARE(d[5].summary, QStringLiteral("emit \"news\" [1 arg]"));
+    QCOMPARE(paired(s, 5), -1);
+    QVERIFY(d[6].chatter && d[7].chatter);
+    QCOMPARE(d[6].summary, QStringLiteral("ping"));
+    QVERIFY(!d[3].chatter && !d[1].chatter);
+    QCOMPARE(d[8].summary, QStringLiteral("connect /admin"));
+    QCOMPARE(d[9].summary, QStringLiteral("emit \"kick\" [1 arg] /admin #7"));
+    QCOMPARE(d[9].value.toObject()["nsp"].toString(), QStringLiteral("/admin"));
+    QCOMPARE(paired(s, 10), 9);
+    QCOMPARE(d[11].summary, QStringLiteral("connect_error /admin \"Not authorized\""));
+}
+
+void TestDecode::socketIoBinaryAttachments()
+{
+    // socket.emit("upload", "a.bin", <Buffer>, <Buffer>): a binary event with two placeholders, then the
+    // two buffers as binary messages; a text event after them is an ordinary packet again.
+    SessionDecoder s(registry(), {{}, "/socket.io/?EIO=4&transport=websocket"});
+    const auto d = run(
+        s,
+        {
+            {Client, R"(452-["upload","a.bin",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}])"},
+            {Client, raw("\x01\x02\x03"), true},
+            {Client, raw("\x04\x05"), true},
+            {Client, R"(42["done"])"},
+            {Server, raw("\xff"), true},
+        });
+    QCOMPARE(d[0].summary, QStringLiteral("emit \"upload\" [3 args] +2 attachments"));
+    QCOMPARE(d[0].attachments, 2);
+    QCOMPARE(d[1].attachment, 1);
+    QCOMPARE(d[2].attachment, 2);
+    QCOMPARE(d[2].value.toObject()["base64"].toString(), QStringLiteral("BAU="));
+    QCOMPARE(paired(s, 1), 0);
+    QCOMPARE(paired(s, 2), 0);
+    QCOMPARE(d[3].summary, QStringLiteral("emit \"done\" [0 args]"));
+    // Binary data with no packet waiting for it: Engine.IO 4's plain binary message.
+    QCOMPARE(d[4].format, QStringLiteral("engine.io"));
+    QCOMPARE(d[4].summary, QStringLiteral("binary message (1 B)"));
+}
+
+void TestDecode::socketIoEngineIo3()
+{
+    // Engine.IO 3 (socket.io 2): the client pings, and binary messages begin with the type byte 4.
+    SessionDecoder s(registry(), {{}, "/socket.io/?EIO=3&transport=websocket"});
+    const auto d = run(s,
+                       {
+                           {Client, "2"},
+                           {Server, "3"},
+                           {Server, R"(451-["file",{"_placeholder":true,"num":0}])"},
+                           {Server, raw("\x04hello"), true},
+                       });
+    QVERIFY(d[0].chatter && d[1].chatter);
+    QCOMPARE(d[3].attachment, 1);
+    QCOMPARE(QByteArray::fromBase64(d[3].value.toObject()["base64"].toString().toLatin1()),
+             QByteArray("hello"));
+}
+
+void TestDecode::graphqlTransportWs()
+{
+    SessionDecoder s(registry(), {"graphql-transport-ws", "/graphql"});
+    const auto d = run(
+        s,
+        {
+            {Client, R"({"type":"connection_init","payload":{}})"},
+            {Server, R"({"type":"connection_ack"})"},
+            {Client,
+             R"({"id":"1","type":"subscribe","payload":{"query":"subscription OnPrice { price(symbol: \"X\") }"}})"},
+            {Server, R"({"id":"1","type":"next","payload":{"data":{"price":1}}})"},
+            {Server, R"({"id":"1","type":"next","payload":{"data":{"price":2}}})"},
+            {Client, R"({"type":"ping"})"},
+            {Server, R"({"type":"pong"})"},
+            {Server, R"({"id":"1","type":"complete"})"},
+            {Client, R"({"id":"2","type":"subscribe","payload":{"query":"{ a }","operationName":"Named"}})"},
+            {Server, R"({"id":"2","type":"error","payload":[{"message":"Cannot query field"}]})"},
+        });
+    QCOMPARE(d[2].summary, QStringLiteral("graphql subscribe #1 OnPrice"));
+    QCOMPARE(d[3].summary, QStringLiteral("graphql next #1 OnPrice"));
+    QCOMPARE(paired(s, 3), 2);
+    QCOMPARE(paired(s, 4), 2);
+    QCOMPARE(paired(s, 7), 2);
+    QCOMPARE(paired(s, 2), 3); // the subscribe points at its first next
+    QVERIFY(d[5].chatter && d[6].chatter && !d[3].chatter);
+    QCOMPARE(d[9].summary, QStringLiteral("graphql error #2 Named \"Cannot query field\""));
+    QCOMPARE(paired(s, 9), 8);
+}
+
+void TestDecode::graphqlLegacy()
+{
+    SessionDecoder s(registry(), {"graphql-ws", "/graphql"});
+    QCOMPARE(s.format()->name(), QStringLiteral("graphql-ws"));
+    const auto d = run(s,
+                       {
+                           {Client, R"({"type":"start","id":"7","payload":{"query":"query Q { a }"}})"},
+                           {Server, R"({"type":"ka"})"},
+                           {Server, R"({"type":"data","id":"7","payload":{"data":{"a":1}}})"},
+                           {Client, R"({"type":"stop","id":"7"})"},
+                       });
+    QCOMPARE(d[0].summary, QStringLiteral("graphql start #7 Q"));
+    QVERIFY(d[1].chatter);
+    QCOMPARE(paired(s, 2), 0);
+    QCOMPARE(paired(s, 3), 0); // the client's stop ends its own operation
+}
+
+void TestDecode::jsonRpc()
+{
+    SessionDecoder s(registry(), {"jsonrpc", "/rpc"});
+    const auto d = run(
+        s,
+        {
+            {Client, R"({"jsonrpc":"2.0","method":"getUser","params":{"id":3},"id":12})"},
+            {Client, R"({"jsonrpc":"2.0","method":"log","params":["x"]})"},
+            {Server, R"({"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"a"})"},
+            {Server, R"({"jsonrpc":"2.0","result":{"name":"Ann"},"id":12})"},
+            {Client, R"([{"jsonrpc":"2.0","method":"a","id":"b1"},{"jsonrpc":"2.0","method":"n"}])"},
+            {Server, R"([{"jsonrpc":"2.0","result":1,"id":"b1"}])"},
+        });
+    QCOMPARE(d[0].summary, QStringLiteral("call getUser #12"));
+    QCOMPARE(d[1].summary, QStringLiteral("notify log"));
+    QCOMPARE(d[2].summary, QStringLiteral("error #a -32601 Method not found"));
+    QCOMPARE(paired(s, 2), -1); // no request "a"
+    QCOMPARE(d[3].summary, QStringLiteral("result #12 {1}"));
+    QCOMPARE(paired(s, 3), 0);
+    QCOMPARE(d[4].summary, QStringLiteral("batch [2]: call a #b1; notify n"));
+    QCOMPARE(paired(s, 5), 4);
+}
+
+void TestDecode::stompBareAndSockJs()
+{
+    SessionDecoder bare(registry(), {"v12.stomp", "/ws"});
+    const auto d =
+        run(bare,
+            {
+                {Client, raw("CONNECT\naccept-version:1.2\nhost:localhost\nheart-beat:10000,10000\n\n\0")},
+                {Server, raw("CONNECTED\nversion:1.2\nheart-beat:10000,10000\n\n\0")},
+                {Client, raw("SUBSCRIBE\nid:sub-0\ndestination:/topic/prices\nreceipt:77\n\n\0")},
+                {Server, raw("RECEIPT\nreceipt-id:77\n\n\0")},
+                {Server,
+                 raw("MESSAGE\ndestination:/topic/"
+                     "prices\nmessage-id:m\\c1\nsubscription:sub-0\ncontent-type:application/"
+                     "json\n\n{\"p\":1}\0")},
+                {Server, "\n"},
+                {Client, raw("SEND\ndestination:/app/a\n\nx\0SEND\ndestination:/app/b\n\ny\0")},
+            });
+    QCOMPARE(d[0].summary, QStringLiteral("CONNECT"));
+    QCOMPARE(paired(bare, 1), 0);
+    QCOMPARE(d[2].summary, QStringLiteral("SUBSCRIBE /topic/prices receipt=77"));
+    QCOMPARE(d[3].summary, QStringLiteral("RECEIPT 77"));
+    QCOMPARE(paired(bare, 3), 2);
+    QCOMPARE(d[4].summary, QStringLiteral("MESSAGE /topic/prices"));
+    const QJsonObject message = d[4].value.toObject();
+    QCOMPARE(message["headers"].toObject()["message-id"].toString(), QStringLiteral("m:1")); // 1.2 escaping
+    QCOMPARE(message["body"].toObject()["p"].toInt(), 1);
+    QVERIFY(d[5].chatter);
+    QCOMPARE(d[5].summary, QStringLiteral("heart-beat"));
+    QCOMPARE(d[6].summary, QStringLiteral("SEND /app/a; SEND /app/b"));
+    QCOMPARE(d[6].value.toArray().size(), 2);
+
+    // The same inside SockJS, as Spring's SockJS endpoint and sockjs-client speak it.
+    SessionDecoder sock(registry(), {{}, "/stomp/123/abcdefgh/websocket"});
+    QCOMPARE(sock.format()->name(), QStringLiteral("sockjs"));
+    const auto j = run(
+        sock,
+        {
+            {Server, "o"},
+            {Client, R"(["CONNECT\naccept-version:1.2\n\n\u0000"])"},
+            {Server, R"(a["CONNECTED\nversion:1.2\n\n\u0000"])"},
+            {Server, "h"},
+            {Server,
+             R"(a["MESSAGE\ndestination:/topic/x\n\nhi\u0000","MESSAGE\ndestination:/topic/y\n\nho\u0000"])"},
+            {Server, R"(c[3000,"Go away!"])"},
+        });
+    QCOMPARE(j[0].summary, QStringLiteral("sockjs open"));
+    QCOMPARE(j[1].format, QStringLiteral("stomp"));
+    QCOMPARE(j[1].summary, QStringLiteral("CONNECT"));
+    QCOMPARE(paired(sock, 2), 1);
+    QVERIFY(j[3].chatter);
+    QCOMPARE(j[4].summary, QStringLiteral("MESSAGE /topic/x; MESSAGE /topic/y"));
+    QCOMPARE(j[5].summary, QStringLiteral("sockjs close 3000 Go away!"));
+}
+
+void TestDecode::signalRJson()
+{
+    SessionDecoder s(registry(), {{}, "/chathub?id=abc"});
+    const auto d = run(s,
+                       {
+                           {Client, "{\"protocol\":\"json\",\"version\":1}\x1e"},
+                           {Server, "{}\x1e"},
+                           {Client,
+                            "{\"type\":1,\"invocationId\":\"0\",\"target\":\"SendMessage\",\"arguments\":["
+                            "\"ann\",\"hi\"]}\x1e"},
+                           {Server,
+                            "{\"type\":1,\"target\":\"ReceiveMessage\",\"arguments\":[\"ann\",\"hi\"]}\x1e{"
+                            "\"type\":3,\"invocationId\":\"0\",\"result\":42}\x1e"},
+                           {Server, "{\"type\":6}\x1e"},
+                           {Server, "{\"type\":7,\"error\":\"bye\"}\x1e"},
+                       });
+    QCOMPARE(s.format()->name(), QStringLiteral("signalr")); // recognised by its handshake
+    QCOMPARE(d[0].summary, QStringLiteral("handshake json v1"));
+    QCOMPARE(d[1].summary, QStringLiteral("handshake ok"));
+    QCOMPARE(d[2].summary, QStringLiteral("invoke SendMessage [2 args] #0"));
+    QCOMPARE(d[3].summary, QStringLiteral("invoke ReceiveMessage [2 args]; completion 42 #0"));
+    QCOMPARE(paired(s, 3), 2);
+    QCOMPARE(paired(s, 1), 0);
+    QVERIFY(d[4].chatter);
+    QCOMPARE(d[5].summary, QStringLiteral("close bye"));
+}
+
+void TestDecode::signalRMessagePack()
+{
+    // HubProtocol.md's MessagePack examples: an invocation [1, {}, "xyz", "method", [42, "foo"], []] and its
+    // completion with a result [3, {}, "xyz", 3, 42], each with its VarInt length, both in one message.
+    const QByteArray invocation = hex("96 01 80 a3 78 79 7a a6 6d 65 74 68 6f 64 92 2a a3 66 6f 6f 90");
+    const QByteArray completion = hex("95 03 80 a3 78 79 7a 03 2a");
+    SessionDecoder s(registry(), {{}, "/hub"}, QStringLiteral("signalr"));
+    const auto d = run(s,
+                       {
+                           {Client, "{\"protocol\":\"messagepack\",\"version\":1}\x1e"},
+                           {Server, "{}\x1e"},
+                           {Client, char(invocation.size()) + invocation, true},
+                           {Server, char(completion.size()) + completion + char(2) + hex("91 06"), true},
+                       });
+    QCOMPARE(d[0].summary, QStringLiteral("handshake messagepack v1"));
+    QCOMPARE(d[2].summary, QStringLiteral("invoke method [2 args] #xyz"));
+    QCOMPARE(json(d[2].value.toObject()["arguments"]), QByteArray(R"([42,"foo"])"));
+    QVERIFY2(d[3].decoded(), qPrintable(d[3].error));
+    QCOMPARE(d[3].summary, QStringLiteral("completion 42 #xyz; ping"));
+    QCOMPARE(paired(s, 3), 2);
+    // A length prefix that promises more than there is.
+    const Decoded cut = s.decode(4, {raw("\x20\x91\x06"), true, true});
+    QVERIFY(!cut.decoded());
+    QVERIFY2(cut.error.contains("record of 32 bytes"), qPrintable(cut.error));
+}
+
+void TestDecode::phoenixAndActionCable()
+{
+    SessionDecoder p(registry(), {{}, "/socket/websocket?token=x&vsn=2.0.0"});
+    QCOMPARE(p.format()->name(), QStringLiteral("phoenix"));
+    const auto d =
+        run(p,
+            {
+                {Client, R"(["3","3","room:lobby","phx_join",{}])"},
+                {Server, R"(["3","3","room:lobby","phx_reply",{"response":{},"status":"ok"}])"},
+                {Client, R"([null,"4","phoenix","heartbeat",{}])"},
+                {Server, R"([null,"4","phoenix","phx_reply",{"response":{},"status":"ok"}])"},
+                {Server, R"([null,null,"room:lobby","new_msg",{"body":"hi"}])"},
+                {Client, R"({"topic":"room:lobby","event":"new_msg","payload":{"body":"v1"},"ref":"5"})"},
+            });
+    QCOMPARE(d[0].summary, QStringLiteral("phx_join room:lobby #3"));
+    QCOMPARE(d[1].summary, QStringLiteral("reply ok room:lobby #3"));
+    QCOMPARE(paired(p, 1), 0);
+    QVERIFY(d[2].chatter && d[3].chatter && !d[4].chatter);
+    QCOMPARE(paired(p, 3), 2);
+    QCOMPARE(d[4].summary, QStringLiteral("new_msg room:lobby"));
+    QCOMPARE(d[5].summary, QStringLiteral("new_msg room:lobby #5"));
+
+    SessionDecoder a(registry(), {"actioncable-v1-json", "/cable"});
+    const auto c = run(
+        a,
+        {
+            {Server, R"({"type":"welcome"})"},
+            {Client,
+             R"({"command":"subscribe","identifier":"{\"channel\":\"ChatChannel\",\"room\":\"1\"}"})"},
+            {Server,
+             R"({"identifier":"{\"channel\":\"ChatChannel\",\"room\":\"1\"}","type":"confirm_subscription"})"},
+            {Server, R"({"type":"ping","message":1700000000})"},
+            {Client,
+             R"({"command":"message","identifier":"{\"channel\":\"ChatChannel\",\"room\":\"1\"}","data":"{\"text\":\"hi\",\"action\":\"speak\"}"})"},
+            {Server,
+             R"({"identifier":"{\"channel\":\"ChatChannel\",\"room\":\"1\"}","message":{"text":"hi"}})"},
+        });
+    QCOMPARE(c[1].summary, QStringLiteral("subscribe ChatChannel"));
+    QCOMPARE(paired(a, 2), 1);
+    QVERIFY(c[3].chatter);
+    QCOMPARE(c[4].summary, QStringLiteral("message ChatChannel speak"));
+    QCOMPARE(c[4].value.toObject()["data"].toObject()["text"].toString(), QStringLiteral("hi"));
+    QCOMPARE(c[5].summary, QStringLiteral("message ChatChannel {1}"));
+}
+
+void TestDecode::msgpackTypes()
+{
+    // {"a": [1, -1, 300, -200, 1.5, nil, true, "s", bin "\x00", ext 5 "\x01", timestamp 1 s], 1: 2}
+    const QByteArray bytes =
+        hex("82 a1 61 9b 01 ff cd 01 2c d1 ff 38 cb 3f f8 00 00 00 00 00 00 c0 c3 a1 73 c4 01 00 d4 05 01"
+            " d6 ff 00 00 00 01 01 02");
+    const Decoded d = registry().find("msgpack")->decode({bytes, true, false}, nullptr);
+    QVERIFY2(d.decoded(), qPrintable(d.error));
+    QCOMPARE(
+        json(d.value),
+        QByteArray(
+            R"({"1":2,"a":[1,-1,300,-200,1.5,null,true,"s",{"$bin":"AA=="},{"$ext":5,"base64":"AQ=="},"1970-01-01T00:00:01.000Z"]})"));
+    // Trailing bytes and truncation are named.
+    QVERIFY(registry()
+                .find("msgpack")
+                ->decode({bytes + '\x01', true, false}, nullptr)
+                .error.contains("1 bytes after"));
+    QVERIFY(registry()
+                .find("msgpack")
+                ->decode({bytes.first(24), true, false}, nullptr)
+                .error.contains("string of 1 bytes truncated"));
+    // A count that claims more than the message holds is refused before anything is allocated.
+    QVERIFY(registry()
+                .find("msgpack")
+                ->decode({QByteArray::fromHex("dd7fffffff"), true, false}, nullptr)
+                .error.contains("longer than the message"));
+}
+
+void TestDecode::cbor()
+{
+    QCborMap map;
+    map.insert(QStringLiteral("temp"), 21.5);
+    map.insert(QStringLiteral("ok"), true);
+    const Decoded d = registry().find("cbor")->decode({QCborValue(map).toCbor(), true, false}, nullptr);
+    QVERIFY2(d.decoded(), qPrintable(d.error));
+    QCOMPARE(d.value.toObject()["temp"].toDouble(), 21.5);
+    QVERIFY(!registry().find("cbor")->decode({raw("\xbf\x61"), true, false}, nullptr).decoded());
+}
+
+void TestDecode::detection_data()
+{
+    QTest::addColumn<QByteArray>("subprotocol");
+    QTest::addColumn<QByteArray>("path");
+    QTest::addColumn<QByteArray>("firstServer"); // a first message from the server, or empty
+    QTest::addColumn<QByteArray>("firstClient");
+    QTest::addColumn<QString>("format");
+    QTest::newRow("socket.io by URL") << QByteArray() << QByteArray("/socket.io/?EIO=4&transport=websocket")
+                                      << QByteArray() << QByteArray() << "socket.io";
+    QTest::newRow("socket.io by open packet")
+        << QByteArray() << QByteArray("/custom") << QByteArray(R"(0{"sid":"x","upgrades":[]})")
+        << QByteArray() << "socket.io";
+    QTest::newRow("stomp by subprotocol")
+        << QByteArray("v12.stomp") << QByteArray("/ws") << QByteArray() << QByteArray() << "stomp";
+    QTest::newRow("stomp by CONNECT") << QByteArray() << QByteArray("/ws") << QByteArray()
+                                      << QByteArray("CONNECT\naccept-version:1.2\n\n") << "stomp";
+    QTest::newRow("sockjs by URL") << QByteArray() << QByteArray("/gs/012/a1b2c3d4/websocket") << QByteArray()
+                                   << QByteArray() << "sockjs";
+    QTest::newRow("graphql-transport-ws") << QByteArray("graphql-transport-ws") << QByteArray("/")
+                                          << QByteArray() << QByteArray() << "graphql-transport-ws";
+    QTest::newRow("graphql by connection_init")
+        << QByteArray() << QByteArray("/graphql") << QByteArray()
+        << QByteArray(R"({"type":"connection_init"})") << "graphql-transport-ws";
+    QTest::newRow("legacy graphql-ws")
+        << QByteArray("graphql-ws") << QByteArray("/") << QByteArray() << QByteArray() << "graphql-ws";
+    QTest::newRow("phoenix by vsn") << QByteArray() << QByteArray("/socket/websocket?vsn=2.0.0")
+                                    << QByteArray() << QByteArray() << "phoenix";
+    QTest::newRow("action cable by path")
+        << QByteArray() << QByteArray("/cable") << QByteArray() << QByteArray() << "actioncable";
+    QTest::newRow("action cable by subprotocol") << QByteArray("actioncable-v1-json") << QByteArray("/x")
+                                                 << QByteArray() << QByteArray() << "actioncable";
+    QTest::newRow("signalr by handshake")
+        << QByteArray() << QByteArray("/hub?id=x") << QByteArray()
+        << QByteArray("{\"protocol\":\"json\",\"version\":1}\x1e") << "signalr";
+    QTest::newRow("json-rpc by content")
+        << QByteArray() << QByteArray("/") << QByteArray()
+        << QByteArray(R"({"jsonrpc":"2.0","method":"a","id":1})") << "json-rpc";
+    QTest::newRow("plain JSON stays undetected")
+        << QByteArray() << QByteArray("/") << QByteArray(R"({"type":"tick"})") << QByteArray(R"({"a":1})")
+        << "";
+    QTest::newRow("a subprotocol nobody registered")
+        << QByteArray("chat.v2") << QByteArray("/") << QByteArray() << QByteArray() << "";
+}
+
+void TestDecode::detection()
+{
+    QFETCH(QByteArray, subprotocol);
+    QFETCH(QByteArray, path);
+    QFETCH(QByteArray, firstServer);
+    QFETCH(QByteArray, firstClient);
+    QFETCH(QString, format);
+    SessionDecoder s(registry(), {subprotocol, path});
+    quint64 index = 0;
+    if (!firstServer.isEmpty())
+        s.decode(index++, {firstServer, false, true});
+    if (!firstClient.isEmpty())
+        s.decode(index++, {firstClient, false, false});
+    QCOMPARE(s.format() ? s.format()->name() : QString(), format);
+}
+
+void TestDecode::notTheSessionsFormat()
+{
+    // A message the session's format does not explain says why, and still shows as JSON when it is JSON;
+    // text that is neither stays undecoded (the inspector shows it as text or hex).
+    SessionDecoder s(registry(), {"graphql-transport-ws", "/"});
+    const Decoded noType = s.decode(0, {R"({"hello":1})", false, true});
+    QCOMPARE(noType.format, QStringLiteral("json"));
+    QVERIFY2(noType.error.contains("without \"type\""), qPrintable(noType.error));
+    const Decoded garbage = s.decode(1, {"{not json", false, true});
+    QVERIFY(!garbage.decoded());
+    QVERIFY2(garbage.error.startsWith("graphql-transport-ws: JSON:"), qPrintable(garbage.error));
+    // A user's choice wins over the handshake.
+    SessionDecoder chosen(registry(), {"graphql-transport-ws", "/"}, QStringLiteral("json-rpc"));
+    QCOMPARE(chosen.format()->name(), QStringLiteral("json-rpc"));
+}
+
+void TestDecode::decodedJson()
+{
+    SessionDecoder s(registry(), {"jsonrpc", "/"});
+    s.decode(0, {R"({"jsonrpc":"2.0","method":"ping","id":1})", false, false});
+    const Decoded reply = s.decode(1, {R"({"jsonrpc":"2.0","result":"pong","id":1})", false, true});
+    const QJsonObject o = decodedToJson(reply, s.pairOf(1)->index, 2500);
+    QCOMPARE(o["format"].toString(), QStringLiteral("json-rpc"));
+    QCOMPARE(o["summary"].toString(), QStringLiteral("result #1 \"pong\""));
+    QCOMPARE(o["value"].toObject()["result"].toString(), QStringLiteral("pong"));
+    QCOMPARE(o["pair"].toInteger(), 0);
+    QCOMPARE(o["pairMicros"].toInteger(), 2500);
+    QVERIFY(!o.contains("error") && !o.contains("chatter"));
+}
+
+void TestDecode::badInputNeverCrashes()
+{
+    // Every prefix of every sample, and each sample with one byte flipped at every position, through every
+    // format with fresh state: each either decodes or says why. (The libFuzzer target does this at depth.)
+    const QList<QByteArray> samples = {
+        R"(421["chat",{"msg":"hi"},2])",
+        R"(452-["u",{"_placeholder":true,"num":0}])",
+        "0{\"sid\":\"x\"}",
+        raw("SUBSCRIBE\nid:0\ndestination:/a\nreceipt:1\ncontent-length:3\n\nabc\0"),
+        R"(a["MESSAGE\ndestination:/x\n\nhi\u0000"])",
+        "{\"type\":1,\"invocationId\":\"0\",\"target\":\"S\",\"arguments\":[1]}\x1e",
+        hex("1596 01 80 a3 78 79 7a a6 6d 65 74 68 6f 64 92 2a a3 66 6f 6f 90"),
+        R"({"jsonrpc":"2.0","method":"a","id":1})",
+        R"(["3","3","room:lobby","phx_join",{}])",
+        R"({"command":"message","identifier":"{\"channel\":\"C\"}","data":"{\"action\":\"a\"}"})",
+        hex("82a1619b01ffcd012cd1ff38cb3ff8000000000000c0c3a173c40100d40501d6ff0000000101 02"),
+    };
+    int decoded = 0;
+    int refused = 0;
+    for (const QString &name : registry().names()) {
+        const Decoder *decoder = registry().find(name);
+        for (const QByteArray &sample : samples) {
+            QList<QByteArray> inputs;
+            for (qsizetype n = 0; n <= sample.size(); ++n)
+                inputs << sample.first(n);
+            for (qsizetype i = 0; i < sample.size(); ++i) {
+                QByteArray flipped = sample;
+                flipped[i] = char(flipped[i] ^ 0x5a);
+                inputs << flipped;
+            }
+            for (const QByteArray &input : inputs) {
+                for (const bool binary : {false, true}) {
+                    auto state = decoder->newState({{}, "/socket.io/?EIO=3"});
+                    for (const bool fromServer : {false, true}) {
+                        const Decoded d = decoder->decode({input, binary, fromServer}, state.get());
+                        if (d.decoded()) {
+                            ++decoded;
+                        } else {
+                            ++refused;
+                            QVERIFY2(!d.error.isEmpty(), qPrintable(name + ": " + input.toHex()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    QVERIFY(decoded > 1000 && refused > 1000);
+}
+
+QTEST_APPLESS_MAIN(TestDecode)
+#include "tst_decode.moc"
