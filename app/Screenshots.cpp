@@ -16,6 +16,7 @@
 #include "core/intercept/InterceptHub.h"
 
 #include <QAction>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
@@ -164,6 +165,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
     using Step = std::function<void()>;
     const capture::SessionId chat = findSession(w, "/chat");
     const capture::SessionId ticker = findSession(w, "/ticker");
+    const capture::SessionId socketIo = findSession(w, "/socket.io/?EIO=4&transport=websocket");
     auto orders = std::make_shared<OrdersScene>();
     auto harDir = std::make_shared<QTemporaryDir>();
     const QString har = harDir->filePath(QStringLiteral("demo.har"));
@@ -178,6 +180,14 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
             w->messagesPanel()->selectMessage(1); // the JSON subscription: the JSON tab opens by itself
         },
         [=] { save(w, dir, QStringLiteral("socktap-messages-json.png")); },
+        // The Socket.IO chat: the Summary column, heartbeats hidden, an emit with its ack.
+        [=] {
+            w->selectSession(socketIo);
+            w->messagesPanel()->hideChatterBox()->setChecked(true);
+            w->messagesPanel()->selectMessage(4); // the "chat" emit (after open, connect x2, welcome)
+        },
+        [=] { save(w, dir, QStringLiteral("socktap-decoded.png")); },
+        [=] { w->messagesPanel()->hideChatterBox()->setChecked(false); },
         // The same at 1920x1080, with every column of the session list that fits switched on.
         [=] {
             w->resize(1920, 1080);

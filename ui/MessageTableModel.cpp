@@ -6,7 +6,9 @@
 #include "core/ws/Utf8Validator.h"
 
 #include <QColor>
+#include <QElapsedTimer>
 #include <QFont>
+#include <QTimer>
 
 #include <algorithm>
 
@@ -26,6 +28,8 @@ bool wireUnknown(const MessageRecord &r)
 }
 
 constexpr qsizetype SearchBytes = 64 * 1024; // how much of each payload a search looks at
+constexpr qsizetype MaxDecodeBytes = 1 << 20; // larger messages are not decoded in the list
+constexpr int DecodeSliceMs = 20; // decoding in the list never holds the event loop longer than this
 
 } // namespace
 
@@ -65,6 +69,14 @@ void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
     m_visible.clear();
     m_previews.clear();
     m_firstIndex = id ? m_store.firstRetainedMessage(id) : 0;
+    m_briefs.clear();
+    m_decodeTarget = 0;
+    m_hints = {};
+    if (const auto info = id ? m_store.session(id) : std::nullopt) {
+        m_hints.subprotocol = info->subprotocol;
+        m_hints.path = info->path;
+    }
+    m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), m_hints);
     if (id) {
         const quint64 count = m_store.messageCount(id) - m_firstIndex;
         // In chunks, so the store's lock is never held for long.
@@ -99,6 +111,10 @@ void MessageTableModel::appendNew()
     }
     m_records.insert(m_records.end(), fresh.begin(), fresh.end());
     const std::vector<quint32> accepted = select(firstNew);
+    if (m_hideChatter) {
+        for (size_t i = firstNew; i < m_briefs.size(); ++i)
+            m_hiddenChatter += (m_briefs[i].bits & ChatterBit) != 0;
+    }
     if (accepted.empty())
         return;
     beginInsertRows({}, int(m_visible.size()), int(m_visible.size() + accepted.size()) - 1);
@@ -108,7 +124,123 @@ void MessageTableModel::appendNew()
 
 bool MessageTableModel::isFiltered() const
 {
-    return m_direction != DirectionFilter::Both || m_type != TypeFilter::All || !m_search.pattern().isEmpty();
+    return m_direction != DirectionFilter::Both || m_type != TypeFilter::All || !m_search.pattern().isEmpty()
+        || m_hideChatter;
+}
+
+void MessageTableModel::setHideChatter(bool hide)
+{
+    m_hideChatter = hide;
+    rebuild();
+}
+
+QString MessageTableModel::formatName() const
+{
+    return m_decoder && m_decoder->format() ? m_decoder->format()->name() : QString();
+}
+
+void MessageTableModel::decodeUpTo(size_t last, int budgetMs) const
+{
+    if (!m_decoder || m_briefs.size() > last || m_records.empty())
+        return;
+    last = std::min(last, m_records.size() - 1);
+    QElapsedTimer timer;
+    timer.start();
+    constexpr size_t Chunk = 1024;
+    while (m_briefs.size() <= last) {
+        const size_t from = m_briefs.size();
+        const size_t to = std::min(last + 1, from + Chunk);
+        std::vector<const MessageRecord *> records;
+        for (size_t i = from; i < to; ++i)
+            records.push_back(&m_records[i]);
+        // Copied out: the store's lock is not held while decoding, and payloads read from disk come
+        // after those in memory, not in order.
+        std::vector<QByteArray> payloads(records.size());
+        m_store.visitPayloads(records, MaxDecodeBytes,
+                              [&](size_t k, QByteArrayView p) { payloads[k] = p.toByteArray(); });
+        for (size_t k = 0; k < records.size(); ++k) {
+            const MessageRecord &r = *records[k];
+            Brief brief;
+            const bool data = r.opcode == quint8(ws::Opcode::Text) || r.opcode == quint8(ws::Opcode::Binary);
+            // A cut or evicted payload is not the message: decoding it would misread it.
+            const bool whole = !r.has(MessageFlag::Truncated) && r.payloadSize == r.capturedSize
+                && qsizetype(r.payloadSize) <= MaxDecodeBytes
+                && payloads[k].size() == qsizetype(r.capturedSize);
+            if (data && whole) {
+                const decode::Decoded d =
+                    m_decoder->decode(m_firstIndex + from + k,
+                                      {payloads[k], r.opcode == quint8(ws::Opcode::Binary),
+                                       r.direction() == capture::Direction::ServerToClient},
+                                      r.time);
+                if (d.decoded()) {
+                    brief.summary = d.summary;
+                    brief.bits |= DecodedBit;
+                }
+                if (d.chatter)
+                    brief.bits |= ChatterBit;
+            }
+            m_briefs.push_back(std::move(brief));
+        }
+        if (budgetMs >= 0 && timer.elapsed() >= budgetMs)
+            break;
+    }
+    if (m_briefs.size() <= last) {
+        m_decodeTarget = std::max(m_decodeTarget, last);
+        if (!m_decodeScheduled) {
+            m_decodeScheduled = true;
+            QTimer::singleShot(0, const_cast<MessageTableModel *>(this),
+                               &MessageTableModel::continueDecoding);
+        }
+    }
+}
+
+void MessageTableModel::continueDecoding()
+{
+    m_decodeScheduled = false;
+    if (m_briefs.size() > m_decodeTarget || m_records.empty())
+        return;
+    decodeUpTo(m_decodeTarget, DecodeSliceMs);
+    if (rowCount() > 0)
+        emit dataChanged(index(0, Summary), index(rowCount() - 1, Summary), {Qt::DisplayRole});
+}
+
+void MessageTableModel::decodeThrough(quint64 index)
+{
+    if (index >= m_firstIndex && !m_records.empty())
+        decodeUpTo(size_t(index - m_firstIndex), -1);
+}
+
+QString MessageTableModel::summary(size_t pos) const
+{
+    // While a pass continues from the event loop, rows past it wait for it rather than each taking a slice.
+    if (pos >= m_briefs.size() && !m_decodeScheduled)
+        decodeUpTo(pos, DecodeSliceMs);
+    return pos < m_briefs.size() ? m_briefs[pos].summary : QStringLiteral("…");
+}
+
+std::optional<decode::Decoded> MessageTableModel::decodedMessage(quint64 index) const
+{
+    const auto m = m_store.message(m_session, index);
+    if (!m || m->payloadEvicted || m->record.has(MessageFlag::Truncated)
+        || (m->record.opcode != quint8(ws::Opcode::Text) && m->record.opcode != quint8(ws::Opcode::Binary)))
+        return std::nullopt;
+    // On its own, with fresh state: the pass's state belongs to the pass (a stream format would lose its
+    // place). What needs the messages before it (an operation's name, an attachment) comes from the pass.
+    decode::SessionDecoder alone(decode::FormatRegistry::builtin(), m_hints, formatName());
+    decode::Decoded d = alone.decode(index,
+                                     {m->payload, m->record.opcode == quint8(ws::Opcode::Binary),
+                                      m->record.direction() == capture::Direction::ServerToClient},
+                                     m->record.time);
+    if (index >= m_firstIndex && index - m_firstIndex < m_briefs.size())
+        d.summary = m_briefs[size_t(index - m_firstIndex)].summary;
+    return d;
+}
+
+std::optional<decode::Pair> MessageTableModel::pairOf(quint64 index) const
+{
+    if (index >= m_firstIndex && !m_records.empty())
+        decodeUpTo(size_t(index - m_firstIndex), -1); // an answer's request comes before it
+    return m_decoder ? m_decoder->pairOf(index) : std::nullopt;
 }
 
 void MessageTableModel::setDirectionFilter(DirectionFilter filter)
@@ -170,6 +302,8 @@ bool MessageTableModel::accepts(size_t position) const
             return false;
         break;
     }
+    if (m_hideChatter && position < m_briefs.size() && (m_briefs[position].bits & ChatterBit))
+        return false;
     return true;
 }
 
@@ -190,6 +324,8 @@ std::vector<quint32> MessageTableModel::select(size_t from) const
     std::vector<quint32> out;
     std::vector<const MessageRecord *> candidates;
     std::vector<quint32> positions;
+    if (m_hideChatter && !m_records.empty())
+        decodeUpTo(m_records.size() - 1, -1); // chatter is known only once decoded
     for (size_t i = from; i < m_records.size(); ++i) {
         if (!accepts(i))
             continue;
@@ -209,6 +345,12 @@ void MessageTableModel::rebuild()
 {
     beginResetModel();
     m_filtered = isFiltered();
+    m_hiddenChatter = 0;
+    if (m_hideChatter && !m_records.empty()) {
+        decodeUpTo(m_records.size() - 1, -1);
+        for (const Brief &b : m_briefs)
+            m_hiddenChatter += (b.bits & ChatterBit) != 0;
+    }
     m_visible = m_filtered ? select(0) : std::vector<quint32>();
     endResetModel();
 }
@@ -265,6 +407,8 @@ QVariant MessageTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("On wire");
     case Flags:
         return tr("Flags");
+    case Summary:
+        return tr("Summary");
     case Preview:
         return tr("Preview");
     default:
@@ -325,6 +469,8 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
             return wireUnknown(r) ? QStringLiteral("?") : capture::byteSize(r.wireSize);
         case Flags:
             return flagsText(r);
+        case Summary:
+            return summary(pos);
         case Preview:
             return preview(pos);
         default:

@@ -1,9 +1,13 @@
 // The messages of one session: a vector of the store's compact records (64 bytes each) and a vector of the
 // rows that pass the filter, rebuilt only when the filter changes (as Wireshark's packet list does).
 // Previews are formatted lazily and cached. New messages are appended in one insert per refresh.
+// What messages mean (core/decode) is decoded in capture order, as far as the rows shown need, a slice of
+// at most ~20 ms at a time (the rest follows from the event loop), and kept as a summary and two bits per
+// message; the Decoded tab decodes the one selected message again.
 #pragma once
 
 #include "core/capture/CaptureStore.h"
+#include "core/decode/SessionDecoder.h"
 
 #include <QAbstractTableModel>
 #include <QCache>
@@ -19,7 +23,7 @@ class MessageTableModel final : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { Number, Direction, Time, Type, Size, WireSize, Flags, Preview, ColumnCount };
+    enum Column { Number, Direction, Time, Type, Size, WireSize, Flags, Summary, Preview, ColumnCount };
     enum Role { MessageIndexRole = Qt::UserRole + 1, SortRole };
     enum class DirectionFilter { Both, FromClient, FromServer };
     enum class TypeFilter { All, Text, Binary, Control, Ping, Pong, Close };
@@ -35,6 +39,21 @@ public:
     void setTypeFilter(TypeFilter filter);
     // Text or regular expression searched in payloads (empty: no search). Invalid patterns match nothing.
     void setSearch(const QString &pattern, bool regex);
+    // Hides heartbeats and protocol housekeeping (decoded chatter); they are counted in hiddenChatter().
+    // Decodes the whole session first.
+    void setHideChatter(bool hide);
+    bool hidesChatter() const { return m_hideChatter; }
+    quint64 hiddenChatter() const { return m_hiddenChatter; }
+    // The session's format ("socket.io", ...), empty while none is known.
+    QString formatName() const;
+    // Message `index` decoded on its own (for the inspector): the value, with the summary the in-order pass
+    // gave it when it has been reached.
+    std::optional<decode::Decoded> decodedMessage(quint64 index) const;
+    // The message paired with `index` (an answer's request; a request's first answer once the pass has
+    // reached it). Decodes through `index` first.
+    std::optional<decode::Pair> pairOf(quint64 index) const;
+    // Decodes, in order, every message up to `index` now (tests, jumping to a pair).
+    void decodeThrough(quint64 index);
     const QRegularExpression &searchExpression() const { return m_search; }
     bool isFiltered() const;
 
@@ -56,6 +75,11 @@ private:
     void rebuild();
     QString preview(size_t position) const;
     size_t position(int row) const { return m_filtered ? m_visible[size_t(row)] : size_t(row); }
+    // Decodes positions [decoded so far, last] in order, for at most `budgetMs` (-1: no limit); schedules
+    // the rest from the event loop when the budget runs out.
+    void decodeUpTo(size_t last, int budgetMs) const;
+    void continueDecoding();
+    QString summary(size_t position) const;
 
     capture::CaptureStore &m_store;
     capture::SessionId m_session = 0;
@@ -69,6 +93,22 @@ private:
     QRegularExpression m_search;
     QByteArray m_asciiNeedle; // lower-case plain-text search when it is ASCII: searched without decoding
     mutable QCache<quint64, QString> m_previews {4096};
+
+    // What the in-order pass found, per position in m_records.
+    struct Brief
+    {
+        QString summary; // "format: summary", or empty
+        quint8 bits = 0; // Chatter, Decoded
+    };
+    static constexpr quint8 ChatterBit = 1;
+    static constexpr quint8 DecodedBit = 2;
+    decode::SessionHints m_hints;
+    mutable std::unique_ptr<decode::SessionDecoder> m_decoder;
+    mutable std::vector<Brief> m_briefs; // m_briefs.size(): how far the pass has reached
+    mutable size_t m_decodeTarget = 0; // the pass continues to here from the event loop
+    mutable bool m_decodeScheduled = false;
+    bool m_hideChatter = false;
+    quint64 m_hiddenChatter = 0;
 };
 
 QString opcodeText(quint8 opcode);

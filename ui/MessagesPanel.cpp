@@ -33,6 +33,12 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_search->setPlaceholderText(tr("Search payloads (Ctrl+F)"));
     m_search->setClearButtonEnabled(true);
     m_regex = new QCheckBox(tr("Regex"), this);
+    m_hideChatter = new QCheckBox(tr("Hide heartbeats"), this);
+    m_hideChatter->setToolTip(
+        tr("Hide protocol chatter: Engine.IO ping/pong, SignalR pings, STOMP and SockJS "
+           "heart-beats, GraphQL ping/pong and keep-alives, Phoenix and Action Cable "
+           "heartbeats. They are counted, not lost."));
+    m_chatterCount = new QLabel(this);
 
     m_view = new QTableView(this);
     m_view->setModel(m_model);
@@ -53,6 +59,8 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_view->setColumnWidth(MessageTableModel::Size, 62);
     m_view->setColumnWidth(MessageTableModel::WireSize, 70);
     m_view->setColumnWidth(MessageTableModel::Flags, 84);
+    m_view->setColumnWidth(MessageTableModel::Summary, 240);
+    m_view->setColumnHidden(MessageTableModel::Summary, true);
     new ColumnChooser(m_view, {MessageTableModel::WireSize});
     m_payload = new PayloadView(this);
 
@@ -61,6 +69,8 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     filters->addWidget(m_type);
     filters->addWidget(m_search, 1);
     filters->addWidget(m_regex);
+    filters->addWidget(m_hideChatter);
+    filters->addWidget(m_chatterCount);
     auto *splitter = new QSplitter(Qt::Vertical, this);
     splitter->setObjectName(QStringLiteral("messagesSplitter"));
     splitter->addWidget(m_view);
@@ -83,6 +93,14 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     connect(m_search, &QLineEdit::textChanged, searchDelay, qOverload<>(&QTimer::start));
     connect(searchDelay, &QTimer::timeout, this, &MessagesPanel::applySearch);
     connect(m_regex, &QCheckBox::toggled, this, &MessagesPanel::applySearch);
+    connect(m_hideChatter, &QCheckBox::toggled, this, [this](bool hide) {
+        const bool follow = m_followEnabled && atBottom();
+        m_model->setHideChatter(hide);
+        updateDecoding();
+        if (follow)
+            m_view->scrollToBottom();
+    });
+    connect(m_payload, &PayloadView::pairActivated, this, &MessagesPanel::goToPair);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &MessagesPanel::onCurrentChanged);
     connect(m_model, &QAbstractItemModel::modelReset, m_payload, &PayloadView::clear);
@@ -176,9 +194,31 @@ void MessagesPanel::resend(capture::Direction to)
         emit resendRequested(to, m->record.opcode, m->payload);
 }
 
+void MessagesPanel::updateDecoding()
+{
+    // A format known from the handshake shows at once; one recognised in the first messages once they
+    // are decoded (as the list shows them).
+    if (m_model->formatName().isEmpty() && m_model->rowCount() > 0)
+        m_model->decodeThrough(m_model->messageIndex(std::min(m_model->rowCount(), 16) - 1));
+    m_view->setColumnHidden(MessageTableModel::Summary, m_model->formatName().isEmpty());
+    m_chatterCount->setText(m_model->hidesChatter() && m_model->hiddenChatter()
+                                ? tr("%1 hidden").arg(m_model->hiddenChatter())
+                                : QString());
+}
+
+void MessagesPanel::goToPair(quint64 index)
+{
+    if (!selectMessage(index) && m_model->hidesChatter()) {
+        // Hidden as chatter: show everything again rather than fail to go there.
+        m_hideChatter->setChecked(false);
+        selectMessage(index);
+    }
+}
+
 void MessagesPanel::setSession(capture::SessionId id, qint64 sessionStart)
 {
     m_model->setSession(id, sessionStart);
+    updateDecoding();
     if (m_followEnabled)
         m_view->scrollToBottom();
 }
@@ -194,6 +234,7 @@ void MessagesPanel::appendNew()
     // Follow the newest message only if the user is looking at the end: never jump away from what they read.
     const bool follow = m_followEnabled && atBottom();
     m_model->appendNew();
+    updateDecoding();
     if (follow)
         m_view->scrollToBottom();
 }
@@ -229,8 +270,17 @@ void MessagesPanel::onCurrentChanged()
     const QModelIndex current = m_view->currentIndex();
     if (!current.isValid())
         m_payload->clear();
-    else if (const auto m = m_store.message(m_model->sessionId(), m_model->messageIndex(current.row())))
+    else if (const auto m = m_store.message(m_model->sessionId(), m_model->messageIndex(current.row()))) {
         m_payload->setMessage(*m);
+        const quint64 index = m_model->messageIndex(current.row());
+        // Its pair is known once the pass has reached both: the answers to a request usually follow
+        // within a few thousand messages (about 10 ms of decoding).
+        m_model->decodeThrough(index + 4096);
+        const auto pair = m_model->pairOf(index);
+        m_payload->setDecoded(m_model->decodedMessage(index),
+                              pair ? std::optional(pair->index) : std::nullopt, pair ? pair->micros : 0,
+                              pair && pair->index > index);
+    }
     updateActions();
 }
 

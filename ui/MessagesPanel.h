@@ -1,7 +1,8 @@
-// The Messages tab: filters (direction, type, text or regex search), the message table, and the payload
-// view for the selected message. Follows new messages unless the user has scrolled away from the bottom.
-// The context menu resends a message (to the server or the client), opens it in Compose, or copies it;
-// the window does the sending, since it owns the engine.
+// The Messages tab: filters (direction, type, text or regex search, heartbeats hidden), the message table
+// (with a Summary column when the session speaks a known protocol), and the payload view for the selected
+// message, whose Decoded tab links a request and its answer. Follows new messages unless the user has
+// scrolled away from the bottom. The context menu resends a message (to the server or the client), opens it
+// in Compose, or copies it; the window does the sending, since it owns the engine.
 #pragma once
 
 #include "MessageTableModel.h"
@@ -10,6 +11,7 @@
 
 class QAction;
 class QCheckBox;
+class QLabel;
 class QComboBox;
 class QLineEdit;
 class QMenu;
@@ -37,6 +39,8 @@ public:
     QTableView *view() const { return m_view; }
     PayloadView *payload() const { return m_payload; }
     QLineEdit *searchBox() const { return m_search; }
+    QCheckBox *hideChatterBox() const { return m_hideChatter; }
+    QLabel *chatterLabel() const { return m_chatterCount; }
     // Whether the shown session is live (resending needs a live session).
     void setLive(bool live);
     // The selected message, read from the store.
@@ -60,6 +64,9 @@ private:
     void onCurrentChanged();
     void applySearch();
     bool atBottom() const;
+    // The Summary column shows once the session has a format; the count of hidden heartbeats follows.
+    void updateDecoding();
+    void goToPair(quint64 index);
     void buildActions();
     void updateActions();
     void showContextMenu(const QPoint &pos);
@@ -73,6 +80,8 @@ private:
     QComboBox *m_type;
     QLineEdit *m_search;
     QCheckBox *m_regex;
+    QCheckBox *m_hideChatter;
+    QLabel *m_chatterCount;
     bool m_followEnabled = true;
     bool m_live = false;
     QAction *m_resendToServer;

@@ -1,10 +1,15 @@
-// One message's payload four ways: Text, JSON (a collapsible tree, chosen automatically for valid JSON),
-// Hex (offset, hex, ASCII) and Frames (every frame's header facts, so fragmentation shows); for a message
-// Socktap changed, what it did (the note) and, when edited, the Original payload the peer sent. Copy as
-// text, hex or base64; save to a file. Search matches are highlighted in the text.
+// One message's payload five ways: Decoded (what it means in the session's protocol: the protocol's fields, a
+// tree of the value, and a link to its request or answer), Text, JSON (a collapsible tree, chosen
+// automatically for valid JSON), Hex (offset, hex, ASCII) and Frames (every frame's header facts, so
+// fragmentation shows); for a message Socktap changed, what it did (the note) and, when edited, the Original
+// payload the peer sent. Copy as text, hex or base64; save to a file. Search matches are highlighted in the
+// text.
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
+#include "core/decode/Decoded.h"
+
+#include <optional>
 
 #include <QRegularExpression>
 #include <QWidget>
@@ -25,18 +30,25 @@ class PayloadView final : public QWidget
     Q_OBJECT
 
 public:
-    enum Tab { TextTab, JsonTab, HexTab, FramesTab, OriginalTab };
+    enum Tab { DecodedTab, TextTab, JsonTab, HexTab, FramesTab, OriginalTab };
 
     explicit PayloadView(QWidget *parent = nullptr);
 
     void setMessage(const capture::MessageView &message);
     void clear();
     void setHighlight(const QRegularExpression &pattern);
+    // After setMessage: what the message means (nullopt: nothing decoded it), and its pair as the index of
+    // the other message, how long between them, and whether that one is the answer. Shown in the Decoded
+    // tab, which is chosen when the session has a format.
+    void setDecoded(const std::optional<decode::Decoded> &decoded, std::optional<quint64> pair = std::nullopt,
+                    qint64 pairMicros = 0, bool pairIsAnswer = false);
 
     // For tests and the window's Copy action.
     QTabWidget *tabs() const { return m_tabs; }
     QCheckBox *prettyJsonBox() const { return m_prettyBox; }
     QTreeWidget *jsonTree() const { return m_json; }
+    QTreeWidget *decodedTree() const { return m_decodedTree; }
+    QLabel *decodedHeader() const { return m_decodedHeader; }
     QString text() const;
     QString hexText() const;
     QTableWidget *framesTable() const { return m_frames; }
@@ -46,6 +58,10 @@ public:
     QString originalText() const;
     // The payload as received, byte for byte (what Save… writes).
     bool saveTo(const QString &path, QString *error = nullptr) const;
+
+signals:
+    // The user followed the link to a message's request or answer (its store index).
+    void pairActivated(quint64 index);
 
 public slots:
     void copyText();
@@ -60,6 +76,8 @@ private:
     void fillChanges(const capture::MessageView &message);
 
     QLabel *m_summary;
+    QLabel *m_decodedHeader; // format, summary, pair link, why it did not decode
+    QTreeWidget *m_decodedTree;
     QTabWidget *m_tabs;
     QPlainTextEdit *m_text;
     QTreeWidget *m_json;

@@ -14,6 +14,8 @@
 
 #include "support/CaptureFill.h"
 #include <QAbstractItemModelTester>
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QSignalSpy>
 
 #include <QTest>
@@ -260,6 +262,63 @@ private slots:
         writer.flush();
         model.appendNew();
         QCOMPARE(model.rowCount(), 1);
+    }
+
+    void messageModelDecodesSummariesChatterAndPairs()
+    {
+        // A Socket.IO session (by its URL): the Summary column, heartbeats hidden and counted (also those
+        // that arrive later), an emit paired with its ack both ways.
+        CaptureStore store;
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        SessionInfo info = session(id, SessionKind::WebSocket, "chat.example");
+        info.path = "/socket.io/?EIO=4&transport=websocket";
+        writer.session(info);
+        const auto send = [&](Direction d, const QByteArray &text, qint64 at) {
+            test::writeWire(writer, id, d,
+                            ws::FrameWriter::frame(ws::Opcode::Text, text, d == Direction::ClientToServer),
+                            at);
+        };
+        send(Direction::ServerToClient, R"(0{"sid":"abc","pingInterval":25000})", 1'000'000);
+        send(Direction::ClientToServer, "40", 1'001'000);
+        send(Direction::ServerToClient, "2", 1'002'000);
+        send(Direction::ClientToServer, "3", 1'003'000);
+        send(Direction::ClientToServer, R"(425["chat",{"msg":"hi"}])", 1'004'000);
+        send(Direction::ServerToClient, R"(435[true])", 1'007'500);
+        writer.flush();
+
+        MessageTableModel model(store);
+        QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setSession(id, 1'000'000);
+        QCOMPARE(model.index(4, MessageTableModel::Summary).data().toString(),
+                 QStringLiteral("emit \"chat\" [1 arg] #5"));
+        QCOMPARE(model.formatName(), QStringLiteral("socket.io"));
+        QCOMPARE(model.index(0, MessageTableModel::Summary).data().toString(),
+                 QStringLiteral("open sid=abc"));
+        const auto pair = model.pairOf(5);
+        QVERIFY(pair);
+        QCOMPARE(pair->index, 4u);
+        QCOMPARE(pair->micros, 3500);
+        QCOMPARE(model.pairOf(4)->index, 5u);
+        const auto decoded = model.decodedMessage(4);
+        QVERIFY(decoded && decoded->decoded());
+        QCOMPARE(decoded->value.toObject()["args"].toArray()[0].toObject()["msg"].toString(),
+                 QStringLiteral("hi"));
+
+        model.setHideChatter(true);
+        QCOMPARE(model.rowCount(), 4);
+        QCOMPARE(model.hiddenChatter(), 2u);
+        QCOMPARE(model.messageIndex(2), 4u);
+        send(Direction::ServerToClient, "2", 1'010'000);
+        send(Direction::ClientToServer, R"(42["typing"])", 1'011'000);
+        writer.flush();
+        model.appendNew();
+        QCOMPARE(model.rowCount(), 5);
+        QCOMPARE(model.hiddenChatter(), 3u);
+        model.setHideChatter(false);
+        QCOMPARE(model.rowCount(), 8);
+        QCOMPARE(model.index(7, MessageTableModel::Summary).data().toString(),
+                 QStringLiteral("emit \"typing\" [0 args]"));
     }
 
     void evictedPayloadsSayso()
