@@ -204,7 +204,8 @@ void ConsoleSink::printOne(SessionId session, quint64 index, const MessageRecord
     if (decoder)
         decoded = decoder->decode(index,
                                   {payload, record.opcode == quint8(ws::Opcode::Binary),
-                                   record.direction() == Direction::ServerToClient});
+                                   record.direction() == Direction::ServerToClient},
+                                  record.time);
     if (m_format == Format::Json) {
         QJsonObject o = messageToJson(session, index, record, payload, payloadEvicted, note, original);
         if (decoded && (decoded->decoded() || !decoded->error.isEmpty())) {

@@ -36,7 +36,7 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_hideChatter = new QCheckBox(tr("Hide heartbeats"), this);
     m_hideChatter->setToolTip(
         tr("Hide protocol chatter: Engine.IO ping/pong, SignalR pings, STOMP and SockJS "
-           "heart-beats, GraphQL ping/pong and keep-alives, Phoenix and Action Cable "
+           "heart-beats, MQTT PINGREQ/PINGRESP, GraphQL ping/pong and keep-alives, Phoenix and Action Cable "
            "heartbeats. They are counted, not lost."));
     m_chatterCount = new QLabel(this);
 

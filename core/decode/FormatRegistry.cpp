@@ -1,6 +1,7 @@
 #include "FormatRegistry.h"
 
 #include "JsonFormats.h"
+#include "Mqtt.h"
 #include "MsgPack.h"
 #include "SignalR.h"
 #include "SocketIo.h"
@@ -15,6 +16,7 @@ const FormatRegistry &FormatRegistry::builtin()
         // Order matters for content detection: the more specific first, plain JSON never detected.
         r.add(std::make_shared<SocketIoDecoder>(), {}, QStringLiteral(R"(/socket\.io/.*[?&]EIO=\d)"));
         r.add(std::make_shared<SignalRDecoder>());
+        r.add(std::make_shared<MqttDecoder>(), {"mqtt", "mqttv3.1"});
         r.add(std::make_shared<StompDecoder>(true), {}, QStringLiteral(R"(/\d{3}/[^/]+/websocket(\?|$))"));
         r.add(std::make_shared<StompDecoder>(false), {"stomp", "v10.stomp", "v11.stomp", "v12.stomp"});
         r.add(std::make_shared<GraphqlDecoder>(GraphqlDecoder::Protocol::TransportWs),

@@ -89,6 +89,7 @@ private slots:
     void signalRJson();
     void signalRMessagePack();
     void phoenixAndActionCable();
+    void mqttStream();
     void msgpackTypes();
     void cbor();
     void detection_data();
@@ -411,6 +412,95 @@ void TestDecode::phoenixAndActionCable()
     QCOMPARE(c[5].summary, QStringLiteral("message ChatChannel {1}"));
 }
 
+namespace {
+
+// An MQTT control packet: the fixed header (type and flags, remaining length as a variable byte integer)
+// before `body`.
+QByteArray mqttPacket(quint8 first, const QByteArray &body)
+{
+    QByteArray out(1, char(first));
+    quint32 n = quint32(body.size());
+    do {
+        quint8 b = n & 0x7f;
+        n >>= 7;
+        out += char(n ? b | 0x80 : b);
+    } while (n);
+    return out + body;
+}
+
+QByteArray mqttString(const QByteArray &s)
+{
+    return QByteArray(1, char(s.size() >> 8)) + char(s.size() & 0xff) + s;
+}
+
+} // namespace
+
+void TestDecode::mqttStream()
+{
+    // MQTT 5.0: CONNECT with a session-expiry property, CONNACK, SUBSCRIBE/SUBACK, a QoS 1 PUBLISH of JSON
+    // split over three WebSocket messages with a PINGREQ after it in the last, PUBACK, then QoS 2.
+    const QByteArray connect = mqttPacket(0x10,
+                                          mqttString("MQTT") + char(5) + char(0x02) + hex("003c")
+                                              + hex("05 11 00000e10") + mqttString("sensor-7"));
+    const QByteArray connack = mqttPacket(0x20, hex("00 00 03 22 000a")); // topic alias maximum 10
+    const QByteArray subscribe = mqttPacket(0x82, hex("0001") + char(0) + mqttString("sensors/#") + char(1));
+    const QByteArray suback = mqttPacket(0x90, hex("0001 00 01"));
+    const QByteArray publish =
+        mqttPacket(0x32,
+                   mqttString("sensors/1") + hex("0002") + hex("07 03") + mqttString("json")
+                       + QByteArray(R"({"temp":21.5,"unit":"C"})"));
+    const QByteArray ping = mqttPacket(0xc0, {});
+    SessionDecoder s(registry(), {"mqtt", "/mqtt"});
+    QCOMPARE(s.format()->name(), QStringLiteral("mqtt"));
+    const auto d = run(s,
+                       {
+                           {Client, connect, true},
+                           {Server, connack, true},
+                           {Client, subscribe, true},
+                           {Server, suback, true},
+                           {Client, publish.first(3), true},
+                           {Client, publish.mid(3, 10), true},
+                           {Client, publish.mid(13) + ping, true},
+                           {Server, mqttPacket(0x40, hex("0002")), true},
+                           {Client, mqttPacket(0x34, mqttString("cmd") + hex("0009") + char(0) + "go"), true},
+                           {Server, mqttPacket(0x50, hex("0009")), true},
+                           {Client, mqttPacket(0x62, hex("0009")), true},
+                           {Server, mqttPacket(0x70, hex("0009")) + mqttPacket(0xd0, {}), true},
+                       });
+    QCOMPARE(d[0].summary, QStringLiteral("CONNECT sensor-7 v5.0 keepalive=60"));
+    QCOMPARE(d[0].value.toObject()["properties"].toObject()["sessionExpiry"].toInt(), 3600);
+    QCOMPARE(d[1].summary, QStringLiteral("CONNACK 0"));
+    QCOMPARE(d[1].value.toObject()["properties"].toObject()["topicAliasMaximum"].toInt(), 10);
+    QCOMPARE(paired(s, 1), 0);
+    QCOMPARE(d[2].summary, QStringLiteral("SUBSCRIBE #1 sensors/#"));
+    QCOMPARE(paired(s, 3), 2);
+    // The PUBLISH is decoded where its last byte arrived; the messages before say what they hold.
+    QCOMPARE(d[4].summary, QStringLiteral("(3 B of the next packet)"));
+    QCOMPARE(d[5].summary, QStringLiteral("(13 B of the next packet)"));
+    QCOMPARE(d[6].summary, QStringLiteral("PUBLISH sensors/1 qos1 #2 (24 B); PINGREQ"));
+    const QJsonObject published = d[6].value.toArray()[0].toObject();
+    QCOMPARE(published["payload"].toObject()["temp"].toDouble(), 21.5);
+    QCOMPARE(published["properties"].toObject()["contentType"].toString(), QStringLiteral("json"));
+    QVERIFY(!d[6].chatter); // a PINGREQ beside a PUBLISH is not only chatter
+    QCOMPARE(paired(s, 7), 6);
+    // QoS 2: PUBLISH, PUBREC, PUBREL, PUBCOMP all on one exchange; the last message ends with a PINGRESP.
+    QCOMPARE(d[8].summary, QStringLiteral("PUBLISH cmd qos2 #9 (2 B)"));
+    QCOMPARE(paired(s, 9), 8);
+    QCOMPARE(paired(s, 10), 8);
+    QCOMPARE(d[11].summary, QStringLiteral("PUBCOMP #9; PINGRESP"));
+    QCOMPARE(paired(s, 11), 8);
+    QVERIFY(run(s, {{Client, ping, true}})[0].chatter);
+
+    // A remaining length of five bytes loses the stream: said once, then every later message says so.
+    SessionDecoder broken(registry(), {"mqtt", "/"});
+    const auto b = run(broken, {{Client, hex("30 ff ff ff ff 01"), true}, {Client, ping, true}});
+    QVERIFY(!b[0].decoded());
+    QVERIFY2(b[0].error.contains("4 bytes"), qPrintable(b[0].error));
+    QVERIFY2(b[1].error.contains("lost"), qPrintable(b[1].error));
+    // Text is not MQTT.
+    QVERIFY(run(broken, {{Client, "hello", false}})[0].error.contains("binary"));
+}
+
 void TestDecode::msgpackTypes()
 {
     // {"a": [1, -1, 300, -200, 1.5, nil, true, "s", bin "\x00", ext 5 "\x01", timestamp 1 s], 1: 2}
@@ -484,6 +574,8 @@ void TestDecode::detection_data()
     QTest::newRow("signalr by handshake")
         << QByteArray() << QByteArray("/hub?id=x") << QByteArray()
         << QByteArray("{\"protocol\":\"json\",\"version\":1}\x1e") << "signalr";
+    QTest::newRow("mqtt by subprotocol")
+        << QByteArray("mqtt") << QByteArray("/") << QByteArray() << QByteArray() << "mqtt";
     QTest::newRow("json-rpc by content")
         << QByteArray() << QByteArray("/") << QByteArray()
         << QByteArray(R"({"jsonrpc":"2.0","method":"a","id":1})") << "json-rpc";
@@ -556,6 +648,11 @@ void TestDecode::badInputNeverCrashes()
         R"(["3","3","room:lobby","phx_join",{}])",
         R"({"command":"message","identifier":"{\"channel\":\"C\"}","data":"{\"action\":\"a\"}"})",
         hex("82a1619b01ffcd012cd1ff38cb3ff8000000000000c0c3a173c40100d40501d6ff0000000101 02"),
+        mqttPacket(0x10,
+                   mqttString("MQTT") + char(5) + char(0xc6) + hex("003c 05 11 00000e10") + mqttString("c")
+                       + hex("00") + mqttString("will") + mqttString("x") + mqttString("u") + mqttString("p"))
+            + mqttPacket(0x32,
+                         mqttString("t") + hex("0001 0a 26") + mqttString("k") + mqttString("v") + "{}"),
     };
     int decoded = 0;
     int refused = 0;
