@@ -17,6 +17,7 @@ namespace msgpack {
 namespace {
 
 constexpr int MaxDepth = 256; // nesting deeper than this is refused, not followed (a stack guard)
+constexpr qsizetype MaxKeyChars = 256; // a map key that is not a string, as JSON text
 
 template<typename T>
 bool take(QByteArrayView data, qsizetype &at, T &out)
@@ -116,11 +117,15 @@ std::optional<QJsonValue> read(QByteArrayView data, qsizetype &at, QString &erro
             auto v = read(data, at, error, depth + 1);
             if (!v)
                 return std::nullopt;
-            const QString key = k->isString()   ? k->toString()
+            QString key = k->isString()         ? k->toString()
                 : k->isArray() || k->isObject() ? QString::fromUtf8(
-                      QJsonDocument(k->isArray() ? QJsonDocument(k->toArray()) : QJsonDocument(k->toObject()))
+                      (k->isArray() ? QJsonDocument(k->toArray()) : QJsonDocument(k->toObject()))
                           .toJson(QJsonDocument::Compact))
                                                 : textOf(*k);
+            // A key that is a map whose key is a map...: each level's JSON text escapes the one inside it,
+            // doubling its length; capped, so 100 levels stay 100 short keys (found by fuzz_decode).
+            if (!k->isString() && key.size() > MaxKeyChars)
+                key = key.left(MaxKeyChars - 1) + QChar(0x2026);
             o.insert(key, *v);
         }
         return o;

@@ -522,6 +522,12 @@ void TestDecode::msgpackTypes()
                 .find("msgpack")
                 ->decode({bytes.first(24), true, false}, nullptr)
                 .error.contains("string of 1 bytes truncated"));
+    // Maps as keys of maps, 100 deep: each level's key is the JSON text of the one inside, which doubled in
+    // length per level before keys were capped (a hang found by fuzz_decode).
+    const QByteArray nested = QByteArray(100, '\x81') + hex("0101") + QByteArray(99, '\x01');
+    const Decoded deep = registry().find("msgpack")->decode({nested, true, false}, nullptr);
+    QVERIFY2(deep.decoded(), qPrintable(deep.error));
+    QVERIFY(deep.value.toObject().begin().key().size() <= 256);
     // A count that claims more than the message holds is refused before anything is allocated.
     QVERIFY(registry()
                 .find("msgpack")
