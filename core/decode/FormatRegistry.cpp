@@ -6,6 +6,7 @@
 #include "SignalR.h"
 #include "SocketIo.h"
 #include "Stomp.h"
+#include "Wamp.h"
 
 namespace socktap::decode {
 
@@ -26,6 +27,7 @@ const FormatRegistry &FormatRegistry::builtin()
         r.add(std::make_shared<PhoenixDecoder>(), {}, QStringLiteral(R"(/websocket\?(.*&)?vsn=\d)"));
         r.add(std::make_shared<ActionCableDecoder>(), {"actioncable-v1-json", "actioncable-unsupported"},
               QStringLiteral(R"(^/cable(\?|$))"));
+        r.add(std::make_shared<WampDecoder>(), {"wamp.2.json", "wamp.2.msgpack", "wamp.2.cbor"});
         r.add(std::make_shared<JsonRpcDecoder>(), {"jsonrpc", "json-rpc", "jsonrpc2.0"});
         r.add(std::make_shared<MsgPackDecoder>(), {"msgpack", "messagepack"});
         r.add(std::make_shared<CborDecoder>(), {"cbor"});

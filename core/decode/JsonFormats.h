@@ -58,7 +58,7 @@ public:
     Decoded decode(const Message &message, DecoderState *state) const override;
 };
 
-// The JSON document of a text message, or a Decoded with the error set.
+// The JSON document of a text message, or nullopt with `d.error` set.
 std::optional<QJsonValue> jsonMessage(const Message &message, Decoded &d, const QString &format);
 
 } // namespace socktap::decode

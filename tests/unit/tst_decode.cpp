@@ -90,6 +90,7 @@ private slots:
     void signalRMessagePack();
     void phoenixAndActionCable();
     void mqttStream();
+    void wamp();
     void msgpackTypes();
     void cbor();
     void detection_data();
@@ -501,6 +502,42 @@ void TestDecode::mqttStream()
     QVERIFY(run(broken, {{Client, "hello", false}})[0].error.contains("binary"));
 }
 
+void TestDecode::wamp()
+{
+    // wamp-proto.org's examples, JSON; then a CALL in MessagePack ([48, 7, {}, "com.add", [1, 2]]).
+    SessionDecoder s(registry(), {"wamp.2.json", "/ws"});
+    const auto d = run(s,
+                       {
+                           {Client, R"([1,"realm1",{"roles":{"caller":{},"subscriber":{}}}])"},
+                           {Server, R"([2,9129137332,{"roles":{"broker":{}}}])"},
+                           {Client, R"([32,713845233,{},"com.myapp.mytopic1"])"},
+                           {Server, R"([33,713845233,5512315355])"},
+                           {Server, R"([36,5512315355,4429313566,{},["Hello, world!"]])"},
+                           {Client, R"([48,7814135,{},"com.myapp.ping"])"},
+                           {Server, R"([50,7814135,{"progress":true},[1]])"},
+                           {Server, R"([8,48,7814135,{},"wamp.error.no_such_procedure"])"},
+                           {Client, R"([99,1])"},
+                       });
+    QCOMPARE(d[0].summary, QStringLiteral("HELLO realm1"));
+    QCOMPARE(paired(s, 1), 0);
+    QCOMPARE(d[2].summary, QStringLiteral("SUBSCRIBE com.myapp.mytopic1 #713845233"));
+    QCOMPARE(paired(s, 3), 2);
+    QCOMPARE(d[4].summary, QStringLiteral("EVENT"));
+    QCOMPARE(d[4].value.toObject()["fields"].toArray()[4].toArray()[0].toString(),
+             QStringLiteral("Hello, world!"));
+    QCOMPARE(d[6].role, PairRole::Update); // a progressive result does not end the call
+    QCOMPARE(paired(s, 6), 5);
+    QCOMPARE(d[7].summary, QStringLiteral("ERROR wamp.error.no_such_procedure (for 48) #7814135"));
+    QCOMPARE(paired(s, 7), 5);
+    QCOMPARE(d[8].format, QStringLiteral("json")); // shown as JSON, with the reason it is not WAMP
+    QVERIFY2(d[8].error.contains("known message code"), qPrintable(d[8].error));
+
+    SessionDecoder packed(registry(), {"wamp.2.msgpack", "/ws"});
+    const Decoded call = packed.decode(0, {hex("95 30 07 80 a7 636f6d2e616464 92 01 02"), true, false});
+    QVERIFY2(call.decoded(), qPrintable(call.error));
+    QCOMPARE(call.summary, QStringLiteral("CALL com.add #7"));
+}
+
 void TestDecode::msgpackTypes()
 {
     // {"a": [1, -1, 300, -200, 1.5, nil, true, "s", bin "\x00", ext 5 "\x01", timestamp 1 s], 1: 2}
@@ -582,6 +619,8 @@ void TestDecode::detection_data()
         << QByteArray("{\"protocol\":\"json\",\"version\":1}\x1e") << "signalr";
     QTest::newRow("mqtt by subprotocol")
         << QByteArray("mqtt") << QByteArray("/") << QByteArray() << QByteArray() << "mqtt";
+    QTest::newRow("wamp by subprotocol")
+        << QByteArray("wamp.2.json") << QByteArray("/") << QByteArray() << QByteArray() << "wamp";
     QTest::newRow("json-rpc by content")
         << QByteArray() << QByteArray("/") << QByteArray()
         << QByteArray(R"({"jsonrpc":"2.0","method":"a","id":1})") << "json-rpc";
