@@ -3,6 +3,7 @@
 #include "JsonFormats.h"
 #include "Mqtt.h"
 #include "MsgPack.h"
+#include "Protobuf.h"
 #include "SignalR.h"
 #include "SocketIo.h"
 #include "Stomp.h"
@@ -31,6 +32,7 @@ const FormatRegistry &FormatRegistry::builtin()
         r.add(std::make_shared<JsonRpcDecoder>(), {"jsonrpc", "json-rpc", "jsonrpc2.0"});
         r.add(std::make_shared<MsgPackDecoder>(), {"msgpack", "messagepack"});
         r.add(std::make_shared<CborDecoder>(), {"cbor"});
+        r.add(std::make_shared<ProtobufDecoder>(), {"protobuf", "proto"});
         r.add(std::make_shared<JsonDecoder>(), {"json"});
         return r;
     }();

@@ -2,6 +2,7 @@
 // (npm packages pinned in tests/peers/package-lock.json, installed by scripts/test.sh): Socket.IO 4 and
 // graphql-ws clients talk to their servers through Socktap in reverse mode, with their own heartbeats, and
 // the --json output must carry the meaning (decoded objects, pairs, chatter) while the peers keep working.
+// Protobuf's peer is Debian's python3-protobuf (tests/support/protobuf_peer.py).
 #include "support/PythonPeer.h"
 #include "support/SocktapProcess.h"
 
@@ -216,6 +217,53 @@ private slots:
         QVERIFY2(ping["decoded"]["chatter"].toBool(), qPrintable(all));
         QVERIFY2(find(list, QStringLiteral("PINGRESP"), "server")["decoded"].toObject()["chatter"].toBool(),
                  qPrintable(all));
+    }
+
+    void protobufThroughSocktap()
+    {
+        // Debian's python3-protobuf on both sides (market.proto compiled by protoc), subprotocol
+        // "protobuf": Socktap decodes the wire format without the .proto.
+        PythonPeer server;
+        QVERIFY2(server.start(QStringLiteral("protobuf_peer.py"), {QStringLiteral("server")}),
+                 server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        QProcess client;
+        client.start(QStringLiteral("/usr/bin/python3"),
+                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/protobuf_peer.py"),
+                      QStringLiteral("client"), QStringLiteral("ws://127.0.0.1:%1/").arg(socktap.port)});
+        QVERIFY(client.waitForFinished(30000));
+        const QByteArray said = client.readAllStandardOutput() + client.readAllStandardError();
+        QVERIFY2(said.contains("quote BTC-USD 64250.5 123456789012")
+                     && said.contains("ack 7 True filled -3 BTC-USD"),
+                 said.constData());
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+        QJsonObject quote;
+        QJsonObject ack;
+        for (const QJsonObject &m : list) {
+            const QJsonObject v = m["decoded"]["value"].toObject();
+            if (m["from"].toString() == QLatin1String("server")
+                && v["1"].toString() == QLatin1String("BTC-USD"))
+                quote = m;
+            if (m["from"].toString() == QLatin1String("server")
+                && v["3"].toString().startsWith(QLatin1String("filled")))
+                ack = m;
+        }
+        QVERIFY2(!quote.isEmpty() && !ack.isEmpty(), qPrintable(all));
+        const QJsonObject decodedQuote = quote["decoded"].toObject();
+        const QJsonObject q = decodedQuote["value"].toObject();
+        QCOMPARE(decodedQuote["format"].toString(), QStringLiteral("protobuf"));
+        QCOMPARE(q["2"]["double"].toDouble(), 64250.5); // bid: a double, wire type I64
+        QCOMPARE(q["3"].toInteger(), 123456789012); // seq: a varint
+        QCOMPARE(q["4"].toArray(), (QJsonArray {"X", "Y"})); // venues: a repeated string
+        QCOMPARE(q["5"]["1"].toArray().size(), 2); // book.bids: repeated nested messages, guessed as such
+        QCOMPARE(q["5"]["1"].toArray()[1].toObject()["2"].toInt(), 10);
+        QCOMPARE(q["6"]["fixed32"].toInt(), 7);
+        const QJsonObject ackValue = ack["decoded"].toObject()["value"].toObject();
+        QCOMPARE(ackValue["2"].toInt(), 1); // accepted: a bool is a varint
     }
 
     void decodeOffKeepsRawPreviews()

@@ -91,6 +91,7 @@ private slots:
     void phoenixAndActionCable();
     void mqttStream();
     void wamp();
+    void protobufWithoutSchema();
     void msgpackTypes();
     void cbor();
     void detection_data();
@@ -536,6 +537,29 @@ void TestDecode::wamp()
     const Decoded call = packed.decode(0, {hex("95 30 07 80 a7 636f6d2e616464 92 01 02"), true, false});
     QVERIFY2(call.decoded(), qPrintable(call.error));
     QCOMPARE(call.summary, QStringLiteral("CALL com.add #7"));
+}
+
+void TestDecode::protobufWithoutSchema()
+{
+    // protobuf.dev's encoding guide: field 1 = 150 is 08 96 01; field 2 = "testing" is 12 07 74 65 73 74 69
+    // 6e 67; field 3 = a message whose field 1 is 150 (1a 03 08 96 01); packed-looking bytes stay bytes
+    // when they are no message (22 03 ff ff ff); a repeated field becomes an array.
+    const QByteArray bytes = hex("08 9601 12 07 74657374696e67 1a 03 089601 22 03 ffffff 08 01");
+    const Decoded d = registry().find("protobuf")->decode({bytes, true, false}, nullptr);
+    QVERIFY2(d.decoded(), qPrintable(d.error));
+    QCOMPARE(json(d.value), QByteArray(R"({"1":[150,1],"2":"testing","3":{"1":150},"4":{"bytes":"////"}})"));
+    QCOMPARE(d.summary, QStringLiteral("1=[2] 2=\"testing\" 3={1} 4={1}"));
+    // Wire types 3, 4 (groups), 6 and 7, a truncated varint, a length past the end: named.
+    QVERIFY(
+        registry().find("protobuf")->decode({hex("0b"), true, false}, nullptr).error.contains("wire type 3"));
+    QVERIFY(registry()
+                .find("protobuf")
+                ->decode({hex("08 96"), true, false}, nullptr)
+                .error.contains("truncated varint"));
+    QVERIFY(registry()
+                .find("protobuf")
+                ->decode({hex("12 09 74"), true, false}, nullptr)
+                .error.contains("past the end"));
 }
 
 void TestDecode::msgpackTypes()
