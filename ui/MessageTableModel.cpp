@@ -77,6 +77,8 @@ void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
         m_hints.path = info->path;
     }
     m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), m_hints);
+    m_queryDecoder.reset();
+    m_queryMatches.clear();
     if (id) {
         const quint64 count = m_store.messageCount(id) - m_firstIndex;
         // In chunks, so the store's lock is never held for long.
@@ -125,7 +127,7 @@ void MessageTableModel::appendNew()
 bool MessageTableModel::isFiltered() const
 {
     return m_direction != DirectionFilter::Both || m_type != TypeFilter::All || !m_search.pattern().isEmpty()
-        || m_hideChatter;
+        || m_hideChatter || m_query;
 }
 
 void MessageTableModel::setHideChatter(bool hide)
@@ -139,6 +141,35 @@ QString MessageTableModel::formatName() const
     return m_decoder && m_decoder->format() ? m_decoder->format()->name() : QString();
 }
 
+void MessageTableModel::decodeRange(decode::SessionDecoder &decoder, size_t from, size_t to,
+                                    const std::function<void(const decode::Decoded *)> &each) const
+{
+    std::vector<const MessageRecord *> records;
+    for (size_t i = from; i < to; ++i)
+        records.push_back(&m_records[i]);
+    // Copied out: the store's lock is not held while decoding, and payloads read from disk come after
+    // those in memory, not in order.
+    std::vector<QByteArray> payloads(records.size());
+    m_store.visitPayloads(records, MaxDecodeBytes,
+                          [&](size_t k, QByteArrayView p) { payloads[k] = p.toByteArray(); });
+    for (size_t k = 0; k < records.size(); ++k) {
+        const MessageRecord &r = *records[k];
+        const bool data = r.opcode == quint8(ws::Opcode::Text) || r.opcode == quint8(ws::Opcode::Binary);
+        // A cut or evicted payload is not the message: decoding it would misread it.
+        const bool whole = !r.has(MessageFlag::Truncated) && r.payloadSize == r.capturedSize
+            && qsizetype(r.payloadSize) <= MaxDecodeBytes && payloads[k].size() == qsizetype(r.capturedSize);
+        if (!data || !whole) {
+            each(nullptr);
+            continue;
+        }
+        const decode::Decoded d = decoder.decode(m_firstIndex + from + k,
+                                                 {payloads[k], r.opcode == quint8(ws::Opcode::Binary),
+                                                  r.direction() == capture::Direction::ServerToClient},
+                                                 r.time);
+        each(&d);
+    }
+}
+
 void MessageTableModel::decodeUpTo(size_t last, int budgetMs) const
 {
     if (!m_decoder || m_briefs.size() > last || m_records.empty())
@@ -149,38 +180,16 @@ void MessageTableModel::decodeUpTo(size_t last, int budgetMs) const
     constexpr size_t Chunk = 1024;
     while (m_briefs.size() <= last) {
         const size_t from = m_briefs.size();
-        const size_t to = std::min(last + 1, from + Chunk);
-        std::vector<const MessageRecord *> records;
-        for (size_t i = from; i < to; ++i)
-            records.push_back(&m_records[i]);
-        // Copied out: the store's lock is not held while decoding, and payloads read from disk come
-        // after those in memory, not in order.
-        std::vector<QByteArray> payloads(records.size());
-        m_store.visitPayloads(records, MaxDecodeBytes,
-                              [&](size_t k, QByteArrayView p) { payloads[k] = p.toByteArray(); });
-        for (size_t k = 0; k < records.size(); ++k) {
-            const MessageRecord &r = *records[k];
+        decodeRange(*m_decoder, from, std::min(last + 1, from + Chunk), [this](const decode::Decoded *d) {
             Brief brief;
-            const bool data = r.opcode == quint8(ws::Opcode::Text) || r.opcode == quint8(ws::Opcode::Binary);
-            // A cut or evicted payload is not the message: decoding it would misread it.
-            const bool whole = !r.has(MessageFlag::Truncated) && r.payloadSize == r.capturedSize
-                && qsizetype(r.payloadSize) <= MaxDecodeBytes
-                && payloads[k].size() == qsizetype(r.capturedSize);
-            if (data && whole) {
-                const decode::Decoded d =
-                    m_decoder->decode(m_firstIndex + from + k,
-                                      {payloads[k], r.opcode == quint8(ws::Opcode::Binary),
-                                       r.direction() == capture::Direction::ServerToClient},
-                                      r.time);
-                if (d.decoded()) {
-                    brief.summary = d.summary;
-                    brief.bits |= DecodedBit;
-                }
-                if (d.chatter)
-                    brief.bits |= ChatterBit;
+            if (d && d->decoded()) {
+                brief.summary = d->summary;
+                brief.bits |= DecodedBit;
             }
+            if (d && d->chatter)
+                brief.bits |= ChatterBit;
             m_briefs.push_back(std::move(brief));
-        }
+        });
         if (budgetMs >= 0 && timer.elapsed() >= budgetMs)
             break;
     }
@@ -191,6 +200,21 @@ void MessageTableModel::decodeUpTo(size_t last, int budgetMs) const
             QTimer::singleShot(0, const_cast<MessageTableModel *>(this),
                                &MessageTableModel::continueDecoding);
         }
+    }
+}
+
+void MessageTableModel::matchQueryUpTo(size_t end) const
+{
+    // A second pass of its own: the query needs every decoded value, which the first does not keep.
+    if (!m_query)
+        return;
+    if (!m_queryDecoder)
+        m_queryDecoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), m_hints);
+    while (m_queryMatches.size() < end) {
+        const size_t from = m_queryMatches.size();
+        decodeRange(*m_queryDecoder, from, std::min(end, from + 1024), [this](const decode::Decoded *d) {
+            m_queryMatches.push_back(d && m_query->matches(*d));
+        });
     }
 }
 
@@ -257,6 +281,16 @@ void MessageTableModel::setTypeFilter(TypeFilter filter)
 
 void MessageTableModel::setSearch(const QString &pattern, bool regex)
 {
+    // "event:chat", "$.args[0].price=10": what messages mean, not their bytes.
+    m_query = regex ? std::nullopt : decode::DecodedQuery::parse(pattern);
+    m_queryDecoder.reset();
+    m_queryMatches.clear();
+    if (m_query) {
+        m_search = QRegularExpression();
+        m_asciiNeedle.clear();
+        rebuild();
+        return;
+    }
     m_search = pattern.isEmpty() ? QRegularExpression()
                                  : QRegularExpression(regex ? pattern : QRegularExpression::escape(pattern),
                                                       QRegularExpression::CaseInsensitiveOption);
@@ -304,6 +338,8 @@ bool MessageTableModel::accepts(size_t position) const
     }
     if (m_hideChatter && position < m_briefs.size() && (m_briefs[position].bits & ChatterBit))
         return false;
+    if (m_query && (position >= m_queryMatches.size() || !m_queryMatches[position]))
+        return false;
     return true;
 }
 
@@ -326,6 +362,7 @@ std::vector<quint32> MessageTableModel::select(size_t from) const
     std::vector<quint32> positions;
     if (m_hideChatter && !m_records.empty())
         decodeUpTo(m_records.size() - 1, -1); // chatter is known only once decoded
+    matchQueryUpTo(m_records.size());
     for (size_t i = from; i < m_records.size(); ++i) {
         if (!accepts(i))
             continue;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/capture/CaptureStore.h"
+#include "core/decode/DecodedQuery.h"
 #include "core/decode/SessionDecoder.h"
 
 #include <QAbstractTableModel>
@@ -14,6 +15,7 @@
 #include <QRegularExpression>
 
 #include <deque>
+#include <functional>
 #include <vector>
 
 namespace socktap::ui {
@@ -38,6 +40,8 @@ public:
     void setDirectionFilter(DirectionFilter filter);
     void setTypeFilter(TypeFilter filter);
     // Text or regular expression searched in payloads (empty: no search). Invalid patterns match nothing.
+    // Not a regex and in decode::DecodedQuery's form ("event:chat", "topic:sensors/#", "$.a[0].b=1"): what
+    // messages mean is searched instead, over the whole session.
     void setSearch(const QString &pattern, bool regex);
     // Hides heartbeats and protocol housekeeping (decoded chatter); they are counted in hiddenChatter().
     // Decodes the whole session first.
@@ -55,6 +59,7 @@ public:
     // Decodes, in order, every message up to `index` now (tests, jumping to a pair).
     void decodeThrough(quint64 index);
     const QRegularExpression &searchExpression() const { return m_search; }
+    bool searchesMeaning() const { return m_query.has_value(); }
     bool isFiltered() const;
 
     quint64 messageIndex(int row) const; // the store's index of the message shown in row
@@ -79,6 +84,11 @@ private:
     // the rest from the event loop when the budget runs out.
     void decodeUpTo(size_t last, int budgetMs) const;
     void continueDecoding();
+    // Decodes positions [from, to) in order with `decoder`; `each` gets each one's result (null for a
+    // control frame, or a payload cut, evicted or too large to decode).
+    void decodeRange(decode::SessionDecoder &decoder, size_t from, size_t to,
+                     const std::function<void(const decode::Decoded *)> &each) const;
+    void matchQueryUpTo(size_t end) const;
     QString summary(size_t position) const;
 
     capture::CaptureStore &m_store;
@@ -107,6 +117,9 @@ private:
     mutable std::vector<Brief> m_briefs; // m_briefs.size(): how far the pass has reached
     mutable size_t m_decodeTarget = 0; // the pass continues to here from the event loop
     mutable bool m_decodeScheduled = false;
+    std::optional<decode::DecodedQuery> m_query;
+    mutable std::unique_ptr<decode::SessionDecoder> m_queryDecoder;
+    mutable std::vector<bool> m_queryMatches; // per position, while m_query is set
     bool m_hideChatter = false;
     quint64 m_hiddenChatter = 0;
 };

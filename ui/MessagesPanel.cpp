@@ -30,7 +30,11 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_type->addItems({tr("All types"), tr("Text"), tr("Binary"), tr("Control frames"), tr("Ping"), tr("Pong"),
                       tr("Close")});
     m_search = new QLineEdit(this);
-    m_search->setPlaceholderText(tr("Search payloads (Ctrl+F)"));
+    m_search->setPlaceholderText(tr("Search payloads, or event:chat, topic:a/#, $.path=value (Ctrl+F)"));
+    m_search->setToolTip(
+        tr("Text or a regex in payloads; or what messages mean: event:NAME, method:NAME, "
+           "topic:PATTERN (MQTT # and + work), format:NAME, summary:TEXT, any FIELD:VALUE, "
+           "or a JSON path into the decoded value ($.args[0].price=10). * matches any text."));
     m_search->setClearButtonEnabled(true);
     m_regex = new QCheckBox(tr("Regex"), this);
     m_hideChatter = new QCheckBox(tr("Hide heartbeats"), this);

@@ -24,22 +24,35 @@ struct Code
     int requestAt; // where the request id is (for pairing), 0 for none
     PairRole role;
     int uriAt; // the topic, procedure or realm shown in the summary, 0 for none
+    const char *uriName; // what that URI is: the decoded value's key for it
 };
 
 // wamp-proto.org, "Message Codes and Direction".
 constexpr Code Codes[] = {
-    {1, "HELLO", 0, PairRole::Request, 1},       {2, "WELCOME", 0, PairRole::Reply, 0},
-    {3, "ABORT", 0, PairRole::Reply, 2},         {4, "CHALLENGE", 0, PairRole::Update, 1},
-    {5, "AUTHENTICATE", 0, PairRole::None, 0},   {6, "GOODBYE", 0, PairRole::None, 2},
-    {8, "ERROR", 2, PairRole::Reply, 4},         {16, "PUBLISH", 1, PairRole::Request, 3},
-    {17, "PUBLISHED", 1, PairRole::Reply, 0},    {32, "SUBSCRIBE", 1, PairRole::Request, 3},
-    {33, "SUBSCRIBED", 1, PairRole::Reply, 0},   {34, "UNSUBSCRIBE", 1, PairRole::Request, 0},
-    {35, "UNSUBSCRIBED", 1, PairRole::Reply, 0}, {36, "EVENT", 0, PairRole::None, 0},
-    {48, "CALL", 1, PairRole::Request, 3},       {49, "CANCEL", 1, PairRole::Reply, 0},
-    {50, "RESULT", 1, PairRole::Reply, 0},       {64, "REGISTER", 1, PairRole::Request, 3},
-    {65, "REGISTERED", 1, PairRole::Reply, 0},   {66, "UNREGISTER", 1, PairRole::Request, 0},
-    {67, "UNREGISTERED", 1, PairRole::Reply, 0}, {68, "INVOCATION", 1, PairRole::Request, 0},
-    {69, "INTERRUPT", 1, PairRole::Reply, 0},    {70, "YIELD", 1, PairRole::Reply, 0},
+    {1, "HELLO", 0, PairRole::Request, 1, "realm"},
+    {2, "WELCOME", 0, PairRole::Reply, 0, ""},
+    {3, "ABORT", 0, PairRole::Reply, 2, "reason"},
+    {4, "CHALLENGE", 0, PairRole::Update, 1, "authMethod"},
+    {5, "AUTHENTICATE", 0, PairRole::None, 0, ""},
+    {6, "GOODBYE", 0, PairRole::None, 2, "reason"},
+    {8, "ERROR", 2, PairRole::Reply, 4, "error"},
+    {16, "PUBLISH", 1, PairRole::Request, 3, "topic"},
+    {17, "PUBLISHED", 1, PairRole::Reply, 0, ""},
+    {32, "SUBSCRIBE", 1, PairRole::Request, 3, "topic"},
+    {33, "SUBSCRIBED", 1, PairRole::Reply, 0, ""},
+    {34, "UNSUBSCRIBE", 1, PairRole::Request, 0, ""},
+    {35, "UNSUBSCRIBED", 1, PairRole::Reply, 0, ""},
+    {36, "EVENT", 0, PairRole::None, 0, ""},
+    {48, "CALL", 1, PairRole::Request, 3, "procedure"},
+    {49, "CANCEL", 1, PairRole::Reply, 0, ""},
+    {50, "RESULT", 1, PairRole::Reply, 0, ""},
+    {64, "REGISTER", 1, PairRole::Request, 3, "procedure"},
+    {65, "REGISTERED", 1, PairRole::Reply, 0, ""},
+    {66, "UNREGISTER", 1, PairRole::Request, 0, ""},
+    {67, "UNREGISTERED", 1, PairRole::Reply, 0, ""},
+    {68, "INVOCATION", 1, PairRole::Request, 0, ""},
+    {69, "INTERRUPT", 1, PairRole::Reply, 0, ""},
+    {70, "YIELD", 1, PairRole::Reply, 0, ""},
 };
 
 } // namespace
@@ -87,8 +100,10 @@ Decoded WampDecoder::decode(const Message &message, DecoderState *rawState) cons
     d.format = name();
     QJsonObject o {{"type", QLatin1String(known->name)}, {"code", code}, {"fields", a}};
     d.summary = QLatin1String(known->name);
-    if (known->uriAt > 0 && a.size() > known->uriAt)
+    if (known->uriAt > 0 && a.size() > known->uriAt) {
         d.summary += QLatin1Char(' ') + textOf(a.at(known->uriAt));
+        o[QLatin1String(known->uriName)] = a.at(known->uriAt); // for filters: procedure:com.add
+    }
     if (code == 8) // ERROR: of which request type
         d.summary += QStringLiteral(" (for %1)").arg(a.at(1).toInt());
     d.role = known->role;

@@ -317,6 +317,24 @@ private slots:
         QCOMPARE(model.hiddenChatter(), 3u);
         model.setHideChatter(false);
         QCOMPARE(model.rowCount(), 8);
+        // Searching what messages mean: "event:typing" finds the emit, not the text "typing" anywhere.
+        model.setSearch(QStringLiteral("event:typing"), false);
+        QVERIFY(model.searchesMeaning());
+        QCOMPARE(model.rowCount(), 1);
+        QCOMPARE(model.messageIndex(0), 7u);
+        model.setSearch(QStringLiteral("$.args[0].msg=hi"), false);
+        QCOMPARE(model.rowCount(), 1);
+        QCOMPARE(model.messageIndex(0), 4u);
+        send(Direction::ClientToServer, R"(42["chat",{"msg":"hi again"}])", 1'012'000);
+        send(Direction::ClientToServer, R"(42["chat",{"msg":"hi"}])", 1'013'000);
+        writer.flush();
+        model.appendNew(); // new messages are matched as they arrive
+        QCOMPARE(model.rowCount(), 2);
+        QCOMPARE(model.messageIndex(1), 9u);
+        model.setSearch(QStringLiteral("event:typing"), true); // as a regex it is text again: nothing has it
+        QVERIFY(!model.searchesMeaning());
+        QCOMPARE(model.rowCount(), 0);
+        model.setSearch(QString(), false);
         QCOMPARE(model.index(7, MessageTableModel::Summary).data().toString(),
                  QStringLiteral("emit \"typing\" [0 args]"));
     }

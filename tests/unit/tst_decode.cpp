@@ -2,6 +2,7 @@
 // libraries' protocol documents and captures of them) decoded into the summary, the value, pairing and
 // chatter; detection by subprotocol, URL and content; bad input of every kind decoded into a reason, never a
 // crash (every prefix and a byte flipped at every position of every sample).
+#include "core/decode/DecodedQuery.h"
 #include "core/decode/FormatRegistry.h"
 #include "core/decode/JsonValue.h"
 #include "core/decode/MsgPack.h"
@@ -98,6 +99,7 @@ private slots:
     void detection();
     void notTheSessionsFormat();
     void decodedJson();
+    void queries();
     void badInputNeverCrashes();
 };
 
@@ -699,6 +701,50 @@ void TestDecode::decodedJson()
     QCOMPARE(o["pair"].toInteger(), 0);
     QCOMPARE(o["pairMicros"].toInteger(), 2500);
     QVERIFY(!o.contains("error") && !o.contains("chatter"));
+}
+
+void TestDecode::queries()
+{
+    const auto decodeOne = [](const QByteArray &subprotocol, const QByteArray &path,
+                              const QByteArray &payload, bool binary = false) {
+        SessionDecoder s(registry(), {subprotocol, path});
+        return s.decode(0, {payload, binary, false});
+    };
+    const Decoded emitted =
+        decodeOne({}, "/socket.io/?EIO=4", R"(42["chat",{"msg":"hi","price":10,"tags":["a","b"]}])");
+    const Decoded rpc = decodeOne("jsonrpc", "/", R"({"jsonrpc":"2.0","method":"getUser","id":1})");
+    SessionDecoder hub(registry(), {{}, "/hub"}, QStringLiteral("signalr"));
+    const Decoded signalr =
+        hub.decode(0, {"{\"type\":1,\"target\":\"SendMessage\",\"arguments\":[]}\x1e", false, false});
+    const Decoded publish = decodeOne("mqtt", "/", hex("30 0f 0009 73656e736f72732f31 7b2261223a317d"), true);
+    const Decoded send = decodeOne("v12.stomp", "/", raw("SEND\ndestination:/app/chat\n\nx\0"));
+    const auto q = [](const char *text) {
+        const auto query = DecodedQuery::parse(QString::fromUtf8(text));
+        if (!query)
+            qFatal("not a query: %s", text);
+        return *query;
+    };
+    QVERIFY(q("event:chat").matches(emitted));
+    QVERIFY(q("event:CH*").matches(emitted)); // values: globs, any case
+    QVERIFY(!q("event:news").matches(emitted));
+    QVERIFY(q("method:getUser").matches(rpc));
+    QVERIFY(q("method:Send*").matches(signalr)); // SignalR's target is its method
+    QVERIFY(q("topic:sensors/#").matches(publish));
+    QVERIFY(q("topic:sensors/+").matches(publish));
+    QVERIFY(!q("topic:other/#").matches(publish));
+    QVERIFY(q("topic:/app/*").matches(send)); // STOMP's destination is its topic
+    QVERIFY(q("format:socket.io").matches(emitted));
+    QVERIFY(q("summary:emit*").matches(emitted));
+    QVERIFY(q("$.args[0].price=10").matches(emitted));
+    QVERIFY(!q("$.args[0].price=11").matches(emitted));
+    QVERIFY(q("$.args[0].tags=b").matches(emitted)); // an array matches when one element does
+    QVERIFY(q("$.args[0].msg").matches(emitted)); // the path exists
+    QVERIFY(!q("$.args[1]").matches(emitted));
+    QVERIFY(q("price:10").matches(emitted)); // any field by its name, at any depth
+    // Plain text and URLs are searched as text, not as queries.
+    QVERIFY(!DecodedQuery::parse(QStringLiteral("hello world")));
+    QVERIFY(!DecodedQuery::parse(QStringLiteral("http://example.com")));
+    QVERIFY(!DecodedQuery::parse(QStringLiteral("$.")));
 }
 
 void TestDecode::badInputNeverCrashes()
