@@ -167,7 +167,7 @@ int runReplayCommand(const AppOptions &o, capture::CaptureStore &replayStore,
     const replay::CapturedSession again = replay::capturedSession(replayStore, replayId);
     const replay::Comparison comparison =
         replay::compare(plan->originalMessages, again.messages, plan->originalClose, again.close,
-                        replay::CompareOptions {o.ignoreJsonKeys});
+                        replay::CompareOptions {o.ignoreJsonKeys, plan->hints});
     if (o.json) {
         QJsonObject out = replay::comparisonJson(comparison);
         out["originalSession"] = qint64(id);

@@ -208,7 +208,7 @@ void MainWindow::compareReplay(const replay::ReplayPlan &plan, capture::SessionI
     const replay::CapturedSession again = replay::capturedSession(m_store, replayId);
     const replay::Comparison comparison =
         replay::compare(plan.originalMessages, again.messages, plan.originalClose, again.close,
-                        replay::CompareOptions {ignoreJsonKeys});
+                        replay::CompareOptions {ignoreJsonKeys, plan.hints});
     statusBar()->showMessage(tr("Replay of session %1 (session %2): %3")
                                  .arg(plan.original)
                                  .arg(replayId)

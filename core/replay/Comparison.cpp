@@ -1,5 +1,7 @@
 #include "Comparison.h"
 
+#include "core/decode/SessionDecoder.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QSet>
@@ -104,6 +106,8 @@ MessagePair pairOf(const ComparedMessage &a, const ComparedMessage &b, const Com
             p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
         if (a.payload.first(kept) != b.payload.first(kept))
             p.differences += payloadDifferences(2, a.payload.first(kept), b.payload.first(kept), options);
+    } else if (!a.decodedJson.isEmpty() && !b.decodedJson.isEmpty()) {
+        p.differences += payloadDifferences(quint8(1), a.decodedJson, b.decodedJson, options);
     } else if (a.opcode == b.opcode) {
         p.differences += payloadDifferences(a.opcode, a.payload, b.payload, options);
     }
@@ -221,10 +225,12 @@ bool Comparison::closeMatched() const
 QString Comparison::verdict() const
 {
     const int total = int(server.pairs.size()) - server.extra;
+    const int chatter = server.chatterIgnored + client.chatterIgnored;
+    const QString ignored = chatter ? QStringLiteral(" (%1 heartbeats ignored)").arg(chatter) : QString();
     if (serverMatched())
         return (total == 1 ? QStringLiteral("EQUAL: the server's one message matched")
                            : QStringLiteral("EQUAL: all %1 server messages matched").arg(total))
-            + QStringLiteral("; the server's close %1 matched").arg(closeText(originalClose[1]));
+            + QStringLiteral("; the server's close %1 matched").arg(closeText(originalClose[1])) + ignored;
     QStringList parts;
     if (server.uncompared)
         parts.append(
@@ -248,7 +254,36 @@ QString Comparison::verdict() const
         parts.append(QStringLiteral("the server's close %1%2 -> %3%4")
                          .arg(closeText(a), who(a), closeText(b), who(b)));
     }
-    return QStringLiteral("DIFFERENT: ") + parts.join(QStringLiteral(", "));
+    return QStringLiteral("DIFFERENT: ") + parts.join(QStringLiteral(", ")) + ignored;
+}
+
+// One side's messages decoded in its session's format: chatter left out (counted per direction), the rest
+// with its decoded value to compare.
+void decodeSide(const std::vector<ComparedMessage> in[2], std::vector<ComparedMessage> out[2], int ignored[2],
+                const decode::SessionHints &hints)
+{
+    decode::SessionDecoder decoder(decode::FormatRegistry::builtin(), hints);
+    quint64 index = 0;
+    for (int dir = 0; dir < 2; ++dir) {
+        for (const ComparedMessage &m : in[dir]) {
+            ComparedMessage copy = m;
+            if (!m.payloadEvicted && quint64(m.payload.size()) == m.payloadSize) {
+                const decode::Decoded d = decoder.decode(index++, {m.payload, m.opcode == 2, dir == 1});
+                if (d.chatter) {
+                    ++ignored[dir];
+                    continue;
+                }
+                if (d.decoded() && d.format != QLatin1String("json"))
+                    copy.decodedJson = d.value.isObject()
+                        ? QJsonDocument(d.value.toObject()).toJson(QJsonDocument::Compact)
+                        : QJsonDocument(QJsonArray {d.value})
+                              .toJson(QJsonDocument::Compact)
+                              .mid(1)
+                              .chopped(1);
+            }
+            out[dir].push_back(std::move(copy));
+        }
+    }
 }
 
 Comparison compare(const std::vector<ComparedMessage> originalMessages[2],
@@ -256,6 +291,19 @@ Comparison compare(const std::vector<ComparedMessage> originalMessages[2],
                    const CloseSide replayClose[2], const CompareOptions &options)
 {
     Comparison c;
+    if (options.decodeAs) {
+        std::vector<ComparedMessage> original[2];
+        std::vector<ComparedMessage> replay[2];
+        int ignored[2] = {0, 0};
+        decodeSide(originalMessages, original, ignored, *options.decodeAs);
+        decodeSide(replayMessages, replay, ignored, *options.decodeAs);
+        CompareOptions plain = options;
+        plain.decodeAs.reset();
+        c = compare(original, replay, originalClose, replayClose, plain);
+        c.client.chatterIgnored = ignored[0];
+        c.server.chatterIgnored = ignored[1];
+        return c;
+    }
     c.client = compareDirection(originalMessages[0], replayMessages[0], options);
     c.server = compareDirection(originalMessages[1], replayMessages[1], options);
     for (int i = 0; i < 2; ++i) {

@@ -1,9 +1,12 @@
 // What a server did differently when a session was replayed: the original's messages and the replay's,
 // aligned in order per direction, each pair equal, different (with a text or JSON diff of the payloads),
 // missing (the original had it, the replay did not) or extra; Close codes compared apart; a one-line
-// verdict. Data messages only are aligned: pings and pongs depend on timing, not on the server's logic.
+// verdict. Data messages only are aligned: pings and pongs depend on timing, not on the server's logic, and
+// so do an application protocol's heartbeats when its format is known.
 // Sans-I/O: takes messages, returns a verdict.
 #pragma once
+
+#include "core/decode/Decoder.h"
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -20,6 +23,7 @@ struct ComparedMessage
     QByteArray payload; // as kept
     quint64 payloadSize = 0; // whole (more than payload.size() when the capture truncated it)
     bool payloadEvicted = false; // the capture no longer holds it: cannot be compared
+    QByteArray decodedJson; // what it means (compact JSON), when compare() decoded it; compared instead
 };
 
 struct CloseSide
@@ -51,6 +55,7 @@ struct DirectionComparison
     int missing = 0;
     int extra = 0;
     int uncompared = 0; // pairs whose payloads could not be compared: never counted as a match
+    int chatterIgnored = 0; // heartbeats left out of the alignment, original and replay together
     bool matched() const { return different == 0 && missing == 0 && extra == 0 && uncompared == 0; }
 };
 
@@ -71,6 +76,10 @@ struct Comparison
 struct CompareOptions
 {
     QStringList ignoreJsonKeys; // at any depth ("timestamp", "id")
+    // The original session's handshake: messages are decoded (core/decode) in its format, heartbeats and
+    // protocol chatter are left out (their number depends on timing, not on the server), and decoded
+    // values are compared rather than bytes (Socket.IO's 42[...] as JSON, MessagePack as values).
+    std::optional<decode::SessionHints> decodeAs;
 };
 
 Comparison compare(const std::vector<ComparedMessage> originalMessages[2],

@@ -150,6 +150,7 @@ std::optional<ReplayPlan> planReplay(const capture::CaptureStore &store, capture
 
     ReplayPlan plan;
     plan.original = id;
+    plan.hints = {session->subprotocol, session->path};
     plan.url = QUrl(QString::fromLatin1(session->url()));
     for (const http::HeaderField &f : session->request.headers.fields()) {
         if (!regenerated(f.name))

@@ -44,6 +44,7 @@ struct ReplayPlan
     // The original, for the comparison: data messages per direction [fromClient, fromServer], and closes.
     std::vector<ComparedMessage> originalMessages[2];
     CloseSide originalClose[2];
+    decode::SessionHints hints; // the original's subprotocol and path: its messages' format
 
     // "Name: value" replaces the header of that name (or adds it); "Name:" removes it.
     bool setHeader(const QString &line, QString *error = nullptr);

@@ -1697,7 +1697,7 @@ private slots:
             // For the docs: a server that changed (a counter, a field gone, a message missing, another
             // close).
             const auto text = [](const char *s) {
-                return replay::ComparedMessage {1, QByteArray(s), quint64(qstrlen(s)), false};
+                return replay::ComparedMessage {1, QByteArray(s), quint64(qstrlen(s)), false, {}};
             };
             const std::vector<replay::ComparedMessage> before[2] = {
                 {text("subscribe prices"), text("ping")},
@@ -1712,7 +1712,7 @@ private slots:
             const replay::CloseSide closedAfter[2] = {{true, true, 1000, {}},
                                                       {true, false, 1011, "internal error"}};
             ui::CompareView changed(
-                replay::compare(before, after, closedBefore, closedAfter, {{QStringLiteral("ts")}}),
+                replay::compare(before, after, closedBefore, closedAfter, {{QStringLiteral("ts")}, {}}),
                 QStringLiteral("Session 3 replayed as session 7 against ws://staging.example/feed"));
             changed.resize(1000, 420);
             changed.grab().save(dir + QStringLiteral("/socktap-replay-compare.png"));

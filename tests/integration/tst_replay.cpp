@@ -248,7 +248,7 @@ private slots:
         auto plan = replay::planReplay(proxy.store, original, nullptr);
         QVERIFY(plan);
         counter.closeAfter = 2; // the server changed: it now closes earlier, and counts on
-        const ReplayRun run = replayThrough(proxy, *plan, {}, replay::CompareOptions {{"ts"}});
+        const ReplayRun run = replayThrough(proxy, *plan, {}, replay::CompareOptions {{"ts"}, {}});
         QVERIFY2(run.result.error.isEmpty(), qPrintable(run.result.error));
         const replay::DirectionComparison &s = run.comparison.server;
         QCOMPARE(s.pairs.size(), size_t(3));

@@ -10,7 +10,7 @@ namespace {
 
 ComparedMessage text(const QByteArray &payload)
 {
-    return ComparedMessage {1, payload, quint64(payload.size()), false};
+    return ComparedMessage {1, payload, quint64(payload.size()), false, {}};
 }
 
 } // namespace
@@ -20,6 +20,39 @@ class TestComparison final : public QObject
     Q_OBJECT
 
 private slots:
+    void decodedComparisonIgnoresHeartbeats()
+    {
+        // A Socket.IO session replayed: a different number of Engine.IO pings (timing), a new sid, the same
+        // events written with other spacing: equal once decoded, with the sid ignored; an ack whose value
+        // changed is told by its decoded path.
+        const std::vector<ComparedMessage> original[2] = {
+            {text("40"), text("3"), text(R"(420["chat",{"msg":"hi"}])")},
+            {text(R"(0{"sid":"AAA","pingInterval":25000})"), text("2"), text(R"(40{"sid":"s1"})"),
+             text(R"(430[{"ok":true}])")}};
+        const std::vector<ComparedMessage> again[2] = {
+            {text("40"), text("3"), text("3"), text(R"(420[ "chat", { "msg": "hi" } ])")},
+            {text(R"(0{"sid":"BBB","pingInterval":25000})"), text("2"), text("2"), text(R"(40{"sid":"s2"})"),
+             text(R"(430[{"ok":true}])")}};
+        const CloseSide none[2];
+        CompareOptions options {{"sid"}, socktap::decode::SessionHints {{}, "/socket.io/?EIO=4"}};
+        const Comparison same = compare(original, again, none, none, options);
+        QVERIFY2(same.serverMatched(), qPrintable(comparisonText(same)));
+        QCOMPARE(same.server.chatterIgnored, 3);
+        QCOMPARE(same.client.chatterIgnored, 3);
+        QVERIFY2(same.verdict().endsWith("(6 heartbeats ignored)"), qPrintable(same.verdict()));
+        // Byte for byte (no format), the pings misalign everything after them.
+        options.decodeAs.reset();
+        QVERIFY(!compare(original, again, none, none, options).serverMatched());
+
+        std::vector<ComparedMessage> changed[2] = {again[0], again[1]};
+        changed[1].back() = text(R"(430[{"ok":false}])");
+        const Comparison different =
+            compare(original, changed, none, none,
+                    {{"sid"}, socktap::decode::SessionHints {{}, "/socket.io/?EIO=4"}});
+        QCOMPARE(different.server.different, 1);
+        QCOMPARE(different.server.pairs.back().differences, QStringList {"$.args[0].ok: true -> false"});
+    }
+
     void jsonDifferencesByPath()
     {
         const QByteArray a =
@@ -31,7 +64,7 @@ private slots:
                                "$.user.seen: 1 -> 2", "$.new: only in the replay (null)"}));
         // (the original's keys in sorted order, then those only in the replay)
         // Ignored keys at any depth; key order and whitespace never matter.
-        QCOMPARE(payloadDifferences(1, a, b, CompareOptions {{"seen", "id", "items", "new"}}),
+        QCOMPARE(payloadDifferences(1, a, b, CompareOptions {{"seen", "id", "items", "new"}, {}}),
                  QStringList {});
         QCOMPARE(payloadDifferences(1, R"({"a":1,"b":2})", R"({ "b": 2, "a": 1 })"), QStringList {});
     }
@@ -69,8 +102,8 @@ private slots:
     void truncatedAndEvictedPayloads()
     {
         // The capture kept 4 of 10 bytes: the kept part and the whole sizes are compared.
-        const ComparedMessage cut {1, "abcd", 10, false};
-        const ComparedMessage whole {1, "abcdefghij", 10, false};
+        const ComparedMessage cut {1, "abcd", 10, false, {}};
+        const ComparedMessage whole {1, "abcdefghij", 10, false, {}};
         const std::vector<ComparedMessage> a[2] = {{}, {cut}};
         const std::vector<ComparedMessage> b[2] = {{}, {whole}};
         const CloseSide none[2];
@@ -78,14 +111,14 @@ private slots:
         QCOMPARE(c.server.equal, 1);
         QVERIFY(c.server.pairs[0].note.contains("first 4 bytes"));
         // A payload the capture no longer holds cannot be compared: never a match (CI must not pass on it).
-        const ComparedMessage evicted {1, {}, 10, true};
+        const ComparedMessage evicted {1, {}, 10, true, {}};
         const std::vector<ComparedMessage> e[2] = {{}, {evicted}};
         const Comparison notCompared = compare(e, b, none, none);
         QCOMPARE(notCompared.server.uncompared, 1);
         QVERIFY(!notCompared.serverMatched());
         QVERIFY(notCompared.verdict().contains("could not be compared"));
         // Nothing kept of a non-empty payload: likewise.
-        const std::vector<ComparedMessage> nothingKept[2] = {{}, {ComparedMessage {1, {}, 10, false}}};
+        const std::vector<ComparedMessage> nothingKept[2] = {{}, {ComparedMessage {1, {}, 10, false, {}}}};
         QVERIFY(!compare(nothingKept, b, none, none).serverMatched());
     }
 
