@@ -1,5 +1,8 @@
 #include "RuleForm.h"
 
+#include "core/decode/FormatRegistry.h"
+#include "core/decode/JsonFormats.h"
+#include "core/decode/JsonValue.h"
 #include "core/intercept/Rule.h"
 
 #include <QCheckBox>
@@ -63,10 +66,18 @@ RuleForm::RuleForm(QWidget *parent)
     m_payloadMatch->setPlaceholderText(tr("payload contains (case-sensitive)"));
     m_regex = new QLineEdit(this);
     m_regex->setPlaceholderText(tr("regular expression found in the payload; (?i) ignores case"));
+    m_format = new QComboBox(this);
+    m_format->addItem(tr("Any"), QString());
+    for (const QString &name : decode::FormatRegistry::builtin().formatNames())
+        m_format->addItem(name, name);
+    m_decoded = new QLineEdit(this);
+    m_decoded->setPlaceholderText(tr("what it means: event:chat; $.args[0].price=10 (docs/formats.md)"));
+    m_fieldPath = new QLineEdit(this);
+    m_fieldPath->setPlaceholderText(tr("$.args[0].price: a field of the decoded message"));
     m_action = new QComboBox(this);
     for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
-                   intercept::Action::RegexReplace, intercept::Action::Hold, intercept::Action::SetHeader,
-                   intercept::Action::RemoveHeader})
+                   intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
+                   intercept::Action::SetHeader, intercept::Action::RemoveHeader})
         m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
     m_ms = new QSpinBox(this);
     m_ms->setRange(0, 600000);
@@ -97,11 +108,14 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("Type"), m_type);
     m_form->addRow(tr("Payload"), m_payloadMatch);
     m_form->addRow(tr("Regex"), m_regex);
+    m_form->addRow(tr("Format"), m_format);
+    m_form->addRow(tr("Decoded"), m_decoded);
     m_form->addRow(tr("Action"), m_action);
     m_form->addRow(tr("Delay"), m_ms);
     m_form->addRow(tr("Replace with"), m_replacement);
     m_form->addRow(tr("Pattern"), m_pattern);
     m_form->addRow(tr("With"), m_with);
+    m_form->addRow(tr("Field"), m_fieldPath);
     m_form->addRow(tr("Header"), m_header);
     m_form->addRow(tr("Value"), m_value);
     m_form->addRow(tr("On"), m_on);
@@ -133,15 +147,17 @@ void RuleForm::updateRows()
     // Only the fields the action uses: the parser refuses the others, so offering them would only mislead.
     const QString a = actionName();
     const bool header = isHeaderAction();
-    for (QWidget *w :
-         std::initializer_list<QWidget *> {m_direction, m_type, m_payloadMatch, m_regex, m_continue})
+    for (QWidget *w : std::initializer_list<QWidget *> {m_direction, m_type, m_payloadMatch, m_regex,
+                                                        m_format, m_decoded, m_continue})
         m_form->setRowVisible(w, !header);
     m_form->setRowVisible(m_ms, a == QLatin1String("delay"));
     m_form->setRowVisible(m_replacement, a == QLatin1String("replace"));
     m_form->setRowVisible(m_pattern, a == QLatin1String("regex-replace"));
     m_form->setRowVisible(m_with, a == QLatin1String("regex-replace"));
     m_form->setRowVisible(m_header, header);
-    m_form->setRowVisible(m_value, a == QLatin1String("set-header"));
+    m_form->setRowVisible(m_fieldPath, a == QLatin1String("set-field"));
+    // set-header's value is text; set-field's is JSON (10, "text", {"a": 1}), or text when it is not JSON.
+    m_form->setRowVisible(m_value, a == QLatin1String("set-header") || a == QLatin1String("set-field"));
     m_form->setRowVisible(m_on, header);
     m_error->clear();
 }
@@ -163,11 +179,21 @@ void RuleForm::setRule(const QJsonObject &o)
     choose(m_type, match.value(QLatin1String("type")));
     m_payloadMatch->setText(text(match, "payload"));
     m_regex->setText(text(match, "regex"));
+    choose(m_format, match.value(QLatin1String("format")));
+    QStringList queries;
+    for (const QJsonValue &q : match.value(QLatin1String("decoded")).toArray())
+        queries << q.toString();
+    for (const char *shorthand : {"event", "method", "topic"})
+        if (match.contains(QLatin1String(shorthand)))
+            queries << QLatin1String(shorthand) + QLatin1Char(':') + text(match, shorthand);
+    m_decoded->setText(queries.join(QStringLiteral("; ")));
+    m_fieldPath->setText(text(o, "path"));
     m_ms->setValue(o.value(QLatin1String("ms")).toInt(500));
     m_replacement->setPlainText(text(o, "payload"));
     m_pattern->setText(text(o, "pattern"));
     m_with->setText(text(o, "with"));
-    m_value->setText(text(o, "value"));
+    const QJsonValue value = o.value(QLatin1String("value"));
+    m_value->setText(value.isString() || value.isUndefined() ? value.toString() : decode::compactJson(value));
     choose(m_on, o.value(QLatin1String("on")));
     updateRows();
 }
@@ -192,6 +218,13 @@ QJsonObject RuleForm::rule() const
         put(match, "type", m_type->currentData().toString(), QStringLiteral("any"));
         put(match, "payload", m_payloadMatch->text());
         put(match, "regex", m_regex->text());
+        put(match, "format", m_format->currentData().toString());
+        QStringList queries;
+        for (const QString &q : m_decoded->text().split(QLatin1Char(';'), Qt::SkipEmptyParts))
+            if (!q.trimmed().isEmpty())
+                queries << q.trimmed();
+        if (!queries.isEmpty())
+            match[QStringLiteral("decoded")] = QJsonArray::fromStringList(queries);
         if (m_continue->isChecked())
             o[QStringLiteral("continue")] = true;
     }
@@ -205,6 +238,10 @@ QJsonObject RuleForm::rule() const
     } else if (a == QLatin1String("regex-replace")) {
         o[QStringLiteral("pattern")] = m_pattern->text();
         o[QStringLiteral("with")] = m_with->text();
+    } else if (a == QLatin1String("set-field")) {
+        o[QStringLiteral("path")] = m_fieldPath->text();
+        const auto json = decode::parseJson(m_value->text().toUtf8());
+        o[QStringLiteral("value")] = json ? *json : QJsonValue(m_value->text());
     } else if (isHeaderAction()) {
         o[QStringLiteral("header")] = m_header->text();
         if (a == QLatin1String("set-header"))

@@ -62,6 +62,9 @@ private:
     QComboBox *m_type;
     QLineEdit *m_payloadMatch;
     QLineEdit *m_regex;
+    QComboBox *m_format; // what the message must decode as ("" any)
+    QLineEdit *m_decoded; // decoded-field queries, separated by ';'
+    QLineEdit *m_fieldPath; // set-field
     QComboBox *m_action;
     QSpinBox *m_ms;
     QPlainTextEdit *m_replacement;

@@ -37,13 +37,10 @@ std::optional<DecodedQuery> DecodedQuery::parse(const QString &input)
     if (text.startsWith(QLatin1String("$."))) {
         q.m_kind = Kind::Path;
         const qsizetype eq = text.indexOf(QLatin1Char('='));
-        const QString path = text.mid(2, eq < 0 ? -1 : eq - 2);
-        static const QRegularExpression part(QStringLiteral(R"(([^.\[\]]+)|\[(\d+)\])"));
-        for (auto it = part.globalMatch(path); it.hasNext();) {
-            const auto m = it.next();
-            q.m_path << (m.captured(1).isEmpty() ? QLatin1Char('[') + m.captured(2) + QLatin1Char(']')
-                                                 : m.captured(1));
-        }
+        const auto path = parseJsonPath(eq < 0 ? text : text.left(eq));
+        if (!path)
+            return std::nullopt;
+        q.m_path = *path;
         if (q.m_path.isEmpty())
             return std::nullopt;
         if (eq >= 0)
@@ -116,16 +113,8 @@ bool DecodedQuery::matches(const Decoded &d) const
     case Kind::Summary:
         return m_value.match(d.summary).hasMatch();
     case Kind::Path: {
-        QJsonValue at = d.value;
-        for (const QString &step : m_path) {
-            if (step.startsWith(QLatin1Char('[')))
-                at = at.toArray().at(step.mid(1, step.size() - 2).toLongLong());
-            else
-                at = at.toObject().value(step);
-            if (at.isUndefined())
-                return false;
-        }
-        return valueMatches(at);
+        const QJsonValue at = valueAt(d.value, m_path);
+        return !at.isUndefined() && valueMatches(at);
     }
     case Kind::Field:
         return anyField(d.value, 0);

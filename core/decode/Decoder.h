@@ -7,6 +7,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <optional>
 
 namespace socktap::decode {
 
@@ -31,6 +32,8 @@ public:
     virtual ~Decoder() = default;
     // The format's name as exports write it: "socket.io", "graphql-transport-ws", ...
     virtual QString name() const = 0;
+    // The format names its results carry (Socket.IO's decoder also gives "engine.io" for heartbeats).
+    virtual QStringList formats() const { return {name()}; }
     // Messages of one session come in capture order; `state` is what newState() made for that session
     // (null when the format keeps none). A message that is not in this format gets `error` set and no
     // format: the caller falls back (JSON, text, hex) and shows why.
@@ -39,6 +42,18 @@ public:
     // Content detection on a session's first messages: true when this message is unmistakably this
     // format (a Socket.IO open packet, a SockJS "o"). Never true for what a plainer format also explains.
     virtual bool recognises(const Message &) const { return false; }
+    // The reverse, for rules that edit a decoded field and for compose: `value` (what decode() gave for
+    // `original`, changed) as a payload in this format, framed as `original` was (its namespace and ack id,
+    // its record separator). nullopt with `error` when the format or that message cannot be re-encoded.
+    virtual std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
+                                             QString *error) const
+    {
+        Q_UNUSED(original);
+        Q_UNUSED(value);
+        if (error)
+            *error = QStringLiteral("%1 messages cannot be re-encoded yet").arg(name());
+        return std::nullopt;
+    }
 };
 
 } // namespace socktap::decode

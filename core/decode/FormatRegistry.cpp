@@ -65,6 +65,15 @@ QStringList FormatRegistry::names() const
     return out;
 }
 
+QStringList FormatRegistry::formatNames() const
+{
+    QStringList out;
+    for (const Entry &e : m_entries)
+        out << e.decoder->formats();
+    out.removeDuplicates();
+    return out;
+}
+
 const Decoder *FormatRegistry::fromHandshake(const SessionHints &hints) const
 {
     if (!hints.subprotocol.isEmpty()) {

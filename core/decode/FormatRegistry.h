@@ -25,6 +25,8 @@ public:
 
     const Decoder *find(const QString &name) const;
     QStringList names() const;
+    // Every format name a decoded message can carry (names() and "engine.io"): what rules can match.
+    QStringList formatNames() const;
     // What the handshake names: the subprotocol first, then the URL; null when neither does.
     const Decoder *fromHandshake(const SessionHints &hints) const;
     // The first format, in registration order, that recognises this message; null for none.

@@ -3,6 +3,8 @@
 #include "JsonFormats.h"
 #include "JsonValue.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QJsonObject>
 
 namespace socktap::decode {
@@ -18,6 +20,14 @@ std::optional<QJsonValue> jsonMessage(const Message &message, Decoded &d, const 
     if (!value)
         d.error = format + QStringLiteral(": ") + error;
     return value;
+}
+
+QByteArray compactJson(const QJsonValue &value)
+{
+    if (value.isObject())
+        return QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact);
+    const QByteArray wrapped = QJsonDocument(QJsonArray {value}).toJson(QJsonDocument::Compact);
+    return wrapped.mid(1, wrapped.size() - 2); // [x] -> x
 }
 
 Decoded JsonDecoder::decode(const Message &message, DecoderState *) const

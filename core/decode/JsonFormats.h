@@ -11,12 +11,19 @@
 
 namespace socktap::decode {
 
+// A value as compact JSON text (scalars too). Objects' keys come out sorted (QJsonObject keeps no order).
+QByteArray compactJson(const QJsonValue &value);
+
 class JsonRpcDecoder final : public Decoder
 {
 public:
     QString name() const override { return QStringLiteral("json-rpc"); }
     Decoded decode(const Message &message, DecoderState *state) const override;
     bool recognises(const Message &message) const override;
+    std::optional<QByteArray> encode(const Message &, const QJsonValue &value, QString *) const override
+    {
+        return compactJson(value);
+    }
 };
 
 class GraphqlDecoder final : public Decoder
@@ -30,6 +37,10 @@ public:
     Decoded decode(const Message &message, DecoderState *state) const override;
     std::unique_ptr<DecoderState> newState(const SessionHints &) const override;
     bool recognises(const Message &message) const override;
+    std::optional<QByteArray> encode(const Message &, const QJsonValue &value, QString *) const override
+    {
+        return compactJson(value);
+    }
 
 private:
     Protocol m_protocol;
@@ -41,6 +52,9 @@ public:
     QString name() const override { return QStringLiteral("phoenix"); }
     Decoded decode(const Message &message, DecoderState *state) const override;
     bool recognises(const Message &message) const override;
+    // V2's array when the original was one, else V1's object.
+    std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
+                                     QString *error) const override;
 };
 
 class ActionCableDecoder final : public Decoder
@@ -56,6 +70,10 @@ class JsonDecoder final : public Decoder
 public:
     QString name() const override { return QStringLiteral("json"); }
     Decoded decode(const Message &message, DecoderState *state) const override;
+    std::optional<QByteArray> encode(const Message &, const QJsonValue &value, QString *) const override
+    {
+        return compactJson(value);
+    }
 };
 
 // The JSON document of a text message, or nullopt with `d.error` set.

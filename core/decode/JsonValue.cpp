@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 
 #include <cmath>
 
@@ -64,6 +65,69 @@ QString brief(const QJsonValue &value, int maxChars)
     if (s.size() > maxChars)
         s = s.left(maxChars - 1) + QChar(0x2026);
     return s;
+}
+
+std::optional<QStringList> parseJsonPath(const QString &text)
+{
+    if (!text.startsWith(QLatin1String("$.")) && text != QLatin1String("$"))
+        return std::nullopt;
+    QStringList steps;
+    static const QRegularExpression part(QStringLiteral(R"(([^.\[\]]+)|\[(\d+)\])"));
+    for (auto it = part.globalMatch(text.mid(2)); it.hasNext();) {
+        const auto m = it.next();
+        steps << (m.captured(1).isEmpty() ? QLatin1Char('[') + m.captured(2) + QLatin1Char(']')
+                                          : m.captured(1));
+    }
+    if (steps.isEmpty() && text != QLatin1String("$"))
+        return std::nullopt;
+    return steps;
+}
+
+QJsonValue valueAt(const QJsonValue &root, const QStringList &path)
+{
+    QJsonValue at = root;
+    for (const QString &step : path) {
+        if (step.startsWith(QLatin1Char('[')))
+            at = at.isArray() ? at.toArray().at(step.mid(1, step.size() - 2).toLongLong()) : QJsonValue();
+        else
+            at = at.isObject() ? at.toObject().value(step) : QJsonValue(QJsonValue::Undefined);
+        if (at.isUndefined())
+            break;
+    }
+    return at;
+}
+
+std::optional<QJsonValue> withValueAt(const QJsonValue &root, const QStringList &path,
+                                      const QJsonValue &value)
+{
+    if (path.isEmpty())
+        return value;
+    const QString &step = path.first();
+    const QStringList rest = path.mid(1);
+    if (step.startsWith(QLatin1Char('['))) {
+        if (!root.isArray())
+            return std::nullopt;
+        QJsonArray a = root.toArray();
+        const qsizetype i = step.mid(1, step.size() - 2).toLongLong();
+        if (i < 0 || i >= a.size())
+            return std::nullopt;
+        const auto inner = withValueAt(a.at(i), rest, value);
+        if (!inner)
+            return std::nullopt;
+        a[i] = *inner;
+        return a;
+    }
+    if (!root.isObject())
+        return std::nullopt;
+    QJsonObject o = root.toObject();
+    const QJsonValue child = o.value(step);
+    if (child.isUndefined() && !rest.isEmpty())
+        return std::nullopt;
+    const auto inner = withValueAt(child, rest, value);
+    if (!inner)
+        return std::nullopt;
+    o[step] = *inner;
+    return o;
 }
 
 QString countOf(qsizetype n, const char *noun)

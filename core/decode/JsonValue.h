@@ -7,6 +7,7 @@
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -16,6 +17,13 @@ namespace socktap::decode {
 std::optional<QJsonValue> parseJson(QByteArrayView text, QString *error = nullptr);
 // A value as a short summary word: strings quoted, numbers as written, containers as [N]/{N}.
 QString brief(const QJsonValue &value, int maxChars = 40);
+// "$.args[0].price" as its steps: object keys, and array indexes written "[N]"; nullopt when it is no path.
+std::optional<QStringList> parseJsonPath(const QString &path);
+// The value at a path (undefined when absent), and a copy of `root` with the value at `path` replaced (or
+// added, for an object key); nullopt when the path runs through something that is not a container.
+QJsonValue valueAt(const QJsonValue &root, const QStringList &path);
+std::optional<QJsonValue> withValueAt(const QJsonValue &root, const QStringList &path,
+                                      const QJsonValue &value);
 // "1 arg", "2 args".
 QString countOf(qsizetype n, const char *noun);
 // The value of `key` in an object as a string (numbers written without a fraction when whole).

@@ -9,6 +9,21 @@
 
 namespace socktap::decode {
 
+std::optional<QByteArray> PhoenixDecoder::encode(const Message &original, const QJsonValue &value,
+                                                 QString *error) const
+{
+    const QJsonObject m = value.toObject();
+    if (!m.contains("topic") || !m.contains("event")) {
+        if (error)
+            *error = QStringLiteral("phoenix: a message needs topic and event");
+        return std::nullopt;
+    }
+    if (original.payload.startsWith('['))
+        return compactJson(QJsonArray {m.value("join_ref"), m.value("ref"), m.value("topic"),
+                                       m.value("event"), m.value("payload")});
+    return compactJson(m);
+}
+
 bool PhoenixDecoder::recognises(const Message &message) const
 {
     return !message.fromServer && !message.binary

@@ -1,5 +1,6 @@
 #include "SignalR.h"
 
+#include "JsonFormats.h"
 #include "JsonValue.h"
 #include "MsgPack.h"
 
@@ -141,6 +142,21 @@ bool SignalRDecoder::recognises(const Message &message) const
 {
     return !message.fromServer && !message.binary && message.payload.startsWith("{\"protocol\":")
         && message.payload.endsWith(RecordSeparator);
+}
+
+std::optional<QByteArray> SignalRDecoder::encode(const Message &original, const QJsonValue &value,
+                                                 QString *error) const
+{
+    if (original.binary) {
+        if (error)
+            *error = QStringLiteral("signalr: the MessagePack hub protocol is not re-encoded yet");
+        return std::nullopt;
+    }
+    QByteArray out;
+    const QJsonArray records = value.isArray() ? value.toArray() : QJsonArray {value};
+    for (const QJsonValue &record : records)
+        out += compactJson(record) + RecordSeparator;
+    return out;
 }
 
 Decoded SignalRDecoder::decode(const Message &message, DecoderState *rawState) const

@@ -1,6 +1,7 @@
 #include "SocketIo.h"
 
 #include "EngineIo.h"
+#include "JsonFormats.h"
 #include "JsonValue.h"
 
 #include <QJsonArray>
@@ -143,6 +144,27 @@ bool SocketIoDecoder::recognises(const Message &message) const
 {
     // The server's first message: Engine.IO open, `0{"sid":...,"pingInterval":...}`.
     return message.fromServer && !message.binary && message.payload.startsWith("0{\"sid\":");
+}
+
+std::optional<QByteArray> SocketIoDecoder::encode(const Message &original, const QJsonValue &value,
+                                                  QString *error) const
+{
+    const QJsonObject o = value.toObject();
+    const QString type = o.value("type").toString();
+    const QByteArrayView p = original.payload;
+    const qsizetype json = p.indexOf('[');
+    if (original.binary || (type != QLatin1String("event") && type != QLatin1String("ack")) || json < 0
+        || !p.startsWith("4") || p.size() < 2 || (p[1] != '2' && p[1] != '3')) {
+        if (error)
+            *error = QStringLiteral("socket.io: only text events and acks are re-encoded (not %1)")
+                         .arg(type.isEmpty() ? QStringLiteral("this packet") : type);
+        return std::nullopt;
+    }
+    QJsonArray args = o.value("args").toArray();
+    if (type == QLatin1String("event"))
+        args.prepend(o.value("event"));
+    // The header as it was: "4" (message), "2"/"3", then namespace and ack id.
+    return p.first(json).toByteArray() + compactJson(args);
 }
 
 Decoded SocketIoDecoder::decode(const Message &message, DecoderState *rawState) const

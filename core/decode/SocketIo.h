@@ -10,9 +10,14 @@ class SocketIoDecoder final : public Decoder
 {
 public:
     QString name() const override { return QStringLiteral("socket.io"); }
+    QStringList formats() const override { return {name(), QStringLiteral("engine.io")}; }
     Decoded decode(const Message &message, DecoderState *state) const override;
     std::unique_ptr<DecoderState> newState(const SessionHints &hints) const override;
     bool recognises(const Message &message) const override;
+    // Events and acks: the original's header (Engine.IO and Socket.IO types, namespace, ack id) and the new
+    // arguments. Binary packets (their attachments follow) are not re-encoded.
+    std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
+                                     QString *error) const override;
 };
 
 } // namespace socktap::decode

@@ -1,5 +1,6 @@
 #include "Stomp.h"
 
+#include "JsonFormats.h"
 #include "JsonValue.h"
 
 #include <QJsonArray>
@@ -165,6 +166,37 @@ bool decodeFrames(QByteArrayView data, Decoded &d, QJsonArray &values, QStringLi
 }
 
 } // namespace
+
+std::optional<QByteArray> StompDecoder::encode(const Message &, const QJsonValue &value, QString *error) const
+{
+    const QJsonObject frame = value.toObject();
+    const QString command = frame.value("command").toString();
+    if (m_sockJs || command.isEmpty()) {
+        if (error)
+            *error =
+                QStringLiteral("stomp: only one bare frame is re-encoded (not SockJS, not several frames)");
+        return std::nullopt;
+    }
+    const QJsonValue bodyValue = frame.value("body");
+    const QByteArray body = bodyValue.isUndefined() ? QByteArray()
+        : bodyValue.isString()                      ? bodyValue.toString().toUtf8()
+                                                    : compactJson(bodyValue);
+    const bool escape = command != QLatin1String("CONNECT") && command != QLatin1String("CONNECTED");
+    const auto escaped = [escape](const QString &s) {
+        QByteArray b = s.toUtf8();
+        if (escape)
+            b.replace('\\', "\\\\").replace('\r', "\\r").replace('\n', "\\n").replace(':', "\\c");
+        return b;
+    };
+    QByteArray out = command.toUtf8() + '\n';
+    const QJsonObject headers = frame.value("headers").toObject();
+    for (auto it = headers.begin(); it != headers.end(); ++it) {
+        const QString v = it.key() == QLatin1String("content-length") ? QString::number(body.size())
+                                                                      : it.value().toString();
+        out += escaped(it.key()) + ':' + escaped(v) + '\n';
+    }
+    return out + '\n' + body + '\0';
+}
 
 bool StompDecoder::recognises(const Message &message) const
 {

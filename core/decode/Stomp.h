@@ -14,8 +14,12 @@ public:
         : m_sockJs(sockJs)
     { }
     QString name() const override { return m_sockJs ? QStringLiteral("sockjs") : QStringLiteral("stomp"); }
+    QStringList formats() const override { return {name(), QStringLiteral("stomp")}; }
     Decoded decode(const Message &message, DecoderState *state) const override;
     bool recognises(const Message &message) const override;
+    // One bare frame: command, headers (escaped as 1.2 asks, content-length kept true) and body.
+    std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
+                                     QString *error) const override;
 
 private:
     bool m_sockJs;

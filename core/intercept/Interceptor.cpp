@@ -1,5 +1,7 @@
 #include "Interceptor.h"
 
+#include "core/decode/FormatRegistry.h"
+#include "core/decode/JsonValue.h"
 #include "core/ws/Frame.h"
 
 #include <algorithm>
@@ -23,7 +25,8 @@ bool contains(QByteArrayView haystack, const QByteArray &needle,
 
 } // namespace
 
-Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path)
+Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path,
+                         QByteArrayView subprotocol)
     : m_rules(std::move(rules))
 {
     if (!m_rules)
@@ -36,6 +39,10 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
         if (!r.match.payload.isEmpty())
             a.payload.emplace(r.match.payload.constBegin(), r.match.payload.constEnd());
         m_applicable.push_back(std::move(a));
+        if (r.needsDecoding() && !m_decoder)
+            m_decoder = std::make_unique<decode::SessionDecoder>(
+                decode::FormatRegistry::builtin(),
+                decode::SessionHints {subprotocol.toByteArray(), path.toByteArray()});
         for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
             if (r.matchesSender(d))
                 m_ruleFor[capture::directionIndex(d)] = true;
@@ -43,9 +50,38 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
     }
 }
 
-Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload) const
+std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::Decoded &decoded,
+                                                Direction from, quint8 opcode, QByteArrayView payload,
+                                                QString *why) const
+{
+    // The session's own decoder re-encodes (SockJS's STOMP goes back into SockJS framing); a message that
+    // fell back to JSON is JSON.
+    const decode::Decoder *format = decoded.format == QLatin1String("json")
+        ? decode::FormatRegistry::builtin().find(decoded.format)
+        : m_decoder->format();
+    if (!decoded.decoded() || !format) {
+        *why = decoded.decoded() ? QStringLiteral("%1 messages cannot be re-encoded yet").arg(decoded.format)
+                                 : QStringLiteral("the message did not decode");
+        return std::nullopt;
+    }
+    const auto changed = decode::withValueAt(decoded.value, rule.fieldPath, rule.fieldValue);
+    if (!changed) {
+        *why = QStringLiteral("%1 is not in this message").arg(rule.fieldPathText);
+        return std::nullopt;
+    }
+    return format->encode({payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient},
+                          *changed, why);
+}
+
+Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload)
 {
     Verdict v;
+    // Every gated data message goes through the decoder, in order, whether or not a rule looks at it:
+    // formats with state (MQTT's stream, Socket.IO's attachments) must see them all.
+    std::optional<decode::Decoded> decoded;
+    if (m_decoder && (opcode == quint8(ws::Opcode::Text) || opcode == quint8(ws::Opcode::Binary)))
+        decoded = m_decoder->decode(
+            m_decoded++, {payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient});
     // Pausing a direction holds its data messages (Ping and Pong too when asked); the relay lets Ping and
     // Pong pass what is held, and holds a Close behind held messages for the user to decide.
     const bool pingPong = opcode == quint8(ws::Opcode::Ping) || opcode == quint8(ws::Opcode::Pong);
@@ -60,6 +96,8 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
         if (a.payload && !contains(current, r.match.payload, *a.payload))
             continue; // the cheap test first; matchesMessage repeats it only for a rule that matches
         if (!r.matchesMessage(from, opcode, current))
+            continue;
+        if (r.needsDecoding() && (!decoded || !r.matchesDecoded(*decoded)))
             continue;
         const QString label = r.label(i + 1);
         switch (r.action) {
@@ -93,6 +131,19 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             }
             v.hold = true;
             break;
+        case Action::SetField: {
+            QString why;
+            auto changed = setField(r, *decoded, from, opcode, payload, &why);
+            if (!changed) {
+                // Forwarded as it came, and the record says why the edit did not happen.
+                v.notes.append(QStringLiteral("%1: set-field not applied: %2").arg(label, why));
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
+            v.payload = std::move(*changed);
+            break;
+        }
         case Action::SetHeader:
         case Action::RemoveHeader:
             continue; // handshake rules are not message rules

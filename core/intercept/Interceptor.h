@@ -5,6 +5,8 @@
 
 #include "Rule.h"
 
+#include "core/decode/SessionDecoder.h"
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,8 +29,10 @@ class Interceptor
 {
 public:
     Interceptor() = default;
-    // The rules that can apply to a session with this target are picked once, here.
-    Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path);
+    // The rules that can apply to a session with this target are picked once, here. `subprotocol`: the one
+    // the handshake agreed, for rules on what messages mean (their format).
+    Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path,
+                QByteArrayView subprotocol = {});
 
     // Whether messages sent by `from` must meet decide() before they are forwarded. When false the relay
     // forwards bytes as they arrive, without waiting for a message to complete.
@@ -48,7 +52,8 @@ public:
     bool paused(capture::Direction from) const { return m_paused[capture::directionIndex(from)]; }
 
     // First matching rule wins unless it says "continue"; a paused direction holds every data message.
-    Verdict decide(capture::Direction from, quint8 opcode, QByteArrayView payload) const;
+    // Not const: rules on what messages mean decode each gated data message in order (stateful formats).
+    Verdict decide(capture::Direction from, quint8 opcode, QByteArrayView payload);
 
 private:
     struct Applicable
@@ -58,7 +63,15 @@ private:
         // tests every message against every rule, so this is the relay's hot spot.
         std::optional<std::boyer_moore_horspool_searcher<const char *>> payload;
     };
+    // set-field: the decoded value changed and re-encoded; nullopt with `why` when it cannot be.
+    std::optional<QByteArray> setField(const Rule &rule, const decode::Decoded &decoded,
+                                       capture::Direction from, quint8 opcode, QByteArrayView payload,
+                                       QString *why) const;
+
     std::shared_ptr<const RuleSet> m_rules;
+    // Only when an applicable rule needs what messages mean: the relay's path decodes nothing otherwise.
+    std::unique_ptr<decode::SessionDecoder> m_decoder;
+    quint64 m_decoded = 0; // messages given to m_decoder
     std::vector<Applicable> m_applicable; // enabled message rules whose host and path match this session
     bool m_ruleFor[2] = {false, false};
     bool m_paused[2] = {false, false};

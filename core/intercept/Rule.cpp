@@ -158,6 +158,16 @@ bool Rule::matchesMessage(Direction from, quint8 opcode, QByteArrayView payload)
     return re.match(subject).hasMatch();
 }
 
+bool Rule::matchesDecoded(const decode::Decoded &decoded) const
+{
+    if (!match.format.isEmpty() && decoded.format != match.format)
+        return false;
+    for (const decode::DecodedQuery &q : match.decoded)
+        if (!q.matches(decoded))
+            return false;
+    return true;
+}
+
 QByteArray regexReplace(const QRegularExpression &pattern, const QString &with, QByteArrayView payload)
 {
     if (!pattern.isValid())

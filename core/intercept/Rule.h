@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
+#include "core/decode/DecodedQuery.h"
 #include "core/http/HttpHead.h"
 
 #include <QJsonObject>
@@ -28,6 +29,7 @@ enum class Action : quint8 {
     Hold, // a breakpoint: held until the user forwards, edits or drops it (the window only)
     SetHeader, // handshake: set `name` to `value` on the request or response head
     RemoveHeader, // handshake: remove every `name` field
+    SetField, // the decoded value's field at `path` set to `value`, re-encoded in the message's format
 };
 const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
 
@@ -40,6 +42,11 @@ struct Match
     QByteArray payload; // substring, empty: any
     QString regexText; // empty: none
     QRegularExpression regex; // compiled regexText
+    // What the message means (core/decode): the format it must decode as, and conditions on its decoded
+    // value ("event:chat", "$.args[0].price=10"; "event", "method" and "topic" are shorthands for them).
+    QString format;
+    QStringList decodedTexts;
+    std::vector<decode::DecodedQuery> decoded;
 };
 
 struct Rule
@@ -56,12 +63,22 @@ struct Rule
     QByteArray headerName; // SetHeader, RemoveHeader
     QByteArray headerValue; // SetHeader
     HeadSide on = HeadSide::Request; // SetHeader, RemoveHeader
+    QString fieldPathText; // SetField: "$.args[0].price"
+    QStringList fieldPath;
+    QJsonValue fieldValue; // SetField: any JSON value
     bool continueAfter = false; // "continue": true: later rules are tried too
     // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
     // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).
     bool holdPingPong = false;
 
     bool isHeaderRule() const { return action == Action::SetHeader || action == Action::RemoveHeader; }
+    // Whether applying it needs the message decoded (a format or decoded condition, or set-field).
+    bool needsDecoding() const
+    {
+        return !match.format.isEmpty() || !match.decoded.empty() || action == Action::SetField;
+    }
+    // The format and decoded conditions, on the message decoded in its session's format.
+    bool matchesDecoded(const decode::Decoded &decoded) const;
     // "rule 2 'strip tokens'" (1-based index; the name only when there is one).
     QString label(int index) const;
     // Host and path only: whether this rule can ever apply to a session with this target.

@@ -26,6 +26,7 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"hold", Action::Hold},
     {"set-header", Action::SetHeader},
     {"remove-header", Action::RemoveHeader},
+    {"set-field", Action::SetField},
 };
 inline constexpr Spelling<SenderMatch> SenderSpellings[] = {
     {"client", SenderMatch::Client}, {"server", SenderMatch::Server}, {"both", SenderMatch::Both}};

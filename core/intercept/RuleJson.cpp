@@ -4,6 +4,9 @@
 
 #include "RuleInternal.h"
 
+#include "core/decode/FormatRegistry.h"
+#include "core/decode/JsonValue.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -38,11 +41,14 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
     return out;
 }
 
-const QStringList RuleFields = {"name",    "enabled", "continue", "match", "action", "ms",          "payload",
-                                "pattern", "with",    "header",   "value", "on",     "holdPingPong"};
-const QStringList MatchFields = {"host", "path", "direction", "type", "payload", "regex"};
+const QStringList RuleFields = {"name",  "enabled", "continue",     "match", "action",
+                                "ms",    "payload", "pattern",      "with",  "header",
+                                "value", "on",      "holdPingPong", "path"};
+const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
+                                 "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
-const QStringList MessageMatchFields = {"direction", "type", "payload", "regex"};
+const QStringList MessageMatchFields = {"direction", "type",  "payload", "regex", "format",
+                                        "decoded",   "event", "method",  "topic"};
 
 // The fields beyond name, enabled, continue, match and action that each action reads. Any other known
 // field is refused, so that a leftover "ms" on a drop rule is noticed rather than ignored.
@@ -63,6 +69,8 @@ QStringList actionFields(Action a)
         return {"header", "value", "on"};
     case Action::RemoveHeader:
         return {"header", "on"};
+    case Action::SetField:
+        return {"path", "value"};
     }
     return {};
 }
@@ -211,6 +219,48 @@ private:
     QString m_error;
 };
 
+// "format", "decoded" (a list of docs/formats.md queries) and the shorthands "event", "method", "topic".
+bool readDecodedMatch(FieldReader &r, Match *m)
+{
+    if (!r.text(QStringLiteral("format"), &m->format))
+        return false;
+    const QStringList formats = decode::FormatRegistry::builtin().formatNames();
+    if (!m->format.isEmpty() && !formats.contains(m->format))
+        return r.fail(QStringLiteral("format"),
+                      QStringLiteral("unknown format '%1' (expected %2)").arg(m->format, oneOf(formats)));
+    QStringList texts;
+    const QJsonValue decoded = r.value(QStringLiteral("decoded"));
+    if (!decoded.isUndefined()) {
+        const QJsonArray list = decoded.isString() ? QJsonArray {decoded} : decoded.toArray();
+        if ((!decoded.isString() && !decoded.isArray()) || list.isEmpty())
+            return r.fail(QStringLiteral("decoded"), QStringLiteral("expected a query or a list of them"));
+        for (const QJsonValue &v : list) {
+            if (!v.isString())
+                return r.fail(QStringLiteral("decoded"), QStringLiteral("expected strings (queries)"));
+            texts << v.toString();
+        }
+    }
+    for (const char *shorthand : {"event", "method", "topic"}) {
+        QString value;
+        if (!r.text(QLatin1String(shorthand), &value))
+            return false;
+        if (r.has(QLatin1String(shorthand)))
+            texts << QLatin1String(shorthand) + QLatin1Char(':') + value;
+    }
+    for (const QString &text : texts) {
+        const auto query = decode::DecodedQuery::parse(text);
+        if (!query)
+            return r.fail(QStringLiteral("decoded"),
+                          QStringLiteral("'%1' is not a query (expected FIELD:VALUE or $.path[=VALUE], "
+                                         "docs/formats.md)")
+                              .arg(text));
+        m->decoded.push_back(*query);
+    }
+    // Only the "decoded" list is written back: the shorthands become queries in it.
+    m->decodedTexts = texts;
+    return true;
+}
+
 bool readMatch(const QJsonObject &object, bool headerRule, Match *m, QString *error)
 {
     FieldReader r(object, QStringLiteral("match."));
@@ -223,7 +273,7 @@ bool readMatch(const QJsonObject &object, bool headerRule, Match *m, QString *er
         && r.choice(QStringLiteral("direction"), "direction", SenderSpellings, &m->sender)
         && r.choice(QStringLiteral("type"), "type", TypeSpellings, &m->type)
         && r.bytes(QStringLiteral("payload"), &m->payload)
-        && r.regex(QStringLiteral("regex"), &m->regexText, &m->regex);
+        && r.regex(QStringLiteral("regex"), &m->regexText, &m->regex) && readDecodedMatch(r, m);
     if (!ok)
         *error = r.error();
     return ok;
@@ -352,6 +402,23 @@ bool readActionFields(FieldReader &r, Rule *rule)
     case Action::SetHeader:
     case Action::RemoveHeader:
         return readHeader(r, rule);
+    case Action::SetField: {
+        for (const QString &key : {QStringLiteral("path"), QStringLiteral("value")}) {
+            if (!r.has(key))
+                return r.fail(key, QStringLiteral("missing (action 'set-field' needs it)"));
+        }
+        if (!r.text(QStringLiteral("path"), &rule->fieldPathText))
+            return false;
+        const auto path = decode::parseJsonPath(rule->fieldPathText);
+        if (!path || path->isEmpty())
+            return r.fail(
+                QStringLiteral("path"),
+                QStringLiteral("'%1' is not a JSON path into the decoded value (like $.args[0].price)")
+                    .arg(rule->fieldPathText));
+        rule->fieldPath = *path;
+        rule->fieldValue = r.value(QStringLiteral("value"));
+        return true;
+    }
     }
     return true;
 }
@@ -395,6 +462,10 @@ QJsonObject matchToJson(const Match &m)
         o[QStringLiteral("payload")] = QString::fromUtf8(m.payload);
     if (!m.regexText.isEmpty())
         o[QStringLiteral("regex")] = m.regexText;
+    if (!m.format.isEmpty())
+        o[QStringLiteral("format")] = m.format;
+    if (!m.decodedTexts.isEmpty())
+        o[QStringLiteral("decoded")] = QJsonArray::fromStringList(m.decodedTexts);
     return o;
 }
 
@@ -435,6 +506,10 @@ QJsonObject ruleToJson(const Rule &r)
     case Action::RegexReplace:
         o[QStringLiteral("pattern")] = r.patternText;
         o[QStringLiteral("with")] = r.with;
+        break;
+    case Action::SetField:
+        o[QStringLiteral("path")] = r.fieldPathText;
+        o[QStringLiteral("value")] = r.fieldValue;
         break;
     case Action::Drop:
     case Action::Hold:

@@ -70,7 +70,7 @@ void WebSocketSession::followRules()
     m_rulesGeneration = generation;
     const capture::SessionInfo &s = *m_owner.session;
     intercept::Interceptor next =
-        hub ? intercept::Interceptor(hub->rules(), s.host, s.path) : intercept::Interceptor();
+        hub ? intercept::Interceptor(hub->rules(), s.host, s.path, s.subprotocol) : intercept::Interceptor();
     for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient})
         next.setPaused(d, m_interceptor.paused(d), m_interceptor.pausesPingPong(d)); // the user's pauses kept
     m_interceptor = std::move(next);

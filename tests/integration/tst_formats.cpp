@@ -7,9 +7,11 @@
 #include "support/SocktapProcess.h"
 
 #include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 
 using namespace socktap::test;
 
@@ -133,6 +135,39 @@ private slots:
         QVERIFY2(pings >= 2 && pongs >= 2, qPrintable(all));
         const QJsonObject open = find(list, QStringLiteral("open sid="), "server");
         QCOMPARE(open["decoded"]["format"].toString(), QStringLiteral("engine.io"));
+    }
+
+    void aRuleEditsAnEventArgument()
+    {
+        // A set-field rule on what the message means: the server receives the edited argument (its ack
+        // echoes it), the session goes on (namespace, binary upload, heartbeats), and the capture keeps both.
+        QTemporaryDir dir;
+        const QString rules = dir.filePath(QStringLiteral("rules.json"));
+        QFile file(rules);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"rules": [{"name": "reprice", "match": {"direction": "client", "format": "socket.io",
+                      "event": "chat"}, "action": "set-field", "path": "$.args[0].price", "value": 99}]})");
+        file.close();
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("socketio-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--rules", rules, "--listen", "127.0.0.1:0",
+                               "--reverse", QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        const QByteArray client =
+            runClient(QStringLiteral("socketio-client.mjs"),
+                      {QStringLiteral("http://127.0.0.1:%1").arg(socktap.port), QStringLiteral("500")});
+        QVERIFY2(client.contains(R"(ack {"ok":true,"echo":{"msg":"hi","price":99}})"), client.constData());
+        QVERIFY(client.contains("admin kicked bob"));
+        QVERIFY(client.contains("\ndone"));
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QJsonObject chat = find(list, QStringLiteral("emit \"chat\""), "client");
+        QVERIFY2(!chat.isEmpty(), qPrintable(decodedSummaries(list)));
+        QCOMPARE(chat["changes"].toArray(), (QJsonArray {"edited"}));
+        QCOMPARE(chat["note"].toString(), QStringLiteral("rule 1 'reprice': set-field"));
+        QCOMPARE(chat["decoded"]["value"]["args"][0]["price"].toInt(), 99); // what was sent on
+        QVERIFY(
+            chat["originalText"].toString().contains(QLatin1String("\"price\":10"))); // what the client sent
     }
 
     void graphqlThroughSocktap()

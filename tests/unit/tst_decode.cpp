@@ -100,6 +100,9 @@ private slots:
     void notTheSessionsFormat();
     void decodedJson();
     void queries();
+    void encodeRoundTrips_data();
+    void encodeRoundTrips();
+    void editAFieldAndReencode();
     void badInputNeverCrashes();
 };
 
@@ -745,6 +748,69 @@ void TestDecode::queries()
     QVERIFY(!DecodedQuery::parse(QStringLiteral("hello world")));
     QVERIFY(!DecodedQuery::parse(QStringLiteral("http://example.com")));
     QVERIFY(!DecodedQuery::parse(QStringLiteral("$.")));
+}
+
+void TestDecode::encodeRoundTrips_data()
+{
+    // encode(decode(x)) == x, for messages whose objects' keys are in sorted order (the order QJsonObject
+    // writes them in; a peer reads JSON objects without regard to order).
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QByteArray>("payload");
+    QTest::newRow("socket.io event") << "socket.io" << QByteArray(R"(421["chat",{"msg":"hi","price":10}])");
+    QTest::newRow("socket.io namespace") << "socket.io" << QByteArray(R"(42/admin,7["kick","bob"])");
+    QTest::newRow("socket.io ack") << "socket.io" << QByteArray(R"(431[true,null])");
+    QTest::newRow("json-rpc") << "json-rpc"
+                              << QByteArray(R"({"id":1,"jsonrpc":"2.0","method":"a","params":[1]})");
+    QTest::newRow("graphql") << "graphql-transport-ws"
+                             << QByteArray(R"({"id":"1","payload":{"data":{"a":1}},"type":"next"})");
+    QTest::newRow("phoenix v2") << "phoenix"
+                                << QByteArray(R"(["3","4","room:lobby","new_msg",{"body":"hi"}])");
+    QTest::newRow("phoenix v1") << "phoenix"
+                                << QByteArray(R"({"event":"e","payload":{},"ref":"1","topic":"t"})");
+    QTest::newRow("signalr") << "signalr"
+                             << QByteArray("{\"arguments\":[1],\"target\":\"S\",\"type\":1}\x1e");
+    QTest::newRow("stomp") << "stomp" << raw("SEND\ncontent-length:7\ndestination:/a\\cb\n\n{\"a\":1}\0");
+    QTest::newRow("json") << "json" << QByteArray(R"({"a":[1,2,{"b":null}]})");
+}
+
+void TestDecode::encodeRoundTrips()
+{
+    QFETCH(QString, format);
+    QFETCH(QByteArray, payload);
+    const Decoder *decoder = registry().find(format);
+    auto state = decoder->newState({});
+    const Message message {payload, false, false};
+    const Decoded d = decoder->decode(message, state.get());
+    QVERIFY2(d.decoded(), qPrintable(d.error));
+    QString error;
+    const auto again = decoder->encode(message, d.value, &error);
+    QVERIFY2(again, qPrintable(error));
+    QCOMPARE(*again, payload);
+}
+
+void TestDecode::editAFieldAndReencode()
+{
+    // What a set-field rule does: the decoded value changed at a path, then encoded in the same framing.
+    const Decoder *socketIo = registry().find("socket.io");
+    const Message message {R"(42/admin,5["order",{"price":10,"qty":1}])", false, false};
+    const Decoded d = socketIo->decode(message, nullptr);
+    const auto path = parseJsonPath(QStringLiteral("$.args[0].price"));
+    QVERIFY(path);
+    QCOMPARE(valueAt(d.value, *path).toInt(), 10);
+    const auto changed = withValueAt(d.value, *path, 99);
+    QVERIFY(changed);
+    QCOMPARE(*socketIo->encode(message, *changed, nullptr),
+             QByteArray(R"(42/admin,5["order",{"price":99,"qty":1}])"));
+    // A new key is added; a path through something that is not there is refused.
+    QVERIFY(withValueAt(d.value, *parseJsonPath(QStringLiteral("$.args[0].note")), QStringLiteral("x")));
+    QVERIFY(!withValueAt(d.value, *parseJsonPath(QStringLiteral("$.args[3].price")), 1));
+    QVERIFY(!withValueAt(d.value, *parseJsonPath(QStringLiteral("$.nothing.here")), 1));
+    // What cannot be re-encoded says so: a binary event, an Engine.IO ping, MessagePack.
+    QString error;
+    QVERIFY(!socketIo->encode({R"(451-["u",{"_placeholder":true,"num":0}])", false, false}, d.value, &error));
+    QVERIFY2(error.contains("only text events and acks"), qPrintable(error));
+    QVERIFY(!registry().find("msgpack")->encode({hex("01"), true, false}, 1, &error));
+    QVERIFY2(error.contains("cannot be re-encoded"), qPrintable(error));
 }
 
 void TestDecode::badInputNeverCrashes()

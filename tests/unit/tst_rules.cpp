@@ -1,6 +1,7 @@
 // Rules: the JSON of docs/rules.md (every action, every refusal with its exact sentence, the round trip),
 // what a rule matches (anchored globs, sender, type, payload, regex) and what the pure helpers do
 // (regexReplace's $N expansion, applyHeaderRules on request and response heads).
+#include "core/intercept/Interceptor.h"
 #include "core/intercept/Rule.h"
 
 #include <QJsonDocument>
@@ -52,7 +53,9 @@ bool sameRule(const Rule &a, const Rule &b)
         && a.pattern.pattern() == b.pattern.pattern() && a.with == b.with && a.headerName == b.headerName
         && a.headerValue == b.headerValue && a.on == b.on && a.continueAfter == b.continueAfter
         && m.host == n.host && m.path == n.path && m.sender == n.sender && m.type == n.type
-        && m.payload == n.payload && m.regexText == n.regexText && m.regex.pattern() == n.regex.pattern();
+        && m.payload == n.payload && m.regexText == n.regexText && m.regex.pattern() == n.regex.pattern()
+        && m.format == n.format && m.decodedTexts == n.decodedTexts && m.decoded.size() == n.decoded.size()
+        && a.fieldPathText == b.fieldPathText && a.fieldPath == b.fieldPath && a.fieldValue == b.fieldValue;
 }
 
 http::Headers headers(std::initializer_list<std::pair<QByteArray, QByteArray>> fields)
@@ -87,6 +90,7 @@ private slots:
         QCOMPARE(actionName(Action::Hold), "hold");
         QCOMPARE(actionName(Action::SetHeader), "set-header");
         QCOMPARE(actionName(Action::RemoveHeader), "remove-header");
+        QCOMPARE(actionName(Action::SetField), "set-field");
     }
 
     void defaults()
@@ -205,19 +209,44 @@ private slots:
             << withRules(R"({"action": "drop", "mtach": {}})")
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
-               "pattern, with, header, value, on or holdPingPong)";
+               "pattern, with, header, value, on, holdPingPong or path)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
-               "direction, type, payload or regex)";
+               "direction, type, payload, regex, format, decoded, event, method or topic)";
         QTest::newRow("unknown action") << withRules(ok + R"({"action": "explode"})")
                                         << "rule 2: field 'action': unknown action 'explode' (expected drop, "
                                            "delay, replace, regex-replace, "
-                                           "hold, set-header or remove-header)";
+                                           "hold, set-header, remove-header or set-field)";
         QTest::newRow("missing action") << withRules(R"({"name": "x"})")
                                         << "rule 1: field 'action': missing (every rule needs one of drop, "
                                            "delay, replace, regex-replace, "
-                                           "hold, set-header or remove-header)";
+                                           "hold, set-header, remove-header or set-field)";
+        QTest::newRow("unknown format") << withRules(R"({"action": "drop", "match": {"format": "socketio"}})")
+                                        << "rule 1: field 'match.format': unknown format 'socketio' "
+                                           "(expected socket.io, engine.io, signalr, mqtt, "
+                                           "sockjs, stomp, graphql-transport-ws, graphql-ws, phoenix, "
+                                           "actioncable, wamp, json-rpc, msgpack, cbor, "
+                                           "protobuf or json)";
+        QTest::newRow("not a query") << withRules(R"({"action": "drop", "match": {"decoded": ["chat"]}})")
+                                     << "rule 1: field 'match.decoded': 'chat' is not a query (expected "
+                                        "FIELD:VALUE or $.path[=VALUE], "
+                                        "docs/formats.md)";
+        QTest::newRow("decoded not strings") << withRules(R"({"action": "drop", "match": {"decoded": [1]}})")
+                                             << "rule 1: field 'match.decoded': expected strings (queries)";
+        QTest::newRow("decoded on a header rule")
+            << withRules(R"({"action": "remove-header", "name": "A", "match": {"event": "x"}})")
+            << "rule 1: field 'match.event': header rules match only host and path";
+        QTest::newRow("set-field without path")
+            << withRules(R"({"action": "set-field", "value": 1})")
+            << "rule 1: field 'path': missing (action 'set-field' needs it)";
+        QTest::newRow("set-field without value")
+            << withRules(R"({"action": "set-field", "path": "$.a"})")
+            << "rule 1: field 'value': missing (action 'set-field' needs it)";
+        QTest::newRow("set-field bad path")
+            << withRules(R"({"action": "set-field", "path": "args.0", "value": 1})")
+            << "rule 1: field 'path': 'args.0' is not a JSON path into the decoded value (like "
+               "$.args[0].price)";
         QTest::newRow("unknown direction")
             << withRules(R"({"action": "drop", "match": {"direction": "up"}})")
             << "rule 1: field 'match.direction': unknown direction 'up' (expected client, server or both)";
@@ -396,7 +425,9 @@ private slots:
             {"match": {"direction": "client"}, "action": "hold"},
             {"match": {"host": "h", "path": "/p"}, "action": "set-header", "name": "X-Debug", "value": "1"},
             {"name": "no protocol", "action": "remove-header", "header": "Sec-WebSocket-Protocol", "on": "response"},
-            {"action": "set-header", "name": "X-Empty", "value": "", "on": "response", "continue": true}
+            {"action": "set-header", "name": "X-Empty", "value": "", "on": "response", "continue": true},
+            {"match": {"format": "socket.io", "decoded": ["event:chat", "$.args[0].price"]}, "action": "set-field",
+             "path": "$.args[0].price", "value": {"n": [1, "two"]}}
         )j");
         QString error;
         const auto first = RuleSet::fromJson(json, &error);
@@ -594,6 +625,46 @@ private slots:
         coded.match.regexText = QStringLiteral("^x");
         QVERIFY(coded.matchesMessage(FromClient, 1, "xy"));
         QVERIFY(!coded.matchesMessage(FromClient, 1, "yx"));
+    }
+
+    void rulesOnWhatMessagesMean()
+    {
+        // A Socket.IO session: a set-field rule edits an event's argument and the message is re-encoded
+        // in its framing; decoded conditions pick the event; what cannot be re-encoded is forwarded as it
+        // came, with a note saying why.
+        QString error;
+        const auto set = RuleSet::fromJson(withRules(R"(
+            {"name": "reprice", "match": {"direction": "client", "event": "order"}, "action": "set-field",
+             "path": "$.args[0].price", "value": 99},
+            {"match": {"format": "socket.io", "decoded": "$.args[0].secret"}, "action": "drop"},
+            {"match": {"format": "engine.io"}, "action": "delay", "ms": 5}
+        )"),
+                                           &error);
+        QVERIFY2(set, qPrintable(error));
+        auto rules = std::make_shared<const RuleSet>(*set);
+        intercept::Interceptor session(rules, "h", "/socket.io/?EIO=4&transport=websocket");
+        QVERIFY(session.gates(FromClient));
+        Verdict v = session.decide(FromClient, 1, R"(421["order",{"price":10,"qty":2}])");
+        QVERIFY(v.payload);
+        QCOMPARE(*v.payload, QByteArray(R"(421["order",{"price":99,"qty":2}])"));
+        QCOMPARE(v.note(), QStringLiteral("rule 1 'reprice': set-field"));
+        v = session.decide(FromClient, 1, R"(42["chat",{"secret":1}])");
+        QVERIFY(v.drop);
+        v = session.decide(FromServer, 1, "2"); // an Engine.IO ping: format engine.io
+        QCOMPARE(v.delayMs, 5);
+        v = session.decide(FromClient, 1, R"(42["chat",{"text":"hi"}])"); // no rule's conditions
+        QVERIFY(v.forwardsAsIs());
+        // A binary event matches but cannot be re-encoded: forwarded as it came, and said.
+        v = session.decide(FromClient, 1, R"(451-["order",{"price":1},{"_placeholder":true,"num":0}])");
+        QVERIFY(!v.payload && !v.drop);
+        QVERIFY2(v.note().contains("set-field not applied: socket.io: only text events and acks"),
+                 qPrintable(v.note()));
+        // The path is not in the message: the same.
+        v = session.decide(FromClient, 1, R"(42["order","no object"])");
+        QVERIFY2(v.note().contains("$.args[0].price is not in this message"), qPrintable(v.note()));
+        // A session of another format: the event shorthand finds no "event" field.
+        intercept::Interceptor rpc(rules, "h", "/rpc", "jsonrpc");
+        QVERIFY(rpc.decide(FromClient, 1, R"({"jsonrpc":"2.0","method":"order","id":1})").forwardsAsIs());
     }
 
     void headerAndDisabledRulesMatchNoMessage()
