@@ -5,6 +5,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QThread>
 #include <QUrl>
@@ -476,7 +477,14 @@ ParseResult parseCommandLine(const QStringList &arguments)
     } else if (p.isSet(browserHeadless) || p.isSet(browserArg)) {
         return fail(QStringLiteral("--browser-headless and --browser-arg go with 'socktap browser'"));
     } else if (positional.size() == 1) {
-        o.captureFile = first; // socktap FILE: open it in the window
+        // socktap FILE: open it in the window. A word that is no file is a mistyped command, never a
+        // reason to start the proxy.
+        if (!QFileInfo::exists(first))
+            return fail(
+                QStringLiteral("'%1' is neither a command (open, export, replay, recover, browser, ca) "
+                               "nor a capture file")
+                    .arg(first));
+        o.captureFile = first;
     } else if (!positional.isEmpty()) {
         return fail(QStringLiteral("unexpected argument '%1'").arg(positional.back()));
     }
@@ -563,8 +571,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
     if (p.isSet(rules)) {
         o.rulesFile = p.value(rules);
         o.rules = intercept::RuleSet::load(o.rulesFile, &error);
-        if (!o.rules)
-            return fail(error);
+        if (!o.rules) {
+            // The format is in docs/rules.md, not in --help: point there.
+            result = fail(error);
+            result.output = QStringLiteral("socktap: %1\nThe rules file's format: docs/rules.md.").arg(error);
+            return result;
+        }
     }
     if (o.json && o.quiet)
         return fail(QStringLiteral("--json and --quiet contradict each other"));

@@ -57,6 +57,10 @@ private slots:
         // Said in Socktap's words, for what users type.
         const QList<std::pair<QStringList, QByteArray>> cases = {
             {{"--upstream-proxy", "ftp://proxy:21"}, "only http:// proxies are supported, not ftp://"},
+            // A mistyped command is said to be one, never taken as a reason to start the proxy.
+            {{"opne"},
+             "'opne' is neither a command (open, export, replay, recover, browser, ca) nor a capture file"},
+            {{"--decode", "socketio"}, "--decode socketio: expected auto, off or one of socket.io"},
             {{"--upstream-proxy", "proxy.corp"}, "has no port"},
             {{"--upstream-proxy", "http://127.0.0.1:99999"}, "invalid port"},
             {{"--upstream-proxy", "http://proxy:3128/path"}, "has no path"},
@@ -290,6 +294,9 @@ private slots:
         QCOMPARE(p.exitCode(), 1);
         const QString err = QString::fromUtf8(p.readAllStandardError());
         QVERIFY2(err.contains(file + QStringLiteral(": ") + error), qPrintable(err));
+        // Where the format is explained, rather than --help, which does not.
+        QVERIFY2(err.contains(QLatin1String("The rules file's format: docs/rules.md.")), qPrintable(err));
+        QVERIFY(!err.contains(QLatin1String("--help")));
     }
 
     void holdRulesNeedTheWindow()
