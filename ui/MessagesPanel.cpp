@@ -112,6 +112,19 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QWidget::customContextMenuRequested, this, &MessagesPanel::showContextMenu);
     connect(m_model, &QAbstractItemModel::modelReset, this, &MessagesPanel::updateActions);
+    // Only the user's own scrolling (wheel, bar, keys on the bar) decides whether the list follows.
+    QScrollBar *bar = m_view->verticalScrollBar();
+    connect(bar, &QAbstractSlider::actionTriggered, this, [this] {
+        QTimer::singleShot(0, this, [this] { m_stick = atBottom(); }); // after the action has moved it
+    });
+    connect(bar, &QAbstractSlider::rangeChanged, this, [this] {
+        if (following())
+            m_view->scrollToBottom();
+    });
+    connect(m_model, &QAbstractItemModel::modelReset, this, [this] {
+        if (following())
+            QTimer::singleShot(0, m_view, &QTableView::scrollToBottom);
+    });
 }
 
 void MessagesPanel::buildActions()
@@ -223,6 +236,7 @@ void MessagesPanel::setSession(capture::SessionId id, qint64 sessionStart)
 {
     m_model->setSession(id, sessionStart);
     updateDecoding();
+    m_stick = true; // a new session starts at its end
     if (m_followEnabled)
         m_view->scrollToBottom();
 }
@@ -235,8 +249,8 @@ bool MessagesPanel::atBottom() const
 
 void MessagesPanel::appendNew()
 {
-    // Follow the newest message only if the user is looking at the end: never jump away from what they read.
-    const bool follow = m_followEnabled && atBottom();
+    // Follow the newest message unless the user scrolled away: never jump away from what they read.
+    const bool follow = following();
     m_model->appendNew();
     updateDecoding();
     if (follow)

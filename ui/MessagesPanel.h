@@ -30,7 +30,11 @@ public:
 
     void setSession(capture::SessionId id, qint64 sessionStart);
     void appendNew();
-    void setFollowing(bool follow) { m_followEnabled = follow; }
+    void setFollowing(bool follow)
+    {
+        m_followEnabled = follow;
+        m_stick = m_stick || follow; // switched on: follow from now, wherever the list is
+    }
     void focusSearch();
     // Selects the row showing store message index (tests, and keeping the selection across filters).
     bool selectMessage(quint64 index);
@@ -64,6 +68,7 @@ private:
     void onCurrentChanged();
     void applySearch();
     bool atBottom() const;
+    bool following() const { return m_followEnabled && m_stick; }
     // The Summary column shows once the session has a format; the count of hidden heartbeats follows.
     void updateDecoding();
     void goToPair(quint64 index);
@@ -83,6 +88,9 @@ private:
     QCheckBox *m_hideChatter;
     QLabel *m_chatterCount;
     bool m_followEnabled = true;
+    // Following until the user scrolls away (and again once they scroll back to the end): a filter's
+    // reset or a pane that shrinks the list is not the user scrolling.
+    bool m_stick = true;
     bool m_live = false;
     QAction *m_resendToServer;
     QAction *m_resendToClient;

@@ -9,14 +9,18 @@
 #include "ui/CaptureFeed.h"
 #include "ui/HeldMessageModel.h"
 #include "ui/MessageTableModel.h"
+#include "ui/MessagesPanel.h"
 #include "ui/SessionFilterModel.h"
 #include "ui/SessionTableModel.h"
 
 #include "support/CaptureFill.h"
 #include <QAbstractItemModelTester>
+#include <QComboBox>
 #include <QJsonArray>
 #include <QJsonObject>
+#include <QScrollBar>
 #include <QSignalSpy>
+#include <QTableView>
 
 #include <QTest>
 
@@ -337,6 +341,63 @@ private slots:
         model.setSearch(QString(), false);
         QCOMPARE(model.index(7, MessageTableModel::Summary).data().toString(),
                  QStringLiteral("emit \"typing\" [0 args]"));
+    }
+
+    void messagesPanelKeepsFollowing()
+    {
+        // The list follows new messages through a filter changed and back and a list made shorter (the
+        // Intercept pane opening), and stops only when the user scrolls away; back at the end, it follows.
+        CaptureStore store;
+        CaptureWriter writer(store);
+        const SessionId id = store.newSessionId();
+        writer.session(session(id, SessionKind::WebSocket, "chat.example"));
+        const auto add = [&](int n) {
+            for (int i = 0; i < n; ++i)
+                test::writeWire(
+                    writer, id, Direction::ServerToClient,
+                    ws::FrameWriter::frame(ws::Opcode::Text, "tick " + QByteArray::number(i), false));
+            writer.flush();
+        };
+        add(5);
+        ui::MessagesPanel panel(store);
+        panel.resize(700, 400);
+        panel.show();
+        panel.setSession(id, 1'000'000);
+        QScrollBar *bar = panel.view()->verticalScrollBar();
+        const auto atEnd = [&] {
+            QCoreApplication::processEvents();
+            return bar->maximum() > 0 && bar->value() == bar->maximum();
+        };
+        add(100);
+        panel.appendNew();
+        QVERIFY(atEnd());
+        auto *type = panel.findChildren<QComboBox *>().at(1); // direction, then type
+        type->setCurrentIndex(2); // binary: none
+        QCoreApplication::processEvents();
+        QCOMPARE(panel.model()->rowCount(), 0);
+        type->setCurrentIndex(0); // all again
+        QCoreApplication::processEvents();
+        add(70);
+        panel.appendNew();
+        QVERIFY2(atEnd(), qPrintable(QStringLiteral("at %1 of %2").arg(bar->value()).arg(bar->maximum())));
+        panel.view()->setFixedHeight(150); // a pane takes room from the list
+        QCoreApplication::processEvents();
+        add(10);
+        panel.appendNew();
+        QVERIFY(atEnd());
+        // The user scrolls up: no more following.
+        bar->triggerAction(QAbstractSlider::SliderToMinimum);
+        QCoreApplication::processEvents();
+        add(10);
+        panel.appendNew();
+        QCoreApplication::processEvents();
+        QCOMPARE(bar->value(), 0);
+        // Back at the end, it follows again.
+        bar->triggerAction(QAbstractSlider::SliderToMaximum);
+        QCoreApplication::processEvents();
+        add(10);
+        panel.appendNew();
+        QVERIFY(atEnd());
     }
 
     void evictedPayloadsSayso()
