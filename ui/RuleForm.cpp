@@ -75,6 +75,9 @@ RuleForm::RuleForm(QWidget *parent)
     m_fieldPath = new QLineEdit(this);
     m_fieldPath->setPlaceholderText(tr("$.args[0].price: a field of the decoded message"));
     m_action = new QComboBox(this);
+    // A new rule does nothing until the user picks what it does (an enabled rule added with OK used to
+    // drop every message).
+    m_action->addItem(tr("Choose an action…"), QString());
     for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
                    intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
                    intercept::Action::SetHeader, intercept::Action::RemoveHeader})
@@ -253,6 +256,17 @@ QJsonObject RuleForm::rule() const
 
 bool RuleForm::validate()
 {
+    if (actionName().isEmpty()) {
+        m_error->setText(tr("Choose what the rule does (its action)."));
+        return false;
+    }
+    // A message rule with no condition acts on every message, control frames included: almost never what
+    // was meant in a form (a rules file can still say so).
+    if (!isHeaderAction() && !rule().contains(QLatin1String("match"))) {
+        m_error->setText(tr("Give the rule a condition (host, path, sent by, type, payload, regex, format or "
+                            "decoded): without one it acts on every message, control frames included."));
+        return false;
+    }
     const QJsonObject file {{QStringLiteral("rules"), QJsonArray {rule()}}};
     QString error;
     const bool ok =

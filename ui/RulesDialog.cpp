@@ -3,6 +3,8 @@
 #include "RuleForm.h"
 
 #include <QDialogButtonBox>
+#include <QFile>
+#include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonArray>
@@ -117,9 +119,28 @@ RulesDialog::RulesDialog(std::shared_ptr<intercept::InterceptHub> hub, QWidget *
     m_removeButton = new QPushButton(tr("&Remove"), this);
     m_upButton = new QPushButton(tr("Move &up"), this);
     m_downButton = new QPushButton(tr("Move &down"), this);
+    auto *importButton = new QPushButton(tr("&Import…"), this);
+    importButton->setToolTip(tr("Add the rules of a rules file (the JSON --rules reads)"));
+    auto *exportButton = new QPushButton(tr("E&xport…"), this);
+    exportButton->setToolTip(tr("Write these rules to a file for --rules or another Socktap"));
     auto *side = new QVBoxLayout;
     for (QPushButton *b : {add, m_editButton, m_removeButton, m_upButton, m_downButton})
         side->addWidget(b);
+    side->addSpacing(12);
+    side->addWidget(importButton);
+    side->addWidget(exportButton);
+    connect(importButton, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Import rules"), QString(),
+                                                          tr("Rules (*.json);;All files (*)"));
+        if (!path.isEmpty())
+            importFrom(path);
+    });
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Export rules"),
+                                                          QStringLiteral("rules.json"), tr("Rules (*.json)"));
+        if (!path.isEmpty())
+            exportTo(path);
+    });
     side->addStretch(1);
     auto *note = new QLabel(tr("For each message the first enabled rule that matches acts (unless it says "
                                "continue). Hold stops a message until you forward, edit or drop it in the "
@@ -246,6 +267,34 @@ void RulesDialog::move(int by)
     m_rules.swapItemsAt(row, to);
     fill();
     select(to);
+}
+
+bool RulesDialog::importFrom(const QString &path)
+{
+    QString error;
+    const auto rules = intercept::RuleSet::load(path, &error);
+    if (!rules) {
+        m_error->setText(error);
+        return false;
+    }
+    for (const QJsonValue &rule : rules->toJson().value(QLatin1String("rules")).toArray())
+        m_rules.append(rule.toObject());
+    fill();
+    m_error->clear();
+    return true;
+}
+
+bool RulesDialog::exportTo(const QString &path)
+{
+    QString error;
+    const auto rules = ruleSet(&error);
+    QFile out(path);
+    if (!rules || !out.open(QIODevice::WriteOnly | QIODevice::Truncate)
+        || out.write(QJsonDocument(rules->toJson()).toJson(QJsonDocument::Indented)) < 0) {
+        m_error->setText(rules ? tr("Cannot write %1: %2").arg(path, out.errorString()) : error);
+        return false;
+    }
+    return true;
 }
 
 std::optional<intercept::RuleSet> RulesDialog::ruleSet(QString *error) const

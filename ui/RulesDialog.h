@@ -33,6 +33,10 @@ public:
     void editRule();
     void removeRule();
     void move(int by);
+    // A rules file (docs/rules.md, as --rules reads it): its rules are added after these; false with the
+    // reason in errorLabel() when it cannot be read. exportTo writes these rules to one.
+    bool importFrom(const QString &path);
+    bool exportTo(const QString &path);
     void accept() override;
 
     QTableWidget *table() const { return m_table; }

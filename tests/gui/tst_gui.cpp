@@ -739,19 +739,32 @@ private slots:
                  QStringLiteral("mask secrets"));
         QVERIFY(dialog->table()->item(0, ui::RulesDialog::MatchColumn)->text().contains("sent by client"));
 
-        // An invalid regular expression: the parser's sentence, and the form stays open.
+        // A new rule does nothing until its action is chosen: OK says so.
         dialog->addRule();
         form = waitChild<ui::RuleForm>(dialog);
+        form->typeBox()->setCurrentIndex(form->typeBox()->findData(QStringLiteral("text")));
+        form->accept();
+        QVERIFY2(form->errorLabel()->text().contains(QLatin1String("Choose what the rule does")),
+                 qPrintable(form->errorLabel()->text()));
+        QVERIFY(form->isVisible());
+        form->typeBox()->setCurrentIndex(form->typeBox()->findData(QStringLiteral("any")));
+        form->actionBox()->setCurrentIndex(form->actionBox()->findData(QStringLiteral("delay")));
+        // An invalid regular expression: the parser's sentence, and the form stays open.
         form->regexEdit()->setText(QStringLiteral("("));
         form->accept();
         QVERIFY2(form->errorLabel()->text().contains(QLatin1String("invalid regular expression '('")),
                  qPrintable(form->errorLabel()->text()));
         QVERIFY(form->isVisible());
-        // Fixed, with another action: a second rule, then moved above the first.
+        // Fixed, with another action: a second rule, then moved above the first. A rule without a condition
+        // is refused by the form (it would act on every message), as is one whose action was not chosen.
         form->regexEdit()->clear();
-        form->actionBox()->setCurrentIndex(form->actionBox()->findData(QStringLiteral("delay")));
-        form->msBox()->setValue(5);
         form->nameEdit()->setText(QStringLiteral("slow"));
+        form->msBox()->setValue(5);
+        form->accept();
+        QVERIFY2(form->errorLabel()->text().contains(QLatin1String("Give the rule a condition")),
+                 qPrintable(form->errorLabel()->text()));
+        QVERIFY(form->isVisible());
+        form->typeBox()->setCurrentIndex(form->typeBox()->findData(QStringLiteral("text")));
         form->accept();
         QVERIFY(QTest::qWaitFor([&] { return dialog->table()->rowCount() == 2; }, WaitMs));
         dialog->table()->setCurrentCell(1, 0);
@@ -759,6 +772,23 @@ private slots:
         QCOMPARE(dialog->table()->item(0, ui::RulesDialog::NameColumn)->text(), QStringLiteral("slow"));
         dialog->removeRule(); // the current one: "slow"
         QCOMPARE(dialog->table()->rowCount(), 1);
+        // Export and import: the file --rules reads; importing adds its rules after these.
+        QTemporaryDir files;
+        const QString exported = files.filePath(QStringLiteral("rules.json"));
+        QVERIFY(dialog->exportTo(exported));
+        QString loadError;
+        QVERIFY2(intercept::RuleSet::load(exported, &loadError), qPrintable(loadError));
+        QVERIFY(dialog->importFrom(exported));
+        QCOMPARE(dialog->table()->rowCount(), 2);
+        QFile broken(files.filePath(QStringLiteral("broken.json")));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write(R"({"rules": [{"action": "explode"}]})");
+        broken.close();
+        QVERIFY(!dialog->importFrom(broken.fileName()));
+        QVERIFY2(dialog->errorLabel()->text().contains(QLatin1String("unknown action 'explode'")),
+                 qPrintable(dialog->errorLabel()->text()));
+        dialog->table()->setCurrentCell(1, 0);
+        dialog->removeRule(); // the imported copy
         dialog->accept();
 
         const auto rules = w.hub->rules();
