@@ -479,8 +479,9 @@ bool MainWindow::startProxy()
     if (!m_server->start(&error)) {
         m_server.reset();
         m_lastStartError = error;
+        // In the proxy's own label, not a temporary message: QStatusBar drew that over the label and the
+        // Start button ("Proxy stopped … Start" across the error).
         updateListening();
-        statusBar()->showMessage(error, 15000);
         return false;
     }
     m_lastStartError.clear();
@@ -548,6 +549,11 @@ void MainWindow::updateEmptyState()
     m_sessionStack->setCurrentWidget(m_emptyPage);
 }
 
+QString MainWindow::listeningText() const
+{
+    return m_listening->text();
+}
+
 void MainWindow::updateListening()
 {
     updateEmptyState();
@@ -556,7 +562,9 @@ void MainWindow::updateListening()
         m_toggle->setText(tr("Stop"));
         m_startStop->setText(tr("&Stop proxy"));
     } else {
-        m_listening->setText(tr("Proxy stopped"));
+        m_listening->setText(m_lastStartError.isEmpty() ? tr("Proxy stopped")
+                                                        : tr("Proxy stopped: %1").arg(m_lastStartError));
+        m_listening->setToolTip(m_lastStartError);
         m_toggle->setText(tr("Start"));
         m_startStop->setText(tr("&Start proxy"));
     }

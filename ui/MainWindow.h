@@ -107,6 +107,7 @@ public:
     void quitOnSignal(int signal);
     int quitSignal() const { return m_quitSignal; }
     bool isListening() const;
+    QString listeningText() const; // the status bar's proxy label
     quint16 proxyPort() const;
 
     // For tests, the demo and screenshots.
@@ -313,7 +314,7 @@ private:
     TimelineView *m_timeline;
     ComposePanel *m_compose;
     InterceptPane *m_intercept;
-    QLabel *m_listening;
+    QLabel *m_listening; // "Proxy on 127.0.0.1:8080", or why it is stopped
     QToolButton *m_toggle;
     QLabel *m_counters;
     QAction *m_startStop;

@@ -1407,6 +1407,23 @@ private slots:
         QCOMPARE(w.echo.texts.back(), QStringLiteral(R"({"b":1,"a":2})"));
     }
 
+    void aPortInUseIsSaidInTheProxyLabel()
+    {
+        // Not as a temporary message drawn over "Proxy stopped" and the Start button: in the label itself.
+        QTcpServer holder;
+        QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
+        LiveWindow w;
+        w.config.listenPort = holder.serverPort();
+        QVERIFY(!w.window->startProxy());
+        QVERIFY2(w.window->listeningText().startsWith(QLatin1String("Proxy stopped: "))
+                     && w.window->listeningText().contains(QLatin1String("in use by another program")),
+                 qPrintable(w.window->listeningText()));
+        QVERIFY(w.window->statusBar()->currentMessage().isEmpty());
+        w.config.listenPort = 0;
+        QVERIFY(w.window->startProxy());
+        QVERIFY(w.window->listeningText().startsWith(QLatin1String("Proxy on 127.0.0.1:")));
+    }
+
     void settingsApplyAndSayWhy()
     {
         LiveWindow w;
