@@ -93,7 +93,8 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->verticalHeader()->setDefaultSectionSize(m_sessionView->fontMetrics().height() + 6);
     m_sessionView->setWordWrap(false);
     // A narrow URL column keeps its start (scheme, host) and its end (the path) rather than only the start.
-    m_sessionView->setTextElideMode(Qt::ElideMiddle);
+    // Cut at the end: the scheme, host and port of a URL stay readable (the middle cut hid the port).
+    m_sessionView->setTextElideMode(Qt::ElideRight);
     m_sessionView->setAlternatingRowColors(true);
     m_sessionView->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_sessionView, &QWidget::customContextMenuRequested, this, &MainWindow::showSessionMenu);
@@ -102,10 +103,17 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     m_sessionView->horizontalHeader()->setStretchLastSection(false);
     m_sessionView->horizontalHeader()->setSectionResizeMode(SessionTableModel::Url, QHeaderView::Stretch);
     m_sessionView->horizontalHeader()->setMinimumSectionSize(24);
-    m_sessionView->setColumnWidth(SessionTableModel::Id, 36);
-    m_sessionView->setColumnWidth(SessionTableModel::State, 74);
-    m_sessionView->setColumnWidth(SessionTableModel::Messages, 74);
-    m_sessionView->setColumnWidth(SessionTableModel::Bytes, 64);
+    // Widths from what the columns hold, in this font: a state, counts past 100 and a size must read whole
+    // at 1280x800 (fixed pixel widths cut them to "re…ed" and "104…5 ↓").
+    const QFontMetrics metrics = m_sessionView->fontMetrics();
+    const auto fit = [&](const QString &widest, int extra = 16) {
+        return metrics.horizontalAdvance(widest) + extra;
+    };
+    m_sessionView->setColumnWidth(SessionTableModel::Id, fit(QStringLiteral("999")));
+    m_sessionView->setColumnWidth(SessionTableModel::State,
+                                  fit(QStringLiteral("connecting"), 40)); // + its dot
+    m_sessionView->setColumnWidth(SessionTableModel::Messages, fit(QStringLiteral("999 ↑ 999 ↓")));
+    m_sessionView->setColumnWidth(SessionTableModel::Bytes, fit(QStringLiteral("999.9 KiB")));
     m_sessionView->setColumnWidth(SessionTableModel::Close, 148);
     m_sessionView->setColumnWidth(SessionTableModel::Scheme, 52);
     m_sessionView->setColumnWidth(SessionTableModel::Host, 128);
@@ -851,7 +859,7 @@ void MainWindow::restoreLayout()
         resize(1280, 800);
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
     if (!m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray()))
-        m_splitter->setSizes({width() * 9 / 20, width() * 11 / 20}); // room for the session list's columns
+        m_splitter->setSizes({width() / 2, width() / 2}); // the session list's columns and its URLs need it
     m_sessionView->horizontalHeader()->restoreState(
         settings.value(QStringLiteral("sessions/header2")).toByteArray());
     m_messages->view()->horizontalHeader()->restoreState(

@@ -62,7 +62,9 @@ MessagesPanel::MessagesPanel(capture::CaptureStore &store, QWidget *parent)
     m_view->setColumnWidth(MessageTableModel::Type, 58);
     m_view->setColumnWidth(MessageTableModel::Size, 62);
     m_view->setColumnWidth(MessageTableModel::WireSize, 70);
-    m_view->setColumnWidth(MessageTableModel::Flags, 84);
+    // One flag reads whole ("compressed", "fragmented"); several are cut, all of them on hover.
+    m_view->setColumnWidth(MessageTableModel::Flags,
+                           m_view->fontMetrics().horizontalAdvance(QStringLiteral("fragmented")) + 16);
     m_view->setColumnWidth(MessageTableModel::Summary, 240);
     m_view->setColumnHidden(MessageTableModel::Summary, true);
     new ColumnChooser(m_view, {MessageTableModel::WireSize});

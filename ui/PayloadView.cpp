@@ -125,6 +125,7 @@ PayloadView::PayloadView(QWidget *parent)
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     // It may be cut short rather than widen the whole inspector (which would squeeze the session list).
     m_summary->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_summary->setWordWrap(true); // beside the Copy buttons it wraps rather than hides its end
     m_tabs = new QTabWidget(this);
     m_text = new QPlainTextEdit(this);
     m_text->setReadOnly(true);
