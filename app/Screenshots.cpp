@@ -187,7 +187,10 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
             w->messagesPanel()->selectMessage(4); // the "chat" emit (after open, connect x2, welcome)
         },
         [=] { save(w, dir, QStringLiteral("socktap-decoded.png")); },
-        [=] { w->messagesPanel()->hideChatterBox()->setChecked(false); },
+        [=] {
+            w->messagesPanel()->hideChatterBox()->setChecked(false);
+            w->selectSession(chat); // the tour goes on with the chat session's messages
+        },
         // The same at 1920x1080, with every column of the session list that fits switched on.
         [=] {
             w->resize(1920, 1080);
