@@ -61,7 +61,8 @@ ReplayDialog::ReplayDialog(replay::ReplayPlan plan, QWidget *parent)
     intro->setWordWrap(true);
     layout->addWidget(intro);
     for (const QString &note : m_plan.notes) {
-        auto *label = new QLabel(QStringLiteral("ⓘ ") + note, this);
+        // Words, not a symbol: U+24D8 drew as a missing-glyph box with the fonts Debian installs.
+        auto *label = new QLabel(tr("Note: %1").arg(note), this);
         label->setWordWrap(true);
         layout->addWidget(label);
     }

@@ -81,6 +81,8 @@ QString excerpt(const QByteArray &text, qsizetype at)
 {
     const qsizetype from = std::max<qsizetype>(0, at - Context);
     QString s = QString::fromUtf8(text.mid(from, 2 * Context));
+    // Escaped as in JSON, so that a quote in the text does not look like the end of the excerpt.
+    s.replace(QLatin1Char('\\'), QStringLiteral("\\\\")).replace(QLatin1Char('"'), QStringLiteral("\\\""));
     s.replace(QLatin1Char('\n'), QStringLiteral("\\n"));
     return (from > 0 ? QStringLiteral("...") : QString()) + QLatin1Char('"') + s + QLatin1Char('"');
 }

@@ -76,6 +76,10 @@ private slots:
         QCOMPARE(payloadDifferences(2, QByteArray::fromHex("0102030405"), QByteArray::fromHex("010203")),
                  QStringList {"bytes differ from offset 3 (5 -> 3 bytes)"});
         QVERIFY(payloadDifferences(2, "same", "same").isEmpty());
+        // Quotes and backslashes in the text are escaped: the excerpt's own quotes stay its bounds.
+        QCOMPARE(
+            payloadDifferences(1, "say \"hi\" a\\b", "say \"ho\" a\\b"),
+            QStringList {"text differs at byte 6: \"say \\\"hi\\\" a\\\\b\" -> \"say \\\"ho\\\" a\\\\b\""});
     }
 
     void alignmentInOrder()
