@@ -155,8 +155,12 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     intercept::Verdict v =
         m_interceptor ? m_interceptor->decide(from, m.opcode, m.payload) : intercept::Verdict {};
     if (v.forwardsAsIs() && s.queue.empty()) {
-        // The common case: nothing to change and nothing ahead. The frames go out as received.
-        sendAsIs(from, capture::factsOf(m), acc.raw, now);
+        // The common case: nothing to change and nothing ahead. The frames go out as received; a rule that
+        // matched and could not act ("set-field not applied: ...") says so in the record.
+        capture::MessageFacts f = capture::factsOf(m);
+        if (!v.notes.isEmpty())
+            f.note = v.note();
+        sendAsIs(from, f, acc.raw, now);
         acc.raw.resize(0);
         return;
     }

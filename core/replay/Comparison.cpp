@@ -1,5 +1,7 @@
 #include "Comparison.h"
 
+#include "core/decode/JsonFormats.h"
+#include "core/decode/JsonValue.h"
 #include "core/decode/SessionDecoder.h"
 
 #include <QJsonArray>
@@ -22,9 +24,7 @@ QString opcodeWord(quint8 opcode)
 
 QString jsonScalar(const QJsonValue &v)
 {
-    // Compact JSON for any value: wrapped in an array, then unwrapped.
-    const QByteArray text = QJsonDocument(QJsonArray {v}).toJson(QJsonDocument::Compact);
-    QString s = QString::fromUtf8(text.mid(1, text.size() - 2));
+    QString s = QString::fromUtf8(decode::compactJson(v));
     if (s.size() > 80)
         s = s.left(77) + QStringLiteral("...");
     return s;
@@ -65,16 +65,6 @@ void diffJson(const QJsonValue &a, const QJsonValue &b, const QString &path, con
     }
     if (a != b)
         out.append(QStringLiteral("%1: %2 -> %3").arg(path, jsonScalar(a), jsonScalar(b)));
-}
-
-std::optional<QJsonValue> parseJson(const QByteArray &text)
-{
-    // Scalars too ("42", "\"ok\""): wrapped in an array so QJsonDocument accepts them.
-    QJsonParseError error {};
-    const QJsonDocument doc = QJsonDocument::fromJson("[" + text + "]", &error);
-    if (error.error != QJsonParseError::NoError || !doc.isArray() || doc.array().size() != 1)
-        return std::nullopt;
-    return doc.array().at(0);
 }
 
 QString excerpt(const QByteArray &text, qsizetype at)
@@ -194,7 +184,7 @@ QStringList payloadDifferences(quint8 opcode, const QByteArray &a, const QByteAr
     if (a == b && options.ignoreJsonKeys.isEmpty())
         return {};
     if (opcode == 1) {
-        const auto x = parseJson(a), y = parseJson(b);
+        const auto x = decode::parseJson(a), y = decode::parseJson(b);
         if (x && y) {
             QStringList out;
             const QStringList keys = options.ignoreJsonKeys;

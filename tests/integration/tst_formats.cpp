@@ -145,8 +145,11 @@ private slots:
         const QString rules = dir.filePath(QStringLiteral("rules.json"));
         QFile file(rules);
         QVERIFY(file.open(QIODevice::WriteOnly));
+        // The second rule matches a binary event, which is not re-encoded: forwarded as it came, and said.
         file.write(R"({"rules": [{"name": "reprice", "match": {"direction": "client", "format": "socket.io",
-                      "event": "chat"}, "action": "set-field", "path": "$.args[0].price", "value": 99}]})");
+                      "event": "chat"}, "action": "set-field", "path": "$.args[0].price", "value": 99},
+                      {"name": "rename", "match": {"event": "upload"}, "action": "set-field",
+                      "path": "$.args[0]", "value": "b.bin"}]})");
         file.close();
         PythonPeer server;
         QVERIFY2(server.startNode(QStringLiteral("socketio-server.mjs"), {}), server.banner.constData());
@@ -168,6 +171,14 @@ private slots:
         QCOMPARE(chat["decoded"]["value"]["args"][0]["price"].toInt(), 99); // what was sent on
         QVERIFY(
             chat["originalText"].toString().contains(QLatin1String("\"price\":10"))); // what the client sent
+        QVERIFY(client.contains(R"(upload {"name":"a.bin","bytes":3,"first":7})")); // untouched
+        const QJsonObject upload = find(list, QStringLiteral("emit \"upload\""), "client");
+        QVERIFY2(!upload.isEmpty() && !upload.contains("changes"),
+                 qPrintable(QJsonDocument(upload).toJson()));
+        QCOMPARE(
+            upload["note"].toString(),
+            QStringLiteral("rule 2 'rename': set-field not applied: socket.io: only text events and acks are "
+                           "re-encoded (not binary event)"));
     }
 
     void graphqlThroughSocktap()
