@@ -1,14 +1,21 @@
 #include "Screenshots.h"
 
+#include "ui/BrowserFeature.h"
 #include "ui/CaptureFeed.h"
+#include "ui/CaptureStatus.h"
 #include "ui/ColumnChooser.h"
 #include "ui/ComposePanel.h"
+#include "ui/FileMenu.h"
+#include "ui/FilesFeature.h"
 #include "ui/HeldMessageModel.h"
+#include "ui/InterceptFeature.h"
 #include "ui/InterceptPane.h"
 #include "ui/MainWindow.h"
 #include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
 #include "ui/PayloadView.h"
+#include "ui/ProxyFeature.h"
+#include "ui/ReplayFeature.h"
 #include "ui/RulesDialog.h"
 #include "ui/SessionTableModel.h"
 #include "ui/SettingsDialog.h"
@@ -136,7 +143,8 @@ OrdersScene startOrders(ui::MainWindow *w)
     });
     auto *client =
         new QWebSocket(QStringLiteral("http://demo.socktap"), QWebSocketProtocol::VersionLatest, w);
-    client->setProxy(QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), w->proxyPort()));
+    client->setProxy(
+        QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), w->proxy()->proxyPort()));
     client->open(QUrl(QStringLiteral("ws://127.0.0.1:%1/orders").arg(server->serverPort())));
     return {server, client};
 }
@@ -144,7 +152,7 @@ OrdersScene startOrders(ui::MainWindow *w)
 // Forwards the held message whose payload contains `needle`, edited to `payload`.
 void forwardEdited(ui::MainWindow *w, const QByteArray &needle, const QByteArray &payload)
 {
-    for (const auto &h : w->hub()->held()) {
+    for (const auto &h : w->intercept()->hub()->held()) {
         if (!h.payload.contains(needle))
             continue;
         intercept::SessionCommand command;
@@ -152,7 +160,7 @@ void forwardEdited(ui::MainWindow *w, const QByteArray &needle, const QByteArray
         command.from = h.from;
         command.id = h.id;
         command.message = intercept::OutgoingMessage {h.opcode, payload, 1};
-        w->sendCommand(h.session, command, w, [](const intercept::CommandResult &) {});
+        w->proxy()->sendCommand(h.session, command, w, [](const intercept::CommandResult &) {});
         return;
     }
 }
@@ -217,7 +225,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
         },
         [=] {
             auto *settings =
-                new ui::SettingsDialog(w->currentSettings(), QStringLiteral("Socktap Root CA"), w);
+                new ui::SettingsDialog(w->proxy()->currentSettings(), QStringLiteral("Socktap Root CA"), w);
             settings->setAttribute(Qt::WA_DeleteOnClose);
             settings->show();
         },
@@ -250,7 +258,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
         [=] {
             QString error;
             if (auto rules = intercept::RuleSet::fromJson(DemoRules, &error))
-                w->hub()->setRules(std::move(*rules));
+                w->intercept()->hub()->setRules(std::move(*rules));
             else
                 std::fprintf(stderr, "socktap: demo rules: %s\n", qPrintable(error));
             *orders = startOrders(w);
@@ -262,7 +270,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
             w->tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
             orders->client->sendTextMessage(QStringLiteral(R"({"type":"hello","user":"ada"})"));
         },
-        [=] { w->pauseAction(capture::Direction::ClientToServer)->trigger(); },
+        [=] { w->intercept()->pauseAction(capture::Direction::ClientToServer)->trigger(); },
         [=] {
             orders->client->sendTextMessage(QStringLiteral(
                 R"({"type":"order","side":"buy","symbol":"BTC-USD","qty":0.25,"limit":64000,"token":"eyJhbGciOi"})"));
@@ -295,7 +303,7 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
         },
         [=] { save(w, dir, QStringLiteral("socktap-compose.png")); },
         [=] {
-            w->rulesAction()->trigger();
+            w->intercept()->rulesAction()->trigger();
             if (auto *rules = w->findChild<ui::RulesDialog *>())
                 rules->table()->selectRow(1);
         },
@@ -308,11 +316,11 @@ void takeScreenshots(ui::MainWindow *w, const QString &dir)
         },
         // Session logs: the demo's sessions exported as HAR, made to look like Chrome's (no frames), and
         // opened again: the copies' frames are unknown.
-        [=] { w->exportHarTo(har, {}); },
+        [=] { w->files()->exportHarTo(har, {}); },
         [=] {
             stripHar(har);
             w->interceptPane()->hide();
-            w->openCaptureFile(har);
+            w->files()->openCaptureFile(har);
         },
         [=] {
             w->selectSession(findLastSession(w, "/chat"));

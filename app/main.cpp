@@ -8,8 +8,15 @@
 #include "Screenshots.h"
 #include "SignalWatcher.h"
 
+#include "ui/BrowserFeature.h"
+#include "ui/CaptureStatus.h"
+#include "ui/FileMenu.h"
+#include "ui/FilesFeature.h"
+#include "ui/InterceptFeature.h"
 #include "ui/MainWindow.h"
+#include "ui/ProxyFeature.h"
 #include "ui/RecoveryOffer.h"
+#include "ui/ReplayFeature.h"
 
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
@@ -356,19 +363,19 @@ int runGui(const app::AppOptions &options)
     ui::MainWindow window(
         store, [&] { return std::make_unique<proxy::ProxyServer>(o.proxy, store); }, ca.get(),
         o.proxy.intercept);
-    window.setEditableConfig(&o.proxy, settings.theme,
-                             !hadCredentials && !o.proxy.proxyCredentials.isEmpty());
+    window.proxy()->setEditableConfig(&o.proxy, settings.theme,
+                                      !hadCredentials && !o.proxy.proxyCredentials.isEmpty());
     window.show();
-    if (!window.startProxy()) {
+    if (!window.proxy()->startProxy()) {
         QMessageBox::warning(&window, QObject::tr("Socktap"),
                              QObject::tr("The proxy did not start: %1.\n\nChoose another address in Tools > "
                                          "Settings, or start Socktap with --listen HOST:PORT.")
-                                 .arg(window.lastStartError()));
+                                 .arg(window.proxy()->lastStartError()));
     }
-    if (o.launchBrowser && window.isListening())
-        window.openBrowser(o.browser, o.browserUrls, o.browserHeadless, o.browserArguments);
+    if (o.launchBrowser && window.proxy()->isListening())
+        window.browsers()->openBrowser(o.browser, o.browserUrls, o.browserHeadless, o.browserArguments);
     if (!o.captureFile.isEmpty())
-        window.openCaptureFile(o.captureFile); // socktap FILE: its sessions appear as it loads
+        window.files()->openCaptureFile(o.captureFile); // socktap FILE: its sessions appear as it loads
     if (!exposed.isEmpty()) {
         // Said in the window too, not only on a terminal the user may not be looking at.
         std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(exposed));
@@ -379,8 +386,8 @@ int runGui(const app::AppOptions &options)
         box->open();
     }
     std::unique_ptr<app::Demo> demo;
-    if (o.demo && window.isListening()) {
-        demo = std::make_unique<app::Demo>(window.proxyPort());
+    if (o.demo && window.proxy()->isListening()) {
+        demo = std::make_unique<app::Demo>(window.proxy()->proxyPort());
         QString error;
         if (!demo->start(&error))
             std::fprintf(stderr, "socktap: the demo could not start: %s\n", qPrintable(error));

@@ -1,5 +1,6 @@
 #include "RecoveryOffer.h"
 
+#include "FilesFeature.h"
 #include "MainWindow.h"
 
 #include "core/capture/TextFormat.h"
@@ -55,7 +56,7 @@ void RecoveryOffer::choose(Choice choice)
     const capture::CaptureDirectory &c = m_captures.front();
     switch (choice) {
     case Choice::Reopen:
-        m_window->openCaptureFile(c.journal);
+        m_window->files()->openCaptureFile(c.journal);
         break;
     case Choice::Discard:
         QDir(c.path).removeRecursively();

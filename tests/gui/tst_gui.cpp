@@ -11,28 +11,35 @@
 #include "core/capture/Recovery.h"
 #include "ui/CaptureFeed.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
+#include "ui/BrowserFeature.h"
+#include "ui/CaptureStatus.h"
 #include "ui/CloseSessionDialog.h"
 #include "ui/CloseView.h"
 #include "ui/ColumnChooser.h"
 #include "ui/CompareView.h"
 #include "ui/ComposePanel.h"
+#include "ui/FailedConnectionsNotice.h"
+#include "ui/FileMenu.h"
+#include "ui/FilesFeature.h"
 #include "ui/HandshakeView.h"
 #include "ui/HeldMessageModel.h"
+#include "ui/InterceptFeature.h"
 #include "ui/InterceptPane.h"
-#include "ui/FailedConnectionsNotice.h"
-#include "ui/RecoveryOffer.h"
 #include "ui/MainWindow.h"
 #include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
 #include "ui/PayloadView.h"
+#include "ui/ProxyFeature.h"
+#include "ui/RecoveryOffer.h"
 #include "ui/ReplayDialog.h"
+#include "ui/ReplayFeature.h"
 #include "ui/RuleForm.h"
 #include "ui/RulesDialog.h"
 #include "ui/SessionTableModel.h"
 #include "ui/SettingsDialog.h"
 #include "ui/TimelineView.h"
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
@@ -141,18 +148,18 @@ struct LiveWindow
         client.reset();
         if (!window)
             return;
-        window->stopProxy();
-        if (!QTest::qWaitFor([&] { return window->proxyPort() == 0; }, WaitMs))
+        window->proxy()->stopProxy();
+        if (!QTest::qWaitFor([&] { return window->proxy()->proxyPort() == 0; }, WaitMs))
             qWarning("proxy did not stop");
     }
     // Starts the proxy and opens the client; true once the window shows the session as live.
     bool open()
     {
-        if (!window->startProxy())
+        if (!window->proxy()->startProxy())
             return false;
-        client = openClient(
-            echo.url(QStringLiteral("/live")),
-            QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), window->proxyPort()));
+        client = openClient(echo.url(QStringLiteral("/live")),
+                            QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                          window->proxy()->proxyPort()));
         if (!client)
             return false;
         // The window selects nothing by itself: the test picks the session, as a user would.
@@ -163,7 +170,8 @@ struct LiveWindow
                     session = window->sessions()->sessionId(0);
                     window->selectSession(session);
                 }
-                return session && window->isLive(session) && window->pauseAction(FromClient)->isEnabled();
+                return session && window->proxy()->isLive(session)
+                    && window->intercept()->pauseAction(FromClient)->isEnabled();
             },
             WaitMs);
     }
@@ -175,7 +183,7 @@ struct LiveWindow
         noop.kind = intercept::SessionCommand::Kind::SetPause;
         noop.from = FromServer;
         noop.on = false;
-        window->sendCommand(session, noop, window.get(), [&](const auto &) { answered = true; });
+        window->proxy()->sendCommand(session, noop, window.get(), [&](const auto &) { answered = true; });
         return QTest::qWaitFor([&] { return answered; }, WaitMs);
     }
     ui::InterceptPane *pane() const { return window->interceptPane(); }
@@ -299,7 +307,7 @@ struct FileWindow
     QString path(const char *name) const { return dir.filePath(QLatin1String(name)); }
     bool idle() const
     {
-        return QTest::qWaitFor([&] { return !window->isBusy(); }, WaitMs);
+        return QTest::qWaitFor([&] { return !window->files()->isBusy(); }, WaitMs);
     }
     // The row of the session table showing url, or -1.
     int rowOf(const QByteArray &url) const
@@ -346,13 +354,13 @@ private slots:
         ui::MainWindow window(
             store, [&] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, nullptr);
         window.show();
-        QVERIFY(window.startProxy());
-        QVERIFY(window.isListening());
+        QVERIFY(window.proxy()->startProxy());
+        QVERIFY(window.proxy()->isListening());
 
         EchoServer echo;
-        auto client = openClient(
-            echo.url(QStringLiteral("/gui?room=7")),
-            QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), window.proxyPort()));
+        auto client = openClient(echo.url(QStringLiteral("/gui?room=7")),
+                                 QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                               window.proxy()->proxyPort()));
         QVERIFY(client);
         client->setOutgoingFrameSize(16); // the long text goes in several frames
         client->sendTextMessage(QStringLiteral("plain text hello, world"));
@@ -470,10 +478,10 @@ private slots:
         QCOMPARE(std::lround(sent[1]), long(all - 4));
 
         // Stop and start again from the window.
-        window.stopProxy();
-        QVERIFY(QTest::qWaitFor([&] { return !window.isListening(); }, WaitMs));
-        QVERIFY(QTest::qWaitFor([&] { return window.startProxy(); }, WaitMs));
-        QVERIFY(window.isListening());
+        window.proxy()->stopProxy();
+        QVERIFY(QTest::qWaitFor([&] { return !window.proxy()->isListening(); }, WaitMs));
+        QVERIFY(QTest::qWaitFor([&] { return window.proxy()->startProxy(); }, WaitMs));
+        QVERIFY(window.proxy()->isListening());
         window.close();
         QVERIFY(QTest::qWaitFor([&] { return !window.isVisible(); }, WaitMs));
     }
@@ -484,7 +492,7 @@ private slots:
     {
         LiveWindow w;
         QVERIFY(w.open());
-        QAction *holdPings = w.window->holdPingPongAction();
+        QAction *holdPings = w.window->intercept()->holdPingPongAction();
         QVERIFY(!holdPings->isChecked()); // the default: keepalives pass
         if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
             QMenu *session = holdPings->associatedObjects().isEmpty()
@@ -496,17 +504,17 @@ private slots:
             session->grab().save(shots + QStringLiteral("/socktap-menu-session-bar.png"));
             session->hide();
         }
-        w.window->pauseAction(FromClient)->trigger();
+        w.window->intercept()->pauseAction(FromClient)->trigger();
         QVERIFY(w.sync());
         int pongs = 0;
         connect(w.client.get(), &QWebSocket::pong, this, [&] { ++pongs; });
         w.client->ping("through");
         QVERIFY(QTest::qWaitFor([&] { return pongs == 1; }, WaitMs)); // the server answered it
         QCOMPARE(w.held(), 0);
-        w.window->pauseAction(FromClient)->trigger(); // resume
+        w.window->intercept()->pauseAction(FromClient)->trigger(); // resume
         QVERIFY(w.sync());
         holdPings->setChecked(true);
-        w.window->pauseAction(FromClient)->trigger();
+        w.window->intercept()->pauseAction(FromClient)->trigger();
         QVERIFY(w.sync());
         w.client->ping("held");
         QVERIFY(QTest::qWaitFor([&] { return w.held() == 1; }, WaitMs));
@@ -520,7 +528,7 @@ private slots:
     {
         LiveWindow w;
         QVERIFY(w.open());
-        QAction *pause = w.window->pauseAction(FromClient);
+        QAction *pause = w.window->intercept()->pauseAction(FromClient);
         QCOMPARE(pause->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_1));
         QVERIFY(w.pane()->isHidden());
         pause->trigger();
@@ -566,7 +574,7 @@ private slots:
     {
         LiveWindow w;
         QVERIFY(w.open());
-        w.window->pauseAction(FromClient)->trigger();
+        w.window->intercept()->pauseAction(FromClient)->trigger();
         QVERIFY(w.sync());
         w.client->sendTextMessage(QStringLiteral("original text"));
         QVERIFY(QTest::qWaitFor([&] { return w.held() == 1; }, WaitMs));
@@ -615,7 +623,7 @@ private slots:
     {
         LiveWindow w;
         QVERIFY(w.open());
-        w.window->pauseAction(FromClient)->trigger();
+        w.window->intercept()->pauseAction(FromClient)->trigger();
         QVERIFY(w.sync());
         w.client->sendTextMessage(QStringLiteral("drop me"));
         QVERIFY(QTest::qWaitFor([&] { return w.held() == 1; }, WaitMs));
@@ -638,7 +646,8 @@ private slots:
                 return echo(w) == QStringList({QStringLiteral("one"), QStringLiteral("two")});
             },
             WaitMs));
-        QVERIFY(QTest::qWaitFor([&] { return !w.window->pauseAction(FromClient)->isChecked(); }, WaitMs));
+        QVERIFY(QTest::qWaitFor([&] { return !w.window->intercept()->pauseAction(FromClient)->isChecked(); },
+                                WaitMs));
         w.client->sendTextMessage(QStringLiteral("three")); // not paused any more
         QVERIFY(QTest::qWaitFor([&] { return echo(w).size() == 3; }, WaitMs));
         QVERIFY(!echo(w).contains(QStringLiteral("drop me")));
@@ -701,7 +710,7 @@ private slots:
         // The session ends: the window disables Compose; a send that races the end gets the engine's answer.
         w.client->close();
         QVERIFY(QTest::qWaitFor([&] { return !compose->sendButton()->isEnabled(); }, WaitMs));
-        QVERIFY(!w.window->isLive(w.session));
+        QVERIFY(!w.window->proxy()->isLive(w.session));
         compose->setSession(w.session, true); // as if the window had not noticed yet
         compose->targetBox()->setCurrentIndex(ui::ComposePanel::ToServer);
         compose->editor()->setMessage(quint8(ws::Opcode::Text), "too late");
@@ -717,7 +726,7 @@ private slots:
     {
         LiveWindow w;
         QVERIFY(w.open());
-        w.window->rulesAction()->trigger();
+        w.window->intercept()->rulesAction()->trigger();
         auto *dialog = waitChild<ui::RulesDialog>(w.window.get());
         QVERIFY(dialog);
         QCOMPARE(dialog->table()->rowCount(), 0);
@@ -837,7 +846,7 @@ private slots:
 
         // Close session…: an invalid code to the client only.
         QSignalSpy closed(w.client.get(), &QWebSocket::disconnected);
-        w.window->closeSessionAction()->trigger();
+        w.window->intercept()->closeSessionAction()->trigger();
         auto *dialog = waitChild<ui::CloseSessionDialog>(w.window.get());
         QVERIFY(dialog);
         dialog->codeBox()->setValue(4321);
@@ -855,7 +864,7 @@ private slots:
         LiveWindow w;
         bool answered = false;
         intercept::CommandResult result;
-        w.window->sendCommand(1, {}, w.window.get(), [&](const intercept::CommandResult &r) {
+        w.window->proxy()->sendCommand(1, {}, w.window.get(), [&](const intercept::CommandResult &r) {
             answered = true;
             result = r;
         });
@@ -872,20 +881,22 @@ private slots:
         FileWindow w;
         const QString sample = w.path("sample.socktap");
         QVERIFY(writeCapture(w.path("recorded.socktap"), 2, 3, 0, sample));
-        QVERIFY(w.window->openCaptureFile(sample));
-        QVERIFY(w.window->isBusy());
-        QVERIFY(!w.window->openCaptureFile(sample)); // one job at a time
+        QVERIFY(w.window->files()->openCaptureFile(sample));
+        QVERIFY(w.window->files()->isBusy());
+        QVERIFY(!w.window->files()->openCaptureFile(sample)); // one job at a time
         QTRY_COMPARE_WITH_TIMEOUT(w.window->sessions()->rowCount(), 2, WaitMs);
         QVERIFY(w.idle());
-        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        QVERIFY2(w.window->files()->lastFileError().isEmpty(),
+                 qPrintable(w.window->files()->lastFileError()));
         QVERIFY(w.rowOf("ws://sample.test:80/chat/1") >= 0);
         QVERIFY(w.rowOf("ws://sample.test:80/chat/2") >= 0);
         QCOMPARE(w.window->currentSession(), capture::SessionId(0)); // nothing selected for the user
         QVERIFY2(w.status().contains(QLatin1String("opened sample.socktap: 2 sessions, 6 messages")),
                  qPrintable(w.status()));
-        QVERIFY(w.window->lastFileWarnings().isEmpty());
-        QVERIFY(!w.window->hasUnsavedCapture()); // all of it is in sample.socktap
-        QCOMPARE(w.window->recentFiles(), QStringList {QFileInfo(sample).absoluteFilePath()});
+        QVERIFY(w.window->files()->status()->warnings().isEmpty());
+        QVERIFY(!w.window->files()->status()->hasUnsavedCapture()); // all of it is in sample.socktap
+        QCOMPARE(w.window->files()->menu()->recentFiles(),
+                 QStringList {QFileInfo(sample).absoluteFilePath()});
 
         // A session captured live is lost at exit until saved.
         capture::CaptureWriter live(w.store);
@@ -894,15 +905,16 @@ private slots:
         live.flush();
         writeSampleMessages(live, liveId, 2);
         QTRY_COMPARE_WITH_TIMEOUT(w.window->sessions()->rowCount(), 3, WaitMs);
-        QVERIFY(w.window->hasUnsavedCapture());
+        QVERIFY(w.window->files()->status()->hasUnsavedCapture());
         const QString saved = w.path("saved.socktap");
-        QVERIFY(w.window->saveCaptureTo(saved));
+        QVERIFY(w.window->files()->saveCaptureTo(saved));
         QVERIFY(w.idle());
-        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
-        QCOMPARE(w.window->savePath(), saved);
-        QVERIFY(!w.window->hasUnsavedCapture());
+        QVERIFY2(w.window->files()->lastFileError().isEmpty(),
+                 qPrintable(w.window->files()->lastFileError()));
+        QCOMPARE(w.window->files()->savePath(), saved);
+        QVERIFY(!w.window->files()->status()->hasUnsavedCapture());
         QVERIFY2(w.status().contains(QLatin1String("saved")), qPrintable(w.status()));
-        QCOMPARE(w.window->recentFiles().first(), QFileInfo(saved).absoluteFilePath());
+        QCOMPARE(w.window->files()->menu()->recentFiles().first(), QFileInfo(saved).absoluteFilePath());
         capture::CaptureStore reread;
         QString error;
         const auto reopened = capture::openNative(saved, reread, &error);
@@ -927,9 +939,10 @@ private slots:
         const std::vector<capture::SessionId> selected = w.window->selectedSessions();
         QCOMPARE(selected.size(), size_t(2));
         const QString har = w.path("selected.har");
-        QVERIFY(w.window->exportHarTo(har, selected));
+        QVERIFY(w.window->files()->exportHarTo(har, selected));
         QVERIFY(w.idle());
-        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        QVERIFY2(w.window->files()->lastFileError().isEmpty(),
+                 qPrintable(w.window->files()->lastFileError()));
         QJsonParseError parseError;
         const QJsonDocument doc = QJsonDocument::fromJson(readFile(har), &parseError);
         QVERIFY2(parseError.error == QJsonParseError::NoError, qPrintable(parseError.errorString()));
@@ -943,9 +956,10 @@ private slots:
 
         // One session as text: > client to server, < server to client.
         const QString text = w.path("session.txt");
-        QVERIFY(w.window->exportTextTo(text, selected.front()));
+        QVERIFY(w.window->files()->exportTextTo(text, selected.front()));
         QVERIFY(w.idle());
-        QVERIFY2(w.window->lastFileError().isEmpty(), qPrintable(w.window->lastFileError()));
+        QVERIFY2(w.window->files()->lastFileError().isEmpty(),
+                 qPrintable(w.window->files()->lastFileError()));
         const QString conversation = QString::fromUtf8(readFile(text));
         QVERIFY2(conversation.contains(QLatin1String(" > message 0\n")), qPrintable(conversation));
         QVERIFY2(conversation.contains(QLatin1String(" < message 1\n")), qPrintable(conversation));
@@ -966,12 +980,12 @@ private slots:
         capture::CaptureStore scratch;
         QString expected;
         QVERIFY(!capture::openCapture(bad, scratch, &expected));
-        QSignalSpy finished(w.window.get(), &ui::MainWindow::fileJobFinished);
-        QVERIFY(w.window->openCaptureFile(bad));
+        QSignalSpy finished(w.window->files(), &ui::FilesFeature::fileJobFinished);
+        QVERIFY(w.window->files()->openCaptureFile(bad));
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, WaitMs);
         QCOMPARE(finished[0][0].toBool(), false);
         QCOMPARE(finished[0][1].toString(), expected);
-        QCOMPARE(w.window->lastFileError(), expected);
+        QCOMPARE(w.window->files()->lastFileError(), expected);
         auto *box = waitChild<QMessageBox>(w.window.get());
         QVERIFY(box);
         QVERIFY(box->isVisible());
@@ -979,7 +993,7 @@ private slots:
         QCOMPARE(box->text(), expected);
         box->accept();
         QCOMPARE(w.window->sessions()->rowCount(), 0);
-        QVERIFY(w.window->recentFiles().isEmpty()); // only files that opened
+        QVERIFY(w.window->files()->menu()->recentFiles().isEmpty()); // only files that opened
 
         const QString cut = w.path("cut.socktap");
         QVERIFY(writeCapture(cut, 1, 4));
@@ -988,17 +1002,18 @@ private slots:
             QVERIFY(f.open(QIODevice::Append));
             f.write("{\"type\":\"message\",\"session\":1,\"dir"); // (no raw string: moc miscounts its quotes)
         }
-        QVERIFY(w.window->openCaptureFile(cut));
+        QVERIFY(w.window->files()->openCaptureFile(cut));
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, WaitMs);
         QVERIFY(finished[1][0].toBool());
         QCOMPARE(w.window->sessions()->rowCount(), 1);
-        QCOMPARE(w.window->lastFileWarnings().size(), 1);
-        QVERIFY2(w.window->lastFileWarnings()[0].contains(QLatin1String("incomplete")),
-                 qPrintable(w.window->lastFileWarnings()[0]));
+        QCOMPARE(w.window->files()->status()->warnings().size(), 1);
+        QVERIFY2(w.window->files()->status()->warnings()[0].contains(QLatin1String("incomplete")),
+                 qPrintable(w.window->files()->status()->warnings()[0]));
         QVERIFY2(w.status().contains(QLatin1String("1 session, 4 messages; warning:")),
                  qPrintable(w.status()));
-        QVERIFY(w.window->warningsLabel()->isVisible());
-        QVERIFY(w.window->warningsLabel()->toolTip().contains(QLatin1String("incomplete")));
+        QVERIFY(w.window->files()->status()->warningsLabel()->isVisible());
+        QVERIFY(
+            w.window->files()->status()->warningsLabel()->toolTip().contains(QLatin1String("incomplete")));
         QVERIFY(!w.window->findChild<QMessageBox *>()); // a warning is no reason for a box
     }
 
@@ -1011,16 +1026,16 @@ private slots:
         const int total = 200000;
         QVERIFY(writeCapture(big, 1, total, 100));
         QVERIFY(QFileInfo(big).size() > (24 << 20)); // several of the reader's 8 MiB chunks
-        QSignalSpy finished(w.window.get(), &ui::MainWindow::fileJobFinished);
-        QVERIFY(w.window->openCaptureFile(big));
-        QVERIFY(w.window->jobProgress()->isVisible());
-        QVERIFY(w.window->jobCancelButton()->isEnabled());
-        QTest::mouseClick(w.window->jobCancelButton(), Qt::LeftButton);
+        QSignalSpy finished(w.window->files(), &ui::FilesFeature::fileJobFinished);
+        QVERIFY(w.window->files()->openCaptureFile(big));
+        QVERIFY(w.window->files()->jobProgress()->isVisible());
+        QVERIFY(w.window->files()->jobCancelButton()->isEnabled());
+        QTest::mouseClick(w.window->files()->jobCancelButton(), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, WaitMs);
         QCOMPARE(finished[0][0].toBool(), false);
         QCOMPARE(finished[0][1].toString(), QStringLiteral("cancelled"));
-        QVERIFY(!w.window->jobProgress()->isVisible());
-        QVERIFY(w.window->lastFileError().isEmpty()); // not an error: no box
+        QVERIFY(!w.window->files()->jobProgress()->isVisible());
+        QVERIFY(w.window->files()->lastFileError().isEmpty()); // not an error: no box
         QVERIFY(!w.window->findChild<QMessageBox *>());
         QVERIFY2(w.status().contains(QLatin1String("cancelled")), qPrintable(w.status()));
         const quint64 read = w.store.stats().messages;
@@ -1029,20 +1044,20 @@ private slots:
         // Still usable: another file opens.
         const QString small = w.path("small.socktap");
         QVERIFY(writeCapture(small, 2, 3));
-        QVERIFY(w.window->openCaptureFile(small));
+        QVERIFY(w.window->files()->openCaptureFile(small));
         QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, WaitMs);
         QVERIFY(finished[1][0].toBool());
         QCOMPARE(w.window->sessions()->rowCount(), 3);
 
         // Closing while a file loads: the load stops, then the window closes.
-        QVERIFY(w.window->openCaptureFile(big));
+        QVERIFY(w.window->files()->openCaptureFile(big));
         w.window->close();
         QVERIFY(w.window->isVisible());
         QTRY_VERIFY_WITH_TIMEOUT(!w.window->isVisible(), WaitMs);
-        QVERIFY(!w.window->isBusy());
+        QVERIFY(!w.window->files()->isBusy());
 
         // Destroyed while a file loads: the destructor stops and waits for the thread.
-        QVERIFY(w.window->openCaptureFile(big));
+        QVERIFY(w.window->files()->openCaptureFile(big));
         QTest::qWait(20);
         w.window.reset();
         QVERIFY(w.store.stats().sessions >= 3);
@@ -1090,15 +1105,15 @@ private slots:
         drop.setAccepted(false);
         QApplication::sendEvent(list, &drop);
         QVERIFY(drop.isAccepted());
-        QVERIFY(w.window->isBusy());
-        QVERIFY(!w.window->jobCancelButton()->isEnabled()); // a HAR file is parsed whole
+        QVERIFY(w.window->files()->isBusy());
+        QVERIFY(!w.window->files()->jobCancelButton()->isEnabled()); // a HAR file is parsed whole
         QTRY_COMPARE_WITH_TIMEOUT(w.window->sessions()->rowCount(), int(expected->sessions), WaitMs);
         QVERIFY(w.idle());
         QVERIFY2(
             w.status().contains(QStringLiteral("opened chrome.har: %1 sessions").arg(expected->sessions)),
             qPrintable(w.status()));
         // Nothing would be lost at exit that the file does not hold.
-        QVERIFY(!w.window->hasUnsavedCapture());
+        QVERIFY(!w.window->files()->status()->hasUnsavedCapture());
         QCOMPARE(w.window->currentSession(), capture::SessionId(0));
 
         const int row = w.rowOf("wss://echo.example:443/ws?token=abc");
@@ -1121,14 +1136,14 @@ private slots:
     void unsavedCaptureAndStorage()
     {
         FileWindow memory;
-        QVERIFY(!memory.window->hasUnsavedCapture()); // empty
+        QVERIFY(!memory.window->files()->status()->hasUnsavedCapture()); // empty
         capture::CaptureWriter live(memory.store);
         const capture::SessionId id = memory.store.newSessionId();
         live.session(sampleSession(id, "/live"));
         live.flush();
         QTRY_COMPARE_WITH_TIMEOUT(memory.window->sessions()->rowCount(), 1, WaitMs);
-        QVERIFY(memory.window->hasUnsavedCapture());
-        QTRY_COMPARE_WITH_TIMEOUT(memory.window->storageLabel()->text(),
+        QVERIFY(memory.window->files()->status()->hasUnsavedCapture());
+        QTRY_COMPARE_WITH_TIMEOUT(memory.window->files()->status()->storageLabel()->text(),
                                   QStringLiteral("capture in memory only"), WaitMs);
 
         capture::CaptureStore store;
@@ -1143,10 +1158,11 @@ private slots:
         recorded.session(sampleSession(store.newSessionId(), "/recorded"));
         recorded.flush();
         QTRY_COMPARE_WITH_TIMEOUT(window.sessions()->rowCount(), 1, WaitMs);
-        QVERIFY(!window.hasUnsavedCapture());
-        QTRY_VERIFY_WITH_TIMEOUT(window.storageLabel()->text().startsWith(QLatin1String("recording to ")),
-                                 WaitMs);
-        QVERIFY(window.storageLabel()->text().endsWith(QLatin1String("record.socktap")));
+        QVERIFY(!window.files()->status()->hasUnsavedCapture());
+        QTRY_VERIFY_WITH_TIMEOUT(
+            window.files()->status()->storageLabel()->text().startsWith(QLatin1String("recording to ")),
+            WaitMs);
+        QVERIFY(window.files()->status()->storageLabel()->text().endsWith(QLatin1String("record.socktap")));
     }
 
     // Open Recent lists what was opened or saved, newest first, forgets files that are gone, and clears.
@@ -1160,15 +1176,15 @@ private slots:
         QVERIFY(writeCapture(first, 1, 1));
         QVERIFY(writeCapture(second, 1, 1));
         for (const QString &file : {first, second}) {
-            QVERIFY(w.window->openCaptureFile(file));
+            QVERIFY(w.window->files()->openCaptureFile(file));
             QVERIFY(w.idle());
         }
-        QCOMPARE(w.window->recentFiles(),
+        QCOMPARE(w.window->files()->menu()->recentFiles(),
                  QStringList({QFileInfo(second).absoluteFilePath(), QFileInfo(first).absoluteFilePath()}));
         const auto texts = [&] {
-            emit w.window->recentMenu()->aboutToShow();
+            emit w.window->files()->menu()->recentMenu()->aboutToShow();
             QStringList out;
-            for (const QAction *a : w.window->recentMenu()->actions())
+            for (const QAction *a : w.window->files()->menu()->recentMenu()->actions())
                 if (!a->isSeparator())
                     out << a->text();
             return out;
@@ -1183,23 +1199,26 @@ private slots:
                      .toStringList()
                      .size(),
                  1);
-        w.window->recentMenu()->actions().constLast()->trigger(); // Clear
-        QVERIFY(w.window->recentFiles().isEmpty());
-        QVERIFY(!w.window->recentMenu()->actions().constLast()->isEnabled());
+        w.window->files()->menu()->recentMenu()->actions().constLast()->trigger(); // Clear
+        QVERIFY(w.window->files()->menu()->recentFiles().isEmpty());
+        QVERIFY(!w.window->files()->menu()->recentMenu()->actions().constLast()->isEnabled());
         // The File menu ends with Quit.
-        QCOMPARE(w.window->fileMenu()->actions().constLast()->shortcut(), QKeySequence(QKeySequence::Quit));
+        QCOMPARE(w.window->files()->menu()->fileMenu()->actions().constLast()->shortcut(),
+                 QKeySequence(QKeySequence::Quit));
     }
 
     void emptyStateSaysWhatToDo()
     {
         LiveWindow w;
-        QVERIFY(!w.window->emptyHint()->isHidden() || w.window->emptyHint()->isVisibleTo(w.window.get()));
-        QVERIFY(w.window->emptyHint()->text().contains(QStringLiteral("proxy is stopped")));
-        QVERIFY(w.window->startProxy());
-        const QString hint = w.window->emptyHint()->text();
-        QVERIFY2(hint.contains(QStringLiteral("127.0.0.1:%1").arg(w.window->proxyPort())), qPrintable(hint));
+        QVERIFY(!w.window->browsers()->emptyHint()->isHidden()
+                || w.window->browsers()->emptyHint()->isVisibleTo(w.window.get()));
+        QVERIFY(w.window->browsers()->emptyHint()->text().contains(QStringLiteral("proxy is stopped")));
+        QVERIFY(w.window->proxy()->startProxy());
+        const QString hint = w.window->browsers()->emptyHint()->text();
+        QVERIFY2(hint.contains(QStringLiteral("127.0.0.1:%1").arg(w.window->proxy()->proxyPort())),
+                 qPrintable(hint));
         QVERIFY(hint.contains(QStringLiteral("http://socktap/")));
-        QVERIFY(w.window->emptyHint()->isVisibleTo(w.window.get()));
+        QVERIFY(w.window->browsers()->emptyHint()->isVisibleTo(w.window.get()));
         QVERIFY(!w.window->sessionView()->isVisibleTo(w.window.get()));
         if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
             // scripts/screenshots.sh: the light and the dark look, at 1280x800 and 1920x1080.
@@ -1216,14 +1235,14 @@ private slots:
             ui::applyTheme(ui::Theme::System);
         }
         // (After the screenshots: the status bar then says what was copied.)
-        w.window->copyProxyAddressButton()->click();
+        w.window->browsers()->copyProxyAddressButton()->click();
         QCOMPARE(QApplication::clipboard()->text(),
-                 QStringLiteral("127.0.0.1:%1").arg(w.window->proxyPort()));
+                 QStringLiteral("127.0.0.1:%1").arg(w.window->proxy()->proxyPort()));
         // The first session replaces it with the list.
         QVERIFY(w.open());
         QVERIFY(
             QTest::qWaitFor([&] { return w.window->sessionView()->isVisibleTo(w.window.get()); }, WaitMs));
-        QVERIFY(!w.window->emptyHint()->isVisibleTo(w.window.get()));
+        QVERIFY(!w.window->browsers()->emptyHint()->isVisibleTo(w.window.get()));
     }
 
     void failedConnectionsDoNotVanish()
@@ -1231,12 +1250,12 @@ private slots:
         // A CONNECT to a server that is down is a failed tunnel, hidden by default with the HTTP and tunnel
         // noise; a line under the list says it happened and why, and shows them in one click.
         LiveWindow w;
-        QVERIFY(w.window->startProxy());
+        QVERIFY(w.window->proxy()->startProxy());
         auto *notice = w.window->failedConnectionsNotice();
         QVERIFY(!notice->isVisibleTo(w.window.get()));
         for (int i = 0; i < 2; ++i) {
             RawClient client;
-            QVERIFY(client.connect(w.window->proxyPort()));
+            QVERIFY(client.connect(w.window->proxy()->proxyPort()));
             client.send("CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
             const auto head = client.readResponseHead();
             QVERIFY(head && head->status == 502);
@@ -1414,27 +1433,28 @@ private slots:
         QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
         LiveWindow w;
         w.config.listenPort = holder.serverPort();
-        QVERIFY(!w.window->startProxy());
-        QVERIFY2(w.window->listeningText().startsWith(QLatin1String("Proxy stopped: "))
-                     && w.window->listeningText().contains(QLatin1String("in use by another program")),
-                 qPrintable(w.window->listeningText()));
+        QVERIFY(!w.window->proxy()->startProxy());
+        QVERIFY2(
+            w.window->proxy()->listeningText().startsWith(QLatin1String("Proxy stopped: "))
+                && w.window->proxy()->listeningText().contains(QLatin1String("in use by another program")),
+            qPrintable(w.window->proxy()->listeningText()));
         QVERIFY(w.window->statusBar()->currentMessage().isEmpty());
         w.config.listenPort = 0;
-        QVERIFY(w.window->startProxy());
-        QVERIFY(w.window->listeningText().startsWith(QLatin1String("Proxy on 127.0.0.1:")));
+        QVERIFY(w.window->proxy()->startProxy());
+        QVERIFY(w.window->proxy()->listeningText().startsWith(QLatin1String("Proxy on 127.0.0.1:")));
     }
 
     void settingsApplyAndSayWhy()
     {
         LiveWindow w;
-        w.window->setEditableConfig(&w.config, ui::Theme::System);
-        QVERIFY(w.window->startProxy());
-        QSignalSpy restarted(w.window.get(), &ui::MainWindow::proxyRestarted);
+        w.window->proxy()->setEditableConfig(&w.config, ui::Theme::System);
+        QVERIFY(w.window->proxy()->startProxy());
+        QSignalSpy restarted(w.window->proxy(), &ui::ProxyFeature::proxyRestarted);
 
         // A port another program holds: the reason, and the proxy back where it was.
         QTcpServer holder;
         QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
-        ui::SettingsDialog dialog(w.window->currentSettings(), QStringLiteral("Socktap Root CA"),
+        ui::SettingsDialog dialog(w.window->proxy()->currentSettings(), QStringLiteral("Socktap Root CA"),
                                   w.window.get());
         QCOMPARE(dialog.addressEdit()->text(), QStringLiteral("127.0.0.1"));
         QVERIFY(dialog.verifyBox()->isChecked());
@@ -1444,13 +1464,13 @@ private slots:
         dialog.themeBox()->setCurrentIndex(dialog.themeBox()->findData(QStringLiteral("dark")));
         auto chosen = dialog.settings();
         QVERIFY(chosen);
-        w.window->applySettings(*chosen);
+        w.window->proxy()->applySettings(*chosen);
         QVERIFY(restarted.wait(WaitMs));
         QCOMPARE(restarted.back().at(0).toBool(), false);
         const QString why = restarted.back().at(1).toString();
         QVERIFY2(why.contains(QStringLiteral("in use by another program")), qPrintable(why));
-        QVERIFY(w.window->isListening());
-        QVERIFY(w.window->proxyPort() != holder.serverPort());
+        QVERIFY(w.window->proxy()->isListening());
+        QVERIFY(w.window->proxy()->proxyPort() != holder.serverPort());
         // The rest applied: the budget, the theme.
         QCOMPARE(w.store.stats().memoryLimit, quint64(64) << 20);
         QVERIFY(QApplication::palette().color(QPalette::Window).lightness() < 80);
@@ -1463,10 +1483,10 @@ private slots:
         dialog.portBox()->setValue(free);
         dialog.themeBox()->setCurrentIndex(dialog.themeBox()->findData(QStringLiteral("system")));
         chosen = dialog.settings();
-        w.window->applySettings(*chosen);
+        w.window->proxy()->applySettings(*chosen);
         QVERIFY(restarted.wait(WaitMs));
         QCOMPARE(restarted.back().at(0).toBool(), true);
-        QCOMPARE(w.window->proxyPort(), free);
+        QCOMPARE(w.window->proxy()->proxyPort(), free);
         QCOMPARE(w.config.insecureUpstream, true); // verification off, as chosen
         QVERIFY(w.open());
 
@@ -1481,47 +1501,47 @@ private slots:
     {
         const TemporarySettings settings;
         LiveWindow w;
-        w.window->setEditableConfig(&w.config, ui::Theme::System);
-        QVERIFY(w.window->startProxy());
-        QSignalSpy restarted(w.window.get(), &ui::MainWindow::proxyRestarted);
+        w.window->proxy()->setEditableConfig(&w.config, ui::Theme::System);
+        QVERIFY(w.window->proxy()->startProxy());
+        QSignalSpy restarted(w.window->proxy(), &ui::ProxyFeature::proxyRestarted);
 
         // A change that is not the address (verification) restarts on the same port, even with "any free
         // port" configured: clients and launched browsers keep reaching it.
-        const quint16 port = w.window->proxyPort();
-        ui::WindowSettings unverified = w.window->currentSettings();
+        const quint16 port = w.window->proxy()->proxyPort();
+        ui::WindowSettings unverified = w.window->proxy()->currentSettings();
         unverified.verifyUpstream = false;
-        w.window->settingsChosen(unverified);
+        w.window->proxy()->settingsChosen(unverified);
         QVERIFY(restarted.wait(WaitMs));
         QVERIFY(restarted.back().at(0).toBool());
-        QCOMPARE(w.window->proxyPort(), port);
+        QCOMPARE(w.window->proxy()->proxyPort(), port);
         QCOMPARE(w.config.listenPort, quint16(0));
 
         // Moving to every interface: proxy use now needs credentials, as at a start with --listen 0.0.0.0.
-        ui::WindowSettings open = w.window->currentSettings();
+        ui::WindowSettings open = w.window->proxy()->currentSettings();
         open.listenAddress = QHostAddress::AnyIPv4;
-        w.window->settingsChosen(open);
+        w.window->proxy()->settingsChosen(open);
         QVERIFY(restarted.wait(WaitMs));
         QVERIFY(restarted.back().at(0).toBool());
         QVERIFY(!w.config.proxyCredentials.isEmpty());
-        QVERIFY(w.window->exposureWarning().contains(QString::fromUtf8(w.config.proxyCredentials)));
+        QVERIFY(w.window->proxy()->exposureWarning().contains(QString::fromUtf8(w.config.proxyCredentials)));
         RawClient anonymous;
-        QVERIFY(anonymous.connect(w.window->proxyPort()));
+        QVERIFY(anonymous.connect(w.window->proxy()->proxyPort()));
         anonymous.send("CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n");
         const auto refused = anonymous.readResponseHead();
         QVERIFY(refused && refused->status == 407);
         // Back on loopback, the credentials it made up are dropped.
         open.listenAddress = QHostAddress::LocalHost;
-        w.window->settingsChosen(open);
+        w.window->proxy()->settingsChosen(open);
         QVERIFY(restarted.wait(WaitMs));
         QVERIFY(w.config.proxyCredentials.isEmpty());
 
         // A port another program holds: not kept for the next start either.
         QTcpServer holder;
         QVERIFY(holder.listen(QHostAddress::LocalHost, 0));
-        ui::WindowSettings taken = w.window->currentSettings();
+        ui::WindowSettings taken = w.window->proxy()->currentSettings();
         taken.listenPort = holder.serverPort();
         taken.memoryBudget = 96ull << 20;
-        w.window->settingsChosen(taken);
+        w.window->proxy()->settingsChosen(taken);
         QVERIFY(restarted.wait(WaitMs));
         QVERIFY(!restarted.back().at(0).toBool());
         const ui::WindowSettings saved = ui::WindowSettings::restore(ui::WindowSettings {}, {});
@@ -1589,26 +1609,27 @@ private slots:
         const auto restore = qScopeGuard([&] { qputenv("PATH", path); });
 
         LiveWindow w(true);
-        QPushButton *button = w.window->emptyBrowserButton();
+        QPushButton *button = w.window->browsers()->emptyBrowserButton();
         QVERIFY(button->isVisibleTo(w.window.get()));
         QVERIFY(!button->isEnabled()); // nothing to go through while the proxy is stopped
-        QVERIFY(w.window->startProxy());
+        QVERIFY(w.window->proxy()->startProxy());
         QVERIFY(button->isEnabled());
         button->click();
         QVERIFY(QTest::qWaitFor([&] { return QFile::exists(record); }, WaitMs));
-        QCOMPARE(w.window->browsers().size(), 1);
+        QCOMPARE(w.window->browsers()->running().size(), 1);
         QFile f(record);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const QString started = QString::fromUtf8(f.readAll());
-        QVERIFY2(started.contains(
-                     QStringLiteral("--proxy-server=http://127.0.0.1:%1\n").arg(w.window->proxyPort())),
-                 qPrintable(started));
+        QVERIFY2(
+            started.contains(
+                QStringLiteral("--proxy-server=http://127.0.0.1:%1\n").arg(w.window->proxy()->proxyPort())),
+            qPrintable(started));
         QVERIFY(started.contains(QStringLiteral("--proxy-bypass-list=<-loopback>\n")));
         QVERIFY(started.contains(QStringLiteral("--no-first-run\n")));
         // Socktap's CA, trusted for servers, in the throw-away HOME's NSS database.
         QVERIFY2(started.contains(QRegularExpression(QStringLiteral("Socktap CA\\s+C,,"))),
                  qPrintable(started));
-        const QString profile = w.window->browsers().front()->profileDirectory();
+        const QString profile = w.window->browsers()->running().front()->profileDirectory();
         QVERIFY(started.contains(QStringLiteral("HOME=%1/home\n").arg(profile)));
         QVERIFY(started.contains(QStringLiteral("--user-data-dir=%1/profile\n").arg(profile)));
         QVERIFY(QFileInfo::exists(profile));
@@ -1616,13 +1637,14 @@ private slots:
         // The empty page's link to the CA page opens it in a browser through Socktap (it exists nowhere
         // else).
         QVERIFY(QFile::remove(record));
-        QVERIFY(w.window->emptyHint()->text().contains(QStringLiteral("href=\"http://socktap/\"")));
-        emit w.window->emptyHint()->linkActivated(QStringLiteral("http://socktap/"));
+        QVERIFY(
+            w.window->browsers()->emptyHint()->text().contains(QStringLiteral("href=\"http://socktap/\"")));
+        emit w.window->browsers()->emptyHint()->linkActivated(QStringLiteral("http://socktap/"));
         QVERIFY(QTest::qWaitFor([&] { return QFile::exists(record); }, WaitMs));
         QFile second(record);
         QVERIFY(second.open(QIODevice::ReadOnly));
         QVERIFY(second.readAll().contains("\nhttp://socktap/\n"));
-        QCOMPARE(w.window->browsers().size(), 2);
+        QCOMPARE(w.window->browsers()->running().size(), 2);
 
         // Tools has it too, with the shortcut.
         bool inTools = false;
@@ -1643,14 +1665,14 @@ private slots:
         qputenv("PATH", empty.path().toUtf8());
         const auto restore = qScopeGuard([&] { qputenv("PATH", path); });
         LiveWindow w(true);
-        QVERIFY(w.window->startProxy());
+        QVERIFY(w.window->proxy()->startProxy());
         QString error;
-        QVERIFY(!w.window->openBrowser({}, {}, false, {}, &error));
+        QVERIFY(!w.window->browsers()->openBrowser({}, {}, false, {}, &error));
         QVERIFY2(error.contains(QStringLiteral("No browser found"))
                      && error.contains(QStringLiteral("chromium")),
                  qPrintable(error));
         QVERIFY(w.window->statusBar()->currentMessage().contains(QStringLiteral("No browser found")));
-        QVERIFY(w.window->browsers().isEmpty());
+        QVERIFY(w.window->browsers()->running().isEmpty());
     }
 
     void replayFromTheWindow()
@@ -1669,7 +1691,7 @@ private slots:
             [&] { return w.store.session(original)->state == capture::SessionState::Closed; }, WaitMs));
         // The session list's context menu offers it, as does the Session menu.
         std::unique_ptr<QMenu> menu(w.window->sessionContextMenu());
-        QVERIFY(menu->actions().contains(w.window->replayAction()));
+        QVERIFY(menu->actions().contains(w.window->replay()->replayAction()));
         QStringList commands;
         for (QAction *a : menu->actions())
             if (a->text().startsWith(QStringLiteral("Copy as")))
@@ -1678,7 +1700,7 @@ private slots:
         QCOMPARE(commands,
                  QStringList(
                      {QStringLiteral("websocat '%1'").arg(url), QStringLiteral("wscat -c '%1'").arg(url)}));
-        QVERIFY(w.window->replayAction()->isEnabled());
+        QVERIFY(w.window->replay()->replayAction()->isEnabled());
         // The dialog: prefilled, checked, edited.
         auto plan = replay::planReplay(w.store, original, nullptr);
         QVERIFY(plan);
@@ -1701,18 +1723,18 @@ private slots:
         }));
         // Played through the window's proxy: progress in the status bar, then the comparison.
         QString finished = QStringLiteral("(not yet)");
-        QObject::connect(w.window.get(), &ui::MainWindow::replayFinished,
+        QObject::connect(w.window->replay(), &ui::ReplayFeature::replayFinished,
                          [&](const QString &e) { finished = e; });
         replay::Replayer::Options options;
         options.timing = dialog.timing();
-        QVERIFY(w.window->startReplay(dialog.plan(), options, dialog.ignoreJsonKeys()));
-        QVERIFY(w.window->isReplaying());
-        QVERIFY(!w.window->replayStatus()->isHidden());
-        QVERIFY(!w.window->replayAction()->isEnabled()); // one at a time
+        QVERIFY(w.window->replay()->startReplay(dialog.plan(), options, dialog.ignoreJsonKeys()));
+        QVERIFY(w.window->replay()->isReplaying());
+        QVERIFY(!w.window->replay()->replayStatus()->isHidden());
+        QVERIFY(!w.window->replay()->replayAction()->isEnabled()); // one at a time
         QVERIFY(QTest::qWaitFor([&] { return finished != QStringLiteral("(not yet)"); }, 3 * WaitMs));
         QCOMPARE(finished, QString());
-        QVERIFY(w.window->replayStatus()->isHidden());
-        ui::CompareView *view = w.window->compareView();
+        QVERIFY(w.window->replay()->replayStatus()->isHidden());
+        ui::CompareView *view = w.window->replay()->compareView();
         QVERIFY(view);
         QVERIFY2(view->verdictLabel()->text().startsWith(QStringLiteral("EQUAL")),
                  qPrintable(view->verdictLabel()->text()));

@@ -1,11 +1,14 @@
-// MainWindow, continued: replaying a session through the window's own proxy and comparing the outcome.
+#include "ReplayFeature.h"
+
 #include "MainWindow.h"
+#include "ProxyFeature.h"
 
 #include "CompareView.h"
 #include "ReplayDialog.h"
 
 #include "certs/CertificateAuthority.h"
 
+#include <QAction>
 #include <QClipboard>
 #include <QElapsedTimer>
 #include <QGuiApplication>
@@ -25,11 +28,44 @@ constexpr int SessionEndWaitMs = 5'000; // for the proxy's capture to record the
 
 } // namespace
 
-QMenu *MainWindow::sessionContextMenu()
+ReplayFeature::ReplayFeature(MainWindow &window, capture::CaptureStore &store, ProxyFeature &proxy,
+                             certs::CertificateAuthority *ca)
+    : QObject(&window)
+    , m_window(window)
+    , m_store(store)
+    , m_proxy(proxy)
+    , m_ca(ca)
+    , m_replayAction(new QAction(tr("Re&play…"), this))
 {
-    auto *menu = new QMenu(this);
-    menu->addAction(m_replayAction);
-    const auto current = m_current ? m_store.session(m_current) : std::nullopt;
+    m_replayAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_replayAction->setToolTip(tr("Play this session's client side again, against its server or another, and "
+                                  "compare what comes back"));
+    connect(m_replayAction, &QAction::triggered, this, [this] { replaySession(m_window.currentSession()); });
+}
+
+ReplayFeature::~ReplayFeature() = default;
+
+void ReplayFeature::addStatusWidgets(QStatusBar *bar)
+{
+    m_replayStatus = new QLabel(&m_window);
+    m_replayCancel = new QToolButton(&m_window);
+    m_replayCancel->setText(tr("Cancel replay"));
+    connect(m_replayCancel, &QToolButton::clicked, this, &ReplayFeature::cancelReplay);
+    bar->addWidget(m_replayStatus);
+    bar->addWidget(m_replayCancel);
+    m_replayStatus->hide();
+    m_replayCancel->hide();
+}
+
+void ReplayFeature::update(capture::SessionId current)
+{
+    const auto session = current ? m_store.session(current) : std::nullopt;
+    m_replayAction->setEnabled(session && session->kind == capture::SessionKind::WebSocket && !m_replayer);
+}
+
+void ReplayFeature::addCopyActions(QMenu *menu, capture::SessionId session)
+{
+    const auto current = session ? m_store.session(session) : std::nullopt;
     QAction *copy = menu->addAction(tr("Copy &URL"), this, [url = current ? current->url() : QByteArray()] {
         QGuiApplication::clipboard()->setText(QString::fromLatin1(url));
     });
@@ -67,33 +103,22 @@ QMenu *MainWindow::sessionContextMenu()
         a->setEnabled(plan.has_value());
         a->setData(command);
     }
-    menu->addAction(tr("Export selected as &HAR…"), this, [this] { exportHarWithDialog(true); })
-        ->setEnabled(current.has_value());
-    menu->addAction(m_closeSession);
-    return menu;
 }
 
-void MainWindow::showSessionMenu(const QPoint &at)
-{
-    QMenu *menu = sessionContextMenu();
-    menu->setAttribute(Qt::WA_DeleteOnClose);
-    menu->popup(m_sessionView->viewport()->mapToGlobal(at));
-}
-
-CompareView *MainWindow::compareView() const
+CompareView *ReplayFeature::compareView() const
 {
     return m_compareView;
 }
 
-void MainWindow::replaySession(capture::SessionId id)
+void ReplayFeature::replaySession(capture::SessionId id)
 {
     QString error;
     auto plan = replay::planReplay(m_store, id, &error);
     if (!plan) {
-        QMessageBox::warning(this, tr("Replay"), error);
+        QMessageBox::warning(&m_window, tr("Replay"), error);
         return;
     }
-    auto *dialog = new ReplayDialog(std::move(*plan), this);
+    auto *dialog = new ReplayDialog(std::move(*plan), &m_window);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         replay::Replayer::Options options;
@@ -101,13 +126,13 @@ void MainWindow::replaySession(capture::SessionId id)
         options.speed = dialog->speed();
         QString why;
         if (!startReplay(dialog->plan(), options, dialog->ignoreJsonKeys(), &why))
-            QMessageBox::warning(this, tr("Replay"), why);
+            QMessageBox::warning(&m_window, tr("Replay"), why);
     });
     dialog->open();
 }
 
-bool MainWindow::startReplay(replay::ReplayPlan plan, replay::Replayer::Options options,
-                             const QStringList &ignoreJsonKeys, QString *error)
+bool ReplayFeature::startReplay(replay::ReplayPlan plan, replay::Replayer::Options options,
+                                const QStringList &ignoreJsonKeys, QString *error)
 {
     const auto fail = [&](const QString &why) {
         if (error)
@@ -116,20 +141,20 @@ bool MainWindow::startReplay(replay::ReplayPlan plan, replay::Replayer::Options 
     };
     if (m_replayer)
         return fail(tr("A replay is already running."));
-    if (!isListening() && !startProxy())
+    if (!m_proxy.isListening() && !m_proxy.startProxy())
         return fail(tr("The proxy is not running, and the replay goes through it: start it first."));
     // Through this window's proxy (at its address, with its credentials when it listens beyond loopback):
     // the replay is captured like any session, and wss:// is intercepted with the window's CA, which the
     // replaying client trusts.
-    const QHostAddress listening = m_server->address();
+    const QHostAddress listening = m_proxy.server()->address();
     const bool any = listening == QHostAddress::Any || listening == QHostAddress::AnyIPv4
         || listening == QHostAddress::AnyIPv6;
-    const QByteArray credentials = m_server->config().proxyCredentials;
+    const QByteArray credentials = m_proxy.server()->config().proxyCredentials;
     const qsizetype colon = credentials.indexOf(':');
-    options.proxy =
-        QNetworkProxy(QNetworkProxy::HttpProxy, any ? QStringLiteral("127.0.0.1") : listening.toString(),
-                      proxyPort(), colon > 0 ? QString::fromUtf8(credentials.first(colon)) : QString(),
-                      colon > 0 ? QString::fromUtf8(credentials.sliced(colon + 1)) : QString());
+    options.proxy = QNetworkProxy(
+        QNetworkProxy::HttpProxy, any ? QStringLiteral("127.0.0.1") : listening.toString(),
+        m_proxy.proxyPort(), colon > 0 ? QString::fromUtf8(credentials.first(colon)) : QString(),
+        colon > 0 ? QString::fromUtf8(credentials.sliced(colon + 1)) : QString());
     if (m_ca)
         options.trustedCas = QSslCertificate::fromData(m_ca->certificatePem());
     m_replayIgnore = ignoreJsonKeys;
@@ -142,34 +167,36 @@ bool MainWindow::startReplay(replay::ReplayPlan plan, replay::Replayer::Options 
                                     .arg(m_replayer->plan().steps.size())
                                     .arg(received));
     });
-    connect(m_replayer.get(), &replay::Replayer::finished, this, &MainWindow::finishReplay,
+    connect(m_replayer.get(), &replay::Replayer::finished, this, &ReplayFeature::finishReplay,
             Qt::QueuedConnection);
     m_replayStatus->setText(
         tr("Replaying session %1: connecting to %2…").arg(original).arg(m_replayer->plan().url.toString()));
     m_replayStatus->show();
     m_replayCancel->show();
-    updateSessionActions();
+    update(m_window.currentSession());
     m_replayer->start();
     return true;
 }
 
-void MainWindow::cancelReplay()
+void ReplayFeature::cancelReplay()
 {
     if (m_replayer)
         m_replayer->cancel();
 }
 
-void MainWindow::finishReplay()
+void ReplayFeature::finishReplay()
 {
     std::unique_ptr<replay::Replayer> done = std::move(m_replayer);
     m_replayCancel->hide();
     m_replayStatus->hide();
-    updateSessionActions();
+    update(m_window.currentSession());
     const replay::Replayer::Result &r = done->result();
     if (r.cancelled || !r.error.isEmpty()) {
-        const QString proxySaid = r.cancelled ? QString() : replay::proxyFailure(m_store, done->plan().url, r.startedAt);
+        const QString proxySaid =
+            r.cancelled ? QString() : replay::proxyFailure(m_store, done->plan().url, r.startedAt);
         const QString why = r.cancelled ? tr("cancelled") : proxySaid.isEmpty() ? r.error : proxySaid;
-        statusBar()->showMessage(tr("Replay of session %1: %2").arg(done->plan().original).arg(why), 15000);
+        m_window.statusBar()->showMessage(tr("Replay of session %1: %2").arg(done->plan().original).arg(why),
+                                          15000);
         emit replayFinished(why);
         return;
     }
@@ -193,7 +220,8 @@ void MainWindow::finishReplay()
         poll->deleteLater();
         if (!found) {
             const QString why = tr("the replay's session was not found in the capture");
-            statusBar()->showMessage(tr("Replay of session %1: %2").arg(plan->original).arg(why), 15000);
+            m_window.statusBar()->showMessage(tr("Replay of session %1: %2").arg(plan->original).arg(why),
+                                              15000);
             emit replayFinished(why);
             return;
         }
@@ -202,18 +230,18 @@ void MainWindow::finishReplay()
     poll->start();
 }
 
-void MainWindow::compareReplay(const replay::ReplayPlan &plan, capture::SessionId replayId,
-                               const QStringList &ignoreJsonKeys)
+void ReplayFeature::compareReplay(const replay::ReplayPlan &plan, capture::SessionId replayId,
+                                  const QStringList &ignoreJsonKeys)
 {
     const replay::CapturedSession again = replay::capturedSession(m_store, replayId);
     const replay::Comparison comparison =
         replay::compare(plan.originalMessages, again.messages, plan.originalClose, again.close,
                         replay::CompareOptions {ignoreJsonKeys, plan.hints});
-    statusBar()->showMessage(tr("Replay of session %1 (session %2): %3")
-                                 .arg(plan.original)
-                                 .arg(replayId)
-                                 .arg(comparison.verdict()),
-                             30000);
+    m_window.statusBar()->showMessage(tr("Replay of session %1 (session %2): %3")
+                                          .arg(plan.original)
+                                          .arg(replayId)
+                                          .arg(comparison.verdict()),
+                                      30000);
     if (m_compareView)
         m_compareView->close();
     m_compareView = new CompareView(comparison,
@@ -221,7 +249,7 @@ void MainWindow::compareReplay(const replay::ReplayPlan &plan, capture::SessionI
                                         .arg(plan.original)
                                         .arg(replayId)
                                         .arg(plan.url.toString()),
-                                    this);
+                                    &m_window);
     m_compareView->setAttribute(Qt::WA_DeleteOnClose);
     m_compareView->show();
     emit replayFinished({});

@@ -1,7 +1,8 @@
-// The main window's way in for a new user: the empty page with "Open a browser through Socktap", and
-// Tools > Open <browser>, each starting a browser whose throw-away profile uses this window's proxy and
-// trusts Socktap's CA (core/browser).
+#include "BrowserFeature.h"
+
 #include "MainWindow.h"
+#include "ProxyFeature.h"
+#include "WindowNotice.h"
 
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
@@ -19,14 +20,21 @@
 
 namespace socktap::ui {
 
-void MainWindow::buildEmptyPage(QWidget *parent)
+BrowserFeature::BrowserFeature(MainWindow &window, ProxyFeature &proxy, certs::CertificateAuthority *ca)
+    : QObject(&window)
+    , m_window(window)
+    , m_proxy(proxy)
+    , m_ca(ca)
+{ }
+
+QWidget *BrowserFeature::buildEmptyPage(QWidget *parent)
 {
     // Until something arrives, the list's place says what to do (not a blank table), with the one click
     // that gets a new user there.
-    m_emptyPage = new QWidget(parent);
-    m_emptyPage->setObjectName(QStringLiteral("emptyPage"));
-    auto *title = new QLabel(tr("<h3>No sessions yet</h3>"), m_emptyPage);
-    m_emptyBrowser = new QPushButton(tr("Open a browser through Socktap"), m_emptyPage);
+    auto *page = new QWidget(parent);
+    page->setObjectName(QStringLiteral("emptyPage"));
+    auto *title = new QLabel(tr("<h3>No sessions yet</h3>"), page);
+    m_emptyBrowser = new QPushButton(tr("Open a browser through Socktap"), page);
     m_emptyBrowser->setObjectName(QStringLiteral("openBrowser"));
     m_emptyBrowser->setDefault(true);
     const auto found = browser::installedBrowsers();
@@ -34,7 +42,7 @@ void MainWindow::buildEmptyPage(QWidget *parent)
                                    ? browser::noBrowserMessage()
                                    : tr("Starts %1 with a throw-away profile").arg(found.front().name));
     connect(m_emptyBrowser, &QPushButton::clicked, this, [this] { openBrowser(); });
-    m_emptyHint = new QLabel(m_emptyPage);
+    m_emptyHint = new QLabel(page);
     m_emptyHint->setObjectName(QStringLiteral("emptyHint"));
     m_emptyHint->setWordWrap(true);
     m_emptyHint->setAlignment(Qt::AlignTop | Qt::AlignLeft);
@@ -43,29 +51,48 @@ void MainWindow::buildEmptyPage(QWidget *parent)
     // (to fetch the CA for another device, or the PAC file).
     connect(m_emptyHint, &QLabel::linkActivated, this,
             [this](const QString &link) { openBrowser({}, {link}); });
-    m_copyAddress = new QPushButton(tr("Copy proxy address"), m_emptyPage);
+    m_copyAddress = new QPushButton(tr("Copy proxy address"), page);
     m_copyAddress->setObjectName(QStringLiteral("copyProxyAddress"));
     m_copyAddress->setToolTip(tr("host:port, to paste into another client's proxy settings"));
     connect(m_copyAddress, &QPushButton::clicked, this, [this] {
-        if (!isListening())
+        if (!m_proxy.isListening())
             return;
-        QGuiApplication::clipboard()->setText(proxyAddressForClients());
-        statusBar()->showMessage(tr("Copied %1").arg(proxyAddressForClients()), 5000);
+        QGuiApplication::clipboard()->setText(m_proxy.addressForClients());
+        m_window.statusBar()->showMessage(tr("Copied %1").arg(m_proxy.addressForClients()), 5000);
     });
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(m_emptyBrowser);
     buttons->addWidget(m_copyAddress);
     buttons->addStretch(1);
-    auto *layout = new QVBoxLayout(m_emptyPage);
+    auto *layout = new QVBoxLayout(page);
     layout->setContentsMargins(12, 12, 12, 12);
     layout->addWidget(title);
     layout->addLayout(buttons);
     layout->addWidget(m_emptyHint);
     layout->addStretch(1);
-    static_cast<QStackedWidget *>(parent)->addWidget(m_emptyPage);
+    return page;
 }
 
-void MainWindow::addBrowserActions(QMenu *tools)
+void BrowserFeature::updateEmptyPage()
+{
+    const bool listening = m_proxy.isListening();
+    const QString address =
+        listening ? m_proxy.addressForClients() : tr("(the proxy is stopped: Capture > Start proxy)");
+    m_emptyBrowser->setEnabled(listening);
+    m_copyAddress->setEnabled(listening);
+    m_emptyHint->setText(
+        tr("<p>The browser starts with a throw-away profile that uses Socktap and trusts its CA, so its "
+           "ws:// and wss:// sessions appear here; your own profile is not touched.</p>"
+           "<p><b>Or</b> point any client at Socktap as its HTTP proxy: <b>%1</b><br>"
+           "For wss://, that client must trust Socktap's root CA: open <a "
+           "href=\"http://socktap/\">http://socktap/</a> through the "
+           "proxy (it exists only there), or Tools &gt; Export CA certificate.</p>"
+           "<p>Select a session to see its handshake, messages and close.</p>"
+           "<p>Or open a saved capture or a HAR file: File &gt; Open, or drop it on the window.</p>")
+            .arg(address.toHtmlEscaped()));
+}
+
+void BrowserFeature::addActions(QMenu *tools)
 {
     const auto found = browser::installedBrowsers();
     if (found.isEmpty()) {
@@ -87,22 +114,17 @@ void MainWindow::addBrowserActions(QMenu *tools)
     }
 }
 
-QString MainWindow::proxyAddressForClients() const
-{
-    return QStringLiteral("%1:%2").arg(browser::proxyHostFor(m_server->address())).arg(m_server->port());
-}
-
-bool MainWindow::openBrowser(const QString &id, const QStringList &urls, bool headless,
-                             const QStringList &extraArguments, QString *error)
+bool BrowserFeature::openBrowser(const QString &id, const QStringList &urls, bool headless,
+                                 const QStringList &extraArguments, QString *error)
 {
     QString why;
     const auto fail = [&](const QString &message) {
         if (error)
             *error = message;
-        warn(tr("Open a browser"), message);
+        warnInWindow(&m_window, tr("Open a browser"), message);
         return false;
     };
-    if (!isListening())
+    if (!m_proxy.isListening())
         return fail(tr("The proxy is stopped: start it first (Capture > Start proxy)"));
     if (!m_ca)
         return fail(tr("Socktap has no root CA, so a browser could not trust its wss:// certificates"));
@@ -110,8 +132,8 @@ bool MainWindow::openBrowser(const QString &id, const QStringList &urls, bool he
     if (!found)
         return fail(why);
     browser::LaunchOptions options;
-    options.proxyHost = browser::proxyHostFor(m_server->address());
-    options.proxyPort = m_server->port();
+    options.proxyHost = browser::proxyHostFor(m_proxy.server()->address());
+    options.proxyPort = m_proxy.server()->port();
     options.caPem = m_ca->certificatePem();
     options.urls = urls;
     options.headless = headless;
@@ -122,19 +144,19 @@ bool MainWindow::openBrowser(const QString &id, const QStringList &urls, bool he
         return fail(why);
     }
     connect(launch, &browser::BrowserLaunch::finished, this, [this, launch](int, const QString &message) {
-        statusBar()->showMessage(message + tr("; its profile is removed"), 10000);
+        m_window.statusBar()->showMessage(message + tr("; its profile is removed"), 10000);
         launch->deleteLater();
     });
     QString started = tr("%1 started through %2 with a throw-away profile that trusts Socktap's CA")
-                          .arg(found->name, proxyAddressForClients());
-    if (m_config && !m_config->proxyCredentials.isEmpty())
+                          .arg(found->name, m_proxy.addressForClients());
+    if (const QByteArray credentials = m_proxy.proxyCredentials(); !credentials.isEmpty())
         started += tr("; beyond loopback it will ask for the proxy credentials: %1")
-                       .arg(QString::fromUtf8(m_config->proxyCredentials));
-    statusBar()->showMessage(started, 30000);
+                       .arg(QString::fromUtf8(credentials));
+    m_window.statusBar()->showMessage(started, 30000);
     return true;
 }
 
-QList<browser::BrowserLaunch *> MainWindow::browsers() const
+QList<browser::BrowserLaunch *> BrowserFeature::running() const
 {
     QList<browser::BrowserLaunch *> running;
     for (auto *launch : findChildren<browser::BrowserLaunch *>(Qt::FindDirectChildrenOnly))
