@@ -312,6 +312,130 @@ private slots:
         QCOMPARE(ackValue["2"].toInt(), 1); // accepted: a bool is a varint
     }
 
+    void stompThroughSocktap()
+    {
+        // npm @stomp/stompjs against a STOMP 1.2 responder (tests/peers/stomp-server.mjs), heart-beats
+        // every 200 ms both ways: frames by command, the SEND's receipt paired, heart-beats chatter.
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("stomp-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        const QByteArray client =
+            runClient(QStringLiteral("stomp-client.mjs"),
+                      {QStringLiteral("ws://127.0.0.1:%1").arg(socktap.port), QStringLiteral("700")});
+        QVERIFY2(client.contains(R"(message /topic/prices {"symbol":"ACME","price":10})"),
+                 client.constData());
+        QVERIFY(client.contains("receipt send-1"));
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+        const QJsonObject subscribe = find(list, QStringLiteral("SUBSCRIBE /topic/prices"), "client");
+        QVERIFY2(!subscribe.isEmpty(), qPrintable(all));
+        QCOMPARE(subscribe["decoded"]["format"].toString(), QStringLiteral("stomp"));
+        const QJsonObject send = find(list, QStringLiteral("SEND /topic/prices"), "client");
+        QVERIFY2(!send.isEmpty(), qPrintable(all));
+        const QJsonObject receipt = find(list, QStringLiteral("RECEIPT send-1"), "server");
+        QVERIFY2(!receipt.isEmpty(), qPrintable(all));
+        QCOMPARE(receipt["decoded"]["pair"].toInteger(), send["index"].toInteger());
+        const QJsonObject message = find(list, QStringLiteral("MESSAGE /topic/prices"), "server");
+        QVERIFY2(!message.isEmpty(), qPrintable(all));
+        QCOMPARE(message["decoded"]["value"]["headers"]["subscription"].toString(), QStringLiteral("sub-0"));
+        int beats = 0;
+        for (const QJsonObject &m : list)
+            beats += m["decoded"]["chatter"].toBool()
+                && m["decoded"]["format"].toString() == QLatin1String("stomp");
+        QVERIFY2(beats >= 4, qPrintable(all)); // both sides' own 200 ms timers
+    }
+
+    void signalRThroughSocktap_data()
+    {
+        QTest::addColumn<QString>("protocol");
+        QTest::newRow("json") << QStringLiteral("json");
+        QTest::newRow("messagepack") << QStringLiteral("msgpack");
+    }
+
+    void signalRThroughSocktap()
+    {
+        // npm @microsoft/signalr (and its MessagePack hub protocol) against a responder that follows the
+        // hub protocol specification: negotiate over plain HTTP through Socktap, then the WebSocket.
+        QFETCH(QString, protocol);
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("signalr-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        const QByteArray client = runClient(
+            QStringLiteral("signalr-client.mjs"),
+            {QStringLiteral("http://127.0.0.1:%1").arg(socktap.port), protocol, QStringLiteral("700")});
+        QVERIFY2(client.contains("receive bob hi") && client.contains("result echo: hi"), client.constData());
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+        const QJsonObject invoke = find(list, QStringLiteral("invoke SendMessage"), "client");
+        QVERIFY2(!invoke.isEmpty(), qPrintable(all));
+        QCOMPARE(invoke["decoded"]["format"].toString(), QStringLiteral("signalr"));
+        QCOMPARE(invoke["decoded"]["value"]["arguments"][1].toString(), QStringLiteral("hi"));
+        const QJsonObject completion = find(list, QStringLiteral("completion"), "server");
+        QVERIFY2(!completion.isEmpty(), qPrintable(all));
+        QCOMPARE(completion["decoded"]["pair"].toInteger(), invoke["index"].toInteger());
+        QCOMPARE(completion["decoded"]["value"]["result"].toString(), QStringLiteral("echo: hi"));
+        QVERIFY2(!find(list, QStringLiteral("invoke ReceiveMessage"), "server").isEmpty(), qPrintable(all));
+        int pings = 0;
+        for (const QJsonObject &m : list)
+            pings += m["decoded"]["chatter"].toBool()
+                && m["decoded"]["format"].toString() == QLatin1String("signalr");
+        QVERIFY2(pings >= 4, qPrintable(all));
+    }
+
+    void msgpackAndCborThroughSocktap_data()
+    {
+        QTest::addColumn<QString>("format");
+        QTest::newRow("msgpack") << QStringLiteral("msgpack");
+        QTest::newRow("cbor") << QStringLiteral("cbor");
+    }
+
+    void msgpackAndCborThroughSocktap()
+    {
+        // Debian's python3-msgpack and python3-cbor2 on both sides: a map with a float, an array, bytes and
+        // a timestamp (MessagePack's ext -1, CBOR's tag 0), decoded as what each library wrote.
+        QFETCH(QString, format);
+        PythonPeer server;
+        QVERIFY2(server.start(QStringLiteral("binary_peer.py"), {QStringLiteral("server"), format}),
+                 server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        QProcess client;
+        client.start(QStringLiteral("/usr/bin/python3"),
+                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/binary_peer.py"),
+                      QStringLiteral("client"), QStringLiteral("ws://127.0.0.1:%1/").arg(socktap.port),
+                      format});
+        QVERIFY(client.waitForFinished(30000));
+        const QByteArray said = client.readAllStandardOutput() + client.readAllStandardError();
+        QVERIFY2(said.contains(R"("symbol":"ACME","price":10.5)") && said.contains("done"), said.constData());
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+        QJsonObject sent;
+        QJsonObject echo;
+        for (const QJsonObject &m : list) {
+            if (m["decoded"]["format"].toString() != format)
+                continue;
+            (m["from"].toString() == QLatin1String("client") ? sent : echo) = m;
+        }
+        QVERIFY2(!sent.isEmpty() && !echo.isEmpty(), qPrintable(all));
+        const QJsonObject v = sent["decoded"].toObject()["value"].toObject();
+        QCOMPARE(v["symbol"].toString(), QStringLiteral("ACME"));
+        QCOMPARE(v["price"].toDouble(), 10.5);
+        QCOMPARE(v["tags"].toArray(), (QJsonArray {"a", "b"}));
+        QVERIFY2(QJsonDocument(v).toJson(QJsonDocument::Compact).contains("2024-05-01T12:30:00.25"),
+                 QJsonDocument(v).toJson().constData());
+        const QJsonObject e = echo["decoded"].toObject()["value"].toObject();
+        QCOMPARE(e["echo"].toObject()["symbol"].toString(), QStringLiteral("ACME"));
+        QCOMPARE(e["n"].toInt(), 1);
+    }
+
     void decodeOffKeepsRawPreviews()
     {
         // --decode off: no "decoded" object, the text line shows the payload as before.
