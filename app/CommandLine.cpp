@@ -2,6 +2,7 @@
 
 #include "certs/CertificateAuthority.h"
 #include "core/decode/FormatRegistry.h"
+#include "core/decode/ProtoSchema.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -111,6 +112,55 @@ bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error
     return true;
 }
 
+// --proto, --proto-path, --proto-type, --proto-url: the schema compiled, the types checked against it, and
+// the registry that decodes protobuf with them; null with `error` (protoc's file:line:column messages, or the
+// types the schema has) otherwise.
+std::shared_ptr<const decode::FormatRegistry> protobufFormats(const QStringList &files,
+                                                              const QStringList &dirs, const QString &types,
+                                                              const QString &url, QString *error)
+{
+    if (files.isEmpty()) {
+        *error = QStringLiteral("--proto-type and --proto-url need --proto FILE.proto");
+        return nullptr;
+    }
+    if (types.isEmpty()) {
+        *error = QStringLiteral("--proto needs --proto-type TYPE (or client=TYPE,server=TYPE)");
+        return nullptr;
+    }
+    QString why;
+    const auto schema = decode::ProtoSchema::load(files, dirs, &why);
+    if (!schema) {
+        *error = QStringLiteral("--proto: %1").arg(why);
+        return nullptr;
+    }
+    QString client;
+    QString server;
+    for (const QString &part : types.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QString t = part.trimmed();
+        if (t.startsWith(QLatin1String("client=")))
+            client = t.mid(7);
+        else if (t.startsWith(QLatin1String("server=")))
+            server = t.mid(7);
+        else
+            client = server = t;
+    }
+    const QStringList known = schema->messageTypes();
+    for (const QString &t : {client, server}) {
+        if (!t.isEmpty() && !known.contains(t)) {
+            *error = QStringLiteral("--proto-type %1: no such message type in %2; it has %3")
+                         .arg(t, files.join(QStringLiteral(", ")), known.join(QStringLiteral(", ")));
+            return nullptr;
+        }
+    }
+    if (!url.isEmpty() && !QRegularExpression(url).isValid()) {
+        *error = QStringLiteral("--proto-url %1: %2").arg(url, QRegularExpression(url).errorString());
+        return nullptr;
+    }
+    auto formats = std::make_shared<decode::FormatRegistry>(decode::FormatRegistry::builtin());
+    formats->replace(std::make_shared<decode::ProtobufSchemaDecoder>(schema, client, server), url);
+    return formats;
+}
+
 } // namespace
 
 ParseResult parseCommandLine(const QStringList &arguments)
@@ -147,6 +197,27 @@ ParseResult parseCommandLine(const QStringList &arguments)
             "messages name: socket.io, signalr, stomp, graphql-transport-ws, json-rpc, ...), off (raw "
             "previews, no \"decoded\" in --json), or a format name for every session. Default: auto."),
         QStringLiteral("MODE"), QStringLiteral("auto"));
+    const QCommandLineOption proto(
+        QStringLiteral("proto"),
+        QStringLiteral("Decode protobuf messages with this .proto file (repeat for several; imports are "
+                       "found beside it and in --proto-path). Needs --proto-type."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption protoPath(
+        QStringLiteral("proto-path"),
+        QStringLiteral("A directory where .proto imports are found (as protoc's "
+                       "--proto_path; repeat for several)."),
+        QStringLiteral("DIR"));
+    const QCommandLineOption protoType(
+        QStringLiteral("proto-type"),
+        QStringLiteral("The message type of --proto's messages: TYPE for both directions, or "
+                       "client=TYPE,server=TYPE (a direction left out is decoded without the schema)."),
+        QStringLiteral("TYPES"));
+    const QCommandLineOption protoUrl(
+        QStringLiteral("proto-url"),
+        QStringLiteral("Decode as --proto-type the sessions whose path and query match this regular "
+                       "expression. Default: the sessions decoded as protobuf (subprotocol protobuf or "
+                       "--decode protobuf)."),
+        QStringLiteral("REGEX"));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("With --headless: print nothing per session or message."));
     const QCommandLineOption strict(
@@ -299,6 +370,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
     p.addOptions({listen,
+                  proto,
+                  protoPath,
+                  protoType,
+                  protoUrl,
                   reverse,
                   headless,
                   json,
@@ -563,9 +638,16 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.quiet = p.isSet(quiet);
     o.decode = p.value(decode);
     if (o.decode != QLatin1String("auto") && o.decode != QLatin1String("off")
-        && !decode::FormatRegistry::builtin().find(o.decode))
+        && !decode::FormatRegistry::current().find(o.decode))
         return fail(QStringLiteral("--decode %1: expected auto, off or one of %2")
-                        .arg(o.decode, decode::FormatRegistry::builtin().names().join(QStringLiteral(", "))));
+                        .arg(o.decode, decode::FormatRegistry::current().names().join(QStringLiteral(", "))));
+    if (p.isSet(proto) || p.isSet(protoType) || p.isSet(protoUrl)) {
+        QString why;
+        o.formats = protobufFormats(p.values(proto), p.values(protoPath), p.value(protoType),
+                                    p.value(protoUrl), &why);
+        if (!o.formats)
+            return fail(why);
+    }
     o.demo = p.isSet(demo) || p.isSet(screenshots);
     o.screenshotDir = p.value(screenshots);
     if (p.isSet(rules)) {

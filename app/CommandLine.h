@@ -1,6 +1,7 @@
 // The command line: every option with its default (socktap --help), parsed into settings.
 #pragma once
 
+#include "core/decode/FormatRegistry.h"
 #include "core/intercept/Rule.h"
 #include "core/proxy/ProxyConfig.h"
 
@@ -37,6 +38,9 @@ struct AppOptions
     // --decode: "auto" (the format the handshake or the first messages name), "off", or a format name
     // for every session.
     QString decode = QStringLiteral("auto");
+    // --proto FILE... with --proto-type (and --proto-url): the built-in formats with protobuf decoded by
+    // that schema; null without --proto. main() installs it (decode::FormatRegistry::setCurrent).
+    std::shared_ptr<const decode::FormatRegistry> formats;
     bool quiet = false;
     bool demo = false;
     std::optional<intercept::RuleSet> rules; // --rules FILE, loaded and checked

@@ -183,7 +183,7 @@ decode::SessionDecoder *ConsoleSink::decoderFor(SessionId session)
             hints.subprotocol = info->subprotocol;
             hints.path = info->path;
         }
-        decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), hints,
+        decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), hints,
                                                            m_decode == QLatin1String("auto") ? QString()
                                                                                              : m_decode);
     }

@@ -440,6 +440,8 @@ int main(int argc, char **argv)
         std::fprintf(parsed.exitCode ? stderr : stdout, "%s\n", qPrintable(parsed.output));
         return parsed.exitCode;
     }
+    if (parsed.options.formats)
+        decode::FormatRegistry::setCurrent(parsed.options.formats); // a .proto schema (--proto)
     if (parsed.options.command == app::AppOptions::Command::Open
         || parsed.options.command == app::AppOptions::Command::Export) {
         QCoreApplication app(argc, argv);

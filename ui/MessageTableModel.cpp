@@ -76,7 +76,7 @@ void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
         m_hints.subprotocol = info->subprotocol;
         m_hints.path = info->path;
     }
-    m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), m_hints);
+    m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints);
     m_queryDecoder.reset();
     m_queryMatches.clear();
     if (id) {
@@ -209,7 +209,7 @@ void MessageTableModel::matchQueryUpTo(size_t end) const
     if (!m_query)
         return;
     if (!m_queryDecoder)
-        m_queryDecoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::builtin(), m_hints);
+        m_queryDecoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints);
     while (m_queryMatches.size() < end) {
         const size_t from = m_queryMatches.size();
         decodeRange(*m_queryDecoder, from, std::min(end, from + 1024), [this](const decode::Decoded *d) {
@@ -250,7 +250,7 @@ std::optional<decode::Decoded> MessageTableModel::decodedMessage(quint64 index) 
         return std::nullopt;
     // On its own, with fresh state: the pass's state belongs to the pass (a stream format would lose its
     // place). What needs the messages before it (an operation's name, an attachment) comes from the pass.
-    decode::SessionDecoder alone(decode::FormatRegistry::builtin(), m_hints, formatName());
+    decode::SessionDecoder alone(decode::FormatRegistry::current(), m_hints, formatName());
     decode::Decoded d = alone.decode(index,
                                      {m->payload, m->record.opcode == quint8(ws::Opcode::Binary),
                                       m->record.direction() == capture::Direction::ServerToClient},

@@ -68,7 +68,7 @@ RuleForm::RuleForm(QWidget *parent)
     m_regex->setPlaceholderText(tr("regular expression found in the payload; (?i) ignores case"));
     m_format = new QComboBox(this);
     m_format->addItem(tr("Any"), QString());
-    for (const QString &name : decode::FormatRegistry::builtin().formatNames())
+    for (const QString &name : decode::FormatRegistry::current().formatNames())
         m_format->addItem(name, name);
     m_decoded = new QLineEdit(this);
     m_decoded->setPlaceholderText(tr("what it means: event:chat; $.args[0].price=10 (docs/formats.md)"));

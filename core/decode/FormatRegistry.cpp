@@ -9,6 +9,9 @@
 #include "Stomp.h"
 #include "Wamp.h"
 
+#include <atomic>
+#include <mutex>
+
 namespace socktap::decode {
 
 const FormatRegistry &FormatRegistry::builtin()
@@ -37,6 +40,48 @@ const FormatRegistry &FormatRegistry::builtin()
         return r;
     }();
     return registry;
+}
+
+namespace {
+
+std::atomic<const FormatRegistry *> installed {nullptr};
+
+} // namespace
+
+const FormatRegistry &FormatRegistry::current()
+{
+    const FormatRegistry *r = installed.load(std::memory_order_acquire);
+    return r ? *r : builtin();
+}
+
+void FormatRegistry::setCurrent(std::shared_ptr<const FormatRegistry> registry)
+{
+    static std::mutex lock;
+    static std::vector<std::shared_ptr<const FormatRegistry>> kept;
+    const std::lock_guard<std::mutex> guard(lock);
+    installed.store(registry.get(), std::memory_order_release);
+    kept.push_back(std::move(registry));
+}
+
+void FormatRegistry::replace(std::shared_ptr<const Decoder> decoder, const QString &urlPattern)
+{
+    const QString name = decoder->name();
+    QStringList subprotocols;
+    for (auto it = m_entries.begin(); it != m_entries.end(); ++it) {
+        if (it->decoder->name() != name)
+            continue;
+        subprotocols = it->subprotocols;
+        m_entries.erase(it);
+        break;
+    }
+    Entry e {std::move(decoder), subprotocols, {}};
+    if (urlPattern.isEmpty()) {
+        m_entries.push_back(std::move(e));
+        return;
+    }
+    // First, so that its pattern is tried before the built-in formats' own URLs.
+    e.url = QRegularExpression(urlPattern);
+    m_entries.insert(m_entries.begin(), std::move(e));
 }
 
 void FormatRegistry::add(std::shared_ptr<const Decoder> decoder, const QStringList &subprotocols,

@@ -17,11 +17,21 @@ class FormatRegistry
 public:
     // Every built-in format.
     static const FormatRegistry &builtin();
+    // The formats in use: builtin() unless the program installed its own (a .proto schema, scripts'
+    // formats). Everything that decodes (console, window, rules, replay) asks this one.
+    static const FormatRegistry &current();
+    // Installs the formats in use from now on. Registries are immutable once installed and are kept
+    // until exit (a few per run at most), so a reference current() gave stays valid on any thread.
+    static void setCurrent(std::shared_ptr<const FormatRegistry> registry);
 
     // `subprotocols`: Sec-WebSocket-Protocol values that name the format (compared case-insensitively);
     // `urlPattern`: a regular expression over the request's path and query, empty for none.
     void add(std::shared_ptr<const Decoder> decoder, const QStringList &subprotocols = {},
              const QString &urlPattern = {});
+
+    // Puts `decoder` in place of the format of the same name (keeping its subprotocols), or adds it. With
+    // a URL pattern, the format is chosen first for the sessions whose path and query match it.
+    void replace(std::shared_ptr<const Decoder> decoder, const QString &urlPattern = {});
 
     const Decoder *find(const QString &name) const;
     QStringList names() const;

@@ -41,7 +41,7 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
         m_applicable.push_back(std::move(a));
         if (r.needsDecoding() && !m_decoder)
             m_decoder = std::make_unique<decode::SessionDecoder>(
-                decode::FormatRegistry::builtin(),
+                decode::FormatRegistry::current(),
                 decode::SessionHints {subprotocol.toByteArray(), path.toByteArray()});
         for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
             if (r.matchesSender(d))
@@ -57,7 +57,7 @@ std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::
     // The session's own decoder re-encodes (SockJS's STOMP goes back into SockJS framing); a message that
     // fell back to JSON is JSON.
     const decode::Decoder *format = decoded.format == QLatin1String("json")
-        ? decode::FormatRegistry::builtin().find(decoded.format)
+        ? decode::FormatRegistry::current().find(decoded.format)
         : m_decoder->format();
     if (!decoded.decoded() || !format) {
         *why = decoded.decoded() ? QStringLiteral("%1 messages cannot be re-encoded yet").arg(decoded.format)

@@ -224,7 +224,7 @@ bool readDecodedMatch(FieldReader &r, Match *m)
 {
     if (!r.text(QStringLiteral("format"), &m->format))
         return false;
-    const QStringList formats = decode::FormatRegistry::builtin().formatNames();
+    const QStringList formats = decode::FormatRegistry::current().formatNames();
     if (!m->format.isEmpty() && !formats.contains(m->format))
         return r.fail(QStringLiteral("format"),
                       QStringLiteral("unknown format '%1' (expected %2)").arg(m->format, oneOf(formats)));

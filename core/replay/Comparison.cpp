@@ -254,7 +254,7 @@ QString Comparison::verdict() const
 void decodeSide(const std::vector<ComparedMessage> in[2], std::vector<ComparedMessage> out[2], int ignored[2],
                 const decode::SessionHints &hints)
 {
-    decode::SessionDecoder decoder(decode::FormatRegistry::builtin(), hints);
+    decode::SessionDecoder decoder(decode::FormatRegistry::current(), hints);
     quint64 index = 0;
     for (int dir = 0; dir < 2; ++dir) {
         for (const ComparedMessage &m : in[dir]) {

@@ -436,6 +436,79 @@ private slots:
         QCOMPARE(e["n"].toInt(), 1);
     }
 
+    void protobufWithSchemaThroughSocktap()
+    {
+        // The same python3-protobuf peers, now with market.proto given to socktap (--proto): each direction
+        // decoded as its type under the .proto's field names; the server's Ack is not the Quote type chosen
+        // for that direction, and says so while still showing its fields.
+        PythonPeer server;
+        QVERIFY2(server.start(QStringLiteral("protobuf_peer.py"), {QStringLiteral("server")}),
+                 server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port), "--proto",
+                               QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/data/proto/market.proto"),
+                               "--proto-type", "client=socktap.test.Order,server=socktap.test.Quote"}));
+        QProcess client;
+        client.start(QStringLiteral("/usr/bin/python3"),
+                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/protobuf_peer.py"),
+                      QStringLiteral("client"), QStringLiteral("ws://127.0.0.1:%1/").arg(socktap.port)});
+        QVERIFY(client.waitForFinished(30000));
+        const QByteArray said = client.readAllStandardOutput() + client.readAllStandardError();
+        QVERIFY2(said.contains("ack 7 True filled -3 BTC-USD"), said.constData());
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QString all = decodedSummaries(list);
+        const QJsonObject order = find(list, QStringLiteral("Order "), "client");
+        QVERIFY2(!order.isEmpty(), qPrintable(all));
+        const QJsonObject o = order["decoded"].toObject()["value"].toObject();
+        QCOMPARE(o["id"].toInt(), 7);
+        QCOMPARE(o["qty"].toInt(), -3); // sint32: zigzag, which the schema-less view cannot know
+        QCOMPARE(QByteArray::fromBase64(o["token"].toString().toLatin1()), QByteArray("\x00\xffsecret", 8));
+        const QJsonObject quote = find(list, QStringLiteral("Quote "), "server");
+        QVERIFY2(!quote.isEmpty(), qPrintable(all));
+        const QJsonObject q = quote["decoded"].toObject()["value"].toObject();
+        QCOMPARE(q["symbol"].toString(), QStringLiteral("BTC-USD"));
+        QCOMPARE(q["bid"].toDouble(), 64250.5);
+        QCOMPARE(q["seq"].toString(), QStringLiteral("123456789012")); // int64 is a string in proto3 JSON
+        QVERIFY(quote["decoded"].toObject()["error"].toString().isEmpty());
+        QJsonObject ack;
+        for (const QJsonObject &m : list)
+            if (m["from"].toString() == QLatin1String("server")
+                && m["decoded"].toObject()["value"].toObject()["3"].toString().startsWith(
+                    QLatin1String("filled")))
+                ack = m;
+        QVERIFY2(!ack.isEmpty(), qPrintable(all));
+        QVERIFY2(ack["decoded"].toObject()["error"].toString().contains(QLatin1String("socktap.test.Quote")),
+                 qPrintable(QJsonDocument(ack).toJson()));
+    }
+
+    void protobufSchemaErrors()
+    {
+        // A .proto that does not compile: protoc's own message, with file and line; exit 1, no proxy started.
+        QProcess bad;
+        bad.start(QStringLiteral(SOCKTAP_BINARY),
+                  {QStringLiteral("--headless"), QStringLiteral("--proto"),
+                   QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/data/proto/broken.proto"),
+                   QStringLiteral("--proto-type"), QStringLiteral("x.Y")});
+        QVERIFY(bad.waitForFinished(10000));
+        const QByteArray said = bad.readAllStandardError();
+        QCOMPARE(bad.exitCode(), 1);
+        QVERIFY2(said.contains("broken.proto:9:17: Expected field number."), said.constData());
+        // A type the schema does not have: the ones it has.
+        QProcess wrong;
+        wrong.start(QStringLiteral(SOCKTAP_BINARY),
+                    {QStringLiteral("--headless"), QStringLiteral("--proto"),
+                     QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/data/proto/market.proto"),
+                     QStringLiteral("--proto-type"), QStringLiteral("server=socktap.test.Trade")});
+        QVERIFY(wrong.waitForFinished(10000));
+        const QByteArray why = wrong.readAllStandardError();
+        QCOMPARE(wrong.exitCode(), 1);
+        QVERIFY2(why.contains("socktap.test.Trade: no such message type")
+                     && why.contains("socktap.test.Quote"),
+                 why.constData());
+    }
+
     void decodeOffKeepsRawPreviews()
     {
         // --decode off: no "decoded" object, the text line shows the payload as before.
