@@ -73,7 +73,6 @@ void FilesFeature::updateActions()
 
 void FilesFeature::addStatusWidgets(QStatusBar *bar)
 {
-    m_status->addStatusWidgets(bar);
     m_jobBox = new QWidget(&m_window);
     m_jobLabel = new QLabel(m_jobBox);
     m_jobProgress = new QProgressBar(m_jobBox);
@@ -90,6 +89,7 @@ void FilesFeature::addStatusWidgets(QStatusBar *bar)
     layout->addWidget(m_jobCancel);
     m_jobBox->hide();
     bar->addPermanentWidget(m_jobBox);
+    m_status->addStatusWidgets(bar); // after the job: progress, warnings, storage, counters
 
     auto *poll = new QTimer(this);
     connect(poll, &QTimer::timeout, this, &FilesFeature::updateJobProgress);
@@ -387,10 +387,11 @@ bool FilesFeature::saveBeforeClose()
     if (m_exitSave != ExitSave::Save)
         return false;
     // The proxy has stopped, so the sessions' final states are in what is saved; closes when done.
+    // One that cannot start keeps the window open (the capture is still unsaved) and asks again next time.
     m_closeWhenIdle = saveCaptureTo(m_exitSavePath);
     if (!m_closeWhenIdle)
         m_exitSave = ExitSave::Unasked;
-    return m_closeWhenIdle;
+    return true;
 }
 
 QString FilesFeature::busyWith() const

@@ -77,8 +77,8 @@ public:
     bool deferClose();
     // Asks about an unsaved capture (once); false when the user chose Cancel.
     bool readyToQuit();
-    // After the proxy stopped: true when the save the user asked for has started (the window closes when
-    // it ends, or stays when it fails).
+    // After the proxy stopped: true when the user asked to save, so the close waits (the window closes when
+    // the save ends, and stays when it fails or cannot start).
     bool saveBeforeClose();
     // A signal ends the program: nothing is asked, the capture stays on disk for recovery.
     void quitWithoutAsking();

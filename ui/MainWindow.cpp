@@ -110,8 +110,12 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
 
 MainWindow::~MainWindow()
 {
+    // Nothing reaches the features while they go (a selection change during teardown would reach the
+    // deleted file feature).
+    m_list->view()->selectionModel()->disconnect(this);
     // Before the members a file job's thread may report to go: cancels it and waits for the thread.
     delete m_files;
+    m_files = nullptr;
 }
 
 InterceptPane *MainWindow::interceptPane() const
@@ -301,7 +305,7 @@ QMenu *MainWindow::sessionContextMenu()
     m_replay->addCopyActions(menu, m_current);
     menu->addAction(tr("Export selected as &HAR…"), this,
                     [this] { m_files->menu()->exportHarWithDialog(true); })
-        ->setEnabled(m_current != 0);
+        ->setEnabled(m_current && m_store.session(m_current).has_value());
     menu->addAction(m_intercept->closeSessionAction());
     return menu;
 }
@@ -391,8 +395,10 @@ void MainWindow::closeEvent(QCloseEvent *event)
         return;
     saveLayout();
     if (m_proxy->hasServer()) {
-        // Close open sessions with 1001 Going Away first, then close the window.
-        m_proxy->stopThen(this, [this] { close(); });
+        // Close open sessions with 1001 Going Away first, then close the window. A close while a stop
+        // runs (a second Quit, a signal after Quit) waits for that one: one close follows, not several.
+        if (!m_proxy->isStopping())
+            m_proxy->stopThen(this, [this] { close(); });
         return;
     }
     if (m_files->saveBeforeClose())

@@ -54,6 +54,7 @@ public:
     // Stops the proxy, then runs `then` (queued): at once when it is not running.
     void stopThen(QObject *context, std::function<void()> then);
     bool hasServer() const { return m_server != nullptr; }
+    bool isStopping() const { return m_stopping; }
     bool isListening() const;
     QString lastStartError() const { return m_lastStartError; }
     QString listeningText() const; // the status bar's proxy label
