@@ -2,11 +2,20 @@
 
 #include "MessageEditor.h"
 
+#include "core/decode/FormatRegistry.h"
+#include "core/ws/Frame.h"
+
 #include <QAction>
 #include <QComboBox>
+#include <QFontDatabase>
 #include <QHBoxLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
+#include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 
 namespace socktap::ui {
@@ -22,6 +31,16 @@ ComposePanel::ComposePanel(CommandSender send, QWidget *parent)
     m_target->addItem(tr("To the client (as if the server sent it)"));
     m_editor = new MessageEditor(this);
     m_editor->setMessage(quint8(1), QByteArray());
+    m_mode = new QComboBox(this);
+    m_mode->addItem(tr("Raw message"));
+    m_mode->setToolTip(tr("Raw: the WebSocket message's type and bytes. As a format: its fields, as the "
+                          "Decoded tab shows them, encoded by Socktap"));
+    m_valueEdit = new QPlainTextEdit(this);
+    m_valueEdit->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_valueEdit->setObjectName(QStringLiteral("composeValue"));
+    m_valueHint = new QLabel(this);
+    m_valueHint->setWordWrap(true);
+    m_valueHint->setEnabled(false); // muted
     m_sendButton = new QPushButton(tr("Send"), this);
     m_sendButton->setToolTip(tr("Send the message into the session (Ctrl+Return)"));
     m_result = new QLabel(this);
@@ -37,6 +56,7 @@ ComposePanel::ComposePanel(CommandSender send, QWidget *parent)
     auto *direction = new QHBoxLayout;
     direction->addWidget(new QLabel(tr("Send"), this));
     direction->addWidget(m_target);
+    direction->addWidget(m_mode);
     direction->addStretch(1);
     auto *bottom = new QHBoxLayout;
     bottom->addWidget(m_sendButton);
@@ -46,19 +66,128 @@ ComposePanel::ComposePanel(CommandSender send, QWidget *parent)
     layout->addWidget(m_hint);
     layout->addLayout(direction);
     layout->addWidget(m_editor, 1);
+    layout->addWidget(m_valueHint);
+    layout->addWidget(m_valueEdit, 1);
     layout->addLayout(bottom);
 
     connect(m_sendButton, &QPushButton::clicked, this, &ComposePanel::send);
     connect(m_editor, &MessageEditor::changed, this, &ComposePanel::updateEnabled);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, &ComposePanel::updateMode);
+    connect(m_target, &QComboBox::currentIndexChanged, this, &ComposePanel::fillValue);
+    connect(m_valueEdit, &QPlainTextEdit::textChanged, this, &ComposePanel::updateEnabled);
+    updateMode();
+}
+
+void ComposePanel::setFormatSource(FormatSource format, SampleSource sample)
+{
+    m_formatSource = std::move(format);
+    m_sampleSource = std::move(sample);
+    refreshFormat();
+}
+
+void ComposePanel::refreshFormat()
+{
+    const QString format = m_formatSource ? m_formatSource() : QString();
+    if (format == m_format && !std::exchange(m_sessionChanged, false))
+        return;
+    m_format = format;
+    {
+        const QSignalBlocker blocker(m_mode);
+        while (m_mode->count() > 1)
+            m_mode->removeItem(1);
+        if (!m_format.isEmpty())
+            m_mode->addItem(tr("As %1").arg(m_format));
+        // A session with a format composes in it by default, as the Decoded tab opens by default.
+        m_mode->setCurrentIndex(m_format.isEmpty() ? Raw : InFormat);
+    }
+    // What the value editor holds belonged to another session or format: the new one's latest message.
+    m_filledWith = m_valueEdit->toPlainText();
+    updateMode();
+}
+
+void ComposePanel::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    refreshFormat(); // decoding is lazy: the format may be known by now
+}
+
+void ComposePanel::updateMode()
+{
+    const bool inFormat = m_mode->currentIndex() == InFormat;
+    m_editor->setVisible(!inFormat);
+    m_valueEdit->setVisible(inFormat);
+    m_valueHint->setVisible(inFormat);
+    fillValue();
     updateEnabled();
+}
+
+void ComposePanel::fillValue()
+{
+    if (m_mode->currentIndex() != InFormat)
+        return;
+    // The user's own writing stays; what Socktap filled in follows the direction and the session.
+    if (!m_valueEdit->toPlainText().isEmpty() && m_valueEdit->toPlainText() != m_filledWith)
+        return;
+    const bool toClient = m_target->currentIndex() == ToClient;
+    const auto sample = m_sampleSource ? m_sampleSource(toClient) : std::nullopt;
+    QString text = QStringLiteral("{}");
+    if (sample && (sample->value.isObject() || sample->value.isArray()))
+        text = QString::fromUtf8(sample->value.isObject() ? QJsonDocument(sample->value.toObject()).toJson()
+                                                          : QJsonDocument(sample->value.toArray()).toJson())
+                   .trimmed();
+    m_valueHint->setText(sample
+                             ? tr("The latest %1 message going this way, to change and send; Socktap "
+                                  "encodes it as %1.")
+                                   .arg(m_format)
+                             : tr("No %1 message has gone this way yet: write the value as the Decoded tab "
+                                  "shows one.")
+                                   .arg(m_format));
+    m_filledWith = text;
+    m_valueEdit->setPlainText(text);
+}
+
+std::optional<intercept::OutgoingMessage> ComposePanel::composed(QString *error) const
+{
+    if (m_mode->currentIndex() != InFormat)
+        return m_editor->message(error);
+    const decode::Decoder *decoder = decode::FormatRegistry::current().find(m_format);
+    if (!decoder) {
+        *error = tr("Socktap does not know the format %1").arg(m_format);
+        return std::nullopt;
+    }
+    QJsonParseError parsed;
+    const QByteArray text = m_valueEdit->toPlainText().toUtf8();
+    const QJsonDocument doc = QJsonDocument::fromJson(text, &parsed);
+    if (parsed.error != QJsonParseError::NoError) {
+        const QByteArray before = text.left(parsed.offset);
+        *error = tr("Not JSON at line %1, column %2: %3")
+                     .arg(before.count('\n') + 1)
+                     .arg(parsed.offset - before.lastIndexOf('\n'))
+                     .arg(parsed.errorString());
+        return std::nullopt;
+    }
+    const QJsonValue value = doc.isObject() ? QJsonValue(doc.object()) : QJsonValue(doc.array());
+    const bool toClient = m_target->currentIndex() == ToClient;
+    const auto sample = m_sampleSource ? m_sampleSource(toClient) : std::nullopt;
+    const decode::Message like {sample ? QByteArrayView(sample->payload) : QByteArrayView(),
+                                sample ? sample->binary : decoder->binaryMessages(), toClient};
+    const auto payload = decoder->compose(like, value, error);
+    if (!payload)
+        return std::nullopt;
+    return intercept::OutgoingMessage {quint8(like.binary ? ws::Opcode::Binary : ws::Opcode::Text), *payload,
+                                       1};
 }
 
 void ComposePanel::setSession(capture::SessionId id, bool live)
 {
-    if (id != m_session)
+    if (id != m_session) {
         m_result->clear();
+        m_sessionChanged = true;
+    }
     m_session = id;
     m_live = live;
+    if (m_sessionChanged && isVisible())
+        refreshFormat();
     updateEnabled();
 }
 
@@ -79,8 +208,13 @@ void ComposePanel::updateEnabled()
                                     .arg(m_session)
                               : tr("Select a live WebSocket session to send messages into it."));
     m_target->setEnabled(usable);
+    m_mode->setEnabled(usable);
     m_editor->setEnabled(usable);
-    m_sendButton->setEnabled(usable && m_editor->message().has_value());
+    m_valueEdit->setEnabled(usable);
+    const bool inFormat = m_mode->currentIndex() == InFormat;
+    m_sendButton->setEnabled(
+        usable
+        && (inFormat ? !m_valueEdit->toPlainText().trimmed().isEmpty() : m_editor->message().has_value()));
 }
 
 void ComposePanel::send()
@@ -88,7 +222,7 @@ void ComposePanel::send()
     if (!m_session || !m_live)
         return;
     QString error;
-    auto message = m_editor->message(&error);
+    auto message = composed(&error);
     if (!message) {
         m_result->setText(error);
         return;

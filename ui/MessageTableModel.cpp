@@ -260,6 +260,20 @@ std::optional<decode::Decoded> MessageTableModel::decodedMessage(quint64 index) 
     return d;
 }
 
+std::optional<quint64> MessageTableModel::latestDecoded(bool fromServer, size_t within) const
+{
+    if (m_records.empty())
+        return std::nullopt;
+    decodeUpTo(m_records.size() - 1, -1);
+    const size_t stop = m_briefs.size() > within ? m_briefs.size() - within : 0;
+    const auto way = fromServer ? capture::Direction::ServerToClient : capture::Direction::ClientToServer;
+    for (size_t i = m_briefs.size(); i-- > stop;)
+        if ((m_briefs[i].bits & DecodedBit) && !(m_briefs[i].bits & ChatterBit)
+            && m_records[i].direction() == way)
+            return m_firstIndex + i;
+    return std::nullopt;
+}
+
 std::optional<decode::Pair> MessageTableModel::pairOf(quint64 index) const
 {
     if (index >= m_firstIndex && !m_records.empty())

@@ -56,6 +56,9 @@ public:
     // The message paired with `index` (an answer's request; a request's first answer once the pass has
     // reached it). Decodes through `index` first.
     std::optional<decode::Pair> pairOf(quint64 index) const;
+    // The latest message going this way that decoded in the session's format and is not chatter (what
+    // Compose starts from), among the last `within` messages; nullopt for none.
+    std::optional<quint64> latestDecoded(bool fromServer, size_t within = 2000) const;
     // Decodes, in order, every message up to `index` now (tests, jumping to a pair).
     void decodeThrough(quint64 index);
     const QRegularExpression &searchExpression() const { return m_search; }

@@ -7,7 +7,9 @@
 #include "MessagesPanel.h"
 #include "TimelineView.h"
 
+#include "core/capture/CaptureStore.h"
 #include "core/capture/Clock.h"
+#include "core/ws/Frame.h"
 
 #include <QLabel>
 #include <QTabWidget>
@@ -37,6 +39,20 @@ SessionInspector::SessionInspector(capture::CaptureStore &store, const CommandSe
     m_noSession->setEnabled(false); // the palette's muted text
     addWidget(m_noSession);
     addWidget(m_tabs);
+    // Compose in the session's format: the message list's decoding knows it, and its latest message each way.
+    m_compose->setFormatSource([this] { return m_messages->model()->formatName(); },
+                               [this, &store](bool fromServer) -> std::optional<ComposePanel::Sample> {
+                                   const MessageTableModel *model = m_messages->model();
+                                   const auto index = model->latestDecoded(fromServer);
+                                   if (!index)
+                                       return std::nullopt;
+                                   const auto m = store.message(model->sessionId(), *index);
+                                   const auto d = model->decodedMessage(*index);
+                                   if (!m || !d || !d->decoded())
+                                       return std::nullopt;
+                                   return ComposePanel::Sample {
+                                       m->payload, m->record.opcode == quint8(ws::Opcode::Binary), d->value};
+                               });
     connect(m_tabs, &QTabWidget::currentChanged, this, [this](int tab) {
         if (tab == TimelineTab)
             refreshTimeline();

@@ -54,6 +54,26 @@ public:
             *error = QStringLiteral("%1 messages cannot be re-encoded yet").arg(name());
         return std::nullopt;
     }
+    // What a set-field rule does: `before` is what decode() gave for `original`, `after` the edited value.
+    // By default encode(original, after); a stream format (MQTT) uses `before` to tell which of the
+    // packet's bytes went in earlier messages and must stay as they were.
+    virtual std::optional<QByteArray> encodeEdit(const Message &original, const QJsonValue &before,
+                                                 const QJsonValue &after, QString *error) const
+    {
+        Q_UNUSED(before);
+        return encode(original, after, error);
+    }
+    // A new message in this format (Compose): `value` in the shape decode() gives, framed like `like` (a
+    // message of the session going the same way: its record separator, its SockJS wrapping), or as the
+    // format's own default when `like` is empty. By default the re-encoding above, which for most formats
+    // takes nothing but the framing from the original.
+    virtual std::optional<QByteArray> compose(const Message &like, const QJsonValue &value,
+                                              QString *error) const
+    {
+        return encode(like, value, error);
+    }
+    // Whether the format's messages are binary WebSocket messages (MQTT, MessagePack, CBOR, protobuf).
+    virtual bool binaryMessages() const { return false; }
 };
 
 } // namespace socktap::decode

@@ -1,5 +1,6 @@
 #include "Mqtt.h"
 
+#include "JsonFormats.h"
 #include "JsonValue.h"
 
 #include <QJsonArray>
@@ -395,6 +396,171 @@ std::unique_ptr<DecoderState> MqttDecoder::newState(const SessionHints &hints) c
     if (hints.subprotocol.compare("mqttv3.1", Qt::CaseInsensitive) == 0)
         state->level = 3;
     return state;
+}
+
+namespace {
+
+void putVarint(QByteArray &out, quint32 n)
+{
+    // §1.5.5: 7 bits a byte, least significant first, the top bit set while more follow.
+    do {
+        quint8 b = n & 0x7f;
+        n >>= 7;
+        out += char(n ? b | 0x80 : b);
+    } while (n);
+}
+
+void putU16(QByteArray &out, quint16 n)
+{
+    out += char(n >> 8);
+    out += char(n & 0xff);
+}
+
+void putU32(QByteArray &out, quint32 n)
+{
+    putU16(out, quint16(n >> 16));
+    putU16(out, quint16(n & 0xffff));
+}
+
+void putBinary(QByteArray &out, const QByteArray &data)
+{
+    putU16(out, quint16(data.size()));
+    out += data;
+}
+
+// The properties a PUBLISH may carry (MQTT 5.0 §3.3.2.3), from what properties() above decodes.
+std::optional<QByteArray> publishProperties(const QJsonObject &props, QString *why)
+{
+    QByteArray out;
+    for (auto it = props.begin(); it != props.end(); ++it) {
+        const QString &k = it.key();
+        const QJsonValue v = it.value();
+        if (k == QLatin1String("payloadFormat")) {
+            out += char(1);
+            out += char(v.toInt());
+        } else if (k == QLatin1String("messageExpiry")) {
+            out += char(2);
+            putU32(out, quint32(v.toInteger()));
+        } else if (k == QLatin1String("contentType") || k == QLatin1String("responseTopic")) {
+            out += char(k == QLatin1String("contentType") ? 3 : 8);
+            putBinary(out, v.toString().toUtf8());
+        } else if (k == QLatin1String("correlationData")) {
+            out += char(9);
+            putBinary(out, QByteArray::fromBase64(v.toString().toLatin1()));
+        } else if (k == QLatin1String("subscriptionId")) {
+            out += char(11);
+            putVarint(out, quint32(v.toInteger()));
+        } else if (k == QLatin1String("topicAlias")) {
+            out += char(35);
+            putU16(out, quint16(v.toInt()));
+        } else if (k == QLatin1String("userProperties")) {
+            for (const QJsonValue pair : v.toArray()) {
+                out += char(38);
+                putBinary(out, pair.toArray().at(0).toString().toUtf8());
+                putBinary(out, pair.toArray().at(1).toString().toUtf8());
+            }
+        } else {
+            *why = QStringLiteral("mqtt: the property \"%1\" is not one a PUBLISH carries").arg(k);
+            return std::nullopt;
+        }
+    }
+    QByteArray framed;
+    putVarint(framed, quint32(out.size()));
+    return framed + out;
+}
+
+} // namespace
+
+std::optional<QByteArray> MqttDecoder::encode(const Message &original, const QJsonValue &value,
+                                              QString *error) const
+{
+    QString why;
+    const auto fail = [&](const QString &reason) {
+        if (error)
+            *error = reason;
+        return std::nullopt;
+    };
+    // The message being replaced must be exactly one packet: MQTT is a byte stream, and a message that held
+    // the end of a packet whose start was already forwarded (mqtt.js sends header and body apart) cannot be
+    // swapped for a whole one.
+    if (!original.payload.isEmpty()) {
+        Reader header {original.payload};
+        header.byte();
+        const quint32 length = header.varint();
+        if (!header.ok || header.at + qsizetype(length) != original.payload.size())
+            return fail(QStringLiteral("mqtt: this message is not one whole packet (MQTT is a byte stream; "
+                                       "its packet began or ends in another message)"));
+    }
+    const QJsonObject o = value.toObject();
+    if (o.value("type").toString() != QLatin1String("PUBLISH"))
+        return fail(QStringLiteral("mqtt: only one whole PUBLISH packet is encoded (not %1)")
+                        .arg(value.isArray() ? QStringLiteral("several packets")
+                                             : o.value("type").toString(QStringLiteral("this"))));
+    const QString topic = o.value("topic").toString();
+    const int qos = o.value("qos").toInt();
+    if (topic.isEmpty() && !o.value("properties").toObject().contains("topicAlias"))
+        return fail(QStringLiteral("mqtt: a PUBLISH needs a \"topic\""));
+    if (qos < 0 || qos > 2)
+        return fail(QStringLiteral("mqtt: qos is 0, 1 or 2"));
+    if (qos > 0 && !o.value("packetId").isDouble())
+        return fail(QStringLiteral("mqtt: a PUBLISH with qos %1 needs a \"packetId\"").arg(qos));
+    QByteArray body;
+    putBinary(body, topic.toUtf8());
+    if (qos > 0)
+        putU16(body, quint16(o.value("packetId").toInt()));
+    if (o.contains("properties")) { // MQTT 5: the property length comes even when it is 0
+        const auto props = publishProperties(o.value("properties").toObject(), &why);
+        if (!props)
+            return fail(why);
+        body += *props;
+    }
+    // The payload as decode() showed it: JSON, text, or base64 for bytes; a payload written by hand
+    // without payloadFormat is text when it is a string, else JSON.
+    const QJsonValue payload = o.value("payload");
+    const QString format = o.value("payloadFormat").toString();
+    if (format == QLatin1String("base64"))
+        body += QByteArray::fromBase64(payload.toString().toLatin1());
+    else if (payload.isString() && format != QLatin1String("json"))
+        body += payload.toString().toUtf8();
+    else if (!payload.isUndefined() && !payload.isNull())
+        body += compactJson(payload);
+    QByteArray out;
+    out +=
+        char(0x30 | (o.value("dup").toBool() ? 0x08 : 0) | (qos << 1) | (o.value("retain").toBool() ? 1 : 0));
+    putVarint(out, quint32(body.size()));
+    return out + body;
+}
+
+std::optional<QByteArray> MqttDecoder::encodeEdit(const Message &original, const QJsonValue &before,
+                                                  const QJsonValue &after, QString *error) const
+{
+    const QByteArrayView tail = original.payload;
+    const auto was = encode({}, before, error);
+    if (!was)
+        return std::nullopt;
+    if (*was == tail) // the whole packet, alone in this message
+        return encode(original, after, error);
+    if (!was->endsWith(tail)) {
+        if (error)
+            *error =
+                QStringLiteral("mqtt: the packet encoded again does not end with this message's bytes "
+                               "(the message holds more than one packet, or the payload's JSON has a key "
+                               "order or number form that encoding does not keep)");
+        return std::nullopt;
+    }
+    const auto now = encode({}, after, error);
+    if (!now)
+        return std::nullopt;
+    const qsizetype sent = was->size() - tail.size(); // the packet's bytes that went in earlier messages
+    if (now->size() != was->size() || !now->startsWith(was->first(sent))) {
+        if (error)
+            *error = QStringLiteral("mqtt: the edit changes the packet's first %1 bytes, which went in an "
+                                    "earlier message (this client sends a packet's parts apart); an edit "
+                                    "that keeps the packet's length can be made")
+                         .arg(sent);
+        return std::nullopt;
+    }
+    return now->sliced(sent);
 }
 
 bool MqttDecoder::recognises(const Message &message) const

@@ -15,6 +15,18 @@ public:
     Decoded decode(const Message &message, DecoderState *state) const override;
     std::unique_ptr<DecoderState> newState(const SessionHints &) const override;
     bool recognises(const Message &message) const override;
+    // PUBLISH only (§3.3), for rules that edit a field and for Compose: one whole packet from the decoded
+    // value (topic, qos, retain, dup, packetId, payload in its payloadFormat; MQTT 5 when the value has
+    // "properties", with the properties a PUBLISH may carry). A message holding several packets, or any
+    // other packet type, is not re-encoded.
+    std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
+                                     QString *error) const override;
+    // An edit of a packet that began in earlier messages (mqtt.js writes a packet's header, variable header
+    // and payload as separate WebSocket messages): this message's share of the edited packet, when the
+    // bytes that already went are unchanged (an edit that keeps the packet's length).
+    std::optional<QByteArray> encodeEdit(const Message &original, const QJsonValue &before,
+                                         const QJsonValue &after, QString *error) const override;
+    bool binaryMessages() const override { return true; }
 
     // A packet larger than this is not decoded (its direction stops being decoded, and says so).
     static constexpr qsizetype MaxPacket = 16 << 20;

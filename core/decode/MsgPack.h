@@ -19,6 +19,7 @@ class MsgPackDecoder final : public Decoder
 {
 public:
     QString name() const override { return QStringLiteral("msgpack"); }
+    bool binaryMessages() const override { return true; }
     Decoded decode(const Message &message, DecoderState *state) const override;
 };
 
@@ -27,6 +28,7 @@ class CborDecoder final : public Decoder
 {
 public:
     QString name() const override { return QStringLiteral("cbor"); }
+    bool binaryMessages() const override { return true; }
     Decoded decode(const Message &message, DecoderState *state) const override;
 };
 

@@ -55,6 +55,7 @@ public:
     ProtobufSchemaDecoder(std::shared_ptr<const ProtoSchema> schema, QString clientType, QString serverType);
 
     QString name() const override { return QStringLiteral("protobuf"); }
+    bool binaryMessages() const override { return true; }
     Decoded decode(const Message &message, DecoderState *state) const override;
     std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
                                      QString *error) const override;

@@ -20,6 +20,7 @@ class ProtobufDecoder final : public Decoder
 {
 public:
     QString name() const override { return QStringLiteral("protobuf"); }
+    bool binaryMessages() const override { return true; }
     Decoded decode(const Message &message, DecoderState *state) const override;
 };
 

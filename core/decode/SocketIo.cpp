@@ -167,6 +167,40 @@ std::optional<QByteArray> SocketIoDecoder::encode(const Message &original, const
     return p.first(json).toByteArray() + compactJson(args);
 }
 
+std::optional<QByteArray> SocketIoDecoder::compose(const Message &, const QJsonValue &value,
+                                                   QString *error) const
+{
+    const QJsonObject o = value.toObject();
+    const QString type = o.value("type").toString();
+    const bool event = type == QLatin1String("event");
+    const auto fail = [&](const QString &why) {
+        if (error)
+            *error = QStringLiteral("socket.io: %1").arg(why);
+        return std::nullopt;
+    };
+    if (!event && type != QLatin1String("ack"))
+        return fail(QStringLiteral("\"type\" must be \"event\" or \"ack\" to compose"));
+    if (event && !o.value("event").isString())
+        return fail(QStringLiteral("an event needs its name in \"event\""));
+    if (!o.value("args").isUndefined() && !o.value("args").isArray())
+        return fail(QStringLiteral("\"args\" must be an array"));
+    const QJsonValue id = o.value("id");
+    if (!event && !id.isDouble())
+        return fail(QStringLiteral("an ack needs the id it answers in \"id\""));
+    // Engine.IO "4" (message), Socket.IO "2" (event) or "3" (ack), then "<namespace>," unless it is the
+    // main one, then the ack id (socket.io-protocol v5, "Packet encoding").
+    QByteArray out = event ? "42" : "43";
+    const QString nsp = o.value("nsp").toString(QStringLiteral("/"));
+    if (!nsp.isEmpty() && nsp != QLatin1String("/"))
+        out += nsp.toUtf8() + ',';
+    if (id.isDouble())
+        out += QByteArray::number(id.toInteger());
+    QJsonArray args = o.value("args").toArray();
+    if (event)
+        args.prepend(o.value("event"));
+    return out + compactJson(args);
+}
+
 Decoded SocketIoDecoder::decode(const Message &message, DecoderState *rawState) const
 {
     auto *state = static_cast<SocketIoState *>(rawState);

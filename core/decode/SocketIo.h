@@ -18,6 +18,9 @@ public:
     // arguments. Binary packets (their attachments follow) are not re-encoded.
     std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
                                      QString *error) const override;
+    // An event or ack built from the value alone: its namespace ("nsp") and ack id ("id") make the header.
+    std::optional<QByteArray> compose(const Message &like, const QJsonValue &value,
+                                      QString *error) const override;
 };
 
 } // namespace socktap::decode

@@ -69,8 +69,9 @@ std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::
         *why = QStringLiteral("%1 is not in this message").arg(rule.fieldPathText);
         return std::nullopt;
     }
-    return format->encode({payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient},
-                          *changed, why);
+    return format->encodeEdit(
+        {payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient}, decoded.value,
+        *changed, why);
 }
 
 Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload)

@@ -45,7 +45,9 @@
 #include "core/browser/BrowserLauncher.h"
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/NativeFile.h"
+#include "core/http/RequestTarget.h"
 #include "core/intercept/InterceptHub.h"
+#include "support/PythonPeer.h"
 
 #include <QAbstractItemModelTester>
 #include <QAction>
@@ -663,6 +665,94 @@ private slots:
                     .data()
                     .toString()
                     .contains("dropped"));
+    }
+
+    // Compose in the session's format: a real Socket.IO server (npm socket.io) behind the window's proxy in
+    // reverse mode, the client speaking Engine.IO by hand. "As socket.io" emits "chat" with an ack id: the
+    // server's own handler answers with an ack that carries what it received, so the peer parsed the emit.
+    void composeInTheSessionsFormat()
+    {
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("socketio-server.mjs"), {}), server.banner.constData());
+        capture::CaptureStore store;
+        proxy::ProxyConfig config;
+        config.listenPort = 0;
+        config.workers = 2;
+        config.reverse = http::RequestTarget::parseAbsolute(
+            QStringLiteral("ws://127.0.0.1:%1").arg(server.port).toLatin1());
+        QVERIFY(config.reverse);
+        ui::MainWindow window(
+            store, [&] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, nullptr);
+        window.show();
+        QVERIFY(window.proxy()->startProxy());
+        QWebSocket client;
+        QStringList got;
+        QObject::connect(&client, &QWebSocket::textMessageReceived, [&](const QString &m) {
+            got << m;
+            if (m == QLatin1String("2"))
+                client.sendTextMessage(QStringLiteral("3")); // Engine.IO's pong to the server's ping
+        });
+        client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/socket.io/?EIO=4&transport=websocket")
+                             .arg(window.proxy()->proxyPort())));
+        const auto received = [&](const QString &start) {
+            return QTest::qWaitFor(
+                [&] {
+                    return std::any_of(got.begin(), got.end(),
+                                       [&](const QString &m) { return m.startsWith(start); });
+                },
+                WaitMs);
+        };
+        QVERIFY2(received(QStringLiteral("0{")), qPrintable(got.join('\n')));
+        client.sendTextMessage(QStringLiteral("40")); // connect to the main namespace
+        QVERIFY2(received(QStringLiteral("42[\"news\"")), qPrintable(got.join('\n')));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                window.feed()->refresh();
+                return window.sessions()->rowCount() > 0;
+            },
+            WaitMs));
+        QVERIFY(window.selectSession(window.sessions()->sessionId(0)));
+        window.tabs()->setCurrentIndex(ui::MainWindow::ComposeTab);
+        ui::ComposePanel *compose = window.composePanel();
+        QVERIFY(QTest::qWaitFor([&] { return compose->sendButton()->isEnabled(); }, WaitMs));
+        QCOMPARE(compose->modeBox()->itemText(ui::ComposePanel::InFormat), QStringLiteral("As socket.io"));
+        QCOMPARE(compose->modeBox()->currentIndex(), int(ui::ComposePanel::InFormat));
+        compose->targetBox()->setCurrentIndex(ui::ComposePanel::ToServer);
+        // Filled with the latest socket.io message the client sent: its connect.
+        QVERIFY2(compose->valueEdit()->toPlainText().contains(QLatin1String("\"connect\"")),
+                 qPrintable(compose->valueEdit()->toPlainText()));
+        compose->valueEdit()->setPlainText(QStringLiteral(
+            R"({"type": "event", "event": "chat", "id": 41, "args": [{"msg": "composed", "price": 7}]})"));
+        QTest::mouseClick(compose->sendButton(), Qt::LeftButton);
+        QVERIFY2(received(QStringLiteral(R"(4341[{"ok":true,"echo":{"msg":"composed","price":7}}])")),
+                 qPrintable(got.join('\n')));
+        QVERIFY(
+            QTest::qWaitFor([&] { return compose->resultLabel()->text() == QLatin1String("sent"); }, WaitMs));
+        // The capture holds the bytes Socktap encoded, flagged injected.
+        bool injected = false;
+        for (quint64 i = 0; i < store.messageCount(window.sessions()->sessionId(0)); ++i) {
+            const auto m = store.message(window.sessions()->sessionId(0), i);
+            injected = injected
+                || (m && m->record.has(capture::MessageFlag::Injected)
+                    && m->payload == R"(4241["chat",{"msg":"composed","price":7}])");
+        }
+        QVERIFY(injected);
+        // What cannot be sent says why, and sends nothing.
+        compose->valueEdit()->setPlainText(QStringLiteral("{\n  \"type\": }"));
+        QTest::mouseClick(compose->sendButton(), Qt::LeftButton);
+        QVERIFY2(compose->resultLabel()->text().startsWith(QLatin1String("Not JSON at line 2")),
+                 qPrintable(compose->resultLabel()->text()));
+        compose->valueEdit()->setPlainText(QStringLiteral(R"({"type": "connect"})"));
+        QTest::mouseClick(compose->sendButton(), Qt::LeftButton);
+        QVERIFY2(compose->resultLabel()->text().contains(QLatin1String("\"event\" or \"ack\"")),
+                 qPrintable(compose->resultLabel()->text()));
+        // Raw stays one choice away, with its own editor.
+        compose->modeBox()->setCurrentIndex(ui::ComposePanel::Raw);
+        QVERIFY(compose->editor()->isVisible());
+        QVERIFY(!compose->valueEdit()->isVisible());
+        client.close();
+        window.proxy()->stopProxy();
+        QVERIFY(QTest::qWaitFor([&] { return window.proxy()->proxyPort() == 0; }, WaitMs));
     }
 
     // (d) Compose sends text to the server and a ping to the client; (e) into an ended session it says so.

@@ -181,6 +181,43 @@ private slots:
                            "re-encoded (not binary event)"));
     }
 
+    void aRuleEditsAnMqttPayload()
+    {
+        // mqtt.js sends a PUBLISH's header, topic and payload as separate WebSocket messages; a set-field
+        // rule on the payload edits the message that holds it when the edit keeps the packet's length, and
+        // says why not when it does not. aedes delivers what it received back to the subscribing client.
+        QTemporaryDir dir;
+        const QString rules = dir.filePath(QStringLiteral("rules.json"));
+        QFile file(rules);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"rules": [{"name": "recalibrate", "match": {"direction": "client", "format": "mqtt",
+                      "topic": "sensors/1"}, "action": "set-field", "path": "$.payload.temp", "value": 99.5},
+                      {"name": "relabel", "match": {"direction": "server", "topic": "sensors/1"},
+                      "action": "set-field", "path": "$.payload.unit", "value": "kelvin"}]})");
+        file.close();
+        PythonPeer broker;
+        QVERIFY2(broker.startNode(QStringLiteral("mqtt-broker.mjs"), {}), broker.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--rules", rules, "--listen", "127.0.0.1:0",
+                               "--reverse", QStringLiteral("ws://127.0.0.1:%1").arg(broker.port)}));
+        const QByteArray client = runClient(QStringLiteral("mqtt-client.mjs"),
+                                            {QStringLiteral("ws://127.0.0.1:%1").arg(socktap.port), "4"});
+        // The broker got 99.5 and sent it back; the longer unit could not be put in the delivery.
+        QVERIFY2(client.contains(R"(message sensors/1 {"temp":99.5,"unit":"C"})"), client.constData());
+        QVERIFY(client.contains("message sensors/big 100000 bytes"));
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QJsonObject sent = find(list, QStringLiteral("PUBLISH sensors/1"), "client");
+        QVERIFY2(!sent.isEmpty(), qPrintable(decodedSummaries(list)));
+        QCOMPARE(sent["changes"].toArray(), (QJsonArray {"edited"}));
+        QCOMPARE(sent["note"].toString(), QStringLiteral("rule 1 'recalibrate': set-field"));
+        const QJsonObject delivered = find(list, QStringLiteral("PUBLISH sensors/1"), "server");
+        QVERIFY2(!delivered.contains("changes"), qPrintable(QJsonDocument(delivered).toJson()));
+        QVERIFY2(delivered["note"].toString().contains(
+                     QLatin1String("set-field not applied: mqtt: the edit changes")),
+                 qPrintable(delivered["note"].toString()));
+    }
+
     void graphqlThroughSocktap()
     {
         PythonPeer server;

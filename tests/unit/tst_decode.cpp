@@ -103,6 +103,8 @@ private slots:
     void encodeRoundTrips_data();
     void encodeRoundTrips();
     void editAFieldAndReencode();
+    void mqttPublishReencodes();
+    void composeNewMessages();
     void badInputNeverCrashes();
 };
 
@@ -811,6 +813,121 @@ void TestDecode::editAFieldAndReencode()
     QVERIFY2(error.contains("only text events and acks"), qPrintable(error));
     QVERIFY(!registry().find("msgpack")->encode({hex("01"), true, false}, 1, &error));
     QVERIFY2(error.contains("cannot be re-encoded"), qPrintable(error));
+}
+
+void TestDecode::mqttPublishReencodes()
+{
+    // MQTT 3.1.1 and 5.0 PUBLISH packets: encode(decode(x)) == x, payloads as JSON, text and bytes.
+    const QByteArray connect4 =
+        mqttPacket(0x10, mqttString("MQTT") + char(4) + char(0x02) + hex("003c") + mqttString("c"));
+    const QByteArray connect5 =
+        mqttPacket(0x10, mqttString("MQTT") + char(5) + char(0x02) + hex("003c") + char(0) + mqttString("c"));
+    const QByteArray v4[] = {
+        mqttPacket(0x32, mqttString("sensors/1") + hex("0002") + QByteArray(R"({"temp":21.5,"unit":"C"})")),
+        mqttPacket(0x31, mqttString("a/b") + "plain text"), // retained, QoS 0
+        mqttPacket(0x3c, mqttString("bin") + hex("0007") + hex("00 ff 10")), // dup, QoS 2, bytes
+    };
+    const QByteArray v5[] = {
+        mqttPacket(0x32,
+                   mqttString("sensors/1") + hex("0002") + hex("10 03") + mqttString("json") + hex("01 01")
+                       + hex("26") + mqttString("k") + mqttString("v") + QByteArray(R"({"a":1})")),
+        mqttPacket(0x30, mqttString("t") + char(0) + "x"),
+    };
+    const Decoder *mqtt = registry().find("mqtt");
+    for (const auto &[connect, packets] :
+         {std::pair {connect4, std::vector<QByteArray>(std::begin(v4), std::end(v4))},
+          std::pair {connect5, std::vector<QByteArray>(std::begin(v5), std::end(v5))}}) {
+        auto state = mqtt->newState({"mqtt", "/"});
+        QVERIFY(mqtt->decode({connect, true, false}, state.get()).decoded());
+        for (const QByteArray &packet : packets) {
+            const Message message {packet, true, false};
+            const Decoded d = mqtt->decode(message, state.get());
+            QVERIFY2(d.decoded(), qPrintable(d.error));
+            QString error;
+            const auto again = mqtt->encode(message, d.value, &error);
+            QVERIFY2(again, qPrintable(error));
+            QCOMPARE(again->toHex(' '), packet.toHex(' '));
+        }
+    }
+    // An edit: the payload's field changed, the remaining length follows.
+    auto state = mqtt->newState({"mqtt", "/"});
+    mqtt->decode({connect4, true, false}, state.get());
+    const Decoded d = mqtt->decode({v4[0], true, false}, state.get());
+    const auto changed = withValueAt(d.value, *parseJsonPath(QStringLiteral("$.payload.temp")), 99.25);
+    const auto edited = mqtt->encode({v4[0], true, false}, *changed, nullptr);
+    QVERIFY(edited);
+    QCOMPARE(
+        *edited,
+        mqttPacket(0x32, mqttString("sensors/1") + hex("0002") + QByteArray(R"({"temp":99.25,"unit":"C"})")));
+    // What cannot be swapped says why: the end of a packet begun in an earlier message, two packets, not a
+    // PUBLISH, a QoS 1 PUBLISH without its packet id.
+    QString error;
+    QVERIFY(!mqtt->encode({v4[0].mid(3), true, false}, d.value, &error));
+    QVERIFY2(error.contains("not one whole packet"), qPrintable(error));
+    QVERIFY(!mqtt->encode({v4[1] + v4[1], true, false}, d.value, &error));
+    QVERIFY(!mqtt->encode({}, QJsonArray {d.value, d.value}, &error));
+    QVERIFY2(error.contains("several packets"), qPrintable(error));
+    // mqtt.js writes a packet's parts as separate messages: an edit in the message holding the payload
+    // goes when the bytes already sent stay as they were, and says why not otherwise.
+    const QByteArray payloadOnly = v4[0].right(24);
+    const auto tailEdit = mqtt->encodeEdit({payloadOnly, true, false}, d.value, *changed, &error);
+    QVERIFY2(!tailEdit, "99.25 is longer than 21.5: the remaining length, already sent, would be wrong");
+    QVERIFY2(error.contains("first 15 bytes"), qPrintable(error));
+    const auto sameLength = withValueAt(d.value, *parseJsonPath(QStringLiteral("$.payload.temp")), 99.5);
+    const auto edit = mqtt->encodeEdit({payloadOnly, true, false}, d.value, *sameLength, &error);
+    QVERIFY2(edit, qPrintable(error));
+    QCOMPARE(*edit, QByteArray(R"({"temp":99.5,"unit":"C"})"));
+    QCOMPARE(*mqtt->encodeEdit({v4[0], true, false}, d.value, *changed, &error), *edited); // whole: any edit
+    QVERIFY(!mqtt->encodeEdit({v4[0] + v4[1], true, false}, d.value, *changed, &error));
+    QVERIFY(!mqtt->encode({}, QJsonObject {{"type", "SUBSCRIBE"}}, &error));
+    QVERIFY(!mqtt->encode({}, QJsonObject {{"type", "PUBLISH"}, {"topic", "a"}, {"qos", 1}}, &error));
+    QVERIFY2(error.contains("packetId"), qPrintable(error));
+}
+
+void TestDecode::composeNewMessages()
+{
+    // Compose builds a message from a value alone: Socket.IO's header from the namespace and ack id.
+    const Decoder *socketIo = registry().find("socket.io");
+    QString error;
+    QCOMPARE(*socketIo->compose(
+                 {}, QJsonObject {{"type", "event"}, {"event", "chat"}, {"args", QJsonArray {1}}}, &error),
+             QByteArray(R"(42["chat",1])"));
+    QCOMPARE(*socketIo->compose({},
+                                QJsonObject {{"type", "event"},
+                                             {"nsp", "/admin"},
+                                             {"id", 7},
+                                             {"event", "kick"},
+                                             {"args", QJsonArray {"bob"}}},
+                                &error),
+             QByteArray(R"(42/admin,7["kick","bob"])"));
+    QCOMPARE(
+        *socketIo->compose({}, QJsonObject {{"type", "ack"}, {"id", 3}, {"args", QJsonArray {true}}}, &error),
+        QByteArray(R"(433[true])"));
+    // What Socket.IO decodes from it is what was composed.
+    const auto composed = socketIo->compose(
+        {}, QJsonObject {{"type", "event"}, {"nsp", "/x"}, {"event", "e"}, {"args", QJsonArray {}}}, &error);
+    const Decoded back = socketIo->decode({*composed, false, false}, nullptr);
+    QCOMPARE(back.value.toObject()["nsp"].toString(), QStringLiteral("/x"));
+    QCOMPARE(back.value.toObject()["event"].toString(), QStringLiteral("e"));
+    QVERIFY(!socketIo->compose({}, QJsonObject {{"type", "connect"}}, &error));
+    QVERIFY2(error.contains("\"event\" or \"ack\""), qPrintable(error));
+    QVERIFY(!socketIo->compose({}, QJsonObject {{"type", "event"}}, &error));
+    QVERIFY(!socketIo->compose({}, QJsonObject {{"type", "ack"}}, &error));
+    // MQTT: a QoS 0 PUBLISH of text; STOMP, SignalR JSON and JSON-RPC through their re-encoders.
+    QCOMPARE(*registry().find("mqtt")->compose(
+                 {}, QJsonObject {{"type", "PUBLISH"}, {"topic", "a/b"}, {"payload", "hi"}}, &error),
+             mqttPacket(0x30, mqttString("a/b") + "hi"));
+    QVERIFY(registry().find("mqtt")->binaryMessages());
+    QCOMPARE(*registry().find("stomp")->compose({},
+                                                QJsonObject {{"command", "SEND"},
+                                                             {"headers", QJsonObject {{"destination", "/q"}}},
+                                                             {"body", "x"}},
+                                                &error),
+             raw("SEND\ndestination:/q\n\nx\0"));
+    QCOMPARE(*registry().find("signalr")->compose(
+                 {}, QJsonObject {{"type", 1}, {"target", "Send"}, {"arguments", QJsonArray {1}}}, &error),
+             QByteArray("{\"arguments\":[1],\"target\":\"Send\",\"type\":1}\x1e"));
+    QVERIFY(!registry().find("signalr")->binaryMessages());
 }
 
 void TestDecode::badInputNeverCrashes()
