@@ -6,6 +6,7 @@
 #include "FailedConnectionsNotice.h"
 #include "FileMenu.h"
 #include "FilesFeature.h"
+#include "FormatsFeature.h"
 #include "InterceptFeature.h"
 #include "InterceptPane.h"
 #include "MessagesPanel.h"
@@ -61,6 +62,7 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
                  CommandDone done) { m_proxy->sendCommand(id, command, context, std::move(done)); }))
     , m_replay(new ReplayFeature(*this, store, *m_proxy, ca))
     , m_browsers(new BrowserFeature(*this, *m_proxy, ca))
+    , m_formats(new FormatsFeature(*this, store))
 {
     setWindowTitle(tr("Socktap"));
     m_list = new SessionListPane(store, m_sessions, this);
@@ -151,6 +153,12 @@ void MainWindow::buildInspectors()
             });
     connect(messagesPanel(), &MessagesPanel::editAndResendRequested, m_inspector,
             &SessionInspector::editAndResend);
+    messagesPanel()->model()->setFormatChoice(
+        [this](capture::SessionId id) { return m_formats->choiceFor(id); });
+    connect(m_formats, &FormatsFeature::chosen, this, [this](capture::SessionId id) {
+        if (id == m_current)
+            showSession(true); // decoded again as chosen
+    });
 }
 
 void MainWindow::buildMenus()
@@ -192,6 +200,7 @@ void MainWindow::buildMenus()
     QMenu *session = menuBar()->addMenu(tr("&Session"));
     m_intercept->addSessionActions(session);
     session->addSeparator();
+    m_formats->addSessionMenu(session);
     session->addAction(m_replay->replayAction());
     session->addAction(m_intercept->closeSessionAction());
 
@@ -225,6 +234,7 @@ void MainWindow::updateSessionActions()
     const bool live = m_proxy->isLive(m_current);
     m_intercept->update(m_current, live);
     m_replay->update(m_current);
+    m_formats->update(m_current);
     m_inspector->setLive(m_current, live);
 }
 

@@ -5,6 +5,7 @@
 //   InterceptFeature  the Intercept pane, pauses, Resume all, Close session, resend, Rules
 //   ReplayFeature     Replay and its comparison, Copy as websocat/wscat
 //   BrowserFeature    the empty list's page and Tools > Open <browser>
+//   FormatsFeature    Session > Decode as (per session, or saved for a host and path)
 // The shell itself holds the session list (filter box, HTTP toggle, columns, failed connections) and the
 // inspectors of the selected session (Handshake, Messages, Close, Timeline, Compose tabs), the Edit,
 // Capture, View and Help menus, the counters, the layout kept between runs, and quitting (a close or a
@@ -46,6 +47,7 @@ class ColumnChooser;
 class ComposePanel;
 class FailedConnectionsNotice;
 class FilesFeature;
+class FormatsFeature;
 class HandshakeView;
 class InterceptFeature;
 class InterceptPane;
@@ -76,6 +78,7 @@ public:
     InterceptFeature *intercept() const { return m_intercept; }
     ReplayFeature *replay() const { return m_replay; }
     BrowserFeature *browsers() const { return m_browsers; }
+    FormatsFeature *formats() const { return m_formats; }
 
     // A signal (SIGTERM, SIGINT: logout, kill, a service manager) ends the window: no question waits (an
     // open one is dismissed), open sessions get 1001 as on File > Quit, and the capture is kept for
@@ -138,6 +141,7 @@ private:
     InterceptFeature *m_intercept;
     ReplayFeature *m_replay;
     BrowserFeature *m_browsers;
+    FormatsFeature *m_formats;
 
     QSplitter *m_splitter = nullptr;
     SessionListPane *m_list = nullptr;

@@ -76,7 +76,9 @@ void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
         m_hints.subprotocol = info->subprotocol;
         m_hints.path = info->path;
     }
-    m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints);
+    m_chosenFormat = id && m_formatChoice ? m_formatChoice(id) : QString();
+    m_decoder =
+        std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints, m_chosenFormat);
     m_queryDecoder.reset();
     m_queryMatches.clear();
     if (id) {
@@ -209,7 +211,8 @@ void MessageTableModel::matchQueryUpTo(size_t end) const
     if (!m_query)
         return;
     if (!m_queryDecoder)
-        m_queryDecoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints);
+        m_queryDecoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints,
+                                                                  m_chosenFormat);
     while (m_queryMatches.size() < end) {
         const size_t from = m_queryMatches.size();
         decodeRange(*m_queryDecoder, from, std::min(end, from + 1024), [this](const decode::Decoded *d) {

@@ -33,6 +33,10 @@ public:
     explicit MessageTableModel(capture::CaptureStore &store, QObject *parent = nullptr);
 
     void setSession(capture::SessionId id, qint64 sessionStart);
+    // The format a session is decoded as when the user chose one (Session > Decode as); empty: what its
+    // subprotocol, URL or first messages say. Asked at every setSession.
+    using FormatChoice = std::function<QString(capture::SessionId)>;
+    void setFormatChoice(FormatChoice choice) { m_formatChoice = std::move(choice); }
     capture::SessionId sessionId() const { return m_session; }
     // Picks up messages the store gained since the last call.
     void appendNew();
@@ -116,6 +120,8 @@ private:
     static constexpr quint8 ChatterBit = 1;
     static constexpr quint8 DecodedBit = 2;
     decode::SessionHints m_hints;
+    FormatChoice m_formatChoice;
+    QString m_chosenFormat; // the session's, from m_formatChoice
     mutable std::unique_ptr<decode::SessionDecoder> m_decoder;
     mutable std::vector<Brief> m_briefs; // m_briefs.size(): how far the pass has reached
     mutable size_t m_decodeTarget = 0; // the pass continues to here from the event loop

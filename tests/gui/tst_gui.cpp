@@ -21,6 +21,7 @@
 #include "ui/FailedConnectionsNotice.h"
 #include "ui/FileMenu.h"
 #include "ui/FilesFeature.h"
+#include "ui/FormatsFeature.h"
 #include "ui/HandshakeView.h"
 #include "ui/HeldMessageModel.h"
 #include "ui/InterceptFeature.h"
@@ -753,6 +754,80 @@ private slots:
         client.close();
         window.proxy()->stopProxy();
         QVERIFY(QTest::qWaitFor([&] { return window.proxy()->proxyPort() == 0; }, WaitMs));
+    }
+
+    // Session > Decode as: a session its handshake does not name is decoded as the user chooses, and the
+    // choice saved for its host and path applies to the next session there (and is forgotten on request).
+    void decodeAsChosenFormat()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        w.client->sendTextMessage(QStringLiteral(R"(["1","2","room:lobby","new_msg",{"body":"hi"}])"));
+        ui::MessageTableModel *model = w.window->messagesPanel()->model();
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return model->rowCount() >= 2; // the message and its echo
+            },
+            WaitMs));
+        QCOMPARE(model->formatName(),
+                 QString()); // nothing says Phoenix: no subprotocol, no /websocket?vsn=, no phx_join
+        QCOMPARE(model->decodedMessage(0)->format, QStringLiteral("json"));
+        QMenu *decodeAs = w.window->formats()->decodeAsMenu();
+        QVERIFY(decodeAs->isEnabled());
+        QAction *phoenix = nullptr;
+        QAction *remember = nullptr;
+        for (QAction *a : decodeAs->actions()) {
+            if (a->text() == QLatin1String("phoenix"))
+                phoenix = a;
+            if (a->text().startsWith(QLatin1String("&Remember for ")))
+                remember = a;
+        }
+        QVERIFY(phoenix && remember);
+        QVERIFY2(remember->text().endsWith(QLatin1String("/live")), qPrintable(remember->text()));
+        phoenix->trigger();
+        QCOMPARE(model->formatName(), QStringLiteral("phoenix"));
+        QCOMPARE(model->decodedMessage(0)->format, QStringLiteral("phoenix"));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return model->index(0, ui::MessageTableModel::Summary)
+                    .data()
+                    .toString()
+                    .startsWith(QLatin1String("new_msg room:lobby"));
+            },
+            WaitMs));
+        QVERIFY(phoenix->isChecked());
+        // Not saved yet: another session to the same place is automatic.
+        auto second = openClient(w.echo.url(QStringLiteral("/live")),
+                                 QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                               w.window->proxy()->proxyPort()));
+        QVERIFY(second);
+        capture::SessionId secondId = 0;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                for (int r = 0; r < w.window->sessions()->rowCount(); ++r)
+                    if (w.window->sessions()->sessionId(r) != w.session)
+                        secondId = w.window->sessions()->sessionId(r);
+                return secondId != 0;
+            },
+            WaitMs));
+        QCOMPARE(w.window->formats()->choiceFor(secondId), QString());
+        remember->trigger(); // saved for this host and path
+        QVERIFY(remember->isChecked());
+        QCOMPARE(w.window->formats()->choiceFor(secondId), QStringLiteral("phoenix"));
+        QVERIFY(w.window->selectSession(secondId));
+        QCOMPARE(model->formatName(), QStringLiteral("phoenix"));
+        // Kept between runs: a new window reads it.
+        {
+            ui::MainWindow again(
+                w.store, [&] { return std::make_unique<proxy::ProxyServer>(w.config, w.store); }, nullptr,
+                nullptr);
+            QCOMPARE(again.formats()->choiceFor(secondId), QStringLiteral("phoenix"));
+        }
+        remember->trigger(); // unchecked: forgotten
+        QCOMPARE(w.window->formats()->choiceFor(secondId), QString());
+        QCOMPARE(model->formatName(), QString());
     }
 
     // (d) Compose sends text to the server and a ping to the client; (e) into an ended session it says so.
