@@ -3,6 +3,9 @@
 #include "HeldMessageModel.h"
 #include "MessageEditor.h"
 
+#include "core/capture/TextFormat.h"
+#include "core/ws/Frame.h"
+
 #include <QAction>
 #include <QDialog>
 #include <QDialogButtonBox>
@@ -25,6 +28,16 @@ QString fromText(capture::Direction from)
 {
     return from == capture::Direction::ClientToServer ? QObject::tr("from the client")
                                                       : QObject::tr("from the server");
+}
+
+// A held message in words, without a number of its own: the only message numbers are the Messages tab's,
+// which a message gets once it is forwarded (a held one is not in the capture yet).
+QString describe(const intercept::HeldMessage &m)
+{
+    return QObject::tr("the %1 message %2 (%3) in session %4")
+        .arg(QString::fromLatin1(ws::opcodeName(m.opcode)).toLower(), fromText(m.from),
+             capture::byteSize(quint64(m.payload.size())))
+        .arg(m.session);
 }
 
 } // namespace
@@ -123,6 +136,8 @@ void InterceptPane::refresh()
     m_model->setHeld(m_hub->held());
     if (m_model->rowCount() == 0)
         return;
+    if (hadNone)
+        m_status->clear(); // what was said about the last batch is not about this one
     if (!m_view->currentIndex().isValid())
         m_view->setCurrentIndex(m_model->index(0, 0)); // F8 then steps through them, oldest first
     if (hadNone && isHidden()) {
@@ -170,10 +185,7 @@ void InterceptPane::release(const intercept::HeldMessage &m, std::optional<inter
     command.id = m.id;
     const bool wasEdited = edited.has_value();
     command.message = std::move(edited);
-    const QString what = (wasEdited ? tr("Forwarded message %1 of session %2, edited")
-                                    : tr("Forwarded message %1 of session %2"))
-                             .arg(m.id)
-                             .arg(m.session);
+    const QString what = (wasEdited ? tr("Forwarded %1, edited") : tr("Forwarded %1")).arg(describe(m));
     m_send(m.session, command, this, [this, what](const auto &result) { report(result, what); });
 }
 
@@ -197,7 +209,7 @@ void InterceptPane::dropSelected()
         command.kind = intercept::SessionCommand::Kind::Drop;
         command.from = m.from;
         command.id = m.id;
-        const QString what = tr("Dropped message %1 of session %2").arg(m.id).arg(m.session);
+        const QString what = tr("Dropped %1").arg(describe(m));
         m_send(m.session, command, this, [this, what](const auto &result) { report(result, what); });
     }
 }
@@ -231,7 +243,7 @@ void InterceptPane::editSelected()
     const intercept::HeldMessage held = m_model->message(rows.first());
     auto *dialog = new QDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->setWindowTitle(tr("Edit held message %1 of session %2").arg(held.id).arg(held.session));
+    dialog->setWindowTitle(tr("Edit %1").arg(describe(held)));
     auto *editor = new MessageEditor(dialog);
     editor->setMessage(held.opcode, held.payload, int(std::max<quint64>(1, held.frameCount)));
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, dialog);

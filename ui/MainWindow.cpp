@@ -7,6 +7,7 @@
 #include "FileMenu.h"
 #include "FilesFeature.h"
 #include "FormatsFeature.h"
+#include "HeldMessageModel.h"
 #include "InterceptFeature.h"
 #include "InterceptPane.h"
 #include "MessagesPanel.h"
@@ -361,6 +362,10 @@ void MainWindow::restoreLayout()
     if (!restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray()))
         resize(1280, 800);
     restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
+    // The Intercept pane shows itself when something is held; restored open and empty it would only say
+    // what happened in the last run.
+    if (interceptPane()->model()->rowCount() == 0)
+        interceptPane()->hide();
     if (!m_splitter->restoreState(settings.value(QStringLiteral("window/splitter")).toByteArray()))
         m_splitter->setSizes({width() / 2, width() / 2}); // the session list's columns and its URLs need it
     m_list->view()->horizontalHeader()->restoreState(

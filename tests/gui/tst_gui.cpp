@@ -562,6 +562,17 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return w.held() == 0; }, WaitMs));
         QVERIFY(QTest::qWaitFor([&] { return !w.flagged(capture::MessageFlag::Held).empty(); }, WaitMs));
         QVERIFY(pause->isChecked()); // forwarding one message keeps the pause
+        // The pane says what it did in words, with no message number of its own (the Messages tab's are
+        // the only ones), and forgets it when the next message is held.
+        QVERIFY(QTest::qWaitFor([&] { return !w.pane()->statusLabel()->text().isEmpty(); }, WaitMs));
+        QCOMPARE(
+            w.pane()->statusLabel()->text(),
+            QStringLiteral("Forwarded the text message from the client (10 B) in session %1").arg(w.session));
+        w.client->sendTextMessage(QStringLiteral("held again"));
+        QVERIFY(QTest::qWaitFor([&] { return w.held() == 1; }, WaitMs));
+        QVERIFY(w.pane()->statusLabel()->text().isEmpty());
+        w.pane()->forwardAction()->trigger();
+        QVERIFY(QTest::qWaitFor([&] { return w.held() == 0; }, WaitMs));
 
         // Pauses are remembered per session: unchecked for none selected, checked again when it is.
         w.window->sessionView()->clearSelection();
@@ -828,6 +839,28 @@ private slots:
         remember->trigger(); // unchecked: forgotten
         QCOMPARE(w.window->formats()->choiceFor(secondId), QString());
         QCOMPARE(model->formatName(), QString());
+    }
+
+    // The Intercept pane left open at quit does not come back empty at the next start: it shows itself
+    // when something is held.
+    void interceptPaneNotRestoredEmpty()
+    {
+        capture::CaptureStore store;
+        proxy::ProxyConfig config;
+        config.listenPort = 0;
+        {
+            ui::MainWindow first(
+                store, [&] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, nullptr);
+            first.show();
+            first.interceptPane()->show();
+            QVERIFY(first.interceptPane()->isVisible());
+            QVERIFY(first.close()); // no proxy running: closes at once, saving the layout
+        }
+        ui::MainWindow second(
+            store, [&] { return std::make_unique<proxy::ProxyServer>(config, store); }, nullptr, nullptr);
+        second.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&second));
+        QVERIFY(!second.interceptPane()->isVisible());
     }
 
     // (d) Compose sends text to the server and a ping to the client; (e) into an ended session it says so.
