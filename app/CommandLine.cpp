@@ -218,6 +218,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "expression. Default: the sessions decoded as protobuf (subprotocol protobuf or "
                        "--decode protobuf)."),
         QStringLiteral("REGEX"));
+    const QCommandLineOption showHttp(
+        QStringLiteral("show-http"),
+        QStringLiteral(
+            "With --headless: print plain HTTP requests and tunnels too. Default: on, except for "
+            "'socktap browser' (its browser's own update and account traffic stays in the capture, "
+            "as the window's 'Show HTTP and tunnels')."));
     const QCommandLineOption quiet(QStringLiteral("quiet"),
                                    QStringLiteral("With --headless: print nothing per session or message."));
     const QCommandLineOption strict(
@@ -370,6 +376,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
     p.addOptions({listen,
+                  showHttp,
                   proto,
                   protoPath,
                   protoType,
@@ -549,6 +556,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.browserUrls = p.values(urlOpt);
         o.browserHeadless = p.isSet(browserHeadless);
         o.browserArguments = p.values(browserArg);
+        o.showHttp = p.isSet(showHttp); // the browser's own background traffic stays in the capture
     } else if (p.isSet(browserHeadless) || p.isSet(browserArg)) {
         return fail(QStringLiteral("--browser-headless and --browser-arg go with 'socktap browser'"));
     } else if (positional.size() == 1) {

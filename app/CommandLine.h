@@ -48,6 +48,9 @@ struct AppOptions
     // socktap browser [ID]: open a browser through Socktap once it listens (headless: Socktap stops when
     // the browser exits).
     bool launchBrowser = false;
+    // Print plain HTTP requests and tunnels in the console, beside WebSocket sessions: --show-http, and by
+    // default except for `socktap browser`, whose browser's own background traffic would bury them.
+    bool showHttp = true;
     QString browser; // chromium, chrome, firefox; empty: the first installed
     QStringList browserUrls; // browser --url: pages to open
     bool browserHeadless = false; // --browser-headless: the browser without a window (CI)

@@ -123,6 +123,10 @@ void ConsoleSink::reportLosses(bool summary)
         say("socktap: %s longer than --max-message-capture; only their first bytes were kept (flagged "
             "truncated)\n",
             qPrintable(counted(m_truncated - m_reportedTruncated, "message")));
+    if (summary && !m_hiddenHttp.empty())
+        say("socktap: %llu HTTP requests and tunnels are in the capture, not printed (--show-http prints "
+            "them)\n",
+            ull(m_hiddenHttp.size()));
     if (summary && now.payloadsOnDisk)
         say("socktap: %llu payloads (%.1f MiB) past the memory budget were kept in the capture file only\n",
             ull(now.payloadsOnDisk), double(now.payloadBytesOnDisk) / (1 << 20));
@@ -132,6 +136,11 @@ void ConsoleSink::reportLosses(bool summary)
 
 void ConsoleSink::printSession(const SessionInfo &s)
 {
+    if (!m_showHttp && s.kind != SessionKind::WebSocket) {
+        // A browser's own traffic (updates, accounts, safe browsing) would bury the WebSocket sessions.
+        m_hiddenHttp.insert(s.id);
+        return;
+    }
     const auto it = m_printed.find(s.id);
     const std::optional<SessionState> previous =
         it == m_printed.end() ? std::nullopt : std::optional(it->second);

@@ -7,6 +7,8 @@
 
 #include <QObject>
 
+#include <set>
+
 #include <cstdio>
 #include <unordered_map>
 
@@ -24,6 +26,9 @@ public:
                 FILE *out = stdout, QObject *parent = nullptr);
     ~ConsoleSink() override;
 
+    // Whether plain HTTP requests and tunnels (opaque or failed CONNECTs) are printed; WebSocket sessions
+    // always are. Hidden ones stay in the capture and are counted in the summary at exit.
+    void setShowHttp(bool on) { m_showHttp = on; }
     // Prints everything captured so far that has not been printed.
     void drain();
     // Prints a whole store (an opened capture): each session's open line, its messages, its end.
@@ -50,6 +55,8 @@ private:
     std::unordered_map<capture::SessionId, capture::SessionState> m_printed;
     quint64 m_reportedDrops = 0;
     quint64 m_truncated = 0; // messages printed with the Truncated flag
+    bool m_showHttp = true;
+    std::set<capture::SessionId> m_hiddenHttp; // HTTP requests and tunnels not printed
     quint64 m_reportedTruncated = 0;
     capture::CaptureStore::Stats m_reported; // what reportLosses said last
     qint64 m_lastLossReport = 0;

@@ -282,6 +282,8 @@ int runHeadless(app::AppOptions options)
         sink = std::make_unique<app::ConsoleSink>(
             store, options.json ? app::ConsoleSink::Format::Json : app::ConsoleSink::Format::Text,
             options.decode);
+    if (sink)
+        sink->setShowHttp(options.showHttp);
 
     app::SignalWatcher signalWatcher;
     int exitCode = 0;
