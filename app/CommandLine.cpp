@@ -575,6 +575,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.caDir = p.value(caDir);
     o.caDer = p.isSet(der);
     o.upstreamCas = p.values(upstreamCa);
+    o.proxy.upstreamCaFiles = o.upstreamCas;
     o.proxy.insecureUpstream = p.isSet(insecure);
     o.proxy.insecureUpstreamHosts = p.values(insecureHost);
     o.proxy.noIntercept = p.values(noIntercept);

@@ -131,7 +131,8 @@ std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o,
             "socktap: created the root CA \"%s\" in %s; to intercept wss:// trust it in the browser: "
             "socktap ca export FILE (docs/certificates.md)\n",
             qPrintable(ca->commonName()), qPrintable(o.caDir));
-    auto contexts = std::make_shared<proxy::TlsContexts>(ca.get(), o.upstreamCas, &error);
+    // The proxy's list: the window's saved Settings may have replaced the command line's (when none given).
+    auto contexts = std::make_shared<proxy::TlsContexts>(ca.get(), o.proxy.upstreamCaFiles, &error);
     if (!contexts->isValid()) {
         std::fprintf(stderr, "socktap: %s\n", qPrintable(error));
         return nullptr;

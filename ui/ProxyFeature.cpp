@@ -5,6 +5,7 @@
 
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
+#include "core/proxy/TlsSession.h"
 
 #include <QAction>
 #include <QFile>
@@ -245,9 +246,10 @@ WindowSettings ProxyFeature::currentSettings() const
     return WindowSettings::from(shown, m_store.stats().memoryLimit, m_theme);
 }
 
-bool ProxyFeature::applySettings(const WindowSettings &settings)
+bool ProxyFeature::applySettings(const WindowSettings &requested)
 {
     const WindowSettings before = currentSettings();
+    WindowSettings settings = requested;
     m_store.setMemoryLimit(settings.memoryBudget);
     emit budgetChanged();
     if (settings.theme != m_theme) {
@@ -256,18 +258,37 @@ bool ProxyFeature::applySettings(const WindowSettings &settings)
     }
     if (!m_config)
         return false;
+    if (settings.upstreamCaFiles != before.upstreamCaFiles && !updateTrustedCas(settings.upstreamCaFiles))
+        settings.upstreamCaFiles = before.upstreamCaFiles; // said why; the rest still applies
     settings.applyTo(*m_config);
     if (before.listenAddress != settings.listenAddress)
         guardListener();
     const bool proxyChanged = before.listenAddress != settings.listenAddress
         || before.listenPort != settings.listenPort || before.verifyUpstream != settings.verifyUpstream
         || before.insecureHosts != settings.insecureHosts
-        || before.maxMessageCapture != settings.maxMessageCapture;
+        || before.maxMessageCapture != settings.maxMessageCapture
+        || before.upstreamCaFiles != settings.upstreamCaFiles;
     // Stopped by the user (or stopping): the next start uses the new settings. Not started because the
     // old address failed: start now.
     if (!proxyChanged || m_stopping || (!m_server && m_lastStartError.isEmpty()))
         return false;
     restartProxy(before);
+    return true;
+}
+
+bool ProxyFeature::updateTrustedCas(const QStringList &files)
+{
+    // The engine verifies servers with the contexts it starts with: new ones, read now so that a bad file
+    // is said before anything restarts.
+    if (!m_ca)
+        return false;
+    QString error;
+    auto contexts = std::make_shared<proxy::TlsContexts>(m_ca, files, &error);
+    if (!contexts->isValid()) {
+        warnInWindow(&m_window, tr("Settings"), tr("The CA files were not changed: %1").arg(error));
+        return false;
+    }
+    m_config->tls = std::move(contexts);
     return true;
 }
 

@@ -102,6 +102,8 @@ private:
     void exportCa();
     void restartProxy(const WindowSettings &before);
     void guardListener();
+    // New TLS contexts trusting `files` for servers; false (and said) when one cannot be read.
+    bool updateTrustedCas(const QStringList &files);
 
     MainWindow &m_window;
     capture::CaptureStore &m_store;

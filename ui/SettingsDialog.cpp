@@ -4,6 +4,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QLabel>
@@ -87,6 +88,7 @@ WindowSettings WindowSettings::from(const proxy::ProxyConfig &config, quint64 me
     s.listenPort = config.listenPort;
     s.verifyUpstream = !config.insecureUpstream;
     s.insecureHosts = config.insecureUpstreamHosts;
+    s.upstreamCaFiles = config.upstreamCaFiles;
     s.memoryBudget = memoryBudget;
     s.maxMessageCapture = config.maxMessageCapture;
     s.theme = theme;
@@ -99,6 +101,7 @@ void WindowSettings::applyTo(proxy::ProxyConfig &config) const
     config.listenPort = listenPort;
     config.insecureUpstream = !verifyUpstream;
     config.insecureUpstreamHosts = insecureHosts;
+    config.upstreamCaFiles = upstreamCaFiles;
     config.maxMessageCapture = maxMessageCapture;
 }
 
@@ -110,6 +113,7 @@ void WindowSettings::save() const
     s.setValue(QStringLiteral("listenPort"), listenPort);
     s.setValue(QStringLiteral("verifyUpstream"), verifyUpstream);
     s.setValue(QStringLiteral("insecureHosts"), insecureHosts);
+    s.setValue(QStringLiteral("upstreamCaFiles"), upstreamCaFiles);
     s.setValue(QStringLiteral("memoryBudget"), memoryBudget);
     s.setValue(QStringLiteral("maxMessageCapture"), qint64(maxMessageCapture));
     s.setValue(QStringLiteral("theme"), QString::fromLatin1(themeName(theme)));
@@ -131,6 +135,8 @@ WindowSettings WindowSettings::restore(WindowSettings w, const QStringList &give
         w.verifyUpstream = s.value(QStringLiteral("verifyUpstream")).toBool();
         w.insecureHosts = s.value(QStringLiteral("insecureHosts")).toStringList();
     }
+    if (!given.contains(QStringLiteral("upstream-ca")) && saved("upstreamCaFiles"))
+        w.upstreamCaFiles = s.value(QStringLiteral("upstreamCaFiles")).toStringList();
     if (!given.contains(QStringLiteral("max-capture-memory")) && saved("memoryBudget"))
         w.memoryBudget =
             std::max<quint64>(16ull << 20, s.value(QStringLiteral("memoryBudget")).toULongLong());
@@ -164,6 +170,10 @@ SettingsDialog::SettingsDialog(const WindowSettings &current, const QString &caN
     m_insecure->setToolTip(tr("Hosts whose certificates are not verified (self-signed test servers)"));
     connect(m_verify, &QCheckBox::toggled, m_insecure, &QWidget::setEnabled);
     m_insecure->setEnabled(current.verifyUpstream);
+    m_upstreamCa = new QLineEdit(current.upstreamCaFiles.join(QStringLiteral(", ")), this);
+    m_upstreamCa->setPlaceholderText(tr("e.g. /etc/ssl/dev-ca.pem (PEM, several separated by commas)"));
+    m_upstreamCa->setToolTip(tr("CA certificates trusted for servers besides the system's, as --upstream-ca: "
+                                "a test server's own CA, a company CA"));
 
     m_memory = new QSpinBox(this);
     m_memory->setRange(16, 1 << 20);
@@ -187,6 +197,7 @@ SettingsDialog::SettingsDialog(const WindowSettings &current, const QString &caN
     proxyForm->addRow(tr("Listen on"), listen);
     proxyForm->addRow(m_verify);
     proxyForm->addRow(tr("Except hosts"), m_insecure);
+    proxyForm->addRow(tr("Also trust CAs"), m_upstreamCa);
     proxyForm->addRow(tr("Root CA"), new QLabel(caName.isEmpty() ? tr("none") : caName, this));
     auto *captureBox = new QGroupBox(tr("Capture"), this);
     auto *captureForm = new QFormLayout(captureBox);
@@ -228,6 +239,17 @@ std::optional<WindowSettings> SettingsDialog::settings(QString *error) const
     for (const QString &host : m_insecure->text().split(QLatin1Char(','), Qt::SkipEmptyParts))
         if (!host.trimmed().isEmpty())
             s.insecureHosts.append(host.trimmed());
+    for (const QString &part : m_upstreamCa->text().split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+        const QString file = part.trimmed();
+        if (file.isEmpty())
+            continue;
+        if (!QFileInfo(file).isFile()) {
+            if (error)
+                *error = tr("CA file %1: no such file").arg(file);
+            return std::nullopt;
+        }
+        s.upstreamCaFiles.append(file);
+    }
     s.memoryBudget = quint64(m_memory->value()) << 20;
     s.maxMessageCapture = qsizetype(m_messageCap->value()) << 20;
     s.theme = themeFromName(m_theme->currentData().toString());

@@ -26,6 +26,7 @@ struct WindowSettings
     quint16 listenPort = 8080;
     bool verifyUpstream = true;
     QStringList insecureHosts; // verified except these host patterns
+    QStringList upstreamCaFiles; // CAs trusted for servers besides the system's (--upstream-ca)
     quint64 memoryBudget = 1ull << 30;
     qsizetype maxMessageCapture = 64 << 20;
     Theme theme = Theme::System;
@@ -53,6 +54,7 @@ public:
     QSpinBox *portBox() const { return m_port; }
     QCheckBox *verifyBox() const { return m_verify; }
     QLineEdit *insecureHostsEdit() const { return m_insecure; }
+    QLineEdit *upstreamCaEdit() const { return m_upstreamCa; }
     QSpinBox *memoryBox() const { return m_memory; }
     QSpinBox *messageCapBox() const { return m_messageCap; }
     QComboBox *themeBox() const { return m_theme; }
@@ -64,6 +66,7 @@ private:
     QSpinBox *m_port;
     QCheckBox *m_verify;
     QLineEdit *m_insecure;
+    QLineEdit *m_upstreamCa;
     QSpinBox *m_memory;
     QSpinBox *m_messageCap;
     QComboBox *m_theme;

@@ -73,6 +73,9 @@ struct ProxyConfig
 
     // TLS interception. Without contexts, TLS inside CONNECT is relayed untouched as an opaque tunnel.
     std::shared_ptr<TlsContexts> tls;
+    // --upstream-ca: PEM files whose CAs are trusted for servers besides the system's; `tls` was built with
+    // them (whoever changes the list builds new contexts).
+    QStringList upstreamCaFiles;
     QStringList noIntercept; // host patterns ("*.bank.example") tunnelled untouched (certificate pinning)
     bool insecureUpstream = false; // accept any upstream certificate (loudly)
     QStringList insecureUpstreamHosts; // ... for these host patterns only

@@ -48,7 +48,9 @@
 #include "core/capture/NativeFile.h"
 #include "core/http/RequestTarget.h"
 #include "core/intercept/InterceptHub.h"
+#include "core/proxy/TlsSession.h"
 #include "support/PythonPeer.h"
+#include "support/TlsPeers.h"
 
 #include <QAbstractItemModelTester>
 #include <QAction>
@@ -861,6 +863,56 @@ private slots:
         second.show();
         QVERIFY(QTest::qWaitForWindowExposed(&second));
         QVERIFY(!second.interceptPane()->isVisible());
+    }
+
+    // Settings > Also trust CAs, the window's counterpart of --upstream-ca: a wss:// server whose certificate
+    // comes from its own CA is refused (the proxy verifies servers) until Settings trusts that CA; then the
+    // proxy restarts and the same client gets through. A file that is not there is refused by the dialog.
+    void settingsTrustAnUpstreamCa()
+    {
+        LiveWindow w(true);
+        QString error;
+        w.config.tls = std::make_shared<proxy::TlsContexts>(w.ca.get(), QStringList(), &error);
+        QVERIFY2(w.config.tls->isValid(), qPrintable(error));
+        w.window->proxy()->setEditableConfig(&w.config, ui::Theme::System);
+        QVERIFY(w.window->proxy()->startProxy());
+        auto serverCa = certs::CertificateAuthority::create();
+        SecureEcho server(*serverCa, QStringLiteral("127.0.0.1"));
+        QTemporaryDir dir;
+        QFile caFile(dir.filePath(QStringLiteral("server-ca.pem")));
+        QVERIFY(caFile.open(QIODevice::WriteOnly));
+        caFile.write(serverCa->certificatePem());
+        caFile.close();
+        const auto connectThrough = [&] {
+            auto ws = std::make_unique<QWebSocket>();
+            ws->setSslConfiguration(trusting(w.ca->certificatePem()));
+            ws->setProxy(QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                       w.window->proxy()->proxyPort()));
+            QString said;
+            QObject::connect(ws.get(), &QWebSocket::textMessageReceived, [&](const QString &m) { said = m; });
+            ws->open(QUrl(QStringLiteral("wss://127.0.0.1:%1/trust").arg(server.port())));
+            if (!QTest::qWaitFor([&] { return ws->state() == QAbstractSocket::ConnectedState; }, 5000))
+                return QString();
+            ws->sendTextMessage(QStringLiteral("through"));
+            (void)QTest::qWaitFor([&] { return !said.isEmpty(); }, WaitMs); // empty when nothing came back
+            return said;
+        };
+        QCOMPARE(connectThrough(), QString()); // the server's CA is not trusted yet
+
+        ui::SettingsDialog dialog(w.window->proxy()->currentSettings(), QString());
+        dialog.upstreamCaEdit()->setText(dir.filePath(QStringLiteral("missing.pem")));
+        QVERIFY(!dialog.settings(&error));
+        QVERIFY2(error.contains(QLatin1String("no such file")), qPrintable(error));
+        dialog.upstreamCaEdit()->setText(caFile.fileName());
+        const auto chosen = dialog.settings(&error);
+        QVERIFY2(chosen, qPrintable(error));
+        QSignalSpy restarted(w.window->proxy(), &ui::ProxyFeature::proxyRestarted);
+        w.window->proxy()->settingsChosen(*chosen);
+        QVERIFY(restarted.wait(WaitMs));
+        QVERIFY(restarted.first().at(0).toBool());
+        QCOMPARE(w.config.upstreamCaFiles, QStringList {caFile.fileName()});
+        QCOMPARE(connectThrough(), QStringLiteral("through"));
+        QCOMPARE(w.window->proxy()->currentSettings().upstreamCaFiles, QStringList {caFile.fileName()});
     }
 
     // (d) Compose sends text to the server and a ping to the client; (e) into an ended session it says so.
