@@ -6,9 +6,7 @@
 #include "core/ws/Utf8Validator.h"
 
 #include <QColor>
-#include <QElapsedTimer>
 #include <QFont>
-#include <QTimer>
 
 #include <algorithm>
 
@@ -28,37 +26,18 @@ bool wireUnknown(const MessageRecord &r)
 }
 
 constexpr qsizetype SearchBytes = 64 * 1024; // how much of each payload a search looks at
-constexpr qsizetype MaxDecodeBytes = 1 << 20; // larger messages are not decoded in the list
-constexpr int DecodeSliceMs = 20; // decoding in the list never holds the event loop longer than this
 
 } // namespace
-
-QString opcodeText(quint8 opcode)
-{
-    return QString::fromLatin1(ws::opcodeName(opcode));
-}
-
-QString flagsText(const MessageRecord &r)
-{
-    QStringList f;
-    if (r.frameCount > 1)
-        f << QStringLiteral("fragmented");
-    if (r.has(MessageFlag::Compressed))
-        f << QStringLiteral("compressed");
-    f << capture::changeNames(r); // held, edited, dropped, injected, resent, delayed, re-compressed
-    if (r.violations)
-        f << QStringLiteral("violation");
-    if (r.has(MessageFlag::Truncated))
-        f << QStringLiteral("truncated");
-    if (r.has(MessageFlag::Incomplete))
-        f << QStringLiteral("incomplete");
-    return f.join(QStringLiteral(", "));
-}
 
 MessageTableModel::MessageTableModel(capture::CaptureStore &store, QObject *parent)
     : QAbstractTableModel(parent)
     , m_store(store)
-{ }
+{
+    connect(&m_decoding, &MessageDecoding::advanced, this, [this] {
+        if (rowCount() > 0)
+            emit dataChanged(index(0, Summary), index(rowCount() - 1, Summary), {Qt::DisplayRole});
+    });
+}
 
 void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
 {
@@ -69,18 +48,7 @@ void MessageTableModel::setSession(capture::SessionId id, qint64 sessionStart)
     m_visible.clear();
     m_previews.clear();
     m_firstIndex = id ? m_store.firstRetainedMessage(id) : 0;
-    m_briefs.clear();
-    m_decodeTarget = 0;
-    m_hints = {};
-    if (const auto info = id ? m_store.session(id) : std::nullopt) {
-        m_hints.subprotocol = info->subprotocol;
-        m_hints.path = info->path;
-    }
-    m_chosenFormat = id && m_formatChoice ? m_formatChoice(id) : QString();
-    m_decoder =
-        std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints, m_chosenFormat);
-    m_queryDecoder.reset();
-    m_queryMatches.clear();
+    m_decoding.setSession(id, m_firstIndex);
     if (id) {
         const quint64 count = m_store.messageCount(id) - m_firstIndex;
         // In chunks, so the store's lock is never held for long.
@@ -115,10 +83,8 @@ void MessageTableModel::appendNew()
     }
     m_records.insert(m_records.end(), fresh.begin(), fresh.end());
     const std::vector<quint32> accepted = select(firstNew);
-    if (m_hideChatter) {
-        for (size_t i = firstNew; i < m_briefs.size(); ++i)
-            m_hiddenChatter += (m_briefs[i].bits & ChatterBit) != 0;
-    }
+    if (m_hideChatter)
+        m_hiddenChatter += m_decoding.chatterFrom(firstNew);
     if (accepted.empty())
         return;
     beginInsertRows({}, int(m_visible.size()), int(m_visible.size() + accepted.size()) - 1);
@@ -129,159 +95,13 @@ void MessageTableModel::appendNew()
 bool MessageTableModel::isFiltered() const
 {
     return m_direction != DirectionFilter::Both || m_type != TypeFilter::All || !m_search.pattern().isEmpty()
-        || m_hideChatter || m_query;
+        || m_hideChatter || m_decoding.hasQuery();
 }
 
 void MessageTableModel::setHideChatter(bool hide)
 {
     m_hideChatter = hide;
     rebuild();
-}
-
-QString MessageTableModel::formatName() const
-{
-    return m_decoder && m_decoder->format() ? m_decoder->format()->name() : QString();
-}
-
-void MessageTableModel::decodeRange(decode::SessionDecoder &decoder, size_t from, size_t to,
-                                    const std::function<void(const decode::Decoded *)> &each) const
-{
-    std::vector<const MessageRecord *> records;
-    for (size_t i = from; i < to; ++i)
-        records.push_back(&m_records[i]);
-    // Copied out: the store's lock is not held while decoding, and payloads read from disk come after
-    // those in memory, not in order.
-    std::vector<QByteArray> payloads(records.size());
-    m_store.visitPayloads(records, MaxDecodeBytes,
-                          [&](size_t k, QByteArrayView p) { payloads[k] = p.toByteArray(); });
-    for (size_t k = 0; k < records.size(); ++k) {
-        const MessageRecord &r = *records[k];
-        const bool data = r.opcode == quint8(ws::Opcode::Text) || r.opcode == quint8(ws::Opcode::Binary);
-        // A cut or evicted payload is not the message: decoding it would misread it.
-        const bool whole = !r.has(MessageFlag::Truncated) && r.payloadSize == r.capturedSize
-            && qsizetype(r.payloadSize) <= MaxDecodeBytes && payloads[k].size() == qsizetype(r.capturedSize);
-        if (!data || !whole) {
-            each(nullptr);
-            continue;
-        }
-        const decode::Decoded d = decoder.decode(m_firstIndex + from + k,
-                                                 {payloads[k], r.opcode == quint8(ws::Opcode::Binary),
-                                                  r.direction() == capture::Direction::ServerToClient},
-                                                 r.time);
-        each(&d);
-    }
-}
-
-void MessageTableModel::decodeUpTo(size_t last, int budgetMs) const
-{
-    if (!m_decoder || m_briefs.size() > last || m_records.empty())
-        return;
-    last = std::min(last, m_records.size() - 1);
-    QElapsedTimer timer;
-    timer.start();
-    constexpr size_t Chunk = 1024;
-    while (m_briefs.size() <= last) {
-        const size_t from = m_briefs.size();
-        decodeRange(*m_decoder, from, std::min(last + 1, from + Chunk), [this](const decode::Decoded *d) {
-            Brief brief;
-            if (d && d->decoded()) {
-                brief.summary = d->summary;
-                brief.bits |= DecodedBit;
-            }
-            if (d && d->chatter)
-                brief.bits |= ChatterBit;
-            m_briefs.push_back(std::move(brief));
-        });
-        if (budgetMs >= 0 && timer.elapsed() >= budgetMs)
-            break;
-    }
-    if (m_briefs.size() <= last) {
-        m_decodeTarget = std::max(m_decodeTarget, last);
-        if (!m_decodeScheduled) {
-            m_decodeScheduled = true;
-            QTimer::singleShot(0, const_cast<MessageTableModel *>(this),
-                               &MessageTableModel::continueDecoding);
-        }
-    }
-}
-
-void MessageTableModel::matchQueryUpTo(size_t end) const
-{
-    // A second pass of its own: the query needs every decoded value, which the first does not keep.
-    if (!m_query)
-        return;
-    if (!m_queryDecoder)
-        m_queryDecoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints,
-                                                                  m_chosenFormat);
-    while (m_queryMatches.size() < end) {
-        const size_t from = m_queryMatches.size();
-        decodeRange(*m_queryDecoder, from, std::min(end, from + 1024), [this](const decode::Decoded *d) {
-            m_queryMatches.push_back(d && m_query->matches(*d));
-        });
-    }
-}
-
-void MessageTableModel::continueDecoding()
-{
-    m_decodeScheduled = false;
-    if (m_briefs.size() > m_decodeTarget || m_records.empty())
-        return;
-    decodeUpTo(m_decodeTarget, DecodeSliceMs);
-    if (rowCount() > 0)
-        emit dataChanged(index(0, Summary), index(rowCount() - 1, Summary), {Qt::DisplayRole});
-}
-
-void MessageTableModel::decodeThrough(quint64 index)
-{
-    if (index >= m_firstIndex && !m_records.empty())
-        decodeUpTo(size_t(index - m_firstIndex), -1);
-}
-
-QString MessageTableModel::summary(size_t pos) const
-{
-    // While a pass continues from the event loop, rows past it wait for it rather than each taking a slice.
-    if (pos >= m_briefs.size() && !m_decodeScheduled)
-        decodeUpTo(pos, DecodeSliceMs);
-    return pos < m_briefs.size() ? m_briefs[pos].summary : QStringLiteral("…");
-}
-
-std::optional<decode::Decoded> MessageTableModel::decodedMessage(quint64 index) const
-{
-    const auto m = m_store.message(m_session, index);
-    if (!m || m->payloadEvicted || m->record.has(MessageFlag::Truncated)
-        || (m->record.opcode != quint8(ws::Opcode::Text) && m->record.opcode != quint8(ws::Opcode::Binary)))
-        return std::nullopt;
-    // On its own, with fresh state: the pass's state belongs to the pass (a stream format would lose its
-    // place). What needs the messages before it (an operation's name, an attachment) comes from the pass.
-    decode::SessionDecoder alone(decode::FormatRegistry::current(), m_hints, formatName());
-    decode::Decoded d = alone.decode(index,
-                                     {m->payload, m->record.opcode == quint8(ws::Opcode::Binary),
-                                      m->record.direction() == capture::Direction::ServerToClient},
-                                     m->record.time);
-    if (index >= m_firstIndex && index - m_firstIndex < m_briefs.size())
-        d.summary = m_briefs[size_t(index - m_firstIndex)].summary;
-    return d;
-}
-
-std::optional<quint64> MessageTableModel::latestDecoded(bool fromServer, size_t within) const
-{
-    if (m_records.empty())
-        return std::nullopt;
-    decodeUpTo(m_records.size() - 1, -1);
-    const size_t stop = m_briefs.size() > within ? m_briefs.size() - within : 0;
-    const auto way = fromServer ? capture::Direction::ServerToClient : capture::Direction::ClientToServer;
-    for (size_t i = m_briefs.size(); i-- > stop;)
-        if ((m_briefs[i].bits & DecodedBit) && !(m_briefs[i].bits & ChatterBit)
-            && m_records[i].direction() == way)
-            return m_firstIndex + i;
-    return std::nullopt;
-}
-
-std::optional<decode::Pair> MessageTableModel::pairOf(quint64 index) const
-{
-    if (index >= m_firstIndex && !m_records.empty())
-        decodeUpTo(size_t(index - m_firstIndex), -1); // an answer's request comes before it
-    return m_decoder ? m_decoder->pairOf(index) : std::nullopt;
 }
 
 void MessageTableModel::setDirectionFilter(DirectionFilter filter)
@@ -299,10 +119,8 @@ void MessageTableModel::setTypeFilter(TypeFilter filter)
 void MessageTableModel::setSearch(const QString &pattern, bool regex)
 {
     // "event:chat", "$.args[0].price=10": what messages mean, not their bytes.
-    m_query = regex ? std::nullopt : decode::DecodedQuery::parse(pattern);
-    m_queryDecoder.reset();
-    m_queryMatches.clear();
-    if (m_query) {
+    m_decoding.setQuery(regex ? std::nullopt : decode::DecodedQuery::parse(pattern));
+    if (m_decoding.hasQuery()) {
         m_search = QRegularExpression();
         m_asciiNeedle.clear();
         rebuild();
@@ -353,11 +171,9 @@ bool MessageTableModel::accepts(size_t position) const
             return false;
         break;
     }
-    if (m_hideChatter && position < m_briefs.size() && (m_briefs[position].bits & ChatterBit))
+    if (m_hideChatter && m_decoding.isChatter(position))
         return false;
-    if (m_query && (position >= m_queryMatches.size() || !m_queryMatches[position]))
-        return false;
-    return true;
+    return m_decoding.matchesQuery(position);
 }
 
 bool MessageTableModel::matchesSearch(QByteArrayView payload) const
@@ -377,9 +193,9 @@ std::vector<quint32> MessageTableModel::select(size_t from) const
     std::vector<quint32> out;
     std::vector<const MessageRecord *> candidates;
     std::vector<quint32> positions;
-    if (m_hideChatter && !m_records.empty())
-        decodeUpTo(m_records.size() - 1, -1); // chatter is known only once decoded
-    matchQueryUpTo(m_records.size());
+    if (m_hideChatter)
+        m_decoding.decodeAll(); // chatter is known only once decoded
+    m_decoding.matchQueryUpTo(m_records.size());
     for (size_t i = from; i < m_records.size(); ++i) {
         if (!accepts(i))
             continue;
@@ -401,9 +217,8 @@ void MessageTableModel::rebuild()
     m_filtered = isFiltered();
     m_hiddenChatter = 0;
     if (m_hideChatter && !m_records.empty()) {
-        decodeUpTo(m_records.size() - 1, -1);
-        for (const Brief &b : m_briefs)
-            m_hiddenChatter += (b.bits & ChatterBit) != 0;
+        m_decoding.decodeAll();
+        m_hiddenChatter = m_decoding.chatterFrom(0);
     }
     m_visible = m_filtered ? select(0) : std::vector<quint32>();
     endResetModel();
@@ -524,7 +339,7 @@ QVariant MessageTableModel::data(const QModelIndex &index, int role) const
         case Flags:
             return flagsText(r);
         case Summary:
-            return summary(pos);
+            return m_decoding.summary(pos);
         case Preview:
             return preview(pos);
         default:

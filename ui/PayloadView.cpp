@@ -1,11 +1,12 @@
 #include "PayloadView.h"
 
-#include "MessageTableModel.h"
+#include "DecodedView.h"
+#include "RecordText.h"
+#include "SearchHighlighter.h"
 
 #include "core/capture/JsonFormat.h"
 #include "core/capture/JsonTree.h"
 #include "core/capture/TextFormat.h"
-#include "core/decode/JsonValue.h"
 #include "core/ws/CloseCode.h"
 #include "core/ws/Utf8Validator.h"
 
@@ -16,12 +17,9 @@
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QJsonArray>
-#include <QJsonObject>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPlainTextEdit>
-#include <QSyntaxHighlighter>
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QToolButton>
@@ -29,35 +27,6 @@
 #include <QVBoxLayout>
 
 namespace socktap::ui {
-
-class SearchHighlighter final : public QSyntaxHighlighter
-{
-public:
-    using QSyntaxHighlighter::QSyntaxHighlighter;
-    void setPattern(const QRegularExpression &pattern)
-    {
-        m_pattern = pattern;
-        rehighlight();
-    }
-
-protected:
-    void highlightBlock(const QString &text) override
-    {
-        if (m_pattern.pattern().isEmpty() || !m_pattern.isValid())
-            return;
-        QTextCharFormat format;
-        format.setBackground(QColor(0xff, 0xd5, 0x4f));
-        format.setForeground(Qt::black);
-        for (auto it = m_pattern.globalMatch(text); it.hasNext();) {
-            const auto m = it.next();
-            if (m.capturedLength() > 0)
-                setFormat(int(m.capturedStart()), int(m.capturedLength()), format);
-        }
-    }
-
-private:
-    QRegularExpression m_pattern;
-};
 
 namespace {
 
@@ -79,32 +48,6 @@ void addJson(QTreeWidgetItem *item, const QString &key, const capture::JsonNode 
         return;
     }
     item->setText(1, node.value);
-}
-
-// A decoded value as a tree (objects' keys in Qt's order: sorted).
-void addValue(QTreeWidgetItem *item, const QString &key, const QJsonValue &value)
-{
-    item->setText(0, key);
-    if (value.isObject()) {
-        const QJsonObject o = value.toObject();
-        item->setText(1, QStringLiteral("{%1}").arg(o.size()));
-        item->setText(2, QStringLiteral("object"));
-        for (auto it = o.begin(); it != o.end(); ++it)
-            addValue(new QTreeWidgetItem(item), it.key(), it.value());
-    } else if (value.isArray()) {
-        const QJsonArray a = value.toArray();
-        item->setText(1, QStringLiteral("[%1]").arg(a.size()));
-        item->setText(2, QStringLiteral("array"));
-        for (qsizetype i = 0; i < a.size(); ++i)
-            addValue(new QTreeWidgetItem(item), QString::number(i), a.at(i));
-    } else {
-        item->setText(1, value.isString() ? value.toString() : decode::textOf(value));
-        item->setText(2,
-                      value.isString()       ? QStringLiteral("string")
-                          : value.isDouble() ? QStringLiteral("number")
-                          : value.isBool()   ? QStringLiteral("boolean")
-                                             : QStringLiteral("null"));
-    }
 }
 
 QToolButton *button(const QString &text, QWidget *parent)
@@ -153,24 +96,9 @@ PayloadView::PayloadView(QWidget *parent)
     m_frames->verticalHeader()->hide();
     m_frames->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_frames->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    auto *decoded = new QWidget(this);
-    m_decodedHeader = new QLabel(decoded);
-    m_decodedHeader->setWordWrap(true);
-    m_decodedHeader->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::LinksAccessibleByMouse);
-    connect(m_decodedHeader, &QLabel::linkActivated, this,
-            [this](const QString &link) { emit pairActivated(link.mid(1).toULongLong()); });
-    m_decodedTree = new QTreeWidget(decoded);
-    m_decodedTree->setHeaderLabels({tr("Field"), tr("Value"), tr("Type")});
-    m_decodedTree->header()->setStretchLastSection(false);
-    m_decodedTree->header()->setSectionResizeMode(0, QHeaderView::ResizeToContents);
-    m_decodedTree->header()->setSectionResizeMode(1, QHeaderView::Stretch); // values are what is read
-    m_decodedTree->header()->setSectionResizeMode(2, QHeaderView::ResizeToContents);
-    m_decodedTree->setUniformRowHeights(true);
-    auto *decodedLayout = new QVBoxLayout(decoded);
-    decodedLayout->setContentsMargins(4, 4, 4, 0);
-    decodedLayout->addWidget(m_decodedHeader);
-    decodedLayout->addWidget(m_decodedTree, 1);
-    m_tabs->addTab(decoded, tr("Decoded"));
+    m_decoded = new DecodedView(this);
+    connect(m_decoded, &DecodedView::pairActivated, this, &PayloadView::pairActivated);
+    m_tabs->addTab(m_decoded, tr("Decoded"));
     m_tabs->setTabToolTip(DecodedTab,
                           tr("What the message means in the session's protocol (Socket.IO, STOMP, "
                              "GraphQL, SignalR, JSON-RPC, ...)"));
@@ -228,44 +156,31 @@ void PayloadView::clear()
     m_note->hide();
     m_original->clear();
     m_tabs->setTabEnabled(OriginalTab, false);
-    m_decodedHeader->clear();
-    m_decodedTree->clear();
+    m_decoded->clear();
     m_tabs->setTabEnabled(DecodedTab, false);
 }
 
 void PayloadView::setDecoded(const std::optional<decode::Decoded> &d, std::optional<quint64> pair,
                              qint64 pairMicros, bool pairIsAnswer)
 {
-    m_decodedHeader->clear();
-    m_decodedTree->clear();
-    // Plain JSON is what the JSON tab shows already; a protocol, or a reason it did not decode, is news.
-    const bool worth = d && ((d->decoded() && d->format != QLatin1String("json")) || !d->error.isEmpty());
+    const bool worth = m_decoded->setDecoded(d, pair, pairMicros, pairIsAnswer);
     m_tabs->setTabEnabled(DecodedTab, worth);
     if (!worth) {
         if (m_tabs->currentIndex() == DecodedTab)
             m_tabs->setCurrentIndex(m_tabs->isTabEnabled(JsonTab) ? JsonTab : TextTab);
         return;
     }
-    QStringList lines;
-    if (d->decoded())
-        lines << QStringLiteral("<b>%1</b> %2").arg(d->format.toHtmlEscaped(), d->summary.toHtmlEscaped())
-                + (d->chatter ? tr(" <i>(heartbeat or protocol chatter)</i>") : QString());
-    if (pair)
-        lines << (pairIsAnswer ? tr("Answered by <a href=\"#%1\">message %2</a> after %3")
-                               : tr("Answers <a href=\"#%1\">message %2</a>, %3 after it"))
-                     .arg(*pair)
-                     .arg(*pair + 1)
-                     .arg(capture::duration(pairMicros));
-    if (!d->error.isEmpty())
-        lines << QStringLiteral("<span style=\"color:#d32f2f\">%1</span>").arg(d->error.toHtmlEscaped());
-    m_decodedHeader->setText(lines.join(QStringLiteral("<br>")));
-    if (d->decoded()) {
-        m_decodedTree->setUpdatesEnabled(false);
-        addValue(new QTreeWidgetItem(m_decodedTree), d->format, d->value);
-        m_decodedTree->expandToDepth(2);
-        m_decodedTree->setUpdatesEnabled(true);
-    }
     m_tabs->setCurrentIndex(DecodedTab);
+}
+
+QTreeWidget *PayloadView::decodedTree() const
+{
+    return m_decoded->tree();
+}
+
+QLabel *PayloadView::decodedHeader() const
+{
+    return m_decoded->header();
 }
 
 void PayloadView::setHighlight(const QRegularExpression &pattern)

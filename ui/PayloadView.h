@@ -3,7 +3,7 @@
 // automatically for valid JSON), Hex (offset, hex, ASCII) and Frames (every frame's header facts, so
 // fragmentation shows); for a message Socktap changed, what it did (the note) and, when edited, the Original
 // payload the peer sent. Copy as text, hex or base64; save to a file. Search matches are highlighted in the
-// text.
+// text. The Decoded tab is a DecodedView.
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
@@ -23,6 +23,7 @@ class QTreeWidget;
 
 namespace socktap::ui {
 
+class DecodedView;
 class SearchHighlighter;
 
 class PayloadView final : public QWidget
@@ -47,8 +48,8 @@ public:
     QTabWidget *tabs() const { return m_tabs; }
     QCheckBox *prettyJsonBox() const { return m_prettyBox; }
     QTreeWidget *jsonTree() const { return m_json; }
-    QTreeWidget *decodedTree() const { return m_decodedTree; }
-    QLabel *decodedHeader() const { return m_decodedHeader; }
+    QTreeWidget *decodedTree() const;
+    QLabel *decodedHeader() const;
     QString text() const;
     QString hexText() const;
     QTableWidget *framesTable() const { return m_frames; }
@@ -76,8 +77,7 @@ private:
     void fillChanges(const capture::MessageView &message);
 
     QLabel *m_summary;
-    QLabel *m_decodedHeader; // format, summary, pair link, why it did not decode
-    QTreeWidget *m_decodedTree;
+    DecodedView *m_decoded;
     QTabWidget *m_tabs;
     QPlainTextEdit *m_text;
     QTreeWidget *m_json;
