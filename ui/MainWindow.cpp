@@ -131,6 +131,11 @@ QTableView *MainWindow::sessionView() const
     return m_list->view();
 }
 
+QLineEdit *MainWindow::sessionFilterBox() const
+{
+    return m_list->filterBox();
+}
+
 ColumnChooser *MainWindow::sessionColumns() const
 {
     return m_list->columns();
@@ -156,6 +161,7 @@ void MainWindow::buildInspectors()
             &SessionInspector::editAndResend);
     messagesPanel()->model()->setFormatChoice(
         [this](capture::SessionId id) { return m_formats->choiceFor(id); });
+    m_list->setFormatChoice([this](capture::SessionId id) { return m_formats->choiceFor(id); });
     connect(m_formats, &FormatsFeature::chosen, this, [this](capture::SessionId id) {
         if (id == m_current)
             showSession(true); // decoded again as chosen

@@ -28,6 +28,7 @@
 #include <vector>
 
 class QLabel;
+class QLineEdit;
 class QMenu;
 class QSplitter;
 class QStackedWidget;
@@ -98,6 +99,7 @@ public:
     CaptureFeed *feed() const { return m_feed; }
     SessionTableModel *sessions() const { return m_sessions; }
     QTableView *sessionView() const;
+    QLineEdit *sessionFilterBox() const;
     ColumnChooser *sessionColumns() const;
     FailedConnectionsNotice *failedConnectionsNotice() const;
     SessionInspector *inspector() const { return m_inspector; }

@@ -17,6 +17,12 @@ void SessionFilterModel::setText(const QString &text)
     invalidateFilter();
 }
 
+void SessionFilterModel::setMeaningMatches(std::optional<QSet<capture::SessionId>> sessions)
+{
+    m_meaning = std::move(sessions);
+    invalidateFilter();
+}
+
 void SessionFilterModel::setShowHttp(bool show)
 {
     m_showHttp = show;
@@ -31,6 +37,8 @@ bool SessionFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sour
     const int kind = index.data(SessionTableModel::KindRole).toInt();
     if (!m_showHttp && (kind == int(capture::SessionKind::Http) || kind == int(capture::SessionKind::Tunnel)))
         return false;
+    if (m_meaning)
+        return m_meaning->contains(index.data(SessionTableModel::SessionIdRole).toULongLong());
     if (m_text.isEmpty())
         return true;
     return index.data(SessionTableModel::FilterTextRole).toString().contains(m_text, Qt::CaseInsensitive);

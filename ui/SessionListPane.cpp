@@ -3,6 +3,7 @@
 #include "ColumnChooser.h"
 #include "FailedConnectionsNotice.h"
 #include "SessionFilterModel.h"
+#include "SessionMeaningSearch.h"
 #include "SessionTableModel.h"
 
 #include <QCheckBox>
@@ -24,7 +25,11 @@ SessionListPane::SessionListPane(capture::CaptureStore &store, SessionTableModel
 {
     m_filter->setSourceModel(m_sessions);
     m_filterBox = new QLineEdit(this);
-    m_filterBox->setPlaceholderText(tr("Filter sessions: host, URL, state"));
+    m_filterBox->setPlaceholderText(tr("Filter sessions: host, URL, state, or what they say (event:chat)"));
+    m_filterBox->setToolTip(
+        tr("Text matches host, URL, state and error. event:NAME, method:NAME, topic:FILTER, "
+           "format:NAME or a JSON path ($.args[0].price=10) keeps the sessions with a "
+           "message that means that (docs/formats.md)"));
     m_filterBox->setClearButtonEnabled(true);
     m_showHttp = new QCheckBox(tr("Show HTTP and tunnels"), this);
     m_showHttp->setToolTip(
@@ -64,7 +69,19 @@ SessionListPane::SessionListPane(capture::CaptureStore &store, SessionTableModel
     connect(m_failedNotice, &FailedConnectionsNotice::showRequested, this,
             [this] { m_showHttp->setChecked(true); });
     connect(m_showHttp, &QCheckBox::toggled, m_failedNotice, &FailedConnectionsNotice::setShown);
-    connect(m_filterBox, &QLineEdit::textChanged, m_filter, &SessionFilterModel::setText);
+    m_meaning = new SessionMeaningSearch(store, this);
+    connect(m_filterBox, &QLineEdit::textChanged, this, [this](const QString &text) {
+        auto query = decode::DecodedQuery::parse(text.trimmed());
+        const bool byMeaning = query.has_value();
+        m_meaning->setQuery(std::move(query));
+        m_filter->setText(text);
+        if (!byMeaning)
+            m_filter->setMeaningMatches(std::nullopt);
+    });
+    connect(m_meaning, &SessionMeaningSearch::matchesChanged, this, [this] {
+        if (m_meaning->active())
+            m_filter->setMeaningMatches(m_meaning->matches());
+    });
     connect(m_showHttp, &QCheckBox::toggled, m_filter, &SessionFilterModel::setShowHttp);
 }
 
@@ -94,6 +111,11 @@ void SessionListPane::sizeColumns()
     for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Duration})
         m_view->setColumnWidth(c, 84);
     m_view->setColumnWidth(SessionTableModel::Started, 100); // hh:mm:ss.zzz
+}
+
+void SessionListPane::setFormatChoice(std::function<QString(capture::SessionId)> choice)
+{
+    m_meaning->setFormatChoice(std::move(choice));
 }
 
 void SessionListPane::setEmptyPage(QWidget *page)

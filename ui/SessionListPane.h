@@ -7,6 +7,7 @@
 
 #include <QWidget>
 
+#include <functional>
 #include <vector>
 
 class QCheckBox;
@@ -23,6 +24,7 @@ namespace socktap::ui {
 class ColumnChooser;
 class FailedConnectionsNotice;
 class SessionFilterModel;
+class SessionMeaningSearch;
 class SessionTableModel;
 
 class SessionListPane final : public QWidget
@@ -45,7 +47,12 @@ public:
     bool showsHttp() const;
     void setShowHttp(bool on);
 
+    // The format a session is decoded as when the user chose one, for the search by meaning.
+    void setFormatChoice(std::function<QString(capture::SessionId)> choice);
+
     QTableView *view() const { return m_view; }
+    QLineEdit *filterBox() const { return m_filterBox; }
+    SessionMeaningSearch *meaningSearch() const { return m_meaning; }
     ColumnChooser *columns() const { return m_columns; }
     FailedConnectionsNotice *failedNotice() const { return m_failedNotice; }
 
@@ -61,6 +68,7 @@ private:
     QStackedWidget *m_stack;
     QWidget *m_emptyPage = nullptr;
     FailedConnectionsNotice *m_failedNotice;
+    SessionMeaningSearch *m_meaning;
 };
 
 } // namespace socktap::ui

@@ -915,6 +915,47 @@ private slots:
         QCOMPARE(w.window->proxy()->currentSettings().upstreamCaFiles, QStringList {caFile.fileName()});
     }
 
+    // The session filter by meaning: "method:getUser" keeps the sessions with a message that calls it,
+    // decoded in each session's format across the whole capture, and follows messages that arrive later.
+    void filterSessionsByMeaning()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        const auto proxyNow = QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                            w.window->proxy()->proxyPort());
+        auto other = openClient(w.echo.url(QStringLiteral("/other")), proxyNow);
+        QVERIFY(other);
+        w.client->sendTextMessage(
+            QStringLiteral(R"({"id":1,"jsonrpc":"2.0","method":"getUser","params":[7]})"));
+        other->sendTextMessage(QStringLiteral(R"({"id":1,"jsonrpc":"2.0","method":"listRooms"})"));
+        QTableView *list = w.window->sessionView();
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return list->model()->rowCount() == 2;
+            },
+            WaitMs));
+        QLineEdit *filter = w.window->sessionFilterBox();
+        QVERIFY(filter && filter->placeholderText().contains(QLatin1String("event:chat")));
+        const auto shown = [&] {
+            QList<capture::SessionId> ids;
+            for (int r = 0; r < list->model()->rowCount(); ++r)
+                ids << list->model()->index(r, 0).data(ui::SessionTableModel::SessionIdRole).toULongLong();
+            return ids;
+        };
+        filter->setText(QStringLiteral("method:getUser"));
+        QVERIFY(QTest::qWaitFor([&] { return shown() == QList<capture::SessionId> {w.session}; }, WaitMs));
+        // A message that arrives later brings its session in.
+        other->sendTextMessage(QStringLiteral(R"({"id":2,"jsonrpc":"2.0","method":"getUser"})"));
+        QVERIFY(QTest::qWaitFor([&] { return shown().size() == 2; }, WaitMs));
+        filter->setText(QStringLiteral("method:nothingLikeThis"));
+        QVERIFY(QTest::qWaitFor([&] { return shown().isEmpty(); }, WaitMs));
+        filter->setText(QStringLiteral("/other")); // plain text: host, URL, state as before
+        QVERIFY(QTest::qWaitFor([&] { return shown().size() == 1 && shown().first() != w.session; }, WaitMs));
+        filter->clear();
+        QCOMPARE(shown().size(), 2);
+    }
+
     // (d) Compose sends text to the server and a ping to the client; (e) into an ended session it says so.
     void composeAndClosedSession()
     {
