@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QtEndian>
 
+#include <cmath>
 #include <cstring>
 
 namespace socktap::decode {
@@ -274,6 +275,134 @@ std::optional<QJsonValue> read(QByteArrayView data, qsizetype &at, QString &erro
         return fail(QStringLiteral("0x%1 is no MessagePack type").arg(b, 2, 16, QLatin1Char('0')));
     }
     return fail(QStringLiteral("truncated integer"));
+}
+
+namespace {
+
+void putBE(QByteArray &out, quint64 v, int bytes)
+{
+    for (int i = bytes - 1; i >= 0; --i)
+        out += char((v >> (8 * i)) & 0xff);
+}
+
+void putLength(QByteArray &out, quint64 n, quint8 fix, int fixMax, quint8 b8, quint8 b16, quint8 b32)
+{
+    if (fix && n <= quint64(fixMax))
+        out += char(fix | n);
+    else if (b8 && n <= 0xff) {
+        out += char(b8);
+        putBE(out, n, 1);
+    } else if (n <= 0xffff) {
+        out += char(b16);
+        putBE(out, n, 2);
+    } else {
+        out += char(b32);
+        putBE(out, n, 4);
+    }
+}
+
+void writeTo(QByteArray &out, const QJsonValue &v)
+{
+    switch (v.type()) {
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        out += char(0xc0);
+        return;
+    case QJsonValue::Bool:
+        out += char(v.toBool() ? 0xc3 : 0xc2);
+        return;
+    case QJsonValue::Double: {
+        const double d = v.toDouble();
+        const bool integral = d == std::trunc(d) && d >= -9.2e18 && d <= 1.8e19;
+        if (!integral) {
+            out += char(0xcb);
+            quint64 bits;
+            std::memcpy(&bits, &d, 8);
+            putBE(out, bits, 8);
+            return;
+        }
+        if (d >= 0) {
+            const quint64 u =
+                v.toInteger() >= 0 && double(v.toInteger()) == d ? quint64(v.toInteger()) : quint64(d);
+            if (u <= 0x7f)
+                out += char(u);
+            else if (u <= 0xff)
+                (out += char(0xcc)), putBE(out, u, 1);
+            else if (u <= 0xffff)
+                (out += char(0xcd)), putBE(out, u, 2);
+            else if (u <= 0xffffffffull)
+                (out += char(0xce)), putBE(out, u, 4);
+            else
+                (out += char(0xcf)), putBE(out, u, 8);
+            return;
+        }
+        const qint64 i = v.toInteger();
+        if (i >= -32)
+            out += char(i);
+        else if (i >= -128)
+            (out += char(0xd0)), putBE(out, quint64(i), 1);
+        else if (i >= -32768)
+            (out += char(0xd1)), putBE(out, quint64(i), 2);
+        else if (i >= -2147483648ll)
+            (out += char(0xd2)), putBE(out, quint64(i), 4);
+        else
+            (out += char(0xd3)), putBE(out, quint64(i), 8);
+        return;
+    }
+    case QJsonValue::String: {
+        const QByteArray s = v.toString().toUtf8();
+        putLength(out, quint64(s.size()), 0xa0, 31, 0xd9, 0xda, 0xdb);
+        out += s;
+        return;
+    }
+    case QJsonValue::Array: {
+        const QJsonArray a = v.toArray();
+        putLength(out, quint64(a.size()), 0x90, 15, 0, 0xdc, 0xdd);
+        for (const QJsonValue &e : a)
+            writeTo(out, e);
+        return;
+    }
+    case QJsonValue::Object: {
+        const QJsonObject o = v.toObject();
+        if (o.size() == 1 && o.value("$bin").isString()) {
+            const QByteArray b = QByteArray::fromBase64(o.value("$bin").toString().toLatin1());
+            putLength(out, quint64(b.size()), 0, 0, 0xc4, 0xc5, 0xc6);
+            out += b;
+            return;
+        }
+        if (o.size() == 2 && o.value("$ext").isDouble() && o.value("base64").isString()) {
+            const QByteArray b = QByteArray::fromBase64(o.value("base64").toString().toLatin1());
+            const int fixed[] = {1, 2, 4, 8, 16};
+            const quint8 fixCodes[] = {0xd4, 0xd5, 0xd6, 0xd7, 0xd8};
+            bool done = false;
+            for (int k = 0; k < 5 && !done; ++k)
+                if (b.size() == fixed[k]) {
+                    out += char(fixCodes[k]);
+                    done = true;
+                }
+            if (!done)
+                putLength(out, quint64(b.size()), 0, 0, 0xc7, 0xc8, 0xc9);
+            out += char(qint8(o.value("$ext").toInt()));
+            out += b;
+            return;
+        }
+        putLength(out, quint64(o.size()), 0x80, 15, 0, 0xde, 0xdf);
+        for (auto it = o.begin(); it != o.end(); ++it) {
+            writeTo(out, it.key());
+            writeTo(out, it.value());
+        }
+        return;
+    }
+    }
+}
+
+} // namespace
+
+QByteArray write(const QJsonValue &value)
+{
+    QByteArray out;
+    writeTo(out, value);
+    return out;
 }
 
 } // namespace msgpack

@@ -13,6 +13,11 @@ namespace socktap::decode {
 namespace msgpack {
 // Reads one value at `at` and moves past it; nullopt with `error` on truncated or invalid input.
 std::optional<QJsonValue> read(QByteArrayView data, qsizetype &at, QString &error, int depth = 0);
+// The reverse of read(), in each value's smallest encoding: integers (doubles with no fraction that fit 64
+// bits) as int or uint, other numbers as float 64, {"$bin": base64} as bin, {"$ext": type, "base64": data}
+// as ext. A timestamp read() showed as text is written as that text: callers that must keep the bytes check
+// that write(read(x)) == x first.
+QByteArray write(const QJsonValue &value);
 } // namespace msgpack
 
 class MsgPackDecoder final : public Decoder

@@ -144,16 +144,98 @@ bool SignalRDecoder::recognises(const Message &message) const
         && message.payload.endsWith(RecordSeparator);
 }
 
+namespace {
+
+// The JSON protocol's object as the MessagePack protocol's array (HubProtocol.md, "MessagePack Encoding"):
+// the reverse of fromMsgPackArray.
+std::optional<QJsonArray> toMsgPackArray(const QJsonObject &o, QString *error)
+{
+    const int type = o.value("type").toInt();
+    const QJsonValue headers = o.contains("headers") ? o.value("headers") : QJsonValue(QJsonObject());
+    const QJsonValue id = o.value("invocationId");
+    switch (type) {
+    case 1:
+    case 4: {
+        QJsonArray a {type, headers, id.isUndefined() ? QJsonValue() : id, o.value("target"),
+                      o.value("arguments")};
+        if (o.contains("streamIds"))
+            a.append(o.value("streamIds"));
+        return a;
+    }
+    case 2:
+        return QJsonArray {type, headers, id, o.value("item")};
+    case 3:
+        if (o.contains("error"))
+            return QJsonArray {type, headers, id, 1, o.value("error")};
+        if (o.contains("result"))
+            return QJsonArray {type, headers, id, 3, o.value("result")};
+        return QJsonArray {type, headers, id, 2};
+    case 5:
+        return QJsonArray {type, headers, id};
+    case 6:
+        return QJsonArray {type};
+    case 7: {
+        QJsonArray a {type, o.contains("error") ? o.value("error") : QJsonValue()};
+        if (o.contains("allowReconnect"))
+            a.append(o.value("allowReconnect"));
+        return a;
+    }
+    case 8:
+    case 9:
+        return QJsonArray {type, o.value("sequenceId")};
+    default:
+        if (error)
+            *error = QStringLiteral("signalr: no message type %1 to encode").arg(type);
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
+std::optional<QByteArray> SignalRDecoder::encodeEdit(const Message &original, const QJsonValue &before,
+                                                     const QJsonValue &after, QString *error) const
+{
+    // MessagePack shows some values in a form that does not say how they were written (a timestamp as
+    // text, an integer's width): an edit is made only when the message as it was encodes to its own bytes.
+    if (original.binary) {
+        const auto again = encode(original, before, error);
+        if (!again)
+            return std::nullopt;
+        if (*again != original.payload) {
+            if (error)
+                *error =
+                    QStringLiteral("signalr: this MessagePack message does not encode back to its own bytes "
+                                   "(a timestamp, or an integer or string written wider than it needs), so "
+                                   "an edit would change more than the field");
+            return std::nullopt;
+        }
+    }
+    return encode(original, after, error);
+}
+
 std::optional<QByteArray> SignalRDecoder::encode(const Message &original, const QJsonValue &value,
                                                  QString *error) const
 {
+    const QJsonArray records = value.isArray() ? value.toArray() : QJsonArray {value};
     if (original.binary) {
-        if (error)
-            *error = QStringLiteral("signalr: the MessagePack hub protocol is not re-encoded yet");
-        return std::nullopt;
+        // Each message behind its length as a VarInt (TransportProtocols.md, MessagePack framing).
+        QByteArray out;
+        for (const QJsonValue &record : records) {
+            const auto array = toMsgPackArray(record.toObject(), error);
+            if (!array)
+                return std::nullopt;
+            const QByteArray body = msgpack::write(*array);
+            quint32 n = quint32(body.size());
+            do {
+                const quint8 b = n & 0x7f;
+                n >>= 7;
+                out += char(n ? b | 0x80 : b);
+            } while (n);
+            out += body;
+        }
+        return out;
     }
     QByteArray out;
-    const QJsonArray records = value.isArray() ? value.toArray() : QJsonArray {value};
     for (const QJsonValue &record : records)
         out += compactJson(record) + RecordSeparator;
     return out;

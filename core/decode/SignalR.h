@@ -15,9 +15,12 @@ public:
     Decoded decode(const Message &message, DecoderState *state) const override;
     std::unique_ptr<DecoderState> newState(const SessionHints &) const override;
     bool recognises(const Message &message) const override;
-    // The JSON protocol: each record with its 0x1E (the MessagePack protocol is not re-encoded).
+    // The JSON protocol: each record with its 0x1E; the MessagePack protocol: each record as its array
+    // behind a VarInt length.
     std::optional<QByteArray> encode(const Message &original, const QJsonValue &value,
                                      QString *error) const override;
+    std::optional<QByteArray> encodeEdit(const Message &original, const QJsonValue &before,
+                                         const QJsonValue &after, QString *error) const override;
 };
 
 } // namespace socktap::decode

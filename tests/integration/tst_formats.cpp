@@ -425,6 +425,37 @@ private slots:
         QVERIFY2(pings >= 4, qPrintable(all));
     }
 
+    void aRuleEditsASignalRArgument_data() { signalRThroughSocktap_data(); }
+
+    void aRuleEditsASignalRArgument()
+    {
+        // set-field on a hub method's argument, in the JSON and the MessagePack hub protocol: the responder's
+        // completion echoes what it received, and the real client reads it.
+        QFETCH(QString, protocol);
+        QTemporaryDir dir;
+        const QString rules = dir.filePath(QStringLiteral("rules.json"));
+        QFile file(rules);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"rules": [{"name": "reword", "match": {"direction": "client", "format": "signalr",
+                      "method": "SendMessage"}, "action": "set-field", "path": "$.arguments[1]",
+                      "value": "edited by socktap"}]})");
+        file.close();
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("signalr-server.mjs"), {}), server.banner.constData());
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--rules", rules, "--listen", "127.0.0.1:0",
+                               "--reverse", QStringLiteral("ws://127.0.0.1:%1").arg(server.port)}));
+        const QByteArray client = runClient(
+            QStringLiteral("signalr-client.mjs"),
+            {QStringLiteral("http://127.0.0.1:%1").arg(socktap.port), protocol, QStringLiteral("300")});
+        QVERIFY2(client.contains("result echo: edited by socktap"), client.constData());
+        QVERIFY(socktap.stop());
+        const QList<QJsonObject> list = messages(socktap.out);
+        const QJsonObject invoke = find(list, QStringLiteral("invoke SendMessage"), "client");
+        QVERIFY2(!invoke.isEmpty(), qPrintable(decodedSummaries(list)));
+        QCOMPARE(invoke["changes"].toArray(), (QJsonArray {"edited"}));
+    }
+
     void msgpackAndCborThroughSocktap_data()
     {
         QTest::addColumn<QString>("format");

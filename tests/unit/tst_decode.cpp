@@ -370,6 +370,31 @@ void TestDecode::signalRMessagePack()
     QVERIFY2(d[3].decoded(), qPrintable(d[3].error));
     QCOMPARE(d[3].summary, QStringLiteral("completion 42 #xyz; ping"));
     QCOMPARE(paired(s, 3), 2);
+    // Re-encoded: both messages give their own bytes back (the records in one message too), and an edit of
+    // an argument changes that argument and the length before it.
+    const Decoder *signalR = registry().find("signalr");
+    const QByteArray invocationMessage = char(invocation.size()) + invocation;
+    const QByteArray serverMessage = char(completion.size()) + completion + char(2) + hex("91 06");
+    QString error;
+    QCOMPARE(signalR->encode({invocationMessage, true, false}, d[2].value, &error)->toHex(' '),
+             invocationMessage.toHex(' '));
+    QCOMPARE(signalR->encode({serverMessage, true, true}, d[3].value, &error)->toHex(' '),
+             serverMessage.toHex(' '));
+    const auto edited = withValueAt(d[2].value, *parseJsonPath(QStringLiteral("$.arguments[1]")),
+                                    QStringLiteral("a longer text"));
+    const auto bytes = signalR->encodeEdit({invocationMessage, true, false}, d[2].value, *edited, &error);
+    QVERIFY2(bytes, qPrintable(error));
+    const Decoded again = signalR->decode({*bytes, true, false}, nullptr);
+    QCOMPARE(json(again.value.toObject()["arguments"]), QByteArray(R"([42,"a longer text"])"));
+    QCOMPARE(quint8(bytes->at(0)), quint8(bytes->size() - 1));
+    // A message whose MessagePack is not the smallest encoding (42 as uint32) is not edited: re-encoding
+    // would change more than the field.
+    const QByteArray wide = hex("96 01 80 a3 78 79 7a a6 6d 65 74 68 6f 64 91 ce 00 00 00 2a 90");
+    const QByteArray wideMessage = char(wide.size()) + wide;
+    const Decoded w = signalR->decode({wideMessage, true, false}, nullptr);
+    QVERIFY2(w.decoded(), qPrintable(w.error));
+    QVERIFY(!signalR->encodeEdit({wideMessage, true, false}, w.value, w.value, &error));
+    QVERIFY2(error.contains("does not encode back to its own bytes"), qPrintable(error));
     // A length prefix that promises more than there is.
     const Decoded cut = s.decode(4, {raw("\x20\x91\x06"), true, true});
     QVERIFY(!cut.decoded());
