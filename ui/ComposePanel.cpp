@@ -88,7 +88,8 @@ void ComposePanel::setFormatSource(FormatSource format, SampleSource sample)
 void ComposePanel::refreshFormat()
 {
     const QString format = m_formatSource ? m_formatSource() : QString();
-    if (format == m_format && !std::exchange(m_sessionChanged, false))
+    const bool sessionChanged = std::exchange(m_sessionChanged, false);
+    if (format == m_format && !sessionChanged)
         return;
     m_format = format;
     {

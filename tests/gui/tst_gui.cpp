@@ -737,6 +737,13 @@ private slots:
                  qPrintable(compose->valueEdit()->toPlainText()));
         compose->valueEdit()->setPlainText(QStringLiteral(
             R"({"type": "event", "event": "chat", "id": 41, "args": [{"msg": "composed", "price": 7}]})"));
+        // What the user wrote stays while the window goes on (a resize, the second's refresh, other tabs).
+        window.resize(1280, 800);
+        window.tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
+        window.tabs()->setCurrentIndex(ui::MainWindow::ComposeTab);
+        QTest::qWait(1100);
+        QVERIFY2(compose->valueEdit()->toPlainText().contains(QLatin1String("composed")),
+                 qPrintable(compose->valueEdit()->toPlainText()));
         QTest::mouseClick(compose->sendButton(), Qt::LeftButton);
         QVERIFY2(received(QStringLiteral(R"(4341[{"ok":true,"echo":{"msg":"composed","price":7}}])")),
                  qPrintable(got.join('\n')));
