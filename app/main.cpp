@@ -31,6 +31,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QStandardPaths>
 
 #include <QApplication>
@@ -349,6 +350,17 @@ int runGui(const app::AppOptions &options)
         ui::WindowSettings::from(o.proxy, o.maxCaptureMemory, ui::Theme::System), o.givenOptions);
     if (qEnvironmentVariable("SOCKTAP_PALETTE") == QLatin1String("dark"))
         settings.theme = ui::Theme::Dark;
+    // A CA file saved in Settings that is gone since must not keep the window from starting (the command
+    // line's own --upstream-ca files stay strict).
+    if (!o.givenOptions.contains(QStringLiteral("upstream-ca")))
+        settings.upstreamCaFiles.removeIf([](const QString &file) {
+            if (QFileInfo(file).isFile())
+                return false;
+            std::fprintf(stderr,
+                         "socktap: warning: %s, trusted for servers in Settings, is gone; not trusted\n",
+                         qPrintable(file));
+            return true;
+        });
     settings.applyTo(o.proxy);
     o.maxCaptureMemory = settings.memoryBudget;
     if (settings.theme != ui::Theme::System)

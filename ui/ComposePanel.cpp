@@ -194,6 +194,10 @@ void ComposePanel::setSession(capture::SessionId id, bool live)
 
 void ComposePanel::prefill(capture::Direction from, quint8 opcode, const QByteArray &payload)
 {
+    // Edit and resend is about these bytes: Raw, and the session's format settled now so that showing the
+    // tab does not switch back to composing in it.
+    refreshFormat();
+    m_mode->setCurrentIndex(Raw);
     m_target->setCurrentIndex(from == capture::Direction::ClientToServer ? ToServer : ToClient);
     m_editor->setMessage(opcode, payload);
     m_result->clear();

@@ -115,6 +115,7 @@ void FormatsFeature::choose(capture::SessionId session, const QString &format, b
         return;
     m_chosen.insert(session, format);
     if (remember) {
+        m_saved = loadSaved(); // another window may have saved since
         const QString host = QString::fromLatin1(info->host);
         const QString path = pathOf(info->path);
         m_saved.removeIf([&](const Saved &s) { return s.host == host && s.path == path; });

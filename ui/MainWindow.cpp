@@ -3,6 +3,7 @@
 #include "BrowserFeature.h"
 #include "CaptureFeed.h"
 #include "CaptureStatus.h"
+#include "ComposePanel.h"
 #include "FailedConnectionsNotice.h"
 #include "FileMenu.h"
 #include "FilesFeature.h"
@@ -16,6 +17,7 @@
 #include "ReplayFeature.h"
 #include "SessionInspector.h"
 #include "SessionListPane.h"
+#include "SessionMeaningSearch.h"
 #include "SessionTableModel.h"
 
 #include "core/capture/Clock.h"
@@ -163,8 +165,11 @@ void MainWindow::buildInspectors()
         [this](capture::SessionId id) { return m_formats->choiceFor(id); });
     m_list->setFormatChoice([this](capture::SessionId id) { return m_formats->choiceFor(id); });
     connect(m_formats, &FormatsFeature::chosen, this, [this](capture::SessionId id) {
-        if (id == m_current)
+        m_list->meaningSearch()->forget(id); // the session filter decodes it again as chosen
+        if (id == m_current) {
             showSession(true); // decoded again as chosen
+            composePanel()->refreshFormat();
+        }
     });
 }
 

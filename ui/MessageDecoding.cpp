@@ -198,7 +198,9 @@ std::optional<quint64> MessageDecoding::latestDecoded(bool fromServer, size_t wi
 {
     if (m_records.empty())
         return std::nullopt;
-    decodeUpTo(m_records.size() - 1, -1);
+    // At most 50 ms on the GUI thread: a million-message session is decoded by the pass in the background,
+    // and until it gets to the end the latest message found so far is the one offered.
+    decodeUpTo(m_records.size() - 1, 50);
     const size_t stop = m_briefs.size() > within ? m_briefs.size() - within : 0;
     const auto way = fromServer ? capture::Direction::ServerToClient : capture::Direction::ClientToServer;
     for (size_t i = m_briefs.size(); i-- > stop;)

@@ -37,10 +37,11 @@ bool SessionFilterModel::filterAcceptsRow(int sourceRow, const QModelIndex &sour
     const int kind = index.data(SessionTableModel::KindRole).toInt();
     if (!m_showHttp && (kind == int(capture::SessionKind::Http) || kind == int(capture::SessionKind::Tunnel)))
         return false;
-    if (m_meaning)
-        return m_meaning->contains(index.data(SessionTableModel::SessionIdRole).toULongLong());
-    if (m_text.isEmpty())
+    // "localhost:8080" reads as a query too (a field named localhost): what the text matches stays listed.
+    if (m_meaning && m_meaning->contains(index.data(SessionTableModel::SessionIdRole).toULongLong()))
         return true;
+    if (m_text.isEmpty())
+        return !m_meaning;
     return index.data(SessionTableModel::FilterTextRole).toString().contains(m_text, Qt::CaseInsensitive);
 }
 

@@ -6,6 +6,8 @@
 
 #include <QElapsedTimer>
 
+#include <algorithm>
+
 namespace socktap::ui {
 
 namespace {
@@ -38,6 +40,18 @@ void SessionMeaningSearch::setQuery(std::optional<decode::DecodedQuery> query)
         emit matchesChanged();
 }
 
+void SessionMeaningSearch::forget(capture::SessionId session)
+{
+    m_scans.erase(session);
+    const bool was = m_matches.remove(session);
+    if (!m_query)
+        return;
+    m_caughtUp = false;
+    m_timer.start(0);
+    if (was)
+        emit matchesChanged();
+}
+
 void SessionMeaningSearch::step()
 {
     if (!m_query)
@@ -46,7 +60,12 @@ void SessionMeaningSearch::step()
     clock.start();
     bool changed = false;
     bool done = true;
-    for (const capture::SessionId id : m_store.sessionIds()) {
+    const std::vector<capture::SessionId> ids = m_store.sessionIds();
+    for (const capture::SessionId id : ids) {
+        if (clock.elapsed() >= SliceMs) {
+            done = false;
+            break;
+        }
         if (m_matches.contains(id))
             continue;
         const auto info = m_store.session(id);
@@ -82,9 +101,16 @@ void SessionMeaningSearch::step()
                 break;
             }
         }
+        if (m_matches.contains(id))
+            m_scans.erase(id); // a match is kept; its decoder and state are not needed any more
         if (!done)
             break;
     }
+    // Sessions gone from the capture (cleared, evicted) leave their decoders behind otherwise.
+    if (done && m_scans.size() > ids.size())
+        std::erase_if(m_scans, [&](const auto &scan) {
+            return !std::binary_search(ids.begin(), ids.end(), scan.first);
+        });
     m_caughtUp = done;
     // Until caught up, at once again; then a look at what arrived now and then.
     m_timer.start(done ? FollowMs : 0);

@@ -33,6 +33,8 @@ public:
     // nullopt: no search (nothing runs).
     void setQuery(std::optional<decode::DecodedQuery> query);
     bool active() const { return m_query.has_value(); }
+    // The session's format changed (Session > Decode as): decoded again from its start.
+    void forget(capture::SessionId session);
     // The format a session is decoded as when the user chose one (Session > Decode as).
     void setFormatChoice(std::function<QString(capture::SessionId)> choice) { m_choice = std::move(choice); }
     const QSet<capture::SessionId> &matches() const { return m_matches; }

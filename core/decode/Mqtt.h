@@ -26,6 +26,11 @@ public:
     // bytes that already went are unchanged (an edit that keeps the packet's length).
     std::optional<QByteArray> encodeEdit(const Message &original, const QJsonValue &before,
                                          const QJsonValue &after, QString *error) const override;
+    // A new PUBLISH stands alone: the sample it was started from may hold several packets or part of one.
+    std::optional<QByteArray> compose(const Message &, const QJsonValue &value, QString *error) const override
+    {
+        return encode({}, value, error);
+    }
     bool binaryMessages() const override { return true; }
 
     // A packet larger than this is not decoded (its direction stops being decoded, and says so).

@@ -313,7 +313,9 @@ void writeTo(QByteArray &out, const QJsonValue &v)
         return;
     case QJsonValue::Double: {
         const double d = v.toDouble();
-        const bool integral = d == std::trunc(d) && d >= -9.2e18 && d <= 1.8e19;
+        // [-2^63, 2^64): what an int64 or uint64 holds; -0.0 keeps its sign as a float.
+        const bool integral = d == std::trunc(d) && d >= -9223372036854775808.0 && d < 18446744073709551616.0
+            && !(d == 0 && std::signbit(d));
         if (!integral) {
             out += char(0xcb);
             quint64 bits;

@@ -157,7 +157,7 @@ std::optional<QJsonArray> toMsgPackArray(const QJsonObject &o, QString *error)
     case 1:
     case 4: {
         QJsonArray a {type, headers, id.isUndefined() ? QJsonValue() : id, o.value("target"),
-                      o.value("arguments")};
+                      o.contains("arguments") ? o.value("arguments") : QJsonValue(QJsonArray())};
         if (o.contains("streamIds"))
             a.append(o.value("streamIds"));
         return a;

@@ -771,6 +771,13 @@ private slots:
         compose->modeBox()->setCurrentIndex(ui::ComposePanel::Raw);
         QVERIFY(compose->editor()->isVisible());
         QVERIFY(!compose->valueEdit()->isVisible());
+        // Edit and resend is about the chosen message's bytes: Raw, also after the tab is shown again.
+        compose->modeBox()->setCurrentIndex(ui::ComposePanel::InFormat);
+        window.tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
+        compose->prefill(capture::Direction::ClientToServer, quint8(ws::Opcode::Text), "42[\"picked\"]");
+        window.tabs()->setCurrentIndex(ui::MainWindow::ComposeTab);
+        QCOMPARE(compose->modeBox()->currentIndex(), int(ui::ComposePanel::Raw));
+        QCOMPARE(compose->editor()->payloadEdit()->toPlainText(), QStringLiteral("42[\"picked\"]"));
         client.close();
         window.proxy()->stopProxy();
         QVERIFY(QTest::qWaitFor([&] { return window.proxy()->proxyPort() == 0; }, WaitMs));
@@ -957,6 +964,9 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return shown().size() == 2; }, WaitMs));
         filter->setText(QStringLiteral("method:nothingLikeThis"));
         QVERIFY(QTest::qWaitFor([&] { return shown().isEmpty(); }, WaitMs));
+        // Text that reads as a query ("ws:" a field name) but is a URL keeps what it matches.
+        filter->setText(QStringLiteral("ws://127.0.0.1"));
+        QVERIFY(QTest::qWaitFor([&] { return shown().size() == 2; }, WaitMs));
         filter->setText(QStringLiteral("/other")); // plain text: host, URL, state as before
         QVERIFY(QTest::qWaitFor([&] { return shown().size() == 1 && shown().first() != w.session; }, WaitMs));
         filter->clear();

@@ -943,6 +943,12 @@ void TestDecode::composeNewMessages()
                  {}, QJsonObject {{"type", "PUBLISH"}, {"topic", "a/b"}, {"payload", "hi"}}, &error),
              mqttPacket(0x30, mqttString("a/b") + "hi"));
     QVERIFY(registry().find("mqtt")->binaryMessages());
+    // Started from a message that held two packets (or part of one): the new PUBLISH stands alone.
+    const QByteArray twoPackets = mqttPacket(0x30, mqttString("a") + "1") + mqttPacket(0xc0, {});
+    QCOMPARE(*registry().find("mqtt")->compose(
+                 {twoPackets, true, false},
+                 QJsonObject {{"type", "PUBLISH"}, {"topic", "a/b"}, {"payload", "hi"}}, &error),
+             mqttPacket(0x30, mqttString("a/b") + "hi"));
     QCOMPARE(*registry().find("stomp")->compose({},
                                                 QJsonObject {{"command", "SEND"},
                                                              {"headers", QJsonObject {{"destination", "/q"}}},
