@@ -422,16 +422,21 @@ void putU32(QByteArray &out, quint32 n)
     putU16(out, quint16(n & 0xffff));
 }
 
-void putBinary(QByteArray &out, const QByteArray &data)
+// §1.5.4/§1.5.6: a two-byte length, so at most 65,535 bytes; false (nothing written) for more.
+bool putBinary(QByteArray &out, const QByteArray &data)
 {
+    if (data.size() > 0xffff)
+        return false;
     putU16(out, quint16(data.size()));
     out += data;
+    return true;
 }
 
 // The properties a PUBLISH may carry (MQTT 5.0 §3.3.2.3), from what properties() above decodes.
 std::optional<QByteArray> publishProperties(const QJsonObject &props, QString *why)
 {
     QByteArray out;
+    bool fits = true;
     for (auto it = props.begin(); it != props.end(); ++it) {
         const QString &k = it.key();
         const QJsonValue v = it.value();
@@ -443,10 +448,10 @@ std::optional<QByteArray> publishProperties(const QJsonObject &props, QString *w
             putU32(out, quint32(v.toInteger()));
         } else if (k == QLatin1String("contentType") || k == QLatin1String("responseTopic")) {
             out += char(k == QLatin1String("contentType") ? 3 : 8);
-            putBinary(out, v.toString().toUtf8());
+            fits = putBinary(out, v.toString().toUtf8()) && fits;
         } else if (k == QLatin1String("correlationData")) {
             out += char(9);
-            putBinary(out, QByteArray::fromBase64(v.toString().toLatin1()));
+            fits = putBinary(out, QByteArray::fromBase64(v.toString().toLatin1())) && fits;
         } else if (k == QLatin1String("subscriptionId")) {
             out += char(11);
             putVarint(out, quint32(v.toInteger()));
@@ -456,13 +461,17 @@ std::optional<QByteArray> publishProperties(const QJsonObject &props, QString *w
         } else if (k == QLatin1String("userProperties")) {
             for (const QJsonValue pair : v.toArray()) {
                 out += char(38);
-                putBinary(out, pair.toArray().at(0).toString().toUtf8());
-                putBinary(out, pair.toArray().at(1).toString().toUtf8());
+                fits = putBinary(out, pair.toArray().at(0).toString().toUtf8()) && fits;
+                fits = putBinary(out, pair.toArray().at(1).toString().toUtf8()) && fits;
             }
         } else {
             *why = QStringLiteral("mqtt: the property \"%1\" is not one a PUBLISH carries").arg(k);
             return std::nullopt;
         }
+    }
+    if (!fits) {
+        *why = QStringLiteral("mqtt: a property's text is longer than MQTT's 65,535 bytes");
+        return std::nullopt;
     }
     QByteArray framed;
     putVarint(framed, quint32(out.size()));
@@ -505,7 +514,8 @@ std::optional<QByteArray> MqttDecoder::encode(const Message &original, const QJs
     if (qos > 0 && !o.value("packetId").isDouble())
         return fail(QStringLiteral("mqtt: a PUBLISH with qos %1 needs a \"packetId\"").arg(qos));
     QByteArray body;
-    putBinary(body, topic.toUtf8());
+    if (!putBinary(body, topic.toUtf8()))
+        return fail(QStringLiteral("mqtt: a topic is at most 65,535 bytes (§1.5.4)"));
     if (qos > 0)
         putU16(body, quint16(o.value("packetId").toInt()));
     if (o.contains("properties")) { // MQTT 5: the property length comes even when it is 0
@@ -522,8 +532,10 @@ std::optional<QByteArray> MqttDecoder::encode(const Message &original, const QJs
         body += QByteArray::fromBase64(payload.toString().toLatin1());
     else if (payload.isString() && format != QLatin1String("json"))
         body += payload.toString().toUtf8();
-    else if (!payload.isUndefined() && !payload.isNull())
-        body += compactJson(payload);
+    else if (format == QLatin1String("json") || (!payload.isUndefined() && !payload.isNull()))
+        body += compactJson(payload); // a JSON payload of null is the four bytes "null"
+    if (body.size() > 268'435'455) // §1.5.5: four bytes of remaining length at most
+        return fail(QStringLiteral("mqtt: a packet is at most 268,435,455 bytes after its fixed header"));
     QByteArray out;
     out +=
         char(0x30 | (o.value("dup").toBool() ? 0x08 : 0) | (qos << 1) | (o.value("retain").toBool() ? 1 : 0));

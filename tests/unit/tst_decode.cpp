@@ -905,6 +905,17 @@ void TestDecode::mqttPublishReencodes()
     QCOMPARE(*mqtt->encodeEdit({v4[0], true, false}, d.value, *changed, &error), *edited); // whole: any edit
     QVERIFY(!mqtt->encodeEdit({v4[0] + v4[1], true, false}, d.value, *changed, &error));
     QVERIFY(!mqtt->encode({}, QJsonObject {{"type", "SUBSCRIBE"}}, &error));
+    // MQTT's two-byte string lengths: a longer topic is refused, never cut.
+    QVERIFY(!mqtt->encode({}, QJsonObject {{"type", "PUBLISH"}, {"topic", QString(70000, 'a')}}, &error));
+    QVERIFY2(error.contains("65,535"), qPrintable(error));
+    // A JSON payload that is null stays the four bytes "null".
+    QCOMPARE(*mqtt->encode({},
+                           QJsonObject {{"type", "PUBLISH"},
+                                        {"topic", "t"},
+                                        {"payloadFormat", "json"},
+                                        {"payload", QJsonValue()}},
+                           &error),
+             mqttPacket(0x30, mqttString("t") + "null"));
     QVERIFY(!mqtt->encode({}, QJsonObject {{"type", "PUBLISH"}, {"topic", "a"}, {"qos", 1}}, &error));
     QVERIFY2(error.contains("packetId"), qPrintable(error));
 }
