@@ -112,9 +112,8 @@ bool parseListen(const QString &text, proxy::ProxyConfig &config, QString *error
     return true;
 }
 
-// --proto, --proto-path, --proto-type, --proto-url: the schema compiled, the types checked against it, and
-// the registry that decodes protobuf with them; null with `error` (protoc's file:line:column messages, or the
-// types the schema has) otherwise.
+// --proto, --proto-path, --proto-type, --proto-url: the registry that decodes protobuf with them; null with
+// `error` (protoc's file:line:column messages, or the types the schema has) otherwise.
 std::shared_ptr<const decode::FormatRegistry> protobufFormats(const QStringList &files,
                                                               const QStringList &dirs, const QString &types,
                                                               const QString &url, QString *error)
@@ -127,37 +126,20 @@ std::shared_ptr<const decode::FormatRegistry> protobufFormats(const QStringList 
         *error = QStringLiteral("--proto needs --proto-type TYPE (or client=TYPE,server=TYPE)");
         return nullptr;
     }
-    QString why;
-    const auto schema = decode::ProtoSchema::load(files, dirs, &why);
-    if (!schema) {
-        *error = QStringLiteral("--proto: %1").arg(why);
-        return nullptr;
-    }
-    QString client;
-    QString server;
+    decode::ProtoChoice choice {files, dirs, {}, {}, url};
     for (const QString &part : types.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
         const QString t = part.trimmed();
         if (t.startsWith(QLatin1String("client=")))
-            client = t.mid(7);
+            choice.clientType = t.mid(7);
         else if (t.startsWith(QLatin1String("server=")))
-            server = t.mid(7);
+            choice.serverType = t.mid(7);
         else
-            client = server = t;
+            choice.clientType = choice.serverType = t;
     }
-    const QStringList known = schema->messageTypes();
-    for (const QString &t : {client, server}) {
-        if (!t.isEmpty() && !known.contains(t)) {
-            *error = QStringLiteral("--proto-type %1: no such message type in %2; it has %3")
-                         .arg(t, files.join(QStringLiteral(", ")), known.join(QStringLiteral(", ")));
-            return nullptr;
-        }
-    }
-    if (!url.isEmpty() && !QRegularExpression(url).isValid()) {
-        *error = QStringLiteral("--proto-url %1: %2").arg(url, QRegularExpression(url).errorString());
-        return nullptr;
-    }
-    auto formats = std::make_shared<decode::FormatRegistry>(decode::FormatRegistry::builtin());
-    formats->replace(std::make_shared<decode::ProtobufSchemaDecoder>(schema, client, server), url);
+    QString why;
+    auto formats = decode::protobufFormats(choice, &why);
+    if (!formats)
+        *error = QStringLiteral("--proto: %1").arg(why);
     return formats;
 }
 

@@ -22,8 +22,9 @@ cp "$dark/socktap-menu-session.png" "$SOCKTAP_ROOT/docs/socktap-menu-session-dar
 # The empty window (before the first session), light and dark, both sizes.
 HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
     "$SOCKTAP_ROOT/build/tests/tst_gui" emptyStateSaysWhatToDo >/dev/null
-# The failed-connections line under the list, and the offer to reopen a capture after a crash.
+# The failed-connections line under the list, the offer to reopen a capture after a crash, the protobuf
+# schema dialog.
 HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
     "$SOCKTAP_ROOT/build/tests/tst_gui" failedConnectionsDoNotVanish recoveryOfferReopensTheCapture \
-    pausesHoldPingsOnlyWhenAsked >/dev/null
+    pausesHoldPingsOnlyWhenAsked protobufSchemaFromTheWindow >/dev/null
 

@@ -1,6 +1,7 @@
 #include "FormatsFeature.h"
 
 #include "MainWindow.h"
+#include "ProtoSchemaDialog.h"
 
 #include "core/capture/CaptureStore.h"
 #include "core/decode/FormatRegistry.h"
@@ -10,12 +11,14 @@
 #include <QMenu>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 
 namespace socktap::ui {
 
 namespace {
 
 const QString SavedKey = QStringLiteral("formats/saved");
+const QString SchemaKey = QStringLiteral("protobuf/");
 
 QSettings settings()
 {
@@ -35,7 +38,68 @@ FormatsFeature::FormatsFeature(MainWindow &window, capture::CaptureStore &store)
     , m_window(window)
     , m_store(store)
     , m_saved(loadSaved())
-{ }
+{
+    loadSavedSchema();
+}
+
+decode::ProtoChoice FormatsFeature::savedSchema()
+{
+    const QSettings s = settings();
+    return {s.value(SchemaKey + QLatin1String("files")).toStringList(),
+            s.value(SchemaKey + QLatin1String("importDirs")).toStringList(),
+            s.value(SchemaKey + QLatin1String("clientType")).toString(),
+            s.value(SchemaKey + QLatin1String("serverType")).toString(),
+            s.value(SchemaKey + QLatin1String("urlPattern")).toString()};
+}
+
+void FormatsFeature::loadSavedSchema()
+{
+    // --proto on the command line wins for this run; the saved schema is the dialog's.
+    if (&decode::FormatRegistry::current() != &decode::FormatRegistry::builtin())
+        return;
+    const decode::ProtoChoice saved = savedSchema();
+    if (saved.files.isEmpty())
+        return;
+    QString why;
+    if (const auto formats = decode::protobufFormats(saved, &why)) {
+        decode::FormatRegistry::setCurrent(formats);
+        return;
+    }
+    // Kept in the settings, for the dialog to show and the user to fix (a file moved, an edit that broke
+    // it); said once the window is up.
+    QTimer::singleShot(0, this, [this, why] {
+        m_window.statusBar()->showMessage(
+            tr("The saved protobuf schema was not loaded (Session > Protobuf schema): %1")
+                .arg(why.section(QLatin1Char('\n'), 0, 0)),
+            30000);
+    });
+}
+
+void FormatsFeature::editSchema()
+{
+    ProtoSchemaDialog dialog(savedSchema(), &m_window);
+    if (dialog.exec() == QDialog::Accepted && dialog.formats())
+        useSchema(dialog.choice(), dialog.formats());
+}
+
+void FormatsFeature::useSchema(const decode::ProtoChoice &choice,
+                               std::shared_ptr<const decode::FormatRegistry> formats)
+{
+    // No files: the built-in formats themselves, so that a later window loads a schema saved by another.
+    decode::FormatRegistry::setCurrent(choice.files.isEmpty() ? nullptr : std::move(formats));
+    QSettings s = settings();
+    s.setValue(SchemaKey + QLatin1String("files"), choice.files);
+    s.setValue(SchemaKey + QLatin1String("importDirs"), choice.importDirs);
+    s.setValue(SchemaKey + QLatin1String("clientType"), choice.clientType);
+    s.setValue(SchemaKey + QLatin1String("serverType"), choice.serverType);
+    s.setValue(SchemaKey + QLatin1String("urlPattern"), choice.urlPattern);
+    m_window.statusBar()->showMessage(
+        choice.files.isEmpty()
+            ? tr("Protobuf is decoded without a schema (the wire format)")
+            : tr("Protobuf is decoded with %1").arg(choice.files.join(QStringLiteral(", "))),
+        10000);
+    emit formatsReplaced();
+}
 
 QList<FormatsFeature::Saved> FormatsFeature::loadSaved()
 {
@@ -85,6 +149,9 @@ void FormatsFeature::addSessionMenu(QMenu *session)
             m_group->checkedAction() ? m_group->checkedAction()->data().toString() : QString();
         choose(m_current, on ? format : QString(), true);
     });
+    // Beside Decode as rather than in it: it is for every session, and usable with none selected.
+    QAction *schema = session->addAction(tr("Protobuf &schema…"), this, &FormatsFeature::editSchema);
+    schema->setToolTip(tr("The .proto files and message types protobuf messages are decoded with"));
     update(0);
 }
 

@@ -1,9 +1,11 @@
 // Session > Decode as: the user overrides the format a session is decoded as (a session the handshake and
 // content do not name, or name wrongly), for this session or for every session to the same host and path
 // (saved between runs). The message list, the Decoded tab, search by meaning and Compose follow the choice.
+// Also the protobuf schema (.proto files and types, the window's --proto), saved between runs.
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
+#include "core/decode/ProtoSchema.h"
 
 #include <QHash>
 #include <QObject>
@@ -40,9 +42,18 @@ public:
 
     QMenu *decodeAsMenu() const { return m_menu; }
 
+    // Session > Protobuf schema…
+    void editSchema();
+    // Decodes protobuf with `formats` (made from `choice`) from now on, and in later runs.
+    void useSchema(const decode::ProtoChoice &choice, std::shared_ptr<const decode::FormatRegistry> formats);
+    // The schema saved by the last run's dialog (no files: none).
+    static decode::ProtoChoice savedSchema();
+
 signals:
     // The session's format changed: what shows it decodes it again.
     void chosen(capture::SessionId session);
+    // Every session's messages decode differently (a new protobuf schema).
+    void formatsReplaced();
 
 private:
     struct Saved
@@ -54,6 +65,7 @@ private:
     static QList<Saved> loadSaved();
     static void save(const QList<Saved> &saved);
     std::optional<QString> savedFor(capture::SessionId session) const;
+    void loadSavedSchema();
 
     MainWindow &m_window;
     capture::CaptureStore &m_store;

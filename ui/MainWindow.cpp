@@ -171,6 +171,13 @@ void MainWindow::buildInspectors()
             composePanel()->refreshFormat();
         }
     });
+    connect(m_formats, &FormatsFeature::formatsReplaced, this, [this] {
+        m_list->meaningSearch()->forgetAll();
+        if (m_current) {
+            showSession(true);
+            composePanel()->refreshFormat();
+        }
+    });
 }
 
 void MainWindow::buildMenus()

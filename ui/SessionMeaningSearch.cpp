@@ -52,6 +52,19 @@ void SessionMeaningSearch::forget(capture::SessionId session)
         emit matchesChanged();
 }
 
+void SessionMeaningSearch::forgetAll()
+{
+    m_scans.clear();
+    const bool had = !m_matches.isEmpty();
+    m_matches.clear();
+    if (!m_query)
+        return;
+    m_caughtUp = false;
+    m_timer.start(0);
+    if (had)
+        emit matchesChanged();
+}
+
 void SessionMeaningSearch::step()
 {
     if (!m_query)

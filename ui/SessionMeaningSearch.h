@@ -35,6 +35,8 @@ public:
     bool active() const { return m_query.has_value(); }
     // The session's format changed (Session > Decode as): decoded again from its start.
     void forget(capture::SessionId session);
+    // Every session decodes differently (a new protobuf schema): all decoded again.
+    void forgetAll();
     // The format a session is decoded as when the user chose one (Session > Decode as).
     void setFormatChoice(std::function<QString(capture::SessionId)> choice) { m_choice = std::move(choice); }
     const QSet<capture::SessionId> &matches() const { return m_matches; }

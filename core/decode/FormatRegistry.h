@@ -21,7 +21,8 @@ public:
     // formats). Everything that decodes (console, window, rules, replay) asks this one.
     static const FormatRegistry &current();
     // Installs the formats in use from now on. Registries are immutable once installed and are kept
-    // until exit (a few per run at most), so a reference current() gave stays valid on any thread.
+    // until exit (a few per run at most), so a reference current() gave stays valid on any thread. Null:
+    // builtin() again.
     static void setCurrent(std::shared_ptr<const FormatRegistry> registry);
 
     // `subprotocols`: Sec-WebSocket-Protocol values that name the format (compared case-insensitively);

@@ -1,5 +1,6 @@
 #include "ProtoSchema.h"
 
+#include "FormatRegistry.h"
 #include "JsonValue.h"
 #include "Protobuf.h"
 
@@ -471,6 +472,33 @@ std::optional<QByteArray> ProtobufSchemaDecoder::encode(const Message &original,
         return std::nullopt;
     }
     return m_schema->encode(type, value.toObject(), error);
+}
+
+std::shared_ptr<const FormatRegistry> protobufFormats(const ProtoChoice &choice, QString *error)
+{
+    auto formats = std::make_shared<FormatRegistry>(FormatRegistry::builtin());
+    if (choice.files.isEmpty())
+        return formats;
+    const auto schema = ProtoSchema::load(choice.files, choice.importDirs, error);
+    if (!schema)
+        return nullptr;
+    const QStringList known = schema->messageTypes();
+    for (const QString &type : {choice.clientType, choice.serverType}) {
+        if (!type.isEmpty() && !known.contains(type)) {
+            *error =
+                QStringLiteral("%1: no such message type in %2; it has %3")
+                    .arg(type, choice.files.join(QStringLiteral(", ")), known.join(QStringLiteral(", ")));
+            return nullptr;
+        }
+    }
+    const QRegularExpression url(choice.urlPattern);
+    if (!url.isValid()) {
+        *error = QStringLiteral("URL pattern %1: %2").arg(choice.urlPattern, url.errorString());
+        return nullptr;
+    }
+    formats->replace(std::make_shared<ProtobufSchemaDecoder>(schema, choice.clientType, choice.serverType),
+                     choice.urlPattern);
+    return formats;
 }
 
 } // namespace socktap::decode

@@ -68,4 +68,23 @@ private:
     QString m_serverType;
 };
 
+class FormatRegistry;
+
+// What the user picked (--proto and its options, or the window's Protobuf schema dialog): the .proto
+// files, where their imports are, the message type of each direction (empty: the wire format), and the
+// URLs they apply to (empty: the sessions decoded as protobuf by subprotocol, content or Decode as).
+struct ProtoChoice
+{
+    QStringList files;
+    QStringList importDirs;
+    QString clientType;
+    QString serverType;
+    QString urlPattern;
+};
+
+// The built-in formats with "protobuf" decoded by the choice; null with `error` when the files do not
+// compile (protoc's messages), a type is not in them (with the types they have) or the URL pattern is
+// not a regular expression. No files: the built-in formats.
+std::shared_ptr<const FormatRegistry> protobufFormats(const ProtoChoice &choice, QString *error);
+
 } // namespace socktap::decode

@@ -30,6 +30,7 @@
 #include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
 #include "ui/PayloadView.h"
+#include "ui/ProtoSchemaDialog.h"
 #include "ui/ProxyFeature.h"
 #include "ui/RecoveryOffer.h"
 #include "ui/ReplayDialog.h"
@@ -46,6 +47,7 @@
 #include "core/browser/BrowserLauncher.h"
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/NativeFile.h"
+#include "core/decode/FormatRegistry.h"
 #include "core/http/RequestTarget.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/proxy/TlsSession.h"
@@ -855,6 +857,74 @@ private slots:
         remember->trigger(); // unchecked: forgotten
         QCOMPARE(w.window->formats()->choiceFor(secondId), QString());
         QCOMPARE(model->formatName(), QString());
+    }
+
+    // Session > Protobuf schema: the window's --proto. The dialog compiles the chosen .proto files as
+    // they are picked (protoc's errors shown, OK refused), lists their types, and once accepted the open
+    // session's protobuf messages are decoded as the chosen type; the choice is kept for the next start.
+    void protobufSchemaFromTheWindow()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        // Order {id: 7, symbol: "BTC", qty: -3} (sint32: zigzag 5), echoed back by the server.
+        w.client->sendBinaryMessage(QByteArray("\x08\x07\x12\x03"
+                                               "BTC"
+                                               "\x18\x05",
+                                               9));
+        ui::MessageTableModel *model = w.window->messagesPanel()->model();
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return model->rowCount() >= 2;
+            },
+            WaitMs));
+        w.window->formats()->choose(w.session, QStringLiteral("protobuf"), false);
+        const auto summary = [&] {
+            return model->index(0, ui::MessageTableModel::Summary).data().toString();
+        };
+        QVERIFY2(!summary().startsWith(QLatin1String("Order")), qPrintable(summary())); // no schema yet
+
+        const QString proto = QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/data/proto/");
+        ui::ProtoSchemaDialog broken({{proto + QLatin1String("broken.proto")}, {}, {}, {}, {}});
+        QVERIFY(!broken.formats());
+        QVERIFY2(broken.errors().contains(QLatin1String("broken.proto:9:17: Expected field number.")),
+                 qPrintable(broken.errors()));
+
+        ui::ProtoSchemaDialog dialog({{proto + QLatin1String("market.proto")}, {}, {}, {}, {}});
+        QVERIFY2(dialog.formats(), qPrintable(dialog.errors()));
+        QVERIFY(dialog.clientTypeBox()->findText(QStringLiteral("socktap.test.Order")) > 0);
+        dialog.clientTypeBox()->setCurrentText(QStringLiteral("socktap.test.Order"));
+        dialog.serverTypeBox()->setCurrentText(QStringLiteral("socktap.test.Order"));
+        dialog.urlEdit()->setText(QStringLiteral("(unclosed"));
+        QVERIFY(!dialog.formats()); // not a regular expression
+        QVERIFY2(dialog.errors().contains(QLatin1String("(unclosed")), qPrintable(dialog.errors()));
+        dialog.urlEdit()->clear();
+        QVERIFY2(dialog.formats(), qPrintable(dialog.errors()));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            dialog.show();
+            QTest::qWait(50);
+            dialog.grab().save(shots + QStringLiteral("/socktap-protobuf-schema.png"));
+            dialog.hide();
+        }
+        w.window->formats()->useSchema(dialog.choice(), dialog.formats());
+        QVERIFY(QTest::qWaitFor([&] { return summary().startsWith(QLatin1String("Order id=7")); }, WaitMs));
+        QVERIFY2(summary().contains(QLatin1String("qty=-3")), qPrintable(summary()));
+        QCOMPARE(model->decodedMessage(1)->value.toObject()[QLatin1String("symbol")].toString(),
+                 QStringLiteral("BTC"));
+
+        // Saved: the next start decodes with it (the command line's --proto aside).
+        decode::FormatRegistry::setCurrent(nullptr);
+        {
+            ui::MainWindow again(
+                w.store, [&] { return std::make_unique<proxy::ProxyServer>(w.config, w.store); }, nullptr,
+                nullptr);
+            QVERIFY(&decode::FormatRegistry::current() != &decode::FormatRegistry::builtin());
+            QCOMPARE(ui::FormatsFeature::savedSchema().clientType, QStringLiteral("socktap.test.Order"));
+        }
+        // And none again: the wire format.
+        w.window->formats()->useSchema({}, decode::protobufFormats({}, nullptr));
+        QVERIFY(&decode::FormatRegistry::current() == &decode::FormatRegistry::builtin());
+        QVERIFY(QTest::qWaitFor([&] { return !summary().startsWith(QLatin1String("Order")); }, WaitMs));
     }
 
     // The Intercept pane left open at quit does not come back empty at the next start: it shows itself
