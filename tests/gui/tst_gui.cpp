@@ -826,6 +826,25 @@ private slots:
             },
             WaitMs));
         QVERIFY(phoenix->isChecked());
+        // The session filter by meaning follows the choice: as JSON there is no event "new_msg".
+        QLineEdit *filter = w.window->sessionFilterBox();
+        QAbstractItemModel *shown = w.window->sessionView()->model();
+        filter->setText(QStringLiteral("event:new_msg"));
+        QVERIFY(QTest::qWaitFor([&] { return shown->rowCount() == 1; }, WaitMs));
+        w.window->formats()->choose(w.session, QString(), false);
+        QVERIFY(QTest::qWaitFor([&] { return shown->rowCount() == 0; }, WaitMs));
+        w.window->formats()->choose(w.session, QStringLiteral("phoenix"), false);
+        QVERIFY(QTest::qWaitFor([&] { return shown->rowCount() == 1; }, WaitMs));
+        filter->clear();
+        QVERIFY(w.window->selectSession(w.session));
+        QVERIFY(phoenix->isChecked());
+        // Compose follows too: it composes in the chosen format (and in none once automatic again).
+        ui::ComposePanel *compose = w.window->composePanel();
+        QCOMPARE(compose->modeBox()->itemText(ui::ComposePanel::InFormat), QStringLiteral("As phoenix"));
+        w.window->formats()->choose(w.session, QString(), false);
+        QCOMPARE(compose->modeBox()->count(), 1); // Raw only: JSON has no format of its own to compose in
+        w.window->formats()->choose(w.session, QStringLiteral("phoenix"), false);
+        QCOMPARE(compose->modeBox()->itemText(ui::ComposePanel::InFormat), QStringLiteral("As phoenix"));
         // Not saved yet: another session to the same place is automatic.
         auto second = openClient(w.echo.url(QStringLiteral("/live")),
                                  QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
