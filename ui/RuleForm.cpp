@@ -80,7 +80,8 @@ RuleForm::RuleForm(QWidget *parent)
     m_action->addItem(tr("Choose an action…"), QString());
     for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
                    intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
-                   intercept::Action::SetHeader, intercept::Action::RemoveHeader})
+                   intercept::Action::Respond, intercept::Action::Echo, intercept::Action::SetHeader,
+                   intercept::Action::RemoveHeader})
         m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
     m_ms = new QSpinBox(this);
     m_ms->setRange(0, 600000);
@@ -97,6 +98,8 @@ RuleForm::RuleForm(QWidget *parent)
     m_on = choices(
         this, {{tr("Request"), QStringLiteral("request")}, {tr("Response"), QStringLiteral("response")}});
     m_continue = new QCheckBox(tr("Continue: let later rules act too"), this);
+    m_forward = new QCheckBox(tr("Forward the message too (unchecked: the answer replaces it)"), this);
+    m_forward->setChecked(true);
     m_error = new QLabel(this);
     m_error->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: #c62828"));
@@ -122,6 +125,7 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("Header"), m_header);
     m_form->addRow(tr("Value"), m_value);
     m_form->addRow(tr("On"), m_on);
+    m_form->addRow(QString(), m_forward);
     m_form->addRow(QString(), m_continue);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     auto *layout = new QVBoxLayout(this);
@@ -154,7 +158,14 @@ void RuleForm::updateRows()
                                                         m_format, m_decoded, m_continue})
         m_form->setRowVisible(w, !header);
     m_form->setRowVisible(m_ms, a == QLatin1String("delay"));
-    m_form->setRowVisible(m_replacement, a == QLatin1String("replace"));
+    const bool respond = a == QLatin1String("respond");
+    m_form->setRowVisible(m_replacement, a == QLatin1String("replace") || respond);
+    if (auto *label = qobject_cast<QLabel *>(m_form->labelForField(m_replacement)))
+        label->setText(respond ? tr("Answer") : tr("Replace with"));
+    m_replacement->setPlaceholderText(respond ? tr("text sent back to the sender; {{$.id}} copies the "
+                                                   "message's id (as JSON), {{1}} the regex's group 1")
+                                              : tr("the new payload (UTF-8)"));
+    m_form->setRowVisible(m_forward, respond || a == QLatin1String("echo"));
     m_form->setRowVisible(m_pattern, a == QLatin1String("regex-replace"));
     m_form->setRowVisible(m_with, a == QLatin1String("regex-replace"));
     m_form->setRowVisible(m_header, header);
@@ -193,6 +204,7 @@ void RuleForm::setRule(const QJsonObject &o)
     m_fieldPath->setText(text(o, "path"));
     m_ms->setValue(o.value(QLatin1String("ms")).toInt(500));
     m_replacement->setPlainText(text(o, "payload"));
+    m_forward->setChecked(o.value(QLatin1String("forward")).toBool(true));
     m_pattern->setText(text(o, "pattern"));
     m_with->setText(text(o, "with"));
     const QJsonValue value = o.value(QLatin1String("value"));
@@ -238,6 +250,11 @@ QJsonObject RuleForm::rule() const
         o[QStringLiteral("ms")] = m_ms->value();
     } else if (a == QLatin1String("replace")) {
         o[QStringLiteral("payload")] = m_replacement->toPlainText();
+    } else if (a == QLatin1String("respond") || a == QLatin1String("echo")) {
+        if (a == QLatin1String("respond"))
+            o[QStringLiteral("payload")] = m_replacement->toPlainText();
+        if (!m_forward->isChecked())
+            o[QStringLiteral("forward")] = false;
     } else if (a == QLatin1String("regex-replace")) {
         o[QStringLiteral("pattern")] = m_pattern->text();
         o[QStringLiteral("with")] = m_with->text();

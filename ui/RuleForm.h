@@ -46,6 +46,7 @@ public:
     QLineEdit *valueEdit() const { return m_value; }
     QComboBox *onBox() const { return m_on; }
     QCheckBox *continueBox() const { return m_continue; }
+    QCheckBox *forwardBox() const { return m_forward; }
     QLabel *errorLabel() const { return m_error; }
 
 private:
@@ -74,6 +75,7 @@ private:
     QLineEdit *m_value;
     QComboBox *m_on;
     QCheckBox *m_continue;
+    QCheckBox *m_forward; // respond, echo
     QLabel *m_error;
 };
 

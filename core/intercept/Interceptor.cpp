@@ -145,6 +145,36 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             v.payload = std::move(*changed);
             break;
         }
+        case Action::Respond: {
+            // The template reads the message as decoded for the rule, else its payload as JSON.
+            QJsonValue value;
+            if (decoded && decoded->decoded())
+                value = decoded->value;
+            else if (const auto json = decode::parseJson(current))
+                value = *json;
+            QString why;
+            auto answer = fillTemplate(r, value, current, &why);
+            if (!answer) {
+                v.notes.append(QStringLiteral("%1: respond not sent: %2").arg(label, why));
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
+            v.replies.push_back(
+                {quint8(r.respondBinary ? ws::Opcode::Binary : ws::Opcode::Text), std::move(*answer), 1});
+            v.drop = v.drop || !r.forward;
+            break;
+        }
+        case Action::Echo:
+            if (ws::isControl(opcode)) {
+                // A Ping's answer is the peer's Pong, not an echo of it.
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
+            v.replies.push_back({opcode, current.toByteArray(), 1});
+            v.drop = v.drop || !r.forward;
+            break;
         case Action::SetHeader:
         case Action::RemoveHeader:
             continue; // handshake rules are not message rules

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "Rule.h"
+#include "SessionCommand.h"
 
 #include "core/decode/SessionDecoder.h"
 
@@ -20,6 +21,9 @@ struct Verdict
     int delayMs = 0;
     std::optional<QByteArray> payload; // changed by a rule
     QStringList notes; // one per rule applied: "rule 2 'tokens': regex-replace"
+    // Respond and echo: messages Socktap sends back to the sender, after the original is forwarded (or
+    // instead of it, with drop).
+    std::vector<OutgoingMessage> replies;
 
     bool forwardsAsIs() const { return !drop && !hold && delayMs == 0 && !payload; }
     QString note() const { return notes.join(QStringLiteral("; ")); }

@@ -4,6 +4,9 @@
 
 #include "RuleInternal.h"
 
+#include "core/decode/JsonFormats.h"
+#include "core/decode/JsonValue.h"
+
 #include <algorithm>
 
 namespace socktap::intercept {
@@ -218,6 +221,76 @@ QStringList applyHeaderRules(const RuleSet &rules, HeadSide side, QByteArrayView
             notes.append(QStringLiteral("%1: %2").arg(rule.label(int(i) + 1), *note));
     }
     return notes;
+}
+
+namespace {
+
+const QRegularExpression &placeholder()
+{
+    static const QRegularExpression re(QStringLiteral(R"(\{\{\s*([^}]*?)\s*\}\})"));
+    return re;
+}
+
+} // namespace
+
+QString templateError(const QByteArray &payload, const QRegularExpression &regex, bool hasRegex)
+{
+    const QString text = QString::fromUtf8(payload);
+    for (auto it = placeholder().globalMatch(text); it.hasNext();) {
+        const QString inside = it.next().captured(1);
+        bool isNumber = false;
+        const int group = inside.toInt(&isNumber);
+        if (isNumber) {
+            if (!hasRegex)
+                return QStringLiteral("{{%1}} copies a group of match.regex, and the rule has none")
+                    .arg(inside);
+            if (group < 0 || group > regex.captureCount())
+                return QStringLiteral("{{%1}}: match.regex has %2 group(s)")
+                    .arg(inside)
+                    .arg(regex.captureCount());
+            continue;
+        }
+        if (!decode::parseJsonPath(inside))
+            return QStringLiteral("{{%1}} is neither a JSON path (like $.id) nor a regex group number")
+                .arg(inside);
+    }
+    return {};
+}
+
+std::optional<QByteArray> fillTemplate(const Rule &rule, const QJsonValue &value, QByteArrayView payload,
+                                       QString *why)
+{
+    if (rule.respondBinary)
+        return rule.payload;
+    const QString text = QString::fromUtf8(rule.payload);
+    if (!text.contains(QLatin1String("{{")))
+        return rule.payload;
+    QRegularExpressionMatch groups;
+    if (!rule.match.regexText.isEmpty())
+        groups = rule.match.regex.match(QString::fromUtf8(payload));
+    QString out;
+    qsizetype at = 0;
+    for (auto it = placeholder().globalMatch(text); it.hasNext();) {
+        const QRegularExpressionMatch m = it.next();
+        out += QStringView(text).sliced(at, m.capturedStart() - at);
+        at = m.capturedEnd();
+        const QString inside = m.captured(1);
+        bool isNumber = false;
+        const int group = inside.toInt(&isNumber);
+        if (isNumber) {
+            out += groups.captured(group); // a group that took no part copies nothing
+            continue;
+        }
+        const auto path = decode::parseJsonPath(inside);
+        const QJsonValue found = path ? decode::valueAt(value, *path) : QJsonValue(QJsonValue::Undefined);
+        if (found.isUndefined()) {
+            *why = QStringLiteral("%1 is not in this message").arg(inside);
+            return std::nullopt;
+        }
+        out += QString::fromUtf8(decode::compactJson(found));
+    }
+    out += QStringView(text).sliced(at);
+    return out.toUtf8();
 }
 
 } // namespace socktap::intercept

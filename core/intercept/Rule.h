@@ -30,6 +30,9 @@ enum class Action : quint8 {
     SetHeader, // handshake: set `name` to `value` on the request or response head
     RemoveHeader, // handshake: remove every `name` field
     SetField, // the decoded value's field at `path` set to `value`, re-encoded in the message's format
+    Respond, // the sender is answered with `payload` (a template) or binary bytes; `forward`: the original
+             // too
+    Echo, // the sender gets its own message back; `forward`: the original goes on too
 };
 const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
 
@@ -66,6 +69,10 @@ struct Rule
     QString fieldPathText; // SetField: "$.args[0].price"
     QStringList fieldPath;
     QJsonValue fieldValue; // SetField: any JSON value
+    // Respond: `payload` is a template: {{$.path}} is the JSON of the matched message's value there (its
+    // decoded value, or the payload parsed as JSON), {{N}} the regex's group N. Binary: `payload` as is.
+    bool respondBinary = false;
+    bool forward = true; // Respond, Echo: "forward": false answers instead of forwarding
     bool continueAfter = false; // "continue": true: later rules are tried too
     // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
     // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).
@@ -94,6 +101,14 @@ struct Rule
 // RegexReplace on one payload: every match of pattern replaced by `with`, with $1..$99 expanded to the
 // groups (empty when a group did not take part) and $$ to '$'. Text payloads are treated as UTF-8.
 QByteArray regexReplace(const QRegularExpression &pattern, const QString &with, QByteArrayView payload);
+
+// Respond's template filled from the matched message: `value` is its decoded value (or its payload as
+// JSON; undefined when it is neither). nullopt with `why` when a path is not in the message.
+std::optional<QByteArray> fillTemplate(const Rule &rule, const QJsonValue &value, QByteArrayView payload,
+                                       QString *why);
+// The {{...}} placeholders of a template: a sentence for the first that is not a JSON path or a group the
+// regex has, or empty.
+QString templateError(const QByteArray &payload, const QRegularExpression &regex, bool hasRegex);
 
 struct RuleSet
 {

@@ -27,6 +27,8 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"set-header", Action::SetHeader},
     {"remove-header", Action::RemoveHeader},
     {"set-field", Action::SetField},
+    {"respond", Action::Respond},
+    {"echo", Action::Echo},
 };
 inline constexpr Spelling<SenderMatch> SenderSpellings[] = {
     {"client", SenderMatch::Client}, {"server", SenderMatch::Server}, {"both", SenderMatch::Both}};

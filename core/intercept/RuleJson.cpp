@@ -41,9 +41,9 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
     return out;
 }
 
-const QStringList RuleFields = {"name",  "enabled", "continue",     "match", "action",
-                                "ms",    "payload", "pattern",      "with",  "header",
-                                "value", "on",      "holdPingPong", "path"};
+const QStringList RuleFields = {"name",         "enabled", "continue", "match",  "action", "ms",
+                                "payload",      "pattern", "with",     "header", "value",  "on",
+                                "holdPingPong", "path",    "base64",   "forward"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -71,6 +71,10 @@ QStringList actionFields(Action a)
         return {"header", "on"};
     case Action::SetField:
         return {"path", "value"};
+    case Action::Respond:
+        return {"payload", "base64", "forward"};
+    case Action::Echo:
+        return {"forward"};
     }
     return {};
 }
@@ -419,6 +423,29 @@ bool readActionFields(FieldReader &r, Rule *rule)
         rule->fieldValue = r.value(QStringLiteral("value"));
         return true;
     }
+    case Action::Respond: {
+        const bool text = r.has(QStringLiteral("payload"));
+        if (text == r.has(QStringLiteral("base64")))
+            return r.fail(QStringLiteral("payload"),
+                          QStringLiteral("action 'respond' needs 'payload' (text, a template) or 'base64' "
+                                         "(binary), one of them"));
+        if (!text) {
+            QString encoded;
+            if (!r.text(QStringLiteral("base64"), &encoded))
+                return false;
+            const auto decoded =
+                QByteArray::fromBase64Encoding(encoded.toLatin1(), QByteArray::AbortOnBase64DecodingErrors);
+            if (!decoded)
+                return r.fail(QStringLiteral("base64"), QStringLiteral("not base64 (RFC 4648)"));
+            rule->payload = *decoded;
+            rule->respondBinary = true;
+        } else if (!r.bytes(QStringLiteral("payload"), &rule->payload)) {
+            return false;
+        }
+        return r.flag(QStringLiteral("forward"), &rule->forward);
+    }
+    case Action::Echo:
+        return r.flag(QStringLiteral("forward"), &rule->forward);
     }
     return true;
 }
@@ -437,14 +464,24 @@ bool readRule(const QJsonObject &object, Rule *rule, QString *error)
         return false;
     }
     const QJsonValue match = r.value(QStringLiteral("match"));
-    if (match.isUndefined())
-        return true;
-    if (!match.isObject()) {
+    if (!match.isUndefined() && !match.isObject()) {
         r.fail(QStringLiteral("match"), QStringLiteral("expected an object"));
         *error = r.error();
         return false;
     }
-    return readMatch(match.toObject(), rule->isHeaderRule(), &rule->match, error);
+    if (match.isObject() && !readMatch(match.toObject(), rule->isHeaderRule(), &rule->match, error))
+        return false;
+    // A respond template's {{N}} needs the match's regex, read just now.
+    if (rule->action == Action::Respond && !rule->respondBinary) {
+        if (const QString why =
+                templateError(rule->payload, rule->match.regex, !rule->match.regexText.isEmpty());
+            !why.isEmpty()) {
+            r.fail(QStringLiteral("payload"), why);
+            *error = r.error();
+            return false;
+        }
+    }
+    return true;
 }
 
 QJsonObject matchToJson(const Match &m)
@@ -510,6 +547,16 @@ QJsonObject ruleToJson(const Rule &r)
     case Action::SetField:
         o[QStringLiteral("path")] = r.fieldPathText;
         o[QStringLiteral("value")] = r.fieldValue;
+        break;
+    case Action::Respond:
+        if (r.respondBinary)
+            o[QStringLiteral("base64")] = QString::fromLatin1(r.payload.toBase64());
+        else
+            o[QStringLiteral("payload")] = QString::fromUtf8(r.payload);
+        [[fallthrough]];
+    case Action::Echo:
+        if (!r.forward)
+            o[QStringLiteral("forward")] = false;
         break;
     case Action::Drop:
     case Action::Hold:

@@ -154,6 +154,11 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     }
     intercept::Verdict v =
         m_interceptor ? m_interceptor->decide(from, m.opcode, m.payload) : intercept::Verdict {};
+    // Respond and echo answer the sender: sent as the other peer's, at its direction's next boundary.
+    const Direction back =
+        from == Direction::ClientToServer ? Direction::ServerToClient : Direction::ClientToServer;
+    for (const intercept::OutgoingMessage &reply : v.replies)
+        send(back, reply, capture::MessageFlag::Injected, now, v.note());
     if (v.forwardsAsIs() && s.queue.empty()) {
         // The common case: nothing to change and nothing ahead. The frames go out as received; a rule that
         // matched and could not act ("set-field not applied: ...") says so in the record.

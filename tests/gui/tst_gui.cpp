@@ -1117,6 +1117,40 @@ private slots:
         QVERIFY(compose->resultLabel()->text().contains(QString::number(w.session)));
     }
 
+    // The Rules dialog's form writes respond and echo rules: the answer template and "forward"; a template
+    // naming a regex group the rule lacks is refused with the parser's sentence.
+    void ruleFormRespondAndEcho()
+    {
+        ui::RuleForm form;
+        form.show();
+        form.directionBox()->setCurrentIndex(form.directionBox()->findData(QStringLiteral("client")));
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("respond")));
+        QVERIFY(form.replacementEdit()->isVisibleTo(&form) && form.forwardBox()->isVisibleTo(&form));
+        form.replacementEdit()->setPlainText(QStringLiteral("{\"id\":{{$.id}},\"result\":\"pong\"}"));
+        form.forwardBox()->setChecked(false);
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            QTest::qWait(50);
+            form.grab().save(shots + QStringLiteral("/socktap-rule-respond.png"));
+        }
+        QJsonObject rule = form.rule();
+        QCOMPARE(rule.value(QLatin1String("action")).toString(), QStringLiteral("respond"));
+        QCOMPARE(rule.value(QLatin1String("forward")).toBool(true), false);
+        QVERIFY(rule.value(QLatin1String("payload")).toString().contains(QLatin1String("{{$.id}}")));
+        form.replacementEdit()->setPlainText(QStringLiteral("got {{1}}"));
+        QVERIFY(!form.validate());
+        QVERIFY2(form.errorLabel()->text().contains(QLatin1String("the rule has none")),
+                 qPrintable(form.errorLabel()->text()));
+        form.setRule(rule); // read back as written
+        QVERIFY(!form.forwardBox()->isChecked());
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("echo")));
+        QVERIFY(!form.replacementEdit()->isVisibleTo(&form) && form.forwardBox()->isVisibleTo(&form));
+        form.forwardBox()->setChecked(true);
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        QVERIFY(!form.rule().contains(QLatin1String("payload"))
+                && !form.rule().contains(QLatin1String("forward")));
+    }
+
     // (f) Tools > Rules: a rule added through the form reaches the hub (and acts on live traffic) and
     // QSettings; an invalid regex is refused with the parser's sentence; reordering and removing work.
     void rulesDialog()

@@ -542,6 +542,95 @@ private slots:
         }
     }
 
+    void respondAndEchoAnswerTheSender()
+    {
+        // Real peers (QWebSocket through the proxy, Qt's echo server): "respond" answers a JSON-RPC ping
+        // with the request's own id instead of forwarding it; "echo" sends the client's message back and
+        // forwards it too (so the client gets it twice: from Socktap and from the server); a template path
+        // the message lacks sends nothing and says why; regex groups copy text.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(rules(
+            "{\"rules\": ["
+            "{\"name\": \"pong\", \"match\": {\"direction\": \"client\", \"payload\": \"\\\"ping\\\"\"},"
+            " \"action\": \"respond\", \"payload\": \"{\\\"id\\\":{{$.id}},\\\"result\\\":\\\"pong\\\"}\","
+            " \"forward\": false},"
+            "{\"match\": {\"direction\": \"client\", \"regex\": \"^hello (\\\\w+)\"},"
+            " \"action\": \"respond\", \"payload\": \"hi {{1}}\"},"
+            "{\"match\": {\"direction\": \"client\", \"payload\": \"lonely\"},"
+            " \"action\": \"respond\", \"payload\": \"{{$.nothing}}\"},"
+            "{\"match\": {\"direction\": \"client\", \"payload\": \"again\"}, \"action\": \"echo\"}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(QStringLiteral("/rpc")), proxy.networkProxy());
+        QVERIFY(client);
+        QStringList got;
+        connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { got << m; });
+        client->sendTextMessage(QStringLiteral("{\"id\":42,\"method\":\"ping\"}"));
+        client->sendTextMessage(QStringLiteral("hello socktap"));
+        client->sendTextMessage(QStringLiteral("{\"lonely\":true}"));
+        client->sendTextMessage(QStringLiteral("again"));
+        QVERIFY(QTest::qWaitFor([&] { return got.size() >= 6; }, WaitMs));
+        QTest::qWait(100); // nothing more comes
+        QCOMPARE(got.count(QStringLiteral("{\"id\":42,\"result\":\"pong\"}")), 1);
+        QCOMPARE(got.count(QStringLiteral("hi socktap")), 1);
+        QCOMPARE(got.count(QStringLiteral("hello socktap")), 1); // forwarded too, echoed by the server
+        QCOMPARE(got.count(QStringLiteral("{\"lonely\":true}")), 1); // only the server's echo
+        QCOMPARE(got.count(QStringLiteral("again")), 2); // Socktap's echo and the server's
+        QCOMPARE(got.size(), 6);
+        QVERIFY2(!echo.texts.contains(QStringLiteral("{\"id\":42,\"method\":\"ping\"}")),
+                 qPrintable(echo.texts.join('|'))); // answered instead of forwarded
+        const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
+        QVERIFY(s);
+        QVERIFY(proxy.waitMessages(s->id, 10));
+        const QStringList lines = describe(proxy, s->id);
+        const QString all = lines.join('\n');
+        QVERIFY2(lines.contains("client text {\"id\":42,\"method\":\"ping\"} dropped"), qPrintable(all));
+        QVERIFY2(lines.contains("server text {\"id\":42,\"result\":\"pong\"} injected"), qPrintable(all));
+        QVERIFY2(lines.contains("server text again injected"), qPrintable(all));
+        bool saidWhy = false;
+        for (const auto &m : proxy.messages(s->id)) {
+            if (m.payload == "{\"lonely\":true}" && m.record.direction() == Direction::ClientToServer)
+                saidWhy = m.note.contains("respond not sent: $.nothing is not in this message");
+            if (m.payload == "{\"id\":42,\"result\":\"pong\"}")
+                QVERIFY2(m.note.contains("rule 1 'pong': respond"), qPrintable(m.note));
+        }
+        QVERIFY(saidWhy);
+    }
+
+    void respondRulesRefuseBadTemplates()
+    {
+        // Each bad rule is refused at load, with the field and why.
+        const std::pair<const char *, const char *> bad[] = {
+            {"{\"rules\": [{\"match\": {\"regex\": \"a(b)\"}, \"action\": \"respond\", \"payload\": "
+             "\"{{2}}\"}]}",
+             "{{2}}: match.regex has 1 group(s)"},
+            {"{\"rules\": [{\"match\": {\"payload\": \"x\"}, \"action\": \"respond\", \"payload\": "
+             "\"{{1}}\"}]}",
+             "the rule has none"},
+            {"{\"rules\": [{\"match\": {\"payload\": \"x\"}, \"action\": \"respond\", \"payload\": "
+             "\"{{id}}\"}]}",
+             "neither a JSON path"},
+            {"{\"rules\": [{\"match\": {\"payload\": \"x\"}, \"action\": \"respond\"}]}",
+             "'payload' (text, a template) or 'base64'"},
+            {"{\"rules\": [{\"match\": {\"payload\": \"x\"}, \"action\": \"echo\", \"payload\": \"y\"}]}",
+             "not used by action 'echo'"},
+        };
+        QString error;
+        for (const auto &[json, why] : bad) {
+            QVERIFY(!intercept::RuleSet::fromJson(QByteArray(json), &error));
+            QVERIFY2(error.contains(QLatin1String(why)), qPrintable(error));
+        }
+        // A binary answer round-trips through the JSON.
+        const auto set = intercept::RuleSet::fromJson(
+            QByteArray("{\"rules\": [{\"match\": {\"payload\": \"x\"}, \"action\": \"respond\", \"base64\": "
+                       "\"AAH/\", \"forward\": false}]}"),
+            &error);
+        QVERIFY2(set, qPrintable(error));
+        QCOMPARE(set->rules.front().payload, QByteArray("\x00\x01\xff", 3));
+        const auto again = intercept::RuleSet::fromJson(QJsonDocument(set->toJson()).toJson(), &error);
+        QVERIFY(again && again->rules.front().respondBinary && !again->rules.front().forward);
+    }
+
     void continueDecidesWhetherLaterRulesApply_data()
     {
         QTest::addColumn<bool>("continueAfterFirst");

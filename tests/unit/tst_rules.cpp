@@ -209,7 +209,7 @@ private slots:
             << withRules(R"({"action": "drop", "mtach": {}})")
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
-               "pattern, with, header, value, on, holdPingPong or path)";
+               "pattern, with, header, value, on, holdPingPong, path, base64 or forward)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
@@ -217,11 +217,11 @@ private slots:
         QTest::newRow("unknown action") << withRules(ok + R"({"action": "explode"})")
                                         << "rule 2: field 'action': unknown action 'explode' (expected drop, "
                                            "delay, replace, regex-replace, "
-                                           "hold, set-header, remove-header or set-field)";
+                                           "hold, set-header, remove-header, set-field, respond or echo)";
         QTest::newRow("missing action") << withRules(R"({"name": "x"})")
                                         << "rule 1: field 'action': missing (every rule needs one of drop, "
                                            "delay, replace, regex-replace, "
-                                           "hold, set-header, remove-header or set-field)";
+                                           "hold, set-header, remove-header, set-field, respond or echo)";
         QTest::newRow("unknown format") << withRules(R"({"action": "drop", "match": {"format": "socketio"}})")
                                         << "rule 1: field 'match.format': unknown format 'socketio' "
                                            "(expected socket.io, engine.io, signalr, mqtt, "
