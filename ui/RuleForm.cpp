@@ -80,8 +80,8 @@ RuleForm::RuleForm(QWidget *parent)
     m_action->addItem(tr("Choose an action…"), QString());
     for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
                    intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
-                   intercept::Action::Respond, intercept::Action::Echo, intercept::Action::SetHeader,
-                   intercept::Action::RemoveHeader})
+                   intercept::Action::Respond, intercept::Action::Echo, intercept::Action::Refuse,
+                   intercept::Action::SetHeader, intercept::Action::RemoveHeader})
         m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
     m_ms = new QSpinBox(this);
     m_ms->setRange(0, 600000);
@@ -100,6 +100,21 @@ RuleForm::RuleForm(QWidget *parent)
     m_continue = new QCheckBox(tr("Continue: let later rules act too"), this);
     m_forward = new QCheckBox(tr("Forward the message too (unchecked: the answer replaces it)"), this);
     m_forward->setChecked(true);
+    m_status = new QSpinBox(this);
+    m_status->setRange(100, 599);
+    m_status->setValue(503);
+    m_status->setToolTip(
+        tr("503 (with Retry-After), 401, 403, 429…: what the client's reconnect logic meets"));
+    m_retryAfter = new QSpinBox(this);
+    m_retryAfter->setRange(-1, 86400);
+    m_retryAfter->setValue(-1);
+    m_retryAfter->setSpecialValueText(tr("no Retry-After"));
+    m_retryAfter->setSuffix(tr(" s"));
+    m_times = new QSpinBox(this);
+    m_times->setRange(0, 1000000);
+    m_times->setSpecialValueText(tr("every attempt"));
+    m_times->setSuffix(tr(" attempts"));
+    m_reset = new QCheckBox(tr("Reset the TCP connection instead of answering"), this);
     m_error = new QLabel(this);
     m_error->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: #c62828"));
@@ -126,6 +141,10 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("Value"), m_value);
     m_form->addRow(tr("On"), m_on);
     m_form->addRow(QString(), m_forward);
+    m_form->addRow(tr("Status"), m_status);
+    m_form->addRow(tr("Retry-After"), m_retryAfter);
+    m_form->addRow(tr("Refuse the next"), m_times);
+    m_form->addRow(QString(), m_reset);
     m_form->addRow(QString(), m_continue);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     auto *layout = new QVBoxLayout(this);
@@ -135,6 +154,7 @@ RuleForm::RuleForm(QWidget *parent)
     connect(buttons, &QDialogButtonBox::accepted, this, &RuleForm::accept);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_action, &QComboBox::currentIndexChanged, this, &RuleForm::updateRows);
+    connect(m_reset, &QCheckBox::toggled, this, &RuleForm::updateRows);
     updateRows();
     resize(520, sizeHint().height());
 }
@@ -142,6 +162,11 @@ RuleForm::RuleForm(QWidget *parent)
 QString RuleForm::actionName() const
 {
     return m_action->currentData().toString();
+}
+
+bool RuleForm::isHandshakeAction() const
+{
+    return isHeaderAction() || actionName() == QLatin1String("refuse");
 }
 
 bool RuleForm::isHeaderAction() const
@@ -156,7 +181,12 @@ void RuleForm::updateRows()
     const bool header = isHeaderAction();
     for (QWidget *w : std::initializer_list<QWidget *> {m_direction, m_type, m_payloadMatch, m_regex,
                                                         m_format, m_decoded, m_continue})
-        m_form->setRowVisible(w, !header);
+        m_form->setRowVisible(w, !isHandshakeAction());
+    const bool refuse = a == QLatin1String("refuse");
+    for (QWidget *w : std::initializer_list<QWidget *> {m_status, m_retryAfter, m_times, m_reset})
+        m_form->setRowVisible(w, refuse);
+    m_status->setEnabled(!m_reset->isChecked());
+    m_retryAfter->setEnabled(!m_reset->isChecked());
     m_form->setRowVisible(m_ms, a == QLatin1String("delay"));
     const bool respond = a == QLatin1String("respond");
     m_form->setRowVisible(m_replacement, a == QLatin1String("replace") || respond);
@@ -205,6 +235,10 @@ void RuleForm::setRule(const QJsonObject &o)
     m_ms->setValue(o.value(QLatin1String("ms")).toInt(500));
     m_replacement->setPlainText(text(o, "payload"));
     m_forward->setChecked(o.value(QLatin1String("forward")).toBool(true));
+    m_status->setValue(o.value(QLatin1String("status")).toInt(503));
+    m_retryAfter->setValue(o.value(QLatin1String("retryAfter")).toInt(-1));
+    m_times->setValue(o.value(QLatin1String("times")).toInt(0));
+    m_reset->setChecked(o.value(QLatin1String("reset")).toBool(false));
     m_pattern->setText(text(o, "pattern"));
     m_with->setText(text(o, "with"));
     const QJsonValue value = o.value(QLatin1String("value"));
@@ -228,7 +262,7 @@ QJsonObject RuleForm::rule() const
     };
     put(match, "host", m_host->text());
     put(match, "path", m_path->text());
-    if (!isHeaderAction()) {
+    if (!isHandshakeAction()) {
         put(match, "direction", m_direction->currentData().toString(), QStringLiteral("both"));
         put(match, "type", m_type->currentData().toString(), QStringLiteral("any"));
         put(match, "payload", m_payloadMatch->text());
@@ -255,6 +289,15 @@ QJsonObject RuleForm::rule() const
             o[QStringLiteral("payload")] = m_replacement->toPlainText();
         if (!m_forward->isChecked())
             o[QStringLiteral("forward")] = false;
+    } else if (a == QLatin1String("refuse")) {
+        if (m_reset->isChecked())
+            o[QStringLiteral("reset")] = true;
+        else
+            o[QStringLiteral("status")] = m_status->value();
+        if (m_retryAfter->value() >= 0 && !m_reset->isChecked())
+            o[QStringLiteral("retryAfter")] = m_retryAfter->value();
+        if (m_times->value() > 0)
+            o[QStringLiteral("times")] = m_times->value();
     } else if (a == QLatin1String("regex-replace")) {
         o[QStringLiteral("pattern")] = m_pattern->text();
         o[QStringLiteral("with")] = m_with->text();
@@ -279,7 +322,11 @@ bool RuleForm::validate()
     }
     // A message rule with no condition acts on every message, control frames included: almost never what
     // was meant in a form (a rules file can still say so).
-    if (!isHeaderAction() && !rule().contains(QLatin1String("match"))) {
+    if (actionName() == QLatin1String("refuse") && !rule().contains(QLatin1String("match"))) {
+        m_error->setText(tr("Give the rule a host or path: without one it refuses every upgrade."));
+        return false;
+    }
+    if (!isHandshakeAction() && !rule().contains(QLatin1String("match"))) {
         m_error->setText(tr("Give the rule a condition (host, path, sent by, type, payload, regex, format or "
                             "decoded): without one it acts on every message, control frames included."));
         return false;

@@ -47,11 +47,16 @@ public:
     QComboBox *onBox() const { return m_on; }
     QCheckBox *continueBox() const { return m_continue; }
     QCheckBox *forwardBox() const { return m_forward; }
+    QSpinBox *statusBox() const { return m_status; }
+    QSpinBox *retryAfterBox() const { return m_retryAfter; }
+    QSpinBox *timesBox() const { return m_times; }
+    QCheckBox *resetBox() const { return m_reset; }
     QLabel *errorLabel() const { return m_error; }
 
 private:
     QString actionName() const;
     bool isHeaderAction() const;
+    bool isHandshakeAction() const; // header rules and refuse: host and path only
     void updateRows();
 
     QFormLayout *m_form;
@@ -76,6 +81,10 @@ private:
     QComboBox *m_on;
     QCheckBox *m_continue;
     QCheckBox *m_forward; // respond, echo
+    QSpinBox *m_status; // refuse
+    QSpinBox *m_retryAfter;
+    QSpinBox *m_times;
+    QCheckBox *m_reset;
     QLabel *m_error;
 };
 

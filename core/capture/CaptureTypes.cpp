@@ -85,6 +85,8 @@ const char *endReasonName(EndReason r)
         return "user-reset";
     case EndReason::Refused:
         return "refused";
+    case EndReason::Fault:
+        return "fault";
     }
     return "?";
 }
@@ -120,6 +122,8 @@ QString endReasonText(EndReason r)
         return QStringLiteral("Socktap reset both TCP connections, as its user asked");
     case EndReason::Refused:
         return QStringLiteral("Socktap was at its connection limit and refused the client");
+    case EndReason::Fault:
+        return QStringLiteral("Socktap refused or cut the connection, as a fault rule asked");
     }
     return {};
 }

@@ -55,6 +55,7 @@ enum class EndReason : quint8 {
     ClientError, // the client sent something unusable (HTTP 400 and friends)
     UserReset, // the user had Socktap reset both TCP connections
     Refused, // Socktap was at its connection limit (HTTP 503)
+    Fault, // a fault rule had Socktap refuse or cut the connection (testing the client)
 };
 const char *endReasonName(EndReason r);
 QString endReasonText(EndReason r);

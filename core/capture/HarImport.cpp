@@ -625,7 +625,7 @@ CloseInfo EntryImporter::readSocktapClose(const QJsonObject &close, const QStrin
     readCloseSide(close, at, Direction::ClientToServer, c);
     readCloseSide(close, at, Direction::ServerToClient, c);
     c.end = enumFromName(r.string(close, at, QStringLiteral("end")).value_or(QString()), endReasonName,
-                         EndReason::Refused)
+                         EndReason::Fault)
                 .value_or(EndReason::None);
     c.detail = r.string(close, at, QStringLiteral("detail")).value_or(QString());
     c.firstCloseTime = qint64(r.number(close, at, QStringLiteral("firstCloseTime")).value_or(0));

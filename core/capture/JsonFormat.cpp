@@ -133,6 +133,8 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
     if (s.kind == SessionKind::WebSocket && s.close.recorded()
         && !(s.state == SessionState::Failed && !s.upgradedAt))
         o["close"] = closeToJson(s.close);
+    else if (s.close.end != EndReason::None)
+        o["end"] = endReasonName(s.close.end); // a session that ended before it upgraded: why
     if (s.tls.intercepted || !s.tls.sni.isEmpty())
         o["tls"] = tlsToJson(s.tls);
     if (s.kind == SessionKind::Http) {

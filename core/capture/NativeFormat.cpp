@@ -18,10 +18,11 @@ namespace {
 constexpr const char *KindNames[] = {"websocket", "http", "tunnel"};
 constexpr const char *ModeNames[] = {"explicit", "connect", "reverse"};
 constexpr const char *StateNames[] = {"connecting", "open", "closing", "closed", "failed", "rejected"};
-constexpr const char *EndNames[] = {
-    "none",     "closed",       "client-eof",      "server-eof", "client-reset", "server-reset", "timeout",
-    "shutdown", "strict-close", "upstream-failed", "tls-error",  "client-error", "user-reset",   "refused"};
-static_assert(std::size(EndNames) == size_t(EndReason::Refused) + 1);
+constexpr const char *EndNames[] = {"none",         "closed",          "client-eof", "server-eof",
+                                    "client-reset", "server-reset",    "timeout",    "shutdown",
+                                    "strict-close", "upstream-failed", "tls-error",  "client-error",
+                                    "user-reset",   "refused",         "fault"};
+static_assert(std::size(EndNames) == size_t(EndReason::Fault) + 1);
 
 // --- the fast message encoder: a million lines a second must not cost the relay its speed ---
 

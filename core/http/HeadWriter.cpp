@@ -122,9 +122,19 @@ QByteArray reasonPhrase(int status)
     }
 }
 
+QByteArray errorBody(const QString &message)
+{
+    return message.toUtf8() + '\n';
+}
+
 QByteArray errorResponse(int status, const QString &message, const Headers &extra)
 {
-    const QByteArray body = message.toUtf8() + '\n';
+    const QByteArray body = errorBody(message);
+    return serialize(errorHead(status, body, extra)) + body;
+}
+
+ResponseHead errorHead(int status, const QByteArray &body, const Headers &extra)
+{
     ResponseHead head;
     head.status = status;
     head.reason = reasonPhrase(status);
@@ -134,7 +144,7 @@ QByteArray errorResponse(int status, const QString &message, const Headers &extr
     head.headers.append("X-Socktap-Error", "1");
     for (const HeaderField &f : extra.fields())
         head.headers.append(f.name, f.value);
-    return serialize(head) + body;
+    return head;
 }
 
 } // namespace socktap::http

@@ -20,5 +20,8 @@ QByteArray reasonPhrase(int status);
 
 // A complete HTTP/1.1 error response with a text/plain body; the connection is closed after it.
 QByteArray errorResponse(int status, const QString &message, const Headers &extra = {});
+// The head and body errorResponse() sends: what the capture records the client got.
+ResponseHead errorHead(int status, const QByteArray &body, const Headers &extra = {});
+QByteArray errorBody(const QString &message);
 
 } // namespace socktap::http

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace socktap::intercept {
@@ -24,6 +25,17 @@ public:
     // chunk of traffic, so rules can change under live sessions at no cost to the relay).
     quint64 rulesGeneration() const { return m_rulesGeneration.load(std::memory_order_acquire); }
 
+    // Refuse rules: whether the upgrade to host and path is to be refused, counting the attempt (each rule
+    // refuses its `times` attempts, counted afresh when the rules change). Thread-safe: workers ask.
+    struct Refusal
+    {
+        int status = 503;
+        int retryAfter = -1;
+        bool reset = false;
+        QString note; // "rule 2 'flaky': refused (attempt 1 of 3)"
+    };
+    std::optional<Refusal> refusal(QByteArrayView host, QByteArrayView path);
+
     void addHeld(HeldMessage message);
     void removeHeld(capture::SessionId session, capture::Direction from, quint64 id);
     void removeSession(capture::SessionId session);
@@ -34,6 +46,7 @@ private:
     mutable std::mutex m_mutex;
     std::shared_ptr<const RuleSet> m_rules;
     std::vector<HeldMessage> m_held;
+    std::vector<int> m_refused; // attempts refused by each rule of m_rules
     std::atomic<quint64> m_rulesGeneration {0};
     std::atomic<quint64> m_heldGeneration {0};
 };

@@ -33,7 +33,7 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
         return;
     for (size_t i = 0; i < m_rules->rules.size(); ++i) {
         const Rule &r = m_rules->rules[i];
-        if (!r.enabled || r.isHeaderRule() || !r.matchesTarget(host, path))
+        if (!r.enabled || r.isHandshakeRule() || !r.matchesTarget(host, path))
             continue;
         Applicable a {int(i), std::nullopt};
         if (!r.match.payload.isEmpty())
@@ -177,6 +177,7 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             break;
         case Action::SetHeader:
         case Action::RemoveHeader:
+        case Action::Refuse:
             continue; // handshake rules are not message rules
         }
         v.notes.append(QStringLiteral("%1: %2").arg(label, QLatin1String(actionName(r.action))));

@@ -126,8 +126,8 @@ bool Rule::matchesTarget(QByteArrayView host, QByteArrayView path) const
 
 bool Rule::matchesSender(Direction from) const
 {
-    // Header rules act on the handshake, so they never apply to any message.
-    if (!enabled || isHeaderRule())
+    // Handshake rules act on the upgrade, so they never apply to any message.
+    if (!enabled || isHandshakeRule())
         return false;
     switch (match.sender) {
     case SenderMatch::Both:

@@ -33,6 +33,7 @@ enum class Action : quint8 {
     Respond, // the sender is answered with `payload` (a template) or binary bytes; `forward`: the original
              // too
     Echo, // the sender gets its own message back; `forward`: the original goes on too
+    Refuse, // handshake: the upgrade is answered with `status` (or a TCP reset), `times` attempts or all
 };
 const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
 
@@ -73,12 +74,18 @@ struct Rule
     // decoded value, or the payload parsed as JSON), {{N}} the regex's group N. Binary: `payload` as is.
     bool respondBinary = false;
     bool forward = true; // Respond, Echo: "forward": false answers instead of forwarding
+    int status = 503; // Refuse: the HTTP status the client gets
+    int retryAfter = -1; // Refuse: Retry-After in seconds, -1 for none
+    int times = 0; // Refuse: how many attempts are refused (0: every one)
+    bool reset = false; // Refuse: a TCP reset instead of a status
     bool continueAfter = false; // "continue": true: later rules are tried too
     // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
     // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).
     bool holdPingPong = false;
 
     bool isHeaderRule() const { return action == Action::SetHeader || action == Action::RemoveHeader; }
+    // Rules that act on the upgrade rather than on messages (they match only host and path).
+    bool isHandshakeRule() const { return isHeaderRule() || action == Action::Refuse; }
     // Whether applying it needs the message decoded (a format or decoded condition, or set-field).
     bool needsDecoding() const
     {

@@ -29,6 +29,7 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"set-field", Action::SetField},
     {"respond", Action::Respond},
     {"echo", Action::Echo},
+    {"refuse", Action::Refuse},
 };
 inline constexpr Spelling<SenderMatch> SenderSpellings[] = {
     {"client", SenderMatch::Client}, {"server", SenderMatch::Server}, {"both", SenderMatch::Both}};

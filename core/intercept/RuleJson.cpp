@@ -41,9 +41,10 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
     return out;
 }
 
-const QStringList RuleFields = {"name",         "enabled", "continue", "match",  "action", "ms",
-                                "payload",      "pattern", "with",     "header", "value",  "on",
-                                "holdPingPong", "path",    "base64",   "forward"};
+const QStringList RuleFields = {"name",    "enabled", "continue",     "match", "action",
+                                "ms",      "payload", "pattern",      "with",  "header",
+                                "value",   "on",      "holdPingPong", "path",  "base64",
+                                "forward", "status",  "retryAfter",   "times", "reset"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -75,6 +76,8 @@ QStringList actionFields(Action a)
         return {"payload", "base64", "forward"};
     case Action::Echo:
         return {"forward"};
+    case Action::Refuse:
+        return {"status", "retryAfter", "times", "reset"};
     }
     return {};
 }
@@ -271,7 +274,9 @@ bool readMatch(const QJsonObject &object, bool headerRule, Match *m, QString *er
     bool ok = r.refuseUnknown(MatchFields);
     for (const QString &key : MessageMatchFields) {
         if (ok && headerRule && r.has(key))
-            ok = r.fail(key, QStringLiteral("header rules match only host and path"));
+            ok = r.fail(key,
+                        QStringLiteral("handshake rules (set-header, remove-header, refuse) match only "
+                                       "host and path"));
     }
     ok = ok && r.text(QStringLiteral("host"), &m->host) && r.text(QStringLiteral("path"), &m->path)
         && r.choice(QStringLiteral("direction"), "direction", SenderSpellings, &m->sender)
@@ -300,6 +305,25 @@ bool readDelay(FieldReader &r, int *ms)
                           .arg(QString::number(d, 'g', 16), QString::number(MaxDelayMs)));
     }
     *ms = int(d);
+    return true;
+}
+
+// An optional whole number in [low, high]; left as it was when absent.
+bool readWhole(FieldReader &r, const QString &key, int low, int high, int *out)
+{
+    const QJsonValue v = r.value(key);
+    if (v.isUndefined())
+        return true;
+    if (!v.isDouble() || !isWholeNumber(v.toDouble()))
+        return r.fail(key, QStringLiteral("expected a whole number"));
+    const double d = v.toDouble();
+    if (d < low || d > high)
+        return r.fail(key,
+                      QStringLiteral("%1 is out of range (expected %2 to %3)")
+                          .arg(QString::number(d, 'g', 16))
+                          .arg(low)
+                          .arg(high));
+    *out = int(d);
     return true;
 }
 
@@ -446,6 +470,14 @@ bool readActionFields(FieldReader &r, Rule *rule)
     }
     case Action::Echo:
         return r.flag(QStringLiteral("forward"), &rule->forward);
+    case Action::Refuse:
+        if (r.has(QStringLiteral("reset")) && r.has(QStringLiteral("status")))
+            return r.fail(QStringLiteral("reset"),
+                          QStringLiteral("a reset sends no status: give one of them"));
+        return readWhole(r, QStringLiteral("status"), 100, 599, &rule->status)
+            && readWhole(r, QStringLiteral("retryAfter"), 0, 86400, &rule->retryAfter)
+            && readWhole(r, QStringLiteral("times"), 1, 1000000, &rule->times)
+            && r.flag(QStringLiteral("reset"), &rule->reset);
     }
     return true;
 }
@@ -469,7 +501,7 @@ bool readRule(const QJsonObject &object, Rule *rule, QString *error)
         *error = r.error();
         return false;
     }
-    if (match.isObject() && !readMatch(match.toObject(), rule->isHeaderRule(), &rule->match, error))
+    if (match.isObject() && !readMatch(match.toObject(), rule->isHandshakeRule(), &rule->match, error))
         return false;
     // A respond template's {{N}} needs the match's regex, read just now.
     if (rule->action == Action::Respond && !rule->respondBinary) {
@@ -557,6 +589,16 @@ QJsonObject ruleToJson(const Rule &r)
     case Action::Echo:
         if (!r.forward)
             o[QStringLiteral("forward")] = false;
+        break;
+    case Action::Refuse:
+        if (r.reset)
+            o[QStringLiteral("reset")] = true;
+        else
+            o[QStringLiteral("status")] = r.status;
+        if (r.retryAfter >= 0)
+            o[QStringLiteral("retryAfter")] = r.retryAfter;
+        if (r.times > 0)
+            o[QStringLiteral("times")] = r.times;
         break;
     case Action::Drop:
     case Action::Hold:

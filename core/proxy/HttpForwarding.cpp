@@ -216,6 +216,8 @@ void ProxyConnection::onRequest(http::RequestHead head)
             }
         }
         m_requestBody = http::BodyFramer();
+        if (refusedByRule(*target))
+            return;
     } else {
         const auto framer = http::BodyFramer::forRequest(head, &why);
         if (!framer) {
@@ -236,6 +238,28 @@ void ProxyConnection::onRequest(http::RequestHead head)
     m_client->setReadEnabled(false);
     const bool tls = target->scheme == "wss" || target->scheme == "https";
     dial(target->host, target->port, tls, [this] { onUpstreamReady(); });
+}
+
+bool ProxyConnection::refusedByRule(const Target &target)
+{
+    // A refuse rule (issue 20: watch a client's reconnect and backoff): the upgrade gets the rule's
+    // status, with Retry-After when it gives one, or a TCP reset; the server is never asked.
+    const auto refusal =
+        m_config.intercept ? m_config.intercept->refusal(target.host, target.path) : std::nullopt;
+    if (!refusal)
+        return false;
+    m_session.handshakeNotes.append(refusal->note);
+    if (refusal->reset) {
+        endSession(SessionState::Failed, EndReason::Fault, refusal->note);
+        m_haveSession = false;
+        closeAll(true);
+        return true;
+    }
+    http::Headers extra;
+    if (refusal->retryAfter >= 0)
+        extra.append("Retry-After", QByteArray::number(refusal->retryAfter)); // RFC 9110 10.2.3
+    failRequest(refusal->status, refusal->note, EndReason::Fault, extra);
+    return true;
 }
 
 void ProxyConnection::onUpstreamReady()

@@ -263,15 +263,26 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
                                                     : capture::SessionKind::Http);
         m_session.request = m_request;
     }
-    m_session.response.status = status;
-    m_session.response.reason = http::reasonPhrase(status);
+    // The record holds the head and body the client gets (a refusal's Retry-After, a 407's challenge),
+    // when it gets them: after part of a response it gets nothing more.
+    const bool answer = !m_sentToClient && m_client->isOpen();
+    const QByteArray body = http::errorBody(message);
+    if (answer) {
+        m_session.response = http::errorHead(status, body, extraHeaders);
+        m_session.response.raw = http::serialize(m_session.response);
+        m_session.responseBody = body;
+        m_session.responseBodySize = quint64(body.size());
+    } else {
+        m_session.response.status = status;
+        m_session.response.reason = http::reasonPhrase(status);
+    }
     endSession(SessionState::Failed, reason,
                QStringLiteral("%1 %2: %3")
                    .arg(status)
                    .arg(QString::fromLatin1(http::reasonPhrase(status)), message));
     m_haveSession = false;
-    if (!m_sentToClient && m_client->isOpen())
-        m_client->write(http::errorResponse(status, message, extraHeaders));
+    if (answer)
+        m_client->write(m_session.response.raw + body);
     closeAll();
 }
 

@@ -113,6 +113,8 @@ private:
     std::optional<Target> resolveTarget(const http::RequestHead &head, QString *error) const;
     QByteArray forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade);
     void onUpstreamReady();
+    // A refuse rule answered the upgrade (the session has ended): true.
+    bool refusedByRule(const Target &target);
     void processRequestBody();
     void processResponse();
     void onResponseHead(http::ResponseHead response);

@@ -1149,6 +1149,31 @@ private slots:
         QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
         QVERIFY(!form.rule().contains(QLatin1String("payload"))
                 && !form.rule().contains(QLatin1String("forward")));
+
+        // refuse: host and path only, a status with Retry-After or a reset, a number of attempts.
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("refuse")));
+        QVERIFY(!form.directionBox()->isVisibleTo(&form) && form.statusBox()->isVisibleTo(&form));
+        form.directionBox()->setCurrentIndex(form.directionBox()->findData(QStringLiteral("both")));
+        QVERIFY(!form.validate()); // no host or path: it would refuse every upgrade
+        form.pathEdit()->setText(QStringLiteral("/socket.io/*"));
+        form.statusBox()->setValue(429);
+        form.retryAfterBox()->setValue(2);
+        form.timesBox()->setValue(3);
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        rule = form.rule();
+        QCOMPARE(rule.value(QLatin1String("status")).toInt(), 429);
+        QCOMPARE(rule.value(QLatin1String("retryAfter")).toInt(), 2);
+        QCOMPARE(rule.value(QLatin1String("times")).toInt(), 3);
+        form.resetBox()->setChecked(true);
+        QVERIFY(!form.statusBox()->isEnabled());
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        QVERIFY(form.rule().value(QLatin1String("reset")).toBool());
+        QVERIFY(!form.rule().contains(QLatin1String("status")));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            form.resetBox()->setChecked(false);
+            QTest::qWait(50);
+            form.grab().save(shots + QStringLiteral("/socktap-rule-refuse.png"));
+        }
     }
 
     // (f) Tools > Rules: a rule added through the form reaches the hub (and acts on live traffic) and

@@ -137,6 +137,58 @@ private slots:
         QCOMPARE(open["decoded"]["format"].toString(), QStringLiteral("engine.io"));
     }
 
+    void refusedUpgradesDriveSocketIoReconnects()
+    {
+        // Issue 20: a refuse rule answers the next two upgrades to /socket.io/ with 503 and Retry-After;
+        // npm socket.io-client's own reconnect logic retries, and the third attempt reaches the server.
+        // The capture shows each refused attempt (status, the rule, end "fault") and the session that got
+        // through.
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("socketio-server.mjs"), {}), server.banner.constData());
+        QTemporaryDir dir;
+        QFile rulesFile(dir.filePath(QStringLiteral("rules.json")));
+        QVERIFY(rulesFile.open(QIODevice::WriteOnly));
+        // (A plain literal: moc misreads a raw string's braces across lines.)
+        rulesFile.write("{\"rules\": [{\"name\": \"flaky\", \"match\": {\"path\": \"/socket.io/*\"},"
+                        " \"action\": \"refuse\", \"status\": 503, \"retryAfter\": 1, \"times\": 2}]}");
+        rulesFile.close();
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--reverse",
+                               QStringLiteral("ws://127.0.0.1:%1").arg(server.port), "--rules",
+                               rulesFile.fileName()}));
+        const QByteArray client = runClient(QStringLiteral("socketio-reconnect.mjs"),
+                                            {QStringLiteral("http://127.0.0.1:%1").arg(socktap.port)});
+        QVERIFY2(client.contains("connected after 2 failures"), client.constData());
+        QVERIFY2(client.contains(R"(ack {"ok":true,"echo":{"msg":"back"}})"), client.constData());
+        QVERIFY(socktap.stop());
+        QList<QJsonObject> refused;
+        QJsonObject through;
+        for (const QByteArray &line : socktap.out.split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o["type"].toString() != QLatin1String("session")
+                || o["kind"].toString() != QLatin1String("websocket"))
+                continue;
+            if (o["state"].toString() == QLatin1String("failed"))
+                refused << o;
+            else if (o["upgradedAt"].isString())
+                through = o;
+        }
+        QCOMPARE(refused.size(), 2);
+        for (int i = 0; i < 2; ++i) {
+            const QJsonObject &o = refused[i];
+            QCOMPARE(o["end"].toString(), QStringLiteral("fault"));
+            QCOMPARE(o["response"].toObject()["status"].toInt(), 503);
+            QVERIFY2(o["response"].toObject()["headers"].toArray().contains(
+                         QJsonObject {{"name", "Retry-After"}, {"value", "1"}}),
+                     qPrintable(QJsonDocument(o).toJson()));
+            QVERIFY2(o["handshakeRules"].toArray().first().toString()
+                         == QStringLiteral("rule 1 'flaky': refused (attempt %1 of 2)").arg(i + 1),
+                     qPrintable(QJsonDocument(o).toJson()));
+        }
+        QVERIFY2(!through.isEmpty(), socktap.out.constData());
+        QVERIFY(!through.contains("handshakeRules"));
+    }
+
     void aRuleEditsAnEventArgument()
     {
         // A set-field rule on what the message means: the server receives the edited argument (its ack

@@ -597,6 +597,38 @@ private slots:
         QVERIFY(saidWhy);
     }
 
+    void refuseRulesResetOrAnswerTheUpgrade()
+    {
+        // A refuse rule with "reset": the first upgrade's connection is reset (the client sees an error,
+        // the server never sees the request); the rule's one attempt spent, the next client gets through.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(rules("{\"rules\": [{\"match\": {\"path\": \"/flaky\"}, \"action\": \"refuse\","
+                            " \"reset\": true, \"times\": 1}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        QWebSocket first;
+        first.setProxy(proxy.networkProxy());
+        bool failed = false;
+        connect(&first, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
+                [&] { failed = true; });
+        first.open(echo.url(QStringLiteral("/flaky")));
+        QVERIFY(QTest::qWaitFor([&] { return failed; }, WaitMs));
+        QVERIFY(first.state() != QAbstractSocket::ConnectedState);
+        QVERIFY(echo.clients.isEmpty());
+        const auto refused = proxy.waitSession([](const auto &s) {
+            return s.kind == capture::SessionKind::WebSocket && s.state == SessionState::Failed;
+        });
+        QVERIFY(refused);
+        QCOMPARE(refused->close.end, capture::EndReason::Fault);
+        QCOMPARE(refused->response.status, 0); // no answer: a reset
+        QVERIFY2(refused->handshakeNotes.join(' ').contains("rule 1: refused (TCP reset, attempt 1 of 1)"),
+                 qPrintable(refused->handshakeNotes.join(' ')));
+        auto second = openClient(echo.url(QStringLiteral("/flaky")), proxy.networkProxy());
+        QVERIFY(second);
+        second->sendTextMessage(QStringLiteral("through"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("through")); }, WaitMs));
+    }
+
     void respondRulesRefuseBadTemplates()
     {
         // Each bad rule is refused at load, with the field and why.

@@ -209,19 +209,22 @@ private slots:
             << withRules(R"({"action": "drop", "mtach": {}})")
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
-               "pattern, with, header, value, on, holdPingPong, path, base64 or forward)";
+               "pattern, with, header, value, on, holdPingPong, path, base64, forward, status, retryAfter, "
+               "times or reset)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
                "direction, type, payload, regex, format, decoded, event, method or topic)";
-        QTest::newRow("unknown action") << withRules(ok + R"({"action": "explode"})")
-                                        << "rule 2: field 'action': unknown action 'explode' (expected drop, "
-                                           "delay, replace, regex-replace, "
-                                           "hold, set-header, remove-header, set-field, respond or echo)";
-        QTest::newRow("missing action") << withRules(R"({"name": "x"})")
-                                        << "rule 1: field 'action': missing (every rule needs one of drop, "
-                                           "delay, replace, regex-replace, "
-                                           "hold, set-header, remove-header, set-field, respond or echo)";
+        QTest::newRow("unknown action")
+            << withRules(ok + R"({"action": "explode"})")
+            << "rule 2: field 'action': unknown action 'explode' (expected drop, "
+               "delay, replace, regex-replace, "
+               "hold, set-header, remove-header, set-field, respond, echo or refuse)";
+        QTest::newRow("missing action")
+            << withRules(R"({"name": "x"})")
+            << "rule 1: field 'action': missing (every rule needs one of drop, "
+               "delay, replace, regex-replace, "
+               "hold, set-header, remove-header, set-field, respond, echo or refuse)";
         QTest::newRow("unknown format") << withRules(R"({"action": "drop", "match": {"format": "socketio"}})")
                                         << "rule 1: field 'match.format': unknown format 'socketio' "
                                            "(expected socket.io, engine.io, signalr, mqtt, "
@@ -236,7 +239,22 @@ private slots:
                                              << "rule 1: field 'match.decoded': expected strings (queries)";
         QTest::newRow("decoded on a header rule")
             << withRules(R"({"action": "remove-header", "name": "A", "match": {"event": "x"}})")
-            << "rule 1: field 'match.event': header rules match only host and path";
+            << "rule 1: field 'match.event': handshake rules (set-header, remove-header, refuse) match only "
+               "host and path";
+        QTest::newRow("refuse with a status out of range")
+            << withRules(R"({"action": "refuse", "status": 99, "match": {"path": "/ws"}})")
+            << "rule 1: field 'status': 99 is out of range (expected 100 to 599)";
+        QTest::newRow("refuse with a negative count")
+            << withRules(R"({"action": "refuse", "times": -1})")
+            << "rule 1: field 'times': -1 is out of range (expected 1 to 1000000)";
+        QTest::newRow("refuse with a reset and a status")
+            << withRules(R"({"action": "refuse", "reset": true, "status": 503})")
+            << "rule 1: field 'reset': a reset sends no status: give one of them";
+        QTest::newRow("refuse matching a message")
+            << withRules(R"({"action": "refuse", "match": {"direction": "client"}})")
+            << "rule 1: field 'match.direction': handshake rules (set-header, remove-header, refuse) match "
+               "only "
+               "host and path";
         QTest::newRow("set-field without path")
             << withRules(R"({"action": "set-field", "value": 1})")
             << "rule 1: field 'path': missing (action 'set-field' needs it)";
@@ -261,7 +279,8 @@ private slots:
             << withRules(R"({"action": "drop", "ms": 5})") << "rule 1: field 'ms': not used by action 'drop'";
         QTest::newRow("message match on header rule")
             << withRules(R"({"action": "set-header", "name": "A", "value": "b", "match": {"type": "text"}})")
-            << "rule 1: field 'match.type': header rules match only host and path";
+            << "rule 1: field 'match.type': handshake rules (set-header, remove-header, refuse) match only "
+               "host and path";
 
         // Wrong JSON types, one row per kind of field.
         QTest::newRow("string field: action")
