@@ -148,6 +148,8 @@ void HandshakeView::setSession(const capture::SessionInfo &s, const QList<captur
     }
     for (const QString &note : s.handshakeNotes)
         html += htmlRow(tr("Changed by a rule"), htmlEscape(note));
+    for (const QString &fault : s.faults)
+        html += htmlRow(tr("<span style='color:#e65100'>Fault</span>"), htmlEscape(fault));
     for (const QString &problem : s.handshakeProblems)
         html += htmlRow(tr("<span style='color:#d32f2f'>Problem</span>"), htmlEscape(problem));
     if (s.state == capture::SessionState::Rejected && !s.responseBody.isEmpty())

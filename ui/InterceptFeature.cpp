@@ -32,7 +32,10 @@ InterceptFeature::InterceptFeature(MainWindow &window, ProxyFeature &proxy,
         update(m_current, m_proxy.isLive(m_current));
     });
     // Every session has ended with the engine.
-    connect(&m_proxy, &ProxyFeature::stopped, this, [this] { m_paused.clear(); });
+    connect(&m_proxy, &ProxyFeature::stopped, this, [this] {
+        m_paused.clear();
+        m_stalled.clear();
+    });
 }
 
 void InterceptFeature::addSessionActions(QMenu *session)
@@ -66,6 +69,18 @@ void InterceptFeature::addSessionActions(QMenu *session)
     }
     m_closeSession = new QAction(tr("&Close session…"), this);
     connect(m_closeSession, &QAction::triggered, this, &InterceptFeature::closeSession);
+    const std::pair<capture::Direction, QString> stalls[] = {
+        {capture::Direction::ClientToServer, tr("S&tall client → server (half-open)")},
+        {capture::Direction::ServerToClient, tr("St&all server → client (half-open)")}};
+    for (const auto &[from, text] : stalls) {
+        QAction *stall = new QAction(text, this);
+        stall->setCheckable(true);
+        stall->setToolTip(tr("Stop reading what this side sends while TCP stays up: nothing crosses, pings "
+                             "included, so the other side's heartbeat timeout fires (a fault, recorded on "
+                             "the session). Uncheck to let it through again."));
+        connect(stall, &QAction::triggered, this, [this, from](bool on) { setStalled(from, on); });
+        m_stall[int(from)] = stall;
+    }
 }
 
 void InterceptFeature::addToolsActions(QMenu *tools)
@@ -86,6 +101,12 @@ void InterceptFeature::update(capture::SessionId current, bool live)
     }
     m_resumeAll->setEnabled(live);
     m_closeSession->setEnabled(live);
+    const auto stalled = m_stalled.value(current, {false, false});
+    for (int from = 0; from < 2; ++from) {
+        const QSignalBlocker blocker(m_stall[size_t(from)]);
+        m_stall[size_t(from)]->setEnabled(live);
+        m_stall[size_t(from)]->setChecked(live && stalled[size_t(from)]);
+    }
 }
 
 void InterceptFeature::setPaused(capture::Direction from, bool on)
@@ -103,6 +124,29 @@ void InterceptFeature::setPaused(capture::Direction from, bool on)
         m_paused[id][int(from)] = false; // the session has ended, or never paused
         m_window.statusBar()->showMessage(tr("Pause failed: %1").arg(result.error), 10000);
         update(m_current, m_proxy.isLive(m_current));
+    });
+    update(m_current, m_proxy.isLive(m_current));
+}
+
+void InterceptFeature::setStalled(capture::Direction from, bool on)
+{
+    const capture::SessionId id = m_current;
+    intercept::SessionCommand command;
+    command.kind = intercept::SessionCommand::Kind::Stall;
+    command.from = from;
+    command.on = on;
+    m_stalled[id][int(from)] = on;
+    m_proxy.sendCommand(id, command, this, [this, id, from, on](const intercept::CommandResult &result) {
+        if (!result.ok) {
+            m_stalled[id][int(from)] = false;
+            update(m_current, m_proxy.isLive(m_current));
+        }
+        m_window.statusBar()->showMessage(
+            result.ok
+                ? (on ? tr("Session %1: %2 stalled").arg(id).arg(QLatin1String(capture::directionName(from)))
+                      : tr("Session %1: %2 resumed").arg(id).arg(QLatin1String(capture::directionName(from))))
+                : tr("Stall failed: %1").arg(result.error),
+            10000);
     });
     update(m_current, m_proxy.isLive(m_current));
 }

@@ -46,6 +46,9 @@ public:
     QAction *resumeAllAction() const { return m_resumeAll; }
     QAction *holdPingPongAction() const { return m_holdPingPong; }
     QAction *closeSessionAction() const { return m_closeSession; }
+    // Session > Stall client → server / server → client: a half-open path (a fault, for the client's
+    // heartbeat timeout), checkable per session.
+    const std::array<QAction *, 2> &stallActions() const { return m_stall; }
     QAction *rulesAction() const { return m_rulesAction; }
     const std::shared_ptr<intercept::InterceptHub> &hub() const { return m_hub; }
 
@@ -53,6 +56,7 @@ private:
     void setPaused(capture::Direction from, bool on);
     void resumeAll();
     void closeSession();
+    void setStalled(capture::Direction from, bool on);
     void showRules();
 
     MainWindow &m_window;
@@ -63,10 +67,12 @@ private:
     QAction *m_resumeAll = nullptr;
     QAction *m_holdPingPong = nullptr;
     QAction *m_closeSession = nullptr;
+    std::array<QAction *, 2> m_stall {};
     QAction *m_rulesAction = nullptr;
     capture::SessionId m_current = 0;
     // What the window asked each session to pause, per sender.
     QHash<capture::SessionId, std::array<bool, 2>> m_paused;
+    QHash<capture::SessionId, std::array<bool, 2>> m_stalled; // what the window asked to stall
 };
 
 } // namespace socktap::ui

@@ -222,6 +222,8 @@ void MainWindow::buildMenus()
     m_formats->addSessionMenu(session);
     session->addAction(m_replay->replayAction());
     session->addAction(m_intercept->closeSessionAction());
+    for (QAction *stall : m_intercept->stallActions())
+        session->addAction(stall);
 
     m_toolsMenu = menuBar()->addMenu(tr("&Tools"));
     m_browsers->addActions(m_toolsMenu);
@@ -336,6 +338,8 @@ QMenu *MainWindow::sessionContextMenu()
                     [this] { m_files->menu()->exportHarWithDialog(true); })
         ->setEnabled(m_current && m_store.session(m_current).has_value());
     menu->addAction(m_intercept->closeSessionAction());
+    for (QAction *stall : m_intercept->stallActions())
+        menu->addAction(stall);
     return menu;
 }
 

@@ -124,6 +124,9 @@ struct SessionInfo
     std::optional<ws::DeflateParams> deflate;
     QStringList handshakeProblems; // what a strict endpoint would have refused
     QStringList handshakeNotes; // what Socktap's rules changed in the heads it forwarded
+    // Faults Socktap applied to test the client, when and by whom: "12:00:01.234 stalled server → client
+    // (the user)", "... resumed ...".
+    QStringList faults;
 
     qint64 acceptedAt = 0; // TCP accepted
     qint64 requestAt = 0; // request head complete

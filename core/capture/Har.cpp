@@ -249,6 +249,8 @@ void putHandshake(QJsonObject &o, const SessionInfo &s)
         o["handshakeProblems"] = QJsonArray::fromStringList(s.handshakeProblems);
     if (!s.handshakeNotes.isEmpty())
         o["handshakeNotes"] = QJsonArray::fromStringList(s.handshakeNotes);
+    if (!s.faults.isEmpty())
+        o["faults"] = QJsonArray::fromStringList(s.faults);
 }
 
 QJsonObject socktapEntryJson(const SessionInfo &s, const SessionCounters &counters)

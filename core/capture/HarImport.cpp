@@ -587,6 +587,7 @@ void EntryImporter::readSocktapSession(const QJsonObject &x, SessionInfo &info)
         ws::Violations::fromInt(quint32(r.number(x, p, QStringLiteral("violations")).value_or(0)));
     info.handshakeProblems = strings(x, p, QStringLiteral("handshakeProblems"));
     info.handshakeNotes = strings(x, p, QStringLiteral("handshakeNotes"));
+    info.faults = strings(x, p, QStringLiteral("faults"));
     if (info.kind == SessionKind::Http) {
         info.requestBodySize =
             quint64(r.number(x, p, QStringLiteral("requestBodySize")).value_or(double(info.requestBodySize)));

@@ -128,6 +128,8 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
         o["handshakeProblems"] = QJsonArray::fromStringList(s.handshakeProblems);
     if (!s.handshakeNotes.isEmpty())
         o["handshakeRules"] = QJsonArray::fromStringList(s.handshakeNotes);
+    if (!s.faults.isEmpty())
+        o["faults"] = QJsonArray::fromStringList(s.faults);
     if (s.violations)
         o["violations"] = QJsonArray::fromStringList(ws::describe(s.violations));
     if (s.kind == SessionKind::WebSocket && s.close.recorded()

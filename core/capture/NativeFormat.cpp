@@ -367,6 +367,8 @@ QJsonObject sessionJson(const SessionInfo &s)
         o["handshakeProblems"] = QJsonArray::fromStringList(s.handshakeProblems);
     if (!s.handshakeNotes.isEmpty())
         o["handshakeNotes"] = QJsonArray::fromStringList(s.handshakeNotes);
+    if (!s.faults.isEmpty())
+        o["faults"] = QJsonArray::fromStringList(s.faults);
     QJsonObject times;
     const auto time = [&](const char *key, qint64 v) {
         if (v)
@@ -679,6 +681,7 @@ std::optional<SessionInfo> decodeSession(const QJsonObject &o, QString *error)
     }
     s.handshakeProblems = strings(r, "handshakeProblems");
     s.handshakeNotes = strings(r, "handshakeNotes");
+    s.faults = strings(r, "faults");
     const QJsonObject to = r.object("times");
     Reader t(to, r.prefix("times"), error);
     const qint64 minTime = std::numeric_limits<qint64>::min() + 1;

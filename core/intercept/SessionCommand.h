@@ -25,6 +25,7 @@ struct SessionCommand
         Send, // send `message` as if `from` had sent it (inject; `flag` says Injected or Resent)
         Close, // send Close `closeCode`/`closeReason` towards the client, the server, or both
         Reset, // end both TCP connections with a reset
+        Stall, // stop (`on`) or resume reading what `from` sends: TCP stays up, nothing crosses (a fault)
     };
     Kind kind = Kind::Release;
     capture::Direction from = capture::Direction::ClientToServer;

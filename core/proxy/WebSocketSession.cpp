@@ -264,6 +264,25 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
         break;
     case SessionCommand::Kind::Reset:
         break; // the connection handles it: ending the connection is not this class's job
+    case SessionCommand::Kind::Stall: {
+        // Socktap stops reading the sender: nothing it sends crosses, TCP stays up, and once the kernel's
+        // buffers fill the sender's writes wait too, as on a half-open network path. The peers' own
+        // timers (a heartbeat timeout) decide what happens next.
+        bool &stalled = m_stalled[capture::directionIndex(c.from)];
+        if (stalled == c.on)
+            break;
+        stalled = c.on;
+        m_owner.session->faults.append(
+            QStringLiteral("%1 %2 %3 → %4 (the user)")
+                .arg(capture::clockTime(now), c.on ? QStringLiteral("stalled") : QStringLiteral("resumed"),
+                     QLatin1String(capture::directionName(c.from)),
+                     QLatin1String(capture::directionName(capture::opposite(c.from)))));
+        m_owner.publish();
+        if (c.on)
+            if (StreamSocket *source = senderOf(c.from))
+                source->setReadEnabled(false);
+        break;
+    }
     }
     resumeIfRelieved(c.from);
     return result;

@@ -44,7 +44,7 @@ public:
     // while a FIN from it waits for them, nor while bytes it sent wait for their decoding turn.
     bool mayRead(Direction from) const
     {
-        return m_relay.backlog(from) <= m_config.highWaterNow()
+        return !m_stalled[capture::directionIndex(from)] && m_relay.backlog(from) <= m_config.highWaterNow()
             && m_untaken[capture::directionIndex(from)].isEmpty();
     }
     // `from` ended its TCP connection (reset: nothing more can be written to it).
@@ -84,6 +84,7 @@ private:
     // Bytes the relay did not take yet (its decoding time slice was spent), per direction; offered again
     // on the next turn of the event loop, with reading from that sender paused until they are taken.
     QByteArray m_untaken[2];
+    bool m_stalled[2] = {false, false}; // Stall: what that side sends is not read
     QString m_gone[2]; // per side that ended: why what is sent to it is not delivered
     bool m_goneByReset[2] = {false, false};
 };

@@ -1117,6 +1117,34 @@ private slots:
         QVERIFY(compose->resultLabel()->text().contains(QString::number(w.session)));
     }
 
+    // Session > Stall client → server: what the client sends stops crossing while TCP stays up, and
+    // crosses once unchecked; both are recorded on the session as faults.
+    void stallFromTheSessionMenu()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        QAction *stall = w.window->intercept()->stallActions()[int(capture::Direction::ClientToServer)];
+        QVERIFY(stall->isEnabled() && !stall->isChecked());
+        stall->trigger();
+        QVERIFY(stall->isChecked());
+        QVERIFY(w.sync());
+        w.client->sendTextMessage(QStringLiteral("held back"));
+        QTest::qWait(300);
+        QVERIFY(!w.echo.texts.contains(QStringLiteral("held back")));
+        stall->trigger(); // unchecked: resumed
+        QVERIFY(!stall->isChecked());
+        QVERIFY(QTest::qWaitFor([&] { return w.echo.texts.contains(QStringLiteral("held back")); }, WaitMs));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                const auto s = w.store.session(w.session);
+                return s && s->faults.size() == 2;
+            },
+            WaitMs));
+        const auto s = w.store.session(w.session);
+        QVERIFY2(s->faults[0].contains(QStringLiteral("stalled client → server")), qPrintable(s->faults[0]));
+        QVERIFY2(s->faults[1].contains(QStringLiteral("resumed client → server")), qPrintable(s->faults[1]));
+    }
+
     // The Rules dialog's form writes respond and echo rules: the answer template and "forward"; a template
     // naming a regex group the rule lacks is refused with the parser's sentence.
     void ruleFormRespondAndEcho()

@@ -3,6 +3,7 @@
 // graphql-ws clients talk to their servers through Socktap in reverse mode, with their own heartbeats, and
 // the --json output must carry the meaning (decoded objects, pairs, chatter) while the peers keep working.
 // Protobuf's peer is Debian's python3-protobuf (tests/support/protobuf_peer.py).
+#include "core/intercept/SessionCommand.h"
 #include "support/PythonPeer.h"
 #include "support/SocktapProcess.h"
 
@@ -187,6 +188,65 @@ private slots:
         }
         QVERIFY2(!through.isEmpty(), socktap.out.constData());
         QVERIFY(!through.contains("handshakeRules"));
+    }
+
+    void aStallFiresTheClientsHeartbeatTimeout()
+    {
+        // Issue 20's half-open path (socket.io-client #1431 blocked ports with iptables for this): Socktap
+        // stops reading the server while TCP stays up. npm socket.io-client's own heartbeat timer (the
+        // server pings every 200 ms, 400 ms allowed) fires, it reconnects by itself, and the new session
+        // works; the stalled session records the fault.
+        PythonPeer server;
+        QVERIFY2(server.startNode(QStringLiteral("socketio-server.mjs"), {QStringLiteral("400")}),
+                 server.banner.constData());
+        socktap::proxy::ProxyConfig config;
+        QString why;
+        config.reverse = socktap::http::RequestTarget::parseAbsolute(
+            QStringLiteral("ws://127.0.0.1:%1").arg(server.port).toLatin1(), &why);
+        QVERIFY2(config.reverse, qPrintable(why));
+        ProxyHarness proxy(config);
+        QProcess client;
+        client.setProcessChannelMode(QProcess::MergedChannels);
+        client.start(QStringLiteral("node"),
+                     {QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/peers/socketio-stall.mjs"),
+                      QStringLiteral("http://127.0.0.1:%1").arg(proxy.port())});
+        QByteArray said;
+        const auto saw = [&](const char *text) {
+            return QTest::qWaitFor(
+                [&] {
+                    said += client.readAll();
+                    return said.contains(text);
+                },
+                WaitMs);
+        };
+        QVERIFY2(saw("connected 1"), said.constData());
+        const auto first = proxy.waitSession([](const socktap::capture::SessionInfo &s) {
+            return s.kind == socktap::capture::SessionKind::WebSocket
+                && s.state == socktap::capture::SessionState::Open;
+        });
+        QVERIFY(first);
+        QVERIFY(proxy.waitMessages(first->id, 4)); // heartbeats cross while nothing is stalled
+        std::optional<socktap::intercept::CommandResult> answer;
+        QObject context;
+        socktap::intercept::SessionCommand stall;
+        stall.kind = socktap::intercept::SessionCommand::Kind::Stall;
+        stall.from = socktap::capture::Direction::ServerToClient;
+        stall.on = true;
+        proxy.server->command(first->id, stall, &context,
+                              [&](const socktap::intercept::CommandResult &r) { answer = r; });
+        QVERIFY(QTest::qWaitFor([&] { return answer.has_value(); }, WaitMs));
+        QVERIFY2(answer->ok, qPrintable(answer->error));
+        QVERIFY2(saw("disconnect ping timeout"), said.constData());
+        QVERIFY2(saw("connected 2"), said.constData());
+        QVERIFY2(saw(R"(ack {"ok":true,"echo":{"msg":"again"}})"), said.constData());
+        // (It may have exited already: waitForFinished is false for a process that has finished.)
+        QVERIFY(client.state() == QProcess::NotRunning || client.waitForFinished(WaitMs));
+        QCOMPARE(client.exitCode(), 0);
+        const auto stalled = proxy.store.session(first->id);
+        QVERIFY(stalled && !stalled->faults.isEmpty());
+        QVERIFY2(stalled->faults.first().contains(QStringLiteral("stalled server → client (the user)")),
+                 qPrintable(stalled->faults.join('|')));
+        QCOMPARE(proxy.store.sessionIds().size(), size_t(2));
     }
 
     void aRuleEditsAnEventArgument()

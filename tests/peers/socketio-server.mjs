@@ -4,7 +4,9 @@ import { createServer } from "node:http";
 import { Server } from "socket.io";
 
 const http = createServer();
-const io = new Server(http, { pingInterval: 200, pingTimeout: 5000, transports: ["websocket"] });
+// argv[2]: how long the server and its clients wait for a heartbeat's answer (ms).
+const pingTimeout = Number(process.argv[2] ?? 5000);
+const io = new Server(http, { pingInterval: 200, pingTimeout, transports: ["websocket"] });
 io.on("connection", (socket) => {
   socket.emit("news", { hello: "world" });
   socket.on("chat", (message, ack) => {
