@@ -101,7 +101,7 @@ RuleForm::RuleForm(QWidget *parent)
     m_forward = new QCheckBox(tr("Forward the message too (unchecked: the answer replaces it)"), this);
     m_forward->setChecked(true);
     m_status = new QSpinBox(this);
-    m_status->setRange(100, 599);
+    m_status->setRange(400, 599);
     m_status->setValue(503);
     m_status->setToolTip(
         tr("503 (with Retry-After), 401, 403, 429…: what the client's reconnect logic meets"));
@@ -192,9 +192,14 @@ void RuleForm::updateRows()
     m_form->setRowVisible(m_replacement, a == QLatin1String("replace") || respond);
     if (auto *label = qobject_cast<QLabel *>(m_form->labelForField(m_replacement)))
         label->setText(respond ? tr("Answer") : tr("Replace with"));
-    m_replacement->setPlaceholderText(respond ? tr("text sent back to the sender; {{$.id}} copies the "
-                                                   "message's id (as JSON), {{1}} the regex's group 1")
-                                              : tr("the new payload (UTF-8)"));
+    m_replacement->setPlaceholderText(
+        respond && !m_keptBase64.isEmpty()
+            ? tr("a binary answer from the rules file (%1 bytes) is kept; text typed here replaces it")
+                  .arg(QByteArray::fromBase64(m_keptBase64.toLatin1()).size())
+            : respond
+            ? tr("text sent back to the sender; {{$.id}} copies the message's id (as JSON), {{1}} the "
+                 "regex's group 1")
+            : tr("the new payload (UTF-8)"));
     m_form->setRowVisible(m_forward, respond || a == QLatin1String("echo"));
     m_form->setRowVisible(m_pattern, a == QLatin1String("regex-replace"));
     m_form->setRowVisible(m_with, a == QLatin1String("regex-replace"));
@@ -235,6 +240,9 @@ void RuleForm::setRule(const QJsonObject &o)
     m_ms->setValue(o.value(QLatin1String("ms")).toInt(500));
     m_replacement->setPlainText(text(o, "payload"));
     m_forward->setChecked(o.value(QLatin1String("forward")).toBool(true));
+    // The form writes text answers; a binary one (base64 in the file) is kept as it was unless the user
+    // types a text answer instead.
+    m_keptBase64 = text(o, "base64");
     m_status->setValue(o.value(QLatin1String("status")).toInt(503));
     m_retryAfter->setValue(o.value(QLatin1String("retryAfter")).toInt(-1));
     m_times->setValue(o.value(QLatin1String("times")).toInt(0));
@@ -285,7 +293,10 @@ QJsonObject RuleForm::rule() const
     } else if (a == QLatin1String("replace")) {
         o[QStringLiteral("payload")] = m_replacement->toPlainText();
     } else if (a == QLatin1String("respond") || a == QLatin1String("echo")) {
-        if (a == QLatin1String("respond"))
+        if (a == QLatin1String("respond") && m_replacement->toPlainText().isEmpty()
+            && !m_keptBase64.isEmpty())
+            o[QStringLiteral("base64")] = m_keptBase64;
+        else if (a == QLatin1String("respond"))
             o[QStringLiteral("payload")] = m_replacement->toPlainText();
         if (!m_forward->isChecked())
             o[QStringLiteral("forward")] = false;

@@ -81,6 +81,7 @@ private:
     QComboBox *m_on;
     QCheckBox *m_continue;
     QCheckBox *m_forward; // respond, echo
+    QString m_keptBase64; // a binary respond answer from the rules file: kept unless text replaces it
     QSpinBox *m_status; // refuse
     QSpinBox *m_retryAfter;
     QSpinBox *m_times;

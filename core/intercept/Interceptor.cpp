@@ -146,9 +146,16 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             break;
         }
         case Action::Respond: {
-            // The template reads the message as decoded for the rule, else its payload as JSON.
+            if (ws::isControl(opcode)) {
+                // A Ping's answer is the peer's Pong and a Close's its Close: not Socktap's to give.
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
+            // The template reads the message as this rule decodes it (a format or decoded condition),
+            // else its payload as JSON: what another rule needs does not change what this one reads.
             QJsonValue value;
-            if (decoded && decoded->decoded())
+            if (r.needsDecoding() && decoded && decoded->decoded())
                 value = decoded->value;
             else if (const auto json = decode::parseJson(current))
                 value = *json;

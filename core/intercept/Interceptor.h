@@ -21,8 +21,8 @@ struct Verdict
     int delayMs = 0;
     std::optional<QByteArray> payload; // changed by a rule
     QStringList notes; // one per rule applied: "rule 2 'tokens': regex-replace"
-    // Respond and echo: messages Socktap sends back to the sender, after the original is forwarded (or
-    // instead of it, with drop).
+    // Respond and echo: messages Socktap sends back to the sender (queued before the original is
+    // forwarded; the two go opposite ways), or instead of it with drop.
     std::vector<OutgoingMessage> replies;
 
     bool forwardsAsIs() const { return !drop && !hold && delayMs == 0 && !payload; }

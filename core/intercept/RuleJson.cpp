@@ -474,7 +474,9 @@ bool readActionFields(FieldReader &r, Rule *rule)
         if (r.has(QStringLiteral("reset")) && r.has(QStringLiteral("status")))
             return r.fail(QStringLiteral("reset"),
                           QStringLiteral("a reset sends no status: give one of them"));
-        return readWhole(r, QStringLiteral("status"), 100, 599, &rule->status)
+        // A refusal is an error status: a 1xx would be an interim answer (101 would claim the upgrade),
+        // and a 2xx or 3xx is no refusal a client's reconnect logic meets.
+        return readWhole(r, QStringLiteral("status"), 400, 599, &rule->status)
             && readWhole(r, QStringLiteral("retryAfter"), 0, 86400, &rule->retryAfter)
             && readWhole(r, QStringLiteral("times"), 1, 1000000, &rule->times)
             && r.flag(QStringLiteral("reset"), &rule->reset);

@@ -267,12 +267,14 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
     // when it gets them: after part of a response it gets nothing more.
     const bool answer = !m_sentToClient && m_client->isOpen();
     const QByteArray body = http::errorBody(message);
-    if (answer) {
+    // A head the server sent stays in the record (what it said is the point of a 502 after a bad 101);
+    // the error text then says what the client got instead.
+    if (answer && m_session.response.status == 0) {
         m_session.response = http::errorHead(status, body, extraHeaders);
         m_session.response.raw = http::serialize(m_session.response);
         m_session.responseBody = body;
         m_session.responseBodySize = quint64(body.size());
-    } else {
+    } else if (m_session.response.status == 0) {
         m_session.response.status = status;
         m_session.response.reason = http::reasonPhrase(status);
     }
@@ -282,7 +284,7 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
                    .arg(QString::fromLatin1(http::reasonPhrase(status)), message));
     m_haveSession = false;
     if (answer)
-        m_client->write(m_session.response.raw + body);
+        m_client->write(http::errorResponse(status, message, extraHeaders));
     closeAll();
 }
 

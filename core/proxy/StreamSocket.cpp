@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -136,6 +137,14 @@ StreamSocket::ReadStatus StreamSocket::readTls(QByteArray &buffer, qsizetype max
         m_readNotifier->setEnabled(false);
         return savedErrno == ECONNRESET ? ReadStatus::Reset : ReadStatus::Error;
     }
+}
+
+bool StreamSocket::peerHungUp() const
+{
+    if (m_fd < 0)
+        return true;
+    pollfd p {m_fd, POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 StreamSocket::ReadStatus StreamSocket::read(QByteArray &buffer, qsizetype max)

@@ -49,6 +49,9 @@ public:
     bool isOpen() const { return m_fd >= 0; }
     // Nothing more may be written: shutdownWrite() or closeGracefully() was called.
     bool writeShut() const { return m_writeShut; }
+    // Whether the peer has ended its stream or the connection failed, without reading anything (for a
+    // side that is deliberately not read: a stalled one must still notice that its peer left).
+    bool peerHungUp() const;
 
     QString peerAddress() const { return m_peerAddress; }
     quint16 peerPort() const { return m_peerPort; }

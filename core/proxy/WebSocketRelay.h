@@ -60,6 +60,13 @@ public:
         virtual void unheld(Direction from, quint64 id) = 0;
         // A delay rule: call release(from, id) after ms.
         virtual void delay(Direction from, quint64 id, int ms) = 0;
+        // Whether what is sent as `from` can still reach its receiver (its connection open, its writes
+        // not shut): Socktap's own answers are not sent into a closed side.
+        virtual bool canSend(Direction from) const
+        {
+            Q_UNUSED(from);
+            return true;
+        }
     };
 
     struct Options

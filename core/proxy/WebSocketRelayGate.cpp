@@ -154,11 +154,21 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     }
     intercept::Verdict v =
         m_interceptor ? m_interceptor->decide(from, m.opcode, m.payload) : intercept::Verdict {};
-    // Respond and echo answer the sender: sent as the other peer's, at its direction's next boundary.
-    const Direction back =
-        from == Direction::ClientToServer ? Direction::ServerToClient : Direction::ClientToServer;
-    for (const intercept::OutgoingMessage &reply : v.replies)
-        send(back, reply, capture::MessageFlag::Injected, now, v.note());
+    // Respond and echo answer the sender: sent as the other peer's, at its direction's next boundary; never
+    // after a Close went that way (RFC 6455 5.5.1) or into a side that is closed or gone.
+    if (!v.replies.empty()) {
+        const Direction back = capture::opposite(from);
+        const int b = capture::directionIndex(back);
+        if (m_closeArrived[b] || m_undeliverable[b] || !m_sink.canSend(back)) {
+            v.notes.append(QStringLiteral("answer not sent: the %1 can receive nothing more (%2)")
+                               .arg(QLatin1String(capture::directionName(from)),
+                                    m_closeArrived[b] ? QStringLiteral("a Close was sent to it")
+                                                      : QStringLiteral("its connection is closed")));
+        } else {
+            for (const intercept::OutgoingMessage &reply : v.replies)
+                send(back, reply, capture::MessageFlag::Injected, now, v.note());
+        }
+    }
     if (v.forwardsAsIs() && s.queue.empty()) {
         // The common case: nothing to change and nothing ahead. The frames go out as received; a rule that
         // matched and could not act ("set-field not applied: ...") says so in the record.

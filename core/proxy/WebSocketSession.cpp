@@ -43,6 +43,26 @@ WebSocketSession::WebSocketSession(const ProxyConfig &config, capture::CaptureWr
     , m_relay(relayOptions(config, deflate), *this)
 {
     followRules();
+    // A stalled side is not read, so its FIN or reset would go unseen: while anything is stalled, look
+    // for a hang-up now and then, and let the side be read again when its peer has left, so that the
+    // session ends with the true reason (its unread bytes then cross, as a path that recovers would).
+    m_stallWatch.setInterval(200);
+    connect(&m_stallWatch, &QTimer::timeout, this, [this] {
+        for (const Direction from : {Direction::ClientToServer, Direction::ServerToClient}) {
+            StreamSocket *source = senderOf(from);
+            if (!m_stalled[capture::directionIndex(from)] || (source && !source->peerHungUp()))
+                continue;
+            m_stalled[capture::directionIndex(from)] = false;
+            m_owner.session->faults.append(
+                QStringLiteral("%1 the %2 ended its connection while stalled: read again, so that the end "
+                               "is seen")
+                    .arg(capture::clockTime(nowMicros()), QLatin1String(capture::directionName(from))));
+            m_owner.publish();
+            resumeIfRelieved(from);
+        }
+        if (!m_stalled[0] && !m_stalled[1])
+            m_stallWatch.stop();
+    });
 }
 
 WebSocketSession::~WebSocketSession()
@@ -213,6 +233,11 @@ void WebSocketSession::delay(Direction from, quint64 id, int ms)
     });
 }
 
+bool WebSocketSession::canSend(Direction from) const
+{
+    return writable(receiverOf(from));
+}
+
 void WebSocketSession::resumeIfRelieved(Direction from)
 {
     if (!mayRead(from))
@@ -278,9 +303,11 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
                      QLatin1String(capture::directionName(c.from)),
                      QLatin1String(capture::directionName(capture::opposite(c.from)))));
         m_owner.publish();
-        if (c.on)
+        if (c.on) {
             if (StreamSocket *source = senderOf(c.from))
                 source->setReadEnabled(false);
+            m_stallWatch.start();
+        }
         break;
     }
     }

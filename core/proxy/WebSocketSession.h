@@ -12,6 +12,7 @@
 #include "core/intercept/Interceptor.h"
 
 #include <QObject>
+#include <QTimer>
 
 #include <functional>
 
@@ -68,6 +69,7 @@ private:
     void held(const intercept::HeldMessage &message) override;
     void unheld(Direction from, quint64 id) override;
     void delay(Direction from, quint64 id, int ms) override;
+    bool canSend(Direction from) const override;
 
     void followRules();
     void takeUntaken(Direction from);
@@ -85,6 +87,7 @@ private:
     // on the next turn of the event loop, with reading from that sender paused until they are taken.
     QByteArray m_untaken[2];
     bool m_stalled[2] = {false, false}; // Stall: what that side sends is not read
+    QTimer m_stallWatch; // while stalled: has the stalled side's peer left?
     QString m_gone[2]; // per side that ended: why what is sent to it is not delivered
     bool m_goneByReset[2] = {false, false};
 };

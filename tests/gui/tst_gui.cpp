@@ -1178,6 +1178,17 @@ private slots:
         QVERIFY(!form.rule().contains(QLatin1String("payload"))
                 && !form.rule().contains(QLatin1String("forward")));
 
+        // A binary answer from a rules file survives the form (which writes text answers) unless replaced.
+        QJsonObject binary {
+            {QStringLiteral("action"), QStringLiteral("respond")},
+            {QStringLiteral("base64"), QStringLiteral("AAH/")},
+            {QStringLiteral("match"), QJsonObject {{QStringLiteral("payload"), QStringLiteral("x")}}}};
+        form.setRule(binary);
+        QCOMPARE(form.rule().value(QLatin1String("base64")).toString(), QStringLiteral("AAH/"));
+        QVERIFY(!form.rule().contains(QLatin1String("payload")));
+        form.replacementEdit()->setPlainText(QStringLiteral("now text"));
+        QCOMPARE(form.rule().value(QLatin1String("payload")).toString(), QStringLiteral("now text"));
+
         // refuse: host and path only, a status with Retry-After or a reset, a number of attempts.
         form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("refuse")));
         QVERIFY(!form.directionBox()->isVisibleTo(&form) && form.statusBox()->isVisibleTo(&form));

@@ -246,6 +246,18 @@ private slots:
         QVERIFY(stalled && !stalled->faults.isEmpty());
         QVERIFY2(stalled->faults.first().contains(QStringLiteral("stalled server → client (the user)")),
                  qPrintable(stalled->faults.join('|')));
+        // The server gave up on the stalled connection too (no pong came back): the stalled side's hang-up
+        // is noticed although it is not read, and the session ends.
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                const auto s = proxy.store.session(first->id);
+                return s && s->state != socktap::capture::SessionState::Open
+                    && s->state != socktap::capture::SessionState::Closing;
+            },
+            WaitMs));
+        QVERIFY2(proxy.store.session(first->id)->faults.join('|').contains(
+                     QStringLiteral("ended its connection while stalled")),
+                 qPrintable(proxy.store.session(first->id)->faults.join('|')));
         QCOMPARE(proxy.store.sessionIds().size(), size_t(2));
     }
 

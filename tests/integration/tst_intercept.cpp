@@ -558,7 +558,11 @@ private slots:
             " \"action\": \"respond\", \"payload\": \"hi {{1}}\"},"
             "{\"match\": {\"direction\": \"client\", \"payload\": \"lonely\"},"
             " \"action\": \"respond\", \"payload\": \"{{$.nothing}}\"},"
-            "{\"match\": {\"direction\": \"client\", \"payload\": \"again\"}, \"action\": \"echo\"}]}"));
+            "{\"match\": {\"direction\": \"client\", \"payload\": \"again\"}, \"action\": \"echo\"},"
+            "{\"match\": {\"direction\": \"client\", \"payload\": \"PINGDATA\"}, \"action\": \"respond\","
+            " \"payload\": \"not for pings\", \"forward\": false},"
+            "{\"match\": {\"direction\": \"server\", \"payload\": \"srv-please\"}, \"action\": \"respond\","
+            " \"payload\": \"pong-to-server\", \"forward\": false}]}"));
         ProxyHarness proxy(withHub(hub));
         EchoServer echo;
         auto client = openClient(echo.url(QStringLiteral("/rpc")), proxy.networkProxy());
@@ -569,6 +573,19 @@ private slots:
         client->sendTextMessage(QStringLiteral("hello socktap"));
         client->sendTextMessage(QStringLiteral("{\"lonely\":true}"));
         client->sendTextMessage(QStringLiteral("again"));
+        // A Ping is not Socktap's to answer: it crosses, and the server's Pong comes back.
+        QByteArray pong;
+        connect(client.get(), &QWebSocket::pong, this, [&](quint64, const QByteArray &p) { pong = p; });
+        client->ping("PINGDATA");
+        // Towards the server: the server's echo of "srv-please" is answered (masked, as a client's frame
+        // must be: Qt's server would fail the connection otherwise), and it echoes that answer back.
+        client->sendTextMessage(QStringLiteral("srv-please"));
+        QVERIFY(QTest::qWaitFor([&] { return got.contains(QStringLiteral("pong-to-server")); }, WaitMs));
+        QVERIFY(echo.texts.contains(QStringLiteral("pong-to-server")));
+        QVERIFY(!got.contains(QStringLiteral("srv-please"))); // answered instead of forwarded
+        got.removeAll(QStringLiteral("pong-to-server"));
+        QVERIFY(QTest::qWaitFor([&] { return pong == "PINGDATA"; }, WaitMs));
+        QVERIFY(!got.contains(QStringLiteral("not for pings")));
         QVERIFY(QTest::qWaitFor([&] { return got.size() >= 6; }, WaitMs));
         QTest::qWait(100); // nothing more comes
         QCOMPARE(got.count(QStringLiteral("{\"id\":42,\"result\":\"pong\"}")), 1);
@@ -581,7 +598,7 @@ private slots:
                  qPrintable(echo.texts.join('|'))); // answered instead of forwarded
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
         QVERIFY(s);
-        QVERIFY(proxy.waitMessages(s->id, 10));
+        QVERIFY(proxy.waitMessages(s->id, 14));
         const QStringList lines = describe(proxy, s->id);
         const QString all = lines.join('\n');
         QVERIFY2(lines.contains("client text {\"id\":42,\"method\":\"ping\"} dropped"), qPrintable(all));
@@ -614,6 +631,7 @@ private slots:
         first.open(echo.url(QStringLiteral("/flaky")));
         QVERIFY(QTest::qWaitFor([&] { return failed; }, WaitMs));
         QVERIFY(first.state() != QAbstractSocket::ConnectedState);
+        QTest::qWait(200); // a request forwarded by mistake would reach the server by now
         QVERIFY(echo.clients.isEmpty());
         const auto refused = proxy.waitSession([](const auto &s) {
             return s.kind == capture::SessionKind::WebSocket && s.state == SessionState::Failed;

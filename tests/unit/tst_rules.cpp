@@ -242,8 +242,8 @@ private slots:
             << "rule 1: field 'match.event': handshake rules (set-header, remove-header, refuse) match only "
                "host and path";
         QTest::newRow("refuse with a status out of range")
-            << withRules(R"({"action": "refuse", "status": 99, "match": {"path": "/ws"}})")
-            << "rule 1: field 'status': 99 is out of range (expected 100 to 599)";
+            << withRules(R"({"action": "refuse", "status": 101, "match": {"path": "/ws"}})")
+            << "rule 1: field 'status': 101 is out of range (expected 400 to 599)";
         QTest::newRow("refuse with a negative count")
             << withRules(R"({"action": "refuse", "times": -1})")
             << "rule 1: field 'times': -1 is out of range (expected 1 to 1000000)";
