@@ -111,42 +111,39 @@ void InterceptFeature::update(capture::SessionId current, bool live)
 
 void InterceptFeature::setPaused(capture::Direction from, bool on)
 {
-    const capture::SessionId id = m_current;
     intercept::SessionCommand command;
     command.kind = intercept::SessionCommand::Kind::SetPause;
     command.from = from;
     command.on = on;
     command.holdPingPong = m_holdPingPong->isChecked();
-    m_paused[id][int(from)] = on;
-    m_proxy.sendCommand(id, command, this, [this, id, from](const intercept::CommandResult &result) {
-        if (result.ok)
-            return;
-        m_paused[id][int(from)] = false; // the session has ended, or never paused
-        m_window.statusBar()->showMessage(tr("Pause failed: %1").arg(result.error), 10000);
-        update(m_current, m_proxy.isLive(m_current));
-    });
-    update(m_current, m_proxy.isLive(m_current));
+    toggle(command, m_paused, tr("Pause failed: %1"), QString());
 }
 
 void InterceptFeature::setStalled(capture::Direction from, bool on)
 {
-    const capture::SessionId id = m_current;
     intercept::SessionCommand command;
     command.kind = intercept::SessionCommand::Kind::Stall;
     command.from = from;
     command.on = on;
-    m_stalled[id][int(from)] = on;
-    m_proxy.sendCommand(id, command, this, [this, id, from, on](const intercept::CommandResult &result) {
+    const QString side = QLatin1String(capture::directionName(from));
+    toggle(command, m_stalled, tr("Stall failed: %1"),
+           (on ? tr("Session %1: %2 stalled") : tr("Session %1: %2 resumed")).arg(m_current).arg(side));
+}
+
+void InterceptFeature::toggle(const intercept::SessionCommand &command, Toggles &state, const QString &failed,
+                              const QString &succeeded)
+{
+    // Checked at once (the menu follows the click); a session that has ended, or refused, unchecks it.
+    const capture::SessionId id = m_current;
+    const int from = int(command.from);
+    state[id][from] = command.on;
+    m_proxy.sendCommand(id, command, this, [this, id, from, &state, failed, succeeded](const auto &result) {
         if (!result.ok) {
-            m_stalled[id][int(from)] = false;
+            state[id][from] = false;
             update(m_current, m_proxy.isLive(m_current));
         }
-        m_window.statusBar()->showMessage(
-            result.ok
-                ? (on ? tr("Session %1: %2 stalled").arg(id).arg(QLatin1String(capture::directionName(from)))
-                      : tr("Session %1: %2 resumed").arg(id).arg(QLatin1String(capture::directionName(from))))
-                : tr("Stall failed: %1").arg(result.error),
-            10000);
+        if (!result.ok || !succeeded.isEmpty())
+            m_window.statusBar()->showMessage(result.ok ? succeeded : failed.arg(result.error), 10000);
     });
     update(m_current, m_proxy.isLive(m_current));
 }

@@ -57,6 +57,10 @@ private:
     void resumeAll();
     void closeSession();
     void setStalled(capture::Direction from, bool on);
+    // What the window asked each session to pause or stall, per sender.
+    using Toggles = QHash<capture::SessionId, std::array<bool, 2>>;
+    void toggle(const intercept::SessionCommand &command, Toggles &state, const QString &failed,
+                const QString &succeeded);
     void showRules();
 
     MainWindow &m_window;
@@ -70,9 +74,8 @@ private:
     std::array<QAction *, 2> m_stall {};
     QAction *m_rulesAction = nullptr;
     capture::SessionId m_current = 0;
-    // What the window asked each session to pause, per sender.
-    QHash<capture::SessionId, std::array<bool, 2>> m_paused;
-    QHash<capture::SessionId, std::array<bool, 2>> m_stalled; // what the window asked to stall
+    Toggles m_paused;
+    Toggles m_stalled;
 };
 
 } // namespace socktap::ui

@@ -164,20 +164,20 @@ void MainWindow::buildInspectors()
     messagesPanel()->model()->setFormatChoice(
         [this](capture::SessionId id) { return m_formats->choiceFor(id); });
     m_list->setFormatChoice([this](capture::SessionId id) { return m_formats->choiceFor(id); });
-    connect(m_formats, &FormatsFeature::chosen, this, [this](capture::SessionId id) {
-        m_list->meaningSearch()->forget(id); // the session filter decodes it again as chosen
-        if (id == m_current) {
-            showSession(true); // decoded again as chosen
-            composePanel()->refreshFormat();
-        }
-    });
-    connect(m_formats, &FormatsFeature::formatsReplaced, this, [this] {
-        m_list->meaningSearch()->forgetAll();
-        if (m_current) {
+    // A session's format chosen (or every session's decoding changed: a new protobuf schema): the session
+    // filter, the shown session's messages and Compose decode again.
+    const auto decodeAgain = [this](std::optional<capture::SessionId> only) {
+        if (only)
+            m_list->meaningSearch()->forget(*only);
+        else
+            m_list->meaningSearch()->forgetAll();
+        if (m_current && (!only || *only == m_current)) {
             showSession(true);
             composePanel()->refreshFormat();
         }
-    });
+    };
+    connect(m_formats, &FormatsFeature::chosen, this, decodeAgain);
+    connect(m_formats, &FormatsFeature::formatsReplaced, this, [decodeAgain] { decodeAgain(std::nullopt); });
 }
 
 void MainWindow::buildMenus()

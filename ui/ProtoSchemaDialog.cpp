@@ -155,11 +155,10 @@ void ProtoSchemaDialog::compile()
         return;
     decode::ProtoChoice wanted = choice();
     QString error;
-    QStringList types;
-    if (!wanted.files.isEmpty()) {
-        if (const auto schema = decode::ProtoSchema::load(wanted.files, wanted.importDirs, &error))
-            types = schema->messageTypes();
-    }
+    // Compiled once: for the types listed and for the formats OK installs.
+    const auto schema =
+        wanted.files.isEmpty() ? nullptr : decode::ProtoSchema::load(wanted.files, wanted.importDirs, &error);
+    const QStringList types = schema ? schema->messageTypes() : QStringList();
     // Refill the type lists from what compiled, keeping the choice when the schema still has it (a type
     // it lost stays listed, and the error below says so).
     m_filling = true;
@@ -173,7 +172,10 @@ void ProtoSchemaDialog::compile()
         box->setCurrentText(current);
     }
     m_filling = false;
-    m_formats = error.isEmpty() ? decode::protobufFormats(wanted, &error) : nullptr;
+    if (schema)
+        m_formats = decode::protobufFormats(schema, wanted, &error);
+    else
+        m_formats = error.isEmpty() ? decode::protobufFormats(wanted, &error) : nullptr; // no files
     m_errors->setPlainText(error);
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(m_formats != nullptr);
 }

@@ -43,13 +43,7 @@ void SessionMeaningSearch::setQuery(std::optional<decode::DecodedQuery> query)
 void SessionMeaningSearch::forget(capture::SessionId session)
 {
     m_scans.erase(session);
-    const bool was = m_matches.remove(session);
-    if (!m_query)
-        return;
-    m_caughtUp = false;
-    m_timer.start(0);
-    if (was)
-        emit matchesChanged();
+    searchAgain(m_matches.remove(session));
 }
 
 void SessionMeaningSearch::forgetAll()
@@ -57,12 +51,17 @@ void SessionMeaningSearch::forgetAll()
     m_scans.clear();
     const bool had = !m_matches.isEmpty();
     m_matches.clear();
+    searchAgain(had);
+}
+
+void SessionMeaningSearch::searchAgain(bool matchesChanged)
+{
     if (!m_query)
         return;
     m_caughtUp = false;
     m_timer.start(0);
-    if (had)
-        emit matchesChanged();
+    if (matchesChanged)
+        emit this->matchesChanged();
 }
 
 void SessionMeaningSearch::step()

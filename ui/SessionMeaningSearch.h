@@ -53,6 +53,8 @@ private:
         quint64 next = 0; // the next message index to decode
     };
     void step();
+    // What was decoded is gone: decode from the start (matchesChanged: a match was dropped).
+    void searchAgain(bool matchesChanged);
 
     capture::CaptureStore &m_store;
     std::optional<decode::DecodedQuery> m_query;

@@ -476,12 +476,16 @@ std::optional<QByteArray> ProtobufSchemaDecoder::encode(const Message &original,
 
 std::shared_ptr<const FormatRegistry> protobufFormats(const ProtoChoice &choice, QString *error)
 {
-    auto formats = std::make_shared<FormatRegistry>(FormatRegistry::builtin());
     if (choice.files.isEmpty())
-        return formats;
-    const auto schema = ProtoSchema::load(choice.files, choice.importDirs, error);
-    if (!schema)
-        return nullptr;
+        return std::make_shared<FormatRegistry>(FormatRegistry::builtin());
+    auto schema = ProtoSchema::load(choice.files, choice.importDirs, error);
+    return schema ? protobufFormats(std::move(schema), choice, error) : nullptr;
+}
+
+std::shared_ptr<const FormatRegistry> protobufFormats(std::shared_ptr<const ProtoSchema> schema,
+                                                      const ProtoChoice &choice, QString *error)
+{
+    auto formats = std::make_shared<FormatRegistry>(FormatRegistry::builtin());
     const QStringList known = schema->messageTypes();
     for (const QString &type : {choice.clientType, choice.serverType}) {
         if (!type.isEmpty() && !known.contains(type)) {

@@ -86,5 +86,8 @@ struct ProtoChoice
 // compile (protoc's messages), a type is not in them (with the types they have) or the URL pattern is
 // not a regular expression. No files: the built-in formats.
 std::shared_ptr<const FormatRegistry> protobufFormats(const ProtoChoice &choice, QString *error);
+// The same with the choice's files already compiled (a dialog that lists their types).
+std::shared_ptr<const FormatRegistry> protobufFormats(std::shared_ptr<const ProtoSchema> schema,
+                                                      const ProtoChoice &choice, QString *error);
 
 } // namespace socktap::decode

@@ -122,29 +122,20 @@ QByteArray reasonPhrase(int status)
     }
 }
 
-QByteArray errorBody(const QString &message)
+ErrorAnswer errorAnswer(int status, const QString &message, const Headers &extra)
 {
-    return message.toUtf8() + '\n';
-}
-
-QByteArray errorResponse(int status, const QString &message, const Headers &extra)
-{
-    const QByteArray body = errorBody(message);
-    return serialize(errorHead(status, body, extra)) + body;
-}
-
-ResponseHead errorHead(int status, const QByteArray &body, const Headers &extra)
-{
-    ResponseHead head;
-    head.status = status;
-    head.reason = reasonPhrase(status);
-    head.headers.append("Content-Type", "text/plain; charset=utf-8");
-    head.headers.append("Content-Length", QByteArray::number(body.size()));
-    head.headers.append("Connection", "close");
-    head.headers.append("X-Socktap-Error", "1");
+    ErrorAnswer a;
+    a.body = message.toUtf8() + '\n';
+    a.head.status = status;
+    a.head.reason = reasonPhrase(status);
+    a.head.headers.append("Content-Type", "text/plain; charset=utf-8");
+    a.head.headers.append("Content-Length", QByteArray::number(a.body.size()));
+    a.head.headers.append("Connection", "close");
+    a.head.headers.append("X-Socktap-Error", "1");
     for (const HeaderField &f : extra.fields())
-        head.headers.append(f.name, f.value);
-    return head;
+        a.head.headers.append(f.name, f.value);
+    a.head.raw = serialize(a.head);
+    return a;
 }
 
 } // namespace socktap::http

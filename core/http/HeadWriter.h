@@ -18,10 +18,14 @@ QList<QByteArray> removeHopByHop(Headers &headers, bool keepUpgrade);
 // The reason phrase conventionally sent with a status code ("Bad Gateway" for 502).
 QByteArray reasonPhrase(int status);
 
-// A complete HTTP/1.1 error response with a text/plain body; the connection is closed after it.
-QByteArray errorResponse(int status, const QString &message, const Headers &extra = {});
-// The head and body errorResponse() sends: what the capture records the client got.
-ResponseHead errorHead(int status, const QByteArray &body, const Headers &extra = {});
-QByteArray errorBody(const QString &message);
+// A complete HTTP/1.1 error response with a text/plain body; the connection is closed after it. The head
+// comes with its bytes (`raw`), so that what is sent and what the capture records are the same.
+struct ErrorAnswer
+{
+    ResponseHead head;
+    QByteArray body;
+    QByteArray wire() const { return head.raw + body; }
+};
+ErrorAnswer errorAnswer(int status, const QString &message, const Headers &extra = {});
 
 } // namespace socktap::http

@@ -231,6 +231,23 @@ const QRegularExpression &placeholder()
     return re;
 }
 
+// What a {{...}} names: a regex group (a number) or a JSON path; neither: nullopt.
+struct Placeholder
+{
+    std::optional<int> group;
+    QStringList path; // when not a group ("$" alone: the whole value)
+};
+std::optional<Placeholder> parsePlaceholder(const QString &inside)
+{
+    bool isNumber = false;
+    const int group = inside.toInt(&isNumber);
+    if (isNumber)
+        return Placeholder {group, {}};
+    if (const auto path = decode::parseJsonPath(inside))
+        return Placeholder {std::nullopt, *path};
+    return std::nullopt;
+}
+
 } // namespace
 
 QString templateError(const QByteArray &payload, const QRegularExpression &regex, bool hasRegex)
@@ -238,21 +255,16 @@ QString templateError(const QByteArray &payload, const QRegularExpression &regex
     const QString text = QString::fromUtf8(payload);
     for (auto it = placeholder().globalMatch(text); it.hasNext();) {
         const QString inside = it.next().captured(1);
-        bool isNumber = false;
-        const int group = inside.toInt(&isNumber);
-        if (isNumber) {
-            if (!hasRegex)
-                return QStringLiteral("{{%1}} copies a group of match.regex, and the rule has none")
-                    .arg(inside);
-            if (group < 0 || group > regex.captureCount())
-                return QStringLiteral("{{%1}}: match.regex has %2 group(s)")
-                    .arg(inside)
-                    .arg(regex.captureCount());
-            continue;
-        }
-        if (!decode::parseJsonPath(inside))
+        const auto p = parsePlaceholder(inside);
+        if (!p)
             return QStringLiteral("{{%1}} is neither a JSON path (like $.id) nor a regex group number")
                 .arg(inside);
+        if (p->group && !hasRegex)
+            return QStringLiteral("{{%1}} copies a group of match.regex, and the rule has none").arg(inside);
+        if (p->group && (*p->group < 0 || *p->group > regex.captureCount()))
+            return QStringLiteral("{{%1}}: match.regex has %2 group(s)")
+                .arg(inside)
+                .arg(regex.captureCount());
     }
     return {};
 }
@@ -274,17 +286,14 @@ std::optional<QByteArray> fillTemplate(const Rule &rule, const QJsonValue &value
         const QRegularExpressionMatch m = it.next();
         out += QStringView(text).sliced(at, m.capturedStart() - at);
         at = m.capturedEnd();
-        const QString inside = m.captured(1);
-        bool isNumber = false;
-        const int group = inside.toInt(&isNumber);
-        if (isNumber) {
-            out += groups.captured(group); // a group that took no part copies nothing
+        const auto p = parsePlaceholder(m.captured(1)); // checked when the rules loaded
+        if (p && p->group) {
+            out += groups.captured(*p->group); // a group that took no part copies nothing
             continue;
         }
-        const auto path = decode::parseJsonPath(inside);
-        const QJsonValue found = path ? decode::valueAt(value, *path) : QJsonValue(QJsonValue::Undefined);
+        const QJsonValue found = p ? decode::valueAt(value, p->path) : QJsonValue(QJsonValue::Undefined);
         if (found.isUndefined()) {
-            *why = QStringLiteral("%1 is not in this message").arg(inside);
+            *why = QStringLiteral("%1 is not in this message").arg(m.captured(1));
             return std::nullopt;
         }
         out += QString::fromUtf8(decode::compactJson(found));

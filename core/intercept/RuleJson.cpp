@@ -293,36 +293,26 @@ bool isWholeNumber(double d)
     return std::isfinite(d) && d == std::floor(d);
 }
 
-bool readDelay(FieldReader &r, int *ms)
-{
-    const QJsonValue v = r.value(QStringLiteral("ms"));
-    if (!v.isDouble() || !isWholeNumber(v.toDouble()))
-        return r.fail(QStringLiteral("ms"), QStringLiteral("expected a whole number of milliseconds"));
-    const double d = v.toDouble();
-    if (d < 0 || d > MaxDelayMs) {
-        return r.fail(QStringLiteral("ms"),
-                      QStringLiteral("%1 is out of range (expected 0 to %2 milliseconds)")
-                          .arg(QString::number(d, 'g', 16), QString::number(MaxDelayMs)));
-    }
-    *ms = int(d);
-    return true;
-}
-
-// An optional whole number in [low, high]; left as it was when absent.
-bool readWhole(FieldReader &r, const QString &key, int low, int high, int *out)
+// An optional whole number in [low, high], in `unit` when it has one ("milliseconds"); left as it was
+// when absent.
+bool readWhole(FieldReader &r, const QString &key, int low, int high, int *out, const QString &unit = {})
 {
     const QJsonValue v = r.value(key);
     if (v.isUndefined())
         return true;
+    const QString inUnit = unit.isEmpty() ? QString() : QLatin1Char(' ') + unit;
     if (!v.isDouble() || !isWholeNumber(v.toDouble()))
-        return r.fail(key, QStringLiteral("expected a whole number"));
+        return r.fail(key,
+                      QStringLiteral("expected a whole number%1")
+                          .arg(unit.isEmpty() ? QString() : QStringLiteral(" of ") + unit));
     const double d = v.toDouble();
     if (d < low || d > high)
         return r.fail(key,
-                      QStringLiteral("%1 is out of range (expected %2 to %3)")
+                      QStringLiteral("%1 is out of range (expected %2 to %3%4)")
                           .arg(QString::number(d, 'g', 16))
                           .arg(low)
-                          .arg(high));
+                          .arg(high)
+                          .arg(inUnit));
     *out = int(d);
     return true;
 }
@@ -420,7 +410,8 @@ bool readActionFields(FieldReader &r, Rule *rule)
     case Action::Delay:
         if (!r.has(QStringLiteral("ms")))
             return r.fail(QStringLiteral("ms"), QStringLiteral("missing (action 'delay' needs it)"));
-        return readDelay(r, &rule->delayMs);
+        return readWhole(r, QStringLiteral("ms"), 0, MaxDelayMs, &rule->delayMs,
+                         QStringLiteral("milliseconds"));
     case Action::Replace:
         if (!r.has(QStringLiteral("payload")))
             return r.fail(QStringLiteral("payload"), QStringLiteral("missing (action 'replace' needs it)"));

@@ -264,19 +264,15 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
         m_session.request = m_request;
     }
     // The record holds the head and body the client gets (a refusal's Retry-After, a 407's challenge),
-    // when it gets them: after part of a response it gets nothing more.
+    // when it gets them: after part of a response, or with the client gone, it gets nothing (the error
+    // text says what Socktap meant to answer). A head the server sent stays in the record: what it said
+    // is the point of a 502 after a bad 101.
     const bool answer = !m_sentToClient && m_client->isOpen();
-    const QByteArray body = http::errorBody(message);
-    // A head the server sent stays in the record (what it said is the point of a 502 after a bad 101);
-    // the error text then says what the client got instead.
+    const http::ErrorAnswer error = http::errorAnswer(status, message, extraHeaders);
     if (answer && m_session.response.status == 0) {
-        m_session.response = http::errorHead(status, body, extraHeaders);
-        m_session.response.raw = http::serialize(m_session.response);
-        m_session.responseBody = body;
-        m_session.responseBodySize = quint64(body.size());
-    } else if (m_session.response.status == 0) {
-        m_session.response.status = status;
-        m_session.response.reason = http::reasonPhrase(status);
+        m_session.response = error.head;
+        m_session.responseBody = error.body;
+        m_session.responseBodySize = quint64(error.body.size());
     }
     endSession(SessionState::Failed, reason,
                QStringLiteral("%1 %2: %3")
@@ -284,7 +280,7 @@ void ProxyConnection::failRequest(int status, const QString &message, EndReason 
                    .arg(QString::fromLatin1(http::reasonPhrase(status)), message));
     m_haveSession = false;
     if (answer)
-        m_client->write(http::errorResponse(status, message, extraHeaders));
+        m_client->write(error.wire());
     closeAll();
 }
 

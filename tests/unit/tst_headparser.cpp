@@ -342,7 +342,8 @@ private slots:
 
     void errorResponseIsComplete()
     {
-        const QByteArray wire = errorResponse(502, QStringLiteral("upstream refused: connection refused"));
+        const ErrorAnswer answer = errorAnswer(502, QStringLiteral("upstream refused: connection refused"));
+        const QByteArray wire = answer.wire();
         HeadParser parser(HeadParser::Kind::Response);
         const auto r = parser.feed(wire);
         QCOMPARE(r.status, HeadParser::Status::Complete);
@@ -351,6 +352,8 @@ private slots:
         const QByteArray body = wire.sliced(r.consumed);
         QCOMPARE(parser.response().headers.value("Content-Length").toInt(), body.size());
         QVERIFY(body.contains("connection refused"));
+        QCOMPARE(body, answer.body);
+        QCOMPARE(wire.first(r.consumed), answer.head.raw); // what is recorded is what is sent
     }
 
     void splitListHonoursQuotes()
