@@ -125,7 +125,9 @@ void InterceptFeature::setStalled(capture::Direction from, bool on)
     command.kind = intercept::SessionCommand::Kind::Stall;
     command.from = from;
     command.on = on;
-    const QString side = QLatin1String(capture::directionName(from));
+    const QString side =
+        QStringLiteral("%1 → %2").arg(QLatin1String(capture::directionName(from)),
+                                      QLatin1String(capture::directionName(capture::opposite(from))));
     toggle(command, m_stalled, tr("Stall failed: %1"),
            (on ? tr("Session %1: %2 stalled") : tr("Session %1: %2 resumed")).arg(m_current).arg(side));
 }

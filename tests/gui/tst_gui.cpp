@@ -1143,6 +1143,15 @@ private slots:
         const auto s = w.store.session(w.session);
         QVERIFY2(s->faults[0].contains(QStringLiteral("stalled client → server")), qPrintable(s->faults[0]));
         QVERIFY2(s->faults[1].contains(QStringLiteral("resumed client → server")), qPrintable(s->faults[1]));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            // scripts/screenshots.sh: the faults in the Handshake tab.
+            w.window->resize(1280, 800);
+            w.window->tabs()->setCurrentIndex(ui::MainWindow::HandshakeTab);
+            QTest::qWait(300); // the feed brings the session's faults
+            w.window->feed()->refresh();
+            QTest::qWait(100);
+            w.window->grab().save(shots + QStringLiteral("/socktap-faults.png"));
+        }
     }
 
     // The Rules dialog's form writes respond and echo rules: the answer template and "forward"; a template
