@@ -97,6 +97,10 @@ void CaptureStatus::updateStorage()
         tip << tr("%1 payloads (%2) left memory for the budget and are read back from disk.")
                    .arg(s.payloadsOnDisk)
                    .arg(capture::byteSize(s.payloadBytesOnDisk));
+    if (s.recordsOnDisk)
+        tip << tr("%1 older message records left memory (the newest are kept) and are read back from disk "
+                  "as they are shown.")
+                   .arg(s.recordsOnDisk);
     if (s.droppedSegments) {
         text += tr(" · %1 oldest parts dropped").arg(s.droppedSegments);
         tip << tr("%1 oldest parts on disk were removed under the disk budget (--max-capture-disk), their "

@@ -224,7 +224,7 @@ std::shared_ptr<BatchJournal> BatchJournal::create(const QString &path, quint64 
     return std::shared_ptr<BatchJournal>(new BatchJournal(std::move(file), maxBytes));
 }
 
-std::optional<quint64> BatchJournal::append(const BatchPtr &batch)
+std::optional<ChunkPlacement> BatchJournal::append(const BatchPtr &batch)
 {
     if (!batch || batch->isEmpty())
         return std::nullopt;
@@ -255,7 +255,12 @@ std::optional<quint64> BatchJournal::append(const BatchPtr &batch)
     // zeros that a reader after a crash could take for the payloads. The records and payloads are the
     // batch's own buffers (it is immutable once applied), kept alive until the flusher has written them.
     const quint64 at = m_file->append({first, records, details, batch->payloads}, batch);
-    return at + quint64(ChunkHeaderBytes) + headBytes; // where its payloads start
+    ChunkPlacement placed;
+    placed.messages = at + quint64(first.size());
+    placed.details = placed.messages + quint64(records.size());
+    placed.payloads = at + quint64(ChunkHeaderBytes) + headBytes;
+    placed.end = placed.payloads + quint64(batch->payloads.size());
+    return placed;
 }
 
 void BatchJournal::flush()
@@ -271,6 +276,73 @@ QString BatchJournal::error() const
             return m_stopped;
     }
     return m_file->writeError();
+}
+
+namespace {
+
+// Reads a detail's fields (the layout encodeDetails writes); false past the bytes' end.
+bool readDetail(Reader &r, MessageDetail &d, qsizetype headBytes)
+{
+    const quint32 frames = r.get<quint32>();
+    if (!r.ok() || frames > headBytes / sizeof(ws::FrameInfo))
+        return false;
+    d.frames.clear();
+    d.frames.reserve(frames);
+    for (quint32 f = 0; f < frames && r.ok(); ++f)
+        d.frames.push_back(r.get<ws::FrameInfo>());
+    d.wirePayloadRef = r.get<quint64>();
+    d.wirePayloadSize = r.get<quint32>();
+    d.originalSize = r.get<quint32>();
+    d.originalRef = r.get<quint64>();
+    d.note = QString::fromUtf8(r.bytes(r.get<quint32>()));
+    return r.ok();
+}
+
+} // namespace
+
+std::optional<native::DecodedMessage> readJournaled(const CaptureFile &file, const ChunkPlacement &chunk,
+                                                    quint32 position)
+{
+    const quint64 at = chunk.messages + quint64(position) * sizeof(BatchMessage);
+    if (at + sizeof(BatchMessage) > chunk.details || chunk.details > chunk.payloads
+        || chunk.payloads > chunk.end)
+        return std::nullopt;
+    const QByteArray raw = file.read(at, sizeof(BatchMessage));
+    if (raw.size() != qsizetype(sizeof(BatchMessage)))
+        return std::nullopt;
+    BatchMessage m;
+    std::memcpy(&m, raw.data(), sizeof m);
+    const quint64 payloadBytes = chunk.end - chunk.payloads;
+    const auto bytes = [&](quint64 offset, quint32 size, QByteArray &out) {
+        if (!within(offset, size, qsizetype(payloadBytes)))
+            return false;
+        out = size ? file.read(chunk.payloads + offset, size) : QByteArray();
+        return out.size() == qsizetype(size);
+    };
+    native::DecodedMessage out;
+    out.session = m.session;
+    out.record = m.record;
+    if (!bytes(m.batchOffset, m.record.capturedSize, out.payload))
+        return std::nullopt;
+    if (m.batchDetail >= 0) {
+        // Details vary in length: read them all (they are few and small next to the messages) and walk
+        // to this one.
+        const QByteArray details = file.read(chunk.details, qsizetype(chunk.payloads - chunk.details));
+        Reader r(details);
+        const quint32 count = r.get<quint32>();
+        if (quint32(m.batchDetail) >= count)
+            return std::nullopt;
+        MessageDetail d;
+        for (qint32 i = 0; i <= m.batchDetail; ++i)
+            if (!readDetail(r, d, details.size()))
+                return std::nullopt;
+        if (!bytes(d.wirePayloadRef, d.wirePayloadSize, out.wirePayload)
+            || !bytes(d.originalRef, d.originalSize, out.original))
+            return std::nullopt;
+        out.frames = std::move(d.frames);
+        out.note = std::move(d.note);
+    }
+    return out;
 }
 
 std::optional<JournalSummary> summarizeJournal(const QString &path, QString *error)
@@ -380,17 +452,8 @@ std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, 
         const quint32 details = r.get<quint32>();
         for (quint32 i = 0; i < details && r.ok(); ++i) {
             MessageDetail d;
-            const quint32 frames = r.get<quint32>();
-            if (frames > head.size() / sizeof(ws::FrameInfo))
-                return damaged(QStringLiteral("a frame count beyond the chunk"));
-            d.frames.reserve(frames);
-            for (quint32 f = 0; f < frames && r.ok(); ++f)
-                d.frames.push_back(r.get<ws::FrameInfo>());
-            d.wirePayloadRef = r.get<quint64>();
-            d.wirePayloadSize = r.get<quint32>();
-            d.originalSize = r.get<quint32>();
-            d.originalRef = r.get<quint64>();
-            d.note = QString::fromUtf8(r.bytes(r.get<quint32>()));
+            if (!readDetail(r, d, head.size()))
+                return damaged(QStringLiteral("a detail beyond the chunk's head"));
             if (!within(d.wirePayloadRef, d.wirePayloadSize, payloads.size())
                 || !within(d.originalRef, d.originalSize, payloads.size()))
                 return damaged(QStringLiteral("a detail beyond the chunk's bytes"));

@@ -45,9 +45,9 @@ public:
     static std::shared_ptr<BatchJournal> create(const QString &path, quint64 maxBytes, QString *error);
 
     // Thread-safe. Encodes the batch's small parts and hands its payload buffer to the writer (shared).
-    // Appends the batch; returns where its payload bytes start in the file (nothing when the journal has
-    // stopped: the disk budget).
-    std::optional<quint64> append(const BatchPtr &batch);
+    // Appends the batch; returns where its parts are in the file (nothing when the journal has stopped:
+    // the disk budget).
+    std::optional<ChunkPlacement> append(const BatchPtr &batch);
     std::shared_ptr<CaptureFile> file() const { return m_file; }
     void flush();
     QString path() const { return m_file->path(); }
@@ -63,6 +63,12 @@ private:
     mutable std::mutex m_mutex; // a chunk's two parts go out together
     QString m_stopped;
 };
+
+// Message `position` of the chunk at `chunk`, read back from the journal: its record as the writing store
+// held it (payloadRef and detail in that store's numbering), its payload and its detail's parts. Nothing
+// when the file cannot be read there or the bytes are not such a message.
+std::optional<native::DecodedMessage> readJournaled(const CaptureFile &file, const ChunkPlacement &chunk,
+                                                    quint32 position);
 
 // What a journal holds, read from its chunk heads without loading payloads.
 struct JournalSummary

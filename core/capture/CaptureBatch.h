@@ -56,6 +56,16 @@ struct CaptureBatch
 
 using BatchPtr = std::shared_ptr<const CaptureBatch>;
 
+// Where the crash journal (BatchJournal) put a batch's parts: what the store needs to read one message
+// back once its record has left memory.
+struct ChunkPlacement
+{
+    quint64 messages = 0; // the first BatchMessage
+    quint64 details = 0; // the detail count, then the details
+    quint64 payloads = 0;
+    quint64 end = 0; // of the whole chunk: on disk once the file's written() reaches it (0: not placed)
+};
+
 // Hands a payload buffer nobody else holds to the next batch a worker fills (kept only while few are
 // waiting; otherwise freed): the capture reuses its memory instead of touching fresh pages.
 void recyclePayloads(QByteArray bytes);

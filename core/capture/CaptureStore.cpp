@@ -27,6 +27,15 @@ constexpr quint64 JournaledInMemory = 64ull << 20;
 // Where the journal holds each batch's payloads: 24 bytes a batch, at most 24 MiB (about 80 minutes of a
 // worker flushing every 5 ms without a pause; then the capture works as without the journal).
 constexpr size_t MaxJournalRanges = size_t(1) << 20;
+// The newest message records kept in memory when the crash journal holds the older ones (72 bytes each in
+// memory, 8 once they left): at a million small messages a second, keeping every record in fresh pages
+// cost more CPU than relaying them (docs/performance.md, issue 19).
+constexpr quint64 JournaledRecordsInMemory = 16ull << 20;
+// A session's records leave memory in whole chunks of its log, and only from sessions with at least one.
+constexpr size_t MinRecordsToMove = 256;
+// A journal locator: the batch's number above, the message's position in the batch below.
+constexpr int LocatorPositionBits = 24;
+constexpr quint64 LocatorPositionMask = (quint64(1) << LocatorPositionBits) - 1;
 
 } // namespace
 
@@ -198,13 +207,41 @@ bool CaptureStore::inMemory(quint64 ref, quint32 size) const
     return size == 0 || (ref >= m_logStart && ref <= m_logEnd && size <= m_logEnd - ref && !m_blocks.empty());
 }
 
-std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> CaptureStore::onDisk(const SessionEntry &s,
-                                                                                     quint64 index) const
+std::optional<CaptureStore::DiskRecord> CaptureStore::onDisk(const SessionEntry &s, quint64 index) const
 {
     const quint64 first = s.firstIndex - s.diskOffsets.size();
-    if (index < first || index >= s.firstIndex || !s.diskFile || !m_files[s.diskFile - 1])
+    if (index < first || index >= s.firstIndex)
         return std::nullopt;
-    return std::pair(m_files[s.diskFile - 1], s.diskOffsets[size_t(index - first)]);
+    return diskRecord(s.diskFile, s.diskOffsets[size_t(index - first)]);
+}
+
+std::optional<CaptureStore::DiskRecord> CaptureStore::diskRecord(quint8 file, quint64 offset) const
+{
+    DiskRecord d;
+    d.fileIndex = file;
+    d.offset = offset;
+    if (file == CrashJournalFile) {
+        const ChunkPlacement *chunk = journalChunk(offset);
+        if (!chunk || !m_crashJournalFile)
+            return std::nullopt;
+        d.file = m_crashJournalFile;
+        d.chunk = *chunk;
+        d.position = quint32(offset & LocatorPositionMask);
+        return d;
+    }
+    if (!file || file > m_files.size() || !m_files[file - 1])
+        return std::nullopt;
+    d.file = m_files[file - 1];
+    return d;
+}
+
+const ChunkPlacement *CaptureStore::journalChunk(quint64 locator) const
+{
+    const quint64 batch = locator >> LocatorPositionBits;
+    if (batch < m_chunkBase || batch - m_chunkBase >= m_journalChunks.size())
+        return nullptr;
+    const ChunkPlacement &chunk = m_journalChunks[size_t(batch - m_chunkBase)];
+    return chunk.end ? &chunk : nullptr;
 }
 
 namespace {
@@ -241,6 +278,27 @@ std::optional<native::DecodedMessage> fetchMessage(const std::shared_ptr<Capture
 
 } // namespace
 
+std::optional<native::DecodedMessage> CaptureStore::DiskRecord::read() const
+{
+    return chunk ? readJournaled(*file, *chunk, position) : fetchMessage(file, offset);
+}
+
+MessageRecord CaptureStore::DiskRecord::record(const native::DecodedMessage &m) const
+{
+    return chunk ? journaledRecord(m.record, offset) : recordFromLine(m, fileIndex, offset);
+}
+
+MessageRecord CaptureStore::journaledRecord(MessageRecord r, quint64 locator)
+{
+    // The journal holds the record as this store numbered it: its payload may still be in memory or in
+    // the journal's ranges (read in spans by a search), else it is read from its chunk; its detail left
+    // memory with it.
+    r.detail = 0;
+    r.file = CrashJournalFile;
+    r.fileOffset = locator;
+    return r;
+}
+
 // Where one of a message's byte strings is (part: 0 payload, 1 wire payload, 2 original): located under
 // the store's lock, read after it is released, so a disk read never holds up the writers.
 struct CaptureStore::Fetch
@@ -252,6 +310,7 @@ struct CaptureStore::Fetch
     quint64 offset = 0;
     quint32 size = 0;
     int part = 0;
+    DiskRecord disk; // From::Line: the record's line, or its place in the crash journal
 
     // The bytes, reading the record's line at most once (line caches it); false when they are gone.
     bool resolve(QByteArray &out, std::optional<native::DecodedMessage> &line) const
@@ -268,7 +327,7 @@ struct CaptureStore::Fetch
             return out.size() == size;
         case From::Line:
             if (!line)
-                line = fetchMessage(file, offset);
+                line = disk.read();
             if (!line)
                 return false;
             out = part == 0 ? line->payload : part == 1 ? line->wirePayload : line->original;
@@ -296,10 +355,9 @@ CaptureStore::Fetch CaptureStore::locate(quint64 ref, quint32 size, const Messag
         f.from = Fetch::From::Spill;
         f.file = at->file;
         f.offset = at->offset;
-    } else if (r.file && r.file <= m_files.size() && m_files[r.file - 1]) {
+    } else if (const auto at = r.file ? diskRecord(r.file, r.fileOffset) : std::nullopt) {
         f.from = Fetch::From::Line;
-        f.file = m_files[r.file - 1];
-        f.offset = r.fileOffset;
+        f.disk = *at;
     }
     return f;
 }
@@ -368,6 +426,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         return;
     quint64 logStart = 0;
     bool contiguous = false;
+    quint64 number = 0; // in the crash journal's chunks, once it is appended there
     // Written to the journal before the store takes its lock, on the writer's own thread: encoding runs
     // in parallel on every worker, and the lines are on their way to disk before anyone can evict them.
     if (batch->file == 0 && m_journal)
@@ -399,6 +458,15 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         logStart = m_logEnd;
         const bool adopt = batch->payloads.size() >= AdoptBytes;
         const quint64 base = adopt ? adoptBlock(batch->payloads, batch->messages.size(), onDisk) : 0;
+        // A batch the crash journal will hold gets a number: its records carry a locator (number and
+        // position) in fileOffset, which is unused while they have no file, to be found in the journal
+        // once they leave memory.
+        if (!batch->file && m_crashJournal && m_journalChunks.size() < MaxJournalRanges
+            && batch->messages.size() <= LocatorPositionMask) {
+            number = m_chunkBase + m_journalChunks.size();
+            m_journalChunks.emplace_back();
+        }
+        const quint64 locator = number << LocatorPositionBits;
         for (BatchMessage &m : batch->messages) {
             const auto found = m_sessions.find(m.session);
             if (found == m_sessions.end()) {
@@ -409,7 +477,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             SessionEntry &s = found->second;
             MessageRecord &r = m.record;
             r.file = batch->file;
-            r.fileOffset = m.fileOffset;
+            r.fileOffset = number ? locator + quint64(&m - batch->messages.data()) : m.fileOffset;
             r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m), onDisk);
             if (const MessageDetail *d = batch->detail(m)) {
                 MessageDetail copy = *d;
@@ -446,10 +514,15 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
     // After the store is done with it the batch is immutable: the journal writes its payload buffer as
     // it is (no copy) while readers read it.
     if (published->file == 0 && m_crashJournal) {
-        const auto offset = m_crashJournal->append(published);
-        if (offset && contiguous && !published->payloads.isEmpty()) {
+        const auto placed = m_crashJournal->append(published);
+        const bool payloadsPlaced = contiguous && !published->payloads.isEmpty();
+        if (placed && (number || payloadsPlaced)) {
             std::unique_lock lock(m_mutex);
-            noteJournaled(logStart, quint64(published->payloads.size()), *offset);
+            if (number >= m_chunkBase && number - m_chunkBase < m_journalChunks.size()) // (not cleared since)
+                m_journalChunks[size_t(number - m_chunkBase)] = *placed;
+            if (payloadsPlaced)
+                noteJournaled(logStart, quint64(published->payloads.size()), placed->payloads);
+            enforceBudget();
         }
     }
     std::vector<std::shared_ptr<Subscription>> subscribers;
@@ -494,7 +567,6 @@ void CaptureStore::noteJournaled(quint64 start, quint64 size, quint64 offset)
     while (at != m_journalRanges.begin() && std::prev(at)->start > start)
         --at;
     m_journalRanges.insert(at, JournalRange {start, size, offset});
-    enforceBudget();
 }
 
 std::optional<quint64> CaptureStore::crashJournalOffset(quint64 ref) const
@@ -536,9 +608,19 @@ void CaptureStore::enforceBudget()
     while (m_blocks.size() > 1 && m_blockBytes > std::min(JournaledInMemory, m_limits.maxMemory / 2)
            && inCrashJournal(m_blocks.front().start, quint64(m_blocks.front().data.size()), false))
         evictOldestBlock();
+    // So do records (a few steps per batch at most: a batch adds at most four steps' worth).
+    const quint64 recordsHot = std::min(JournaledRecordsInMemory, m_limits.maxMemory / 8);
+    for (int step = 0; step < 8 && m_recordBytes > recordsHot && evictJournaledRecords(); ++step) { }
     while (memoryUsed() + inProgress() > m_limits.maxMemory) {
-        // Payloads that are also on disk lose nothing by leaving memory: all of them go before any record.
-        if (m_blocks.size() > 1 || (!m_blocks.empty() && (m_blocks.front().onDisk || m_spill)))
+        // What is also on disk loses nothing by leaving memory: payloads, then records. Then the oldest
+        // payloads go, even the newest batch's that the crash journal does not hold yet.
+        const PayloadBlock *front = m_blocks.empty() ? nullptr : &m_blocks.front();
+        if (front
+            && (front->onDisk || m_spill || inCrashJournal(front->start, quint64(front->data.size()), true)))
+            evictOldestBlock();
+        else if (moveOldestRecordsToDisk(true) || moveOldestRecordsToDisk(false))
+            continue;
+        else if (m_blocks.size() > 1 || (!m_blocks.empty() && (m_blocks.front().onDisk || m_spill)))
             evictOldestBlock();
         else if (!evictOldestRecords(true) && !evictOldestSession() && !evictOldestRecords(false)) {
             if (m_blocks.empty())
@@ -581,33 +663,102 @@ void CaptureStore::dropRecords(SessionEntry &s, size_t n)
     m_recordCount -= n;
 }
 
+std::optional<std::pair<quint8, quint64>> CaptureStore::placeOnDisk(const MessageRecord &r,
+                                                                    quint64 journalWritten) const
+{
+    if (r.file)
+        return std::pair(r.file, r.fileOffset);
+    // Memory is the only copy until the disk has the record's chunk.
+    const ChunkPlacement *chunk = journalChunk(r.fileOffset);
+    if (!chunk || chunk->end > journalWritten)
+        return std::nullopt;
+    return std::pair(CrashJournalFile, r.fileOffset);
+}
+
+bool CaptureStore::moveRecordsToDisk(SessionEntry &s, size_t n, bool waitForDisk)
+{
+    // Records in one file leave memory and stay readable (8 bytes each instead of a record), as long as
+    // those already on disk are in the same file: they are the indices just before the first in memory.
+    // Those of the batch being applied are not in the journal yet: the ones before them go.
+    quint64 written = 0; // of the crash journal (nothing, once its writes failed)
+    if (m_crashJournalFile && m_crashJournalFile->writeError().isEmpty()) {
+        written = m_crashJournalFile->written();
+        if (waitForDisk) {
+            quint64 needed = 0;
+            for (size_t i = 0; i < n; ++i)
+                if (const ChunkPlacement *c =
+                        s.records[i].file ? nullptr : journalChunk(s.records[i].fileOffset))
+                    needed = std::max(needed, c->end);
+            if (needed > written) {
+                m_crashJournalFile->flush(); // over the memory budget: wait for the disk rather than lose
+                written = m_crashJournalFile->written();
+            }
+        }
+    }
+    std::vector<quint64> offsets;
+    offsets.reserve(n);
+    quint8 file = s.diskOffsets.empty() ? 0 : s.diskFile;
+    for (size_t i = 0; i < n; ++i) {
+        const auto place = placeOnDisk(s.records[i], written);
+        if (!place || (file && place->first != file))
+            break;
+        file = place->first;
+        offsets.push_back(place->second);
+    }
+    if (offsets.empty())
+        return false;
+    s.diskFile = file;
+    s.diskOffsets.insert(s.diskOffsets.end(), offsets.begin(), offsets.end());
+    m_diskRecordCount += offsets.size();
+    m_stats.recordsOnDisk += offsets.size();
+    dropRecords(s, offsets.size());
+    return true;
+}
+
+bool CaptureStore::evictJournaledRecords()
+{
+    // Sessions take turns (from where the last move stopped), a few looked at per step: with thousands
+    // of sessions this runs per batch, under the writers' lock.
+    auto it = m_sessions.upper_bound(m_recordCursor);
+    for (size_t looked = 0; looked < std::min<size_t>(m_sessions.size(), 64); ++looked, ++it) {
+        if (it == m_sessions.end())
+            it = m_sessions.begin();
+        SessionEntry &s = it->second;
+        if (s.records.size() < MinRecordsToMove || s.records.front().file)
+            continue; // (records of a file are read back from it under the budget, not before)
+        if (moveRecordsToDisk(s, std::min(s.records.size(), RecordEvictionStep), false)) {
+            m_recordCursor = it->first;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool CaptureStore::moveOldestRecordsToDisk(bool finishedOnly)
+{
+    for (auto &[id, s] : m_sessions)
+        if (!s.records.empty() && (!finishedOnly || isFinished(s.info.state))
+            && moveRecordsToDisk(s, std::min(s.records.size(), RecordEvictionStep), true))
+            return true;
+    return false;
+}
+
 bool CaptureStore::evictOldestRecords(bool finishedOnly)
 {
+    // Records on disk leave memory and stay readable, from any session, before any is lost.
+    if (moveOldestRecordsToDisk(finishedOnly))
+        return true;
     for (auto &[id, s] : m_sessions) {
         if (s.records.empty() || (finishedOnly && !isFinished(s.info.state)))
             continue;
+        // Gone, counted. Those on disk before them would no longer sit just before firstIndex: they go too.
         const size_t n = std::min(s.records.size(), RecordEvictionStep);
-        // Records whose lines are in one file leave memory and stay readable (8 bytes each instead of a
-        // record); others are gone, counted.
-        const quint8 file = s.diskOffsets.empty() ? s.records.front().file : s.diskFile;
-        bool keep = file != 0;
-        for (size_t i = 0; i < n && keep; ++i)
-            keep = s.records[i].file == file;
-        if (keep) {
-            s.diskFile = file;
-            for (size_t i = 0; i < n; ++i)
-                s.diskOffsets.push_back(s.records[i].fileOffset);
-            m_diskRecordCount += n;
-            m_stats.recordsOnDisk += n;
-        } else {
-            // Those on disk before them would no longer sit just before firstIndex: they go too.
-            const quint64 lost = n + s.diskOffsets.size();
-            m_diskRecordCount -= s.diskOffsets.size();
-            m_stats.recordsOnDisk -= s.diskOffsets.size();
-            s.diskOffsets.clear();
-            s.counters.evictedRecords += lost;
-            m_stats.evictedRecords += lost;
-        }
+        const quint64 lost = n + s.diskOffsets.size();
+        m_diskRecordCount -= s.diskOffsets.size();
+        m_stats.recordsOnDisk -= s.diskOffsets.size();
+        s.diskOffsets.clear();
+        s.counters.evictedRecords += lost;
+        m_stats.evictedRecords += lost;
         dropRecords(s, n);
         return true;
     }
@@ -638,6 +789,8 @@ void CaptureStore::clear()
     m_sessions.clear();
     m_blocks.clear();
     m_journalRanges.clear();
+    m_chunkBase += m_journalChunks.size(); // (a batch numbered before is not placed after)
+    m_journalChunks.clear();
     m_logStart = m_logEnd;
     m_blockBytes = m_recordCount = m_recordBytes = m_diskRecordCount = m_detailBytes = m_sessionBytes = 0;
     m_stats = Stats();
@@ -658,6 +811,8 @@ void CaptureStore::setCrashJournal(std::shared_ptr<BatchJournal> journal)
     m_crashJournal = std::move(journal);
     m_crashJournalFile = m_crashJournal ? m_crashJournal->file() : nullptr;
     m_journalRanges.clear(); // (set before traffic: nothing has left memory for an earlier journal)
+    m_chunkBase += m_journalChunks.size();
+    m_journalChunks.clear();
 }
 
 CaptureStore::Stats CaptureStore::stats() const
@@ -739,8 +894,7 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
     v.session = id;
     v.index = index;
     Fetch parts[3];
-    std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> diskLine;
-    quint8 diskFile = 0;
+    std::optional<DiskRecord> diskLine;
     {
         std::shared_lock lock(m_mutex);
         const auto it = m_sessions.find(id);
@@ -751,7 +905,6 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
             return std::nullopt;
         if (index < s.firstIndex) {
             diskLine = onDisk(s, index);
-            diskFile = s.diskFile;
             if (!diskLine)
                 return std::nullopt;
         } else {
@@ -776,11 +929,11 @@ std::optional<MessageView> CaptureStore::message(SessionId id, quint64 index, bo
         }
     }
     if (diskLine) {
-        // A record that left memory: everything comes from its line.
-        auto m = fetchMessage(diskLine->first, diskLine->second);
+        // A record that left memory: everything comes from its line or its journal chunk.
+        auto m = diskLine->read();
         if (!m)
             return std::nullopt;
-        v.record = recordFromLine(*m, diskFile, diskLine->second);
+        v.record = diskLine->record(*m);
         v.payload = std::move(m->payload);
         v.wirePayload = std::move(m->wirePayload);
         v.original = std::move(m->original);
@@ -805,7 +958,10 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
 {
     std::vector<MessageRecord> out;
     std::shared_ptr<CaptureFile> file;
-    std::vector<quint64> offsets; // records on disk in the range, read after the lock
+    // Records on disk in the range, read after the lock: their line's offset, or in the crash journal
+    // their locator and where their BatchMessage is (Unreadable: its chunk is unknown).
+    constexpr quint64 Unreadable = std::numeric_limits<quint64>::max();
+    std::vector<std::pair<quint64, quint64>> disk;
     quint8 fileIndex = 0;
     {
         std::shared_lock lock(m_mutex);
@@ -814,27 +970,68 @@ std::vector<MessageRecord> CaptureStore::records(SessionId id, quint64 from, qui
             return out;
         const SessionEntry &s = it->second;
         const quint64 diskFirst = s.firstIndex - s.diskOffsets.size();
-        for (quint64 i = std::max(from, diskFirst); i < std::min(from + count, s.firstIndex); ++i)
-            offsets.push_back(s.diskOffsets[size_t(i - diskFirst)]);
-        if (!offsets.empty()) {
-            fileIndex = s.diskFile;
-            file = m_files[s.diskFile - 1];
+        fileIndex = s.diskFile;
+        const bool journal = fileIndex == CrashJournalFile;
+        for (quint64 i = std::max(from, diskFirst); i < std::min(from + count, s.firstIndex); ++i) {
+            const quint64 offset = s.diskOffsets[size_t(i - diskFirst)];
+            const ChunkPlacement *chunk = journal ? journalChunk(offset) : nullptr;
+            disk.emplace_back(offset,
+                              !journal ? offset
+                                  : chunk
+                                  ? chunk->messages + (offset & LocatorPositionMask) * sizeof(BatchMessage)
+                                  : Unreadable);
         }
+        if (!disk.empty())
+            file = journal                                 ? m_crashJournalFile
+                : fileIndex && fileIndex <= m_files.size() ? m_files[fileIndex - 1]
+                                                           : nullptr;
         const quint64 begin = std::max(from, s.firstIndex);
         const quint64 end = std::min(from + count, s.firstIndex + s.records.size());
         if (begin < end)
             s.records.copyTo(size_t(begin - s.firstIndex), size_t(end - s.firstIndex), out);
     }
-    if (offsets.empty())
+    if (disk.empty())
         return out;
     std::vector<MessageRecord> fromDisk;
-    fromDisk.reserve(offsets.size() + out.size());
-    for (const quint64 offset : offsets) {
-        // A line that cannot be read (the file changed under us) keeps its place: positions are indices.
-        const auto m = fetchMessage(file, offset);
-        MessageRecord unreadable;
-        unreadable.payloadRef = std::numeric_limits<quint64>::max();
-        fromDisk.push_back(m ? recordFromLine(*m, fileIndex, offset) : unreadable);
+    fromDisk.reserve(disk.size() + out.size());
+    // A record that cannot be read (the file changed under us) keeps its place: positions are indices.
+    MessageRecord unreadable;
+    unreadable.payloadRef = Unreadable;
+    if (fileIndex != CrashJournalFile) {
+        for (const auto &[offset, at] : disk) {
+            const auto m = fetchMessage(file, offset);
+            fromDisk.push_back(m ? recordFromLine(*m, fileIndex, offset) : unreadable);
+        }
+    } else {
+        // A session's records in the journal are runs of 112-byte structs, read a span at a time.
+        constexpr quint64 SpanBytes = 256 * 1024;
+        QByteArray span;
+        quint64 spanAt = 0;
+        for (size_t k = 0; k < disk.size(); ++k) {
+            const quint64 at = disk[k].second;
+            if (at == Unreadable || !file) {
+                fromDisk.push_back(unreadable);
+                continue;
+            }
+            if (at < spanAt || at + sizeof(BatchMessage) > spanAt + quint64(span.size())) {
+                quint64 end = at + sizeof(BatchMessage);
+                for (size_t j = k + 1; j < disk.size(); ++j) {
+                    const quint64 next = disk[j].second;
+                    if (next == Unreadable || next < at || next + sizeof(BatchMessage) > at + SpanBytes)
+                        break;
+                    end = std::max<quint64>(end, next + sizeof(BatchMessage));
+                }
+                spanAt = at;
+                span = file->read(at, qsizetype(end - at));
+            }
+            if (at + sizeof(BatchMessage) > spanAt + quint64(span.size())) {
+                fromDisk.push_back(unreadable);
+                continue;
+            }
+            BatchMessage m;
+            std::memcpy(&m, span.constData() + (at - spanAt), sizeof m);
+            fromDisk.push_back(journaledRecord(m.record, disk[k].first));
+        }
     }
     fromDisk.insert(fromDisk.end(), out.begin(), out.end());
     return fromDisk;
@@ -1008,10 +1205,16 @@ std::vector<CaptureStore::LineRef> CaptureStore::lines(const std::vector<Session
             out.push_back(LineRef {m_fileOrder[file - 1], file, offset, true, 0, id, s.idInFile});
         if (!s.infoWritten) // (its latest state, after recording stopped, or never recorded)
             unwritten.push_back(LineRef {0, 0, unwritten.size(), true, 0, id, id});
-        if (s.diskFile && m_files[s.diskFile - 1])
+        if (s.diskFile == CrashJournalFile) {
+            // Records in the crash journal have no line: encoded from what is read back, in order.
+            const quint64 first = s.firstIndex - s.diskOffsets.size();
+            for (size_t i = 0; i < s.diskOffsets.size(); ++i)
+                unwritten.push_back(LineRef {0, 0, unwritten.size(), false, first + i, id, id});
+        } else if (s.diskFile && m_files[s.diskFile - 1]) {
             for (const quint64 offset : s.diskOffsets)
                 out.push_back(
                     LineRef {m_fileOrder[s.diskFile - 1], s.diskFile, offset, false, 0, id, s.idInFile});
+        }
         for (size_t i = 0; i < s.records.size(); ++i) {
             const MessageRecord &r = s.records[i];
             if (r.file && m_files[r.file - 1])

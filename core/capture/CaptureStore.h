@@ -8,6 +8,7 @@
 #include "CaptureBatch.h"
 #include "CaptureFile.h"
 #include "ChunkedLog.h"
+#include "NativeFormat.h"
 #include "core/ws/BufferBudget.h"
 
 #include <QByteArray>
@@ -59,7 +60,7 @@ public:
         quint64 evictedPayloadBytes = 0;
         quint64 evictedRecords = 0;
         quint64 evictedSessions = 0;
-        quint64 recordsOnDisk = 0; // message records that left memory, read back from their file
+        quint64 recordsOnDisk = 0; // message records that left memory, read back from their file or journal
         quint64 payloadsOnDisk = 0; // left memory for the budget, still readable from the capture file
         quint64 payloadBytesOnDisk = 0;
         QString journalPath; // where live traffic is recorded (--record), or empty
@@ -157,8 +158,9 @@ private:
         SessionCounters counters;
         ChunkedLog<MessageRecord> records;
         quint64 firstIndex = 0; // index of records.front()
-        // Records that left memory but whose lines are in a file (all in one): read back on demand.
-        // They are the indices just before firstIndex.
+        // Records that left memory but are in a file (all in one): read back on demand. They are the
+        // indices just before firstIndex. diskFile CrashJournalFile: the crash journal, and the offsets
+        // are journal locators (see apply).
         std::deque<quint64> diskOffsets;
         quint8 diskFile = 0;
         std::deque<MessageDetail> details; // details[i] is detail number detailBase + i + 1
@@ -175,6 +177,20 @@ private:
         bool onDisk = true; // every payload in it is also in a capture file
     };
 
+    // Not a slot of m_files (those stop at 254): records that left memory for the crash journal.
+    static constexpr quint8 CrashJournalFile = 255;
+    // Where a record that left memory is, and how to read it back (after the store's lock is released).
+    struct DiskRecord
+    {
+        std::shared_ptr<CaptureFile> file;
+        quint8 fileIndex = 0;
+        quint64 offset = 0; // a line's offset, or a journal locator
+        std::optional<ChunkPlacement> chunk; // in the crash journal: the chunk holding it
+        quint32 position = 0; // in that chunk
+        std::optional<native::DecodedMessage> read() const;
+        MessageRecord record(const native::DecodedMessage &m) const;
+    };
+
     quint64 appendPayload(QByteArrayView bytes, bool onDisk);
     quint64 adoptBlock(QByteArray &bytes, quint64 payloads, bool onDisk);
     void journalBatch(CaptureBatch &batch);
@@ -186,9 +202,21 @@ private:
     struct Fetch;
     Fetch locate(quint64 ref, quint32 size, const MessageRecord &r, int part) const;
     bool inMemory(quint64 ref, quint32 size) const;
-    // The (file, offset) of message index in a session's records on disk, if it is one of them.
-    std::optional<std::pair<std::shared_ptr<CaptureFile>, quint64>> onDisk(const SessionEntry &s,
-                                                                           quint64 index) const;
+    // Message index of a session's records on disk, if it is one of them.
+    std::optional<DiskRecord> onDisk(const SessionEntry &s, quint64 index) const;
+    // A record read back from the crash journal (stored: as this store held it).
+    static MessageRecord journaledRecord(MessageRecord stored, quint64 locator);
+    std::optional<DiskRecord> diskRecord(quint8 file, quint64 offset) const;
+    // The chunk a journal locator points into, once the journal placed it.
+    const ChunkPlacement *journalChunk(quint64 locator) const;
+    // Where record r is on disk (file index and offset or locator), if it is there already (the crash
+    // journal has journalWritten bytes on disk).
+    std::optional<std::pair<quint8, quint64>> placeOnDisk(const MessageRecord &r,
+                                                          quint64 journalWritten) const;
+    // Moves the n oldest records of s to disk (8 bytes each stay) when all are in the same file.
+    bool moveRecordsToDisk(SessionEntry &s, size_t n, bool waitForDisk);
+    bool evictJournaledRecords();
+    bool moveOldestRecordsToDisk(bool finishedOnly);
     QByteArray readPayload(quint64 ref, quint32 size, bool *evicted) const;
     QByteArrayView payloadView(quint64 ref, quint32 size) const;
     void enforceBudget();
@@ -240,6 +268,12 @@ private:
     };
     std::deque<JournalRange> m_journalRanges;
     std::shared_ptr<CaptureFile> m_crashJournalFile;
+    // Where the crash journal put each batch it holds, by the batch's number (from m_chunkBase): a
+    // record's journal locator is its batch's number and its position in the batch, so records leave
+    // memory for the journal as payloads do, and are read back from it.
+    std::deque<ChunkPlacement> m_journalChunks;
+    quint64 m_chunkBase = 1; // (0: no locator)
+    SessionId m_recordCursor = 0; // where journaled records last left memory: sessions take turns
 
     std::mutex m_subscribersMutex;
     std::vector<std::shared_ptr<Subscription>> m_subscribers;

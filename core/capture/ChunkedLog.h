@@ -2,8 +2,12 @@
 // records need. std::deque does the same in 512-byte nodes, which for 72-byte records is one allocation per
 // 7 messages: at a million 64-byte messages a second that was a fifth of the relay's CPU (malloc, and the
 // kernel zeroing each new page). Here one allocation holds N records; the first chunk of a sequence grows
-// like a vector, so a session of a few messages costs a few records' memory, not N.
+// like a vector, so a session of a few messages costs a few records' memory, not N. Chunks dropped at the
+// front are kept for the next ones (of any log of this type): records that leave memory for the crash
+// journal make room for new ones in pages already touched, not fresh ones.
 #pragma once
+
+#include "RecyclingPool.h"
 
 #include <cstddef>
 #include <deque>
@@ -38,7 +42,7 @@ public:
     {
         const std::size_t before = m_allocated;
         if (m_chunks.empty() || m_chunks.back().size() == N) {
-            m_chunks.emplace_back();
+            m_chunks.emplace_back(m_chunks.empty() ? std::vector<T>() : spareChunks().take());
             if (m_chunks.size() > 1) {
                 m_chunks.back().reserve(N); // the first chunk grows as needed; later ones are filled
                 m_allocated += m_chunks.back().capacity();
@@ -61,11 +65,15 @@ public:
         m_size -= n;
         while (m_head >= N && !m_chunks.empty()) {
             m_allocated -= m_chunks.front().capacity();
+            recycle(std::move(m_chunks.front()));
             m_chunks.pop_front();
             m_head -= N;
         }
         if (m_size == 0) {
-            m_chunks.clear();
+            while (!m_chunks.empty()) {
+                recycle(std::move(m_chunks.front()));
+                m_chunks.pop_front();
+            }
             m_head = 0;
             m_allocated = 0;
         }
@@ -81,6 +89,20 @@ public:
     }
 
 private:
+    // Full-size chunks only (a first chunk that grew smaller is freed). Never destroyed: a log may be
+    // destroyed after static destructors ran.
+    static RecyclingPool<std::vector<T>> &spareChunks()
+    {
+        static auto *pool = new RecyclingPool<std::vector<T>>(64, N);
+        return *pool;
+    }
+
+    static void recycle(std::vector<T> &&chunk)
+    {
+        if (chunk.capacity() == N)
+            spareChunks().give(std::move(chunk));
+    }
+
     std::deque<std::vector<T>> m_chunks; // each full chunk holds N; the last may hold fewer
     std::size_t m_head = 0; // elements already dropped from the first chunk
     std::size_t m_size = 0;
