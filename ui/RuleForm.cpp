@@ -81,6 +81,7 @@ RuleForm::RuleForm(QWidget *parent)
     for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
                    intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
                    intercept::Action::Respond, intercept::Action::Echo, intercept::Action::Refuse,
+                   intercept::Action::Close, intercept::Action::Reset, intercept::Action::Stall,
                    intercept::Action::SetHeader, intercept::Action::RemoveHeader})
         m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
     m_ms = new QSpinBox(this);
@@ -115,6 +116,31 @@ RuleForm::RuleForm(QWidget *parent)
     m_times->setSpecialValueText(tr("every attempt"));
     m_times->setSuffix(tr(" attempts"));
     m_reset = new QCheckBox(tr("Reset the TCP connection instead of answering"), this);
+    m_closeCode = new QSpinBox(this);
+    m_closeCode->setRange(0, 65535);
+    m_closeCode->setValue(1000);
+    m_closeCode->setToolTip(tr("Sent as given, invalid codes too: 1000 normal, 1001 going away, 1011 server "
+                               "error, 4000-4999 the application's own"));
+    m_closeReason = new QLineEdit(this);
+    m_closeReason->setPlaceholderText(tr("optional, at most 123 bytes of UTF-8"));
+    m_toward = choices(this,
+                       {{tr("Both sides"), QStringLiteral("both")},
+                        {tr("The client"), QStringLiteral("client")},
+                        {tr("The server"), QStringLiteral("server")}});
+    m_stop = choices(this,
+                     {{tr("Both (nothing crosses)"), QStringLiteral("both")},
+                      {tr("The client (client → server)"), QStringLiteral("client")},
+                      {tr("The server (server → client)"), QStringLiteral("server")}});
+    m_trigger = choices(this,
+                        {{tr("at the Nth matching message"), QStringLiteral("messages")},
+                         {tr("a time after the upgrade"), QStringLiteral("time")}});
+    m_afterMessages = new QSpinBox(this);
+    m_afterMessages->setRange(1, 1000000000);
+    m_afterMessages->setPrefix(tr("message "));
+    m_afterMs = new QSpinBox(this);
+    m_afterMs->setRange(0, 86400000);
+    m_afterMs->setSuffix(tr(" ms after the upgrade"));
+    m_afterMs->setValue(5000);
     m_error = new QLabel(this);
     m_error->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: #c62828"));
@@ -145,6 +171,13 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("Retry-After"), m_retryAfter);
     m_form->addRow(tr("Refuse the next"), m_times);
     m_form->addRow(QString(), m_reset);
+    m_form->addRow(tr("Close code"), m_closeCode);
+    m_form->addRow(tr("Reason"), m_closeReason);
+    m_form->addRow(tr("Toward"), m_toward);
+    m_form->addRow(tr("Stop reading"), m_stop);
+    m_form->addRow(tr("When"), m_trigger);
+    m_form->addRow(tr("At"), m_afterMessages);
+    m_form->addRow(tr("After"), m_afterMs);
     m_form->addRow(QString(), m_continue);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     auto *layout = new QVBoxLayout(this);
@@ -155,6 +188,7 @@ RuleForm::RuleForm(QWidget *parent)
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_action, &QComboBox::currentIndexChanged, this, &RuleForm::updateRows);
     connect(m_reset, &QCheckBox::toggled, this, &RuleForm::updateRows);
+    connect(m_trigger, &QComboBox::currentIndexChanged, this, &RuleForm::updateRows);
     updateRows();
     resize(520, sizeHint().height());
 }
@@ -174,14 +208,33 @@ bool RuleForm::isHeaderAction() const
     return actionName().endsWith(QLatin1String("-header"));
 }
 
+bool RuleForm::isFaultAction() const
+{
+    const QString a = actionName();
+    return a == QLatin1String("close") || a == QLatin1String("reset") || a == QLatin1String("stall");
+}
+
+bool RuleForm::isTargetOnly() const
+{
+    return isHandshakeAction() || (isFaultAction() && m_trigger->currentData() == QLatin1String("time"));
+}
+
 void RuleForm::updateRows()
 {
     // Only the fields the action uses: the parser refuses the others, so offering them would only mislead.
     const QString a = actionName();
     const bool header = isHeaderAction();
-    for (QWidget *w : std::initializer_list<QWidget *> {m_direction, m_type, m_payloadMatch, m_regex,
-                                                        m_format, m_decoded, m_continue})
-        m_form->setRowVisible(w, !isHandshakeAction());
+    for (QWidget *w :
+         std::initializer_list<QWidget *> {m_direction, m_type, m_payloadMatch, m_regex, m_format, m_decoded})
+        m_form->setRowVisible(w, !isTargetOnly());
+    m_form->setRowVisible(m_continue, !isTargetOnly());
+    const bool fault = isFaultAction();
+    m_form->setRowVisible(m_trigger, fault);
+    m_form->setRowVisible(m_afterMessages, fault && !isTargetOnly());
+    m_form->setRowVisible(m_afterMs, fault && isTargetOnly());
+    for (QWidget *w : std::initializer_list<QWidget *> {m_closeCode, m_closeReason, m_toward})
+        m_form->setRowVisible(w, a == QLatin1String("close"));
+    m_form->setRowVisible(m_stop, a == QLatin1String("stall"));
     const bool refuse = a == QLatin1String("refuse");
     for (QWidget *w : std::initializer_list<QWidget *> {m_status, m_retryAfter, m_times, m_reset})
         m_form->setRowVisible(w, refuse);
@@ -247,6 +300,13 @@ void RuleForm::setRule(const QJsonObject &o)
     m_retryAfter->setValue(o.value(QLatin1String("retryAfter")).toInt(-1));
     m_times->setValue(o.value(QLatin1String("times")).toInt(0));
     m_reset->setChecked(o.value(QLatin1String("reset")).toBool(false));
+    m_closeCode->setValue(o.value(QLatin1String("code")).toInt(1000));
+    m_closeReason->setText(text(o, "reason"));
+    choose(m_toward, o.value(QLatin1String("toward")));
+    choose(m_stop, o.value(QLatin1String("stop")));
+    m_trigger->setCurrentIndex(o.contains(QLatin1String("afterMs")) ? 1 : 0);
+    m_afterMessages->setValue(o.value(QLatin1String("afterMessages")).toInt(1));
+    m_afterMs->setValue(o.value(QLatin1String("afterMs")).toInt(5000));
     m_pattern->setText(text(o, "pattern"));
     m_with->setText(text(o, "with"));
     const QJsonValue value = o.value(QLatin1String("value"));
@@ -270,7 +330,9 @@ QJsonObject RuleForm::rule() const
     };
     put(match, "host", m_host->text());
     put(match, "path", m_path->text());
-    if (!isHandshakeAction()) {
+    if (!isTargetOnly() && m_continue->isChecked())
+        o[QStringLiteral("continue")] = true;
+    if (!isTargetOnly()) {
         put(match, "direction", m_direction->currentData().toString(), QStringLiteral("both"));
         put(match, "type", m_type->currentData().toString(), QStringLiteral("any"));
         put(match, "payload", m_payloadMatch->text());
@@ -282,8 +344,6 @@ QJsonObject RuleForm::rule() const
                 queries << q.trimmed();
         if (!queries.isEmpty())
             match[QStringLiteral("decoded")] = QJsonArray::fromStringList(queries);
-        if (m_continue->isChecked())
-            o[QStringLiteral("continue")] = true;
     }
     if (!match.isEmpty())
         o[QStringLiteral("match")] = match;
@@ -309,6 +369,18 @@ QJsonObject RuleForm::rule() const
             o[QStringLiteral("retryAfter")] = m_retryAfter->value();
         if (m_times->value() > 0)
             o[QStringLiteral("times")] = m_times->value();
+    } else if (isFaultAction()) {
+        if (a == QLatin1String("close")) {
+            o[QStringLiteral("code")] = m_closeCode->value();
+            put(o, "reason", m_closeReason->text());
+            put(o, "toward", m_toward->currentData().toString(), QStringLiteral("both"));
+        } else if (a == QLatin1String("stall")) {
+            put(o, "stop", m_stop->currentData().toString(), QStringLiteral("both"));
+        }
+        if (isTargetOnly())
+            o[QStringLiteral("afterMs")] = m_afterMs->value();
+        else if (m_afterMessages->value() > 1)
+            o[QStringLiteral("afterMessages")] = m_afterMessages->value();
     } else if (a == QLatin1String("regex-replace")) {
         o[QStringLiteral("pattern")] = m_pattern->text();
         o[QStringLiteral("with")] = m_with->text();
@@ -337,7 +409,11 @@ bool RuleForm::validate()
         m_error->setText(tr("Give the rule a host or path: without one it refuses every upgrade."));
         return false;
     }
-    if (!isHandshakeAction() && !rule().contains(QLatin1String("match"))) {
+    if (isTargetOnly() && isFaultAction() && !rule().contains(QLatin1String("match"))) {
+        m_error->setText(tr("Give the rule a host or path: without one the fault hits every session."));
+        return false;
+    }
+    if (!isTargetOnly() && !rule().contains(QLatin1String("match"))) {
         m_error->setText(tr("Give the rule a condition (host, path, sent by, type, payload, regex, format or "
                             "decoded): without one it acts on every message, control frames included."));
         return false;

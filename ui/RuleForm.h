@@ -51,12 +51,21 @@ public:
     QSpinBox *retryAfterBox() const { return m_retryAfter; }
     QSpinBox *timesBox() const { return m_times; }
     QCheckBox *resetBox() const { return m_reset; }
+    QSpinBox *closeCodeBox() const { return m_closeCode; }
+    QLineEdit *closeReasonEdit() const { return m_closeReason; }
+    QComboBox *towardBox() const { return m_toward; }
+    QComboBox *stopBox() const { return m_stop; }
+    QComboBox *triggerBox() const { return m_trigger; }
+    QSpinBox *afterMessagesBox() const { return m_afterMessages; }
+    QSpinBox *afterMsBox() const { return m_afterMs; }
     QLabel *errorLabel() const { return m_error; }
 
 private:
     QString actionName() const;
     bool isHeaderAction() const;
     bool isHandshakeAction() const; // header rules and refuse: host and path only
+    bool isFaultAction() const; // close, reset, stall
+    bool isTargetOnly() const; // handshake rules and faults on a timer: host and path only
     void updateRows();
 
     QFormLayout *m_form;
@@ -86,6 +95,13 @@ private:
     QSpinBox *m_retryAfter;
     QSpinBox *m_times;
     QCheckBox *m_reset;
+    QSpinBox *m_closeCode; // close
+    QLineEdit *m_closeReason;
+    QComboBox *m_toward;
+    QComboBox *m_stop; // stall
+    QComboBox *m_trigger; // faults: "messages" (the Nth matching one) or "time" (after the upgrade)
+    QSpinBox *m_afterMessages;
+    QSpinBox *m_afterMs;
     QLabel *m_error;
 };
 

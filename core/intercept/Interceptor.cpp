@@ -35,6 +35,11 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
         const Rule &r = m_rules->rules[i];
         if (!r.enabled || r.isHandshakeRule() || !r.matchesTarget(host, path))
             continue;
+        if (r.isTimedFault()) {
+            for (SessionCommand &c : faultCommands(r, int(i) + 1))
+                m_timedFaults.push_back({r.afterMs, std::move(c)});
+            continue;
+        }
         Applicable a {int(i), std::nullopt};
         if (!r.match.payload.isEmpty())
             a.payload.emplace(r.match.payload.constBegin(), r.match.payload.constEnd());
@@ -48,6 +53,76 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
                 m_ruleFor[capture::directionIndex(d)] = true;
         }
     }
+}
+
+namespace {
+
+const char *sideName(SenderMatch s)
+{
+    return s == SenderMatch::Client ? "the client" : s == SenderMatch::Server ? "the server" : "both sides";
+}
+
+} // namespace
+
+QString faultText(const Rule &r)
+{
+    QString what;
+    switch (r.action) {
+    case Action::Close:
+        what =
+            QStringLiteral("close %1%2 toward %3")
+                .arg(r.closeCode)
+                .arg(r.closeReason.isEmpty() ? QString()
+                                             : QStringLiteral(" '%1'").arg(QString::fromUtf8(r.closeReason)),
+                     QLatin1String(sideName(r.toward)));
+        break;
+    case Action::Reset:
+        what = QStringLiteral("reset both connections");
+        break;
+    case Action::Stall:
+        what = QStringLiteral("stall what %1 sends%2")
+                   .arg(QLatin1String(sideName(r.stop)),
+                        r.stop == SenderMatch::Both ? QStringLiteral(" (both ways)") : QString());
+        break;
+    default:
+        return QLatin1String(actionName(r.action));
+    }
+    if (r.afterMs >= 0)
+        return what + QStringLiteral(" (%1 ms after the upgrade)").arg(r.afterMs);
+    return r.afterMessages > 1 ? what + QStringLiteral(" (at matching message %1)").arg(r.afterMessages)
+                               : what;
+}
+
+std::vector<SessionCommand> Interceptor::faultCommands(const Rule &r, int index)
+{
+    SessionCommand c;
+    c.by = r.label(index);
+    switch (r.action) {
+    case Action::Close:
+        c.kind = SessionCommand::Kind::Close;
+        c.closeCode = quint16(r.closeCode);
+        c.closeReason = r.closeReason;
+        c.toClient = r.toward != SenderMatch::Server;
+        c.toServer = r.toward != SenderMatch::Client;
+        break;
+    case Action::Reset:
+        c.kind = SessionCommand::Kind::Reset;
+        break;
+    default: { // Stall: one command per side that stops
+        c.kind = SessionCommand::Kind::Stall;
+        c.on = true;
+        std::vector<SessionCommand> out;
+        for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
+            if (r.stop == SenderMatch::Both
+                || (r.stop == SenderMatch::Client) == (d == Direction::ClientToServer)) {
+                c.from = d;
+                out.push_back(c);
+            }
+        }
+        return out;
+    }
+    }
+    return {c};
 }
 
 std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::Decoded &decoded,
@@ -90,7 +165,7 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
         v.hold = true;
         v.notes.append(QStringLiteral("paused"));
     }
-    for (const Applicable &a : m_applicable) {
+    for (Applicable &a : m_applicable) {
         const int i = a.index;
         const Rule &r = m_rules->rules[size_t(i)];
         const QByteArrayView current = v.payload ? QByteArrayView(*v.payload) : payload;
@@ -186,6 +261,19 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
         case Action::RemoveHeader:
         case Action::Refuse:
             continue; // handshake rules are not message rules
+        case Action::Close:
+        case Action::Reset:
+        case Action::Stall:
+            // Only the afterMessages-th matching message is the trigger; before and after it the rule
+            // is as if it had not matched, so later rules apply.
+            if (++a.seen != r.afterMessages)
+                continue;
+            for (SessionCommand &c : faultCommands(r, i + 1))
+                v.faults.push_back(std::move(c));
+            v.notes.append(QStringLiteral("%1: %2").arg(label, faultText(r)));
+            if (!r.continueAfter)
+                return v;
+            continue;
         }
         v.notes.append(QStringLiteral("%1: %2").arg(label, QLatin1String(actionName(r.action))));
         if (v.drop || !r.continueAfter)

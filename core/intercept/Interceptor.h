@@ -24,6 +24,8 @@ struct Verdict
     // Respond and echo: messages Socktap sends back to the sender (queued before the original is
     // forwarded; the two go opposite ways), or instead of it with drop.
     std::vector<OutgoingMessage> replies;
+    // Close, reset and stall rules whose trigger this message was: carried out once it has been handled.
+    std::vector<SessionCommand> faults;
 
     bool forwardsAsIs() const { return !drop && !hold && delayMs == 0 && !payload; }
     QString note() const { return notes.join(QStringLiteral("; ")); }
@@ -59,6 +61,16 @@ public:
     // Not const: rules on what messages mean decode each gated data message in order (stateful formats).
     Verdict decide(capture::Direction from, quint8 opcode, QByteArrayView payload);
 
+    // Faults on a timer from the upgrade (afterMs), for this session's target: when, and what.
+    struct TimedFault
+    {
+        int afterMs = 0;
+        SessionCommand command;
+    };
+    const std::vector<TimedFault> &timedFaults() const { return m_timedFaults; }
+    // What a fault rule does, as commands carrying its label (a stall of both sides is two).
+    static std::vector<SessionCommand> faultCommands(const Rule &rule, int index);
+
 private:
     struct Applicable
     {
@@ -66,6 +78,7 @@ private:
         // The payload substring's search, prepared once (the needle lives in m_rules): a gated direction
         // tests every message against every rule, so this is the relay's hot spot.
         std::optional<std::boyer_moore_horspool_searcher<const char *>> payload;
+        int seen = 0; // fault rules: matching messages so far (the trigger is the afterMessages-th)
     };
     // set-field: the decoded value changed and re-encoded; nullopt with `why` when it cannot be.
     std::optional<QByteArray> setField(const Rule &rule, const decode::Decoded &decoded,
@@ -77,6 +90,7 @@ private:
     std::unique_ptr<decode::SessionDecoder> m_decoder;
     quint64 m_decoded = 0; // messages given to m_decoder
     std::vector<Applicable> m_applicable; // enabled message rules whose host and path match this session
+    std::vector<TimedFault> m_timedFaults;
     bool m_ruleFor[2] = {false, false};
     bool m_paused[2] = {false, false};
     bool m_pausedPingPong[2] = {false, false};

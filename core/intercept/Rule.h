@@ -34,6 +34,10 @@ enum class Action : quint8 {
              // too
     Echo, // the sender gets its own message back; `forward`: the original goes on too
     Refuse, // handshake: the upgrade is answered with `status` (or a TCP reset), `times` attempts or all
+    // Faults, on a trigger (the afterMessages-th matching message, or afterMs after the upgrade):
+    Close, // Close `code`/`reason` sent toward the client, the server or both
+    Reset, // both TCP connections end with a reset
+    Stall, // what `stop` sends is no longer read: TCP stays up, nothing crosses (half-open)
 };
 const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
 
@@ -78,6 +82,12 @@ struct Rule
     int retryAfter = -1; // Refuse: Retry-After in seconds, -1 for none
     int times = 0; // Refuse: how many attempts are refused (0: every one)
     bool reset = false; // Refuse: a TCP reset instead of a status
+    int closeCode = 1000; // Close: sent as given (a testing tool may send invalid codes)
+    QByteArray closeReason; // Close: UTF-8, at most 123 bytes (RFC 6455 5.5)
+    SenderMatch toward = SenderMatch::Both; // Close: toward the client, the server or both
+    SenderMatch stop = SenderMatch::Both; // Stall: whose messages stop crossing
+    int afterMessages = 1; // Close, Reset, Stall: the fault comes with the Nth matching message...
+    int afterMs = -1; // ...or this long after the upgrade (then the rule matches only host and path)
     bool continueAfter = false; // "continue": true: later rules are tried too
     // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
     // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).
@@ -86,6 +96,12 @@ struct Rule
     bool isHeaderRule() const { return action == Action::SetHeader || action == Action::RemoveHeader; }
     // Rules that act on the upgrade rather than on messages (they match only host and path).
     bool isHandshakeRule() const { return isHeaderRule() || action == Action::Refuse; }
+    bool isFaultRule() const
+    {
+        return action == Action::Close || action == Action::Reset || action == Action::Stall;
+    }
+    // A fault on a timer from the upgrade: no message is looked at.
+    bool isTimedFault() const { return isFaultRule() && afterMs >= 0; }
     // Whether applying it needs the message decoded (a format or decoded condition, or set-field).
     bool needsDecoding() const
     {
@@ -116,6 +132,8 @@ std::optional<QByteArray> fillTemplate(const Rule &rule, const QJsonValue &value
 // The {{...}} placeholders of a template: a sentence for the first that is not a JSON path or a group the
 // regex has, or empty.
 QString templateError(const QByteArray &payload, const QRegularExpression &regex, bool hasRegex);
+// What a fault rule does, for notes: "close 4001 'bye' toward the client (at matching message 3)".
+QString faultText(const Rule &rule);
 
 struct RuleSet
 {

@@ -30,6 +30,9 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"respond", Action::Respond},
     {"echo", Action::Echo},
     {"refuse", Action::Refuse},
+    {"close", Action::Close},
+    {"reset", Action::Reset},
+    {"stall", Action::Stall},
 };
 inline constexpr Spelling<SenderMatch> SenderSpellings[] = {
     {"client", SenderMatch::Client}, {"server", SenderMatch::Server}, {"both", SenderMatch::Both}};

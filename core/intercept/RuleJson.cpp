@@ -41,10 +41,11 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
     return out;
 }
 
-const QStringList RuleFields = {"name",    "enabled", "continue",     "match", "action",
-                                "ms",      "payload", "pattern",      "with",  "header",
-                                "value",   "on",      "holdPingPong", "path",  "base64",
-                                "forward", "status",  "retryAfter",   "times", "reset"};
+const QStringList RuleFields = {"name",          "enabled", "continue", "match",   "action", "ms",
+                                "payload",       "pattern", "with",     "header",  "value",  "on",
+                                "holdPingPong",  "path",    "base64",   "forward", "status", "retryAfter",
+                                "times",         "reset",   "code",     "reason",  "toward", "stop",
+                                "afterMessages", "afterMs"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -78,6 +79,12 @@ QStringList actionFields(Action a)
         return {"forward"};
     case Action::Refuse:
         return {"status", "retryAfter", "times", "reset"};
+    case Action::Close:
+        return {"code", "reason", "toward", "afterMessages", "afterMs"};
+    case Action::Reset:
+        return {"afterMessages", "afterMs"};
+    case Action::Stall:
+        return {"stop", "afterMessages", "afterMs"};
     }
     return {};
 }
@@ -268,15 +275,14 @@ bool readDecodedMatch(FieldReader &r, Match *m)
     return true;
 }
 
-bool readMatch(const QJsonObject &object, bool headerRule, Match *m, QString *error)
+// targetOnly: why this rule may match only host and path (it sees no message), or empty.
+bool readMatch(const QJsonObject &object, const QString &targetOnly, Match *m, QString *error)
 {
     FieldReader r(object, QStringLiteral("match."));
     bool ok = r.refuseUnknown(MatchFields);
     for (const QString &key : MessageMatchFields) {
-        if (ok && headerRule && r.has(key))
-            ok = r.fail(key,
-                        QStringLiteral("handshake rules (set-header, remove-header, refuse) match only "
-                                       "host and path"));
+        if (ok && !targetOnly.isEmpty() && r.has(key))
+            ok = r.fail(key, targetOnly);
     }
     ok = ok && r.text(QStringLiteral("host"), &m->host) && r.text(QStringLiteral("path"), &m->path)
         && r.choice(QStringLiteral("direction"), "direction", SenderSpellings, &m->sender)
@@ -400,6 +406,31 @@ bool readAction(FieldReader &r, Rule *rule)
     return true;
 }
 
+// A fault's own fields and its trigger.
+bool readFault(FieldReader &r, Rule *rule)
+{
+    const QString afterMessages = QStringLiteral("afterMessages");
+    const QString afterMs = QStringLiteral("afterMs");
+    if (r.has(afterMessages) && r.has(afterMs))
+        return r.fail(afterMs,
+                      QStringLiteral("a fault comes after N matching messages or after a time, not both"));
+    if (!readWhole(r, afterMessages, 1, 1000000000, &rule->afterMessages)
+        || !readWhole(r, afterMs, 0, 86400000, &rule->afterMs, QStringLiteral("milliseconds"))
+        || !r.choice(QStringLiteral("stop"), "stop", SenderSpellings, &rule->stop)
+        || !r.choice(QStringLiteral("toward"), "toward", SenderSpellings, &rule->toward))
+        return false;
+    if (rule->action != Action::Close)
+        return true;
+    if (!readWhole(r, QStringLiteral("code"), 0, 65535, &rule->closeCode)
+        || !r.bytes(QStringLiteral("reason"), &rule->closeReason))
+        return false;
+    if (rule->closeReason.size() > 123) // a Close frame's payload is at most 125 bytes (RFC 6455 5.5)
+        return r.fail(QStringLiteral("reason"),
+                      QStringLiteral("%1 bytes of UTF-8; a Close frame holds a reason of at most 123")
+                          .arg(rule->closeReason.size()));
+    return true;
+}
+
 bool readActionFields(FieldReader &r, Rule *rule)
 {
     switch (rule->action) {
@@ -471,6 +502,10 @@ bool readActionFields(FieldReader &r, Rule *rule)
             && readWhole(r, QStringLiteral("retryAfter"), 0, 86400, &rule->retryAfter)
             && readWhole(r, QStringLiteral("times"), 1, 1000000, &rule->times)
             && r.flag(QStringLiteral("reset"), &rule->reset);
+    case Action::Close:
+    case Action::Reset:
+    case Action::Stall:
+        return readFault(r, rule);
     }
     return true;
 }
@@ -494,7 +529,12 @@ bool readRule(const QJsonObject &object, Rule *rule, QString *error)
         *error = r.error();
         return false;
     }
-    if (match.isObject() && !readMatch(match.toObject(), rule->isHandshakeRule(), &rule->match, error))
+    const QString targetOnly = rule->isHandshakeRule()
+        ? QStringLiteral("handshake rules (set-header, remove-header, refuse) match only host and path")
+        : rule->isTimedFault()
+        ? QStringLiteral("a fault after a time (afterMs) looks at no message: it matches only host and path")
+        : QString();
+    if (match.isObject() && !readMatch(match.toObject(), targetOnly, &rule->match, error))
         return false;
     // A respond template's {{N}} needs the match's regex, read just now.
     if (rule->action == Action::Respond && !rule->respondBinary) {
@@ -592,6 +632,22 @@ QJsonObject ruleToJson(const Rule &r)
             o[QStringLiteral("retryAfter")] = r.retryAfter;
         if (r.times > 0)
             o[QStringLiteral("times")] = r.times;
+        break;
+    case Action::Close:
+        o[QStringLiteral("code")] = r.closeCode;
+        if (!r.closeReason.isEmpty())
+            o[QStringLiteral("reason")] = QString::fromUtf8(r.closeReason);
+        if (r.toward != SenderMatch::Both)
+            o[QStringLiteral("toward")] = QLatin1String(spell(SenderSpellings, r.toward));
+        [[fallthrough]];
+    case Action::Reset:
+    case Action::Stall:
+        if (r.action == Action::Stall && r.stop != SenderMatch::Both)
+            o[QStringLiteral("stop")] = QLatin1String(spell(SenderSpellings, r.stop));
+        if (r.afterMs >= 0)
+            o[QStringLiteral("afterMs")] = r.afterMs;
+        else if (r.afterMessages != 1)
+            o[QStringLiteral("afterMessages")] = r.afterMessages;
         break;
     case Action::Drop:
     case Action::Hold:

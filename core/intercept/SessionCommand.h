@@ -38,6 +38,7 @@ struct SessionCommand
     QByteArray closeReason;
     bool toClient = true; // Close
     bool toServer = true;
+    QString by; // who asked, for the record: empty for the user, else the rule ("rule 2 'flaky'")
 };
 
 struct CommandResult

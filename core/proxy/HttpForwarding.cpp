@@ -4,6 +4,7 @@
 #include "TlsSession.h"
 
 #include "core/capture/Clock.h"
+#include "core/capture/TextFormat.h"
 #include "core/http/HeadWriter.h"
 #include "core/intercept/InterceptHub.h"
 #include "core/ws/CloseCode.h"
@@ -455,6 +456,11 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
     };
     owner.backlogCleared = [this](Direction from) { onBacklogCleared(from); };
     owner.closeReceived = [this](Direction from) { onCloseReceived(from); };
+    owner.fault = [this](const intercept::SessionCommand &command, int afterMs) {
+        // On the connection's timer: a reset ends it and the session with it. A session that ended
+        // meanwhile refuses the command, and that is all.
+        QTimer::singleShot(afterMs, this, [this, command] { this->command(command); });
+    };
     m_ws = std::make_unique<WebSocketSession>(m_config, m_capture, std::move(owner), m_session.deflate, this);
     emit sessionOpened(m_session.id);
 
@@ -513,7 +519,10 @@ intercept::CommandResult ProxyConnection::command(const intercept::SessionComman
         return intercept::CommandResult::failure(QStringLiteral("session %1 has ended").arg(m_session.id));
     if (command.kind == intercept::SessionCommand::Kind::Reset) {
         // Ending the connection is the connection's job: the session records why, then both legs get RST.
-        endWebSocket(EndReason::UserReset);
+        if (!command.by.isEmpty())
+            m_session.faults.append(QStringLiteral("%1 reset both connections (%2)")
+                                        .arg(capture::clockTime(capture::nowMicros()), command.by));
+        endWebSocket(command.by.isEmpty() ? EndReason::UserReset : EndReason::Fault);
         closeAll(true);
         return {};
     }

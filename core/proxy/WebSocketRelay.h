@@ -67,6 +67,8 @@ public:
             Q_UNUSED(from);
             return true;
         }
+        // A fault rule's trigger arrived: carry it out once the message is handled (not from within).
+        virtual void fault(const intercept::SessionCommand &command) { Q_UNUSED(command); }
     };
 
     struct Options

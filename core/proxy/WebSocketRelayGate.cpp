@@ -169,6 +169,8 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
                 send(back, reply, capture::MessageFlag::Injected, now, v.note());
         }
     }
+    for (const intercept::SessionCommand &fault : v.faults)
+        m_sink.fault(fault);
     if (v.forwardsAsIs() && s.queue.empty()) {
         // The common case: nothing to change and nothing ahead. The frames go out as received; a rule that
         // matched and could not act ("set-field not applied: ...") says so in the record.

@@ -43,6 +43,10 @@ WebSocketSession::WebSocketSession(const ProxyConfig &config, capture::CaptureWr
     , m_relay(relayOptions(config, deflate), *this)
 {
     followRules();
+    // Faults on a timer run from the upgrade, with the rules of that moment.
+    if (m_owner.fault)
+        for (const auto &timed : m_interceptor.timedFaults())
+            m_owner.fault(timed.command, timed.afterMs);
     // A stalled side is not read, so its FIN or reset would go unseen: while anything is stalled, look
     // for a hang-up now and then, and let the side be read again when its peer has left, so that the
     // session ends with the true reason (its unread bytes then cross, as a path that recovers would).
@@ -285,7 +289,21 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
         m_relay.send(c.from, *c.message, c.flag, now);
         break;
     case SessionCommand::Kind::Close:
-        sendClose(c.closeCode, c.closeReason, c.toClient, c.toServer);
+        sendClose(c.closeCode, c.closeReason, c.toClient, c.toServer, false, c.by);
+        if (!c.by.isEmpty()) {
+            m_owner.session->faults.append(
+                QStringLiteral("%1 sent Close %2%3 toward %4 (%5)")
+                    .arg(capture::clockTime(now))
+                    .arg(c.closeCode)
+                    .arg(c.closeReason.isEmpty()
+                             ? QString()
+                             : QStringLiteral(" '%1'").arg(QString::fromUtf8(c.closeReason)),
+                         c.toClient && c.toServer ? QStringLiteral("both sides")
+                             : c.toClient         ? QStringLiteral("the client")
+                                                  : QStringLiteral("the server"),
+                         c.by));
+            m_owner.publish();
+        }
         break;
     case SessionCommand::Kind::Reset:
         break; // the connection handles it: ending the connection is not this class's job
@@ -298,10 +316,11 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
             break;
         stalled = c.on;
         m_owner.session->faults.append(
-            QStringLiteral("%1 %2 %3 → %4 (the user)")
+            QStringLiteral("%1 %2 %3 → %4 (%5)")
                 .arg(capture::clockTime(now), c.on ? QStringLiteral("stalled") : QStringLiteral("resumed"),
                      QLatin1String(capture::directionName(c.from)),
-                     QLatin1String(capture::directionName(capture::opposite(c.from)))));
+                     QLatin1String(capture::directionName(capture::opposite(c.from))),
+                     c.by.isEmpty() ? QStringLiteral("the user") : c.by));
         m_owner.publish();
         if (c.on) {
             if (StreamSocket *source = senderOf(c.from))
@@ -315,8 +334,14 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
     return result;
 }
 
+void WebSocketSession::fault(const SessionCommand &command)
+{
+    if (m_owner.fault)
+        m_owner.fault(command, 0);
+}
+
 void WebSocketSession::sendClose(quint16 code, const QByteArray &reason, bool toClient, bool toServer,
-                                 bool immediately)
+                                 bool immediately, const QString &note)
 {
     // The 2-byte code as given (invalid ones too: a testing tool sends what it is asked to), then the reason.
     QByteArray payload;
@@ -324,9 +349,11 @@ void WebSocketSession::sendClose(quint16 code, const QByteArray &reason, bool to
     const intercept::OutgoingMessage close {quint8(ws::Opcode::Close), payload, 1};
     const qint64 now = nowMicros();
     if (toClient && writable(m_owner.client))
-        m_relay.send(Direction::ServerToClient, close, capture::MessageFlag::Injected, now, {}, immediately);
+        m_relay.send(Direction::ServerToClient, close, capture::MessageFlag::Injected, now, note,
+                     immediately);
     if (toServer && writable(m_owner.upstream))
-        m_relay.send(Direction::ClientToServer, close, capture::MessageFlag::Injected, now, {}, immediately);
+        m_relay.send(Direction::ClientToServer, close, capture::MessageFlag::Injected, now, note,
+                     immediately);
 }
 
 } // namespace socktap::proxy

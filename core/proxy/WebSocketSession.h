@@ -34,6 +34,9 @@ public:
         std::function<void(Direction from, quint16 code, const QString &why)> failed; // strict mode
         std::function<void(Direction from)> backlogCleared; // nothing of `from` is kept back any more
         std::function<void(Direction from)> closeReceived; // a Close frame from `from` was captured
+        // A fault rule's command, carried out by the connection afterMs from now (on its own timer: a
+        // reset ends the connection, and this session with it).
+        std::function<void(const intercept::SessionCommand &command, int afterMs)> fault;
     };
 
     WebSocketSession(const ProxyConfig &config, capture::CaptureWriter &capture, Owner owner,
@@ -57,7 +60,7 @@ public:
     // Close frames of Socktap's own towards either peer (strict mode, shutdown), recorded as injected.
     // `immediately`: not waiting for a frame boundary (the connection is being failed or shut down).
     void sendClose(quint16 code, const QByteArray &reason, bool toClient, bool toServer,
-                   bool immediately = false);
+                   bool immediately = false, const QString &note = {});
     const WebSocketRelay &relay() const { return m_relay; }
     // The session ended: held messages are forgotten by the window, bytes not yet decoded are dropped.
     void forgetHeld();
@@ -70,6 +73,7 @@ private:
     void unheld(Direction from, quint64 id) override;
     void delay(Direction from, quint64 id, int ms) override;
     bool canSend(Direction from) const override;
+    void fault(const intercept::SessionCommand &command) override;
 
     void followRules();
     void takeUntaken(Direction from);

@@ -1156,6 +1156,62 @@ private slots:
 
     // The Rules dialog's form writes respond and echo rules: the answer template and "forward"; a template
     // naming a regex group the rule lacks is refused with the parser's sentence.
+    void ruleFormFaults()
+    {
+        // close, reset and stall: on the Nth matching message (message conditions shown) or a time after
+        // the upgrade (host and path only); the fields each action reads, and read back as written.
+        ui::RuleForm form;
+        form.show();
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("close")));
+        QVERIFY(form.closeCodeBox()->isVisibleTo(&form) && form.towardBox()->isVisibleTo(&form));
+        QVERIFY(form.afterMessagesBox()->isVisibleTo(&form) && !form.afterMsBox()->isVisibleTo(&form));
+        QVERIFY(!form.stopBox()->isVisibleTo(&form));
+        form.directionBox()->setCurrentIndex(form.directionBox()->findData(QStringLiteral("server")));
+        form.closeCodeBox()->setValue(4001);
+        form.closeReasonEdit()->setText(QStringLiteral("bye"));
+        form.towardBox()->setCurrentIndex(form.towardBox()->findData(QStringLiteral("client")));
+        form.afterMessagesBox()->setValue(3);
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        QJsonObject rule = form.rule();
+        QCOMPARE(rule.value(QLatin1String("code")).toInt(), 4001);
+        QCOMPARE(rule.value(QLatin1String("reason")).toString(), QStringLiteral("bye"));
+        QCOMPARE(rule.value(QLatin1String("toward")).toString(), QStringLiteral("client"));
+        QCOMPARE(rule.value(QLatin1String("afterMessages")).toInt(), 3);
+        QCOMPARE(rule.value(QLatin1String("match")).toObject().value(QLatin1String("direction")).toString(),
+                 QStringLiteral("server"));
+        form.closeReasonEdit()->setText(QString(124, QLatin1Char('x')));
+        QVERIFY(!form.validate());
+        QVERIFY2(form.errorLabel()->text().contains(QLatin1String("at most 123")),
+                 qPrintable(form.errorLabel()->text()));
+        form.setRule(rule);
+        QCOMPARE(form.closeReasonEdit()->text(), QStringLiteral("bye"));
+        QCOMPARE(form.afterMessagesBox()->value(), 3);
+
+        // stall on a timer: host and path only, and one of them is needed.
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("stall")));
+        form.triggerBox()->setCurrentIndex(form.triggerBox()->findData(QStringLiteral("time")));
+        QVERIFY(!form.directionBox()->isVisibleTo(&form) && form.afterMsBox()->isVisibleTo(&form));
+        QVERIFY(form.stopBox()->isVisibleTo(&form) && !form.closeCodeBox()->isVisibleTo(&form));
+        QVERIFY(!form.validate());
+        form.pathEdit()->setText(QStringLiteral("/live"));
+        form.stopBox()->setCurrentIndex(form.stopBox()->findData(QStringLiteral("server")));
+        form.afterMsBox()->setValue(2500);
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        rule = form.rule();
+        QCOMPARE(rule.value(QLatin1String("afterMs")).toInt(), 2500);
+        QCOMPARE(rule.value(QLatin1String("stop")).toString(), QStringLiteral("server"));
+        QVERIFY(!rule.value(QLatin1String("match")).toObject().contains(QLatin1String("direction")));
+        QVERIFY(!rule.contains(QLatin1String("afterMessages")));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            QTest::qWait(50);
+            form.grab().save(shots + QStringLiteral("/socktap-rule-fault.png"));
+        }
+        form.setRule(QJsonObject {});
+        form.setRule(rule);
+        QCOMPARE(form.triggerBox()->currentData().toString(), QStringLiteral("time"));
+        QCOMPARE(form.afterMsBox()->value(), 2500);
+    }
+
     void ruleFormRespondAndEcho()
     {
         ui::RuleForm form;

@@ -9,6 +9,7 @@
 #include "support/Peers.h"
 #include "support/PythonPeer.h"
 
+#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -645,6 +646,121 @@ private slots:
         QVERIFY(second);
         second->sendTextMessage(QStringLiteral("through"));
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("through")); }, WaitMs));
+    }
+
+    void faultRulesOnTheirTriggers()
+    {
+        // Real peers (QWebSocket through the proxy, Qt's echo server), one rule per path: a Close toward
+        // the client with the server's third message, a reset 300 ms after the upgrade, and what the
+        // server sends stalled from the upgrade on. Each is flagged on the session with its rule.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(
+            rules("{\"rules\": ["
+                  "{\"name\": \"bye\", \"match\": {\"path\": \"/close\", \"direction\": \"server\"},"
+                  " \"action\": \"close\", \"code\": 4001, \"reason\": \"bye\", \"toward\": \"client\","
+                  " \"afterMessages\": 3},"
+                  "{\"match\": {\"path\": \"/reset\"}, \"action\": \"reset\", \"afterMs\": 300},"
+                  "{\"match\": {\"path\": \"/stall\"}, \"action\": \"stall\", \"stop\": \"server\","
+                  " \"afterMs\": 0}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+
+        auto closing = openClient(echo.url(QStringLiteral("/close")), proxy.networkProxy());
+        QVERIFY(closing);
+        QStringList got;
+        connect(closing.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { got << m; });
+        for (const char *m : {"one", "two", "three", "four"})
+            closing->sendTextMessage(QLatin1String(m));
+        QVERIFY(
+            QTest::qWaitFor([&] { return closing->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        QCOMPARE(int(closing->closeCode()), 4001);
+        QCOMPARE(closing->closeReason(), QStringLiteral("bye"));
+        QVERIFY2(got.mid(0, 3) == QStringList({"one", "two", "three"}), qPrintable(got.join('|')));
+        const auto closed = proxy.waitSession([](const auto &s) {
+            return s.path == "/close" && s.faults.join(' ').contains(QLatin1String("4001"));
+        });
+        QVERIFY(closed);
+        QVERIFY2(closed->faults.join(' ').contains(
+                     QLatin1String("sent Close 4001 'bye' toward the client (rule 1 'bye')")),
+                 qPrintable(closed->faults.join(' ')));
+        QVERIFY(proxy.waitMessages(closed->id, 7));
+        QString notes; // the third message from the server says what it set off
+        for (const auto &m : proxy.messages(closed->id))
+            notes += m.note + QLatin1Char('\n');
+        QVERIFY2(notes.contains(QLatin1String("rule 1 'bye': close 4001 'bye' toward the client (at matching "
+                                              "message 3)")),
+                 qPrintable(notes));
+
+        QWebSocket reset;
+        reset.setProxy(proxy.networkProxy());
+        QElapsedTimer clock;
+        reset.open(echo.url(QStringLiteral("/reset")));
+        QVERIFY(QTest::qWaitFor([&] { return reset.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        clock.start();
+        QVERIFY(QTest::qWaitFor([&] { return reset.state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        QVERIFY2(clock.elapsed() >= 200, qPrintable(QString::number(clock.elapsed()))); // not at once
+        const auto wasReset = proxy.waitSession(
+            [](const auto &s) { return s.path == "/reset" && s.state == SessionState::Closed; });
+        QVERIFY(wasReset);
+        QCOMPARE(wasReset->close.end, capture::EndReason::Fault);
+        QVERIFY2(wasReset->faults.join(' ').contains(QLatin1String("reset both connections (rule 2)")),
+                 qPrintable(wasReset->faults.join(' ')));
+
+        auto stalled = openClient(echo.url(QStringLiteral("/stall")), proxy.networkProxy());
+        QVERIFY(stalled);
+        QStringList back;
+        connect(stalled.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { back << m; });
+        stalled->sendTextMessage(QStringLiteral("anyone?"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("anyone?")); }, WaitMs));
+        QTest::qWait(300); // the echo would be back by now
+        QVERIFY2(back.isEmpty(), qPrintable(back.join('|')));
+        QCOMPARE(stalled->state(), QAbstractSocket::ConnectedState); // TCP stays up: half-open
+        const auto half =
+            proxy.waitSession([](const auto &s) { return s.path == "/stall" && !s.faults.isEmpty(); });
+        QVERIFY(half);
+        QVERIFY2(half->faults.join(' ').contains(QStringLiteral("stalled server → client (rule 3)")),
+                 qPrintable(half->faults.join(' ')));
+    }
+
+    void faultRulesRefuseBadFields()
+    {
+        const std::pair<const char *, const char *> bad[] = {
+            {"{\"rules\": [{\"match\": {\"direction\": \"server\"}, \"action\": \"reset\", \"afterMs\": "
+             "10}]}",
+             "a fault after a time (afterMs) looks at no message"},
+            {"{\"rules\": [{\"action\": \"stall\", \"afterMs\": 10, \"afterMessages\": 2}]}", "not both"},
+            {"{\"rules\": [{\"action\": \"close\", \"code\": 70000}]}", "field 'code'"},
+            {"{\"rules\": [{\"action\": \"close\", \"stop\": \"client\"}]}", "not used by action 'close'"},
+            {"{\"rules\": [{\"action\": \"stall\", \"stop\": \"nobody\"}]}", "unknown stop 'nobody'"},
+            {"{\"rules\": [{\"action\": \"reset\", \"afterMessages\": 0}]}", "field 'afterMessages'"},
+        };
+        QString error;
+        for (const auto &[json, why] : bad) {
+            QVERIFY(!intercept::RuleSet::fromJson(QByteArray(json), &error));
+            QVERIFY2(error.contains(QLatin1String(why)), qPrintable(error));
+        }
+        const QByteArray longReason =
+            "{\"rules\": [{\"action\": \"close\", \"reason\": \"" + QByteArray(124, 'x') + "\"}]}";
+        QVERIFY(!intercept::RuleSet::fromJson(longReason, &error));
+        QVERIFY2(error.contains(QLatin1String("at most 123")), qPrintable(error));
+        // Round trip: what the JSON says comes back the same.
+        const auto set = intercept::RuleSet::fromJson(
+            QByteArray("{\"rules\": [{\"match\": {\"path\": \"/x\"}, \"action\": \"close\", \"code\": 1011,"
+                       " \"reason\": \"later\", \"toward\": \"server\", \"afterMs\": 1500},"
+                       "{\"match\": {\"direction\": \"client\"}, \"action\": \"stall\", \"stop\": \"client\","
+                       " \"afterMessages\": 4}]}"),
+            &error);
+        QVERIFY2(set, qPrintable(error));
+        const auto again = intercept::RuleSet::fromJson(QJsonDocument(set->toJson()).toJson(), &error);
+        QVERIFY2(again, qPrintable(error));
+        QCOMPARE(again->toJson(), set->toJson());
+        const intercept::Rule &close = again->rules[0];
+        QCOMPARE(close.closeCode, 1011);
+        QCOMPARE(close.closeReason, QByteArray("later"));
+        QCOMPARE(close.toward, intercept::SenderMatch::Server);
+        QCOMPARE(close.afterMs, 1500);
+        QCOMPARE(again->rules[1].afterMessages, 4);
+        QCOMPARE(again->rules[1].stop, intercept::SenderMatch::Client);
     }
 
     void respondRulesRefuseBadTemplates()

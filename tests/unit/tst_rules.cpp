@@ -210,7 +210,7 @@ private slots:
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
                "pattern, with, header, value, on, holdPingPong, path, base64, forward, status, retryAfter, "
-               "times or reset)";
+               "times, reset, code, reason, toward, stop, afterMessages or afterMs)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
@@ -219,12 +219,12 @@ private slots:
             << withRules(ok + R"({"action": "explode"})")
             << "rule 2: field 'action': unknown action 'explode' (expected drop, "
                "delay, replace, regex-replace, "
-               "hold, set-header, remove-header, set-field, respond, echo or refuse)";
+               "hold, set-header, remove-header, set-field, respond, echo, refuse, close, reset or stall)";
         QTest::newRow("missing action")
             << withRules(R"({"name": "x"})")
             << "rule 1: field 'action': missing (every rule needs one of drop, "
                "delay, replace, regex-replace, "
-               "hold, set-header, remove-header, set-field, respond, echo or refuse)";
+               "hold, set-header, remove-header, set-field, respond, echo, refuse, close, reset or stall)";
         QTest::newRow("unknown format") << withRules(R"({"action": "drop", "match": {"format": "socketio"}})")
                                         << "rule 1: field 'match.format': unknown format 'socketio' "
                                            "(expected socket.io, engine.io, signalr, mqtt, "
