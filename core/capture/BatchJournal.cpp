@@ -63,6 +63,7 @@ public:
         return out;
     }
     bool ok() const { return m_ok; }
+    qsizetype position() const { return m_at; }
 
 private:
     QByteArrayView m_bytes;
@@ -300,9 +301,53 @@ bool readDetail(Reader &r, MessageDetail &d, qsizetype headBytes)
 
 } // namespace
 
-std::optional<native::DecodedMessage> readJournaled(const CaptureFile &file, const ChunkPlacement &chunk,
-                                                    quint32 position)
+namespace {
+
+// The details of the chunk read last on this thread, and where each begins: a save or a search reads a
+// chunk's messages in turn, and details vary in length, so each would otherwise read and walk them all.
+struct DetailCache
 {
+    std::weak_ptr<const CaptureFile> file; // (not a pointer: another file may come to live at its address)
+    quint64 at = 0;
+    QByteArray bytes;
+    std::vector<qsizetype> starts; // of the details walked so far
+    bool broken = false;
+
+    // Detail `index` of the chunk whose details are at `at`, or false.
+    bool find(const std::shared_ptr<const CaptureFile> &f, const ChunkPlacement &chunk, quint32 index,
+              MessageDetail &out)
+    {
+        if (file.lock() != f || at != chunk.details) {
+            file = f;
+            at = chunk.details;
+            bytes = f->read(chunk.details, qsizetype(chunk.payloads - chunk.details));
+            starts.clear();
+            broken = bytes.size() != qsizetype(chunk.payloads - chunk.details);
+        }
+        Reader count(bytes);
+        if (broken || index >= count.get<quint32>() || !count.ok())
+            return false;
+        if (starts.empty())
+            starts.push_back(4);
+        while (starts.size() <= index) { // walk on from the last one known
+            Reader r(QByteArrayView(bytes).sliced(starts.back()));
+            MessageDetail skipped;
+            if (!readDetail(r, skipped, bytes.size()))
+                return false;
+            starts.push_back(starts.back() + r.position());
+        }
+        Reader r(QByteArrayView(bytes).sliced(starts[index]));
+        return readDetail(r, out, bytes.size());
+    }
+};
+
+} // namespace
+
+std::optional<native::DecodedMessage> readJournaled(const std::shared_ptr<const CaptureFile> &journal,
+                                                    const ChunkPlacement &chunk, quint32 position,
+                                                    bool withDetail)
+{
+    const CaptureFile &file = *journal;
     const quint64 at = chunk.messages + quint64(position) * sizeof(BatchMessage);
     if (at + sizeof(BatchMessage) > chunk.details || chunk.details > chunk.payloads
         || chunk.payloads > chunk.end)
@@ -324,18 +369,11 @@ std::optional<native::DecodedMessage> readJournaled(const CaptureFile &file, con
     out.record = m.record;
     if (!bytes(m.batchOffset, m.record.capturedSize, out.payload))
         return std::nullopt;
-    if (m.batchDetail >= 0) {
-        // Details vary in length: read them all (they are few and small next to the messages) and walk
-        // to this one.
-        const QByteArray details = file.read(chunk.details, qsizetype(chunk.payloads - chunk.details));
-        Reader r(details);
-        const quint32 count = r.get<quint32>();
-        if (quint32(m.batchDetail) >= count)
-            return std::nullopt;
+    if (m.batchDetail >= 0 && withDetail) {
+        thread_local DetailCache details;
         MessageDetail d;
-        for (qint32 i = 0; i <= m.batchDetail; ++i)
-            if (!readDetail(r, d, details.size()))
-                return std::nullopt;
+        if (!details.find(journal, chunk, quint32(m.batchDetail), d))
+            return std::nullopt;
         if (!bytes(d.wirePayloadRef, d.wirePayloadSize, out.wirePayload)
             || !bytes(d.originalRef, d.originalSize, out.original))
             return std::nullopt;

@@ -65,10 +65,11 @@ private:
 };
 
 // Message `position` of the chunk at `chunk`, read back from the journal: its record as the writing store
-// held it (payloadRef and detail in that store's numbering), its payload and its detail's parts. Nothing
-// when the file cannot be read there or the bytes are not such a message.
-std::optional<native::DecodedMessage> readJournaled(const CaptureFile &file, const ChunkPlacement &chunk,
-                                                    quint32 position);
+// held it (payloadRef and detail in that store's numbering), its payload and (withDetail) its detail's
+// parts. Nothing when the file cannot be read there or the bytes are not such a message.
+std::optional<native::DecodedMessage> readJournaled(const std::shared_ptr<const CaptureFile> &journal,
+                                                    const ChunkPlacement &chunk, quint32 position,
+                                                    bool withDetail = true);
 
 // What a journal holds, read from its chunk heads without loading payloads.
 struct JournalSummary

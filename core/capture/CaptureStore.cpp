@@ -125,8 +125,8 @@ quint64 CaptureStore::sessionBytes(const SessionInfo &info)
 
 quint64 CaptureStore::memoryUsed() const
 {
-    return m_blockBytes + m_recordBytes + m_diskRecordCount * sizeof(quint64) + m_detailBytes
-        + m_sessionBytes;
+    return m_blockBytes + m_recordBytes + m_diskRecordCount * sizeof(quint64) + m_detailBytes + m_sessionBytes
+        + m_journalRanges.size() * sizeof(JournalRange) + m_journalChunks.size() * sizeof(ChunkPlacement);
 }
 
 quint64 CaptureStore::inProgress() const
@@ -278,9 +278,9 @@ std::optional<native::DecodedMessage> fetchMessage(const std::shared_ptr<Capture
 
 } // namespace
 
-std::optional<native::DecodedMessage> CaptureStore::DiskRecord::read() const
+std::optional<native::DecodedMessage> CaptureStore::DiskRecord::read(bool withDetail) const
 {
-    return chunk ? readJournaled(*file, *chunk, position) : fetchMessage(file, offset);
+    return chunk ? readJournaled(file, *chunk, position, withDetail) : fetchMessage(file, offset);
 }
 
 MessageRecord CaptureStore::DiskRecord::record(const native::DecodedMessage &m) const
@@ -327,7 +327,7 @@ struct CaptureStore::Fetch
             return out.size() == size;
         case From::Line:
             if (!line)
-                line = disk.read();
+                line = disk.read(part != 0); // (a journal's payload alone needs no detail)
             if (!line)
                 return false;
             out = part == 0 ? line->payload : part == 1 ? line->wirePayload : line->original;
@@ -461,8 +461,9 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
         // A batch the crash journal will hold gets a number: its records carry a locator (number and
         // position) in fileOffset, which is unused while they have no file, to be found in the journal
         // once they leave memory.
-        if (!batch->file && m_crashJournal && m_journalChunks.size() < MaxJournalRanges
-            && batch->messages.size() <= LocatorPositionMask) {
+        if (!batch->file && m_crashJournal && !batch->messages.empty()
+            && m_journalChunks.size() < MaxJournalRanges && batch->messages.size() <= LocatorPositionMask
+            && m_crashJournal->error().isEmpty()) {
             number = m_chunkBase + m_journalChunks.size();
             m_journalChunks.emplace_back();
         }
@@ -477,7 +478,9 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
             SessionEntry &s = found->second;
             MessageRecord &r = m.record;
             r.file = batch->file;
-            r.fileOffset = number ? locator + quint64(&m - batch->messages.data()) : m.fileOffset;
+            r.fileOffset = number ? locator + quint64(&m - batch->messages.data())
+                : batch->file     ? m.fileOffset
+                                  : 0;
             r.payloadRef = adopt ? base + m.batchOffset : appendPayload(batch->payload(m), onDisk);
             if (const MessageDetail *d = batch->detail(m)) {
                 MessageDetail copy = *d;
@@ -615,8 +618,7 @@ void CaptureStore::enforceBudget()
         // What is also on disk loses nothing by leaving memory: payloads, then records. Then the oldest
         // payloads go, even the newest batch's that the crash journal does not hold yet.
         const PayloadBlock *front = m_blocks.empty() ? nullptr : &m_blocks.front();
-        if (front
-            && (front->onDisk || m_spill || inCrashJournal(front->start, quint64(front->data.size()), true)))
+        if (front && (front->onDisk || inCrashJournal(front->start, quint64(front->data.size()), true)))
             evictOldestBlock();
         else if (moveOldestRecordsToDisk(true) || moveOldestRecordsToDisk(false))
             continue;
@@ -680,19 +682,21 @@ bool CaptureStore::moveRecordsToDisk(SessionEntry &s, size_t n, bool waitForDisk
     // Records in one file leave memory and stay readable (8 bytes each instead of a record), as long as
     // those already on disk are in the same file: they are the indices just before the first in memory.
     // Those of the batch being applied are not in the journal yet: the ones before them go.
-    quint64 written = 0; // of the crash journal (nothing, once its writes failed)
-    if (m_crashJournalFile && m_crashJournalFile->writeError().isEmpty()) {
-        written = m_crashJournalFile->written();
-        if (waitForDisk) {
-            quint64 needed = 0;
-            for (size_t i = 0; i < n; ++i)
-                if (const ChunkPlacement *c =
-                        s.records[i].file ? nullptr : journalChunk(s.records[i].fileOffset))
-                    needed = std::max(needed, c->end);
-            if (needed > written) {
-                m_crashJournalFile->flush(); // over the memory budget: wait for the disk rather than lose
-                written = m_crashJournalFile->written();
-            }
+    // Of the crash journal: what is on disk, read before its error (a failed write still counts as
+    // written), and nothing once its writes failed.
+    const auto journalWritten = [this] {
+        const quint64 written = m_crashJournalFile->written();
+        return m_crashJournalFile->writeError().isEmpty() ? written : 0;
+    };
+    quint64 written = m_crashJournalFile ? journalWritten() : 0;
+    if (m_crashJournalFile && waitForDisk && written) {
+        quint64 needed = 0;
+        for (size_t i = 0; i < n; ++i)
+            if (const ChunkPlacement *c = s.records[i].file ? nullptr : journalChunk(s.records[i].fileOffset))
+                needed = std::max(needed, c->end);
+        if (needed > written) {
+            m_crashJournalFile->flush(); // over the memory budget: wait for the disk rather than lose
+            written = journalWritten();
         }
     }
     std::vector<quint64> offsets;
@@ -749,16 +753,21 @@ bool CaptureStore::evictOldestRecords(bool finishedOnly)
     if (moveOldestRecordsToDisk(finishedOnly))
         return true;
     for (auto &[id, s] : m_sessions) {
-        if (s.records.empty() || (finishedOnly && !isFinished(s.info.state)))
+        if ((s.records.empty() && s.diskOffsets.empty()) || (finishedOnly && !isFinished(s.info.state)))
             continue;
-        // Gone, counted. Those on disk before them would no longer sit just before firstIndex: they go too.
+        // Gone, counted: the oldest first, a step at a time (the 8 bytes left of those on disk count too).
+        if (!s.diskOffsets.empty()) {
+            const size_t n = std::min(s.diskOffsets.size(), RecordEvictionStep);
+            s.diskOffsets.erase(s.diskOffsets.begin(), s.diskOffsets.begin() + qsizetype(n));
+            m_diskRecordCount -= n;
+            m_stats.recordsOnDisk -= n;
+            s.counters.evictedRecords += n;
+            m_stats.evictedRecords += n;
+            return true;
+        }
         const size_t n = std::min(s.records.size(), RecordEvictionStep);
-        const quint64 lost = n + s.diskOffsets.size();
-        m_diskRecordCount -= s.diskOffsets.size();
-        m_stats.recordsOnDisk -= s.diskOffsets.size();
-        s.diskOffsets.clear();
-        s.counters.evictedRecords += lost;
-        m_stats.evictedRecords += lost;
+        s.counters.evictedRecords += n;
+        m_stats.evictedRecords += n;
         dropRecords(s, n);
         return true;
     }
@@ -774,6 +783,7 @@ bool CaptureStore::evictOldestSession()
         for (const MessageDetail &d : it->second.details)
             m_detailBytes -= detailBytes(d);
         m_diskRecordCount -= it->second.diskOffsets.size();
+        m_stats.recordsOnDisk -= std::min<quint64>(m_stats.recordsOnDisk, it->second.diskOffsets.size());
         m_recordCount -= it->second.records.size();
         m_recordBytes -= it->second.records.allocatedBytes();
         m_sessions.erase(it);

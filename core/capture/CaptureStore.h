@@ -187,7 +187,7 @@ private:
         quint64 offset = 0; // a line's offset, or a journal locator
         std::optional<ChunkPlacement> chunk; // in the crash journal: the chunk holding it
         quint32 position = 0; // in that chunk
-        std::optional<native::DecodedMessage> read() const;
+        std::optional<native::DecodedMessage> read(bool withDetail = true) const;
         MessageRecord record(const native::DecodedMessage &m) const;
     };
 

@@ -493,25 +493,40 @@ private slots:
     {
         QTest::addColumn<quint64>("budget");
         QTest::addColumn<bool>("flushJournal");
+        QTest::addColumn<bool>("spill");
+        QTest::addColumn<quint64>("journalBytes");
         // Under a roomy budget the older records leave memory early (the hot part is an eighth of it),
         // once the journal has them on disk; under a tight one the budget pushes them out, waiting for
-        // the disk when it must. Either way none is lost.
-        QTest::newRow("hot part") << quint64(8 << 20) << true;
-        QTest::newRow("over the budget") << quint64(1 << 20) << false;
+        // the disk when it must, with or without a spill for payloads (the app has one). Either way none
+        // is lost. A journal stopped by its disk budget holds nothing more: then the oldest go, counted,
+        // and what is kept reads back right.
+        QTest::newRow("hot part") << quint64(8 << 20) << true << false << (quint64(1) << 30);
+        QTest::newRow("over the budget") << quint64(1 << 20) << false << false << (quint64(1) << 30);
+        QTest::newRow("over the budget, spill") << quint64(1 << 20) << false << true << (quint64(1) << 30);
+        QTest::newRow("journal stopped") << quint64(1 << 20) << false << true << quint64(256 << 10);
     }
 
     void journaledRecordsLeaveMemoryAndReadBack()
     {
         QFETCH(quint64, budget);
         QFETCH(bool, flushJournal);
+        QFETCH(bool, spill);
+        QFETCH(quint64, journalBytes);
         QTemporaryDir dir;
         CaptureStore::Limits limits;
         limits.maxMemory = budget;
         CaptureStore store(limits);
         QString error;
-        auto journal = BatchJournal::create(dir.filePath("j"), 1ull << 30, &error);
+        auto journal = BatchJournal::create(dir.filePath("j"), journalBytes, &error);
         QVERIFY2(journal, qPrintable(error));
         store.setCrashJournal(journal);
+        int segments = 0;
+        if (spill)
+            store.setSpill([&] {
+                return CaptureFile::createRaw(dir.filePath(QStringLiteral("spill-%1").arg(++segments)), true,
+                                              &error);
+            });
+        const bool stops = journalBytes < (1ull << 30);
         CaptureWriter w(store);
         const SessionId ids[2] = {store.newSessionId(), store.newSessionId()};
         for (const SessionId id : ids)
@@ -552,6 +567,24 @@ private slots:
         w.flush();
         const CaptureStore::Stats stats = store.stats();
         QCOMPARE(stats.messages, quint64(count));
+        QVERIFY2(stats.memoryUsed <= limits.maxMemory, qPrintable(QString::number(stats.memoryUsed)));
+        if (stops) {
+            // Nothing lost silently: what is gone is counted, what is kept reads back as sent.
+            QVERIFY(!stats.crashJournalError.isEmpty());
+            QVERIFY(stats.evictedRecords > 0);
+            for (int k = 0; k < 2; ++k) {
+                const quint64 first = store.firstRetainedMessage(ids[k]);
+                QCOMPARE(store.messageCount(ids[k]), quint64(count / 2)); // indices never shift
+                if (first > 0)
+                    QVERIFY(!store.message(ids[k], first - 1)); // gone, not made up
+                for (quint64 index = first; index < quint64(count / 2); index += 7) {
+                    const auto m = store.message(ids[k], index);
+                    QVERIFY(m);
+                    QCOMPARE(m->payload, payloadOf(int(index) * 2 + k));
+                }
+            }
+            return;
+        }
         QVERIFY2(stats.recordsOnDisk > quint64(count) / 2,
                  qPrintable(QStringLiteral("%1 records on disk, %2 evicted, %3 bytes used")
                                 .arg(stats.recordsOnDisk)
@@ -559,7 +592,6 @@ private slots:
                                 .arg(stats.memoryUsed)));
         QCOMPARE(stats.evictedRecords, 0u);
         QCOMPARE(stats.evictedPayloads, 0u);
-        QVERIFY2(stats.memoryUsed <= limits.maxMemory, qPrintable(QString::number(stats.memoryUsed)));
         const auto check = [&](const CaptureStore &from, int i, SessionId id, quint64 index) {
             const auto m = from.message(id, index);
             if (!m)
@@ -594,6 +626,14 @@ private slots:
                 same += bytes == payloadOf(int(i) * 2 + k);
             });
             QCOMPARE(same, records.size());
+            for (size_t i = 0; i < records.size(); ++i) { // the records themselves, read in spans
+                const int n = int(i) * 2 + k;
+                const MessageRecord &r = records[i];
+                QVERIFY2(r.direction() == (n % 3 ? Direction::ServerToClient : Direction::ClientToServer)
+                             && r.payloadSize == quint64(payloadOf(n).size())
+                             && r.has(MessageFlag::Edited) == (n % 11 == 0),
+                         qPrintable(QStringLiteral("record %1").arg(n)));
+            }
             for (size_t i = 0; i < records.size(); i += 997)
                 QCOMPARE(store.payload(records[i]), payloadOf(int(i) * 2 + k));
         }
