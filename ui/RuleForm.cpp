@@ -88,6 +88,16 @@ RuleForm::RuleForm(QWidget *parent)
     m_ms->setRange(0, 600000);
     m_ms->setSuffix(tr(" ms"));
     m_ms->setValue(500);
+    m_jitter = new QSpinBox(this);
+    m_jitter->setRange(0, 600000);
+    m_jitter->setPrefix(tr("± "));
+    m_jitter->setSuffix(tr(" ms"));
+    m_jitter->setSpecialValueText(tr("none (every message the same)"));
+    m_jitter->setToolTip(tr("Latency that varies by message; messages keep their order (a message waits "
+                            "behind an earlier one still delayed)"));
+    m_spread = choices(this,
+                       {{tr("Uniform (within ± jitter)"), QStringLiteral("uniform")},
+                        {tr("Normal (jitter is the standard deviation)"), QStringLiteral("normal")}});
     m_replacement = new QPlainTextEdit(this);
     m_replacement->setPlaceholderText(tr("the new payload (UTF-8)"));
     m_replacement->setFixedHeight(m_replacement->fontMetrics().height() * 4 + 12);
@@ -159,6 +169,8 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("Decoded"), m_decoded);
     m_form->addRow(tr("Action"), m_action);
     m_form->addRow(tr("Delay"), m_ms);
+    m_form->addRow(tr("Jitter"), m_jitter);
+    m_form->addRow(tr("Spread"), m_spread);
     m_form->addRow(tr("Replace with"), m_replacement);
     m_form->addRow(tr("Pattern"), m_pattern);
     m_form->addRow(tr("With"), m_with);
@@ -189,6 +201,7 @@ RuleForm::RuleForm(QWidget *parent)
     connect(m_action, &QComboBox::currentIndexChanged, this, &RuleForm::updateRows);
     connect(m_reset, &QCheckBox::toggled, this, &RuleForm::updateRows);
     connect(m_trigger, &QComboBox::currentIndexChanged, this, &RuleForm::updateRows);
+    connect(m_jitter, &QSpinBox::valueChanged, this, &RuleForm::updateRows);
     updateRows();
     resize(520, sizeHint().height());
 }
@@ -241,6 +254,8 @@ void RuleForm::updateRows()
     m_status->setEnabled(!m_reset->isChecked());
     m_retryAfter->setEnabled(!m_reset->isChecked());
     m_form->setRowVisible(m_ms, a == QLatin1String("delay"));
+    m_form->setRowVisible(m_jitter, a == QLatin1String("delay"));
+    m_form->setRowVisible(m_spread, a == QLatin1String("delay") && m_jitter->value() > 0);
     const bool respond = a == QLatin1String("respond");
     m_form->setRowVisible(m_replacement, a == QLatin1String("replace") || respond);
     if (auto *label = qobject_cast<QLabel *>(m_form->labelForField(m_replacement)))
@@ -291,6 +306,8 @@ void RuleForm::setRule(const QJsonObject &o)
     m_decoded->setText(queries.join(QStringLiteral("; ")));
     m_fieldPath->setText(text(o, "path"));
     m_ms->setValue(o.value(QLatin1String("ms")).toInt(500));
+    m_jitter->setValue(o.value(QLatin1String("jitterMs")).toInt(0));
+    choose(m_spread, o.value(QLatin1String("spread")));
     m_replacement->setPlainText(text(o, "payload"));
     m_forward->setChecked(o.value(QLatin1String("forward")).toBool(true));
     // The form writes text answers; a binary one (base64 in the file) is kept as it was unless the user
@@ -350,6 +367,10 @@ QJsonObject RuleForm::rule() const
     o[QStringLiteral("action")] = a;
     if (a == QLatin1String("delay")) {
         o[QStringLiteral("ms")] = m_ms->value();
+        if (m_jitter->value() > 0) {
+            o[QStringLiteral("jitterMs")] = m_jitter->value();
+            put(o, "spread", m_spread->currentData().toString(), QStringLiteral("uniform"));
+        }
     } else if (a == QLatin1String("replace")) {
         o[QStringLiteral("payload")] = m_replacement->toPlainText();
     } else if (a == QLatin1String("respond") || a == QLatin1String("echo")) {

@@ -39,6 +39,8 @@ public:
     QLineEdit *regexEdit() const { return m_regex; }
     QComboBox *actionBox() const { return m_action; }
     QSpinBox *msBox() const { return m_ms; }
+    QSpinBox *jitterBox() const { return m_jitter; }
+    QComboBox *spreadBox() const { return m_spread; }
     QPlainTextEdit *replacementEdit() const { return m_replacement; }
     QLineEdit *patternEdit() const { return m_pattern; }
     QLineEdit *withEdit() const { return m_with; }
@@ -82,6 +84,8 @@ private:
     QLineEdit *m_fieldPath; // set-field
     QComboBox *m_action;
     QSpinBox *m_ms;
+    QSpinBox *m_jitter; // delay: latency that varies
+    QComboBox *m_spread;
     QPlainTextEdit *m_replacement;
     QLineEdit *m_pattern;
     QLineEdit *m_with;

@@ -4,8 +4,12 @@
 #include "core/decode/JsonValue.h"
 #include "core/ws/Frame.h"
 
+#include <QRandomGenerator>
+
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <random>
 
 namespace socktap::intercept {
 
@@ -63,6 +67,19 @@ const char *sideName(SenderMatch s)
 }
 
 } // namespace
+
+int drawDelay(const Rule &r)
+{
+    // One generator per thread (a worker's sessions draw in turn), seeded from the system's.
+    thread_local std::mt19937 generator(QRandomGenerator::system()->generate());
+    double ms = r.delayMs;
+    if (r.spread == Spread::Normal)
+        ms = std::normal_distribution<double>(r.delayMs, r.jitterMs)(generator);
+    else
+        ms =
+            std::uniform_real_distribution<double>(r.delayMs - r.jitterMs, r.delayMs + r.jitterMs)(generator);
+    return int(std::clamp(std::lround(ms), 0l, 600000l));
+}
 
 QString faultText(const Rule &r)
 {
@@ -181,6 +198,20 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
             v.drop = true;
             break;
         case Action::Delay:
+            if (r.jitterMs > 0) {
+                const int ms = drawDelay(r);
+                v.delayMs += ms;
+                v.notes.append(QStringLiteral("%1: delay %2 ms (%3 ± %4, %5)")
+                                   .arg(label)
+                                   .arg(ms)
+                                   .arg(r.delayMs)
+                                   .arg(r.jitterMs)
+                                   .arg(r.spread == Spread::Normal ? QStringLiteral("normal")
+                                                                   : QStringLiteral("uniform")));
+                if (!r.continueAfter)
+                    return v;
+                continue;
+            }
             v.delayMs += r.delayMs;
             break;
         case Action::Replace:

@@ -21,6 +21,10 @@ enum class SenderMatch : quint8 { Both, Client, Server }; // "direction": who se
 enum class TypeMatch : quint8 { Any, Text, Binary };
 enum class HeadSide : quint8 { Request, Response }; // "on": which handshake head a header rule edits
 
+// How a delay's jitter spreads around its `ms` (as netem's delay and distribution): uniformly within
+// ms ± jitterMs, or normally with jitterMs as the standard deviation; never below 0.
+enum class Spread : quint8 { Uniform, Normal };
+
 enum class Action : quint8 {
     Drop, // the message is not forwarded
     Delay, // forwarded after delayMs
@@ -64,6 +68,9 @@ struct Rule
     Match match;
     Action action = Action::Drop;
     int delayMs = 0; // Delay
+    int jitterMs = 0; // Delay: latency that varies by message (order is kept: a message waits behind
+                      // an earlier one still delayed)
+    Spread spread = Spread::Uniform;
     QByteArray payload; // Replace: the new payload (UTF-8 text)
     QString patternText; // RegexReplace
     QRegularExpression pattern;
@@ -134,6 +141,8 @@ std::optional<QByteArray> fillTemplate(const Rule &rule, const QJsonValue &value
 QString templateError(const QByteArray &payload, const QRegularExpression &regex, bool hasRegex);
 // What a fault rule does, for notes: "close 4001 'bye' toward the client (at matching message 3)".
 QString faultText(const Rule &rule);
+// A delay rule's delay for one message: delayMs with its jitter drawn (0 to ten minutes).
+int drawDelay(const Rule &rule);
 
 struct RuleSet
 {

@@ -34,6 +34,8 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"reset", Action::Reset},
     {"stall", Action::Stall},
 };
+inline constexpr Spelling<Spread> SpreadSpellings[] = {{"uniform", Spread::Uniform},
+                                                       {"normal", Spread::Normal}};
 inline constexpr Spelling<SenderMatch> SenderSpellings[] = {
     {"client", SenderMatch::Client}, {"server", SenderMatch::Server}, {"both", SenderMatch::Both}};
 inline constexpr Spelling<TypeMatch> TypeSpellings[] = {

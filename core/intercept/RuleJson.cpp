@@ -45,7 +45,7 @@ const QStringList RuleFields = {"name",          "enabled", "continue", "match",
                                 "payload",       "pattern", "with",     "header",  "value",  "on",
                                 "holdPingPong",  "path",    "base64",   "forward", "status", "retryAfter",
                                 "times",         "reset",   "code",     "reason",  "toward", "stop",
-                                "afterMessages", "afterMs"};
+                                "afterMessages", "afterMs", "jitterMs", "spread"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -62,7 +62,7 @@ QStringList actionFields(Action a)
     case Action::Hold:
         return {"holdPingPong"};
     case Action::Delay:
-        return {"ms"};
+        return {"ms", "jitterMs", "spread"};
     case Action::Replace:
         return {"payload"};
     case Action::RegexReplace:
@@ -442,7 +442,10 @@ bool readActionFields(FieldReader &r, Rule *rule)
         if (!r.has(QStringLiteral("ms")))
             return r.fail(QStringLiteral("ms"), QStringLiteral("missing (action 'delay' needs it)"));
         return readWhole(r, QStringLiteral("ms"), 0, MaxDelayMs, &rule->delayMs,
-                         QStringLiteral("milliseconds"));
+                         QStringLiteral("milliseconds"))
+            && readWhole(r, QStringLiteral("jitterMs"), 0, MaxDelayMs, &rule->jitterMs,
+                         QStringLiteral("milliseconds"))
+            && r.choice(QStringLiteral("spread"), "spread", SpreadSpellings, &rule->spread);
     case Action::Replace:
         if (!r.has(QStringLiteral("payload")))
             return r.fail(QStringLiteral("payload"), QStringLiteral("missing (action 'replace' needs it)"));
@@ -601,6 +604,10 @@ QJsonObject ruleToJson(const Rule &r)
     switch (r.action) {
     case Action::Delay:
         o[QStringLiteral("ms")] = r.delayMs;
+        if (r.jitterMs > 0)
+            o[QStringLiteral("jitterMs")] = r.jitterMs;
+        if (r.spread != Spread::Uniform)
+            o[QStringLiteral("spread")] = QLatin1String(spell(SpreadSpellings, r.spread));
         break;
     case Action::Replace:
         o[QStringLiteral("payload")] = QString::fromUtf8(r.payload);

@@ -1187,6 +1187,20 @@ private slots:
         QCOMPARE(form.closeReasonEdit()->text(), QStringLiteral("bye"));
         QCOMPARE(form.afterMessagesBox()->value(), 3);
 
+        // delay with jitter: latency that varies, its spread offered once there is jitter.
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("delay")));
+        QVERIFY(form.jitterBox()->isVisibleTo(&form) && !form.spreadBox()->isVisibleTo(&form));
+        form.msBox()->setValue(200);
+        form.jitterBox()->setValue(50);
+        QVERIFY(form.spreadBox()->isVisibleTo(&form));
+        form.spreadBox()->setCurrentIndex(form.spreadBox()->findData(QStringLiteral("normal")));
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        QCOMPARE(form.rule().value(QLatin1String("jitterMs")).toInt(), 50);
+        QCOMPARE(form.rule().value(QLatin1String("spread")).toString(), QStringLiteral("normal"));
+        form.jitterBox()->setValue(0);
+        QVERIFY(!form.rule().contains(QLatin1String("spread"))
+                && !form.rule().contains(QLatin1String("jitterMs")));
+
         // stall on a timer: host and path only, and one of them is needed.
         form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("stall")));
         form.triggerBox()->setCurrentIndex(form.triggerBox()->findData(QStringLiteral("time")));

@@ -436,7 +436,8 @@ private slots:
         EchoServer echo;
         Socktap socktap;
         QVERIFY(socktap.start({"--headless", "--quiet", "--listen", "127.0.0.1:0", "--record", file}));
-        QVERIFY(socktap.err.contains("recording to " + file.toUtf8()));
+        // (Printed after the banner start() waits for: waited for, not assumed read.)
+        QVERIFY(socktap.waitError("recording to " + file.toUtf8()));
         auto client =
             openClient(echo.url(QStringLiteral("/rec")),
                        QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
@@ -618,7 +619,7 @@ private slots:
         QVERIFY(socktap.start({QStringLiteral("--headless"), QStringLiteral("--listen"),
                                QStringLiteral("127.0.0.1:0"), QStringLiteral("--max-connections"),
                                QStringLiteral("2")}));
-        QVERIFY2(socktap.err.contains("up to 2 sessions at once"), socktap.err.constData());
+        QVERIFY2(socktap.waitError("up to 2 sessions at once"), socktap.err.constData());
         // Exactly N are served: both allowed connections complete their upgrade and stay open...
         std::vector<std::unique_ptr<RawClient>> idle;
         for (int i = 0; i < 2; ++i) {

@@ -13,6 +13,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QScopeGuard>
 
 #include <atomic>
@@ -722,6 +723,57 @@ private slots:
                  qPrintable(half->faults.join(' ')));
     }
 
+    void latencyWithJitterKeepsTheOrder()
+    {
+        // A delay rule with jitter on what the server sends (latency per direction): each message waits
+        // 100 +- 80 ms, drawn per message, and none overtakes another (a message waits behind an earlier
+        // one still delayed). The client's messages cross without delay.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(rules("{\"rules\": [{\"name\": \"lag\", \"match\": {\"direction\": \"server\"},"
+                            " \"action\": \"delay\", \"ms\": 100, \"jitterMs\": 80}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(QStringLiteral("/lag")), proxy.networkProxy());
+        QVERIFY(client);
+        QStringList got;
+        QElapsedTimer clock;
+        std::vector<qint64> arrived;
+        connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) {
+            got << m;
+            arrived.push_back(clock.elapsed());
+        });
+        QStringList sent;
+        clock.start();
+        for (int i = 0; i < 20; ++i) {
+            sent << QStringLiteral("m%1").arg(i);
+            client->sendTextMessage(sent.last());
+            QTest::qWait(5);
+        }
+        QVERIFY(QTest::qWaitFor([&] { return got.size() == sent.size(); }, WaitMs));
+        QCOMPARE(got, sent); // in order
+        QVERIFY2(arrived.front() >= 20, qPrintable(QString::number(arrived.front()))); // at least 100 - 80
+        const auto s = proxy.waitSession([](const auto &s) { return s.path == "/lag"; });
+        QVERIFY(s);
+        QVERIFY(proxy.waitMessages(s->id, 40));
+        std::vector<int> drawn;
+        const QRegularExpression note(
+            QStringLiteral("rule 1 'lag': delay (\\d+) ms \\(100 ± 80, uniform\\)"));
+        for (const auto &m : proxy.messages(s->id)) {
+            if (m.record.direction() == Direction::ClientToServer) {
+                QVERIFY2(!m.record.has(MessageFlag::Delayed), qPrintable(m.note));
+                continue;
+            }
+            const auto match = note.match(m.note);
+            QVERIFY2(match.hasMatch(), qPrintable(m.note));
+            drawn.push_back(match.captured(1).toInt());
+            QVERIFY(m.record.has(MessageFlag::Delayed) || drawn.back() == 0);
+        }
+        QCOMPARE(drawn.size(), size_t(20));
+        const auto [low, high] = std::minmax_element(drawn.begin(), drawn.end());
+        QVERIFY2(*low >= 20 && *high <= 180 && *low < *high,
+                 qPrintable(QStringLiteral("%1..%2").arg(*low).arg(*high)));
+    }
+
     void faultRulesRefuseBadFields()
     {
         const std::pair<const char *, const char *> bad[] = {
@@ -748,7 +800,8 @@ private slots:
             QByteArray("{\"rules\": [{\"match\": {\"path\": \"/x\"}, \"action\": \"close\", \"code\": 1011,"
                        " \"reason\": \"later\", \"toward\": \"server\", \"afterMs\": 1500},"
                        "{\"match\": {\"direction\": \"client\"}, \"action\": \"stall\", \"stop\": \"client\","
-                       " \"afterMessages\": 4}]}"),
+                       " \"afterMessages\": 4},"
+                       "{\"action\": \"delay\", \"ms\": 200, \"jitterMs\": 30, \"spread\": \"normal\"}]}"),
             &error);
         QVERIFY2(set, qPrintable(error));
         const auto again = intercept::RuleSet::fromJson(QJsonDocument(set->toJson()).toJson(), &error);
@@ -761,6 +814,12 @@ private slots:
         QCOMPARE(close.afterMs, 1500);
         QCOMPARE(again->rules[1].afterMessages, 4);
         QCOMPARE(again->rules[1].stop, intercept::SenderMatch::Client);
+        QCOMPARE(again->rules[2].jitterMs, 30);
+        QCOMPARE(again->rules[2].spread, intercept::Spread::Normal);
+        for (int i = 0; i < 1000; ++i) { // never below zero, however the normal spread falls
+            const int ms = intercept::drawDelay(again->rules[2]);
+            QVERIFY(ms >= 0 && ms <= 600000);
+        }
     }
 
     void respondRulesRefuseBadTemplates()

@@ -210,7 +210,7 @@ private slots:
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
                "pattern, with, header, value, on, holdPingPong, path, base64, forward, status, retryAfter, "
-               "times, reset, code, reason, toward, stop, afterMessages or afterMs)";
+               "times, reset, code, reason, toward, stop, afterMessages, afterMs, jitterMs or spread)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
