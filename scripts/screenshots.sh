@@ -26,5 +26,6 @@ HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen 
 # schema dialog.
 HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
     "$SOCKTAP_ROOT/build/tests/tst_gui" failedConnectionsDoNotVanish recoveryOfferReopensTheCapture \
-    pausesHoldPingsOnlyWhenAsked protobufSchemaFromTheWindow stallFromTheSessionMenu >/dev/null
+    pausesHoldPingsOnlyWhenAsked protobufSchemaFromTheWindow stallFromTheSessionMenu ruleFormFaults \
+    ruleFormRespondAndEcho >/dev/null
 
