@@ -78,11 +78,12 @@ RuleForm::RuleForm(QWidget *parent)
     // A new rule does nothing until the user picks what it does (an enabled rule added with OK used to
     // drop every message).
     m_action->addItem(tr("Choose an action…"), QString());
-    for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
-                   intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
-                   intercept::Action::Respond, intercept::Action::Echo, intercept::Action::Refuse,
-                   intercept::Action::Close, intercept::Action::Reset, intercept::Action::Stall,
-                   intercept::Action::SetHeader, intercept::Action::RemoveHeader})
+    for (auto a :
+         {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
+          intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
+          intercept::Action::Respond, intercept::Action::Echo, intercept::Action::Refuse,
+          intercept::Action::Close, intercept::Action::Reset, intercept::Action::Stall,
+          intercept::Action::Throttle, intercept::Action::SetHeader, intercept::Action::RemoveHeader})
         m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
     m_ms = new QSpinBox(this);
     m_ms->setRange(0, 600000);
@@ -151,6 +152,13 @@ RuleForm::RuleForm(QWidget *parent)
     m_afterMs->setRange(0, 86400000);
     m_afterMs->setSuffix(tr(" ms after the upgrade"));
     m_afterMs->setValue(5000);
+    m_rate = new QSpinBox(this);
+    m_rate->setRange(1, 2000000000);
+    m_rate->setValue(10000);
+    m_rate->setSuffix(tr(" bytes/s"));
+    m_rate->setToolTip(
+        tr("What the chosen side sends is read no faster than this; TCP slows the sender down, "
+           "as a slow link would"));
     m_error = new QLabel(this);
     m_error->setWordWrap(true);
     m_error->setStyleSheet(QStringLiteral("color: #c62828"));
@@ -190,6 +198,7 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("When"), m_trigger);
     m_form->addRow(tr("At"), m_afterMessages);
     m_form->addRow(tr("After"), m_afterMs);
+    m_form->addRow(tr("Bandwidth"), m_rate);
     m_form->addRow(QString(), m_continue);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     auto *layout = new QVBoxLayout(this);
@@ -229,7 +238,8 @@ bool RuleForm::isFaultAction() const
 
 bool RuleForm::isTargetOnly() const
 {
-    return isHandshakeAction() || (isFaultAction() && m_trigger->currentData() == QLatin1String("time"));
+    return isHandshakeAction() || actionName() == QLatin1String("throttle")
+        || (isFaultAction() && m_trigger->currentData() == QLatin1String("time"));
 }
 
 void RuleForm::updateRows()
@@ -248,6 +258,9 @@ void RuleForm::updateRows()
     for (QWidget *w : std::initializer_list<QWidget *> {m_closeCode, m_closeReason, m_toward})
         m_form->setRowVisible(w, a == QLatin1String("close"));
     m_form->setRowVisible(m_stop, a == QLatin1String("stall"));
+    const bool throttle = a == QLatin1String("throttle");
+    m_form->setRowVisible(m_rate, throttle);
+    m_form->setRowVisible(m_direction, !isTargetOnly() || throttle); // a throttle slows a direction
     const bool refuse = a == QLatin1String("refuse");
     for (QWidget *w : std::initializer_list<QWidget *> {m_status, m_retryAfter, m_times, m_reset})
         m_form->setRowVisible(w, refuse);
@@ -324,6 +337,7 @@ void RuleForm::setRule(const QJsonObject &o)
     m_trigger->setCurrentIndex(o.contains(QLatin1String("afterMs")) ? 1 : 0);
     m_afterMessages->setValue(o.value(QLatin1String("afterMessages")).toInt(1));
     m_afterMs->setValue(o.value(QLatin1String("afterMs")).toInt(5000));
+    m_rate->setValue(o.value(QLatin1String("bytesPerSecond")).toInt(10000));
     m_pattern->setText(text(o, "pattern"));
     m_with->setText(text(o, "with"));
     const QJsonValue value = o.value(QLatin1String("value"));
@@ -349,8 +363,9 @@ QJsonObject RuleForm::rule() const
     put(match, "path", m_path->text());
     if (!isTargetOnly() && m_continue->isChecked())
         o[QStringLiteral("continue")] = true;
-    if (!isTargetOnly()) {
+    if (!isTargetOnly() || a == QLatin1String("throttle"))
         put(match, "direction", m_direction->currentData().toString(), QStringLiteral("both"));
+    if (!isTargetOnly()) {
         put(match, "type", m_type->currentData().toString(), QStringLiteral("any"));
         put(match, "payload", m_payloadMatch->text());
         put(match, "regex", m_regex->text());
@@ -390,6 +405,8 @@ QJsonObject RuleForm::rule() const
             o[QStringLiteral("retryAfter")] = m_retryAfter->value();
         if (m_times->value() > 0)
             o[QStringLiteral("times")] = m_times->value();
+    } else if (a == QLatin1String("throttle")) {
+        o[QStringLiteral("bytesPerSecond")] = m_rate->value();
     } else if (isFaultAction()) {
         if (a == QLatin1String("close")) {
             o[QStringLiteral("code")] = m_closeCode->value();
@@ -432,6 +449,11 @@ bool RuleForm::validate()
     }
     if (isTargetOnly() && isFaultAction() && !rule().contains(QLatin1String("match"))) {
         m_error->setText(tr("Give the rule a host or path: without one the fault hits every session."));
+        return false;
+    }
+    if (actionName() == QLatin1String("throttle") && !rule().contains(QLatin1String("match"))) {
+        m_error->setText(
+            tr("Give the rule a host, path or side: without one it slows every session both ways."));
         return false;
     }
     if (!isTargetOnly() && !rule().contains(QLatin1String("match"))) {

@@ -60,6 +60,7 @@ public:
     QComboBox *triggerBox() const { return m_trigger; }
     QSpinBox *afterMessagesBox() const { return m_afterMessages; }
     QSpinBox *afterMsBox() const { return m_afterMs; }
+    QSpinBox *rateBox() const { return m_rate; }
     QLabel *errorLabel() const { return m_error; }
 
 private:
@@ -106,6 +107,7 @@ private:
     QComboBox *m_trigger; // faults: "messages" (the Nth matching one) or "time" (after the upgrade)
     QSpinBox *m_afterMessages;
     QSpinBox *m_afterMs;
+    QSpinBox *m_rate; // throttle: bytes per second
     QLabel *m_error;
 };
 

@@ -39,6 +39,14 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
         const Rule &r = m_rules->rules[i];
         if (!r.enabled || r.isHandshakeRule() || !r.matchesTarget(host, path))
             continue;
+        if (r.action == Action::Throttle) {
+            for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
+                auto &t = m_throttle[capture::directionIndex(d)];
+                if (r.matchesSender(d) && (!t || r.bytesPerSecond < t->bytesPerSecond))
+                    t = Throttle {r.bytesPerSecond, r.label(int(i) + 1)};
+            }
+            continue;
+        }
         if (r.isTimedFault()) {
             for (SessionCommand &c : faultCommands(r, int(i) + 1))
                 m_timedFaults.push_back({r.afterMs, std::move(c)});
@@ -291,7 +299,8 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
         case Action::SetHeader:
         case Action::RemoveHeader:
         case Action::Refuse:
-            continue; // handshake rules are not message rules
+        case Action::Throttle:
+            continue; // handshake rules and throttles are not message rules
         case Action::Close:
         case Action::Reset:
         case Action::Stall:

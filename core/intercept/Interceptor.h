@@ -68,6 +68,16 @@ public:
         SessionCommand command;
     };
     const std::vector<TimedFault> &timedFaults() const { return m_timedFaults; }
+    // Throttle rules for this session: the lowest rate that applies to what `from` sends, and its rule.
+    struct Throttle
+    {
+        qint64 bytesPerSecond = 0;
+        QString by;
+    };
+    std::optional<Throttle> throttle(capture::Direction from) const
+    {
+        return m_throttle[capture::directionIndex(from)];
+    }
     // What a fault rule does, as commands carrying its label (a stall of both sides is two).
     static std::vector<SessionCommand> faultCommands(const Rule &rule, int index);
 
@@ -91,6 +101,7 @@ private:
     quint64 m_decoded = 0; // messages given to m_decoder
     std::vector<Applicable> m_applicable; // enabled message rules whose host and path match this session
     std::vector<TimedFault> m_timedFaults;
+    std::optional<Throttle> m_throttle[2];
     bool m_ruleFor[2] = {false, false};
     bool m_paused[2] = {false, false};
     bool m_pausedPingPong[2] = {false, false};

@@ -42,6 +42,7 @@ enum class Action : quint8 {
     Close, // Close `code`/`reason` sent toward the client, the server or both
     Reset, // both TCP connections end with a reset
     Stall, // what `stop` sends is no longer read: TCP stays up, nothing crosses (half-open)
+    Throttle, // bandwidth: what a direction's sender sends is read at most bytesPerSecond
 };
 const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
 
@@ -95,6 +96,7 @@ struct Rule
     SenderMatch stop = SenderMatch::Both; // Stall: whose messages stop crossing
     int afterMessages = 1; // Close, Reset, Stall: the fault comes with the Nth matching message...
     int afterMs = -1; // ...or this long after the upgrade (then the rule matches only host and path)
+    int bytesPerSecond = 0; // Throttle
     bool continueAfter = false; // "continue": true: later rules are tried too
     // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
     // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).

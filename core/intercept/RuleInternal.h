@@ -33,6 +33,7 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"close", Action::Close},
     {"reset", Action::Reset},
     {"stall", Action::Stall},
+    {"throttle", Action::Throttle},
 };
 inline constexpr Spelling<Spread> SpreadSpellings[] = {{"uniform", Spread::Uniform},
                                                        {"normal", Spread::Normal}};

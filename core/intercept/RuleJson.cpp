@@ -41,11 +41,11 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
     return out;
 }
 
-const QStringList RuleFields = {"name",          "enabled", "continue", "match",   "action", "ms",
-                                "payload",       "pattern", "with",     "header",  "value",  "on",
-                                "holdPingPong",  "path",    "base64",   "forward", "status", "retryAfter",
-                                "times",         "reset",   "code",     "reason",  "toward", "stop",
-                                "afterMessages", "afterMs", "jitterMs", "spread"};
+const QStringList RuleFields = {
+    "name",          "enabled",    "continue", "match",  "action",        "ms",     "payload", "pattern",
+    "with",          "header",     "value",    "on",     "holdPingPong",  "path",   "base64",  "forward",
+    "status",        "retryAfter", "times",    "reset",  "code",          "reason", "toward",  "stop",
+    "afterMessages", "afterMs",    "jitterMs", "spread", "bytesPerSecond"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -85,6 +85,8 @@ QStringList actionFields(Action a)
         return {"afterMessages", "afterMs"};
     case Action::Stall:
         return {"stop", "afterMessages", "afterMs"};
+    case Action::Throttle:
+        return {"bytesPerSecond"};
     }
     return {};
 }
@@ -275,13 +277,15 @@ bool readDecodedMatch(FieldReader &r, Match *m)
     return true;
 }
 
-// targetOnly: why this rule may match only host and path (it sees no message), or empty.
-bool readMatch(const QJsonObject &object, const QString &targetOnly, Match *m, QString *error)
+// targetOnly: why this rule may match only host and path (it sees no message), or empty; withDirection:
+// it may match the direction too (a throttle: it slows a direction, not messages).
+bool readMatch(const QJsonObject &object, const QString &targetOnly, bool withDirection, Match *m,
+               QString *error)
 {
     FieldReader r(object, QStringLiteral("match."));
     bool ok = r.refuseUnknown(MatchFields);
     for (const QString &key : MessageMatchFields) {
-        if (ok && !targetOnly.isEmpty() && r.has(key))
+        if (ok && !targetOnly.isEmpty() && r.has(key) && !(withDirection && key == u"direction"))
             ok = r.fail(key, targetOnly);
     }
     ok = ok && r.text(QStringLiteral("host"), &m->host) && r.text(QStringLiteral("path"), &m->path)
@@ -509,6 +513,11 @@ bool readActionFields(FieldReader &r, Rule *rule)
     case Action::Reset:
     case Action::Stall:
         return readFault(r, rule);
+    case Action::Throttle:
+        if (!r.has(QStringLiteral("bytesPerSecond")))
+            return r.fail(QStringLiteral("bytesPerSecond"),
+                          QStringLiteral("missing (action 'throttle' needs it)"));
+        return readWhole(r, QStringLiteral("bytesPerSecond"), 1, 2000000000, &rule->bytesPerSecond);
     }
     return true;
 }
@@ -536,8 +545,11 @@ bool readRule(const QJsonObject &object, Rule *rule, QString *error)
         ? QStringLiteral("handshake rules (set-header, remove-header, refuse) match only host and path")
         : rule->isTimedFault()
         ? QStringLiteral("a fault after a time (afterMs) looks at no message: it matches only host and path")
-        : QString();
-    if (match.isObject() && !readMatch(match.toObject(), targetOnly, &rule->match, error))
+        : rule->action == Action::Throttle ? QStringLiteral(
+              "a throttle slows every byte of a direction: it matches only host, path and direction")
+                                           : QString();
+    if (match.isObject()
+        && !readMatch(match.toObject(), targetOnly, rule->action == Action::Throttle, &rule->match, error))
         return false;
     // A respond template's {{N}} needs the match's regex, read just now.
     if (rule->action == Action::Respond && !rule->respondBinary) {
@@ -655,6 +667,9 @@ QJsonObject ruleToJson(const Rule &r)
             o[QStringLiteral("afterMs")] = r.afterMs;
         else if (r.afterMessages != 1)
             o[QStringLiteral("afterMessages")] = r.afterMessages;
+        break;
+    case Action::Throttle:
+        o[QStringLiteral("bytesPerSecond")] = r.bytesPerSecond;
         break;
     case Action::Drop:
     case Action::Hold:

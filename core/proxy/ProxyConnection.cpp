@@ -88,13 +88,25 @@ void ProxyConnection::readFrom(Direction from)
         // view into it past this call, and reads never nest (they start from the event loop only).
         static thread_local QByteArray buffer;
         buffer.resize(0);
-        const auto status = socket->read(buffer, std::min(ReadChunk, m_config.highWaterNow()));
+        qsizetype most = std::min(ReadChunk, m_config.highWaterNow());
+        if (m_ws && m_phase == Phase::WebSocket) {
+            // A throttle rule: read no faster than its rate (the session wakes reading up again).
+            if (const qsizetype allowed = m_ws->readAllowance(from); allowed == 0) {
+                socket->setReadEnabled(false);
+                return;
+            } else if (allowed > 0) {
+                most = std::min(most, allowed);
+            }
+        }
+        const auto status = socket->read(buffer, most);
         if (status == StreamSocket::ReadStatus::WouldBlock)
             return;
         if (status != StreamSocket::ReadStatus::Data) {
             onSideEnded(from, status);
             return;
         }
+        if (m_ws && m_phase == Phase::WebSocket)
+            m_ws->readTaken(from, buffer.size());
         if (from == Direction::ClientToServer)
             onClientData(buffer);
         else

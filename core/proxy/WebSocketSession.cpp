@@ -7,6 +7,9 @@
 
 #include <QTimer>
 
+#include <algorithm>
+#include <cmath>
+
 namespace socktap::proxy {
 
 using capture::nowMicros;
@@ -99,6 +102,84 @@ void WebSocketSession::followRules()
         next.setPaused(d, m_interceptor.paused(d), m_interceptor.pausesPingPong(d)); // the user's pauses kept
     m_interceptor = std::move(next);
     m_relay.setInterceptor(&m_interceptor);
+    followThrottles();
+}
+
+namespace {
+
+// A throttle lets this much through at once (then the rate): a twentieth of a second's worth, so a slow
+// rate is not one burst a second, and at least a small read's worth.
+double burstOf(qint64 bytesPerSecond)
+{
+    return std::max(double(bytesPerSecond) / 20, 1024.0);
+}
+
+} // namespace
+
+void WebSocketSession::followThrottles()
+{
+    const qint64 now = nowMicros();
+    for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
+        const auto rule = m_interceptor.throttle(d);
+        auto &t = m_throttle[capture::directionIndex(d)];
+        if ((rule ? rule->bytesPerSecond : 0) == (t ? t->bytesPerSecond : 0))
+            continue;
+        if (rule) {
+            const bool wasThrottled = t.has_value();
+            if (!t)
+                t = ReadThrottle {rule->bytesPerSecond, burstOf(rule->bytesPerSecond), now, false};
+            t->bytesPerSecond = rule->bytesPerSecond;
+            m_owner.session->faults.append(
+                QStringLiteral("%1 %2 %3 → %4 to %5 bytes/s (%6)")
+                    .arg(capture::clockTime(now),
+                         wasThrottled ? QStringLiteral("throttle now holds") : QStringLiteral("throttled"),
+                         QLatin1String(capture::directionName(d)),
+                         QLatin1String(capture::directionName(capture::opposite(d))))
+                    .arg(rule->bytesPerSecond)
+                    .arg(rule->by));
+        } else {
+            t.reset();
+            m_owner.session->faults.append(
+                QStringLiteral("%1 no longer throttled %2 → %3 (the rules changed)")
+                    .arg(capture::clockTime(now), QLatin1String(capture::directionName(d)),
+                         QLatin1String(capture::directionName(capture::opposite(d)))));
+            QTimer::singleShot(0, this, [this, d] { resumeIfRelieved(d); });
+        }
+        if (m_owner.publish)
+            m_owner.publish();
+    }
+}
+
+qsizetype WebSocketSession::readAllowance(Direction from)
+{
+    auto &t = m_throttle[capture::directionIndex(from)];
+    if (!t)
+        return -1;
+    const qint64 now = nowMicros();
+    t->tokens = std::min(burstOf(t->bytesPerSecond),
+                         t->tokens + double(t->bytesPerSecond) * double(now - t->at) / 1e6);
+    t->at = now;
+    if (t->tokens >= 1)
+        return qsizetype(t->tokens);
+    // Nothing may be read now: reading resumes when a read's worth has come in (not a byte at a time),
+    // well before the bucket is full (what comes in past that is lost to the rate).
+    if (!t->wakeScheduled) {
+        t->wakeScheduled = true;
+        const double wanted = std::min(burstOf(t->bytesPerSecond) / 2, 4096.0) - t->tokens;
+        const int ms = std::max(1, int(std::ceil(wanted * 1000 / double(t->bytesPerSecond))));
+        QTimer::singleShot(ms, Qt::PreciseTimer, this, [this, from] {
+            if (auto &t = m_throttle[capture::directionIndex(from)])
+                t->wakeScheduled = false;
+            resumeIfRelieved(from);
+        });
+    }
+    return 0;
+}
+
+void WebSocketSession::readTaken(Direction from, qsizetype bytes)
+{
+    if (auto &t = m_throttle[capture::directionIndex(from)])
+        t->tokens -= double(bytes);
 }
 
 void WebSocketSession::received(Direction from, QByteArrayView bytes)

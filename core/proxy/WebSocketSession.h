@@ -48,9 +48,14 @@ public:
     // while a FIN from it waits for them, nor while bytes it sent wait for their decoding turn.
     bool mayRead(Direction from) const
     {
-        return !m_stalled[capture::directionIndex(from)] && m_relay.backlog(from) <= m_config.highWaterNow()
-            && m_untaken[capture::directionIndex(from)].isEmpty();
+        const int i = capture::directionIndex(from);
+        return !m_stalled[i] && m_relay.backlog(from) <= m_config.highWaterNow() && m_untaken[i].isEmpty()
+            && !(m_throttle[i] && m_throttle[i]->wakeScheduled); // (a throttle's timer wakes it)
     }
+    // Throttle rules: how many bytes may be read from `from` now (-1: no limit; 0: none, and reading is
+    // enabled again once there are some), and what was read.
+    qsizetype readAllowance(Direction from);
+    void readTaken(Direction from, qsizetype bytes);
     // `from` ended its TCP connection (reset: nothing more can be written to it).
     void ended(Direction from, bool reset = false);
     // One turn of the event loop's worth of decoding (see WebSocketRelay::startSlice).
@@ -76,6 +81,7 @@ private:
     void fault(const intercept::SessionCommand &command) override;
 
     void followRules();
+    void followThrottles();
     void takeUntaken(Direction from);
     void resumeIfRelieved(Direction from);
     StreamSocket *receiverOf(Direction d) const;
@@ -92,6 +98,16 @@ private:
     QByteArray m_untaken[2];
     bool m_stalled[2] = {false, false}; // Stall: what that side sends is not read
     QTimer m_stallWatch; // while stalled: has the stalled side's peer left?
+    // Bandwidth (throttle rules): a token bucket per direction on what Socktap reads from the sender, so
+    // nothing waits in Socktap's memory and TCP slows the sender down, as a slow link would.
+    struct ReadThrottle
+    {
+        qint64 bytesPerSecond = 0;
+        double tokens = 0; // bytes that may be read now
+        qint64 at = 0; // µs: when tokens was last brought up to date
+        bool wakeScheduled = false;
+    };
+    std::optional<ReadThrottle> m_throttle[2];
     QString m_gone[2]; // per side that ended: why what is sent to it is not delivered
     bool m_goneByReset[2] = {false, false};
 };

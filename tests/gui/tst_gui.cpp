@@ -1201,6 +1201,19 @@ private slots:
         QVERIFY(!form.rule().contains(QLatin1String("spread"))
                 && !form.rule().contains(QLatin1String("jitterMs")));
 
+        // throttle: a side and a rate, no message conditions.
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("throttle")));
+        QVERIFY(form.directionBox()->isVisibleTo(&form) && form.rateBox()->isVisibleTo(&form));
+        QVERIFY(!form.typeBox()->isVisibleTo(&form) && !form.afterMsBox()->isVisibleTo(&form));
+        form.directionBox()->setCurrentIndex(form.directionBox()->findData(QStringLiteral("server")));
+        form.rateBox()->setValue(50000);
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        QCOMPARE(form.rule().value(QLatin1String("bytesPerSecond")).toInt(), 50000);
+        QCOMPARE(
+            form.rule().value(QLatin1String("match")).toObject().value(QLatin1String("direction")).toString(),
+            QStringLiteral("server"));
+        form.directionBox()->setCurrentIndex(form.directionBox()->findData(QStringLiteral("both")));
+
         // stall on a timer: host and path only, and one of them is needed.
         form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("stall")));
         form.triggerBox()->setCurrentIndex(form.triggerBox()->findData(QStringLiteral("time")));

@@ -774,6 +774,38 @@ private slots:
                  qPrintable(QStringLiteral("%1..%2").arg(*low).arg(*high)));
     }
 
+    void throttleSlowsOneDirection()
+    {
+        // A throttle on what the server sends (20,000 bytes/s): the client's 32 KB reach the server at
+        // once, the echoes come back no faster than the rate; the session says so.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(
+            rules("{\"rules\": [{\"name\": \"slow\", \"match\": {\"path\": \"/slow\","
+                  " \"direction\": \"server\"}, \"action\": \"throttle\", \"bytesPerSecond\": 20000}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(QStringLiteral("/slow")), proxy.networkProxy());
+        QVERIFY(client);
+        int got = 0;
+        connect(client.get(), &QWebSocket::textMessageReceived, this, [&] { ++got; });
+        QElapsedTimer clock;
+        clock.start();
+        for (int i = 0; i < 8; ++i)
+            client->sendTextMessage(QString(4000, QLatin1Char('a' + i)));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 8; }, WaitMs));
+        const qint64 serverHadAll = clock.elapsed();
+        QVERIFY2(got < 8, qPrintable(QStringLiteral("%1 echoes after %2 ms").arg(got).arg(serverHadAll)));
+        QVERIFY(QTest::qWaitFor([&] { return got == 8; }, WaitMs));
+        // 32 KB at 20,000 bytes/s, less the bucket's first twentieth of a second: at least 1.4 s.
+        QVERIFY2(clock.elapsed() >= 1400, qPrintable(QString::number(clock.elapsed())));
+        const auto s =
+            proxy.waitSession([](const auto &s) { return s.path == "/slow" && !s.faults.isEmpty(); });
+        QVERIFY(s);
+        QVERIFY2(s->faults.join(' ').contains(
+                     QStringLiteral("throttled server → client to 20000 bytes/s (rule 1 'slow')")),
+                 qPrintable(s->faults.join(' ')));
+    }
+
     void faultRulesRefuseBadFields()
     {
         const std::pair<const char *, const char *> bad[] = {
@@ -785,6 +817,11 @@ private slots:
             {"{\"rules\": [{\"action\": \"close\", \"stop\": \"client\"}]}", "not used by action 'close'"},
             {"{\"rules\": [{\"action\": \"stall\", \"stop\": \"nobody\"}]}", "unknown stop 'nobody'"},
             {"{\"rules\": [{\"action\": \"reset\", \"afterMessages\": 0}]}", "field 'afterMessages'"},
+            {"{\"rules\": [{\"match\": {\"payload\": \"x\"}, \"action\": \"throttle\", \"bytesPerSecond\": "
+             "10}]}",
+             "a throttle slows every byte of a direction"},
+            {"{\"rules\": [{\"action\": \"throttle\"}]}", "missing (action 'throttle' needs it)"},
+            {"{\"rules\": [{\"action\": \"throttle\", \"bytesPerSecond\": -5}]}", "field 'bytesPerSecond'"},
         };
         QString error;
         for (const auto &[json, why] : bad) {
@@ -801,7 +838,9 @@ private slots:
                        " \"reason\": \"later\", \"toward\": \"server\", \"afterMs\": 1500},"
                        "{\"match\": {\"direction\": \"client\"}, \"action\": \"stall\", \"stop\": \"client\","
                        " \"afterMessages\": 4},"
-                       "{\"action\": \"delay\", \"ms\": 200, \"jitterMs\": 30, \"spread\": \"normal\"}]}"),
+                       "{\"action\": \"delay\", \"ms\": 200, \"jitterMs\": 30, \"spread\": \"normal\"},"
+                       "{\"match\": {\"direction\": \"server\"}, \"action\": \"throttle\", "
+                       "\"bytesPerSecond\": 5000}]}"),
             &error);
         QVERIFY2(set, qPrintable(error));
         const auto again = intercept::RuleSet::fromJson(QJsonDocument(set->toJson()).toJson(), &error);
@@ -816,6 +855,8 @@ private slots:
         QCOMPARE(again->rules[1].stop, intercept::SenderMatch::Client);
         QCOMPARE(again->rules[2].jitterMs, 30);
         QCOMPARE(again->rules[2].spread, intercept::Spread::Normal);
+        QCOMPARE(again->rules[3].bytesPerSecond, 5000);
+        QCOMPARE(again->rules[3].match.sender, intercept::SenderMatch::Server);
         for (int i = 0; i < 1000; ++i) { // never below zero, however the normal spread falls
             const int ms = intercept::drawDelay(again->rules[2]);
             QVERIFY(ms >= 0 && ms <= 600000);

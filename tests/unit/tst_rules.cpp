@@ -210,21 +210,22 @@ private slots:
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
                "pattern, with, header, value, on, holdPingPong, path, base64, forward, status, retryAfter, "
-               "times, reset, code, reason, toward, stop, afterMessages, afterMs, jitterMs or spread)";
+               "times, reset, code, reason, toward, stop, afterMessages, afterMs, jitterMs, spread or "
+               "bytesPerSecond)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
                "direction, type, payload, regex, format, decoded, event, method or topic)";
-        QTest::newRow("unknown action")
-            << withRules(ok + R"({"action": "explode"})")
-            << "rule 2: field 'action': unknown action 'explode' (expected drop, "
-               "delay, replace, regex-replace, "
-               "hold, set-header, remove-header, set-field, respond, echo, refuse, close, reset or stall)";
-        QTest::newRow("missing action")
-            << withRules(R"({"name": "x"})")
-            << "rule 1: field 'action': missing (every rule needs one of drop, "
-               "delay, replace, regex-replace, "
-               "hold, set-header, remove-header, set-field, respond, echo, refuse, close, reset or stall)";
+        QTest::newRow("unknown action") << withRules(ok + R"({"action": "explode"})")
+                                        << "rule 2: field 'action': unknown action 'explode' (expected drop, "
+                                           "delay, replace, regex-replace, "
+                                           "hold, set-header, remove-header, set-field, respond, echo, "
+                                           "refuse, close, reset, stall or throttle)";
+        QTest::newRow("missing action") << withRules(R"({"name": "x"})")
+                                        << "rule 1: field 'action': missing (every rule needs one of drop, "
+                                           "delay, replace, regex-replace, "
+                                           "hold, set-header, remove-header, set-field, respond, echo, "
+                                           "refuse, close, reset, stall or throttle)";
         QTest::newRow("unknown format") << withRules(R"({"action": "drop", "match": {"format": "socketio"}})")
                                         << "rule 1: field 'match.format': unknown format 'socketio' "
                                            "(expected socket.io, engine.io, signalr, mqtt, "
