@@ -66,8 +66,14 @@ QString matchSummary(const QJsonObject &rule)
         parts << QObject::tr("contains “%1”").arg(shortened(field(m, "payload")));
     if (!field(m, "regex").isEmpty())
         parts << QObject::tr("regex /%1/").arg(shortened(field(m, "regex")));
+    if (parts.isEmpty() && isHeaderRule(rule))
+        return QObject::tr("every handshake");
+    // A throttle and a fault on a timer look at no message: they act on sessions.
+    if (parts.isEmpty()
+        && (field(rule, "action") == QLatin1String("throttle") || rule.contains(QLatin1String("afterMs"))))
+        return QObject::tr("every session");
     if (parts.isEmpty())
-        return isHeaderRule(rule) ? QObject::tr("every handshake") : QObject::tr("every message");
+        return QObject::tr("every message");
     return parts.join(QStringLiteral(", "));
 }
 
@@ -75,9 +81,24 @@ QString actionSummary(const QJsonObject &rule)
 {
     const QString a = field(rule, "action");
     QString text = a;
-    if (a == QLatin1String("delay"))
+    if (a == QLatin1String("delay") && rule.value(QLatin1String("jitterMs")).toInt() > 0)
+        text = QObject::tr("delay %1 ± %2 ms (%3)")
+                   .arg(rule.value(QLatin1String("ms")).toInt())
+                   .arg(rule.value(QLatin1String("jitterMs")).toInt())
+                   .arg(field(rule, "spread").isEmpty() ? QStringLiteral("uniform") : field(rule, "spread"));
+    else if (a == QLatin1String("delay"))
         text = QObject::tr("delay %1 ms").arg(rule.value(QLatin1String("ms")).toInt());
-    else if (a == QLatin1String("replace"))
+    else if (a == QLatin1String("throttle"))
+        text = QObject::tr("throttle to %1 bytes/s").arg(rule.value(QLatin1String("bytesPerSecond")).toInt());
+    else if (a == QLatin1String("close") || a == QLatin1String("reset") || a == QLatin1String("stall")) {
+        // The words the session's record uses, from the rule as the parser reads it.
+        const QJsonObject file {{QStringLiteral("rules"), QJsonArray {rule}}};
+        QString error;
+        if (const auto set =
+                intercept::RuleSet::fromJson(QJsonDocument(file).toJson(QJsonDocument::Compact), &error);
+            set && !set->rules.empty())
+            text = intercept::faultText(set->rules.front());
+    } else if (a == QLatin1String("replace"))
         text = QObject::tr("replace with “%1”").arg(shortened(field(rule, "payload")));
     else if (a == QLatin1String("regex-replace"))
         text =

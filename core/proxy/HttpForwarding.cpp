@@ -459,7 +459,7 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
     owner.fault = [this](const intercept::SessionCommand &command, int afterMs) {
         // On the connection's timer: a reset ends it and the session with it. A session that ended
         // meanwhile refuses the command, and that is all.
-        QTimer::singleShot(afterMs, this, [this, command] { this->command(command); });
+        QTimer::singleShot(afterMs, Qt::PreciseTimer, this, [this, command] { this->command(command); });
     };
     m_ws = std::make_unique<WebSocketSession>(m_config, m_capture, std::move(owner), m_session.deflate, this);
     emit sessionOpened(m_session.id);

@@ -42,8 +42,9 @@ ProxyConnection::ProxyConnection(int fd, const ProxyConfig &config, capture::Cap
     connect(&m_responseTimer, &QTimer::timeout, this, &ProxyConnection::onResponseTimeout);
     m_lingerTimer.setSingleShot(true);
     connect(&m_lingerTimer, &QTimer::timeout, this, [this] {
-        // A FIN waiting for held messages means the user still has them: they are not thrown away.
-        if (m_finPending[0] || m_finPending[1])
+        // A FIN waiting for held messages means the user still has them: they are not thrown away. Bytes a
+        // throttle has not let through yet (a Close's answer among them) are waited for too.
+        if (m_finPending[0] || m_finPending[1] || (m_ws && m_ws->throttleWaiting()))
             m_lingerTimer.start();
         else
             closeAll();

@@ -159,17 +159,20 @@ qsizetype WebSocketSession::readAllowance(Direction from)
     t->tokens = std::min(burstOf(t->bytesPerSecond),
                          t->tokens + double(t->bytesPerSecond) * double(now - t->at) / 1e6);
     t->at = now;
-    if (t->tokens >= 1)
+    // A read's worth at least (not a byte at a time: over TLS a read decrypts a whole record whatever it
+    // was allowed, and is charged for it), well before the bucket is full (what comes in past that is
+    // lost to the rate).
+    const double aRead = std::min(burstOf(t->bytesPerSecond) / 2, 4096.0);
+    if (t->tokens >= aRead)
         return qsizetype(t->tokens);
-    // Nothing may be read now: reading resumes when a read's worth has come in (not a byte at a time),
-    // well before the bucket is full (what comes in past that is lost to the rate).
     if (!t->wakeScheduled) {
         t->wakeScheduled = true;
-        const double wanted = std::min(burstOf(t->bytesPerSecond) / 2, 4096.0) - t->tokens;
+        const double wanted = aRead - t->tokens;
         const int ms = std::max(1, int(std::ceil(wanted * 1000 / double(t->bytesPerSecond))));
         QTimer::singleShot(ms, Qt::PreciseTimer, this, [this, from] {
             if (auto &t = m_throttle[capture::directionIndex(from)])
                 t->wakeScheduled = false;
+            followRules(); // an edited rate applies now, not at the next byte the other way
             resumeIfRelieved(from);
         });
     }

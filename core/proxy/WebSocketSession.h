@@ -56,6 +56,12 @@ public:
     // enabled again once there are some), and what was read.
     qsizetype readAllowance(Direction from);
     void readTaken(Direction from, qsizetype bytes);
+    // A throttle stopped reading a side that has more to send, and will read it again.
+    bool throttleWaiting() const
+    {
+        return (m_throttle[0] && m_throttle[0]->wakeScheduled)
+            || (m_throttle[1] && m_throttle[1]->wakeScheduled);
+    }
     // `from` ended its TCP connection (reset: nothing more can be written to it).
     void ended(Direction from, bool reset = false);
     // One turn of the event loop's worth of decoding (see WebSocketRelay::startSlice).

@@ -1237,6 +1237,28 @@ private slots:
         form.setRule(rule);
         QCOMPARE(form.triggerBox()->currentData().toString(), QStringLiteral("time"));
         QCOMPARE(form.afterMsBox()->value(), 2500);
+
+        // The Rules table says what each does, in the words the session's record uses.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        QString error;
+        const auto set = intercept::RuleSet::fromJson(
+            QByteArray(
+                "{\"rules\": [{\"match\": {\"direction\": \"server\"}, \"action\": \"close\", "
+                "\"code\": 4001, \"reason\": \"bye\", \"toward\": \"client\", \"afterMessages\": 3},"
+                "{\"action\": \"throttle\", \"bytesPerSecond\": 20000},"
+                "{\"match\": {\"path\": \"/x\"}, \"action\": \"delay\", \"ms\": 100, \"jitterMs\": 20}]}"),
+            &error);
+        QVERIFY2(set, qPrintable(error));
+        hub->setRules(*set);
+        ui::RulesDialog dialog(hub);
+        QCOMPARE(dialog.table()->item(0, ui::RulesDialog::ActionColumn)->text(),
+                 QStringLiteral("close 4001 'bye' toward the client (at matching message 3)"));
+        QCOMPARE(dialog.table()->item(1, ui::RulesDialog::ActionColumn)->text(),
+                 QStringLiteral("throttle to 20000 bytes/s"));
+        QCOMPARE(dialog.table()->item(1, ui::RulesDialog::MatchColumn)->text(),
+                 QStringLiteral("every session"));
+        QCOMPARE(dialog.table()->item(2, ui::RulesDialog::ActionColumn)->text(),
+                 QStringLiteral("delay 100 ± 20 ms (uniform)"));
     }
 
     void ruleFormRespondAndEcho()
