@@ -4,12 +4,8 @@
 #include "core/decode/JsonValue.h"
 #include "core/ws/Frame.h"
 
-#include <QRandomGenerator>
-
 #include <algorithm>
-#include <cmath>
 #include <cstring>
-#include <random>
 
 namespace socktap::intercept {
 
@@ -65,57 +61,6 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
                 m_ruleFor[capture::directionIndex(d)] = true;
         }
     }
-}
-
-namespace {
-
-const char *sideName(SenderMatch s)
-{
-    return s == SenderMatch::Client ? "the client" : s == SenderMatch::Server ? "the server" : "both sides";
-}
-
-} // namespace
-
-int drawDelay(const Rule &r)
-{
-    // One generator per thread (a worker's sessions draw in turn), seeded from the system's.
-    thread_local std::mt19937 generator(QRandomGenerator::system()->generate());
-    double ms = r.delayMs;
-    if (r.spread == Spread::Normal)
-        ms = std::normal_distribution<double>(r.delayMs, r.jitterMs)(generator);
-    else
-        ms =
-            std::uniform_real_distribution<double>(r.delayMs - r.jitterMs, r.delayMs + r.jitterMs)(generator);
-    return int(std::clamp(std::lround(ms), 0l, 600000l));
-}
-
-QString faultText(const Rule &r)
-{
-    QString what;
-    switch (r.action) {
-    case Action::Close:
-        what =
-            QStringLiteral("close %1%2 toward %3")
-                .arg(r.closeCode)
-                .arg(r.closeReason.isEmpty() ? QString()
-                                             : QStringLiteral(" '%1'").arg(QString::fromUtf8(r.closeReason)),
-                     QLatin1String(sideName(r.toward)));
-        break;
-    case Action::Reset:
-        what = QStringLiteral("reset both connections");
-        break;
-    case Action::Stall:
-        what = QStringLiteral("stall what %1 sends%2")
-                   .arg(QLatin1String(sideName(r.stop)),
-                        r.stop == SenderMatch::Both ? QStringLiteral(" (both ways)") : QString());
-        break;
-    default:
-        return QLatin1String(actionName(r.action));
-    }
-    if (r.afterMs >= 0)
-        return what + QStringLiteral(" (%1 ms after the upgrade)").arg(r.afterMs);
-    return r.afterMessages > 1 ? what + QStringLiteral(" (at matching message %1)").arg(r.afterMessages)
-                               : what;
 }
 
 std::vector<SessionCommand> Interceptor::faultCommands(const Rule &r, int index)

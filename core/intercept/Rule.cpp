@@ -7,7 +7,11 @@
 #include "core/decode/JsonFormats.h"
 #include "core/decode/JsonValue.h"
 
+#include <QRandomGenerator>
+
 #include <algorithm>
+#include <cmath>
+#include <random>
 
 namespace socktap::intercept {
 
@@ -105,6 +109,57 @@ std::vector<ReplacementPiece> detail::parseReplacement(const QString &with, int 
 const char *actionName(Action a)
 {
     return spell(ActionSpellings, a);
+}
+
+namespace {
+
+const char *sideName(SenderMatch s)
+{
+    return s == SenderMatch::Client ? "the client" : s == SenderMatch::Server ? "the server" : "both sides";
+}
+
+} // namespace
+
+int drawDelay(const Rule &r)
+{
+    // One generator per thread (a worker's sessions draw in turn), seeded from the system's.
+    thread_local std::mt19937 generator(QRandomGenerator::system()->generate());
+    double ms = r.delayMs;
+    if (r.spread == Spread::Normal)
+        ms = std::normal_distribution<double>(r.delayMs, r.jitterMs)(generator);
+    else
+        ms =
+            std::uniform_real_distribution<double>(r.delayMs - r.jitterMs, r.delayMs + r.jitterMs)(generator);
+    return int(std::clamp(std::lround(ms), 0l, 600000l));
+}
+
+QString faultText(const Rule &r)
+{
+    QString what;
+    switch (r.action) {
+    case Action::Close:
+        what =
+            QStringLiteral("close %1%2 toward %3")
+                .arg(r.closeCode)
+                .arg(r.closeReason.isEmpty() ? QString()
+                                             : QStringLiteral(" '%1'").arg(QString::fromUtf8(r.closeReason)),
+                     QLatin1String(sideName(r.toward)));
+        break;
+    case Action::Reset:
+        what = QStringLiteral("reset both connections");
+        break;
+    case Action::Stall:
+        what = QStringLiteral("stall what %1 sends%2")
+                   .arg(QLatin1String(sideName(r.stop)),
+                        r.stop == SenderMatch::Both ? QStringLiteral(" (both ways)") : QString());
+        break;
+    default:
+        return QLatin1String(actionName(r.action));
+    }
+    if (r.afterMs >= 0)
+        return what + QStringLiteral(" (%1 ms after the upgrade)").arg(r.afterMs);
+    return r.afterMessages > 1 ? what + QStringLiteral(" (at matching message %1)").arg(r.afterMessages)
+                               : what;
 }
 
 QString Rule::label(int index) const

@@ -372,23 +372,32 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
                     .arg(QLatin1String(capture::directionName(capture::opposite(c.from)))));
         m_relay.send(c.from, *c.message, c.flag, now);
         break;
-    case SessionCommand::Kind::Close:
-        sendClose(c.closeCode, c.closeReason, c.toClient, c.toServer, false, c.by);
+    case SessionCommand::Kind::Close: {
+        // What the session's faults say is where a Close went, not where it was meant to go.
+        const bool toClient = c.toClient && writable(m_owner.client);
+        const bool toServer = c.toServer && writable(m_owner.upstream);
+        sendClose(c.closeCode, c.closeReason, toClient, toServer, false, c.by);
         if (!c.by.isEmpty()) {
-            m_owner.session->faults.append(
-                QStringLiteral("%1 sent Close %2%3 toward %4 (%5)")
-                    .arg(capture::clockTime(now))
+            const QString close =
+                QStringLiteral("Close %1%2")
                     .arg(c.closeCode)
                     .arg(c.closeReason.isEmpty()
                              ? QString()
-                             : QStringLiteral(" '%1'").arg(QString::fromUtf8(c.closeReason)),
-                         c.toClient && c.toServer ? QStringLiteral("both sides")
-                             : c.toClient         ? QStringLiteral("the client")
-                                                  : QStringLiteral("the server"),
-                         c.by));
+                             : QStringLiteral(" '%1'").arg(QString::fromUtf8(c.closeReason)));
+            m_owner.session->faults.append(
+                !toClient && !toServer
+                    ? QStringLiteral("%1 %2 not sent: that side's connection is closed (%3)")
+                          .arg(capture::clockTime(now), close, c.by)
+                    : QStringLiteral("%1 sent %2 toward %3 (%4)")
+                          .arg(capture::clockTime(now), close,
+                               toClient && toServer ? QStringLiteral("both sides")
+                                   : toClient       ? QStringLiteral("the client")
+                                                    : QStringLiteral("the server"),
+                               c.by));
             m_owner.publish();
         }
         break;
+    }
     case SessionCommand::Kind::Reset:
         break; // the connection handles it: ending the connection is not this class's job
     case SessionCommand::Kind::Stall: {
