@@ -3,6 +3,7 @@
 #include "certs/CertificateAuthority.h"
 #include "core/decode/FormatRegistry.h"
 #include "core/decode/ProtoSchema.h"
+#include "core/replay/MockPlan.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -344,6 +345,23 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                           QStringLiteral("With 'replay': a JSON key whose values may differ "
                                                          "(timestamps, ids), at any depth. Repeatable."),
                                           QStringLiteral("KEY"));
+    const QCommandLineOption matchOpt(
+        QStringLiteral("match"),
+        QStringLiteral("With 'mock': order (default: the n-th client message gets what followed the n-th "
+                       "recorded one) or content (what followed the recorded message it equals)."),
+        QStringLiteral("MODE"), QStringLiteral("order"));
+    const QCommandLineOption unmatchedOpt(
+        QStringLiteral("unmatched"),
+        QStringLiteral("With 'mock': a client message the capture has no answer for is counted and shown; "
+                       "then ignore (default), close[:CODE] the connection (1008), or fail (close, exit 4)."),
+        QStringLiteral("POLICY"), QStringLiteral("ignore"));
+    const QCommandLineOption onceOpt(
+        QStringLiteral("once"),
+        QStringLiteral("With 'mock': serve one session, then exit 0 when the client sent what the capture "
+                       "expected, 4 when it differed."));
+    const QCommandLineOption exactPathOpt(
+        QStringLiteral("exact-path"),
+        QStringLiteral("With 'mock': refuse (404) upgrades to another path than the recorded one."));
     const QCommandLineOption browserHeadless(
         QStringLiteral("browser-headless"),
         QStringLiteral("With 'browser': run the browser without a window (for CI; Chromium without its "
@@ -397,6 +415,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
                   speedOpt,
                   headerOpt,
                   ignoreKeyOpt,
+                  matchOpt,
+                  unmatchedOpt,
+                  onceOpt,
+                  exactPathOpt,
                   browserHeadless,
                   browserArg,
                   upstreamProxy,
@@ -413,6 +435,13 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        "client side again and compare the server's answers (exit 0 same, 4 different, 6 "
                        "cannot replay)."),
         QStringLiteral("[replay FILE]"));
+    p.addPositionalArgument(
+        QStringLiteral("mock"),
+        QStringLiteral("'mock FILE [--session N] [--listen HOST:PORT] [--match order|content] [--timing "
+                       "MODE] [--once]': serve a captured session's server side to a client under test, "
+                       "ws:// and wss://, every mock session captured (exit 0, or with --once 0 matched, 4 "
+                       "different; 6 cannot mock)."),
+        QStringLiteral("[mock FILE]"));
     p.addPositionalArgument(
         QStringLiteral("recover"),
         QStringLiteral("'recover': list the captures Socktap kept from earlier runs (killed, crashed, stopped "
@@ -526,6 +555,43 @@ ParseResult parseCommandLine(const QStringList &arguments)
                 return fail(
                     QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
         }
+    } else if (first == QLatin1String("mock")) {
+        if (positional.size() != 2)
+            return fail(QStringLiteral("usage: socktap mock FILE [--session N] [--listen HOST:PORT] [--match "
+                                       "order|content] [--timing fast|original|conversation] [--speed X] "
+                                       "[--ignore-json-key KEY] [--unmatched ignore|close[:CODE]|fail] "
+                                       "[--exact-path] [--once] [--json] [--rules FILE] [--record OUT]"));
+        o.command = AppOptions::Command::Mock;
+        o.captureFile = positional[1];
+        o.replayTiming = p.isSet(timingOpt) ? p.value(timingOpt) : QStringLiteral("original");
+        if (o.replayTiming != u"fast" && o.replayTiming != u"original" && o.replayTiming != u"conversation")
+            return fail(
+                QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming));
+        bool ok = false;
+        o.replaySpeed = p.value(speedOpt).toDouble(&ok);
+        if (!ok || o.replaySpeed <= 0)
+            return fail(
+                QStringLiteral("--speed %1: expected a factor > 0, like 2 or 0.5").arg(p.value(speedOpt)));
+        o.mockMatch = p.value(matchOpt);
+        if (o.mockMatch != u"order" && o.mockMatch != u"content")
+            return fail(QStringLiteral("--match %1: expected order or content").arg(o.mockMatch));
+        o.mockUnmatched = p.value(unmatchedOpt);
+        replay::MockOptions policy;
+        if (!replay::setUnmatchedPolicy(o.mockUnmatched, policy))
+            return fail(QStringLiteral("--unmatched %1: expected ignore, close, close:CODE (a code 1000-4999 "
+                                       "a server may send) or fail")
+                            .arg(o.mockUnmatched));
+        o.ignoreJsonKeys = p.values(ignoreKeyOpt);
+        o.mockOnce = p.isSet(onceOpt);
+        o.mockExactPath = p.isSet(exactPathOpt);
+        if (p.isSet(sessionOpt)) {
+            o.exportSession = p.value(sessionOpt).toULongLong(&ok);
+            if (!ok || o.exportSession == 0)
+                return fail(
+                    QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
+        }
+    } else if (p.isSet(onceOpt) || p.isSet(matchOpt) || p.isSet(unmatchedOpt) || p.isSet(exactPathOpt)) {
+        return fail(QStringLiteral("--once, --match, --unmatched and --exact-path go with 'socktap mock'"));
     } else if (first == QLatin1String("browser")) {
         if (positional.size() > 2)
             return fail(QStringLiteral("usage: socktap browser [chromium|chrome|firefox] [--url URL] "
@@ -546,7 +612,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
         // reason to start the proxy.
         if (!QFileInfo::exists(first))
             return fail(
-                QStringLiteral("'%1' is neither a command (open, export, replay, recover, browser, ca) "
+                QStringLiteral("'%1' is neither a command (open, export, replay, mock, recover, browser, ca) "
                                "nor a capture file")
                     .arg(first));
         o.captureFile = first;

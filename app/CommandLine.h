@@ -11,7 +11,7 @@ namespace socktap::app {
 
 struct AppOptions
 {
-    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay, Recover };
+    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay, Recover, Mock };
     Command command = Command::Run;
     QString captureFile; // open/export: the capture to read; run: a capture to open in the window
     QString exportHar; // export --har OUT
@@ -24,6 +24,12 @@ struct AppOptions
     double replaySpeed = 1.0;
     QStringList replayHeaders; // replay --header 'Name: value'
     QStringList ignoreJsonKeys; // replay --ignore-json-key KEY
+    // socktap mock FILE: how client messages find their answers, what happens to one without any, and
+    // whether one session is served and compared (--once).
+    QString mockMatch = QStringLiteral("order"); // order, content
+    QString mockUnmatched = QStringLiteral("ignore"); // ignore, close[:CODE], fail
+    bool mockOnce = false;
+    bool mockExactPath = false;
     QString recordFile; // --record FILE: the journal; empty for a temporary one
     bool memoryOnly = false; // --memory-only: no journal at all
     quint64 maxCaptureDisk = 10ull << 30;

@@ -4,6 +4,7 @@
 #include "CommandLine.h"
 #include "ConsoleSink.h"
 #include "Demo.h"
+#include "MockCommand.h"
 #include "ReplayCommand.h"
 #include "Screenshots.h"
 #include "SignalWatcher.h"
@@ -478,6 +479,24 @@ int main(int argc, char **argv)
         if (!home.create(o))
             return CaptureFileExit;
         return app::runReplayCommand(o, *home.store, tls, ca->certificatePem());
+    }
+    if (parsed.options.command == app::AppOptions::Command::Mock) {
+        QCoreApplication app(argc, argv);
+        app::AppOptions o = parsed.options;
+        if (o.rules && o.rules->hasHoldRules()) {
+            std::fprintf(stderr, "socktap: %s: 'hold' rules need the window; a mock runs headless\n",
+                         qPrintable(o.rulesFile));
+            return 1;
+        }
+        std::unique_ptr<certs::CertificateAuthority> ca;
+        auto tls = setUpTls(o, ca);
+        if (!tls)
+            return 3;
+        o.memoryOnly = o.recordFile.isEmpty(); // the mock's capture is kept only if asked for
+        app::CaptureHome home;
+        if (!home.create(o))
+            return CaptureFileExit;
+        return app::runMockCommand(o, *home.store, tls, makeInterceptHub(o));
     }
     if (parsed.options.command != app::AppOptions::Command::Run) {
         QCoreApplication app(argc, argv);

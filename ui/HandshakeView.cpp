@@ -148,6 +148,9 @@ void HandshakeView::setSession(const capture::SessionInfo &s, const QList<captur
     }
     for (const QString &note : s.handshakeNotes)
         html += htmlRow(tr("Changed by a rule"), htmlEscape(note));
+    if (!s.mock.isEmpty())
+        html += htmlRow(tr("<span style='color:#6a1b9a'>Server</span>"),
+                        htmlEscape(tr("Socktap's %1: the answers are the capture's").arg(s.mock)));
     for (const QString &fault : s.faults)
         html += htmlRow(tr("<span style='color:#e65100'>Fault</span>"), htmlEscape(fault));
     for (const QString &problem : s.handshakeProblems)

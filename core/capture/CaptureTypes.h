@@ -127,6 +127,9 @@ struct SessionInfo
     // Faults Socktap applied to test the client, when and by whom: "12:00:01.234 stalled server → client
     // (the user)", "... resumed ...".
     QStringList faults;
+    // The server side was Socktap's mock of a captured session (socktap mock, a mock rule): "mock of
+    // FILE session N". Empty for a real server.
+    QString mock;
 
     qint64 acceptedAt = 0; // TCP accepted
     qint64 requestAt = 0; // request head complete
@@ -150,6 +153,9 @@ struct SessionInfo
 };
 
 inline constexpr char ReplayOfHeader[] = "Socktap-Replay-Of";
+// What the proxy adds to an upgrade it sends to Socktap's own mock: the session it records, so that the
+// mock's reports name it.
+inline constexpr char MockSessionHeader[] = "Socktap-Mock-Session";
 
 // Per-session counters the store keeps as messages arrive.
 struct SessionCounters

@@ -251,6 +251,8 @@ void putHandshake(QJsonObject &o, const SessionInfo &s)
         o["handshakeNotes"] = QJsonArray::fromStringList(s.handshakeNotes);
     if (!s.faults.isEmpty())
         o["faults"] = QJsonArray::fromStringList(s.faults);
+    if (!s.mock.isEmpty())
+        o["mock"] = s.mock;
 }
 
 QJsonObject socktapEntryJson(const SessionInfo &s, const SessionCounters &counters)

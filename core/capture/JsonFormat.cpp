@@ -130,6 +130,8 @@ QJsonObject sessionToJson(const SessionInfo &s, const SessionCounters *counters)
         o["handshakeRules"] = QJsonArray::fromStringList(s.handshakeNotes);
     if (!s.faults.isEmpty())
         o["faults"] = QJsonArray::fromStringList(s.faults);
+    if (!s.mock.isEmpty())
+        o["mock"] = s.mock;
     if (s.violations)
         o["violations"] = QJsonArray::fromStringList(ws::describe(s.violations));
     if (s.kind == SessionKind::WebSocket && s.close.recorded()

@@ -369,6 +369,8 @@ QJsonObject sessionJson(const SessionInfo &s)
         o["handshakeNotes"] = QJsonArray::fromStringList(s.handshakeNotes);
     if (!s.faults.isEmpty())
         o["faults"] = QJsonArray::fromStringList(s.faults);
+    if (!s.mock.isEmpty())
+        o["mock"] = s.mock;
     QJsonObject times;
     const auto time = [&](const char *key, qint64 v) {
         if (v)
@@ -682,6 +684,7 @@ std::optional<SessionInfo> decodeSession(const QJsonObject &o, QString *error)
     s.handshakeProblems = strings(r, "handshakeProblems");
     s.handshakeNotes = strings(r, "handshakeNotes");
     s.faults = strings(r, "faults");
+    s.mock = r.string("mock");
     const QJsonObject to = r.object("times");
     Reader t(to, r.prefix("times"), error);
     const qint64 minTime = std::numeric_limits<qint64>::min() + 1;

@@ -200,6 +200,8 @@ QString sessionLine(const SessionInfo &s, std::optional<SessionState> previous)
             QString line = QStringLiteral("%1 ws open %2 (%3)").arg(id, url, QLatin1String(modeName(s.mode)));
             if (const SessionId original = s.replayOf())
                 line += QStringLiteral(" replay of session %1").arg(original);
+            if (!s.mock.isEmpty())
+                line += QLatin1Char(' ') + s.mock;
             if (!s.subprotocol.isEmpty())
                 line += QStringLiteral(" subprotocol %1").arg(QString::fromLatin1(s.subprotocol));
             if (!s.extensions.isEmpty())

@@ -116,6 +116,9 @@ QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const T
     out.headers.append("Via", "1.1 " + m_config.viaName); // RFC 9110 7.6.3: a proxy adds itself
     out.headers.remove(
         capture::ReplayOfHeader); // Socktap's own label for a replay: not the server's business
+    out.headers.remove(capture::MockSessionHeader);
+    if (upgrade && !m_session.mock.isEmpty()) // the mock is Socktap's: it names the session in its reports
+        out.headers.set(capture::MockSessionHeader, QByteArray::number(m_session.id));
     if (upgrade && m_config.intercept)
         m_session.handshakeNotes +=
             intercept::applyHeaderRules(*m_config.intercept->rules(), intercept::HeadSide::Request,
@@ -206,6 +209,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
     m_session.host = target->host;
     m_session.port = target->port;
     m_session.path = target->path;
+    m_session.mock = m_config.mockOf;
     m_wsRequest.reset();
     if (upgrade) {
         m_wsRequest = ws::Handshake::checkRequest(head, &why);

@@ -40,6 +40,9 @@ struct ProxyConfig
     // client gets 503 instead of a connection that fails half-way. 0: from the open-file limit at start.
     int maxConnections = 0;
     std::optional<http::RequestTarget> reverse; // --reverse ws://host:port: where origin-form requests go
+    // socktap mock: `reverse` is Socktap's own mock of a captured session, and every session says so
+    // ("mock of FILE session N", SessionInfo::mock).
+    QString mockOf;
     // This Socktap's name in the Via header it adds to forwarded requests (RFC 9110 7.6.3), so a request
     // that comes back to it (a reverse target pointing at itself, two instances pointing at each other)
     // is recognised and refused with 508 instead of recursing. Chosen at random by ProxyServer when empty.

@@ -77,75 +77,6 @@ QString excerpt(const QByteArray &text, qsizetype at)
     return (from > 0 ? QStringLiteral("...") : QString()) + QLatin1Char('"') + s + QLatin1Char('"');
 }
 
-MessagePair pairOf(const ComparedMessage &a, const ComparedMessage &b, const CompareOptions &options)
-{
-    MessagePair p;
-    p.original = a;
-    p.replay = b;
-    if (a.opcode != b.opcode)
-        p.differences.append(QStringLiteral("%1 -> %2").arg(opcodeWord(a.opcode), opcodeWord(b.opcode)));
-    if (a.payloadEvicted || b.payloadEvicted) {
-        p.note = QStringLiteral("payload not compared: the capture no longer holds it");
-        p.uncompared = true;
-        if (a.payloadSize != b.payloadSize)
-            p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
-    } else if (a.payloadSize != quint64(a.payload.size()) || b.payloadSize != quint64(b.payload.size())) {
-        // One was truncated by the capture: what was kept of both, and the whole sizes.
-        const qsizetype kept = std::min(a.payload.size(), b.payload.size());
-        p.note = QStringLiteral("compared the first %1 bytes (the rest was not kept)").arg(kept);
-        p.uncompared = kept == 0 && std::max(a.payloadSize, b.payloadSize) > 0;
-        if (a.payloadSize != b.payloadSize)
-            p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
-        if (a.payload.first(kept) != b.payload.first(kept))
-            p.differences += payloadDifferences(2, a.payload.first(kept), b.payload.first(kept), options);
-    } else if (!a.decodedJson.isEmpty() && !b.decodedJson.isEmpty()) {
-        p.differences += payloadDifferences(quint8(1), a.decodedJson, b.decodedJson, options);
-    } else if (a.opcode == b.opcode) {
-        p.differences += payloadDifferences(a.opcode, a.payload, b.payload, options);
-    }
-    p.verdict = p.differences.isEmpty() ? MessagePair::Verdict::Equal : MessagePair::Verdict::Different;
-    return p;
-}
-
-DirectionComparison compareDirection(const std::vector<ComparedMessage> &original,
-                                     const std::vector<ComparedMessage> &replay,
-                                     const CompareOptions &options)
-{
-    DirectionComparison d;
-    const size_t n = std::max(original.size(), replay.size());
-    for (size_t i = 0; i < n; ++i) {
-        MessagePair p;
-        if (i < original.size() && i < replay.size()) {
-            p = pairOf(original[i], replay[i], options);
-        } else if (i < original.size()) {
-            p.verdict = MessagePair::Verdict::Missing;
-            p.original = original[i];
-        } else {
-            p.verdict = MessagePair::Verdict::Extra;
-            p.replay = replay[i];
-        }
-        d.uncompared += p.uncompared;
-        p.originalIndex = i < original.size() ? int(i) : -1;
-        p.replayIndex = i < replay.size() ? int(i) : -1;
-        switch (p.verdict) {
-        case MessagePair::Verdict::Equal:
-            ++d.equal;
-            break;
-        case MessagePair::Verdict::Different:
-            ++d.different;
-            break;
-        case MessagePair::Verdict::Missing:
-            ++d.missing;
-            break;
-        case MessagePair::Verdict::Extra:
-            ++d.extra;
-            break;
-        }
-        d.pairs.push_back(std::move(p));
-    }
-    return d;
-}
-
 QString closeText(const CloseSide &c)
 {
     if (!c.sent)
@@ -204,6 +135,80 @@ QStringList payloadDifferences(quint8 opcode, const QByteArray &a, const QByteAr
         QStringLiteral("bytes differ from offset %1 (%2 -> %3 bytes)").arg(at).arg(a.size()).arg(b.size())};
 }
 
+MessagePair comparePair(const ComparedMessage &a, const ComparedMessage &b, const CompareOptions &options)
+{
+    MessagePair p;
+    p.original = a;
+    p.replay = b;
+    if (a.opcode != b.opcode)
+        p.differences.append(QStringLiteral("%1 -> %2").arg(opcodeWord(a.opcode), opcodeWord(b.opcode)));
+    if (a.payloadEvicted || b.payloadEvicted) {
+        p.note = QStringLiteral("payload not compared: the capture no longer holds it");
+        p.uncompared = true;
+        if (a.payloadSize != b.payloadSize)
+            p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
+    } else if (a.payloadSize != quint64(a.payload.size()) || b.payloadSize != quint64(b.payload.size())) {
+        // One was truncated by the capture: what was kept of both, and the whole sizes.
+        const qsizetype kept = std::min(a.payload.size(), b.payload.size());
+        p.note = QStringLiteral("compared the first %1 bytes (the rest was not kept)").arg(kept);
+        p.uncompared = kept == 0 && std::max(a.payloadSize, b.payloadSize) > 0;
+        if (a.payloadSize != b.payloadSize)
+            p.differences.append(QStringLiteral("size %1 -> %2 bytes").arg(a.payloadSize).arg(b.payloadSize));
+        if (a.payload.first(kept) != b.payload.first(kept))
+            p.differences += payloadDifferences(2, a.payload.first(kept), b.payload.first(kept), options);
+    } else if (!a.decodedJson.isEmpty() && !b.decodedJson.isEmpty()) {
+        p.differences += payloadDifferences(quint8(1), a.decodedJson, b.decodedJson, options);
+    } else if (a.opcode == b.opcode) {
+        p.differences += payloadDifferences(a.opcode, a.payload, b.payload, options);
+    }
+    p.verdict = p.differences.isEmpty() ? MessagePair::Verdict::Equal : MessagePair::Verdict::Different;
+    return p;
+}
+
+void DirectionComparison::add(MessagePair p, bool keep)
+{
+    uncompared += p.uncompared;
+    switch (p.verdict) {
+    case MessagePair::Verdict::Equal:
+        ++equal;
+        break;
+    case MessagePair::Verdict::Different:
+        ++different;
+        break;
+    case MessagePair::Verdict::Missing:
+        ++missing;
+        break;
+    case MessagePair::Verdict::Extra:
+        ++extra;
+        break;
+    }
+    if (keep)
+        pairs.push_back(std::move(p));
+}
+
+DirectionComparison compareInOrder(const std::vector<ComparedMessage> &original,
+                                   const std::vector<ComparedMessage> &replay, const CompareOptions &options)
+{
+    DirectionComparison d;
+    const size_t n = std::max(original.size(), replay.size());
+    for (size_t i = 0; i < n; ++i) {
+        MessagePair p;
+        if (i < original.size() && i < replay.size()) {
+            p = comparePair(original[i], replay[i], options);
+        } else if (i < original.size()) {
+            p.verdict = MessagePair::Verdict::Missing;
+            p.original = original[i];
+        } else {
+            p.verdict = MessagePair::Verdict::Extra;
+            p.replay = replay[i];
+        }
+        p.originalIndex = i < original.size() ? int(i) : -1;
+        p.replayIndex = i < replay.size() ? int(i) : -1;
+        d.add(std::move(p));
+    }
+    return d;
+}
+
 bool Comparison::closeMatched() const
 {
     const CloseSide &a = originalClose[1], &b = replayClose[1];
@@ -241,7 +246,7 @@ QString Comparison::verdict() const
         const auto who = [&](const CloseSide &c) {
             return a.initiated == b.initiated || !c.sent ? QString()
                 : c.initiated                            ? QStringLiteral(" (the server closed first)")
-                                                         : QStringLiteral(" (an answer to the client's Close)");
+                              : QStringLiteral(" (an answer to the client's Close)");
         };
         parts.append(QStringLiteral("the server's close %1%2 -> %3%4")
                          .arg(closeText(a), who(a), closeText(b), who(b)));
@@ -296,8 +301,8 @@ Comparison compare(const std::vector<ComparedMessage> originalMessages[2],
         c.server.chatterIgnored = ignored[1];
         return c;
     }
-    c.client = compareDirection(originalMessages[0], replayMessages[0], options);
-    c.server = compareDirection(originalMessages[1], replayMessages[1], options);
+    c.client = compareInOrder(originalMessages[0], replayMessages[0], options);
+    c.server = compareInOrder(originalMessages[1], replayMessages[1], options);
     for (int i = 0; i < 2; ++i) {
         c.originalClose[i] = originalClose[i];
         c.replayClose[i] = replayClose[i];
@@ -305,30 +310,33 @@ Comparison compare(const std::vector<ComparedMessage> originalMessages[2],
     return c;
 }
 
+QString directionText(const QString &title, const DirectionComparison &d)
+{
+    QString out = QStringLiteral("%1: %2 equal, %3 different, %4 missing, %5 extra\n")
+                      .arg(title)
+                      .arg(d.equal)
+                      .arg(d.different)
+                      .arg(d.missing)
+                      .arg(d.extra);
+    for (const MessagePair &p : d.pairs) {
+        if (p.verdict == MessagePair::Verdict::Equal && p.note.isEmpty())
+            continue;
+        out += QStringLiteral("  #%1 %2 %3 -> %4%5\n")
+                   .arg(std::max(p.originalIndex, p.replayIndex) + 1)
+                   .arg(QLatin1String(verdictName(p.verdict)), -9)
+                   .arg(sizeText(p.original), sizeText(p.replay))
+                   .arg(p.note.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(p.note));
+        for (const QString &diff : p.differences)
+            out += QStringLiteral("      %1\n").arg(diff);
+    }
+    return out;
+}
+
 QString comparisonText(const Comparison &c)
 {
     QString out;
-    const auto direction = [&](const char *title, const DirectionComparison &d) {
-        out += QStringLiteral("%1: %2 equal, %3 different, %4 missing, %5 extra\n")
-                   .arg(QLatin1String(title))
-                   .arg(d.equal)
-                   .arg(d.different)
-                   .arg(d.missing)
-                   .arg(d.extra);
-        for (const MessagePair &p : d.pairs) {
-            if (p.verdict == MessagePair::Verdict::Equal && p.note.isEmpty())
-                continue;
-            out += QStringLiteral("  #%1 %2 %3 -> %4%5\n")
-                       .arg(std::max(p.originalIndex, p.replayIndex) + 1)
-                       .arg(QLatin1String(verdictName(p.verdict)), -9)
-                       .arg(sizeText(p.original), sizeText(p.replay))
-                       .arg(p.note.isEmpty() ? QString() : QStringLiteral(" (%1)").arg(p.note));
-            for (const QString &diff : p.differences)
-                out += QStringLiteral("      %1\n").arg(diff);
-        }
-    };
-    direction("server -> client", c.server);
-    direction("client -> server", c.client);
+    out += directionText(QStringLiteral("server -> client"), c.server);
+    out += directionText(QStringLiteral("client -> server"), c.client);
     out += QStringLiteral("close: server %1 -> %2, client %3 -> %4\n")
                .arg(closeText(c.originalClose[1]), closeText(c.replayClose[1]), closeText(c.originalClose[0]),
                     closeText(c.replayClose[0]));
@@ -336,7 +344,7 @@ QString comparisonText(const Comparison &c)
     return out;
 }
 
-QJsonObject comparisonJson(const Comparison &c)
+QJsonObject directionJson(const DirectionComparison &d)
 {
     const auto message = [](const std::optional<ComparedMessage> &m) -> QJsonValue {
         if (!m)
@@ -346,22 +354,24 @@ QJsonObject comparisonJson(const Comparison &c)
             o["text"] = QString::fromUtf8(m->payload);
         return o;
     };
-    const auto direction = [&](const DirectionComparison &d) {
-        QJsonArray pairs;
-        for (const MessagePair &p : d.pairs) {
-            QJsonObject o {{"verdict", verdictName(p.verdict)},
-                           {"original", message(p.original)},
-                           {"replay", message(p.replay)}};
-            if (!p.differences.isEmpty())
-                o["differences"] = QJsonArray::fromStringList(p.differences);
-            if (!p.note.isEmpty())
-                o["note"] = p.note;
-            pairs.append(o);
-        }
-        return QJsonObject {{"equal", d.equal}, {"different", d.different},   {"missing", d.missing},
-                            {"extra", d.extra}, {"uncompared", d.uncompared}, {"matched", d.matched()},
-                            {"pairs", pairs}};
-    };
+    QJsonArray pairs;
+    for (const MessagePair &p : d.pairs) {
+        QJsonObject o {{"verdict", verdictName(p.verdict)},
+                       {"original", message(p.original)},
+                       {"replay", message(p.replay)}};
+        if (!p.differences.isEmpty())
+            o["differences"] = QJsonArray::fromStringList(p.differences);
+        if (!p.note.isEmpty())
+            o["note"] = p.note;
+        pairs.append(o);
+    }
+    return QJsonObject {{"equal", d.equal}, {"different", d.different},   {"missing", d.missing},
+                        {"extra", d.extra}, {"uncompared", d.uncompared}, {"matched", d.matched()},
+                        {"pairs", pairs}};
+}
+
+QJsonObject comparisonJson(const Comparison &c)
+{
     const auto close = [](const CloseSide &s) -> QJsonValue {
         if (!s.sent)
             return QJsonValue::Null;
@@ -373,8 +383,8 @@ QJsonObject comparisonJson(const Comparison &c)
         return o;
     };
     return QJsonObject {
-        {"server", direction(c.server)},
-        {"client", direction(c.client)},
+        {"server", directionJson(c.server)},
+        {"client", directionJson(c.client)},
         {"close",
          QJsonObject {
              {"server",

@@ -57,6 +57,8 @@ struct DirectionComparison
     int uncompared = 0; // pairs whose payloads could not be compared: never counted as a match
     int chatterIgnored = 0; // heartbeats left out of the alignment, original and replay together
     bool matched() const { return different == 0 && missing == 0 && extra == 0 && uncompared == 0; }
+    // Counts a pair; keeps it too unless keep is false (a long mock run counts without keeping).
+    void add(MessagePair pair, bool keep = true);
 };
 
 struct Comparison
@@ -91,8 +93,19 @@ Comparison compare(const std::vector<ComparedMessage> originalMessages[2],
 QStringList payloadDifferences(quint8 opcode, const QByteArray &a, const QByteArray &b,
                                const CompareOptions &options = {});
 
+// Two messages side by side: equal, or different with the differences.
+MessagePair comparePair(const ComparedMessage &original, const ComparedMessage &replay,
+                        const CompareOptions &options = {});
+// Two lists aligned in order: pairs of equal index, then missing or extra ones.
+DirectionComparison compareInOrder(const std::vector<ComparedMessage> &original,
+                                   const std::vector<ComparedMessage> &replay,
+                                   const CompareOptions &options = {});
+
 // For the console and CI: every pair, then the verdict.
 QString comparisonText(const Comparison &c);
 QJsonObject comparisonJson(const Comparison &c);
+// One direction's counts and the pairs that are not equal ("title: 3 equal, ..."), and as JSON.
+QString directionText(const QString &title, const DirectionComparison &d);
+QJsonObject directionJson(const DirectionComparison &d);
 
 } // namespace socktap::replay

@@ -34,6 +34,20 @@ bool regenerated(QByteArrayView name)
     return false;
 }
 
+ComparedMessage compared(const capture::MessageView &m, bool sentPayload)
+{
+    ComparedMessage c;
+    c.opcode = m.record.opcode;
+    // An edited message: the server sent (or the client wrote) the original; what crossed is the payload.
+    const bool original = !sentPayload && m.record.has(MessageFlag::Edited) && !m.original.isEmpty();
+    c.payload = original ? m.original : m.payload;
+    c.payloadSize = original ? quint64(m.original.size()) : m.record.payloadSize;
+    c.payloadEvicted = m.payloadEvicted;
+    return c;
+}
+
+} // namespace
+
 bool isData(quint8 opcode)
 {
     return opcode == quint8(ws::Opcode::Text) || opcode == quint8(ws::Opcode::Binary);
@@ -49,20 +63,6 @@ bool sentByPeer(const capture::MessageRecord &r)
     return !((r.has(MessageFlag::Dropped) || r.has(MessageFlag::Undelivered))
              && r.direction() == capture::Direction::ClientToServer);
 }
-
-ComparedMessage compared(const capture::MessageView &m, bool sentPayload)
-{
-    ComparedMessage c;
-    c.opcode = m.record.opcode;
-    // An edited message: the server sent (or the client wrote) the original; what crossed is the payload.
-    const bool original = !sentPayload && m.record.has(MessageFlag::Edited) && !m.original.isEmpty();
-    c.payload = original ? m.original : m.payload;
-    c.payloadSize = original ? quint64(m.original.size()) : m.record.payloadSize;
-    c.payloadEvicted = m.payloadEvicted;
-    return c;
-}
-
-} // namespace
 
 CapturedSession capturedSession(const capture::CaptureStore &store, capture::SessionId id)
 {

@@ -60,6 +60,11 @@ struct CapturedSession
 };
 CapturedSession capturedSession(const capture::CaptureStore &store, capture::SessionId id);
 
+bool isData(quint8 opcode); // Text or Binary
+// What the peer itself sent: not a message Socktap injected, nor a client message it dropped or could not
+// deliver (the server never saw it).
+bool sentByPeer(const capture::MessageRecord &r);
+
 // A plan for session `id`, or nullopt with why (not a WebSocket session, no client messages, payloads
 // the capture no longer holds...).
 std::optional<ReplayPlan> planReplay(const capture::CaptureStore &store, capture::SessionId id,
