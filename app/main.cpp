@@ -6,6 +6,8 @@
 #include "Demo.h"
 #include "MockCommand.h"
 #include "ReplayCommand.h"
+
+#include "core/replay/MockHost.h"
 #include "Screenshots.h"
 #include "SignalWatcher.h"
 
@@ -161,6 +163,19 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
     return hub;
 }
 
+// Mock rules' mocks served from this thread; what they could not serve, and what a client sent them that
+// the capture has no answer for, said on stderr.
+void serveMocks(replay::MockHost &mocks, const std::shared_ptr<intercept::InterceptHub> &hub)
+{
+    QObject::connect(&mocks, &replay::MockHost::cannotServe,
+                     [](const QString &why) { std::fprintf(stderr, "socktap: cannot serve %s\n", qPrintable(why)); });
+    QObject::connect(&mocks, &replay::MockHost::unanswered, [](quint64 session, const QString &line) {
+        std::fprintf(stderr, "socktap: mock session %llu: %s\n", static_cast<unsigned long long>(session),
+                     qPrintable(line));
+    });
+    mocks.attach(hub);
+}
+
 // The capture store and where it lives on disk: --record FILE (the native format, written as traffic
 // happens), or else payloads past the memory budget spill to raw segment files in the cache directory
 // (under --max-capture-disk), removed at exit; the user saves the capture to keep it. A --record file
@@ -220,6 +235,8 @@ int runHeadless(app::AppOptions options)
         }
     }
     options.proxy.intercept = makeInterceptHub(options);
+    replay::MockHost mocks; // mock rules' mocks, on this thread
+    serveMocks(mocks, options.proxy.intercept);
     std::unique_ptr<certs::CertificateAuthority> ca;
     options.proxy.tls = setUpTls(options, ca);
     if (!options.proxy.tls)
@@ -372,6 +389,8 @@ int runGui(const app::AppOptions &options)
     if (!o.proxy.tls)
         return 3;
     o.proxy.intercept = makeInterceptHub(o);
+    replay::MockHost mocks; // mock rules' mocks, on this thread
+    serveMocks(mocks, o.proxy.intercept);
     app::CaptureHome home;
     if (!home.create(o))
         return CaptureFileExit;
@@ -496,7 +515,10 @@ int main(int argc, char **argv)
         app::CaptureHome home;
         if (!home.create(o))
             return CaptureFileExit;
-        return app::runMockCommand(o, *home.store, tls, makeInterceptHub(o));
+        replay::MockHost mocks; // a mock rule in a mock's rules: served too
+        auto hub = makeInterceptHub(o);
+        serveMocks(mocks, hub);
+        return app::runMockCommand(o, *home.store, tls, hub);
     }
     if (parsed.options.command != app::AppOptions::Command::Run) {
         QCoreApplication app(argc, argv);

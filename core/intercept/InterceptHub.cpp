@@ -9,8 +9,16 @@ InterceptHub::InterceptHub()
 void InterceptHub::setRules(RuleSet rules)
 {
     auto next = std::make_shared<const RuleSet>(std::move(rules));
+    MockServing serve;
+    {
+        std::lock_guard lock(m_mutex);
+        serve = m_serveMocks;
+    }
+    // Outside the lock: serving a mock reads its capture and starts a listener.
+    std::map<QString, MockRoute> routes = serve ? serve(*next) : std::map<QString, MockRoute> {};
     std::lock_guard lock(m_mutex);
     m_rules = std::move(next);
+    m_mockRoutes = std::move(routes);
     m_refused.assign(m_rules->rules.size(), 0);
     m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
 }
@@ -39,6 +47,46 @@ std::optional<InterceptHub::Refusal> InterceptHub::refusal(QByteArrayView host, 
                 .arg(r.label(int(i) + 1), r.reset ? QStringLiteral("TCP reset, ") : QString(), count)};
     }
     return std::nullopt;
+}
+
+std::optional<InterceptHub::Mock> InterceptHub::mock(QByteArrayView host, QByteArrayView path) const
+{
+    std::lock_guard lock(m_mutex);
+    for (size_t i = 0; i < m_rules->rules.size(); ++i) {
+        const Rule &r = m_rules->rules[i];
+        if (r.action != Action::Mock || !r.enabled || !r.matchesTarget(host, path))
+            continue;
+        const auto found = m_mockRoutes.find(mockKey(r));
+        Mock m;
+        if (found == m_mockRoutes.end())
+            m.route.error =
+                QStringLiteral("no mock is served for it (only the window and headless Socktap serve mocks)");
+        else
+            m.route = found->second;
+        m.note = m.route.port
+            ? QStringLiteral("%1: answered by the %2").arg(r.label(int(i) + 1), m.route.label)
+            : QStringLiteral("%1: its mock is not serving: %2").arg(r.label(int(i) + 1), m.route.error);
+        return m;
+    }
+    return std::nullopt;
+}
+
+bool InterceptHub::mocksHost(QByteArrayView host) const
+{
+    std::lock_guard lock(m_mutex);
+    return std::any_of(m_rules->rules.begin(), m_rules->rules.end(),
+                       [&](const Rule &r) { return r.action == Action::Mock && r.matchesHost(host); });
+}
+
+void InterceptHub::setMockServing(MockServing serve)
+{
+    std::shared_ptr<const RuleSet> rules;
+    {
+        std::lock_guard lock(m_mutex);
+        m_serveMocks = std::move(serve);
+        rules = m_rules;
+    }
+    setRules(*rules); // the mocks the current rules ask for
 }
 
 void InterceptHub::addHeld(HeldMessage message)

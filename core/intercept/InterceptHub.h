@@ -7,6 +7,8 @@
 #include "Rule.h"
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,6 +38,21 @@ public:
     };
     std::optional<Refusal> refusal(QByteArrayView host, QByteArrayView path);
 
+    // Mock rules: the first enabled one for host and path, with where its mock listens (or why it does
+    // not). Routes come from whoever serves the mocks, called back (on the thread that sets the rules)
+    // before setRules() returns, so a new mock rule never meets a request without its route.
+    struct Mock
+    {
+        MockRoute route;
+        QString note; // "rule 2 'offline': answered by the mock of chat.socktap session 1"
+    };
+    std::optional<Mock> mock(QByteArrayView host, QByteArrayView path) const;
+    using MockServing = std::function<std::map<QString, MockRoute>(const RuleSet &)>;
+    void setMockServing(MockServing serve);
+    // Whether a mock rule names host (any path): a CONNECT to it is not dialled, since its server may not
+    // exist; the requests inside go to the mock, or to the server when their path has no mock.
+    bool mocksHost(QByteArrayView host) const;
+
     void addHeld(HeldMessage message);
     void removeHeld(capture::SessionId session, capture::Direction from, quint64 id);
     void removeSession(capture::SessionId session);
@@ -47,6 +64,8 @@ private:
     std::shared_ptr<const RuleSet> m_rules;
     std::vector<HeldMessage> m_held;
     std::vector<int> m_refused; // attempts refused by each rule of m_rules
+    MockServing m_serveMocks;
+    std::map<QString, MockRoute> m_mockRoutes; // by mockKey()
     std::atomic<quint64> m_rulesGeneration {0};
     std::atomic<quint64> m_heldGeneration {0};
 };

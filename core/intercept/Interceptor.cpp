@@ -244,6 +244,7 @@ Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payloa
         case Action::SetHeader:
         case Action::RemoveHeader:
         case Action::Refuse:
+        case Action::Mock:
         case Action::Throttle:
             continue; // handshake rules and throttles are not message rules
         case Action::Close:

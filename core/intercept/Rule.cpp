@@ -120,6 +120,11 @@ const char *sideName(SenderMatch s)
 
 } // namespace
 
+QString mockKey(const Rule &r)
+{
+    return QStringLiteral("%1\n%2\n%3\n%4").arg(r.mockFile).arg(r.mockSession).arg(r.mockTiming, r.mockMatch);
+}
+
 int drawDelay(const Rule &r)
 {
     // One generator per thread (a worker's sessions draw in turn), seeded from the system's.
@@ -170,11 +175,15 @@ QString Rule::label(int index) const
     return out;
 }
 
+bool Rule::matchesHost(QByteArrayView host) const
+{
+    return enabled
+        && (match.host.isEmpty() || globMatches(match.host, QString::fromUtf8(host), Qt::CaseInsensitive));
+}
+
 bool Rule::matchesTarget(QByteArrayView host, QByteArrayView path) const
 {
-    if (!enabled)
-        return false;
-    if (!match.host.isEmpty() && !globMatches(match.host, QString::fromUtf8(host), Qt::CaseInsensitive))
+    if (!matchesHost(host))
         return false;
     return match.path.isEmpty() || globMatches(match.path, QString::fromUtf8(path), Qt::CaseSensitive);
 }

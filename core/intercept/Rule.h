@@ -43,6 +43,7 @@ enum class Action : quint8 {
     Reset, // both TCP connections end with a reset
     Stall, // what `stop` sends is no longer read: TCP stays up, nothing crosses (half-open)
     Throttle, // bandwidth: what a direction's sender sends is read at most bytesPerSecond
+    Mock, // handshake: the upgrade is answered by Socktap's mock of a captured session, not the server
 };
 const char *actionName(Action a); // "drop", "delay", "replace", "regex-replace", "hold", ...
 
@@ -97,6 +98,10 @@ struct Rule
     int afterMessages = 1; // Close, Reset, Stall: the fault comes with the Nth matching message...
     int afterMs = -1; // ...or this long after the upgrade (then the rule matches only host and path)
     int bytesPerSecond = 0; // Throttle
+    QString mockFile; // Mock: the capture (native or HAR) whose session answers instead of the server
+    int mockSession = 0; // Mock: that session (0: the capture's first WebSocket session)
+    QString mockTiming = QStringLiteral("original"); // Mock: fast, original or conversation
+    QString mockMatch = QStringLiteral("order"); // Mock: order or content
     bool continueAfter = false; // "continue": true: later rules are tried too
     // "holdPingPong": true (hold rules): Ping and Pong frames are held too. By default they pass a hold,
     // so that the peers' keepalive does not starve while the user looks (RFC 6455 5.5.2, 5.5.3).
@@ -104,7 +109,10 @@ struct Rule
 
     bool isHeaderRule() const { return action == Action::SetHeader || action == Action::RemoveHeader; }
     // Rules that act on the upgrade rather than on messages (they match only host and path).
-    bool isHandshakeRule() const { return isHeaderRule() || action == Action::Refuse; }
+    bool isHandshakeRule() const
+    {
+        return isHeaderRule() || action == Action::Refuse || action == Action::Mock;
+    }
     bool isFaultRule() const
     {
         return action == Action::Close || action == Action::Reset || action == Action::Stall;
@@ -122,6 +130,7 @@ struct Rule
     QString label(int index) const;
     // Host and path only: whether this rule can ever apply to a session with this target.
     bool matchesTarget(QByteArrayView host, QByteArrayView path) const;
+    bool matchesHost(QByteArrayView host) const; // enabled, and its host glob (if any) matches
     // Sender, type, payload and regex: whether it applies to one message (the target already matched).
     // Text is matched as UTF-8, binary as Latin-1, for the regex. Control frames never match a message
     // rule that names a type; with type "any" they do.
@@ -162,6 +171,16 @@ struct RuleSet
     // Rules with Action::Hold, which need a person to release what they hold.
     bool hasHoldRules() const;
 };
+
+// Where a mock rule's mock listens (on loopback), or why it does not: set by whoever serves the mocks
+// (core/replay's MockHost) when the rules change. Keyed by mockKey().
+struct MockRoute
+{
+    quint16 port = 0; // 0: not serving, `error` says why
+    QString label; // "mock of FILE session N": what the session records say
+    QString error;
+};
+QString mockKey(const Rule &rule); // the file, session and options: rules that agree share one mock
 
 // Handshake header rules applied to a head in place. Returns one note per rule that changed something
 // ("rule 3: set X-Debug: 1 on the request").

@@ -34,6 +34,7 @@ inline constexpr Spelling<Action> ActionSpellings[] = {
     {"reset", Action::Reset},
     {"stall", Action::Stall},
     {"throttle", Action::Throttle},
+    {"mock", Action::Mock},
 };
 inline constexpr Spelling<Spread> SpreadSpellings[] = {{"uniform", Spread::Uniform},
                                                        {"normal", Spread::Normal}};

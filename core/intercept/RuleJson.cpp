@@ -4,6 +4,9 @@
 
 #include "RuleInternal.h"
 
+#include <QDir>
+#include <QFileInfo>
+
 #include "core/decode/FormatRegistry.h"
 #include "core/decode/JsonValue.h"
 
@@ -42,10 +45,11 @@ QStringList spellingList(const Spelling<E> (&spellings)[N])
 }
 
 const QStringList RuleFields = {
-    "name",          "enabled",    "continue", "match",  "action",        "ms",     "payload", "pattern",
-    "with",          "header",     "value",    "on",     "holdPingPong",  "path",   "base64",  "forward",
-    "status",        "retryAfter", "times",    "reset",  "code",          "reason", "toward",  "stop",
-    "afterMessages", "afterMs",    "jitterMs", "spread", "bytesPerSecond"};
+    "name",           "enabled", "continue", "match",         "action",  "ms",           "payload",
+    "pattern",        "with",    "header",   "value",         "on",      "holdPingPong", "path",
+    "base64",         "forward", "status",   "retryAfter",    "times",   "reset",        "code",
+    "reason",         "toward",  "stop",     "afterMessages", "afterMs", "jitterMs",     "spread",
+    "bytesPerSecond", "file",    "session",  "timing",        "matchBy"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -87,6 +91,8 @@ QStringList actionFields(Action a)
         return {"stop", "afterMessages", "afterMs"};
     case Action::Throttle:
         return {"bytesPerSecond"};
+    case Action::Mock:
+        return {"file", "session", "timing", "matchBy"};
     }
     return {};
 }
@@ -518,6 +524,26 @@ bool readActionFields(FieldReader &r, Rule *rule)
             return r.fail(QStringLiteral("bytesPerSecond"),
                           QStringLiteral("missing (action 'throttle' needs it)"));
         return readWhole(r, QStringLiteral("bytesPerSecond"), 1, 2000000000, &rule->bytesPerSecond);
+    case Action::Mock:
+        if (!r.has(QStringLiteral("file")))
+            return r.fail(QStringLiteral("file"),
+                          QStringLiteral("missing (action 'mock' needs the capture whose session answers)"));
+        if (!r.text(QStringLiteral("file"), &rule->mockFile)
+            || !r.text(QStringLiteral("timing"), &rule->mockTiming)
+            || !r.text(QStringLiteral("matchBy"), &rule->mockMatch)
+            || !readWhole(r, QStringLiteral("session"), 1, 1 << 30, &rule->mockSession))
+            return false;
+        if (rule->mockFile.isEmpty())
+            return r.fail(QStringLiteral("file"), QStringLiteral("empty: expected a capture file"));
+        if (rule->mockTiming != u"fast" && rule->mockTiming != u"original"
+            && rule->mockTiming != u"conversation")
+            return r.fail(
+                QStringLiteral("timing"),
+                QStringLiteral("'%1': expected fast, original or conversation").arg(rule->mockTiming));
+        if (rule->mockMatch != u"order" && rule->mockMatch != u"content")
+            return r.fail(QStringLiteral("matchBy"),
+                          QStringLiteral("'%1': expected order or content").arg(rule->mockMatch));
+        return true;
     }
     return true;
 }
@@ -542,7 +568,7 @@ bool readRule(const QJsonObject &object, Rule *rule, QString *error)
         return false;
     }
     const QString targetOnly = rule->isHandshakeRule()
-        ? QStringLiteral("handshake rules (set-header, remove-header, refuse) match only host and path")
+        ? QStringLiteral("handshake rules (set-header, remove-header, refuse, mock) match only host and path")
         : rule->isTimedFault()
         ? QStringLiteral("a fault after a time (afterMs) looks at no message: it matches only host and path")
         : rule->action == Action::Throttle ? QStringLiteral(
@@ -671,6 +697,15 @@ QJsonObject ruleToJson(const Rule &r)
     case Action::Throttle:
         o[QStringLiteral("bytesPerSecond")] = r.bytesPerSecond;
         break;
+    case Action::Mock:
+        o[QStringLiteral("file")] = r.mockFile;
+        if (r.mockSession > 0)
+            o[QStringLiteral("session")] = r.mockSession;
+        if (r.mockTiming != u"original")
+            o[QStringLiteral("timing")] = r.mockTiming;
+        if (r.mockMatch != u"order")
+            o[QStringLiteral("matchBy")] = r.mockMatch;
+        break;
     case Action::Drop:
     case Action::Hold:
     case Action::SetHeader:
@@ -739,6 +774,10 @@ std::optional<RuleSet> RuleSet::load(const QString &file, QString *error)
     auto set = fromJson(f.readAll(), &why);
     if (!set)
         return failWith(error, QStringLiteral("%1: %2").arg(file, why));
+    // A mock rule's capture is found beside the rules file that names it, wherever Socktap was started.
+    for (Rule &r : set->rules)
+        if (r.action == Action::Mock && QFileInfo(r.mockFile).isRelative())
+            r.mockFile = QFileInfo(file).absoluteDir().filePath(r.mockFile);
     return set;
 }
 

@@ -210,6 +210,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
     m_session.port = target->port;
     m_session.path = target->path;
     m_session.mock = m_config.mockOf;
+    m_mockPort = 0;
     m_wsRequest.reset();
     if (upgrade) {
         m_wsRequest = ws::Handshake::checkRequest(head, &why);
@@ -221,7 +222,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
             }
         }
         m_requestBody = http::BodyFramer();
-        if (refusedByRule(*target))
+        if (refusedByRule(*target) || !routeToMock(*target))
             return;
     } else {
         const auto framer = http::BodyFramer::forRequest(head, &why);
@@ -234,13 +235,17 @@ void ProxyConnection::onRequest(http::RequestHead head)
     }
     m_keepAlive = !upgrade && !!http::persists(head.headers, head.version);
     m_responseHeadDone = false;
-    if (!m_upstreamTlsProblem.isEmpty()) {
+    if (!m_upstreamTlsProblem.isEmpty() && !m_mockPort) {
         failRequest(502, m_upstreamTlsProblem, EndReason::TlsError);
         return;
     }
     publish();
     m_phase = Phase::Connecting;
     m_client->setReadEnabled(false);
+    if (m_mockPort) { // Socktap's own mock on loopback, plain: the client's TLS ends here either way
+        dial("127.0.0.1", m_mockPort, false, [this] { onUpstreamReady(); });
+        return;
+    }
     const bool tls = target->scheme == "wss" || target->scheme == "https";
     dial(target->host, target->port, tls, [this] { onUpstreamReady(); });
 }
@@ -264,6 +269,23 @@ bool ProxyConnection::refusedByRule(const Target &target)
     if (refusal->retryAfter >= 0)
         extra.append("Retry-After", QByteArray::number(refusal->retryAfter)); // RFC 9110 10.2.3
     failRequest(refusal->status, refusal->note, EndReason::Fault, extra);
+    return true;
+}
+
+bool ProxyConnection::routeToMock(const Target &target)
+{
+    // A mock rule (issue 20: map instead of forward): the upgrade goes to Socktap's mock of a captured
+    // session on loopback; the server is never asked. The session records say which mock answered.
+    const auto mock = m_config.intercept ? m_config.intercept->mock(target.host, target.path) : std::nullopt;
+    if (!mock)
+        return true;
+    m_session.handshakeNotes.append(mock->note);
+    if (!mock->route.port) {
+        failRequest(502, mock->note, EndReason::UpstreamFailed);
+        return false;
+    }
+    m_session.mock = mock->route.label;
+    m_mockPort = mock->route.port;
     return true;
 }
 

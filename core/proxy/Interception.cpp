@@ -89,11 +89,18 @@ void ProxyConnection::interceptTunnel()
         m_haveSession = false;
         m_phase = Phase::Idle;
         m_client->setReadEnabled(true);
-        m_upstream->setReadEnabled(true);
+        if (m_upstream)
+            m_upstream->setReadEnabled(true);
         m_headTimer.start(m_config.headTimeoutMs);
         processClient();
     };
     const QString target = QString::fromLatin1(m_connectTarget->host);
+    if (m_mockTunnel) {
+        // No server to ask for its names or to verify: the client's TLS ends here with a leaf for the
+        // name it asked for (or dialled), and each request dials its mock (or the server) itself.
+        interceptClient({target}, enterTunnel);
+        return;
+    }
     if (!peekClientHello(m_clientBuffer).serverName.isEmpty()) {
         interceptClient({target}, [this, enterTunnel] {
             startUpstreamTls(upstreamTlsHost(m_connectTarget->host), enterTunnel);

@@ -3,6 +3,8 @@
 // anything else is relayed as opaque bytes.
 #include "ProxyConnection.h"
 
+#include "core/intercept/InterceptHub.h"
+
 #include "ClientHello.h"
 
 #include "core/capture/Clock.h"
@@ -29,15 +31,24 @@ void ProxyConnection::handleConnect(const http::RequestHead &head)
     m_session.request = head;
     m_phase = Phase::Connecting;
     m_client->setReadEnabled(false);
-    dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
+    const auto established = [this] {
         m_client->write("HTTP/1.1 200 Connection Established\r\n\r\n");
         m_phase = Phase::Sniffing;
         m_headTimer.start(m_config.headTimeoutMs); // a client that then says nothing does not hold it forever
         m_client->setReadEnabled(true);
-        m_upstream->setReadEnabled(true);
+        if (m_upstream)
+            m_upstream->setReadEnabled(true);
         if (!m_clientBuffer.isEmpty())
             sniff();
-    });
+    };
+    // A host a mock rule answers may have no server at all: the tunnel is not dialled; each request in
+    // it goes to its mock, or to the server when no mock rule takes its path (dialled then).
+    m_mockTunnel = m_config.intercept && m_config.intercept->mocksHost(m_connectTarget->host);
+    if (m_mockTunnel) {
+        established();
+        return;
+    }
+    dial(m_connectTarget->host, m_connectTarget->port, false, established);
 }
 
 void ProxyConnection::sniff()
@@ -45,6 +56,17 @@ void ProxyConnection::sniff()
     if (m_clientBuffer.isEmpty())
         return;
     const uchar first = uchar(m_clientBuffer[0]);
+    if (m_mockTunnel && !m_upstream && first != 0x16
+        && !http::isToken(QByteArrayView(m_clientBuffer).first(1))) {
+        // Neither TLS nor HTTP to a mocked host: it was meant for its server, which is dialled now.
+        m_mockTunnel = false;
+        m_client->setReadEnabled(false);
+        dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
+            m_client->setReadEnabled(true);
+            becomeTunnel();
+        });
+        return;
+    }
     if (first == 0x16) {
         // A TLS ClientHello (record type 22): intercepted, unless the host is exempt (certificate pinning)
         // or interception is off, in which case it is relayed untouched as an opaque tunnel.

@@ -59,7 +59,7 @@ private slots:
             {{"--upstream-proxy", "ftp://proxy:21"}, "only http:// proxies are supported, not ftp://"},
             // A mistyped command is said to be one, never taken as a reason to start the proxy.
             {{"opne"},
-             "'opne' is neither a command (open, export, replay, recover, browser, ca) nor a capture file"},
+             "'opne' is neither a command (open, export, replay, mock, recover, browser, ca) nor a capture file"},
             {{"--decode", "socketio"}, "--decode socketio: expected auto, off or one of socket.io"},
             {{"--upstream-proxy", "proxy.corp"}, "has no port"},
             {{"--upstream-proxy", "http://127.0.0.1:99999"}, "invalid port"},

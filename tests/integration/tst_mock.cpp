@@ -3,7 +3,11 @@
 // delays, deflate negotiated for real, the server's Close, the --once verdict and the mock session's flag
 // in the capture; content matching with fresh JSON ids (QWebSocket); wss:// with Socktap's CA and an
 // unmatched message closing the connection with the chosen code; bad input with its exit codes.
+#include "certs/CertificateAuthority.h"
 #include "core/capture/NativeFile.h"
+#include "core/intercept/InterceptHub.h"
+#include "core/proxy/TlsSession.h"
+#include "core/replay/MockHost.h"
 #include "support/Peers.h"
 #include "support/PythonPeer.h"
 #include "support/TlsPeers.h"
@@ -305,8 +309,86 @@ private slots:
         QVERIFY2(ws.closeReason().contains(QStringLiteral("no answer for client message 4")),
                  qPrintable(ws.closeReason()));
         QCOMPARE(mock.finish(true), 0);
-        QVERIFY2(mock.err.contains(R"(client message 4 has no answer in the capture: "{"op":"past the capture"}")"),
+        QVERIFY2(mock.err.contains(
+                     R"(client message 4 has no answer in the capture: "{"op":"past the capture"}")"),
                  mock.err.constData());
+    }
+
+    void mockRuleAnswersInsteadOfTheServer()
+    {
+        // Map instead of forward: a browser-like client through the normal proxy to hosts that do not
+        // exist, ws:// and wss:// (intercepted with Socktap's CA), answered from the capture; the session
+        // records say so. A rule whose capture is missing answers 502 with why.
+        QTemporaryDir dir;
+        const QString file = recordJsonSession(dir);
+        QVERIFY(!file.isEmpty());
+        QString error;
+        const auto rules = intercept::RuleSet::fromJson(
+            QStringLiteral(
+                R"({"rules":[{"match":{"host":"*.invalid","path":"/rpc*"},"action":"mock","file":"%1"},
+                {"match":{"host":"gone.invalid"},"action":"mock","file":"%2"}]})")
+                .arg(file, dir.filePath("missing.socktap"))
+                .toUtf8(),
+            &error);
+        QVERIFY2(rules, qPrintable(error));
+        const auto ca = certs::CertificateAuthority::create();
+        proxy::ProxyConfig config;
+        config.tls = std::make_shared<proxy::TlsContexts>(ca.get(), QStringList {}, &error);
+        config.intercept = std::make_shared<intercept::InterceptHub>();
+        replay::MockHost mocks;
+        QStringList cannot;
+        connect(&mocks, &replay::MockHost::cannotServe, this,
+                [&](const QString &why) { cannot.append(why); });
+        mocks.attach(config.intercept);
+        config.intercept->setRules(*rules);
+        QCOMPARE(mocks.serving(), 2);
+        QCOMPARE(cannot.size(), 1);
+        QVERIFY2(cannot.front().contains(QStringLiteral("missing.socktap")), qPrintable(cannot.front()));
+        ProxyHarness proxy(config);
+        for (const char *url : {"ws://api.invalid/rpc", "wss://secure.invalid/rpc"}) {
+            QWebSocket ws;
+            ws.setProxy(proxy.networkProxy());
+            ws.setSslConfiguration(trusting(ca->certificatePem()));
+            QStringList answers;
+            connect(&ws, &QWebSocket::textMessageReceived, this,
+                    [&](const QString &m) { answers.append(m); });
+            ws.open(QUrl(QString::fromLatin1(url)));
+            QVERIFY2(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::ConnectedState; }, WaitMs),
+                     qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(url), ws.errorString())));
+            ws.sendTextMessage(QStringLiteral(R"({"id":1,"op":"a"})"));
+            QVERIFY(QTest::qWaitFor([&] { return answers.size() == 1; }, WaitMs));
+            QCOMPARE(answers.front(), QStringLiteral(R"({"id":1,"result":"a!"})"));
+            ws.close();
+            QVERIFY(QTest::qWaitFor([&] { return ws.state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        }
+        const auto mocked = proxy.waitSession([](const capture::SessionInfo &s) {
+            return s.host == "secure.invalid" && s.state == capture::SessionState::Closed;
+        });
+        QVERIFY(mocked);
+        QCOMPARE(mocked->mock, QStringLiteral("mock of rpc.socktap session 1"));
+        QVERIFY2(mocked->handshakeNotes.join(' ').contains(
+                     QStringLiteral("rule 1: answered by the mock of rpc.socktap")),
+                 qPrintable(mocked->handshakeNotes.join(' ')));
+        QVERIFY(mocked->tls.intercepted);
+
+        QWebSocket gone;
+        gone.setProxy(proxy.networkProxy());
+        gone.open(QUrl(QStringLiteral("ws://gone.invalid/x")));
+        QVERIFY(QTest::qWaitFor([&] { return gone.state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        const auto failed = proxy.waitSession([](const capture::SessionInfo &s) {
+            return s.host == "gone.invalid" && s.state != capture::SessionState::Connecting;
+        });
+        QVERIFY(failed);
+        QCOMPARE(failed->response.status, 502);
+        QVERIFY2(failed->error.contains(QStringLiteral("its mock is not serving")),
+                 qPrintable(failed->error));
+
+        // Rules without the mock stop it; its port is free again.
+        const quint16 port = config.intercept->mock("api.invalid", "/rpc")->route.port;
+        QVERIFY(port);
+        config.intercept->setRules({});
+        QCOMPARE(mocks.serving(), 0);
+        QVERIFY(!config.intercept->mock("api.invalid", "/rpc"));
     }
 
     void badInputGetsItsExitCode()

@@ -677,6 +677,7 @@ private slots:
     {
         // A direct (O_DIRECT) file reads back through its own descriptor, unaligned, and a range that
         // straddles what is written and what is still pending comes back whole.
+        QDir().mkpath(QDir::homePath() + "/.cache"); // (a fresh account has none yet)
         QTemporaryDir dir(QDir::homePath() + "/.cache/socktap-test-XXXXXX"); // (tmpfs refuses O_DIRECT)
         QVERIFY(dir.isValid());
         QString error;

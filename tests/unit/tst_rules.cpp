@@ -210,8 +210,8 @@ private slots:
             << "rule 1: field 'mtach': unknown field (expected name, enabled, "
                "continue, match, action, ms, payload, "
                "pattern, with, header, value, on, holdPingPong, path, base64, forward, status, retryAfter, "
-               "times, reset, code, reason, toward, stop, afterMessages, afterMs, jitterMs, spread or "
-               "bytesPerSecond)";
+               "times, reset, code, reason, toward, stop, afterMessages, afterMs, jitterMs, spread, "
+               "bytesPerSecond, file, session, timing or matchBy)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
@@ -220,12 +220,12 @@ private slots:
                                         << "rule 2: field 'action': unknown action 'explode' (expected drop, "
                                            "delay, replace, regex-replace, "
                                            "hold, set-header, remove-header, set-field, respond, echo, "
-                                           "refuse, close, reset, stall or throttle)";
+                                           "refuse, close, reset, stall, throttle or mock)";
         QTest::newRow("missing action") << withRules(R"({"name": "x"})")
                                         << "rule 1: field 'action': missing (every rule needs one of drop, "
                                            "delay, replace, regex-replace, "
                                            "hold, set-header, remove-header, set-field, respond, echo, "
-                                           "refuse, close, reset, stall or throttle)";
+                                           "refuse, close, reset, stall, throttle or mock)";
         QTest::newRow("unknown format") << withRules(R"({"action": "drop", "match": {"format": "socketio"}})")
                                         << "rule 1: field 'match.format': unknown format 'socketio' "
                                            "(expected socket.io, engine.io, signalr, mqtt, "
@@ -240,7 +240,8 @@ private slots:
                                              << "rule 1: field 'match.decoded': expected strings (queries)";
         QTest::newRow("decoded on a header rule")
             << withRules(R"({"action": "remove-header", "name": "A", "match": {"event": "x"}})")
-            << "rule 1: field 'match.event': handshake rules (set-header, remove-header, refuse) match only "
+            << "rule 1: field 'match.event': handshake rules (set-header, remove-header, refuse, mock) match "
+               "only "
                "host and path";
         QTest::newRow("refuse with a status out of range")
             << withRules(R"({"action": "refuse", "status": 101, "match": {"path": "/ws"}})")
@@ -251,9 +252,20 @@ private slots:
         QTest::newRow("refuse with a reset and a status")
             << withRules(R"({"action": "refuse", "reset": true, "status": 503})")
             << "rule 1: field 'reset': a reset sends no status: give one of them";
+        QTest::newRow("mock without file")
+            << withRules(R"({"action": "mock"})")
+            << "rule 1: field 'file': missing (action 'mock' needs the capture "
+               "whose session answers)";
+        QTest::newRow("mock bad timing")
+            << withRules(R"({"action": "mock", "file": "a.socktap", "timing": "slow"})")
+            << "rule 1: field 'timing': 'slow': expected fast, original or conversation";
+        QTest::newRow("mock bad session")
+            << withRules(R"({"action": "mock", "file": "a.socktap", "session": 0})")
+            << "rule 1: field 'session': 0 is out of range (expected 1 to 1073741824)";
         QTest::newRow("refuse matching a message")
             << withRules(R"({"action": "refuse", "match": {"direction": "client"}})")
-            << "rule 1: field 'match.direction': handshake rules (set-header, remove-header, refuse) match "
+            << "rule 1: field 'match.direction': handshake rules (set-header, remove-header, refuse, mock) "
+               "match "
                "only "
                "host and path";
         QTest::newRow("set-field without path")
@@ -280,7 +292,8 @@ private slots:
             << withRules(R"({"action": "drop", "ms": 5})") << "rule 1: field 'ms': not used by action 'drop'";
         QTest::newRow("message match on header rule")
             << withRules(R"({"action": "set-header", "name": "A", "value": "b", "match": {"type": "text"}})")
-            << "rule 1: field 'match.type': handshake rules (set-header, remove-header, refuse) match only "
+            << "rule 1: field 'match.type': handshake rules (set-header, remove-header, refuse, mock) match "
+               "only "
                "host and path";
 
         // Wrong JSON types, one row per kind of field.
@@ -447,7 +460,10 @@ private slots:
             {"name": "no protocol", "action": "remove-header", "header": "Sec-WebSocket-Protocol", "on": "response"},
             {"action": "set-header", "name": "X-Empty", "value": "", "on": "response", "continue": true},
             {"match": {"format": "socket.io", "decoded": ["event:chat", "$.args[0].price"]}, "action": "set-field",
-             "path": "$.args[0].price", "value": {"n": [1, "two"]}}
+             "path": "$.args[0].price", "value": {"n": [1, "two"]}},
+            {"match": {"host": "api.test"}, "action": "mock", "file": "c.socktap", "session": 2, "timing": "fast",
+             "matchBy": "content"},
+            {"action": "mock", "file": "d.socktap"}
         )j");
         QString error;
         const auto first = RuleSet::fromJson(json, &error);
