@@ -388,9 +388,7 @@ int runGui(const app::AppOptions &options)
     const QString exposed = proxy::requireCredentialsBeyondLoopback(o.proxy);
     if (!o.proxy.tls)
         return 3;
-    o.proxy.intercept = makeInterceptHub(o);
-    replay::MockHost mocks; // mock rules' mocks, on this thread
-    serveMocks(mocks, o.proxy.intercept);
+    o.proxy.intercept = makeInterceptHub(o); // (the window serves its mock rules: MockFeature)
     app::CaptureHome home;
     if (!home.create(o))
         return CaptureFileExit;

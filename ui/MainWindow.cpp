@@ -14,6 +14,7 @@
 #include "MessagesPanel.h"
 #include "PayloadView.h"
 #include "ProxyFeature.h"
+#include "MockFeature.h"
 #include "ReplayFeature.h"
 #include "SessionInspector.h"
 #include "SessionListPane.h"
@@ -64,6 +65,7 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
           [this](capture::SessionId id, const intercept::SessionCommand &command, QObject *context,
                  CommandDone done) { m_proxy->sendCommand(id, command, context, std::move(done)); }))
     , m_replay(new ReplayFeature(*this, store, *m_proxy, ca))
+    , m_mocks(new MockFeature(*this, store, m_intercept->hub()))
     , m_browsers(new BrowserFeature(*this, *m_proxy, ca))
     , m_formats(new FormatsFeature(*this, store))
 {
@@ -221,6 +223,7 @@ void MainWindow::buildMenus()
     session->addSeparator();
     m_formats->addSessionMenu(session);
     session->addAction(m_replay->replayAction());
+    session->addAction(m_mocks->serveAction());
     session->addAction(m_intercept->closeSessionAction());
     for (QAction *stall : m_intercept->stallActions())
         session->addAction(stall);
@@ -255,6 +258,7 @@ void MainWindow::updateSessionActions()
     const bool live = m_proxy->isLive(m_current);
     m_intercept->update(m_current, live);
     m_replay->update(m_current);
+    m_mocks->update(m_current);
     m_formats->update(m_current);
     m_inspector->setLive(m_current, live);
 }
@@ -333,6 +337,7 @@ QMenu *MainWindow::sessionContextMenu()
 {
     auto *menu = new QMenu(this);
     menu->addAction(m_replay->replayAction());
+    menu->addAction(m_mocks->serveAction());
     m_replay->addCopyActions(menu, m_current);
     menu->addAction(tr("Export selected as &HAR…"), this,
                     [this] { m_files->menu()->exportHarWithDialog(true); })

@@ -54,6 +54,7 @@ class InterceptFeature;
 class InterceptPane;
 class MessagesPanel;
 class ProxyFeature;
+class MockFeature;
 class ReplayFeature;
 class SessionListPane;
 class SessionTableModel;
@@ -78,6 +79,7 @@ public:
     FilesFeature *files() const { return m_files; }
     InterceptFeature *intercept() const { return m_intercept; }
     ReplayFeature *replay() const { return m_replay; }
+    MockFeature *mocks() const { return m_mocks; }
     BrowserFeature *browsers() const { return m_browsers; }
     FormatsFeature *formats() const { return m_formats; }
 
@@ -142,6 +144,7 @@ private:
     FilesFeature *m_files;
     InterceptFeature *m_intercept;
     ReplayFeature *m_replay;
+    MockFeature *m_mocks;
     BrowserFeature *m_browsers;
     FormatsFeature *m_formats;
 

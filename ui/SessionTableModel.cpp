@@ -243,6 +243,8 @@ QVariant SessionTableModel::display(const Row &r, int column) const
     case State:
         if (const capture::SessionId original = s.replayOf())
             return tr("%1 (replay of %2)").arg(stateText(s)).arg(original);
+        if (!s.mock.isEmpty())
+            return tr("%1 (mock)").arg(stateText(s)); // the server was Socktap's mock of a capture
         return stateText(s);
     case Url:
         if (s.kind == SessionKind::Http)

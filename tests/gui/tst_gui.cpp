@@ -3,12 +3,12 @@
 // inspectors show. Then acting on live traffic through the window's own actions and panels: pausing and
 // forwarding, editing and dropping held messages, composing, resending, closing, and the rules dialog.
 // Last, capture files through the File menu's methods: open (native, HAR, dropped), save, export, cancel.
-#include "support/Peers.h"
-#include "support/StandIn.h"
 #include "core/capture/BatchJournal.h"
 #include "core/capture/CaptureWriter.h"
 #include "core/capture/Clock.h"
 #include "core/capture/Recovery.h"
+#include "support/Peers.h"
+#include "support/StandIn.h"
 #include "ui/CaptureFeed.h"
 
 #include "ui/BrowserFeature.h"
@@ -29,6 +29,7 @@
 #include "ui/MainWindow.h"
 #include "ui/MessageEditor.h"
 #include "ui/MessagesPanel.h"
+#include "ui/MockFeature.h"
 #include "ui/PayloadView.h"
 #include "ui/ProtoSchemaDialog.h"
 #include "ui/ProxyFeature.h"
@@ -1875,7 +1876,8 @@ private slots:
                 return notice->count() == 2 && notice->isVisibleTo(w.window.get());
             },
             WaitMs));
-        QVERIFY2(notice->text().contains(QStringLiteral("2 connections failed")) && notice->text().contains("refused"),
+        QVERIFY2(notice->text().contains(QStringLiteral("2 connections failed"))
+                     && notice->text().contains("refused"),
                  qPrintable(notice->text()));
         QCOMPARE(w.window->sessionView()->model()->rowCount(), 0); // hidden by default
         if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
@@ -1901,7 +1903,8 @@ private slots:
         {
             capture::CaptureStore killed;
             QString error;
-            auto journal = capture::BatchJournal::create(dir + "/" + capture::BatchJournal::FileName, 1 << 30, &error);
+            auto journal =
+                capture::BatchJournal::create(dir + "/" + capture::BatchJournal::FileName, 1 << 30, &error);
             QVERIFY2(journal, qPrintable(error));
             killed.setCrashJournal(journal);
             capture::CaptureWriter writer(killed);
@@ -1923,7 +1926,8 @@ private slots:
         LiveWindow w;
         auto *offer = new ui::RecoveryOffer(w.window.get(), found);
         QVERIFY(offer->box());
-        QVERIFY2(offer->box()->text().contains("did not stop cleanly: reopen its capture of 1 session, 0 messages?"),
+        QVERIFY2(offer->box()->text().contains(
+                     "did not stop cleanly: reopen its capture of 1 session, 0 messages?"),
                  qPrintable(offer->box()->text()));
         if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
             w.window->resize(1280, 800);
@@ -2282,6 +2286,68 @@ private slots:
                  qPrintable(error));
         QVERIFY(w.window->statusBar()->currentMessage().contains(QStringLiteral("No browser found")));
         QVERIFY(w.window->browsers()->running().isEmpty());
+    }
+
+    // Session > Serve as mock: the recorded server answers the session's URL from now on (a message the
+    // echo server would have echoed gets the recorded answer instead), the new session is flagged mocked,
+    // and the rule that does it is rule 1 in the rules.
+    void serveAsMockFromTheWindow()
+    {
+        LiveWindow w;
+        QVERIFY(w.open());
+        int echoes = 0;
+        QObject::connect(w.client.get(), &QWebSocket::textMessageReceived, [&] { ++echoes; });
+        w.client->sendTextMessage(QStringLiteral("recorded"));
+        QVERIFY(QTest::qWaitFor([&] { return echoes == 1; }, WaitMs));
+        w.client->close();
+        const capture::SessionId original = w.session;
+        QVERIFY(QTest::qWaitFor(
+            [&] { return w.store.session(original)->state == capture::SessionState::Closed; }, WaitMs));
+        w.window->feed()->refresh();
+        std::unique_ptr<QMenu> menu(w.window->sessionContextMenu());
+        QAction *serve = w.window->mocks()->serveAction();
+        QVERIFY(menu->actions().contains(serve));
+        QVERIFY(serve->isEnabled());
+        QString why;
+        QVERIFY2(w.window->mocks()->serveAsMock(original, &why), qPrintable(why));
+        const auto rules = w.hub->rules();
+        QCOMPARE(rules->rules.front().action, intercept::Action::Mock);
+        QCOMPARE(rules->rules.front().name, QStringLiteral("mock of session %1").arg(original));
+
+        const auto again = openClient(w.echo.url(QStringLiteral("/live?token=2")),
+                                      QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                                    w.window->proxy()->proxyPort()));
+        QVERIFY(again);
+        QStringList answers;
+        QObject::connect(again.get(), &QWebSocket::textMessageReceived,
+                         [&](const QString &m) { answers << m; });
+        again->sendTextMessage(QStringLiteral("not recorded"));
+        QVERIFY(QTest::qWaitFor([&] { return !answers.isEmpty(); }, WaitMs));
+        QCOMPARE(answers, QStringList {QStringLiteral("recorded")}); // the capture's answer, not an echo
+        QVERIFY(!w.echo.texts.contains(QStringLiteral("not recorded"))); // the server never saw it
+        capture::SessionId mocked = 0;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                for (capture::SessionId id : w.store.sessionIds())
+                    if (id != original && !w.store.session(id)->mock.isEmpty())
+                        mocked = id;
+                return mocked != 0;
+            },
+            WaitMs));
+        w.window->feed()->refresh();
+        w.window->selectSession(mocked);
+        w.window->tabs()->setCurrentIndex(ui::MainWindow::HandshakeTab);
+        QTest::qWait(100);
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            w.window->resize(1280, 800);
+            QTest::qWait(200);
+            w.window->grab().save(shots + QStringLiteral("/socktap-mock.png"));
+        }
+        // Turned off in the rules, the server answers again.
+        intercept::RuleSet off = *w.hub->rules();
+        off.rules.front().enabled = false;
+        w.hub->setRules(off);
+        QCOMPARE(w.window->mocks()->host().serving(), 0);
     }
 
     void replayFromTheWindow()
