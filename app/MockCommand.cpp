@@ -92,6 +92,10 @@ int runMockCommand(const AppOptions &o, capture::CaptureStore &store, std::share
     target.pathAndQuery = "/";
     config.reverse = target;
     config.mockOf = plan->label;
+    // Each client takes three descriptors here (its own, the proxy's to the mock, the mock's): past what
+    // the open-file limit allows, a client gets 503 rather than a half-made connection.
+    if (config.maxConnections == 0)
+        config.maxConnections = std::max(1, (proxy::ProxyServer::openFileLimit() - 100) / 3);
     config.tls = std::move(tls);
     config.intercept = std::move(rules);
     const QString exposed = proxy::requireCredentialsBeyondLoopback(config);
