@@ -73,6 +73,7 @@ void SessionInspector::showSession(const capture::SessionInfo *s, const QList<ca
     }
     m_start = s->upgradedAt ? s->upgradedAt : s->acceptedAt;
     m_end = s->closedAt;
+    m_faults = s->faults;
     m_handshake->setSession(*s, replays);
     m_close->setSession(*s);
     if (messagesToo)
@@ -95,7 +96,7 @@ void SessionInspector::refreshTimeline()
         return;
     }
     m_lastTimeline = capture::nowMicros();
-    m_timeline->setData(m_messages->model()->records(), m_start, m_end);
+    m_timeline->setData(m_messages->model()->records(), m_start, m_end, m_faults);
 }
 
 void SessionInspector::setLive(capture::SessionId session, bool live)

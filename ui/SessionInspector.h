@@ -64,6 +64,7 @@ private:
     bool m_hasSession = false;
     qint64 m_start = 0; // the shown session's upgrade (or accept) and close, for the timeline
     qint64 m_end = 0;
+    QStringList m_faults; // the shown session's, for the timeline
     qint64 m_lastTimeline = 0;
 };
 

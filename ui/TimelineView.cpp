@@ -14,6 +14,7 @@ namespace {
 constexpr int MaxBuckets = 60; // bars a reader can tell apart
 const QColor ClientColor(0x1e, 0x78, 0xc8);
 const QColor ServerColor(0x2e, 0xa0, 0x43);
+const QColor FaultColor(0xd3, 0x2f, 0x2f);
 
 // 1, 2, 5 x 10^n seconds: bucket widths a reader can take in at a glance.
 double niceBucket(double span)
@@ -47,10 +48,17 @@ void TimelineView::clear()
     update();
 }
 
-void TimelineView::setData(const std::deque<capture::MessageRecord> &records, qint64 start, qint64 end)
+void TimelineView::setData(const std::deque<capture::MessageRecord> &records, qint64 start, qint64 end,
+                           const QStringList &faults)
 {
     Series s;
-    const qint64 last = end ? end : capture::nowMicros();
+    qint64 last = end ? end : capture::nowMicros();
+    for (const QString &fault : faults) {
+        if (const auto at = capture::clockTimeOf(fault, start)) {
+            last = std::max(last, *at);
+            s.faults.emplace_back(double(std::max<qint64>(0, *at - start)) / 1e6, fault.mid(13));
+        }
+    }
     s.spanSeconds = std::max(0.001, double(last - start) / 1e6);
     s.bucketSeconds = niceBucket(s.spanSeconds);
     const size_t buckets = size_t(std::ceil(s.spanSeconds / s.bucketSeconds)) + 1;
@@ -121,6 +129,8 @@ void TimelineView::paintEvent(QPaintEvent *)
     p.drawText(QPointF(150, 18), tr("● server → client"));
     p.setPen(QColor(0xe6, 0x9a, 0x00));
     p.drawText(QPointF(290, 18), tr("▲ ping"));
+    p.setPen(FaultColor);
+    p.drawText(QPointF(360, 18), tr("┆ fault"));
     p.setPen(pal.color(QPalette::WindowText));
     p.drawText(QRectF(all.right() - 300, 4, 300, 18), Qt::AlignRight,
                tr("%1 per bucket, %2 in all")
@@ -143,6 +153,26 @@ void TimelineView::paintEvent(QPaintEvent *)
             {QPointF(x, top.bottom()), QPointF(x - 4, top.bottom() + 8), QPointF(x + 4, top.bottom() + 8)});
         p.drawPolygon(triangle);
     }
+    // Faults: a dashed line through both charts at the moment, what it was beside it (the rule's words).
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    p.setFont(small);
+    double lastLabel = -1e9;
+    int row = 0;
+    for (const auto &[t, what] : m_series.faults) {
+        const double x = all.left() + all.width() * std::min(1.0, t / m_series.spanSeconds);
+        p.setPen(QPen(FaultColor, 1.5, Qt::DashLine));
+        p.drawLine(QPointF(x, top.top()), QPointF(x, bottom.bottom()));
+        row = x - lastLabel < 160 ? row + 1 : 0; // labels close together step down
+        lastLabel = x;
+        const QString label = p.fontMetrics().elidedText(what, Qt::ElideRight, 220);
+        const bool left = x + 230 > all.right();
+        const QRectF box = left ? QRectF(x - 226, top.top() + 20 + row * 14, 222, 14)
+                                : QRectF(x + 4, top.top() + 20 + row * 14, 222, 14);
+        p.setPen(FaultColor);
+        p.drawText(box, (left ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter, label);
+    }
+    p.setFont(font());
     p.setPen(pal.color(QPalette::WindowText));
     p.drawText(QRectF(all.left(), all.bottom() + 4, 100, 20), Qt::AlignLeft, QStringLiteral("0 s"));
     p.drawText(QRectF(all.right() - 150, all.bottom() + 4, 150, 20), Qt::AlignRight,

@@ -1,5 +1,6 @@
 // The Timeline tab: messages per second and bytes per second, both directions, over the session's life,
-// drawn with QPainter; pings marked. Recomputed from the records only while visible, at most twice a second.
+// drawn with QPainter; pings marked, and the faults Socktap applied (closes, resets, stalls, throttles, by
+// the user or a rule) as labelled lines. Recomputed from the records only while visible, at most twice a second.
 #pragma once
 
 #include "core/capture/CaptureTypes.h"
@@ -18,7 +19,9 @@ class TimelineView final : public QWidget
 public:
     explicit TimelineView(QWidget *parent = nullptr);
     // end = 0: the session is still open (now).
-    void setData(const std::deque<capture::MessageRecord> &records, qint64 start, qint64 end);
+    // faults: the session's (SessionInfo::faults), drawn as marks with what they were.
+    void setData(const std::deque<capture::MessageRecord> &records, qint64 start, qint64 end,
+                 const QStringList &faults = {});
     void clear();
 
     struct Series
@@ -26,6 +29,7 @@ public:
         std::vector<double> messages[2]; // per bucket, per second
         std::vector<double> bytes[2];
         std::vector<double> pings; // times (seconds from start)
+        std::vector<std::pair<double, QString>> faults; // time (seconds from start), what happened
         double bucketSeconds = 1;
         double spanSeconds = 0;
     };

@@ -120,6 +120,18 @@ QString clockTime(qint64 micros)
     return QDateTime::fromMSecsSinceEpoch(micros / 1000).toString(QStringLiteral("HH:mm:ss.zzz"));
 }
 
+std::optional<qint64> clockTimeOf(const QString &line, qint64 near)
+{
+    const QTime time = QTime::fromString(line.left(12), QStringLiteral("HH:mm:ss.zzz"));
+    if (!time.isValid())
+        return std::nullopt;
+    const QDateTime start = QDateTime::fromMSecsSinceEpoch(near / 1000);
+    QDateTime at(start.date(), time);
+    if (at.toMSecsSinceEpoch() < start.toMSecsSinceEpoch() - 60'000)
+        at = at.addDays(1); // past midnight
+    return at.toMSecsSinceEpoch() * 1000;
+}
+
 QString counted(quint64 n, const char *noun)
 {
     return QStringLiteral("%1 %2%3").arg(n).arg(QLatin1String(noun), n == 1 ? QString() : QStringLiteral("s"));

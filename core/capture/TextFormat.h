@@ -20,6 +20,9 @@ QString byteSize(quint64 bytes); // "512 B", "1.5 KiB", "3.0 MiB"
 QString counted(quint64 n, const char *noun);
 // Local wall-clock time of a capture time (µs since the epoch): "14:03:07.512".
 QString clockTime(qint64 micros);
+// The time a line that starts with clockTime() gives ("12:00:01.234 stalled ..."), on the day of `near`
+// (a session's start; the day after when the clock went past midnight): µs since the epoch, or nullopt.
+std::optional<qint64> clockTimeOf(const QString &line, qint64 near);
 // The session as it was when it opened (its upgrade): state Open, no close, no end. What a console
 // prints first for a session first seen later (it opened and began closing within one batch, or it is
 // read from a file), so that every session's open event comes first, with the upgrade's time.

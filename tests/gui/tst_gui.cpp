@@ -1144,9 +1144,24 @@ private slots:
         const auto s = w.store.session(w.session);
         QVERIFY2(s->faults[0].contains(QStringLiteral("stalled client → server")), qPrintable(s->faults[0]));
         QVERIFY2(s->faults[1].contains(QStringLiteral("resumed client → server")), qPrintable(s->faults[1]));
+        // The Timeline marks both, at their moments, in the record's words.
+        w.window->tabs()->setCurrentIndex(ui::MainWindow::TimelineTab);
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                return w.window->timelineView()->series().faults.size() == 2;
+            },
+            WaitMs));
+        const auto &marks = w.window->timelineView()->series().faults;
+        QVERIFY2(marks[0].second.startsWith(QStringLiteral("stalled client → server")),
+                 qPrintable(marks[0].second));
+        QVERIFY(marks[0].first >= 0 && marks[1].first >= marks[0].first + 0.25); // 300 ms apart
+        QVERIFY(marks[1].first <= w.window->timelineView()->series().spanSeconds);
         if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
-            // scripts/screenshots.sh: the faults in the Handshake tab.
             w.window->resize(1280, 800);
+            QTest::qWait(200);
+            w.window->grab().save(shots + QStringLiteral("/socktap-timeline-faults.png"));
+            // scripts/screenshots.sh: the faults in the Handshake tab.
             w.window->tabs()->setCurrentIndex(ui::MainWindow::HandshakeTab);
             QTest::qWait(300); // the feed brings the session's faults
             w.window->feed()->refresh();
