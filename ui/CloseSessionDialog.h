@@ -1,11 +1,13 @@
 // Session > Close session…: a Close frame with a chosen code (invalid ones allowed) and reason to the
-// client, the server or both, or a TCP reset of both connections. Only builds the command.
+// client, the server or both, with the closing handshake or TCP ended right after it; or a TCP reset of
+// both connections or of one (the other then ends with a FIN). Only builds the command.
 #pragma once
 
 #include "core/intercept/SessionCommand.h"
 
 #include <QDialog>
 
+class QCheckBox;
 class QComboBox;
 class QLineEdit;
 class QRadioButton;
@@ -29,6 +31,8 @@ public:
     QSpinBox *codeBox() const { return m_code; }
     QLineEdit *reasonEdit() const { return m_reason; }
     QComboBox *peersBox() const { return m_peers; }
+    QCheckBox *abruptBox() const { return m_abrupt; }
+    QComboBox *resetBox() const { return m_resetWhich; }
 
 private:
     QRadioButton *m_close;
@@ -36,6 +40,8 @@ private:
     QSpinBox *m_code;
     QLineEdit *m_reason;
     QComboBox *m_peers;
+    QCheckBox *m_abrupt;
+    QComboBox *m_resetWhich;
 };
 
 } // namespace socktap::ui

@@ -78,12 +78,12 @@ RuleForm::RuleForm(QWidget *parent)
     // A new rule does nothing until the user picks what it does (an enabled rule added with OK used to
     // drop every message).
     m_action->addItem(tr("Choose an action…"), QString());
-    for (auto a :
-         {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
-          intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
-          intercept::Action::Respond, intercept::Action::Echo, intercept::Action::Refuse,
-          intercept::Action::Close, intercept::Action::Reset, intercept::Action::Stall,
-          intercept::Action::Throttle, intercept::Action::SetHeader, intercept::Action::RemoveHeader})
+    for (auto a : {intercept::Action::Drop, intercept::Action::Delay, intercept::Action::Replace,
+                   intercept::Action::RegexReplace, intercept::Action::SetField, intercept::Action::Hold,
+                   intercept::Action::Respond, intercept::Action::Echo, intercept::Action::Refuse,
+                   intercept::Action::Close, intercept::Action::Reset, intercept::Action::Stall,
+                   intercept::Action::Throttle, intercept::Action::Mock, intercept::Action::SetHeader,
+                   intercept::Action::RemoveHeader})
         m_action->addItem(QLatin1String(intercept::actionName(a)), QLatin1String(intercept::actionName(a)));
     m_ms = new QSpinBox(this);
     m_ms->setRange(0, 600000);
@@ -138,6 +138,19 @@ RuleForm::RuleForm(QWidget *parent)
                        {{tr("Both sides"), QStringLiteral("both")},
                         {tr("The client"), QStringLiteral("client")},
                         {tr("The server"), QStringLiteral("server")}});
+    m_abrupt = new QCheckBox(tr("Then end TCP at once (no closing handshake)"), this);
+    m_mockFile = new QLineEdit(this);
+    m_mockFile->setPlaceholderText(
+        tr("a capture (.socktap or .har) whose session answers instead of the server"));
+    m_mockSession = new QSpinBox(this);
+    m_mockSession->setRange(0, 1 << 30);
+    m_mockSession->setSpecialValueText(tr("its first WebSocket session"));
+    m_mockTiming = choices(this,
+                           {{tr("As recorded"), QStringLiteral("original")},
+                            {tr("Answers at once, pace kept"), QStringLiteral("conversation")},
+                            {tr("Everything at once"), QStringLiteral("fast")}});
+    m_mockMatch = choices(
+        this, {{tr("In order"), QStringLiteral("order")}, {tr("By content"), QStringLiteral("content")}});
     m_stop = choices(this,
                      {{tr("Both (nothing crosses)"), QStringLiteral("both")},
                       {tr("The client (client → server)"), QStringLiteral("client")},
@@ -194,6 +207,11 @@ RuleForm::RuleForm(QWidget *parent)
     m_form->addRow(tr("Close code"), m_closeCode);
     m_form->addRow(tr("Reason"), m_closeReason);
     m_form->addRow(tr("Toward"), m_toward);
+    m_form->addRow(QString(), m_abrupt);
+    m_form->addRow(tr("Capture"), m_mockFile);
+    m_form->addRow(tr("Session"), m_mockSession);
+    m_form->addRow(tr("Timing"), m_mockTiming);
+    m_form->addRow(tr("Match messages"), m_mockMatch);
     m_form->addRow(tr("Stop reading"), m_stop);
     m_form->addRow(tr("When"), m_trigger);
     m_form->addRow(tr("At"), m_afterMessages);
@@ -222,7 +240,8 @@ QString RuleForm::actionName() const
 
 bool RuleForm::isHandshakeAction() const
 {
-    return isHeaderAction() || actionName() == QLatin1String("refuse");
+    return isHeaderAction() || actionName() == QLatin1String("refuse")
+        || actionName() == QLatin1String("mock");
 }
 
 bool RuleForm::isHeaderAction() const
@@ -255,8 +274,11 @@ void RuleForm::updateRows()
     m_form->setRowVisible(m_trigger, fault);
     m_form->setRowVisible(m_afterMessages, fault && !isTargetOnly());
     m_form->setRowVisible(m_afterMs, fault && isTargetOnly());
-    for (QWidget *w : std::initializer_list<QWidget *> {m_closeCode, m_closeReason, m_toward})
+    for (QWidget *w : std::initializer_list<QWidget *> {m_closeCode, m_closeReason, m_abrupt})
         m_form->setRowVisible(w, a == QLatin1String("close"));
+    m_form->setRowVisible(m_toward, a == QLatin1String("close") || a == QLatin1String("reset"));
+    for (QWidget *w : std::initializer_list<QWidget *> {m_mockFile, m_mockSession, m_mockTiming, m_mockMatch})
+        m_form->setRowVisible(w, a == QLatin1String("mock"));
     m_form->setRowVisible(m_stop, a == QLatin1String("stall"));
     const bool throttle = a == QLatin1String("throttle");
     m_form->setRowVisible(m_rate, throttle);
@@ -333,6 +355,11 @@ void RuleForm::setRule(const QJsonObject &o)
     m_closeCode->setValue(o.value(QLatin1String("code")).toInt(1000));
     m_closeReason->setText(text(o, "reason"));
     choose(m_toward, o.value(QLatin1String("toward")));
+    m_abrupt->setChecked(!o.value(QLatin1String("handshake")).toBool(true));
+    m_mockFile->setText(text(o, "file"));
+    m_mockSession->setValue(o.value(QLatin1String("session")).toInt(0));
+    choose(m_mockTiming, o.value(QLatin1String("timing")));
+    choose(m_mockMatch, o.value(QLatin1String("matchBy")));
     choose(m_stop, o.value(QLatin1String("stop")));
     m_trigger->setCurrentIndex(o.contains(QLatin1String("afterMs")) ? 1 : 0);
     m_afterMessages->setValue(o.value(QLatin1String("afterMessages")).toInt(1));
@@ -407,10 +434,20 @@ QJsonObject RuleForm::rule() const
             o[QStringLiteral("times")] = m_times->value();
     } else if (a == QLatin1String("throttle")) {
         o[QStringLiteral("bytesPerSecond")] = m_rate->value();
+    } else if (a == QLatin1String("mock")) {
+        o[QStringLiteral("file")] = m_mockFile->text().trimmed();
+        if (m_mockSession->value() > 0)
+            o[QStringLiteral("session")] = m_mockSession->value();
+        put(o, "timing", m_mockTiming->currentData().toString(), QStringLiteral("original"));
+        put(o, "matchBy", m_mockMatch->currentData().toString(), QStringLiteral("order"));
     } else if (isFaultAction()) {
         if (a == QLatin1String("close")) {
             o[QStringLiteral("code")] = m_closeCode->value();
             put(o, "reason", m_closeReason->text());
+            put(o, "toward", m_toward->currentData().toString(), QStringLiteral("both"));
+            if (m_abrupt->isChecked())
+                o[QStringLiteral("handshake")] = false;
+        } else if (a == QLatin1String("reset")) {
             put(o, "toward", m_toward->currentData().toString(), QStringLiteral("both"));
         } else if (a == QLatin1String("stall")) {
             put(o, "stop", m_stop->currentData().toString(), QStringLiteral("both"));

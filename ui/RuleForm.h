@@ -56,6 +56,11 @@ public:
     QSpinBox *closeCodeBox() const { return m_closeCode; }
     QLineEdit *closeReasonEdit() const { return m_closeReason; }
     QComboBox *towardBox() const { return m_toward; }
+    QCheckBox *abruptBox() const { return m_abrupt; }
+    QLineEdit *mockFileEdit() const { return m_mockFile; }
+    QSpinBox *mockSessionBox() const { return m_mockSession; }
+    QComboBox *mockTimingBox() const { return m_mockTiming; }
+    QComboBox *mockMatchBox() const { return m_mockMatch; }
     QComboBox *stopBox() const { return m_stop; }
     QComboBox *triggerBox() const { return m_trigger; }
     QSpinBox *afterMessagesBox() const { return m_afterMessages; }
@@ -102,7 +107,12 @@ private:
     QCheckBox *m_reset;
     QSpinBox *m_closeCode; // close
     QLineEdit *m_closeReason;
-    QComboBox *m_toward;
+    QComboBox *m_toward; // close, reset
+    QCheckBox *m_abrupt; // close: "handshake": false
+    QLineEdit *m_mockFile; // mock
+    QSpinBox *m_mockSession;
+    QComboBox *m_mockTiming;
+    QComboBox *m_mockMatch;
     QComboBox *m_stop; // stall
     QComboBox *m_trigger; // faults: "messages" (the Nth matching one) or "time" (after the upgrade)
     QSpinBox *m_afterMessages;

@@ -5,6 +5,7 @@
 #include <QDialogButtonBox>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QJsonArray>
@@ -68,6 +69,10 @@ QString matchSummary(const QJsonObject &rule)
         parts << QObject::tr("regex /%1/").arg(shortened(field(m, "regex")));
     if (parts.isEmpty() && isHeaderRule(rule))
         return QObject::tr("every handshake");
+    if (parts.isEmpty()
+        && (field(rule, "action") == QLatin1String("refuse")
+            || field(rule, "action") == QLatin1String("mock")))
+        return QObject::tr("every upgrade");
     // A throttle and a fault on a timer look at no message: they act on sessions.
     if (parts.isEmpty()
         && (field(rule, "action") == QLatin1String("throttle") || rule.contains(QLatin1String("afterMs"))))
@@ -90,6 +95,12 @@ QString actionSummary(const QJsonObject &rule)
         text = QObject::tr("delay %1 ms").arg(rule.value(QLatin1String("ms")).toInt());
     else if (a == QLatin1String("throttle"))
         text = QObject::tr("throttle to %1 bytes/s").arg(rule.value(QLatin1String("bytesPerSecond")).toInt());
+    else if (a == QLatin1String("mock"))
+        text = QObject::tr("answer from %1 (%2) instead of the server")
+                   .arg(QFileInfo(field(rule, "file")).fileName(),
+                        rule.contains(QLatin1String("session"))
+                            ? QObject::tr("session %1").arg(rule.value(QLatin1String("session")).toInt())
+                            : QObject::tr("its first WebSocket session"));
     else if (a == QLatin1String("close") || a == QLatin1String("reset") || a == QLatin1String("stall")) {
         // The words the session's record uses, from the rule as the parser reads it.
         const QJsonObject file {{QStringLiteral("rules"), QJsonArray {rule}}};

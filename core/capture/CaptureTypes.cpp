@@ -123,7 +123,8 @@ QString endReasonText(EndReason r)
     case EndReason::Refused:
         return QStringLiteral("Socktap was at its connection limit and refused the client");
     case EndReason::Fault:
-        return QStringLiteral("Socktap refused or cut the connection, as a fault rule asked");
+        return QStringLiteral("Socktap refused or cut the connection, as a fault asked (a rule's, or the "
+                              "user's)");
     }
     return {};
 }

@@ -74,9 +74,12 @@ std::vector<SessionCommand> Interceptor::faultCommands(const Rule &r, int index)
         c.closeReason = r.closeReason;
         c.toClient = r.toward != SenderMatch::Server;
         c.toServer = r.toward != SenderMatch::Client;
+        c.handshake = r.closeHandshake;
         break;
     case Action::Reset:
         c.kind = SessionCommand::Kind::Reset;
+        c.toClient = r.toward != SenderMatch::Server;
+        c.toServer = r.toward != SenderMatch::Client;
         break;
     default: { // Stall: one command per side that stops
         c.kind = SessionCommand::Kind::Stall;

@@ -149,9 +149,14 @@ QString faultText(const Rule &r)
                 .arg(r.closeReason.isEmpty() ? QString()
                                              : QStringLiteral(" '%1'").arg(QString::fromUtf8(r.closeReason)),
                      QLatin1String(sideName(r.toward)));
+        if (!r.closeHandshake)
+            what += QStringLiteral(", then end TCP (no closing handshake)");
         break;
     case Action::Reset:
-        what = QStringLiteral("reset both connections");
+        what = r.toward == SenderMatch::Both ? QStringLiteral("reset both connections")
+            : r.toward == SenderMatch::Client
+            ? QStringLiteral("reset the client's connection (the server's ends with a FIN)")
+            : QStringLiteral("reset the server's connection (the client's ends with a FIN)");
         break;
     case Action::Stall:
         what = QStringLiteral("stall what %1 sends%2")

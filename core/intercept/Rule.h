@@ -93,7 +93,8 @@ struct Rule
     bool reset = false; // Refuse: a TCP reset instead of a status
     int closeCode = 1000; // Close: sent as given (a testing tool may send invalid codes)
     QByteArray closeReason; // Close: UTF-8, at most 123 bytes (RFC 6455 5.5)
-    SenderMatch toward = SenderMatch::Both; // Close: toward the client, the server or both
+    SenderMatch toward = SenderMatch::Both; // Close, Reset: toward the client, the server or both
+    bool closeHandshake = true; // Close: false ends TCP right after the Close, no answer awaited
     SenderMatch stop = SenderMatch::Both; // Stall: whose messages stop crossing
     int afterMessages = 1; // Close, Reset, Stall: the fault comes with the Nth matching message...
     int afterMs = -1; // ...or this long after the upgrade (then the rule matches only host and path)

@@ -49,7 +49,7 @@ const QStringList RuleFields = {
     "pattern",        "with",    "header",   "value",         "on",      "holdPingPong", "path",
     "base64",         "forward", "status",   "retryAfter",    "times",   "reset",        "code",
     "reason",         "toward",  "stop",     "afterMessages", "afterMs", "jitterMs",     "spread",
-    "bytesPerSecond", "file",    "session",  "timing",        "matchBy"};
+    "bytesPerSecond", "file",    "session",  "timing",        "matchBy", "handshake"};
 const QStringList MatchFields = {"host",   "path",    "direction", "type",   "payload", "regex",
                                  "format", "decoded", "event",     "method", "topic"};
 // Match fields that look at a message; a header rule has no message, so naming one is a mistake.
@@ -84,9 +84,9 @@ QStringList actionFields(Action a)
     case Action::Refuse:
         return {"status", "retryAfter", "times", "reset"};
     case Action::Close:
-        return {"code", "reason", "toward", "afterMessages", "afterMs"};
+        return {"code", "reason", "toward", "handshake", "afterMessages", "afterMs"};
     case Action::Reset:
-        return {"afterMessages", "afterMs"};
+        return {"toward", "afterMessages", "afterMs"};
     case Action::Stall:
         return {"stop", "afterMessages", "afterMs"};
     case Action::Throttle:
@@ -432,7 +432,8 @@ bool readFault(FieldReader &r, Rule *rule)
     if (rule->action != Action::Close)
         return true;
     if (!readWhole(r, QStringLiteral("code"), 0, 65535, &rule->closeCode)
-        || !r.bytes(QStringLiteral("reason"), &rule->closeReason))
+        || !r.bytes(QStringLiteral("reason"), &rule->closeReason)
+        || !r.flag(QStringLiteral("handshake"), &rule->closeHandshake))
         return false;
     if (rule->closeReason.size() > 123) // a Close frame's payload is at most 125 bytes (RFC 6455 5.5)
         return r.fail(QStringLiteral("reason"),
@@ -682,10 +683,13 @@ QJsonObject ruleToJson(const Rule &r)
         o[QStringLiteral("code")] = r.closeCode;
         if (!r.closeReason.isEmpty())
             o[QStringLiteral("reason")] = QString::fromUtf8(r.closeReason);
+        if (!r.closeHandshake)
+            o[QStringLiteral("handshake")] = false;
+        [[fallthrough]];
+    case Action::Reset:
         if (r.toward != SenderMatch::Both)
             o[QStringLiteral("toward")] = QLatin1String(spell(SenderSpellings, r.toward));
         [[fallthrough]];
-    case Action::Reset:
     case Action::Stall:
         if (r.action == Action::Stall && r.stop != SenderMatch::Both)
             o[QStringLiteral("stop")] = QLatin1String(spell(SenderSpellings, r.stop));

@@ -24,7 +24,8 @@ struct SessionCommand
         SetPause, // pause (`on`) or resume messages sent by `from`
         Send, // send `message` as if `from` had sent it (inject; `flag` says Injected or Resent)
         Close, // send Close `closeCode`/`closeReason` towards the client, the server, or both
-        Reset, // end both TCP connections with a reset
+        Reset, // end the TCP connections with a reset: both, or one (`toClient`/`toServer`; the other gets a
+               // FIN without a Close)
         Stall, // stop (`on`) or resume reading what `from` sends: TCP stays up, nothing crosses (a fault)
     };
     Kind kind = Kind::Release;
@@ -36,8 +37,11 @@ struct SessionCommand
     quint16 flag = capture::MessageFlag::Injected; // Send
     quint16 closeCode = 1000; // Close: sent as given, invalid codes too
     QByteArray closeReason;
-    bool toClient = true; // Close
+    bool toClient = true; // Close, Reset
     bool toServer = true;
+    // Close: false ends both TCP connections right after the Close frame (a FIN), so no answering Close
+    // can complete the closing handshake (RFC 6455 7.1.1 not followed, as a crashing server does).
+    bool handshake = true;
     QString by; // who asked, for the record: empty for the user, else the rule ("rule 2 'flaky'")
 };
 

@@ -136,7 +136,7 @@ void ProxyConnection::onCloseReceived(Direction from)
         receiver->shutdownWrite(); // the answer is in: the TLS leg may close now
 }
 
-void ProxyConnection::closeAll(bool reset)
+void ProxyConnection::closeAll(bool resetClient, bool resetServer)
 {
     m_lingerTimer.stop();
     if (m_phase == Phase::WebSocket)
@@ -154,7 +154,7 @@ void ProxyConnection::closeAll(bool reset)
     for (StreamSocket *s : {m_client, m_upstream}) {
         if (!s || !s->isOpen())
             continue;
-        if (reset)
+        if (s == m_client ? resetClient : resetServer)
             s->abort(true); // a reset on one leg is passed on as a reset
         else
             s->closeGracefully(); // after what is queued

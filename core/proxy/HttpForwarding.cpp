@@ -543,16 +543,33 @@ intercept::CommandResult ProxyConnection::command(const intercept::SessionComman
 {
     if (m_phase != Phase::WebSocket || !m_ws || m_session.close.end != EndReason::None)
         return intercept::CommandResult::failure(QStringLiteral("session %1 has ended").arg(m_session.id));
+    const QString by = command.by.isEmpty() ? QStringLiteral("the user") : command.by;
     if (command.kind == intercept::SessionCommand::Kind::Reset) {
-        // Ending the connection is the connection's job: the session records why, then both legs get RST.
-        if (!command.by.isEmpty())
-            m_session.faults.append(QStringLiteral("%1 reset both connections (%2)")
-                                        .arg(capture::clockTime(capture::nowMicros()), command.by));
-        endWebSocket(command.by.isEmpty() ? EndReason::UserReset : EndReason::Fault);
-        closeAll(true);
+        // Ending the connection is the connection's job: the session records why, then the legs end, with
+        // a reset (RST) where asked and a FIN on the other.
+        const bool both = command.toClient && command.toServer;
+        m_session.faults.append(
+            QStringLiteral("%1 %2 (%3)")
+                .arg(capture::clockTime(capture::nowMicros()),
+                     both ? QStringLiteral("reset both connections")
+                          : command.toClient
+                          ? QStringLiteral("reset the client's connection; the server's ended with a FIN")
+                          : QStringLiteral("reset the server's connection; the client's ended with a FIN"),
+                     by));
+        endWebSocket(command.by.isEmpty() && both ? EndReason::UserReset : EndReason::Fault);
+        closeAll(command.toClient, command.toServer);
         return {};
     }
-    return m_ws->command(command);
+    const intercept::CommandResult result = m_ws->command(command);
+    if (result.ok && command.kind == intercept::SessionCommand::Kind::Close && !command.handshake) {
+        // The Close frames are queued; TCP ends right after them (FIN), so no answering Close can come.
+        m_session.faults.append(QStringLiteral("%1 ended both TCP connections after the Close, without the "
+                                               "closing handshake (%2)")
+                                    .arg(capture::clockTime(capture::nowMicros()), by));
+        endWebSocket(EndReason::Fault);
+        closeAll();
+    }
+    return result;
 }
 
 } // namespace socktap::proxy

@@ -79,7 +79,9 @@ private:
     void attachUpstream(int fd, const QByteArray &key);
     void dial(const QByteArray &host, quint16 port, bool tls, std::function<void()> then);
     void pauseIfCongested(capture::Direction from);
-    void closeAll(bool reset = false);
+    void closeAll(bool reset = false) { closeAll(reset, reset); }
+    // Ends both legs: with a reset (RST) where asked, else gracefully (FIN after what is queued).
+    void closeAll(bool resetClient, bool resetServer);
     void maybeFinish();
     void publish();
     void beginSession(capture::SessionKind kind);

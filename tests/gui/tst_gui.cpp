@@ -1254,6 +1254,29 @@ private slots:
         QCOMPARE(form.triggerBox()->currentData().toString(), QStringLiteral("time"));
         QCOMPARE(form.afterMsBox()->value(), 2500);
 
+        // A reset of the client's side, a Close without the closing handshake, a mock of a capture.
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("reset")));
+        QVERIFY(form.towardBox()->isVisibleTo(&form) && !form.abruptBox()->isVisibleTo(&form));
+        form.towardBox()->setCurrentIndex(form.towardBox()->findData(QStringLiteral("client")));
+        QCOMPARE(form.rule().value(QLatin1String("toward")).toString(), QStringLiteral("client"));
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("close")));
+        form.abruptBox()->setChecked(true);
+        QCOMPARE(form.rule().value(QLatin1String("handshake")), QJsonValue(false));
+        form.actionBox()->setCurrentIndex(form.actionBox()->findData(QStringLiteral("mock")));
+        QVERIFY(form.mockFileEdit()->isVisibleTo(&form) && !form.towardBox()->isVisibleTo(&form));
+        QVERIFY(!form.directionBox()->isVisibleTo(&form)); // a handshake rule: host and path only
+        form.mockFileEdit()->setText(QStringLiteral("chat.socktap"));
+        form.mockSessionBox()->setValue(3);
+        form.mockMatchBox()->setCurrentIndex(form.mockMatchBox()->findData(QStringLiteral("content")));
+        rule = form.rule();
+        QCOMPARE(rule.value(QLatin1String("file")).toString(), QStringLiteral("chat.socktap"));
+        QCOMPARE(rule.value(QLatin1String("session")).toInt(), 3);
+        QCOMPARE(rule.value(QLatin1String("matchBy")).toString(), QStringLiteral("content"));
+        QVERIFY(!rule.contains(QLatin1String("timing"))); // the default
+        QVERIFY2(form.validate(), qPrintable(form.errorLabel()->text()));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty())
+            form.grab().save(shots + QStringLiteral("/socktap-rule-mock.png"));
+
         // The Rules table says what each does, in the words the session's record uses.
         auto hub = std::make_shared<intercept::InterceptHub>();
         QString error;
@@ -1262,7 +1285,9 @@ private slots:
                 "{\"rules\": [{\"match\": {\"direction\": \"server\"}, \"action\": \"close\", "
                 "\"code\": 4001, \"reason\": \"bye\", \"toward\": \"client\", \"afterMessages\": 3},"
                 "{\"action\": \"throttle\", \"bytesPerSecond\": 20000},"
-                "{\"match\": {\"path\": \"/x\"}, \"action\": \"delay\", \"ms\": 100, \"jitterMs\": 20}]}"),
+                "{\"match\": {\"path\": \"/x\"}, \"action\": \"delay\", \"ms\": 100, \"jitterMs\": 20},"
+                "{\"action\": \"mock\", \"file\": \"/tmp/chat.socktap\"},"
+                "{\"action\": \"reset\", \"toward\": \"server\"}]}"),
             &error);
         QVERIFY2(set, qPrintable(error));
         hub->setRules(*set);
@@ -1275,6 +1300,13 @@ private slots:
                  QStringLiteral("every session"));
         QCOMPARE(dialog.table()->item(2, ui::RulesDialog::ActionColumn)->text(),
                  QStringLiteral("delay 100 ± 20 ms (uniform)"));
+        QCOMPARE(
+            dialog.table()->item(3, ui::RulesDialog::ActionColumn)->text(),
+            QStringLiteral("answer from chat.socktap (its first WebSocket session) instead of the server"));
+        QCOMPARE(dialog.table()->item(3, ui::RulesDialog::MatchColumn)->text(),
+                 QStringLiteral("every upgrade"));
+        QCOMPARE(dialog.table()->item(4, ui::RulesDialog::ActionColumn)->text(),
+                 QStringLiteral("reset the server's connection (the client's ends with a FIN)"));
     }
 
     void ruleFormRespondAndEcho()
@@ -1477,6 +1509,19 @@ private slots:
         dialog->codeBox()->setValue(4321);
         dialog->reasonEdit()->setText(QStringLiteral("from the gui"));
         dialog->peersBox()->setCurrentIndex(ui::CloseSessionDialog::ClientOnly);
+        // The dialog's other choices, as commands: without the closing handshake, a reset of one side.
+        QVERIFY(dialog->command().handshake);
+        QVERIFY(!dialog->resetBox()->isEnabled());
+        dialog->abruptBox()->setChecked(true);
+        QVERIFY(!dialog->command().handshake);
+        dialog->abruptBox()->setChecked(false);
+        dialog->resetChoice()->setChecked(true);
+        QVERIFY(dialog->resetBox()->isEnabled() && !dialog->abruptBox()->isEnabled());
+        dialog->resetBox()->setCurrentIndex(ui::CloseSessionDialog::ServerOnly);
+        const intercept::SessionCommand reset = dialog->command();
+        QCOMPARE(reset.kind, intercept::SessionCommand::Kind::Reset);
+        QVERIFY(!reset.toClient && reset.toServer);
+        dialog->closeChoice()->setChecked(true);
         dialog->accept();
         QVERIFY(QTest::qWaitFor([&] { return closed.size() == 1; }, WaitMs));
         QCOMPARE(int(w.client->closeCode()), 4321);

@@ -6,6 +6,7 @@
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
 #include "core/ws/MessageAssembler.h"
+#include "core/ws/MessageEncoder.h"
 #include "support/Peers.h"
 #include "support/PythonPeer.h"
 
@@ -73,6 +74,72 @@ SessionCommand send(Direction from, quint8 opcode, const QByteArray &payload,
     c.flag = flag;
     return c;
 }
+
+// A WebSocket client on a bare socket, through the proxy (absolute-form upgrade): it can tell a reset
+// (ECONNRESET) from a FIN (end of stream), which QWebSocket reports alike.
+struct RawWsClient
+{
+    int fd = -1;
+    QByteArray in;
+
+    bool open(quint16 proxyPort, const QUrl &url)
+    {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a {};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(proxyPort);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0)
+            return false;
+        const QByteArray request = "GET " + url.toEncoded()
+            + " HTTP/1.1\r\nHost: " + url.authority().toLatin1()
+            + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+        if (::write(fd, request.constData(), size_t(request.size())) != request.size())
+            return false;
+        if (!QTest::qWaitFor([&] { return state() == -1 && in.contains("\r\n\r\n"); }, WaitMs))
+            return false;
+        const bool upgraded = in.startsWith("HTTP/1.1 101");
+        in.remove(0, in.indexOf("\r\n\r\n") + 4);
+        return upgraded;
+    }
+    void send(const QByteArray &text)
+    {
+        const QByteArray wire = ws::MessageEncoder::encode(1, text, true).wire;
+        (void)!::write(fd, wire.constData(), size_t(wire.size()));
+    }
+    // -1 while open (what came is appended to `in`), 0 after a FIN, else the error (ECONNRESET).
+    int state()
+    {
+        char buffer[4096];
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n > 0) {
+            in.append(buffer, n);
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : errno;
+    }
+    int ending()
+    {
+        int s = -1;
+        (void)QTest::qWaitFor([&] { return (s = state()) != -1; }, WaitMs);
+        return s;
+    }
+    std::vector<quint8> opcodes() const // of the frames received after the upgrade
+    {
+        std::vector<quint8> out;
+        ws::decodeMessages(in, ws::FrameParser::Sender::Server, 0,
+                           [&](const ws::MessageAssembler::Message &m) { out.push_back(m.opcode); });
+        return out;
+    }
+    ~RawWsClient()
+    {
+        if (fd >= 0)
+            ::close(fd);
+    }
+};
 
 proxy::ProxyConfig withHub(const std::shared_ptr<intercept::InterceptHub> &hub)
 {
@@ -278,7 +345,8 @@ private slots:
         };
         auto hub = std::make_shared<intercept::InterceptHub>();
         ProxyHarness proxy(withHub(hub));
-        auto client = openClient(peer.url(QStringLiteral("ws"), QStringLiteral("/keepalive")), proxy.networkProxy());
+        auto client =
+            openClient(peer.url(QStringLiteral("ws"), QStringLiteral("/keepalive")), proxy.networkProxy());
         QVERIFY(client);
         const auto s = proxy.waitSession([](const auto &s) { return s.state == SessionState::Open; });
         QVERIFY(s);
@@ -346,7 +414,8 @@ private slots:
         });
         QVERIFY(ended);
         QVERIFY(!ended->close.handshakeCompleted());
-        QVERIFY2(ended->close.end == capture::EndReason::ServerEof || ended->close.end == capture::EndReason::ServerReset,
+        QVERIFY2(ended->close.end == capture::EndReason::ServerEof
+                     || ended->close.end == capture::EndReason::ServerReset,
                  capture::endReasonName(ended->close.end));
     }
 
@@ -368,7 +437,8 @@ private slots:
         all.kind = SessionCommand::Kind::ReleaseAll;
         all.from = Direction::ClientToServer;
         QVERIFY(live.run(all).ok);
-        const auto ended = proxy.waitSession([&](const auto &s) { return s.id == id && s.state == SessionState::Closed; });
+        const auto ended =
+            proxy.waitSession([&](const auto &s) { return s.id == id && s.state == SessionState::Closed; });
         QVERIFY(ended);
         QVERIFY2(ended->close.handshakeCompleted(), qPrintable(describe(proxy, id).join('\n')));
         for (const auto &m : proxy.messages(id))
@@ -721,6 +791,76 @@ private slots:
         QVERIFY(half);
         QVERIFY2(half->faults.join(' ').contains(QStringLiteral("stalled server → client (rule 3)")),
                  qPrintable(half->faults.join(' ')));
+    }
+
+    void oneSidedResetsAndACloseWithoutTheHandshake()
+    {
+        // A reset toward one side only: that side's TCP gets RST, the other a FIN without a Close (the
+        // echo server sees 1006). A Close toward the client without the closing handshake: the client
+        // gets the Close and then the end of the stream at once; the server never gets a Close.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(
+            rules("{\"rules\": ["
+                  "{\"match\": {\"path\": \"/rst-client\", \"direction\": \"client\"}, \"action\": \"reset\","
+                  " \"toward\": \"client\"},"
+                  "{\"match\": {\"path\": \"/rst-server\", \"direction\": \"client\"}, \"action\": \"reset\","
+                  " \"toward\": \"server\"},"
+                  "{\"match\": {\"path\": \"/abrupt\"}, \"action\": \"close\", \"code\": 4002,"
+                  " \"toward\": \"client\", \"handshake\": false, \"afterMs\": 100}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        const auto serverSide = [&](int index) -> QWebSocket * {
+            (void)QTest::qWaitFor([&] { return echo.clients.size() > index; }, WaitMs);
+            return echo.clients.value(index);
+        };
+
+        RawWsClient client;
+        QVERIFY(client.open(proxy.port(), echo.url(QStringLiteral("/rst-client"))));
+        client.send("hi");
+        QCOMPARE(client.ending(), ECONNRESET);
+        QWebSocket *server = serverSide(0);
+        QVERIFY(server);
+        QVERIFY(
+            QTest::qWaitFor([&] { return server->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        auto s = proxy.waitSession(
+            [](const auto &x) { return x.path == "/rst-client" && x.state == SessionState::Closed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::Fault);
+        QVERIFY(!s->close.closeSent[0] && !s->close.closeSent[1]); // a FIN to the server, no Close
+        QVERIFY2(s->faults.join(' ').contains(
+                     QLatin1String("reset the client's connection; the server's ended with a FIN (rule 1)")),
+                 qPrintable(s->faults.join(' ')));
+
+        RawWsClient second;
+        QVERIFY(second.open(proxy.port(), echo.url(QStringLiteral("/rst-server"))));
+        second.send("hi");
+        QCOMPARE(second.ending(), 0); // the client's side ends with a FIN
+        for (const quint8 op : second.opcodes())
+            QVERIFY2(op != 8, "a Close reached the client"); // (its echo may have, or not)
+        s = proxy.waitSession(
+            [](const auto &x) { return x.path == "/rst-server" && x.state == SessionState::Closed; });
+        QVERIFY(s);
+        QVERIFY2(s->faults.join(' ').contains(
+                     QLatin1String("reset the server's connection; the client's ended with a FIN (rule 2)")),
+                 qPrintable(s->faults.join(' ')));
+
+        RawWsClient third;
+        QVERIFY(third.open(proxy.port(), echo.url(QStringLiteral("/abrupt"))));
+        QCOMPARE(third.ending(), 0); // the Close, then the end of the stream without waiting for an answer
+        QCOMPARE(third.opcodes(), std::vector<quint8> {8});
+        QCOMPARE(ws::ClosePayload::parse(QByteArray(third.in).remove(0, 2)).code,
+                 std::optional<quint16>(4002));
+        server = serverSide(2);
+        QVERIFY(server);
+        QVERIFY(
+            QTest::qWaitFor([&] { return server->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        s = proxy.waitSession(
+            [](const auto &x) { return x.path == "/abrupt" && x.state == SessionState::Closed; });
+        QVERIFY(s);
+        QCOMPARE(s->close.end, capture::EndReason::Fault);
+        QVERIFY(s->close.closeSent[1] && !s->close.closeSent[0]); // toward the client only, never answered
+        QVERIFY2(s->faults.join(' ').contains(QLatin1String("without the closing handshake (rule 3)")),
+                 qPrintable(s->faults.join(' ')));
     }
 
     void latencyWithJitterKeepsTheOrder()

@@ -211,7 +211,7 @@ private slots:
                "continue, match, action, ms, payload, "
                "pattern, with, header, value, on, holdPingPong, path, base64, forward, status, retryAfter, "
                "times, reset, code, reason, toward, stop, afterMessages, afterMs, jitterMs, spread, "
-               "bytesPerSecond, file, session, timing or matchBy)";
+               "bytesPerSecond, file, session, timing, matchBy or handshake)";
         QTest::newRow("unknown match field")
             << withRules(ok + R"({"action": "drop", "match": {"hots": "a"}})")
             << "rule 2: field 'match.hots': unknown field (expected host, path, "
