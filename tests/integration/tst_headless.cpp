@@ -20,9 +20,7 @@
 
 using namespace socktap::test;
 
-namespace {
-
-} // namespace
+namespace { } // namespace
 
 class TestHeadless final : public QObject
 {
@@ -59,7 +57,8 @@ private slots:
             {{"--upstream-proxy", "ftp://proxy:21"}, "only http:// proxies are supported, not ftp://"},
             // A mistyped command is said to be one, never taken as a reason to start the proxy.
             {{"opne"},
-             "'opne' is neither a command (open, export, replay, mock, recover, browser, ca) nor a capture file"},
+             "'opne' is neither a command (open, export, replay, mock, recover, browser, ca) nor a capture "
+             "file"},
             {{"--decode", "socketio"}, "--decode socketio: expected auto, off or one of socket.io"},
             {{"--upstream-proxy", "proxy.corp"}, "has no port"},
             {{"--upstream-proxy", "http://127.0.0.1:99999"}, "invalid port"},
@@ -357,6 +356,49 @@ private slots:
         }
     }
 
+    void faultsAreInTheJsonLines()
+    {
+        // Each fault a rule applies is in the session's JSON line, with its rule: a stall from the upgrade
+        // and a Close 4003 toward the client at the client's second message (which ends the session).
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("faults.json"));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"rules\": ["
+                "{\"name\": \"deaf\", \"action\": \"stall\", \"stop\": \"server\", \"afterMs\": 0},"
+                "{\"name\": \"bye\", \"match\": {\"direction\": \"client\"}, \"action\": \"close\","
+                " \"code\": 4003, \"toward\": \"client\", \"afterMessages\": 2}]}");
+        f.close();
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--rules", file}));
+        auto client = openClient(
+            echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        client->sendTextMessage(QStringLiteral("one"));
+        client->sendTextMessage(QStringLiteral("two"));
+        QVERIFY(
+            QTest::qWaitFor([&] { return client->state() == QAbstractSocket::UnconnectedState; }, WaitMs));
+        QCOMPARE(int(client->closeCode()), 4003);
+        QVERIFY(socktap.waitOutput("sent Close 4003 toward the client (rule 2 'bye')"));
+        QVERIFY(socktap.stop());
+        QStringList faults;
+        for (const QByteArray &line : socktap.out.split('\n')) {
+            const QJsonObject o = QJsonDocument::fromJson(line).object();
+            if (o.contains("faults"))
+                for (const QJsonValue &v : o["faults"].toArray())
+                    if (!faults.contains(v.toString()))
+                        faults.append(v.toString());
+        }
+        QVERIFY2(faults.size() >= 2, qPrintable(faults.join('|')));
+        QVERIFY2(faults[0].contains(QStringLiteral("stalled server → client (rule 1 'deaf')")),
+                 qPrintable(faults[0]));
+        QVERIFY2(
+            faults.join('|').contains(QStringLiteral("sent Close 4003 toward the client (rule 2 'bye')")),
+            qPrintable(faults.join('|')));
+        QVERIFY(echo.texts.size() == 2); // the client's messages crossed; the echoes were stalled
+    }
+
     void sessionOpenLinePrecedesItsMessages()
     {
         // A CONNECT session is first seen connecting; a server ping right after the 101 used to reach the
@@ -398,7 +440,8 @@ private slots:
             clients.back()->send(
                 RawClient::upgradeRequest("/quick", "127.0.0.1", socktap::ws::Handshake::generateKey())
                 + socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Text, "hi", true)
-                + socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Close, QByteArray("\x03\xe8", 2), true));
+                + socktap::ws::FrameWriter::frame(socktap::ws::Opcode::Close, QByteArray("\x03\xe8", 2),
+                                                  true));
         }
         QVERIFY(QTest::qWaitFor(
             [&] {
