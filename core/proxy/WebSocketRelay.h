@@ -84,8 +84,10 @@ public:
     ~WebSocketRelay();
 
     // Takes what `from` sent. Returns how much of it was taken: less than all when decoding spent its time
-    // slice (a compressed message inflating megabytes); the caller offers the rest again later, after other
-    // connections had their turn. Nothing of the rest has been forwarded.
+    // slice (a compressed message inflating megabytes), or at the end of a message that set off a fault
+    // (the sink's fault() was called: the caller carries it out, then offers the rest, unless the fault
+    // stopped or ended that side). The caller offers the rest again later, after other connections had
+    // their turn. Nothing of the rest has been forwarded.
     qsizetype received(Direction from, QByteArrayView bytes, qint64 now);
     // Time slices: a caller starts one per turn of its event loop, and stops feeding `from` once it is
     // spent (however many reads that turn held).
@@ -150,6 +152,9 @@ private:
         bool undecodable = false; // the parser hit a fatal error; bytes still pass through
         bool gated = false;
         bool wantGated = false; // to be applied at the next message boundary
+        // A message's verdict set off a fault: received() stops at its end, so that the fault takes hold
+        // before anything sent after it crosses (a stall, a reset).
+        bool faultRaised = false;
         Accumulator data;
         Accumulator control;
         Accumulator *current = nullptr;

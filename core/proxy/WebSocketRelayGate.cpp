@@ -117,6 +117,8 @@ qsizetype WebSocketRelay::receivedGated(Direction from, QByteArrayView bytes, qi
             s.assembler.release();
             if (m_failed)
                 return bytes.size();
+            if (std::exchange(s.faultRaised, false) && pos < bytes.size())
+                break; // the fault first: what came after its message waits for it (a stall, a reset)
         }
         if (ev.kind == Kind::Payload && sliceSpent(s) && pos < bytes.size())
             break; // decoding has had its time: the rest waits for the next turn of the event loop
@@ -171,6 +173,7 @@ void WebSocketRelay::onGatedMessage(Direction from, const ws::MessageAssembler::
     }
     for (const intercept::SessionCommand &fault : v.faults)
         m_sink.fault(fault);
+    s.faultRaised = s.faultRaised || !v.faults.empty();
     if (v.forwardsAsIs() && s.queue.empty()) {
         // The common case: nothing to change and nothing ahead. The frames go out as received; a rule that
         // matched and could not act ("set-field not applied: ...") says so in the record.

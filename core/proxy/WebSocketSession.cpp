@@ -60,6 +60,8 @@ WebSocketSession::WebSocketSession(const ProxyConfig &config, capture::CaptureWr
             if (!m_stalled[capture::directionIndex(from)] || (source && !source->peerHungUp()))
                 continue;
             m_stalled[capture::directionIndex(from)] = false;
+            if (!m_untaken[capture::directionIndex(from)].isEmpty())
+                QTimer::singleShot(0, this, [this, from] { takeUntaken(from); });
             m_owner.session->faults.append(
                 QStringLiteral("%1 the %2 ended its connection while stalled: read again, so that the end "
                                "is seen")
@@ -211,6 +213,10 @@ void WebSocketSession::received(Direction from, QByteArrayView bytes)
 
 void WebSocketSession::takeUntaken(Direction from)
 {
+    // A fault at a message boundary ran first (it was queued first): a stall keeps the rest until it is
+    // resumed, and an ended session takes nothing more.
+    if (m_stalled[capture::directionIndex(from)] || m_owner.session->close.end != capture::EndReason::None)
+        return;
     const QByteArray bytes = std::exchange(m_untaken[capture::directionIndex(from)], QByteArray());
     if (bytes.isEmpty())
         return;
@@ -419,6 +425,9 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
             if (StreamSocket *source = senderOf(c.from))
                 source->setReadEnabled(false);
             m_stallWatch.start();
+        } else if (!m_untaken[capture::directionIndex(c.from)].isEmpty()) {
+            // What was read before the stall took hold and kept back: it crosses now, in order.
+            QTimer::singleShot(0, this, [this, from = c.from] { takeUntaken(from); });
         }
         break;
     }

@@ -863,6 +863,52 @@ private slots:
                  qPrintable(s->faults.join(' ')));
     }
 
+    void faultsTakeHoldAtTheirMessage()
+    {
+        // Ten messages in one write (one read for Socktap): a stall at the client's third lets exactly three
+        // cross, and the rest crosses, in order, once the window resumes it; a reset at the third lets three
+        // cross and no more.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        hub->setRules(
+            rules("{\"rules\": ["
+                  "{\"match\": {\"path\": \"/stall\", \"direction\": \"client\"}, \"action\": \"stall\","
+                  " \"stop\": \"client\", \"afterMessages\": 3},"
+                  "{\"match\": {\"path\": \"/reset\", \"direction\": \"client\"}, \"action\": \"reset\","
+                  " \"afterMessages\": 3}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        const auto burst = [](RawWsClient &c, const QString &prefix) {
+            QByteArray wire;
+            for (int i = 1; i <= 10; ++i)
+                wire += ws::MessageEncoder::encode(1, (prefix + QString::number(i)).toUtf8(), true).wire;
+            QCOMPARE(::write(c.fd, wire.constData(), size_t(wire.size())), ssize_t(wire.size()));
+        };
+        RawWsClient stalled;
+        QVERIFY(stalled.open(proxy.port(), echo.url(QStringLiteral("/stall"))));
+        burst(stalled, QStringLiteral("s"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() >= 3; }, WaitMs));
+        QTest::qWait(300); // the rest would be there by now
+        QCOMPARE(echo.texts, (QStringList {"s1", "s2", "s3"}));
+        const auto s =
+            proxy.waitSession([](const auto &x) { return x.path == "/stall" && !x.faults.isEmpty(); });
+        QVERIFY(s);
+        SessionCommand resume;
+        resume.kind = SessionCommand::Kind::Stall;
+        resume.from = Direction::ClientToServer;
+        resume.on = false;
+        QVERIFY(run(proxy, s->id, resume).ok);
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 10; }, WaitMs));
+        QCOMPARE(echo.texts.last(), QStringLiteral("s10"));
+
+        echo.texts.clear();
+        RawWsClient reset;
+        QVERIFY(reset.open(proxy.port(), echo.url(QStringLiteral("/reset"))));
+        burst(reset, QStringLiteral("r"));
+        QCOMPARE(reset.ending(), ECONNRESET);
+        QTest::qWait(200);
+        QCOMPARE(echo.texts, (QStringList {"r1", "r2", "r3"}));
+    }
+
     void latencyWithJitterKeepsTheOrder()
     {
         // A delay rule with jitter on what the server sends (latency per direction): each message waits
