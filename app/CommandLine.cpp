@@ -317,7 +317,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("OUT"));
     const QCommandLineOption sessionOpt(
         QStringLiteral("session"),
-        QStringLiteral("With 'export --text': the session to write; with 'replay': the session to replay. "
+        QStringLiteral("With 'export --text': the session to write; with 'replay' or 'mock': the session to "
+                       "replay or serve. "
                        "Default: the first WebSocket session."),
         QStringLiteral("N"));
     const QCommandLineOption urlOpt(
@@ -329,11 +330,13 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("timing"),
         QStringLiteral(
             "With 'replay': fast (default), original (the recorded pace, see --speed) or conversation "
-            "(each message once the server has sent what it had by then)."),
+            "(each message once the server has sent what it had by then). With 'mock': original "
+            "(default: the server's recorded delays), conversation (answers at once, their pace kept) or "
+            "fast."),
         QStringLiteral("MODE"), QStringLiteral("fast"));
     const QCommandLineOption speedOpt(
         QStringLiteral("speed"),
-        QStringLiteral("With 'replay --timing original': 2 plays twice as fast. "
+        QStringLiteral("With 'replay --timing original' and 'mock': 2 plays twice as fast. "
                        "Default: 1."),
         QStringLiteral("X"), QStringLiteral("1"));
     const QCommandLineOption headerOpt(
@@ -341,10 +344,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("With 'replay': set a handshake header ('Name: value'), or "
                        "remove it ('Name:'). Repeatable."),
         QStringLiteral("LINE"));
-    const QCommandLineOption ignoreKeyOpt(QStringLiteral("ignore-json-key"),
-                                          QStringLiteral("With 'replay': a JSON key whose values may differ "
-                                                         "(timestamps, ids), at any depth. Repeatable."),
-                                          QStringLiteral("KEY"));
+    const QCommandLineOption ignoreKeyOpt(
+        QStringLiteral("ignore-json-key"),
+        QStringLiteral("With 'replay' and 'mock --match content': a JSON key "
+                       "whose values may differ (timestamps, ids), at any "
+                       "depth. Repeatable."),
+        QStringLiteral("KEY"));
     const QCommandLineOption matchOpt(
         QStringLiteral("match"),
         QStringLiteral("With 'mock': order (default: the n-th client message gets what followed the n-th "
@@ -444,9 +449,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("[mock FILE]"));
     p.addPositionalArgument(
         QStringLiteral("recover"),
-        QStringLiteral("'recover': list the captures Socktap kept from earlier runs (killed, crashed, stopped "
-                       "by a signal, or headless); 'recover N [--json]': print the Nth as 'open' does; "
-                       "'recover N --save OUT': write it as a native capture."),
+        QStringLiteral(
+            "'recover': list the captures Socktap kept from earlier runs (killed, crashed, stopped "
+            "by a signal, or headless); 'recover N [--json]': print the Nth as 'open' does; "
+            "'recover N --save OUT': write it as a native capture."),
         QStringLiteral("[recover [N]]"));
     p.addPositionalArgument(
         QStringLiteral("ca"),
@@ -544,9 +550,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
                 QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming));
         bool ok = false;
         o.replaySpeed = p.value(speedOpt).toDouble(&ok);
-        if (!ok || o.replaySpeed <= 0)
-            return fail(
-                QStringLiteral("--speed %1: expected a factor > 0, like 2 or 0.5").arg(p.value(speedOpt)));
+        if (!ok || !(o.replaySpeed >= 0.001 && o.replaySpeed <= 1000)) // (NaN fails too)
+            return fail(QStringLiteral("--speed %1: expected a factor from 0.001 to 1000, like 2 or 0.5")
+                            .arg(p.value(speedOpt)));
         o.replayHeaders = p.values(headerOpt);
         o.ignoreJsonKeys = p.values(ignoreKeyOpt);
         if (p.isSet(sessionOpt)) {
@@ -569,9 +575,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
                 QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming));
         bool ok = false;
         o.replaySpeed = p.value(speedOpt).toDouble(&ok);
-        if (!ok || o.replaySpeed <= 0)
-            return fail(
-                QStringLiteral("--speed %1: expected a factor > 0, like 2 or 0.5").arg(p.value(speedOpt)));
+        if (!ok || !(o.replaySpeed >= 0.001 && o.replaySpeed <= 1000)) // (NaN fails too)
+            return fail(QStringLiteral("--speed %1: expected a factor from 0.001 to 1000, like 2 or 0.5")
+                            .arg(p.value(speedOpt)));
         o.mockMatch = p.value(matchOpt);
         if (o.mockMatch != u"order" && o.mockMatch != u"content")
             return fail(QStringLiteral("--match %1: expected order or content").arg(o.mockMatch));

@@ -10,10 +10,10 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
-#include <QTimer>
 #include <QEventLoop>
 #include <QFileInfo>
 #include <QJsonDocument>
+#include <QTimer>
 
 #include <cstdio>
 
@@ -125,6 +125,8 @@ int runMockCommand(const AppOptions &o, capture::CaptureStore &store, std::share
     QTimer poll;
     QElapsedTimer waited;
     const auto stopOnceRecorded = [&](quint64 session) {
+        if (waited.isValid())
+            return; // already stopping
         waited.start();
         QObject::connect(&poll, &QTimer::timeout, [&, session] {
             const auto s = store.session(session);
@@ -146,13 +148,13 @@ int runMockCommand(const AppOptions &o, capture::CaptureStore &store, std::share
     QObject::connect(&mock, &replay::MockServer::finished, [&](quint64 session, const replay::MockReport &r) {
         if (!o.mockOnce || !o.json)
             std::fprintf(stderr, "socktap: %s\n", qPrintable(summary(session, r)));
-        if (r.failed)
+        if (r.failed && !o.mockOnce) // (--once: the first session's verdict is the run's)
             exitCode = DifferedExit;
         if (o.mockOnce && !first) {
             first = {session, r};
             exitCode = r.matched() ? 0 : DifferedExit;
         }
-        if (first || r.failed)
+        if (o.mockOnce ? first->first == session : r.failed)
             stopOnceRecorded(session); // --once: one session; --unmatched fail: the run has failed
     });
     SignalWatcher watcher;

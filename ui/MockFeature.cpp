@@ -25,14 +25,14 @@ MockFeature::MockFeature(MainWindow &window, capture::CaptureStore &store,
     m_serve->setToolTip(tr("Answer this session's URL from the capture instead of the server"));
     m_serve->setEnabled(false);
     connect(m_serve, &QAction::triggered, this, &MockFeature::serveCurrent);
-    if (m_hub)
-        m_host.attach(m_hub);
     connect(&m_host, &replay::MockHost::unanswered, this, [this](quint64 session, const QString &line) {
         m_window.statusBar()->showMessage(tr("Mock, session %1: %2").arg(session).arg(line), 10'000);
     });
     connect(&m_host, &replay::MockHost::cannotServe, this, [this](const QString &why) {
         m_window.statusBar()->showMessage(tr("Cannot serve %1").arg(why), 10'000);
     });
+    if (m_hub)
+        m_host.attach(m_hub); // (after the connections: the saved rules' mocks are served now)
 }
 
 void MockFeature::update(capture::SessionId current)

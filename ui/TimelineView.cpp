@@ -52,12 +52,14 @@ void TimelineView::setData(const std::deque<capture::MessageRecord> &records, qi
                            const QStringList &faults)
 {
     Series s;
-    qint64 last = end ? end : capture::nowMicros();
+    const qint64 last = end ? end : capture::nowMicros();
     for (const QString &fault : faults) {
-        if (const auto at = capture::clockTimeOf(fault, start)) {
-            last = std::max(last, *at);
-            s.faults.emplace_back(double(std::max<qint64>(0, *at - start)) / 1e6, fault.mid(13));
-        }
+        // The fault's clock time, read on the session's day in this machine's time zone: a capture from
+        // another zone would misplace it, so one outside the session's span is not drawn.
+        const auto at = capture::clockTimeOf(fault, start);
+        if (at && *at >= start - 1'000'000 && *at <= last + 1'000'000)
+            s.faults.emplace_back(double(std::clamp<qint64>(*at - start, 0, last - start)) / 1e6,
+                                  fault.mid(13));
     }
     s.spanSeconds = std::max(0.001, double(last - start) / 1e6);
     s.bucketSeconds = niceBucket(s.spanSeconds);

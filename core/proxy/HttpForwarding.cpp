@@ -272,6 +272,24 @@ bool ProxyConnection::refusedByRule(const Target &target)
     return true;
 }
 
+void ProxyConnection::endAfterClose(const QString &by, int waited)
+{
+    // Close without the closing handshake: TCP ends right after the Close frames (FIN), so no answering
+    // Close can come. A Close waiting for the end of a frame in progress is written first (at most a
+    // second: a peer in the middle of a frame that never ends is cut off).
+    if (m_phase != Phase::WebSocket || !m_ws)
+        return;
+    if (m_ws->ownPending() && waited < 1000) {
+        QTimer::singleShot(5, this, [this, by, waited] { endAfterClose(by, waited + 5); });
+        return;
+    }
+    m_session.faults.append(
+        QStringLiteral("%1 ended both TCP connections after the Close, without the closing handshake (%2)")
+            .arg(capture::clockTime(capture::nowMicros()), by));
+    endWebSocket(EndReason::Fault);
+    closeAll();
+}
+
 bool ProxyConnection::routeToMock(const Target &target)
 {
     // A mock rule (issue 20: map instead of forward): the upgrade goes to Socktap's mock of a captured
@@ -561,14 +579,8 @@ intercept::CommandResult ProxyConnection::command(const intercept::SessionComman
         return {};
     }
     const intercept::CommandResult result = m_ws->command(command);
-    if (result.ok && command.kind == intercept::SessionCommand::Kind::Close && !command.handshake) {
-        // The Close frames are queued; TCP ends right after them (FIN), so no answering Close can come.
-        m_session.faults.append(QStringLiteral("%1 ended both TCP connections after the Close, without the "
-                                               "closing handshake (%2)")
-                                    .arg(capture::clockTime(capture::nowMicros()), by));
-        endWebSocket(EndReason::Fault);
-        closeAll();
-    }
+    if (result.ok && command.kind == intercept::SessionCommand::Kind::Close && !command.handshake)
+        endAfterClose(by, 0);
     return result;
 }
 

@@ -363,7 +363,7 @@ void ProxyConnection::dial(const QByteArray &host, quint16 port, bool tls, std::
     }
     m_upstreamBuffer.clear();
     m_connector = new TcpConnector(host, port, m_config.connectTimeoutMs, this);
-    if (m_config.throughUpstreamProxy(host))
+    if (m_config.throughUpstreamProxy(host) && !m_mockPort) // (a mock is Socktap's own, on this machine)
         m_connector->setUpstreamProxy(*m_config.upstreamProxy);
     connect(m_connector, &TcpConnector::connected, this, [this, key, host, tls, then](int fd) {
         m_connector->deleteLater();

@@ -120,6 +120,8 @@ private:
     // A mock rule for the target: sets m_mockPort (true), or answers 502 when its mock is not serving
     // (false). True without a mock rule.
     bool routeToMock(const Target &target);
+    // A Close sent without the closing handshake: ends both legs once the Close is written.
+    void endAfterClose(const QString &by, int waited);
     void processRequestBody();
     void processResponse();
     void onResponseHead(http::ResponseHead response);

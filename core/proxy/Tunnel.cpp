@@ -56,17 +56,6 @@ void ProxyConnection::sniff()
     if (m_clientBuffer.isEmpty())
         return;
     const uchar first = uchar(m_clientBuffer[0]);
-    if (m_mockTunnel && !m_upstream && first != 0x16
-        && !http::isToken(QByteArrayView(m_clientBuffer).first(1))) {
-        // Neither TLS nor HTTP to a mocked host: it was meant for its server, which is dialled now.
-        m_mockTunnel = false;
-        m_client->setReadEnabled(false);
-        dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
-            m_client->setReadEnabled(true);
-            becomeTunnel();
-        });
-        return;
-    }
     if (first == 0x16) {
         // A TLS ClientHello (record type 22): intercepted, unless the host is exempt (certificate pinning)
         // or interception is off, in which case it is relayed untouched as an opaque tunnel.
@@ -104,6 +93,17 @@ void ProxyConnection::sniff()
 
 void ProxyConnection::becomeTunnel()
 {
+    if (!m_upstream) {
+        // A CONNECT to a host a mock rule names was not dialled; what came is no request Socktap reads
+        // (TLS it does not intercept, another protocol): it was meant for the server, dialled now.
+        m_mockTunnel = false;
+        m_client->setReadEnabled(false);
+        dial(m_connectTarget->host, m_connectTarget->port, false, [this] {
+            m_client->setReadEnabled(true);
+            becomeTunnel();
+        });
+        return;
+    }
     m_phase = Phase::Tunnel;
     m_headTimer.stop();
     ensureSession(capture::SessionKind::Tunnel);

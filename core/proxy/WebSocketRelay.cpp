@@ -227,6 +227,11 @@ void WebSocketRelay::applyGateChange(Direction from)
         s.gated = false;
 }
 
+bool WebSocketRelay::ownPending(Direction from) const
+{
+    return !side(from).pending.empty();
+}
+
 qsizetype WebSocketRelay::backlog(Direction from) const
 {
     // A message building up behind a held one counts too (reading must stop); one with nothing ahead

@@ -117,6 +117,8 @@ public:
     // Bytes of `from` kept back (held, waiting behind a hold, or not yet sent): for backpressure.
     qsizetype backlog(Direction from) const;
     qsizetype heldCount(Direction from) const;
+    // Socktap's own messages as if from `from` still waiting for a frame boundary (a Close among them).
+    bool ownPending(Direction from) const;
 
     const capture::CloseInfo &close() const { return m_close; }
     ws::Violations violations() const { return m_violations; }

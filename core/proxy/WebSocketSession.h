@@ -46,6 +46,11 @@ public:
     void received(Direction from, QByteArrayView bytes);
     // Whether reading from `from` may go on: not while too much of it waits behind held messages, nor
     // while a FIN from it waits for them, nor while bytes it sent wait for their decoding turn.
+    // A Close (or other message) of Socktap's own still waits for the frame in progress to end.
+    bool ownPending() const
+    {
+        return m_relay.ownPending(Direction::ClientToServer) || m_relay.ownPending(Direction::ServerToClient);
+    }
     bool mayRead(Direction from) const
     {
         const int i = capture::directionIndex(from);

@@ -145,9 +145,13 @@ std::optional<MockPlan> planMock(const capture::CaptureStore &store, capture::Se
         if (!m)
             return fail(QStringLiteral("message %1 is no longer in the capture").arg(i + 1));
         const capture::MessageRecord &r = m->record;
+        const bool fromClient = r.direction() == capture::Direction::ClientToServer;
+        // The first Close toward the server, the client's or one Socktap sent for it: the server's Close
+        // after it is its answer, timed from it.
+        if (fromClient && r.opcode == quint8(ws::Opcode::Close) && !clientCloseAt && !serverClosedFirst)
+            clientCloseAt = r.time;
         if (!sentByPeer(r))
             continue;
-        const bool fromClient = r.direction() == capture::Direction::ClientToServer;
         if (isData(r.opcode) && (m->payloadEvicted || r.payloadSize > quint64(m->payload.size())))
             return fail(QStringLiteral("the payload of message %1 (%2 bytes) is not wholly in the capture")
                             .arg(i + 1)
@@ -234,7 +238,7 @@ MockPlayer::Echo MockPlayer::echoOf(QByteArrayView recorded, QByteArrayView rece
         const auto x = find.match(a), y = find.match(b);
         if (!x.hasMatch() || !y.hasMatch() || x.captured(1) == y.captured(1))
             continue;
-        echo.keys.emplace_back(QRegularExpression(QStringLiteral(R"re((%1\s*:\s*)%2(?=\s*[,}\]]))re")
+        echo.keys.emplace_back(QRegularExpression(QStringLiteral(R"re((%1\s*:\s*)(%2)(?=\s*[,}\]]))re")
                                                       .arg(name, QRegularExpression::escape(x.captured(1)))),
                                y.captured(1));
     }
@@ -269,8 +273,11 @@ void MockPlayer::queueGroup(size_t group, qint64 anchorUs, const Echo &echo)
         }
         if (!echo.keys.empty() && out.kind == Out::Kind::Message && out.opcode == quint8(ws::Opcode::Text)) {
             QString text = QString::fromUtf8(out.payload);
-            for (const auto &[pattern, value] : echo.keys)
-                text.replace(pattern, QStringLiteral("\\1") + value);
+            for (const auto &[pattern, value] : echo.keys) {
+                // Spliced by offsets, not as a replacement template: the value may hold backslashes.
+                if (const QRegularExpressionMatch m = pattern.match(text); m.hasMatch())
+                    text.replace(m.capturedStart(2), m.capturedLength(2), value);
+            }
             out.payload = text.toUtf8();
         }
         m_queue.push_back({due, std::move(out)});

@@ -116,6 +116,12 @@ public:
     std::vector<Out> takeDue(qint64 nowUs);
     bool closed() const { return m_closed; } // a Close or TCP end has been handed out
     bool clientClosed() const { return m_clientClosed; }
+    // The mock closed by itself (shutting down, a broken frame): nothing more is due.
+    void stop()
+    {
+        m_queue.clear();
+        m_closed = true;
+    }
     // The report so far; finished, it adds the expected messages that never came.
     MockReport report(bool finished) const;
 

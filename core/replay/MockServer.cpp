@@ -13,6 +13,8 @@
 #include <QTcpSocket>
 #include <QTimer>
 
+#include <limits>
+
 namespace socktap::replay {
 
 namespace {
@@ -35,18 +37,37 @@ QByteArray errorResponse(int status, const char *reason, const QString &why)
         + QByteArray::number(body.size()) + "\r\n\r\n" + body;
 }
 
-// RFC 7692 7.1: accept the client's first offer as it stands (its window and context rules).
+// RFC 7692 7.1: accept the client's first offer with the limits it asks for (its window and context
+// rules; the Deflater compresses within an 8-bit window too).
 ws::DeflateParams acceptOffer(const ws::DeflateOffer &offer)
 {
     ws::DeflateParams p;
     p.serverNoContextTakeover = offer.serverNoContextTakeover;
     p.clientNoContextTakeover = offer.clientNoContextTakeover;
     p.serverMaxWindowBits = offer.serverMaxWindowBits.value_or(15);
-    // zlib cannot compress with an 8-bit window; 9 is what a client asking for 8 can still inflate.
-    p.serverMaxWindowBits = std::max(p.serverMaxWindowBits, 9);
     if (offer.clientMaxWindowBits && offer.clientMaxWindowBitsValue)
         p.clientMaxWindowBits = *offer.clientMaxWindowBitsValue;
     return p;
+}
+
+// The response's extension: 7.1.2.1 asks for server_max_window_bits back whenever the offer had it, 15
+// included (which toExtension leaves out as the default).
+ws::Extension acceptedExtension(const ws::DeflateOffer &offer, const ws::DeflateParams &params)
+{
+    ws::Extension e = ws::PerMessageDeflate::toExtension(params);
+    const bool echoed = std::any_of(e.params.begin(), e.params.end(), [](const ws::ExtensionParam &p) {
+        return p.name == "server_max_window_bits";
+    });
+    if (offer.serverMaxWindowBits && !echoed)
+        e.params.append({"server_max_window_bits", QByteArray::number(params.serverMaxWindowBits)});
+    return e;
+}
+
+// The path without its query: a client with a fresh token in the query is still on the recorded path.
+QByteArrayView pathOnly(QByteArrayView target)
+{
+    const qsizetype q = target.indexOf('?');
+    return q < 0 ? target : target.first(q);
 }
 
 } // namespace
@@ -72,7 +93,7 @@ public:
         server->m_live.push_back(this);
     }
 
-    ~Connection() override { std::erase(m_server->m_live, this); }
+    ~Connection() override { std::erase(m_server->m_live, this); } // (the server deletes its own first)
 
     void goAway()
     {
@@ -116,7 +137,7 @@ private:
             return false;
         }
         const MockPlan &plan = *m_server->m_plan;
-        if (m_server->m_options.exactPath && request.target != plan.path) {
+        if (m_server->m_options.exactPath && pathOnly(request.target) != pathOnly(plan.path)) {
             refuse(404, "Not Found",
                    QStringLiteral("this mock serves %1 only").arg(QString::fromLatin1(plan.path)));
             return false;
@@ -131,7 +152,7 @@ private:
         if (plan.deflate && !ws->deflateOffers.isEmpty()) {
             const ws::DeflateParams params = acceptOffer(ws->deflateOffers.front());
             head += "Sec-WebSocket-Extensions: "
-                + ws::serializeExtension(ws::PerMessageDeflate::toExtension(params)) + "\r\n";
+                + ws::serializeExtension(acceptedExtension(ws->deflateOffers.front(), params)) + "\r\n";
             m_parser.setPerMessageDeflate(true);
             m_assembler.enableDeflate(params.clientMaxWindowBits, params.clientNoContextTakeover);
             m_deflater =
@@ -181,7 +202,7 @@ private:
         case ws::Opcode::Close:
             m_player.onClientClose(m.close.code, nowUs());
             if (m_closeSent)
-                m_socket->disconnectFromHost(); // the client answered the mock's Close: RFC 6455 7.1.1
+                endTcp(); // the client answered the mock's Close: RFC 6455 7.1.1
             return;
         case ws::Opcode::Text:
         case ws::Opcode::Binary: {
@@ -197,8 +218,8 @@ private:
 
     void pump()
     {
-        if (m_phase != Phase::Open)
-            return;
+        if (m_phase != Phase::Open || m_closeSent || m_ending)
+            return; // nothing follows a Close (RFC 6455 5.5.1); its wait is the timer's
         const qint64 now = nowUs();
         if (m_socket->bytesToWrite() <= m_server->m_options.maxBuffered) {
             for (MockPlayer::Out &out : m_player.takeDue(now)) {
@@ -211,14 +232,17 @@ private:
                     sendClose(out.closeCode, out.payload);
                     break;
                 case MockPlayer::Out::Kind::EndTcp:
-                    m_socket->disconnectFromHost();
-                    break;
+                    endTcp();
+                    return;
                 }
             }
         }
+        if (m_closeSent || m_ending)
+            return; // (the timer now waits for the client's answer, or for the end)
         if (const auto due = m_player.nextDue();
             due && m_socket->bytesToWrite() <= m_server->m_options.maxBuffered)
-            m_timer.start(int(std::max<qint64>(0, (*due - now + 999) / 1000)));
+            m_timer.start(
+                int(std::clamp<qint64>((*due - now + 999) / 1000, 0, std::numeric_limits<int>::max())));
     }
 
     void sendClose(std::optional<quint16> code, const QByteArray &reason)
@@ -226,10 +250,11 @@ private:
         if (m_closeSent)
             return;
         m_closeSent = true;
+        m_player.stop(); // whatever was still due is not sent after the Close
         const QByteArray payload = code ? ws::ClosePayload::build(*code, reason) : QByteArray();
         write(ws::MessageEncoder::encode(quint8(ws::Opcode::Close), payload, false).wire);
         if (m_player.clientClosed()) {
-            m_socket->disconnectFromHost();
+            endTcp();
             return;
         }
         m_timer.start(m_server->m_options.closeWaitMs); // then the client has had its chance
@@ -237,10 +262,18 @@ private:
 
     void write(const QByteArray &wire) { m_socket->write(wire); }
 
+    // A FIN after what is queued; a client that never reads or never closes its side is cut off later.
+    void endTcp()
+    {
+        m_ending = true;
+        m_timer.start(m_server->m_options.closeWaitMs);
+        m_socket->disconnectFromHost();
+    }
+
     void onTimer()
     {
-        if (m_phase == Phase::Head || (m_closeSent && !m_player.nextDue())) {
-            m_socket->abort(); // no head in time, or no answer to the mock's Close
+        if (m_phase == Phase::Head || m_closeSent || m_ending) {
+            m_socket->abort(); // no head in time, no answer to the mock's Close, or no end to its FIN
             return;
         }
         pump();
@@ -273,6 +306,7 @@ private:
     quint64 m_session = 0;
     bool m_upgraded = false;
     bool m_closeSent = false;
+    bool m_ending = false; // TCP is being ended
 };
 
 MockServer::MockServer(std::shared_ptr<const MockPlan> plan, Options options, QObject *parent)
@@ -281,7 +315,13 @@ MockServer::MockServer(std::shared_ptr<const MockPlan> plan, Options options, QO
     , m_options(std::move(options))
 { }
 
-MockServer::~MockServer() = default;
+MockServer::~MockServer()
+{
+    // Connections still open go before the members they use (m_live, the plan): Qt would delete them,
+    // as children, only after.
+    for (Connection *c : std::vector(m_live))
+        delete c;
+}
 
 bool MockServer::listen(const QHostAddress &address, quint16 port, QString *error)
 {

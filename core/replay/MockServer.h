@@ -23,7 +23,8 @@ public:
     struct Options
     {
         MockOptions play;
-        bool exactPath = false; // refuse (404) an upgrade to another path than the recorded one
+        bool exactPath =
+            false; // refuse (404) an upgrade to another path (its query aside) than the recorded one
         int closeWaitMs = 5'000; // after the mock's Close, how long the client has to answer it
         int headTimeoutMs = 30'000;
         qsizetype maxBuffered =

@@ -18,6 +18,7 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QWebSocketServer>
 
@@ -241,6 +242,23 @@ private slots:
                  printed.constData());
         QVERIFY2(printed.contains("permessage-deflate"), printed.constData());
         QVERIFY2(printed.contains("re: two"), printed.constData());
+
+        // Clients that limit the server's window (RFC 7692 7.1.2.1: the answer must name it, 15 too, and
+        // not exceed it, 8 too), and one still connected when the mock is stopped: it ends cleanly.
+        MockProcess serving;
+        QVERIFY2(serving.start(dir, file, {"--timing", "fast"}), serving.err.constData());
+        for (const char *bits : {"8", "15"}) {
+            const auto limited = pythonClient(serving.url(QStringLiteral("ws"), QStringLiteral("/chat")),
+                                              {"--server-window", bits, "one"});
+            QCOMPARE(received(limited), (QStringList {R"({"hello":"welcome"})", "re: one"}));
+            QVERIFY2(limited.back().value("deflate").toBool(), bits);
+        }
+        QWebSocket lingering;
+        lingering.open(serving.url(QStringLiteral("ws"), QStringLiteral("/chat")));
+        QVERIFY(
+            QTest::qWaitFor([&] { return lingering.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        QCOMPARE(serving.finish(true), 0);
+        QCOMPARE(serving.process.exitStatus(), QProcess::NormalExit);
     }
 
     void contentMatchingEchoesFreshIds()
@@ -389,6 +407,58 @@ private slots:
         config.intercept->setRules({});
         QCOMPARE(mocks.serving(), 0);
         QVERIFY(!config.intercept->mock("api.invalid", "/rpc"));
+    }
+
+    void mockTunnelsStillReachOtherServers()
+    {
+        // A mock rule with no host makes every CONNECT wait for its first bytes instead of dialling; bytes
+        // that are no request Socktap reads (another protocol) go to the server, dialled then.
+        QTemporaryDir dir;
+        const QString file = recordJsonSession(dir);
+        QVERIFY(!file.isEmpty());
+        QString error;
+        const auto rules = intercept::RuleSet::fromJson(
+            QStringLiteral(R"({"rules":[{"match":{"path":"/only-this"},"action":"mock","file":"%1"}]})")
+                .arg(file)
+                .toUtf8(),
+            &error);
+        QVERIFY2(rules, qPrintable(error));
+        proxy::ProxyConfig config;
+        config.intercept = std::make_shared<intercept::InterceptHub>();
+        replay::MockHost mocks;
+        mocks.attach(config.intercept);
+        config.intercept->setRules(*rules);
+        QVERIFY(config.intercept->mocksHost("127.0.0.1"));
+        ProxyHarness proxy(config);
+        QTcpServer echo;
+        QVERIFY(echo.listen(QHostAddress::LocalHost, 0));
+        connect(&echo, &QTcpServer::newConnection, this, [&] {
+            QTcpSocket *s = echo.nextPendingConnection();
+            connect(s, &QTcpSocket::readyRead, s, [s] { s->write(s->readAll()); });
+        });
+        QTcpSocket client;
+        client.connectToHost(QHostAddress::LocalHost, proxy.port());
+        QVERIFY(client.waitForConnected(WaitMs));
+        client.write(QStringLiteral("CONNECT 127.0.0.1:%1 HTTP/1.1\r\nHost: 127.0.0.1:%1\r\n\r\n")
+                         .arg(echo.serverPort())
+                         .toLatin1());
+        QByteArray got;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                got += client.readAll();
+                return got.contains("\r\n\r\n");
+            },
+            WaitMs));
+        QVERIFY2(got.startsWith("HTTP/1.1 200"), got.constData());
+        got.clear();
+        client.write("*1\r\n$4\r\nPING\r\n"); // (Redis: not HTTP, not TLS)
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                got += client.readAll();
+                return got.size() >= 14;
+            },
+            WaitMs));
+        QCOMPARE(got, QByteArray("*1\r\n$4\r\nPING\r\n"));
     }
 
     void badInputGetsItsExitCode()

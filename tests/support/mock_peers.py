@@ -5,8 +5,8 @@ permessage-deflate offered and accepted (its own implementation, not Socktap's).
   mock_peers.py server        prints "port N"; greets each client with {"hello":"welcome"}, answers each
                               text message M 50 ms later with "re: M", and "bye" with "see you" and then
                               a Close 4001 "done". Stops by itself after 60 s. 127.0.0.1 only.
-  mock_peers.py client URL M...
-                              connects (offering permessage-deflate), reads the greeting, sends each M and
+  mock_peers.py client URL [--server-window N] M...
+                              connects (offering permessage-deflate, with server_max_window_bits=N), reads the greeting, sends each M and
                               reads one answer to it (after "bye": everything until the close), printing a
                               JSON line per event: {"recv": text, "at": seconds since it sent the message
                               it answers} ... then {"closed": code, "reason": r, "deflate": bool}.
@@ -42,7 +42,14 @@ def say(**event):
 
 
 async def client(url, messages):
-    async with websockets.connect(url, compression="deflate", open_timeout=10) as ws:
+    # "--server-window N" first: offer permessage-deflate with server_max_window_bits=N (RFC 7692 7.1.2.1).
+    extensions = None
+    if messages[:1] == ["--server-window"]:
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+        extensions = [ClientPerMessageDeflateFactory(server_max_window_bits=int(messages[1]))]
+        messages = messages[2:]
+    kwargs = {"extensions": extensions, "compression": None} if extensions else {"compression": "deflate"}
+    async with websockets.connect(url, open_timeout=10, **kwargs) as ws:
         deflate = any("Deflate" in type(e).__name__ for e in ws.extensions)
         sent = time.monotonic()
         try:
