@@ -63,6 +63,24 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
     }
 }
 
+void Interceptor::keepCountsOf(const Interceptor &previous)
+{
+    if (!m_rules || !previous.m_rules)
+        return;
+    for (Applicable &a : m_applicable) {
+        const Rule &rule = m_rules->rules[size_t(a.index)];
+        if (!rule.isFaultRule())
+            continue;
+        const QJsonObject same = ruleJson(rule);
+        for (const Applicable &p : previous.m_applicable) {
+            if (p.seen > 0 && ruleJson(previous.m_rules->rules[size_t(p.index)]) == same) {
+                a.seen = p.seen;
+                break;
+            }
+        }
+    }
+}
+
 std::vector<SessionCommand> Interceptor::faultCommands(const Rule &r, int index)
 {
     SessionCommand c;

@@ -78,6 +78,9 @@ public:
     {
         return m_throttle[capture::directionIndex(from)];
     }
+    // A rules edit builds a new interceptor: fault rules it kept as they were go on counting their matching
+    // messages from where `previous` was (an edited or new rule starts at 0).
+    void keepCountsOf(const Interceptor &previous);
     // What a fault rule does, as commands carrying its label (a stall of both sides is two).
     static std::vector<SessionCommand> faultCommands(const Rule &rule, int index);
 

@@ -173,6 +173,9 @@ struct RuleSet
     bool hasHoldRules() const;
 };
 
+// One rule as the rules JSON writes it: two rules that write the same are the same rule.
+QJsonObject ruleJson(const Rule &rule);
+
 // Where a mock rule's mock listens (on loopback), or why it does not: set by whoever serves the mocks
 // (core/replay's MockHost) when the rules change. Keyed by mockKey().
 struct MockRoute

@@ -725,6 +725,11 @@ QJsonObject ruleToJson(const Rule &r)
 
 } // namespace
 
+QJsonObject ruleJson(const Rule &rule)
+{
+    return ruleToJson(rule);
+}
+
 std::optional<RuleSet> RuleSet::fromJson(QByteArrayView json, QString *error)
 {
     QJsonParseError parseError;

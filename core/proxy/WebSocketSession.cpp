@@ -102,6 +102,7 @@ void WebSocketSession::followRules()
         hub ? intercept::Interceptor(hub->rules(), s.host, s.path, s.subprotocol) : intercept::Interceptor();
     for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient})
         next.setPaused(d, m_interceptor.paused(d), m_interceptor.pausesPingPong(d)); // the user's pauses kept
+    next.keepCountsOf(m_interceptor); // a fault rule left as it was keeps counting towards its trigger
     m_interceptor = std::move(next);
     m_relay.setInterceptor(&m_interceptor);
     followThrottles();

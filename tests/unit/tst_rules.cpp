@@ -728,6 +728,35 @@ private slots:
         QCOMPARE(r.label(7), QStringLiteral("rule 7 '%1 odd'"));
     }
 
+    void faultCountsSurviveAnEditThatKeepsTheRule()
+    {
+        // A close at the client's third message: two messages, then the rules are edited (another rule
+        // added); the kept rule fires at the third message all the same, an edited one starts again.
+        QString error;
+        const auto first = RuleSet::fromJson(
+            withRules(
+                R"({"match": {"direction": "client"}, "action": "close", "code": 4001, "afterMessages": 3})"),
+            &error);
+        QVERIFY2(first, qPrintable(error));
+        intercept::Interceptor before(std::make_shared<const RuleSet>(*first), "h", "/");
+        QVERIFY(before.decide(FromClient, 1, "a").faults.empty());
+        QVERIFY(before.decide(FromClient, 1, "b").faults.empty());
+        RuleSet edited = *first;
+        edited.rules.insert(edited.rules.begin(),
+                            *RuleSet::fromJson(withRules(R"({"action": "delay", "ms": 0,
+            "match": {"direction": "server"}})"),
+                                               &error)
+                                 ->rules.begin());
+        intercept::Interceptor after(std::make_shared<const RuleSet>(edited), "h", "/");
+        after.keepCountsOf(before);
+        QCOMPARE(after.decide(FromClient, 1, "c").faults.size(), size_t(1)); // the third
+        RuleSet changed = *first;
+        changed.rules.front().closeCode = 4002;
+        intercept::Interceptor again(std::make_shared<const RuleSet>(changed), "h", "/");
+        again.keepCountsOf(before);
+        QVERIFY(again.decide(FromClient, 1, "c").faults.empty()); // counted afresh: its first
+    }
+
     void hasHoldRules()
     {
         QString error;
