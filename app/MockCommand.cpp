@@ -154,6 +154,12 @@ int runMockCommand(const AppOptions &o, capture::CaptureStore &store, std::share
             first = {session, r};
             exitCode = r.matched() ? 0 : DifferedExit;
         }
+        if (r.failed && !o.mockOnce)
+            std::fprintf(
+                stderr,
+                "socktap: stopping (--unmatched fail): session %llu sent a message the capture has no "
+                "answer for\n",
+                static_cast<unsigned long long>(session));
         if (o.mockOnce ? first->first == session : r.failed)
             stopOnceRecorded(session); // --once: one session; --unmatched fail: the run has failed
     });

@@ -269,6 +269,7 @@ int main(int argc, char **argv)
         auto plan = replay::planMock(store, capture::firstWebSocketSession(store), &error);
         replay::MockServer::Options options;
         options.play.timing = replay::Timing::Fast;
+        options.proxiedOnly = false; // the clients come straight to it
         mock = std::make_unique<replay::MockServer>(std::make_shared<const replay::MockPlan>(*plan), options);
         mock->listen(QHostAddress::LocalHost, 0, &error);
         port = mock->port();

@@ -210,6 +210,15 @@ void ProxyConnection::onRequest(http::RequestHead head)
     m_session.port = target->port;
     m_session.path = target->path;
     m_session.mock = m_config.mockOf;
+    if (!m_config.mockOf.isEmpty()) {
+        // socktap mock: the URL the client asked for (its scheme, Socktap's listener), not the mock's
+        // internal loopback port behind it.
+        const QString listener = m_client->localAuthority();
+        const qsizetype colon = listener.lastIndexOf(QLatin1Char(':'));
+        m_session.scheme = m_tls.intercepted ? (upgrade ? "wss" : "https") : (upgrade ? "ws" : "http");
+        m_session.host = listener.left(colon).remove(QLatin1Char('[')).remove(QLatin1Char(']')).toLatin1();
+        m_session.port = quint16(listener.mid(colon + 1).toUInt());
+    }
     m_mockPort = 0;
     m_wsRequest.reset();
     if (upgrade) {

@@ -137,12 +137,19 @@ private:
             return false;
         }
         const MockPlan &plan = *m_server->m_plan;
-        if (m_server->m_options.exactPath && pathOnly(request.target) != pathOnly(plan.path)) {
-            refuse(404, "Not Found",
-                   QStringLiteral("this mock serves %1 only").arg(QString::fromLatin1(plan.path)));
+        m_session = request.headers.value(capture::MockSessionHeader).toULongLong();
+        if (m_server->m_options.proxiedOnly && !m_session) {
+            refuse(403, "Forbidden",
+                   QStringLiteral("this is the mock's internal port: connect to Socktap's listener, which "
+                                  "captures the session"));
             return false;
         }
-        m_session = request.headers.value(capture::MockSessionHeader).toULongLong();
+        if (m_server->m_options.exactPath && pathOnly(request.target) != pathOnly(plan.path)) {
+            refuse(404, "Not Found",
+                   QStringLiteral("this mock serves %1 only (any query)")
+                       .arg(QString::fromLatin1(pathOnly(plan.path).toByteArray())));
+            return false;
+        }
         QByteArray head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Accept: "
             + ws::Handshake::acceptFor(ws->key) + "\r\n";

@@ -29,6 +29,9 @@ public:
         int headTimeoutMs = 30'000;
         qsizetype maxBuffered =
             256 * 1024; // unsent bytes per connection before the mock waits for the client
+        // Only upgrades Socktap's proxy forwards (they name their session): a client that found the
+        // internal port would be served without being captured. Off for benchmarks of the mock alone.
+        bool proxiedOnly = true;
     };
 
     MockServer(std::shared_ptr<const MockPlan> plan, Options options, QObject *parent = nullptr);
@@ -44,7 +47,8 @@ public:
 signals:
     // A client message the capture has no answer for; session is the proxy's (0 when not told).
     void unanswered(quint64 session, const QString &line);
-    // A connection ended (the client upgraded first; refused upgrades are not reported).
+    // A connection ended (the client upgraded first; refused upgrades are not reported). Session 0: one
+    // the proxy did not forward (proxiedOnly off).
     void finished(quint64 session, const socktap::replay::MockReport &report);
 
 private:

@@ -242,6 +242,10 @@ private slots:
                  printed.constData());
         QVERIFY2(printed.contains("permessage-deflate"), printed.constData());
         QVERIFY2(printed.contains("re: two"), printed.constData());
+        // Its URL is the one the client asked for (the listener), not the mock's internal port.
+        QVERIFY2(
+            printed.contains(QStringLiteral("\"url\":\"ws://127.0.0.1:%1/chat\"").arg(mock.port).toUtf8()),
+            printed.constData());
 
         // Clients that limit the server's window (RFC 7692 7.1.2.1: the answer must name it, 15 too, and
         // not exceed it, 8 too), and one still connected when the mock is stopped: it ends cleanly.
@@ -401,9 +405,23 @@ private slots:
         QVERIFY2(failed->error.contains(QStringLiteral("its mock is not serving")),
                  qPrintable(failed->error));
 
-        // Rules without the mock stop it; its port is free again.
+        // The mock's own port serves only what the proxy forwards (and so captures).
         const quint16 port = config.intercept->mock("api.invalid", "/rpc")->route.port;
         QVERIFY(port);
+        QTcpSocket direct;
+        direct.connectToHost(QHostAddress::LocalHost, port);
+        QVERIFY(direct.waitForConnected(WaitMs));
+        direct.write("GET /rpc HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+        QByteArray refused;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                refused += direct.readAll();
+                return refused.contains("\r\n\r\n");
+            },
+            WaitMs));
+        QVERIFY2(refused.startsWith("HTTP/1.1 403"), refused.constData());
+        // Rules without the mock stop it; its port is free again.
         config.intercept->setRules({});
         QCOMPARE(mocks.serving(), 0);
         QVERIFY(!config.intercept->mock("api.invalid", "/rpc"));
