@@ -276,6 +276,17 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral(
             "Tunnel TLS to hosts matching PATTERN untouched (for certificate-pinned apps); repeatable."),
         QStringLiteral("PATTERN"));
+    const QCommandLineOption scriptOpt(
+        QStringLiteral("script"),
+        QStringLiteral("Run the JavaScript in FILE on every message (onMessage(message, session): return a "
+                       "string to forward instead, null to drop; docs/scripts.md). Repeatable: in order."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption scriptTimeout(
+        QStringLiteral("script-timeout"),
+        QStringLiteral(
+            "How long one script call may run before it is stopped and the message forwarded as it "
+            "came. Default: 100."),
+        QStringLiteral("MS"), QStringLiteral("100"));
     const QCommandLineOption rules(
         QStringLiteral("rules"),
         QStringLiteral("Apply the rewrite rules in FILE (JSON, docs/rules.md): drop, delay, replace, "
@@ -380,7 +391,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({listen,
+    p.addOptions({scriptOpt,
+                  scriptTimeout,
+                  listen,
                   showHttp,
                   proto,
                   protoPath,
@@ -723,6 +736,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
             return result;
         }
     }
+    o.scriptFiles = p.values(scriptOpt);
+    bool timeoutOk = false;
+    o.scriptTimeoutMs = p.value(scriptTimeout).toInt(&timeoutOk);
+    if (!timeoutOk || o.scriptTimeoutMs < 1 || o.scriptTimeoutMs > 60'000)
+        return fail(QStringLiteral("--script-timeout %1: expected milliseconds from 1 to 60000")
+                        .arg(p.value(scriptTimeout)));
     if (o.json && o.quiet)
         return fail(QStringLiteral("--json and --quiet contradict each other"));
     return result;

@@ -51,6 +51,9 @@ struct AppOptions
     bool demo = false;
     std::optional<intercept::RuleSet> rules; // --rules FILE, loaded and checked
     QString rulesFile;
+    // --script FILE.js (repeatable, run in order; docs/scripts.md) and each call's time limit.
+    QStringList scriptFiles;
+    int scriptTimeoutMs = 100;
     // socktap browser [ID]: open a browser through Socktap once it listens (headless: Socktap stops when
     // the browser exits).
     bool launchBrowser = false;

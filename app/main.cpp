@@ -7,9 +7,9 @@
 #include "MockCommand.h"
 #include "ReplayCommand.h"
 
-#include "core/replay/MockHost.h"
 #include "Screenshots.h"
 #include "SignalWatcher.h"
+#include "core/replay/MockHost.h"
 
 #include "ui/BrowserFeature.h"
 #include "ui/CaptureStatus.h"
@@ -153,9 +153,39 @@ std::shared_ptr<proxy::TlsContexts> setUpTls(const app::AppOptions &o,
 }
 
 // The hub shared by the engine and the front end, with the --rules file's rules if one was given.
+// --script FILE...: read and checked (a syntax error names its file and line); nullopt after saying why.
+std::optional<intercept::ScriptSet> loadScripts(const app::AppOptions &o)
+{
+    intercept::ScriptSet set;
+    set.timeoutMs = o.scriptTimeoutMs;
+    for (const QString &file : o.scriptFiles) {
+        QFile f(file);
+        if (!f.open(QIODevice::ReadOnly)) {
+            std::fprintf(stderr, "socktap: --script %s: %s\n", qPrintable(file), qPrintable(f.errorString()));
+            return std::nullopt;
+        }
+        intercept::Script script {QFileInfo(file).fileName(), file, QString::fromUtf8(f.readAll())};
+        if (const QString error = intercept::scriptError(script); !error.isEmpty()) {
+            std::fprintf(stderr, "socktap: --script: %s\n", qPrintable(error));
+            return std::nullopt;
+        }
+        set.scripts.push_back(std::move(script));
+    }
+    return set;
+}
+
 std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions &o)
 {
     auto hub = std::make_shared<intercept::InterceptHub>();
+    if (!o.scriptFiles.isEmpty()) {
+        auto scripts = loadScripts(o);
+        if (!scripts)
+            std::exit(1);
+        std::fprintf(stderr, "socktap: %zu script%s: %s\n", scripts->scripts.size(),
+                     scripts->scripts.size() == 1 ? "" : "s",
+                     qPrintable(o.scriptFiles.join(QStringLiteral(", "))));
+        hub->setScripts(std::move(*scripts));
+    }
     if (o.rules) {
         hub->setRules(*o.rules);
         std::fprintf(stderr, "socktap: %zu rules from %s\n", o.rules->rules.size(), qPrintable(o.rulesFile));
@@ -167,8 +197,9 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
 // the capture has no answer for, said on stderr.
 void serveMocks(replay::MockHost &mocks, const std::shared_ptr<intercept::InterceptHub> &hub)
 {
-    QObject::connect(&mocks, &replay::MockHost::cannotServe,
-                     [](const QString &why) { std::fprintf(stderr, "socktap: cannot serve %s\n", qPrintable(why)); });
+    QObject::connect(&mocks, &replay::MockHost::cannotServe, [](const QString &why) {
+        std::fprintf(stderr, "socktap: cannot serve %s\n", qPrintable(why));
+    });
     QObject::connect(&mocks, &replay::MockHost::unanswered, [](quint64 session, const QString &line) {
         std::fprintf(stderr, "socktap: mock session %llu: %s\n", static_cast<unsigned long long>(session),
                      qPrintable(line));
@@ -249,7 +280,8 @@ int runHeadless(app::AppOptions options)
         std::fprintf(stderr,
                      "socktap: an earlier Socktap (pid %lld) did not stop cleanly; its capture of %s, %s is "
                      "in %s ('socktap open' it, or 'socktap recover' to list captures)\n",
-                     static_cast<long long>(c.pid), qPrintable(capture::counted(c.summary.sessions, "session")),
+                     static_cast<long long>(c.pid),
+                     qPrintable(capture::counted(c.summary.sessions, "session")),
                      qPrintable(capture::counted(c.summary.messages, "message")), qPrintable(c.journal));
         capture::markReported(c.path);
     }
@@ -442,8 +474,9 @@ int runGui(const app::AppOptions &options)
             std::fprintf(stderr, "socktap: second signal, exiting now\n");
             std::_Exit(1);
         }
-        std::fprintf(stderr, "socktap: signal %d: closing sessions with 1001 Going Away and quitting; the "
-                             "capture is kept for recovery\n",
+        std::fprintf(stderr,
+                     "socktap: signal %d: closing sessions with 1001 Going Away and quitting; the "
+                     "capture is kept for recovery\n",
                      signal);
         window.quitOnSignal(signal);
     });

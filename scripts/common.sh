@@ -5,7 +5,7 @@ SOCKTAP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # What building and running Socktap needs (Debian 12 package names); libnss3-tools gives certutil, with
 # which 'Open a browser' makes the browser's throw-away profile trust Socktap's CA.
-SOCKTAP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config qt6-base-dev qt6-websockets-dev qt6-qpa-plugins libgl-dev libprotobuf-dev libprotoc-dev
+SOCKTAP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config qt6-base-dev qt6-websockets-dev qt6-declarative-dev qt6-qpa-plugins libgl-dev libprotobuf-dev libprotoc-dev
                         libssl-dev zlib1g-dev fonts-dejavu-core libnss3-tools)
 # What the full test suite adds: a display server for GUI screenshots, a browser for end-to-end tests,
 # clang and its runtime for the libFuzzer targets; python3-protobuf and protoc for the protobuf peer.

@@ -23,6 +23,20 @@ void InterceptHub::setRules(RuleSet rules)
     m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
 }
 
+void InterceptHub::setScripts(ScriptSet scripts)
+{
+    std::lock_guard lock(m_mutex);
+    scripts.generation = m_rulesGeneration.load() + 1; // (each set new to every engine)
+    m_scripts = scripts.scripts.empty() ? nullptr : std::make_shared<const ScriptSet>(std::move(scripts));
+    m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
+}
+
+std::shared_ptr<const ScriptSet> InterceptHub::scripts() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_scripts;
+}
+
 std::shared_ptr<const RuleSet> InterceptHub::rules() const
 {
     std::lock_guard lock(m_mutex);

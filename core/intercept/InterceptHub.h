@@ -5,6 +5,7 @@
 
 #include "HeldMessage.h"
 #include "Rule.h"
+#include "ScriptRunner.h"
 
 #include <atomic>
 #include <functional>
@@ -23,6 +24,9 @@ public:
 
     void setRules(RuleSet rules);
     std::shared_ptr<const RuleSet> rules() const;
+    // JavaScript addons (--script): sessions see a new set at their next message, as with rules.
+    void setScripts(ScriptSet scripts);
+    std::shared_ptr<const ScriptSet> scripts() const;
     // Changes whenever the rules do: a session compares it with the one it last saw (one atomic load per
     // chunk of traffic, so rules can change under live sessions at no cost to the relay).
     quint64 rulesGeneration() const { return m_rulesGeneration.load(std::memory_order_acquire); }
@@ -62,6 +66,7 @@ public:
 private:
     mutable std::mutex m_mutex;
     std::shared_ptr<const RuleSet> m_rules;
+    std::shared_ptr<const ScriptSet> m_scripts;
     std::vector<HeldMessage> m_held;
     std::vector<int> m_refused; // attempts refused by each rule of m_rules
     MockServing m_serveMocks;

@@ -4,6 +4,8 @@
 #include "core/decode/JsonValue.h"
 #include "core/ws/Frame.h"
 
+#include <QJSEngine>
+
 #include <algorithm>
 #include <cstring>
 
@@ -65,6 +67,7 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
 
 void Interceptor::keepCountsOf(const Interceptor &previous)
 {
+    m_session = previous.m_session; // the scripts' session.state goes on too
     if (!m_rules || !previous.m_rules)
         return;
     for (Applicable &a : m_applicable) {
@@ -141,6 +144,104 @@ std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::
 }
 
 Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload)
+{
+    Verdict v = decideByRules(from, opcode, payload);
+    if (m_scripts && !v.drop && !v.hold)
+        applyScripts(v, from, opcode, payload);
+    return v;
+}
+
+void Interceptor::setScripts(std::shared_ptr<const ScriptSet> scripts, capture::SessionId id,
+                             const QString &sessionUrl)
+{
+    m_scripts = std::move(scripts);
+    m_sessionId = id;
+    m_sessionUrl = sessionUrl;
+    if (m_scripts)
+        m_ruleFor[0] = m_ruleFor[1] = true; // onMessage sees both directions
+}
+
+namespace {
+
+QString typeName(quint8 opcode)
+{
+    switch (ws::Opcode(opcode)) {
+    case ws::Opcode::Text:
+        return QStringLiteral("text");
+    case ws::Opcode::Binary:
+        return QStringLiteral("binary");
+    case ws::Opcode::Close:
+        return QStringLiteral("close");
+    case ws::Opcode::Ping:
+        return QStringLiteral("ping");
+    case ws::Opcode::Pong:
+        return QStringLiteral("pong");
+    default:
+        return QStringLiteral("opcode %1").arg(opcode);
+    }
+}
+
+} // namespace
+
+void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteArrayView payload)
+{
+    ScriptRunner &runner = ScriptRunner::forThisThread();
+    const std::vector<ScriptRunner::Loaded> &loaded = runner.load(*m_scripts);
+    QJSEngine &engine = runner.engine();
+    if (m_session.isUndefined()) {
+        m_session = engine.newObject();
+        m_session.setProperty(QStringLiteral("id"), double(m_sessionId));
+        m_session.setProperty(QStringLiteral("url"), m_sessionUrl);
+        m_session.setProperty(QStringLiteral("state"), engine.newObject());
+    }
+    for (size_t i = 0; i < loaded.size(); ++i) {
+        const ScriptRunner::Loaded &script = loaded[i];
+        const QString label = QStringLiteral("script %1").arg(script.name);
+        if (!script.error.isEmpty()) {
+            v.notes.append(QStringLiteral("%1 did not load: %2").arg(label, script.error));
+            continue;
+        }
+        if (!script.onMessage.isCallable())
+            continue;
+        const QByteArray current = v.payload ? *v.payload : payload.toByteArray();
+        QJSValue message = engine.newObject();
+        message.setProperty(QStringLiteral("from"),
+                            from == Direction::ClientToServer ? QStringLiteral("client")
+                                                              : QStringLiteral("server"));
+        message.setProperty(QStringLiteral("type"), typeName(opcode));
+        if (opcode == quint8(ws::Opcode::Text))
+            message.setProperty(QStringLiteral("text"), QString::fromUtf8(current));
+        else
+            message.setProperty(QStringLiteral("bytes"), engine.toScriptValue(current)); // an ArrayBuffer
+        QString error;
+        const QJSValue result = runner.call(script.onMessage, {message, m_session}, m_scripts->timeoutMs,
+                                            m_scripts->scripts[i].path, &error);
+        if (!error.isEmpty()) {
+            v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label, error));
+            continue;
+        }
+        if (result.isUndefined())
+            continue;
+        if (result.isNull()) {
+            v.drop = true;
+            v.notes.append(QStringLiteral("%1: dropped").arg(label));
+            return;
+        }
+        if (result.isString()) {
+            v.payload = result.toString().toUtf8();
+        } else if (const QVariant bytes = result.toVariant(); bytes.typeId() == QMetaType::QByteArray) {
+            v.payload = bytes.toByteArray(); // an ArrayBuffer
+        } else {
+            v.notes.append(QStringLiteral("%1: onMessage returned %2, not a string, an ArrayBuffer, null or "
+                                          "nothing; forwarded as it came")
+                               .arg(label, result.toString()));
+            continue;
+        }
+        v.notes.append(QStringLiteral("%1: changed").arg(label));
+    }
+}
+
+Verdict Interceptor::decideByRules(Direction from, quint8 opcode, QByteArrayView payload)
 {
     Verdict v;
     // Every gated data message goes through the decoder, in order, whether or not a rule looks at it:

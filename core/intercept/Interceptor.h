@@ -4,6 +4,7 @@
 #pragma once
 
 #include "Rule.h"
+#include "ScriptRunner.h"
 #include "SessionCommand.h"
 
 #include "core/decode/SessionDecoder.h"
@@ -54,7 +55,10 @@ public:
         m_paused[capture::directionIndex(from)] = on;
         m_pausedPingPong[capture::directionIndex(from)] = on && holdPingPong;
     }
-    bool pausesPingPong(capture::Direction from) const { return m_pausedPingPong[capture::directionIndex(from)]; }
+    bool pausesPingPong(capture::Direction from) const
+    {
+        return m_pausedPingPong[capture::directionIndex(from)];
+    }
     bool paused(capture::Direction from) const { return m_paused[capture::directionIndex(from)]; }
 
     // First matching rule wins unless it says "continue"; a paused direction holds every data message.
@@ -78,8 +82,13 @@ public:
     {
         return m_throttle[capture::directionIndex(from)];
     }
+    // JavaScript addons for this session (docs/scripts.md): a script with onMessage gates both directions.
+    // sessionUrl: what `session.url` says to them.
+    void setScripts(std::shared_ptr<const ScriptSet> scripts, capture::SessionId id,
+                    const QString &sessionUrl);
     // A rules edit builds a new interceptor: fault rules it kept as they were go on counting their matching
-    // messages from where `previous` was (an edited or new rule starts at 0).
+    // messages from where `previous` was (an edited or new rule starts at 0); the scripts' session object
+    // (its state) is kept.
     void keepCountsOf(const Interceptor &previous);
     // What a fault rule does, as commands carrying its label (a stall of both sides is two).
     static std::vector<SessionCommand> faultCommands(const Rule &rule, int index);
@@ -94,6 +103,8 @@ private:
         int seen = 0; // fault rules: matching messages so far (the trigger is the afterMessages-th)
     };
     // set-field: the decoded value changed and re-encoded; nullopt with `why` when it cannot be.
+    Verdict decideByRules(capture::Direction from, quint8 opcode, QByteArrayView payload);
+    void applyScripts(Verdict &v, capture::Direction from, quint8 opcode, QByteArrayView payload);
     std::optional<QByteArray> setField(const Rule &rule, const decode::Decoded &decoded,
                                        capture::Direction from, quint8 opcode, QByteArrayView payload,
                                        QString *why) const;
@@ -106,6 +117,10 @@ private:
     std::vector<TimedFault> m_timedFaults;
     std::optional<Throttle> m_throttle[2];
     bool m_ruleFor[2] = {false, false};
+    std::shared_ptr<const ScriptSet> m_scripts;
+    QJSValue m_session; // the scripts' `session` (its `state` kept between messages), made at first use
+    capture::SessionId m_sessionId = 0;
+    QString m_sessionUrl;
     bool m_paused[2] = {false, false};
     bool m_pausedPingPong[2] = {false, false};
 };

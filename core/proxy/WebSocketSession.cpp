@@ -103,6 +103,8 @@ void WebSocketSession::followRules()
     for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient})
         next.setPaused(d, m_interceptor.paused(d), m_interceptor.pausesPingPong(d)); // the user's pauses kept
     next.keepCountsOf(m_interceptor); // a fault rule left as it was keeps counting towards its trigger
+    if (hub)
+        next.setScripts(hub->scripts(), s.id, QString::fromLatin1(s.url()));
     m_interceptor = std::move(next);
     m_relay.setInterceptor(&m_interceptor);
     followThrottles();

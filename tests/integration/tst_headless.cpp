@@ -356,6 +356,38 @@ private slots:
         }
     }
 
+    void scriptsFromTheCommandLine()
+    {
+        // --script FILE: a syntax error is refused at start with its file and line (exit 1); a good script
+        // changes what crosses, and the console says which script did.
+        QTemporaryDir dir;
+        const QString bad = dir.filePath(QStringLiteral("bad.js"));
+        const QString good = dir.filePath(QStringLiteral("shout.js"));
+        QFile b(bad), g(good);
+        QVERIFY(b.open(QIODevice::WriteOnly) && g.open(QIODevice::WriteOnly));
+        b.write("function onMessage(m) {\n  return m.text +;\n}\n");
+        g.write("function onMessage(m) { if (m.from === 'client') return m.text.toUpperCase(); }\n");
+        b.close();
+        g.close();
+        QProcess p;
+        p.start(QStringLiteral(SOCKTAP_BINARY), {"--headless", "--listen", "127.0.0.1:0", "--script", bad});
+        QVERIFY(p.waitForFinished(WaitMs));
+        QCOMPARE(p.exitCode(), 1);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("bad.js:2: SyntaxError"), err.constData());
+        EchoServer echo;
+        Socktap socktap;
+        QVERIFY(socktap.start({"--headless", "--listen", "127.0.0.1:0", "--script", good}));
+        auto client = openClient(
+            echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), socktap.port));
+        QVERIFY(client);
+        client->sendTextMessage(QStringLiteral("quiet please"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 1; }, WaitMs));
+        QCOMPARE(echo.texts.front(), QStringLiteral("QUIET PLEASE"));
+        QVERIFY(socktap.waitOutput("\"QUIET PLEASE\" [edited] (script shout.js: changed)"));
+        QVERIFY(socktap.stop());
+    }
+
     void faultsAreInTheJsonLines()
     {
         // Each fault a rule applies is in the session's JSON line, with its rule: a stall from the upgrade

@@ -863,6 +863,65 @@ private slots:
                  qPrintable(s->faults.join(' ')));
     }
 
+    void scriptsChangeDropAndSurviveTheirErrors()
+    {
+        // The scripts' minimal contract (docs/scripts.md), through the proxy to Qt's echo server: a string
+        // forwards that text instead, null drops, nothing forwards as it came; session.state lives between
+        // messages; an endless loop is stopped at the time limit and a throw is told with its file and
+        // line, and the message goes on unchanged both times, as do the messages after them.
+        intercept::Script script;
+        script.name = QStringLiteral("up.js");
+        script.path = QStringLiteral("/scripts/up.js");
+        script.source =
+            QStringLiteral("function onMessage(message, session) {\n"
+                           "    session.state.count = (session.state.count || 0) + 1;\n"
+                           "    if (message.from !== 'client' || message.type !== 'text') return;\n"
+                           "    if (message.text === 'drop me') return null;\n"
+                           "    if (message.text === 'loop') while (true) {}\n"
+                           "    if (message.text === 'throw') throw new Error('asked to');\n"
+                           "    if (message.text === 'as is') return undefined;\n"
+                           "    return message.text.toUpperCase() + ' #' + session.state.count;\n"
+                           "}\n");
+        QVERIFY2(intercept::scriptError(script).isEmpty(), qPrintable(intercept::scriptError(script)));
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        intercept::ScriptSet set;
+        set.scripts.push_back(script);
+        set.timeoutMs = 100;
+        hub->setScripts(set);
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(QStringLiteral("/js")), proxy.networkProxy());
+        QVERIFY(client);
+        QElapsedTimer clock;
+        clock.start();
+        for (const char *m : {"hello", "drop me", "loop", "throw", "as is", "world"})
+            client->sendTextMessage(QLatin1String(m));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 5; }, WaitMs));
+        // Counted: hello 1, its echo 2, drop me 3, loop 4 (and its echo 5), throw 6 (7), as is 8 (9), world
+        // 10 (the echoes interleave, so only the first is fixed).
+        QCOMPARE(echo.texts.mid(0, 4), (QStringList {"HELLO #1", "loop", "throw", "as is"}));
+        QVERIFY2(echo.texts[4].startsWith(QStringLiteral("WORLD #")), qPrintable(echo.texts[4]));
+        QVERIFY(!echo.texts.contains(QStringLiteral("drop me")));
+        QVERIFY(clock.elapsed() >= 100); // the loop ran its 100 ms
+        const auto s = proxy.waitSession();
+        QVERIFY(s);
+        QVERIFY(proxy.waitMessages(s->id, 6));
+        QString notes;
+        for (const auto &m : proxy.messages(s->id))
+            notes += m.note + QLatin1Char('\n');
+        QVERIFY2(notes.contains(QStringLiteral("script up.js: dropped")), qPrintable(notes));
+        QVERIFY2(notes.contains(QStringLiteral("script up.js: /scripts/up.js: stopped after 100 ms")),
+                 qPrintable(notes));
+        QVERIFY2(notes.contains(
+                     QStringLiteral("script up.js: /scripts/up.js:6: Error: asked to; forwarded as it came")),
+                 qPrintable(notes));
+
+        intercept::Script broken {QStringLiteral("bad.js"), QStringLiteral("bad.js"),
+                                  QStringLiteral("function onMessage(m) {\n  return m.text +;\n}\n")};
+        QVERIFY2(intercept::scriptError(broken).startsWith(QStringLiteral("bad.js:2: SyntaxError")),
+                 qPrintable(intercept::scriptError(broken)));
+    }
+
     void faultsTakeHoldAtTheirMessage()
     {
         // Ten messages in one write (one read for Socktap): a stall at the client's third lets exactly three
