@@ -4,6 +4,7 @@
 #include "core/decode/FormatRegistry.h"
 #include "core/decode/ProtoSchema.h"
 #include "core/replay/MockPlan.h"
+#include "core/replay/ReplayPlan.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -505,6 +506,25 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return result;
     }
     const QStringList positional = p.positionalArguments();
+    // What replay and mock share: --timing (with each command's default), --speed, --session and the
+    // JSON keys to ignore. Empty, or why the command line is refused.
+    const auto readPlayback = [&](const QString &defaultTiming) -> QString {
+        o.replayTiming = p.isSet(timingOpt) ? p.value(timingOpt) : defaultTiming;
+        if (!replay::timingFromName(o.replayTiming))
+            return QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming);
+        bool ok = false;
+        o.replaySpeed = p.value(speedOpt).toDouble(&ok);
+        if (!ok || !(o.replaySpeed >= 0.001 && o.replaySpeed <= 1000)) // (NaN fails too)
+            return QStringLiteral("--speed %1: expected a factor from 0.001 to 1000, like 2 or 0.5")
+                .arg(p.value(speedOpt));
+        o.ignoreJsonKeys = p.values(ignoreKeyOpt);
+        if (p.isSet(sessionOpt)) {
+            o.exportSession = p.value(sessionOpt).toULongLong(&ok);
+            if (!ok || o.exportSession == 0)
+                return QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt));
+        }
+        return {};
+    };
     const QString first = positional.value(0);
     if (first == QLatin1String("ca")) {
         const QString sub = positional.value(1);
@@ -557,23 +577,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.command = AppOptions::Command::Replay;
         o.captureFile = positional[1];
         o.replayUrl = p.value(urlOpt);
-        o.replayTiming = p.value(timingOpt);
-        if (o.replayTiming != u"fast" && o.replayTiming != u"original" && o.replayTiming != u"conversation")
-            return fail(
-                QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming));
-        bool ok = false;
-        o.replaySpeed = p.value(speedOpt).toDouble(&ok);
-        if (!ok || !(o.replaySpeed >= 0.001 && o.replaySpeed <= 1000)) // (NaN fails too)
-            return fail(QStringLiteral("--speed %1: expected a factor from 0.001 to 1000, like 2 or 0.5")
-                            .arg(p.value(speedOpt)));
+        if (const QString why = readPlayback(QStringLiteral("fast")); !why.isEmpty())
+            return fail(why);
         o.replayHeaders = p.values(headerOpt);
-        o.ignoreJsonKeys = p.values(ignoreKeyOpt);
-        if (p.isSet(sessionOpt)) {
-            o.exportSession = p.value(sessionOpt).toULongLong(&ok);
-            if (!ok || o.exportSession == 0)
-                return fail(
-                    QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
-        }
     } else if (first == QLatin1String("mock")) {
         if (positional.size() != 2)
             return fail(QStringLiteral("usage: socktap mock FILE [--session N] [--listen HOST:PORT] [--match "
@@ -582,15 +588,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                        "[--exact-path] [--once] [--json] [--rules FILE] [--record OUT]"));
         o.command = AppOptions::Command::Mock;
         o.captureFile = positional[1];
-        o.replayTiming = p.isSet(timingOpt) ? p.value(timingOpt) : QStringLiteral("original");
-        if (o.replayTiming != u"fast" && o.replayTiming != u"original" && o.replayTiming != u"conversation")
-            return fail(
-                QStringLiteral("--timing %1: expected fast, original or conversation").arg(o.replayTiming));
-        bool ok = false;
-        o.replaySpeed = p.value(speedOpt).toDouble(&ok);
-        if (!ok || !(o.replaySpeed >= 0.001 && o.replaySpeed <= 1000)) // (NaN fails too)
-            return fail(QStringLiteral("--speed %1: expected a factor from 0.001 to 1000, like 2 or 0.5")
-                            .arg(p.value(speedOpt)));
+        if (const QString why = readPlayback(QStringLiteral("original")); !why.isEmpty())
+            return fail(why);
         o.mockMatch = p.value(matchOpt);
         if (o.mockMatch != u"order" && o.mockMatch != u"content")
             return fail(QStringLiteral("--match %1: expected order or content").arg(o.mockMatch));
@@ -600,15 +599,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
             return fail(QStringLiteral("--unmatched %1: expected ignore, close, close:CODE (a code 1000-4999 "
                                        "a server may send) or fail")
                             .arg(o.mockUnmatched));
-        o.ignoreJsonKeys = p.values(ignoreKeyOpt);
         o.mockOnce = p.isSet(onceOpt);
         o.mockExactPath = p.isSet(exactPathOpt);
-        if (p.isSet(sessionOpt)) {
-            o.exportSession = p.value(sessionOpt).toULongLong(&ok);
-            if (!ok || o.exportSession == 0)
-                return fail(
-                    QStringLiteral("--session %1: expected a session number").arg(p.value(sessionOpt)));
-        }
     } else if (p.isSet(onceOpt) || p.isSet(matchOpt) || p.isSet(unmatchedOpt) || p.isSet(exactPathOpt)) {
         return fail(QStringLiteral("--once, --match, --unmatched and --exact-path go with 'socktap mock'"));
     } else if (first == QLatin1String("browser")) {

@@ -164,6 +164,22 @@ private slots:
         QVERIFY(!r.matched());
     }
 
+    void echoedValuesAreTakenLiterally()
+    {
+        // A fresh value holding a backslash and a digit is spliced in as it is, not read as a group.
+        auto plan = std::make_shared<MockPlan>();
+        plan->clientMessages = {client("{\"id\":1,\"op\":\"x\"}")};
+        plan->answers = {{}, {answer("{\"id\":1,\"r\":2}", 0)}};
+        MockOptions o;
+        o.match = MockMatch::Content;
+        o.timing = Timing::Fast;
+        o.ignoreJsonKeys = {QStringLiteral("id")};
+        MockPlayer p(plan, o);
+        p.start(0);
+        p.onClientMessage(Text, "{\"id\":\"C:\\\\1\",\"op\":\"x\"}", 0);
+        QCOMPARE(payloads(p.takeDue(0)), QList<QByteArray> {"{\"id\":\"C:\\\\1\",\"r\":2}"});
+    }
+
     void socketIoAckIdsAreFound()
     {
         QCOMPARE(socketIoAckId("4212[\"a\"]"), (std::optional<std::pair<qsizetype, qsizetype>>({2, 2})));
