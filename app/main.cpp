@@ -28,6 +28,7 @@
 #include "core/capture/Recovery.h"
 #include "core/capture/TextFormat.h"
 #include "core/intercept/InterceptHub.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/TlsSession.h"
 
@@ -184,6 +185,10 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
         std::fprintf(stderr, "socktap: %zu script%s: %s\n", scripts->scripts.size(),
                      scripts->scripts.size() == 1 ? "" : "s",
                      qPrintable(o.scriptFiles.join(QStringLiteral(", "))));
+        // What scripts say and what goes wrong in them, as it happens (the window shows it too).
+        intercept::ScriptLog::instance().setListener([](const intercept::ScriptLogLine &line) {
+            std::fprintf(stderr, "socktap: script %s\n", qPrintable(line.display()));
+        });
         hub->setScripts(std::move(*scripts));
     }
     if (o.rules) {

@@ -54,13 +54,62 @@ const FormatRegistry &FormatRegistry::current()
     return r ? *r : builtin();
 }
 
+namespace {
+
+struct Layers
+{
+    std::mutex lock;
+    std::shared_ptr<const FormatRegistry> base; // setCurrent's
+    std::vector<FormatRegistry::Extra> scripts;
+    std::vector<std::shared_ptr<const FormatRegistry>> kept; // every registry installed, until exit
+};
+
+Layers &layers()
+{
+    static Layers l;
+    return l;
+}
+
+// The scripts' formats in front of the base (locked by the caller).
+void install(Layers &l)
+{
+    std::shared_ptr<const FormatRegistry> registry = l.base;
+    if (!l.scripts.empty()) {
+        auto combined = std::make_shared<FormatRegistry>();
+        for (const FormatRegistry::Extra &e : l.scripts)
+            combined->add(e.decoder, e.subprotocols, e.urlPattern);
+        const FormatRegistry &base = l.base ? *l.base : FormatRegistry::builtin();
+        combined->append(base);
+        registry = std::move(combined);
+    }
+    installed.store(registry.get(), std::memory_order_release);
+    if (registry)
+        l.kept.push_back(std::move(registry));
+}
+
+} // namespace
+
 void FormatRegistry::setCurrent(std::shared_ptr<const FormatRegistry> registry)
 {
-    static std::mutex lock;
-    static std::vector<std::shared_ptr<const FormatRegistry>> kept;
-    const std::lock_guard<std::mutex> guard(lock);
-    installed.store(registry.get(), std::memory_order_release);
-    kept.push_back(std::move(registry));
+    Layers &l = layers();
+    const std::lock_guard<std::mutex> guard(l.lock);
+    l.base = std::move(registry);
+    install(l);
+}
+
+void FormatRegistry::setScriptFormats(std::vector<Extra> formats)
+{
+    Layers &l = layers();
+    const std::lock_guard<std::mutex> guard(l.lock);
+    l.scripts = std::move(formats);
+    install(l);
+}
+
+void FormatRegistry::append(const FormatRegistry &other)
+{
+    for (const Entry &e : other.m_entries)
+        if (!find(e.decoder->name()))
+            m_entries.push_back(e); // a script's format of a built-in's name wins
 }
 
 void FormatRegistry::replace(std::shared_ptr<const Decoder> decoder, const QString &urlPattern)

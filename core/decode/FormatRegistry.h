@@ -24,6 +24,15 @@ public:
     // until exit (a few per run at most), so a reference current() gave stays valid on any thread. Null:
     // builtin() again.
     static void setCurrent(std::shared_ptr<const FormatRegistry> registry);
+    // Formats registered by scripts (registerFormat), in front of the ones setCurrent() installed: chosen
+    // first by subprotocol, URL and content. Replaced whole whenever the scripts change.
+    struct Extra
+    {
+        std::shared_ptr<const Decoder> decoder;
+        QStringList subprotocols;
+        QString urlPattern;
+    };
+    static void setScriptFormats(std::vector<Extra> formats);
 
     // `subprotocols`: Sec-WebSocket-Protocol values that name the format (compared case-insensitively);
     // `urlPattern`: a regular expression over the request's path and query, empty for none.
@@ -33,6 +42,9 @@ public:
     // Puts `decoder` in place of the format of the same name (keeping its subprotocols), or adds it. With
     // a URL pattern, the format is chosen first for the sessions whose path and query match it.
     void replace(std::shared_ptr<const Decoder> decoder, const QString &urlPattern = {});
+
+    // Adds other's formats after these (those whose name is taken are left out).
+    void append(const FormatRegistry &other);
 
     const Decoder *find(const QString &name) const;
     QStringList names() const;

@@ -1,5 +1,7 @@
 #include "InterceptHub.h"
 
+#include "ScriptFormat.h"
+
 namespace socktap::intercept {
 
 InterceptHub::InterceptHub()
@@ -23,12 +25,20 @@ void InterceptHub::setRules(RuleSet rules)
     m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
 }
 
-void InterceptHub::setScripts(ScriptSet scripts)
+QString InterceptHub::setScripts(ScriptSet scripts)
 {
-    std::lock_guard lock(m_mutex);
-    scripts.generation = m_rulesGeneration.load() + 1; // (each set new to every engine)
-    m_scripts = scripts.scripts.empty() ? nullptr : std::make_shared<const ScriptSet>(std::move(scripts));
-    m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
+    // Which hooks and formats the scripts define: found once here, in an engine of this thread's.
+    const QString error = scripts.inspect();
+    std::shared_ptr<const ScriptSet> set;
+    {
+        std::lock_guard lock(m_mutex);
+        scripts.generation = m_rulesGeneration.load() + 1; // (each set new to every engine)
+        m_scripts = set =
+            scripts.scripts.empty() ? nullptr : std::make_shared<const ScriptSet>(std::move(scripts));
+        m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
+    }
+    installScriptFormats(set);
+    return error;
 }
 
 std::shared_ptr<const ScriptSet> InterceptHub::scripts() const

@@ -24,8 +24,10 @@ public:
 
     void setRules(RuleSet rules);
     std::shared_ptr<const RuleSet> rules() const;
-    // JavaScript addons (--script): sessions see a new set at their next message, as with rules.
-    void setScripts(ScriptSet scripts);
+    // JavaScript addons (--script, Tools > Scripts): sessions see a new set at their next message, as with
+    // rules; their formats are installed in the registry. Returns the first script's error that did not
+    // load (that script then does nothing).
+    QString setScripts(ScriptSet scripts);
     std::shared_ptr<const ScriptSet> scripts() const;
     // Changes whenever the rules do: a session compares it with the one it last saw (one atomic load per
     // chunk of traffic, so rules can change under live sessions at no cost to the relay).

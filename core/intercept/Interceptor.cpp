@@ -5,6 +5,7 @@
 #include "core/ws/Frame.h"
 
 #include <QJSEngine>
+#include <QScopeGuard>
 
 #include <algorithm>
 #include <cstring>
@@ -30,6 +31,7 @@ bool contains(QByteArrayView haystack, const QByteArray &needle,
 Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView host, QByteArrayView path,
                          QByteArrayView subprotocol)
     : m_rules(std::move(rules))
+    , m_hints {subprotocol.toByteArray(), path.toByteArray()}
 {
     if (!m_rules)
         return;
@@ -55,9 +57,7 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
             a.payload.emplace(r.match.payload.constBegin(), r.match.payload.constEnd());
         m_applicable.push_back(std::move(a));
         if (r.needsDecoding() && !m_decoder)
-            m_decoder = std::make_unique<decode::SessionDecoder>(
-                decode::FormatRegistry::current(),
-                decode::SessionHints {subprotocol.toByteArray(), path.toByteArray()});
+            m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints);
         for (const Direction d : {Direction::ClientToServer, Direction::ServerToClient}) {
             if (r.matchesSender(d))
                 m_ruleFor[capture::directionIndex(d)] = true;
@@ -67,7 +67,7 @@ Interceptor::Interceptor(std::shared_ptr<const RuleSet> rules, QByteArrayView ho
 
 void Interceptor::keepCountsOf(const Interceptor &previous)
 {
-    m_session = previous.m_session; // the scripts' session.state goes on too
+    m_scriptSession = previous.m_scriptSession; // the scripts' session.state and timers go on too
     if (!m_rules || !previous.m_rules)
         return;
     for (Applicable &a : m_applicable) {
@@ -119,9 +119,9 @@ std::vector<SessionCommand> Interceptor::faultCommands(const Rule &r, int index)
     return {c};
 }
 
-std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::Decoded &decoded,
-                                                Direction from, quint8 opcode, QByteArrayView payload,
-                                                QString *why) const
+std::optional<QByteArray> Interceptor::encodeValue(const decode::Decoded &decoded, const QJsonValue &after,
+                                                   Direction from, quint8 opcode, QByteArrayView payload,
+                                                   QString *why) const
 {
     // The session's own decoder re-encodes (SockJS's STOMP goes back into SockJS framing); a message that
     // fell back to JSON is JSON.
@@ -133,32 +133,43 @@ std::optional<QByteArray> Interceptor::setField(const Rule &rule, const decode::
                                  : QStringLiteral("the message did not decode");
         return std::nullopt;
     }
-    const auto changed = decode::withValueAt(decoded.value, rule.fieldPath, rule.fieldValue);
-    if (!changed) {
-        *why = QStringLiteral("%1 is not in this message").arg(rule.fieldPathText);
-        return std::nullopt;
-    }
     return format->encodeEdit(
         {payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient}, decoded.value,
-        *changed, why);
+        after, why);
 }
 
 Verdict Interceptor::decide(Direction from, quint8 opcode, QByteArrayView payload)
 {
-    Verdict v = decideByRules(from, opcode, payload);
+    // Every gated data message goes through the decoder, in order, whether or not a rule looks at it:
+    // formats with state (MQTT's stream, Socket.IO's attachments) must see them all.
+    std::optional<decode::Decoded> decoded;
+    if (m_decoder && (opcode == quint8(ws::Opcode::Text) || opcode == quint8(ws::Opcode::Binary)))
+        decoded = m_decoder->decode(
+            m_decoded++, {payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient});
+    Verdict v = decideByRules(from, opcode, payload, decoded);
     if (m_scripts && !v.drop && !v.hold)
-        applyScripts(v, from, opcode, payload);
+        applyScripts(v, from, opcode, payload, decoded);
     return v;
 }
 
 void Interceptor::setScripts(std::shared_ptr<const ScriptSet> scripts, capture::SessionId id,
-                             const QString &sessionUrl)
+                             const QString &sessionUrl, ScriptSession::Io io)
 {
-    m_scripts = std::move(scripts);
-    m_sessionId = id;
-    m_sessionUrl = sessionUrl;
-    if (m_scripts)
-        m_ruleFor[0] = m_ruleFor[1] = true; // onMessage sees both directions
+    if (scripts && scripts->scripts.empty())
+        scripts.reset();
+    m_scripts = scripts;
+    if (!m_scripts)
+        return; // (a session object made earlier stays, with its state, for scripts loaded again)
+    if (m_scriptSession)
+        m_scriptSession->setScripts(m_scripts);
+    else
+        m_scriptSession = std::make_shared<ScriptSession>(m_scripts, id, sessionUrl, std::move(io));
+    // Only what a hook asks for is gated: the other direction keeps the byte-exact ungated path.
+    const bool all = m_scripts->has(Hook::Message);
+    m_ruleFor[0] = m_ruleFor[0] || all || m_scripts->has(Hook::ClientMessage);
+    m_ruleFor[1] = m_ruleFor[1] || all || m_scripts->has(Hook::ServerMessage);
+    if (m_scripts->wantsDecoded && (m_ruleFor[0] || m_ruleFor[1]) && !m_decoder)
+        m_decoder = std::make_unique<decode::SessionDecoder>(decode::FormatRegistry::current(), m_hints);
 }
 
 namespace {
@@ -183,73 +194,107 @@ QString typeName(quint8 opcode)
 
 } // namespace
 
-void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteArrayView payload)
+void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteArrayView payload,
+                               const std::optional<decode::Decoded> &decoded)
 {
+    const Hook own = from == Direction::ClientToServer ? Hook::ClientMessage : Hook::ServerMessage;
+    if (!m_scripts->has(Hook::Message) && !m_scripts->has(own))
+        return;
     ScriptRunner &runner = ScriptRunner::forThisThread();
     const std::vector<ScriptRunner::Loaded> &loaded = runner.load(*m_scripts);
     QJSEngine &engine = runner.engine();
-    if (m_session.isUndefined()) {
-        m_session = engine.newObject();
-        m_session.setProperty(QStringLiteral("id"), double(m_sessionId));
-        m_session.setProperty(QStringLiteral("url"), m_sessionUrl);
-        m_session.setProperty(QStringLiteral("state"), engine.newObject());
-    }
-    for (size_t i = 0; i < loaded.size(); ++i) {
-        const ScriptRunner::Loaded &script = loaded[i];
+    const QJSValue session = m_scriptSession->object();
+    // Commands (session.send, session.close) go out once this message is handled, in order.
+    m_scriptSession->setCollecting(&v.faults);
+    const auto stopCollecting = qScopeGuard([this] { m_scriptSession->setCollecting(nullptr); });
+    for (const ScriptRunner::Loaded &script : loaded) {
         const QString label = QStringLiteral("script %1").arg(script.name);
         if (!script.error.isEmpty()) {
             v.notes.append(QStringLiteral("%1 did not load: %2").arg(label, script.error));
             continue;
         }
-        if (!script.onMessage.isCallable())
-            continue;
-        const QByteArray current = v.payload ? *v.payload : payload.toByteArray();
-        QJSValue message = engine.newObject();
-        message.setProperty(QStringLiteral("from"),
-                            from == Direction::ClientToServer ? QStringLiteral("client")
-                                                              : QStringLiteral("server"));
-        message.setProperty(QStringLiteral("type"), typeName(opcode));
-        if (opcode == quint8(ws::Opcode::Text))
-            message.setProperty(QStringLiteral("text"), QString::fromUtf8(current));
-        else
-            message.setProperty(QStringLiteral("bytes"), engine.toScriptValue(current)); // an ArrayBuffer
-        QString error;
-        const QJSValue result = runner.call(script.onMessage, {message, m_session}, m_scripts->timeoutMs,
-                                            m_scripts->scripts[i].path, &error);
-        if (!error.isEmpty()) {
-            v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label, error));
-            continue;
+        for (const Hook hook : {Hook::Message, own}) {
+            const QJSValue &fn = script.hook(hook);
+            if (!fn.isCallable() || script.health->disabled.load(std::memory_order_relaxed))
+                continue;
+            const QByteArray current = v.payload ? *v.payload : payload.toByteArray();
+            QJSValue message = engine.newObject();
+            message.setProperty(QStringLiteral("from"),
+                                from == Direction::ClientToServer ? QStringLiteral("client")
+                                                                  : QStringLiteral("server"));
+            message.setProperty(QStringLiteral("type"), typeName(opcode));
+            if (opcode == quint8(ws::Opcode::Text))
+                message.setProperty(QStringLiteral("text"), QString::fromUtf8(current));
+            else
+                message.setProperty(QStringLiteral("bytes"), engine.toScriptValue(current)); // an ArrayBuffer
+            if (decoded && decoded->decoded()) {
+                message.setProperty(QStringLiteral("format"), decoded->format);
+                message.setProperty(QStringLiteral("decoded"), toScript(engine, decoded->value));
+            }
+            QString error;
+            const QJSValue result = runner.call(script, fn, {message, session}, m_scripts->timeoutMs,
+                                                m_scriptSession.get(), &error);
+            if (!error.isEmpty()) {
+                v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label, error));
+                continue;
+            }
+            if (result.isUndefined())
+                continue;
+            if (result.isNull()) {
+                v.drop = true;
+                v.notes.append(QStringLiteral("%1: dropped").arg(label));
+                return;
+            }
+            // A string is text, an ArrayBuffer bytes; an object says more: {hold: true}, {text}, {bytes},
+            // {decoded} (re-encoded in the session's format).
+            QJSValue what = result;
+            if (result.isObject() && !result.isArray()
+                && result.toVariant().typeId() != QMetaType::QByteArray) {
+                if (result.property(QStringLiteral("hold")).toBool()) {
+                    v.hold = true;
+                    v.notes.append(QStringLiteral("%1: held").arg(label));
+                    return;
+                }
+                if (result.hasProperty(QStringLiteral("decoded"))) {
+                    QString why;
+                    auto encoded = decoded && decoded->decoded()
+                        ? encodeValue(*decoded, fromScript(result.property(QStringLiteral("decoded"))), from,
+                                      opcode, current, &why)
+                        : std::nullopt;
+                    if (!decoded || !decoded->decoded())
+                        why = QStringLiteral("the message did not decode");
+                    if (!encoded) {
+                        v.notes.append(QStringLiteral("%1: decoded value not sent: %2; forwarded as it came")
+                                           .arg(label, why));
+                        continue;
+                    }
+                    v.payload = std::move(*encoded);
+                    v.notes.append(QStringLiteral("%1: changed").arg(label));
+                    continue;
+                }
+                what = result.hasProperty(QStringLiteral("text")) ? result.property(QStringLiteral("text"))
+                                                                  : result.property(QStringLiteral("bytes"));
+            }
+            if (what.isString()) {
+                v.payload = what.toString().toUtf8();
+            } else if (const QVariant bytes = what.toVariant(); bytes.typeId() == QMetaType::QByteArray) {
+                v.payload = bytes.toByteArray(); // an ArrayBuffer
+            } else {
+                v.notes.append(QStringLiteral("%1: %2 returned %3, not a string, an ArrayBuffer, an object "
+                                              "({hold}, {text}, {bytes}, {decoded}), null or nothing; "
+                                              "forwarded as it came")
+                                   .arg(label, QLatin1String(hookName(hook)), result.toString()));
+                continue;
+            }
+            v.notes.append(QStringLiteral("%1: changed").arg(label));
         }
-        if (result.isUndefined())
-            continue;
-        if (result.isNull()) {
-            v.drop = true;
-            v.notes.append(QStringLiteral("%1: dropped").arg(label));
-            return;
-        }
-        if (result.isString()) {
-            v.payload = result.toString().toUtf8();
-        } else if (const QVariant bytes = result.toVariant(); bytes.typeId() == QMetaType::QByteArray) {
-            v.payload = bytes.toByteArray(); // an ArrayBuffer
-        } else {
-            v.notes.append(QStringLiteral("%1: onMessage returned %2, not a string, an ArrayBuffer, null or "
-                                          "nothing; forwarded as it came")
-                               .arg(label, result.toString()));
-            continue;
-        }
-        v.notes.append(QStringLiteral("%1: changed").arg(label));
     }
 }
 
-Verdict Interceptor::decideByRules(Direction from, quint8 opcode, QByteArrayView payload)
+Verdict Interceptor::decideByRules(Direction from, quint8 opcode, QByteArrayView payload,
+                                   const std::optional<decode::Decoded> &decoded)
 {
     Verdict v;
-    // Every gated data message goes through the decoder, in order, whether or not a rule looks at it:
-    // formats with state (MQTT's stream, Socket.IO's attachments) must see them all.
-    std::optional<decode::Decoded> decoded;
-    if (m_decoder && (opcode == quint8(ws::Opcode::Text) || opcode == quint8(ws::Opcode::Binary)))
-        decoded = m_decoder->decode(
-            m_decoded++, {payload, opcode == quint8(ws::Opcode::Binary), from == Direction::ServerToClient});
     // Pausing a direction holds its data messages (Ping and Pong too when asked); the relay lets Ping and
     // Pong pass what is held, and holds a Close behind held messages for the user to decide.
     const bool pingPong = opcode == quint8(ws::Opcode::Ping) || opcode == quint8(ws::Opcode::Pong);
@@ -315,7 +360,13 @@ Verdict Interceptor::decideByRules(Direction from, quint8 opcode, QByteArrayView
             break;
         case Action::SetField: {
             QString why;
-            auto changed = setField(r, *decoded, from, opcode, payload, &why);
+            std::optional<QByteArray> changed;
+            if (const auto after = decode::withValueAt(decoded->value, r.fieldPath, r.fieldValue))
+                changed = encodeValue(*decoded, *after, from, opcode, payload, &why);
+            else if (decoded->decoded())
+                why = QStringLiteral("%1 is not in this message").arg(r.fieldPathText);
+            else
+                changed = encodeValue(*decoded, {}, from, opcode, payload, &why); // (says why not)
             if (!changed) {
                 // Forwarded as it came, and the record says why the edit did not happen.
                 v.notes.append(QStringLiteral("%1: set-field not applied: %2").arg(label, why));

@@ -5,6 +5,7 @@
 
 #include "Rule.h"
 #include "ScriptRunner.h"
+#include "ScriptSession.h"
 #include "SessionCommand.h"
 
 #include "core/decode/SessionDecoder.h"
@@ -82,10 +83,26 @@ public:
     {
         return m_throttle[capture::directionIndex(from)];
     }
-    // JavaScript addons for this session (docs/scripts.md): a script with onMessage gates both directions.
-    // sessionUrl: what `session.url` says to them.
+    // JavaScript addons for this session (docs/scripts.md): a direction is gated when a script has a hook
+    // for its messages. sessionUrl: what `session.url` says to them; io: where their commands and timers go.
     void setScripts(std::shared_ptr<const ScriptSet> scripts, capture::SessionId id,
-                    const QString &sessionUrl);
+                    const QString &sessionUrl, ScriptSession::Io io);
+    // The scripts' onOpen, onClose and timers (nothing without scripts).
+    void opened()
+    {
+        if (m_scriptSession)
+            m_scriptSession->opened();
+    }
+    void closed(const capture::CloseInfo &close, const QString &detail)
+    {
+        if (m_scriptSession)
+            m_scriptSession->closed(close, detail);
+    }
+    void fireTimer(int timer)
+    {
+        if (m_scriptSession)
+            m_scriptSession->fireTimer(timer);
+    }
     // A rules edit builds a new interceptor: fault rules it kept as they were go on counting their matching
     // messages from where `previous` was (an edited or new rule starts at 0); the scripts' session object
     // (its state) is kept.
@@ -103,11 +120,15 @@ private:
         int seen = 0; // fault rules: matching messages so far (the trigger is the afterMessages-th)
     };
     // set-field: the decoded value changed and re-encoded; nullopt with `why` when it cannot be.
-    Verdict decideByRules(capture::Direction from, quint8 opcode, QByteArrayView payload);
-    void applyScripts(Verdict &v, capture::Direction from, quint8 opcode, QByteArrayView payload);
-    std::optional<QByteArray> setField(const Rule &rule, const decode::Decoded &decoded,
-                                       capture::Direction from, quint8 opcode, QByteArrayView payload,
-                                       QString *why) const;
+    Verdict decideByRules(capture::Direction from, quint8 opcode, QByteArrayView payload,
+                          const std::optional<decode::Decoded> &decoded);
+    void applyScripts(Verdict &v, capture::Direction from, quint8 opcode, QByteArrayView payload,
+                      const std::optional<decode::Decoded> &decoded);
+    // `after` (the decoded value, changed) in the message's format, framed as the payload was; nullopt
+    // with `why` when it cannot be.
+    std::optional<QByteArray> encodeValue(const decode::Decoded &decoded, const QJsonValue &after,
+                                          capture::Direction from, quint8 opcode, QByteArrayView payload,
+                                          QString *why) const;
 
     std::shared_ptr<const RuleSet> m_rules;
     // Only when an applicable rule needs what messages mean: the relay's path decodes nothing otherwise.
@@ -117,10 +138,10 @@ private:
     std::vector<TimedFault> m_timedFaults;
     std::optional<Throttle> m_throttle[2];
     bool m_ruleFor[2] = {false, false};
+    decode::SessionHints m_hints; // for a decoder made later (scripts that read message.decoded)
     std::shared_ptr<const ScriptSet> m_scripts;
-    QJSValue m_session; // the scripts' `session` (its `state` kept between messages), made at first use
-    capture::SessionId m_sessionId = 0;
-    QString m_sessionUrl;
+    // The scripts' view of the session (its state, timers), shared with the interceptors after this one.
+    std::shared_ptr<ScriptSession> m_scriptSession;
     bool m_paused[2] = {false, false};
     bool m_pausedPingPong[2] = {false, false};
 };

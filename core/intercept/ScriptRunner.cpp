@@ -1,6 +1,12 @@
 #include "ScriptRunner.h"
 
+#include "ScriptLog.h"
+#include "ScriptSession.h"
+
 #include <QJSEngine>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 
 #include <chrono>
 #include <condition_variable>
@@ -63,39 +69,370 @@ private:
     std::jthread m_thread;
 };
 
+// The global `store`: one for every session on every thread, so its values are copies (JSON), not shared
+// objects. Bounded.
+class ScriptStore
+{
+public:
+    static ScriptStore &instance()
+    {
+        static ScriptStore store;
+        return store;
+    }
+    std::optional<QJsonValue> get(const QString &key) const
+    {
+        std::lock_guard lock(m_mutex);
+        const auto it = m_values.find(key);
+        return it == m_values.end() ? std::nullopt : std::optional<QJsonValue>(it->second.value);
+    }
+    bool set(const QString &key, const QJsonValue &value)
+    {
+        const qsizetype size = key.size() + sizeOf(value);
+        std::lock_guard lock(m_mutex);
+        auto it = m_values.find(key);
+        const qsizetype before = it == m_values.end() ? 0 : it->second.size;
+        if (m_bytes - before + size > Limit)
+            return false;
+        m_bytes += size - before;
+        m_values[key] = {value, size};
+        return true;
+    }
+    void remove(const QString &key)
+    {
+        std::lock_guard lock(m_mutex);
+        if (const auto it = m_values.find(key); it != m_values.end()) {
+            m_bytes -= it->second.size;
+            m_values.erase(it);
+        }
+    }
+    QStringList keys() const
+    {
+        std::lock_guard lock(m_mutex);
+        QStringList out;
+        for (const auto &[key, value] : m_values)
+            out.append(key);
+        return out;
+    }
+    static constexpr qsizetype Limit = 64 << 20;
+
+private:
+    static qsizetype sizeOf(const QJsonValue &v)
+    {
+        if (v.isObject())
+            return QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact).size();
+        if (v.isArray())
+            return QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact).size();
+        return v.isString() ? v.toString().size() * 2 : 8;
+    }
+    struct Entry
+    {
+        QJsonValue value;
+        qsizetype size = 0;
+    };
+    mutable std::mutex m_mutex;
+    std::map<QString, Entry> m_values;
+    qsizetype m_bytes = 0;
+};
+
 QString errorText(const QJSValue &error, const QString &path)
 {
     const int line = error.property(QStringLiteral("lineNumber")).toInt();
     return QStringLiteral("%1:%2: %3").arg(path).arg(line).arg(error.toString());
 }
 
-// The script in a scope of its own, its functions handed back: a file of plain global functions keeps its
-// line numbers (the wrapper adds nothing before its first line).
+// The script in a scope of its own, its hooks handed back in Hook's order: a file of plain global
+// functions keeps its line numbers (the wrapper adds nothing before its first line).
 QString wrapped(const QString &source)
 {
-    return QStringLiteral("(function () {") + source
-        + QStringLiteral(
-               "\n;return { onMessage: typeof onMessage === 'function' ? onMessage : undefined };\n})()");
+    QString hooks;
+    for (int h = 0; h < HookCount; ++h)
+        hooks += QStringLiteral("typeof %1 === 'function' ? %1 : undefined, ")
+                     .arg(QLatin1String(hookName(Hook(h))));
+    return QStringLiteral("(function (console, registerFormat) {") + source + QStringLiteral("\n;return [")
+        + hooks + QStringLiteral("];\n})");
 }
+
+// What every engine has besides the language: console (per script), setTimeout, store, and the session
+// object's maker. Nothing else: no file system, network or process.
+const char *const Prelude = R"JS((function (host) {
+    var setTimeout = function (fn, ms) {
+        if (typeof fn !== 'function')
+            throw new TypeError('setTimeout(fn, ms): fn must be a function');
+        return host.setTimeout(fn, Number(ms) || 0);
+    };
+    var clearTimeout = function (id) { host.clearTimeout(Number(id) || 0); };
+    var store = new Proxy({}, {
+        get: function (t, k) { return typeof k === 'string' ? host.storeGet(k) : undefined; },
+        set: function (t, k, v) { host.storeSet(String(k), v); return true; },
+        has: function (t, k) { return host.storeHas(String(k)); },
+        deleteProperty: function (t, k) { host.storeDelete(String(k)); return true; },
+        ownKeys: function () { return host.storeKeys(); },
+        getOwnPropertyDescriptor: function (t, k) {
+            return host.storeHas(String(k))
+                ? { value: host.storeGet(String(k)), enumerable: true, configurable: true, writable: true }
+                : undefined;
+        }
+    });
+    function text(a) {
+        if (typeof a === 'string')
+            return a;
+        if (a instanceof Error)
+            return String(a);
+        try {
+            var s = JSON.stringify(a);
+            return s === undefined ? String(a) : s;
+        } catch (e) {
+            return String(a);
+        }
+    }
+    var newConsole = function (name) {
+        function line(level) {
+            return function () { host.log(name, level, Array.prototype.map.call(arguments, text).join(' ')); };
+        }
+        return { log: line('log'), info: line('log'), debug: line('log'), warn: line('warn'),
+                 error: line('error') };
+    };
+    var newSession = function (id, url) {
+        return {
+            id: id, url: url, state: {},
+            send: function (to, data) { host.send(id, String(to), data); },
+            close: function (code, reason, to) {
+                host.close(id, code === undefined ? 1000 : Number(code), reason === undefined ? '' : String(reason),
+                           to === undefined ? 'both' : String(to));
+            }
+        };
+    };
+    return [newConsole, newSession, setTimeout, clearTimeout, store];
+}))JS";
 
 } // namespace
 
+const char *hookName(Hook hook)
+{
+    static const char *const names[HookCount] = {
+        "onMessage", "onClientMessage", "onServerMessage", "onRequest", "onResponse", "onOpen", "onClose"};
+    return names[int(hook)];
+}
+
+QJSValue toScript(QJSEngine &engine, const QJsonValue &value)
+{
+    return engine.toScriptValue(value.toVariant());
+}
+
+QJsonValue fromScript(const QJSValue &value)
+{
+    if (value.isUndefined())
+        return QJsonValue(QJsonValue::Undefined);
+    return QJsonValue::fromVariant(value.toVariant());
+}
+
+// What the prelude calls. Errors are thrown into the script (QJSEngine::throwError) with what went wrong.
+class ScriptHost : public QObject
+{
+    Q_OBJECT
+public:
+    explicit ScriptHost(ScriptRunner &runner)
+        : m_runner(runner)
+    { }
+
+    Q_INVOKABLE void log(const QString &script, const QString &level, const QString &text)
+    {
+        if (m_runner.m_quiet)
+            return;
+        const ScriptSession *s = m_runner.currentSession();
+        ScriptLog::instance().add(script, s ? s->id() : 0,
+                                  level == QLatin1String("error")      ? ScriptLogLine::Level::Error
+                                      : level == QLatin1String("warn") ? ScriptLogLine::Level::Warn
+                                                                       : ScriptLogLine::Level::Log,
+                                  text);
+    }
+    Q_INVOKABLE void registerFormat(const QJSValue &spec)
+    {
+        if (!m_runner.m_loading)
+            return fail(QStringLiteral("registerFormat() works at the top of a script, not in a hook"));
+        const QString name = spec.property(QStringLiteral("name")).toString();
+        if (!spec.isObject() || name.isEmpty() || spec.property(QStringLiteral("name")).isUndefined()
+            || !spec.property(QStringLiteral("decode")).isCallable())
+            return fail(
+                QStringLiteral("registerFormat({name, decode, ...}): a name and a decode function are "
+                               "needed"));
+        m_runner.m_loading->formats[name] = spec;
+    }
+    Q_INVOKABLE int setTimeout(const QJSValue &fn, double ms)
+    {
+        ScriptSession *s = m_runner.currentSession();
+        const ScriptRunner::Loaded *script = m_runner.currentScript();
+        if (!s || !script) {
+            fail(QStringLiteral("setTimeout() works in a session's hooks (its timers end with it)"));
+            return 0;
+        }
+        QString error;
+        const int id = s->addTimer(fn, script->name, int(std::clamp(ms, 0.0, 86'400'000.0)), &error);
+        if (!id)
+            fail(error);
+        return id;
+    }
+    Q_INVOKABLE void clearTimeout(double id)
+    {
+        if (ScriptSession *s = m_runner.currentSession())
+            s->clearTimer(int(id));
+    }
+    Q_INVOKABLE void send(double session, const QString &to, const QJSValue &data)
+    {
+        ScriptSession *s = target(session);
+        if (!s)
+            return;
+        if (to != QLatin1String("client") && to != QLatin1String("server"))
+            return fail(
+                QStringLiteral("session.send(to, data): to is \"client\" or \"server\", not \"%1\"").arg(to));
+        SessionCommand c;
+        c.kind = SessionCommand::Kind::Send;
+        c.from = to == QLatin1String("server") ? capture::Direction::ClientToServer
+                                               : capture::Direction::ServerToClient;
+        c.flag = capture::MessageFlag::Injected;
+        c.by = by();
+        if (data.isString()) {
+            c.message = OutgoingMessage {1, data.toString().toUtf8(), 1};
+        } else if (const QVariant bytes = data.toVariant(); bytes.typeId() == QMetaType::QByteArray) {
+            c.message = OutgoingMessage {2, bytes.toByteArray(), 1};
+        } else {
+            return fail(QStringLiteral("session.send(to, data): data is a string (text) or an ArrayBuffer "
+                                       "(binary)"));
+        }
+        s->command(std::move(c));
+    }
+    Q_INVOKABLE void close(double session, double code, const QString &reason, const QString &to)
+    {
+        ScriptSession *s = target(session);
+        if (!s)
+            return;
+        if (to != QLatin1String("client") && to != QLatin1String("server") && to != QLatin1String("both"))
+            return fail(QStringLiteral("session.close(code, reason, to): to is \"client\", \"server\" or "
+                                       "\"both\", not \"%1\"")
+                            .arg(to));
+        const QByteArray r = reason.toUtf8();
+        if (code < 0 || code > 65535 || r.size() > 123) // RFC 6455 5.5: a control frame's payload <= 125
+            return fail(QStringLiteral("session.close(code, reason, to): a code from 0 to 65535 and a reason "
+                                       "of at most 123 bytes"));
+        SessionCommand c;
+        c.kind = SessionCommand::Kind::Close;
+        c.closeCode = quint16(code);
+        c.closeReason = r;
+        c.toClient = to != QLatin1String("server");
+        c.toServer = to != QLatin1String("client");
+        c.by = by();
+        s->command(std::move(c));
+    }
+    Q_INVOKABLE QJSValue storeGet(const QString &key)
+    {
+        const auto v = ScriptStore::instance().get(key);
+        return v ? toScript(*m_runner.m_engine, *v) : QJSValue();
+    }
+    Q_INVOKABLE void storeSet(const QString &key, const QJSValue &value)
+    {
+        if (value.isUndefined())
+            return ScriptStore::instance().remove(key);
+        if (value.isCallable())
+            return fail(QStringLiteral("store.%1: a function cannot be kept between sessions").arg(key));
+        if (!ScriptStore::instance().set(key, fromScript(value)))
+            fail(QStringLiteral("store.%1: the store is full (%2 MiB)")
+                     .arg(key)
+                     .arg(ScriptStore::Limit >> 20));
+    }
+    Q_INVOKABLE bool storeHas(const QString &key) { return ScriptStore::instance().get(key).has_value(); }
+    Q_INVOKABLE void storeDelete(const QString &key) { ScriptStore::instance().remove(key); }
+    Q_INVOKABLE QStringList storeKeys() { return ScriptStore::instance().keys(); }
+
+private:
+    void fail(const QString &why) { m_runner.m_engine->throwError(QJSValue::TypeError, why); }
+    QString by() const
+    {
+        const ScriptRunner::Loaded *script = m_runner.currentScript();
+        return QStringLiteral("script %1").arg(script ? script->name : QStringLiteral("?"));
+    }
+    ScriptSession *target(double id)
+    {
+        ScriptSession *s = m_runner.session(capture::SessionId(id));
+        if (!s || s->ended())
+            fail(QStringLiteral("session %1 has ended (or is not this thread's: a session object works in "
+                                "that session's hooks)")
+                     .arg(capture::SessionId(id)));
+        return s && !s->ended() ? s : nullptr;
+    }
+
+    ScriptRunner &m_runner;
+};
+
 QString scriptError(const Script &script)
 {
-    QJSEngine engine;
-    const QJSValue result = engine.evaluate(wrapped(script.source), script.path);
-    return result.isError() ? errorText(result, script.path) : QString();
+    ScriptSet set;
+    set.scripts.push_back(script);
+    return set.inspect();
+}
+
+QString ScriptSet::inspect()
+{
+    // An engine of its own on this thread: the check must not disturb this thread's runner.
+    ScriptRunner runner;
+    runner.m_quiet = true;
+    generation = ~0ull; // (any value: a fresh runner evaluates whatever it is given)
+    const std::vector<ScriptRunner::Loaded> &loaded = runner.load(*this);
+    std::fill(std::begin(hooks), std::end(hooks), false);
+    formats.clear();
+    wantsDecoded = false;
+    for (size_t i = 0; i < loaded.size(); ++i) {
+        const ScriptRunner::Loaded &l = loaded[i];
+        if (!l.error.isEmpty())
+            return l.error;
+        for (int h = 0; h < HookCount; ++h)
+            hooks[h] = hooks[h] || l.hooks[h].isCallable();
+        for (const auto &[name, spec] : l.formats) {
+            ScriptFormatSpec f;
+            f.script = int(i);
+            f.name = name;
+            const QJSValue sub = spec.property(QStringLiteral("subprotocols"));
+            if (sub.isString())
+                f.subprotocols = {sub.toString()};
+            else if (sub.isArray())
+                f.subprotocols = sub.toVariant().toStringList();
+            const QJSValue url = spec.property(QStringLiteral("url"));
+            f.urlPattern = url.isString() ? url.toString() : QString();
+            f.binary = spec.property(QStringLiteral("binary")).toBool();
+            formats.push_back(std::move(f));
+        }
+        // message.decoded costs a decode of every message: made only for scripts that read it.
+        wantsDecoded = wantsDecoded || scripts[i].source.contains(QLatin1String("decoded"));
+    }
+    generation = 0;
+    return {};
 }
 
 ScriptRunner::ScriptRunner()
-    : m_engine(std::make_unique<QJSEngine>())
+    : m_host(nullptr)
+    , m_engine(std::make_unique<QJSEngine>())
 {
-    m_engine->installExtensions(QJSEngine::ConsoleExtension); // console.log, to the program's log
+    auto host = std::make_unique<ScriptHost>(*this);
+    QJSEngine::setObjectOwnership(host.get(), QJSEngine::CppOwnership);
+    const QJSValue makers =
+        m_engine->evaluate(QString::fromUtf8(Prelude)).call({m_engine->newQObject(host.get())});
+    if (!makers.isArray())
+        qWarning("socktap: the scripts' prelude did not evaluate: %s", qPrintable(makers.toString()));
+    m_newConsole = makers.property(0);
+    m_newSession = makers.property(1);
+    // (Qt 6.4's engine has no globalThis: the globals are set from here.)
+    m_engine->globalObject().setProperty(QStringLiteral("setTimeout"), makers.property(2));
+    m_engine->globalObject().setProperty(QStringLiteral("clearTimeout"), makers.property(3));
+    m_engine->globalObject().setProperty(QStringLiteral("store"), makers.property(4));
+    m_host = std::move(host);
 }
 
 ScriptRunner::~ScriptRunner()
 {
     Watchdog::instance().disarm(m_engine.get());
+    m_loaded.clear();
+    m_newConsole = QJSValue();
+    m_newSession = QJSValue();
+    m_engine.reset(); // before the host it calls
 }
 
 ScriptRunner &ScriptRunner::forThisThread()
@@ -104,61 +441,115 @@ ScriptRunner &ScriptRunner::forThisThread()
     return runner;
 }
 
+void ScriptRunner::addSession(ScriptSession *session)
+{
+    m_sessions[session->id()] = session;
+}
+
+void ScriptRunner::removeSession(ScriptSession *session)
+{
+    if (const auto it = m_sessions.find(session->id()); it != m_sessions.end() && it->second == session)
+        m_sessions.erase(it);
+    if (m_currentSession == session)
+        m_currentSession = nullptr;
+}
+
+ScriptSession *ScriptRunner::session(capture::SessionId id) const
+{
+    const auto it = m_sessions.find(id);
+    return it == m_sessions.end() ? nullptr : it->second;
+}
+
 const std::vector<ScriptRunner::Loaded> &ScriptRunner::load(const ScriptSet &set)
 {
     if (set.generation == m_generation && m_generation != 0)
         return m_loaded;
     m_generation = set.generation;
     m_loaded.clear();
+    m_loaded.reserve(set.scripts.size()); // m_loading points into it
+    const int limitMs = set.timeoutMs * 10;
     for (const Script &s : set.scripts) {
-        Loaded loaded;
+        Loaded &loaded = m_loaded.emplace_back();
         loaded.name = s.name;
-        Watchdog::instance().arm(m_engine.get(),
-                                 Clock::now() + std::chrono::milliseconds(set.timeoutMs * 10));
+        loaded.path = s.path;
+        loaded.health = s.health.get();
+        Watchdog::instance().arm(m_engine.get(), Clock::now() + std::chrono::milliseconds(limitMs));
         QJSValue result = m_engine->evaluate(wrapped(s.source), s.path);
+        if (!result.isError() && !m_engine->hasError()) {
+            m_loading = &loaded;
+            QJSValue registerFn = m_engine
+                                      ->evaluate(QStringLiteral("(function (host) { return function (spec) { "
+                                                                "host.registerFormat(spec); }; })"))
+                                      .call({m_engine->newQObject(m_host.get())});
+            result = result.call({m_newConsole.call({s.name}), registerFn});
+            m_loading = nullptr;
+        }
         if (m_engine->hasError())
             result = m_engine->catchError();
         Watchdog::instance().disarm(m_engine.get());
         if (m_engine->isInterrupted()) {
             m_engine->setInterrupted(false);
-            loaded.error =
-                QStringLiteral("%1: stopped while loading after %2 ms").arg(s.path).arg(set.timeoutMs * 10);
+            loaded.error = QStringLiteral("%1: stopped while loading after %2 ms").arg(s.path).arg(limitMs);
         } else if (result.isError()) {
             loaded.error = errorText(result, s.path);
         } else {
-            loaded.onMessage = result.property(QStringLiteral("onMessage"));
+            for (int h = 0; h < HookCount; ++h)
+                loaded.hooks[h] = result.property(quint32(h));
         }
-        m_loaded.push_back(std::move(loaded));
+        if (!loaded.error.isEmpty() && !m_quiet)
+            ScriptLog::instance().add(s.name, 0, ScriptLogLine::Level::Error,
+                                      QStringLiteral("did not load: %1").arg(loaded.error));
     }
     return m_loaded;
 }
 
-QJSValue ScriptRunner::call(QJSValue fn, const QJSValueList &args, int timeoutMs, const QString &path,
-                            QString *error)
+QJSValue ScriptRunner::call(const Loaded &script, const QJSValue &fn, const QJSValueList &args, int timeoutMs,
+                            ScriptSession *session, QString *error)
 {
-    if (!fn.isCallable())
+    if (!fn.isCallable() || script.health->disabled.load(std::memory_order_relaxed))
         return QJSValue();
-    if (timeoutMs > 0)
+    ScriptSession *const outerSession = std::exchange(m_currentSession, session);
+    const Loaded *const outerScript = std::exchange(m_currentScript, &script);
+    const bool outermost = m_depth++ == 0;
+    if (outermost && timeoutMs > 0)
         Watchdog::instance().arm(m_engine.get(), Clock::now() + std::chrono::milliseconds(timeoutMs));
     QJSValue result = fn.call(args);
-    if (timeoutMs > 0)
+    if (outermost && timeoutMs > 0)
         Watchdog::instance().disarm(m_engine.get());
-    if (m_engine->isInterrupted()) {
+    --m_depth;
+    m_currentSession = outerSession;
+    m_currentScript = outerScript;
+
+    QString why;
+    if (m_engine->isInterrupted() && outermost) {
         m_engine->setInterrupted(false);
         (void)m_engine->catchError();
-        if (error)
-            *error = QStringLiteral("%1: stopped after %2 ms (--script-timeout)").arg(path).arg(timeoutMs);
-        return QJSValue();
+        why = QStringLiteral("%1: stopped after %2 ms (--script-timeout)").arg(script.path).arg(timeoutMs);
+    } else {
+        const bool threw = m_engine->hasError();
+        if (threw)
+            result = m_engine->catchError(); // (a thrown value that is no Error object too)
+        if (threw || result.isError())
+            why = errorText(result, script.path);
     }
-    const bool threw = m_engine->hasError();
-    if (threw)
-        result = m_engine->catchError(); // (a thrown value that is no Error object too)
-    if (threw || result.isError()) {
-        if (error)
-            *error = errorText(result, path);
-        return QJSValue();
+    ScriptHealth &health = *script.health;
+    if (why.isEmpty()) {
+        if (health.failuresInARow.load(std::memory_order_relaxed)) // (no write to a shared line per call)
+            health.failuresInARow.store(0, std::memory_order_relaxed);
+        return result;
     }
-    return result;
+    const capture::SessionId id = session ? session->id() : 0;
+    ScriptLog::instance().add(script.name, id, ScriptLogLine::Level::Error, why);
+    if (health.failuresInARow.fetch_add(1) + 1 >= DisableAfter && !health.disabled.exchange(true))
+        ScriptLog::instance().add(
+            script.name, id, ScriptLogLine::Level::Error,
+            QStringLiteral("disabled after %1 failures in a row; reload it to run it again")
+                .arg(DisableAfter));
+    if (error)
+        *error = why;
+    return QJSValue();
 }
 
 } // namespace socktap::intercept
+
+#include "ScriptRunner.moc"

@@ -7,6 +7,8 @@
 #include "core/capture/TextFormat.h"
 #include "core/http/HeadWriter.h"
 #include "core/intercept/InterceptHub.h"
+#include "core/intercept/ScriptHandshake.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/ws/CloseCode.h"
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
@@ -101,6 +103,8 @@ bool ProxyConnection::cameBackHere(const http::Headers &headers) const
 QByteArray ProxyConnection::forwardedHead(const http::RequestHead &head, const Target &target, bool upgrade)
 {
     http::RequestHead out = head;
+    if (upgrade && m_scriptedHeaders)
+        out.headers = *m_scriptedHeaders;
     out.target = target.path; // origin form towards the server (RFC 9112 3.2.1)
     http::normalizeFramingFields(out.headers);
     http::removeHopByHop(out.headers, upgrade);
@@ -220,6 +224,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
         m_session.port = quint16(listener.mid(colon + 1).toUInt());
     }
     m_mockPort = 0;
+    m_scriptedHeaders.reset();
     m_wsRequest.reset();
     if (upgrade) {
         m_wsRequest = ws::Handshake::checkRequest(head, &why);
@@ -231,7 +236,7 @@ void ProxyConnection::onRequest(http::RequestHead head)
             }
         }
         m_requestBody = http::BodyFramer();
-        if (refusedByRule(*target) || !routeToMock(*target))
+        if (refusedByRule(*target) || rejectedByScript(*target) || !routeToMock(*target))
             return;
     } else {
         const auto framer = http::BodyFramer::forRequest(head, &why);
@@ -279,6 +284,25 @@ bool ProxyConnection::refusedByRule(const Target &target)
         extra.append("Retry-After", QByteArray::number(refusal->retryAfter)); // RFC 9110 10.2.3
     failRequest(refusal->status, refusal->note, EndReason::Fault, extra);
     return true;
+}
+
+bool ProxyConnection::rejectedByScript(const Target &target)
+{
+    const auto scripts = m_config.intercept ? m_config.intercept->scripts() : nullptr;
+    if (!scripts || !scripts->has(intercept::Hook::Request))
+        return false;
+    http::Headers headers = m_request.headers;
+    const intercept::HandshakeVerdict verdict = intercept::runRequestHooks(
+        *scripts, {m_session.id, QString::fromLatin1(m_session.url()), target.host, target.path, 0, nullptr},
+        headers);
+    m_session.handshakeNotes += verdict.notes;
+    if (verdict.rejectStatus) {
+        failRequest(*verdict.rejectStatus, verdict.rejectBody, EndReason::Fault);
+        return true;
+    }
+    if (!verdict.notes.isEmpty())
+        m_scriptedHeaders = std::move(headers);
+    return false;
 }
 
 void ProxyConnection::endAfterClose(const QString &by, int waited)
@@ -495,7 +519,19 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
                                       m_session.host, m_session.path, toClient.headers)
         : QStringList();
     m_session.handshakeNotes += notes;
-    m_client->write(notes.isEmpty() ? response.raw : http::serialize(toClient));
+    bool scripted = false;
+    if (const auto scripts = m_config.intercept ? m_config.intercept->scripts() : nullptr;
+        scripts && scripts->has(intercept::Hook::Response)) {
+        const http::Headers sent = m_scriptedHeaders ? *m_scriptedHeaders : m_request.headers;
+        const intercept::HandshakeVerdict verdict =
+            intercept::runResponseHooks(*scripts,
+                                        {m_session.id, QString::fromLatin1(m_session.url()), m_session.host,
+                                         m_session.path, response.status, &sent},
+                                        toClient.headers);
+        m_session.handshakeNotes += verdict.notes;
+        scripted = !verdict.notes.isEmpty();
+    }
+    m_client->write(notes.isEmpty() && !scripted ? response.raw : http::serialize(toClient));
     m_sentToClient = true;
     m_phase = Phase::WebSocket;
     publish();
@@ -512,7 +548,13 @@ void ProxyConnection::startRelay(const http::ResponseHead &response)
     owner.fault = [this](const intercept::SessionCommand &command, int afterMs) {
         // On the connection's timer: a reset ends it and the session with it. A session that ended
         // meanwhile refuses the command, and that is all.
-        QTimer::singleShot(afterMs, Qt::PreciseTimer, this, [this, command] { this->command(command); });
+        QTimer::singleShot(afterMs, Qt::PreciseTimer, this, [this, command] {
+            const intercept::CommandResult result = this->command(command);
+            if (!result.ok && command.by.startsWith(QLatin1String("script "))) // a script is told in its log
+                intercept::ScriptLog::instance().add(command.by.mid(7), m_session.id,
+                                                     intercept::ScriptLogLine::Level::Error,
+                                                     QStringLiteral("not done: %1").arg(result.error));
+        });
     };
     m_ws = std::make_unique<WebSocketSession>(m_config, m_capture, std::move(owner), m_session.deflate, this);
     emit sessionOpened(m_session.id);
@@ -579,9 +621,9 @@ intercept::CommandResult ProxyConnection::command(const intercept::SessionComman
             QStringLiteral("%1 %2 (%3)")
                 .arg(capture::clockTime(capture::nowMicros()),
                      both ? QStringLiteral("reset both connections")
-                          : command.toClient
-                          ? QStringLiteral("reset the client's connection; the server's ended with a FIN")
-                          : QStringLiteral("reset the server's connection; the client's ended with a FIN"),
+                         : command.toClient
+                         ? QStringLiteral("reset the client's connection; the server's ended with a FIN")
+                         : QStringLiteral("reset the server's connection; the client's ended with a FIN"),
                      by));
         endWebSocket(command.by.isEmpty() && both ? EndReason::UserReset : EndReason::Fault);
         closeAll(command.toClient, command.toServer);

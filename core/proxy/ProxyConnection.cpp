@@ -246,6 +246,8 @@ void ProxyConnection::endSession(SessionState state, EndReason reason, const QSt
         m_session.close.end = reason;
     m_session.closedAt = nowMicros();
     publish();
+    if (m_ws && reason != EndReason::None)
+        m_ws->sessionEnded();
 }
 
 void ProxyConnection::publish()

@@ -117,6 +117,8 @@ private:
     void onUpstreamReady();
     // A refuse rule answered the upgrade (the session has ended): true.
     bool refusedByRule(const Target &target);
+    // The scripts' onRequest: may change the request's headers (kept for forwardedHead) or answer it.
+    bool rejectedByScript(const Target &target);
     // A mock rule for the target: sets m_mockPort (true), or answers 502 when its mock is not serving
     // (false). True without a mock rule.
     bool routeToMock(const Target &target);
@@ -166,6 +168,7 @@ private:
     bool m_haveSession = false;
     http::RequestHead m_request;
     Target m_target;
+    std::optional<http::Headers> m_scriptedHeaders; // the upgrade request's headers as onRequest left them
     quint16 m_mockPort = 0; // this upgrade goes to Socktap's mock listening here (a mock rule)
     bool m_mockTunnel = false; // a CONNECT to a host a mock rule names: not dialled at CONNECT time
     std::optional<ws::Handshake::Request> m_wsRequest;

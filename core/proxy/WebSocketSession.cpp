@@ -46,6 +46,7 @@ WebSocketSession::WebSocketSession(const ProxyConfig &config, capture::CaptureWr
     , m_relay(relayOptions(config, deflate), *this)
 {
     followRules();
+    m_interceptor.opened(); // the scripts' onOpen (what it sends waits for the connection's next turn)
     // Faults on a timer run from the upgrade, with the rules of that moment.
     if (m_owner.fault)
         for (const auto &timed : m_interceptor.timedFaults())
@@ -104,10 +105,25 @@ void WebSocketSession::followRules()
         next.setPaused(d, m_interceptor.paused(d), m_interceptor.pausesPingPong(d)); // the user's pauses kept
     next.keepCountsOf(m_interceptor); // a fault rule left as it was keeps counting towards its trigger
     if (hub)
-        next.setScripts(hub->scripts(), s.id, QString::fromLatin1(s.url()));
+        next.setScripts(hub->scripts(), s.id, QString::fromLatin1(s.url()), scriptIo());
     m_interceptor = std::move(next);
     m_relay.setInterceptor(&m_interceptor);
     followThrottles();
+}
+
+intercept::ScriptSession::Io WebSocketSession::scriptIo()
+{
+    intercept::ScriptSession::Io io;
+    // A script's send or close, carried out on the connection's timer (never inside the relay's call).
+    io.command = [this](const SessionCommand &c) {
+        if (m_owner.fault)
+            m_owner.fault(c, 0);
+    };
+    // setTimeout: on this session's object, so a timer dies with the session.
+    io.schedule = [this](int timer, int ms) {
+        QTimer::singleShot(ms, Qt::PreciseTimer, this, [this, timer] { m_interceptor.fireTimer(timer); });
+    };
+    return io;
 }
 
 namespace {
@@ -379,7 +395,7 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
             return CommandResult::failure(
                 QStringLiteral("nothing more can be sent to the %1: that side of the connection is closed")
                     .arg(QLatin1String(capture::directionName(capture::opposite(c.from)))));
-        m_relay.send(c.from, *c.message, c.flag, now);
+        m_relay.send(c.from, *c.message, c.flag, now, c.by);
         break;
     case SessionCommand::Kind::Close: {
         // What the session's faults say is where a Close went, not where it was meant to go.

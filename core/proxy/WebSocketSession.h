@@ -80,6 +80,8 @@ public:
     const WebSocketRelay &relay() const { return m_relay; }
     // The session ended: held messages are forgotten by the window, bytes not yet decoded are dropped.
     void forgetHeld();
+    // The session's record says it ended: the scripts' onClose runs, their timers stop.
+    void sessionEnded() { m_interceptor.closed(m_owner.session->close, m_owner.session->close.detail); }
 
 private:
     void forward(Direction from, QByteArrayView bytes) override;
@@ -92,6 +94,7 @@ private:
     void fault(const intercept::SessionCommand &command) override;
 
     void followRules();
+    intercept::ScriptSession::Io scriptIo();
     void followThrottles();
     void takeUntaken(Direction from);
     void resumeIfRelieved(Direction from);
