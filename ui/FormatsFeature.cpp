@@ -55,7 +55,7 @@ decode::ProtoChoice FormatsFeature::savedSchema()
 void FormatsFeature::loadSavedSchema()
 {
     // --proto on the command line wins for this run; the saved schema is the dialog's.
-    if (&decode::FormatRegistry::current() != &decode::FormatRegistry::builtin())
+    if (decode::FormatRegistry::customised())
         return;
     const decode::ProtoChoice saved = savedSchema();
     if (saved.files.isEmpty())

@@ -12,10 +12,11 @@
 #include "InterceptFeature.h"
 #include "InterceptPane.h"
 #include "MessagesPanel.h"
+#include "MockFeature.h"
 #include "PayloadView.h"
 #include "ProxyFeature.h"
-#include "MockFeature.h"
 #include "ReplayFeature.h"
+#include "ScriptsFeature.h"
 #include "SessionInspector.h"
 #include "SessionListPane.h"
 #include "SessionMeaningSearch.h"
@@ -68,6 +69,7 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     , m_mocks(new MockFeature(*this, store, m_intercept->hub()))
     , m_browsers(new BrowserFeature(*this, *m_proxy, ca))
     , m_formats(new FormatsFeature(*this, store))
+    , m_scripts(new ScriptsFeature(*this, m_intercept->hub()))
 {
     setWindowTitle(tr("Socktap"));
     m_list = new SessionListPane(store, m_sessions, this);
@@ -180,6 +182,7 @@ void MainWindow::buildInspectors()
     };
     connect(m_formats, &FormatsFeature::chosen, this, decodeAgain);
     connect(m_formats, &FormatsFeature::formatsReplaced, this, [decodeAgain] { decodeAgain(std::nullopt); });
+    connect(m_scripts, &ScriptsFeature::formatsReplaced, this, [decodeAgain] { decodeAgain(std::nullopt); });
 }
 
 void MainWindow::buildMenus()
@@ -232,6 +235,7 @@ void MainWindow::buildMenus()
     m_browsers->addActions(m_toolsMenu);
     m_toolsMenu->addSeparator();
     m_intercept->addToolsActions(m_toolsMenu);
+    m_scripts->addToolsActions(m_toolsMenu);
     m_proxy->addToolsActions(m_toolsMenu);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));

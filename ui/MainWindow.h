@@ -49,6 +49,7 @@ class ComposePanel;
 class FailedConnectionsNotice;
 class FilesFeature;
 class FormatsFeature;
+class ScriptsFeature;
 class HandshakeView;
 class InterceptFeature;
 class InterceptPane;
@@ -114,6 +115,7 @@ public:
     ComposePanel *composePanel() const { return m_inspector->composePanel(); }
     InterceptPane *interceptPane() const;
     QMenu *toolsMenu() const { return m_toolsMenu; }
+    ScriptsFeature *scripts() const { return m_scripts; }
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -147,6 +149,7 @@ private:
     MockFeature *m_mocks;
     BrowserFeature *m_browsers;
     FormatsFeature *m_formats;
+    ScriptsFeature *m_scripts;
 
     QSplitter *m_splitter = nullptr;
     SessionListPane *m_list = nullptr;

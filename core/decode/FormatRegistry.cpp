@@ -105,6 +105,13 @@ void FormatRegistry::setScriptFormats(std::vector<Extra> formats)
     install(l);
 }
 
+bool FormatRegistry::customised()
+{
+    Layers &l = layers();
+    const std::lock_guard<std::mutex> guard(l.lock);
+    return l.base != nullptr;
+}
+
 void FormatRegistry::append(const FormatRegistry &other)
 {
     for (const Entry &e : other.m_entries)

@@ -33,6 +33,8 @@ public:
         QString urlPattern;
     };
     static void setScriptFormats(std::vector<Extra> formats);
+    // Whether setCurrent() installed formats of the program's own (a .proto schema).
+    static bool customised();
 
     // `subprotocols`: Sec-WebSocket-Protocol values that name the format (compared case-insensitively);
     // `urlPattern`: a regular expression over the request's path and query, empty for none.

@@ -38,6 +38,7 @@
 #include "ui/ReplayFeature.h"
 #include "ui/RuleForm.h"
 #include "ui/RulesDialog.h"
+#include "ui/ScriptsFeature.h"
 #include "ui/SessionTableModel.h"
 #include "ui/SettingsDialog.h"
 #include "ui/TimelineView.h"
@@ -2351,6 +2352,99 @@ private slots:
     // Session > Serve as mock: the recorded server answers the session's URL from now on (a message the
     // echo server would have echoed gets the recorded answer instead), the new session is flagged mocked,
     // and the rule that does it is rule 1 in the rules.
+    // Tools > Scripts (issue 21): a script added in the window changes live traffic and registers a format
+    // the message list shows; edited in the dialog's editor and saved, it is reloaded at once (the next
+    // message meets the new version, session.state kept); its console.log lines and an exception with its
+    // file and line show in the console pane; the list is saved for the next start.
+    void scriptsFromTheWindow()
+    {
+        const TemporarySettings settings;
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("tag.js"));
+        const auto write = [&](const QByteArray &source) {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            f.write(source);
+        };
+        write("registerFormat({name: 'kv', detect: function (m) { return /^\\w+=/.test(m.text || ''); },\n"
+              "  decode: function (m) { var p = m.text.split('='); var o = {}; o[p[0]] = p[1]; return o; },\n"
+              "  summary: function (m, v) { return 'kv ' + Object.keys(v)[0]; }});\n"
+              "function onClientMessage(message, session) {\n"
+              "    session.state.n = (session.state.n || 0) + 1;\n"
+              "    return message.text + ' v1';\n"
+              "}\n");
+        LiveWindow w;
+        QVERIFY(w.open());
+        w.window->scripts()->setEntries({{path, true, {}}});
+        QVERIFY(w.hub->scripts());
+        w.client->sendTextMessage(QStringLiteral("a=1"));
+        QVERIFY(QTest::qWaitFor([&] { return w.echo.texts.contains(QStringLiteral("a=1 v1")); }, WaitMs));
+
+        w.window->scripts()->show();
+        auto *editor =
+            w.window->scripts()->dialog()->findChild<QPlainTextEdit *>(QStringLiteral("scriptEditor"));
+        auto *save = w.window->scripts()->dialog()->findChild<QPushButton *>(QStringLiteral("scriptSave"));
+        auto *console =
+            w.window->scripts()->dialog()->findChild<QPlainTextEdit *>(QStringLiteral("scriptConsole"));
+        QVERIFY(editor && save && console);
+        QVERIFY(editor->toPlainText().contains(QStringLiteral("' v1'")));
+        editor->setPlainText(
+            editor->toPlainText()
+                .replace(QStringLiteral("' v1'"), QStringLiteral("' v2 #' + session.state.n"))
+                .replace(QStringLiteral("    return message"),
+                         QStringLiteral("    if (message.text === 'boom') throw new "
+                                        "Error('no boom');\n    console.log('seen', "
+                                        "message.text);\n    return message")));
+        save->click();
+        w.client->sendTextMessage(QStringLiteral("b=2"));
+        QVERIFY(QTest::qWaitFor([&] { return w.echo.texts.contains(QStringLiteral("b=2 v2 #2")); }, WaitMs));
+        w.client->sendTextMessage(QStringLiteral("boom"));
+        QVERIFY(QTest::qWaitFor([&] { return w.echo.texts.contains(QStringLiteral("boom")); }, WaitMs));
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return console->toPlainText().contains(QStringLiteral("tag.js:6: Error: no boom"))
+                    && console->toPlainText().contains(QStringLiteral("seen b=2"));
+            },
+            WaitMs));
+        QVERIFY2(console->toPlainText().contains(QStringLiteral("session %1").arg(w.session)),
+                 qPrintable(console->toPlainText()));
+
+        // The registered format names the client's messages in the list.
+        ui::MessageTableModel *model = w.window->messagesPanel()->model();
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                w.window->feed()->refresh();
+                for (int row = 0; row < model->rowCount(); ++row)
+                    if (model->index(row, ui::MessageTableModel::Summary)
+                            .data()
+                            .toString()
+                            .contains(QStringLiteral("kv b")))
+                        return true;
+                return false;
+            },
+            WaitMs));
+        if (const QString shots = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !shots.isEmpty()) {
+            QTest::qWait(300);
+            w.window->scripts()->dialog()->grab().save(shots + QStringLiteral("/socktap-scripts.png"));
+            w.window->tabs()->setCurrentIndex(ui::MainWindow::MessagesTab);
+            w.window->messagesPanel()->selectMessage(2);
+            w.window->resize(1280, 800);
+            QTest::qWait(200);
+            w.window->grab().save(shots + QStringLiteral("/socktap-script-format.png"));
+        }
+        // Turned off, the traffic crosses untouched; the list (off) is what the next start loads.
+        w.window->scripts()->setEntries({{path, false, {}}});
+        QVERIFY(!w.hub->scripts());
+        w.client->sendTextMessage(QStringLiteral("c=3"));
+        QVERIFY(QTest::qWaitFor([&] { return w.echo.texts.contains(QStringLiteral("c=3")); }, WaitMs));
+        auto next = std::make_shared<intercept::InterceptHub>();
+        ui::MainWindow again(
+            w.store, [] { return nullptr; }, nullptr, next);
+        QCOMPARE(again.scripts()->entries().size(), 1);
+        QCOMPARE(again.scripts()->entries().front().path, path);
+        QVERIFY(!again.scripts()->entries().front().enabled);
+    }
+
     void serveAsMockFromTheWindow()
     {
         LiveWindow w;
