@@ -3,6 +3,7 @@
 // sessions, and permessage-deflate kept decodable against python3-websockets peers (which compress with
 // context takeover) for every window size.
 #include "core/intercept/InterceptHub.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
 #include "core/ws/MessageAssembler.h"
@@ -1283,6 +1284,153 @@ private slots:
         QVERIFY(compressed >= 6);
         // With context takeover every compressed message after the first change is re-compressed.
         QCOMPARE(reencoded > 0, !noContextTakeover);
+    }
+
+    void scriptsWithDeflatePeers()
+    {
+        // Scripts on python3-websockets peers that compress with context takeover: onRequest and onResponse
+        // rewrite the handshake, onClientMessage drops and edits and, being stateful, injects a message
+        // toward the server after the client's third; onServerMessage replaces one. Both peers decode
+        // everything after (Socktap re-compresses what it changed), and the injection lands in order.
+        const QString peer = QStringLiteral(SOCKTAP_SOURCE_DIR "/tests/support/deflate_peer.py");
+        QProcess server;
+        server.start(QStringLiteral("/usr/bin/python3"), {peer, QStringLiteral("server"), "15", "0"});
+        const auto stop = qScopeGuard([&] {
+            server.kill();
+            server.waitForFinished();
+        });
+        QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, WaitMs));
+        const QByteArray portLine = server.readLine().trimmed();
+        QVERIFY2(portLine.startsWith("port "), portLine.constData());
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        intercept::ScriptSet set;
+        set.scripts.push_back(
+            {QStringLiteral("feed.js"), QStringLiteral("/scripts/feed.js"),
+             QStringLiteral("function onRequest(h) { h.headers['X-Token'] = 'fresh for ' + h.path; }\n"
+                            "function onResponse(h) { h.headers['X-Seen-By'] = 'feed.js ' + h.status; }\n"
+                            "function onClientMessage(m, session) {\n"
+                            "    session.state.n = (session.state.n || 0) + 1;\n"
+                            "    if (m.text.indexOf('DROP ME') >= 0) return null;\n"
+                            "    if (session.state.n === 3) session.send('server', 'injected after ' + "
+                            "session.state.n);\n"
+                            "    return m.text.replace(/token-(\\d+)/, 'token-<$1>');\n"
+                            "}\n"
+                            "function onServerMessage(m) {\n"
+                            "    if (m.text.indexOf('second') >= 0) return '{\"edited\": \"by feed.js\"}';\n"
+                            "}\n")});
+        QVERIFY2(hub->setScripts(set).isEmpty(), "the script did not load");
+        proxy::ProxyConfig config = withHub(hub);
+        config.reverse = http::RequestTarget::parseAbsolute("ws://127.0.0.1:" + portLine.mid(5));
+        ProxyHarness proxy(config);
+        const QString shared =
+            QStringLiteral("{\"channel\": \"prices\", \"symbols\": [\"AAA\", \"BBB\"], \"n\": ");
+        QProcess client;
+        client.start(QStringLiteral("/usr/bin/python3"),
+                     QStringList {peer, QStringLiteral("client"),
+                                  QStringLiteral("ws://127.0.0.1:%1/feed").arg(proxy.port()), "15", "0",
+                                  shared + "1} first", shared + "2} DROP ME", shared + "3} second token-42",
+                                  shared + "4} third", shared + "5} fourth token-7"});
+        QVERIFY(QTest::qWaitFor([&] { return client.state() == QProcess::NotRunning; }, 30000));
+        const QByteArray clientOut = client.readAllStandardOutput();
+        QVERIFY2(client.exitCode() == 0, (clientOut + client.readAllStandardError()).constData());
+        QTest::qWait(50);
+        const QByteArray serverOut = server.readAllStandardOutput();
+        const auto lines = [](const QByteArray &out) {
+            QStringList got;
+            for (const QByteArray &line : out.split('\n'))
+                if (line.startsWith('{'))
+                    got.append(QJsonDocument::fromJson(line).object().value("received").toString());
+            return got;
+        };
+        QVERIFY2(serverOut.contains("request X-Token: fresh for /feed"), serverOut.constData());
+        QVERIFY2(clientOut.contains("response X-Seen-By: feed.js 101"), clientOut.constData());
+        QVERIFY2(clientOut.contains("negotiated permessage-deflate"), clientOut.constData());
+        QCOMPARE(lines(serverOut),
+                 QStringList({shared + "1} first", shared + "3} second token-<42>", "injected after 3",
+                              shared + "4} third", shared + "5} fourth token-<7>", "finish"}));
+        QCOMPARE(lines(clientOut),
+                 QStringList({"echo: " + shared + "1} first", "{\"edited\": \"by feed.js\"}",
+                              "echo: injected after 3", "echo: " + shared + "4} third",
+                              "echo: " + shared + "5} fourth token-<7>", "bye"}));
+        const auto s = proxy.waitSession([](const auto &s) { return s.deflate.has_value(); });
+        QVERIFY(s);
+        QVERIFY(proxy.waitMessages(s->id, 12));
+        QString notes = s->handshakeNotes.join(QLatin1Char('\n')) + QLatin1Char('\n');
+        int injected = 0;
+        for (const auto &m : proxy.messages(s->id)) {
+            notes += m.note + QLatin1Char('\n');
+            injected += m.record.has(MessageFlag::Injected);
+        }
+        QCOMPARE(injected, 1);
+        for (const char *said : {"script feed.js: set X-Token: fresh for /feed on the request",
+                                 "script feed.js: set X-Seen-By: feed.js 101 on the response",
+                                 "script feed.js: dropped", "script feed.js: changed"})
+            QVERIFY2(notes.contains(QLatin1String(said)), qPrintable(notes));
+    }
+
+    void scriptsRejectAndKeepOtherSessionsFlowing()
+    {
+        // onRequest answers an upgrade itself (the server never asked); an endless loop in one session's
+        // hook is stopped at the limit each time, other sessions' messages keep crossing, and after five
+        // failures in a row the script is disabled and says so in its log; onClose sees how each ended.
+        intercept::ScriptLog::instance().clear();
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        intercept::ScriptSet set;
+        set.timeoutMs = 50;
+        set.scripts.push_back(
+            {QStringLiteral("gate.js"), QStringLiteral("/scripts/gate.js"),
+             QStringLiteral("function onRequest(h) {\n"
+                            "    if (h.path === '/closed') return {status: 403, body: 'closed today'};\n"
+                            "}\n"
+                            "function onMessage(m) {\n"
+                            "    if (m.text === 'spin') while (true) {}\n"
+                            "}\n")});
+        // Another script goes on when the first is disabled.
+        set.scripts.push_back(
+            {QStringLiteral("log.js"), QStringLiteral("/scripts/log.js"),
+             QStringLiteral("function onClose(session, close) {\n"
+                            "    console.log('closed', session.url, close.code, close.by);\n"
+                            "}\n")});
+        QVERIFY(hub->setScripts(set).isEmpty());
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        QWebSocket refused;
+        refused.setProxy(proxy.networkProxy());
+        refused.open(echo.url(QStringLiteral("/closed")));
+        QVERIFY(
+            QTest::qWaitFor([&] { return refused.error() != QAbstractSocket::UnknownSocketError; }, WaitMs));
+        const auto rejected = proxy.waitSession([](const auto &s) { return s.path == "/closed"; });
+        QVERIFY(rejected);
+        QVERIFY(QTest::qWaitFor([&] { return proxy.store.session(rejected->id)->response.status == 403; },
+                                WaitMs));
+        QCOMPARE(proxy.store.session(rejected->id)->responseBody, QByteArray("closed today\n")); // (error bodies end with a newline)
+        QVERIFY(echo.clients.isEmpty()); // the server was never asked
+
+        auto spinner = openClient(echo.url(QStringLiteral("/spin")), proxy.networkProxy());
+        auto other = openClient(echo.url(QStringLiteral("/other")), proxy.networkProxy());
+        QVERIFY(spinner && other);
+        for (int i = 0; i < 6; ++i)
+            spinner->sendTextMessage(QStringLiteral("spin"));
+        for (int i = 0; i < 20; ++i)
+            other->sendTextMessage(QStringLiteral("other %1").arg(i));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.count(QStringLiteral("spin")) == 6; }, WaitMs));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.filter(QStringLiteral("other ")).size() == 20; },
+                                WaitMs));
+        const auto logged = [] {
+            QString all;
+            for (const auto &line : intercept::ScriptLog::instance().since(0))
+                all += line.display() + QLatin1Char('\n');
+            return all;
+        };
+        QCOMPARE(logged().count(QStringLiteral("stopped after 50 ms")),
+                 intercept::ScriptRunner::DisableAfter);
+        QVERIFY2(logged().contains(QStringLiteral("gate.js session"))
+                     && logged().contains(QStringLiteral("disabled after 5 failures in a row")),
+                 qPrintable(logged()));
+        spinner->close();
+        QVERIFY(
+            QTest::qWaitFor([&] { return logged().contains(QStringLiteral("/spin 1000 client")); }, WaitMs));
+        QVERIFY2(logged().contains(QStringLiteral("log.js session")), qPrintable(logged()));
     }
 };
 

@@ -3,11 +3,13 @@
 with context takeover unless told otherwise; Qt's QWebSocket does not compress at all).
 
   deflate_peer.py server BITS NCT      echo server on 127.0.0.1: prints "port N", then one JSON line per
-                                       message received; echoes each text as "echo: <text>"
+                                       message received (and the upgrade's X-Token header); echoes each
+                                       text as "echo: <text>"
   deflate_peer.py client URL BITS NCT MESSAGE...
                                        sends every MESSAGE (in order), then reads echoes until it has one
                                        per message that reached the server or the server sends "bye"; prints
-                                       one JSON line per message received and "negotiated <header>"
+                                       one JSON line per message received, "negotiated <header>" and the
+                                       101's X-Seen-By header
 
 BITS is the max window bits both peers compress with (9..15); NCT is 1 for no_context_takeover both ways.
 Everything stays on 127.0.0.1 and each side stops by itself (timeouts below).
@@ -33,6 +35,7 @@ def client_factory(bits, nct):
 
 async def serve_main(bits, nct):
     async def echo(ws, path=None):
+        print("request X-Token:", ws.request_headers.get("X-Token", ""), flush=True)
         try:
             async for message in ws:
                 print(json.dumps({"received": message}), flush=True)
@@ -52,6 +55,7 @@ async def client_main(url, bits, nct, messages):
     async with websockets.connect(url, compression=None, extensions=[client_factory(bits, nct)],
                                   ping_interval=None, open_timeout=10, close_timeout=2) as ws:
         print("negotiated", ws.response_headers.get("Sec-WebSocket-Extensions", ""), flush=True)
+        print("response X-Seen-By:", ws.response_headers.get("X-Seen-By", ""), flush=True)
         for m in messages:
             await ws.send(m)
         await ws.send("finish")
