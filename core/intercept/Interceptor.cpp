@@ -208,16 +208,17 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
     m_scriptSession->setCollecting(&v.faults);
     const auto stopCollecting = qScopeGuard([this] { m_scriptSession->setCollecting(nullptr); });
     for (const ScriptRunner::Loaded &script : loaded) {
-        const QString label = QStringLiteral("script %1").arg(script.name);
+        // (Made only when something is to be said: this loop runs for every message.)
+        const auto label = [&script] { return QStringLiteral("script %1").arg(script.name); };
         if (!script.error.isEmpty()) {
-            v.notes.append(QStringLiteral("%1 did not load: %2").arg(label, script.error));
+            v.notes.append(QStringLiteral("%1 did not load: %2").arg(label(), script.error));
             continue;
         }
         for (const Hook hook : {Hook::Message, own}) {
             const QJSValue &fn = script.hook(hook);
             if (!fn.isCallable() || script.health->disabled.load(std::memory_order_relaxed))
                 continue;
-            const QByteArray current = v.payload ? *v.payload : payload.toByteArray();
+            const QByteArrayView current = v.payload ? QByteArrayView(*v.payload) : payload;
             QJSValue message = engine.newObject();
             message.setProperty(QStringLiteral("from"),
                                 from == Direction::ClientToServer ? QStringLiteral("client")
@@ -226,7 +227,8 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
             if (opcode == quint8(ws::Opcode::Text))
                 message.setProperty(QStringLiteral("text"), QString::fromUtf8(current));
             else
-                message.setProperty(QStringLiteral("bytes"), engine.toScriptValue(current)); // an ArrayBuffer
+                message.setProperty(QStringLiteral("bytes"),
+                                    engine.toScriptValue(current.toByteArray())); // an ArrayBuffer
             if (decoded && decoded->decoded()) {
                 message.setProperty(QStringLiteral("format"), decoded->format);
                 message.setProperty(QStringLiteral("decoded"), toScript(engine, decoded->value));
@@ -235,14 +237,14 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
             const QJSValue result = runner.call(script, fn, {message, session}, m_scripts->timeoutMs,
                                                 m_scriptSession.get(), &error);
             if (!error.isEmpty()) {
-                v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label, error));
+                v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label(), error));
                 continue;
             }
             if (result.isUndefined())
                 continue;
             if (result.isNull()) {
                 v.drop = true;
-                v.notes.append(QStringLiteral("%1: dropped").arg(label));
+                v.notes.append(QStringLiteral("%1: dropped").arg(label()));
                 return;
             }
             // A string is text, an ArrayBuffer bytes; an object says more: {hold: true}, {text}, {bytes},
@@ -252,7 +254,7 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
                 && result.toVariant().typeId() != QMetaType::QByteArray) {
                 if (result.property(QStringLiteral("hold")).toBool()) {
                     v.hold = true;
-                    v.notes.append(QStringLiteral("%1: held").arg(label));
+                    v.notes.append(QStringLiteral("%1: held").arg(label()));
                     return;
                 }
                 if (result.hasProperty(QStringLiteral("decoded"))) {
@@ -265,11 +267,11 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
                         why = QStringLiteral("the message did not decode");
                     if (!encoded) {
                         v.notes.append(QStringLiteral("%1: decoded value not sent: %2; forwarded as it came")
-                                           .arg(label, why));
+                                           .arg(label(), why));
                         continue;
                     }
                     v.payload = std::move(*encoded);
-                    v.notes.append(QStringLiteral("%1: changed").arg(label));
+                    v.notes.append(QStringLiteral("%1: changed").arg(label()));
                     continue;
                 }
                 what = result.hasProperty(QStringLiteral("text")) ? result.property(QStringLiteral("text"))
@@ -283,10 +285,10 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
                 v.notes.append(QStringLiteral("%1: %2 returned %3, not a string, an ArrayBuffer, an object "
                                               "({hold}, {text}, {bytes}, {decoded}), null or nothing; "
                                               "forwarded as it came")
-                                   .arg(label, QLatin1String(hookName(hook)), result.toString()));
+                                   .arg(label(), QLatin1String(hookName(hook)), result.toString()));
                 continue;
             }
-            v.notes.append(QStringLiteral("%1: changed").arg(label));
+            v.notes.append(QStringLiteral("%1: changed").arg(label()));
         }
     }
 }
