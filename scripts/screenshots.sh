@@ -27,5 +27,5 @@ HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen 
 HOME="$home" SOCKTAP_SCREENSHOTS="$SOCKTAP_ROOT/docs" QT_QPA_PLATFORM=offscreen \
     "$SOCKTAP_ROOT/build/tests/tst_gui" failedConnectionsDoNotVanish recoveryOfferReopensTheCapture \
     pausesHoldPingsOnlyWhenAsked protobufSchemaFromTheWindow stallFromTheSessionMenu ruleFormFaults \
-    ruleFormRespondAndEcho serveAsMockFromTheWindow >/dev/null
+    ruleFormRespondAndEcho serveAsMockFromTheWindow scriptsFromTheWindow >/dev/null
 

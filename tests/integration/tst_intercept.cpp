@@ -1403,7 +1403,8 @@ private slots:
         QVERIFY(rejected);
         QVERIFY(QTest::qWaitFor([&] { return proxy.store.session(rejected->id)->response.status == 403; },
                                 WaitMs));
-        QCOMPARE(proxy.store.session(rejected->id)->responseBody, QByteArray("closed today\n")); // (error bodies end with a newline)
+        QCOMPARE(proxy.store.session(rejected->id)->responseBody,
+                 QByteArray("closed today\n")); // (error bodies end with a newline)
         QVERIFY(echo.clients.isEmpty()); // the server was never asked
 
         auto spinner = openClient(echo.url(QStringLiteral("/spin")), proxy.networkProxy());
@@ -1431,6 +1432,32 @@ private slots:
         QVERIFY(
             QTest::qWaitFor([&] { return logged().contains(QStringLiteral("/spin 1000 client")); }, WaitMs));
         QVERIFY2(logged().contains(QStringLiteral("log.js session")), qPrintable(logged()));
+    }
+
+    void scriptHoldsForTheUser()
+    {
+        // {hold: true} puts the message among the held ones, as a breakpoint does: the server gets it only
+        // when the user forwards it; the messages after it wait behind it, in order.
+        Live live;
+        intercept::ScriptSet set;
+        set.scripts.push_back({QStringLiteral("bp.js"), QStringLiteral("/scripts/bp.js"),
+                               QStringLiteral("function onClientMessage(m) {\n"
+                                              "    if (m.text === 'wait') return {hold: true};\n"
+                                              "}\n")});
+        QVERIFY(live.hub->setScripts(set).isEmpty());
+        QVERIFY(live.open());
+        live.client->sendTextMessage(QStringLiteral("before"));
+        live.client->sendTextMessage(QStringLiteral("wait"));
+        live.client->sendTextMessage(QStringLiteral("after"));
+        QVERIFY(QTest::qWaitFor([&] { return live.hub->held().size() == 1; }, WaitMs));
+        QTest::qWait(100);
+        QCOMPARE(live.echo.texts, QStringList {QStringLiteral("before")});
+        const auto held = live.hub->held();
+        QCOMPARE(held[0].payload, QByteArray("wait"));
+        QVERIFY2(held[0].note.contains(QStringLiteral("script bp.js: held")), qPrintable(held[0].note));
+        QVERIFY(live.run(release(Direction::ClientToServer, held[0].id)).ok);
+        QVERIFY(QTest::qWaitFor([&] { return live.echo.texts.size() == 3; }, WaitMs));
+        QCOMPARE(live.echo.texts, (QStringList {"before", "wait", "after"}));
     }
 };
 
