@@ -10,9 +10,13 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace socktap::intercept {
 
@@ -20,7 +24,24 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// One thread for every engine: it interrupts a call that runs past its deadline. setInterrupted is the
+// The process's resident memory in bytes (/proc/self/statm), or -1.
+qint64 residentBytes()
+{
+    static const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    char buf[128];
+    const ssize_t n = fd >= 0 ? ::pread(fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    long size = 0, resident = 0;
+    if (std::sscanf(buf, "%ld %ld", &size, &resident) != 2)
+        return -1;
+    return qint64(resident) * ::sysconf(_SC_PAGESIZE);
+}
+
+// One thread for every engine: it interrupts a call that runs past its deadline, or whose memory grows
+// past ScriptRunner::MemoryPerCall while it runs (Qt 6.4's engine has no heap limit of its own; the
+// process's resident memory is what can be seen, from the first look at a call on). setInterrupted is the
 // one QJSEngine call made for another thread.
 class Watchdog
 {
@@ -34,15 +55,26 @@ public:
     {
         // No wake-up: the watchdog looks every 2 ms (a futex wake per call cost more than the call).
         std::lock_guard lock(m_mutex);
-        m_deadlines[engine] = deadline;
+        m_armed[engine] = {deadline, -1, false};
     }
-    void disarm(QJSEngine *engine)
+    // Whether the call was stopped for its memory.
+    bool disarm(QJSEngine *engine)
     {
         std::lock_guard lock(m_mutex);
-        m_deadlines.erase(engine);
+        const auto it = m_armed.find(engine);
+        const bool memory = it != m_armed.end() && it->second.memory;
+        if (it != m_armed.end())
+            m_armed.erase(it);
+        return memory;
     }
 
 private:
+    struct Armed
+    {
+        Clock::time_point deadline;
+        qint64 baseline = -1; // resident bytes when the watchdog first saw the call
+        bool memory = false;
+    };
     Watchdog()
         : m_thread([this](std::stop_token stop) { run(stop); })
     { }
@@ -55,17 +87,25 @@ private:
     {
         std::unique_lock lock(m_mutex);
         while (!stop.stop_requested()) {
-            const auto now = Clock::now();
-            for (const auto &[engine, deadline] : m_deadlines)
-                if (deadline <= now)
-                    engine->setInterrupted(true);
+            if (!m_armed.empty()) {
+                const auto now = Clock::now();
+                const qint64 resident = residentBytes(); // (only while a call runs: most calls never see it)
+                for (auto &[engine, armed] : m_armed) {
+                    if (armed.baseline < 0)
+                        armed.baseline = resident;
+                    else if (resident >= 0 && resident - armed.baseline > ScriptRunner::MemoryPerCall)
+                        armed.memory = true;
+                    if (armed.deadline <= now || armed.memory)
+                        engine->setInterrupted(true);
+                }
+            }
             m_wake.wait_for(lock, stop, std::chrono::milliseconds(2), [] { return false; });
         }
     }
 
     std::mutex m_mutex;
     std::condition_variable_any m_wake;
-    std::map<QJSEngine *, Clock::time_point> m_deadlines;
+    std::map<QJSEngine *, Armed> m_armed;
     std::jthread m_thread;
 };
 
@@ -514,8 +554,7 @@ QJSValue ScriptRunner::call(const Loaded &script, const QJSValue &fn, const QJSV
     if (outermost && timeoutMs > 0)
         Watchdog::instance().arm(m_engine.get(), Clock::now() + std::chrono::milliseconds(timeoutMs));
     QJSValue result = fn.call(args);
-    if (outermost && timeoutMs > 0)
-        Watchdog::instance().disarm(m_engine.get());
+    const bool memory = outermost && timeoutMs > 0 && Watchdog::instance().disarm(m_engine.get());
     --m_depth;
     m_currentSession = outerSession;
     m_currentScript = outerScript;
@@ -524,7 +563,13 @@ QJSValue ScriptRunner::call(const Loaded &script, const QJSValue &fn, const QJSV
     if (m_engine->isInterrupted() && outermost) {
         m_engine->setInterrupted(false);
         (void)m_engine->catchError();
-        why = QStringLiteral("%1: stopped after %2 ms (--script-timeout)").arg(script.path).arg(timeoutMs);
+        why = memory
+            ? QStringLiteral("%1: stopped: memory grew by more than %2 MiB during the call")
+                  .arg(script.path)
+                  .arg(MemoryPerCall >> 20)
+            : QStringLiteral("%1: stopped after %2 ms (--script-timeout)").arg(script.path).arg(timeoutMs);
+        if (memory)
+            m_engine->collectGarbage(); // what the call made is unreachable now
     } else {
         const bool threw = m_engine->hasError();
         if (threw)

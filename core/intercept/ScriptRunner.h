@@ -120,6 +120,8 @@ public:
 
     // Failures in a row that disable a script.
     static constexpr int DisableAfter = 5;
+    // How much the process's memory may grow while one call runs before it is stopped.
+    static constexpr qint64 MemoryPerCall = qint64(256) << 20;
 
     ScriptRunner();
     ~ScriptRunner();

@@ -1459,6 +1459,38 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return live.echo.texts.size() == 3; }, WaitMs));
         QCOMPARE(live.echo.texts, (QStringList {"before", "wait", "after"}));
     }
+
+    void scriptMemoryIsBoundedPerCall()
+    {
+        // A call that keeps allocating is stopped once the memory grew by MemoryPerCall, long before its
+        // (here generous) time limit; the message goes on unchanged and the next call runs normally.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        intercept::ScriptSet set;
+        set.timeoutMs = 30000;
+        set.scripts.push_back({QStringLiteral("hog.js"), QStringLiteral("/scripts/hog.js"),
+                               QStringLiteral("function onClientMessage(m) {\n"
+                                              "    if (m.text !== 'hog') return m.text + '!';\n"
+                                              "    var keep = [];\n"
+                                              "    while (true) keep.push(new Array(65536).fill(7));\n"
+                                              "}\n")});
+        QVERIFY(hub->setScripts(set).isEmpty());
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(QStringLiteral("/hog")), proxy.networkProxy());
+        QVERIFY(client);
+        QElapsedTimer clock;
+        clock.start();
+        client->sendTextMessage(QStringLiteral("hog"));
+        client->sendTextMessage(QStringLiteral("next"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2; }, 25000));
+        QVERIFY2(clock.elapsed() < 25000, "stopped by its time, not its memory");
+        QCOMPARE(echo.texts, (QStringList {"hog", "next!"}));
+        const auto s = proxy.waitSession();
+        QVERIFY(s && proxy.waitMessages(s->id, 1));
+        const QString note = proxy.messages(s->id).front().note;
+        QVERIFY2(note.contains(QStringLiteral("stopped: memory grew by more than 256 MiB during the call")),
+                 qPrintable(note));
+    }
 };
 
 QTEST_MAIN(TestIntercept)
