@@ -226,7 +226,7 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
             message.setProperty(QStringLiteral("type"), typeName(opcode));
             if (opcode == quint8(ws::Opcode::Text))
                 message.setProperty(QStringLiteral("text"), QString::fromUtf8(current));
-            else
+            else if (m_scripts->wantsBytes)
                 message.setProperty(QStringLiteral("bytes"),
                                     engine.toScriptValue(current.toByteArray())); // an ArrayBuffer
             if (decoded && decoded->decoded()) {

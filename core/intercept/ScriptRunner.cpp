@@ -54,18 +54,31 @@ public:
     void arm(QJSEngine *engine, Clock::time_point deadline)
     {
         // No wake-up: the watchdog looks every 2 ms (a futex wake per call cost more than the call).
+        // An engine keeps its entry between calls: arming allocates nothing.
         std::lock_guard lock(m_mutex);
-        m_armed[engine] = {deadline, -1, false};
+        m_armed[engine] = {deadline, -1, false, true};
+        ++m_active;
     }
     // Whether the call was stopped for its memory.
     bool disarm(QJSEngine *engine)
     {
         std::lock_guard lock(m_mutex);
         const auto it = m_armed.find(engine);
-        const bool memory = it != m_armed.end() && it->second.memory;
-        if (it != m_armed.end())
-            m_armed.erase(it);
-        return memory;
+        if (it == m_armed.end() || !it->second.active)
+            return false;
+        it->second.active = false;
+        --m_active;
+        return it->second.memory;
+    }
+    // The engine is going away.
+    void forget(QJSEngine *engine)
+    {
+        std::lock_guard lock(m_mutex);
+        const auto it = m_armed.find(engine);
+        if (it == m_armed.end())
+            return;
+        m_active -= it->second.active ? 1 : 0;
+        m_armed.erase(it);
     }
 
 private:
@@ -74,6 +87,7 @@ private:
         Clock::time_point deadline;
         qint64 baseline = -1; // resident bytes when the watchdog first saw the call
         bool memory = false;
+        bool active = false; // a call is running
     };
     Watchdog()
         : m_thread([this](std::stop_token stop) { run(stop); })
@@ -87,10 +101,12 @@ private:
     {
         std::unique_lock lock(m_mutex);
         while (!stop.stop_requested()) {
-            if (!m_armed.empty()) {
+            if (m_active > 0) {
                 const auto now = Clock::now();
                 const qint64 resident = residentBytes(); // (only while a call runs: most calls never see it)
                 for (auto &[engine, armed] : m_armed) {
+                    if (!armed.active)
+                        continue;
                     if (armed.baseline < 0)
                         armed.baseline = resident;
                     else if (resident >= 0 && resident - armed.baseline > ScriptRunner::MemoryPerCall)
@@ -106,6 +122,7 @@ private:
     std::mutex m_mutex;
     std::condition_variable_any m_wake;
     std::map<QJSEngine *, Armed> m_armed;
+    int m_active = 0;
     std::jthread m_thread;
 };
 
@@ -420,6 +437,7 @@ QString ScriptSet::inspect()
     std::fill(std::begin(hooks), std::end(hooks), false);
     formats.clear();
     wantsDecoded = false;
+    wantsBytes = false;
     for (size_t i = 0; i < loaded.size(); ++i) {
         const ScriptRunner::Loaded &l = loaded[i];
         if (!l.error.isEmpty())
@@ -442,6 +460,7 @@ QString ScriptSet::inspect()
         }
         // message.decoded costs a decode of every message: made only for scripts that read it.
         wantsDecoded = wantsDecoded || scripts[i].source.contains(QLatin1String("decoded"));
+        wantsBytes = wantsBytes || scripts[i].source.contains(QLatin1String("bytes"));
     }
     generation = 0;
     return {};
@@ -468,7 +487,7 @@ ScriptRunner::ScriptRunner()
 
 ScriptRunner::~ScriptRunner()
 {
-    Watchdog::instance().disarm(m_engine.get());
+    Watchdog::instance().forget(m_engine.get());
     m_loaded.clear();
     m_newConsole = QJSValue();
     m_newSession = QJSValue();

@@ -71,6 +71,7 @@ struct ScriptSet
     // formats registered, and whether onMessage reads message.decoded (then messages are decoded for it).
     bool hooks[HookCount] = {};
     bool wantsDecoded = false;
+    bool wantsBytes = false; // whether a script mentions message.bytes (an ArrayBuffer copy per message)
     std::vector<ScriptFormatSpec> formats;
 
     bool has(Hook h) const { return hooks[int(h)]; }
