@@ -159,6 +159,7 @@ std::optional<intercept::ScriptSet> loadScripts(const app::AppOptions &o)
 {
     intercept::ScriptSet set;
     set.timeoutMs = o.scriptTimeoutMs;
+    set.canHold = !o.headless && o.command == app::AppOptions::Command::Run; // (a window to release holds)
     for (const QString &file : o.scriptFiles) {
         QFile f(file);
         if (!f.open(QIODevice::ReadOnly)) {

@@ -252,6 +252,13 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
             QJSValue what = result;
             if (result.isObject() && !result.isArray()
                 && result.toVariant().typeId() != QMetaType::QByteArray) {
+                if (result.property(QStringLiteral("hold")).toBool() && !m_scripts->canHold) {
+                    v.notes.append(
+                        QStringLiteral("%1: {hold: true} needs the window to release what it holds; "
+                                       "forwarded as it came")
+                            .arg(label()));
+                    continue;
+                }
                 if (result.property(QStringLiteral("hold")).toBool()) {
                     v.hold = true;
                     v.notes.append(QStringLiteral("%1: held").arg(label()));

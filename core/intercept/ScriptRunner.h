@@ -66,6 +66,7 @@ struct ScriptSet
 {
     std::vector<Script> scripts; // run in order
     int timeoutMs = 100; // per call
+    bool canHold = true; // {hold: true} holds for the user: false when no window is there to release it
     quint64 generation = 0; // set by the hub: engines evaluate a set once
     // Found by inspect(): which hooks some script defines (the relay gates only what is asked for), the
     // formats registered, and whether onMessage reads message.decoded (then messages are decoded for it).

@@ -366,7 +366,10 @@ private slots:
         QFile b(bad), g(good);
         QVERIFY(b.open(QIODevice::WriteOnly) && g.open(QIODevice::WriteOnly));
         b.write("function onMessage(m) {\n  return m.text +;\n}\n");
-        g.write("function onMessage(m) { if (m.from === 'client') return m.text.toUpperCase(); }\n");
+        g.write("function onMessage(m) {\n"
+                "    if (m.text === 'wait') return {hold: true};\n"
+                "    if (m.from === 'client') return m.text.toUpperCase();\n"
+                "}\n");
         b.close();
         g.close();
         QProcess p;
@@ -385,6 +388,10 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 1; }, WaitMs));
         QCOMPARE(echo.texts.front(), QStringLiteral("QUIET PLEASE"));
         QVERIFY(socktap.waitOutput("\"QUIET PLEASE\" [edited] (script shout.js: changed)"));
+        // Nobody could release a held message headless: it is forwarded, and the record says why.
+        client->sendTextMessage(QStringLiteral("wait"));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("wait")); }, WaitMs));
+        QVERIFY(socktap.waitOutput("{hold: true} needs the window to release what it holds"));
         QVERIFY(socktap.stop());
     }
 
