@@ -8,7 +8,7 @@
 #     && cmake --build /tmp/base/build --target socktap
 #   scripts/bench-compare.sh /tmp/base/build/app/socktap build/app/socktap 3
 # Environment: BENCH_VARIANTS="0 1 2" runs only those variants (0 old, 1 new, 2 new --memory-only, ...,
-# 8 the BENCH_PREVIOUS build);
+# 8 and 9 a no-op script hook on both directions and on the client's, 10 the BENCH_PREVIOUS build);
 # BENCH_ARGS adds bench_load options (default: --bulk-only --route explicit --route CONNECT).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,7 +26,9 @@ variants=("old|$old|" "new (default: crash journal)|$new|" "new, memory only|$ne
           "new, 64M memory, spilling to disk|$new|--socktap-arg --max-capture-memory --socktap-arg 64M"
           "new, 64M memory, memory only|$new|--socktap-arg --max-capture-memory --socktap-arg 64M --socktap-arg --memory-only"
           "new, 20 rules for other hosts|$new|--rules $root/bench/rules-20-other-hosts.json"
-          "new, 20 rules gating every message|$new|--rules $root/bench/rules-20-gated.json")
+          "new, 20 rules gating every message|$new|--rules $root/bench/rules-20-gated.json"
+          "new, a no-op onMessage script|$new|--socktap-arg --script --socktap-arg $root/bench/noop-onmessage.js"
+          "new, a no-op onClientMessage|$new|--socktap-arg --script --socktap-arg $root/bench/noop-onclientmessage.js")
 # BENCH_PREVIOUS=BINARY adds a third build (the one before a change), as the last variant.
 [ -n "${BENCH_PREVIOUS:-}" ] && variants+=("previous build|$BENCH_PREVIOUS|")
 [ -n "${BENCH_VARIANTS:-}" ] && read -ra keep <<<"$BENCH_VARIANTS" && {
