@@ -179,6 +179,7 @@ std::optional<intercept::ScriptSet> loadScripts(const app::AppOptions &o)
 std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions &o)
 {
     auto hub = std::make_shared<intercept::InterceptHub>();
+    hub->setScriptTimeout(o.scriptTimeoutMs);
     if (!o.scriptFiles.isEmpty()) {
         auto scripts = loadScripts(o);
         if (!scripts)

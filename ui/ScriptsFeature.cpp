@@ -41,6 +41,7 @@ ScriptsFeature::ScriptsFeature(MainWindow &window, std::shared_ptr<intercept::In
     : QObject(&window)
     , m_window(window)
     , m_hub(std::move(hub))
+    , m_timeoutMs(m_hub->scriptTimeout())
     , m_reloadSoon(new QTimer(this))
 {
     m_reloadSoon->setSingleShot(true);

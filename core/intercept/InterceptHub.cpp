@@ -29,16 +29,20 @@ QString InterceptHub::setScripts(ScriptSet scripts)
 {
     // Which hooks and formats the scripts define: found once here, in an engine of this thread's.
     const QString error = scripts.inspect();
-    std::shared_ptr<const ScriptSet> set;
-    {
-        std::lock_guard lock(m_mutex);
-        scripts.generation = m_rulesGeneration.load() + 1; // (each set new to every engine)
-        m_scripts = set =
-            scripts.scripts.empty() ? nullptr : std::make_shared<const ScriptSet>(std::move(scripts));
-        m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
-    }
+    std::lock_guard lock(m_mutex);
+    scripts.generation = m_rulesGeneration.load() + 1; // (each set new to every engine)
+    const std::shared_ptr<const ScriptSet> set =
+        scripts.scripts.empty() ? nullptr : std::make_shared<const ScriptSet>(std::move(scripts));
+    // The formats first: a session that sees the new generation builds its decoder with them.
     installScriptFormats(set);
+    m_scripts = set;
+    m_rulesGeneration.fetch_add(1, std::memory_order_acq_rel);
     return error;
+}
+
+void InterceptHub::setScriptTimeout(int ms)
+{
+    m_scriptTimeoutMs.store(ms, std::memory_order_relaxed);
 }
 
 std::shared_ptr<const ScriptSet> InterceptHub::scripts() const

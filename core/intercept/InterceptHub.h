@@ -29,6 +29,9 @@ public:
     // load (that script then does nothing).
     QString setScripts(ScriptSet scripts);
     std::shared_ptr<const ScriptSet> scripts() const;
+    // --script-timeout, for the scripts the window loads too.
+    void setScriptTimeout(int ms);
+    int scriptTimeout() const { return m_scriptTimeoutMs.load(std::memory_order_relaxed); }
     // Changes whenever the rules do: a session compares it with the one it last saw (one atomic load per
     // chunk of traffic, so rules can change under live sessions at no cost to the relay).
     quint64 rulesGeneration() const { return m_rulesGeneration.load(std::memory_order_acquire); }
@@ -74,6 +77,7 @@ private:
     MockServing m_serveMocks;
     std::map<QString, MockRoute> m_mockRoutes; // by mockKey()
     std::atomic<quint64> m_rulesGeneration {0};
+    std::atomic<int> m_scriptTimeoutMs {100};
     std::atomic<quint64> m_heldGeneration {0};
 };
 

@@ -158,8 +158,13 @@ void Interceptor::setScripts(std::shared_ptr<const ScriptSet> scripts, capture::
     if (scripts && scripts->scripts.empty())
         scripts.reset();
     m_scripts = scripts;
-    if (!m_scripts)
-        return; // (a session object made earlier stays, with its state, for scripts loaded again)
+    if (!m_scripts) {
+        // No scripts now: the session object made earlier stays, with its state, for scripts loaded
+        // again, but its timers and onClose have nothing to run.
+        if (m_scriptSession)
+            m_scriptSession->setScripts(nullptr);
+        return;
+    }
     if (m_scriptSession)
         m_scriptSession->setScripts(m_scripts);
     else
@@ -201,13 +206,14 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
     if (!m_scripts->has(Hook::Message) && !m_scripts->has(own))
         return;
     ScriptRunner &runner = ScriptRunner::forThisThread();
-    const std::vector<ScriptRunner::Loaded> &loaded = runner.load(*m_scripts);
+    const auto loaded = runner.load(*m_scripts); // (held: a call may load another set)
     QJSEngine &engine = runner.engine();
     const QJSValue session = m_scriptSession->object();
     // Commands (session.send, session.close) go out once this message is handled, in order.
     m_scriptSession->setCollecting(&v.faults);
     const auto stopCollecting = qScopeGuard([this] { m_scriptSession->setCollecting(nullptr); });
-    for (const ScriptRunner::Loaded &script : loaded) {
+    using Kind = ScriptRunner::Outcome::Kind;
+    for (const ScriptRunner::Loaded &script : *loaded) {
         // (Made only when something is to be said: this loop runs for every message.)
         const auto label = [&script] { return QStringLiteral("script %1").arg(script.name); };
         if (!script.error.isEmpty()) {
@@ -229,70 +235,66 @@ void Interceptor::applyScripts(Verdict &v, Direction from, quint8 opcode, QByteA
             else if (m_scripts->wantsBytes)
                 message.setProperty(QStringLiteral("bytes"),
                                     engine.toScriptValue(current.toByteArray())); // an ArrayBuffer
-            if (decoded && decoded->decoded()) {
+            // The decoded value is the message's as it arrived: once a rule or a script changed it, it
+            // would describe something else, so it is not given.
+            const bool asArrived = !v.payload && decoded && decoded->decoded();
+            if (asArrived) {
                 message.setProperty(QStringLiteral("format"), decoded->format);
                 message.setProperty(QStringLiteral("decoded"), toScript(engine, decoded->value));
             }
-            QString error;
-            const QJSValue result = runner.call(script, fn, {message, session}, m_scripts->timeoutMs,
-                                                m_scriptSession.get(), &error);
-            if (!error.isEmpty()) {
-                v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label(), error));
+            const ScriptRunner::Outcome out =
+                runner.call(script, fn, ScriptRunner::Mode::Message, {message, session}, m_scripts->timeoutMs,
+                            m_scriptSession.get());
+            switch (out.kind) {
+            case Kind::Skipped:
+            case Kind::Undefined:
                 continue;
-            }
-            if (result.isUndefined())
+            case Kind::Failed:
+                v.notes.append(QStringLiteral("%1: %2; forwarded as it came").arg(label(), out.error));
                 continue;
-            if (result.isNull()) {
+            case Kind::Null:
                 v.drop = true;
                 v.notes.append(QStringLiteral("%1: dropped").arg(label()));
                 return;
-            }
-            // A string is text, an ArrayBuffer bytes; an object says more: {hold: true}, {text}, {bytes},
-            // {decoded} (re-encoded in the session's format).
-            QJSValue what = result;
-            if (result.isObject() && !result.isArray()
-                && result.toVariant().typeId() != QMetaType::QByteArray) {
-                if (result.property(QStringLiteral("hold")).toBool() && !m_scripts->canHold) {
+            case Kind::Hold:
+                if (!m_scripts->canHold) {
                     v.notes.append(
                         QStringLiteral("%1: {hold: true} needs the window to release what it holds; "
                                        "forwarded as it came")
                             .arg(label()));
                     continue;
                 }
-                if (result.property(QStringLiteral("hold")).toBool()) {
-                    v.hold = true;
-                    v.notes.append(QStringLiteral("%1: held").arg(label()));
-                    return;
-                }
-                if (result.hasProperty(QStringLiteral("decoded"))) {
-                    QString why;
-                    auto encoded = decoded && decoded->decoded()
-                        ? encodeValue(*decoded, fromScript(result.property(QStringLiteral("decoded"))), from,
-                                      opcode, current, &why)
-                        : std::nullopt;
-                    if (!decoded || !decoded->decoded())
-                        why = QStringLiteral("the message did not decode");
-                    if (!encoded) {
-                        v.notes.append(QStringLiteral("%1: decoded value not sent: %2; forwarded as it came")
-                                           .arg(label(), why));
-                        continue;
-                    }
-                    v.payload = std::move(*encoded);
-                    v.notes.append(QStringLiteral("%1: changed").arg(label()));
+                v.hold = true;
+                v.notes.append(QStringLiteral("%1: held").arg(label()));
+                return;
+            case Kind::Decoded: {
+                QString why = v.payload ? QStringLiteral("the message was changed before this script")
+                                        : QStringLiteral("the message did not decode");
+                auto encoded =
+                    asArrived ? encodeValue(*decoded, out.value, from, opcode, current, &why) : std::nullopt;
+                if (!encoded) {
+                    v.notes.append(QStringLiteral("%1: decoded value not sent: %2; forwarded as it came")
+                                       .arg(label(), why));
                     continue;
                 }
-                what = result.hasProperty(QStringLiteral("text")) ? result.property(QStringLiteral("text"))
-                                                                  : result.property(QStringLiteral("bytes"));
+                v.payload = std::move(*encoded);
+                break;
             }
-            if (what.isString()) {
-                v.payload = what.toString().toUtf8();
-            } else if (const QVariant bytes = what.toVariant(); bytes.typeId() == QMetaType::QByteArray) {
-                v.payload = bytes.toByteArray(); // an ArrayBuffer
-            } else {
+            case Kind::Text:
+                v.payload = out.text.toUtf8();
+                break;
+            case Kind::Bytes:
+                v.payload = out.bytes;
+                break;
+            default:
                 v.notes.append(QStringLiteral("%1: %2 returned %3, not a string, an ArrayBuffer, an object "
                                               "({hold}, {text}, {bytes}, {decoded}), null or nothing; "
                                               "forwarded as it came")
-                                   .arg(label(), QLatin1String(hookName(hook)), result.toString()));
+                                   .arg(label(), QLatin1String(hookName(hook)),
+                                        out.kind == Kind::Number ? QString::number(out.number)
+                                            : out.kind == Kind::Boolean
+                                            ? QString::fromLatin1(out.flag ? "true" : "false")
+                                            : out.text));
                 continue;
             }
             v.notes.append(QStringLiteral("%1: changed").arg(label()));

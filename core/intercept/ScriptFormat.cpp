@@ -14,20 +14,20 @@ ScriptFormat::ScriptFormat(std::shared_ptr<const ScriptSet> scripts, ScriptForma
     , m_spec(std::move(spec))
 { }
 
-QJSValue ScriptFormat::call(const QString &what, const decode::Message &message, const QJSValueList &extra,
-                            QString *error) const
+ScriptRunner::Outcome ScriptFormat::call(const QString &what, ScriptRunner::Mode mode,
+                                         const decode::Message &message, const QJSValueList &extra) const
 {
     ScriptRunner &runner = ScriptRunner::forThisThread();
-    const std::vector<ScriptRunner::Loaded> &loaded = runner.load(*m_scripts);
-    if (size_t(m_spec.script) >= loaded.size())
-        return QJSValue();
-    const ScriptRunner::Loaded &script = loaded[size_t(m_spec.script)];
+    const auto loaded = runner.load(*m_scripts); // (held while its function runs)
+    if (size_t(m_spec.script) >= loaded->size())
+        return {};
+    const ScriptRunner::Loaded &script = (*loaded)[size_t(m_spec.script)];
     const auto spec = script.formats.find(m_spec.name);
     if (spec == script.formats.end())
-        return QJSValue();
-    const QJSValue fn = spec->second.property(what);
+        return {};
+    const QJSValue fn = spec->second.property(what); // (a plain copy registerFormat made)
     if (!fn.isCallable())
-        return QJSValue();
+        return {};
     QJSEngine &engine = runner.engine();
     QJSValue m = engine.newObject();
     m.setProperty(QStringLiteral("from"),
@@ -39,25 +39,26 @@ QJSValue ScriptFormat::call(const QString &what, const decode::Message &message,
         m.setProperty(QStringLiteral("text"), QString::fromUtf8(message.payload));
     QJSValueList args = extra;
     args.prepend(m);
-    return runner.call(script, fn, args, m_scripts->timeoutMs, nullptr, error);
+    return runner.call(script, fn, mode, args, m_scripts->timeoutMs, nullptr);
 }
 
 decode::Decoded ScriptFormat::decode(const decode::Message &message, decode::DecoderState *) const
 {
+    using Kind = ScriptRunner::Outcome::Kind;
     decode::Decoded out;
-    QString error;
-    const QJSValue value = call(QStringLiteral("decode"), message, {}, &error);
-    if (!error.isEmpty() || value.isUndefined() || value.isNull()) {
-        out.error = error.isEmpty() ? QStringLiteral("not %1 (its decode returned nothing)").arg(m_spec.name)
-                                    : QStringLiteral("%1: %2").arg(m_spec.name, error);
+    const ScriptRunner::Outcome value = call(QStringLiteral("decode"), ScriptRunner::Mode::Value, message);
+    if (value.kind != Kind::Value) {
+        out.error = value.kind == Kind::Failed
+            ? QStringLiteral("%1: %2").arg(m_spec.name, value.error)
+            : QStringLiteral("not %1 (its decode returned nothing)").arg(m_spec.name);
         return out;
     }
     out.format = m_spec.name;
-    out.value = fromScript(value);
-    QString ignored;
-    const QJSValue summary = call(QStringLiteral("summary"), message, {value}, &ignored);
-    if (summary.isString()) {
-        out.summary = summary.toString();
+    out.value = value.value;
+    const ScriptRunner::Outcome summary = call(QStringLiteral("summary"), ScriptRunner::Mode::Plain, message,
+                                               {toScript(ScriptRunner::forThisThread().engine(), out.value)});
+    if (summary.kind == Kind::Text) {
+        out.summary = summary.text;
     } else {
         // The value itself, on one line, as far as a column shows it.
         QByteArray compact;
@@ -74,25 +75,25 @@ decode::Decoded ScriptFormat::decode(const decode::Message &message, decode::Dec
 
 bool ScriptFormat::recognises(const decode::Message &message) const
 {
-    QString error;
-    return call(QStringLiteral("detect"), message, {}, &error).toBool();
+    const ScriptRunner::Outcome r = call(QStringLiteral("detect"), ScriptRunner::Mode::Plain, message);
+    return r.kind == ScriptRunner::Outcome::Kind::Boolean && r.flag;
 }
 
 std::optional<QByteArray> ScriptFormat::encode(const decode::Message &original, const QJsonValue &value,
                                                QString *error) const
 {
-    QString why;
-    ScriptRunner &runner = ScriptRunner::forThisThread();
-    const QJSValue result =
-        call(QStringLiteral("encode"), original, {toScript(runner.engine(), value)}, &why);
-    if (result.isString())
-        return result.toString().toUtf8();
-    if (const QVariant bytes = result.toVariant(); bytes.typeId() == QMetaType::QByteArray)
-        return bytes.toByteArray();
+    using Kind = ScriptRunner::Outcome::Kind;
+    const ScriptRunner::Outcome r = call(QStringLiteral("encode"), ScriptRunner::Mode::Plain, original,
+                                         {toScript(ScriptRunner::forThisThread().engine(), value)});
+    if (r.kind == Kind::Text)
+        return r.text.toUtf8();
+    if (r.kind == Kind::Bytes)
+        return r.bytes;
     if (error)
-        *error = !why.isEmpty()
-            ? why
-            : QStringLiteral("%1 has no encode(value, message) returning a string or an ArrayBuffer")
+        *error = r.kind == Kind::Failed
+            ? r.error
+            : QStringLiteral("%1 has no encode(message, value) returning a string or an "
+                             "ArrayBuffer")
                   .arg(m_spec.name);
     return std::nullopt;
 }

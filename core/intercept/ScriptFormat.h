@@ -23,9 +23,9 @@ public:
     bool binaryMessages() const override { return m_spec.binary; }
 
 private:
-    // Calls the spec's `what` function with args on this thread; undefined and *error when it fails.
-    QJSValue call(const QString &what, const decode::Message &message, const QJSValueList &extra,
-                  QString *error) const;
+    // Calls the spec's `what` function with (message, extra...) on this thread.
+    ScriptRunner::Outcome call(const QString &what, ScriptRunner::Mode mode, const decode::Message &message,
+                               const QJSValueList &extra = {}) const;
 
     std::shared_ptr<const ScriptSet> m_scripts;
     ScriptFormatSpec m_spec;

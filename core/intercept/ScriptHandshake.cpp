@@ -1,7 +1,7 @@
 #include "ScriptHandshake.h"
 
 #include <QJSEngine>
-#include <QJSValueIterator>
+#include <cctype>
 
 namespace socktap::intercept {
 
@@ -21,44 +21,80 @@ QJSValue headersObject(QJSEngine &engine, const http::Headers &headers)
     return out;
 }
 
-// What the script left in `object`, applied to `headers`: removed, changed and new fields, each noted.
-void applyHeaders(const QJSValue &object, http::Headers &headers, const QString &label, const QString &head,
-                  QStringList *notes)
+// RFC 9110 5.1: a field name is a token; 5.5: a value has no CR, LF or NUL (and is sent as Latin-1 here).
+bool validName(const QByteArray &name)
 {
-    if (!object.isObject())
-        return;
-    std::map<QByteArray, QByteArray> now; // lower-case name -> value
-    std::vector<std::pair<QByteArray, QByteArray>> order;
-    for (QJSValueIterator it(object); it.hasNext();) {
-        it.next();
-        if (it.value().isUndefined() || it.value().isNull())
+    static const QByteArray tchar = QByteArrayLiteral("!#$%&'*+-.^_`|~");
+    if (name.isEmpty())
+        return false;
+    for (const char c : name)
+        if (!std::isalnum(uchar(c)) && !tchar.contains(c))
+            return false;
+    return true;
+}
+
+bool validValue(const QString &value)
+{
+    for (const QChar c : value)
+        if (c.unicode() > 0xff || c == u'\r' || c == u'\n' || c == u'\0')
+            return false;
+    return true;
+}
+
+// What the script left in its headers object (read back as plain strings by the runner), applied to
+// `headers`: removed, changed and new fields, each noted. Sec-WebSocket-Key is the client's (the 101's
+// accept is computed from it): a script does not change it.
+void applyHeaders(const std::vector<std::pair<QByteArray, QByteArray>> &left, http::Headers &headers,
+                  const QString &label, const QString &head, QStringList *notes)
+{
+    std::map<QByteArray, std::pair<QByteArray, QString>> now; // lower-case name -> (name, value)
+    std::vector<QByteArray> order;
+    for (const auto &[name, raw] : left) {
+        const QString value = QString::fromUtf8(raw);
+        if (!validName(name) || !validValue(value)) {
+            notes->append(
+                QStringLiteral("%1: %2: %3 not set on the %4: not a valid header field (RFC 9110 5)")
+                    .arg(label, QString::fromUtf8(name), value, head));
             continue;
-        const QByteArray name = it.name().toLatin1();
-        now[name.toLower()] = it.value().toString().toLatin1();
-        order.emplace_back(name, it.value().toString().toLatin1());
+        }
+        now[name.toLower()] = {name, value};
+        order.push_back(name.toLower());
     }
     std::vector<QByteArray> names;
     for (const http::HeaderField &f : headers.fields())
         if (std::find(names.begin(), names.end(), f.name.toLower()) == names.end())
             names.push_back(f.name.toLower());
+    const auto protectedName = [](const QByteArray &lower) { return lower == "sec-websocket-key"; };
     for (const QByteArray &name : names) {
         const auto it = now.find(name);
+        const QByteArray value = it == now.end() ? QByteArray() : it->second.second.toLatin1();
+        if (it != now.end() && headers.combined(name) == value)
+            continue;
+        if (protectedName(name)) {
+            notes->append(QStringLiteral("%1: Sec-WebSocket-Key left as the client sent it (the 101's accept "
+                                         "answers it)")
+                              .arg(label));
+            continue;
+        }
         if (it == now.end()) {
             headers.remove(name);
             notes->append(
                 QStringLiteral("%1: removed %2 from the %3").arg(label, QString::fromLatin1(name), head));
-        } else if (headers.combined(name) != it->second) {
-            headers.set(name, it->second);
+        } else {
+            headers.set(name, value);
             notes->append(QStringLiteral("%1: set %2: %3 on the %4")
-                              .arg(label, QString::fromLatin1(name), QString::fromLatin1(it->second), head));
+                              .arg(label, QString::fromLatin1(name), QString::fromLatin1(value), head));
         }
     }
-    for (const auto &[name, value] : order) {
-        if (std::find(names.begin(), names.end(), name.toLower()) != names.end())
+    for (const QByteArray &lower : order) {
+        if (std::find(names.begin(), names.end(), lower) != names.end())
             continue;
-        headers.append(name, value);
-        notes->append(QStringLiteral("%1: set %2: %3 on the %4")
-                          .arg(label, QString::fromLatin1(name), QString::fromLatin1(value), head));
+        const auto &[name, value] = now[lower];
+        if (protectedName(lower))
+            continue;
+        headers.append(name, value.toLatin1());
+        notes->append(
+            QStringLiteral("%1: set %2: %3 on the %4").arg(label, QString::fromLatin1(name), value, head));
     }
 }
 
@@ -72,7 +108,9 @@ HandshakeVerdict runHooks(Hook hook, const ScriptSet &set, const HandshakeFacts 
     QJSEngine &engine = runner.engine();
     const bool request = hook == Hook::Request;
     const QString head = request ? QStringLiteral("request") : QStringLiteral("response");
-    for (const ScriptRunner::Loaded &script : runner.load(set)) {
+    const auto loaded = runner.load(set);
+    using Kind = ScriptRunner::Outcome::Kind;
+    for (const ScriptRunner::Loaded &script : *loaded) {
         const QJSValue &fn = script.hook(hook);
         if (!fn.isCallable() || script.health->disabled.load(std::memory_order_relaxed))
             continue;
@@ -88,28 +126,27 @@ HandshakeVerdict runHooks(Hook hook, const ScriptSet &set, const HandshakeFacts 
                 handshake.setProperty(QStringLiteral("requestHeaders"),
                                       headersObject(engine, *facts.request));
         }
-        QString error;
-        const QJSValue result = runner.call(script, fn, {handshake}, set.timeoutMs, nullptr, &error);
-        if (!error.isEmpty()) {
-            verdict.notes.append(QStringLiteral("%1: %2; the %3 went on as it was").arg(label, error, head));
-            continue;
-        }
-        applyHeaders(handshake.property(QStringLiteral("headers")), headers, label, head, &verdict.notes);
-        if (!request || result.isUndefined() || result.isNull())
-            continue;
-        // A status answers the client: the server is never asked.
-        const int status =
-            result.isNumber() ? result.toInt() : result.property(QStringLiteral("status")).toInt();
-        if (status < 200 || status > 599) {
+        const ScriptRunner::Outcome out =
+            runner.call(script, fn, ScriptRunner::Mode::Handshake, {handshake}, set.timeoutMs, nullptr);
+        if (out.kind == Kind::Failed) {
             verdict.notes.append(
-                QStringLiteral("%1: onRequest returned %2: expected nothing or {status: 200-599, "
-                               "body}; the request went on")
-                    .arg(label, result.toString()));
+                QStringLiteral("%1: %2; the %3 went on as it was").arg(label, out.error, head));
             continue;
         }
-        const QJSValue body = result.isObject() ? result.property(QStringLiteral("body")) : QJSValue();
+        applyHeaders(out.headers, headers, label, head, &verdict.notes);
+        if (!request || out.kind == Kind::Undefined || out.kind == Kind::Null)
+            continue;
+        // A status answers the client with an error of the script's choosing: the server is never asked.
+        const int status = out.kind == Kind::Number ? int(out.number) : 0;
+        if (out.kind != Kind::Number || status < 400 || status > 599) {
+            verdict.notes.append(
+                QStringLiteral("%1: onRequest returned %2: expected nothing, or a status from 400 "
+                               "to 599 ({status, body}); the request went on")
+                    .arg(label, out.kind == Kind::Number ? QString::number(out.number) : out.text));
+            continue;
+        }
         verdict.rejectStatus = status;
-        verdict.rejectBody = body.isString() ? body.toString() : QStringLiteral("rejected by %1").arg(label);
+        verdict.rejectBody = out.hasBody ? out.text : QStringLiteral("rejected by %1").arg(label);
         verdict.notes.append(QStringLiteral("%1: rejected with %2").arg(label).arg(status));
         return verdict;
     }

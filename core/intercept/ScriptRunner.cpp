@@ -48,16 +48,23 @@ class Watchdog
 public:
     static Watchdog &instance()
     {
-        static Watchdog dog;
-        return dog;
+        // Never destroyed: engines of other threads may still go while the program exits.
+        static Watchdog *dog = new Watchdog;
+        return *dog;
     }
     void arm(QJSEngine *engine, Clock::time_point deadline)
     {
-        // No wake-up: the watchdog looks every 2 ms (a futex wake per call cost more than the call).
+        // No wake-up while calls keep coming: the watchdog looks every 2 ms (a futex wake per call cost
+        // more than the call); only after a second without calls does it sleep until the next one.
         // An engine keeps its entry between calls: arming allocates nothing.
         std::lock_guard lock(m_mutex);
         m_armed[engine] = {deadline, -1, false, true};
         ++m_active;
+        ++m_calls;
+        if (m_sleeping) {
+            m_sleeping = false;
+            m_wake.notify_one();
+        }
     }
     // Whether the call was stopped for its memory.
     bool disarm(QJSEngine *engine)
@@ -91,16 +98,23 @@ private:
     };
     Watchdog()
         : m_thread([this](std::stop_token stop) { run(stop); })
-    { }
-    ~Watchdog()
     {
-        m_thread.request_stop();
-        m_wake.notify_one();
+        m_thread.detach(); // (the process ends it)
     }
     void run(std::stop_token stop)
     {
         std::unique_lock lock(m_mutex);
+        quint64 seen = 0;
+        int quiet = 0; // looks without a call since the last one
         while (!stop.stop_requested()) {
+            quiet = m_calls == seen && m_active == 0 ? quiet + 1 : 0;
+            seen = m_calls;
+            if (quiet > 500) {
+                m_sleeping = true;
+                m_wake.wait(lock, [this] { return !m_sleeping; });
+                quiet = 0;
+                continue;
+            }
             if (m_active > 0) {
                 const auto now = Clock::now();
                 const qint64 resident = residentBytes(); // (only while a call runs: most calls never see it)
@@ -123,6 +137,8 @@ private:
     std::condition_variable_any m_wake;
     std::map<QJSEngine *, Armed> m_armed;
     int m_active = 0;
+    quint64 m_calls = 0;
+    bool m_sleeping = false;
     std::jthread m_thread;
 };
 
@@ -259,7 +275,94 @@ const char *const Prelude = R"JS((function (host) {
             }
         };
     };
-    return [newConsole, newSession, setTimeout, clearTimeout, store];
+    function plainHeaders(h) {
+        var o = {};
+        if (h === null || typeof h !== 'object')
+            return o;
+        for (var k in h) {
+            var v = h[k];
+            if (v !== undefined && v !== null)
+                o[k] = String(v);
+        }
+        return o;
+    }
+    function copy(v) {
+        return v === undefined ? null : JSON.parse(JSON.stringify(v));
+    }
+    // A hook called, and what it returned read into plain data, all within the call's time limit (a
+    // getter, a Proxy trap or a toString in the result runs here, where the watchdog can stop it).
+    var invoke = function (mode, fn, a, b) {
+        var out = { kind: 'other' };
+        try {
+            var r = fn(a, b);
+            if (mode === 'handshake')
+                out.headers = plainHeaders(a.headers);
+            if (r === undefined) {
+                out.kind = 'undefined';
+            } else if (r === null) {
+                out.kind = 'null';
+            } else if (mode === 'value') {
+                out.kind = 'value';
+                out.value = copy(r);
+            } else if (typeof r === 'string') {
+                out.kind = 'text';
+                out.text = r;
+            } else if (typeof r === 'boolean') {
+                out.kind = 'boolean';
+                out.flag = r;
+            } else if (r instanceof ArrayBuffer) {
+                out.kind = 'bytes';
+                out.bytes = r;
+            } else if (typeof r === 'number') {
+                out.kind = 'number';
+                out.number = r;
+            } else if (typeof r === 'object' && mode === 'message' && r.hold === true) {
+                out.kind = 'hold';
+            } else if (typeof r === 'object' && mode === 'message' && 'decoded' in r) {
+                out.kind = 'decoded';
+                out.value = copy(r.decoded);
+            } else if (typeof r === 'object' && mode === 'message' && typeof r.text === 'string') {
+                out.kind = 'text';
+                out.text = r.text;
+            } else if (typeof r === 'object' && mode === 'message' && r.bytes instanceof ArrayBuffer) {
+                out.kind = 'bytes';
+                out.bytes = r.bytes;
+            } else if (typeof r === 'object' && mode === 'handshake' && typeof r.status === 'number') {
+                out.kind = 'number';
+                out.number = r.status;
+                if (r.body !== undefined) {
+                    out.hasBody = true;
+                    out.text = String(r.body);
+                }
+            } else {
+                out.text = text(r);
+            }
+        } catch (e) {
+            var line = 0;
+            try {
+                line = (e && e.lineNumber) || 0;
+            } catch (x) {
+            }
+            return { kind: 'error', text: text(e), line: line };
+        }
+        return out;
+    };
+    // (A plain copy of what the spec names, made while loading runs under the watchdog: later reads of it
+    // run no getter.)
+    var registerFormatOf = function (spec) {
+        if (spec === null || typeof spec !== 'object')
+            throw new TypeError('registerFormat({name, decode, ...}): an object');
+        var subprotocols = spec.subprotocols;
+        host.registerFormat({
+            name: spec.name === undefined ? undefined : String(spec.name),
+            decode: spec.decode, detect: spec.detect, summary: spec.summary, encode: spec.encode,
+            subprotocols: typeof subprotocols === 'string' ? [subprotocols]
+                : Array.isArray(subprotocols) ? subprotocols.map(String) : [],
+            url: typeof spec.url === 'string' ? spec.url : '',
+            binary: !!spec.binary
+        });
+    };
+    return [newConsole, newSession, setTimeout, clearTimeout, store, invoke, registerFormatOf];
 }))JS";
 
 } // namespace
@@ -433,7 +536,8 @@ QString ScriptSet::inspect()
     ScriptRunner runner;
     runner.m_quiet = true;
     generation = ~0ull; // (any value: a fresh runner evaluates whatever it is given)
-    const std::vector<ScriptRunner::Loaded> &loaded = runner.load(*this);
+    const auto loadedSet = runner.load(*this);
+    const ScriptRunner::LoadedSet &loaded = *loadedSet;
     std::fill(std::begin(hooks), std::end(hooks), false);
     formats.clear();
     wantsDecoded = false;
@@ -482,22 +586,38 @@ ScriptRunner::ScriptRunner()
     m_engine->globalObject().setProperty(QStringLiteral("setTimeout"), makers.property(2));
     m_engine->globalObject().setProperty(QStringLiteral("clearTimeout"), makers.property(3));
     m_engine->globalObject().setProperty(QStringLiteral("store"), makers.property(4));
+    m_invoke = makers.property(5);
+    m_registerFormat = makers.property(6);
     m_host = std::move(host);
 }
 
 ScriptRunner::~ScriptRunner()
 {
     Watchdog::instance().forget(m_engine.get());
-    m_loaded.clear();
+    m_sets.clear();
     m_newConsole = QJSValue();
     m_newSession = QJSValue();
+    m_invoke = QJSValue();
+    m_registerFormat = QJSValue();
     m_engine.reset(); // before the host it calls
 }
 
+namespace {
+
+thread_local std::unique_ptr<ScriptRunner> t_runner;
+
+} // namespace
+
 ScriptRunner &ScriptRunner::forThisThread()
 {
-    thread_local ScriptRunner runner;
-    return runner;
+    if (!t_runner)
+        t_runner = std::make_unique<ScriptRunner>();
+    return *t_runner;
+}
+
+void ScriptRunner::releaseThisThread()
+{
+    t_runner.reset();
 }
 
 void ScriptRunner::addSession(ScriptSession *session)
@@ -519,16 +639,16 @@ ScriptSession *ScriptRunner::session(capture::SessionId id) const
     return it == m_sessions.end() ? nullptr : it->second;
 }
 
-const std::vector<ScriptRunner::Loaded> &ScriptRunner::load(const ScriptSet &set)
+std::shared_ptr<const ScriptRunner::LoadedSet> ScriptRunner::load(const ScriptSet &set)
 {
-    if (set.generation == m_generation && m_generation != 0)
-        return m_loaded;
-    m_generation = set.generation;
-    m_loaded.clear();
-    m_loaded.reserve(set.scripts.size()); // m_loading points into it
+    for (const auto &[generation, loaded] : m_sets)
+        if (generation == set.generation && generation != 0)
+            return loaded;
+    auto loadedSet = std::make_shared<LoadedSet>();
+    loadedSet->reserve(set.scripts.size()); // m_loading points into it
     const int limitMs = set.timeoutMs * 10;
     for (const Script &s : set.scripts) {
-        Loaded &loaded = m_loaded.emplace_back();
+        Loaded &loaded = loadedSet->emplace_back();
         loaded.name = s.name;
         loaded.path = s.path;
         loaded.health = s.health.get();
@@ -536,22 +656,21 @@ const std::vector<ScriptRunner::Loaded> &ScriptRunner::load(const ScriptSet &set
         QJSValue result = m_engine->evaluate(wrapped(s.source), s.path);
         if (!result.isError() && !m_engine->hasError()) {
             m_loading = &loaded;
-            QJSValue registerFn = m_engine
-                                      ->evaluate(QStringLiteral("(function (host) { return function (spec) { "
-                                                                "host.registerFormat(spec); }; })"))
-                                      .call({m_engine->newQObject(m_host.get())});
-            result = result.call({m_newConsole.call({s.name}), registerFn});
+            result = result.call({m_newConsole.call({s.name}), m_registerFormat});
             m_loading = nullptr;
         }
         if (m_engine->hasError())
             result = m_engine->catchError();
+        // (What an error says is read before the watchdog lets go: a thrown object's toString is a script.)
+        if (!m_engine->isInterrupted() && result.isError())
+            loaded.error = errorText(result, s.path);
+        else if (!m_engine->isInterrupted() && !result.isArray())
+            loaded.error = QStringLiteral("%1: did not load: %2").arg(s.path, result.toString());
         Watchdog::instance().disarm(m_engine.get());
         if (m_engine->isInterrupted()) {
             m_engine->setInterrupted(false);
             loaded.error = QStringLiteral("%1: stopped while loading after %2 ms").arg(s.path).arg(limitMs);
-        } else if (result.isError()) {
-            loaded.error = errorText(result, s.path);
-        } else {
+        } else if (loaded.error.isEmpty()) {
             for (int h = 0; h < HookCount; ++h)
                 loaded.hooks[h] = result.property(quint32(h));
         }
@@ -559,59 +678,110 @@ const std::vector<ScriptRunner::Loaded> &ScriptRunner::load(const ScriptSet &set
             ScriptLog::instance().add(s.name, 0, ScriptLogLine::Level::Error,
                                       QStringLiteral("did not load: %1").arg(loaded.error));
     }
-    return m_loaded;
+    m_sets.emplace_back(set.generation, loadedSet);
+    if (m_sets.size() > 2)
+        m_sets.erase(m_sets.begin());
+    return loadedSet;
 }
 
-QJSValue ScriptRunner::call(const Loaded &script, const QJSValue &fn, const QJSValueList &args, int timeoutMs,
-                            ScriptSession *session, QString *error)
+ScriptRunner::Outcome ScriptRunner::call(const Loaded &script, const QJSValue &fn, Mode mode,
+                                         const QJSValueList &args, int timeoutMs, ScriptSession *session)
 {
+    Outcome out;
     if (!fn.isCallable() || script.health->disabled.load(std::memory_order_relaxed))
-        return QJSValue();
+        return out;
+    static const QString modes[] = {QStringLiteral("message"), QStringLiteral("handshake"),
+                                    QStringLiteral("value"), QStringLiteral("plain")};
+    QJSValueList invokeArgs {modes[int(mode)], fn};
+    invokeArgs += args;
     ScriptSession *const outerSession = std::exchange(m_currentSession, session);
     const Loaded *const outerScript = std::exchange(m_currentScript, &script);
     const bool outermost = m_depth++ == 0;
     if (outermost && timeoutMs > 0)
         Watchdog::instance().arm(m_engine.get(), Clock::now() + std::chrono::milliseconds(timeoutMs));
-    QJSValue result = fn.call(args);
+    const QJSValue r = m_invoke.call(invokeArgs);
+    const bool interrupted = m_engine->isInterrupted();
+    const QString kind = interrupted ? QString() : r.property(QStringLiteral("kind")).toString();
     const bool memory = outermost && timeoutMs > 0 && Watchdog::instance().disarm(m_engine.get());
     --m_depth;
     m_currentSession = outerSession;
     m_currentScript = outerScript;
 
-    QString why;
-    if (m_engine->isInterrupted() && outermost) {
+    // Plain data from here on: invoke made the object and every value in it.
+    if (interrupted && outermost) {
         m_engine->setInterrupted(false);
         (void)m_engine->catchError();
-        why = memory
+        out.error = memory
             ? QStringLiteral("%1: stopped: memory grew by more than %2 MiB during the call")
                   .arg(script.path)
                   .arg(MemoryPerCall >> 20)
             : QStringLiteral("%1: stopped after %2 ms (--script-timeout)").arg(script.path).arg(timeoutMs);
         if (memory)
             m_engine->collectGarbage(); // what the call made is unreachable now
-    } else {
-        const bool threw = m_engine->hasError();
-        if (threw)
-            result = m_engine->catchError(); // (a thrown value that is no Error object too)
-        if (threw || result.isError())
-            why = errorText(result, script.path);
+    } else if (m_engine->hasError() || r.isError()) {
+        const QJSValue error = m_engine->hasError() ? m_engine->catchError() : r;
+        out.error =
+            QStringLiteral("%1: %2").arg(script.path, error.toString()); // (an engine error: no script)
+    } else if (kind == QLatin1String("error")) {
+        out.error = QStringLiteral("%1:%2: %3")
+                        .arg(script.path)
+                        .arg(r.property(QStringLiteral("line")).toInt())
+                        .arg(r.property(QStringLiteral("text")).toString());
     }
     ScriptHealth &health = *script.health;
-    if (why.isEmpty()) {
+    if (out.error.isEmpty()) {
         if (health.failuresInARow.load(std::memory_order_relaxed)) // (no write to a shared line per call)
             health.failuresInARow.store(0, std::memory_order_relaxed);
-        return result;
+        using K = Outcome::Kind;
+        static const std::pair<QLatin1String, K> kinds[] = {
+            {QLatin1String("undefined"), K::Undefined}, {QLatin1String("null"), K::Null},
+            {QLatin1String("text"), K::Text},           {QLatin1String("bytes"), K::Bytes},
+            {QLatin1String("boolean"), K::Boolean},     {QLatin1String("number"), K::Number},
+            {QLatin1String("hold"), K::Hold},           {QLatin1String("decoded"), K::Decoded},
+            {QLatin1String("value"), K::Value},         {QLatin1String("other"), K::Other}};
+        out.kind = K::Other;
+        for (const auto &[name, k] : kinds)
+            if (kind == name)
+                out.kind = k;
+        switch (out.kind) {
+        case K::Text:
+        case K::Other:
+            out.text = r.property(QStringLiteral("text")).toString();
+            break;
+        case K::Bytes:
+            out.bytes = r.property(QStringLiteral("bytes")).toVariant().toByteArray();
+            break;
+        case K::Boolean:
+            out.flag = r.property(QStringLiteral("flag")).toBool();
+            break;
+        case K::Number:
+            out.number = r.property(QStringLiteral("number")).toNumber();
+            out.hasBody = r.property(QStringLiteral("hasBody")).toBool();
+            out.text = out.hasBody ? r.property(QStringLiteral("text")).toString() : QString();
+            break;
+        case K::Decoded:
+        case K::Value:
+            out.value = fromScript(r.property(QStringLiteral("value")));
+            break;
+        default:
+            break;
+        }
+        if (mode == Mode::Handshake) {
+            const QVariantMap headers = r.property(QStringLiteral("headers")).toVariant().toMap();
+            for (auto it = headers.constBegin(); it != headers.constEnd(); ++it)
+                out.headers.emplace_back(it.key().toLatin1(), it.value().toString().toLatin1());
+        }
+        return out;
     }
+    out.kind = Outcome::Kind::Failed;
     const capture::SessionId id = session ? session->id() : 0;
-    ScriptLog::instance().add(script.name, id, ScriptLogLine::Level::Error, why);
+    ScriptLog::instance().add(script.name, id, ScriptLogLine::Level::Error, out.error);
     if (health.failuresInARow.fetch_add(1) + 1 >= DisableAfter && !health.disabled.exchange(true))
         ScriptLog::instance().add(
             script.name, id, ScriptLogLine::Level::Error,
             QStringLiteral("disabled after %1 failures in a row; reload it to run it again")
                 .arg(DisableAfter));
-    if (error)
-        *error = why;
-    return QJSValue();
+    return out;
 }
 
 } // namespace socktap::intercept

@@ -9,6 +9,7 @@
 #include "SessionCommand.h"
 
 #include <QJSValue>
+#include <QJsonValue>
 #include <QString>
 #include <QStringList>
 
@@ -98,18 +99,59 @@ public:
 
         const QJSValue &hook(Hook h) const { return hooks[int(h)]; }
     };
+    // A set as this engine evaluated it: callers hold it while they call into it (a call may load another
+    // set, a script's format for instance, without pulling this one from under them).
+    using LoadedSet = std::vector<Loaded>;
 
-    // This thread's runner (made on first use, gone with the thread).
+    // What a call gave, read into plain data while the call's time limit still held (a getter, a Proxy or
+    // a toString in what a script returns runs under the watchdog too).
+    struct Outcome
+    {
+        enum class Kind : quint8 {
+            Skipped, // no function, or the script is disabled
+            Failed, // an exception, the time limit or the memory limit: `error`
+            Undefined,
+            Null,
+            Text, // a string (or {text}): `text`
+            Bytes, // an ArrayBuffer (or {bytes}): `bytes`
+            Boolean, // `flag`
+            Number, // `number` (a handshake hook's status, or {status, body}: `text` is the body)
+            Hold, // {hold: true}
+            Decoded, // {decoded: value}: `value`
+            Value, // Mode::Value: any JSON-like value, copied: `value`
+            Other, // anything else: `text` says what
+        };
+        Kind kind = Kind::Skipped;
+        QString text;
+        QByteArray bytes;
+        QJsonValue value;
+        double number = 0;
+        bool flag = false;
+        bool hasBody = false;
+        std::vector<std::pair<QByteArray, QByteArray>> headers; // Mode::Handshake: args[0].headers after
+        QString error; // "FILE:LINE: message", "FILE: stopped after 100 ms (--script-timeout)"
+    };
+    enum class Mode : quint8 {
+        Message, // string, ArrayBuffer, null, {hold}, {text}, {bytes}, {decoded}
+        Handshake, // a status (number or {status, body}); the first argument's headers read back
+        Value, // a decoder's result: JSON-like data, copied
+        Plain, // strings, ArrayBuffers, booleans
+    };
+
+    // This thread's runner (made on first use; releaseThisThread() ends it).
     static ScriptRunner &forThisThread();
+    // Ends this thread's runner and its engine (a worker does it once its sessions are gone, before the
+    // thread ends: an engine must go on the thread that made it, while Qt is still up).
+    static void releaseThisThread();
 
-    // The set's scripts in this thread's engine, evaluated when the set is new to it.
-    const std::vector<Loaded> &load(const ScriptSet &set);
-    // Calls fn with args within timeoutMs, as `script` on behalf of `session` (for its commands and
-    // timers; null outside a session). On an exception or the limit: an undefined value and *error
-    // ("FILE:LINE: message", "stopped after 100 ms"), logged and counted against the script. Disabled
-    // scripts are not called (undefined, no error).
-    QJSValue call(const Loaded &script, const QJSValue &fn, const QJSValueList &args, int timeoutMs,
-                  ScriptSession *session, QString *error);
+    // The set's scripts in this thread's engine, evaluated when the set is new to it (the last two sets
+    // are kept: a reload meets sessions that have not seen it yet).
+    std::shared_ptr<const LoadedSet> load(const ScriptSet &set);
+    // Calls fn(args) within timeoutMs, as `script` on behalf of `session` (for its commands and timers;
+    // null outside a session). A failure (exception, time or memory limit) is logged and counted against
+    // the script. Disabled scripts are not called (Skipped).
+    Outcome call(const Loaded &script, const QJSValue &fn, Mode mode, const QJSValueList &args, int timeoutMs,
+                 ScriptSession *session);
     QJSEngine &engine() { return *m_engine; }
 
     // Sessions of this thread, by id: what session.send() and session.close() reach.
@@ -136,8 +178,9 @@ private:
     std::unique_ptr<QJSEngine> m_engine;
     QJSValue m_newSession; // makes a session object
     QJSValue m_newConsole; // makes a script's console
-    quint64 m_generation = 0;
-    std::vector<Loaded> m_loaded;
+    QJSValue m_invoke; // calls a hook and reads what it returns, under the time limit
+    QJSValue m_registerFormat;
+    std::vector<std::pair<quint64, std::shared_ptr<LoadedSet>>> m_sets; // by generation, newest last
     Loaded *m_loading = nullptr; // registerFormat's target while a script is evaluated
     std::map<capture::SessionId, ScriptSession *> m_sessions;
     ScriptSession *m_currentSession = nullptr;

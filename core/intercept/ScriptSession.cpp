@@ -56,15 +56,17 @@ int ScriptSession::addTimer(const QJSValue &fn, const QString &script, int ms, Q
 void ScriptSession::fireTimer(int timer)
 {
     const auto it = m_timers.find(timer);
-    if (it == m_timers.end() || m_ended)
+    if (it == m_timers.end() || m_ended || !m_scripts)
         return;
     const Timer t = std::move(it->second);
     m_timers.erase(it);
     ScriptRunner &runner = ScriptRunner::forThisThread();
-    // The script that set it, as loaded now (a reload keeps its timers: they call the function they got).
-    for (const ScriptRunner::Loaded &script : runner.load(*m_scripts)) {
+    // The script that set it, as loaded now (a reload keeps its timers: they call the function they got;
+    // a script removed meanwhile takes its timers with it).
+    const auto loaded = runner.load(*m_scripts);
+    for (const ScriptRunner::Loaded &script : *loaded) {
         if (script.name == t.script) {
-            runner.call(script, t.fn, {}, m_scripts->timeoutMs, this, nullptr);
+            runner.call(script, t.fn, ScriptRunner::Mode::Plain, {}, m_scripts->timeoutMs, this);
             return;
         }
     }
@@ -72,43 +74,46 @@ void ScriptSession::fireTimer(int timer)
 
 void ScriptSession::opened()
 {
-    if (!m_scripts->has(Hook::Open))
+    if (!m_scripts || !m_scripts->has(Hook::Open))
         return;
     ScriptRunner &runner = ScriptRunner::forThisThread();
-    for (const ScriptRunner::Loaded &script : runner.load(*m_scripts))
-        runner.call(script, script.hook(Hook::Open), {object()}, m_scripts->timeoutMs, this, nullptr);
+    const auto loaded = runner.load(*m_scripts);
+    for (const ScriptRunner::Loaded &script : *loaded)
+        runner.call(script, script.hook(Hook::Open), ScriptRunner::Mode::Plain, {object()},
+                    m_scripts->timeoutMs, this);
 }
 
 void ScriptSession::closed(const capture::CloseInfo &close, const QString &detail)
 {
     if (m_ended)
         return;
-    if (m_scripts->has(Hook::Close)) {
-        ScriptRunner &runner = ScriptRunner::forThisThread();
-        QJSEngine &engine = runner.engine();
-        QJSValue info = engine.newObject();
-        // What an application would see (RFC 6455 7.1.5), who closed first, and how TCP ended.
-        info.setProperty(QStringLiteral("code"), close.effectiveCode());
-        if (close.firstCloser) {
-            const int i = capture::directionIndex(*close.firstCloser);
-            info.setProperty(QStringLiteral("reason"), QString::fromUtf8(close.reason[i]));
-            info.setProperty(QStringLiteral("by"),
-                             *close.firstCloser == capture::Direction::ClientToServer
-                                 ? QStringLiteral("client")
-                                 : QStringLiteral("server"));
-        } else {
-            info.setProperty(QStringLiteral("reason"), QString());
-            info.setProperty(QStringLiteral("by"), QJSValue(QJSValue::NullValue));
-        }
-        info.setProperty(QStringLiteral("clean"), close.handshakeCompleted());
-        info.setProperty(QStringLiteral("end"), QLatin1String(capture::endReasonName(close.end)));
-        info.setProperty(QStringLiteral("detail"), detail);
-        for (const ScriptRunner::Loaded &script : runner.load(*m_scripts))
-            runner.call(script, script.hook(Hook::Close), {object(), info}, m_scripts->timeoutMs, this,
-                        nullptr);
-    }
+    // Ended before onClose runs: nothing can be sent or timed from it (a clear error if it tries).
     m_ended = true;
     m_timers.clear();
+    if (!m_scripts || !m_scripts->has(Hook::Close))
+        return;
+    ScriptRunner &runner = ScriptRunner::forThisThread();
+    QJSEngine &engine = runner.engine();
+    QJSValue info = engine.newObject();
+    // What an application would see (RFC 6455 7.1.5), who closed first, and how TCP ended.
+    info.setProperty(QStringLiteral("code"), close.effectiveCode());
+    if (close.firstCloser) {
+        const int i = capture::directionIndex(*close.firstCloser);
+        info.setProperty(QStringLiteral("reason"), QString::fromUtf8(close.reason[i]));
+        info.setProperty(QStringLiteral("by"),
+                         *close.firstCloser == capture::Direction::ClientToServer ? QStringLiteral("client")
+                                                                                  : QStringLiteral("server"));
+    } else {
+        info.setProperty(QStringLiteral("reason"), QString());
+        info.setProperty(QStringLiteral("by"), QJSValue(QJSValue::NullValue));
+    }
+    info.setProperty(QStringLiteral("clean"), close.handshakeCompleted());
+    info.setProperty(QStringLiteral("end"), QLatin1String(capture::endReasonName(close.end)));
+    info.setProperty(QStringLiteral("detail"), detail);
+    const auto loaded = runner.load(*m_scripts);
+    for (const ScriptRunner::Loaded &script : *loaded)
+        runner.call(script, script.hook(Hook::Close), ScriptRunner::Mode::Plain, {object(), info},
+                    m_scripts->timeoutMs, this);
 }
 
 } // namespace socktap::intercept

@@ -300,8 +300,16 @@ bool ProxyConnection::rejectedByScript(const Target &target)
         failRequest(*verdict.rejectStatus, verdict.rejectBody, EndReason::Fault);
         return true;
     }
-    if (!verdict.notes.isEmpty())
+    if (!verdict.notes.isEmpty()) {
+        // The server answers the request as the scripts left it (its offered subprotocols and
+        // extensions): the 101 is checked against that one.
+        http::RequestHead sent = m_request;
+        sent.headers = headers;
+        QString ignored;
+        if (auto checked = ws::Handshake::checkRequest(sent, &ignored))
+            m_wsRequest = std::move(checked);
         m_scriptedHeaders = std::move(headers);
+    }
     return false;
 }
 

@@ -1,6 +1,7 @@
 #include "ProxyServer.h"
 
 #include "core/http/RequestTarget.h"
+#include "core/intercept/ScriptRunner.h"
 
 #include <QRandomGenerator>
 
@@ -130,8 +131,15 @@ static bool reverseTargetIsSelf(const ProxyConfig &config, quint16 port)
 ProxyServer::~ProxyServer()
 {
     for (size_t i = 0; i < m_threads.size(); ++i) {
+        // The worker and its connections go on their thread, then the scripts' engine there (it must go
+        // on the thread that made it, after the sessions that hold its values).
         QMetaObject::invokeMethod(
-            m_workers[i], [w = m_workers[i]] { delete w; }, Qt::BlockingQueuedConnection);
+            m_workers[i],
+            [w = m_workers[i]] {
+                delete w;
+                intercept::ScriptRunner::releaseThisThread();
+            },
+            Qt::BlockingQueuedConnection);
         m_threads[i]->quit();
         m_threads[i]->wait();
         delete m_threads[i];
@@ -209,7 +217,8 @@ bool ProxyServer::start(QString *error)
         // Wait for the thread to be running its event loop: a thread makes its event dispatcher (an
         // eventfd, GLib's wake-up pipe) as it starts, and one that starts late, when clients have already
         // taken every descriptor, makes GLib abort the process ("Creating pipes for GWakeup").
-        QMetaObject::invokeMethod(worker, [] {}, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            worker, [] {}, Qt::BlockingQueuedConnection);
         m_threads.push_back(thread);
         m_workers.push_back(worker);
     }

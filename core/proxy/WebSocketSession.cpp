@@ -121,7 +121,10 @@ intercept::ScriptSession::Io WebSocketSession::scriptIo()
     };
     // setTimeout: on this session's object, so a timer dies with the session.
     io.schedule = [this](int timer, int ms) {
-        QTimer::singleShot(ms, Qt::PreciseTimer, this, [this, timer] { m_interceptor.fireTimer(timer); });
+        QTimer::singleShot(ms, Qt::PreciseTimer, this, [this, timer] {
+            followRules(); // the scripts of now (a reload or a removal since the timer was set)
+            m_interceptor.fireTimer(timer);
+        });
     };
     return io;
 }

@@ -81,7 +81,11 @@ public:
     // The session ended: held messages are forgotten by the window, bytes not yet decoded are dropped.
     void forgetHeld();
     // The session's record says it ended: the scripts' onClose runs, their timers stop.
-    void sessionEnded() { m_interceptor.closed(m_owner.session->close, m_owner.session->close.detail); }
+    void sessionEnded()
+    {
+        followRules(); // the scripts of now
+        m_interceptor.closed(m_owner.session->close, m_owner.session->close.detail);
+    }
 
 private:
     void forward(Direction from, QByteArrayView bytes) override;
