@@ -1,5 +1,7 @@
 #include "CommandLine.h"
 
+#include "ManPage.h"
+
 #include "certs/CertificateAuthority.h"
 #include "core/decode/FormatRegistry.h"
 #include "core/decode/ProtoSchema.h"
@@ -10,6 +12,8 @@
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QRegularExpression>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QThread>
 #include <QUrl>
 
@@ -143,6 +147,71 @@ std::shared_ptr<const decode::FormatRegistry> protobufFormats(const QStringList 
     if (!formats)
         *error = QStringLiteral("--proto: %1").arg(why);
     return formats;
+}
+
+// The configuration file's [options] (--config FILE, else the user's, else the system's, when they have
+// that section) as arguments, leaving out what the command line gives; empty with *why when it is wrong.
+QStringList configArguments(const QString &explicitFile, const QList<QCommandLineOption> &options,
+                            const QStringList &given, QString *why)
+{
+    QString file = explicitFile;
+    if (file.isEmpty()) {
+        const QString user = QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation)
+            + QStringLiteral("/socktap/socktap.conf");
+        for (const QString &candidate : {user, QStringLiteral("/etc/socktap/socktap.conf")}) {
+            if (QFileInfo::exists(candidate)
+                && QSettings(candidate, QSettings::IniFormat)
+                       .childGroups()
+                       .contains(QStringLiteral("options"))) {
+                file = candidate;
+                break;
+            }
+        }
+        if (file.isEmpty())
+            return {};
+    } else if (!QFileInfo(file).isReadable()) {
+        *why = QStringLiteral("--config %1: cannot read it").arg(file);
+        return {};
+    }
+    QSettings settings(file, QSettings::IniFormat);
+    if (settings.status() != QSettings::NoError) {
+        *why = QStringLiteral("%1: not an INI file ([options] then name = value lines)").arg(file);
+        return {};
+    }
+    settings.beginGroup(QStringLiteral("options"));
+    QStringList out;
+    for (const QString &key : settings.childKeys()) {
+        const auto option = std::find_if(options.begin(), options.end(), [&](const QCommandLineOption &o) {
+            return o.names().contains(key) && !(o.flags() & QCommandLineOption::HiddenFromHelp)
+                && key != QLatin1String("config");
+        });
+        if (option == options.end()) {
+            *why =
+                QStringLiteral("%1: [options] %2: no such option (socktap --help lists them)").arg(file, key);
+            return {};
+        }
+        if (std::any_of(option->names().begin(), option->names().end(),
+                        [&](const QString &n) { return given.contains(n); }))
+            continue; // the command line wins
+        const QVariant value = settings.value(key);
+        if (option->valueName().isEmpty()) {
+            const QString flag = value.toString().trimmed().toLower();
+            if (flag == QLatin1String("true") || flag == QLatin1String("yes") || flag == QLatin1String("1"))
+                out << QStringLiteral("--") + key;
+            else if (flag != QLatin1String("false") && flag != QLatin1String("no")
+                     && flag != QLatin1String("0")) {
+                *why = QStringLiteral("%1: [options] %2 = %3: a flag is true or false")
+                           .arg(file, key, value.toString());
+                return {};
+            }
+            continue;
+        }
+        const QStringList values =
+            value.typeId() == QMetaType::QStringList ? value.toStringList() : QStringList {value.toString()};
+        for (const QString &v : values)
+            out << QStringLiteral("--") + key << v.trimmed();
+    }
+    return out;
 }
 
 } // namespace
@@ -392,94 +461,113 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                    QStringLiteral("Save screenshots of each tab after --demo."),
                                    QStringLiteral("DIR"));
     screenshots.setFlags(QCommandLineOption::HiddenFromHelp);
-    p.addOptions({scriptOpt,
-                  scriptTimeout,
-                  listen,
-                  showHttp,
-                  proto,
-                  protoPath,
-                  protoType,
-                  protoUrl,
-                  reverse,
-                  headless,
-                  json,
-                  decode,
-                  quiet,
-                  strict,
-                  memory,
-                  messageCap,
-                  workers,
-                  connectTimeout,
-                  demo,
-                  caDir,
-                  upstreamCa,
-                  insecure,
-                  insecureHost,
-                  noIntercept,
-                  rules,
-                  record,
-                  memoryOnly,
-                  disk,
-                  harOut,
-                  saveOut,
-                  textOut,
-                  sessionOpt,
-                  der,
-                  screenshots,
-                  proxyAuth,
-                  responseTimeout,
-                  maxConnections,
-                  urlOpt,
-                  timingOpt,
-                  speedOpt,
-                  headerOpt,
-                  ignoreKeyOpt,
-                  matchOpt,
-                  unmatchedOpt,
-                  onceOpt,
-                  exactPathOpt,
-                  browserHeadless,
-                  browserArg,
-                  upstreamProxy,
-                  upstreamProxyBypass});
-    p.addPositionalArgument(
-        QStringLiteral("browser"),
-        QStringLiteral("'browser [chromium|chrome|firefox] [--url URL]': start Socktap and a browser "
-                       "through it, with a throw-away profile that trusts Socktap's CA (removed when the "
-                       "browser exits). Default: the first installed."),
-        QStringLiteral("[browser [NAME]]"));
-    p.addPositionalArgument(
-        QStringLiteral("replay"),
-        QStringLiteral("'replay FILE [--session N] [--url URL] [--timing MODE]': play a captured session's "
-                       "client side again and compare the server's answers (exit 0 same, 4 different, 6 "
-                       "cannot replay)."),
-        QStringLiteral("[replay FILE]"));
-    p.addPositionalArgument(
-        QStringLiteral("mock"),
-        QStringLiteral("'mock FILE [--session N] [--listen HOST:PORT] [--match order|content] [--timing "
-                       "MODE] [--once]': serve a captured session's server side to a client under test, "
-                       "ws:// and wss://, every mock session captured (exit 0, or with --once 0 matched, 4 "
-                       "different; 6 cannot mock)."),
-        QStringLiteral("[mock FILE]"));
-    p.addPositionalArgument(
-        QStringLiteral("recover"),
+    const QCommandLineOption configOpt(
+        QStringLiteral("config"),
         QStringLiteral(
-            "'recover': list the captures Socktap kept from earlier runs (killed, crashed, stopped "
-            "by a signal, or headless); 'recover N [--json]': print the Nth as 'open' does; "
-            "'recover N --save OUT': write it as a native capture."),
-        QStringLiteral("[recover [N]]"));
-    p.addPositionalArgument(
-        QStringLiteral("ca"),
-        QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
-                       "'ca path': print where it lives; 'ca regenerate': make a new one "
-                       "(the old one is kept as a backup)."),
-        QStringLiteral("[ca export FILE | ca path | ca regenerate]"));
-    p.addPositionalArgument(
-        QStringLiteral("capture"),
-        QStringLiteral("'open FILE [--json]': print a capture (native or HAR) as the headless console does; "
-                       "'export --har OUT FILE', 'export --text OUT FILE [--session N]': convert it; "
-                       "'FILE': open it in the window."),
-        QStringLiteral("[open FILE | export ... FILE | FILE]"));
+            "Read options from FILE's [options] section (name = value, as on the command line; the "
+            "command line wins). Default: ~/.config/socktap/socktap.conf, else "
+            "/etc/socktap/socktap.conf, when they have that section."),
+        QStringLiteral("FILE"));
+    QCommandLineOption printMan(QStringLiteral("print-man-page"),
+                                QStringLiteral("Print socktap(1) in roff."));
+    printMan.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption printCompletion(QStringLiteral("print-completion"),
+                                       QStringLiteral("Print the bash or zsh completion script."),
+                                       QStringLiteral("SHELL"));
+    printCompletion.setFlags(QCommandLineOption::HiddenFromHelp);
+    HelpTable table;
+    table.description = p.applicationDescription();
+    table.options = {scriptOpt,
+                     scriptTimeout,
+                     listen,
+                     showHttp,
+                     proto,
+                     protoPath,
+                     protoType,
+                     protoUrl,
+                     reverse,
+                     headless,
+                     json,
+                     decode,
+                     quiet,
+                     strict,
+                     memory,
+                     messageCap,
+                     workers,
+                     connectTimeout,
+                     demo,
+                     caDir,
+                     upstreamCa,
+                     insecure,
+                     insecureHost,
+                     noIntercept,
+                     rules,
+                     record,
+                     memoryOnly,
+                     disk,
+                     harOut,
+                     saveOut,
+                     textOut,
+                     sessionOpt,
+                     der,
+                     screenshots,
+                     proxyAuth,
+                     responseTimeout,
+                     maxConnections,
+                     urlOpt,
+                     timingOpt,
+                     speedOpt,
+                     headerOpt,
+                     ignoreKeyOpt,
+                     matchOpt,
+                     unmatchedOpt,
+                     onceOpt,
+                     exactPathOpt,
+                     browserHeadless,
+                     browserArg,
+                     upstreamProxy,
+                     upstreamProxyBypass,
+                     configOpt,
+                     printMan,
+                     printCompletion};
+    p.addOptions(table.options);
+
+    table.commands = {
+        {QStringLiteral("browser"),
+         QStringLiteral("'browser [chromium|chrome|firefox] [--url URL]': start Socktap and a browser "
+                        "through it, with a throw-away profile that trusts Socktap's CA (removed when the "
+                        "browser exits). Default: the first installed."),
+         QStringLiteral("[browser [NAME]]")},
+        {QStringLiteral("replay"),
+         QStringLiteral("'replay FILE [--session N] [--url URL] [--timing MODE]': play a captured session's "
+                        "client side again and compare the server's answers (exit 0 same, 4 different, 6 "
+                        "cannot replay)."),
+         QStringLiteral("[replay FILE]")},
+        {QStringLiteral("mock"),
+         QStringLiteral("'mock FILE [--session N] [--listen HOST:PORT] [--match order|content] [--timing "
+                        "MODE] [--once]': serve a captured session's server side to a client under test, "
+                        "ws:// and wss://, every mock session captured (exit 0, or with --once 0 matched, 4 "
+                        "different; 6 cannot mock)."),
+         QStringLiteral("[mock FILE]")},
+        {QStringLiteral("recover"),
+         QStringLiteral(
+             "'recover': list the captures Socktap kept from earlier runs (killed, crashed, stopped "
+             "by a signal, or headless); 'recover N [--json]': print the Nth as 'open' does; "
+             "'recover N --save OUT': write it as a native capture."),
+         QStringLiteral("[recover [N]]")},
+        {QStringLiteral("ca"),
+         QStringLiteral("'ca export FILE [--der]': write the root CA certificate (never the key); "
+                        "'ca path': print where it lives; 'ca regenerate': make a new one "
+                        "(the old one is kept as a backup)."),
+         QStringLiteral("[ca export FILE | ca path | ca regenerate]")},
+        {QStringLiteral("capture"),
+         QStringLiteral("'open FILE [--json]': print a capture (native or HAR) as the headless console does; "
+                        "'export --har OUT FILE', 'export --text OUT FILE [--session N]': convert it; "
+                        "'FILE': open it in the window."),
+         QStringLiteral("[open FILE | export ... FILE | FILE]")},
+    };
+    for (const CommandHelp &c : table.commands)
+        p.addPositionalArgument(c.name, c.description, c.syntax);
 
     auto fail = [&](const QString &message) {
         result.action = ParseResult::Action::Exit;
@@ -494,6 +582,30 @@ ParseResult parseCommandLine(const QStringList &arguments)
         args.removeAll(QStringLiteral("--text"));
     if (!p.parse(args))
         return fail(p.errorText());
+    // Options from the configuration file, for those the command line does not give (it wins).
+    {
+        QString why;
+        const QStringList extra = configArguments(p.isSet(configOpt) ? p.value(configOpt) : QString(),
+                                                  table.options, p.optionNames(), &why);
+        if (!why.isEmpty())
+            return fail(why);
+        if (!extra.isEmpty()) {
+            for (qsizetype i = 0; i < extra.size(); ++i)
+                args.insert(1 + i, extra[i]); // (before any "--" the user gave)
+            if (!p.parse(args))
+                return fail(QStringLiteral("%1 (with the configuration file's options)").arg(p.errorText()));
+        }
+    }
+    if (p.isSet(printMan) || p.isSet(printCompletion)) {
+        result.action = ParseResult::Action::Exit;
+        result.output = p.isSet(printMan) ? manPage(table, QCoreApplication::applicationVersion())
+                                          : completion(table, p.value(printCompletion));
+        if (result.output.isEmpty())
+            return fail(
+                QStringLiteral("--print-completion %1: expected bash or zsh").arg(p.value(printCompletion)));
+        result.output.chop(1); // (the caller adds the last newline)
+        return result;
+    }
     if (p.isSet(QStringLiteral("help"))) {
         result.action = ParseResult::Action::Exit;
         // Parsed before the application object exists, Qt cannot know the program's name.
@@ -502,7 +614,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
     }
     if (p.isSet(QStringLiteral("version"))) {
         result.action = ParseResult::Action::Exit;
-        result.output = QStringLiteral("socktap %1").arg(QCoreApplication::applicationVersion());
+        result.output = QStringLiteral("socktap %1 (commit %2)")
+                            .arg(QCoreApplication::applicationVersion(), QStringLiteral(SOCKTAP_COMMIT));
         return result;
     }
     const QStringList positional = p.positionalArguments();

@@ -8,8 +8,10 @@ SOCKTAP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SOCKTAP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config qt6-base-dev qt6-websockets-dev qt6-declarative-dev qt6-qpa-plugins libgl-dev libprotobuf-dev libprotoc-dev
                         libssl-dev zlib1g-dev fonts-dejavu-core libnss3-tools)
 # What the full test suite adds: a display server for GUI screenshots, a browser for end-to-end tests,
-# clang and its runtime for the libFuzzer targets; python3-protobuf and protoc for the protobuf peer.
+# clang and its runtime for the libFuzzer targets; python3-protobuf and protoc for the protobuf peer;
+# dpkg-dev, desktop-file-utils, appstream and man-db to build the .deb and check what it installs.
 SOCKTAP_TEST_PACKAGES=(xvfb xauth chromium clang libclang-rt-14-dev python3-websockets python3-protobuf python3-msgpack python3-cbor2
+                       dpkg-dev desktop-file-utils appstream man-db
                        protobuf-compiler)
 
 log() { printf '[socktap] %s\n' "$*" >&2; }
