@@ -723,10 +723,14 @@ ScriptRunner::Outcome ScriptRunner::call(const Loaded &script, const QJSValue &f
         out.error =
             QStringLiteral("%1: %2").arg(script.path, error.toString()); // (an engine error: no script)
     } else if (kind == QLatin1String("error")) {
-        out.error = QStringLiteral("%1:%2: %3")
-                        .arg(script.path)
-                        .arg(r.property(QStringLiteral("line")).toInt())
-                        .arg(r.property(QStringLiteral("text")).toString());
+        // (A thrown value that is no Error object has no line.)
+        const int line = r.property(QStringLiteral("line")).toInt();
+        out.error = line > 0
+            ? QStringLiteral("%1:%2: %3")
+                  .arg(script.path)
+                  .arg(line)
+                  .arg(r.property(QStringLiteral("text")).toString())
+            : QStringLiteral("%1: %2").arg(script.path, r.property(QStringLiteral("text")).toString());
     }
     ScriptHealth &health = *script.health;
     if (out.error.isEmpty()) {

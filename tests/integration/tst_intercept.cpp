@@ -1491,6 +1491,56 @@ private slots:
         QVERIFY2(note.contains(QStringLiteral("stopped: memory grew by more than 256 MiB during the call")),
                  qPrintable(note));
     }
+
+    void scriptsCannotHangThroughWhatTheyReturn()
+    {
+        // What a hook returns is read under its time limit too: a getter that never returns and a thrown
+        // object whose JSON form never ends are stopped like a loop in the hook; a header value with a
+        // line break is refused, not sent; onClose cannot send any more.
+        intercept::ScriptLog::instance().clear();
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        intercept::ScriptSet set;
+        set.timeoutMs = 50;
+        set.scripts.push_back(
+            {QStringLiteral("tricky.js"), QStringLiteral("/scripts/tricky.js"),
+             QStringLiteral(
+                 "function onRequest(h) { h.headers['X-Split'] = 'a\\r\\nX-Injected: 1'; }\n"
+                 "function onClientMessage(m) {\n"
+                 "    if (m.text === 'getter') return { get hold() { while (true) {} } };\n"
+                 "    if (m.text === 'thrower') throw { toJSON: function () { while (true) {} } };\n"
+                 "}\n"
+                 "function onClose(session) { session.send('client', 'too late'); }\n")});
+        QVERIFY(hub->setScripts(set).isEmpty());
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        QWebSocket client;
+        client.setProxy(proxy.networkProxy());
+        QNetworkRequest request(echo.url(QStringLiteral("/tricky")));
+        client.open(request);
+        QVERIFY(QTest::qWaitFor([&] { return client.state() == QAbstractSocket::ConnectedState; }, WaitMs));
+        for (const char *m : {"getter", "thrower", "plain"})
+            client.sendTextMessage(QLatin1String(m));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 3; }, WaitMs));
+        QCOMPARE(echo.texts, (QStringList {"getter", "thrower", "plain"}));
+        const auto s = proxy.waitSession();
+        QVERIFY(s && proxy.waitMessages(s->id, 2));
+        const auto messages = proxy.messages(s->id);
+        QVERIFY2(messages[0].note.contains(QStringLiteral("stopped after 50 ms")),
+                 qPrintable(messages[0].note));
+        QVERIFY2(messages[1].note.contains(QStringLiteral("stopped after 50 ms")),
+                 qPrintable(messages[1].note));
+        const QString handshake = proxy.store.session(s->id)->handshakeNotes.join(QLatin1Char('\n'));
+        QVERIFY2(handshake.contains(QStringLiteral("not set on the request: not a valid header field")),
+                 qPrintable(handshake));
+        client.close();
+        const auto logged = [] {
+            QString all;
+            for (const auto &line : intercept::ScriptLog::instance().since(0))
+                all += line.display() + QLatin1Char('\n');
+            return all;
+        };
+        QVERIFY(QTest::qWaitFor([&] { return logged().contains(QStringLiteral("has ended")); }, WaitMs));
+    }
 };
 
 QTEST_MAIN(TestIntercept)
