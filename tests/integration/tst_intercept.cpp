@@ -1541,6 +1541,39 @@ private slots:
         };
         QVERIFY(QTest::qWaitFor([&] { return logged().contains(QStringLiteral("has ended")); }, WaitMs));
     }
+
+    void scriptFormatsServeRules()
+    {
+        // A format a script registers is a format like the built-in ones for the rules: match.format and
+        // decoded conditions match it, and set-field re-encodes with the script's encode.
+        auto hub = std::make_shared<intercept::InterceptHub>();
+        intercept::ScriptSet set;
+        set.scripts.push_back(
+            {QStringLiteral("cmd.js"), QStringLiteral("/scripts/cmd.js"),
+             QStringLiteral("registerFormat({ name: 'colon-cmd', url: '^/cmd',\n"
+                            "  decode: function (m) {\n"
+                            "    var i = (m.text || '').indexOf(':');\n"
+                            "    return i < 0 ? null : { cmd: m.text.slice(0, i), args: m.text.slice(i + "
+                            "1).split(',') };\n"
+                            "  },\n"
+                            "  encode: function (m, v) { return v.cmd + ':' + v.args.join(','); }\n"
+                            "});\n")});
+        QVERIFY(hub->setScripts(set).isEmpty());
+        hub->setRules(rules(
+            "{\"rules\": ["
+            "{\"match\": {\"format\": \"colon-cmd\", \"decoded\": \"cmd:sell\"}, \"action\": \"drop\"},"
+            "{\"match\": {\"format\": \"colon-cmd\", \"decoded\": \"cmd:rent\"}, \"action\": \"set-field\","
+            " \"path\": \"$.cmd\", \"value\": \"lease\"}]}"));
+        ProxyHarness proxy(withHub(hub));
+        EchoServer echo;
+        auto client = openClient(echo.url(QStringLiteral("/cmd")), proxy.networkProxy());
+        QVERIFY(client);
+        for (const char *m : {"sell:fig", "rent:car,van", "buy:apple"})
+            client->sendTextMessage(QLatin1String(m));
+        QVERIFY(QTest::qWaitFor([&] { return echo.texts.size() == 2; }, WaitMs));
+        QTest::qWait(50);
+        QCOMPARE(echo.texts, (QStringList {"lease:car,van", "buy:apple"}));
+    }
 };
 
 QTEST_MAIN(TestIntercept)
