@@ -4,6 +4,7 @@
 #include "ScriptSession.h"
 
 #include <QJSEngine>
+#include <QJSManagedValue>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -291,10 +292,25 @@ const char *const Prelude = R"JS((function (host) {
     }
     // A hook called, and what it returned read into plain data, all within the call's time limit (a
     // getter, a Proxy trap or a toString in the result runs here, where the watchdog can stop it).
-    var invoke = function (mode, fn, a, b) {
+    // What a hook threw, as plain data (its text may be a script of its own: this runs under the limit).
+    var describe = function (e) {
+        var line = 0, t;
+        try {
+            line = (e && e.lineNumber) || 0;
+        } catch (x) {
+        }
+        try {
+            t = text(e);
+        } catch (x) {
+            t = 'an exception whose text could not be read';
+        }
+        return { kind: 'error', text: t, line: line };
+    };
+    // What a hook returned, when it is an object (or a handshake's headers are wanted), read into plain
+    // data while the call's time limit still holds: a getter, a Proxy trap or a toJSON in it is a script.
+    var normalize = function (mode, r, a) {
         var out = { kind: 'other' };
         try {
-            var r = fn(a, b);
             if (mode === 'handshake')
                 out.headers = plainHeaders(a.headers);
             if (r === undefined) {
@@ -307,15 +323,12 @@ const char *const Prelude = R"JS((function (host) {
             } else if (typeof r === 'string') {
                 out.kind = 'text';
                 out.text = r;
-            } else if (typeof r === 'boolean') {
-                out.kind = 'boolean';
-                out.flag = r;
-            } else if (r instanceof ArrayBuffer) {
-                out.kind = 'bytes';
-                out.bytes = r;
             } else if (typeof r === 'number') {
                 out.kind = 'number';
                 out.number = r;
+            } else if (r instanceof ArrayBuffer) {
+                out.kind = 'bytes';
+                out.bytes = r;
             } else if (typeof r === 'object' && mode === 'message' && r.hold === true) {
                 out.kind = 'hold';
             } else if (typeof r === 'object' && mode === 'message' && 'decoded' in r) {
@@ -338,12 +351,7 @@ const char *const Prelude = R"JS((function (host) {
                 out.text = text(r);
             }
         } catch (e) {
-            var line = 0;
-            try {
-                line = (e && e.lineNumber) || 0;
-            } catch (x) {
-            }
-            return { kind: 'error', text: text(e), line: line };
+            return describe(e);
         }
         return out;
     };
@@ -362,7 +370,7 @@ const char *const Prelude = R"JS((function (host) {
             binary: !!spec.binary
         });
     };
-    return [newConsole, newSession, setTimeout, clearTimeout, store, invoke, registerFormatOf];
+    return [newConsole, newSession, setTimeout, clearTimeout, store, normalize, registerFormatOf, describe];
 }))JS";
 
 } // namespace
@@ -586,8 +594,10 @@ ScriptRunner::ScriptRunner()
     m_engine->globalObject().setProperty(QStringLiteral("setTimeout"), makers.property(2));
     m_engine->globalObject().setProperty(QStringLiteral("clearTimeout"), makers.property(3));
     m_engine->globalObject().setProperty(QStringLiteral("store"), makers.property(4));
-    m_invoke = makers.property(5);
+    m_normalize = makers.property(5);
     m_registerFormat = makers.property(6);
+    m_describe = makers.property(7);
+
     m_host = std::move(host);
 }
 
@@ -597,8 +607,10 @@ ScriptRunner::~ScriptRunner()
     m_sets.clear();
     m_newConsole = QJSValue();
     m_newSession = QJSValue();
-    m_invoke = QJSValue();
+    m_normalize = QJSValue();
     m_registerFormat = QJSValue();
+    m_describe = QJSValue();
+
     m_engine.reset(); // before the host it calls
 }
 
@@ -690,24 +702,37 @@ ScriptRunner::Outcome ScriptRunner::call(const Loaded &script, const QJSValue &f
     Outcome out;
     if (!fn.isCallable() || script.health->disabled.load(std::memory_order_relaxed))
         return out;
-    static const QString modes[] = {QStringLiteral("message"), QStringLiteral("handshake"),
-                                    QStringLiteral("value"), QStringLiteral("plain")};
-    QJSValueList invokeArgs {modes[int(mode)], fn};
-    invokeArgs += args;
+    static const QJSValue modes[] = {QJSValue(QStringLiteral("message")),
+                                     QJSValue(QStringLiteral("handshake")), QJSValue(QStringLiteral("value")),
+                                     QJSValue(QStringLiteral("plain"))};
     ScriptSession *const outerSession = std::exchange(m_currentSession, session);
     const Loaded *const outerScript = std::exchange(m_currentScript, &script);
     const bool outermost = m_depth++ == 0;
     if (outermost && timeoutMs > 0)
         Watchdog::instance().arm(m_engine.get(), Clock::now() + std::chrono::milliseconds(timeoutMs));
-    const QJSValue r = m_invoke.call(invokeArgs);
+    // (QJSManagedValue::call sets the engine's error when the function throws, where QJSValue::call hands
+    // back the thrown value as if it were returned: a thrown object is then told apart at no extra cost.)
+    const QJSValue returned = QJSManagedValue(fn, m_engine.get()).call(args);
+    // A primitive is read as it is; an object (or a thrown value) is made plain data by the prelude before
+    // the watchdog lets go, since reading it may run the script's code.
+    QJSValue r;
+    bool primitive = false;
+    if (!m_engine->isInterrupted()) {
+        if (m_engine->hasError()) {
+            r = m_describe.call({m_engine->catchError()});
+        } else if (mode == Mode::Handshake || returned.isObject())
+            r = m_normalize.call({modes[int(mode)], returned, args.value(0)});
+        else
+            primitive = true;
+    }
     const bool interrupted = m_engine->isInterrupted();
-    const QString kind = interrupted ? QString() : r.property(QStringLiteral("kind")).toString();
+    const QString kind = interrupted || primitive ? QString() : r.property(QStringLiteral("kind")).toString();
     const bool memory = outermost && timeoutMs > 0 && Watchdog::instance().disarm(m_engine.get());
     --m_depth;
     m_currentSession = outerSession;
     m_currentScript = outerScript;
 
-    // Plain data from here on: invoke made the object and every value in it.
+    // Plain data from here on: a primitive, or an object the prelude made with plain values.
     if (interrupted && outermost) {
         m_engine->setInterrupted(false);
         (void)m_engine->catchError();
@@ -737,6 +762,29 @@ ScriptRunner::Outcome ScriptRunner::call(const Loaded &script, const QJSValue &f
         if (health.failuresInARow.load(std::memory_order_relaxed)) // (no write to a shared line per call)
             health.failuresInARow.store(0, std::memory_order_relaxed);
         using K = Outcome::Kind;
+        if (primitive) {
+            if (returned.isUndefined()) {
+                out.kind = K::Undefined;
+            } else if (returned.isNull()) {
+                out.kind = K::Null;
+            } else if (mode == Mode::Value) {
+                out.kind = K::Value;
+                out.value = fromScript(returned);
+            } else if (returned.isString()) {
+                out.kind = K::Text;
+                out.text = returned.toString();
+            } else if (returned.isBool()) {
+                out.kind = K::Boolean;
+                out.flag = returned.toBool();
+            } else if (returned.isNumber()) {
+                out.kind = K::Number;
+                out.number = returned.toNumber();
+            } else {
+                out.kind = K::Other;
+                out.text = returned.toString();
+            }
+            return out;
+        }
         static const std::pair<QLatin1String, K> kinds[] = {
             {QLatin1String("undefined"), K::Undefined}, {QLatin1String("null"), K::Null},
             {QLatin1String("text"), K::Text},           {QLatin1String("bytes"), K::Bytes},

@@ -178,7 +178,8 @@ private:
     std::unique_ptr<QJSEngine> m_engine;
     QJSValue m_newSession; // makes a session object
     QJSValue m_newConsole; // makes a script's console
-    QJSValue m_invoke; // calls a hook and reads what it returns, under the time limit
+    QJSValue m_normalize; // reads what a hook returned into plain data, under the time limit
+    QJSValue m_describe; // the same for what a hook threw
     QJSValue m_registerFormat;
     std::vector<std::pair<quint64, std::shared_ptr<LoadedSet>>> m_sets; // by generation, newest last
     Loaded *m_loading = nullptr; // registerFormat's target while a script is evaluated
