@@ -117,6 +117,32 @@ QByteArray encodeDetails(const CaptureBatch &batch)
     return out;
 }
 
+// The fixed part of a chunk; `why` set when it is no chunk this Socktap reads (`where` names it).
+ChunkHeader parseChunkHeader(QByteArrayView fixed)
+{
+    Reader r(fixed);
+    ChunkHeader h;
+    h.magic = r.get<quint32>();
+    h.version = r.get<quint32>();
+    h.headBytes = r.get<quint64>();
+    h.payloadBytes = r.get<quint64>();
+    h.crc = r.get<quint32>();
+    return h;
+}
+
+QString chunkHeaderError(const ChunkHeader &h, const QString &where)
+{
+    if (h.magic == ChunkMagic && h.version != ChunkVersion)
+        return QStringLiteral("%1 is in journal format %2, written by another version of Socktap (this one "
+                              "reads format %3)")
+            .arg(where)
+            .arg(h.version)
+            .arg(ChunkVersion);
+    if (h.magic != ChunkMagic || h.headBytes > MaxHeadBytes || h.payloadBytes > MaxPayloadBytes)
+        return QStringLiteral("damaged %1").arg(where);
+    return {};
+}
+
 // Streams a journal's chunks: the header of each, its head and (when wanted) its payloads.
 class ChunkReader
 {
@@ -146,29 +172,15 @@ public:
             m_cutOff = true;
             return false;
         }
-        Reader r(fixed);
-        h.magic = r.get<quint32>();
-        h.version = r.get<quint32>();
-        h.headBytes = r.get<quint64>();
-        h.payloadBytes = r.get<quint64>();
-        h.crc = r.get<quint32>();
+        h = parseChunkHeader(fixed);
         if (h.magic == 0 && h.version == 0 && h.headBytes == 0) {
             // The zeros after the last chunk of a journal whose writer died (it writes whole blocks).
             m_file.seek(m_file.size());
             return false;
         }
-        if (h.magic == ChunkMagic && h.version != ChunkVersion) {
-            *error =
-                QStringLiteral("%1: chunk at byte %2 is in journal format %3, written by another version "
-                               "of Socktap (this one reads format %4)")
-                    .arg(m_file.fileName())
-                    .arg(at)
-                    .arg(h.version)
-                    .arg(ChunkVersion);
-            return false;
-        }
-        if (h.magic != ChunkMagic || h.headBytes > MaxHeadBytes || h.payloadBytes > MaxPayloadBytes) {
-            *error = QStringLiteral("%1: damaged chunk at byte %2").arg(m_file.fileName()).arg(at);
+        if (const QString why = chunkHeaderError(h, QStringLiteral("chunk at byte %1").arg(at));
+            !why.isEmpty()) {
+            *error = QStringLiteral("%1: %2").arg(m_file.fileName(), why);
             return false;
         }
         const qint64 end = at + ChunkHeaderBytes + qint64(h.headBytes + h.payloadBytes);
@@ -411,111 +423,171 @@ std::optional<JournalSummary> summarizeJournal(const QString &path, QString *err
     return summary;
 }
 
+JournalApplier::JournalApplier(CaptureStore &store, const OpenOptions &options)
+    : m_store(store)
+    , m_options(options)
+{ }
+
+QString JournalApplier::apply(QByteArray head, QByteArray payloads)
+{
+    auto batch = std::make_shared<CaptureBatch>();
+    Reader r(head);
+    const quint32 sessions = r.get<quint32>();
+    for (quint32 i = 0; i < sessions && r.ok(); ++i) {
+        const QByteArrayView line = r.bytes(r.get<quint32>());
+        QString lineError;
+        auto record = native::decodeLine(line, &lineError);
+        auto *info = record ? std::get_if<SessionInfo>(&*record) : nullptr;
+        if (!info)
+            return lineError.isEmpty() ? QStringLiteral("not a session record") : lineError;
+        auto [it, inserted] = m_ids.try_emplace(info->id, 0);
+        if (inserted) {
+            if (m_options.keepIds) {
+                it->second = info->id;
+                m_store.reserveSessionIds(info->id + 1);
+            } else {
+                it->second = m_store.newSessionId();
+            }
+            m_result.sessionIds.push_back(it->second);
+            ++m_result.sessions;
+        }
+        if (const SessionId original = info->replayOf(); original && !m_options.keepIds)
+            if (const auto o = m_ids.find(original); o != m_ids.end())
+                info->request.headers.set(ReplayOfHeader, QByteArray::number(o->second));
+        info->id = it->second;
+        info->openWhenSaved = info->state == SessionState::Connecting || info->state == SessionState::Open
+            || info->state == SessionState::Closing;
+        batch->sessions.push_back(std::move(*info));
+    }
+    const quint32 messages = r.get<quint32>();
+    const quint32 recordBytes = r.get<quint32>();
+    if (r.ok() && recordBytes != sizeof(BatchMessage))
+        return QStringLiteral("its messages are %1-byte records, this Socktap reads %2-byte ones (written by "
+                              "another version)")
+            .arg(recordBytes)
+            .arg(sizeof(BatchMessage));
+    const QByteArrayView raw = r.bytes(quint64(messages) * sizeof(BatchMessage));
+    for (quint32 i = 0; i < messages && r.ok(); ++i) {
+        BatchMessage m;
+        std::memcpy(&m, raw.data() + qsizetype(i) * qsizetype(sizeof m), sizeof m);
+        // Where the writing store put it is that store's business: the chunk says where it is.
+        m.index = 0;
+        m.fileOffset = 0;
+        m.record.payloadRef = m.batchOffset;
+        m.record.detail = 0;
+        m.record.file = 0;
+        m.record.fileOffset = 0;
+        const auto it = m_ids.find(m.session);
+        if (it == m_ids.end())
+            return QStringLiteral("a message for session %1 before that session").arg(m.session);
+        m.session = it->second;
+        if (!within(m.batchOffset, m.record.capturedSize, payloads.size()))
+            return QStringLiteral("a payload beyond the chunk's bytes");
+        batch->messages.push_back(m);
+    }
+    const quint32 details = r.get<quint32>();
+    for (quint32 i = 0; i < details && r.ok(); ++i) {
+        MessageDetail d;
+        if (!readDetail(r, d, head.size()))
+            return QStringLiteral("a detail beyond the chunk's head");
+        if (!within(d.wirePayloadRef, d.wirePayloadSize, payloads.size())
+            || !within(d.originalRef, d.originalSize, payloads.size()))
+            return QStringLiteral("a detail beyond the chunk's bytes");
+        batch->details.push_back(std::move(d));
+    }
+    if (!r.ok())
+        return QStringLiteral("its head ends early");
+    for (const BatchMessage &m : batch->messages)
+        if (m.batchDetail < -1 || m.batchDetail >= qint32(batch->details.size()))
+            return QStringLiteral("a message's detail is missing");
+    m_result.messages += batch->messages.size();
+    batch->payloads = std::move(payloads);
+    m_store.apply(std::move(batch));
+    return {};
+}
+
 std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, QString *error,
                                       const OpenOptions &options)
 {
     ChunkReader reader;
     if (!reader.open(path, error))
         return std::nullopt;
-    OpenResult result;
-    std::unordered_map<SessionId, SessionId> ids; // in the journal -> in the store
+    JournalApplier applier(store, options);
     ChunkHeader h;
     QByteArray head;
     QByteArray payloads;
     QString why;
-    // What came before a damaged chunk is kept (applied already) and the damage said, as for a torn end.
-    const auto damaged = [&](const QString &what) -> std::optional<OpenResult> {
-        result.warnings << QStringLiteral("%1: damaged chunk ending at byte %2: %3; everything before it was read")
-                               .arg(path)
-                               .arg(reader.position())
-                               .arg(what);
-        return result;
-    };
     while (reader.next(h, head, &payloads, &why)) {
-        auto batch = std::make_shared<CaptureBatch>();
-        Reader r(head);
-        const quint32 sessions = r.get<quint32>();
-        for (quint32 i = 0; i < sessions && r.ok(); ++i) {
-            const QByteArrayView line = r.bytes(r.get<quint32>());
-            QString lineError;
-            auto record = native::decodeLine(line, &lineError);
-            auto *info = record ? std::get_if<SessionInfo>(&*record) : nullptr;
-            if (!info)
-                return damaged(lineError.isEmpty() ? QStringLiteral("not a session record") : lineError);
-            auto [it, inserted] = ids.try_emplace(info->id, 0);
-            if (inserted) {
-                if (options.keepIds) {
-                    it->second = info->id;
-                    store.reserveSessionIds(info->id + 1);
-                } else {
-                    it->second = store.newSessionId();
-                }
-                result.sessionIds.push_back(it->second);
-                ++result.sessions;
-            }
-            if (const SessionId original = info->replayOf(); original && !options.keepIds)
-                if (const auto o = ids.find(original); o != ids.end())
-                    info->request.headers.set(ReplayOfHeader, QByteArray::number(o->second));
-            info->id = it->second;
-            info->openWhenSaved = info->state == SessionState::Connecting || info->state == SessionState::Open
-                || info->state == SessionState::Closing;
-            batch->sessions.push_back(std::move(*info));
+        // What came before a damaged chunk is kept (applied already) and the damage said, as for a torn end.
+        if (const QString damage = applier.apply(std::move(head), std::exchange(payloads, QByteArray()));
+            !damage.isEmpty()) {
+            OpenResult result = applier.result();
+            result.warnings << QStringLiteral(
+                                   "%1: damaged chunk ending at byte %2: %3; everything before it was read")
+                                   .arg(path)
+                                   .arg(reader.position())
+                                   .arg(damage);
+            return result;
         }
-        const quint32 messages = r.get<quint32>();
-        const quint32 recordBytes = r.get<quint32>();
-        if (r.ok() && recordBytes != sizeof(BatchMessage))
-            return damaged(QStringLiteral("its messages are %1-byte records, this Socktap reads %2-byte ones "
-                                          "(written by another version)")
-                               .arg(recordBytes)
-                               .arg(sizeof(BatchMessage)));
-        const QByteArrayView raw = r.bytes(quint64(messages) * sizeof(BatchMessage));
-        for (quint32 i = 0; i < messages && r.ok(); ++i) {
-            BatchMessage m;
-            std::memcpy(&m, raw.data() + qsizetype(i) * qsizetype(sizeof m), sizeof m);
-            // Where the writing store put it is that store's business: the chunk says where it is.
-            m.index = 0;
-            m.fileOffset = 0;
-            m.record.payloadRef = m.batchOffset;
-            m.record.detail = 0;
-            m.record.file = 0;
-            m.record.fileOffset = 0;
-            const auto it = ids.find(m.session);
-            if (it == ids.end())
-                return damaged(QStringLiteral("a message for session %1 before that session").arg(m.session));
-            m.session = it->second;
-            if (!within(m.batchOffset, m.record.capturedSize, payloads.size()))
-                return damaged(QStringLiteral("a payload beyond the chunk's bytes"));
-            batch->messages.push_back(m);
-        }
-        const quint32 details = r.get<quint32>();
-        for (quint32 i = 0; i < details && r.ok(); ++i) {
-            MessageDetail d;
-            if (!readDetail(r, d, head.size()))
-                return damaged(QStringLiteral("a detail beyond the chunk's head"));
-            if (!within(d.wirePayloadRef, d.wirePayloadSize, payloads.size())
-                || !within(d.originalRef, d.originalSize, payloads.size()))
-                return damaged(QStringLiteral("a detail beyond the chunk's bytes"));
-            batch->details.push_back(std::move(d));
-        }
-        if (!r.ok())
-            return damaged(QStringLiteral("its head ends early"));
-        for (const BatchMessage &m : batch->messages)
-            if (m.batchDetail < -1 || m.batchDetail >= qint32(batch->details.size()))
-                return damaged(QStringLiteral("a message's detail is missing"));
-        result.messages += batch->messages.size();
-        batch->payloads = std::move(payloads);
-        payloads = QByteArray();
-        store.apply(std::move(batch));
         if (options.progress && !options.progress(reader.position(), reader.size())) {
             *error = QStringLiteral("cancelled");
             return std::nullopt;
         }
     }
+    OpenResult result = applier.result();
     if (!why.isEmpty())
         result.warnings << why + QStringLiteral("; everything before it was read");
     if (reader.cutOff())
         result.warnings << cutOffWarning(path);
     return result;
+}
+
+JournalStream::JournalStream(CaptureStore &store, const OpenOptions &options)
+    : m_applier(store, options)
+{ }
+
+bool JournalStream::feed(QByteArrayView bytes, QString *error)
+{
+    if (!m_error.isEmpty()) {
+        *error = m_error;
+        return false;
+    }
+    m_pending.append(bytes);
+    qsizetype at = 0;
+    const auto fail = [&](const QString &why) {
+        m_error = why;
+        *error = why;
+        return false;
+    };
+    if (!m_sawMagic) {
+        if (m_pending.size() < MagicBytes)
+            return true;
+        if (QByteArrayView(m_pending).first(MagicBytes) != QByteArrayView(BatchJournal::Magic, MagicBytes))
+            return fail(QStringLiteral("not a Socktap crash journal"));
+        m_sawMagic = true;
+        at = MagicBytes;
+        m_consumed = MagicBytes;
+    }
+    while (m_pending.size() - at >= ChunkHeaderBytes) {
+        const ChunkHeader h = parseChunkHeader(QByteArrayView(m_pending).sliced(at, ChunkHeaderBytes));
+        if (const QString why = chunkHeaderError(h, QStringLiteral("chunk at byte %1").arg(m_consumed));
+            !why.isEmpty())
+            return fail(why);
+        const qsizetype whole = ChunkHeaderBytes + qsizetype(h.headBytes + h.payloadBytes);
+        if (m_pending.size() - at < whole)
+            break; // the rest of it is still to come
+        QByteArray head = m_pending.sliced(at + ChunkHeaderBytes, qsizetype(h.headBytes));
+        if (crc32c(0, head) != h.crc)
+            return fail(QStringLiteral("damaged chunk at byte %1 (checksum)").arg(m_consumed));
+        QByteArray payloads =
+            m_pending.sliced(at + ChunkHeaderBytes + qsizetype(h.headBytes), qsizetype(h.payloadBytes));
+        if (const QString damage = m_applier.apply(std::move(head), std::move(payloads)); !damage.isEmpty())
+            return fail(QStringLiteral("damaged chunk at byte %1: %2").arg(m_consumed).arg(damage));
+        at += whole;
+        m_consumed += quint64(whole);
+    }
+    m_pending.remove(0, at);
+    return true;
 }
 
 } // namespace socktap::capture

@@ -31,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 
 namespace socktap::capture {
 
@@ -85,5 +86,42 @@ std::optional<JournalSummary> summarizeJournal(const QString &path, QString *err
 // Reads a journal into store, batch by batch, as openNative does for native files.
 std::optional<OpenResult> openJournal(const QString &path, CaptureStore &store, QString *error,
                                       const OpenOptions &options = {});
+
+// Journal chunks to batches in a store: the one reading of a chunk, for a file (openJournal) and for a
+// journal arriving as a stream (JournalStream). Session ids are mapped to the store's (or kept).
+class JournalApplier
+{
+public:
+    JournalApplier(CaptureStore &store, const OpenOptions &options = {});
+    // One chunk's head and payloads, its checksum checked: applied, or what is wrong with it.
+    QString apply(QByteArray head, QByteArray payloads);
+    const OpenResult &result() const { return m_result; }
+
+private:
+    CaptureStore &m_store;
+    OpenOptions m_options;
+    OpenResult m_result;
+    std::unordered_map<SessionId, SessionId> m_ids; // in the journal -> in the store
+};
+
+// A journal's bytes as they arrive, in any split (its header, then chunks): each whole chunk is applied
+// to the store as soon as its last byte is in (issue 22: a remote Socktap's capture, streamed as its
+// journal). consumed() is how far it has applied: where a stream that broke resumes.
+class JournalStream
+{
+public:
+    explicit JournalStream(CaptureStore &store, const OpenOptions &options = {});
+    // False with *error once the bytes are not a journal or a chunk is damaged (nothing more is taken).
+    bool feed(QByteArrayView bytes, QString *error);
+    quint64 consumed() const { return m_consumed; }
+    const OpenResult &result() const { return m_applier.result(); }
+
+private:
+    JournalApplier m_applier;
+    QByteArray m_pending;
+    quint64 m_consumed = 0;
+    bool m_sawMagic = false;
+    QString m_error;
+};
 
 } // namespace socktap::capture

@@ -324,6 +324,55 @@ private slots:
         QCOMPARE(opened.message(1, 3)->note, QStringLiteral("rule 2 'bump': regex-replace"));
     }
 
+    void journalStreamedInAnySplit()
+    {
+        // A journal arriving as a stream (issue 22: a remote Socktap's capture) in pieces of any size: each
+        // whole chunk is applied as its last byte comes, consumed() is where a broken stream resumes, and
+        // the store saves byte for byte as the one that wrote the journal. Garbage stops it with a reason.
+        QTemporaryDir dir;
+        CaptureStore original;
+        QString error;
+        const QString path = dir.filePath(QString::fromLatin1(BatchJournal::FileName));
+        auto journal = BatchJournal::create(path, 1ull << 30, &error);
+        QVERIFY2(journal, qPrintable(error));
+        original.setCrashJournal(journal);
+        writeSample(original);
+        journal->flush();
+        // (What was appended: the file on disk may end in the zeros of a block written whole.)
+        const QByteArray bytes = readAll(path).left(qsizetype(journal->size()));
+        const QString a = dir.filePath("original.socktap");
+        QVERIFY2(saveNative(original, {}, a, &error), qPrintable(error));
+        for (const qsizetype piece : {qsizetype(1), qsizetype(7), qsizetype(4096), bytes.size()}) {
+            CaptureStore mirror;
+            JournalStream stream(mirror, OpenOptions {true, {}});
+            for (qsizetype at = 0; at < bytes.size(); at += piece) {
+                QVERIFY2(
+                    stream.feed(QByteArrayView(bytes).sliced(at, std::min(piece, bytes.size() - at)), &error),
+                    qPrintable(error));
+                QVERIFY(stream.consumed() <= quint64(std::min(at + piece, bytes.size())));
+            }
+            QCOMPARE(stream.consumed(), quint64(bytes.size()));
+            QCOMPARE(stream.result().sessions, 2u);
+            QCOMPARE(stream.result().messages, 7u);
+            const QString b = dir.filePath(QStringLiteral("mirror-%1.socktap").arg(piece));
+            QVERIFY2(saveNative(mirror, {}, b, &error), qPrintable(error));
+            QCOMPARE(readAll(b), readAll(a));
+        }
+        // Resumed where it stopped: the second half alone, into the same stream, completes it.
+        CaptureStore resumed;
+        JournalStream stream(resumed, OpenOptions {true, {}});
+        QVERIFY(stream.feed(QByteArrayView(bytes).first(bytes.size() / 2), &error));
+        const quint64 at = stream.consumed();
+        QVERIFY(at > 16 && at < quint64(bytes.size()));
+        QVERIFY(stream.feed(QByteArrayView(bytes).sliced(bytes.size() / 2), &error));
+        QCOMPARE(stream.result().messages, 7u);
+        CaptureStore junk;
+        JournalStream bad(junk);
+        QVERIFY(!bad.feed("GET / HTTP/1.1\r\n\r\n", &error));
+        QCOMPARE(error, QStringLiteral("not a Socktap crash journal"));
+        QVERIFY(!bad.feed(bytes, &error)); // stopped for good
+    }
+
     void crashJournalCutOffOrDamaged()
     {
         QTemporaryDir dir;
@@ -368,7 +417,8 @@ private slots:
         writeFile(bad, damaged);
         CaptureStore fromBad;
         const auto fromDamage = openCapture(bad, fromBad, &error, OpenOptions {true, {}});
-        QVERIFY2(fromDamage, qPrintable(error)); // what came before the damage (here nothing) is kept, and said
+        QVERIFY2(fromDamage,
+                 qPrintable(error)); // what came before the damage (here nothing) is kept, and said
         QCOMPARE(fromDamage->messages, 0u);
         QCOMPARE(fromDamage->warnings.size(), 1);
         QVERIFY2(fromDamage->warnings[0].contains("damaged chunk at byte 16 (checksum)"),
@@ -376,7 +426,9 @@ private slots:
         QVERIFY(!summarizeJournal(bad, &error)->damage.isEmpty());
         // A crafted chunk (valid CRC) whose payload reference wraps around is refused, never read past its
         // buffer.
-        const auto put = [](QByteArray &out, auto value) { out.append(reinterpret_cast<const char *>(&value), sizeof value); };
+        const auto put = [](QByteArray &out, auto value) {
+            out.append(reinterpret_cast<const char *>(&value), sizeof value);
+        };
         QByteArray head, line;
         native::appendSession(line, richSession(1));
         line.chop(1);
@@ -705,7 +757,8 @@ private slots:
         QVERIFY(journal);
         store.setCrashJournal(journal);
         writeSample(store);
-        QVERIFY2(store.stats().crashJournalError.contains("disk budget"), qPrintable(store.stats().crashJournalError));
+        QVERIFY2(store.stats().crashJournalError.contains("disk budget"),
+                 qPrintable(store.stats().crashJournalError));
         QCOMPARE(store.stats().messages, 7u); // the capture goes on in memory
         QVERIFY(journal->size() <= 600);
     }
