@@ -117,7 +117,8 @@ int runRecoverCommand(const AppOptions &o)
     capture::SaveReport report;
     if (!capture::saveNative(store, {}, o.recoverSave, &error, {}, &report))
         return failWith(error);
-    std::fprintf(stderr, "socktap: wrote %s, %s to %s\n", qPrintable(capture::counted(opened->sessions, "session")),
+    std::fprintf(stderr, "socktap: wrote %s, %s to %s\n",
+                 qPrintable(capture::counted(opened->sessions, "session")),
                  qPrintable(capture::counted(opened->messages, "message")), qPrintable(o.recoverSave));
     return 0;
 }

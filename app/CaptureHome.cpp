@@ -75,7 +75,8 @@ bool CaptureHome::create(const AppOptions &o)
 
 QString CaptureHome::journalPath() const
 {
-    return m_dir.isEmpty() ? QString() : QDir(m_dir).filePath(QString::fromLatin1(capture::BatchJournal::FileName));
+    return m_dir.isEmpty() ? QString()
+                           : QDir(m_dir).filePath(QString::fromLatin1(capture::BatchJournal::FileName));
 }
 
 void CaptureHome::keep(const QString &how)

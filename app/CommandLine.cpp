@@ -475,6 +475,23 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                        QStringLiteral("Print the bash or zsh completion script."),
                                        QStringLiteral("SHELL"));
     printCompletion.setFlags(QCommandLineOption::HiddenFromHelp);
+    const QCommandLineOption controlOpt(
+        QStringLiteral("control"),
+        QStringLiteral("Offer this headless run's live capture to 'socktap attach' on HOST:PORT (TLS with "
+                       "Socktap's CA; a token is needed). Default: off."),
+        QStringLiteral("HOST:PORT"));
+    const QCommandLineOption controlTokenOpt(
+        QStringLiteral("control-token"),
+        QStringLiteral("The token --control asks for. Default: a random one, printed at start."),
+        QStringLiteral("TOKEN"));
+    const QCommandLineOption tokenOpt(QStringLiteral("token"),
+                                      QStringLiteral("With 'attach': the remote's --control token."),
+                                      QStringLiteral("TOKEN"));
+    const QCommandLineOption caOpt(
+        QStringLiteral("ca"),
+        QStringLiteral("With 'attach': the remote's CA certificate ('socktap ca export' there). Default: "
+                       "this user's Socktap CA."),
+        QStringLiteral("FILE"));
     HelpTable table;
     table.description = p.applicationDescription();
     table.options = {scriptOpt,
@@ -527,6 +544,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
                      browserArg,
                      upstreamProxy,
                      upstreamProxyBypass,
+                     controlOpt,
+                     controlTokenOpt,
+                     tokenOpt,
+                     caOpt,
                      configOpt,
                      printMan,
                      printCompletion};
@@ -543,6 +564,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
                         "client side again and compare the server's answers (exit 0 same, 4 different, 6 "
                         "cannot replay)."),
          QStringLiteral("[replay FILE]")},
+        {QStringLiteral("attach"),
+         QStringLiteral(
+             "'attach HOST:PORT --token T [--ca FILE] [--json]': print a remote headless Socktap's "
+             "live capture (socktap --control there) as the headless mode prints its own; a link "
+             "that drops is resumed without losing or repeating a record."),
+         QStringLiteral("[attach HOST:PORT]")},
         {QStringLiteral("mock"),
          QStringLiteral("'mock FILE [--session N] [--listen HOST:PORT] [--match order|content] [--timing "
                         "MODE] [--once]': serve a captured session's server side to a client under test, "
@@ -693,6 +720,13 @@ ParseResult parseCommandLine(const QStringList &arguments)
         if (const QString why = readPlayback(QStringLiteral("fast")); !why.isEmpty())
             return fail(why);
         o.replayHeaders = p.values(headerOpt);
+    } else if (first == QLatin1String("attach")) {
+        if (positional.size() != 2 || !p.isSet(tokenOpt))
+            return fail(QStringLiteral("usage: socktap attach HOST:PORT --token T [--ca FILE] [--json]"));
+        o.command = AppOptions::Command::Attach;
+        o.attachTarget = positional[1];
+        o.attachToken = p.value(tokenOpt);
+        o.attachCa = p.value(caOpt);
     } else if (first == QLatin1String("mock")) {
         if (positional.size() != 2)
             return fail(QStringLiteral("usage: socktap mock FILE [--session N] [--listen HOST:PORT] [--match "
@@ -744,6 +778,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(QStringLiteral("unexpected argument '%1'").arg(positional.back()));
     }
     o.givenOptions = p.optionNames();
+    o.controlListen = p.value(controlOpt);
+    o.controlToken = p.value(controlTokenOpt);
+    if (!o.controlListen.isEmpty() && !p.isSet(headless))
+        return fail(
+            QStringLiteral("--control goes with --headless (the window attaches to others; it does not "
+                           "offer its own yet)"));
     o.caDir = p.value(caDir);
     o.caDer = p.isSet(der);
     o.upstreamCas = p.values(upstreamCa);

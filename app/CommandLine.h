@@ -11,8 +11,13 @@ namespace socktap::app {
 
 struct AppOptions
 {
-    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay, Recover, Mock };
+    enum class Command { Run, CaExport, CaPath, CaRegenerate, Open, Export, Replay, Recover, Mock, Attach };
     Command command = Command::Run;
+    QString controlListen; // --control HOST:PORT (headless)
+    QString controlToken; // --control-token (empty: made up and printed)
+    QString attachTarget; // attach HOST:PORT
+    QString attachToken; // attach --token
+    QString attachCa; // attach --ca FILE
     QString captureFile; // open/export: the capture to read; run: a capture to open in the window
     QString exportHar; // export --har OUT
     QString exportText; // export --text OUT

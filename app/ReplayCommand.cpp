@@ -149,7 +149,8 @@ int runReplayCommand(const AppOptions &o, capture::CaptureStore &replayStore,
             },
             1000);
         stopServer();
-        return fail(CannotReplayExit, QStringLiteral("replay failed: %1").arg(why.isEmpty() ? result.error : why));
+        return fail(CannotReplayExit,
+                    QStringLiteral("replay failed: %1").arg(why.isEmpty() ? result.error : why));
     }
     capture::SessionId replayId = 0;
     waitFor(

@@ -7,6 +7,8 @@
 #include "MockCommand.h"
 #include "ReplayCommand.h"
 
+#include "AttachCommand.h"
+#include "ControlServer.h"
 #include "Screenshots.h"
 #include "SignalWatcher.h"
 #include "core/replay/MockHost.h"
@@ -167,7 +169,7 @@ std::optional<intercept::ScriptSet> loadScripts(const app::AppOptions &o)
             return std::nullopt;
         }
         intercept::Script script {QFileInfo(file).fileName(), file, QString::fromUtf8(f.readAll())};
-        if (const QString error = intercept::scriptError(script); !error.isEmpty()) {
+        if (const QString error = intercept::scriptError(script, o.scriptTimeoutMs); !error.isEmpty()) {
             std::fprintf(stderr, "socktap: --script: %s\n", qPrintable(error));
             return std::nullopt;
         }
@@ -335,6 +337,37 @@ int runHeadless(app::AppOptions options)
             std::fprintf(stderr, "socktap: %s; its profile is removed; stopping\n", qPrintable(message));
             server.stop();
         });
+    }
+    // --control: this run's capture for 'socktap attach' elsewhere (its crash journal, streamed).
+    std::unique_ptr<app::ControlServer> control;
+    if (!options.controlListen.isEmpty()) {
+        const qsizetype colon = options.controlListen.lastIndexOf(QLatin1Char(':'));
+        const QString host =
+            options.controlListen.left(colon).remove(QLatin1Char('[')).remove(QLatin1Char(']'));
+        bool ok = colon > 0;
+        const uint port = options.controlListen.mid(colon + 1).toUInt(&ok);
+        if (!ok || port > 65535) {
+            std::fprintf(stderr, "socktap: --control %s: expected HOST:PORT\n",
+                         qPrintable(options.controlListen));
+            return 1;
+        }
+        QString token = options.controlToken;
+        if (token.isEmpty()) { // 128 random bits
+            const quint64 a = QRandomGenerator::system()->generate64(),
+                          b = QRandomGenerator::system()->generate64();
+            token = QString::number(a, 16).rightJustified(16, QLatin1Char('0'))
+                + QString::number(b, 16).rightJustified(16, QLatin1Char('0'));
+        }
+        control = std::make_unique<app::ControlServer>(store.crashJournal());
+        QString error;
+        if (!ca || !control->listen(host, quint16(port), *ca, token, &error)) {
+            std::fprintf(stderr, "socktap: %s\n",
+                         qPrintable(ca ? error : QStringLiteral("--control needs Socktap's CA")));
+            return 2;
+        }
+        std::fprintf(stderr, "socktap: control on %s:%u (socktap attach %s:%u --token %s)\n",
+                     qPrintable(host), unsigned(control->port()), qPrintable(host), unsigned(control->port()),
+                     options.controlToken.isEmpty() ? qPrintable(token) : "<your --control-token>");
     }
     std::unique_ptr<app::ConsoleSink> sink;
     if (!options.quiet)
@@ -536,6 +569,10 @@ int main(int argc, char **argv)
         if (!home.create(o))
             return CaptureFileExit;
         return app::runReplayCommand(o, *home.store, tls, ca->certificatePem());
+    }
+    if (parsed.options.command == app::AppOptions::Command::Attach) {
+        QCoreApplication app(argc, argv);
+        return app::runAttach(parsed.options);
     }
     if (parsed.options.command == app::AppOptions::Command::Mock) {
         QCoreApplication app(argc, argv);

@@ -92,7 +92,7 @@ void ScriptsFeature::reload(bool always)
             e.error = QStringLiteral("%1: %2").arg(e.path, f.errorString());
         } else {
             intercept::Script script {QFileInfo(e.path).fileName(), e.path, QString::fromUtf8(f.readAll())};
-            e.error = intercept::scriptError(script);
+            e.error = intercept::scriptError(script, m_timeoutMs);
             if (e.error.isEmpty()) {
                 loaded.append(script.name);
                 set.scripts.push_back(std::move(script)); // (a new health: a disabled script runs again)

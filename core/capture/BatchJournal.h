@@ -114,6 +114,8 @@ public:
     // False with *error once the bytes are not a journal or a chunk is damaged (nothing more is taken).
     bool feed(QByteArrayView bytes, QString *error);
     quint64 consumed() const { return m_consumed; }
+    // Bytes taken so far, a chunk in progress included: where a stream that broke asks to go on from.
+    quint64 received() const { return m_consumed + quint64(m_pending.size()); }
     const OpenResult &result() const { return m_applier.result(); }
 
 private:

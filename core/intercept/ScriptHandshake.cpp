@@ -77,13 +77,18 @@ void applyHeaders(const std::vector<std::pair<QByteArray, QByteArray>> &left, ht
             continue;
         }
         if (it == now.end()) {
+            QByteArray shown = name; // (named as the peer wrote it)
+            for (const http::HeaderField &f : headers.fields())
+                if (f.name.toLower() == name)
+                    shown = f.name;
             headers.remove(name);
             notes->append(
-                QStringLiteral("%1: removed %2 from the %3").arg(label, QString::fromLatin1(name), head));
+                QStringLiteral("%1: removed %2 from the %3").arg(label, QString::fromLatin1(shown), head));
         } else {
             headers.set(name, value);
-            notes->append(QStringLiteral("%1: set %2: %3 on the %4")
-                              .arg(label, QString::fromLatin1(name), QString::fromLatin1(value), head));
+            notes->append(
+                QStringLiteral("%1: set %2: %3 on the %4")
+                    .arg(label, QString::fromLatin1(it->second.first), QString::fromLatin1(value), head));
         }
     }
     for (const QByteArray &lower : order) {

@@ -235,16 +235,28 @@ const char *const Prelude = R"JS((function (host) {
         return host.setTimeout(fn, Number(ms) || 0);
     };
     var clearTimeout = function (id) { host.clearTimeout(Number(id) || 0); };
+    // (Qt 6.4's engine refuses a Proxy that describes properties its target lacks: the target is brought
+    // in step with the store before it is listed, so keys, for-in and JSON.stringify work.)
+    var inStep = function (t) {
+        Object.keys(t).forEach(function (k) { delete t[k]; });
+        var keys = host.storeKeys(), out = [];
+        for (var i = 0; i < keys.length; ++i) {
+            var k = String(keys[i]);
+            Object.defineProperty(t, k, { value: host.storeGet(k), enumerable: true, configurable: true,
+                                          writable: true });
+            out.push(k);
+        }
+        return out;
+    };
     var store = new Proxy({}, {
         get: function (t, k) { return typeof k === 'string' ? host.storeGet(k) : undefined; },
         set: function (t, k, v) { host.storeSet(String(k), v); return true; },
         has: function (t, k) { return host.storeHas(String(k)); },
-        deleteProperty: function (t, k) { host.storeDelete(String(k)); return true; },
-        ownKeys: function () { return host.storeKeys(); },
+        deleteProperty: function (t, k) { host.storeDelete(String(k)); delete t[k]; return true; },
+        ownKeys: function (t) { return inStep(t); },
         getOwnPropertyDescriptor: function (t, k) {
-            return host.storeHas(String(k))
-                ? { value: host.storeGet(String(k)), enumerable: true, configurable: true, writable: true }
-                : undefined;
+            inStep(t);
+            return Object.getOwnPropertyDescriptor(t, k);
         }
     });
     function text(a) {
@@ -531,9 +543,10 @@ private:
     ScriptRunner &m_runner;
 };
 
-QString scriptError(const Script &script)
+QString scriptError(const Script &script, int timeoutMs)
 {
     ScriptSet set;
+    set.timeoutMs = timeoutMs;
     set.scripts.push_back(script);
     return set.inspect();
 }
@@ -831,7 +844,9 @@ ScriptRunner::Outcome ScriptRunner::call(const Loaded &script, const QJSValue &f
     if (health.failuresInARow.fetch_add(1) + 1 >= DisableAfter && !health.disabled.exchange(true))
         ScriptLog::instance().add(
             script.name, id, ScriptLogLine::Level::Error,
-            QStringLiteral("disabled after %1 failures in a row; reload it to run it again")
+            QStringLiteral(
+                "disabled after %1 failures in a row; reload it (Tools > Scripts) or restart to run it "
+                "again")
                 .arg(DisableAfter));
     return out;
 }

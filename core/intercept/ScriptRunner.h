@@ -83,7 +83,8 @@ struct ScriptSet
 };
 
 // Whether source is JavaScript that evaluates: empty, or "FILE:LINE: message".
-QString scriptError(const Script &script);
+// timeoutMs: the calls' limit (loading may take ten times that).
+QString scriptError(const Script &script, int timeoutMs = 100);
 
 class ScriptRunner
 {

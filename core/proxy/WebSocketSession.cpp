@@ -398,6 +398,10 @@ CommandResult WebSocketSession::command(const SessionCommand &c)
             return CommandResult::failure(
                 QStringLiteral("nothing more can be sent to the %1: that side of the connection is closed")
                     .arg(QLatin1String(capture::directionName(capture::opposite(c.from)))));
+        if (m_relay.closeArrived(c.from) && c.message->opcode != quint8(ws::Opcode::Close))
+            return CommandResult::failure(
+                QStringLiteral("nothing more can be sent to the %1: a Close went that way (RFC 6455 5.5.1)")
+                    .arg(QLatin1String(capture::directionName(capture::opposite(c.from)))));
         m_relay.send(c.from, *c.message, c.flag, now, c.by);
         break;
     case SessionCommand::Kind::Close: {

@@ -14,6 +14,7 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 
 #include <csignal>
@@ -21,6 +22,42 @@
 using namespace socktap::test;
 
 namespace { } // namespace
+
+// A TCP relay the test can cut: what `socktap attach` does when its link to the remote drops.
+struct CuttableRelay
+{
+    QTcpServer server;
+    quint16 to = 0;
+    std::vector<std::pair<QTcpSocket *, QTcpSocket *>> pairs;
+    int accepted = 0;
+
+    explicit CuttableRelay(quint16 target)
+        : to(target)
+    {
+        server.listen(QHostAddress::LocalHost, 0);
+        QObject::connect(&server, &QTcpServer::newConnection, [this] {
+            while (QTcpSocket *in = server.nextPendingConnection()) {
+                ++accepted;
+                auto *out = new QTcpSocket(&server);
+                out->connectToHost(QHostAddress::LocalHost, to);
+                QObject::connect(in, &QTcpSocket::readyRead, out, [in, out] { out->write(in->readAll()); });
+                QObject::connect(out, &QTcpSocket::readyRead, in, [in, out] { in->write(out->readAll()); });
+                QObject::connect(out, &QTcpSocket::disconnected, in, [in] { in->disconnectFromHost(); });
+                QObject::connect(in, &QTcpSocket::disconnected, out, [out] { out->disconnectFromHost(); });
+                pairs.emplace_back(in, out);
+            }
+        });
+    }
+    // Resets every link open now (the next ones go through).
+    void cut()
+    {
+        for (auto &[in, out] : pairs) {
+            in->abort();
+            out->abort();
+        }
+        pairs.clear();
+    }
+};
 
 class TestHeadless final : public QObject
 {
@@ -393,6 +430,129 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return echo.texts.contains(QStringLiteral("wait")); }, WaitMs));
         QVERIFY(socktap.waitOutput("{hold: true} needs the window to release what it holds"));
         QVERIFY(socktap.stop());
+    }
+
+    void attachFollowsRemoteSocktaps()
+    {
+        // Two headless Socktaps offer their capture (--control, each its own token); `socktap attach` on
+        // each prints that one's sessions and messages as its own --json does, line for line: one trusting
+        // this user's CA, one given the CA file ('socktap ca export'). A wrong token is refused (exit 2).
+        QTemporaryDir home;
+        EchoServer echo;
+        Socktap a, b;
+        a.useHome(home.path());
+        b.useHome(home.path());
+        QVERIFY(a.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
+                         "--control-token", "alpha"}));
+        QVERIFY(b.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
+                         "--control-token", "beta"}));
+        QVERIFY(a.waitError("control on") && b.waitError("control on"));
+        const auto controlPort = [](const QByteArray &err) {
+            const auto m = QRegularExpression(QStringLiteral("control on 127\\.0\\.0\\.1:(\\d+)"))
+                               .match(QString::fromUtf8(err));
+            return m.hasMatch() ? m.captured(1) : QString();
+        };
+        const QString caFile = home.filePath(QStringLiteral("remote-ca.pem"));
+        QProcess exporter;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("HOME"), home.path());
+        env.insert(QStringLiteral("XDG_CACHE_HOME"), home.path() + QStringLiteral("/.cache"));
+        env.insert(QStringLiteral("XDG_CONFIG_HOME"), home.path() + QStringLiteral("/.config"));
+        exporter.setProcessEnvironment(env);
+        exporter.start(QStringLiteral(SOCKTAP_BINARY), {"ca", "export", caFile});
+        QVERIFY(exporter.waitForFinished(WaitMs) && exporter.exitCode() == 0);
+        QProcess attachA, attachB, wrong;
+        for (QProcess *p : {&attachA, &attachB, &wrong})
+            p->setProcessEnvironment(env);
+        attachA.start(QStringLiteral(SOCKTAP_BINARY),
+                      {"attach", "127.0.0.1:" + controlPort(a.err), "--token", "alpha", "--json"});
+        attachB.start(
+            QStringLiteral(SOCKTAP_BINARY),
+            {"attach", "127.0.0.1:" + controlPort(b.err), "--token", "beta", "--ca", caFile, "--json"});
+        wrong.start(QStringLiteral(SOCKTAP_BINARY),
+                    {"attach", "127.0.0.1:" + controlPort(a.err), "--token", "nope"});
+        QVERIFY(QTest::qWaitFor([&] { return wrong.state() == QProcess::NotRunning; }, WaitMs));
+        QCOMPARE(wrong.exitCode(), 2);
+        QVERIFY(wrong.readAllStandardError().contains("wrong token"));
+
+        auto viaA = openClient(echo.url(QStringLiteral("/via-a")),
+                               QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), a.port));
+        auto viaB = openClient(echo.url(QStringLiteral("/via-b")),
+                               QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), b.port));
+        QVERIFY(viaA && viaB);
+        for (int i = 0; i < 20; ++i) {
+            viaA->sendTextMessage(QStringLiteral("from a %1").arg(i));
+            viaB->sendTextMessage(QStringLiteral("from b %1").arg(i));
+        }
+        QByteArray outA, outB;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                outA += attachA.readAllStandardOutput();
+                outB += attachB.readAllStandardOutput();
+                return outA.count("\"type\":\"message\"") == 40 && outB.count("\"type\":\"message\"") == 40;
+            },
+            WaitMs));
+        QVERIFY(outA.contains("\"text\":\"from a 19\"") && !outA.contains("from b"));
+        QVERIFY(outB.contains("\"text\":\"from b 19\"") && !outB.contains("from a"));
+        // The same messages as the remote's own console, in the same order (nothing lost or repeated).
+        QVERIFY(a.waitOutput("\"text\":\"from a 19\""));
+        const auto messages = [](const QByteArray &out) {
+            QStringList texts;
+            for (const QByteArray &line : out.split('\n')) {
+                const QJsonObject o = QJsonDocument::fromJson(line).object();
+                if (o.value("type").toString() == QLatin1String("message"))
+                    texts << o.value("from").toString() + QLatin1Char(' ') + o.value("text").toString();
+            }
+            return texts;
+        };
+        QVERIFY(QTest::qWaitFor([&] { return messages(a.out).size() == 40; }, WaitMs));
+        QCOMPARE(messages(outA), messages(a.out));
+
+        // A third attach through a link that is cut twice while messages flow: it comes back from the last
+        // byte it had, and ends with exactly the remote's messages, in order.
+        CuttableRelay relay(quint16(controlPort(a.err).toUInt()));
+        QProcess attachC;
+        attachC.setProcessEnvironment(env);
+        attachC.start(QStringLiteral(SOCKTAP_BINARY),
+                      {"attach", QStringLiteral("127.0.0.1:%1").arg(relay.server.serverPort()), "--token",
+                       "alpha", "--json"});
+        QByteArray outC;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                outC += attachC.readAllStandardOutput();
+                return messages(outC).size() == 40;
+            },
+            WaitMs));
+        for (int round = 0; round < 2; ++round) {
+            for (int i = 0; i < 20; ++i)
+                viaA->sendTextMessage(QStringLiteral("round %1 #%2").arg(round).arg(i));
+            QTest::qWait(20);
+            relay.cut(); // (while what was just sent is on its way)
+            QVERIFY(QTest::qWaitFor([&] { return relay.accepted == round + 2; }, WaitMs)); // it came back
+        }
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                outC += attachC.readAllStandardOutput();
+                a.out += a.process.readAllStandardOutput();
+                return messages(outC).size() >= 120 && messages(a.out).size() >= 120;
+            },
+            3 * WaitMs));
+        QTest::qWait(200);
+        outC += attachC.readAllStandardOutput();
+        a.out += a.process.readAllStandardOutput();
+        QVERIFY(relay.accepted >= 3);
+        QCOMPARE(messages(outC), messages(a.out));
+        QVERIFY2(attachC.readAllStandardError().contains("lost"), "the link was not cut");
+        attachC.terminate();
+        QVERIFY(attachC.waitForFinished(WaitMs));
+        for (QProcess *p : {&attachA, &attachB}) {
+            p->terminate();
+            QVERIFY(p->waitForFinished(WaitMs));
+            QCOMPARE(p->exitCode(), 0);
+        }
+        viaA.reset();
+        viaB.reset();
+        QVERIFY(a.stop() && b.stop());
     }
 
     void faultsAreInTheJsonLines()
