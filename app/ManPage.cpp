@@ -78,19 +78,19 @@ QString manPage(const HelpTable &table, const QString &version)
             head += QStringLiteral(" \\fI%1\\fR").arg(roff(o.valueName()));
         out += QStringLiteral(".TP\n%1\n%2\n").arg(head, roff(o.description()));
     }
-    out += QStringLiteral(".SH FILES\n.TP\n.I ~/.config/socktap/socktap.conf\n");
-    out += roff(QStringLiteral("Options by name in its [options] section (name = value; a flag is true; "
-                               "repeatable options take a comma-separated list); the command line wins. "
-                               "The file's other sections are the window's settings."))
-        + QLatin1Char('\n');
-    out += QStringLiteral(".TP\n.I /etc/socktap/socktap.conf\n");
-    out += roff(QStringLiteral("The same, when the user has none (the service reads it: socktap.service)."))
-        + QLatin1Char('\n');
-    out += QStringLiteral(".TP\n.I ~/.local/share/socktap/\n");
-    out += roff(QStringLiteral("The root CA (its key readable by the user only): socktap ca path."))
-        + QLatin1Char('\n');
-    out += QStringLiteral(".TP\n.I ~/.cache/socktap/captures/\n");
-    out += roff(QStringLiteral("Captures kept from earlier runs: socktap recover.")) + QLatin1Char('\n');
+    out += QStringLiteral(".SH FILES\n");
+    static const std::pair<const char *, const char *> files[] = {
+        {"~/.config/socktap/socktap.conf",
+         "Options by name in its [options] section (name = value; a flag is true; repeatable options take a "
+         "comma-separated list); the command line wins. The file's other sections are the window's "
+         "settings."},
+        {"/etc/socktap/socktap.conf",
+         "The same, when the user has none (the service reads it: socktap.service)."},
+        {"~/.config/socktap/", "The root CA (its key readable by the user only): socktap ca path."},
+        {"~/.cache/socktap/captures/", "Captures kept from earlier runs: socktap recover."},
+    };
+    for (const auto &[path, what] : files)
+        out += QStringLiteral(".TP\n.I %1\n%2\n").arg(QLatin1String(path), roff(QString::fromUtf8(what)));
     out += QStringLiteral(".SH EXIT STATUS\n");
     out += roff(QStringLiteral("0 on success; 1 for a bad command line or configuration; 2 when the port is "
                                "in use; replay and mock: 4 when the answers differ, 5 for an unreadable "
