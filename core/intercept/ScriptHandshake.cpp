@@ -1,7 +1,6 @@
 #include "ScriptHandshake.h"
 
 #include <QJSEngine>
-#include <cctype>
 
 namespace socktap::intercept {
 
@@ -21,18 +20,7 @@ QJSValue headersObject(QJSEngine &engine, const http::Headers &headers)
     return out;
 }
 
-// RFC 9110 5.1: a field name is a token; 5.5: a value has no CR, LF or NUL (and is sent as Latin-1 here).
-bool validName(const QByteArray &name)
-{
-    static const QByteArray tchar = QByteArrayLiteral("!#$%&'*+-.^_`|~");
-    if (name.isEmpty())
-        return false;
-    for (const char c : name)
-        if (!std::isalnum(uchar(c)) && !tchar.contains(c))
-            return false;
-    return true;
-}
-
+// RFC 9110 5.5: a value has no CR, LF or NUL (and is sent as Latin-1 here); a name is a token (5.1).
 bool validValue(const QString &value)
 {
     for (const QChar c : value)
@@ -51,7 +39,7 @@ void applyHeaders(const std::vector<std::pair<QByteArray, QByteArray>> &left, ht
     std::vector<QByteArray> order;
     for (const auto &[name, raw] : left) {
         const QString value = QString::fromUtf8(raw);
-        if (!validName(name) || !validValue(value)) {
+        if (!http::isToken(name) || !validValue(value)) {
             notes->append(
                 QStringLiteral("%1: %2: %3 not set on the %4: not a valid header field (RFC 9110 5)")
                     .arg(label, QString::fromUtf8(name), value, head));
