@@ -4,15 +4,12 @@
 #include "SignalWatcher.h"
 
 #include "certs/CertificateAuthority.h"
-#include "core/capture/BatchJournal.h"
+#include "core/capture/CaptureFile.h"
 #include "core/capture/CaptureStore.h"
+#include "core/proxy/RemoteEngine.h"
 
 #include <QCoreApplication>
 #include <QFile>
-#include <QSslConfiguration>
-#include <QTimer>
-#include <QUrlQuery>
-#include <QWebSocket>
 
 #include <cstdio>
 
@@ -41,71 +38,66 @@ int runAttach(const AppOptions &o)
                      "'socktap ca export' writes it on the remote)\n");
         return 3;
     }
-    QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-    ssl.setCaCertificates(trusted);
-    ssl.setPeerVerifyMode(QSslSocket::VerifyPeer);
 
     capture::CaptureStore mirror;
-    capture::JournalStream stream(mirror, capture::OpenOptions {true, {}});
+    if (!o.recordFile.isEmpty()) {
+        // A local copy as --record keeps one: every record applied from the link, as native records.
+        QString error;
+        auto file = capture::CaptureFile::create(o.recordFile, false, &error);
+        if (!file) {
+            std::fprintf(stderr, "socktap: attach: --record: %s\n", qPrintable(error));
+            return 1;
+        }
+        mirror.attachJournal(std::move(file));
+    }
     ConsoleSink sink(mirror, o.json ? ConsoleSink::Format::Json : ConsoleSink::Format::Text, o.decode);
-    QWebSocket socket;
-    socket.setSslConfiguration(ssl);
+    proxy::RemoteEngine remote(o.attachTarget, o.attachToken, trusted, mirror);
     int exitCode = -1;
-    int failures = 0;
-    const auto open = [&] {
-        QUrl url(QStringLiteral("wss://%1/capture").arg(o.attachTarget));
-        QUrlQuery query;
-        query.addQueryItem(QStringLiteral("token"), o.attachToken);
-        query.addQueryItem(QStringLiteral("from"), QString::number(stream.received()));
-        url.setQuery(query);
-        socket.open(url);
+    const auto finish = [&](int code) {
+        exitCode = code;
+        sink.drain();
+        if (const auto journal = mirror.journal())
+            journal->flush();
+        QCoreApplication::exit(code);
     };
-    QObject::connect(&socket, &QWebSocket::connected, [&] {
-        failures = 0;
-        std::fprintf(stderr, "socktap: attached to %s (from byte %llu of its journal)\n",
-                     qPrintable(o.attachTarget), static_cast<unsigned long long>(stream.received()));
-    });
-    QObject::connect(&socket, &QWebSocket::binaryMessageReceived, [&](const QByteArray &bytes) {
-        QString why;
-        if (!stream.feed(bytes, &why)) {
-            std::fprintf(stderr, "socktap: attach: %s\n", qPrintable(why));
-            exitCode = 5;
-            QCoreApplication::exit(5);
-        }
-    });
-    QObject::connect(&socket, &QWebSocket::disconnected, [&] {
-        if (exitCode >= 0)
-            return;
-        if (socket.closeCode() == QWebSocketProtocol::CloseCodePolicyViolated) {
-            std::fprintf(stderr, "socktap: attach: refused by %s: %s\n", qPrintable(o.attachTarget),
-                         qPrintable(socket.closeReason()));
-            exitCode = 2;
-            QCoreApplication::exit(2);
-            return;
-        }
-        // The remote goes on capturing: come back for what it wrote meanwhile, from the last byte here.
-        const int delay = std::min(5000, 250 << std::min(failures++, 4));
-        std::fprintf(stderr, "socktap: attach: link to %s lost (%s); again in %d ms from byte %llu\n",
-                     qPrintable(o.attachTarget), qPrintable(socket.errorString()), delay,
-                     static_cast<unsigned long long>(stream.received()));
-        QTimer::singleShot(delay, open);
-    });
-    QObject::connect(&socket, &QWebSocket::sslErrors, [&](const QList<QSslError> &errors) {
-        for (const QSslError &e : errors)
+    QObject::connect(&remote, &proxy::RemoteEngine::stateChanged, [&] {
+        switch (remote.state()) {
+        case proxy::RemoteEngine::State::Attached:
+            std::fprintf(stderr, "socktap: attached to %s (from byte %llu of its journal)\n",
+                         qPrintable(o.attachTarget), static_cast<unsigned long long>(remote.bytesReceived()));
+            break;
+        case proxy::RemoteEngine::State::Waiting:
             std::fprintf(stderr, "socktap: attach: %s: %s\n", qPrintable(o.attachTarget),
-                         qPrintable(e.errorString()));
+                         qPrintable(remote.stateText()));
+            break;
+        case proxy::RemoteEngine::State::Refused:
+            std::fprintf(stderr, "socktap: attach: %s %s\n", qPrintable(o.attachTarget),
+                         qPrintable(remote.stateText()));
+            finish(2);
+            break;
+        case proxy::RemoteEngine::State::Failed:
+            std::fprintf(stderr, "socktap: attach: %s\n", qPrintable(remote.stateText()));
+            finish(5);
+            break;
+        default:
+            break;
+        }
     });
     SignalWatcher signals_;
     QObject::connect(&signals_, &SignalWatcher::terminationRequested, [&](int signal) {
-        if (signal < 0)
-            return;
-        exitCode = 0;
-        sink.drain();
-        QCoreApplication::exit(0);
+        if (signal >= 0 && exitCode < 0)
+            finish(0);
     });
-    open();
+    remote.open();
     const int code = QCoreApplication::exec();
     sink.drain();
+    if (const auto journal = mirror.journal()) {
+        journal->flush();
+        if (const QString why = mirror.stats().journalError; !why.isEmpty())
+            std::fprintf(stderr, "socktap: attach: --record: %s\n", qPrintable(why));
+        else
+            std::fprintf(stderr, "socktap: attach: the copy is in %s\n", qPrintable(o.recordFile));
+    }
     return code;
 }
 

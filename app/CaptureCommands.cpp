@@ -30,7 +30,7 @@ int failWith(const QString &message)
 std::optional<capture::OpenResult> openForCommand(const QString &path, capture::CaptureStore &store)
 {
     QString error;
-    auto opened = capture::openCapture(path, store, &error, capture::OpenOptions {true, {}});
+    auto opened = capture::openCapture(path, store, &error, capture::OpenOptions {true, {}, {}});
     if (!opened) {
         failWith(error);
         return std::nullopt;

@@ -39,7 +39,10 @@ bool CaptureHome::create(const AppOptions &o)
             return false;
         }
         store->attachJournal(journal);
-        return true;
+        // --control streams the crash journal's chunks: kept beside the record file, removed at the end.
+        if (o.controlListen.isEmpty())
+            return true;
+        m_streamOnly = true;
     }
     const QString root = capture::capturesRoot();
     for (const QString &gone : capture::pruneCaptureDirectories(root, KeptCaptures, o.maxCaptureDisk))
@@ -62,6 +65,8 @@ bool CaptureHome::create(const AppOptions &o)
         store->setCrashJournal(std::move(journal));
     else
         std::fprintf(stderr, "socktap: warning: %s; a crash would lose the capture\n", qPrintable(error));
+    if (m_streamOnly)
+        return true; // (payloads that leave memory are read back from the record file)
     store->setSpill([dir = m_dir, n = 0]() mutable {
         QString why;
         auto segment = capture::CaptureFile::createRaw(
@@ -87,7 +92,7 @@ void CaptureHome::keep(const QString &how)
 
 bool CaptureHome::hasCapture() const
 {
-    return store && store->crashJournal() && store->stats().sessions > 0;
+    return !m_streamOnly && store && store->crashJournal() && store->stats().sessions > 0;
 }
 
 } // namespace socktap::app

@@ -41,6 +41,7 @@ private:
     QString m_dir;
     QString m_ending;
     bool m_keep = false;
+    bool m_streamOnly = false; // --record with --control: the directory's journal is only streamed
     std::vector<capture::CaptureDirectory> m_unreported;
 };
 

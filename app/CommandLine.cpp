@@ -566,9 +566,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
          QStringLiteral("[replay FILE]")},
         {QStringLiteral("attach"),
          QStringLiteral(
-             "'attach HOST:PORT --token T [--ca FILE] [--json]': print a remote headless Socktap's "
-             "live capture (socktap --control there) as the headless mode prints its own; a link "
-             "that drops is resumed without losing or repeating a record."),
+             "'attach HOST:PORT --token T [--ca FILE] [--json] [--record FILE]': print a remote headless "
+             "Socktap's live capture (socktap --control there) as the headless mode prints its own, "
+             "keeping a local copy with --record; a link that drops is resumed without losing or "
+             "repeating a record."),
          QStringLiteral("[attach HOST:PORT]")},
         {QStringLiteral("mock"),
          QStringLiteral("'mock FILE [--session N] [--listen HOST:PORT] [--match order|content] [--timing "
@@ -722,7 +723,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.replayHeaders = p.values(headerOpt);
     } else if (first == QLatin1String("attach")) {
         if (positional.size() != 2 || !p.isSet(tokenOpt))
-            return fail(QStringLiteral("usage: socktap attach HOST:PORT --token T [--ca FILE] [--json]"));
+            return fail(QStringLiteral(
+                "usage: socktap attach HOST:PORT --token T [--ca FILE] [--json] [--record FILE]"));
         o.command = AppOptions::Command::Attach;
         o.attachTarget = positional[1];
         o.attachToken = p.value(tokenOpt);
@@ -782,8 +784,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.controlToken = p.value(controlTokenOpt);
     if (!o.controlListen.isEmpty() && !p.isSet(headless))
         return fail(
-            QStringLiteral("--control goes with --headless (the window attaches to others; it does not "
-                           "offer its own yet)"));
+            QStringLiteral("--control goes with --headless (the window attaches to others with File > "
+                           "Attach; it does not offer its own)"));
     o.caDir = p.value(caDir);
     o.caDer = p.isSet(der);
     o.upstreamCas = p.values(upstreamCa);
@@ -835,6 +837,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.memoryOnly = p.isSet(memoryOnly);
     if (o.memoryOnly && !o.recordFile.isEmpty())
         return fail(QStringLiteral("--memory-only and --record contradict each other"));
+    if (o.memoryOnly && !o.controlListen.isEmpty())
+        return fail(QStringLiteral("--control streams the capture's journal from disk (so a client that lost "
+                                   "its link resumes), and --memory-only keeps none: drop one of them"));
     bool ok = false;
     o.proxy.workers = p.value(workers).toInt(&ok);
     if (!ok || o.proxy.workers < 1 || o.proxy.workers > 256)

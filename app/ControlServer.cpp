@@ -2,7 +2,15 @@
 
 #include "certs/CertificateAuthority.h"
 #include "core/capture/BatchJournal.h"
+#include "core/intercept/ControlJson.h"
+#include "core/intercept/InterceptHub.h"
+#include "core/proxy/ProxyServer.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QRandomGenerator>
+
+#include <QPointer>
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QTimer>
@@ -14,10 +22,23 @@
 
 namespace socktap::app {
 
-ControlServer::ControlServer(std::shared_ptr<capture::BatchJournal> journal, QObject *parent)
+namespace {
+
+void sendJson(QWebSocket *socket, const QJsonObject &o)
+{
+    socket->sendTextMessage(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Compact)));
+}
+
+} // namespace
+
+ControlServer::ControlServer(std::shared_ptr<capture::BatchJournal> journal, proxy::ProxyServer *server,
+                             std::shared_ptr<intercept::InterceptHub> hub, QObject *parent)
     : QObject(parent)
     , m_journal(std::move(journal))
+    , m_proxy(server)
+    , m_hub(std::move(hub))
     , m_timer(new QTimer(this))
+    , m_journalId(QString::number(QRandomGenerator::system()->generate64(), 16))
 {
     // What the journal's flusher wrote (at least every 100 ms) goes out within 50 ms more.
     m_timer->setInterval(50);
@@ -90,15 +111,79 @@ void ControlServer::accept()
             continue;
         }
         bool ok = true;
-        const quint64 from = query.queryItemValue(QStringLiteral("from")).toULongLong(&ok);
-        Client c {socket, ok ? from : 0};
+        quint64 from = query.queryItemValue(QStringLiteral("from")).toULongLong(&ok);
+        // An offset into another run's journal (this Socktap restarted meanwhile) means nothing here.
+        const QString journal = query.queryItemValue(QStringLiteral("journal"));
+        if (!ok || (!journal.isEmpty() && journal != m_journalId))
+            from = 0;
+        socket->setMaxAllowedIncomingMessageSize(quint64(MaxRequest));
+        connect(socket, &QWebSocket::textMessageReceived, this,
+                [this, socket](const QString &text) { request(socket, text); });
         connect(socket, &QWebSocket::disconnected, this, [this, socket] {
             std::erase_if(m_clients, [socket](const Client &c) { return c.socket == socket; });
             socket->deleteLater();
         });
-        m_clients.push_back(c);
+        sendJson(socket, {{"hello", QJsonObject {{"journal", m_journalId}, {"from", qint64(from)}}}});
+        m_clients.push_back(Client {socket, from, 0, {}});
     }
     pump();
+}
+
+void ControlServer::request(QWebSocket *socket, const QString &text)
+{
+    const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
+    const QJsonValue number = o.value(QLatin1String("request"));
+    QPointer<QWebSocket> to(socket);
+    const auto answer = [to, number](const intercept::CommandResult &r) {
+        if (to)
+            sendJson(to, {{"reply", number}, {"ok", r.ok}, {"error", r.error}});
+    };
+    if (o.contains(QLatin1String("rules"))) {
+        QString error;
+        const QByteArray rules = QJsonDocument(o.value(QLatin1String("rules")).toObject()).toJson();
+        auto set = intercept::RuleSet::fromJson(rules, &error);
+        if (set && !m_hub)
+            error = QStringLiteral("this Socktap takes no rules");
+        if (!set || !m_hub)
+            return answer(intercept::CommandResult::failure(QStringLiteral("rules: ") + error));
+        m_hub->setRules(std::move(*set));
+        return answer({});
+    }
+    QString error;
+    const auto command = intercept::commandFromJson(o.value(QLatin1String("command")).toObject(), &error);
+    if (!command)
+        return answer(intercept::CommandResult::failure(QStringLiteral("command: ") + error));
+    if (!m_proxy)
+        return answer(intercept::CommandResult::failure(QStringLiteral("this Socktap has no live sessions")));
+    const auto session = capture::SessionId(o.value(QLatin1String("session")).toInteger());
+    m_proxy->command(session, *command, this, answer);
+}
+
+void ControlServer::sendHeld(Client &c)
+{
+    // The held messages as the hub lists them, told as what came and what went since the last turn.
+    const quint64 generation = m_hub->heldGeneration();
+    if (generation == c.heldGeneration)
+        return;
+    c.heldGeneration = generation;
+    const std::vector<intercept::HeldMessage> held = m_hub->held();
+    std::set<std::tuple<quint64, int, quint64>> now;
+    QJsonArray added, removed;
+    for (const intercept::HeldMessage &h : held) {
+        const auto key = std::make_tuple(h.session, int(h.from), h.id);
+        now.insert(key);
+        if (!c.held.contains(key))
+            added.append(intercept::heldJson(h));
+    }
+    for (const auto &[session, from, id] : c.held)
+        if (!now.contains({session, from, id}))
+            removed.append(
+                QJsonObject {{"session", qint64(session)},
+                             {"from", QLatin1String(capture::directionName(capture::Direction(from)))},
+                             {"id", qint64(id)}});
+    c.held = std::move(now);
+    if (!added.isEmpty() || !removed.isEmpty())
+        sendJson(c.socket, {{"held", QJsonObject {{"add", added}, {"remove", removed}}}});
 }
 
 void ControlServer::pump()
@@ -116,6 +201,9 @@ void ControlServer::pump()
             c.socket->sendBinaryMessage(bytes);
             c.offset += quint64(n);
         }
+        // After the journal's bytes: a held message's session is then usually known to the client.
+        if (m_hub)
+            sendHeld(c);
     }
 }
 

@@ -1,14 +1,19 @@
-// socktap --control HOST:PORT (issue 22, first part of remote attach): a headless Socktap offers its live
-// capture to `socktap attach` on another machine. A WebSocket over TLS (a leaf from Socktap's CA) that
-// refuses anything without the token (wss://HOST:PORT/capture?token=T&from=OFFSET), then streams the crash
-// journal's bytes from OFFSET as they are written (binary messages), so a client that lost its link
-// resumes where it stopped and loses or repeats nothing (docs/architecture.md). Commands come later.
+// socktap --control HOST:PORT (issue 22): a headless Socktap offers its live capture and its controls to
+// a window (File > Attach) or `socktap attach` on another machine. A WebSocket over TLS (a leaf from
+// Socktap's CA) that refuses anything without the token (wss://HOST:PORT/capture?token=T&from=OFFSET&
+// journal=ID). Binary messages carry the crash journal's bytes from OFFSET as they are written, so a client
+// that lost its link resumes where it stopped and loses or repeats nothing; text messages carry JSON both
+// ways: the server's hello (which journal, from where), the held messages as they come and go, and the
+// answers to the client's requests (a SessionCommand for one session, or a new rule set). The protocol is
+// in docs/architecture.md.
 #pragma once
 
 #include <QObject>
 #include <QString>
 
 #include <memory>
+#include <set>
+#include <tuple>
 
 class QTimer;
 class QWebSocket;
@@ -20,6 +25,12 @@ class BatchJournal;
 namespace socktap::certs {
 class CertificateAuthority;
 }
+namespace socktap::intercept {
+class InterceptHub;
+}
+namespace socktap::proxy {
+class ProxyServer;
+}
 
 namespace socktap::app {
 
@@ -28,7 +39,9 @@ class ControlServer final : public QObject
     Q_OBJECT
 
 public:
-    ControlServer(std::shared_ptr<capture::BatchJournal> journal, QObject *parent = nullptr);
+    // server and hub may be null (nothing to command: requests are answered with why).
+    ControlServer(std::shared_ptr<capture::BatchJournal> journal, proxy::ProxyServer *server,
+                  std::shared_ptr<intercept::InterceptHub> hub, QObject *parent = nullptr);
     ~ControlServer() override;
 
     // Listens on host:port with a leaf for host from ca; false with *error.
@@ -36,23 +49,33 @@ public:
                 QString *error);
     quint16 port() const;
     int clients() const;
+    // Names this run's journal: a client that comes back with another one's offset starts again at 0.
+    QString journalId() const { return m_journalId; }
 
     static constexpr qint64 SendAhead = 4 << 20; // bytes queued to a slow client before it waits
     static constexpr qint64 Piece = 1 << 20; // bytes per message
+    static constexpr qint64 MaxRequest = 64 << 20; // a request's JSON (an inject of a large message)
 
 private:
-    void accept();
-    void pump();
-
-    std::shared_ptr<capture::BatchJournal> m_journal;
-    QWebSocketServer *m_server = nullptr;
-    QTimer *m_timer = nullptr;
-    QString m_token;
     struct Client
     {
         QWebSocket *socket = nullptr;
         quint64 offset = 0;
+        quint64 heldGeneration = 0;
+        std::set<std::tuple<quint64, int, quint64>> held; // (session, from, id) the client was told of
     };
+    void accept();
+    void pump();
+    void sendHeld(Client &c);
+    void request(QWebSocket *socket, const QString &text);
+
+    std::shared_ptr<capture::BatchJournal> m_journal;
+    proxy::ProxyServer *m_proxy;
+    std::shared_ptr<intercept::InterceptHub> m_hub;
+    QWebSocketServer *m_server = nullptr;
+    QTimer *m_timer = nullptr;
+    QString m_token;
+    QString m_journalId;
     std::vector<Client> m_clients;
 };
 

@@ -55,7 +55,7 @@ int runMockCommand(const AppOptions &o, capture::CaptureStore &store, std::share
 {
     capture::CaptureStore original(capture::CaptureStore::Limits {o.maxCaptureMemory, o.maxCaptureDisk});
     QString error;
-    if (!capture::openCapture(o.captureFile, original, &error, capture::OpenOptions {true, {}}))
+    if (!capture::openCapture(o.captureFile, original, &error, capture::OpenOptions {true, {}, {}}))
         return fail(CaptureFileExit, error);
     const capture::SessionId id =
         o.exportSession ? o.exportSession : capture::firstWebSocketSession(original);

@@ -161,7 +161,8 @@ std::optional<intercept::ScriptSet> loadScripts(const app::AppOptions &o)
 {
     intercept::ScriptSet set;
     set.timeoutMs = o.scriptTimeoutMs;
-    set.canHold = !o.headless && o.command == app::AppOptions::Command::Run; // (a window to release holds)
+    // (a window to release holds: this one, or one attached through --control)
+    set.canHold = o.command == app::AppOptions::Command::Run && (!o.headless || !o.controlListen.isEmpty());
     for (const QString &file : o.scriptFiles) {
         QFile f(file);
         if (!f.open(QIODevice::ReadOnly)) {
@@ -259,10 +260,10 @@ std::unique_ptr<browser::BrowserLaunch> startBrowser(const app::AppOptions &o, c
 
 int runHeadless(app::AppOptions options)
 {
-    if (options.rules && options.rules->hasHoldRules()) {
+    if (options.rules && options.rules->hasHoldRules() && options.controlListen.isEmpty()) {
         std::fprintf(stderr,
-                     "socktap: %s: 'hold' rules need the window to release what they hold; headless, use "
-                     "drop, delay, replace or regex-replace\n",
+                     "socktap: %s: 'hold' rules need a window to release what they hold; headless, use "
+                     "drop, delay, replace or regex-replace, or --control for a window to attach\n",
                      qPrintable(options.rulesFile));
         return 1;
     }
@@ -358,7 +359,8 @@ int runHeadless(app::AppOptions options)
             token = QString::number(a, 16).rightJustified(16, QLatin1Char('0'))
                 + QString::number(b, 16).rightJustified(16, QLatin1Char('0'));
         }
-        control = std::make_unique<app::ControlServer>(store.crashJournal());
+        control =
+            std::make_unique<app::ControlServer>(store.crashJournal(), &server, options.proxy.intercept);
         QString error;
         if (!ca || !control->listen(host, quint16(port), *ca, token, &error)) {
             std::fprintf(stderr, "socktap: %s\n",

@@ -265,7 +265,7 @@ int main(int argc, char **argv)
     if (direct) {
         capture::CaptureStore store;
         QString error;
-        capture::openCapture(file, store, &error, capture::OpenOptions {true, {}});
+        capture::openCapture(file, store, &error, capture::OpenOptions {true, {}, {}});
         auto plan = replay::planMock(store, capture::firstWebSocketSession(store), &error);
         replay::MockServer::Options options;
         options.play.timing = replay::Timing::Fast;

@@ -206,6 +206,7 @@ void InterceptFeature::showRules()
     auto *dialog = new RulesDialog(m_hub, &m_window);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this] {
+        emit rulesChanged();
         m_window.statusBar()->showMessage(tr("%n rule(s) in use", nullptr, int(m_hub->rules()->rules.size())),
                                           5000);
     });

@@ -52,6 +52,10 @@ public:
     QAction *rulesAction() const { return m_rulesAction; }
     const std::shared_ptr<intercept::InterceptHub> &hub() const { return m_hub; }
 
+signals:
+    // Tools > Rules was accepted: the hub has the new rules (the attached engines get them too).
+    void rulesChanged();
+
 private:
     void setPaused(capture::Direction from, bool on);
     void resumeAll();

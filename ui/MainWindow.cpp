@@ -1,5 +1,6 @@
 #include "MainWindow.h"
 
+#include "AttachFeature.h"
 #include "BrowserFeature.h"
 #include "CaptureFeed.h"
 #include "CaptureStatus.h"
@@ -70,7 +71,15 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
     , m_browsers(new BrowserFeature(*this, *m_proxy, ca))
     , m_formats(new FormatsFeature(*this, store))
     , m_scripts(new ScriptsFeature(*this, m_intercept->hub()))
+    , m_attach(new AttachFeature(*this, store, m_intercept->hub(), ca))
 {
+    m_proxy->setRemotes(m_attach);
+    connect(m_intercept, &InterceptFeature::rulesChanged, m_attach, &AttachFeature::pushRules);
+    // Which engine a session came from matters once there is more than one.
+    connect(m_attach, &AttachFeature::enginesChanged, this, [this] {
+        if (!m_attach->engines().empty())
+            m_list->view()->setColumnHidden(SessionTableModel::Engine, false);
+    });
     setWindowTitle(tr("Socktap"));
     m_list = new SessionListPane(store, m_sessions, this);
     m_list->setEmptyPage(m_browsers->buildEmptyPage(m_list));
@@ -187,7 +196,9 @@ void MainWindow::buildInspectors()
 
 void MainWindow::buildMenus()
 {
-    m_files->buildMenu(menuBar());
+    QMenu *file = m_files->buildMenu(menuBar());
+    const QList<QAction *> fileActions = file->actions();
+    m_attach->addFileActions(file, fileActions.size() >= 2 ? fileActions[fileActions.size() - 2] : nullptr);
 
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
     QAction *copy = edit->addAction(tr("&Copy"), this, &MainWindow::copySelection);
@@ -253,6 +264,7 @@ void MainWindow::buildStatusBar()
     m_proxy->addStatusWidgets(statusBar());
     m_files->addStatusWidgets(statusBar());
     m_replay->addStatusWidgets(statusBar());
+    m_attach->addStatusWidgets(statusBar());
     m_counters = new QLabel(this);
     statusBar()->addPermanentWidget(m_counters);
 }

@@ -41,6 +41,7 @@ class CertificateAuthority;
 
 namespace socktap::ui {
 
+class AttachFeature;
 class BrowserFeature;
 class CaptureFeed;
 class CloseView;
@@ -116,6 +117,7 @@ public:
     InterceptPane *interceptPane() const;
     QMenu *toolsMenu() const { return m_toolsMenu; }
     ScriptsFeature *scripts() const { return m_scripts; }
+    AttachFeature *attachments() const { return m_attach; }
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -150,6 +152,7 @@ private:
     BrowserFeature *m_browsers;
     FormatsFeature *m_formats;
     ScriptsFeature *m_scripts;
+    AttachFeature *m_attach;
 
     QSplitter *m_splitter = nullptr;
     SessionListPane *m_list = nullptr;

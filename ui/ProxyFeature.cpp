@@ -3,8 +3,11 @@
 #include "MainWindow.h"
 #include "WindowNotice.h"
 
+#include "AttachFeature.h"
+
 #include "certs/CertificateAuthority.h"
 #include "core/browser/BrowserLauncher.h"
+#include "core/proxy/RemoteEngine.h"
 #include "core/proxy/TlsSession.h"
 
 #include <QAction>
@@ -159,12 +162,17 @@ void ProxyFeature::updateListening()
 
 bool ProxyFeature::isLive(capture::SessionId id) const
 {
+    if (const proxy::RemoteEngine *remote = m_remotes ? m_remotes->engineOf(id) : nullptr)
+        return remote->isLive(id);
     return id && m_server && !m_stopping && m_server->isLive(id);
 }
 
 void ProxyFeature::sendCommand(capture::SessionId id, const intercept::SessionCommand &command,
                                QObject *context, CommandDone done)
 {
+    // One call for every engine: the panels never ask where a session lives.
+    if (proxy::RemoteEngine *remote = m_remotes ? m_remotes->engineOf(id) : nullptr)
+        return remote->command(id, command, context, std::move(done));
     if (!m_server || m_stopping) {
         // Answered later all the same, so callers have one path.
         QMetaObject::invokeMethod(

@@ -27,6 +27,7 @@ class CertificateAuthority;
 
 namespace socktap::ui {
 
+class AttachFeature;
 class MainWindow;
 
 class ProxyFeature final : public QObject
@@ -65,7 +66,9 @@ public:
     const proxy::ProxyServer *server() const { return m_server.get(); }
     const QByteArray proxyCredentials() const;
 
-    // Whether `id` is a WebSocket session the engine can still act on.
+    // The remote engines (File > Attach): a session of theirs is theirs to act on.
+    void setRemotes(AttachFeature *remotes) { m_remotes = remotes; }
+    // Whether `id` is a WebSocket session its engine (this one, or a remote one) can still act on.
     bool isLive(capture::SessionId id) const;
     // Sends a command to a live session; `done` runs later in `context`'s thread (also when it fails).
     void sendCommand(capture::SessionId id, const intercept::SessionCommand &command, QObject *context,
@@ -110,6 +113,7 @@ private:
     ServerFactory m_makeServer;
     certs::CertificateAuthority *m_ca;
     std::unique_ptr<proxy::ProxyServer> m_server;
+    AttachFeature *m_remotes = nullptr;
     bool m_stopping = false;
     proxy::ProxyConfig *m_config = nullptr;
     Theme m_theme = Theme::System;

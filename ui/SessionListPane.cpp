@@ -111,6 +111,7 @@ void SessionListPane::sizeColumns()
     for (int c : {SessionTableModel::BytesUp, SessionTableModel::BytesDown, SessionTableModel::Duration})
         m_view->setColumnWidth(c, 84);
     m_view->setColumnWidth(SessionTableModel::Started, 100); // hh:mm:ss.zzz
+    m_view->setColumnWidth(SessionTableModel::Engine, fit(QStringLiteral("staging.example:9443")));
 }
 
 void SessionListPane::setFormatChoice(std::function<QString(capture::SessionId)> choice)

@@ -216,6 +216,8 @@ QVariant SessionTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("Started");
     case Duration:
         return tr("Duration");
+    case Engine:
+        return tr("Engine");
     case Close:
         return tr("Close / status");
     default:
@@ -288,6 +290,8 @@ QVariant SessionTableModel::display(const Row &r, int column) const
     }
     case Close:
         return closeText(s);
+    case Engine:
+        return s.engine;
     default:
         return {};
     }
@@ -374,9 +378,9 @@ QVariant SessionTableModel::data(const QModelIndex &index, int role) const
     case KindRole:
         return int(r.info.kind);
     case FilterTextRole:
-        return QStringLiteral("%1 %2 %3 %4")
-            .arg(QString::fromLatin1(r.info.url()), stateText(r.info),
-                 schemeText(r.info), r.info.error);
+        return QStringLiteral("%1 %2 %3 %4 %5")
+            .arg(QString::fromLatin1(r.info.url()), stateText(r.info), schemeText(r.info), r.info.error,
+                 r.info.engine);
     default:
         return {};
     }

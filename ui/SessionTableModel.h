@@ -35,6 +35,7 @@ public:
         BytesDown,
         Started,
         Duration,
+        Engine, // the remote Socktap it came from (File > Attach); empty for this one's
         ColumnCount
     };
     static constexpr Column FirstOptionalColumn = Scheme;
@@ -42,7 +43,7 @@ public:
         SortRole = Qt::UserRole + 1,
         SessionIdRole,
         KindRole, // capture::SessionKind as int
-        FilterTextRole, // host, URL, state and error, for the filter box
+        FilterTextRole, // host, URL, state, error and engine, for the filter box
     };
 
     explicit SessionTableModel(capture::CaptureStore &store, QObject *parent = nullptr);

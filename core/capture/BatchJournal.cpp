@@ -428,6 +428,18 @@ JournalApplier::JournalApplier(CaptureStore &store, const OpenOptions &options)
     , m_options(options)
 { }
 
+SessionId JournalApplier::journalId(SessionId stored) const
+{
+    const auto it = m_journalIds.find(stored);
+    return it == m_journalIds.end() ? 0 : it->second;
+}
+
+SessionId JournalApplier::storedId(SessionId journal) const
+{
+    const auto it = m_ids.find(journal);
+    return it == m_ids.end() ? 0 : it->second;
+}
+
 QString JournalApplier::apply(QByteArray head, QByteArray payloads)
 {
     auto batch = std::make_shared<CaptureBatch>();
@@ -449,12 +461,15 @@ QString JournalApplier::apply(QByteArray head, QByteArray payloads)
                 it->second = m_store.newSessionId();
             }
             m_result.sessionIds.push_back(it->second);
+            m_journalIds.emplace(it->second, info->id);
             ++m_result.sessions;
         }
         if (const SessionId original = info->replayOf(); original && !m_options.keepIds)
             if (const auto o = m_ids.find(original); o != m_ids.end())
                 info->request.headers.set(ReplayOfHeader, QByteArray::number(o->second));
         info->id = it->second;
+        if (!m_options.engine.isEmpty())
+            info->engine = m_options.engine;
         info->openWhenSaved = info->state == SessionState::Connecting || info->state == SessionState::Open
             || info->state == SessionState::Closing;
         batch->sessions.push_back(std::move(*info));

@@ -96,12 +96,17 @@ public:
     // One chunk's head and payloads, its checksum checked: applied, or what is wrong with it.
     QString apply(QByteArray head, QByteArray payloads);
     const OpenResult &result() const { return m_result; }
+    // The journal's id of a session it put in the store as `stored` (0: not one of its sessions).
+    SessionId journalId(SessionId stored) const;
+    // The store's id of the journal's session `journal` (0: not seen yet).
+    SessionId storedId(SessionId journal) const;
 
 private:
     CaptureStore &m_store;
     OpenOptions m_options;
     OpenResult m_result;
     std::unordered_map<SessionId, SessionId> m_ids; // in the journal -> in the store
+    std::unordered_map<SessionId, SessionId> m_journalIds; // in the store -> in the journal
 };
 
 // A journal's bytes as they arrive, in any split (its header, then chunks): each whole chunk is applied
@@ -117,6 +122,8 @@ public:
     // Bytes taken so far, a chunk in progress included: where a stream that broke asks to go on from.
     quint64 received() const { return m_consumed + quint64(m_pending.size()); }
     const OpenResult &result() const { return m_applier.result(); }
+    SessionId journalId(SessionId stored) const { return m_applier.journalId(stored); }
+    SessionId storedId(SessionId journal) const { return m_applier.storedId(journal); }
 
 private:
     JournalApplier m_applier;

@@ -427,6 +427,9 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
     quint64 logStart = 0;
     bool contiguous = false;
     quint64 number = 0; // in the crash journal's chunks, once it is appended there
+    // Live traffic (not read from a file). With --record and --control both, a live batch goes to the
+    // record file and to the crash journal as well (the journal is what --control streams).
+    const bool live = batch->file == 0;
     // Written to the journal before the store takes its lock, on the writer's own thread: encoding runs
     // in parallel on every worker, and the lines are on their way to disk before anyone can evict them.
     if (batch->file == 0 && m_journal)
@@ -516,7 +519,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
     BatchPtr published = std::move(batch);
     // After the store is done with it the batch is immutable: the journal writes its payload buffer as
     // it is (no copy) while readers read it.
-    if (published->file == 0 && m_crashJournal) {
+    if (live && m_crashJournal) {
         const auto placed = m_crashJournal->append(published);
         const bool payloadsPlaced = contiguous && !published->payloads.isEmpty();
         if (placed && (number || payloadsPlaced)) {

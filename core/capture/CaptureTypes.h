@@ -130,6 +130,9 @@ struct SessionInfo
     // The server side was Socktap's mock of a captured session (socktap mock, a mock rule): "mock of
     // FILE session N". Empty for a real server.
     QString mock;
+    // The Socktap that captured it when that was not this one: the remote's "host:port" (File > Attach,
+    // socktap attach). Empty for this process's own engine and for files written by one.
+    QString engine;
 
     qint64 acceptedAt = 0; // TCP accepted
     qint64 requestAt = 0; // request head complete

@@ -253,6 +253,8 @@ void putHandshake(QJsonObject &o, const SessionInfo &s)
         o["faults"] = QJsonArray::fromStringList(s.faults);
     if (!s.mock.isEmpty())
         o["mock"] = s.mock;
+    if (!s.engine.isEmpty())
+        o["engine"] = s.engine;
 }
 
 QJsonObject socktapEntryJson(const SessionInfo &s, const SessionCounters &counters)

@@ -589,6 +589,7 @@ void EntryImporter::readSocktapSession(const QJsonObject &x, SessionInfo &info)
     info.handshakeNotes = strings(x, p, QStringLiteral("handshakeNotes"));
     info.faults = strings(x, p, QStringLiteral("faults"));
     info.mock = r.string(x, p, QStringLiteral("mock")).value_or(QString());
+    info.engine = r.string(x, p, QStringLiteral("engine")).value_or(QString());
     if (info.kind == SessionKind::Http) {
         info.requestBodySize =
             quint64(r.number(x, p, QStringLiteral("requestBodySize")).value_or(double(info.requestBodySize)));

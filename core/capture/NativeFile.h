@@ -31,6 +31,7 @@ struct OpenResult
 struct OpenOptions
 {
     bool keepIds = false; // keep the file's session ids (only into a store nothing else writes to)
+    QString engine; // set as each session's engine (a remote Socktap's capture, streamed)
     Progress progress;
 };
 

@@ -371,6 +371,8 @@ QJsonObject sessionJson(const SessionInfo &s)
         o["faults"] = QJsonArray::fromStringList(s.faults);
     if (!s.mock.isEmpty())
         o["mock"] = s.mock;
+    if (!s.engine.isEmpty())
+        o["engine"] = s.engine;
     QJsonObject times;
     const auto time = [&](const char *key, qint64 v) {
         if (v)
@@ -685,6 +687,7 @@ std::optional<SessionInfo> decodeSession(const QJsonObject &o, QString *error)
     s.handshakeNotes = strings(r, "handshakeNotes");
     s.faults = strings(r, "faults");
     s.mock = r.string("mock");
+    s.engine = r.string("engine");
     const QJsonObject to = r.object("times");
     Reader t(to, r.prefix("times"), error);
     const qint64 minTime = std::numeric_limits<qint64>::min() + 1;

@@ -28,7 +28,7 @@ MockHost::Mock MockHost::start(const intercept::Rule &rule)
     Mock mock;
     QString error;
     capture::CaptureStore store;
-    if (!capture::openCapture(rule.mockFile, store, &error, capture::OpenOptions {true, {}})) {
+    if (!capture::openCapture(rule.mockFile, store, &error, capture::OpenOptions {true, {}, {}})) {
         mock.route.error = error;
         return mock;
     }

@@ -1,5 +1,6 @@
 // The socktap executable itself, as a user runs it: --help, exit codes, the headless text and JSON output,
 // and a clean shutdown on SIGTERM (sessions closed with 1001, capture flushed, exit 0).
+#include "core/capture/NativeFile.h"
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
 #include "core/ws/Handshake.h"
@@ -347,7 +348,13 @@ private slots:
         p.start(QStringLiteral(SOCKTAP_BINARY), {"--headless", "--listen", "127.0.0.1:0", "--rules", file});
         QVERIFY(p.waitForFinished(WaitMs));
         QCOMPARE(p.exitCode(), 1);
-        QVERIFY(p.readAllStandardError().contains("'hold' rules need the window"));
+        QVERIFY(p.readAllStandardError().contains("'hold' rules need a window"));
+        // With --control a window can attach and release what they hold (tst_attach does).
+        Socktap withControl;
+        withControl.useHome(dir.path());
+        QVERIFY(withControl.start({"--headless", "--listen", "127.0.0.1:0", "--rules", file, "--control",
+                                   "127.0.0.1:0", "--control-token", "t"}));
+        QVERIFY(withControl.stop());
     }
 
     void rulesApplyAndTheirHitsAreShown()
@@ -442,8 +449,10 @@ private slots:
         Socktap a, b;
         a.useHome(home.path());
         b.useHome(home.path());
+        const QString recordA = home.filePath(QStringLiteral("a.socktap"));
+        const QString recordC = home.filePath(QStringLiteral("c.socktap"));
         QVERIFY(a.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
-                         "--control-token", "alpha"}));
+                         "--control-token", "alpha", "--record", recordA}));
         QVERIFY(b.start({"--headless", "--json", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
                          "--control-token", "beta"}));
         QVERIFY(a.waitError("control on") && b.waitError("control on"));
@@ -515,7 +524,7 @@ private slots:
         attachC.setProcessEnvironment(env);
         attachC.start(QStringLiteral(SOCKTAP_BINARY),
                       {"attach", QStringLiteral("127.0.0.1:%1").arg(relay.server.serverPort()), "--token",
-                       "alpha", "--json"});
+                       "alpha", "--json", "--record", recordC});
         QByteArray outC;
         QVERIFY(QTest::qWaitFor(
             [&] {
@@ -543,6 +552,14 @@ private slots:
         QVERIFY(relay.accepted >= 3);
         QCOMPARE(messages(outC), messages(a.out));
         QVERIFY2(attachC.readAllStandardError().contains("lost"), "the link was not cut");
+        // The session's end reaches the attach too before it stops (its --record copy is compared below).
+        viaA->close();
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                outC += attachC.readAllStandardOutput();
+                return outC.contains("\"event\":\"closed\"");
+            },
+            WaitMs));
         attachC.terminate();
         QVERIFY(attachC.waitForFinished(WaitMs));
         for (QProcess *p : {&attachA, &attachB}) {
@@ -553,6 +570,34 @@ private slots:
         viaA.reset();
         viaB.reset();
         QVERIFY(a.stop() && b.stop());
+        // attach --record kept what a's own --record file holds, record for record: the sessions' lines
+        // and every message's direction, type, flags and payload.
+        QVERIFY(attachC.readAllStandardError().contains("the copy is in"));
+        QCOMPARE(attachC.exitCode(), 0);
+        const auto recorded = [](const QString &path, QString *error) {
+            socktap::capture::CaptureStore store;
+            QStringList out;
+            if (!socktap::capture::openCapture(path, store, error))
+                return out;
+            for (socktap::capture::SessionId id : store.sessionIds()) {
+                const auto s = store.session(id);
+                out << QStringLiteral("session %1 %2")
+                           .arg(QString::fromLatin1(s->url()), socktap::capture::stateName(s->state));
+                for (quint64 i = 0; i < store.messageCount(id); ++i)
+                    if (const auto m = store.message(id, i))
+                        out << QStringLiteral("%1 %2 %3 %4")
+                                   .arg(socktap::capture::directionName(m->record.direction()))
+                                   .arg(m->record.opcode)
+                                   .arg(m->record.flags)
+                                   .arg(QString::fromUtf8(m->payload));
+            }
+            return out;
+        };
+        QString error;
+        const QStringList remote = recorded(recordA, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QVERIFY(remote.size() > 120);
+        QCOMPARE(recorded(recordC, &error), remote);
     }
 
     void faultsAreInTheJsonLines()

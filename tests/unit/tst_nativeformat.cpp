@@ -230,7 +230,7 @@ private slots:
         const QString path = recordSample(dir.path(), original);
         CaptureStore opened;
         QString error;
-        const auto result = openNative(path, opened, &error, OpenOptions {true, {}});
+        const auto result = openNative(path, opened, &error, OpenOptions {true, {}, {}});
         QVERIFY2(result, qPrintable(error));
         QCOMPARE(result->sessions, 2u);
         QCOMPARE(result->messages, 7u);
@@ -311,7 +311,7 @@ private slots:
         QVERIFY(!summary->cutOff);
 
         CaptureStore opened;
-        const auto result = openCapture(path, opened, &error, OpenOptions {true, {}});
+        const auto result = openCapture(path, opened, &error, OpenOptions {true, {}, {}});
         QVERIFY2(result, qPrintable(error));
         QCOMPARE(result->sessions, 2u);
         QCOMPARE(result->messages, 7u);
@@ -344,7 +344,7 @@ private slots:
         QVERIFY2(saveNative(original, {}, a, &error), qPrintable(error));
         for (const qsizetype piece : {qsizetype(1), qsizetype(7), qsizetype(4096), bytes.size()}) {
             CaptureStore mirror;
-            JournalStream stream(mirror, OpenOptions {true, {}});
+            JournalStream stream(mirror, OpenOptions {true, {}, {}});
             for (qsizetype at = 0; at < bytes.size(); at += piece) {
                 QVERIFY2(
                     stream.feed(QByteArrayView(bytes).sliced(at, std::min(piece, bytes.size() - at)), &error),
@@ -360,7 +360,7 @@ private slots:
         }
         // Resumed where it stopped: the second half alone, into the same stream, completes it.
         CaptureStore resumed;
-        JournalStream stream(resumed, OpenOptions {true, {}});
+        JournalStream stream(resumed, OpenOptions {true, {}, {}});
         QVERIFY(stream.feed(QByteArrayView(bytes).first(bytes.size() / 2), &error));
         const quint64 at = stream.consumed();
         QVERIFY(at > 16 && at < quint64(bytes.size()));
@@ -392,7 +392,7 @@ private slots:
         const QString padded = dir.filePath("padded");
         writeFile(padded, whole + QByteArray(4000, '\0'));
         CaptureStore fromPadded;
-        const auto all = openCapture(padded, fromPadded, &error, OpenOptions {true, {}});
+        const auto all = openCapture(padded, fromPadded, &error, OpenOptions {true, {}, {}});
         QVERIFY2(all, qPrintable(error));
         QCOMPARE(all->messages, 7u);
         QVERIFY(all->warnings.isEmpty());
@@ -402,7 +402,7 @@ private slots:
         const QString cut = dir.filePath("cut");
         writeFile(cut, whole.left(whole.size() - 5));
         CaptureStore fromCut;
-        const auto partial = openCapture(cut, fromCut, &error, OpenOptions {true, {}});
+        const auto partial = openCapture(cut, fromCut, &error, OpenOptions {true, {}, {}});
         QVERIFY2(partial, qPrintable(error));
         QCOMPARE(partial->messages, 7u); // the last batch held the final session states only
         QCOMPARE(partial->warnings.size(), 1);
@@ -416,7 +416,7 @@ private slots:
         const QString bad = dir.filePath("bad");
         writeFile(bad, damaged);
         CaptureStore fromBad;
-        const auto fromDamage = openCapture(bad, fromBad, &error, OpenOptions {true, {}});
+        const auto fromDamage = openCapture(bad, fromBad, &error, OpenOptions {true, {}, {}});
         QVERIFY2(fromDamage,
                  qPrintable(error)); // what came before the damage (here nothing) is kept, and said
         QCOMPARE(fromDamage->messages, 0u);
@@ -454,7 +454,7 @@ private slots:
         crafted += head + "abcd";
         writeFile(bad, crafted);
         CaptureStore fromCrafted;
-        const auto refused = openCapture(bad, fromCrafted, &error, OpenOptions {true, {}});
+        const auto refused = openCapture(bad, fromCrafted, &error, OpenOptions {true, {}, {}});
         QVERIFY2(refused, qPrintable(error));
         QCOMPARE(refused->messages, 0u);
         QVERIFY2(refused->warnings.value(0).contains("a payload beyond the chunk's bytes"),
@@ -693,7 +693,7 @@ private slots:
         const QString saved = dir.filePath(QStringLiteral("saved.socktap"));
         QVERIFY2(saveNative(store, {}, saved, &error), qPrintable(error));
         CaptureStore reopened;
-        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}}), qPrintable(error));
+        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}, {}}), qPrintable(error));
         for (int i = 0; i < count; i += 13) {
             const QString wrong = check(reopened, i, ids[i % 2], quint64(i / 2));
             QVERIFY2(wrong.isEmpty(), qPrintable(wrong));
@@ -718,7 +718,7 @@ private slots:
         writeFile(path, old);
         CaptureStore store;
         QString error;
-        const auto opened = openCapture(path, store, &error, OpenOptions {true, {}});
+        const auto opened = openCapture(path, store, &error, OpenOptions {true, {}, {}});
         QVERIFY2(opened, qPrintable(error));
         QVERIFY2(
             opened->warnings.value(0).contains("journal format 1, written by another version of Socktap"),
@@ -781,7 +781,7 @@ private slots:
         const QString path = dir.filePath("open.socktap");
         QVERIFY(saveNative(store, {}, path, &error));
         CaptureStore opened;
-        QVERIFY2(openCapture(path, opened, &error, OpenOptions {true, {}}), qPrintable(error));
+        QVERIFY2(openCapture(path, opened, &error, OpenOptions {true, {}, {}}), qPrintable(error));
         QVERIFY(opened.session(1)->openWhenSaved);
         QVERIFY(!opened.session(2)->openWhenSaved);
         QVERIFY(!store.session(1)->openWhenSaved); // live sessions are what they say
@@ -806,7 +806,7 @@ private slots:
         const QString saved = dir.path() + QStringLiteral("/renumbered.socktap");
         QVERIFY(saveNative(busy, {}, saved, &error));
         CaptureStore again;
-        QVERIFY(openNative(saved, again, &error, OpenOptions {true, {}}));
+        QVERIFY(openNative(saved, again, &error, OpenOptions {true, {}, {}}));
         QCOMPARE(again.sessionIds(), (std::vector<SessionId> {3, 4}));
         QCOMPARE(again.message(3, 0)->payload, original.message(1, 0)->payload);
     }
@@ -839,7 +839,7 @@ private slots:
         QCOMPARE(busy.session(6)->replayOf(), SessionId(0));
         // Kept as they were when the ids are kept.
         CaptureStore same;
-        QVERIFY(openNative(path, same, &error, OpenOptions {true, {}}));
+        QVERIFY(openNative(path, same, &error, OpenOptions {true, {}, {}}));
         QCOMPARE(same.session(2)->replayOf(), SessionId(1));
     }
 
@@ -902,7 +902,7 @@ private slots:
         const QString saved = dir.filePath(QStringLiteral("saved.socktap"));
         QVERIFY2(saveNative(store, {}, saved, &error), qPrintable(error));
         CaptureStore reopened;
-        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}}), qPrintable(error));
+        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}, {}}), qPrintable(error));
         QCOMPARE(reopened.message(id, 399)->payload, QByteArray(65536, char('a' + 399 % 26)) + "399");
         QVERIFY(QFile::exists(file));
         owned.reset();
@@ -961,7 +961,7 @@ private slots:
             store.journal()->flush();
         }
         CaptureStore small(CaptureStore::Limits {1 << 20});
-        const auto result = openNative(path, small, &error, OpenOptions {true, {}});
+        const auto result = openNative(path, small, &error, OpenOptions {true, {}, {}});
         QVERIFY2(result, qPrintable(error));
         const auto stats = small.stats();
         QVERIFY(stats.memoryUsed <= stats.memoryLimit);
@@ -1035,7 +1035,7 @@ private slots:
         const QString saved = dir.filePath(QStringLiteral("saved.socktap"));
         QVERIFY2(saveNative(store, {}, saved, &error), qPrintable(error));
         CaptureStore fromSave;
-        QVERIFY2(openNative(saved, fromSave, &error, OpenOptions {true, {}}), qPrintable(error));
+        QVERIFY2(openNative(saved, fromSave, &error, OpenOptions {true, {}, {}}), qPrintable(error));
         QCOMPARE(fromSave.messageCount(id), 64u);
         QCOMPARE(fromSave.session(id)->close.detail, QStringLiteral("after the stop"));
     }
@@ -1085,7 +1085,7 @@ private slots:
         QVERIFY2(saveNative(store, {}, saved, &error, {}, &report), qPrintable(error));
         QVERIFY(report.payloadsMissing > 0);
         CaptureStore reopened;
-        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}}), qPrintable(error));
+        QVERIFY2(openNative(saved, reopened, &error, OpenOptions {true, {}, {}}), qPrintable(error));
         const auto first = reopened.message(id, 0);
         QCOMPARE(first->record.payloadSize, 65536u);
         QVERIFY(first->record.has(MessageFlag::Truncated));

@@ -1,0 +1,304 @@
+#include "RemoteEngine.h"
+
+#include "core/capture/CaptureStore.h"
+#include "core/intercept/ControlJson.h"
+#include "core/intercept/InterceptHub.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSslConfiguration>
+#include <QTimer>
+#include <QUrlQuery>
+#include <QWebSocket>
+
+namespace socktap::proxy {
+
+namespace {
+
+void answerLater(QObject *context, RemoteEngine::Done done, const QString &why)
+{
+    QMetaObject::invokeMethod(
+        context, [done = std::move(done), why] { done(intercept::CommandResult::failure(why)); },
+        Qt::QueuedConnection);
+}
+
+} // namespace
+
+RemoteEngine::RemoteEngine(QString target, QString token, QList<QSslCertificate> trusted,
+                           capture::CaptureStore &store, std::shared_ptr<intercept::InterceptHub> heldMirror,
+                           QObject *parent)
+    : QObject(parent)
+    , m_target(std::move(target))
+    , m_token(std::move(token))
+    , m_trusted(std::move(trusted))
+    , m_store(store)
+    , m_heldMirror(std::move(heldMirror))
+    , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
+    , m_retry(new QTimer(this))
+{
+    QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+    ssl.setCaCertificates(m_trusted);
+    ssl.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    m_socket->setSslConfiguration(ssl);
+    m_socket->setMaxAllowedIncomingMessageSize(quint64(MaxMessage));
+    m_retry->setSingleShot(true);
+    connect(m_retry, &QTimer::timeout, this, &RemoteEngine::connectSocket);
+    connect(m_socket, &QWebSocket::connected, this, [this] { m_failures = 0; });
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &RemoteEngine::onBinary);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &RemoteEngine::onText);
+    connect(m_socket, &QWebSocket::disconnected, this, &RemoteEngine::onDisconnected);
+    connect(m_socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+        // The remote's own CA is what is trusted, and only that Socktap holds its key: a certificate it
+        // signed is that Socktap whatever name it carries (a service listening on 0.0.0.0 has a leaf for
+        // the address it was given, not the name the user types).
+        QList<QSslError> names;
+        for (const QSslError &e : errors)
+            if (e.error() == QSslError::HostNameMismatch)
+                names.append(e);
+        if (names.size() == errors.size())
+            m_socket->ignoreSslErrors(names);
+        else
+            for (const QSslError &e : errors)
+                if (e.error() != QSslError::HostNameMismatch)
+                    m_linkError = e.errorString();
+    });
+}
+
+RemoteEngine::~RemoteEngine()
+{
+    m_state = State::Detached;
+    forgetHeld();
+    m_socket->disconnect(this);
+    m_socket->abort();
+}
+
+void RemoteEngine::open()
+{
+    if (!m_stream)
+        m_stream =
+            std::make_unique<capture::JournalStream>(m_store, capture::OpenOptions {false, m_target, {}});
+    setState(State::Connecting);
+    connectSocket();
+}
+
+void RemoteEngine::detach()
+{
+    setState(State::Detached);
+    m_retry->stop();
+    m_socket->close();
+    forgetHeld();
+    failAll(tr("detached from %1").arg(m_target));
+}
+
+void RemoteEngine::connectSocket()
+{
+    if (m_state == State::Detached)
+        return;
+    QUrl url(QStringLiteral("wss://%1/capture").arg(m_target));
+    QUrlQuery query;
+    query.addQueryItem(QStringLiteral("token"), m_token);
+    query.addQueryItem(QStringLiteral("from"), QString::number(m_stream->received()));
+    if (!m_journalId.isEmpty())
+        query.addQueryItem(QStringLiteral("journal"), m_journalId);
+    url.setQuery(query);
+    m_socket->open(url);
+}
+
+QString RemoteEngine::stateText() const
+{
+    switch (m_state) {
+    case State::Connecting:
+        return tr("connecting");
+    case State::Attached:
+        return tr("attached");
+    case State::Waiting:
+        return m_stateText;
+    case State::Refused:
+        return tr("refused: %1").arg(m_stateText);
+    case State::Failed:
+        return tr("stopped: %1").arg(m_stateText);
+    case State::Detached:
+        return tr("detached");
+    }
+    return {};
+}
+
+void RemoteEngine::setState(State state, QString text)
+{
+    m_state = state;
+    if (!text.isEmpty())
+        m_stateText = std::move(text);
+    emit stateChanged();
+}
+
+bool RemoteEngine::owns(capture::SessionId id) const
+{
+    return id && m_stream && m_stream->journalId(id) != 0;
+}
+
+bool RemoteEngine::isLive(capture::SessionId id) const
+{
+    if (m_state != State::Attached || !owns(id))
+        return false;
+    const auto s = m_store.session(id);
+    return s && s->kind == capture::SessionKind::WebSocket
+        && (s->state == capture::SessionState::Connecting || s->state == capture::SessionState::Open
+            || s->state == capture::SessionState::Closing);
+}
+
+void RemoteEngine::command(capture::SessionId id, const intercept::SessionCommand &command, QObject *context,
+                           Done done)
+{
+    const capture::SessionId remote = m_stream ? m_stream->journalId(id) : 0;
+    if (!remote)
+        return answerLater(context, std::move(done),
+                           tr("session %1 is not one of %2's").arg(id).arg(m_target));
+    request({{"session", qint64(remote)}, {"command", intercept::commandJson(command)}}, context,
+            std::move(done));
+}
+
+void RemoteEngine::setRules(const intercept::RuleSet &rules, QObject *context, Done done)
+{
+    request({{"rules", rules.toJson()}}, context, std::move(done));
+}
+
+void RemoteEngine::request(QJsonObject message, QObject *context, Done done)
+{
+    if (m_state != State::Attached)
+        return answerLater(context, std::move(done),
+                           tr("the link to %1 is down (%2)").arg(m_target, stateText()));
+    const quint64 number = ++m_nextRequest;
+    message[QLatin1String("request")] = qint64(number);
+    m_pending.emplace(number, Pending {context, std::move(done)});
+    m_socket->sendTextMessage(QString::fromUtf8(QJsonDocument(message).toJson(QJsonDocument::Compact)));
+}
+
+void RemoteEngine::onBinary(const QByteArray &bytes)
+{
+    if (m_state == State::Failed)
+        return;
+    QString why;
+    if (!m_stream->feed(bytes, &why)) {
+        setState(State::Failed, tr("%1's capture cannot be read: %2").arg(m_target, why));
+        m_socket->abort();
+        emit failed(m_stateText);
+        return;
+    }
+    if (!m_unplaced.empty())
+        mirrorPending();
+}
+
+void RemoteEngine::onText(const QString &text)
+{
+    const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
+    if (const QJsonValue hello = o.value(QLatin1String("hello")); hello.isObject()) {
+        const QString journal = hello.toObject().value(QLatin1String("journal")).toString();
+        if (!m_journalId.isEmpty() && journal != m_journalId) {
+            // The remote restarted: its new journal from the start, with new local ids (the sessions read
+            // so far stay as they were when the link dropped).
+            m_stream =
+                std::make_unique<capture::JournalStream>(m_store, capture::OpenOptions {false, m_target, {}});
+        }
+        m_journalId = journal;
+        setState(State::Attached);
+        return;
+    }
+    if (const QJsonValue held = o.value(QLatin1String("held")); held.isObject())
+        return applyHeld(held.toObject());
+    if (const QJsonValue reply = o.value(QLatin1String("reply")); !reply.isUndefined()) {
+        const auto it = m_pending.find(quint64(reply.toInteger()));
+        if (it == m_pending.end())
+            return;
+        Pending p = std::move(it->second);
+        m_pending.erase(it);
+        const intercept::CommandResult result {o.value(QLatin1String("ok")).toBool(),
+                                               o.value(QLatin1String("error")).toString()};
+        if (p.context)
+            QMetaObject::invokeMethod(p.context, [done = std::move(p.done), result] { done(result); });
+    }
+}
+
+void RemoteEngine::applyHeld(const QJsonObject &held)
+{
+    for (const QJsonValue v : held.value(QLatin1String("remove")).toArray()) {
+        const QJsonObject r = v.toObject();
+        const auto session = capture::SessionId(r.value(QLatin1String("session")).toInteger());
+        const auto from = r.value(QLatin1String("from")).toString() == QLatin1String("server")
+            ? capture::Direction::ServerToClient
+            : capture::Direction::ClientToServer;
+        const quint64 id = quint64(r.value(QLatin1String("id")).toInteger());
+        std::erase_if(m_unplaced, [&](const intercept::HeldMessage &h) {
+            return h.session == session && h.from == from && h.id == id;
+        });
+        const capture::SessionId local = m_stream->storedId(session);
+        if (!local)
+            continue;
+        std::erase_if(m_mirrored, [&](const intercept::HeldMessage &h) {
+            return h.session == local && h.from == from && h.id == id;
+        });
+        if (m_heldMirror)
+            m_heldMirror->removeHeld(local, from, id);
+    }
+    for (const QJsonValue v : held.value(QLatin1String("add")).toArray()) {
+        QString why;
+        if (auto h = intercept::heldFromJson(v.toObject(), &why))
+            m_unplaced.push_back(std::move(*h));
+    }
+    mirrorPending();
+}
+
+void RemoteEngine::mirrorPending()
+{
+    // A held message can arrive before its session's record does (the journal is flushed every 100 ms):
+    // it waits here until the session has a local id.
+    std::erase_if(m_unplaced, [this](intercept::HeldMessage &h) {
+        const capture::SessionId local = m_stream->storedId(h.session);
+        if (!local)
+            return false;
+        h.session = local;
+        m_mirrored.push_back(h);
+        if (m_heldMirror)
+            m_heldMirror->addHeld(h);
+        return true;
+    });
+}
+
+void RemoteEngine::forgetHeld()
+{
+    // (the remote still holds them: a new link lists them again)
+    if (m_heldMirror)
+        for (const intercept::HeldMessage &h : m_mirrored)
+            m_heldMirror->removeHeld(h.session, h.from, h.id);
+    m_mirrored.clear();
+    m_unplaced.clear();
+}
+
+void RemoteEngine::failAll(const QString &why)
+{
+    auto pending = std::move(m_pending);
+    m_pending.clear();
+    for (auto &[number, p] : pending)
+        if (p.context)
+            answerLater(p.context, std::move(p.done), why);
+}
+
+void RemoteEngine::onDisconnected()
+{
+    forgetHeld();
+    failAll(
+        tr("the link to %1 dropped before the answer (the command may have been carried out)").arg(m_target));
+    if (m_state == State::Detached || m_state == State::Failed)
+        return;
+    if (m_socket->closeCode() == QWebSocketProtocol::CloseCodePolicyViolated) {
+        setState(State::Refused, m_socket->closeReason());
+        return;
+    }
+    // The remote goes on capturing: come back for what it wrote meanwhile, from the last byte here.
+    const int delay = std::min(5000, 250 << std::min(m_failures++, 4));
+    const QString why = m_linkError.isEmpty() ? m_socket->errorString() : std::exchange(m_linkError, {});
+    setState(State::Waiting,
+             tr("link lost (%1); again in %2 ms from byte %3").arg(why).arg(delay).arg(m_stream->received()));
+    m_retry->start(delay);
+}
+
+} // namespace socktap::proxy

@@ -1,0 +1,112 @@
+// A Socktap on another machine, as this one sees it through its --control link (issue 22): its capture
+// applied to a local store as it arrives (the remote's journal, JournalStream; every session tagged with
+// the engine's name and given a local id), its held messages mirrored into a local hub (the window's
+// Intercept pane lists them with the local ids), and commands for its sessions sent over the link with
+// their answers coming back. A link that drops is opened again, from the last byte received, with a
+// growing delay; a remote that restarted (another journal) is read from its start. The window (File >
+// Attach) and `socktap attach` are both this class over different stores.
+#pragma once
+
+#include "core/capture/BatchJournal.h"
+#include "core/intercept/HeldMessage.h"
+#include "core/intercept/Rule.h"
+#include "core/intercept/SessionCommand.h"
+
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QSslCertificate>
+
+#include <functional>
+#include <map>
+#include <memory>
+
+class QWebSocket;
+class QTimer;
+
+namespace socktap::intercept {
+class InterceptHub;
+}
+
+namespace socktap::proxy {
+
+class RemoteEngine final : public QObject
+{
+    Q_OBJECT
+
+public:
+    using Done = std::function<void(const intercept::CommandResult &)>;
+    enum class State { Connecting, Attached, Waiting, Refused, Failed, Detached };
+
+    // target: HOST:PORT of the remote's --control; trusted: the remote's CA (as `socktap ca export` writes
+    // it there). heldMirror may be null (nothing lists held messages).
+    RemoteEngine(QString target, QString token, QList<QSslCertificate> trusted, capture::CaptureStore &store,
+                 std::shared_ptr<intercept::InterceptHub> heldMirror = nullptr, QObject *parent = nullptr);
+    ~RemoteEngine() override;
+
+    void open();
+    // Closes the link for good (the sessions it brought stay in the store; its held messages leave the
+    // mirror).
+    void detach();
+
+    QString target() const { return m_target; }
+    State state() const { return m_state; }
+    QString stateText() const; // "attached", "link lost (...); again in 2 s", "refused: wrong token"
+    // Whether the local session `id` came from this remote, and whether the remote can still act on it.
+    bool owns(capture::SessionId id) const;
+    bool isLive(capture::SessionId id) const;
+    // Sends a command for the local session `id` to the remote; `done` runs later in `context`'s thread
+    // with the remote's answer (or why there is none: the link is down, the remote went away).
+    void command(capture::SessionId id, const intercept::SessionCommand &command, QObject *context,
+                 Done done);
+    // Replaces the remote's rules.
+    void setRules(const intercept::RuleSet &rules, QObject *context, Done done);
+    // Requests sent and not answered yet.
+    int pendingRequests() const { return int(m_pending.size()); }
+    quint64 bytesReceived() const { return m_stream ? m_stream->received() : 0; }
+
+    static constexpr qint64 MaxMessage = 256 << 20; // the remote sends at most 1 MiB pieces
+
+signals:
+    void stateChanged();
+    // The remote's journal could not be read (a damaged chunk, another version): the link stays closed.
+    void failed(const QString &why);
+
+private:
+    void connectSocket();
+    void onBinary(const QByteArray &bytes);
+    void onText(const QString &text);
+    void onDisconnected();
+    void request(QJsonObject message, QObject *context, Done done);
+    void applyHeld(const QJsonObject &held);
+    void mirrorPending();
+    void forgetHeld();
+    void setState(State state, QString text = {});
+    void failAll(const QString &why);
+
+    QString m_target;
+    QString m_token;
+    QList<QSslCertificate> m_trusted;
+    capture::CaptureStore &m_store;
+    std::shared_ptr<intercept::InterceptHub> m_heldMirror;
+    QWebSocket *m_socket = nullptr;
+    QTimer *m_retry = nullptr;
+    std::unique_ptr<capture::JournalStream> m_stream;
+    QString m_journalId; // the remote's, from its hello
+    State m_state = State::Detached;
+    QString m_stateText;
+    QString m_linkError; // what the TLS handshake found wrong, said when the link drops
+    int m_failures = 0;
+    quint64 m_nextRequest = 0;
+    struct Pending
+    {
+        QPointer<QObject> context;
+        Done done;
+    };
+    std::map<quint64, Pending> m_pending;
+    // Held messages mirrored (local ids), and those whose session has not arrived in the capture yet.
+    std::vector<intercept::HeldMessage> m_mirrored;
+    std::vector<intercept::HeldMessage> m_unplaced;
+};
+
+} // namespace socktap::proxy

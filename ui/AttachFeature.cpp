@@ -1,0 +1,250 @@
+#include "AttachFeature.h"
+
+#include "MainWindow.h"
+
+#include "certs/CertificateAuthority.h"
+#include "core/proxy/RemoteEngine.h"
+
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QStatusBar>
+
+namespace socktap::ui {
+
+namespace {
+
+const QString EnginesKey = QStringLiteral("attach/engines");
+
+struct Remembered
+{
+    QString target, token, caFile;
+};
+
+std::vector<Remembered> rememberedEngines()
+{
+    std::vector<Remembered> out;
+    const QVariantList list = QSettings().value(EnginesKey).toList();
+    for (const QVariant &v : list) {
+        const QVariantMap m = v.toMap();
+        out.push_back({m.value(QStringLiteral("target")).toString(),
+                       m.value(QStringLiteral("token")).toString(),
+                       m.value(QStringLiteral("ca")).toString()});
+    }
+    return out;
+}
+
+} // namespace
+
+AttachFeature::AttachFeature(MainWindow &window, capture::CaptureStore &store,
+                             std::shared_ptr<intercept::InterceptHub> hub, certs::CertificateAuthority *ca)
+    : QObject(&window)
+    , m_window(window)
+    , m_store(store)
+    , m_hub(std::move(hub))
+    , m_ca(ca)
+{ }
+
+AttachFeature::~AttachFeature() = default; // (the engines are children)
+
+void AttachFeature::addFileActions(QMenu *file, QAction *before)
+{
+    auto *attach = new QAction(tr("Attach to Soc&ktap…"), file);
+    attach->setToolTip(tr("Watch and act on a headless Socktap elsewhere (socktap --headless --control)"));
+    connect(attach, &QAction::triggered, this, &AttachFeature::showAttachDialog);
+    file->insertAction(before, attach);
+    m_detachMenu = new QMenu(tr("&Detach"), file);
+    m_detachMenu->setEnabled(false);
+    file->insertMenu(before, m_detachMenu);
+    file->insertSeparator(before);
+}
+
+void AttachFeature::addStatusWidgets(QStatusBar *bar)
+{
+    m_status = new QLabel(&m_window);
+    m_status->setObjectName(QStringLiteral("attachStatus"));
+    m_status->hide();
+    bar->addWidget(m_status);
+}
+
+proxy::RemoteEngine *AttachFeature::attach(const QString &target, const QString &token, const QString &caFile,
+                                           QString *error)
+{
+    for (proxy::RemoteEngine *e : m_engines)
+        if (e->target() == target) {
+            *error = tr("%1 is attached already").arg(target);
+            return nullptr;
+        }
+    QByteArray pem;
+    if (!caFile.isEmpty()) {
+        QFile f(caFile);
+        if (!f.open(QIODevice::ReadOnly)) {
+            *error = tr("%1: %2").arg(caFile, f.errorString());
+            return nullptr;
+        }
+        pem = f.readAll();
+    } else if (m_ca) {
+        pem = m_ca->certificatePem();
+    }
+    const QList<QSslCertificate> trusted = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (trusted.isEmpty()) {
+        *error = caFile.isEmpty()
+            ? tr("no CA to verify %1 with: give the file 'socktap ca export' writes there").arg(target)
+            : tr("%1 holds no PEM certificate").arg(caFile);
+        return nullptr;
+    }
+    auto *engine = new proxy::RemoteEngine(target, token, trusted, m_store, m_hub, this);
+    connect(engine, &proxy::RemoteEngine::stateChanged, this, &AttachFeature::updateStatus);
+    m_engines.push_back(engine);
+    engine->open();
+    remember(target, token, caFile);
+    if (m_detachMenu) {
+        QAction *detach = m_detachMenu->addAction(target);
+        connect(detach, &QAction::triggered, this, [this, engine, detach] {
+            detach->deleteLater();
+            this->detach(engine);
+        });
+        m_detachMenu->setEnabled(true);
+    }
+    updateStatus();
+    emit enginesChanged();
+    return engine;
+}
+
+void AttachFeature::detach(proxy::RemoteEngine *engine)
+{
+    const auto it = std::find(m_engines.begin(), m_engines.end(), engine);
+    if (it == m_engines.end())
+        return;
+    m_engines.erase(it);
+    engine->detach();
+    engine->deleteLater();
+    if (m_detachMenu)
+        m_detachMenu->setEnabled(!m_engines.empty());
+    updateStatus();
+    emit enginesChanged();
+}
+
+proxy::RemoteEngine *AttachFeature::engineOf(capture::SessionId id) const
+{
+    for (proxy::RemoteEngine *e : m_engines)
+        if (e->owns(id))
+            return e;
+    return nullptr;
+}
+
+void AttachFeature::pushRules()
+{
+    const auto rules = m_hub->rules();
+    for (proxy::RemoteEngine *e : m_engines)
+        e->setRules(*rules, this, [this, target = e->target()](const intercept::CommandResult &r) {
+            if (!r.ok)
+                m_window.statusBar()->showMessage(tr("Rules not sent to %1: %2").arg(target, r.error), 10000);
+        });
+}
+
+void AttachFeature::updateStatus()
+{
+    if (!m_status)
+        return;
+    QStringList lines;
+    int attached = 0;
+    for (const proxy::RemoteEngine *e : m_engines) {
+        attached += e->state() == proxy::RemoteEngine::State::Attached;
+        lines << tr("%1: %2").arg(e->target(), e->stateText());
+    }
+    m_status->setVisible(!m_engines.empty());
+    m_status->setText(attached == int(m_engines.size())
+                          ? tr("Attached to %n Socktap(s)", nullptr, attached)
+                          : tr("Attached to %1 of %2 Socktaps").arg(attached).arg(m_engines.size()));
+    m_status->setToolTip(lines.join(QLatin1Char('\n')));
+}
+
+void AttachFeature::remember(const QString &target, const QString &token, const QString &caFile)
+{
+    // Newest first, one entry per address. (The token is kept like the window's proxy credentials: in the
+    // user's own settings file.)
+    QVariantList list {QVariantMap {{QStringLiteral("target"), target},
+                                    {QStringLiteral("token"), token},
+                                    {QStringLiteral("ca"), caFile}}};
+    for (const Remembered &r : rememberedEngines())
+        if (r.target != target && list.size() < 10)
+            list.append(QVariantMap {{QStringLiteral("target"), r.target},
+                                     {QStringLiteral("token"), r.token},
+                                     {QStringLiteral("ca"), r.caFile}});
+    QSettings().setValue(EnginesKey, list);
+}
+
+void AttachFeature::showAttachDialog()
+{
+    auto *dialog = new QDialog(&m_window);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Attach to Socktap"));
+    auto *form = new QFormLayout(dialog);
+    auto *target = new QComboBox(dialog);
+    target->setObjectName(QStringLiteral("attachTarget"));
+    target->setEditable(true);
+    target->lineEdit()->setPlaceholderText(tr("staging.example.com:9443"));
+    const std::vector<Remembered> known = rememberedEngines();
+    for (const Remembered &r : known)
+        target->addItem(r.target);
+    auto *token = new QLineEdit(dialog);
+    token->setObjectName(QStringLiteral("attachToken"));
+    token->setEchoMode(QLineEdit::PasswordEchoOnEdit);
+    auto *ca = new QLineEdit(dialog);
+    ca->setObjectName(QStringLiteral("attachCa"));
+    ca->setPlaceholderText(tr("this user's Socktap CA"));
+    auto *browse = new QPushButton(tr("Browse…"), dialog);
+    auto *caRow = new QHBoxLayout;
+    caRow->addWidget(ca);
+    caRow->addWidget(browse);
+    const auto fill = [=](int row) {
+        if (row >= 0 && size_t(row) < known.size()) {
+            token->setText(known[size_t(row)].token);
+            ca->setText(known[size_t(row)].caFile);
+        }
+    };
+    connect(target, &QComboBox::currentIndexChanged, dialog, fill);
+    fill(target->currentIndex());
+    connect(browse, &QPushButton::clicked, dialog, [dialog, ca] {
+        const QString file =
+            QFileDialog::getOpenFileName(dialog, tr("The remote Socktap's CA certificate"), {},
+                                         tr("PEM certificate (*.pem *.crt);;All files (*)"));
+        if (!file.isEmpty())
+            ca->setText(file);
+    });
+    form->addRow(tr("Address (its --control):"), target);
+    form->addRow(tr("Token:"), token);
+    form->addRow(tr("Its CA certificate:"), caRow);
+    auto *hint =
+        new QLabel(tr("On the remote: <tt>socktap --headless --control HOST:PORT</tt> prints the token; "
+                      "<tt>socktap ca export FILE</tt> there writes its CA."),
+                   dialog);
+    hint->setWordWrap(true);
+    form->addRow(hint);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, dialog);
+    buttons->button(QDialogButtonBox::Ok)->setText(tr("Attach"));
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    connect(buttons, &QDialogButtonBox::accepted, dialog, [this, dialog, target, token, ca] {
+        QString error;
+        if (!attach(target->currentText().trimmed(), token->text(), ca->text().trimmed(), &error)) {
+            QMessageBox::warning(dialog, tr("Attach to Socktap"), error);
+            return;
+        }
+        dialog->accept();
+    });
+    dialog->open();
+}
+
+} // namespace socktap::ui
