@@ -9,7 +9,6 @@
 #include "core/proxy/RemoteEngine.h"
 
 #include <QCoreApplication>
-#include <QFile>
 
 #include <cstdio>
 
@@ -17,25 +16,17 @@ namespace socktap::app {
 
 int runAttach(const AppOptions &o)
 {
-    // The remote's CA: the file given (socktap ca export on that machine), else this user's own.
-    QByteArray caPem;
-    if (!o.attachCa.isEmpty()) {
-        QFile f(o.attachCa);
-        if (!f.open(QIODevice::ReadOnly)) {
-            std::fprintf(stderr, "socktap: attach: --ca %s: %s\n", qPrintable(o.attachCa),
-                         qPrintable(f.errorString()));
-            return 3;
-        }
-        caPem = f.readAll();
-    } else if (auto ca = certs::CertificateAuthority::load(
-                   o.caDir.isEmpty() ? certs::CertificateAuthority::defaultDirectory() : o.caDir)) {
-        caPem = ca->certificatePem();
-    }
-    const QList<QSslCertificate> trusted = QSslCertificate::fromData(caPem, QSsl::Pem);
-    if (trusted.isEmpty()) {
-        std::fprintf(stderr,
-                     "socktap: attach: no CA certificate to verify the remote with (--ca FILE, as "
-                     "'socktap ca export' writes it on the remote)\n");
+    // The remote's CA: the file given (socktap ca export on that machine) or its fingerprint, else this
+    // user's own.
+    QByteArray ownCa;
+    if (o.attachCa.isEmpty())
+        if (auto ca = certs::CertificateAuthority::load(
+                o.caDir.isEmpty() ? certs::CertificateAuthority::defaultDirectory() : o.caDir))
+            ownCa = ca->certificatePem();
+    QString why;
+    auto trust = proxy::RemoteEngine::Trust::read(o.attachCa, ownCa, &why);
+    if (!trust) {
+        std::fprintf(stderr, "socktap: attach: --ca: %s\n", qPrintable(why));
         return 3;
     }
 
@@ -51,7 +42,7 @@ int runAttach(const AppOptions &o)
         mirror.attachJournal(std::move(file));
     }
     ConsoleSink sink(mirror, o.json ? ConsoleSink::Format::Json : ConsoleSink::Format::Text, o.decode);
-    proxy::RemoteEngine remote(o.attachTarget, o.attachToken, trusted, mirror);
+    proxy::RemoteEngine remote(o.attachTarget, o.attachToken, std::move(*trust), mirror);
     int exitCode = -1;
     const auto finish = [&](int code) {
         exitCode = code;
@@ -74,6 +65,11 @@ int runAttach(const AppOptions &o)
             std::fprintf(stderr, "socktap: attach: %s %s\n", qPrintable(o.attachTarget),
                          qPrintable(remote.stateText()));
             finish(2);
+            break;
+        case proxy::RemoteEngine::State::Untrusted:
+            std::fprintf(stderr, "socktap: attach: %s %s\n", qPrintable(o.attachTarget),
+                         qPrintable(remote.stateText()));
+            finish(3);
             break;
         case proxy::RemoteEngine::State::Failed:
             std::fprintf(stderr, "socktap: attach: %s\n", qPrintable(remote.stateText()));

@@ -66,8 +66,10 @@ bool ControlServer::listen(const QString &host, quint16 port, certs::Certificate
         return false;
     }
     QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-    ssl.setLocalCertificate(
-        QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())));
+    // The CA goes with the leaf: a client that trusts it by fingerprint finds it in the chain.
+    ssl.setLocalCertificateChain(
+        {QSslCertificate(certs::CertificateAuthority::certificatePem(leaf->certificate.get())),
+         QSslCertificate(ca.certificatePem())});
     ssl.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Ec));
     if (ssl.privateKey().isNull())
         ssl.setPrivateKey(QSslKey(ca.leafKeyPem(), QSsl::Rsa));

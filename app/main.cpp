@@ -367,9 +367,10 @@ int runHeadless(app::AppOptions options)
                          qPrintable(ca ? error : QStringLiteral("--control needs Socktap's CA")));
             return 2;
         }
-        std::fprintf(stderr, "socktap: control on %s:%u (socktap attach %s:%u --token %s)\n",
+        std::fprintf(stderr, "socktap: control on %s:%u (socktap attach %s:%u --token %s --ca sha256:%s)\n",
                      qPrintable(host), unsigned(control->port()), qPrintable(host), unsigned(control->port()),
-                     options.controlToken.isEmpty() ? qPrintable(token) : "<your --control-token>");
+                     options.controlToken.isEmpty() ? qPrintable(token) : "<your --control-token>",
+                     qPrintable(ca->fingerprintSha256()));
     }
     std::unique_ptr<app::ConsoleSink> sink;
     if (!options.quiet)

@@ -281,6 +281,17 @@ QString CertificateAuthority::fingerprintSha256() const
     return QString::fromLatin1(QByteArray(reinterpret_cast<const char *>(md), int(n)).toHex(':').toUpper());
 }
 
+bool CertificateAuthority::signs(const QByteArray &caDer, const QByteArray &leafDer)
+{
+    const auto parse = [](const QByteArray &der) {
+        const auto *p = reinterpret_cast<const unsigned char *>(der.constData());
+        return X509Ptr(d2i_X509(nullptr, &p, long(der.size())));
+    };
+    const X509Ptr ca = parse(caDer), leaf = parse(leafDer);
+    EVP_PKEY *key = ca ? X509_get0_pubkey(ca.get()) : nullptr;
+    return leaf && key && X509_verify(leaf.get(), key) == 1;
+}
+
 int CertificateAuthority::cachedLeaves() const
 {
     QMutexLocker lock(&m_mutex);

@@ -53,6 +53,8 @@ public:
     // The shared leaf key, for a TLS server that presents leaves (tests, the demo). Never the CA's key.
     QByteArray leafKeyPem() const;
     static QByteArray certificatePem(X509 *certificate);
+    // Whether `ca` signed `leaf` (its signature checks out with ca's public key; DER certificates).
+    static bool signs(const QByteArray &caDer, const QByteArray &leafDer);
     int cachedLeaves() const;
 
 private:

@@ -85,25 +85,10 @@ proxy::RemoteEngine *AttachFeature::attach(const QString &target, const QString 
             *error = tr("%1 is attached already").arg(target);
             return nullptr;
         }
-    QByteArray pem;
-    if (!caFile.isEmpty()) {
-        QFile f(caFile);
-        if (!f.open(QIODevice::ReadOnly)) {
-            *error = tr("%1: %2").arg(caFile, f.errorString());
-            return nullptr;
-        }
-        pem = f.readAll();
-    } else if (m_ca) {
-        pem = m_ca->certificatePem();
-    }
-    const QList<QSslCertificate> trusted = QSslCertificate::fromData(pem, QSsl::Pem);
-    if (trusted.isEmpty()) {
-        *error = caFile.isEmpty()
-            ? tr("no CA to verify %1 with: give the file 'socktap ca export' writes there").arg(target)
-            : tr("%1 holds no PEM certificate").arg(caFile);
+    auto trust = proxy::RemoteEngine::Trust::read(caFile, caFile.isEmpty() && m_ca ? m_ca->certificatePem() : QByteArray(), error);
+    if (!trust)
         return nullptr;
-    }
-    auto *engine = new proxy::RemoteEngine(target, token, trusted, m_store, m_hub, this);
+    auto *engine = new proxy::RemoteEngine(target, token, std::move(*trust), m_store, m_hub, this);
     connect(engine, &proxy::RemoteEngine::stateChanged, this, &AttachFeature::updateStatus);
     m_engines.push_back(engine);
     engine->open();
@@ -203,7 +188,7 @@ void AttachFeature::showAttachDialog()
     token->setEchoMode(QLineEdit::PasswordEchoOnEdit);
     auto *ca = new QLineEdit(dialog);
     ca->setObjectName(QStringLiteral("attachCa"));
-    ca->setPlaceholderText(tr("this user's Socktap CA"));
+    ca->setPlaceholderText(tr("a PEM file, or sha256:… as its --control line prints; empty: yours"));
     auto *browse = new QPushButton(tr("Browse…"), dialog);
     auto *caRow = new QHBoxLayout;
     caRow->addWidget(ca);
@@ -225,7 +210,7 @@ void AttachFeature::showAttachDialog()
     });
     form->addRow(tr("Address (its --control):"), target);
     form->addRow(tr("Token:"), token);
-    form->addRow(tr("Its CA certificate:"), caRow);
+    form->addRow(tr("Its CA:"), caRow);
     auto *hint =
         new QLabel(tr("On the remote: <tt>socktap --headless --control HOST:PORT</tt> prints the token; "
                       "<tt>socktap ca export FILE</tt> there writes its CA."),

@@ -1,10 +1,13 @@
 #include "RemoteEngine.h"
 
+#include "certs/CertificateAuthority.h"
 #include "core/capture/CaptureStore.h"
 #include "core/intercept/ControlJson.h"
 #include "core/intercept/InterceptHub.h"
 
+#include <QFile>
 #include <QJsonArray>
+#include <QRegularExpression>
 #include <QJsonDocument>
 #include <QSslConfiguration>
 #include <QTimer>
@@ -24,20 +27,56 @@ void answerLater(QObject *context, RemoteEngine::Done done, const QString &why)
 
 } // namespace
 
-RemoteEngine::RemoteEngine(QString target, QString token, QList<QSslCertificate> trusted,
+std::optional<RemoteEngine::Trust> RemoteEngine::Trust::read(const QString &given, const QByteArray &ownCaPem,
+                                                              QString *error)
+{
+    Trust trust;
+    QString hex = given.trimmed();
+    if (hex.startsWith(QLatin1String("sha256:"), Qt::CaseInsensitive))
+        hex = hex.mid(7);
+    hex.remove(QLatin1Char(':'));
+    static const QRegularExpression digest(QStringLiteral("^[0-9A-Fa-f]{64}$"));
+    if (digest.match(hex).hasMatch()) {
+        trust.sha256 = QByteArray::fromHex(hex.toLatin1());
+        return trust;
+    }
+    if (given.startsWith(QLatin1String("sha256:"), Qt::CaseInsensitive)) {
+        *error = tr("%1: a SHA-256 fingerprint is 32 bytes in hex (64 digits, colons optional)").arg(given);
+        return std::nullopt;
+    }
+    QByteArray pem = ownCaPem;
+    if (!given.isEmpty()) {
+        QFile f(given);
+        if (!f.open(QIODevice::ReadOnly)) {
+            *error = tr("%1: %2").arg(given, f.errorString());
+            return std::nullopt;
+        }
+        pem = f.readAll();
+    }
+    trust.cas = QSslCertificate::fromData(pem, QSsl::Pem);
+    if (trust.cas.isEmpty()) {
+        *error = given.isEmpty() ? tr("no CA certificate to verify the remote with: give the file 'socktap ca "
+                                      "export' writes there, or the fingerprint its --control line prints")
+                                 : tr("%1 holds no PEM certificate").arg(given);
+        return std::nullopt;
+    }
+    return trust;
+}
+
+RemoteEngine::RemoteEngine(QString target, QString token, Trust trust,
                            capture::CaptureStore &store, std::shared_ptr<intercept::InterceptHub> heldMirror,
                            QObject *parent)
     : QObject(parent)
     , m_target(std::move(target))
     , m_token(std::move(token))
-    , m_trusted(std::move(trusted))
+    , m_trust(std::move(trust))
     , m_store(store)
     , m_heldMirror(std::move(heldMirror))
     , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
     , m_retry(new QTimer(this))
 {
     QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-    ssl.setCaCertificates(m_trusted);
+    ssl.setCaCertificates(m_trust.cas); // (none with a fingerprint: checkCertificate decides)
     ssl.setPeerVerifyMode(QSslSocket::VerifyPeer);
     m_socket->setSslConfiguration(ssl);
     m_socket->setMaxAllowedIncomingMessageSize(quint64(MaxMessage));
@@ -47,21 +86,47 @@ RemoteEngine::RemoteEngine(QString target, QString token, QList<QSslCertificate>
     connect(m_socket, &QWebSocket::binaryMessageReceived, this, &RemoteEngine::onBinary);
     connect(m_socket, &QWebSocket::textMessageReceived, this, &RemoteEngine::onText);
     connect(m_socket, &QWebSocket::disconnected, this, &RemoteEngine::onDisconnected);
-    connect(m_socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
-        // The remote's own CA is what is trusted, and only that Socktap holds its key: a certificate it
-        // signed is that Socktap whatever name it carries (a service listening on 0.0.0.0 has a leaf for
-        // the address it was given, not the name the user types).
-        QList<QSslError> names;
-        for (const QSslError &e : errors)
-            if (e.error() == QSslError::HostNameMismatch)
-                names.append(e);
-        if (names.size() == errors.size())
-            m_socket->ignoreSslErrors(names);
-        else
-            for (const QSslError &e : errors)
-                if (e.error() != QSslError::HostNameMismatch)
-                    m_linkError = e.errorString();
-    });
+    connect(m_socket, &QWebSocket::sslErrors, this, &RemoteEngine::checkCertificate);
+}
+
+void RemoteEngine::checkCertificate(const QList<QSslError> &errors)
+{
+    // The remote's own CA is what is trusted, and only that Socktap holds its key: a certificate it signed
+    // is that Socktap whatever name it carries (a service listening on 0.0.0.0 has a leaf for the address
+    // it was given, not the name the user types).
+    bool pinned = false;
+    if (!m_trust.sha256.isEmpty()) {
+        // The fingerprint names the CA: it must be in the chain the remote sent, and have signed the leaf.
+        const QList<QSslCertificate> chain = m_socket->sslConfiguration().peerCertificateChain();
+        for (const QSslCertificate &ca : chain)
+            if (!chain.isEmpty() && ca.digest(QCryptographicHash::Sha256) == m_trust.sha256
+                && certs::CertificateAuthority::signs(ca.toDer(), chain.first().toDer()))
+                pinned = true;
+    }
+    QList<QSslError> ignorable;
+    for (const QSslError &e : errors) {
+        switch (e.error()) {
+        case QSslError::HostNameMismatch:
+            ignorable.append(e);
+            break;
+        case QSslError::UnableToGetIssuerCertificate:
+        case QSslError::UnableToGetLocalIssuerCertificate:
+        case QSslError::UnableToVerifyFirstCertificate:
+        case QSslError::SelfSignedCertificateInChain:
+        case QSslError::CertificateUntrusted:
+            if (pinned) {
+                ignorable.append(e);
+                break;
+            }
+            [[fallthrough]];
+        default:
+            m_linkError = pinned || m_trust.sha256.isEmpty()
+                ? e.errorString()
+                : tr("its certificate is not signed by the CA with the fingerprint given");
+        }
+    }
+    if (ignorable.size() == errors.size())
+        m_socket->ignoreSslErrors(ignorable);
 }
 
 RemoteEngine::~RemoteEngine()
@@ -115,6 +180,8 @@ QString RemoteEngine::stateText() const
         return m_stateText;
     case State::Refused:
         return tr("refused: %1").arg(m_stateText);
+    case State::Untrusted:
+        return tr("not trusted: %1").arg(m_stateText);
     case State::Failed:
         return tr("stopped: %1").arg(m_stateText);
     case State::Detached:
@@ -293,9 +360,14 @@ void RemoteEngine::onDisconnected()
         setState(State::Refused, m_socket->closeReason());
         return;
     }
+    if (!m_linkError.isEmpty()) {
+        // Another certificate next time is no likelier: the user has to give the right CA.
+        setState(State::Untrusted, std::exchange(m_linkError, {}));
+        return;
+    }
     // The remote goes on capturing: come back for what it wrote meanwhile, from the last byte here.
     const int delay = std::min(5000, 250 << std::min(m_failures++, 4));
-    const QString why = m_linkError.isEmpty() ? m_socket->errorString() : std::exchange(m_linkError, {});
+    const QString why = m_socket->errorString();
     setState(State::Waiting,
              tr("link lost (%1); again in %2 ms from byte %3").arg(why).arg(delay).arg(m_stream->received()));
     m_retry->start(delay);

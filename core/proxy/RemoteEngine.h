@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 
 class QWebSocket;
 class QTimer;
@@ -36,11 +37,22 @@ class RemoteEngine final : public QObject
 
 public:
     using Done = std::function<void(const intercept::CommandResult &)>;
-    enum class State { Connecting, Attached, Waiting, Refused, Failed, Detached };
+    // What proves the remote is the Socktap meant: its CA certificate (as `socktap ca export` writes it
+    // there), or that CA's SHA-256 fingerprint (as its --control banner prints it).
+    struct Trust
+    {
+        QList<QSslCertificate> cas;
+        QByteArray sha256; // raw digest
+
+        // `given`: a PEM file, or "sha256:AB:CD:..." (colons optional); empty: ownCaPem (this user's CA).
+        static std::optional<Trust> read(const QString &given, const QByteArray &ownCaPem, QString *error);
+    };
+    // Refused: the token; Untrusted: its certificate (neither is tried again).
+    enum class State { Connecting, Attached, Waiting, Refused, Untrusted, Failed, Detached };
 
     // target: HOST:PORT of the remote's --control; trusted: the remote's CA (as `socktap ca export` writes
     // it there). heldMirror may be null (nothing lists held messages).
-    RemoteEngine(QString target, QString token, QList<QSslCertificate> trusted, capture::CaptureStore &store,
+    RemoteEngine(QString target, QString token, Trust trust, capture::CaptureStore &store,
                  std::shared_ptr<intercept::InterceptHub> heldMirror = nullptr, QObject *parent = nullptr);
     ~RemoteEngine() override;
 
@@ -74,6 +86,7 @@ signals:
 
 private:
     void connectSocket();
+    void checkCertificate(const QList<QSslError> &errors);
     void onBinary(const QByteArray &bytes);
     void onText(const QString &text);
     void onDisconnected();
@@ -86,7 +99,7 @@ private:
 
     QString m_target;
     QString m_token;
-    QList<QSslCertificate> m_trusted;
+    Trust m_trust;
     capture::CaptureStore &m_store;
     std::shared_ptr<intercept::InterceptHub> m_heldMirror;
     QWebSocket *m_socket = nullptr;
@@ -95,7 +108,7 @@ private:
     QString m_journalId; // the remote's, from its hello
     State m_state = State::Detached;
     QString m_stateText;
-    QString m_linkError; // what the TLS handshake found wrong, said when the link drops
+    QString m_linkError; // what the TLS handshake found wrong
     int m_failures = 0;
     quint64 m_nextRequest = 0;
     struct Pending

@@ -483,6 +483,25 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] { return wrong.state() == QProcess::NotRunning; }, WaitMs));
         QCOMPARE(wrong.exitCode(), 2);
         QVERIFY(wrong.readAllStandardError().contains("wrong token"));
+        // The CA trusted by the fingerprint a's banner prints (as a service's journal shows it); another
+        // fingerprint is not trusted (exit 3, not tried again).
+        const auto fingerprint =
+            QRegularExpression(QStringLiteral("--ca (sha256:[0-9A-F:]{95})\\)")).match(QString::fromUtf8(a.err));
+        QVERIFY2(fingerprint.hasMatch(), a.err.constData());
+        QProcess byFingerprint, wrongFingerprint;
+        for (QProcess *p : {&byFingerprint, &wrongFingerprint})
+            p->setProcessEnvironment(env);
+        byFingerprint.start(QStringLiteral(SOCKTAP_BINARY), {"attach", "127.0.0.1:" + controlPort(a.err), "--token",
+                                                             "alpha", "--ca", fingerprint.captured(1)});
+        wrongFingerprint.start(QStringLiteral(SOCKTAP_BINARY),
+                               {"attach", "127.0.0.1:" + controlPort(a.err), "--token", "alpha", "--ca",
+                                "sha256:" + QString(64, QLatin1Char('A'))});
+        QVERIFY(QTest::qWaitFor([&] { return wrongFingerprint.state() == QProcess::NotRunning; }, WaitMs));
+        QCOMPARE(wrongFingerprint.exitCode(), 3);
+        QVERIFY(wrongFingerprint.readAllStandardError().contains("not trusted"));
+        QVERIFY(QTest::qWaitFor([&] { return byFingerprint.readAllStandardError().contains("attached to"); }, WaitMs));
+        byFingerprint.terminate();
+        QVERIFY(byFingerprint.waitForFinished(WaitMs));
 
         auto viaA = openClient(echo.url(QStringLiteral("/via-a")),
                                QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), a.port));
