@@ -149,9 +149,10 @@ void AttachFeature::updateStatus()
         lines << tr("%1: %2").arg(e->target(), e->stateText());
     }
     m_status->setVisible(!m_engines.empty());
-    m_status->setText(attached == int(m_engines.size())
-                          ? tr("Attached to %n Socktap(s)", nullptr, attached)
-                          : tr("Attached to %1 of %2 Socktaps").arg(attached).arg(m_engines.size()));
+    const int all = int(m_engines.size());
+    m_status->setText(attached == all ? (all == 1 ? tr("Attached to %1").arg(m_engines.front()->target())
+                                                  : tr("Attached to %1 Socktaps").arg(all))
+                                      : tr("Attached to %1 of %2 Socktaps (see the tooltip)").arg(attached).arg(all));
     m_status->setToolTip(lines.join(QLatin1Char('\n')));
 }
 
@@ -175,6 +176,7 @@ void AttachFeature::showAttachDialog()
     auto *dialog = new QDialog(&m_window);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setWindowTitle(tr("Attach to Socktap"));
+    dialog->setMinimumWidth(dialog->fontMetrics().horizontalAdvance(QLatin1Char('x')) * 80);
     auto *form = new QFormLayout(dialog);
     auto *target = new QComboBox(dialog);
     target->setObjectName(QStringLiteral("attachTarget"));
@@ -212,8 +214,9 @@ void AttachFeature::showAttachDialog()
     form->addRow(tr("Token:"), token);
     form->addRow(tr("Its CA:"), caRow);
     auto *hint =
-        new QLabel(tr("On the remote: <tt>socktap --headless --control HOST:PORT</tt> prints the token; "
-                      "<tt>socktap ca export FILE</tt> there writes its CA."),
+        new QLabel(tr("On the remote, <tt>socktap --headless --control HOST:PORT</tt> prints the token and "
+                      "its CA's fingerprint (<tt>--ca sha256:…</tt>); or <tt>socktap ca export FILE</tt> there "
+                      "writes the CA. The sessions it captures join this list, marked with its address."),
                    dialog);
     hint->setWordWrap(true);
     form->addRow(hint);

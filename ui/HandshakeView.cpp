@@ -116,6 +116,8 @@ void HandshakeView::setSession(const capture::SessionInfo &s, const QList<captur
         html += htmlRow(tr("Replayed as"), tr("session %1").arg(ids.join(QStringLiteral(", "))));
     }
     html += htmlRow(tr("Mode"), QString::fromLatin1(capture::modeName(s.mode)));
+    if (!s.engine.isEmpty())
+        html += htmlRow(tr("Engine"), htmlEscape(tr("the Socktap at %1 (attached)").arg(s.engine)));
     html += htmlRow(tr("Client"), QStringLiteral("%1:%2").arg(s.clientAddress).arg(s.clientPort));
     html += htmlRow(tr("State"),
                     QStringLiteral("%1%2").arg(

@@ -470,8 +470,10 @@ QString JournalApplier::apply(QByteArray head, QByteArray payloads)
         info->id = it->second;
         if (!m_options.engine.isEmpty())
             info->engine = m_options.engine;
-        info->openWhenSaved = info->state == SessionState::Connecting || info->state == SessionState::Open
-            || info->state == SessionState::Closing;
+        // A remote's stream (an engine named) is live: its sessions are in the state the remote says now.
+        info->openWhenSaved = m_options.engine.isEmpty()
+            && (info->state == SessionState::Connecting || info->state == SessionState::Open
+                || info->state == SessionState::Closing);
         batch->sessions.push_back(std::move(*info));
     }
     const quint32 messages = r.get<quint32>();

@@ -20,6 +20,11 @@
 #include "ui/SessionTableModel.h"
 
 #include <QAction>
+#include <QApplication>
+#include <QComboBox>
+#include <QDialog>
+#include <QMenu>
+#include <QMenuBar>
 #include <QLineEdit>
 #include <QSettings>
 #include <QStandardPaths>
@@ -240,6 +245,31 @@ private slots:
         QCOMPARE(pane->model()->message(0).session, idB);
         QVERIFY(pane->model()->message(0).note.contains(QStringLiteral("gate")));
         QVERIFY(!echo.texts.contains(QStringLiteral("hold me, b")));
+        if (const QString dir = qEnvironmentVariable("SOCKTAP_SCREENSHOTS"); !dir.isEmpty()) {
+            // docs/socktap-attach.png: two engines in the list, b's held message in the pane.
+            window.resize(1440, 820);
+            pane->show();
+            QVERIFY(window.selectSession(idB));
+            QTest::qWait(1200); // (the counters and the pane's clock tick once)
+            QVERIFY(window.grab().save(dir + QStringLiteral("/socktap-attach.png")));
+            // The dialog, as File > Attach opens it: the last address filled in.
+            for (QAction *action : window.menuBar()->actions().first()->menu()->actions())
+                if (action->text().startsWith(QStringLiteral("Attach to")))
+                    action->trigger();
+            QDialog *dialog = nullptr;
+            QVERIFY(QTest::qWaitFor(
+                [&] {
+                    for (QWidget *w : QApplication::topLevelWidgets())
+                        if (auto *d = qobject_cast<QDialog *>(w); d && d->isVisible())
+                            dialog = d;
+                    return dialog != nullptr;
+                },
+                WaitMs));
+            QCOMPARE(dialog->findChild<QComboBox *>(QStringLiteral("attachTarget"))->currentText(), targetB);
+            QTest::qWait(100);
+            QVERIFY(dialog->grab().save(dir + QStringLiteral("/socktap-attach-dialog.png")));
+            dialog->reject();
+        }
         pane->view()->selectRow(0);
         pane->forwardSelected();
         QVERIFY(QTest::qWaitFor([&] { return echoedB.contains(QStringLiteral("hold me, b")); }, WaitMs));
