@@ -477,21 +477,27 @@ ParseResult parseCommandLine(const QStringList &arguments)
     printCompletion.setFlags(QCommandLineOption::HiddenFromHelp);
     const QCommandLineOption controlOpt(
         QStringLiteral("control"),
-        QStringLiteral("Offer this headless run's live capture to 'socktap attach' on HOST:PORT (TLS with "
-                       "Socktap's CA; a token is needed). Default: off."),
+        QStringLiteral("Offer this headless run's live capture and controls on HOST:PORT to a window's File > "
+                       "Attach and 'socktap attach' (TLS with Socktap's CA; a token is needed). Default: off."),
         QStringLiteral("HOST:PORT"));
     const QCommandLineOption controlTokenOpt(
         QStringLiteral("control-token"),
         QStringLiteral("The token --control asks for. Default: a random one, printed at start."),
         QStringLiteral("TOKEN"));
     const QCommandLineOption tokenOpt(QStringLiteral("token"),
-                                      QStringLiteral("With 'attach': the remote's --control token."),
+                                      QStringLiteral("With 'attach' or --attach: the remote's --control token."),
                                       QStringLiteral("TOKEN"));
     const QCommandLineOption caOpt(
         QStringLiteral("ca"),
-        QStringLiteral("With 'attach': the remote's CA certificate ('socktap ca export' there). Default: "
-                       "this user's Socktap CA."),
-        QStringLiteral("FILE"));
+        QStringLiteral("With 'attach' or --attach: the remote's CA certificate ('socktap ca export' there), "
+                       "or its fingerprint as sha256:AB:CD:... (its --control line prints it). Default: this "
+                       "user's Socktap CA."),
+        QStringLiteral("FILE|sha256:HEX"));
+    const QCommandLineOption attachOpt(
+        QStringLiteral("attach"),
+        QStringLiteral("The window starts attached to the headless Socktap whose --control is HOST:PORT (with "
+                       "--token and --ca), as File > Attach does. Default: none."),
+        QStringLiteral("HOST:PORT"));
     HelpTable table;
     table.description = p.applicationDescription();
     table.options = {scriptOpt,
@@ -548,6 +554,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                      controlTokenOpt,
                      tokenOpt,
                      caOpt,
+                     attachOpt,
                      configOpt,
                      printMan,
                      printCompletion};
@@ -781,6 +788,15 @@ ParseResult parseCommandLine(const QStringList &arguments)
     }
     o.givenOptions = p.optionNames();
     o.controlListen = p.value(controlOpt);
+    if (p.isSet(attachOpt)) {
+        if (p.isSet(headless) || o.command != AppOptions::Command::Run)
+            return fail(QStringLiteral("--attach is for the window (in a terminal: socktap attach HOST:PORT)"));
+        if (!p.isSet(tokenOpt))
+            return fail(QStringLiteral("--attach HOST:PORT needs --token (the remote's --control token)"));
+        o.attachTarget = p.value(attachOpt);
+        o.attachToken = p.value(tokenOpt);
+        o.attachCa = p.value(caOpt);
+    }
     o.controlToken = p.value(controlTokenOpt);
     if (!o.controlListen.isEmpty() && !p.isSet(headless))
         return fail(

@@ -121,6 +121,12 @@ void ControlServer::accept()
         socket->setMaxAllowedIncomingMessageSize(quint64(MaxRequest));
         connect(socket, &QWebSocket::textMessageReceived, this,
                 [this, socket](const QString &text) { request(socket, text); });
+        // A client that reads fast is sent more as soon as its queue drains, not only at the next turn.
+        connect(socket, &QWebSocket::bytesWritten, this, [this, socket] {
+            for (Client &c : m_clients)
+                if (c.socket == socket && c.socket->bytesToWrite() < SendAhead / 2)
+                    pumpClient(c);
+        });
         connect(socket, &QWebSocket::disconnected, this, [this, socket] {
             std::erase_if(m_clients, [socket](const Client &c) { return c.socket == socket; });
             socket->deleteLater();
@@ -190,23 +196,27 @@ void ControlServer::sendHeld(Client &c)
 
 void ControlServer::pump()
 {
+    for (Client &c : m_clients)
+        pumpClient(c);
+}
+
+void ControlServer::pumpClient(Client &c)
+{
     // Only what the flusher has handed to the kernel: bytes still pending may be rewritten (a padded
     // last block), and the stream's bytes are final once sent.
     const auto file = m_journal->file();
     const quint64 written = file->written();
-    for (Client &c : m_clients) {
-        while (c.offset < written && c.socket->bytesToWrite() < SendAhead) {
-            const qint64 n = qint64(std::min<quint64>(written - c.offset, Piece));
-            const QByteArray bytes = file->read(c.offset, n);
-            if (bytes.size() != n)
-                break; // (read again at the next turn)
-            c.socket->sendBinaryMessage(bytes);
-            c.offset += quint64(n);
-        }
-        // After the journal's bytes: a held message's session is then usually known to the client.
-        if (m_hub)
-            sendHeld(c);
+    while (c.offset < written && c.socket->bytesToWrite() < SendAhead) {
+        const qint64 n = qint64(std::min<quint64>(written - c.offset, Piece));
+        const QByteArray bytes = file->read(c.offset, n);
+        if (bytes.size() != n)
+            break; // (read again at the next turn)
+        c.socket->sendBinaryMessage(bytes);
+        c.offset += quint64(n);
     }
+    // After the journal's bytes: a held message's session is then usually known to the client.
+    if (m_hub)
+        sendHeld(c);
 }
 
 } // namespace socktap::app

@@ -66,6 +66,7 @@ private:
     };
     void accept();
     void pump();
+    void pumpClient(Client &c);
     void sendHeld(Client &c);
     void request(QWebSocket *socket, const QString &text);
 

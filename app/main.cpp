@@ -18,6 +18,7 @@
 #include "ui/FileMenu.h"
 #include "ui/FilesFeature.h"
 #include "ui/InterceptFeature.h"
+#include "ui/AttachFeature.h"
 #include "ui/MainWindow.h"
 #include "ui/ProxyFeature.h"
 #include "ui/RecoveryOffer.h"
@@ -484,6 +485,13 @@ int runGui(const app::AppOptions &options)
         window.browsers()->openBrowser(o.browser, o.browserUrls, o.browserHeadless, o.browserArguments);
     if (!o.captureFile.isEmpty())
         window.files()->openCaptureFile(o.captureFile); // socktap FILE: its sessions appear as it loads
+    if (!o.attachTarget.isEmpty()) {
+        QString error;
+        if (!window.attachments()->attach(o.attachTarget, o.attachToken, o.attachCa, &error)) {
+            std::fprintf(stderr, "socktap: --attach %s: %s\n", qPrintable(o.attachTarget), qPrintable(error));
+            return 3;
+        }
+    }
     if (!exposed.isEmpty()) {
         // Said in the window too, not only on a terminal the user may not be looking at.
         std::fprintf(stderr, "socktap: warning: %s\n", qPrintable(exposed));
@@ -517,10 +525,12 @@ int runGui(const app::AppOptions &options)
             std::fprintf(stderr, "socktap: second signal, exiting now\n");
             std::_Exit(1);
         }
+        const auto stats = store.stats();
         std::fprintf(stderr,
                      "socktap: signal %d: closing sessions with 1001 Going Away and quitting; the "
-                     "capture is kept for recovery\n",
-                     signal);
+                     "capture (%s, %s) is kept for recovery\n",
+                     signal, qPrintable(capture::counted(stats.sessions, "session")),
+                     qPrintable(capture::counted(stats.messages, "message")));
         window.quitOnSignal(signal);
     });
     const int code = QApplication::exec();

@@ -4,7 +4,7 @@
 // purpose: pre-encoded frames, blocking sockets on threads, a frame counter on the server side.
 //
 //   bench_load [--socktap PATH] [--rules FILE] [--quick] [--only direct|socktap|mitmdump] [--markdown FILE]
-//   [--socktap-arg ARG]...
+//   [--socktap-arg ARG]... [--small-messages N]
 //   (--rules: Socktap runs with that rules file, to measure what loaded rules cost; --socktap-arg: any
 //   other option, e.g. --memory-only to measure what recording to disk costs)
 #include "core/http/HeadParser.h"
@@ -49,6 +49,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 bool g_quick = false;
+quint64 g_smallCount = 0; // --small-messages N: the 64 B workloads' count (a longer run to watch)
 
 // --- sockets -------------------------------------------------------------------------------------------
 
@@ -1045,6 +1046,8 @@ int main(int argc, char **argv)
             fanoutCount = std::atoi(argv[++i]);
         else if (a == "--bulk-only")
             bulkOnly = true;
+        else if (a == "--small-messages" && i + 1 < argc)
+            g_smallCount = std::strtoull(argv[++i], nullptr, 10);
         else if (a == "--route" && i + 1 < argc)
             routes.push_back(argv[++i]);
         else if (a == "--workload" && i + 1 < argc)
@@ -1060,7 +1063,7 @@ int main(int argc, char **argv)
     if (fanoutCount > 0)
         return runFanout(socktap, fanoutCount);
 
-    const quint64 smallCount = g_quick ? 200'000 : 2'000'000;
+    const quint64 smallCount = g_smallCount ? g_smallCount : g_quick ? 200'000 : 2'000'000;
     const quint64 mediumCount = g_quick ? 4'096 : 32'768; // 16 KiB: 512 MiB
     const quint64 largeCount = g_quick ? 64 : 512; // 1 MiB: 512 MiB
     const int rounds = g_quick ? 2'000 : 20'000;

@@ -87,6 +87,12 @@ RemoteEngine::RemoteEngine(QString target, QString token, Trust trust,
     connect(m_socket, &QWebSocket::textMessageReceived, this, &RemoteEngine::onText);
     connect(m_socket, &QWebSocket::disconnected, this, &RemoteEngine::onDisconnected);
     connect(m_socket, &QWebSocket::sslErrors, this, &RemoteEngine::checkCertificate);
+    // (said when it happens: by the time the socket reports that it disconnected, the reason is gone)
+    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
+            [this] { m_socketError = m_socket->errorString(); });
+    // (said when it happens: by the time the socket reports that it disconnected, the reason is gone)
+    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
+            [this] { m_socketError = m_socket->errorString(); });
 }
 
 void RemoteEngine::checkCertificate(const QList<QSslError> &errors)
@@ -356,6 +362,14 @@ void RemoteEngine::onDisconnected()
         tr("the link to %1 dropped before the answer (the command may have been carried out)").arg(m_target));
     if (m_state == State::Detached || m_state == State::Failed)
         return;
+    // Decided a turn later: a connection that fails reports why just after it reports the disconnection.
+    QTimer::singleShot(0, this, &RemoteEngine::afterDisconnect);
+}
+
+void RemoteEngine::afterDisconnect()
+{
+    if (m_state == State::Detached || m_state == State::Failed)
+        return;
     if (m_socket->closeCode() == QWebSocketProtocol::CloseCodePolicyViolated) {
         setState(State::Refused, m_socket->closeReason());
         return;
@@ -367,9 +381,13 @@ void RemoteEngine::onDisconnected()
     }
     // The remote goes on capturing: come back for what it wrote meanwhile, from the last byte here.
     const int delay = std::min(5000, 250 << std::min(m_failures++, 4));
-    const QString why = m_socket->errorString();
-    setState(State::Waiting,
-             tr("link lost (%1); again in %2 ms from byte %3").arg(why).arg(delay).arg(m_stream->received()));
+    const QString why = m_socketError.isEmpty() ? m_socket->errorString() : std::exchange(m_socketError, {});
+    const bool wasAttached = m_state == State::Attached;
+    setState(State::Waiting, (wasAttached ? tr("link lost (%1); again in %2 ms from byte %3")
+                                          : tr("cannot connect (%1); again in %2 ms from byte %3"))
+                                 .arg(why)
+                                 .arg(delay)
+                                 .arg(m_stream->received()));
     m_retry->start(delay);
 }
 

@@ -90,6 +90,7 @@ private:
     void onBinary(const QByteArray &bytes);
     void onText(const QString &text);
     void onDisconnected();
+    void afterDisconnect();
     void request(QJsonObject message, QObject *context, Done done);
     void applyHeld(const QJsonObject &held);
     void mirrorPending();
@@ -109,6 +110,7 @@ private:
     State m_state = State::Detached;
     QString m_stateText;
     QString m_linkError; // what the TLS handshake found wrong
+    QString m_socketError; // why the connection failed or dropped
     int m_failures = 0;
     quint64 m_nextRequest = 0;
     struct Pending
