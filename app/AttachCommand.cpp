@@ -6,6 +6,7 @@
 #include "certs/CertificateAuthority.h"
 #include "core/capture/CaptureFile.h"
 #include "core/capture/CaptureStore.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/proxy/RemoteEngine.h"
 
 #include <QCoreApplication>
@@ -16,6 +17,10 @@ namespace socktap::app {
 
 int runAttach(const AppOptions &o)
 {
+    // The remote's scripts' console comes over the link too.
+    intercept::ScriptLog::instance().setListener([](const intercept::ScriptLogLine &line) {
+        std::fprintf(stderr, "socktap: script %s\n", qPrintable(line.display()));
+    });
     // The remote's CA: the file given (socktap ca export on that machine) or its fingerprint, else this
     // user's own.
     QByteArray ownCa;

@@ -4,6 +4,7 @@
 #include "core/capture/BatchJournal.h"
 #include "core/intercept/ControlJson.h"
 #include "core/intercept/InterceptHub.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/proxy/ProxyServer.h"
 
 #include <QJsonArray>
@@ -39,6 +40,7 @@ ControlServer::ControlServer(std::shared_ptr<capture::BatchJournal> journal, pro
     , m_hub(std::move(hub))
     , m_timer(new QTimer(this))
     , m_journalId(QString::number(QRandomGenerator::system()->generate64(), 16))
+    , m_logSeq(intercept::ScriptLog::instance().lastSeq())
 {
     // What the journal's flusher wrote (at least every 100 ms) goes out within 50 ms more.
     m_timer->setInterval(50);
@@ -146,6 +148,25 @@ void ControlServer::request(QWebSocket *socket, const QString &text)
         if (to)
             sendJson(to, {{"reply", number}, {"ok", r.ok}, {"error", r.error}});
     };
+    if (o.contains(QLatin1String("scripts"))) {
+        // The window's Tools > Scripts, run here instead of what ran (in QJSEngine's sandbox, under this
+        // Socktap's time limit, as --script files would).
+        if (!m_hub)
+            return answer(intercept::CommandResult::failure(QStringLiteral("this Socktap runs no scripts")));
+        intercept::ScriptSet set;
+        set.timeoutMs = m_hub->scriptTimeout();
+        for (const QJsonValue v : o.value(QLatin1String("scripts")).toArray()) {
+            const QJsonObject s = v.toObject();
+            intercept::Script script;
+            script.name = s.value(QLatin1String("name")).toString();
+            script.path = s.value(QLatin1String("path")).toString();
+            script.source = s.value(QLatin1String("source")).toString();
+            set.scripts.push_back(std::move(script));
+        }
+        const QString error = m_hub->setScripts(std::move(set));
+        return answer(error.isEmpty() ? intercept::CommandResult {}
+                                      : intercept::CommandResult::failure(QStringLiteral("scripts: ") + error));
+    }
     if (o.contains(QLatin1String("rules"))) {
         QString error;
         const QByteArray rules = QJsonDocument(o.value(QLatin1String("rules")).toObject()).toJson();
@@ -198,6 +219,20 @@ void ControlServer::pump()
 {
     for (Client &c : m_clients)
         pumpClient(c);
+    // What scripts said here, for the consoles of the windows attached (lines kept from before a client
+    // came are not repeated to it).
+    const std::vector<intercept::ScriptLogLine> lines = intercept::ScriptLog::instance().since(m_logSeq);
+    if (lines.empty())
+        return;
+    m_logSeq = lines.back().seq;
+    QJsonArray out;
+    for (const intercept::ScriptLogLine &l : lines)
+        out.append(QJsonObject {{"script", l.script},
+                                {"session", qint64(l.session)},
+                                {"level", int(l.level)},
+                                {"text", l.text}});
+    for (Client &c : m_clients)
+        sendJson(c.socket, {{"log", out}});
 }
 
 void ControlServer::pumpClient(Client &c)

@@ -78,6 +78,7 @@ private:
     QString m_token;
     QString m_journalId;
     std::vector<Client> m_clients;
+    quint64 m_logSeq = 0; // the script log's lines sent so far
 };
 
 } // namespace socktap::app

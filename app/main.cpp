@@ -180,6 +180,14 @@ std::optional<intercept::ScriptSet> loadScripts(const app::AppOptions &o)
     return set;
 }
 
+// What scripts say and what goes wrong in them, as it happens, on stderr (the window shows it too).
+void printScriptLog()
+{
+    intercept::ScriptLog::instance().setListener([](const intercept::ScriptLogLine &line) {
+        std::fprintf(stderr, "socktap: script %s\n", qPrintable(line.display()));
+    });
+}
+
 std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions &o)
 {
     auto hub = std::make_shared<intercept::InterceptHub>();
@@ -191,10 +199,7 @@ std::shared_ptr<intercept::InterceptHub> makeInterceptHub(const app::AppOptions 
         std::fprintf(stderr, "socktap: %zu script%s: %s\n", scripts->scripts.size(),
                      scripts->scripts.size() == 1 ? "" : "s",
                      qPrintable(o.scriptFiles.join(QStringLiteral(", "))));
-        // What scripts say and what goes wrong in them, as it happens (the window shows it too).
-        intercept::ScriptLog::instance().setListener([](const intercept::ScriptLogLine &line) {
-            std::fprintf(stderr, "socktap: script %s\n", qPrintable(line.display()));
-        });
+        printScriptLog();
         hub->setScripts(std::move(*scripts));
     }
     if (o.rules) {
@@ -261,6 +266,8 @@ std::unique_ptr<browser::BrowserLaunch> startBrowser(const app::AppOptions &o, c
 
 int runHeadless(app::AppOptions options)
 {
+    if (!options.controlListen.isEmpty())
+        printScriptLog(); // (an attached window may send scripts)
     if (options.rules && options.rules->hasHoldRules() && options.controlListen.isEmpty()) {
         std::fprintf(stderr,
                      "socktap: %s: 'hold' rules need a window to release what they hold; headless, use "

@@ -3,6 +3,7 @@
 #include "MainWindow.h"
 
 #include "certs/CertificateAuthority.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/proxy/RemoteEngine.h"
 
 #include <QComboBox>
@@ -135,6 +136,17 @@ void AttachFeature::pushRules()
         e->setRules(*rules, this, [this, target = e->target()](const intercept::CommandResult &r) {
             if (!r.ok)
                 m_window.statusBar()->showMessage(tr("Rules not sent to %1: %2").arg(target, r.error), 10000);
+        });
+}
+
+void AttachFeature::pushScripts()
+{
+    const auto scripts = m_hub->scripts();
+    const intercept::ScriptSet none;
+    for (proxy::RemoteEngine *e : m_engines)
+        e->setScripts(scripts ? *scripts : none, this, [this, target = e->target()](const intercept::CommandResult &r) {
+            if (!r.ok)
+                intercept::ScriptLog::instance().add(target, 0, intercept::ScriptLogLine::Level::Error, r.error);
         });
 }
 

@@ -56,8 +56,9 @@ public:
 
     // The engine a session came from (null: the local one).
     proxy::RemoteEngine *engineOf(capture::SessionId id) const;
-    // Sends the hub's rules to every attached engine.
+    // Sends the hub's rules, or its scripts, to every attached engine.
     void pushRules();
+    void pushScripts();
 
 signals:
     void enginesChanged();

@@ -75,6 +75,7 @@ MainWindow::MainWindow(capture::CaptureStore &store, ServerFactory makeServer,
 {
     m_proxy->setRemotes(m_attach);
     connect(m_intercept, &InterceptFeature::rulesChanged, m_attach, &AttachFeature::pushRules);
+    connect(m_scripts, &ScriptsFeature::scriptsReplaced, m_attach, &AttachFeature::pushScripts);
     // Which engine a session came from matters once there is more than one.
     connect(m_attach, &AttachFeature::enginesChanged, this, [this] {
         if (!m_attach->engines().empty())

@@ -126,6 +126,7 @@ void ScriptsFeature::reload(bool always)
                                              : tr("running %1").arg(loaded.join(QStringLiteral(", "))));
     watch();
     refreshList();
+    emit scriptsReplaced();
     emit formatsReplaced();
 }
 

@@ -49,6 +49,8 @@ public:
     void reload(bool always = true);
 
 signals:
+    // The hub runs another set of scripts (the attached engines get it too).
+    void scriptsReplaced();
     // The scripts' formats may have changed: what shows decoded messages decodes them again.
     void formatsReplaced();
 

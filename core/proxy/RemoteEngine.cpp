@@ -4,6 +4,7 @@
 #include "core/capture/CaptureStore.h"
 #include "core/intercept/ControlJson.h"
 #include "core/intercept/InterceptHub.h"
+#include "core/intercept/ScriptLog.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -235,6 +236,14 @@ void RemoteEngine::setRules(const intercept::RuleSet &rules, QObject *context, D
     request({{"rules", rules.toJson()}}, context, std::move(done));
 }
 
+void RemoteEngine::setScripts(const intercept::ScriptSet &scripts, QObject *context, Done done)
+{
+    QJsonArray list;
+    for (const intercept::Script &s : scripts.scripts)
+        list.append(QJsonObject {{"name", s.name}, {"path", s.path}, {"source", s.source}});
+    request({{"scripts", list}}, context, std::move(done));
+}
+
 void RemoteEngine::request(QJsonObject message, QObject *context, Done done)
 {
     if (m_state != State::Attached)
@@ -278,6 +287,19 @@ void RemoteEngine::onText(const QString &text)
     }
     if (const QJsonValue held = o.value(QLatin1String("held")); held.isObject())
         return applyHeld(held.toObject());
+    if (const QJsonValue log = o.value(QLatin1String("log")); log.isArray()) {
+        // The remote's scripts' console: into this process's log (the window's console pane, attach's
+        // stderr), named by the remote, with this side's session ids.
+        for (const QJsonValue v : log.toArray()) {
+            const QJsonObject l = v.toObject();
+            const int level = l.value(QLatin1String("level")).toInt();
+            intercept::ScriptLog::instance().add(
+                QStringLiteral("%1 %2").arg(m_target, l.value(QLatin1String("script")).toString()),
+                m_stream->storedId(capture::SessionId(l.value(QLatin1String("session")).toInteger())),
+                intercept::ScriptLogLine::Level(std::clamp(level, 0, 2)), l.value(QLatin1String("text")).toString());
+        }
+        return;
+    }
     if (const QJsonValue reply = o.value(QLatin1String("reply")); !reply.isUndefined()) {
         const auto it = m_pending.find(quint64(reply.toInteger()));
         if (it == m_pending.end())

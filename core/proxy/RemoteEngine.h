@@ -10,6 +10,7 @@
 #include "core/capture/BatchJournal.h"
 #include "core/intercept/HeldMessage.h"
 #include "core/intercept/Rule.h"
+#include "core/intercept/ScriptRunner.h"
 #include "core/intercept/SessionCommand.h"
 
 #include <QList>
@@ -71,8 +72,9 @@ public:
     // with the remote's answer (or why there is none: the link is down, the remote went away).
     void command(capture::SessionId id, const intercept::SessionCommand &command, QObject *context,
                  Done done);
-    // Replaces the remote's rules.
+    // Replaces the remote's rules, or its scripts (sources sent; the remote loads them).
     void setRules(const intercept::RuleSet &rules, QObject *context, Done done);
+    void setScripts(const intercept::ScriptSet &scripts, QObject *context, Done done);
     // Requests sent and not answered yet.
     int pendingRequests() const { return int(m_pending.size()); }
     quint64 bytesReceived() const { return m_stream ? m_stream->received() : 0; }

@@ -7,6 +7,7 @@
 #include "core/capture/CaptureStore.h"
 #include "core/capture/NativeFile.h"
 #include "core/intercept/InterceptHub.h"
+#include "core/intercept/ScriptLog.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/RemoteEngine.h"
 #include "support/Peers.h"
@@ -286,6 +287,37 @@ private slots:
         viaB->sendTextMessage(QStringLiteral("after the drop"));
         QVERIFY(QTest::qWaitFor([&] { return echoedB.contains(QStringLiteral("after the drop")); }, WaitMs));
         QVERIFY(!echo.texts.contains(QStringLiteral("drop me, b")));
+
+        // Scripts from Tools > Scripts run on the attached engines too; what they log comes back to the
+        // window's console, named by the engine and with the window's session id.
+        intercept::ScriptSet scripts;
+        intercept::Script upper;
+        upper.name = QStringLiteral("upper.js");
+        upper.path = QStringLiteral("/somewhere/upper.js");
+        upper.source = QStringLiteral(R"(function onClientMessage(message, session) {
+            if (message.type !== "text" || !message.text.startsWith("upper")) return;
+            console.log("upper-cased " + message.text);
+            return message.text.toUpperCase();
+        })");
+        scripts.scripts.push_back(upper);
+        const quint64 logBefore = intercept::ScriptLog::instance().lastSeq();
+        window.intercept()->hub()->setScripts(scripts);
+        attach.pushScripts();
+        QVERIFY(QTest::qWaitFor([&] { return engineB->pendingRequests() == 0; }, WaitMs));
+        viaB->sendTextMessage(QStringLiteral("upper me"));
+        QVERIFY(QTest::qWaitFor([&] { return echoedB.contains(QStringLiteral("UPPER ME")); }, WaitMs));
+        bool logged = false;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                for (const intercept::ScriptLogLine &line : intercept::ScriptLog::instance().since(logBefore))
+                    logged = logged
+                        || (line.text == QStringLiteral("upper-cased upper me") && line.session == idB
+                            && line.script == targetB + QStringLiteral(" upper.js"));
+                return logged;
+            },
+            WaitMs));
+        window.intercept()->hub()->setScripts({});
+        attach.pushScripts();
 
         // The link to a cut twice while a's client talks: the window comes back from the last byte it had.
         for (int round = 0; round < 2; ++round) {
