@@ -480,6 +480,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("Offer this headless run's live capture and controls on HOST:PORT to a window's File > "
                        "Attach and 'socktap attach' (TLS with Socktap's CA; a token is needed). Default: off."),
         QStringLiteral("HOST:PORT"));
+    const QCommandLineOption controlHoldGrace(
+        QStringLiteral("control-hold-grace"),
+        QStringLiteral("With --control: once no client has been attached for this long, held messages are "
+                       "forwarded (and those held later, while nobody is attached), so a hold rule or a "
+                       "pause cannot stall sessions for good. Default: 60."),
+        QStringLiteral("SECONDS"), QStringLiteral("60"));
     const QCommandLineOption controlTokenOpt(
         QStringLiteral("control-token"),
         QStringLiteral("The token --control asks for. Default: a random one, printed at start."),
@@ -552,6 +558,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                      upstreamProxyBypass,
                      controlOpt,
                      controlTokenOpt,
+                     controlHoldGrace,
                      tokenOpt,
                      caOpt,
                      attachOpt,
@@ -798,6 +805,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.attachCa = p.value(caOpt);
     }
     o.controlToken = p.value(controlTokenOpt);
+    {
+        bool ok = false;
+        o.controlHoldGraceS = p.value(controlHoldGrace).toInt(&ok);
+        if (!ok || o.controlHoldGraceS < 0)
+            return fail(QStringLiteral("--control-hold-grace expects whole seconds, 0 or more"));
+    }
     if (!o.controlListen.isEmpty() && !p.isSet(headless))
         return fail(
             QStringLiteral("--control goes with --headless (the window attaches to others with File > "

@@ -15,6 +15,7 @@ struct AppOptions
     Command command = Command::Run;
     QString controlListen; // --control HOST:PORT (headless)
     QString controlToken; // --control-token (empty: made up and printed)
+    int controlHoldGraceS = 60; // --control-hold-grace
     QString attachTarget; // attach HOST:PORT
     QString attachToken; // attach --token
     QString attachCa; // attach --ca FILE

@@ -11,6 +11,7 @@
 #include <QJsonDocument>
 #include <QRandomGenerator>
 
+#include <QDateTime>
 #include <QPointer>
 #include <QSslConfiguration>
 #include <QSslKey>
@@ -20,6 +21,8 @@
 #include <QWebSocketServer>
 
 #include <openssl/x509.h>
+
+#include <cstdio>
 
 namespace socktap::app {
 
@@ -49,8 +52,11 @@ ControlServer::ControlServer(std::shared_ptr<capture::BatchJournal> journal, pro
 
 ControlServer::~ControlServer()
 {
-    for (Client &c : m_clients)
+    // (abort() reports the disconnection at once, and its handler edits m_clients)
+    for (Client &c : std::exchange(m_clients, {})) {
+        c.socket->disconnect(this);
         c.socket->abort();
+    }
 }
 
 bool ControlServer::listen(const QString &host, quint16 port, certs::CertificateAuthority &ca,
@@ -102,6 +108,10 @@ void ControlServer::accept()
 {
     while (QWebSocket *socket = m_server->nextPendingConnection()) {
         socket->setParent(this);
+        if (socket->state() != QAbstractSocket::ConnectedState) { // (gone before it was taken)
+            socket->deleteLater();
+            continue;
+        }
         const QUrlQuery query(socket->requestUrl());
         // Compared in full whatever differs first: no timing hint about how much of a guess was right.
         const QByteArray given = query.queryItemValue(QStringLiteral("token")).toUtf8();
@@ -133,8 +143,14 @@ void ControlServer::accept()
             std::erase_if(m_clients, [socket](const Client &c) { return c.socket == socket; });
             socket->deleteLater();
         });
+        // A client that stops answering (a laptop asleep, a link that died without a FIN) is let go.
+        connect(socket, &QWebSocket::pong, this, [this, socket] {
+            for (Client &c : m_clients)
+                if (c.socket == socket)
+                    c.lastPong = QDateTime::currentMSecsSinceEpoch();
+        });
         sendJson(socket, {{"hello", QJsonObject {{"journal", m_journalId}, {"from", qint64(from)}}}});
-        m_clients.push_back(Client {socket, from, 0, {}});
+        m_clients.push_back(Client {socket, from, 0, {}, QDateTime::currentMSecsSinceEpoch()});
     }
     pump();
 }
@@ -188,11 +204,43 @@ void ControlServer::request(QWebSocket *socket, const QString &text)
     m_proxy->command(session, *command, this, answer);
 }
 
+void ControlServer::releaseUnwatched(qint64 now)
+{
+    // Holds are for a window to release: with none attached for the grace period, what is held goes on
+    // (and what is held later, a pump's turn after), rather than stalling its session for good.
+    if (!m_clients.empty()) {
+        m_unwatchedSince = 0;
+        return;
+    }
+    if (!m_unwatchedSince)
+        m_unwatchedSince = now;
+    if (!m_hub || !m_proxy || now - m_unwatchedSince < m_holdGraceMs
+        || m_hub->heldGeneration() == m_releasedGeneration)
+        return;
+    m_releasedGeneration = m_hub->heldGeneration();
+    const std::vector<intercept::HeldMessage> held = m_hub->held();
+    std::set<std::pair<capture::SessionId, int>> senders;
+    for (const intercept::HeldMessage &h : held)
+        senders.emplace(h.session, int(h.from));
+    if (senders.empty())
+        return;
+    std::fprintf(stderr, "socktap: no window attached for %lld s: forwarding %zu held message%s\n",
+                 static_cast<long long>(m_holdGraceMs / 1000), held.size(), held.size() == 1 ? "" : "s");
+    for (const auto &[session, from] : senders) {
+        intercept::SessionCommand release;
+        release.kind = intercept::SessionCommand::Kind::ReleaseAll;
+        release.from = capture::Direction(from);
+        release.by = QStringLiteral("no window attached");
+        m_proxy->command(session, release, this, [](const intercept::CommandResult &) {});
+    }
+}
+
 void ControlServer::sendHeld(Client &c)
 {
     // The held messages as the hub lists them, told as what came and what went since the last turn.
     const quint64 generation = m_hub->heldGeneration();
-    if (generation == c.heldGeneration)
+    // (a client that does not read gets the difference later, in one message, not a queue of them)
+    if (generation == c.heldGeneration || c.socket->bytesToWrite() >= SendAhead)
         return;
     c.heldGeneration = generation;
     const std::vector<intercept::HeldMessage> held = m_hub->held();
@@ -217,8 +265,22 @@ void ControlServer::sendHeld(Client &c)
 
 void ControlServer::pump()
 {
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    if (now - m_lastPing >= PingMs) {
+        m_lastPing = now;
+        std::vector<QWebSocket *> silent;
+        for (Client &c : m_clients) {
+            if (now - c.lastPong > SilentMs)
+                silent.push_back(c.socket);
+            else
+                c.socket->ping();
+        }
+        for (QWebSocket *socket : silent)
+            socket->abort(); // (its disconnected handler removes it from m_clients: not while iterating)
+    }
     for (Client &c : m_clients)
         pumpClient(c);
+    releaseUnwatched(now);
     // What scripts said here, for the consoles of the windows attached (lines kept from before a client
     // came are not repeated to it).
     const std::vector<intercept::ScriptLogLine> lines = intercept::ScriptLog::instance().since(m_logSeq);
@@ -231,8 +293,21 @@ void ControlServer::pump()
                                 {"session", qint64(l.session)},
                                 {"level", int(l.level)},
                                 {"text", l.text}});
-    for (Client &c : m_clients)
-        sendJson(c.socket, {{"log", out}});
+    for (Client &c : m_clients) {
+        if (c.socket->bytesToWrite() >= SendAhead) {
+            c.logSkipped += quint64(lines.size()); // (said to it once it reads again)
+            continue;
+        }
+        QJsonArray mine = out;
+        if (const quint64 skipped = std::exchange(c.logSkipped, 0))
+            mine.prepend(QJsonObject {{"script", "socktap"},
+                                      {"session", 0},
+                                      {"level", int(intercept::ScriptLogLine::Level::Warn)},
+                                      {"text", QStringLiteral("%1 lines of this Socktap's script console were not sent "
+                                                              "while this link was not reading")
+                                                   .arg(skipped)}});
+        sendJson(c.socket, {{"log", mine}});
+    }
 }
 
 void ControlServer::pumpClient(Client &c)

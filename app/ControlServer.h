@@ -48,6 +48,8 @@ public:
     bool listen(const QString &host, quint16 port, certs::CertificateAuthority &ca, const QString &token,
                 QString *error);
     quint16 port() const;
+    // Held messages are forwarded once no client has been attached for this long (--control-hold-grace).
+    void setHoldGrace(int seconds) { m_holdGraceMs = qint64(seconds) * 1000; }
     int clients() const;
     // Names this run's journal: a client that comes back with another one's offset starts again at 0.
     QString journalId() const { return m_journalId; }
@@ -55,6 +57,8 @@ public:
     static constexpr qint64 SendAhead = 4 << 20; // bytes queued to a slow client before it waits
     static constexpr qint64 Piece = 1 << 20; // bytes per message
     static constexpr qint64 MaxRequest = 64 << 20; // a request's JSON (an inject of a large message)
+    static constexpr qint64 PingMs = 10'000;
+    static constexpr qint64 SilentMs = 60'000; // no Pong for this long: the client is let go
 
 private:
     struct Client
@@ -63,11 +67,14 @@ private:
         quint64 offset = 0;
         quint64 heldGeneration = 0;
         std::set<std::tuple<quint64, int, quint64>> held; // (session, from, id) the client was told of
+        qint64 lastPong = 0; // ms since the epoch
+        quint64 logSkipped = 0; // script log lines not sent while it was not reading
     };
     void accept();
     void pump();
     void pumpClient(Client &c);
     void sendHeld(Client &c);
+    void releaseUnwatched(qint64 now);
     void request(QWebSocket *socket, const QString &text);
 
     std::shared_ptr<capture::BatchJournal> m_journal;
@@ -79,6 +86,10 @@ private:
     QString m_journalId;
     std::vector<Client> m_clients;
     quint64 m_logSeq = 0; // the script log's lines sent so far
+    qint64 m_lastPing = 0;
+    qint64 m_holdGraceMs = 60'000;
+    qint64 m_unwatchedSince = 0; // ms since the epoch; 0 while a client is attached
+    quint64 m_releasedGeneration = 0;
 };
 
 } // namespace socktap::app

@@ -304,6 +304,8 @@ int runHeadless(app::AppOptions options)
         capture::markReported(c.path);
     }
     const QString exposed = proxy::requireCredentialsBeyondLoopback(options.proxy);
+    // Declared before the server, so it goes after the workers: a command's answer is queued to it.
+    std::unique_ptr<app::ControlServer> control;
     proxy::ProxyServer server(options.proxy, store);
     QString error;
     if (!server.start(&error)) {
@@ -348,7 +350,6 @@ int runHeadless(app::AppOptions options)
         });
     }
     // --control: this run's capture for 'socktap attach' elsewhere (its crash journal, streamed).
-    std::unique_ptr<app::ControlServer> control;
     if (!options.controlListen.isEmpty()) {
         const qsizetype colon = options.controlListen.lastIndexOf(QLatin1Char(':'));
         const QString host =
@@ -369,6 +370,7 @@ int runHeadless(app::AppOptions options)
         }
         control =
             std::make_unique<app::ControlServer>(store.crashJournal(), &server, options.proxy.intercept);
+        control->setHoldGrace(options.controlHoldGraceS);
         QString error;
         if (!ca || !control->listen(host, quint16(port), *ca, token, &error)) {
             std::fprintf(stderr, "socktap: %s\n",

@@ -89,10 +89,19 @@ proxy::RemoteEngine *AttachFeature::attach(const QString &target, const QString 
     auto trust = proxy::RemoteEngine::Trust::read(caFile, caFile.isEmpty() && m_ca ? m_ca->certificatePem() : QByteArray(), error);
     if (!trust)
         return nullptr;
-    auto *engine = new proxy::RemoteEngine(target, token, std::move(*trust), m_store, m_hub, this);
-    connect(engine, &proxy::RemoteEngine::stateChanged, this, &AttachFeature::updateStatus);
-    m_engines.push_back(engine);
-    engine->open();
+    proxy::RemoteEngine *engine = nullptr;
+    if (const auto before = m_detached.find(target); before != m_detached.end()) {
+        // Attached before: it goes on from where its stream stopped, so nothing appears twice.
+        engine = before->second;
+        m_detached.erase(before);
+        m_engines.push_back(engine);
+        engine->reopen(token, std::move(*trust));
+    } else {
+        engine = new proxy::RemoteEngine(target, token, std::move(*trust), m_store, m_hub, this);
+        connect(engine, &proxy::RemoteEngine::stateChanged, this, &AttachFeature::updateStatus);
+        m_engines.push_back(engine);
+        engine->open();
+    }
     remember(target, token, caFile);
     if (m_detachMenu) {
         QAction *detach = m_detachMenu->addAction(target);
@@ -114,7 +123,7 @@ void AttachFeature::detach(proxy::RemoteEngine *engine)
         return;
     m_engines.erase(it);
     engine->detach();
-    engine->deleteLater();
+    m_detached[engine->target()] = engine; // (kept: attaching again resumes its stream)
     if (m_detachMenu)
         m_detachMenu->setEnabled(!m_engines.empty());
     updateStatus();

@@ -14,6 +14,7 @@
 
 #include <QObject>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -73,6 +74,7 @@ private:
     std::shared_ptr<intercept::InterceptHub> m_hub;
     certs::CertificateAuthority *m_ca;
     std::vector<proxy::RemoteEngine *> m_engines;
+    std::map<QString, proxy::RemoteEngine *> m_detached; // by address
     QMenu *m_detachMenu = nullptr;
     QLabel *m_status = nullptr;
 };

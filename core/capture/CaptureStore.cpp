@@ -519,7 +519,7 @@ void CaptureStore::apply(std::shared_ptr<CaptureBatch> batch)
     BatchPtr published = std::move(batch);
     // After the store is done with it the batch is immutable: the journal writes its payload buffer as
     // it is (no copy) while readers read it.
-    if (live && m_crashJournal) {
+    if ((live || published->file == 0) && m_crashJournal) {
         const auto placed = m_crashJournal->append(published);
         const bool payloadsPlaced = contiguous && !published->payloads.isEmpty();
         if (placed && (number || payloadsPlaced)) {

@@ -1,6 +1,7 @@
 #include "RemoteEngine.h"
 
 #include "certs/CertificateAuthority.h"
+#include "core/capture/CaptureBatch.h"
 #include "core/capture/CaptureStore.h"
 #include "core/intercept/ControlJson.h"
 #include "core/intercept/InterceptHub.h"
@@ -76,10 +77,7 @@ RemoteEngine::RemoteEngine(QString target, QString token, Trust trust,
     , m_socket(new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this))
     , m_retry(new QTimer(this))
 {
-    QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
-    ssl.setCaCertificates(m_trust.cas); // (none with a fingerprint: checkCertificate decides)
-    ssl.setPeerVerifyMode(QSslSocket::VerifyPeer);
-    m_socket->setSslConfiguration(ssl);
+    applyTrust();
     m_socket->setMaxAllowedIncomingMessageSize(quint64(MaxMessage));
     m_retry->setSingleShot(true);
     connect(m_retry, &QTimer::timeout, this, &RemoteEngine::connectSocket);
@@ -88,9 +86,6 @@ RemoteEngine::RemoteEngine(QString target, QString token, Trust trust,
     connect(m_socket, &QWebSocket::textMessageReceived, this, &RemoteEngine::onText);
     connect(m_socket, &QWebSocket::disconnected, this, &RemoteEngine::onDisconnected);
     connect(m_socket, &QWebSocket::sslErrors, this, &RemoteEngine::checkCertificate);
-    // (said when it happens: by the time the socket reports that it disconnected, the reason is gone)
-    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
-            [this] { m_socketError = m_socket->errorString(); });
     // (said when it happens: by the time the socket reports that it disconnected, the reason is gone)
     connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
             [this] { m_socketError = m_socket->errorString(); });
@@ -153,6 +148,42 @@ void RemoteEngine::open()
     connectSocket();
 }
 
+void RemoteEngine::applyTrust()
+{
+    QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+    ssl.setCaCertificates(m_trust.cas); // (none with a fingerprint: checkCertificate decides)
+    ssl.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    m_socket->setSslConfiguration(ssl);
+}
+
+void RemoteEngine::reopen(QString token, Trust trust)
+{
+    m_token = std::move(token);
+    m_trust = std::move(trust);
+    applyTrust();
+    m_failures = 0;
+    open();
+}
+
+void RemoteEngine::retireOpenSessions()
+{
+    if (!m_stream)
+        return;
+    auto batch = std::make_shared<capture::CaptureBatch>();
+    for (const capture::SessionId id : m_stream->result().sessionIds) {
+        auto s = m_store.session(id);
+        if (s && !s->openWhenSaved
+            && (s->state == capture::SessionState::Connecting || s->state == capture::SessionState::Open
+                || s->state == capture::SessionState::Closing)) {
+            s->openWhenSaved = true;
+            m_retired.push_back(id);
+            batch->sessions.push_back(std::move(*s));
+        }
+    }
+    if (!batch->sessions.empty())
+        m_store.apply(std::move(batch));
+}
+
 void RemoteEngine::detach()
 {
     setState(State::Detached);
@@ -160,6 +191,7 @@ void RemoteEngine::detach()
     m_socket->close();
     forgetHeld();
     failAll(tr("detached from %1").arg(m_target));
+    retireOpenSessions();
 }
 
 void RemoteEngine::connectSocket()
@@ -233,7 +265,8 @@ void RemoteEngine::command(capture::SessionId id, const intercept::SessionComman
 
 void RemoteEngine::setRules(const intercept::RuleSet &rules, QObject *context, Done done)
 {
-    request({{"rules", rules.toJson()}}, context, std::move(done));
+    m_pushedRules = rules.toJson();
+    request({{"rules", *m_pushedRules}}, context, std::move(done));
 }
 
 void RemoteEngine::setScripts(const intercept::ScriptSet &scripts, QObject *context, Done done)
@@ -241,6 +274,7 @@ void RemoteEngine::setScripts(const intercept::ScriptSet &scripts, QObject *cont
     QJsonArray list;
     for (const intercept::Script &s : scripts.scripts)
         list.append(QJsonObject {{"name", s.name}, {"path", s.path}, {"source", s.source}});
+    m_pushedScripts = list;
     request({{"scripts", list}}, context, std::move(done));
 }
 
@@ -275,14 +309,36 @@ void RemoteEngine::onText(const QString &text)
     const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
     if (const QJsonValue hello = o.value(QLatin1String("hello")); hello.isObject()) {
         const QString journal = hello.toObject().value(QLatin1String("journal")).toString();
-        if (!m_journalId.isEmpty() && journal != m_journalId) {
+        const bool restarted = !m_journalId.isEmpty() && journal != m_journalId;
+        if (restarted) {
             // The remote restarted: its new journal from the start, with new local ids (the sessions read
-            // so far stay as they were when the link dropped).
+            // so far stay as they were last seen).
+            retireOpenSessions();
+            m_retired.clear(); // (they stay as last seen: their run is over)
             m_stream =
                 std::make_unique<capture::JournalStream>(m_store, capture::OpenOptions {false, m_target, {}});
         }
         m_journalId = journal;
+        if (!restarted && !m_retired.empty()) {
+            // Attached again to the same run: what was shown as last seen is live again.
+            auto batch = std::make_shared<capture::CaptureBatch>();
+            for (const capture::SessionId id : std::exchange(m_retired, {}))
+                if (auto s = m_store.session(id); s && s->openWhenSaved) {
+                    s->openWhenSaved = false;
+                    batch->sessions.push_back(std::move(*s));
+                }
+            if (!batch->sessions.empty())
+                m_store.apply(std::move(batch));
+        }
         setState(State::Attached);
+        if (restarted) {
+            // It came back with its own rules and scripts: what this side had set goes again.
+            const Done ignore = [](const intercept::CommandResult &) {};
+            if (m_pushedRules)
+                request({{"rules", *m_pushedRules}}, this, ignore);
+            if (m_pushedScripts)
+                request({{"scripts", *m_pushedScripts}}, this, ignore);
+        }
         return;
     }
     if (const QJsonValue held = o.value(QLatin1String("held")); held.isObject())

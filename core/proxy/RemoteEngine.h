@@ -13,6 +13,8 @@
 #include "core/intercept/ScriptRunner.h"
 #include "core/intercept/SessionCommand.h"
 
+#include <QJsonArray>
+#include <QJsonObject>
 #include <QList>
 #include <QObject>
 #include <QPointer>
@@ -58,6 +60,9 @@ public:
     ~RemoteEngine() override;
 
     void open();
+    // After detach(): attached again (another token or CA may be given), resuming where the stream stopped
+    // (nothing read twice).
+    void reopen(QString token, Trust trust);
     // Closes the link for good (the sessions it brought stay in the store; its held messages leave the
     // mirror).
     void detach();
@@ -99,6 +104,9 @@ private:
     void forgetHeld();
     void setState(State state, QString text = {});
     void failAll(const QString &why);
+    // Sessions of the stream that are still open are shown as last seen (their end may never arrive).
+    void retireOpenSessions();
+    void applyTrust();
 
     QString m_target;
     QString m_token;
@@ -124,6 +132,10 @@ private:
     // Held messages mirrored (local ids), and those whose session has not arrived in the capture yet.
     std::vector<intercept::HeldMessage> m_mirrored;
     std::vector<intercept::HeldMessage> m_unplaced;
+    // What this side set there, sent again to a remote that restarted (it came back with its own).
+    std::optional<QJsonObject> m_pushedRules;
+    std::optional<QJsonArray> m_pushedScripts;
+    std::vector<capture::SessionId> m_retired; // shown as last seen while detached
 };
 
 } // namespace socktap::proxy

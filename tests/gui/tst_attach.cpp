@@ -358,6 +358,23 @@ private slots:
         QVERIFY(
             QTest::qWaitFor([&] { return refused->state() == proxy::RemoteEngine::State::Refused; }, WaitMs));
         QVERIFY(refused->stateText().contains(QStringLiteral("wrong token")));
+        // While detached, b's open session shows as last seen; attached again (the right token), b's stream
+        // goes on where it stopped: the same session, its new message once, nothing listed twice.
+        attach.detach(refused);
+        QVERIFY(store.session(idB)->openWhenSaved);
+        viaB->sendTextMessage(QStringLiteral("while detached"));
+        QVERIFY(QTest::qWaitFor([&] { return echoedB.contains(QStringLiteral("while detached")); }, WaitMs));
+        const int messagesB = messagesOf(store, "/via-b", targetB).size();
+        proxy::RemoteEngine *again = attach.attach(targetB, QStringLiteral("beta"), caFile, &error);
+        QVERIFY2(again, qPrintable(error));
+        QVERIFY(QTest::qWaitFor([&] { return messagesOf(store, "/via-b", targetB).size() == messagesB + 2; },
+                                WaitMs));
+        int sessionsB = 0;
+        for (capture::SessionId id : store.sessionIds())
+            sessionsB += store.session(id)->engine == targetB;
+        QCOMPARE(sessionsB, 1);
+        QVERIFY(!store.session(idB)->openWhenSaved);
+        QVERIFY(messagesOf(store, "/via-b", targetB).contains(QStringLiteral("client while detached")));
         viaB.reset();
         QVERIFY(b.stop());
     }

@@ -349,11 +349,25 @@ private slots:
         QVERIFY(p.waitForFinished(WaitMs));
         QCOMPARE(p.exitCode(), 1);
         QVERIFY(p.readAllStandardError().contains("'hold' rules need a window"));
-        // With --control a window can attach and release what they hold (tst_attach does).
+        // With --control a window can attach and release what they hold (tst_attach does); with nobody
+        // attached for --control-hold-grace, what is held goes on, said on stderr.
         Socktap withControl;
         withControl.useHome(dir.path());
         QVERIFY(withControl.start({"--headless", "--listen", "127.0.0.1:0", "--rules", file, "--control",
-                                   "127.0.0.1:0", "--control-token", "t"}));
+                                   "127.0.0.1:0", "--control-token", "t", "--control-hold-grace", "1"}));
+        EchoServer echo;
+        auto client = openClient(echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
+                                                           withControl.port));
+        QVERIFY(client);
+        QStringList echoed;
+        connect(client.get(), &QWebSocket::textMessageReceived, this, [&](const QString &m) { echoed << m; });
+        QElapsedTimer held;
+        held.start();
+        client->sendTextMessage(QStringLiteral("held, then forwarded"));
+        QVERIFY(QTest::qWaitFor([&] { return echoed.contains(QStringLiteral("held, then forwarded")); }, WaitMs));
+        QVERIFY(held.elapsed() >= 900); // (not before the grace period)
+        QVERIFY(withControl.waitError("no window attached for 1 s: forwarding 1 held message"));
+        client.reset();
         QVERIFY(withControl.stop());
     }
 
