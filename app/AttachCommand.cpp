@@ -84,6 +84,12 @@ int runAttach(const AppOptions &o)
             break;
         }
     });
+    QObject::connect(&remote, &proxy::RemoteEngine::remoteRestarted, [&] {
+        std::fprintf(stderr,
+                     "socktap: attach: %s restarted (another capture): its sessions from here on are numbered "
+                     "anew\n",
+                     qPrintable(o.attachTarget));
+    });
     SignalWatcher signals_;
     QObject::connect(&signals_, &SignalWatcher::terminationRequested, [&](int signal) {
         if (signal >= 0 && exitCode < 0)

@@ -482,9 +482,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
         QStringLiteral("HOST:PORT"));
     const QCommandLineOption controlHoldGrace(
         QStringLiteral("control-hold-grace"),
-        QStringLiteral("With --control: once no client has been attached for this long, held messages are "
-                       "forwarded (and those held later, while nobody is attached), so a hold rule or a "
-                       "pause cannot stall sessions for good. Default: 60."),
+        QStringLiteral("With --control: a message held while no window is attached is forwarded after this "
+                       "long (counted from when it was held, or from when the last window left), so a hold "
+                       "rule or a pause cannot stall a session for good. Default: 60."),
         QStringLiteral("SECONDS"), QStringLiteral("60"));
     const QCommandLineOption controlTokenOpt(
         QStringLiteral("control-token"),
@@ -738,7 +738,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     } else if (first == QLatin1String("attach")) {
         if (positional.size() != 2 || !p.isSet(tokenOpt))
             return fail(QStringLiteral(
-                "usage: socktap attach HOST:PORT --token T [--ca FILE] [--json] [--record FILE]"));
+                "usage: socktap attach HOST:PORT --token T [--ca FILE|sha256:HEX] [--json] [--record FILE]"));
         o.command = AppOptions::Command::Attach;
         o.attachTarget = positional[1];
         o.attachToken = p.value(tokenOpt);
@@ -805,6 +805,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
         o.attachCa = p.value(caOpt);
     }
     o.controlToken = p.value(controlTokenOpt);
+    for (const QCommandLineOption *needsControl : {&controlTokenOpt, &controlHoldGrace})
+        if (p.isSet(*needsControl) && o.controlListen.isEmpty())
+            return fail(QStringLiteral("--%1 goes with --control").arg(needsControl->names().first()));
     {
         bool ok = false;
         o.controlHoldGraceS = p.value(controlHoldGrace).toInt(&ok);

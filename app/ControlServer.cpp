@@ -150,7 +150,8 @@ void ControlServer::accept()
                     c.lastPong = QDateTime::currentMSecsSinceEpoch();
         });
         sendJson(socket, {{"hello", QJsonObject {{"journal", m_journalId}, {"from", qint64(from)}}}});
-        m_clients.push_back(Client {socket, from, 0, {}, QDateTime::currentMSecsSinceEpoch()});
+        const bool window = query.queryItemValue(QStringLiteral("role")) == QLatin1String("window");
+        m_clients.push_back(Client {socket, from, 0, {}, QDateTime::currentMSecsSinceEpoch(), 0, window});
     }
     pump();
 }
@@ -206,33 +207,47 @@ void ControlServer::request(QWebSocket *socket, const QString &text)
 
 void ControlServer::releaseUnwatched(qint64 now)
 {
-    // Holds are for a window to release: with none attached for the grace period, what is held goes on
-    // (and what is held later, a pump's turn after), rather than stalling its session for good.
-    if (!m_clients.empty()) {
-        m_unwatchedSince = 0;
+    // Holds are for a window to release: a message held while none is attached waits at most the grace
+    // period (counted from when it was held, or from when the last window left), then goes on, rather than
+    // stalling its session for good.
+    if (std::any_of(m_clients.begin(), m_clients.end(), [](const Client &c) { return c.window; })) {
+        m_unwatchedSince = 0; // (socktap attach only reads: it cannot release anything)
         return;
     }
     if (!m_unwatchedSince)
         m_unwatchedSince = now;
-    if (!m_hub || !m_proxy || now - m_unwatchedSince < m_holdGraceMs
-        || m_hub->heldGeneration() == m_releasedGeneration)
+    if (!m_hub || !m_proxy || now - m_unwatchedSince < m_holdGraceMs)
         return;
-    m_releasedGeneration = m_hub->heldGeneration();
     const std::vector<intercept::HeldMessage> held = m_hub->held();
-    std::set<std::pair<capture::SessionId, int>> senders;
-    for (const intercept::HeldMessage &h : held)
-        senders.emplace(h.session, int(h.from));
-    if (senders.empty())
-        return;
-    std::fprintf(stderr, "socktap: no window attached for %lld s: forwarding %zu held message%s\n",
-                 static_cast<long long>(m_holdGraceMs / 1000), held.size(), held.size() == 1 ? "" : "s");
-    for (const auto &[session, from] : senders) {
-        intercept::SessionCommand release;
-        release.kind = intercept::SessionCommand::Kind::ReleaseAll;
-        release.from = capture::Direction(from);
-        release.by = QStringLiteral("no window attached");
-        m_proxy->command(session, release, this, [](const intercept::CommandResult &) {});
+    std::set<std::tuple<quint64, int, quint64>> stillHeld;
+    std::vector<const intercept::HeldMessage *> due;
+    for (const intercept::HeldMessage &h : held) {
+        const auto key = std::make_tuple(h.session, int(h.from), h.id);
+        stillHeld.insert(key);
+        if (now - std::max(h.heldSince / 1000, m_unwatchedSince) >= m_holdGraceMs && !m_releasing.contains(key)) {
+            m_releasing.insert(key);
+            due.push_back(&h);
+        }
     }
+    std::erase_if(m_releasing, [&](const auto &key) { return !stillHeld.contains(key); });
+    if (due.empty())
+        return;
+    std::set<capture::SessionId> sessions;
+    for (const intercept::HeldMessage *h : due) {
+        sessions.insert(h->session);
+        intercept::SessionCommand release;
+        release.kind = intercept::SessionCommand::Kind::Release;
+        release.from = h->from;
+        release.id = h->id;
+        release.by = QStringLiteral("no window attached");
+        m_proxy->command(h->session, release, this, [](const intercept::CommandResult &) {});
+    }
+    QStringList names;
+    for (const capture::SessionId s : sessions)
+        names << QString::number(s);
+    std::fprintf(stderr, "socktap: no window attached for %lld s: forwarding %zu held message%s (session%s %s)\n",
+                 static_cast<long long>(m_holdGraceMs / 1000), due.size(), due.size() == 1 ? "" : "s",
+                 sessions.size() == 1 ? "" : "s", qPrintable(names.join(QStringLiteral(", "))));
 }
 
 void ControlServer::sendHeld(Client &c)

@@ -69,6 +69,7 @@ private:
         std::set<std::tuple<quint64, int, quint64>> held; // (session, from, id) the client was told of
         qint64 lastPong = 0; // ms since the epoch
         quint64 logSkipped = 0; // script log lines not sent while it was not reading
+        bool window = false; // can release held messages (socktap attach only reads)
     };
     void accept();
     void pump();
@@ -89,7 +90,7 @@ private:
     qint64 m_lastPing = 0;
     qint64 m_holdGraceMs = 60'000;
     qint64 m_unwatchedSince = 0; // ms since the epoch; 0 while a client is attached
-    quint64 m_releasedGeneration = 0;
+    std::set<std::tuple<quint64, int, quint64>> m_releasing; // released for want of a window, not gone yet
 };
 
 } // namespace socktap::app

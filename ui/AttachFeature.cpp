@@ -1,6 +1,7 @@
 #include "AttachFeature.h"
 
 #include "MainWindow.h"
+#include "UserSettings.h"
 
 #include "certs/CertificateAuthority.h"
 #include "core/intercept/ScriptLog.h"
@@ -21,6 +22,8 @@
 #include <QSettings>
 #include <QStatusBar>
 
+#include <cstdio>
+
 namespace socktap::ui {
 
 namespace {
@@ -35,7 +38,7 @@ struct Remembered
 std::vector<Remembered> rememberedEngines()
 {
     std::vector<Remembered> out;
-    const QVariantList list = QSettings().value(EnginesKey).toList();
+    const QVariantList list = userSettings().value(EnginesKey).toList();
     for (const QVariant &v : list) {
         const QVariantMap m = v.toMap();
         out.push_back({m.value(QStringLiteral("target")).toString(),
@@ -99,6 +102,17 @@ proxy::RemoteEngine *AttachFeature::attach(const QString &target, const QString 
     } else {
         engine = new proxy::RemoteEngine(target, token, std::move(*trust), m_store, m_hub, this);
         connect(engine, &proxy::RemoteEngine::stateChanged, this, &AttachFeature::updateStatus);
+        // Said on stderr as well, as the window says its proxy's address: a terminal (or a script that
+        // started the window with --attach) can tell whether it worked.
+        connect(engine, &proxy::RemoteEngine::stateChanged, this, [engine] {
+            if (engine->state() != proxy::RemoteEngine::State::Connecting)
+                std::fprintf(stderr, "socktap: %s: %s\n", qPrintable(engine->target()),
+                             qPrintable(engine->stateText()));
+        });
+        connect(engine, &proxy::RemoteEngine::remoteRestarted, this, [this, engine] {
+            m_window.statusBar()->showMessage(
+                tr("%1 restarted: its sessions from here on are new ones").arg(engine->target()), 10000);
+        });
         m_engines.push_back(engine);
         engine->open();
     }
@@ -189,7 +203,9 @@ void AttachFeature::remember(const QString &target, const QString &token, const 
             list.append(QVariantMap {{QStringLiteral("target"), r.target},
                                      {QStringLiteral("token"), r.token},
                                      {QStringLiteral("ca"), r.caFile}});
-    QSettings().setValue(EnginesKey, list);
+    QSettings settings = userSettings();
+    settings.setValue(EnginesKey, list);
+    keepSettingsPrivate(settings); // (tokens)
 }
 
 void AttachFeature::showAttachDialog()

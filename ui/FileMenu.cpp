@@ -1,4 +1,5 @@
 #include "FileMenu.h"
+#include "UserSettings.h"
 
 #include "FilesFeature.h"
 #include "MainWindow.h"
@@ -19,10 +20,6 @@ constexpr int MaxRecentFiles = 8;
 const QString RecentKey = QStringLiteral("files/recent");
 const QString LastDirKey = QStringLiteral("files/lastDirectory");
 
-QSettings settings()
-{
-    return QSettings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
-}
 
 QString withSuffix(QString path, const QString &suffix)
 {
@@ -82,7 +79,7 @@ void FileMenu::updateActions(bool idle)
 
 QStringList FileMenu::recentFiles() const
 {
-    QStringList files = settings().value(RecentKey).toStringList();
+    QStringList files = userSettings().value(RecentKey).toStringList();
     files.removeIf([](const QString &f) { return !QFileInfo::exists(f); });
     return files;
 }
@@ -93,7 +90,7 @@ void FileMenu::addRecentFile(const QString &path)
     const QString absolute = QFileInfo(path).absoluteFilePath();
     files.removeAll(absolute);
     files.prepend(absolute);
-    settings().setValue(RecentKey, files.mid(0, MaxRecentFiles));
+    userSettings().setValue(RecentKey, files.mid(0, MaxRecentFiles));
     fillRecentMenu();
 }
 
@@ -101,8 +98,8 @@ void FileMenu::fillRecentMenu()
 {
     m_recentMenu->clear();
     const QStringList files = recentFiles();
-    if (files != settings().value(RecentKey).toStringList())
-        settings().setValue(RecentKey, files); // forget the ones that were moved or deleted
+    if (files != userSettings().value(RecentKey).toStringList())
+        userSettings().setValue(RecentKey, files); // forget the ones that were moved or deleted
     for (int i = 0; i < files.size(); ++i) {
         const QString file = files[i];
         QAction *a =
@@ -117,7 +114,7 @@ void FileMenu::fillRecentMenu()
     m_recentMenu
         ->addAction(tr("&Clear"), this,
                     [this] {
-                        settings().remove(RecentKey);
+                        userSettings().remove(RecentKey);
                         fillRecentMenu();
                     })
         ->setEnabled(!files.isEmpty());
@@ -126,7 +123,7 @@ void FileMenu::fillRecentMenu()
 
 QString FileMenu::lastDirectory() const
 {
-    const QString dir = settings().value(LastDirKey).toString();
+    const QString dir = userSettings().value(LastDirKey).toString();
     return QFileInfo(dir).isDir() ? dir : QDir::homePath();
 }
 
@@ -138,7 +135,7 @@ void FileMenu::openWithDialog()
            "files (*)"));
     if (path.isEmpty())
         return;
-    settings().setValue(LastDirKey, QFileInfo(path).absolutePath());
+    userSettings().setValue(LastDirKey, QFileInfo(path).absolutePath());
     m_files.openCaptureFile(path);
 }
 
@@ -151,7 +148,7 @@ QString FileMenu::askSavePath()
                                                                  tr("Socktap captures (*.socktap *.jsonl)")),
                                     QStringLiteral("socktap"));
     if (!path.isEmpty())
-        settings().setValue(LastDirKey, QFileInfo(path).absolutePath());
+        userSettings().setValue(LastDirKey, QFileInfo(path).absolutePath());
     return path;
 }
 
@@ -185,7 +182,7 @@ void FileMenu::exportHarWithDialog(bool selectedOnly)
         QStringLiteral("har"));
     if (path.isEmpty())
         return;
-    settings().setValue(LastDirKey, QFileInfo(path).absolutePath());
+    userSettings().setValue(LastDirKey, QFileInfo(path).absolutePath());
     m_files.exportHarTo(path, sessions);
 }
 
@@ -202,7 +199,7 @@ void FileMenu::exportTextWithDialog()
                    QStringLiteral("txt"));
     if (path.isEmpty())
         return;
-    settings().setValue(LastDirKey, QFileInfo(path).absolutePath());
+    userSettings().setValue(LastDirKey, QFileInfo(path).absolutePath());
     m_files.exportTextTo(path, session);
 }
 

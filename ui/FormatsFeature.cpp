@@ -1,4 +1,5 @@
 #include "FormatsFeature.h"
+#include "UserSettings.h"
 
 #include "MainWindow.h"
 #include "ProtoSchemaDialog.h"
@@ -20,10 +21,6 @@ namespace {
 const QString SavedKey = QStringLiteral("formats/saved");
 const QString SchemaKey = QStringLiteral("protobuf/");
 
-QSettings settings()
-{
-    return QSettings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
-}
 
 QString pathOf(const QByteArray &target)
 {
@@ -44,7 +41,7 @@ FormatsFeature::FormatsFeature(MainWindow &window, capture::CaptureStore &store)
 
 decode::ProtoChoice FormatsFeature::savedSchema()
 {
-    const QSettings s = settings();
+    const QSettings s = userSettings();
     return {s.value(SchemaKey + QLatin1String("files")).toStringList(),
             s.value(SchemaKey + QLatin1String("importDirs")).toStringList(),
             s.value(SchemaKey + QLatin1String("clientType")).toString(),
@@ -87,7 +84,7 @@ void FormatsFeature::useSchema(const decode::ProtoChoice &choice,
 {
     // No files: the built-in formats themselves, so that a later window loads a schema saved by another.
     decode::FormatRegistry::setCurrent(choice.files.isEmpty() ? nullptr : std::move(formats));
-    QSettings s = settings();
+    QSettings s = userSettings();
     s.setValue(SchemaKey + QLatin1String("files"), choice.files);
     s.setValue(SchemaKey + QLatin1String("importDirs"), choice.importDirs);
     s.setValue(SchemaKey + QLatin1String("clientType"), choice.clientType);
@@ -105,7 +102,7 @@ QList<FormatsFeature::Saved> FormatsFeature::loadSaved()
 {
     QList<Saved> saved;
     // One "format<TAB>host<TAB>path" a line: readable and editable in socktap.conf.
-    for (const QString &line : settings().value(SavedKey).toStringList()) {
+    for (const QString &line : userSettings().value(SavedKey).toStringList()) {
         const QStringList parts = line.split(QLatin1Char('\t'));
         if (parts.size() == 3 && !parts[0].isEmpty())
             saved.append({parts[1], parts[2], parts[0]});
@@ -118,7 +115,7 @@ void FormatsFeature::save(const QList<Saved> &saved)
     QStringList lines;
     for (const Saved &s : saved)
         lines << s.format + QLatin1Char('\t') + s.host + QLatin1Char('\t') + s.path;
-    settings().setValue(SavedKey, lines);
+    userSettings().setValue(SavedKey, lines);
 }
 
 void FormatsFeature::addSessionMenu(QMenu *session)

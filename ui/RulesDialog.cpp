@@ -1,4 +1,5 @@
 #include "RulesDialog.h"
+#include "UserSettings.h"
 
 #include "RuleForm.h"
 
@@ -22,10 +23,6 @@ namespace {
 
 const QString SettingsKey = QStringLiteral("intercept/rules");
 
-QSettings settings()
-{
-    return QSettings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
-}
 
 QString field(const QJsonObject &o, const char *key)
 {
@@ -354,7 +351,7 @@ void RulesDialog::accept()
 
 void RulesDialog::save(const intercept::RuleSet &rules)
 {
-    settings().setValue(SettingsKey,
+    userSettings().setValue(SettingsKey,
                         QString::fromUtf8(QJsonDocument(rules.toJson()).toJson(QJsonDocument::Compact)));
 }
 
@@ -362,7 +359,7 @@ void RulesDialog::loadSaved(intercept::InterceptHub &hub)
 {
     if (!hub.rules()->isEmpty())
         return; // --rules FILE wins over what the window saved
-    const QString saved = settings().value(SettingsKey).toString();
+    const QString saved = userSettings().value(SettingsKey).toString();
     if (saved.isEmpty())
         return;
     QString error;

@@ -1,4 +1,5 @@
 #include "ScriptsFeature.h"
+#include "UserSettings.h"
 
 #include "MainWindow.h"
 
@@ -30,10 +31,6 @@ namespace {
 
 const QString SettingsKey = QStringLiteral("scripts/list");
 
-QSettings settings()
-{
-    return QSettings(QStringLiteral("socktap"), QStringLiteral("socktap")); // ~/.config/socktap/socktap.conf
-}
 
 } // namespace
 
@@ -56,7 +53,7 @@ ScriptsFeature::ScriptsFeature(MainWindow &window, std::shared_ptr<intercept::In
         watch();
         return;
     }
-    const QJsonArray saved = QJsonDocument::fromJson(settings().value(SettingsKey).toByteArray()).array();
+    const QJsonArray saved = QJsonDocument::fromJson(userSettings().value(SettingsKey).toByteArray()).array();
     for (const QJsonValue &v : saved)
         m_entries.append({v[QLatin1String("path")].toString(), v[QLatin1String("enabled")].toBool(true), {}});
     if (!m_entries.isEmpty())
@@ -74,7 +71,7 @@ void ScriptsFeature::setEntries(QList<Entry> entries)
     QJsonArray out;
     for (const Entry &e : std::as_const(m_entries))
         out.append(QJsonObject {{QStringLiteral("path"), e.path}, {QStringLiteral("enabled"), e.enabled}});
-    settings().setValue(SettingsKey, QJsonDocument(out).toJson(QJsonDocument::Compact));
+    userSettings().setValue(SettingsKey, QJsonDocument(out).toJson(QJsonDocument::Compact));
     reload();
 }
 

@@ -1,4 +1,5 @@
 #include "SettingsDialog.h"
+#include "UserSettings.h"
 
 #include <QApplication>
 #include <QCheckBox>
@@ -21,10 +22,6 @@ namespace socktap::ui {
 
 namespace {
 
-QSettings store()
-{
-    return QSettings(QStringLiteral("socktap"), QStringLiteral("socktap"));
-}
 
 QPalette darkPalette()
 {
@@ -107,7 +104,7 @@ void WindowSettings::applyTo(proxy::ProxyConfig &config) const
 
 void WindowSettings::save() const
 {
-    QSettings s = store();
+    QSettings s = userSettings();
     s.beginGroup(QStringLiteral("settings"));
     s.setValue(QStringLiteral("listenAddress"), listenAddress.toString());
     s.setValue(QStringLiteral("listenPort"), listenPort);
@@ -121,7 +118,7 @@ void WindowSettings::save() const
 
 WindowSettings WindowSettings::restore(WindowSettings w, const QStringList &given)
 {
-    QSettings s = store();
+    QSettings s = userSettings();
     s.beginGroup(QStringLiteral("settings"));
     const auto saved = [&](const char *key) { return s.contains(QString::fromLatin1(key)); };
     if (!given.contains(QStringLiteral("listen")) && saved("listenAddress")) {

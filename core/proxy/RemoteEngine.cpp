@@ -122,9 +122,11 @@ void RemoteEngine::checkCertificate(const QList<QSslError> &errors)
             }
             [[fallthrough]];
         default:
-            m_linkError = pinned || m_trust.sha256.isEmpty()
-                ? e.errorString()
-                : tr("its certificate is not signed by the CA with the fingerprint given");
+            m_linkError = !m_trust.sha256.isEmpty()
+                ? (pinned ? e.errorString() : tr("its certificate is not signed by the CA with the fingerprint given"))
+                : tr("%1 (is it the remote's own CA? give --ca sha256:… as its --control line prints, or the "
+                     "file 'socktap ca export' writes there)")
+                      .arg(e.errorString());
         }
     }
     if (ignorable.size() == errors.size())
@@ -204,6 +206,8 @@ void RemoteEngine::connectSocket()
     query.addQueryItem(QStringLiteral("from"), QString::number(m_stream->received()));
     if (!m_journalId.isEmpty())
         query.addQueryItem(QStringLiteral("journal"), m_journalId);
+    if (m_heldMirror) // (a window, which can release what is held; socktap attach only reads)
+        query.addQueryItem(QStringLiteral("role"), QStringLiteral("window"));
     url.setQuery(query);
     m_socket->open(url);
 }
@@ -332,6 +336,7 @@ void RemoteEngine::onText(const QString &text)
         }
         setState(State::Attached);
         if (restarted) {
+            emit remoteRestarted();
             // It came back with its own rules and scripts: what this side had set goes again.
             const Done ignore = [](const intercept::CommandResult &) {};
             if (m_pushedRules)

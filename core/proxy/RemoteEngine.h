@@ -90,6 +90,8 @@ signals:
     void stateChanged();
     // The remote's journal could not be read (a damaged chunk, another version): the link stays closed.
     void failed(const QString &why);
+    // The remote runs anew (another journal): its sessions from now on get new local ids.
+    void remoteRestarted();
 
 private:
     void connectSocket();

@@ -355,6 +355,15 @@ private slots:
         withControl.useHome(dir.path());
         QVERIFY(withControl.start({"--headless", "--listen", "127.0.0.1:0", "--rules", file, "--control",
                                    "127.0.0.1:0", "--control-token", "t", "--control-hold-grace", "1"}));
+        QVERIFY(withControl.waitError("control on"));
+        // A socktap attach reading meanwhile cannot release anything: it does not hold the grace off.
+        const auto port = QRegularExpression(QStringLiteral("control on 127\\.0\\.0\\.1:(\\d+)"))
+                              .match(QString::fromUtf8(withControl.err))
+                              .captured(1);
+        QProcess reader;
+        reader.setProcessEnvironment(withControl.process.processEnvironment());
+        reader.start(QStringLiteral(SOCKTAP_BINARY), {"attach", "127.0.0.1:" + port, "--token", "t"});
+        QVERIFY(QTest::qWaitFor([&] { return reader.readAllStandardError().contains("attached to"); }, WaitMs));
         EchoServer echo;
         auto client = openClient(echo.url(), QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"),
                                                            withControl.port));
@@ -366,7 +375,9 @@ private slots:
         client->sendTextMessage(QStringLiteral("held, then forwarded"));
         QVERIFY(QTest::qWaitFor([&] { return echoed.contains(QStringLiteral("held, then forwarded")); }, WaitMs));
         QVERIFY(held.elapsed() >= 900); // (not before the grace period)
-        QVERIFY(withControl.waitError("no window attached for 1 s: forwarding 1 held message"));
+        QVERIFY(withControl.waitError("no window attached for 1 s: forwarding 1 held message (session 1)"));
+        reader.terminate();
+        QVERIFY(reader.waitForFinished(WaitMs));
         client.reset();
         QVERIFY(withControl.stop());
     }
