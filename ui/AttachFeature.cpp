@@ -149,6 +149,10 @@ proxy::RemoteEngine *AttachFeature::engineOf(capture::SessionId id) const
     for (proxy::RemoteEngine *e : m_engines)
         if (e->owns(id))
             return e;
+    // (a detached engine's sessions are still its: a command says the link is down, not "ended")
+    for (const auto &[target, e] : m_detached)
+        if (e->owns(id))
+            return e;
     return nullptr;
 }
 

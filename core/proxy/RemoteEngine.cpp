@@ -200,6 +200,7 @@ void RemoteEngine::connectSocket()
 {
     if (m_state == State::Detached)
         return;
+    m_greeted = false;
     QUrl url(QStringLiteral("wss://%1/capture").arg(m_target));
     QUrlQuery query;
     query.addQueryItem(QStringLiteral("token"), m_token);
@@ -313,6 +314,7 @@ void RemoteEngine::onText(const QString &text)
     const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
     if (const QJsonValue hello = o.value(QLatin1String("hello")); hello.isObject()) {
         const QString journal = hello.toObject().value(QLatin1String("journal")).toString();
+        m_greeted = true;
         const bool restarted = !m_journalId.isEmpty() && journal != m_journalId;
         if (restarted) {
             // The remote restarted: its new journal from the start, with new local ids (the sessions read
@@ -453,7 +455,9 @@ void RemoteEngine::afterDisconnect()
 {
     if (m_state == State::Detached || m_state == State::Failed)
         return;
-    if (m_socket->closeCode() == QWebSocketProtocol::CloseCodePolicyViolated) {
+    // (refused before the hello; QWebSocket keeps an earlier connection's close code, so a link that was
+    // accepted and then dropped must not read as a refusal)
+    if (!m_greeted && m_socket->closeCode() == QWebSocketProtocol::CloseCodePolicyViolated) {
         setState(State::Refused, m_socket->closeReason());
         return;
     }

@@ -119,6 +119,7 @@ private:
     QTimer *m_retry = nullptr;
     std::unique_ptr<capture::JournalStream> m_stream;
     QString m_journalId; // the remote's, from its hello
+    bool m_greeted = false; // this connection got the hello (it was accepted)
     State m_state = State::Detached;
     QString m_stateText;
     QString m_linkError; // what the TLS handshake found wrong

@@ -375,8 +375,35 @@ private slots:
         QCOMPARE(sessionsB, 1);
         QVERIFY(!store.session(idB)->openWhenSaved);
         QVERIFY(messagesOf(store, "/via-b", targetB).contains(QStringLiteral("client while detached")));
+
+        // b restarts on the same address (a service restarted): the window reads its new run from the
+        // start, as new sessions, and sends it again the rules it had sent b (the drop rule).
         viaB.reset();
         QVERIFY(b.stop());
+        QVERIFY(QTest::qWaitFor([&] { return again->state() != proxy::RemoteEngine::State::Attached; }, WaitMs));
+        Socktap b2;
+        b2.useHome(home.path());
+        QVERIFY(b2.start({"--headless", "--quiet", "--listen", "127.0.0.1:0", "--control", targetB,
+                          "--control-token", "beta"}));
+        QVERIFY2(QTest::qWaitFor([&] { return again->state() == proxy::RemoteEngine::State::Attached; }, 3 * WaitMs),
+                 qPrintable(again->stateText()));
+        QVERIFY(QTest::qWaitFor([&] { return again->pendingRequests() == 0; }, WaitMs));
+        auto viaB2 = openClient(echo.url(QStringLiteral("/via-b2")),
+                                QNetworkProxy(QNetworkProxy::HttpProxy, QStringLiteral("127.0.0.1"), b2.port));
+        QVERIFY(viaB2);
+        viaB2->sendTextMessage(QStringLiteral("drop me, b2"));
+        viaB2->sendTextMessage(QStringLiteral("after the restart"));
+        capture::SessionId idB2 = 0;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                return messagesOf(store, "/via-b2", targetB, &idB2).contains(QStringLiteral("server after the restart"));
+            },
+            WaitMs));
+        QVERIFY(idB2 != idB && attach.engineOf(idB2) == again);
+        QVERIFY(echo.texts.contains(QStringLiteral("after the restart")));
+        QVERIFY(!echo.texts.contains(QStringLiteral("drop me, b2")));
+        viaB2.reset();
+        QVERIFY(b2.stop());
     }
 };
 
