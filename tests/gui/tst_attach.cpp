@@ -10,6 +10,7 @@
 #include "core/intercept/ScriptLog.h"
 #include "core/proxy/ProxyServer.h"
 #include "core/proxy/RemoteEngine.h"
+#include "support/CuttableRelay.h"
 #include "support/Peers.h"
 #include "support/SocktapProcess.h"
 #include "ui/AttachFeature.h"
@@ -35,41 +36,6 @@ using namespace socktap;
 using namespace socktap::test;
 
 namespace {
-
-// A TCP relay the test can cut: the window's link to a remote dropping.
-struct CuttableRelay
-{
-    QTcpServer server;
-    quint16 to = 0;
-    std::vector<std::pair<QTcpSocket *, QTcpSocket *>> pairs;
-    int accepted = 0;
-
-    explicit CuttableRelay(quint16 target)
-        : to(target)
-    {
-        server.listen(QHostAddress::LocalHost, 0);
-        QObject::connect(&server, &QTcpServer::newConnection, [this] {
-            while (QTcpSocket *in = server.nextPendingConnection()) {
-                ++accepted;
-                auto *out = new QTcpSocket(&server);
-                out->connectToHost(QHostAddress::LocalHost, to);
-                QObject::connect(in, &QTcpSocket::readyRead, out, [in, out] { out->write(in->readAll()); });
-                QObject::connect(out, &QTcpSocket::readyRead, in, [in, out] { in->write(out->readAll()); });
-                QObject::connect(out, &QTcpSocket::disconnected, in, [in] { in->disconnectFromHost(); });
-                QObject::connect(in, &QTcpSocket::disconnected, out, [out] { out->disconnectFromHost(); });
-                pairs.emplace_back(in, out);
-            }
-        });
-    }
-    void cut()
-    {
-        for (auto &[in, out] : pairs) {
-            in->abort();
-            out->abort();
-        }
-        pairs.clear();
-    }
-};
 
 QString controlPort(const QByteArray &err)
 {

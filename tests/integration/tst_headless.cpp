@@ -4,6 +4,7 @@
 #include "core/ws/ClosePayload.h"
 #include "core/ws/FrameWriter.h"
 #include "core/ws/Handshake.h"
+#include "support/CuttableRelay.h"
 #include "support/Peers.h"
 #include "support/SocktapProcess.h"
 
@@ -23,42 +24,6 @@
 using namespace socktap::test;
 
 namespace { } // namespace
-
-// A TCP relay the test can cut: what `socktap attach` does when its link to the remote drops.
-struct CuttableRelay
-{
-    QTcpServer server;
-    quint16 to = 0;
-    std::vector<std::pair<QTcpSocket *, QTcpSocket *>> pairs;
-    int accepted = 0;
-
-    explicit CuttableRelay(quint16 target)
-        : to(target)
-    {
-        server.listen(QHostAddress::LocalHost, 0);
-        QObject::connect(&server, &QTcpServer::newConnection, [this] {
-            while (QTcpSocket *in = server.nextPendingConnection()) {
-                ++accepted;
-                auto *out = new QTcpSocket(&server);
-                out->connectToHost(QHostAddress::LocalHost, to);
-                QObject::connect(in, &QTcpSocket::readyRead, out, [in, out] { out->write(in->readAll()); });
-                QObject::connect(out, &QTcpSocket::readyRead, in, [in, out] { in->write(out->readAll()); });
-                QObject::connect(out, &QTcpSocket::disconnected, in, [in] { in->disconnectFromHost(); });
-                QObject::connect(in, &QTcpSocket::disconnected, out, [out] { out->disconnectFromHost(); });
-                pairs.emplace_back(in, out);
-            }
-        });
-    }
-    // Resets every link open now (the next ones go through).
-    void cut()
-    {
-        for (auto &[in, out] : pairs) {
-            in->abort();
-            out->abort();
-        }
-        pairs.clear();
-    }
-};
 
 class TestHeadless final : public QObject
 {
